@@ -1,0 +1,264 @@
+"""The ``workbench`` command line (Typer + Rich).
+
+Each command opens one session, calls the domain layer, and prints. Feature areas register their
+own sub-commands (``register(app, bench)`` in ``<area>/cli.py``) so this file stays small.
+Errors the user can fix (bad database URL, bad input) print one clear line and exit non-zero;
+they never show a traceback.
+"""
+
+from __future__ import annotations
+
+import getpass
+import importlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from workbench.schema import SchemaError, ValidationError
+from workbench.settings import get_settings
+from workbench.store.db import DatabaseError
+
+app = typer.Typer(help="Sanctions-target research workbench.", no_args_is_help=True, add_completion=False)
+users_app = typer.Typer(help="Manage users, roles and API tokens.", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks: print figures beside a baseline measured in the same run.",
+                        no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
+app.add_typer(bench_app, name="bench")
+
+console = Console()
+err = Console(stderr=True)
+
+# Feature areas that add commands; each module defines register(app, bench_app).
+PLUGINS = (
+    "workbench.sources.cli",
+    "workbench.matching.cli",
+    "workbench.graph.cli",
+    "workbench.dossiers.cli",
+    "workbench.web.cli",
+    "workbench.maintenance",
+)
+
+
+def fail(message: str, code: int = 1) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def cli_actor():
+    """The actor for CLI commands: the operator at the console acts with full rights, by name."""
+    from workbench.store.permissions import Actor
+
+    name = os.environ.get("WORKBENCH_ACTOR") or f"cli:{getpass.getuser()}"
+    return Actor(name, "admin")
+
+
+def open_database(create: bool = False):
+    """Return the engine for the configured database, with clear messages for the usual mistakes."""
+    from workbench.store import db, migrate
+
+    settings = get_settings()
+    try:
+        engine = db.get_engine(settings.database_url)
+        db.check_connection(engine)
+    except DatabaseError as exc:
+        fail(str(exc))
+    if create:
+        migrate.upgrade(engine)
+    elif not db.is_initialised(engine):
+        fail(f"the database {engine.url.render_as_string(hide_password=True)} is not initialised: run `workbench init`")
+    elif migrate.current_revision(engine) != migrate.head_revision():
+        fail("the database schema is older than this version of the workbench: run `workbench init` to upgrade it")
+    return engine
+
+
+def session():
+    from workbench.store.db import session_scope
+
+    return session_scope(get_settings().database_url)
+
+
+def run_guarded(func, *args, **kwargs):
+    """Turn the domain layer's user-facing exceptions into one-line messages."""
+    from workbench.store.entities import Conflict, NotFound
+    from workbench.store.permissions import PermissionDenied
+
+    try:
+        return func(*args, **kwargs)
+    except ValidationError as exc:
+        fail(str(exc), 2)
+    except (NotFound, Conflict, PermissionDenied, SchemaError, DatabaseError) as exc:
+        fail(str(exc))
+
+
+@app.command()
+def init(demo: bool = typer.Option(False, "--demo", help="Also load the demo data and demo users.")) -> None:
+    """Create or upgrade the database (and optionally load the demo data)."""
+    open_database(create=True)
+    console.print(f"database ready: {get_settings().database_url}")
+    if demo:
+        load_demo_data()
+
+
+def load_demo_data() -> None:
+    from workbench.sources.demo import load_demo
+
+    with session() as s:
+        result = run_guarded(load_demo, s, cli_actor())
+    console.print(
+        f"demo data: {result.created} created, {result.updated} updated, {result.unchanged} unchanged"
+    )
+    if result.new_users:
+        table = Table(title="Demo users (passwords are shown once; they are not stored anywhere in clear)")
+        table.add_column("user")
+        table.add_column("role")
+        table.add_column("password")
+        for username, role, password in result.new_users:
+            table.add_row(username, role, password)
+        console.print(table)
+
+
+@app.command()
+def serve(
+    demo: bool = typer.Option(False, "--demo", help="Create the database if needed and load the demo data first."),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8000, "--port"),
+) -> None:
+    """Serve the web workbench."""
+    import uvicorn
+
+    if demo:
+        open_database(create=True)
+        load_demo_data()
+    else:
+        open_database()
+    from workbench.web.app import create_app
+
+    console.print(f"serving on http://{host}:{port}/")
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+
+
+@app.command()
+def stats(as_json: bool = typer.Option(False, "--json", help="One JSON object.")) -> None:
+    """Counts of entities and links per kind, names, sources and citations."""
+    from workbench.store.entities import stats as compute
+
+    open_database()
+    with session() as s:
+        result = compute(s)
+    if as_json:
+        sys.stdout.write(json.dumps(result) + "\n")
+        return
+    table = Table(title="Workbench contents")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for kind, n in result["entities"].items():
+        table.add_row(f"entity: {kind}", str(n))
+    for kind, n in result["links"].items():
+        table.add_row(f"link: {kind}", str(n))
+    for key in ("names", "sources", "citations"):
+        table.add_row(key, str(result[key]))
+    console.print(table)
+
+
+@users_app.command("add")
+def users_add(
+    username: str,
+    role: str = typer.Option(..., "--role", help="researcher, reviewer or admin"),
+    password_file: Optional[Path] = typer.Option(None, "--password-file", help="Read the password from this file."),
+) -> None:
+    """Add a user (prompts for the password unless --password-file is given)."""
+    from workbench.store.users import add_user
+
+    if password_file is not None:
+        try:
+            password = password_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            fail(f"cannot read {password_file}: {exc.strerror}")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    open_database()
+    with session() as s:
+        run_guarded(add_user, s, cli_actor(), username, role, password)
+    console.print(f"added {username} ({role})")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List users and roles."""
+    from workbench.store.users import list_users
+
+    open_database()
+    with session() as s:
+        users = run_guarded(list_users, s, cli_actor())
+        table = Table()
+        for col in ("user", "role", "active", "created"):
+            table.add_column(col)
+        for user in users:
+            table.add_row(user.username, user.role, "yes" if user.active else "no", f"{user.created_at:%Y-%m-%d}")
+    console.print(table)
+
+
+@users_app.command("role")
+def users_role(username: str, role: str) -> None:
+    """Change a user's role."""
+    from workbench.store.users import set_role
+
+    open_database()
+    with session() as s:
+        run_guarded(set_role, s, cli_actor(), username, role)
+    console.print(f"{username} is now {role}")
+
+
+@users_app.command("token")
+def users_token(username: str, label: str = typer.Option("cli", "--label")) -> None:
+    """Create an API token for a user (for the JSON API and the Reconciliation service)."""
+    from workbench.store.users import create_token
+
+    open_database()
+    with session() as s:
+        token = run_guarded(create_token, s, cli_actor(), label, username)
+    console.print("API token (shown once):")
+    sys.stdout.write(token + "\n")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Walk the hash chain; exit 0 if intact, 1 naming the first broken entry."""
+    from workbench.store.audit import verify
+
+    open_database()
+    with session() as s:
+        count, broken = verify(s)
+    if broken is not None:
+        fail(f"audit chain broken at {broken} ({count} entries verified before it)")
+    console.print(f"audit chain intact: {count} entries")
+
+
+def _register_plugins() -> None:
+    for module_name in PLUGINS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                continue
+            raise
+        module.register(app, bench_app)
+
+
+_register_plugins()
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,474 @@
+"""The typed registry built from ``schema/*.yml``.
+
+``schema/`` is the single source of truth for entity kinds, link kinds, property types,
+identifier schemes, vocabularies and legal bases. Code asks the registry; it never keeps its own
+list of kinds. The registry is loaded once per process (``registry()``) and validated strictly at
+load time, so a typo in the YAML fails start-up with the file and key named.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from workbench.types import VALIDATORS, Checked, stdnum_check
+
+
+class SchemaError(Exception):
+    """The YAML under ``schema/`` is inconsistent (names the file and key)."""
+
+
+class ValidationError(ValueError):
+    """Input does not fit the schema. ``errors`` maps a field name to its messages."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+        text = "; ".join(f"{key}: {', '.join(msgs)}" for key, msgs in errors.items())
+        super().__init__(text)
+
+
+def schema_dir() -> Path:
+    override = os.environ.get("WORKBENCH_SCHEMA_DIR")
+    if override:
+        return Path(override)
+    return Path(__file__).resolve().parent.parent / "schema"
+
+
+@dataclass(frozen=True)
+class PropertyType:
+    name: str
+    label: str
+    validator: str
+    ftm_type: str | None
+    matchable: bool = False
+    help: str | None = None
+    choices: tuple[str, ...] = ()
+    choices_from: str | None = None
+
+
+@dataclass(frozen=True)
+class Property:
+    name: str
+    type: PropertyType
+    label: str
+    ftm: str | None = None
+    required: bool = False
+    help: str | None = None
+    choices: tuple[str, ...] = ()
+    choices_from: str | None = None
+    owner: str = ""
+    name_kind: str | None = None
+
+    @property
+    def spec(self) -> dict:
+        return {
+            "choices": self.choices or self.type.choices,
+            "choices_from": self.choices_from or self.type.choices_from,
+        }
+
+
+@dataclass(frozen=True)
+class IdentifierScheme:
+    name: str
+    label: str
+    country: str | None = None
+    check: str | None = None
+    pattern: str | None = None
+    ftm_property: str = "idNumber"
+    applies_to: tuple[str, ...] = ()
+
+    def check_warnings(self, number: str) -> list[str]:
+        """Format and check-digit problems, as warnings: real registries contain both."""
+        warnings: list[str] = []
+        if self.pattern and not re.match(self.pattern, number):
+            warnings.append(f"{self.name} {number} does not have the expected format")
+        if self.check:
+            module = importlib.import_module(self.check)
+            params = inspect.signature(module.validate).parameters
+            if "validate_check_digits" in params:
+                problem = stdnum_check_with(module, number, check_digits=False)
+                if problem:
+                    warnings.append(f"{self.name} {number} looks malformed: {problem}")
+                elif stdnum_check_with(module, number, check_digits=True):
+                    warnings.append(f"{self.name} {number} fails its check digit (kept; verify the source)")
+            else:
+                problem = stdnum_check(self.check, number)
+                if problem:
+                    warnings.append(f"{self.name} {number} fails validation: {problem} (kept; verify the source)")
+        return warnings
+
+
+def stdnum_check_with(module: Any, number: str, check_digits: bool) -> str | None:
+    try:
+        module.validate(number, validate_check_digits=check_digits)
+    except Exception as exc:
+        return getattr(exc, "message", None) or str(exc)
+    return None
+
+
+@dataclass
+class EntityKind:
+    name: str
+    label: str
+    plural: str
+    abstract: bool
+    parent: str | None
+    ftm: str | None
+    caption: tuple[str, ...]
+    help: str | None
+    properties: dict[str, Property] = field(default_factory=dict)
+    ancestors: tuple[str, ...] = ()
+
+    def is_a(self, other: str) -> bool:
+        return other == self.name or other in self.ancestors
+
+    def is_a_any(self, bases: Iterable[str]) -> bool:
+        return any(self.is_a(base) for base in bases)
+
+    @property
+    def name_properties(self) -> list[Property]:
+        """Properties whose values are names of the entity (feed the names table)."""
+        return [p for p in self.properties.values() if p.type.matchable and p.name_kind]
+
+
+@dataclass
+class LinkKind:
+    name: str
+    label: str
+    reverse: str
+    source: tuple[str, ...]
+    target: tuple[str, ...]
+    symmetric: bool
+    ftm: str | None
+    ftm_source: str | None
+    ftm_target: str | None
+    properties: dict[str, Property] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LegalBasis:
+    key: str
+    authority: str
+    authority_label: str
+    label: str
+    citation: str
+    program: str | None
+    derivative: bool
+    visa: bool
+    link_kinds: tuple[str, ...]
+    target_kinds: tuple[str, ...]
+    elements: dict[str, str]
+
+
+class Registry:
+    """Everything ``schema/`` declares, typed and cross-checked."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.property_types: dict[str, PropertyType] = {}
+        self.identifier_schemes: dict[str, IdentifierScheme] = {}
+        self.vocabularies: dict[str, dict[str, str]] = {}
+        self.entity_kinds: dict[str, EntityKind] = {}
+        self.link_kinds: dict[str, LinkKind] = {}
+        self.legal_bases: dict[str, LegalBasis] = {}
+        self.authorities: dict[str, dict] = {}
+        self._load()
+
+    # ---- loading -------------------------------------------------------------------------
+    def _read(self, filename: str) -> dict:
+        path = self.directory / filename
+        try:
+            with path.open(encoding="utf-8") as handle:
+                data = yaml.safe_load(handle) or {}
+        except FileNotFoundError as exc:
+            raise SchemaError(f"{path}: missing") from exc
+        except yaml.YAMLError as exc:
+            raise SchemaError(f"{path}: invalid YAML: {exc}") from exc
+        if not isinstance(data, dict):
+            raise SchemaError(f"{path}: expected a mapping at the top level")
+        return data
+
+    def _load(self) -> None:
+        self.vocabularies = {
+            key: {str(k): str(v) for k, v in (values or {}).items()}
+            for key, values in self._read("vocabularies.yml").items()
+        }
+        for name, spec in self._read("property_types.yml").get("types", {}).items():
+            validator = spec.get("validator", name)
+            if validator not in VALIDATORS:
+                raise SchemaError(f"property_types.yml: type '{name}' names unknown validator '{validator}'")
+            choices_from = spec.get("choices_from")
+            if choices_from and choices_from not in self.vocabularies:
+                raise SchemaError(f"property_types.yml: type '{name}' uses unknown vocabulary '{choices_from}'")
+            self.property_types[name] = PropertyType(
+                name=name,
+                label=spec.get("label", name),
+                validator=validator,
+                ftm_type=spec.get("ftm_type"),
+                matchable=bool(spec.get("matchable", False)),
+                help=spec.get("help"),
+                choices=tuple(spec.get("choices", ())),
+                choices_from=choices_from,
+            )
+        for name, spec in self._read("identifiers.yml").get("schemes", {}).items():
+            check = spec.get("check")
+            if check:
+                try:
+                    importlib.import_module(check)
+                except ImportError as exc:
+                    raise SchemaError(f"identifiers.yml: scheme '{name}' check module '{check}' not found") from exc
+            self.identifier_schemes[name] = IdentifierScheme(
+                name=name,
+                label=spec.get("label", name),
+                country=spec.get("country"),
+                check=check,
+                pattern=spec.get("pattern"),
+                ftm_property=spec.get("ftm_property", "idNumber"),
+                applies_to=tuple(spec.get("applies_to", ())),
+            )
+        self._load_entities(self._read("entities.yml").get("entities", {}))
+        self._load_links(self._read("links.yml"))
+        self._load_legal_bases(self._read("legal_bases.yml"))
+
+    def _property(self, filename: str, owner: str, name: str, spec: dict) -> Property:
+        type_name = spec.get("type")
+        if type_name not in self.property_types:
+            raise SchemaError(f"{filename}: {owner}.{name} has unknown type '{type_name}'")
+        choices_from = spec.get("choices_from")
+        if choices_from and choices_from not in self.vocabularies:
+            raise SchemaError(f"{filename}: {owner}.{name} uses unknown vocabulary '{choices_from}'")
+        name_kind = spec.get("name_kind")
+        if name_kind and name_kind not in self.vocabularies.get("name_kinds", {}):
+            raise SchemaError(f"{filename}: {owner}.{name} has unknown name_kind '{name_kind}'")
+        return Property(
+            name=name,
+            type=self.property_types[type_name],
+            label=spec.get("label", name),
+            ftm=spec.get("ftm"),
+            required=bool(spec.get("required", False)),
+            help=spec.get("help"),
+            choices=tuple(spec.get("choices", ())),
+            choices_from=choices_from,
+            owner=owner,
+            name_kind=spec.get("name_kind"),
+        )
+
+    def _load_entities(self, specs: dict) -> None:
+        for name, spec in specs.items():
+            parent = spec.get("extends")
+            if parent and parent not in specs:
+                raise SchemaError(f"entities.yml: {name} extends unknown kind '{parent}'")
+
+        def ancestors(name: str) -> tuple[str, ...]:
+            chain: list[str] = []
+            current = specs[name].get("extends")
+            while current:
+                if current in chain or current == name:
+                    raise SchemaError(f"entities.yml: inheritance cycle at {name}")
+                chain.append(current)
+                current = specs[current].get("extends")
+            return tuple(chain)
+
+        for name, spec in specs.items():
+            chain = ancestors(name)
+            properties: dict[str, Property] = {}
+            for ancestor in reversed(chain):
+                for pname, pspec in (specs[ancestor].get("properties") or {}).items():
+                    properties[pname] = self._property("entities.yml", ancestor, pname, pspec)
+            for pname, pspec in (spec.get("properties") or {}).items():
+                properties[pname] = self._property("entities.yml", name, pname, pspec)
+            caption = spec.get("caption")
+            if caption is None:
+                for ancestor in chain:
+                    caption = specs[ancestor].get("caption")
+                    if caption:
+                        break
+            caption = tuple(caption or ("name",))
+            for cap in caption:
+                if cap not in properties:
+                    raise SchemaError(f"entities.yml: {name} caption names unknown property '{cap}'")
+            self.entity_kinds[name] = EntityKind(
+                name=name,
+                label=spec.get("label", name),
+                plural=spec.get("plural", spec.get("label", name) + "s"),
+                abstract=bool(spec.get("abstract", False)),
+                parent=spec.get("extends"),
+                ftm=spec.get("ftm"),
+                caption=caption,
+                help=spec.get("help"),
+                properties=properties,
+                ancestors=chain,
+            )
+
+    def _load_links(self, data: dict) -> None:
+        common = data.get("common_properties") or {}
+        for name, spec in (data.get("links") or {}).items():
+            for end in ("source", "target"):
+                for kind in spec.get(end) or []:
+                    if kind not in self.entity_kinds:
+                        raise SchemaError(f"links.yml: {name}.{end} names unknown entity kind '{kind}'")
+                if not spec.get(end):
+                    raise SchemaError(f"links.yml: {name} declares no {end} kinds")
+            properties = {p: self._property("links.yml", name, p, s) for p, s in common.items()}
+            for pname, pspec in (spec.get("properties") or {}).items():
+                properties[pname] = self._property("links.yml", name, pname, pspec)
+            self.link_kinds[name] = LinkKind(
+                name=name,
+                label=spec.get("label", name),
+                reverse=spec.get("reverse", spec.get("label", name)),
+                source=tuple(spec["source"]),
+                target=tuple(spec["target"]),
+                symmetric=bool(spec.get("symmetric", False)),
+                ftm=spec.get("ftm"),
+                ftm_source=spec.get("ftm_source"),
+                ftm_target=spec.get("ftm_target"),
+                properties=properties,
+            )
+
+    def _load_legal_bases(self, data: dict) -> None:
+        self.authorities = data.get("authorities") or {}
+        for key, spec in (data.get("bases") or {}).items():
+            authority = spec.get("authority")
+            if authority not in self.authorities:
+                raise SchemaError(f"legal_bases.yml: {key} names unknown authority '{authority}'")
+            elements = spec.get("elements") or {}
+            if not elements:
+                raise SchemaError(f"legal_bases.yml: {key} has no elements")
+            for kind in spec.get("link_kinds") or []:
+                if kind not in self.link_kinds:
+                    raise SchemaError(f"legal_bases.yml: {key} names unknown link kind '{kind}'")
+            for kind in spec.get("target_kinds") or []:
+                if kind not in self.entity_kinds:
+                    raise SchemaError(f"legal_bases.yml: {key} names unknown entity kind '{kind}'")
+            self.legal_bases[key] = LegalBasis(
+                key=key,
+                authority=authority,
+                authority_label=self.authorities[authority].get("label", authority),
+                label=spec.get("label", key),
+                citation=spec.get("citation", ""),
+                program=spec.get("program", self.authorities[authority].get("program")),
+                derivative=bool(spec.get("derivative", False)),
+                visa=bool(spec.get("visa", False)),
+                link_kinds=tuple(spec.get("link_kinds") or ()),
+                target_kinds=tuple(spec.get("target_kinds") or ()),
+                elements={str(k): str(v) for k, v in elements.items()},
+            )
+
+    # ---- queries -------------------------------------------------------------------------
+    def entity_kind(self, name: str) -> EntityKind:
+        try:
+            return self.entity_kinds[name]
+        except KeyError:
+            raise ValidationError({"kind": [f"unknown entity kind '{name}'"]}) from None
+
+    def link_kind(self, name: str) -> LinkKind:
+        try:
+            return self.link_kinds[name]
+        except KeyError:
+            raise ValidationError({"kind": [f"unknown link kind '{name}'"]}) from None
+
+    def legal_basis(self, key: str) -> LegalBasis:
+        try:
+            return self.legal_bases[key]
+        except KeyError:
+            raise ValidationError({"legal_basis": [f"unknown legal basis '{key}'"]}) from None
+
+    def concrete_kinds(self, base: str | None = None) -> list[EntityKind]:
+        return [k for k in self.entity_kinds.values() if not k.abstract and (base is None or k.is_a(base))]
+
+    def kinds_descending_from(self, bases: Iterable[str]) -> list[str]:
+        bases = tuple(bases)
+        return [k.name for k in self.entity_kinds.values() if any(k.is_a(b) for b in bases)]
+
+    def choices_for(self, spec: dict) -> list[str]:
+        if spec.get("choices"):
+            return list(spec["choices"])
+        vocab = spec.get("choices_from")
+        return list(self.vocabularies.get(vocab, {})) if vocab else []
+
+    def check_value(self, prop: Property, raw: Any) -> Checked:
+        validator = VALIDATORS[prop.type.validator]
+        return validator(raw, prop.spec, self)
+
+    def validate_properties(
+        self, owner: str, properties: dict[str, Any], known: dict[str, Property], partial: bool = False
+    ) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        """Validate a ``{property: value or [values]}`` mapping.
+
+        Returns the cleaned mapping (lists of strings, empty properties dropped) and warnings;
+        raises ValidationError naming every bad field.
+        """
+        cleaned: dict[str, list[str]] = {}
+        errors: dict[str, list[str]] = {}
+        warnings: dict[str, list[str]] = {}
+        for name, raw in (properties or {}).items():
+            prop = known.get(name)
+            if prop is None:
+                errors.setdefault(name, []).append(f"{owner} has no property '{name}'")
+                continue
+            values = raw if isinstance(raw, (list, tuple)) else [raw]
+            kept: list[str] = []
+            for value in values:
+                checked = self.check_value(prop, value)
+                if checked.errors:
+                    errors.setdefault(name, []).extend(checked.errors)
+                if checked.warnings:
+                    warnings.setdefault(name, []).extend(checked.warnings)
+                if checked.ok and checked.value is not None and checked.value not in kept:
+                    kept.append(checked.value)
+            if kept:
+                cleaned[name] = kept
+        if not partial:
+            for name, prop in known.items():
+                if prop.required and not cleaned.get(name) and name not in errors:
+                    errors.setdefault(name, []).append(f"{prop.label} is required")
+        if errors:
+            raise ValidationError(errors)
+        return cleaned, warnings
+
+    def check_endpoints(self, link: LinkKind, source_kind: str, target_kind: str) -> None:
+        errors: dict[str, list[str]] = {}
+        if not self.entity_kind(source_kind).is_a_any(link.source):
+            errors["source"] = [f"{link.name} cannot start at a {source_kind} (allowed: {', '.join(link.source)})"]
+        if not self.entity_kind(target_kind).is_a_any(link.target):
+            errors["target"] = [f"{link.name} cannot end at a {target_kind} (allowed: {', '.join(link.target)})"]
+        if errors:
+            raise ValidationError(errors)
+
+    def as_json(self) -> dict:
+        """A plain description for the API and the web forms."""
+        return {
+            "entities": {
+                k.name: {
+                    "label": k.label,
+                    "abstract": k.abstract,
+                    "extends": k.parent,
+                    "ftm": k.ftm,
+                    "properties": {p.name: {"type": p.type.name, "label": p.label} for p in k.properties.values()},
+                }
+                for k in self.entity_kinds.values()
+            },
+            "links": {
+                l.name: {"label": l.label, "source": list(l.source), "target": list(l.target)}
+                for l in self.link_kinds.values()
+            },
+            "legal_bases": {b.key: {"label": b.label, "elements": b.elements} for b in self.legal_bases.values()},
+        }
+
+
+@lru_cache(maxsize=4)
+def _registry_for(path: str) -> Registry:
+    return Registry(Path(path))
+
+
+def registry() -> Registry:
+    """The process-wide registry (loaded once per schema directory)."""
+    return _registry_for(str(schema_dir()))

@@ -1,0 +1,54 @@
+"""Runtime configuration from the environment (``WORKBENCH_*``), via pydantic-settings.
+
+Nothing secret has a default in the repository: the session-signing key is generated on first
+use and kept in the data directory, readable only by its owner.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WORKBENCH_", env_file=None, extra="ignore")
+
+    database_url: str = "sqlite:///./workbench.db"
+    data_dir: Path = Path("./data")
+    secret_key: str | None = None
+    upload_max_bytes: int = 25 * 1024 * 1024
+    session_max_age: int = 12 * 3600
+    login_attempts_per_minute: int = 5
+    secure_cookies: bool = False
+
+    @property
+    def files_dir(self) -> Path:
+        return self.data_dir / "files"
+
+    def signing_key(self) -> str:
+        """The configured key, or one generated once and stored under the data directory."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key)
+        return key
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget cached settings (tests and the CLI change the environment)."""
+    get_settings.cache_clear()

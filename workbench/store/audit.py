@@ -1,0 +1,106 @@
+"""The append-only, hash-chained audit log.
+
+Each entry's hash covers its content and the previous entry's hash, so editing or deleting any
+entry breaks the chain at that point, and ``verify`` names it. Appends first bump the single
+``audit_head`` row: on PostgreSQL that row lock, on SQLite the write lock, serialises writers so
+two transactions can never fork the chain. The application offers no way to change entries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Iterator
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from workbench.store.models import AuditEntry, AuditHead
+
+GENESIS = "0" * 64
+
+
+def canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _timestamp(at: datetime) -> str:
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=timezone.utc)
+    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def entry_hash(seq: int, at: datetime, actor: str, action: str, object_type: str, object_id: str,
+               before: Any, after: Any, prev_hash: str) -> str:
+    payload = canonical([seq, _timestamp(at), actor, action, object_type, object_id, before, after, prev_hash])
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def record(session: Session, actor: str, action: str, object_type: str, object_id: str,
+           before: Any = None, after: Any = None) -> AuditEntry:
+    """Append one entry in the caller's transaction (it commits or rolls back with the change)."""
+    head = session.execute(
+        update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1).returning(AuditHead.seq)
+    ).scalar_one_or_none()
+    if head is None:
+        session.add(AuditHead(id=1, seq=1, hash=GENESIS))
+        session.flush()
+        head = 1
+    prev = session.execute(select(AuditHead.hash).where(AuditHead.id == 1)).scalar_one()
+    at = datetime.now(timezone.utc)
+    before = json.loads(canonical(before)) if before is not None else None
+    after = json.loads(canonical(after)) if after is not None else None
+    digest = entry_hash(head, at, actor, action, object_type, str(object_id), before, after, prev)
+    entry = AuditEntry(seq=head, at=at, actor=actor, action=action, object_type=object_type,
+                       object_id=str(object_id), before=before, after=after, prev_hash=prev, hash=digest)
+    session.add(entry)
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=digest))
+    return entry
+
+
+@dataclass
+class Break:
+    seq: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"audit entry {self.seq}: {self.reason}"
+
+
+def verify(session: Session) -> tuple[int, Break | None]:
+    """Walk the chain; return (entries checked, first break or None)."""
+    expected_prev = GENESIS
+    expected_seq = 1
+    count = 0
+    for entry in _entries(session):
+        if entry.seq != expected_seq:
+            return count, Break(expected_seq, f"missing (next entry found is {entry.seq}): deleted")
+        if entry.prev_hash != expected_prev:
+            return count, Break(entry.seq, "does not chain to the entry before it: an earlier entry was changed or removed")
+        digest = entry_hash(entry.seq, entry.at, entry.actor, entry.action, entry.object_type, entry.object_id,
+                            entry.before, entry.after, entry.prev_hash)
+        if digest != entry.hash:
+            return count, Break(entry.seq, "content does not match its hash: edited")
+        expected_prev = entry.hash
+        expected_seq += 1
+        count += 1
+    head = session.get(AuditHead, 1)
+    if head is not None and head.seq != count:
+        return count, Break(count + 1, f"missing: the log should hold {head.seq} entries but holds {count} (deleted at the end)")
+    if head is not None and count and head.hash != expected_prev:
+        return count, Break(count, "the last entry does not match the recorded head: edited or replaced")
+    return count, None
+
+
+def _entries(session: Session) -> Iterator[AuditEntry]:
+    yield from session.execute(select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=1000)).scalars()
+
+
+def history(session: Session, object_id: str, limit: int = 200) -> list[AuditEntry]:
+    return list(
+        session.execute(
+            select(AuditEntry).where(AuditEntry.object_id == object_id).order_by(AuditEntry.seq.desc()).limit(limit)
+        ).scalars()
+    )

@@ -1,0 +1,414 @@
+"""Domain services for entities, names, links, sources, citations and notes.
+
+Every service validates against ``schema/``, checks the actor's permission, writes its audit entry
+in the caller's transaction, and leaves committing to the caller's session scope, so a multi-step
+change that fails part-way leaves nothing behind. Routes and CLI commands call these; they never
+touch the models directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from workbench.schema import EntityKind, Registry, ValidationError, registry
+from workbench.store import audit
+from workbench.store.models import Citation, Entity, Link, Name, Note, Source, new_id
+from workbench.store.permissions import Actor, require
+from workbench.text import fold
+
+
+class NotFound(LookupError):
+    """No such object (the message names it)."""
+
+
+class Conflict(Exception):
+    """Somebody else changed the object since it was read (optimistic locking)."""
+
+
+@dataclass
+class Saved:
+    """What a service returns: the object and any warnings the user should see."""
+
+    obj: Any
+    warnings: dict[str, list[str]] = field(default_factory=dict)
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+
+def caption_for(kind: EntityKind, properties: dict[str, list[str]]) -> str:
+    for prop in kind.caption:
+        values = properties.get(prop)
+        if values:
+            return values[0][:500]
+    return kind.label
+
+
+def entity_state(entity: Entity) -> dict:
+    return {"kind": entity.kind, "caption": entity.caption, "properties": entity.properties}
+
+
+def link_state(link: Link) -> dict:
+    return {"kind": link.kind, "source": link.source_id, "target": link.target_id, "properties": link.properties}
+
+
+def source_state(source: Source) -> dict:
+    return {
+        column: getattr(source, column)
+        for column in ("url", "sha256", "file_name", "title", "publisher", "published_at", "retrieved_at",
+                       "source_type", "reliability", "releasable", "notes")
+    }
+
+
+def _check_version(obj: Any, expected_version: int | None, label: str) -> None:
+    if expected_version is not None and obj.version != expected_version:
+        raise Conflict(
+            f"{label} was changed by someone else since you opened it (your version {expected_version}, "
+            f"now {obj.version}). Reload it, re-apply your change, and save again."
+        )
+
+
+def _names_for(kind: EntityKind, properties: dict[str, list[str]]) -> list[tuple[str, str, str]]:
+    names: list[tuple[str, str, str]] = []
+    for prop in kind.name_properties:
+        for value in properties.get(prop.name, []):
+            names.append((prop.name, prop.name_kind or "alias", value))
+    return names
+
+
+def sync_names(session: Session, entity: Entity, kind: EntityKind) -> None:
+    """Make the names table mirror the entity's name properties."""
+    wanted = {(p, v): k for p, k, v in _names_for(kind, entity.properties)}
+    existing = {(n.prop, n.name): n for n in entity.names}
+    for key, row in existing.items():
+        if key not in wanted:
+            entity.names.remove(row)
+    for (prop, value), name_kind in wanted.items():
+        row = existing.get((prop, value))
+        if row is None:
+            entity.names.append(Name(name=value, normalized=fold(value)[:500], name_kind=name_kind, prop=prop))
+        elif row.name_kind != name_kind:
+            row.name_kind = name_kind
+
+
+def get_entity(session: Session, entity_id: str) -> Entity:
+    entity = session.get(Entity, entity_id)
+    if entity is None:
+        raise NotFound(f"no entity with id {entity_id!r}")
+    return entity
+
+
+def get_link(session: Session, link_id: str) -> Link:
+    link = session.get(Link, link_id)
+    if link is None:
+        raise NotFound(f"no link with id {link_id!r}")
+    return link
+
+
+def get_source(session: Session, source_id: str) -> Source:
+    source = session.get(Source, source_id)
+    if source is None:
+        raise NotFound(f"no source with id {source_id!r}")
+    return source
+
+
+# ---- entities --------------------------------------------------------------------------------
+
+def create_entity(session: Session, actor: Actor, kind: str, properties: dict[str, Any],
+                  entity_id: str | None = None, reg: Registry | None = None) -> Saved:
+    require(actor, "edit", "create entities")
+    reg = reg or registry()
+    kind_spec = reg.entity_kind(kind)
+    if kind_spec.abstract:
+        raise ValidationError({"kind": [f"{kind} is abstract: choose one of its concrete kinds"]})
+    cleaned, warnings = reg.validate_properties(kind, properties, kind_spec.properties)
+    if entity_id is not None and session.get(Entity, entity_id) is not None:
+        raise ValidationError({"id": [f"an entity with id {entity_id!r} already exists"]})
+    entity = Entity(id=entity_id or new_id(), kind=kind, caption=caption_for(kind_spec, cleaned),
+                    properties=cleaned, created_by=actor.username)
+    session.add(entity)
+    sync_names(session, entity, kind_spec)
+    session.flush()
+    audit.record(session, actor.username, "entity.create", "entity", entity.id, None, entity_state(entity))
+    return Saved(entity, warnings)
+
+
+def update_entity(session: Session, actor: Actor, entity_id: str, properties: dict[str, Any],
+                  expected_version: int | None = None, replace: bool = True,
+                  reg: Registry | None = None) -> Saved:
+    """Replace (or, with replace=False, merge in) the entity's properties."""
+    require(actor, "edit", "edit entities")
+    reg = reg or registry()
+    entity = get_entity(session, entity_id)
+    _check_version(entity, expected_version, entity.caption)
+    kind_spec = reg.entity_kind(entity.kind)
+    before = entity_state(entity)
+    merged = dict(properties) if replace else {**entity.properties, **properties}
+    cleaned, warnings = reg.validate_properties(entity.kind, merged, kind_spec.properties)
+    entity.properties = cleaned
+    entity.caption = caption_for(kind_spec, cleaned)
+    entity.updated_at = datetime.now(timezone.utc)
+    sync_names(session, entity, kind_spec)
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise Conflict(f"{entity.caption} was changed by someone else at the same time; reload and retry") from exc
+    audit.record(session, actor.username, "entity.update", "entity", entity.id, before, entity_state(entity))
+    return Saved(entity, warnings)
+
+
+def delete_entity(session: Session, actor: Actor, entity_id: str, expected_version: int | None = None) -> None:
+    require(actor, "edit", "delete entities")
+    entity = get_entity(session, entity_id)
+    _check_version(entity, expected_version, entity.caption)
+    links = session.execute(
+        select(Link).where(or_(Link.source_id == entity_id, Link.target_id == entity_id))
+    ).scalars().all()
+    for link in links:
+        audit.record(session, actor.username, "link.delete", "link", link.id, link_state(link), None)
+        session.delete(link)
+    audit.record(session, actor.username, "entity.delete", "entity", entity.id, entity_state(entity), None)
+    session.delete(entity)
+    session.flush()
+
+
+def add_name(session: Session, actor: Actor, entity_id: str, name: str, prop: str = "alias",
+             expected_version: int | None = None) -> Saved:
+    entity = get_entity(session, entity_id)
+    values = list(entity.properties.get(prop, []))
+    if name in values:
+        return Saved(entity)
+    return update_entity(session, actor, entity_id, {prop: values + [name]}, expected_version, replace=False)
+
+
+def remove_name(session: Session, actor: Actor, entity_id: str, name: str, prop: str = "alias",
+                expected_version: int | None = None) -> Saved:
+    entity = get_entity(session, entity_id)
+    values = [v for v in entity.properties.get(prop, []) if v != name]
+    if len(values) == len(entity.properties.get(prop, [])):
+        raise NotFound(f"{entity.caption} has no {prop} {name!r}")
+    return update_entity(session, actor, entity_id, {prop: values}, expected_version, replace=False)
+
+
+# ---- links -----------------------------------------------------------------------------------
+
+def create_link(session: Session, actor: Actor, kind: str, source_id: str, target_id: str,
+                properties: dict[str, Any] | None = None, link_id: str | None = None,
+                reg: Registry | None = None) -> Saved:
+    require(actor, "edit", "link entities")
+    reg = reg or registry()
+    link_spec = reg.link_kind(kind)
+    if source_id == target_id:
+        raise ValidationError({"target": ["an entity cannot be linked to itself"]})
+    source = get_entity(session, source_id)
+    target = get_entity(session, target_id)
+    reg.check_endpoints(link_spec, source.kind, target.kind)
+    cleaned, warnings = reg.validate_properties(kind, properties or {}, link_spec.properties)
+    link = Link(id=link_id or new_id(), kind=kind, source_id=source.id, target_id=target.id, properties=cleaned,
+                start_date=(cleaned.get("startDate") or [None])[0], end_date=(cleaned.get("endDate") or [None])[0],
+                created_by=actor.username)
+    session.add(link)
+    session.flush()
+    audit.record(session, actor.username, "link.create", "link", link.id, None, link_state(link))
+    return Saved(link, warnings)
+
+
+def update_link(session: Session, actor: Actor, link_id: str, properties: dict[str, Any],
+                expected_version: int | None = None, reg: Registry | None = None) -> Saved:
+    require(actor, "edit", "edit links")
+    reg = reg or registry()
+    link = get_link(session, link_id)
+    _check_version(link, expected_version, f"{link.kind} link")
+    before = link_state(link)
+    cleaned, warnings = reg.validate_properties(link.kind, properties, reg.link_kind(link.kind).properties)
+    link.properties = cleaned
+    link.start_date = (cleaned.get("startDate") or [None])[0]
+    link.end_date = (cleaned.get("endDate") or [None])[0]
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise Conflict("the link was changed by someone else at the same time; reload and retry") from exc
+    audit.record(session, actor.username, "link.update", "link", link.id, before, link_state(link))
+    return Saved(link, warnings)
+
+
+def delete_link(session: Session, actor: Actor, link_id: str) -> None:
+    require(actor, "edit", "delete links")
+    link = get_link(session, link_id)
+    audit.record(session, actor.username, "link.delete", "link", link.id, link_state(link), None)
+    session.delete(link)
+    session.flush()
+
+
+def links_of(session: Session, entity_id: str) -> list[Link]:
+    return list(
+        session.execute(
+            select(Link).where(or_(Link.source_id == entity_id, Link.target_id == entity_id)).order_by(Link.kind)
+        ).scalars()
+    )
+
+
+# ---- sources and citations -------------------------------------------------------------------
+
+SOURCE_FIELDS = ("url", "title", "publisher", "published_at", "source_type", "reliability", "releasable", "notes")
+
+
+def _validate_source(fields: dict[str, Any], reg: Registry) -> dict[str, Any]:
+    errors: dict[str, list[str]] = {}
+    title = (fields.get("title") or "").strip()
+    if not title:
+        errors["title"] = ["a source needs a title"]
+    url = fields.get("url")
+    if url:
+        from workbench.types import check_url
+
+        checked = check_url(url, {}, reg)
+        if checked.errors:
+            errors["url"] = checked.errors
+    if fields.get("published_at"):
+        from workbench.types import check_date
+
+        checked = check_date(fields["published_at"], {}, reg)
+        if checked.errors:
+            errors["published_at"] = checked.errors
+    source_type = fields.get("source_type") or "other"
+    if source_type not in reg.vocabularies["source_types"]:
+        errors["source_type"] = [f"unknown source type {source_type!r}"]
+    reliability = fields.get("reliability") or "F"
+    if reliability not in reg.vocabularies["reliability_grades"]:
+        errors["reliability"] = [f"unknown reliability grade {reliability!r} (A-F)"]
+    if errors:
+        raise ValidationError(errors)
+    cleaned = {k: fields.get(k) for k in SOURCE_FIELDS if k in fields}
+    cleaned.update(title=title, source_type=source_type, reliability=reliability)
+    return cleaned
+
+
+def create_source(session: Session, actor: Actor, *, source_id: str | None = None, sha256: str | None = None,
+                  file_name: str | None = None, media_type: str | None = None, size: int | None = None,
+                  retrieved_at: datetime | None = None, reg: Registry | None = None, **fields: Any) -> Source:
+    require(actor, "edit", "add sources")
+    reg = reg or registry()
+    cleaned = _validate_source(fields, reg)
+    if not cleaned.get("url") and not sha256:
+        raise ValidationError({"url": ["a source needs a URL or an uploaded file"]})
+    source = Source(id=source_id or new_id(), sha256=sha256, file_name=file_name, media_type=media_type, size=size,
+                    retrieved_at=retrieved_at or datetime.now(timezone.utc), created_by=actor.username, **cleaned)
+    session.add(source)
+    session.flush()
+    audit.record(session, actor.username, "source.create", "source", source.id, None, source_state(source))
+    return source
+
+
+def update_source(session: Session, actor: Actor, source_id: str, expected_version: int | None = None,
+                  reg: Registry | None = None, **fields: Any) -> Source:
+    require(actor, "edit", "edit sources")
+    reg = reg or registry()
+    source = get_source(session, source_id)
+    _check_version(source, expected_version, f"source {source.title!r}")
+    before = source_state(source)
+    merged = {k: getattr(source, k) for k in SOURCE_FIELDS}
+    merged.update(fields)
+    for key, value in _validate_source(merged, reg).items():
+        setattr(source, key, value)
+    session.flush()
+    audit.record(session, actor.username, "source.update", "source", source.id, before, source_state(source))
+    return source
+
+
+def cite(session: Session, actor: Actor, source_id: str, *, entity_id: str | None = None,
+         link_id: str | None = None, prop: str | None = None, value: str | None = None,
+         excerpt: str | None = None, page: str | None = None, locator: str | None = None) -> Citation:
+    """Attach a source to an entity (or one of its property values) or to a link."""
+    require(actor, "edit", "cite sources")
+    if (entity_id is None) == (link_id is None):
+        raise ValidationError({"subject": ["cite either an entity or a link"]})
+    get_source(session, source_id)
+    if entity_id is not None:
+        entity = get_entity(session, entity_id)
+        if prop is not None:
+            if prop not in registry().entity_kind(entity.kind).properties:
+                raise ValidationError({"prop": [f"{entity.kind} has no property {prop!r}"]})
+            if value is not None and value not in entity.properties.get(prop, []):
+                raise ValidationError({"value": [f"{entity.caption} has no {prop} value {value!r}"]})
+    else:
+        get_link(session, link_id)
+    citation = Citation(source_id=source_id, entity_id=entity_id, link_id=link_id, prop=prop, value=value,
+                        excerpt=excerpt, page=page, locator=locator, created_by=actor.username)
+    session.add(citation)
+    session.flush()
+    audit.record(session, actor.username, "citation.create", "citation", str(citation.id), None,
+                 {"source": source_id, "entity": entity_id, "link": link_id, "prop": prop, "value": value,
+                  "excerpt": excerpt, "page": page, "locator": locator})
+    return citation
+
+
+def delete_citation(session: Session, actor: Actor, citation_id: int) -> None:
+    require(actor, "edit", "remove citations")
+    citation = session.get(Citation, citation_id)
+    if citation is None:
+        raise NotFound(f"no citation {citation_id}")
+    audit.record(session, actor.username, "citation.delete", "citation", str(citation.id),
+                 {"source": citation.source_id, "entity": citation.entity_id, "link": citation.link_id,
+                  "prop": citation.prop, "value": citation.value}, None)
+    session.delete(citation)
+    session.flush()
+
+
+def citations_for(session: Session, *, entity_id: str | None = None, link_ids: Iterable[str] = ()) -> list[Citation]:
+    conditions = []
+    if entity_id is not None:
+        conditions.append(Citation.entity_id == entity_id)
+    link_ids = list(link_ids)
+    if link_ids:
+        conditions.append(Citation.link_id.in_(link_ids))
+    if not conditions:
+        return []
+    return list(session.execute(select(Citation).where(or_(*conditions)).order_by(Citation.id)).scalars())
+
+
+# ---- notes -----------------------------------------------------------------------------------
+
+def add_note(session: Session, actor: Actor, entity_id: str, text: str) -> Note:
+    require(actor, "edit", "add notes")
+    get_entity(session, entity_id)
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({"text": ["a note cannot be empty"]})
+    note = Note(entity_id=entity_id, author=actor.username, text=text)
+    session.add(note)
+    session.flush()
+    audit.record(session, actor.username, "note.create", "entity", entity_id, None, {"note": note.id, "text": text})
+    return note
+
+
+# ---- statistics ------------------------------------------------------------------------------
+
+def stats(session: Session) -> dict:
+    entities = dict(session.execute(select(Entity.kind, func.count()).group_by(Entity.kind)).all())
+    links = dict(session.execute(select(Link.kind, func.count()).group_by(Link.kind)).all())
+    return {
+        "entities": {k: int(v) for k, v in sorted(entities.items())},
+        "links": {k: int(v) for k, v in sorted(links.items())},
+        "names": int(session.scalar(select(func.count()).select_from(Name)) or 0),
+        "sources": int(session.scalar(select(func.count()).select_from(Source)) or 0),
+        "citations": int(session.scalar(select(func.count()).select_from(Citation)) or 0),
+    }
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+__all__ = [
+    "Conflict", "NotFound", "Saved", "add_name", "add_note", "cite", "citations_for", "create_entity",
+    "create_link", "create_source", "delete_citation", "delete_entity", "delete_link", "get_entity", "get_link",
+    "get_source", "links_of", "remove_name", "stats", "sync_names", "update_entity", "update_link",
+    "update_source",
+]

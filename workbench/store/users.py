@@ -1,0 +1,168 @@
+"""Users, roles, password hashes (argon2 via pwdlib) and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timezone
+
+from pwdlib import PasswordHash
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workbench.schema import ValidationError
+from workbench.store import audit
+from workbench.store.entities import NotFound
+from workbench.store.models import ApiToken, User
+from workbench.store.permissions import ROLES, Actor, require
+
+_hasher = PasswordHash.recommended()
+# Verifying against this keeps sign-in time the same whether or not the user exists.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+MIN_PASSWORD = 10
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise ValidationError({"role": [f"unknown role {role!r} (use {', '.join(ROLES)})"]})
+
+
+def _check_password(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD:
+        raise ValidationError({"password": [f"a password needs at least {MIN_PASSWORD} characters"]})
+
+
+def get_user(session: Session, username: str) -> User | None:
+    return session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+
+
+def list_users(session: Session, actor: Actor) -> list[User]:
+    require(actor, "admin", "list users")
+    return list(session.execute(select(User).order_by(User.username)).scalars())
+
+
+def add_user(session: Session, actor: Actor, username: str, role: str, password: str) -> User:
+    require(actor, "admin", "add users")
+    username = (username or "").strip()
+    if not username or not username.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        raise ValidationError({"username": ["use letters, digits, '.', '-' or '_'"]})
+    _check_role(role)
+    _check_password(password)
+    if get_user(session, username) is not None:
+        raise ValidationError({"username": [f"user {username!r} already exists"]})
+    user = User(username=username, role=role, password_hash=hash_password(password))
+    session.add(user)
+    session.flush()
+    audit.record(session, actor.username, "user.create", "user", username, None, {"role": role})
+    return user
+
+
+def set_role(session: Session, actor: Actor, username: str, role: str) -> User:
+    require(actor, "admin", "change roles")
+    _check_role(role)
+    user = get_user(session, username)
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    before = {"role": user.role, "active": user.active}
+    user.role = role
+    session.flush()
+    audit.record(session, actor.username, "user.role", "user", username, before, {"role": role, "active": user.active})
+    return user
+
+
+def set_active(session: Session, actor: Actor, username: str, active: bool) -> User:
+    require(actor, "admin", "enable or disable users")
+    user = get_user(session, username)
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    if user.username == actor.username and not active:
+        raise ValidationError({"active": ["you cannot disable your own account"]})
+    before = {"role": user.role, "active": user.active}
+    user.active = active
+    session.flush()
+    audit.record(session, actor.username, "user.active", "user", username, before, {"role": user.role, "active": active})
+    return user
+
+
+def set_password(session: Session, actor: Actor, username: str, password: str) -> None:
+    if actor.username != username:
+        require(actor, "admin", "reset other users' passwords")
+    _check_password(password)
+    user = get_user(session, username)
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    user.password_hash = hash_password(password)
+    session.flush()
+    audit.record(session, actor.username, "user.password", "user", username, None, None)
+
+
+def authenticate(session: Session, username: str, password: str) -> Actor | None:
+    """The actor for valid, active credentials; None otherwise (same cost either way)."""
+    user = get_user(session, (username or "").strip())
+    if user is None or not user.active:
+        _hasher.verify(password or "", _DUMMY_HASH)
+        return None
+    valid, new_hash = _hasher.verify_and_update(password or "", user.password_hash)
+    if not valid:
+        return None
+    if new_hash:
+        user.password_hash = new_hash
+    return Actor(user.username, user.role)
+
+
+def actor_for(session: Session, username: str) -> Actor | None:
+    user = get_user(session, username)
+    if user is None or not user.active:
+        return None
+    return Actor(user.username, user.role)
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_token(session: Session, actor: Actor, label: str, username: str | None = None) -> str:
+    """Create an API token; the clear text is returned once and never stored."""
+    username = username or actor.username
+    if username != actor.username:
+        require(actor, "admin", "create tokens for other users")
+    user = get_user(session, username)
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    token = "wbt_" + secrets.token_urlsafe(32)
+    session.add(ApiToken(user_id=user.id, label=(label or "token")[:120], token_hash=_token_digest(token)))
+    session.flush()
+    audit.record(session, actor.username, "token.create", "user", username, None, {"label": label})
+    return token
+
+
+def actor_for_token(session: Session, token: str) -> Actor | None:
+    row = session.execute(
+        select(ApiToken).where(ApiToken.token_hash == _token_digest(token or ""), ApiToken.revoked.is_(False))
+    ).scalar_one_or_none()
+    if row is None or not row.user.active:
+        return None
+    row.last_used_at = datetime.now(timezone.utc)
+    return Actor(row.user.username, row.user.role)
+
+
+def revoke_tokens(session: Session, actor: Actor, username: str) -> int:
+    if username != actor.username:
+        require(actor, "admin", "revoke other users' tokens")
+    user = get_user(session, username)
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    rows = session.execute(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked.is_(False))).scalars().all()
+    for row in rows:
+        row.revoked = True
+    session.flush()
+    audit.record(session, actor.username, "token.revoke", "user", username, None, {"revoked": len(rows)})
+    return len(rows)
+
+
+def random_password() -> str:
+    return secrets.token_urlsafe(12)

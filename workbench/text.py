@@ -1,0 +1,22 @@
+"""Text folding shared by every layer: the stored ``names.normalized`` key and quick lookups.
+
+Matching builds richer representations on top (workbench.matching.normalize); this is the one
+cheap, stable fold that the store indexes.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_NON_WORD = re.compile(r"[^0-9a-z]+")
+
+
+def ascii_fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("ß", "ss")
+
+
+def fold(text: str) -> str:
+    """Lower-case ASCII words separated by single spaces: 'GUZMÁN LOERA, Joaquín' -> 'guzman loera joaquin'."""
+    return _NON_WORD.sub(" ", ascii_fold(text or "").lower()).strip()

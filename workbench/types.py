@@ -1,0 +1,227 @@
+"""Property-type validators.
+
+The list of property types lives in ``schema/property_types.yml``; each names one of the
+validators below. A validator turns raw user or importer input into the stored string form and
+reports problems as errors (the value is refused) or warnings (the value is kept, but the user is
+told: a CURP or RFC with a bad check digit is real data more often than a typo).
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Callable
+from urllib.parse import urlparse
+
+if TYPE_CHECKING:  # pragma: no cover
+    from workbench.schema import Registry
+
+
+@dataclass
+class Checked:
+    """A value after validation: the normalised form plus anything the user should hear."""
+
+    value: str | None
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+Validator = Callable[[str, dict, "Registry"], Checked]
+
+_DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+_COUNTRY_RE = re.compile(r"^[a-z]{2}(-[a-z0-9]{1,3})?$")
+_MONEY_RE = re.compile(r"^\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*([A-Za-z]{3})?\s*$")
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _strip(raw: object) -> str:
+    return str(raw).strip() if raw is not None else ""
+
+
+def check_text(raw: str, spec: dict, registry: "Registry") -> Checked:
+    value = _strip(raw)
+    return Checked(value or None)
+
+
+def check_string(raw: str, spec: dict, registry: "Registry") -> Checked:
+    value = " ".join(_strip(raw).split())
+    if len(value) > 1000:
+        return Checked(None, errors=["is longer than 1000 characters"])
+    return Checked(value or None)
+
+
+def check_name(raw: str, spec: dict, registry: "Registry") -> Checked:
+    value = " ".join(_strip(raw).split())
+    if len(value) > 500:
+        return Checked(None, errors=["a name is at most 500 characters"])
+    if value and not any(ch.isalnum() for ch in value):
+        return Checked(None, errors=[f"'{value}' contains no letters or digits"])
+    return Checked(value or None)
+
+
+def check_date(raw: str, spec: dict, registry: "Registry") -> Checked:
+    value = _strip(raw)
+    if not value:
+        return Checked(None)
+    match = _DATE_RE.match(value)
+    if not match:
+        return Checked(None, errors=[f"'{value}' is not a date: use 1979, 1979-02 or 1979-02-13"])
+    year, month, day = (int(g) if g else None for g in match.groups())
+    if not 1000 <= year <= 2999:
+        return Checked(None, errors=[f"'{value}': year {year} is out of range"])
+    if month is not None and not 1 <= month <= 12:
+        return Checked(None, errors=[f"'{value}': month {month} does not exist"])
+    if day is not None:
+        import calendar
+
+        last = calendar.monthrange(year, month)[1]
+        if not 1 <= day <= last:
+            return Checked(None, errors=[f"'{value}': day {day} does not exist in {year}-{month:02d}"])
+    return Checked(value)
+
+
+def check_country(raw: str, spec: dict, registry: "Registry") -> Checked:
+    value = _strip(raw).lower()
+    if not value:
+        return Checked(None)
+    if not _COUNTRY_RE.match(value):
+        return Checked(None, errors=[f"'{raw}' is not an ISO country code (e.g. mx, us)"])
+    return Checked(value)
+
+
+def check_url(raw: str, spec: dict, registry: "Registry") -> Checked:
+    value = _strip(raw)
+    if not value:
+        return Checked(None)
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        return Checked(None, errors=[f"'{value}' is not an http(s) URL"])
+    return Checked(value)
+
+
+def check_email(raw: str, spec: dict, registry: "Registry") -> Checked:
+    value = _strip(raw)
+    if value and not _EMAIL_RE.match(value):
+        return Checked(None, errors=[f"'{value}' is not an e-mail address"])
+    return Checked(value or None)
+
+
+def check_money(raw: str, spec: dict, registry: "Registry") -> Checked:
+    value = _strip(raw).replace("$", "")
+    if not value:
+        return Checked(None)
+    match = _MONEY_RE.match(value)
+    if not match:
+        return Checked(None, errors=[f"'{raw}' is not an amount: use 450000 or 450000 USD"])
+    amount = match.group(1).replace(",", "")
+    currency = (match.group(2) or "").upper()
+    return Checked(f"{amount} {currency}".strip())
+
+
+def check_number(raw: str, spec: dict, registry: "Registry") -> Checked:
+    value = _strip(raw)
+    if not value:
+        return Checked(None)
+    try:
+        Decimal(value)
+    except InvalidOperation:
+        return Checked(None, errors=[f"'{value}' is not a number"])
+    return Checked(value)
+
+
+def check_percentage(raw: str, spec: dict, registry: "Registry") -> Checked:
+    value = _strip(raw).rstrip("%").strip()
+    if not value:
+        return Checked(None)
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        return Checked(None, errors=[f"'{raw}' is not a percentage"])
+    if not 0 <= number <= 100:
+        return Checked(None, errors=[f"'{raw}' is not between 0 and 100"])
+    return Checked(value)
+
+
+def check_choice(raw: str, spec: dict, registry: "Registry") -> Checked:
+    value = _strip(raw)
+    if not value:
+        return Checked(None)
+    choices = registry.choices_for(spec)
+    if choices and value not in choices:
+        return Checked(None, errors=[f"'{value}' is not one of: {', '.join(choices)}"])
+    return Checked(value)
+
+
+def check_sha256(raw: str, spec: dict, registry: "Registry") -> Checked:
+    value = _strip(raw).lower()
+    if value and not _SHA256_RE.match(value):
+        return Checked(None, errors=[f"'{raw}' is not a SHA-256 hex digest"])
+    return Checked(value or None)
+
+
+def split_identifier(value: str) -> tuple[str, str]:
+    """Split the stored ``SCHEME:VALUE`` form."""
+    scheme, _, number = value.partition(":")
+    return scheme.strip().upper(), number.strip()
+
+
+def format_identifier(scheme: str, number: str) -> str:
+    return f"{scheme.strip().upper()}:{number.strip()}"
+
+
+def compact_identifier(number: str) -> str:
+    """Identifiers are compared without separators or case (OFAC writes ``ZANM-710304-RN2``)."""
+    return re.sub(r"[\s\-./]", "", number).upper()
+
+
+def check_identifier(raw: str, spec: dict, registry: "Registry") -> Checked:
+    value = _strip(raw)
+    if not value:
+        return Checked(None)
+    if ":" not in value:
+        return Checked(None, errors=[f"'{value}' needs a scheme: SCHEME:VALUE, e.g. CURP:{value}"])
+    scheme_name, number = split_identifier(value)
+    scheme = registry.identifier_schemes.get(scheme_name)
+    if scheme is None:
+        known = ", ".join(sorted(registry.identifier_schemes))
+        return Checked(None, errors=[f"unknown identifier scheme '{scheme_name}' (known: {known})"])
+    number = compact_identifier(number)
+    if not number:
+        return Checked(None, errors=[f"{scheme_name} has no value"])
+    warnings = scheme.check_warnings(number)
+    return Checked(format_identifier(scheme_name, number), warnings=warnings)
+
+
+VALIDATORS: dict[str, Validator] = {
+    "text": check_text,
+    "string": check_string,
+    "name": check_name,
+    "date": check_date,
+    "country": check_country,
+    "url": check_url,
+    "email": check_email,
+    "money": check_money,
+    "number": check_number,
+    "percentage": check_percentage,
+    "choice": check_choice,
+    "sha256": check_sha256,
+    "identifier": check_identifier,
+}
+
+
+def stdnum_check(module_path: str, number: str) -> str | None:
+    """Run a python-stdnum validator; return a human message when it fails, else None."""
+    module = importlib.import_module(module_path)
+    try:
+        module.validate(number)
+    except Exception as exc:  # stdnum raises ValidationError subclasses with a message
+        message = getattr(exc, "message", None) or str(exc) or exc.__class__.__name__
+        return message
+    return None
