@@ -33,8 +33,8 @@ app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(bench_app, name="bench")
 
-console = Console()
-err = Console(stderr=True)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 # Feature areas that add commands; each module defines register(app, bench_app).
 PLUGINS = (

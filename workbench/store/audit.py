@@ -60,6 +60,50 @@ def record(session: Session, actor: str, action: str, object_type: str, object_i
     return entry
 
 
+def record_many(session: Session, actor: str,
+                entries: list[tuple[str, str, str, Any, Any]]) -> int:
+    """Append many entries (action, object_type, object_id, before, after) in one step.
+
+    Importers write tens of thousands of changes; this reserves the sequence numbers with one
+    head update, chains the hashes in Python and inserts the rows in bulk. The chain is exactly
+    what ``record`` would have produced, and it commits or rolls back with the caller's change.
+    """
+    if not entries:
+        return 0
+    from sqlalchemy import insert
+
+    count = len(entries)
+    last = session.execute(
+        update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + count).returning(AuditHead.seq)
+    ).scalar_one_or_none()
+    if last is None:
+        session.add(AuditHead(id=1, seq=count, hash=GENESIS))
+        session.flush()
+        last = count
+    prev = session.execute(select(AuditHead.hash).where(AuditHead.id == 1)).scalar_one()
+    at = datetime.now(timezone.utc)
+    stamp = _timestamp(at)
+    rows = []
+    seq = last - count
+    for action, object_type, object_id, before, after in entries:
+        seq += 1
+        before_text = canonical(before) if before is not None else None
+        after_text = canonical(after) if after is not None else None
+        before = json.loads(before_text) if before_text is not None else None
+        after = json.loads(after_text) if after_text is not None else None
+        payload = "[" + ",".join((str(seq), canonical(stamp), canonical(actor), canonical(action),
+                                  canonical(object_type), canonical(str(object_id)), before_text or "null",
+                                  after_text or "null", canonical(prev))) + "]"
+        digest = hashlib.sha256(payload.encode("utf-8")).hexdigest()
+        rows.append({"seq": seq, "at": at, "actor": actor, "action": action, "object_type": object_type,
+                     "object_id": str(object_id), "before": before, "after": after, "prev_hash": prev,
+                     "hash": digest})
+        prev = digest
+    session.execute(insert(AuditEntry), rows)
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=prev))
+    return count
+
+
 @dataclass
 class Break:
     seq: int

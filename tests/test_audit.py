@@ -1,0 +1,57 @@
+"""The audit chain detects an edited or deleted entry, and names it."""
+
+from sqlalchemy import delete, text, update
+
+from workbench.store import audit
+from workbench.store.entities import create_entity, update_entity
+from workbench.store.models import AuditEntry
+
+
+def _three_changes(session, actor):
+    person = create_entity(session, actor, "Person", {"name": "One"}).obj
+    update_entity(session, actor, person.id, {"name": "Two"})
+    update_entity(session, actor, person.id, {"name": "Three"})
+    session.commit()
+
+
+def test_intact_chain_verifies(session, researcher):
+    _three_changes(session, researcher)
+    assert audit.verify(session) == (3, None)
+
+
+def test_edited_entry_is_named(session, researcher):
+    _three_changes(session, researcher)
+    session.execute(update(AuditEntry).where(AuditEntry.seq == 2).values(actor="someone-else"))
+    session.commit()
+    count, broken = audit.verify(session)
+    assert broken.seq == 2 and "edited" in broken.reason and count == 1
+
+
+def test_deleted_entry_in_the_middle_is_named(session, researcher):
+    _three_changes(session, researcher)
+    session.execute(delete(AuditEntry).where(AuditEntry.seq == 2))
+    session.commit()
+    count, broken = audit.verify(session)
+    assert broken.seq == 2 and "deleted" in broken.reason
+
+
+def test_deleted_last_entry_is_detected(session, researcher):
+    _three_changes(session, researcher)
+    session.execute(delete(AuditEntry).where(AuditEntry.seq == 3))
+    session.commit()
+    _, broken = audit.verify(session)
+    assert broken is not None and broken.seq == 3
+
+
+def test_rewritten_json_payload_is_detected(session, researcher):
+    _three_changes(session, researcher)
+    entry = session.get(AuditEntry, 3)
+    entry.after = {**entry.after, "caption": "Forged"}
+    session.commit()
+    assert audit.verify(session)[1].seq == 3
+
+
+def test_history_lists_changes_newest_first(session, researcher):
+    _three_changes(session, researcher)
+    entity_id = session.get(AuditEntry, 1).object_id
+    assert [e.action for e in audit.history(session, entity_id)] == ["entity.update", "entity.update", "entity.create"]

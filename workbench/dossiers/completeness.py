@@ -1,0 +1,148 @@
+"""Is the dossier complete under its legal basis? Each check says, in plain words, what is missing.
+
+The check reads the dossier view (see ``snapshot``), so the page, the submission gate and the
+exports agree. The criteria come from ``schema/legal_bases.yml``: every element supported by an
+exhibit; identifiers present with valid check digits or an explanation; for derivative bases a
+sourced link to a designated party; for visa bases the visa holder's data; and the releasable
+export must not cite an unreleasable source (such exhibits are flagged and left out of it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Check:
+    key: str
+    label: str
+    ok: bool
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Completeness:
+    checks: list[Check]
+    # Exhibit numbers whose source is unreleasable: left out of the releasable export.
+    withheld_exhibits: list[int] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    @property
+    def missing(self) -> list[str]:
+        return [p for c in self.checks for p in c.problems]
+
+    def as_dict(self) -> dict:
+        return {
+            "complete": self.complete, "missing": self.missing, "withheld_exhibits": self.withheld_exhibits,
+            "checks": [{"key": c.key, "label": c.label, "ok": c.ok, "problems": c.problems, "notes": c.notes}
+                       for c in self.checks],
+        }
+
+
+def _elements(view: dict) -> Check:
+    supported: dict[str, list[int]] = {}
+    for ex in view["exhibits"]:
+        supported.setdefault(ex["element"], []).append(ex["number"])
+    problems, notes = [], []
+    for element in view["legal_basis"]["elements"]:
+        numbers = supported.get(element["key"])
+        if numbers:
+            notes.append(f"{element['key']}: exhibit{'s' if len(numbers) > 1 else ''} "
+                         + ", ".join(str(n) for n in numbers))
+        else:
+            problems.append(f"No exhibit supports the element '{element['key']}': {element['text']}")
+    return Check("elements", "Every element of the legal basis is supported by an exhibit", not problems,
+                 problems, notes)
+
+
+def _identifiers(view: dict) -> Check:
+    identifiers = view["target"]["identifiers"]
+    explained = bool((view.get("identifier_notes") or "").strip())
+    problems, notes = [], []
+    if not identifiers:
+        if explained:
+            notes.append("No identifiers recorded; explained in the identifier notes.")
+        else:
+            problems.append("The target has no identifiers (CURP, RFC, passport, ...): add them, or explain "
+                            "their absence in the identifier notes.")
+    for ident in identifiers:
+        for warning in ident["warnings"]:
+            if explained:
+                notes.append(f"{warning} (explained in the identifier notes)")
+            else:
+                problems.append(f"{warning}: correct it, or explain it in the identifier notes.")
+        if not ident["warnings"]:
+            notes.append(f"{ident['scheme']} {ident['number']}: valid")
+    return Check("identifiers", "Identifiers recorded, with valid check digits or an explanation", not problems,
+                 problems, notes)
+
+
+def _designated_link(view: dict) -> Check | None:
+    basis = view["legal_basis"]
+    if not basis["derivative"]:
+        return None
+    links = view["designated_links"]
+    qualifying = [p for p in links if p["qualifies"]]
+    problems, notes = [], []
+    if not links:
+        problems.append(f"{basis['label']} is derivative: the graph shows no link from the target to a designated "
+                        f"party (accepted link kinds: {', '.join(basis['link_kinds'])}).")
+    elif not qualifying:
+        for path in links:
+            chain = " -> ".join([path["steps"][0]["source_caption"]] + [s["target_caption"] for s in path["steps"]]) \
+                if path["steps"] else path["designated_caption"]
+            unsourced = [s["kind"] for s in path["steps"] if not s["citations"]]
+            wrong = [s["kind"] for s in path["steps"] if s["kind"] not in basis["link_kinds"]]
+            reason = []
+            if unsourced:
+                reason.append("no source on the " + ", ".join(unsourced) + " link")
+            if wrong:
+                reason.append(", ".join(wrong) + " links do not count under this basis")
+            notes.append(f"{chain}: {'; '.join(reason)}")
+        problems.append(f"No sourced link to a designated party: every link on the chain needs at least one "
+                        f"citation, and be one of {', '.join(basis['link_kinds'])}.")
+    for path in qualifying:
+        notes.append(f"Linked to {path['designated_caption']} through {path['length']} sourced "
+                     f"link{'s' if path['length'] != 1 else ''}.")
+    return Check("designated_link", "A sourced link to a designated party (derivative basis)", not problems,
+                 problems, notes)
+
+
+def _visa(view: dict) -> Check | None:
+    if not view["legal_basis"]["visa"]:
+        return None
+    data = {row["key"]: row["value"] for row in view.get("visa_data") or []}
+    recorded = [k for k in ("visa_class", "visa_number", "issuing_post") if data.get(k)]
+    problems = [] if recorded else ["The visa holder's data is missing: record the visa class, number or issuing post."]
+    return Check("visa_data", "The visa holder's data is recorded", not problems, problems)
+
+
+def _releasable(view: dict) -> tuple[Check, list[int]]:
+    withheld = [ex["number"] for ex in view["exhibits"] if not ex["source"]["releasable"]]
+    notes = []
+    if withheld:
+        notes.append("Exhibit" + ("s " if len(withheld) > 1 else " ") + ", ".join(str(n) for n in withheld)
+                     + " cite" + ("" if len(withheld) > 1 else "s") + " an unreleasable source and "
+                     "will be left out of the releasable export.")
+        released = {ex["element"] for ex in view["exhibits"] if ex["source"]["releasable"]}
+        for element in view["legal_basis"]["elements"]:
+            if element["key"] not in released and any(ex["element"] == element["key"] for ex in view["exhibits"]):
+                notes.append(f"In the releasable export the element '{element['key']}' has no exhibit left.")
+    else:
+        notes.append("Every exhibit cites a releasable source.")
+    return Check("releasable", "The releasable export cites no unreleasable source", True, [], notes), withheld
+
+
+def check(view: dict) -> Completeness:
+    """Run every check that applies to the dossier's basis."""
+    checks = [_elements(view), _identifiers(view)]
+    for optional in (_designated_link(view), _visa(view)):
+        if optional is not None:
+            checks.append(optional)
+    releasable, withheld = _releasable(view)
+    checks.append(releasable)
+    return Completeness(checks, withheld)

@@ -1,0 +1,200 @@
+"""What the graph says about a dossier's target: designated parties it is linked to, and assets to block.
+
+The graph layer finds the paths and ownership chains; this module turns them into plain dicts a
+dossier can show, freeze and export, with every link's sources spelled out (title, URL, type,
+reliability, releasable), because a reviewer must see the evidence for each link of the chain and
+the releasable export must be able to leave out what cannot be released.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workbench.schema import LegalBasis, registry
+from workbench.store.models import Citation, Entity, Link, Source
+from workbench.types import split_identifier
+
+MAX_PATHS = 20
+
+
+def source_record(source: Source) -> dict:
+    return {
+        "id": source.id, "title": source.title, "url": source.url, "sha256": source.sha256,
+        "publisher": source.publisher, "published_at": source.published_at,
+        "retrieved_at": source.retrieved_at.isoformat() if source.retrieved_at else None,
+        "source_type": source.source_type, "reliability": source.reliability, "releasable": bool(source.releasable),
+    }
+
+
+def _citation_records(session: Session, citations: Iterable[Citation]) -> list[dict]:
+    out = []
+    for c in citations:
+        rec = source_record(c.source)
+        rec.update(citation_id=c.id, excerpt=c.excerpt, page=c.page, locator=c.locator)
+        out.append(rec)
+    return out
+
+
+def _citations_by_link(session: Session, link_ids: list[str]) -> dict[str, list[dict]]:
+    found: dict[str, list[dict]] = {i: [] for i in link_ids}
+    if not link_ids:
+        return found
+    rows = session.execute(select(Citation).where(Citation.link_id.in_(link_ids)).order_by(Citation.id)).scalars()
+    for c in rows:
+        found[c.link_id].extend(_citation_records(session, [c]))
+    return found
+
+
+def _citations_by_entity(session: Session, entity_ids: list[str]) -> dict[str, list[dict]]:
+    found: dict[str, list[dict]] = {i: [] for i in entity_ids}
+    if not entity_ids:
+        return found
+    rows = session.execute(select(Citation).where(Citation.entity_id.in_(entity_ids)).order_by(Citation.id)).scalars()
+    for c in rows:
+        found[c.entity_id].extend(_citation_records(session, [c]))
+    return found
+
+
+def _captions(session: Session, ids: Iterable[str]) -> dict[str, Entity]:
+    ids = list(set(ids))
+    if not ids:
+        return {}
+    return {e.id: e for e in session.execute(select(Entity).where(Entity.id.in_(ids))).scalars()}
+
+
+def identifiers_of(properties: dict) -> list[dict]:
+    """The entity's identifiers with their check-digit warnings (warnings, never rejections)."""
+    reg = registry()
+    out = []
+    for value in properties.get("identifier", []) or []:
+        scheme_name, number = split_identifier(value)
+        scheme = reg.identifier_schemes.get(scheme_name)
+        out.append({
+            "value": value, "scheme": scheme_name, "number": number,
+            "label": scheme.label if scheme else scheme_name,
+            "warnings": scheme.check_warnings(number) if scheme else [f"unknown identifier scheme {scheme_name}"],
+        })
+    return out
+
+
+def sanctions_of(session: Session, entity_id: str) -> list[dict]:
+    """The Sanction records (program, listing date, status) on a designated party."""
+    rows = session.execute(
+        select(Link, Entity).join(Entity, Entity.id == Link.source_id)
+        .where(Link.kind == "SanctionOf", Link.target_id == entity_id).order_by(Link.id)
+    ).all()
+    out = []
+    for _link, sanction in rows:
+        props = sanction.properties
+        first = lambda key: (props.get(key) or [None])[0]  # noqa: E731
+        out.append({"id": sanction.id, "caption": sanction.caption, "authority": first("authority"),
+                    "program": first("program"), "listing_date": first("listingDate"),
+                    "status": first("status") or "active", "list_entry_id": first("listEntryId")})
+    return out
+
+
+def _step_value(step: Any, key: str) -> Any:
+    return step.get(key) if isinstance(step, dict) else getattr(step, key, None)
+
+
+def designated_links(session: Session, target_id: str, basis: LegalBasis) -> list[dict]:
+    """Designated parties the target is linked to, each path with its evidence chain.
+
+    A path *qualifies* for a derivative basis when every link on it is of a kind the basis accepts
+    and carries at least one citation (a sourced link).
+    """
+    from workbench.graph.analysis import paths_to_designated
+
+    paths = paths_to_designated(session, target_id, max_length=4, limit=50) or []
+    steps_all = [s for p in paths for s in (p.steps or [])]
+    link_ids = [str(_step_value(s, "link_id")) for s in steps_all]
+    link_citations = _citations_by_link(session, link_ids)
+    node_ids = {n for p in paths for n in p.nodes}
+    entities = _captions(session, node_ids)
+    out = []
+    for path in sorted(paths, key=lambda p: (p.length, p.designated_id, list(p.nodes)))[:MAX_PATHS]:
+        steps = []
+        for s in path.steps:
+            link_id = str(_step_value(s, "link_id"))
+            src, dst = _step_value(s, "source"), _step_value(s, "target")
+            steps.append({
+                "link_id": link_id, "kind": _step_value(s, "kind"),
+                "label": registry().link_kinds[_step_value(s, "kind")].label
+                if _step_value(s, "kind") in registry().link_kinds else _step_value(s, "kind"),
+                "source": src, "source_caption": entities[src].caption if src in entities else src,
+                "target": dst, "target_caption": entities[dst].caption if dst in entities else dst,
+                "citations": link_citations.get(link_id, []),
+            })
+        sourced = all(step["citations"] for step in steps)
+        kinds_ok = all(step["kind"] in basis.link_kinds for step in steps) if basis.link_kinds else True
+        designated = entities.get(path.designated_id)
+        out.append({
+            "designated_id": path.designated_id,
+            "designated_caption": designated.caption if designated else path.designated_id,
+            "designated_kind": designated.kind if designated else None,
+            "sanctions": sanctions_of(session, path.designated_id),
+            "length": path.length, "nodes": list(path.nodes), "steps": steps,
+            "sourced": sourced, "kinds_accepted": kinds_ok, "qualifies": sourced and kinds_ok,
+        })
+    return out
+
+
+def _chain_links(chain: Any) -> list[str]:
+    for attr in ("links", "link_ids", "chain"):
+        value = getattr(chain, attr, None)
+        if value:
+            return [str(v if not isinstance(v, dict) else v.get("link_id") or v.get("id")) for v in value]
+    return []
+
+
+def assets_to_block(session: Session, target_id: str) -> list[dict]:
+    """Real estate, companies and accounts the target owns or controls, from the ownership chains."""
+    from workbench.graph.analysis import ownership_chains
+
+    reg = registry()
+    chains = ownership_chains(session, target_id, max_depth=6) or []
+    link_ids = sorted({lid for chain in chains for lid in _chain_links(chain)})
+    links = {l.id: l for l in session.execute(select(Link).where(Link.id.in_(link_ids))).scalars()} if link_ids else {}
+    asset_ids = [str(getattr(chain, "asset_id")) for chain in chains]
+    entities = _captions(session, set(asset_ids) | {l.source_id for l in links.values()}
+                         | {l.target_id for l in links.values()} | {target_id})
+    link_citations = _citations_by_link(session, link_ids)
+    asset_citations = _citations_by_entity(session, asset_ids)
+    by_asset: dict[str, dict] = {}
+    for chain, asset_id in zip(chains, asset_ids):
+        asset = entities.get(asset_id)
+        if asset is None or asset_id == target_id:
+            continue
+        kind = reg.entity_kinds.get(asset.kind)
+        if kind is None or kind.is_a("Person"):
+            continue  # people are not blocked as property; they are targets of their own
+        chain_links = [links[lid] for lid in _chain_links(chain) if lid in links]
+        owner_chain = []
+        for link in chain_links:
+            pct = (link.properties.get("percentage") or [None])[0]
+            owner_chain.append({"link_id": link.id, "kind": link.kind, "percentage": pct,
+                                "owner": link.source_id, "owner_caption": entities[link.source_id].caption,
+                                "owned": link.target_id, "owned_caption": entities[link.target_id].caption})
+        props = asset.properties
+        record = by_asset.get(asset_id)
+        if record is None:
+            record = by_asset[asset_id] = {
+                "id": asset.id, "kind": asset.kind, "kind_label": kind.label, "caption": asset.caption,
+                "identifiers": identifiers_of(props),
+                "address": "; ".join(props.get("address", []) or props.get("full", [])),
+                "parcel_number": "; ".join(props.get("parcelNumber", [])),
+                "county": "; ".join(props.get("county", [])),
+                "value": "; ".join(props.get("amount", [])),
+                "country": "; ".join(props.get("country", []) or props.get("jurisdiction", [])),
+                "chains": [], "sources": list(asset_citations.get(asset_id, [])),
+            }
+        eff = getattr(chain, "effective_percentage", None)
+        record["chains"].append({"links": owner_chain, "effective_percentage": eff})
+        for link in chain_links:
+            for cit in link_citations.get(link.id, []):
+                if cit not in record["sources"]:
+                    record["sources"].append(cit)
+    return sorted(by_asset.values(), key=lambda a: (a["kind"], a["caption"], a["id"]))

@@ -1,0 +1,405 @@
+"""Domain services for dossiers: create, edit, exhibits, comments, new versions.
+
+A dossier is a candidate designation package; it is edited only while it is a draft, so that what a
+reviewer reads is what was submitted. Every change bumps the dossier's version (optimistic locking:
+two people editing the same dossier get a Conflict, not a silent overwrite), records a typed
+DossierEvent, and writes the audit entry in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from workbench.schema import LegalBasis, ValidationError, registry
+from workbench.store import audit
+from workbench.store.entities import Conflict, NotFound, get_entity, get_source
+from workbench.store.models import Citation, Comment, Dossier, DossierEvent, Exhibit, new_id
+from workbench.store.permissions import Actor, require
+
+STATES = ("draft", "submitted", "approved", "returned", "rejected", "withdrawn")
+EDITABLE_STATES = ("draft",)
+STATEMENT_TYPES = {"fact": "Established fact", "allegation": "Allegation"}
+
+# The sections of a case summary, in the order they are printed. Dossiers may carry others.
+NARRATIVE_SECTIONS = {
+    "summary": "Summary",
+    "background": "Background",
+    "legal_analysis": "Analysis against the legal criteria",
+    "assets": "Assets and blocking considerations",
+    "recommendation": "Recommendation",
+}
+VISA_FIELDS = {
+    "visa_class": "Visa class",
+    "visa_number": "Visa (foil) number",
+    "issuing_post": "Issuing post",
+    "issue_date": "Issue date",
+    "expiry_date": "Expiry date",
+}
+
+
+class InvalidMove(ValidationError):
+    """A workflow move that the state machine does not allow, or an edit in a frozen state."""
+
+    def __init__(self, message: str):
+        super().__init__({"state": [message]})
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class Incomplete(ValidationError):
+    """Submission refused: ``missing`` lists, in plain words, what the dossier still lacks."""
+
+    def __init__(self, missing: list[str]):
+        super().__init__({"completeness": missing})
+        self.missing = missing
+
+    def __str__(self) -> str:
+        return "the dossier is not complete: " + "; ".join(self.missing)
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+
+def dossier_state(dossier: Dossier) -> dict:
+    """The audited state of a dossier row (exhibits are audited one by one)."""
+    return {
+        "title": dossier.title, "target": dossier.target_id, "legal_basis": dossier.legal_basis,
+        "state": dossier.state, "number": dossier.number, "previous": dossier.previous_id,
+        "narrative": dossier.narrative, "visa_data": dossier.visa_data,
+        "identifier_notes": dossier.identifier_notes, "fictional": dossier.fictional,
+        "snapshot_hash": dossier.snapshot_hash,
+    }
+
+
+def exhibit_state(exhibit: Exhibit) -> dict:
+    return {
+        "number": exhibit.number, "source": exhibit.source_id, "citation": exhibit.citation_id,
+        "element": exhibit.element, "statement": exhibit.statement, "statement_type": exhibit.statement_type,
+        "excerpt": exhibit.excerpt, "page": exhibit.page,
+    }
+
+
+def basis_of(dossier: Dossier) -> LegalBasis:
+    return registry().legal_basis(dossier.legal_basis)
+
+
+def get_dossier(session: Session, dossier_id: str) -> Dossier:
+    dossier = session.get(Dossier, dossier_id)
+    if dossier is None:
+        raise NotFound(f"no dossier with id {dossier_id!r}")
+    return dossier
+
+
+def list_dossiers(session: Session, state: str | None = None, target_id: str | None = None) -> list[Dossier]:
+    query = select(Dossier).order_by(Dossier.updated_at.desc(), Dossier.id)
+    if state:
+        if state not in STATES:
+            raise ValidationError({"state": [f"unknown state {state!r} (use {', '.join(STATES)})"]})
+        query = query.where(Dossier.state == state)
+    if target_id:
+        query = query.where(Dossier.target_id == target_id)
+    return list(session.execute(query).scalars())
+
+
+def check_version(dossier: Dossier, expected_version: int | None) -> None:
+    if expected_version is not None and dossier.version != int(expected_version):
+        raise Conflict(
+            f"dossier {dossier.title!r} was changed by someone else since you opened it (your version "
+            f"{expected_version}, now {dossier.version}). Reload it, re-apply your change, and save again."
+        )
+
+
+def _require_editable(dossier: Dossier) -> None:
+    if dossier.state not in EDITABLE_STATES:
+        hint = " (reopen it as a draft first)" if dossier.state == "returned" else (
+            " (open a new version to change it)" if dossier.state == "approved" else "")
+        raise InvalidMove(f"dossier {dossier.title!r} is {dossier.state} and cannot be edited{hint}")
+
+
+def add_event(session: Session, dossier: Dossier, actor: Actor, event: str, comment: str | None = None,
+              from_state: str | None = None, to_state: str | None = None) -> DossierEvent:
+    row = DossierEvent(dossier_id=dossier.id, event=event, from_state=from_state, to_state=to_state,
+                       user=actor.username, comment=(comment or "").strip() or None,
+                       at=datetime.now(timezone.utc))
+    dossier.events.append(row)
+    return row
+
+
+def touch(session: Session, dossier: Dossier) -> None:
+    """Bump the dossier's version (every change, exhibits included, is a change to the package)."""
+    dossier.updated_at = datetime.now(timezone.utc)
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise Conflict(f"dossier {dossier.title!r} was changed by someone else at the same time; reload and retry") from exc
+
+
+def _clean_text_map(values: dict[str, Any] | None, field: str) -> dict[str, str]:
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise ValidationError({field: ["expected a mapping of section -> text"]})
+    cleaned: dict[str, str] = {}
+    for key, text in values.items():
+        key = str(key).strip()
+        if not key:
+            raise ValidationError({field: ["a section needs a name"]})
+        text = "" if text is None else str(text).strip()
+        if text:
+            cleaned[key] = text
+    return cleaned
+
+
+def _clean_visa(values: dict[str, Any] | None) -> dict[str, str] | None:
+    cleaned = _clean_text_map(values, "visa_data")
+    unknown = sorted(set(cleaned) - set(VISA_FIELDS))
+    if unknown:
+        raise ValidationError({"visa_data": [f"unknown visa field(s): {', '.join(unknown)} "
+                                             f"(use {', '.join(VISA_FIELDS)})"]})
+    return cleaned or None
+
+
+# ---- dossiers --------------------------------------------------------------------------------
+
+def create_dossier(session: Session, actor: Actor, target_id: str, legal_basis: str, *, title: str | None = None,
+                   narrative: dict[str, str] | None = None, visa_data: dict[str, str] | None = None,
+                   identifier_notes: str | None = None, fictional: bool | None = None,
+                   dossier_id: str | None = None) -> Dossier:
+    require(actor, "edit", "create dossiers")
+    reg = registry()
+    basis = reg.legal_basis(legal_basis)
+    target = get_entity(session, target_id)
+    if basis.target_kinds and not reg.entity_kind(target.kind).is_a_any(basis.target_kinds):
+        raise ValidationError({"target": [f"{basis.label} applies to {', '.join(basis.target_kinds)}, "
+                                          f"not to a {target.kind} ({target.caption})"]})
+    if visa_data and not basis.visa:
+        raise ValidationError({"visa_data": [f"visa data belongs in a visa dossier, not under {basis.label}"]})
+    if fictional is None:
+        fictional = "fictional" in target.properties.get("topics", [])
+    dossier = Dossier(
+        id=dossier_id or new_id(),
+        title=(title or "").strip()[:300] or f"{target.caption} - {basis.label}"[:300],
+        target_id=target.id, legal_basis=basis.key, state="draft", number=1,
+        narrative=_clean_text_map(narrative, "narrative"), visa_data=_clean_visa(visa_data),
+        identifier_notes=(identifier_notes or "").strip() or None, fictional=bool(fictional),
+        created_by=actor.username,
+    )
+    session.add(dossier)
+    add_event(session, dossier, actor, "created", to_state="draft")
+    session.flush()
+    audit.record(session, actor.username, "dossier.create", "dossier", dossier.id, None, dossier_state(dossier))
+    return dossier
+
+
+_UNSET: Any = object()
+
+
+def update_dossier(session: Session, actor: Actor, dossier_id: str, *, expected_version: int | None = None,
+                   title: str | None = _UNSET, narrative: dict[str, str] | None = _UNSET,
+                   visa_data: dict[str, str] | None = _UNSET, identifier_notes: str | None = _UNSET,
+                   comment: str | None = None) -> Dossier:
+    """Change the dossier's own fields (narrative sections are replaced as a whole)."""
+    require(actor, "edit", "edit dossiers")
+    dossier = get_dossier(session, dossier_id)
+    check_version(dossier, expected_version)
+    _require_editable(dossier)
+    before = dossier_state(dossier)
+    changed: list[str] = []
+    if title is not _UNSET:
+        title = (title or "").strip()[:300]
+        if not title:
+            raise ValidationError({"title": ["a dossier needs a title"]})
+        if title != dossier.title:
+            dossier.title = title
+            changed.append("title")
+    if narrative is not _UNSET:
+        cleaned = _clean_text_map(narrative, "narrative")
+        if cleaned != (dossier.narrative or {}):
+            dossier.narrative = cleaned
+            changed.append("narrative")
+    if visa_data is not _UNSET:
+        cleaned_visa = _clean_visa(visa_data)
+        if cleaned_visa and not basis_of(dossier).visa:
+            raise ValidationError({"visa_data": ["visa data belongs in a visa dossier"]})
+        if cleaned_visa != dossier.visa_data:
+            dossier.visa_data = cleaned_visa
+            changed.append("visa data")
+    if identifier_notes is not _UNSET:
+        notes = (identifier_notes or "").strip() or None
+        if notes != dossier.identifier_notes:
+            dossier.identifier_notes = notes
+            changed.append("identifier notes")
+    if not changed:
+        return dossier
+    add_event(session, dossier, actor, "edited", comment or "changed " + ", ".join(changed))
+    touch(session, dossier)
+    audit.record(session, actor.username, "dossier.update", "dossier", dossier.id, before, dossier_state(dossier))
+    return dossier
+
+
+# ---- exhibits --------------------------------------------------------------------------------
+
+def add_exhibit(session: Session, actor: Actor, dossier_id: str, *, element: str, statement: str,
+                statement_type: str = "allegation", source_id: str | None = None, citation_id: int | None = None,
+                excerpt: str | None = None, page: str | None = None,
+                expected_version: int | None = None) -> Exhibit:
+    """Add an exhibit: an existing citation (or a source) supporting one element of the basis."""
+    require(actor, "edit", "add exhibits")
+    dossier = get_dossier(session, dossier_id)
+    check_version(dossier, expected_version)
+    _require_editable(dossier)
+    basis = basis_of(dossier)
+    errors: dict[str, list[str]] = {}
+    if element not in basis.elements:
+        errors["element"] = [f"{element!r} is not an element of {basis.label} (use {', '.join(basis.elements)})"]
+    if statement_type not in STATEMENT_TYPES:
+        errors["statement_type"] = ["say whether the exhibit states an established fact or an allegation"]
+    statement = (statement or "").strip()
+    if not statement:
+        errors["statement"] = ["say what the exhibit shows"]
+    citation = None
+    if citation_id not in (None, ""):
+        citation = session.get(Citation, int(citation_id))
+        if citation is None:
+            errors["citation"] = [f"no citation {citation_id}"]
+        elif source_id and source_id != citation.source_id:
+            errors["citation"] = ["the citation belongs to a different source than the one chosen"]
+    elif not source_id:
+        errors["source"] = ["pick a source or one of its citations"]
+    if errors:
+        raise ValidationError(errors)
+    source = get_source(session, citation.source_id if citation else source_id)
+    number = (session.scalar(select(func.max(Exhibit.number)).where(Exhibit.dossier_id == dossier.id)) or 0) + 1
+    exhibit = Exhibit(
+        dossier_id=dossier.id, number=number, source_id=source.id, citation_id=citation.id if citation else None,
+        element=element, statement=statement, statement_type=statement_type,
+        excerpt=(excerpt or "").strip() or (citation.excerpt if citation else None),
+        page=(page or "").strip() or (citation.page if citation else None), created_by=actor.username,
+    )
+    dossier.exhibits.append(exhibit)
+    add_event(session, dossier, actor, "exhibit_added", f"exhibit {number} ({element}): {source.title}")
+    touch(session, dossier)
+    audit.record(session, actor.username, "dossier.exhibit_add", "dossier", dossier.id, None, exhibit_state(exhibit))
+    return exhibit
+
+
+def remove_exhibit(session: Session, actor: Actor, dossier_id: str, exhibit_id: int,
+                   expected_version: int | None = None) -> None:
+    """Remove an exhibit; the others keep their numbers, so citations in the narrative stay right."""
+    require(actor, "edit", "remove exhibits")
+    dossier = get_dossier(session, dossier_id)
+    check_version(dossier, expected_version)
+    _require_editable(dossier)
+    exhibit = next((e for e in dossier.exhibits if e.id == int(exhibit_id)), None)
+    if exhibit is None:
+        raise NotFound(f"dossier {dossier.title!r} has no exhibit {exhibit_id}")
+    before = exhibit_state(exhibit)
+    dossier.exhibits.remove(exhibit)
+    add_event(session, dossier, actor, "exhibit_removed", f"exhibit {exhibit.number} removed")
+    touch(session, dossier)
+    audit.record(session, actor.username, "dossier.exhibit_remove", "dossier", dossier.id, before, None)
+
+
+# ---- comments --------------------------------------------------------------------------------
+
+def add_comment(session: Session, actor: Actor, dossier_id: str, text: str, exhibit_id: int | None = None) -> Comment:
+    """Discussion on a dossier or one exhibit. Allowed in every state: reviewers comment on frozen ones."""
+    require(actor, "read", "comment on dossiers")
+    dossier = get_dossier(session, dossier_id)
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({"text": ["a comment cannot be empty"]})
+    if exhibit_id not in (None, ""):
+        exhibit_id = int(exhibit_id)
+        if not any(e.id == exhibit_id for e in dossier.exhibits):
+            raise NotFound(f"dossier {dossier.title!r} has no exhibit {exhibit_id}")
+    else:
+        exhibit_id = None
+    comment = Comment(dossier_id=dossier.id, exhibit_id=exhibit_id, author=actor.username, text=text)
+    session.add(comment)
+    session.flush()
+    audit.record(session, actor.username, "dossier.comment", "dossier", dossier.id, None,
+                 {"comment": comment.id, "exhibit": exhibit_id, "text": text})
+    return comment
+
+
+def comments_for(session: Session, dossier_id: str) -> list[Comment]:
+    return list(session.execute(
+        select(Comment).where(Comment.dossier_id == dossier_id).order_by(Comment.created_at, Comment.id)
+    ).scalars())
+
+
+# ---- versions --------------------------------------------------------------------------------
+
+def new_version(session: Session, actor: Actor, dossier_id: str, comment: str | None = None) -> Dossier:
+    """Open version number+1 as a draft from an approved or returned dossier, copying its content."""
+    require(actor, "edit", "open a new dossier version")
+    old = get_dossier(session, dossier_id)
+    if old.state not in ("approved", "returned"):
+        raise InvalidMove(f"a new version can be opened from an approved or returned dossier, not a {old.state} one")
+    successor = session.scalar(select(Dossier.id).where(Dossier.previous_id == old.id))
+    if successor:
+        raise InvalidMove(f"version {old.number + 1} of this dossier already exists ({successor})")
+    dossier = Dossier(
+        id=new_id(), title=old.title, target_id=old.target_id, legal_basis=old.legal_basis, state="draft",
+        number=old.number + 1, previous_id=old.id, narrative=dict(old.narrative or {}),
+        visa_data=dict(old.visa_data) if old.visa_data else None, identifier_notes=old.identifier_notes,
+        fictional=old.fictional, created_by=actor.username,
+    )
+    for ex in old.exhibits:
+        dossier.exhibits.append(Exhibit(
+            number=ex.number, source_id=ex.source_id, citation_id=ex.citation_id, element=ex.element,
+            statement=ex.statement, statement_type=ex.statement_type, excerpt=ex.excerpt, page=ex.page,
+            created_by=ex.created_by,
+        ))
+    session.add(dossier)
+    add_event(session, dossier, actor, "created", comment or f"version {dossier.number}, opened from version "
+              f"{old.number} ({old.state})", to_state="draft")
+    add_event(session, old, actor, "versioned", f"version {dossier.number} opened: {dossier.id}")
+    session.flush()
+    audit.record(session, actor.username, "dossier.version", "dossier", dossier.id,
+                 {"previous": old.id}, dossier_state(dossier))
+    return dossier
+
+
+def version_chain(session: Session, dossier: Dossier) -> list[Dossier]:
+    """Every version of the package, oldest first."""
+    chain = [dossier]
+    current = dossier
+    while current.previous_id:
+        current = get_dossier(session, current.previous_id)
+        chain.insert(0, current)
+    current = dossier
+    while True:
+        nxt = session.execute(select(Dossier).where(Dossier.previous_id == current.id)).scalar_one_or_none()
+        if nxt is None:
+            break
+        chain.append(nxt)
+        current = nxt
+    return chain
+
+
+def exhibit_choices(session: Session, dossier: Dossier) -> dict:
+    """What the add-exhibit form offers: citations on the target, on its links, and all sources."""
+    from workbench.store.entities import citations_for, links_of
+    from workbench.store.models import Source
+
+    links = links_of(session, dossier.target_id)
+    citations = citations_for(session, entity_id=dossier.target_id, link_ids=[l.id for l in links])
+    link_label = {l.id: f"{l.kind}: {l.source.caption} -> {l.target.caption}" for l in links}
+    sources = list(session.execute(select(Source).order_by(Source.title).limit(500)).scalars())
+    return {
+        "citations": [
+            {"id": c.id, "source_id": c.source_id, "title": c.source.title,
+             "about": link_label.get(c.link_id) if c.link_id else (c.prop or "the target"),
+             "excerpt": c.excerpt, "page": c.page}
+            for c in citations
+        ],
+        "sources": [{"id": s.id, "title": s.title, "releasable": s.releasable} for s in sources],
+    }

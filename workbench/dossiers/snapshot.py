@@ -1,0 +1,141 @@
+"""The dossier *view*: everything a dossier shows, as one JSON document; frozen on approval.
+
+Pages, the completeness check and every export read this view, so what the reviewer approved is
+exactly what is exported later. While a dossier is open the view is built live from the store; on
+approval it is stored as canonical JSON with its SHA-256, and from then on the stored copy is
+used, so later edits to the target or its links do not change an approved package.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from workbench.dossiers import evidence
+from workbench.dossiers.service import NARRATIVE_SECTIONS, STATEMENT_TYPES, VISA_FIELDS, basis_of
+from workbench.schema import registry
+from workbench.store.audit import canonical
+from workbench.store.entities import citations_for, get_entity
+from workbench.store.models import Dossier, Name
+
+SNAPSHOT_FORMAT = 1
+FROZEN_STATES = ("approved",)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def content_hash(view: dict) -> str:
+    return hashlib.sha256(canonical(view).encode("utf-8")).hexdigest()
+
+
+def _target(session: Session, dossier: Dossier) -> dict:
+    entity = get_entity(session, dossier.target_id)
+    kind = registry().entity_kind(entity.kind)
+    names = sorted(entity.names, key=lambda n: (n.name_kind != "primary", n.prop, n.name))
+    properties = []
+    for name, prop in kind.properties.items():
+        values = entity.properties.get(name)
+        if values and name != "identifier":
+            properties.append({"name": name, "label": prop.label, "values": list(values)})
+    cites = citations_for(session, entity_id=entity.id)
+    return {
+        "id": entity.id, "kind": entity.kind, "kind_label": kind.label, "caption": entity.caption,
+        "fictional": "fictional" in entity.properties.get("topics", []),
+        "properties": properties,
+        "names": [{"name": n.name, "kind": n.name_kind, "property": n.prop} for n in names if isinstance(n, Name)],
+        "identifiers": evidence.identifiers_of(entity.properties),
+        "sources": [dict(evidence.source_record(c.source), citation_id=c.id, prop=c.prop, value=c.value,
+                         excerpt=c.excerpt, page=c.page, locator=c.locator) for c in cites],
+    }
+
+
+def _exhibits(dossier: Dossier) -> list[dict]:
+    basis = basis_of(dossier)
+    out = []
+    for ex in sorted(dossier.exhibits, key=lambda e: e.number):
+        out.append({
+            "id": ex.id, "number": ex.number, "element": ex.element,
+            "element_text": basis.elements.get(ex.element, ex.element),
+            "statement": ex.statement, "statement_type": ex.statement_type,
+            "statement_label": STATEMENT_TYPES.get(ex.statement_type, ex.statement_type),
+            "excerpt": ex.excerpt, "page": ex.page, "citation_id": ex.citation_id,
+            "created_by": ex.created_by, "source": evidence.source_record(ex.source),
+        })
+    return out
+
+
+def live_view(session: Session, dossier: Dossier) -> dict:
+    """Build the view from the store as it is now."""
+    basis = basis_of(dossier)
+    narrative = dossier.narrative or {}
+    sections = [{"key": k, "label": label, "text": narrative.get(k, "")} for k, label in NARRATIVE_SECTIONS.items()]
+    sections += [{"key": k, "label": k.replace("_", " ").capitalize(), "text": v}
+                 for k, v in sorted(narrative.items()) if k not in NARRATIVE_SECTIONS]
+    visa = None
+    if basis.visa:
+        data = dossier.visa_data or {}
+        visa = [{"key": k, "label": label, "value": data.get(k, "")} for k, label in VISA_FIELDS.items()]
+    return {
+        "format": SNAPSHOT_FORMAT,
+        "dossier": {
+            "id": dossier.id, "title": dossier.title, "state": dossier.state, "number": dossier.number,
+            "previous_id": dossier.previous_id, "fictional": bool(dossier.fictional),
+            "created_by": dossier.created_by, "created_at": _iso(dossier.created_at),
+        },
+        "legal_basis": {
+            "key": basis.key, "label": basis.label, "citation": basis.citation, "authority": basis.authority_label,
+            "program": basis.program, "derivative": basis.derivative, "visa": basis.visa,
+            "link_kinds": list(basis.link_kinds),
+            "elements": [{"key": k, "text": v} for k, v in basis.elements.items()],
+        },
+        "target": _target(session, dossier),
+        "designated_links": evidence.designated_links(session, dossier.target_id, basis),
+        "assets": evidence.assets_to_block(session, dossier.target_id),
+        "exhibits": _exhibits(dossier),
+        "narrative": sections,
+        "visa_data": visa,
+        "identifier_notes": dossier.identifier_notes,
+        "events": [
+            {"event": e.event, "from_state": e.from_state, "to_state": e.to_state, "user": e.user,
+             "at": _iso(e.at), "comment": e.comment}
+            for e in sorted(dossier.events, key=lambda e: (e.at, e.id or 0))
+        ],
+    }
+
+
+def view_of(session: Session, dossier: Dossier) -> dict:
+    """The frozen snapshot of an approved dossier; otherwise the live view."""
+    if dossier.state in FROZEN_STATES and dossier.snapshot is not None:
+        return dossier.snapshot
+    return live_view(session, dossier)
+
+
+def freeze(session: Session, dossier: Dossier) -> str:
+    """Store the view as canonical JSON with its SHA-256; returns the hash."""
+    view = json.loads(canonical(live_view(session, dossier)))
+    dossier.snapshot = view
+    dossier.snapshot_hash = content_hash(view)
+    return dossier.snapshot_hash
+
+
+def verify_snapshot(dossier: Dossier) -> bool:
+    """True when the stored snapshot still hashes to the stored hash."""
+    return dossier.snapshot is not None and content_hash(dossier.snapshot) == dossier.snapshot_hash
+
+
+def hash_of(session: Session, dossier: Dossier, view: dict | None = None) -> tuple[str, bool]:
+    """(hash, frozen): the stored snapshot hash, or the hash of the live view for an open dossier."""
+    if dossier.snapshot_hash and dossier.state in FROZEN_STATES:
+        return dossier.snapshot_hash, True
+    view = view if view is not None else live_view(session, dossier)
+    return content_hash(json.loads(canonical(view))), False
+
+
+def as_json(value: Any) -> Any:
+    return json.loads(canonical(value))

@@ -1,0 +1,161 @@
+"""The review workflow: the only moves a dossier can make, who may make them, and four eyes.
+
+draft -> submitted -> approved | returned | rejected; returned -> draft (reopen); draft, submitted and
+returned -> withdrawn. Every move is a typed DossierEvent (user, time, comment) and an audit entry
+in the same transaction. Reviewing (approve, return, reject) needs the 'review' permission and is
+refused to anyone who authored or edited the dossier, judged from its events, its exhibits and the
+audit log, so the rule holds whatever the entry point (web, API, CLI).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workbench.dossiers import completeness, snapshot
+from workbench.dossiers.service import (
+    InvalidMove, Incomplete, add_event, check_version, dossier_state, get_dossier, touch,
+)
+from workbench.schema import ValidationError
+from workbench.store import audit
+from workbench.store.models import AuditEntry, Dossier
+from workbench.store.permissions import Actor, PermissionDenied, require
+
+
+@dataclass(frozen=True)
+class Move:
+    name: str
+    label: str
+    event: str
+    sources: tuple[str, ...]
+    target: str
+    permission: str
+    review: bool = False
+    needs_comment: bool = False
+
+
+MOVES: dict[str, Move] = {m.name: m for m in (
+    Move("submit", "Submit for review", "submitted", ("draft",), "submitted", "edit"),
+    Move("approve", "Approve", "approved", ("submitted",), "approved", "review", review=True),
+    Move("return", "Return for changes", "returned", ("submitted",), "returned", "review", review=True,
+         needs_comment=True),
+    Move("reject", "Reject", "rejected", ("submitted",), "rejected", "review", review=True, needs_comment=True),
+    Move("reopen", "Reopen as draft", "reopened", ("returned",), "draft", "edit"),
+    Move("withdraw", "Withdraw", "withdrawn", ("draft", "submitted", "returned"), "withdrawn", "edit"),
+)}
+
+# Events and audit actions that make their user an author or editor of the dossier.
+EDITING_EVENTS = frozenset({"created", "edited", "exhibit_added", "exhibit_removed", "submitted", "reopened"})
+EDITING_ACTIONS = frozenset({"dossier.create", "dossier.update", "dossier.exhibit_add", "dossier.exhibit_remove",
+                             "dossier.version", "dossier.submit", "dossier.reopen"})
+
+
+class FourEyesViolation(PermissionDenied):
+    """A reviewer tried to review a dossier they authored or edited."""
+
+
+def contributors(session: Session, dossier: Dossier) -> set[str]:
+    """Everyone who authored or edited the dossier (its content, not its discussion)."""
+    people = {dossier.created_by}
+    people |= {e.user for e in dossier.events if e.event in EDITING_EVENTS}
+    people |= {ex.created_by for ex in dossier.exhibits}
+    people |= set(session.execute(
+        select(AuditEntry.actor).where(AuditEntry.object_type == "dossier", AuditEntry.object_id == dossier.id,
+                                       AuditEntry.action.in_(EDITING_ACTIONS))
+    ).scalars())
+    return people
+
+
+def may_review(session: Session, actor: Actor, dossier: Dossier) -> str | None:
+    """None if the actor may review the dossier now; otherwise the reason, in plain words."""
+    if not actor.can("review"):
+        return f"{actor.username} ({actor.role}) is not a reviewer: only reviewers approve, return or reject dossiers"
+    if actor.username in contributors(session, dossier):
+        return (f"four eyes: {actor.username} authored or edited dossier {dossier.title!r} and cannot review it; "
+                "another reviewer must")
+    return None
+
+
+def allowed_moves(session: Session, actor: Actor, dossier: Dossier) -> list[Move]:
+    """The moves the actor can make on the dossier in its current state (buttons on the page)."""
+    out = []
+    for move in MOVES.values():
+        if dossier.state not in move.sources or not actor.can(move.permission):
+            continue
+        if move.review and may_review(session, actor, dossier) is not None:
+            continue
+        out.append(move)
+    return out
+
+
+def move(session: Session, actor: Actor, dossier_id: str, name: str, comment: str | None = None,
+         expected_version: int | None = None) -> Dossier:
+    """Make one workflow move, or refuse it with a message that says why."""
+    spec = MOVES.get(name)
+    if spec is None:
+        raise InvalidMove(f"unknown move {name!r} (use {', '.join(MOVES)})")
+    dossier = get_dossier(session, dossier_id)
+    check_version(dossier, expected_version)
+    require(actor, spec.permission, f"{spec.label.lower()} dossiers")
+    if dossier.state not in spec.sources:
+        raise InvalidMove(f"cannot {name} dossier {dossier.title!r}: it is {dossier.state} "
+                          f"({name} is allowed only from {' or '.join(spec.sources)})")
+    if spec.review:
+        reason = may_review(session, actor, dossier)
+        if reason:
+            raise FourEyesViolation(reason)
+    comment = (comment or "").strip() or None
+    if spec.needs_comment and not comment:
+        raise ValidationError({"comment": [f"say why you {name} the dossier (the comment is sent to its authors)"]})
+    if name == "submit":
+        result = completeness.check(snapshot.live_view(session, dossier))
+        if not result.complete:
+            raise Incomplete(result.missing)
+    before = dossier_state(dossier)
+    from_state = dossier.state
+    dossier.state = spec.target
+    add_event(session, dossier, actor, spec.event, comment, from_state=from_state, to_state=spec.target)
+    if name == "approve":
+        snapshot.freeze(session, dossier)
+    touch(session, dossier)
+    audit.record(session, actor.username, f"dossier.{name}", "dossier", dossier.id, before, dossier_state(dossier))
+    return dossier
+
+
+def submit(session, actor, dossier_id, comment=None, expected_version=None) -> Dossier:
+    return move(session, actor, dossier_id, "submit", comment, expected_version)
+
+
+def approve(session, actor, dossier_id, comment=None, expected_version=None) -> Dossier:
+    return move(session, actor, dossier_id, "approve", comment, expected_version)
+
+
+def return_for_changes(session, actor, dossier_id, comment=None, expected_version=None) -> Dossier:
+    return move(session, actor, dossier_id, "return", comment, expected_version)
+
+
+def reject(session, actor, dossier_id, comment=None, expected_version=None) -> Dossier:
+    return move(session, actor, dossier_id, "reject", comment, expected_version)
+
+
+def withdraw(session, actor, dossier_id, comment=None, expected_version=None) -> Dossier:
+    return move(session, actor, dossier_id, "withdraw", comment, expected_version)
+
+
+def reopen(session, actor, dossier_id, comment=None, expected_version=None) -> Dossier:
+    return move(session, actor, dossier_id, "reopen", comment, expected_version)
+
+
+def review_queue(session: Session, actor: Actor) -> list[dict]:
+    """Submitted dossiers, oldest first, each with whether this reviewer may take it (and why not)."""
+    require(actor, "read", "see the review queue")
+    rows = session.execute(select(Dossier).where(Dossier.state == "submitted").order_by(Dossier.updated_at)).scalars()
+    out = []
+    for dossier in rows:
+        submitted = [e for e in dossier.events if e.event == "submitted"]
+        out.append({"dossier": dossier, "submitted_by": submitted[-1].user if submitted else None,
+                    "submitted_at": submitted[-1].at if submitted else None,
+                    "blocked": may_review(session, actor, dossier)})
+    return out

@@ -1,0 +1,201 @@
+"""Turn a raw name into comparable parts, so the scorer compares identities rather than spellings.
+
+One pass handles: accents and case (``workbench.text.fold``), punctuation, OFAC's ``SURNAMES, Given``
+order (parts get tagged family/given), particles (de, del, y, al, ...), suffixes (Jr., III), legal forms
+(``S.A. DE C.V.`` = ``SOCIEDAD ANONIMA DE CAPITAL VARIABLE``; LLC, Inc., Ltd. ...), ``&`` = ``and``,
+diminutives and spelling families (Chuy = Jesús, Mohamed = Muhammad) and a phonetic key tuned to
+Spanish (c/s/z, b/v, ll/y, silent h, qu/k), which Soundex is not.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from workbench.matching.data.names import DIMINUTIVES, GENERIC_ORG_WORDS, LEGAL_FORMS, PARTICLES, VARIANT_FAMILIES
+from workbench.text import fold
+
+PERSON, ORG = "person", "org"
+GIVEN, FAMILY = "given", "family"
+SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "junior", "senior", "hijo"})
+# Honorifics and titles that precede names and say nothing about who it is.
+TITLES = frozenset({"mr", "mrs", "ms", "dr", "lic", "ing", "sr", "sra", "haji", "hajji", "mullah",
+                    "sheikh", "shaykh", "gen", "general", "col", "capt"})  # not "don": also a surname part
+
+_VARIANT_CANON = {spelling: family[0] for family in VARIANT_FAMILIES for spelling in family}
+
+_LEGAL_PATTERNS: list[tuple[re.Pattern, str]] = []
+for _code, _forms in LEGAL_FORMS.items():
+    for _form in _forms:
+        _LEGAL_PATTERNS.append((re.compile(r"(?:^| )" + re.escape(_form) + r"(?= |$)"), _code))
+# Longest first, so "s a de c v" wins over "s a".
+_LEGAL_PATTERNS.sort(key=lambda item: -len(item[0].pattern))
+# A legal form only counts at the end of an organisation name (or before a trailing comma part).
+_LEGAL_TAIL = {form: code for code, forms in LEGAL_FORMS.items() for form in forms}
+_MAX_FORM_WORDS = max(len(form.split()) for form in _LEGAL_TAIL)
+
+
+def schema_kind(schema: str | None) -> str | None:
+    """Person-like or organisation-like, from an FtM/workbench kind name or an OFAC SDN type."""
+    if not schema:
+        return None
+    s = schema.strip().lower()
+    if s in {"person", "individual", "people"}:
+        return PERSON
+    if s in {"organization", "organisation", "company", "publicbody", "legalentity", "entity", "vessel",
+             "aircraft", "business"}:
+        return ORG
+    try:
+        from workbench.schema import registry
+
+        kind = registry().entity_kind(schema)
+        if kind.is_a("Person"):
+            return PERSON
+        if kind.is_a("Organization"):
+            return ORG
+    except Exception:  # unknown kind: let the name speak for itself
+        return None
+    return None
+
+
+def phonetic(token: str) -> str:
+    """A Spanish-aware sound key: 'cazarez' == 'casares', 'oziel' == 'osiel', 'vinai' == 'winai'."""
+    s = token
+    if not s:
+        return s
+    s = s.replace("ph", "f").replace("sch", "x").replace("sh", "x").replace("ch", "x").replace("ll", "y")
+    s = s.replace("qu", "k").replace("gue", "ge").replace("gui", "gi")
+    s = re.sub(r"g(?=[ei])", "j", s)
+    s = re.sub(r"c(?=[ei])", "s", s)
+    s = s.replace("ck", "k").replace("c", "k").replace("q", "k").replace("z", "s").replace("v", "b")
+    s = s.replace("w", "b").replace("ou", "u").replace("ee", "i").replace("oo", "u")
+    s = s.replace("y", "i").replace("th", "t").replace("h", "") or s
+    out = []
+    for ch in s:
+        if not out or out[-1] != ch:
+            out.append(ch)
+    return "".join(out)
+
+
+@dataclass(slots=True)
+class Token:
+    text: str
+    role: str | None = None  # given / family / None (unknown)
+    weight: float = 1.0
+    phon: str = ""
+    alts: frozenset[str] = frozenset()  # what a diminutive or spelling variant stands for
+    note: str | None = None  # how the token was derived (e.g. "diminutive of chema")
+
+    @property
+    def initial(self) -> bool:
+        return len(self.text) == 1
+
+
+@dataclass(slots=True)
+class NameForm:
+    original: str
+    folded: str
+    kind: str | None  # person / org / None
+    tokens: list[Token]
+    legal_forms: tuple[str, ...] = ()
+    ordered: bool = False  # True when the OFAC comma form told us which parts are family names
+    dropped: list[str] = field(default_factory=list)  # particles, titles, suffixes removed
+
+    @property
+    def key(self) -> str:
+        """Order-free string of the identity tokens: the cheap form used for blocking and pre-scoring."""
+        return " ".join(sorted(t.text for t in self.tokens))
+
+    def as_dict(self) -> dict:
+        return {
+            "tokens": [t.text + (f"/{t.role}" if t.role else "") for t in self.tokens],
+            "legal_forms": list(self.legal_forms),
+            "dropped": self.dropped,
+        }
+
+
+def _extract_legal_forms(folded: str) -> tuple[str, tuple[str, ...]]:
+    """Strip legal forms from the end of an organisation name (repeatedly: 'x sa de cv' / 'x co ltd')."""
+    words = folded.split()
+    found: list[str] = []
+    changed = True
+    while changed and len(words) > 1:
+        changed = False
+        for n in range(min(_MAX_FORM_WORDS, len(words) - 1), 0, -1):
+            tail = " ".join(words[-n:])
+            code = _LEGAL_TAIL.get(tail)
+            if code:
+                found.insert(0, code)
+                words = words[:-n]
+                changed = True
+                break
+    return " ".join(words), tuple(found)
+
+
+def _token(text: str, role: str | None, kind: str | None) -> list[Token]:
+    expansions = DIMINUTIVES.get(text, ())
+    if len(expansions) == 1 and " " in expansions[0]:
+        return [Token(part, role, 1.0, phonetic(part), frozenset(), f"from diminutive {text}")
+                for part in expansions[0].split()]
+    alts = set(expansions)
+    canon = _VARIANT_CANON.get(text)
+    if canon:
+        alts.add(canon)
+    for e in expansions:
+        if e in _VARIANT_CANON:
+            alts.add(_VARIANT_CANON[e])
+    weight = 1.0
+    if len(text) <= 2:
+        weight = 0.5
+    if kind == ORG and text in GENERIC_ORG_WORDS:
+        weight = 0.35
+    return [Token(text, role, weight, phonetic(text), frozenset(alts))]
+
+
+@lru_cache(maxsize=200_000)
+def normalize(name: str, schema: str | None = None) -> NameForm:
+    """Parse one name. Cached: screening sees the same names again and again."""
+    kind = schema_kind(schema)
+    raw = (name or "").strip()
+    raw = raw.replace("&", " and ")
+    # Words joined by hyphen or apostrophe stay one word: 'AL-ASSAD' -> 'alassad', "O'NEIL" -> 'oneil'.
+    joined = re.sub(r"(?<=\w)['’`](?=\w)", "", raw)
+    parts = [fold(p) for p in joined.split(",")]
+    parts = [p for p in parts if p]
+    dropped: list[str] = []
+    legal: tuple[str, ...] = ()
+    if kind != PERSON and parts:
+        # 'CITY PLAZA, S.A. DE C.V.': a comma before a legal form is not the OFAC surname comma.
+        whole = " ".join(parts)
+        stripped, legal = _extract_legal_forms(whole)
+        if legal:
+            parts = [stripped]
+            if kind is None:
+                kind = ORG
+    ordered = False
+    tokens: list[Token] = []
+    if len(parts) == 2 and kind != ORG:
+        family_words, given_words = parts[0].split(), parts[1].split()
+        ordered = True
+        if kind is None:
+            kind = PERSON
+        groups = [(given_words, GIVEN), (family_words, FAMILY)]
+    else:
+        groups = [(" ".join(parts).split(), None)]
+    for words, role in groups:
+        for w in words:
+            if w in PARTICLES or w in SUFFIXES or (kind != ORG and w in TITLES and len(words) > 1):
+                dropped.append(w)
+                continue
+            tokens.extend(_token(w, role, kind))
+    if not tokens:  # a name made only of particles ("DE LA O"): keep them rather than nothing
+        for words, role in groups:
+            tokens.extend(Token(w, role, 0.5, phonetic(w)) for w in words)
+    return NameForm(raw, fold(raw), kind, tokens, legal, ordered, dropped)
+
+
+def name_key(name: str, schema: str | None = None) -> str:
+    """The stable, order-free key of a name (review decisions and caches are keyed on it)."""
+    form = normalize(name, schema)
+    return form.key or form.folded

@@ -1,0 +1,299 @@
+"""Name and entity scores in 0..1, each with the explanation a researcher needs to trust or reject it.
+
+The name score aligns the parts of two names (order-free, so 'SINALOA CARTEL' = 'CARTEL DE SINALOA'
+and swapped surnames align), credits each aligned pair by how it matched (exact, diminutive, phonetic,
+spelling, initial), and then charges for what is left over. Parts missing on one side only (a dropped
+second surname or given name) cost little; parts that differ on both sides (``GUZMAN LOPEZ`` vs
+``GUZMAN LOERA``) cost a lot, because that is what relatives with near-identical names look like.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from rapidfuzz.distance import Levenshtein
+
+from workbench.matching.normalize import FAMILY, GIVEN, ORG, PERSON, NameForm, Token, normalize
+
+# Tuned on the dev pairs (patterns, not names); see `workbench bench matching`.
+MIN_TOKEN_SIM = 0.6  # fuzzier token pairs are treated as different words
+CONFLICT_PENALTY = 0.3  # both sides keep unmatched parts: a different person with a shared surname
+SURNAME_CONFLICT = 0.0  # ... and the unmatched parts are family names on both sides
+GIVEN_CONFLICT = 0.0  # ... or given names on both sides
+LEGAL_FORM_MISMATCH = 0.05
+IDF_ALPHA = 0.3  # how much corpus rarity (TokenStats) moves a part's weight
+ACRONYM_CREDIT = 0.85
+SPELL_POWER = 3.0  # credit for a fuzzy token pair: similarity ** SPELL_POWER ('loesa'/'lopez' earns little)
+MAX_COVERAGE_WEIGHT = 0.9  # mix of the better- and worse-covered side (1.0 = subset names score 1)
+CROSS_ROLE = 0.2  # credit lost when a given name aligns with a family name
+
+
+@dataclass(slots=True)
+class Alignment:
+    query: str
+    candidate: str
+    similarity: float
+    how: str
+
+
+@dataclass
+class NameScore:
+    score: float
+    aligned: list[Alignment] = field(default_factory=list)
+    unmatched_query: list[str] = field(default_factory=list)
+    unmatched_candidate: list[str] = field(default_factory=list)
+    features: list[dict] = field(default_factory=list)  # {"feature", "effect", "detail"}
+    query: NameForm | None = None
+    candidate: NameForm | None = None
+
+    def explanation(self) -> dict:
+        return {
+            "score": round(self.score, 4),
+            "query": self.query.as_dict() if self.query else None,
+            "candidate": self.candidate.as_dict() if self.candidate else None,
+            "aligned": [
+                {"query": a.query, "candidate": a.candidate, "similarity": round(a.similarity, 3), "how": a.how}
+                for a in self.aligned
+            ],
+            "unmatched_query": self.unmatched_query,
+            "unmatched_candidate": self.unmatched_candidate,
+            "features": self.features,
+        }
+
+    def summary(self) -> str:
+        """One line for CSV output: 'joaquin=joaquin exact; lopez!=loera; penalty ...'."""
+        parts = [f"{a.query}={a.candidate} ({a.how} {a.similarity:.2f})" for a in self.aligned]
+        if self.unmatched_query:
+            parts.append("only in query: " + " ".join(self.unmatched_query))
+        if self.unmatched_candidate:
+            parts.append("only in candidate: " + " ".join(self.unmatched_candidate))
+        for f in self.features:
+            if f["feature"] != "coverage":
+                parts.append(f"{f['feature']} {f['effect']:+.2f}")
+        return "; ".join(parts)
+
+
+def token_similarity(a: Token, b: Token) -> tuple[float, str]:
+    if a.text == b.text:
+        return 1.0, "exact"
+    if (a.alts and (b.text in a.alts or a.alts & b.alts)) or (b.alts and a.text in b.alts):
+        return 0.95, "diminutive/variant"
+    if a.initial or b.initial:
+        if a.text[0] == b.text[0]:
+            return 0.75, "initial"
+        return 0.0, "different"
+    if a.phon == b.phon:
+        return 0.92, "phonetic"
+    sim = max(Levenshtein.normalized_similarity(a.text, b.text),
+              Levenshtein.normalized_similarity(a.phon, b.phon))
+    if len(a.text) >= 4 and len(b.text) >= 4 and (a.text.startswith(b.text) or b.text.startswith(a.text)):
+        sim = max(sim, 0.8)
+    if sim < MIN_TOKEN_SIM:
+        return sim, "different"
+    return sim, "spelling"
+
+
+def _join_split_words(q: list[Token], c: list[Token]) -> tuple[list[Token], list[Token]]:
+    """'DON JUAN' vs 'DONJUAN', 'GUO YING' vs 'GUOYING': merge adjacent words that the other side joins."""
+    def merge(side: list[Token], other: list[Token]) -> list[Token]:
+        if len(side) < 2:
+            return side
+        other_texts = {t.text for t in other}
+        out: list[Token] = []
+        i = 0
+        while i < len(side):
+            if i + 1 < len(side):
+                joined = side[i].text + side[i + 1].text
+                if joined in other_texts and side[i].text not in other_texts:
+                    from workbench.matching.normalize import phonetic
+
+                    out.append(Token(joined, side[i].role, 1.0, phonetic(joined), frozenset(), "joined"))
+                    i += 2
+                    continue
+            out.append(side[i])
+            i += 1
+        return out
+
+    return merge(q, c), merge(c, q)
+
+
+class TokenStats:
+    """How common each name part is in a corpus (the store's names, a watchlist, an input file).
+
+    A shared rare surname says much more than a shared 'MOHAMMED' or 'GROUP'; the scorer weights
+    parts by inverse document frequency when stats are given, and by length/genericness otherwise.
+    """
+
+    def __init__(self, counts: dict[str, int] | None = None, total: int = 0):
+        self.counts: dict[str, int] = dict(counts or {})
+        self.total = total
+        self._cache: dict[str, float] = {}
+
+    @classmethod
+    def from_names(cls, names, schema_of=None) -> "TokenStats":
+        counts: dict[str, int] = {}
+        total = 0
+        for item in names:
+            name, schema = (item if isinstance(item, tuple) else (item, None))
+            total += 1
+            for text in {t.text for t in normalize(name, schema).tokens}:
+                counts[text] = counts.get(text, 0) + 1
+        return cls(counts, total)
+
+    def add(self, name: str, schema: str | None = None) -> None:
+        self.total += 1
+        for text in {t.text for t in normalize(name, schema).tokens}:
+            self.counts[text] = self.counts.get(text, 0) + 1
+        self._cache.clear()
+
+    def factor(self, text: str) -> float:
+        value = self._cache.get(text)
+        if value is None:
+            if self.total < 50:
+                value = 1.0
+            else:
+                idf = math.log((self.total + 1) / (self.counts.get(text, 0) + 1)) / math.log(self.total + 1)
+                value = (1 - IDF_ALPHA) + IDF_ALPHA * 3 * idf
+            self._cache[text] = value
+        return value
+
+
+def _acronym_cover(token: str, words: list[str]) -> list[int] | None:
+    """Indexes of ``words`` whose prefixes, in order, spell ``token``: 'soesma' = SOciedad ESmeraldifera MAripi."""
+    n = len(token)
+    best: list[int] | None = None
+
+    def walk(pos: int, start: int, used: list[int]) -> bool:
+        nonlocal best
+        if pos == n:
+            if len(used) >= 2:
+                best = list(used)
+                return True
+            return False
+        for k in range(start, len(words)):
+            w = words[k]
+            for length in range(min(len(w), n - pos), 0, -1):
+                if token[pos:pos + length] == w[:length]:
+                    used.append(k)
+                    if walk(pos + length, k + 1, used):
+                        return True
+                    used.pop()
+        return False
+
+    if n >= 2 and len(words) >= 2 and len(words) <= 8:
+        walk(0, 0, [])
+    return best
+
+
+def score_forms(qf: NameForm, cf: NameForm, stats: TokenStats | None = None) -> NameScore:
+    q, c = _join_split_words(qf.tokens, cf.tokens)
+    result = NameScore(0.0, query=qf, candidate=cf)
+    if not q or not c:
+        result.features.append({"feature": "empty", "effect": 0.0, "detail": "a name has no comparable parts"})
+        return result
+    if stats is not None:
+        wq_list = [t.weight * stats.factor(t.text) for t in q]
+        wc_list = [t.weight * stats.factor(t.text) for t in c]
+    else:
+        wq_list = [t.weight for t in q]
+        wc_list = [t.weight for t in c]
+    both_ordered = qf.ordered and cf.ordered
+    pairs = []
+    for i, a in enumerate(q):
+        for j, b in enumerate(c):
+            sim, how = token_similarity(a, b)
+            if sim >= MIN_TOKEN_SIM and how != "different":
+                pairs.append((sim, wq_list[i] + wc_list[j], i, j, how))
+    pairs.sort(key=lambda p: (-p[0], -p[1], abs(p[2] - p[3])))
+    used_q: dict[int, float] = {}
+    used_c: dict[int, float] = {}
+    for sim, _w, i, j, how in pairs:
+        if i in used_q or j in used_c:
+            continue
+        credit = sim if how != "spelling" else sim ** SPELL_POWER
+        if both_ordered and q[i].role != c[j].role:
+            credit *= 1 - CROSS_ROLE
+        used_q[i] = credit
+        used_c[j] = credit
+        result.aligned.append(Alignment(q[i].text, c[j].text, sim, how))
+    # Acronyms and abbreviations of organisation names: 'TAUSA' = Transportes Aereos Unidos Selva Amazonica.
+    if qf.kind != PERSON and cf.kind != PERSON:
+        for side, other, used_s, used_o in ((q, c, used_q, used_c), (c, q, used_c, used_q)):
+            rest_o = [j for j in range(len(other)) if j not in used_o]
+            for i, t in enumerate(side):
+                if i in used_s or len(rest_o) < 2:
+                    continue
+                cover = _acronym_cover(t.text, [other[j].text for j in rest_o])
+                if cover:
+                    idx = [rest_o[k] for k in cover]
+                    used_s[i] = ACRONYM_CREDIT
+                    for j in idx:
+                        used_o[j] = ACRONYM_CREDIT
+                    rest_o = [j for j in rest_o if j not in idx]
+                    words = " ".join(other[j].text for j in idx)
+                    if side is q:
+                        result.aligned.append(Alignment(t.text, words, ACRONYM_CREDIT, "acronym"))
+                    else:
+                        result.aligned.append(Alignment(words, t.text, ACRONYM_CREDIT, "acronym"))
+    wq = sum(wq_list)
+    wc = sum(wc_list)
+    cov_q = sum(credit * wq_list[i] for i, credit in used_q.items()) / wq
+    cov_c = sum(credit * wc_list[j] for j, credit in used_c.items()) / wc
+    score = MAX_COVERAGE_WEIGHT * max(cov_q, cov_c) + (1 - MAX_COVERAGE_WEIGHT) * min(cov_q, cov_c)
+    result.features.append({"feature": "coverage", "effect": round(score, 4),
+                            "detail": f"query {cov_q:.2f}, candidate {cov_c:.2f} of the name (by weight) aligned"})
+    rest_q = [i for i in range(len(q)) if i not in used_q]
+    rest_c = [j for j in range(len(c)) if j not in used_c]
+    result.unmatched_query = [q[i].text for i in rest_q]
+    result.unmatched_candidate = [c[j].text for j in rest_c]
+    if rest_q and rest_c:
+        left_q = sum(wq_list[i] for i in rest_q) / wq
+        left_c = sum(wc_list[j] for j in rest_c) / wc
+        penalty = CONFLICT_PENALTY * min(left_q, left_c)
+        score -= penalty
+        result.features.append({"feature": "conflicting parts", "effect": -round(penalty, 4),
+                                "detail": "both names have parts the other lacks"})
+        if both_ordered:
+            roles_q = {q[i].role for i in rest_q}
+            roles_c = {c[j].role for j in rest_c}
+            if SURNAME_CONFLICT and FAMILY in roles_q and FAMILY in roles_c:
+                score -= SURNAME_CONFLICT
+                result.features.append({"feature": "surname conflict", "effect": -SURNAME_CONFLICT,
+                                        "detail": "different family names on both sides"})
+            if GIVEN_CONFLICT and GIVEN in roles_q and GIVEN in roles_c and not any(
+                    q[i].role == GIVEN for i in used_q):
+                score -= GIVEN_CONFLICT
+                result.features.append({"feature": "given-name conflict", "effect": -GIVEN_CONFLICT,
+                                        "detail": "no given name in common"})
+    if qf.legal_forms and cf.legal_forms and not set(qf.legal_forms) & set(cf.legal_forms):
+        score -= LEGAL_FORM_MISMATCH
+        result.features.append({"feature": "legal form mismatch", "effect": -LEGAL_FORM_MISMATCH,
+                                "detail": f"{'/'.join(qf.legal_forms)} vs {'/'.join(cf.legal_forms)}"})
+    elif qf.legal_forms and cf.legal_forms:
+        result.features.append({"feature": "legal form", "effect": 0.0, "detail": "same legal form"})
+    result.score = max(0.0, min(1.0, score))
+    return result
+
+
+def score_names(query: str, candidate: str, schema: str | None = None, stats: TokenStats | None = None) -> NameScore:
+    """Score two names; ``schema`` (Person, Company, ...) tells how to read them when known."""
+    return score_forms(normalize(query, schema), normalize(candidate, schema), stats)
+
+
+def best_name_score(queries: list[str], candidates: list[str], schema: str | None = None,
+                    stats: TokenStats | None = None) -> tuple[NameScore, str, str]:
+    """Best score over every (name, alias) combination, with the names that produced it."""
+    best: tuple[NameScore, str, str] | None = None
+    for q in queries:
+        for c in candidates:
+            s = score_names(q, c, schema, stats)
+            if best is None or s.score > best[0].score:
+                best = (s, q, c)
+    if best is None:
+        return NameScore(0.0), "", ""
+    return best
+
+
+__all__ = ["Alignment", "NameScore", "PERSON", "ORG", "TokenStats", "best_name_score", "score_forms", "score_names",
+           "token_similarity"]

@@ -1,0 +1,303 @@
+"""Parse OFAC's SDN publications into plain records, before anything touches the database.
+
+Three formats carry the same list: the legacy CSV trio (sdn.csv, alt.csv, add.csv), OFAC's
+SDN.XML, and the CC0 JSON repackaging. Each is read into ``SdnRecord``s; ``remarks.py`` turns
+the free-text Remarks (and the XML's typed lists, rendered into the same phrases) into structured
+properties. Parsing everything first means a truncated or malformed file fails before the
+import has written a single row, naming the file and line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+EMPTY = "-0-"
+
+
+class SdnFormatError(ValueError):
+    """A list file is truncated or malformed; the message names the file and line."""
+
+    def __init__(self, path: Path | str, line: int | None, message: str):
+        self.path = str(path)
+        self.line = line
+        where = f"{self.path}, line {line}" if line else self.path
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass
+class SdnRecord:
+    ent_num: int
+    name: str
+    sdn_type: str  # individual / entity / vessel / aircraft
+    programs: list[str]
+    title: str | None = None
+    call_sign: str | None = None
+    vessel_type: str | None = None
+    tonnage: str | None = None
+    grt: str | None = None
+    vessel_flag: str | None = None
+    vessel_owner: str | None = None
+    remarks: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    # (alt_type: aka/fka/nka/weak, name, locator)
+    aliases: list[tuple[str, str, str]] = field(default_factory=list)
+    # (formatted address, country name, locator)
+    addresses: list[tuple[str, str | None, str]] = field(default_factory=list)
+    # Remark-style phrases from structured formats (XML id lists, dates of birth...).
+    extra_parts: list[str] = field(default_factory=list)
+    line: int = 0
+
+
+@dataclass
+class SdnList:
+    """A parsed publication: records in file order plus what the Source needs to say."""
+
+    records: list[SdnRecord]
+    files: list[Path]
+    fmt: str  # csv / json / xml
+    published: str | None = None
+    # Which properties this format can carry at all (a re-import keeps the others).
+    full: bool = True
+
+
+def _clean(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    if not value or value == EMPTY:
+        return None
+    return value
+
+
+def _read_text(path: Path) -> str:
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="replace")
+    return text.replace("\x1a", "")
+
+
+def _csv_rows(path: Path, text: str, width: int, header: bool):
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        for row in reader:
+            line = reader.line_num
+            if header and line == 1:
+                continue
+            if not row or all(not c.strip() for c in row):
+                continue
+            if len(row) != width:
+                raise SdnFormatError(path, line, f"expected {width} columns, found {len(row)} "
+                                                 f"(the file is truncated or not an OFAC {path.name})")
+            yield line, row
+    except csv.Error as exc:
+        raise SdnFormatError(path, reader.line_num, f"malformed CSV: {exc}") from exc
+
+
+def _ent_num(path: Path, line: int, raw: str) -> int:
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise SdnFormatError(path, line, f"ent_num {raw!r} is not a number") from None
+
+
+def parse_csv_trio(sdn: Path, alt: Path | None = None, add: Path | None = None,
+                   published: str | None = None) -> SdnList:
+    records: dict[int, SdnRecord] = {}
+    text = _read_text(sdn)
+    if not text.strip():
+        raise SdnFormatError(sdn, None, "the file is empty")
+    for line, row in _csv_rows(sdn, text, 12, header=False):
+        ent = _ent_num(sdn, line, row[0])
+        name = _clean(row[1])
+        if not name:
+            raise SdnFormatError(sdn, line, f"entry {ent} has no name")
+        sdn_type = (_clean(row[2]) or "entity").lower()
+        records[ent] = SdnRecord(
+            ent_num=ent, name=name, sdn_type=sdn_type, programs=_split_programs(row[3]),
+            title=_clean(row[4]), call_sign=_clean(row[5]), vessel_type=_clean(row[6]), tonnage=_clean(row[7]),
+            grt=_clean(row[8]), vessel_flag=_clean(row[9]), vessel_owner=_clean(row[10]),
+            remarks=_clean(row[11]), line=line,
+        )
+    if not text.rstrip().endswith(('"', "-0-")):
+        # OFAC's rows end with a quoted Remarks or -0-; anything else is a cut-off file.
+        raise SdnFormatError(sdn, text.count("\n") + 1, "the last row is incomplete (truncated file)")
+    if alt is not None:
+        for line, row in _csv_rows(alt, _read_text(alt), 5, header=True):
+            if not row[0].strip():
+                continue
+            ent = _ent_num(alt, line, row[0])
+            name = _clean(row[3])
+            if ent in records and name:
+                records[ent].aliases.append(((_clean(row[2]) or "aka").lower(), name, f"alt_num {row[1].strip()}"))
+    if add is not None:
+        for line, row in _csv_rows(add, _read_text(add), 6, header=True):
+            if not row[0].strip():
+                continue
+            ent = _ent_num(add, line, row[0])
+            if ent not in records:
+                continue
+            country = _clean(row[4])
+            parts = [p for p in (_clean(row[2]), _clean(row[3]), country) if p]
+            if parts and parts != [country] or country:
+                records[ent].addresses.append((", ".join(parts), country, f"add_num {row[1].strip()}"))
+    files = [p for p in (sdn, alt, add) if p is not None]
+    return SdnList(list(records.values()), files, "csv", published, full=True)
+
+
+def _split_programs(raw: str) -> list[str]:
+    value = _clean(raw)
+    if not value:
+        return []
+    return [p.strip() for p in value.split("] [") if p.strip()]
+
+
+def parse_json(path: Path) -> SdnList:
+    try:
+        data = json.loads(_read_text(path))
+    except json.JSONDecodeError as exc:
+        raise SdnFormatError(path, exc.lineno, f"malformed JSON: {exc.msg}") from exc
+    entries = data.get("entries") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise SdnFormatError(path, None, "no 'entries' list: not the SDN JSON repackaging")
+    records = []
+    for index, entry in enumerate(entries, 1):
+        try:
+            ent = int(entry["uid"])
+            name = str(entry["name"]).strip()
+        except (KeyError, TypeError, ValueError):
+            raise SdnFormatError(path, None, f"entry #{index} lacks a numeric uid or a name") from None
+        record = SdnRecord(ent, name, (entry.get("type") or "entity").lower(), list(entry.get("programs") or []),
+                           line=index)
+        for alias in entry.get("alternateNames") or []:
+            record.aliases.append(("aka", str(alias), f"uid {ent}"))
+        records.append(record)
+    published = data.get("published") if isinstance(data.get("published"), str) else None
+    return SdnList(records, [path], "json", published, full=False)
+
+
+def _xml_text(element, tag: str, ns: str) -> str | None:
+    child = element.find(f"{ns}{tag}")
+    return _clean(child.text) if child is not None and child.text else None
+
+
+def parse_xml(path: Path) -> SdnList:
+    """OFAC's SDN.XML, read with defusedxml: entity expansion and external entities are refused."""
+    import defusedxml.ElementTree as SafeET
+    from defusedxml import DefusedXmlException
+    from xml.etree.ElementTree import ParseError
+
+    try:
+        root = SafeET.parse(str(path), forbid_dtd=False, forbid_entities=True, forbid_external=True).getroot()
+    except DefusedXmlException as exc:
+        raise SdnFormatError(path, None, f"refused unsafe XML ({exc.__class__.__name__}: entity declarations "
+                                         "and external references are not allowed)") from exc
+    except ParseError as exc:
+        raise SdnFormatError(path, exc.position[0], f"malformed XML: {exc}") from exc
+    ns = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
+    published = None
+    info = root.find(f"{ns}publshInformation")
+    if info is not None:
+        raw = _xml_text(info, "Publish_Date", ns)
+        if raw:
+            try:
+                published = datetime.strptime(raw, "%m/%d/%Y").date().isoformat()
+            except ValueError:
+                published = None
+    records = []
+    for index, entry in enumerate(root.iter(f"{ns}sdnEntry"), 1):
+        uid = _xml_text(entry, "uid", ns)
+        last = _xml_text(entry, "lastName", ns)
+        if not uid or not uid.isdigit() or not last:
+            raise SdnFormatError(path, None, f"sdnEntry #{index} lacks a numeric uid or a lastName")
+        first = _xml_text(entry, "firstName", ns)
+        name = f"{last}, {first}" if first else last
+        sdn_type = (_xml_text(entry, "sdnType", ns) or "entity").lower()
+        programs = [p.text.strip() for p in entry.iter(f"{ns}program") if p.text and p.text.strip()]
+        record = SdnRecord(int(uid), name, sdn_type, programs, title=_xml_text(entry, "title", ns),
+                           remarks=_xml_text(entry, "remarks", ns), first_name=first, last_name=last, line=index)
+        vessel = entry.find(f"{ns}vesselInfo")
+        if vessel is not None:
+            record.call_sign = _xml_text(vessel, "callSign", ns)
+            record.vessel_type = _xml_text(vessel, "vesselType", ns)
+            record.vessel_flag = _xml_text(vessel, "vesselFlag", ns)
+            record.vessel_owner = _xml_text(vessel, "vesselOwner", ns)
+            record.tonnage = _xml_text(vessel, "tonnage", ns)
+            record.grt = _xml_text(vessel, "grossRegisteredTonnage", ns)
+        for aka in entry.iter(f"{ns}aka"):
+            a_last = _xml_text(aka, "lastName", ns)
+            if not a_last:
+                continue
+            a_first = _xml_text(aka, "firstName", ns)
+            a_name = f"{a_last}, {a_first}" if a_first else a_last
+            a_type = (_xml_text(aka, "type", ns) or "a.k.a.").replace(".", "").lower()
+            if (_xml_text(aka, "category", ns) or "").lower() == "weak":
+                a_type = "weak"
+            record.aliases.append((a_type, a_name, f"uid {_xml_text(aka, 'uid', ns)}"))
+        for address in entry.iter(f"{ns}address"):
+            country = _xml_text(address, "country", ns)
+            city = ", ".join(p for p in (_xml_text(address, "city", ns), _xml_text(address, "stateOrProvince", ns),
+                                         _xml_text(address, "postalCode", ns)) if p)
+            street = ", ".join(p for p in (_xml_text(address, f"address{i}", ns) for i in (1, 2, 3)) if p)
+            parts = [p for p in (street, city, country) if p]
+            if parts:
+                record.addresses.append((", ".join(parts), country, f"uid {_xml_text(address, 'uid', ns)}"))
+        for ident in entry.iter(f"{ns}id"):
+            id_type = _xml_text(ident, "idType", ns)
+            number = _xml_text(ident, "idNumber", ns)
+            if not id_type or not number:
+                continue
+            country = _xml_text(ident, "idCountry", ns)
+            record.extra_parts.append(f"{id_type} {number}" + (f" ({country})" if country else ""))
+        for item in entry.iter(f"{ns}dateOfBirth"):
+            if item.text and item.text.strip():
+                record.extra_parts.append(f"DOB {item.text.strip()}")
+        for item in entry.iter(f"{ns}placeOfBirth"):
+            if item.text and item.text.strip():
+                record.extra_parts.append(f"POB {item.text.strip()}")
+        for tag, phrase in (("nationality", "nationality"), ("citizenship", "citizen")):
+            for item in entry.iter(f"{ns}{tag}"):
+                country = _xml_text(item, "country", ns)
+                if country:
+                    record.extra_parts.append(f"{phrase} {country}")
+        records.append(record)
+    if not records:
+        raise SdnFormatError(path, None, "no sdnEntry elements: not an OFAC SDN.XML file")
+    return SdnList(records, [path], "xml", published, full=True)
+
+
+def parse_paths(paths: list[Path], published: str | None = None) -> SdnList:
+    """Pick the format from the files given: the CSV trio (any order), one JSON, or one XML."""
+    paths = [Path(p) for p in paths]
+    expanded: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            expanded.extend(p for p in (path / "sdn.csv", path / "alt.csv", path / "add.csv") if p.exists())
+        elif not path.exists():
+            raise SdnFormatError(path, None, "no such file")
+        else:
+            expanded.append(path)
+    by_name = {p.name.lower(): p for p in expanded}
+    if len(expanded) == 1 and expanded[0].suffix.lower() == ".json":
+        result = parse_json(expanded[0])
+    elif len(expanded) == 1 and expanded[0].suffix.lower() == ".xml":
+        result = parse_xml(expanded[0])
+    elif any(name.endswith("sdn.csv") for name in by_name) or (len(expanded) == 1 and expanded[0].suffix == ".csv"):
+        def pick(stem: str) -> Path | None:
+            return next((p for n, p in by_name.items() if n.endswith(f"{stem}.csv")), None)
+
+        sdn = pick("sdn") or expanded[0]
+        result = parse_csv_trio(sdn, pick("alt"), pick("add"), published)
+    else:
+        raise SdnFormatError(", ".join(map(str, expanded)), None,
+                             "expected sdn.csv [alt.csv add.csv], an SDN.XML or the SDN JSON repackaging")
+    if published:
+        result.published = published
+    return result

@@ -1,0 +1,137 @@
+"""The FastAPI application: middleware, error pages, static files, and every router under routes/.
+
+Routers are discovered with pkgutil, so each area adds a module defining ``router`` under
+``workbench/web/routes/`` without touching this file. The domain layer's exceptions are turned
+into the status codes a user or script expects (403, 404, 409, 422) in one place.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from workbench.schema import ValidationError
+from workbench.settings import get_settings
+from workbench.store.entities import Conflict, NotFound
+from workbench.store.permissions import Actor, PermissionDenied
+from workbench.web import routes as routes_pkg
+from workbench.web.deps import LoginRequired, csrf_protect, current_actor, login_url, templates, wants_json
+from workbench.web.throttle import LoginThrottle
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+def _error(request: Request, status: int, title: str, message: str, errors: dict | None = None) -> Response:
+    if wants_json(request):
+        body: dict = {"detail": message}
+        if errors is not None:
+            body["errors"] = errors
+        return JSONResponse(body, status_code=status)
+    return templates.TemplateResponse(request, "error.html", {"title": title, "message": message, "errors": errors,
+                                                              "status": status}, status_code=status)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        return RedirectResponse(login_url(request), status_code=303)
+
+    @app.exception_handler(PermissionDenied)
+    async def permission_denied(request: Request, exc: PermissionDenied) -> Response:
+        return _error(request, 403, "Not allowed", str(exc))
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, exc: NotFound) -> Response:
+        return _error(request, 404, "Not found", str(exc))
+
+    @app.exception_handler(Conflict)
+    async def conflict(request: Request, exc: Conflict) -> Response:
+        return _error(request, 409, "Changed by someone else", str(exc))
+
+    @app.exception_handler(ValidationError)
+    async def invalid(request: Request, exc: ValidationError) -> Response:
+        return _error(request, 422, "Invalid input", str(exc), exc.errors)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        errors: dict[str, list[str]] = {}
+        for item in exc.errors():
+            key = ".".join(str(part) for part in item.get("loc", ())[1:]) or "request"
+            errors.setdefault(key, []).append(item.get("msg", "invalid"))
+        return _error(request, 422, "Invalid input", "the request does not have the expected fields", errors)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        titles = {401: "Sign-in required", 403: "Not allowed", 404: "Not found", 409: "Conflict",
+                  413: "Too large", 429: "Too many attempts"}
+        if exc.status_code == 404 and not isinstance(exc.detail, str):
+            exc.detail = "no such page"
+        response = _error(request, exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail))
+        for key, value in (exc.headers or {}).items():
+            response.headers[key] = value
+        return response
+
+
+def _include_routers(app: FastAPI) -> None:
+    for module_info in sorted(pkgutil.iter_modules(routes_pkg.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{routes_pkg.__name__}.{module_info.name}")
+        router = getattr(module, "router", None)
+        if router is not None:
+            app.include_router(router)
+
+
+def _install_docs(app: FastAPI) -> None:
+    """OpenAPI and Swagger UI behind sign-in, with Swagger's files served locally (no CDN)."""
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi(actor: Actor = Depends(current_actor)) -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(actor: Actor = Depends(current_actor)) -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="Workbench API",
+                                   swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+                                   swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+                                   swagger_favicon_url="/static/favicon.svg")
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    app = FastAPI(title="Sanctions research workbench", version="0.1.0", docs_url=None, redoc_url=None,
+                  openapi_url=None, dependencies=[Depends(csrf_protect)])
+    app.state.login_throttle = LoginThrottle(settings.login_attempts_per_minute)
+    app.state.jobs = {}
+
+    @app.middleware("http")
+    async def limits_and_headers(request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > settings.upload_max_bytes + 64 * 1024:
+            return _error(request, 413, "Too large",
+                          f"the upload is larger than the limit of {settings.upload_max_bytes // (1024 * 1024)} MB")
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if not request.url.path.startswith("/docs"):
+            response.headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+            )
+        return response
+
+    app.add_middleware(SessionMiddleware, secret_key=settings.signing_key(), session_cookie="workbench_session",
+                       max_age=settings.session_max_age, same_site="lax", https_only=settings.secure_cookies)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    _install_error_handlers(app)
+    _install_docs(app)
+    _include_routers(app)
+    return app

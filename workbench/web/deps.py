@@ -1,0 +1,168 @@
+"""What every route depends on: the request's database session, the signed-in actor, roles, CSRF.
+
+Routers from every area import these, so sign-in, roles and CSRF are checked the same way
+everywhere. Authentication is either the signed session cookie (browser) or an
+``Authorization: Bearer`` API token (scripts); API tokens are not ambient credentials, so requests
+carrying one are exempt from the CSRF check.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from pathlib import Path
+from typing import Callable, Iterator
+from urllib.parse import quote
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+
+from workbench.schema import registry
+from workbench.settings import get_settings
+from workbench.store import db as store_db
+from workbench.store import users
+from workbench.store.permissions import Actor
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+SESSION_USER = "user"
+SESSION_CSRF = "csrf"
+
+
+class LoginRequired(Exception):
+    """A page was requested without sign-in: the app redirects to /login (or answers 401 for the API)."""
+
+
+def wants_json(request: Request) -> bool:
+    """API clients get JSON errors; browsers get pages."""
+    path = request.url.path
+    if path.startswith("/api/") or path in ("/openapi.json",) or path.startswith("/reconcile"):
+        return True
+    if request.headers.get("authorization", "").lower().startswith("bearer "):
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request: committed when the route succeeds, rolled back when it raises."""
+    session = store_db.session_factory(get_settings().database_url)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def _bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return None
+
+
+def optional_actor(request: Request, session: Session = Depends(get_session)) -> Actor | None:
+    """The signed-in actor or None. Looked up on every request so that a disabled user or a
+    changed role takes effect at once, not when the cookie expires."""
+    cached = getattr(request.state, "actor", None)
+    if cached is not None:
+        return cached
+    token = _bearer_token(request)
+    actor: Actor | None = None
+    if token is not None:
+        actor = users.actor_for_token(session, token)
+        request.state.via_token = actor is not None
+    else:
+        username = request.session.get(SESSION_USER)
+        if username:
+            actor = users.actor_for(session, username)
+            if actor is None:
+                request.session.pop(SESSION_USER, None)
+    request.state.actor = actor
+    return actor
+
+
+def current_actor(request: Request, actor: Actor | None = Depends(optional_actor)) -> Actor:
+    if actor is None:
+        if wants_json(request):
+            raise HTTPException(status_code=401, detail="sign in or send an API token (Authorization: Bearer ...)",
+                                headers={"WWW-Authenticate": "Bearer"})
+        raise LoginRequired()
+    return actor
+
+
+def require_role(*roles: str) -> Callable[..., Actor]:
+    """A dependency admitting only the given roles (the domain layer checks permissions again)."""
+
+    def dependency(actor: Actor = Depends(current_actor)) -> Actor:
+        if actor.role not in roles:
+            raise HTTPException(status_code=403, detail=f"{actor.username} ({actor.role}) may not open this page: "
+                                                        f"it needs the role {' or '.join(roles)}")
+        return actor
+
+    return dependency
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, created on first use (every form renders it)."""
+    token = request.session.get(SESSION_CSRF)
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.session[SESSION_CSRF] = token
+    return token
+
+
+async def csrf_protect(request: Request) -> None:
+    """Reject state-changing requests that do not carry the session's CSRF token (403).
+
+    The token comes from the form field ``csrf_token`` or the ``X-CSRF-Token`` header (used by
+    the pages' JavaScript). Requests authenticated by a Bearer token skip the check.
+    """
+    if request.method in SAFE_METHODS or _bearer_token(request) is not None:
+        return
+    expected = request.session.get(SESSION_CSRF)
+    sent = request.headers.get("x-csrf-token")
+    if not sent:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            value = form.get("csrf_token")
+            sent = value if isinstance(value, str) else None
+    if not expected or not sent or not hmac.compare_digest(str(expected), str(sent)):
+        raise HTTPException(status_code=403, detail="the form's security token is missing or out of date: "
+                                                    "reload the page and try again")
+
+
+def flash(request: Request, message: str, level: str = "info") -> None:
+    """A message shown once on the next page (after a redirect)."""
+    request.session.setdefault("flash", []).append({"level": level, "text": message})
+    request.session["flash"] = request.session["flash"]
+
+
+def pop_flashes(request: Request) -> list[dict]:
+    return request.session.pop("flash", []) if "flash" in request.session else []
+
+
+def login_url(request: Request) -> str:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return f"/login?next={quote(target, safe='')}"
+
+
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+templates.env.autoescape = True
+templates.env.globals.update(
+    csrf_token=csrf_token,
+    registry=registry,
+    pop_flashes=pop_flashes,
+)
+
+
+def _actor_of(request: Request) -> Actor | None:
+    return getattr(request.state, "actor", None)
+
+
+templates.env.globals["actor_of"] = _actor_of

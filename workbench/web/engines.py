@@ -1,0 +1,49 @@
+"""The web layer's single doorway to the matching and graph engines.
+
+The pages need fuzzy search, duplicate detection, neighbourhood graphs and paths to designated
+parties. Those live in ``workbench.matching`` and ``workbench.graph``; this module imports them
+lazily and says clearly what is missing if an engine is not installed, so a page degrades to a
+plain message instead of a traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+
+class EngineMissing(RuntimeError):
+    """An optional engine module is not available in this build."""
+
+
+def _load(module: str, name: str):
+    import importlib
+
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise EngineMissing(f"{module}.{name} is not available: {exc}") from exc
+
+
+def search_entities(session: Session, query: str, kinds: list[str] | None = None, limit: int = 20,
+                    threshold: float = 0.5) -> list[Any]:
+    return _load("workbench.matching.search", "search_entities")(session, query, kinds=kinds, limit=limit,
+                                                                  threshold=threshold)
+
+
+def find_duplicates(session: Session, kind: str, properties: dict, limit: int = 5,
+                    exclude_id: str | None = None) -> list[Any]:
+    try:
+        func = _load("workbench.matching.search", "find_duplicates")
+    except EngineMissing:
+        return []
+    return func(session, kind, properties, limit=limit, exclude_id=exclude_id)
+
+
+def ego_network(session: Session, entity_id: str, depth: int = 1, link_kinds: list[str] | None = None) -> dict:
+    return _load("workbench.graph.analysis", "ego_network")(session, entity_id, depth=depth, link_kinds=link_kinds)
+
+
+def path_to_designated(session: Session, entity_id: str, max_length: int = 6):
+    return _load("workbench.graph.analysis", "path_to_designated")(session, entity_id, max_length=max_length)

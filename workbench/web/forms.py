@@ -1,0 +1,94 @@
+"""Forms generated from ``schema/``: field descriptions for the templates and parsing of the post.
+
+Each property becomes one input per existing value plus an empty one for a new value (inputs
+named ``p.<property>``), so multi-valued properties need no JavaScript. The templates decide
+how a field looks from its ``widget``; nothing here renders HTML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.datastructures import FormData
+
+from workbench.schema import Property, registry
+
+PREFIX = "p."
+
+
+@dataclass
+class Field:
+    name: str
+    label: str
+    widget: str  # input / textarea / select
+    values: list[str]
+    required: bool = False
+    help: str | None = None
+    choices: list[tuple[str, str]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    input_type: str = "text"
+
+    @property
+    def input_name(self) -> str:
+        return PREFIX + self.name
+
+
+_INPUT_TYPES = {"date": "text", "url": "url", "email": "email", "number": "text", "percentage": "text"}
+
+
+def _choices(prop: Property) -> list[tuple[str, str]]:
+    reg = registry()
+    spec = prop.spec
+    if spec.get("choices_from"):
+        return list(reg.vocabularies[spec["choices_from"]].items())
+    return [(c, c) for c in spec.get("choices") or ()]
+
+
+def fields_for(props: dict[str, Property], values: dict[str, list[str]] | None = None,
+               errors: dict[str, list[str]] | None = None,
+               warnings: dict[str, list[str]] | None = None) -> list[Field]:
+    values = values or {}
+    errors = errors or {}
+    warnings = warnings or {}
+    result = []
+    for name, prop in props.items():
+        choices = _choices(prop)
+        if choices:
+            widget = "select"
+        elif prop.type.validator == "text":
+            widget = "textarea"
+        else:
+            widget = "input"
+        help_text = prop.help or prop.type.help
+        result.append(Field(name=name, label=prop.label, widget=widget, values=list(values.get(name, [])),
+                            required=prop.required, help=help_text, choices=choices,
+                            errors=errors.get(name, []), warnings=warnings.get(name, []),
+                            input_type=_INPUT_TYPES.get(prop.type.validator, "text")))
+    return result
+
+
+def properties_from_form(form: FormData, props: dict[str, Property]) -> dict[str, list[str]]:
+    """``{property: [non-empty values]}`` from the posted ``p.<property>`` inputs."""
+    result: dict[str, list[str]] = {}
+    for name in props:
+        values = [v.strip() for v in form.getlist(PREFIX + name) if isinstance(v, str) and v.strip()]
+        if values:
+            result[name] = values
+    return result
+
+
+def form_value(form: FormData, key: str, default: str = "") -> str:
+    value = form.get(key)
+    return value.strip() if isinstance(value, str) else default
+
+
+def form_int(form: FormData, key: str) -> int | None:
+    value = form_value(form, key)
+    return int(value) if value.isdigit() else None
+
+
+def other_errors(errors: dict[str, list[str]], known: dict[str, Any]) -> dict[str, list[str]]:
+    """Errors that belong to no field on the form (shown at the top)."""
+    return {k: v for k, v in errors.items() if k not in known}

@@ -1,0 +1,281 @@
+"""The read side of the pages: assembles what an entity page, a list or the search page shows.
+
+Routes stay free of queries: they call these functions (and the domain services for writes).
+Everything here is read-only and returns plain data classes or dicts for templates and the API.
+Fuzzy search and graph data come from the matching and graph layers.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from workbench.schema import registry
+from workbench.store import audit
+from workbench.store.entities import citations_for, get_entity, links_of
+from workbench.store.models import Citation, Entity, Link, Note, ScreeningJob, Source
+from workbench.types import split_identifier
+
+PAGE_SIZE = 100
+
+
+# ---- lists -----------------------------------------------------------------------------------
+
+def list_entities(session: Session, kind: str | None = None, offset: int = 0,
+                  limit: int = PAGE_SIZE) -> tuple[list[Entity], int]:
+    query = select(Entity).where(Entity.merged_into.is_(None))
+    count = select(func.count()).select_from(Entity).where(Entity.merged_into.is_(None))
+    if kind:
+        kinds = registry().kinds_descending_from([kind])
+        query = query.where(Entity.kind.in_(kinds))
+        count = count.where(Entity.kind.in_(kinds))
+    rows = session.execute(query.order_by(Entity.caption, Entity.id).offset(offset).limit(limit)).scalars().all()
+    return list(rows), int(session.scalar(count) or 0)
+
+
+def list_sources(session: Session, query: str | None = None, limit: int = 200) -> list[Source]:
+    stmt = select(Source)
+    if query:
+        like = f"%{query.strip()}%"
+        stmt = stmt.where(or_(Source.title.ilike(like), Source.url.ilike(like), Source.publisher.ilike(like)))
+    return list(session.execute(stmt.order_by(Source.created_at.desc()).limit(limit)).scalars())
+
+
+def entities_by_id(session: Session, ids: Iterable[str]) -> dict[str, Entity]:
+    ids = list(set(ids))
+    if not ids:
+        return {}
+    return {e.id: e for e in session.execute(select(Entity).where(Entity.id.in_(ids))).scalars()}
+
+
+def citations_of_source(session: Session, source_id: str) -> list[Citation]:
+    return list(session.execute(select(Citation).where(Citation.source_id == source_id)
+                                .order_by(Citation.id)).scalars())
+
+
+def list_jobs(session: Session, limit: int = 50) -> list[ScreeningJob]:
+    return list(session.execute(select(ScreeningJob).order_by(ScreeningJob.created_at.desc()).limit(limit)).scalars())
+
+
+# ---- sanctions -------------------------------------------------------------------------------
+
+def _sanction_active(sanction: Entity) -> bool:
+    return "delisted" not in [s.lower() for s in sanction.properties.get("status", [])]
+
+
+def sanctions_of(session: Session, entity_ids: Iterable[str]) -> dict[str, list[Entity]]:
+    """Sanction entities designating each of the given entities (via SanctionOf links)."""
+    ids = list(set(entity_ids))
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Link.target_id, Entity).join(Entity, Entity.id == Link.source_id)
+        .where(Link.kind == "SanctionOf", Link.target_id.in_(ids))
+    ).all()
+    result: dict[str, list[Entity]] = defaultdict(list)
+    for target_id, sanction in rows:
+        result[target_id].append(sanction)
+    return result
+
+
+def sanction_status(sanctions: list[Entity]) -> str:
+    """'designated', 'delisted' or 'none' for display and filtering."""
+    if not sanctions:
+        return "none"
+    return "designated" if any(_sanction_active(s) for s in sanctions) else "delisted"
+
+
+# ---- the entity page -------------------------------------------------------------------------
+
+@dataclass
+class FactRow:
+    prop: str
+    label: str
+    value: str
+    citations: list[Citation] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LinkRow:
+    link: Link
+    direction: str  # "out" (this entity is the source) or "in"
+    label: str
+    other: Entity
+    citations: list[Citation] = field(default_factory=list)
+
+
+@dataclass
+class EntityPage:
+    entity: Entity
+    kind_label: str
+    facts: list[FactRow]
+    names: list[Any]
+    identifiers: list[FactRow]
+    link_groups: list[tuple[str, list[LinkRow]]]
+    whole_citations: list[Citation]
+    history: list[Any]
+    notes: list[Note]
+    sanctions: list[Entity]
+    status: str
+    merged_into: Entity | None = None
+
+
+def _identifier_warnings(value: str) -> list[str]:
+    scheme_name, number = split_identifier(value)
+    scheme = registry().identifier_schemes.get(scheme_name)
+    if scheme is None:
+        return [f"unknown identifier scheme {scheme_name}"]
+    return scheme.check_warnings(number)
+
+
+def entity_page(session: Session, entity_id: str, history_limit: int = 100) -> EntityPage:
+    reg = registry()
+    entity = get_entity(session, entity_id)
+    kind = reg.entity_kind(entity.kind)
+    links = links_of(session, entity.id)
+    citations = citations_for(session, entity_id=entity.id, link_ids=[l.id for l in links])
+    by_value: dict[tuple[str, str], list[Citation]] = defaultdict(list)
+    by_prop: dict[str, list[Citation]] = defaultdict(list)
+    whole: list[Citation] = []
+    by_link: dict[str, list[Citation]] = defaultdict(list)
+    for citation in citations:
+        if citation.link_id:
+            by_link[citation.link_id].append(citation)
+        elif citation.prop and citation.value is not None:
+            by_value[(citation.prop, citation.value)].append(citation)
+        elif citation.prop:
+            by_prop[citation.prop].append(citation)
+        else:
+            whole.append(citation)
+
+    facts: list[FactRow] = []
+    identifiers: list[FactRow] = []
+    for name, prop in kind.properties.items():
+        for value in entity.properties.get(name, []):
+            row = FactRow(name, prop.label, value, by_value.get((name, value), []) + by_prop.get(name, []))
+            if prop.type.validator == "identifier":
+                row.warnings = _identifier_warnings(value)
+                identifiers.append(row)
+            else:
+                facts.append(row)
+    for name, values in entity.properties.items():  # values the schema no longer declares
+        if name not in kind.properties:
+            facts.extend(FactRow(name, name, v, by_value.get((name, v), [])) for v in values)
+
+    others = entities_by_id(session, [l.target_id if l.source_id == entity.id else l.source_id for l in links])
+    groups: dict[str, list[LinkRow]] = defaultdict(list)
+    for link in sorted(links, key=lambda l: (l.kind, l.start_date or "", l.id)):
+        spec = reg.link_kinds.get(link.kind)
+        outgoing = link.source_id == entity.id
+        label = (spec.label if outgoing else spec.reverse) if spec else link.kind
+        other = others.get(link.target_id if outgoing else link.source_id)
+        if other is None:
+            continue
+        heading = spec.label.capitalize() if spec and outgoing else (spec.reverse.capitalize() if spec else link.kind)
+        groups[f"{link.kind}: {heading}"].append(
+            LinkRow(link, "out" if outgoing else "in", label, other, by_link.get(link.id, [])))
+
+    notes = list(session.execute(select(Note).where(Note.entity_id == entity.id).order_by(Note.id.desc())).scalars())
+    sanctions = sanctions_of(session, [entity.id]).get(entity.id, [])
+    merged_into = session.get(Entity, entity.merged_into) if entity.merged_into else None
+    return EntityPage(
+        entity=entity, kind_label=kind.label, facts=facts,
+        names=sorted(entity.names, key=lambda n: (n.name_kind != "primary", n.name_kind, n.name)),
+        identifiers=identifiers, link_groups=sorted(groups.items()), whole_citations=whole,
+        history=audit.history(session, entity.id, limit=history_limit), notes=notes, sanctions=sanctions,
+        status=sanction_status(sanctions), merged_into=merged_into,
+    )
+
+
+def cite_targets(session: Session, entity_id: str) -> list[tuple[str, str]]:
+    """Every fact of an entity a citation can attach to: (value for the form, label)."""
+    reg = registry()
+    entity = get_entity(session, entity_id)
+    kind = reg.entity_kind(entity.kind)
+    options = [("entity", f"{entity.caption} (the entity as a whole)")]
+    for name, values in entity.properties.items():
+        label = kind.properties[name].label if name in kind.properties else name
+        for index, value in enumerate(values):
+            options.append((f"prop:{name}:{index}", f"{label}: {value}"))
+    links = links_of(session, entity.id)
+    others = entities_by_id(session, [l.target_id if l.source_id == entity.id else l.source_id for l in links])
+    for link in links:
+        spec = reg.link_kinds.get(link.kind)
+        outgoing = link.source_id == entity.id
+        other = others.get(link.target_id if outgoing else link.source_id)
+        verb = (spec.label if outgoing else spec.reverse) if spec else link.kind
+        options.append((f"link:{link.id}", f"Link: {verb} {other.caption if other else '?'}"))
+    return options
+
+
+# ---- search ----------------------------------------------------------------------------------
+
+@dataclass
+class SearchRow:
+    entity: Entity
+    matched_name: str
+    score: float
+    explanation: dict
+    status: str
+
+
+def territory_scope(session: Session, territory_id: str, depth: int = 3) -> set[str]:
+    """Entities within a few links of a territory or the territories inside it (its 'state')."""
+    territories = {territory_id}
+    frontier = {territory_id}
+    while frontier:  # territories contained in it (TerritoryParent points child -> parent)
+        rows = session.execute(select(Link.source_id).where(Link.kind == "TerritoryParent",
+                                                            Link.target_id.in_(frontier))).scalars().all()
+        frontier = set(rows) - territories
+        territories |= frontier
+    seen = set(territories)
+    frontier = set(territories)
+    for _ in range(depth):
+        if not frontier:
+            break
+        rows = session.execute(select(Link.source_id, Link.target_id).where(
+            or_(Link.source_id.in_(frontier), Link.target_id.in_(frontier)))).all()
+        nxt = {a for a, _b in rows} | {b for _a, b in rows}
+        frontier = nxt - seen
+        seen |= frontier
+    return seen
+
+
+def territories(session: Session, levels: tuple[str, ...] = ("state",)) -> list[Entity]:
+    rows = session.execute(select(Entity).where(Entity.kind.in_(registry().kinds_descending_from(["Territory"])))
+                           .order_by(Entity.caption)).scalars().all()
+    return [t for t in rows if set(t.properties.get("level", [])) & set(levels)]
+
+
+def search(session: Session, query: str, kind: str | None = None, state: str | None = None,
+           topic: str | None = None, sanction: str | None = None, limit: int = 50,
+           threshold: float = 0.5) -> list[SearchRow]:
+    from workbench.web.engines import search_entities
+
+    kinds = registry().kinds_descending_from([kind]) if kind else None
+    filtered = bool(state or topic or sanction)
+    hits = search_entities(session, query, kinds=kinds, limit=limit * (4 if filtered else 1), threshold=threshold)
+    entities = entities_by_id(session, [h.entity_id for h in hits])
+    sanctions = sanctions_of(session, entities)
+    scope = territory_scope(session, state) if state else None
+    rows: list[SearchRow] = []
+    for hit in hits:
+        entity = entities.get(hit.entity_id)
+        if entity is None:
+            continue
+        status = sanction_status(sanctions.get(entity.id, []))
+        if topic and topic not in entity.properties.get("topics", []):
+            continue
+        if sanction and status != sanction:
+            continue
+        if scope is not None and entity.id not in scope:
+            continue
+        rows.append(SearchRow(entity, hit.matched_name, hit.score, hit.explanation or {}, status))
+        if len(rows) >= limit:
+            break
+    return rows

@@ -1,0 +1,1 @@
+"""Routers, one module per resource; ``workbench.web.app`` includes every module's ``router``."""

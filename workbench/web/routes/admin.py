@@ -1,0 +1,70 @@
+"""Admin pages: users, roles, enabling and disabling accounts (admins only)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
+
+from workbench.schema import ValidationError
+from workbench.store import users
+from workbench.store.permissions import ROLES, Actor
+from workbench.web.deps import flash, get_session, require_role, templates
+from workbench.web.forms import form_value
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+admin_only = require_role("admin")
+
+
+def _page(request: Request, session: Session, actor: Actor, errors=None, values=None, status: int = 200):
+    return templates.TemplateResponse(request, "admin/users.html", {
+        "users": users.list_users(session, actor), "roles": ROLES, "errors": errors or {},
+        "values": values or {},
+    }, status_code=status)
+
+
+@router.get("/users")
+def user_list(request: Request, actor: Actor = Depends(admin_only), session: Session = Depends(get_session)):
+    return _page(request, session, actor)
+
+
+@router.post("/users")
+async def user_add(request: Request, actor: Actor = Depends(admin_only), session: Session = Depends(get_session)):
+    form = await request.form()
+    values = {"username": form_value(form, "username"), "role": form_value(form, "role")}
+    password = form.get("password") if isinstance(form.get("password"), str) else ""
+    try:
+        users.add_user(session, actor, values["username"], values["role"], password)
+    except ValidationError as exc:
+        session.rollback()
+        return _page(request, session, actor, exc.errors, values, status=422)
+    flash(request, f"Added {values['username']} ({values['role']}).")
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/users/{username}/role")
+async def user_role(username: str, request: Request, actor: Actor = Depends(admin_only),
+                    session: Session = Depends(get_session)):
+    form = await request.form()
+    role = form_value(form, "role")
+    try:
+        users.set_role(session, actor, username, role)
+    except ValidationError as exc:
+        session.rollback()
+        return _page(request, session, actor, {f"role:{username}": sum(exc.errors.values(), [])}, status=422)
+    flash(request, f"{username} is now {role}.")
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/users/{username}/active")
+async def user_active(username: str, request: Request, actor: Actor = Depends(admin_only),
+                      session: Session = Depends(get_session)):
+    form = await request.form()
+    active = form_value(form, "active") == "1"
+    try:
+        users.set_active(session, actor, username, active)
+    except ValidationError as exc:
+        session.rollback()
+        return _page(request, session, actor, {f"active:{username}": sum(exc.errors.values(), [])}, status=422)
+    flash(request, f"{username} is {'enabled' if active else 'disabled'}.")
+    return RedirectResponse("/admin/users", status_code=303)

@@ -1,0 +1,86 @@
+"""Sign-in, sign-out, the home page and the health check."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+from sqlalchemy.orm import Session
+
+from workbench.store import entities as store
+from workbench.store import users
+from workbench.store.permissions import Actor
+from workbench.web.deps import SESSION_CSRF, SESSION_USER, current_actor, get_session, optional_actor, templates
+from workbench.web.forms import form_value
+
+router = APIRouter()
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: an open redirect after sign-in would help phishing."""
+    if not target:
+        return "/"
+    parsed = urlparse(target)
+    if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
+
+
+@router.get("/health", include_in_schema=False)
+def health() -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+@router.get("/login", include_in_schema=False)
+def login_page(request: Request, next: str = "/", actor: Actor | None = Depends(optional_actor)):
+    if actor is not None:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return templates.TemplateResponse(request, "login.html", {"next": _safe_next(next), "error": None,
+                                                              "username": ""})
+
+
+@router.post("/login", include_in_schema=False)
+async def login(request: Request, session: Session = Depends(get_session)):
+    form = await request.form()
+    username = form_value(form, "username")
+    password = form.get("password") if isinstance(form.get("password"), str) else ""
+    target = _safe_next(form_value(form, "next"))
+    throttle = request.app.state.login_throttle
+    address = request.client.host if request.client else "unknown"
+    wait = throttle.retry_after(username, address)
+    if wait:
+        return templates.TemplateResponse(
+            request, "login.html",
+            {"next": target, "username": username,
+             "error": f"Too many failed sign-in attempts. Try again in {wait} seconds."},
+            status_code=429, headers={"Retry-After": str(wait)})
+    actor = users.authenticate(session, username, password)
+    if actor is None:
+        throttle.failed(username, address)
+        return templates.TemplateResponse(
+            request, "login.html",
+            {"next": target, "username": username, "error": "Unknown user name or wrong password."},
+            status_code=401)
+    throttle.succeeded(username, address)
+    request.session.clear()  # a fresh session (and CSRF token) at sign-in: no session fixation
+    request.session[SESSION_USER] = actor.username
+    return RedirectResponse(target, status_code=303)
+
+
+@router.post("/logout", include_in_schema=False)
+def logout(request: Request):
+    request.session.pop(SESSION_USER, None)
+    request.session.pop(SESSION_CSRF, None)
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/", include_in_schema=False)
+def home(request: Request, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
+    from workbench.web import readmodels
+
+    return templates.TemplateResponse(request, "home.html", {
+        "stats": store.stats(session),
+        "jobs": readmodels.list_jobs(session, limit=5),
+    })

@@ -1,0 +1,322 @@
+"""Entity and link pages: list, view, create and edit forms generated from ``schema/``, notes, citations."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
+
+from workbench.schema import ValidationError, registry
+from workbench.store import entities as store
+from workbench.store.permissions import Actor
+from workbench.web import engines, readmodels
+from workbench.web.deps import current_actor, flash, get_session, templates
+from workbench.web.forms import fields_for, form_int, form_value, other_errors, properties_from_form
+
+router = APIRouter(include_in_schema=False)
+DUPLICATE_WARN_SCORE = 0.85
+
+
+def _flash_warnings(request: Request, warnings: dict[str, list[str]]) -> None:
+    for prop, messages in warnings.items():
+        for message in messages:
+            flash(request, f"{prop}: {message}", "warning")
+
+
+# ---- list and view ---------------------------------------------------------------------------
+
+@router.get("/entities")
+def entity_list(request: Request, kind: str = "", page: int = 1, actor: Actor = Depends(current_actor),
+                session: Session = Depends(get_session)):
+    if kind:
+        registry().entity_kind(kind)  # unknown kind -> 422 with the message
+    page = max(1, page)
+    rows, total = readmodels.list_entities(session, kind or None, offset=(page - 1) * readmodels.PAGE_SIZE)
+    statuses = readmodels.sanctions_of(session, [e.id for e in rows])
+    return templates.TemplateResponse(request, "entities/list.html", {
+        "rows": rows, "total": total, "kind": kind, "page": page, "page_size": readmodels.PAGE_SIZE,
+        "status": {e.id: readmodels.sanction_status(statuses.get(e.id, [])) for e in rows},
+        "kinds": list(registry().entity_kinds.values()),
+    })
+
+
+def entity_view(entity_id: str, request: Request, actor: Actor = Depends(current_actor),
+                session: Session = Depends(get_session)):
+    page = readmodels.entity_page(session, entity_id)
+    reg = registry()
+    kind = reg.entity_kind(page.entity.kind)
+    link_kinds = [(lk, d) for lk in reg.link_kinds.values() for d in ("out", "in")
+                  if (kind.is_a_any(lk.source) if d == "out" else kind.is_a_any(lk.target))
+                  and not (d == "in" and lk.symmetric)]
+    return templates.TemplateResponse(request, "entities/view.html", {
+        "p": page, "link_kinds": link_kinds,
+        "cite_targets": readmodels.cite_targets(session, entity_id),
+        "sources": readmodels.list_sources(session, limit=200),
+    })
+
+
+# ---- create and edit -------------------------------------------------------------------------
+
+def _form(request: Request, kind_name: str, values: dict, errors: dict | None = None, warnings: dict | None = None,
+          entity=None, duplicates=None, status: int = 200):
+    kind = registry().entity_kind(kind_name)
+    errors = errors or {}
+    return templates.TemplateResponse(request, "entities/form.html", {
+        "kind": kind, "fields": fields_for(kind.properties, values, errors, warnings),
+        "form_errors": other_errors(errors, kind.properties), "entity": entity, "duplicates": duplicates or [],
+    }, status_code=status)
+
+
+@router.get("/entities/new")
+def entity_new(request: Request, kind: str = "", actor: Actor = Depends(current_actor)):
+    if not kind:
+        return templates.TemplateResponse(request, "entities/choose_kind.html",
+                                          {"kinds": registry().concrete_kinds()})
+    spec = registry().entity_kind(kind)
+    if spec.abstract:
+        raise ValidationError({"kind": [f"{kind} is abstract: choose one of its concrete kinds"]})
+    return _form(request, kind, {})
+
+
+def _merge_into(session: Session, actor: Actor, target_id: str, kind_name: str, entered: dict[str, list[str]]):
+    """Add what was entered to an existing entity: its other names become aliases."""
+    target = store.get_entity(session, target_id)
+    props = registry().entity_kind(target.kind).properties
+    merged = {k: list(v) for k, v in target.properties.items()}
+    for prop, values in entered.items():
+        dest = prop
+        if prop == "name":
+            dest = "alias"
+        if dest not in props:
+            continue
+        for value in values:
+            if value not in merged.get(dest, []) and value not in merged.get("name", []):
+                merged.setdefault(dest, []).append(value)
+    return store.update_entity(session, actor, target.id, merged, expected_version=target.version)
+
+
+@router.post("/entities/new")
+async def entity_create(request: Request, kind: str = "", actor: Actor = Depends(current_actor),
+                        session: Session = Depends(get_session)):
+    form = await request.form()
+    kind = form_value(form, "kind") or kind
+    spec = registry().entity_kind(kind)
+    values = properties_from_form(form, spec.properties)
+    decision = form_value(form, "decision")
+    if decision == "merge":
+        target_id = form_value(form, "merge_into")
+        saved = _merge_into(session, actor, target_id, kind, values)
+        _flash_warnings(request, saved.warnings)
+        flash(request, f"Added what you entered to {saved.obj.caption}.")
+        return RedirectResponse(f"/entities/{saved.obj.id}", status_code=303)
+    if decision != "new":
+        duplicates = [d for d in engines.find_duplicates(session, kind, values) if d.score >= DUPLICATE_WARN_SCORE]
+        if duplicates:
+            return _form(request, kind, values, duplicates=duplicates, status=200)
+    try:
+        saved = store.create_entity(session, actor, kind, values)
+    except ValidationError as exc:
+        session.rollback()
+        return _form(request, kind, values, exc.errors, status=422)
+    _flash_warnings(request, saved.warnings)
+    flash(request, f"Created {saved.obj.caption}.")
+    return RedirectResponse(f"/entities/{saved.obj.id}", status_code=303)
+
+
+router.add_api_route("/entities/{entity_id}", entity_view, methods=["GET"])
+
+
+@router.get("/entities/{entity_id}/edit")
+def entity_edit(entity_id: str, request: Request, actor: Actor = Depends(current_actor),
+                session: Session = Depends(get_session)):
+    entity = store.get_entity(session, entity_id)
+    return _form(request, entity.kind, entity.properties, entity=entity)
+
+
+@router.post("/entities/{entity_id}/edit")
+async def entity_update(entity_id: str, request: Request, actor: Actor = Depends(current_actor),
+                        session: Session = Depends(get_session)):
+    form = await request.form()
+    entity = store.get_entity(session, entity_id)
+    spec = registry().entity_kind(entity.kind)
+    values = properties_from_form(form, spec.properties)
+    version = form_int(form, "version")
+    try:
+        saved = store.update_entity(session, actor, entity_id, values, expected_version=version)
+    except ValidationError as exc:
+        session.rollback()
+        return _form(request, entity.kind, values, exc.errors, entity=store.get_entity(session, entity_id),
+                     status=422)
+    except store.Conflict as exc:
+        session.rollback()
+        return _form(request, entity.kind, values, {"version": [str(exc)]},
+                     entity=store.get_entity(session, entity_id), status=409)
+    _flash_warnings(request, saved.warnings)
+    flash(request, f"Saved {saved.obj.caption}.")
+    return RedirectResponse(f"/entities/{entity_id}", status_code=303)
+
+
+@router.post("/entities/{entity_id}/delete")
+async def entity_delete(entity_id: str, request: Request, actor: Actor = Depends(current_actor),
+                        session: Session = Depends(get_session)):
+    form = await request.form()
+    entity = store.get_entity(session, entity_id)
+    caption = entity.caption
+    store.delete_entity(session, actor, entity_id, expected_version=form_int(form, "version"))
+    flash(request, f"Deleted {caption} and its links.")
+    return RedirectResponse("/entities", status_code=303)
+
+
+# ---- notes and citations ---------------------------------------------------------------------
+
+@router.post("/entities/{entity_id}/notes")
+async def note_add(entity_id: str, request: Request, actor: Actor = Depends(current_actor),
+                   session: Session = Depends(get_session)):
+    form = await request.form()
+    try:
+        store.add_note(session, actor, entity_id, form_value(form, "text"))
+    except ValidationError as exc:
+        session.rollback()
+        flash(request, "Note not saved: " + "; ".join(sum(exc.errors.values(), [])), "error")
+        return RedirectResponse(f"/entities/{entity_id}#notes", status_code=303)
+    flash(request, "Note added.")
+    return RedirectResponse(f"/entities/{entity_id}#notes", status_code=303)
+
+
+def parse_cite_target(session: Session, entity_id: str, target: str) -> dict:
+    """The form's fact choice -> keyword arguments for ``store.cite``."""
+    if target in ("", "entity"):
+        return {"entity_id": entity_id}
+    if target.startswith("link:"):
+        return {"link_id": target[5:]}
+    if target.startswith("prop:"):
+        _, prop, index = target.split(":", 2)
+        entity = store.get_entity(session, entity_id)
+        values = entity.properties.get(prop, [])
+        if not index.isdigit() or int(index) >= len(values):
+            raise ValidationError({"target": ["that value has changed since the page was opened: reload"]})
+        return {"entity_id": entity_id, "prop": prop, "value": values[int(index)]}
+    raise ValidationError({"target": [f"unknown fact {target!r}"]})
+
+
+@router.post("/entities/{entity_id}/cite")
+async def cite_add(entity_id: str, request: Request, actor: Actor = Depends(current_actor),
+                   session: Session = Depends(get_session)):
+    form = await request.form()
+    source_id = form_value(form, "source_id")
+    try:
+        if not source_id:
+            raise ValidationError({"source_id": ["choose a source (add it on the Sources page first)"]})
+        subject = parse_cite_target(session, entity_id, form_value(form, "target"))
+        store.cite(session, actor, source_id, excerpt=form_value(form, "excerpt") or None,
+                   page=form_value(form, "page") or None, **subject)
+    except (ValidationError, store.NotFound) as exc:
+        session.rollback()
+        message = "; ".join(sum(exc.errors.values(), [])) if isinstance(exc, ValidationError) else str(exc)
+        flash(request, "Citation not saved: " + message, "error")
+        return RedirectResponse(f"/entities/{entity_id}#cite", status_code=303)
+    flash(request, "Source cited.")
+    return RedirectResponse(f"/entities/{entity_id}", status_code=303)
+
+
+# ---- links -----------------------------------------------------------------------------------
+
+def _link_form(request: Request, kind_name: str, entity, direction: str, values: dict, errors: dict | None = None,
+               link=None, other=None, other_name: str = "", status: int = 200):
+    kind = registry().link_kind(kind_name)
+    errors = errors or {}
+    return templates.TemplateResponse(request, "links/form.html", {
+        "kind": kind, "entity": entity, "direction": direction, "link": link, "other": other,
+        "other_name": other_name, "fields": fields_for(kind.properties, values, errors),
+        "form_errors": other_errors(errors, kind.properties),
+        "other_kinds": ",".join(registry().kinds_descending_from(kind.target if direction == "out" else kind.source)),
+    }, status_code=status)
+
+
+@router.get("/links/new")
+def link_new(request: Request, entity: str, kind: str, direction: str = "out",
+             actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
+    if direction not in ("out", "in"):
+        raise HTTPException(422, "direction must be 'out' or 'in'")
+    return _link_form(request, kind, store.get_entity(session, entity), direction, {})
+
+
+def _resolve_other(session: Session, other_id: str, other_name: str, allowed: list[str]) -> str:
+    """The other end: the id picked from the suggestions, else an unambiguous name match."""
+    if other_id:
+        return other_id
+    if not other_name:
+        raise ValidationError({"other": ["choose the entity at the other end"]})
+    hits = engines.search_entities(session, other_name, kinds=allowed, limit=2, threshold=0.9)
+    if len(hits) == 1 or (len(hits) > 1 and hits[0].score - hits[1].score > 0.05):
+        return hits[0].entity_id
+    raise ValidationError({"other": [f"no single entity matches {other_name!r}: pick one from the suggestions"]})
+
+
+@router.post("/links/new")
+async def link_create(request: Request, actor: Actor = Depends(current_actor),
+                      session: Session = Depends(get_session)):
+    form = await request.form()
+    kind = registry().link_kind(form_value(form, "kind"))
+    entity = store.get_entity(session, form_value(form, "entity"))
+    direction = form_value(form, "direction") or "out"
+    values = properties_from_form(form, kind.properties)
+    other_name = form_value(form, "other_name")
+    try:
+        allowed = registry().kinds_descending_from(kind.target if direction == "out" else kind.source)
+        other_id = _resolve_other(session, form_value(form, "other_id"), other_name, allowed)
+        source_id, target_id = (entity.id, other_id) if direction == "out" else (other_id, entity.id)
+        saved = store.create_link(session, actor, kind.name, source_id, target_id, values)
+    except (ValidationError, store.NotFound) as exc:
+        session.rollback()
+        errors = exc.errors if isinstance(exc, ValidationError) else {"other": [str(exc)]}
+        if "source" in errors or "target" in errors:
+            errors = {**errors, "other": errors.get("target" if direction == "out" else "source", [])}
+        return _link_form(request, kind.name, store.get_entity(session, entity.id), direction, values, errors,
+                          other_name=other_name, status=422)
+    _flash_warnings(request, saved.warnings)
+    flash(request, f"Linked: {kind.label}.")
+    return RedirectResponse(f"/entities/{entity.id}", status_code=303)
+
+
+@router.get("/links/{link_id}/edit")
+def link_edit(link_id: str, request: Request, entity: str = "", actor: Actor = Depends(current_actor),
+              session: Session = Depends(get_session)):
+    link = store.get_link(session, link_id)
+    here = store.get_entity(session, entity or link.source_id)
+    direction = "out" if here.id == link.source_id else "in"
+    other = link.target if direction == "out" else link.source
+    return _link_form(request, link.kind, here, direction, link.properties, link=link, other=other)
+
+
+@router.post("/links/{link_id}/edit")
+async def link_update(link_id: str, request: Request, actor: Actor = Depends(current_actor),
+                      session: Session = Depends(get_session)):
+    form = await request.form()
+    link = store.get_link(session, link_id)
+    here_id = form_value(form, "entity") or link.source_id
+    values = properties_from_form(form, registry().link_kind(link.kind).properties)
+    try:
+        saved = store.update_link(session, actor, link_id, values, expected_version=form_int(form, "version"))
+    except (ValidationError, store.Conflict) as exc:
+        session.rollback()
+        errors = exc.errors if isinstance(exc, ValidationError) else {"version": [str(exc)]}
+        link = store.get_link(session, link_id)
+        here = store.get_entity(session, here_id)
+        direction = "out" if here.id == link.source_id else "in"
+        return _link_form(request, link.kind, here, direction, values, errors, link=link,
+                          other=link.target if direction == "out" else link.source,
+                          status=409 if isinstance(exc, store.Conflict) else 422)
+    _flash_warnings(request, saved.warnings)
+    flash(request, "Link saved.")
+    return RedirectResponse(f"/entities/{here_id}", status_code=303)
+
+
+@router.post("/links/{link_id}/delete")
+async def link_delete(link_id: str, request: Request, actor: Actor = Depends(current_actor),
+                      session: Session = Depends(get_session)):
+    form = await request.form()
+    here_id = form_value(form, "entity")
+    store.delete_link(session, actor, link_id)
+    flash(request, "Link removed.")
+    return RedirectResponse(f"/entities/{here_id}" if here_id else "/entities", status_code=303)

@@ -1,0 +1,35 @@
+"""The search page: fuzzy search over every name and alias, filtered by kind, state, topic and sanction status."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
+
+from workbench.schema import registry
+from workbench.store.permissions import Actor
+from workbench.web import readmodels
+from workbench.web.deps import current_actor, get_session, templates
+from workbench.web.engines import EngineMissing
+
+router = APIRouter(include_in_schema=False)
+STATUSES = {"designated": "Designated (active sanction)", "delisted": "Delisted only", "none": "Not sanctioned"}
+
+
+@router.get("/search")
+def search_page(request: Request, q: str = "", kind: str = "", state: str = "", topic: str = "", sanction: str = "",
+                actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
+    reg = registry()
+    if kind:
+        reg.entity_kind(kind)
+    rows, problem = [], None
+    if q.strip():
+        try:
+            rows = readmodels.search(session, q, kind=kind or None, state=state or None, topic=topic or None,
+                                     sanction=sanction if sanction in STATUSES else None)
+        except EngineMissing as exc:
+            problem = f"Search is not available: {exc}"
+    return templates.TemplateResponse(request, "search.html", {
+        "q": q, "kind": kind, "state": state, "topic": topic, "sanction": sanction, "rows": rows,
+        "problem": problem, "kinds": [k for k in reg.entity_kinds.values()],
+        "states": readmodels.territories(session), "topics": reg.vocabularies["topics"], "statuses": STATUSES,
+    })

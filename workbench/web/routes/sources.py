@@ -1,0 +1,102 @@
+"""Sources: add by URL or by upload (stored by SHA-256 outside the web root), list, view, download."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, RedirectResponse
+from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
+
+from workbench.schema import ValidationError, registry
+from workbench.settings import get_settings
+from workbench.store import entities as store
+from workbench.store.permissions import Actor
+from workbench.web import readmodels
+from workbench.web.deps import current_actor, flash, get_session, templates
+from workbench.web.forms import form_value
+from workbench.web.uploads import DOCUMENT_TYPES, UploadRejected, read_upload
+
+router = APIRouter(include_in_schema=False)
+FIELDS = ("url", "title", "publisher", "published_at", "source_type", "reliability", "notes")
+
+
+def _vocab():
+    reg = registry()
+    return {"source_types": reg.vocabularies["source_types"], "grades": reg.vocabularies["reliability_grades"]}
+
+
+def _form(request: Request, values: dict, errors: dict | None = None, status: int = 200):
+    return templates.TemplateResponse(request, "sources/form.html", {
+        "values": values, "errors": errors or {}, "max_mb": get_settings().upload_max_bytes // (1024 * 1024),
+        **_vocab()}, status_code=status)
+
+
+@router.get("/sources")
+def source_list(request: Request, q: str = "", actor: Actor = Depends(current_actor),
+                session: Session = Depends(get_session)):
+    return templates.TemplateResponse(request, "sources/list.html", {
+        "rows": readmodels.list_sources(session, q or None), "q": q, **_vocab()})
+
+
+@router.get("/sources/new")
+def source_new(request: Request, actor: Actor = Depends(current_actor)):
+    return _form(request, {"source_type": "other", "reliability": "F", "releasable": True})
+
+
+def store_upload(session: Session, actor: Actor, data: bytes, name: str, media_type: str):
+    from workbench.sources.files import store_file
+
+    return store_file(session, actor, data, name, media_type)
+
+
+@router.post("/sources/new")
+async def source_create(request: Request, actor: Actor = Depends(current_actor),
+                        session: Session = Depends(get_session)):
+    form = await request.form()
+    values = {key: form_value(form, key) or None for key in FIELDS}
+    values["releasable"] = form_value(form, "releasable") == "1"
+    upload = form.get("file")
+    file_args: dict = {}
+    try:
+        if isinstance(upload, UploadFile) and upload.filename:
+            checked = await read_upload(upload, get_settings().upload_max_bytes, DOCUMENT_TYPES)
+            stored = store_upload(session, actor, checked.data, checked.name, checked.media_type)
+            file_args = {"sha256": stored.sha256, "file_name": checked.name, "media_type": checked.media_type,
+                         "size": len(checked.data), "retrieved_at": stored.captured_at}
+            if not values["title"]:
+                values["title"] = checked.name
+        source = store.create_source(session, actor, **file_args, **values)
+    except UploadRejected as exc:
+        session.rollback()
+        return _form(request, values, {"file": [str(exc)]}, status=422)
+    except ValidationError as exc:
+        session.rollback()
+        return _form(request, values, exc.errors, status=422)
+    flash(request, f"Source added: {source.title}.")
+    back = form_value(form, "back")
+    if back.startswith("/entities/"):
+        return RedirectResponse(back, status_code=303)
+    return RedirectResponse(f"/sources/{source.id}", status_code=303)
+
+
+@router.get("/sources/{source_id}")
+def source_view(source_id: str, request: Request, actor: Actor = Depends(current_actor),
+                session: Session = Depends(get_session)):
+    source = store.get_source(session, source_id)
+    citations = readmodels.citations_of_source(session, source_id)
+    subjects = readmodels.entities_by_id(session, [c.entity_id for c in citations if c.entity_id])
+    return templates.TemplateResponse(request, "sources/view.html", {
+        "source": source, "citations": citations, "subjects": subjects, **_vocab()})
+
+
+@router.get("/sources/{source_id}/file")
+def source_file(source_id: str, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
+    """The stored bytes, as a download (never rendered inline: an uploaded HTML page must not run here)."""
+    source = store.get_source(session, source_id)
+    if not source.sha256:
+        raise store.NotFound(f"source {source.title!r} has no stored file")
+    path = get_settings().files_dir / source.sha256[:2] / source.sha256  # StoredFile's documented layout
+    if not path.exists():
+        raise store.NotFound(f"the file of source {source.title!r} is missing from storage")
+    return FileResponse(path, media_type="application/octet-stream", filename=source.file_name or source.sha256,
+                        content_disposition_type="attachment")

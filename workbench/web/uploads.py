@@ -1,0 +1,68 @@
+"""Checks on uploaded files: size limit and content sniffing (the bytes must match the claimed type).
+
+A browser's Content-Type and the file name are only hints; the magic bytes decide. Anything that
+is not one of the accepted document or table types is refused with a message saying why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.datastructures import UploadFile
+
+DOCUMENT_TYPES = ("application/pdf", "text/html", "image/png", "image/jpeg", "image/gif", "image/webp")
+TABLE_TYPES = ("text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+class UploadRejected(ValueError):
+    """The upload is too large or not of an accepted type (the message says which)."""
+
+
+@dataclass
+class Upload:
+    data: bytes
+    name: str
+    media_type: str
+
+
+def sniff(data: bytes, name: str = "") -> str | None:
+    """The media type the content really has, or None if it is none we accept."""
+    head = data[:2048]
+    if head.startswith(b"%PDF-"):
+        return "application/pdf"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head.startswith(b"PK\x03\x04") and name.lower().endswith(".xlsx"):
+        return TABLE_TYPES[1]
+    if b"\x00" in head:
+        return None
+    try:
+        text = head.decode("utf-8-sig", errors="strict" if len(data) <= 2048 else "ignore").lstrip().lower()
+    except UnicodeDecodeError:
+        return None
+    if text.startswith(("<!doctype html", "<html")) or "<html" in text[:500] or "<head" in text[:500]:
+        return "text/html"
+    if name.lower().endswith((".csv", ".tsv", ".txt")):
+        return "text/csv"
+    return None
+
+
+async def read_upload(upload: UploadFile, max_bytes: int, accept: tuple[str, ...]) -> Upload:
+    data = await upload.read(max_bytes + 1)
+    name = (upload.filename or "upload").rsplit("/", 1)[-1].rsplit("\\", 1)[-1][:300]
+    if len(data) > max_bytes:
+        raise UploadRejected(f"{name} is larger than the limit of {max_bytes:,} bytes")
+    if not data:
+        raise UploadRejected(f"{name} is empty")
+    media_type = sniff(data, name)
+    if media_type is None or media_type not in accept:
+        claimed = upload.content_type or "unknown type"
+        raise UploadRejected(f"{name} ({claimed}) is not an accepted file: its content is not one of "
+                             f"{', '.join(t.split('/')[-1].split('.')[-1] for t in accept)}")
+    return Upload(data=data, name=name, media_type=media_type)
