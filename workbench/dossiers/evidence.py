@@ -8,6 +8,7 @@ the releasable export must be able to leave out what cannot be released.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Iterable
 
 from sqlalchemy import select
@@ -56,6 +57,16 @@ def _citations_by_entity(session: Session, entity_ids: list[str]) -> dict[str, l
     for c in rows:
         found[c.entity_id].extend(_citation_records(session, [c]))
     return found
+
+
+def _one_per_source(citations: list[dict]) -> list[dict]:
+    seen: set[str] = set()
+    out = []
+    for cit in citations:
+        if cit["id"] not in seen:
+            seen.add(cit["id"])
+            out.append(cit)
+    return out
 
 
 def _captions(session: Session, ids: Iterable[str]) -> dict[str, Entity]:
@@ -150,12 +161,58 @@ def _chain_links(chain: Any) -> list[str]:
     return []
 
 
+@dataclass
+class _CompanyChain:
+    asset_id: str
+    link_ids: list[str]
+    effective_percentage: float | None
+
+
+def _company_chains(session: Session, target_id: str, kinds: frozenset[str], max_depth: int) -> list[_CompanyChain]:
+    """Chains of ownership/control to organisations (the graph layer's chains end at Asset kinds only)."""
+    reg = registry()
+    found: list[_CompanyChain] = []
+    frontier: list[tuple[str, list[str], list[float | None], set[str]]] = [(target_id, [], [], {target_id})]
+    for _ in range(max_depth):
+        following = []
+        for node, link_ids, pcts, seen in frontier:
+            rows = session.execute(
+                select(Link, Entity).join(Entity, Entity.id == Link.target_id)
+                .where(Link.source_id == node, Link.kind.in_(sorted(kinds)), Entity.merged_into.is_(None))
+                .order_by(Link.id)
+            ).all()
+            for link, entity in rows:
+                if entity.id in seen:
+                    continue
+                raw = (link.properties.get("percentage") or [None])[0]
+                try:
+                    pct = float(str(raw).rstrip("%")) if raw is not None else None
+                except ValueError:
+                    pct = None
+                chain = (entity.id, link_ids + [link.id], pcts + [pct], seen | {entity.id})
+                kind = reg.entity_kinds.get(entity.kind)
+                if kind is not None and kind.is_a("Organization"):
+                    effective = None
+                    if all(p is not None for p in chain[2]):
+                        effective = 100.0
+                        for p in chain[2]:
+                            effective *= p / 100.0
+                        effective = round(effective, 6)
+                    found.append(_CompanyChain(entity.id, chain[1], effective))
+                following.append(chain)
+        frontier = following
+        if not frontier:
+            break
+    return found
+
+
 def assets_to_block(session: Session, target_id: str) -> list[dict]:
     """Real estate, companies and accounts the target owns or controls, from the ownership chains."""
-    from workbench.graph.analysis import ownership_chains
+    from workbench.graph.analysis import ownership_chains, ownership_link_kinds
 
     reg = registry()
-    chains = ownership_chains(session, target_id, max_depth=6) or []
+    chains = list(ownership_chains(session, target_id, max_depth=6) or [])
+    chains += _company_chains(session, target_id, ownership_link_kinds(), max_depth=6)
     link_ids = sorted({lid for chain in chains for lid in _chain_links(chain)})
     links = {l.id: l for l in session.execute(select(Link).where(Link.id.in_(link_ids))).scalars()} if link_ids else {}
     asset_ids = [str(getattr(chain, "asset_id")) for chain in chains]
@@ -189,12 +246,12 @@ def assets_to_block(session: Session, target_id: str) -> list[dict]:
                 "county": "; ".join(props.get("county", [])),
                 "value": "; ".join(props.get("amount", [])),
                 "country": "; ".join(props.get("country", []) or props.get("jurisdiction", [])),
-                "chains": [], "sources": list(asset_citations.get(asset_id, [])),
+                "chains": [], "sources": _one_per_source(asset_citations.get(asset_id, [])),
             }
         eff = getattr(chain, "effective_percentage", None)
         record["chains"].append({"links": owner_chain, "effective_percentage": eff})
         for link in chain_links:
             for cit in link_citations.get(link.id, []):
-                if cit not in record["sources"]:
+                if all(cit["id"] != known["id"] for known in record["sources"]):
                     record["sources"].append(cit)
     return sorted(by_asset.values(), key=lambda a: (a["kind"], a["caption"], a["id"]))

@@ -336,6 +336,8 @@ def _simple_paths(graph: nx.MultiDiGraph, start: str, targets: set[str], max_len
     if start not in to_target:
         return []
     found: list[list[str]] = []
+    # Paths of one length are sorted before the limit applies; this caps the work on dense graphs.
+    level_cap = max(limit * 20, 1000)
     for length in range(to_target[start], max_length + 1):
         level: list[list[str]] = []
         path = [start]
@@ -344,7 +346,7 @@ def _simple_paths(graph: nx.MultiDiGraph, start: str, targets: set[str], max_len
         def extend(u: str) -> None:
             depth_now = len(path) - 1
             for v in sorted(set(_neighbours(graph, u, allowed))):
-                if len(found) + len(level) >= limit:
+                if len(level) >= level_cap:
                     return
                 if v in on_path or v not in to_target:
                     continue

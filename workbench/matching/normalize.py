@@ -78,14 +78,23 @@ def phonetic(token: str) -> str:
     return "".join(out)
 
 
+def skeleton(phon: str) -> str:
+    return phon[:1] + re.sub(r"[aeiou]", "", phon[1:]) if len(phon) > 3 else phon
+
+
 @dataclass(slots=True)
 class Token:
     text: str
     role: str | None = None  # given / family / None (unknown)
     weight: float = 1.0
     phon: str = ""
+    skeleton: str = ""  # the phonetic key without inner vowels: transliterations differ mostly in vowels
     alts: frozenset[str] = frozenset()  # what a diminutive or spelling variant stands for
     note: str | None = None  # how the token was derived (e.g. "diminutive of chema")
+
+    def __post_init__(self):
+        if self.phon and not self.skeleton:
+            self.skeleton = skeleton(self.phon)
 
     @property
     def initial(self) -> bool:
@@ -106,6 +115,11 @@ class NameForm:
     def key(self) -> str:
         """Order-free string of the identity tokens: the cheap form used for blocking and pre-scoring."""
         return " ".join(sorted(t.text for t in self.tokens))
+
+    @property
+    def prekey(self) -> str:
+        """Like ``key`` but diminutives and spelling families replaced: what the C pre-scorer compares."""
+        return " ".join(sorted(min(t.alts) if t.alts else t.text for t in self.tokens))
 
     def as_dict(self) -> dict:
         return {
@@ -136,7 +150,7 @@ def _extract_legal_forms(folded: str) -> tuple[str, tuple[str, ...]]:
 def _token(text: str, role: str | None, kind: str | None) -> list[Token]:
     expansions = DIMINUTIVES.get(text, ())
     if len(expansions) == 1 and " " in expansions[0]:
-        return [Token(part, role, 1.0, phonetic(part), frozenset(), f"from diminutive {text}")
+        return [Token(part, role, 1.0, phonetic(part), note=f"from diminutive {text}")
                 for part in expansions[0].split()]
     alts = set(expansions)
     canon = _VARIANT_CANON.get(text)
@@ -150,7 +164,7 @@ def _token(text: str, role: str | None, kind: str | None) -> list[Token]:
         weight = 0.5
     if kind == ORG and text in GENERIC_ORG_WORDS:
         weight = 0.35
-    return [Token(text, role, weight, phonetic(text), frozenset(alts))]
+    return [Token(text, role, weight, phonetic(text), alts=frozenset(alts))]
 
 
 @lru_cache(maxsize=200_000)

@@ -14,19 +14,19 @@ from dataclasses import dataclass, field
 
 from rapidfuzz.distance import Levenshtein
 
-from workbench.matching.normalize import FAMILY, GIVEN, ORG, PERSON, NameForm, Token, normalize
+from workbench.matching.normalize import FAMILY, GIVEN, ORG, PERSON, NameForm, Token, normalize, phonetic
 
 # Tuned on the dev pairs (patterns, not names); see `workbench bench matching`.
-MIN_TOKEN_SIM = 0.6  # fuzzier token pairs are treated as different words
+MIN_TOKEN_SIM = 0.7  # fuzzier token pairs are treated as different words
 CONFLICT_PENALTY = 0.3  # both sides keep unmatched parts: a different person with a shared surname
 SURNAME_CONFLICT = 0.0  # ... and the unmatched parts are family names on both sides
 GIVEN_CONFLICT = 0.0  # ... or given names on both sides
 LEGAL_FORM_MISMATCH = 0.05
 IDF_ALPHA = 0.3  # how much corpus rarity (TokenStats) moves a part's weight
 ACRONYM_CREDIT = 0.85
-SPELL_POWER = 3.0  # credit for a fuzzy token pair: similarity ** SPELL_POWER ('loesa'/'lopez' earns little)
-MAX_COVERAGE_WEIGHT = 0.9  # mix of the better- and worse-covered side (1.0 = subset names score 1)
-CROSS_ROLE = 0.2  # credit lost when a given name aligns with a family name
+SPELL_POWER = 4.0  # credit for a fuzzy token pair: similarity ** SPELL_POWER ('loesa'/'lopez' earns little)
+MAX_COVERAGE_WEIGHT = 0.8  # mix of the better- and worse-covered side (1.0 = subset names score 1)
+CROSS_ROLE = 0.4  # credit lost when a given name aligns with a family name
 
 
 @dataclass(slots=True)
@@ -85,6 +85,8 @@ def token_similarity(a: Token, b: Token) -> tuple[float, str]:
         return 0.0, "different"
     if a.phon == b.phon:
         return 0.92, "phonetic"
+    if a.skeleton == b.skeleton and len(a.skeleton) >= 3 and abs(len(a.text) - len(b.text)) <= 2:
+        return 0.85, "transliteration"
     sim = max(Levenshtein.normalized_similarity(a.text, b.text),
               Levenshtein.normalized_similarity(a.phon, b.phon))
     if len(a.text) >= 4 and len(b.text) >= 4 and (a.text.startswith(b.text) or b.text.startswith(a.text)):
@@ -100,15 +102,15 @@ def _join_split_words(q: list[Token], c: list[Token]) -> tuple[list[Token], list
         if len(side) < 2:
             return side
         other_texts = {t.text for t in other}
+        other_phon = {t.phon for t in other if len(t.phon) >= 5}
         out: list[Token] = []
         i = 0
         while i < len(side):
-            if i + 1 < len(side):
+            if i + 1 < len(side) and side[i].text not in other_texts and side[i + 1].text not in other_texts:
                 joined = side[i].text + side[i + 1].text
-                if joined in other_texts and side[i].text not in other_texts:
-                    from workbench.matching.normalize import phonetic
-
-                    out.append(Token(joined, side[i].role, 1.0, phonetic(joined), frozenset(), "joined"))
+                phon = phonetic(joined)
+                if joined in other_texts or phon in other_phon:
+                    out.append(Token(joined, side[i].role, 1.0, phon, note="joined"))
                     i += 2
                     continue
             out.append(side[i])
@@ -199,30 +201,19 @@ def score_forms(qf: NameForm, cf: NameForm, stats: TokenStats | None = None) -> 
         wq_list = [t.weight for t in q]
         wc_list = [t.weight for t in c]
     both_ordered = qf.ordered and cf.ordered
-    pairs = []
-    for i, a in enumerate(q):
-        for j, b in enumerate(c):
-            sim, how = token_similarity(a, b)
-            if sim >= MIN_TOKEN_SIM and how != "different":
-                pairs.append((sim, wq_list[i] + wc_list[j], i, j, how))
-    pairs.sort(key=lambda p: (-p[0], -p[1], abs(p[2] - p[3])))
     used_q: dict[int, float] = {}
     used_c: dict[int, float] = {}
-    for sim, _w, i, j, how in pairs:
-        if i in used_q or j in used_c:
-            continue
-        credit = sim if how != "spelling" else sim ** SPELL_POWER
-        if both_ordered and q[i].role != c[j].role:
-            credit *= 1 - CROSS_ROLE
-        used_q[i] = credit
-        used_c[j] = credit
-        result.aligned.append(Alignment(q[i].text, c[j].text, sim, how))
-    # Acronyms and abbreviations of organisation names: 'TAUSA' = Transportes Aereos Unidos Selva Amazonica.
+    # Acronyms and contractions of organisation names, before fuzzy spelling can claim the parts:
+    # 'TAUSA' = Transportes Aereos Unidos Selva Amazonica, 'BANAGRICOLA' = BANanera AGRICOLA.
     if qf.kind != PERSON and cf.kind != PERSON:
-        for side, other, used_s, used_o in ((q, c, used_q, used_c), (c, q, used_c, used_q)):
-            rest_o = [j for j in range(len(other)) if j not in used_o]
+        q_texts = {t.text for t in q}
+        c_texts = {t.text for t in c}
+        for side, other, used_s, used_o, other_texts in ((q, c, used_q, used_c, c_texts),
+                                                         (c, q, used_c, used_q, q_texts)):
+            own_texts = {t.text for t in side}
+            rest_o = [j for j in range(len(other)) if j not in used_o and other[j].text not in own_texts]
             for i, t in enumerate(side):
-                if i in used_s or len(rest_o) < 2:
+                if i in used_s or len(rest_o) < 2 or t.text in other_texts or len(t.text) < 2:
                     continue
                 cover = _acronym_cover(t.text, [other[j].text for j in rest_o])
                 if cover:
@@ -236,6 +227,26 @@ def score_forms(qf: NameForm, cf: NameForm, stats: TokenStats | None = None) -> 
                         result.aligned.append(Alignment(t.text, words, ACRONYM_CREDIT, "acronym"))
                     else:
                         result.aligned.append(Alignment(words, t.text, ACRONYM_CREDIT, "acronym"))
+    pairs = []
+    for i, a in enumerate(q):
+        if i in used_q:
+            continue
+        for j, b in enumerate(c):
+            if j in used_c:
+                continue
+            sim, how = token_similarity(a, b)
+            if sim >= MIN_TOKEN_SIM and how != "different":
+                pairs.append((sim, wq_list[i] + wc_list[j], i, j, how))
+    pairs.sort(key=lambda p: (-p[0], -p[1], abs(p[2] - p[3])))
+    for sim, _w, i, j, how in pairs:
+        if i in used_q or j in used_c:
+            continue
+        credit = sim if how != "spelling" else sim ** SPELL_POWER
+        if both_ordered and q[i].role != c[j].role:
+            credit *= 1 - CROSS_ROLE
+        used_q[i] = credit
+        used_c[j] = credit
+        result.aligned.append(Alignment(q[i].text, c[j].text, sim, how))
     wq = sum(wq_list)
     wc = sum(wc_list)
     cov_q = sum(credit * wq_list[i] for i, credit in used_q.items()) / wq

@@ -66,10 +66,14 @@ def record_many(session: Session, actor: str,
 
     Importers write tens of thousands of changes; this reserves the sequence numbers with one
     head update, chains the hashes in Python and inserts the rows in bulk. The chain is exactly
-    what ``record`` would have produced, and it commits or rolls back with the caller's change.
+    what ``record`` would have produced (``verify`` checks it the same way), and it commits or
+    rolls back with the caller's change. ``before``/``after`` must already be JSON-native
+    (dicts, lists, strings, numbers, None), as importer states are.
     """
     if not entries:
         return 0
+    from json.encoder import encode_basestring
+
     from sqlalchemy import insert
 
     count = len(entries)
@@ -82,24 +86,25 @@ def record_many(session: Session, actor: str,
         last = count
     prev = session.execute(select(AuditHead.hash).where(AuditHead.id == 1)).scalar_one()
     at = datetime.now(timezone.utc)
-    stamp = _timestamp(at)
+    head = "," + encode_basestring(_timestamp(at)) + "," + encode_basestring(actor) + ","
     rows = []
     seq = last - count
     for action, object_type, object_id, before, after in entries:
         seq += 1
-        before_text = canonical(before) if before is not None else None
-        after_text = canonical(after) if after is not None else None
-        before = json.loads(before_text) if before_text is not None else None
-        after = json.loads(after_text) if after_text is not None else None
-        payload = "[" + ",".join((str(seq), canonical(stamp), canonical(actor), canonical(action),
-                                  canonical(object_type), canonical(str(object_id)), before_text or "null",
-                                  after_text or "null", canonical(prev))) + "]"
+        object_id = str(object_id)
+        payload = "".join((
+            "[", str(seq), head, encode_basestring(action), ",", encode_basestring(object_type), ",",
+            encode_basestring(object_id), ",", canonical(before) if before is not None else "null", ",",
+            canonical(after) if after is not None else "null", ",", encode_basestring(prev), "]",
+        ))
         digest = hashlib.sha256(payload.encode("utf-8")).hexdigest()
         rows.append({"seq": seq, "at": at, "actor": actor, "action": action, "object_type": object_type,
-                     "object_id": str(object_id), "before": before, "after": after, "prev_hash": prev,
+                     "object_id": object_id, "before": before, "after": after, "prev_hash": prev,
                      "hash": digest})
         prev = digest
-    session.execute(insert(AuditEntry), rows)
+    table = AuditEntry.__table__
+    for start in range(0, len(rows), 5000):
+        session.execute(insert(table), rows[start:start + 5000])
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=prev))
     return count
 

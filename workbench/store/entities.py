@@ -151,14 +151,17 @@ def update_entity(session: Session, actor: Actor, entity_id: str, properties: di
     before = entity_state(entity)
     merged = dict(properties) if replace else {**entity.properties, **properties}
     cleaned, warnings = reg.validate_properties(entity.kind, merged, kind_spec.properties)
-    entity.properties = cleaned
-    entity.caption = caption_for(kind_spec, cleaned)
-    entity.updated_at = datetime.now(timezone.utc)
-    sync_names(session, entity, kind_spec)
+    with session.no_autoflush:
+        entity.names  # load before changing, so no autoflush happens outside the conflict check
+        entity.properties = cleaned
+        entity.caption = caption_for(kind_spec, cleaned)
+        entity.updated_at = datetime.now(timezone.utc)
+        sync_names(session, entity, kind_spec)
+    caption = entity.caption
     try:
         session.flush()
     except StaleDataError as exc:
-        raise Conflict(f"{entity.caption} was changed by someone else at the same time; reload and retry") from exc
+        raise Conflict(f"{caption} was changed by someone else at the same time; reload and retry") from exc
     audit.record(session, actor.username, "entity.update", "entity", entity.id, before, entity_state(entity))
     return Saved(entity, warnings)
 

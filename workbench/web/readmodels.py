@@ -279,3 +279,21 @@ def search(session: Session, query: str, kind: str | None = None, state: str | N
         if len(rows) >= limit:
             break
     return rows
+
+
+# ---- screening review ------------------------------------------------------------------------
+
+def review_items(session: Session, job_id: str) -> list[Any]:
+    """Every hit of a job: open ones first (best score first), then the decided ones."""
+    from workbench.store.models import ReviewItem
+
+    rows = session.execute(select(ReviewItem).where(ReviewItem.job_id == job_id)).scalars().all()
+    return sorted(rows, key=lambda i: (i.status != "open", -i.score, i.row_number))
+
+
+def review_counts(session: Session, job_id: str) -> dict[str, int]:
+    from workbench.store.models import ReviewItem
+
+    rows = session.execute(select(ReviewItem.status, func.count()).where(ReviewItem.job_id == job_id)
+                           .group_by(ReviewItem.status)).all()
+    return {status: int(n) for status, n in rows}

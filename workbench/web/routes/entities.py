@@ -102,7 +102,7 @@ async def entity_create(request: Request, kind: str = "", actor: Actor = Depends
     kind = form_value(form, "kind") or kind
     spec = registry().entity_kind(kind)
     values = properties_from_form(form, spec.properties)
-    decision = form_value(form, "decision")
+    decision = form_value(form, "decision") or ("merge" if form_value(form, "merge_into") else "")
     if decision == "merge":
         target_id = form_value(form, "merge_into")
         saved = _merge_into(session, actor, target_id, kind, values)
@@ -236,6 +236,8 @@ def _link_form(request: Request, kind_name: str, entity, direction: str, values:
 @router.get("/links/new")
 def link_new(request: Request, entity: str, kind: str, direction: str = "out",
              actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
+    if ":" in kind:  # the entity page's picker sends KIND:DIRECTION
+        kind, direction = kind.split(":", 1)
     if direction not in ("out", "in"):
         raise HTTPException(422, "direction must be 'out' or 'in'")
     return _link_form(request, kind, store.get_entity(session, entity), direction, {})

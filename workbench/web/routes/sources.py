@@ -92,10 +92,12 @@ def source_view(source_id: str, request: Request, actor: Actor = Depends(current
 @router.get("/sources/{source_id}/file")
 def source_file(source_id: str, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
     """The stored bytes, as a download (never rendered inline: an uploaded HTML page must not run here)."""
+    from workbench.sources.files import file_path
+
     source = store.get_source(session, source_id)
     if not source.sha256:
         raise store.NotFound(f"source {source.title!r} has no stored file")
-    path = get_settings().files_dir / source.sha256[:2] / source.sha256  # StoredFile's documented layout
+    path = file_path(source.sha256)
     if not path.exists():
         raise store.NotFound(f"the file of source {source.title!r} is missing from storage")
     return FileResponse(path, media_type="application/octet-stream", filename=source.file_name or source.sha256,

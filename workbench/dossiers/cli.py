@@ -1,0 +1,109 @@
+"""``workbench dossier list | show | export``: read and export candidate packages from the console.
+
+Workflow moves are not offered here: the CLI acts as an administrator, and only reviewers, signed
+in as themselves, may approve, return or reject a dossier.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+
+def register(app: typer.Typer, bench_app: typer.Typer) -> None:
+    from workbench.cli import console, fail, open_database, run_guarded, session
+
+    dossier_app = typer.Typer(help="Candidate designation dossiers: list, show, export.", no_args_is_help=True)
+    app.add_typer(dossier_app, name="dossier")
+
+    @dossier_app.command("list")
+    def list_cmd(
+        state: Optional[str] = typer.Option(None, "--state", help="Only dossiers in this state."),
+        as_json: bool = typer.Option(False, "--json", help="One JSON array."),
+    ) -> None:
+        """List dossiers with their state, version, target and legal basis."""
+        from workbench.dossiers.service import list_dossiers
+
+        open_database()
+        with session() as s:
+            rows = run_guarded(list_dossiers, s, state)
+            data = [{"id": d.id, "title": d.title, "state": d.state, "version": d.number, "target_id": d.target_id,
+                     "legal_basis": d.legal_basis, "fictional": d.fictional, "snapshot_hash": d.snapshot_hash,
+                     "created_by": d.created_by, "updated_at": d.updated_at.isoformat() if d.updated_at else None}
+                    for d in rows]
+        if as_json:
+            sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+            return
+        table = Table(title=f"Dossiers ({len(data)})")
+        for col in ("id", "title", "state", "v", "basis"):
+            table.add_column(col)
+        for d in data:
+            table.add_row(d["id"], d["title"], d["state"], str(d["version"]), d["legal_basis"])
+        console.print(table)
+
+    @dossier_app.command("show")
+    def show_cmd(dossier_id: str = typer.Argument(..., help="Dossier id")) -> None:
+        """The dossier's summary: basis, target, completeness, exhibits, history."""
+        from workbench.dossiers.exports import document
+        from workbench.dossiers.service import get_dossier
+
+        open_database()
+        with session() as s:
+            doc = run_guarded(lambda: document(s, get_dossier(s, dossier_id)))
+        meta = doc["meta"]
+        console.print(f"[bold]{meta['banner']}[/]", highlight=False)
+        if meta["fictional_banner"]:
+            console.print(f"[bold yellow]{meta['fictional_banner']}[/]", highlight=False)
+        console.print(f"[bold]{meta['title']}[/]  ({meta['dossier_id']})", highlight=False)
+        console.print(f"state {meta['state']}, version {meta['version']}, snapshot sha256 {meta['snapshot_hash']}"
+                      + (" (frozen)" if meta["frozen"] else " (live)"), highlight=False)
+        console.print(f"basis: {doc['legal_basis']['label']} ({doc['legal_basis']['citation']})", highlight=False)
+        console.print(f"target: {doc['target']['caption']} ({doc['target']['kind']}, {doc['target']['id']})",
+                      highlight=False)
+        result = doc["completeness"]
+        console.print("complete" if result["complete"] else "[red]incomplete[/]:")
+        for item in result["missing"]:
+            console.print(f"  - {item}", highlight=False)
+        table = Table(title="Exhibits")
+        for col in ("#", "element", "type", "statement", "source", "releasable"):
+            table.add_column(col)
+        for ex in doc["exhibits"]:
+            table.add_row(str(ex["number"]), ex["element"], ex["statement_type"], ex["statement"],
+                          ex["source"]["title"], "yes" if ex["source"]["releasable"] else "NO")
+        console.print(table)
+        console.print(f"designated parties linked: {len(doc['designated_links'])}; assets to block: {len(doc['assets'])}")
+        for e in doc["events"]:
+            console.print(f"  {e['at'][:19]}  {e['event']:<14} {e['user']:<16} {e['comment'] or ''}", highlight=False)
+
+    @dossier_app.command("export")
+    def export_cmd(
+        dossier_id: str = typer.Argument(..., help="Dossier id"),
+        fmt: str = typer.Option(..., "--format", "-f", help="html, pdf, md, json, ftm, assets-csv or visa-csv"),
+        output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write to this file (default: stdout)."),
+        releasable: bool = typer.Option(False, "--releasable", help="Leave out material from unreleasable sources."),
+    ) -> None:
+        """Export a dossier (case summary, machine-readable package, or blocking / visa lists)."""
+        from workbench.dossiers.exports import FORMATS, export_dossier
+
+        if fmt not in FORMATS:
+            fail(f"unknown format {fmt!r}: use {', '.join(FORMATS)}", 2)
+        if fmt == "pdf" and output is None and sys.stdout.isatty():
+            fail("a PDF is binary: give -o FILE", 2)
+        open_database()
+        with session() as s:
+            result = run_guarded(export_dossier, s, dossier_id, fmt, releasable)
+        if output is None:
+            sys.stdout.buffer.write(result.content)
+            sys.stdout.flush()
+            return
+        try:
+            output.write_bytes(result.content)
+        except OSError as exc:
+            fail(f"cannot write {output}: {exc.strerror}")
+        console.print(f"wrote {output} ({len(result.content)} bytes, {fmt}{', releasable' if releasable else ''})",
+                      highlight=False)

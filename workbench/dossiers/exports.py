@@ -1,0 +1,293 @@
+"""Exports of a dossier: case summary (HTML, PDF, Markdown), JSON and FtM packages, assets and visa CSVs.
+
+Every export is rendered from the dossier view (the frozen snapshot once approved), carries the
+dossier's state, version and snapshot hash and the banner, numbers and cites its exhibits, and
+marks allegations apart from established facts. ``releasable=True`` leaves out every exhibit and
+citation whose source may not be released, so a package can be shared without them.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlalchemy.orm import Session
+
+from workbench.dossiers import completeness, snapshot
+from workbench.dossiers.service import get_dossier
+from workbench.schema import ValidationError, registry
+from workbench.store.models import Dossier
+from workbench.types import split_identifier
+
+BANNER = "Candidate package - not an official designation"
+FICTIONAL_BANNER = "FICTIONAL demo scenario - invented people, companies and documents"
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
+
+FORMATS = {
+    "html": ("text/html; charset=utf-8", "html"),
+    "pdf": ("application/pdf", "pdf"),
+    "md": ("text/markdown; charset=utf-8", "md"),
+    "json": ("application/json", "json"),
+    "ftm": ("application/x-ndjson", "ftm.json"),
+    "assets-csv": ("text/csv; charset=utf-8", "assets.csv"),
+    "visa-csv": ("text/csv; charset=utf-8", "visa.csv"),
+}
+
+
+@dataclass
+class Export:
+    content: bytes
+    media_type: str
+    filename: str
+
+
+def _md_escape(value: object) -> str:
+    """Keep user text from turning into Markdown structure (links, emphasis, headings, tables)."""
+    text = "" if value is None else str(value)
+    for ch in "\\`*_[]<>#|":
+        text = text.replace(ch, "\\" + ch)
+    return text.replace("\r", "").replace("\n", " ")
+
+
+_env = Environment(loader=FileSystemLoader(str(TEMPLATES_DIR)), autoescape=select_autoescape(["html"]),
+                   undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+_env.filters["md"] = _md_escape
+
+
+# ---- the export document ---------------------------------------------------------------------
+
+def releasable_view(view: dict) -> dict:
+    """A copy of the view without anything that cites an unreleasable source."""
+    out = copy.deepcopy(view)
+    out["exhibits"] = [ex for ex in out["exhibits"] if ex["source"]["releasable"]]
+    out["target"]["sources"] = [s for s in out["target"]["sources"] if s["releasable"]]
+    for path in out["designated_links"]:
+        for step in path["steps"]:
+            step["citations"] = [c for c in step["citations"] if c["releasable"]]
+    for asset in out["assets"]:
+        asset["sources"] = [s for s in asset["sources"] if s["releasable"]]
+    return out
+
+
+def document(session: Session, dossier: Dossier, releasable: bool = False) -> dict:
+    """The view plus what every export carries: banner, state, version, snapshot hash, completeness."""
+    view = snapshot.view_of(session, dossier)
+    digest, frozen = snapshot.hash_of(session, dossier, view)
+    result = completeness.check(view)
+    shown = releasable_view(view) if releasable else view
+    # Exhibits whose source is not in this export are listed by number only in `withheld`.
+    withheld = [ex["number"] for ex in view["exhibits"] if not ex["source"]["releasable"]] if releasable else []
+    sources: dict[str, dict] = {}
+    for ex in shown["exhibits"]:
+        sources.setdefault(ex["source"]["id"], ex["source"])
+    return {
+        **shown,
+        "meta": {
+            "banner": BANNER, "fictional_banner": FICTIONAL_BANNER if view["dossier"]["fictional"] else None,
+            "dossier_id": dossier.id, "title": dossier.title, "state": dossier.state, "version": dossier.number,
+            "snapshot_hash": digest, "frozen": frozen, "releasable": releasable, "withheld_exhibits": withheld,
+            "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        },
+        "completeness": result.as_dict(),
+        "sources": list(sources.values()),
+    }
+
+
+# ---- renderers -------------------------------------------------------------------------------
+
+def render_html(doc: dict) -> str:
+    return _env.get_template("dossiers/export/summary.html").render(doc=doc)
+
+
+def render_markdown(doc: dict) -> str:
+    return _env.get_template("dossiers/export/summary.md").render(doc=doc)
+
+
+def render_pdf(doc: dict) -> bytes:
+    from weasyprint import HTML
+
+    return HTML(string=render_html(doc), base_url=str(TEMPLATES_DIR)).write_pdf()
+
+
+def render_json(doc: dict) -> str:
+    return json.dumps(snapshot.as_json(doc), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def _csv_preamble(doc: dict) -> list[str]:
+    meta = doc["meta"]
+    lines = [f"# {meta['banner']}"]
+    if meta["fictional_banner"]:
+        lines.append(f"# {meta['fictional_banner']}")
+    lines.append(f"# dossier {meta['dossier_id']}: {meta['title']}")
+    lines.append(f"# state {meta['state']}; version {meta['version']}; snapshot sha256 {meta['snapshot_hash']}"
+                 + (" (frozen)" if meta["frozen"] else " (live, not frozen)")
+                 + ("; releasable export" if meta["releasable"] else ""))
+    return lines
+
+
+def _cite(sources: list[dict]) -> str:
+    return "; ".join(f"{s['title']} <{s['url'] or 'sha256:' + (s['sha256'] or '')}>" for s in sources)
+
+
+def render_assets_csv(doc: dict) -> str:
+    buffer = io.StringIO()
+    buffer.write("\n".join(_csv_preamble(doc)) + "\n")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["asset_id", "kind", "name", "identifiers", "address", "parcel_number", "county", "value",
+                     "owner_chain", "effective_percentage", "sources"])
+    for asset in doc["assets"]:
+        chains = []
+        effective = []
+        for chain in asset["chains"]:
+            parts = [doc["target"]["caption"]]
+            for link in chain["links"]:
+                share = f" {link['percentage']}%" if link["percentage"] else ""
+                parts.append(f"[{link['kind']}{share}] {link['owned_caption']}")
+            chains.append(" -> ".join(parts))
+            pct = chain["effective_percentage"]
+            effective.append("" if pct is None else f"{float(pct):g}")
+        writer.writerow([
+            asset["id"], asset["kind"], asset["caption"], "; ".join(i["value"] for i in asset["identifiers"]),
+            asset["address"], asset["parcel_number"], asset["county"], asset["value"], " | ".join(chains),
+            " | ".join(effective), _cite(asset["sources"]),
+        ])
+    return buffer.getvalue()
+
+
+def render_visa_csv(doc: dict) -> str:
+    """Visa-revocation candidates: the target (a person), with the basis and the supporting exhibits."""
+    buffer = io.StringIO()
+    buffer.write("\n".join(_csv_preamble(doc)) + "\n")
+    writer = csv.writer(buffer, lineterminator="\n")
+    visa_keys = ["visa_class", "visa_number", "issuing_post", "issue_date", "expiry_date"]
+    writer.writerow(["entity_id", "name", "aliases", "birth_date", "nationality", "passport", "identifiers",
+                     *visa_keys, "legal_basis", "dossier_state", "exhibits", "sources"])
+    target = doc["target"]
+    if registry().entity_kind(target["kind"]).is_a("Person"):
+        props = {p["name"]: p["values"] for p in target["properties"]}
+        visa = {row["key"]: row["value"] for row in doc.get("visa_data") or []}
+        passports = [i["number"] for i in target["identifiers"] if i["scheme"] == "PASSPORT"]
+        exhibits = [f"{ex['number']} ({ex['element']}, {ex['statement_type']})" for ex in doc["exhibits"]]
+        writer.writerow([
+            target["id"], target["caption"],
+            "; ".join(n["name"] for n in target["names"] if n["name"] != target["caption"]),
+            "; ".join(props.get("birthDate", [])), "; ".join(props.get("nationality", [])), "; ".join(passports),
+            "; ".join(i["value"] for i in target["identifiers"]), *[visa.get(k, "") for k in visa_keys],
+            f"{doc['legal_basis']['key']}: {doc['legal_basis']['citation']}", doc["meta"]["state"],
+            "; ".join(exhibits), _cite(doc["sources"]),
+        ])
+    return buffer.getvalue()
+
+
+# ---- FollowTheMoney --------------------------------------------------------------------------
+
+def _ftm_props(kind_name: str, properties: dict[str, list[str]]) -> dict[str, list[str]]:
+    reg = registry()
+    kind = reg.entity_kinds.get(kind_name)
+    out: dict[str, list[str]] = {}
+    if kind is None:
+        return out
+    for name, values in properties.items():
+        if name == "identifier":
+            for value in values:
+                scheme_name, number = split_identifier(value)
+                scheme = reg.identifier_schemes.get(scheme_name)
+                out.setdefault(scheme.ftm_property if scheme else "idNumber", []).append(number)
+            continue
+        prop = kind.properties.get(name)
+        if prop is not None and prop.ftm:
+            out.setdefault(prop.ftm, []).extend(values)
+    return out
+
+
+def render_ftm(doc: dict) -> str:
+    """FtM entities: target, assets, designated parties, and the links that tie them (JSON lines)."""
+    reg = registry()
+    lines: list[dict] = []
+    seen: set[str] = set()
+
+    def entity(entity_id: str, kind: str, props: dict[str, list[str]]) -> None:
+        if entity_id in seen:
+            return
+        seen.add(entity_id)
+        schema = reg.entity_kinds[kind].ftm if kind in reg.entity_kinds else None
+        lines.append({"id": entity_id, "schema": schema or "LegalEntity", "properties": _ftm_props(kind, props)})
+
+    def link(link_id: str, kind: str, source: str, target: str, props: dict[str, list[str]]) -> None:
+        spec = reg.link_kinds.get(kind)
+        if link_id in seen or spec is None or not spec.ftm or not spec.ftm_target:
+            return
+        seen.add(link_id)
+        body = {k: v for k, v in props.items() if v}
+        if spec.ftm_source:
+            body[spec.ftm_source] = [source]
+        body[spec.ftm_target] = [target]
+        lines.append({"id": link_id, "schema": spec.ftm, "properties": body})
+
+    target = doc["target"]
+    target_props = {p["name"]: p["values"] for p in target["properties"]}
+    target_props["identifier"] = [i["value"] for i in target["identifiers"]]
+    for n in target["names"]:
+        if n["property"] in ("alias", "weakAlias", "previousName"):
+            target_props.setdefault(n["property"], [])
+            if n["name"] not in target_props[n["property"]]:
+                target_props[n["property"]].append(n["name"])
+    entity(target["id"], target["kind"], target_props)
+    for asset in doc["assets"]:
+        props = {"name": [asset["caption"]], "identifier": [i["value"] for i in asset["identifiers"]]}
+        if asset["address"]:
+            props["address"] = [asset["address"]]
+        if asset["parcel_number"]:
+            props["parcelNumber"] = [asset["parcel_number"]]
+        entity(asset["id"], asset["kind"], props)
+        for chain in asset["chains"]:
+            for step in chain["links"]:
+                entity(step["owner"], "LegalEntity", {"name": [step["owner_caption"]]})
+                pct = {"percentage": [str(step["percentage"])]} if step["percentage"] else {}
+                link(step["link_id"], step["kind"], step["owner"], step["owned"], pct)
+    for path in doc["designated_links"]:
+        entity(path["designated_id"], path["designated_kind"] or "LegalEntity", {"name": [path["designated_caption"]]})
+        for step in path["steps"]:
+            for end, caption in ((step["source"], step["source_caption"]), (step["target"], step["target_caption"])):
+                if end not in seen:
+                    entity(end, "LegalEntity", {"name": [caption]})
+            link(step["link_id"], step["kind"], step["source"], step["target"], {})
+        for sanction in path["sanctions"]:
+            if sanction["id"] in seen:
+                continue
+            seen.add(sanction["id"])
+            props = {"entity": [path["designated_id"]], "authority": [sanction["authority"] or ""],
+                     "program": [sanction["program"] or ""], "listingDate": [sanction["listing_date"] or ""]}
+            lines.append({"id": sanction["id"], "schema": "Sanction",
+                          "properties": {k: v for k, v in props.items() if v and v[0]}})
+    meta = doc["meta"]
+    lines.append({"id": f"dossier-{meta['dossier_id']}-v{meta['version']}", "schema": "Documentation",
+                  "properties": {"entity": [target["id"]], "document": [f"dossier-{meta['dossier_id']}"],
+                                 "role": [f"{meta['banner']}; state {meta['state']}; version {meta['version']}; "
+                                          f"snapshot sha256 {meta['snapshot_hash']}"],
+                                 "summary": [doc["legal_basis"]["label"]]}})
+    # FtM needs the document itself to exist for the Documentation to be valid.
+    lines.append({"id": f"dossier-{meta['dossier_id']}", "schema": "Document",
+                  "properties": {"title": [meta["title"]], "summary": [meta["banner"]]}})
+    return "".join(json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n" for line in lines)
+
+
+# ---- entry point -----------------------------------------------------------------------------
+
+def export_dossier(session: Session, dossier_id: str, fmt: str, releasable: bool = False) -> Export:
+    if fmt not in FORMATS:
+        raise ValidationError({"format": [f"unknown export format {fmt!r} (use {', '.join(FORMATS)})"]})
+    dossier = get_dossier(session, dossier_id)
+    doc = document(session, dossier, releasable)
+    renderers = {"html": render_html, "pdf": render_pdf, "md": render_markdown, "json": render_json,
+                 "ftm": render_ftm, "assets-csv": render_assets_csv, "visa-csv": render_visa_csv}
+    content = renderers[fmt](doc)
+    media_type, ext = FORMATS[fmt]
+    name = f"dossier-{dossier.id[:12]}-v{dossier.number}{'-releasable' if releasable else ''}.{ext}"
+    return Export(content if isinstance(content, bytes) else content.encode("utf-8"), media_type, name)

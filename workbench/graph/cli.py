@@ -1,0 +1,183 @@
+"""``workbench graph ...`` commands and ``workbench bench graph``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+
+def _caption(session, entity_id: str | None) -> str:
+    from workbench.store.models import Entity
+
+    if entity_id is None:
+        return "-"
+    entity = session.get(Entity, entity_id)
+    return entity.caption if entity else entity_id
+
+
+def register(app: typer.Typer, bench_app: typer.Typer) -> None:
+    from workbench.cli import console, fail, open_database, run_guarded, session
+
+    graph_app = typer.Typer(help="Network analysis: paths, exposure, ownership, communities, exports.",
+                            no_args_is_help=True)
+    app.add_typer(graph_app, name="graph")
+
+    @graph_app.command("path")
+    def path_cmd(
+        a: str = typer.Argument(..., help="Entity id or exact name"),
+        b: str = typer.Argument(..., help="Entity id or exact name"),
+        max_length: int = typer.Option(8, "--max-length", help="Longest path to look for (links)."),
+        as_json: bool = typer.Option(False, "--json", help="Print the path as JSON."),
+    ) -> None:
+        """The shortest chain of relationships between A and B, with each link's sources."""
+        from workbench.graph.analysis import resolve_entity, shortest_path
+
+        open_database()
+        with session() as s:
+            source_id = run_guarded(resolve_entity, s, a)
+            target_id = run_guarded(resolve_entity, s, b)
+            result = run_guarded(shortest_path, s, source_id, target_id, max_length)
+            if result is None:
+                fail(f"no path between {_caption(s, source_id)} and {_caption(s, target_id)} "
+                     f"within {max_length} links")
+            if as_json:
+                sys.stdout.write(json.dumps(result.as_dict(), ensure_ascii=False) + "\n")
+                return
+            console.print(f"{result.length} link(s) from {_caption(s, source_id)} to {_caption(s, target_id)}"
+                          + (" (designated)" if result.designated_id else ""), highlight=False)
+            for number, step in enumerate(result.steps, start=1):
+                console.print(f"{number}. {_caption(s, step['source'])} --{step['label']}--> "
+                              f"{_caption(s, step['target'])}  [link {step['link_id']}]", highlight=False)
+                if not step["citations"]:
+                    console.print("     no source cited for this link", style="yellow")
+                for cite in step["citations"]:
+                    where = cite["url"] or cite["source_id"]
+                    excerpt = f' "{cite["excerpt"]}"' if cite["excerpt"] else ""
+                    console.print(f"     source: {cite['title']} ({where}){excerpt}", highlight=False)
+
+    @graph_app.command("exposure")
+    def exposure_cmd(
+        state: Optional[str] = typer.Option(None, "--state", help="Only this state (id or name)."),
+        as_json: bool = typer.Option(False, "--json", help="One JSON array."),
+        max_length: int = typer.Option(4, "--max-length", help="Longest path counted (links)."),
+    ) -> None:
+        """Officials ranked per state by exposure to designated parties and centrality."""
+        from workbench.graph.analysis import exposure
+
+        open_database()
+        with session() as s:
+            rows = run_guarded(exposure, s, state, max_length)
+        if as_json:
+            sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
+            return
+        if not rows:
+            console.print("no officials found (a Person with an Occupancy link to a Position)")
+            return
+        table = Table(title="Exposure of officials to designated parties")
+        for column in ("state", "rank", "official", "positions", "distance", "indep. paths", "nearest designated",
+                       "centrality"):
+            table.add_column(column)
+        for row in rows:
+            table.add_row(row["state"] or "(no state)", str(row["rank"]), row["caption"] or row["entity_id"],
+                          "; ".join(p or "" for p in row["positions"]),
+                          "-" if row["distance"] is None else str(row["distance"]), str(row["independent_paths"]),
+                          row["nearest_designated"] or "-", f"{row['centrality']:.4f}")
+        console.print(table)
+
+    @graph_app.command("ownership")
+    def ownership_cmd(
+        entity: str = typer.Argument(..., help="Entity id or exact name"),
+        max_depth: int = typer.Option(6, "--max-depth"),
+        as_json: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """Ownership and control chains from an entity to assets, with effective ownership."""
+        from workbench.graph.analysis import ownership_chains, resolve_entity
+
+        open_database()
+        with session() as s:
+            entity_id = run_guarded(resolve_entity, s, entity)
+            chains = run_guarded(ownership_chains, s, entity_id, max_depth)
+            if as_json:
+                sys.stdout.write(json.dumps([c.as_dict() for c in chains], ensure_ascii=False) + "\n")
+                return
+            if not chains:
+                console.print(f"{_caption(s, entity_id)} owns or controls no recorded asset")
+                return
+            table = Table(title=f"Assets owned or controlled by {_caption(s, entity_id)}")
+            for column in ("asset", "effective %", "chain"):
+                table.add_column(column)
+            for chain in chains:
+                pct = "unknown" if chain.effective_percentage is None else f"{chain.effective_percentage:g}"
+                hops = " > ".join(_caption(s, n) for n in chain.nodes)
+                table.add_row(_caption(s, chain.asset_id), pct + (" (ended)" if chain.ended else ""), hops)
+            console.print(table)
+
+    @graph_app.command("communities")
+    def communities_cmd(
+        around: Optional[str] = typer.Option(None, "--around", help="Only this entity's neighbourhood."),
+        depth: int = typer.Option(2, "--depth"),
+        as_json: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """Louvain communities of the relational network (e.g. the cells of a cartel network)."""
+        from workbench.graph.analysis import communities, resolve_entity
+
+        open_database()
+        with session() as s:
+            around_id = run_guarded(resolve_entity, s, around) if around else None
+            groups = run_guarded(communities, s, around_id, depth)
+        if as_json:
+            sys.stdout.write(json.dumps(groups, ensure_ascii=False) + "\n")
+            return
+        for group in groups:
+            names = ", ".join(c or m for c, m in zip(group["captions"][:12], group["members"][:12]))
+            more = f" and {group['size'] - 12} more" if group["size"] > 12 else ""
+            console.print(f"community {group['id']} ({group['size']} entities, {len(group['designated'])} "
+                          f"designated): {names}{more}", highlight=False)
+
+    @graph_app.command("export")
+    def export_cmd(
+        fmt: str = typer.Option(..., "--format", help="graphml, gexf or json"),
+        around: Optional[str] = typer.Option(None, "--around", help="Export only this entity's neighbourhood."),
+        depth: int = typer.Option(1, "--depth", help="Neighbourhood depth (with --around)."),
+        output: Optional[Path] = typer.Option(None, "-o", "--output", help="File to write (default: stdout)."),
+    ) -> None:
+        """Export the network (or a neighbourhood) as GraphML, GEXF or node-link JSON."""
+        from workbench.graph.analysis import resolve_entity
+        from workbench.graph.export import export_bytes
+
+        open_database()
+        with session() as s:
+            around_id = run_guarded(resolve_entity, s, around) if around else None
+            data = run_guarded(export_bytes, s, fmt.lower(), around_id, depth)
+        if output is None:
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+            return
+        try:
+            output.write_bytes(data)
+        except OSError as exc:
+            fail(f"cannot write {output}: {exc.strerror}")
+        console.print(f"wrote {output} ({len(data)} bytes, {fmt.lower()})", highlight=False)
+
+    @bench_app.command("graph")
+    def bench_graph(
+        entities: int = typer.Option(100_000, "--entities"),
+        links: int = typer.Option(300_000, "--links"),
+        samples: int = typer.Option(200, "--samples", help="Queries timed per analysis."),
+        seed: int = typer.Option(7, "--seed"),
+        as_json: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """Projection build, memory and query p95 on a generated graph, beside plain networkx BFS."""
+        from workbench.graph.bench import print_report, run_benchmark
+
+        report = run_benchmark(entities=entities, links=links, samples=samples, seed=seed,
+                               progress=None if as_json else console.print)
+        if as_json:
+            sys.stdout.write(json.dumps(report) + "\n")
+        else:
+            print_report(report, console)

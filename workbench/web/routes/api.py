@@ -1,0 +1,337 @@
+"""The JSON API under /api/: entities, links, sources, citations, search, graph. Same sign-in and roles as
+the pages (session cookie with the X-CSRF-Token header, or an API token); the domain layer checks roles.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from workbench.schema import registry
+from workbench.store import entities as store
+from workbench.store.permissions import Actor
+from workbench.web import engines, readmodels
+from workbench.web.deps import current_actor, get_session
+from workbench.web.engines import EngineMissing
+
+router = APIRouter(prefix="/api", tags=["api"])
+
+Values = dict[str, list[str] | str]
+
+
+class EntityIn(BaseModel):
+    kind: str = Field(description="a concrete entity kind from /api/schema")
+    properties: Values = Field(default_factory=dict, description="{property: value or [values]}")
+    id: str | None = Field(default=None, description="optional stable id")
+
+
+class EntityUpdate(BaseModel):
+    properties: Values
+    version: int | None = Field(default=None, description="the version you read (optimistic locking)")
+
+
+class EntityOut(BaseModel):
+    id: str
+    kind: str
+    caption: str
+    properties: dict[str, list[str]]
+    version: int
+    warnings: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class EntityList(BaseModel):
+    total: int
+    offset: int
+    results: list[EntityOut]
+
+
+class CitationOut(BaseModel):
+    id: int
+    source_id: str
+    entity_id: str | None
+    link_id: str | None
+    prop: str | None
+    value: str | None
+    excerpt: str | None
+    page: str | None
+    locator: str | None
+
+
+class LinkIn(BaseModel):
+    kind: str
+    source_id: str
+    target_id: str
+    properties: Values = Field(default_factory=dict)
+
+
+class LinkUpdate(BaseModel):
+    properties: Values
+    version: int | None = None
+
+
+class LinkOut(BaseModel):
+    id: str
+    kind: str
+    source_id: str
+    target_id: str
+    properties: dict[str, list[str]]
+    start_date: str | None
+    end_date: str | None
+    version: int
+    warnings: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class EntityDetail(EntityOut):
+    names: list[dict[str, str]]
+    links: list[LinkOut]
+    citations: list[CitationOut]
+    sanction_status: Literal["designated", "delisted", "none"]
+
+
+class SourceIn(BaseModel):
+    url: str
+    title: str
+    publisher: str | None = None
+    published_at: str | None = None
+    source_type: str = "other"
+    reliability: str = "F"
+    releasable: bool = True
+    notes: str | None = None
+
+
+class SourceOut(BaseModel):
+    id: str
+    url: str | None
+    sha256: str | None
+    file_name: str | None
+    media_type: str | None
+    title: str
+    publisher: str | None
+    published_at: str | None
+    retrieved_at: datetime | None
+    source_type: str
+    reliability: str
+    releasable: bool
+
+
+class CitationIn(BaseModel):
+    source_id: str
+    entity_id: str | None = None
+    link_id: str | None = None
+    prop: str | None = None
+    value: str | None = None
+    excerpt: str | None = None
+    page: str | None = None
+
+
+class SearchResult(BaseModel):
+    entity_id: str
+    kind: str
+    caption: str
+    matched_name: str
+    score: float
+    explanation: dict[str, Any]
+    sanction_status: str
+
+
+class Suggestion(BaseModel):
+    id: str
+    kind: str
+    caption: str
+    matched_name: str
+    score: float
+
+
+class DuplicateQuery(BaseModel):
+    kind: str
+    properties: Values
+    exclude_id: str | None = None
+
+
+def _entity_out(entity, warnings=None) -> EntityOut:
+    return EntityOut(id=entity.id, kind=entity.kind, caption=entity.caption, properties=entity.properties,
+                     version=entity.version, warnings=warnings or {})
+
+
+def _link_out(link, warnings=None) -> LinkOut:
+    return LinkOut(id=link.id, kind=link.kind, source_id=link.source_id, target_id=link.target_id,
+                   properties=link.properties, start_date=link.start_date, end_date=link.end_date,
+                   version=link.version, warnings=warnings or {})
+
+
+def _citation_out(c) -> CitationOut:
+    return CitationOut(id=c.id, source_id=c.source_id, entity_id=c.entity_id, link_id=c.link_id, prop=c.prop,
+                       value=c.value, excerpt=c.excerpt, page=c.page, locator=c.locator)
+
+
+def _source_out(s) -> SourceOut:
+    return SourceOut.model_validate(s, from_attributes=True)
+
+
+def _engine(call, *args, **kwargs):
+    try:
+        return call(*args, **kwargs)
+    except EngineMissing as exc:
+        raise HTTPException(503, str(exc)) from exc
+
+
+@router.get("/schema", summary="Entity kinds, link kinds and legal bases from schema/")
+def schema(actor: Actor = Depends(current_actor)) -> dict:
+    return registry().as_json()
+
+
+# ---- entities --------------------------------------------------------------------------------
+
+@router.get("/entities", response_model=EntityList)
+def entities(kind: str | None = None, offset: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=500),
+             actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
+    if kind:
+        registry().entity_kind(kind)
+    rows, total = readmodels.list_entities(session, kind, offset=offset, limit=limit)
+    return EntityList(total=total, offset=offset, results=[_entity_out(e) for e in rows])
+
+
+@router.post("/entities", response_model=EntityOut, status_code=201)
+def entity_create(body: EntityIn, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
+    saved = store.create_entity(session, actor, body.kind, body.properties, entity_id=body.id)
+    return _entity_out(saved.obj, saved.warnings)
+
+
+@router.get("/entities/suggest", response_model=list[Suggestion], summary="Name autocomplete")
+def suggest(q: str = Query(..., min_length=1), kinds: str = "", limit: int = Query(10, ge=1, le=50),
+            actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
+    kind_list = [k for k in kinds.split(",") if k] or None
+    hits = _engine(engines.search_entities, session, q, kinds=kind_list, limit=limit, threshold=0.4)
+    return [Suggestion(id=h.entity_id, kind=h.kind, caption=h.caption, matched_name=h.matched_name,
+                       score=round(h.score, 3)) for h in hits]
+
+
+@router.post("/entities/duplicates", response_model=list[Suggestion], summary="Possible duplicates of new input")
+def duplicates(body: DuplicateQuery, actor: Actor = Depends(current_actor),
+               session: Session = Depends(get_session)):
+    registry().entity_kind(body.kind)
+    props = {k: (v if isinstance(v, list) else [v]) for k, v in body.properties.items()}
+    props = {k: [x for x in v if x.strip()] for k, v in props.items()}
+    hits = engines.find_duplicates(session, body.kind, {k: v for k, v in props.items() if v},
+                                   exclude_id=body.exclude_id)
+    return [Suggestion(id=h.entity_id, kind=h.kind, caption=h.caption, matched_name=h.matched_name,
+                       score=round(h.score, 3)) for h in hits]
+
+
+@router.get("/entities/{entity_id}", response_model=EntityDetail)
+def entity(entity_id: str, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
+    page = readmodels.entity_page(session, entity_id, history_limit=0)
+    links = [row.link for _, rows in page.link_groups for row in rows]
+    citations = page.whole_citations + [c for f in page.facts + page.identifiers for c in f.citations] + \
+        [c for _, rows in page.link_groups for row in rows for c in row.citations]
+    unique = {c.id: c for c in citations}
+    return EntityDetail(**_entity_out(page.entity).model_dump(),
+                        names=[{"name": n.name, "kind": n.name_kind, "property": n.prop} for n in page.names],
+                        links=[_link_out(l) for l in links],
+                        citations=[_citation_out(c) for c in sorted(unique.values(), key=lambda c: c.id)],
+                        sanction_status=page.status)
+
+
+@router.put("/entities/{entity_id}", response_model=EntityOut)
+def entity_update(entity_id: str, body: EntityUpdate, actor: Actor = Depends(current_actor),
+                  session: Session = Depends(get_session)):
+    saved = store.update_entity(session, actor, entity_id, body.properties, expected_version=body.version)
+    return _entity_out(saved.obj, saved.warnings)
+
+
+@router.delete("/entities/{entity_id}", status_code=204)
+def entity_delete(entity_id: str, version: int | None = None, actor: Actor = Depends(current_actor),
+                  session: Session = Depends(get_session)) -> Response:
+    store.delete_entity(session, actor, entity_id, expected_version=version)
+    return Response(status_code=204)
+
+
+# ---- links -----------------------------------------------------------------------------------
+
+@router.post("/links", response_model=LinkOut, status_code=201)
+def link_create(body: LinkIn, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
+    saved = store.create_link(session, actor, body.kind, body.source_id, body.target_id, body.properties)
+    return _link_out(saved.obj, saved.warnings)
+
+
+@router.get("/links/{link_id}", response_model=LinkOut)
+def link(link_id: str, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
+    return _link_out(store.get_link(session, link_id))
+
+
+@router.put("/links/{link_id}", response_model=LinkOut)
+def link_update(link_id: str, body: LinkUpdate, actor: Actor = Depends(current_actor),
+                session: Session = Depends(get_session)):
+    saved = store.update_link(session, actor, link_id, body.properties, expected_version=body.version)
+    return _link_out(saved.obj, saved.warnings)
+
+
+@router.delete("/links/{link_id}", status_code=204)
+def link_delete(link_id: str, actor: Actor = Depends(current_actor),
+                session: Session = Depends(get_session)) -> Response:
+    store.delete_link(session, actor, link_id)
+    return Response(status_code=204)
+
+
+# ---- sources and citations -------------------------------------------------------------------
+
+@router.get("/sources", response_model=list[SourceOut])
+def sources(q: str | None = None, limit: int = Query(100, ge=1, le=1000), actor: Actor = Depends(current_actor),
+            session: Session = Depends(get_session)):
+    return [_source_out(s) for s in readmodels.list_sources(session, q, limit=limit)]
+
+
+@router.post("/sources", response_model=SourceOut, status_code=201, summary="Add a source by URL")
+def source_create(body: SourceIn, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
+    return _source_out(store.create_source(session, actor, **body.model_dump()))
+
+
+@router.get("/sources/{source_id}", response_model=SourceOut)
+def source(source_id: str, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
+    return _source_out(store.get_source(session, source_id))
+
+
+@router.post("/citations", response_model=CitationOut, status_code=201)
+def citation_create(body: CitationIn, actor: Actor = Depends(current_actor),
+                    session: Session = Depends(get_session)):
+    return _citation_out(store.cite(session, actor, body.source_id, entity_id=body.entity_id, link_id=body.link_id,
+                                    prop=body.prop, value=body.value, excerpt=body.excerpt, page=body.page))
+
+
+# ---- search and graph ------------------------------------------------------------------------
+
+@router.get("/search", response_model=list[SearchResult])
+def search(q: str = Query(..., min_length=1), kind: str | None = None, state: str | None = None,
+           topic: str | None = None, sanction: Literal["designated", "delisted", "none"] | None = None,
+           limit: int = Query(20, ge=1, le=200), actor: Actor = Depends(current_actor),
+           session: Session = Depends(get_session)):
+    if kind:
+        registry().entity_kind(kind)
+    rows = _engine(readmodels.search, session, q, kind=kind, state=state, topic=topic, sanction=sanction,
+                   limit=limit)
+    return [SearchResult(entity_id=r.entity.id, kind=r.entity.kind, caption=r.entity.caption,
+                         matched_name=r.matched_name, score=round(r.score, 4), explanation=r.explanation,
+                         sanction_status=r.status) for r in rows]
+
+
+@router.get("/graph/{entity_id}", summary="Neighbourhood in Cytoscape.js JSON")
+def graph(entity_id: str, depth: int = Query(1, ge=1, le=3), kinds: str = "",
+          actor: Actor = Depends(current_actor), session: Session = Depends(get_session)) -> dict:
+    store.get_entity(session, entity_id)
+    kind_list = [k for k in kinds.split(",") if k] or None
+    return _engine(engines.ego_network, session, entity_id, depth=depth, link_kinds=kind_list)
+
+
+@router.get("/graph/{entity_id}/path", summary="Shortest path to the nearest designated party")
+def graph_path(entity_id: str, max_length: int = Query(6, ge=1, le=8), actor: Actor = Depends(current_actor),
+               session: Session = Depends(get_session)) -> dict:
+    store.get_entity(session, entity_id)
+    result = _engine(engines.path_to_designated, session, entity_id, max_length=max_length)
+    if result is None:
+        return {"found": False, "nodes": [], "steps": [], "designated_id": None, "length": None}
+    return {"found": True, "nodes": list(result.nodes), "steps": list(result.steps),
+            "designated_id": result.designated_id, "length": result.length}

@@ -1,0 +1,190 @@
+"""Property cataloguing: upload a property roll, registry extract or asset declaration, pick or edit
+its mapping, screen it in a background job, and review the hits.
+
+The job runs in a thread of the web process (``matching.jobs.run_job``), committing progress in
+batches, so the page shows progress from the database and survives a reload; a job left behind by
+a restart can be resumed, continuing after its last committed row.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
+
+from workbench.schema import ValidationError, registry
+from workbench.settings import get_settings
+from workbench.store import entities as store
+from workbench.store.permissions import Actor
+from workbench.web import readmodels
+from workbench.web.deps import current_actor, flash, get_session, templates
+from workbench.web.forms import form_value
+from workbench.web.uploads import TABLE_TYPES, UploadRejected, read_upload
+
+router = APIRouter(include_in_schema=False)
+MAPPINGS_DIR = Path(__file__).resolve().parents[3] / "fixtures" / "mappings"
+VERDICTS = ("confirmed", "rejected", "unsure")
+
+
+def available_mappings() -> dict[str, str]:
+    """Mapping files shipped in fixtures/mappings/: name -> YAML text."""
+    if not MAPPINGS_DIR.is_dir():
+        return {}
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(MAPPINGS_DIR.glob("*.y*ml"))}
+
+
+def _page(request: Request, session: Session, values: dict, errors: dict | None = None, status: int = 200):
+    return templates.TemplateResponse(request, "screening/index.html", {
+        "jobs": readmodels.list_jobs(session), "mappings": available_mappings(), "values": values,
+        "errors": errors or {}, "source_types": registry().vocabularies["source_types"],
+        "max_mb": get_settings().upload_max_bytes // (1024 * 1024),
+    }, status_code=status)
+
+
+def start_runner(request: Request, job_id: str) -> None:
+    """Run the job in a background thread unless one is already running it in this process."""
+    from workbench.matching.jobs import run_job
+
+    jobs: dict[str, threading.Thread] = request.app.state.jobs
+    current = jobs.get(job_id)
+    if current is not None and current.is_alive():
+        return
+    thread = threading.Thread(target=run_job, args=(job_id,), kwargs={"db_url": get_settings().database_url},
+                              name=f"screening-{job_id}", daemon=True)
+    jobs[job_id] = thread
+    thread.start()
+
+
+def runner_alive(request: Request, job_id: str) -> bool:
+    thread = request.app.state.jobs.get(job_id)
+    return thread is not None and thread.is_alive()
+
+
+@router.get("/screening")
+def screening_index(request: Request, mapping: str = "", actor: Actor = Depends(current_actor),
+                    session: Session = Depends(get_session)):
+    mappings = available_mappings()
+    chosen = mapping if mapping in mappings else next(iter(mappings), "")
+    return _page(request, session, {"mapping_name": chosen, "mapping_text": mappings.get(chosen, ""),
+                                    "threshold": "0.7", "source_type": "registry"})
+
+
+@router.post("/screening")
+async def screening_start(request: Request, actor: Actor = Depends(current_actor),
+                          session: Session = Depends(get_session)):
+    from workbench.matching.jobs import start_job
+    from workbench.sources.files import store_file
+    from workbench.sources.tabular import MappingError, load_mapping
+
+    form = await request.form()
+    mappings = available_mappings()
+    values = {"mapping_name": form_value(form, "mapping_name"), "mapping_text": form_value(form, "mapping_text"),
+              "threshold": form_value(form, "threshold") or "0.7",
+              "source_type": form_value(form, "source_type") or "registry", "title": form_value(form, "title")}
+    text = values["mapping_text"] or mappings.get(values["mapping_name"], "")
+    errors: dict[str, list[str]] = {}
+    try:
+        threshold = float(values["threshold"])
+        if not 0 < threshold <= 1:
+            raise ValueError
+    except ValueError:
+        errors["threshold"] = ["a threshold is a number between 0 and 1, e.g. 0.7"]
+        threshold = 0.7
+    if not text:
+        errors["mapping_text"] = ["choose a mapping or write one"]
+    else:
+        try:
+            load_mapping(text, values["mapping_name"] or "mapping")
+        except MappingError as exc:
+            errors["mapping_text"] = [str(exc)]
+    upload = form.get("file")
+    checked = None
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        errors["file"] = ["choose a CSV or XLSX file"]
+    else:
+        try:
+            checked = await read_upload(upload, get_settings().upload_max_bytes, TABLE_TYPES)
+        except UploadRejected as exc:
+            errors["file"] = [str(exc)]
+    if errors:
+        return _page(request, session, values, errors, status=422)
+    try:
+        stored = store_file(session, actor, checked.data, checked.name, checked.media_type)
+        source = store.create_source(session, actor, sha256=stored.sha256, file_name=checked.name,
+                                     media_type=checked.media_type, size=len(checked.data),
+                                     retrieved_at=stored.captured_at, title=values["title"] or checked.name,
+                                     source_type=values["source_type"], reliability="B")
+        job = start_job(session, actor, source.id, text, threshold)
+    except ValidationError as exc:
+        session.rollback()
+        return _page(request, session, values, exc.errors, status=422)
+    job_id = job.id
+    session.commit()  # the background thread must see the job
+    start_runner(request, job_id)
+    return RedirectResponse(f"/screening/{job_id}", status_code=303)
+
+
+@router.get("/screening/{job_id}")
+def screening_job(job_id: str, request: Request, actor: Actor = Depends(current_actor),
+                  session: Session = Depends(get_session)):
+    from workbench.matching.jobs import job_status
+
+    job = job_status(session, job_id)
+    items = readmodels.review_items(session, job_id)
+    entities = readmodels.entities_by_id(session, [i.entity_id for i in items] +
+                                         [e for i in items for e in (i.created_entities or [])])
+    return templates.TemplateResponse(request, "screening/job.html", {
+        "job": job, "items": items, "entities": entities, "running_here": runner_alive(request, job_id),
+    })
+
+
+@router.post("/screening/{job_id}/resume")
+def screening_resume(job_id: str, request: Request, actor: Actor = Depends(current_actor),
+                     session: Session = Depends(get_session)):
+    from workbench.matching.jobs import job_status
+
+    job = job_status(session, job_id)
+    if job.status in ("done",):
+        flash(request, "This job has finished: nothing to resume.")
+    else:
+        start_runner(request, job_id)
+        flash(request, "Resumed after the last committed row.")
+    return RedirectResponse(f"/screening/{job_id}", status_code=303)
+
+
+@router.get("/api/screening/{job_id}", include_in_schema=True, tags=["api"], summary="Screening job progress")
+def screening_status(job_id: str, request: Request, actor: Actor = Depends(current_actor),
+                     session: Session = Depends(get_session)) -> dict:
+    from workbench.matching.jobs import job_status
+
+    job = job_status(session, job_id)
+    counts = readmodels.review_counts(session, job_id)
+    return {"id": job.id, "status": job.status, "done_rows": job.done_rows, "total_rows": job.total_rows,
+            "hits": job.hits, "error": job.error, "review": counts, "running_here": runner_alive(request, job_id)}
+
+
+@router.post("/screening/items/{item_id}")
+async def review_decide(item_id: int, request: Request, actor: Actor = Depends(current_actor),
+                        session: Session = Depends(get_session)):
+    from workbench.matching.review import decide
+
+    form = await request.form()
+    verdict = form_value(form, "verdict")
+    job_id = form_value(form, "job_id")
+    version = form_value(form, "version")
+    if verdict not in VERDICTS:
+        raise ValidationError({"verdict": [f"choose one of {', '.join(VERDICTS)}"]})
+    item = decide(session, actor, item_id, verdict, expected_version=int(version) if version.isdigit() else None)
+    created = len(item.created_entities or [])
+    if verdict == "confirmed":
+        flash(request, f"Confirmed: row {item.row_number} is {item.matched_name or item.query_name}; "
+                       f"{created} new record(s) created with a citation to the file.")
+    elif verdict == "rejected":
+        flash(request, f"Rejected: {item.query_name} will not be raised against this entity again.")
+    else:
+        flash(request, f"Marked unsure: row {item.row_number}.")
+    return RedirectResponse(f"/screening/{job_id or item.job_id}#item-{item_id}", status_code=303)

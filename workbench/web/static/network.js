@@ -1,0 +1,106 @@
+/* The network view: Cytoscape.js over the graph layer's JSON (/api/graph/...).
+   Click expands a node, double-click opens its page, checkboxes filter link kinds,
+   and the path button highlights the way to the nearest designated party. */
+(function () {
+  "use strict";
+  var box = document.getElementById("cy");
+  if (!box || typeof cytoscape === "undefined") return;
+  var root = box.dataset.entity;
+  var status = document.getElementById("graph-status");
+  var expanded = {};
+
+  var cy = cytoscape({
+    container: box,
+    wheelSensitivity: 0.3,
+    style: [
+      { selector: "node", style: { "label": "data(label)", "font-size": 10, "text-wrap": "wrap", "text-max-width": 120,
+        "background-color": "#2f6fb0", "width": 22, "height": 22, "color": "#1b1f24", "text-valign": "bottom", "text-margin-y": 3 } },
+      { selector: "node[?designated]", style: { "background-color": "#b42318", "shape": "diamond", "width": 28, "height": 28 } },
+      { selector: "node.root", style: { "border-width": 3, "border-color": "#f0a500" } },
+      { selector: "edge", style: { "label": "data(label)", "font-size": 8, "curve-style": "bezier", "target-arrow-shape": "triangle",
+        "width": 1.5, "line-color": "#8d99a6", "target-arrow-color": "#8d99a6", "text-rotation": "autorotate", "color": "#5b6570" } },
+      { selector: ".path", style: { "line-color": "#f0a500", "target-arrow-color": "#f0a500", "width": 4, "border-width": 4, "border-color": "#f0a500" } },
+      { selector: ".filtered", style: { "display": "none" } }
+    ]
+  });
+  window.workbenchGraph = cy;  // for keyboard users' devtools and for the browser tests
+
+  function hiddenKinds() {
+    var off = {};
+    document.querySelectorAll("#kind-filter input[type=checkbox]").forEach(function (c) { if (!c.checked) off[c.value] = true; });
+    return off;
+  }
+  function applyFilter() {
+    var off = hiddenKinds();
+    cy.edges().forEach(function (e) { e.toggleClass("filtered", !!off[e.data("kind")]); });
+    renderTable();
+  }
+  function renderTable() {
+    var body = document.querySelector("#edge-table tbody");
+    body.textContent = "";
+    cy.edges().not(".filtered").forEach(function (e) {
+      var tr = document.createElement("tr");
+      [e.source().data("label"), e.data("label") || e.data("kind"), e.target().data("label")].forEach(function (t) {
+        var td = document.createElement("td"); td.textContent = t; tr.appendChild(td);
+      });
+      body.appendChild(tr);
+    });
+    status.textContent = cy.nodes().length + " entities, " + cy.edges().not(".filtered").length + " links shown.";
+  }
+  function add(data) {
+    var added = cy.collection();
+    (data.nodes || []).forEach(function (n) { if (cy.getElementById(n.data.id).empty()) added = added.union(cy.add({ group: "nodes", data: n.data })); });
+    (data.edges || []).forEach(function (e) {
+      if (cy.getElementById(e.data.id).empty() && !cy.getElementById(e.data.source).empty() && !cy.getElementById(e.data.target).empty())
+        added = added.union(cy.add({ group: "edges", data: e.data }));
+    });
+    return added;
+  }
+  function load(id) {
+    status.textContent = "Loading…";
+    return fetch("/api/graph/" + encodeURIComponent(id) + "?depth=1", { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) throw new Error("the graph could not be loaded (" + r.status + ")"); return r.json(); })
+      .then(function (data) {
+        expanded[id] = true;
+        var added = add(data);
+        if (added.length) cy.layout({ name: "cose", animate: false, fit: true, padding: 30, randomize: false }).run();
+        applyFilter();
+        return added;
+      })
+      .catch(function (err) { status.textContent = String(err.message || err); });
+  }
+
+  load(root).then(function () { cy.getElementById(root).addClass("root"); });
+  cy.on("tap", "node", function (ev) { var id = ev.target.id(); if (!expanded[id]) load(id); });
+  cy.on("dbltap", "node", function (ev) { window.location.href = "/entities/" + encodeURIComponent(ev.target.id()); });
+  document.querySelectorAll("#kind-filter input[type=checkbox]").forEach(function (c) { c.addEventListener("change", applyFilter); });
+  document.getElementById("fit-button").addEventListener("click", function () { cy.fit(undefined, 30); });
+
+  document.getElementById("path-button").addEventListener("click", function () {
+    var steps = document.getElementById("path-steps");
+    steps.textContent = "";
+    status.textContent = "Looking for the nearest designated party…";
+    fetch("/api/graph/" + encodeURIComponent(root) + "/path", { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) throw new Error("no path available (" + r.status + ")"); return r.json(); })
+      .then(function (path) {
+        cy.elements().removeClass("path");
+        if (!path.found) { status.textContent = "No designated party within reach."; return; }
+        var missing = path.nodes.filter(function (id) { return cy.getElementById(id).empty() || !expanded[id]; });
+        return Promise.all(missing.map(load)).then(function () {
+          path.nodes.forEach(function (id) { cy.getElementById(id).addClass("path"); });
+          path.steps.forEach(function (s) {
+            var edge = cy.getElementById(s.link_id);
+            if (edge.empty()) edge = cy.edges().filter(function (e) { return e.data("kind") === s.kind &&
+              ((e.data("source") === s.source && e.data("target") === s.target) || (e.data("source") === s.target && e.data("target") === s.source)); });
+            edge.addClass("path");
+            var li = document.createElement("li");
+            li.textContent = cy.getElementById(s.source).data("label") + " — " + s.kind + " — " + cy.getElementById(s.target).data("label") +
+              ((s.citations || []).length ? " (" + s.citations.map(function (c) { return c.title; }).join("; ") + ")" : " (no source cited)");
+            steps.appendChild(li);
+          });
+          status.textContent = "Path of " + path.length + " link(s) to a designated party highlighted.";
+        });
+      })
+      .catch(function (err) { status.textContent = String(err.message || err); });
+  });
+})();
