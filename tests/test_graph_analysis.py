@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from test_graph_network import build_network
+
 from workbench.graph import analysis, projection
 from workbench.schema import ValidationError
 from workbench.store import entities as svc

@@ -19,7 +19,12 @@ boss X and cartel K (active Sanctions); Y's Sanction is delisted, so Y is not de
 
 from __future__ import annotations
 
+import pytest
+
+from workbench.graph import analysis, projection
+from workbench.store import audit
 from workbench.store import entities as svc
+from workbench.store.models import Entity
 
 
 def build_network(session, actor) -> dict[str, str]:
@@ -97,12 +102,6 @@ def build_network(session, actor) -> dict[str, str]:
 
 # ---- tests of the projection itself ----------------------------------------------------------
 
-import pytest  # noqa: E402
-
-from workbench.graph import analysis, projection  # noqa: E402
-from workbench.store import audit  # noqa: E402
-from workbench.store.models import Entity  # noqa: E402
-
 
 @pytest.fixture
 def network(session, researcher):
@@ -127,8 +126,6 @@ def test_projection_carries_schema_attributes(session, network):
 
 
 def test_edits_are_applied_incrementally_from_the_audit_log(session, researcher, network):
-    from workbench.store import entities as svc
-
     first = projection.projection_for(session)
     assert analysis.path_to_designated(session, "a-mayor").length == 1
 
@@ -171,8 +168,6 @@ def test_merged_entities_are_absent(session, researcher, network):
 
 
 def test_rolled_back_changes_do_not_linger(session, researcher, network):
-    from workbench.store import entities as svc
-
     projection.graph_for(session)
     svc.create_entity(session, researcher, "Person", {"name": "Ghost"}, entity_id="ghost")
     assert "ghost" in projection.graph_for(session)  # visible inside the uncommitted transaction

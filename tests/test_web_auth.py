@@ -119,7 +119,7 @@ def test_admin_adds_user_changes_role_and_disables(db_url):
     assert short.status_code == 422
     assert re.search(r'id="new-password-errors">\s*<li>a password needs at least', short.text)
     added = admin.post("/admin/users", data={"username": "newbie", "role": "researcher",
-                                             "password": PASSWORD, "csrf_token": token})
+                                             "password": PASSWORD, "csrf_token": token}, follow_redirects=False)
     assert added.status_code == 303
     newbie = TestClient(admin.app)
     assert sign_in(newbie, "newbie").status_code == 303

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
@@ -23,7 +22,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
 
     @dossier_app.command("list")
     def list_cmd(
-        state: Optional[str] = typer.Option(None, "--state", help="Only dossiers in this state."),
+        state: str | None = typer.Option(None, "--state", help="Only dossiers in this state."),
         as_json: bool = typer.Option(False, "--json", help="One JSON array."),
     ) -> None:
         """List dossiers with their state, version, target and legal basis."""
@@ -84,7 +83,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     def export_cmd(
         dossier_id: str = typer.Argument(..., help="Dossier id"),
         fmt: str = typer.Option(..., "--format", "-f", help="html, pdf, md, json, ftm, assets-csv or visa-csv"),
-        output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write to this file (default: stdout)."),
+        output: Path | None = typer.Option(None, "-o", "--output", help="Write to this file (default: stdout)."),
         releasable: bool = typer.Option(False, "--releasable", help="Leave out material from unreleasable sources."),
     ) -> None:
         """Export a dossier (case summary, machine-readable package, or blocking / visa lists)."""

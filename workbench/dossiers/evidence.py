@@ -8,8 +8,10 @@ the releasable export must be able to leave out what cannot be released.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,11 +23,20 @@ from workbench.types import split_identifier
 MAX_PATHS = 20
 
 
+def _utc_iso(value: datetime | None) -> str | None:
+    """SQLite hands back naive datetimes, PostgreSQL aware ones: print both as UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat()
+
+
 def source_record(source: Source) -> dict:
     return {
         "id": source.id, "title": source.title, "url": source.url, "sha256": source.sha256,
         "publisher": source.publisher, "published_at": source.published_at,
-        "retrieved_at": source.retrieved_at.isoformat() if source.retrieved_at else None,
+        "retrieved_at": _utc_iso(source.retrieved_at),
         "source_type": source.source_type, "reliability": source.reliability, "releasable": bool(source.releasable),
     }
 
@@ -100,10 +111,10 @@ def sanctions_of(session: Session, entity_id: str) -> list[dict]:
     out = []
     for _link, sanction in rows:
         props = sanction.properties
-        first = lambda key: (props.get(key) or [None])[0]  # noqa: E731
-        out.append({"id": sanction.id, "caption": sanction.caption, "authority": first("authority"),
-                    "program": first("program"), "listing_date": first("listingDate"),
-                    "status": first("status") or "active", "list_entry_id": first("listEntryId")})
+        first = {key: (props.get(key) or [None])[0] for key in ("authority", "listingDate", "status", "listEntryId")}
+        out.append({"id": sanction.id, "caption": sanction.caption, "authority": first["authority"],
+                    "program": "; ".join(props.get("program", [])) or None, "listing_date": first["listingDate"],
+                    "status": first["status"] or "active", "list_entry_id": first["listEntryId"]})
     return out
 
 
@@ -215,7 +226,7 @@ def assets_to_block(session: Session, target_id: str) -> list[dict]:
     chains += _company_chains(session, target_id, ownership_link_kinds(), max_depth=6)
     link_ids = sorted({lid for chain in chains for lid in _chain_links(chain)})
     links = {l.id: l for l in session.execute(select(Link).where(Link.id.in_(link_ids))).scalars()} if link_ids else {}
-    asset_ids = [str(getattr(chain, "asset_id")) for chain in chains]
+    asset_ids = [str(chain.asset_id) for chain in chains]
     entities = _captions(session, set(asset_ids) | {l.source_id for l in links.values()}
                          | {l.target_id for l in links.values()} | {target_id})
     link_citations = _citations_by_link(session, link_ids)

@@ -13,7 +13,7 @@ import csv
 import io
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -92,7 +92,7 @@ def document(session: Session, dossier: Dossier, releasable: bool = False) -> di
             "banner": BANNER, "fictional_banner": FICTIONAL_BANNER if view["dossier"]["fictional"] else None,
             "dossier_id": dossier.id, "title": dossier.title, "state": dossier.state, "version": dossier.number,
             "snapshot_hash": digest, "frozen": frozen, "releasable": releasable, "withheld_exhibits": withheld,
-            "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         },
         "completeness": result.as_dict(),
         "sources": list(sources.values()),

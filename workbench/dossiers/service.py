@@ -8,7 +8,8 @@ DossierEvent, and writes the audit entry in the caller's transaction.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import functools
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -126,14 +127,27 @@ def add_event(session: Session, dossier: Dossier, actor: Actor, event: str, comm
               from_state: str | None = None, to_state: str | None = None) -> DossierEvent:
     row = DossierEvent(dossier_id=dossier.id, event=event, from_state=from_state, to_state=to_state,
                        user=actor.username, comment=(comment or "").strip() or None,
-                       at=datetime.now(timezone.utc))
+                       at=datetime.now(UTC))
     dossier.events.append(row)
     return row
 
 
+def conflict_safe(func):
+    """Turn a concurrent update detected at any flush (optimistic lock) into a Conflict."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except StaleDataError as exc:
+            raise Conflict("the dossier was changed by someone else at the same time; reload it and retry") from exc
+
+    return wrapper
+
+
 def touch(session: Session, dossier: Dossier) -> None:
     """Bump the dossier's version (every change, exhibits included, is a change to the package)."""
-    dossier.updated_at = datetime.now(timezone.utc)
+    dossier.updated_at = datetime.now(UTC)
     try:
         session.flush()
     except StaleDataError as exc:
@@ -200,6 +214,7 @@ def create_dossier(session: Session, actor: Actor, target_id: str, legal_basis: 
 _UNSET: Any = object()
 
 
+@conflict_safe
 def update_dossier(session: Session, actor: Actor, dossier_id: str, *, expected_version: int | None = None,
                    title: str | None = _UNSET, narrative: dict[str, str] | None = _UNSET,
                    visa_data: dict[str, str] | None = _UNSET, identifier_notes: str | None = _UNSET,
@@ -245,6 +260,7 @@ def update_dossier(session: Session, actor: Actor, dossier_id: str, *, expected_
 
 # ---- exhibits --------------------------------------------------------------------------------
 
+@conflict_safe
 def add_exhibit(session: Session, actor: Actor, dossier_id: str, *, element: str, statement: str,
                 statement_type: str = "allegation", source_id: str | None = None, citation_id: int | None = None,
                 excerpt: str | None = None, page: str | None = None,
@@ -283,12 +299,14 @@ def add_exhibit(session: Session, actor: Actor, dossier_id: str, *, element: str
         page=(page or "").strip() or (citation.page if citation else None), created_by=actor.username,
     )
     dossier.exhibits.append(exhibit)
-    add_event(session, dossier, actor, "exhibit_added", f"exhibit {number} ({element}): {source.title}")
+    # The event names no source: events appear in the releasable export too.
+    add_event(session, dossier, actor, "exhibit_added", f"exhibit {number} ({element})")
     touch(session, dossier)
     audit.record(session, actor.username, "dossier.exhibit_add", "dossier", dossier.id, None, exhibit_state(exhibit))
     return exhibit
 
 
+@conflict_safe
 def remove_exhibit(session: Session, actor: Actor, dossier_id: str, exhibit_id: int,
                    expected_version: int | None = None) -> None:
     """Remove an exhibit; the others keep their numbers, so citations in the narrative stay right."""
@@ -337,6 +355,7 @@ def comments_for(session: Session, dossier_id: str) -> list[Comment]:
 
 # ---- versions --------------------------------------------------------------------------------
 
+@conflict_safe
 def new_version(session: Session, actor: Actor, dossier_id: str, comment: str | None = None) -> Dossier:
     """Open version number+1 as a draft from an approved or returned dossier, copying its content."""
     require(actor, "edit", "open a new dossier version")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -26,8 +25,7 @@ SNAPSHOT_FORMAT = 1
 FROZEN_STATES = ("approved",)
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+_iso = evidence._utc_iso
 
 
 def content_hash(view: dict) -> str:
@@ -104,7 +102,7 @@ def live_view(session: Session, dossier: Dossier) -> dict:
         "events": [
             {"event": e.event, "from_state": e.from_state, "to_state": e.to_state, "user": e.user,
              "at": _iso(e.at), "comment": e.comment}
-            for e in sorted(dossier.events, key=lambda e: (e.at, e.id or 0))
+            for e in sorted(dossier.events, key=lambda e: (e.id is None, e.id or 0))
         ],
     }
 

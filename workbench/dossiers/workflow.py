@@ -16,7 +16,14 @@ from sqlalchemy.orm import Session
 
 from workbench.dossiers import completeness, snapshot
 from workbench.dossiers.service import (
-    InvalidMove, Incomplete, add_event, check_version, dossier_state, get_dossier, touch,
+    Incomplete,
+    InvalidMove,
+    add_event,
+    check_version,
+    conflict_safe,
+    dossier_state,
+    get_dossier,
+    touch,
 )
 from workbench.schema import ValidationError
 from workbench.store import audit
@@ -90,6 +97,7 @@ def allowed_moves(session: Session, actor: Actor, dossier: Dossier) -> list[Move
     return out
 
 
+@conflict_safe
 def move(session: Session, actor: Actor, dossier_id: str, name: str, comment: str | None = None,
          expected_version: int | None = None) -> Dossier:
     """Make one workflow move, or refuse it with a message that says why."""

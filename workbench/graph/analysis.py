@@ -11,8 +11,10 @@ so paths neither follow those links nor pass through those nodes; the constants 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable
+from itertools import pairwise
+from typing import Any
 
 import networkx as nx
 from sqlalchemy import select
@@ -132,7 +134,7 @@ def _path_results(session: Session, proj: Projection, node_paths: list[list[str]
     graph = proj.graph
     chosen: list[list[tuple[str, str, str, dict]]] = []
     for nodes in node_paths:
-        chosen.append([_links_between(graph, u, v, allowed)[0] for u, v in zip(nodes, nodes[1:])])
+        chosen.append([_links_between(graph, u, v, allowed)[0] for u, v in pairwise(nodes)])
     cites = _citations(session, (link[0] for steps in chosen for link in steps))
     results = []
     for nodes, links in zip(node_paths, chosen):
@@ -314,6 +316,27 @@ def shortest_path(session: Session, source_id: str, target_id: str, max_length: 
         return _path_results(session, proj, [nodes], allowed, proj.designated)[0]
 
 
+def _extend_paths(graph: nx.MultiDiGraph, allowed, targets: set[str], to_target: dict[str, int], path: list[str],
+                  on_path: set[str], length: int, level: list[list[str]], level_cap: int) -> None:
+    """Depth-first: append to ``level`` every simple path of exactly ``length`` links ending at a target."""
+    depth_now = len(path) - 1
+    for v in sorted(set(_neighbours(graph, path[-1], allowed))):
+        if len(level) >= level_cap:
+            return
+        if v in on_path or v not in to_target:
+            continue
+        if v in targets:
+            if depth_now + 1 == length:
+                level.append([*path, v])
+            continue
+        if depth_now + 1 + to_target[v] <= length:
+            path.append(v)
+            on_path.add(v)
+            _extend_paths(graph, allowed, targets, to_target, path, on_path, length, level, level_cap)
+            path.pop()
+            on_path.discard(v)
+
+
 def _simple_paths(graph: nx.MultiDiGraph, start: str, targets: set[str], max_length: int, limit: int,
                   allowed, blocked: set[str]) -> list[list[str]]:
     """All simple paths start -> a target (ending at the first target met), shortest first."""
@@ -340,28 +363,7 @@ def _simple_paths(graph: nx.MultiDiGraph, start: str, targets: set[str], max_len
     level_cap = max(limit * 20, 1000)
     for length in range(to_target[start], max_length + 1):
         level: list[list[str]] = []
-        path = [start]
-        on_path = {start}
-
-        def extend(u: str) -> None:
-            depth_now = len(path) - 1
-            for v in sorted(set(_neighbours(graph, u, allowed))):
-                if len(level) >= level_cap:
-                    return
-                if v in on_path or v not in to_target:
-                    continue
-                if v in targets:
-                    if depth_now + 1 == length:
-                        level.append(path + [v])
-                    continue
-                if depth_now + 1 + to_target[v] <= length:
-                    path.append(v)
-                    on_path.add(v)
-                    extend(v)
-                    path.pop()
-                    on_path.discard(v)
-
-        extend(start)
+        _extend_paths(graph, allowed, targets, to_target, [start], {start}, length, level, level_cap)
         level.sort(key=lambda p: (p[-1], p))
         found.extend(level)
         if len(found) >= limit:

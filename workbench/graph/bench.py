@@ -17,9 +17,10 @@ import resource
 import sqlite3
 import tempfile
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import networkx as nx
 
@@ -44,6 +45,7 @@ def _p(values: list[float], q: float) -> float:
 
 def generate(path: Path, entities: int, links: int, seed: int) -> dict[str, Any]:
     """Write a migrated SQLite database holding a synthetic cartel/official/asset network."""
+    from workbench.store.audit import GENESIS
     from workbench.store.db import make_engine
     from workbench.store.migrate import upgrade
 
@@ -52,7 +54,7 @@ def generate(path: Path, entities: int, links: int, seed: int) -> dict[str, Any]
     engine.dispose()
 
     rng = random.Random(seed)
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     ent_rows: list[tuple] = []
     groups: dict[str, list[str]] = {}
 
@@ -144,7 +146,7 @@ def generate(path: Path, entities: int, links: int, seed: int) -> dict[str, Any]
             conn.executemany(
                 "INSERT INTO links (id, kind, source_id, target_id, properties, start_date, end_date, created_at, "
                 "updated_at, created_by, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", link_rows)
-            conn.execute("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '')")
+            conn.execute("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, ?)", (GENESIS,))
     finally:
         conn.close()
     return {"entities": len(ent_rows), "links": len(link_rows), "persons": persons, "companies": companies}
@@ -176,12 +178,14 @@ def run_benchmark(entities: int = 100_000, links: int = 300_000, samples: int = 
         # Baseline: read the same rows with sqlite3 and build a bare MultiDiGraph (no attributes, no schema).
         def bare() -> nx.MultiDiGraph:
             conn = sqlite3.connect(path)
+            gc.disable()  # the same treatment the projection gets
             try:
                 g = nx.MultiDiGraph()
                 g.add_nodes_from(row[0] for row in conn.execute("SELECT id FROM entities"))
                 g.add_edges_from(conn.execute("SELECT source_id, target_id, id FROM links"))
                 return g
             finally:
+                gc.enable()
                 conn.close()
 
         say("building the projection ...")
@@ -238,11 +242,11 @@ def run_benchmark(entities: int = 100_000, links: int = 300_000, samples: int = 
                 say(f"timing {name} ({samples} queries) ...")
                 times, base_times, found = [], [], 0
                 for e in starts:
-                    elapsed, result = _time(lambda: ours(s, e))
+                    elapsed, result = _time(lambda ours=ours, e=e: ours(s, e))
                     times.append(elapsed)
                     if result:
                         found += 1
-                    base_elapsed, _ = _time(lambda: base(e))
+                    base_elapsed, _ = _time(lambda base=base, e=e: base(e))
                     base_times.append(base_elapsed)
                 report["queries"][name] = {
                     "p50_ms": round(_p(times, 0.5), 2), "p95_ms": round(_p(times, 0.95), 2),

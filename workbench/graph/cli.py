@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 
 def _caption(session, entity_id: str | None) -> str:
@@ -49,20 +49,20 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
                 sys.stdout.write(json.dumps(result.as_dict(), ensure_ascii=False) + "\n")
                 return
             console.print(f"{result.length} link(s) from {_caption(s, source_id)} to {_caption(s, target_id)}"
-                          + (" (designated)" if result.designated_id else ""), highlight=False)
+                          + (" (designated)" if result.designated_id else ""), highlight=False, markup=False)
             for number, step in enumerate(result.steps, start=1):
                 console.print(f"{number}. {_caption(s, step['source'])} --{step['label']}--> "
-                              f"{_caption(s, step['target'])}  [link {step['link_id']}]", highlight=False)
+                              f"{_caption(s, step['target'])}  [link {step['link_id']}]", highlight=False, markup=False)
                 if not step["citations"]:
-                    console.print("     no source cited for this link", style="yellow")
+                    console.print("     no source cited for this link", style="yellow", markup=False)
                 for cite in step["citations"]:
                     where = cite["url"] or cite["source_id"]
                     excerpt = f' "{cite["excerpt"]}"' if cite["excerpt"] else ""
-                    console.print(f"     source: {cite['title']} ({where}){excerpt}", highlight=False)
+                    console.print(f"     source: {cite['title']} ({where}){excerpt}", highlight=False, markup=False)
 
     @graph_app.command("exposure")
     def exposure_cmd(
-        state: Optional[str] = typer.Option(None, "--state", help="Only this state (id or name)."),
+        state: str | None = typer.Option(None, "--state", help="Only this state (id or name)."),
         as_json: bool = typer.Option(False, "--json", help="One JSON array."),
         max_length: int = typer.Option(4, "--max-length", help="Longest path counted (links)."),
     ) -> None:
@@ -83,10 +83,11 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
                        "centrality"):
             table.add_column(column)
         for row in rows:
-            table.add_row(row["state"] or "(no state)", str(row["rank"]), row["caption"] or row["entity_id"],
-                          "; ".join(p or "" for p in row["positions"]),
-                          "-" if row["distance"] is None else str(row["distance"]), str(row["independent_paths"]),
-                          row["nearest_designated"] or "-", f"{row['centrality']:.4f}")
+            table.add_row(*map(Text, (
+                row["state"] or "(no state)", str(row["rank"]), row["caption"] or row["entity_id"],
+                "; ".join(p or "" for p in row["positions"]),
+                "-" if row["distance"] is None else str(row["distance"]), str(row["independent_paths"]),
+                row["nearest_designated"] or "-", f"{row['centrality']:.4f}")))
         console.print(table)
 
     @graph_app.command("ownership")
@@ -106,20 +107,21 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
                 sys.stdout.write(json.dumps([c.as_dict() for c in chains], ensure_ascii=False) + "\n")
                 return
             if not chains:
-                console.print(f"{_caption(s, entity_id)} owns or controls no recorded asset")
+                console.print(f"{_caption(s, entity_id)} owns or controls no recorded asset", markup=False)
                 return
-            table = Table(title=f"Assets owned or controlled by {_caption(s, entity_id)}")
+            table = Table(title=Text(f"Assets owned or controlled by {_caption(s, entity_id)}"))
             for column in ("asset", "effective %", "chain"):
                 table.add_column(column)
             for chain in chains:
                 pct = "unknown" if chain.effective_percentage is None else f"{chain.effective_percentage:g}"
                 hops = " > ".join(_caption(s, n) for n in chain.nodes)
-                table.add_row(_caption(s, chain.asset_id), pct + (" (ended)" if chain.ended else ""), hops)
+                table.add_row(Text(_caption(s, chain.asset_id)), Text(pct + (" (ended)" if chain.ended else "")),
+                              Text(hops))
             console.print(table)
 
     @graph_app.command("communities")
     def communities_cmd(
-        around: Optional[str] = typer.Option(None, "--around", help="Only this entity's neighbourhood."),
+        around: str | None = typer.Option(None, "--around", help="Only this entity's neighbourhood."),
         depth: int = typer.Option(2, "--depth"),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
@@ -137,14 +139,14 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
             names = ", ".join(c or m for c, m in zip(group["captions"][:12], group["members"][:12]))
             more = f" and {group['size'] - 12} more" if group["size"] > 12 else ""
             console.print(f"community {group['id']} ({group['size']} entities, {len(group['designated'])} "
-                          f"designated): {names}{more}", highlight=False)
+                          f"designated): {names}{more}", highlight=False, markup=False)
 
     @graph_app.command("export")
     def export_cmd(
         fmt: str = typer.Option(..., "--format", help="graphml, gexf or json"),
-        around: Optional[str] = typer.Option(None, "--around", help="Export only this entity's neighbourhood."),
+        around: str | None = typer.Option(None, "--around", help="Export only this entity's neighbourhood."),
         depth: int = typer.Option(1, "--depth", help="Neighbourhood depth (with --around)."),
-        output: Optional[Path] = typer.Option(None, "-o", "--output", help="File to write (default: stdout)."),
+        output: Path | None = typer.Option(None, "-o", "--output", help="File to write (default: stdout)."),
     ) -> None:
         """Export the network (or a neighbourhood) as GraphML, GEXF or node-link JSON."""
         from workbench.graph.analysis import resolve_entity
@@ -162,7 +164,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
             output.write_bytes(data)
         except OSError as exc:
             fail(f"cannot write {output}: {exc.strerror}")
-        console.print(f"wrote {output} ({len(data)} bytes, {fmt.lower()})", highlight=False)
+        console.print(f"wrote {output} ({len(data)} bytes, {fmt.lower()})", highlight=False, markup=False)
 
     @bench_app.command("graph")
     def bench_graph(

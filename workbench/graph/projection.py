@@ -17,10 +17,12 @@ id, with ``kind``, ``label`` (the link kind's label from ``schema/links.yml``), 
 from __future__ import annotations
 
 import gc
+import sys
 import threading
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import networkx as nx
 from sqlalchemy import or_, select
@@ -121,7 +123,7 @@ def _to_float(value: str | None) -> float | None:
 
 
 def node_attributes(kind: str, caption: str, properties: dict[str, Any] | None) -> dict[str, Any]:
-    attrs: dict[str, Any] = {"kind": kind, "caption": caption}
+    attrs: dict[str, Any] = {"kind": sys.intern(kind), "caption": caption}
     properties = properties or {}
     for prop in NODE_PROPERTIES:
         values = properties.get(prop)
@@ -136,7 +138,7 @@ def node_attributes(kind: str, caption: str, properties: dict[str, Any] | None) 
 def edge_attributes(reg: Registry, kind: str, start_date: str | None, end_date: str | None,
                     percentage: float | None) -> dict[str, Any]:
     spec = reg.link_kinds.get(kind)
-    attrs: dict[str, Any] = {"kind": kind, "label": spec.label if spec else kind}
+    attrs: dict[str, Any] = {"kind": sys.intern(kind), "label": spec.label if spec else kind}
     if start_date:
         attrs["start_date"] = start_date
     if end_date:

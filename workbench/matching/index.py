@@ -93,7 +93,7 @@ class NameIndex:
                 self.dead += 1
 
     @classmethod
-    def from_records(cls, records) -> "NameIndex":
+    def from_records(cls, records) -> NameIndex:
         """records: iterable of (id, primary name, [aliases], schema)."""
         index = cls()
         for record_id, primary, aliases, schema in records:
@@ -158,11 +158,17 @@ class NameIndex:
         hits = sorted(best.values(), key=lambda h: (-h.score, h.primary))
         return hits[:top]
 
-    def exhaustive(self, name: str, schema: str | None = None, threshold: float = 0.5) -> set[str]:
-        """Every record scoring >= threshold, by scoring all names (the yardstick for blocking recall)."""
+    def exhaustive(self, name: str, schema: str | None = None, threshold: float = 0.5, top: int = 10) -> set[str]:
+        """The best ``top`` records scoring >= threshold, by scoring every name (the yardstick for blocking)."""
         form = normalize(name, schema)
-        found = set()
+        best: dict[str, float] = {}
         for entry in self.entries:
-            if entry.alive and entry.record_id not in found and score_forms(form, entry.form).score >= threshold:
-                found.add(entry.record_id)
-        return found
+            if entry.alive:
+                score = score_forms(form, entry.form).score
+                if score >= threshold and score > best.get(entry.record_id, -1):
+                    best[entry.record_id] = score
+        ranked = sorted(best.items(), key=lambda kv: -kv[1])
+        if len(ranked) > top:  # ties at the cut-off count as found either way
+            cut = ranked[top - 1][1]
+            return {rid for rid, s in ranked if s > cut} | {rid for rid, s in ranked[:top]}
+        return {rid for rid, _ in ranked}

@@ -13,7 +13,13 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from workbench.matching.data.names import DIMINUTIVES, GENERIC_ORG_WORDS, LEGAL_FORMS, PARTICLES, VARIANT_FAMILIES
+from workbench.matching.data.names import (
+    DIMINUTIVES,
+    GENERIC_ORG_WORDS,
+    LEGAL_FORMS,
+    PARTICLES,
+    VARIANT_FAMILIES,
+)
 from workbench.text import fold
 
 PERSON, ORG = "person", "org"
@@ -59,6 +65,7 @@ def schema_kind(schema: str | None) -> str | None:
     return None
 
 
+@lru_cache(maxsize=500_000)
 def phonetic(token: str) -> str:
     """A Spanish-aware sound key: 'cazarez' == 'casares', 'oziel' == 'osiel', 'vinai' == 'winai'."""
     s = token

@@ -133,7 +133,7 @@ class TokenStats:
         self._cache: dict[str, float] = {}
 
     @classmethod
-    def from_names(cls, names, schema_of=None) -> "TokenStats":
+    def from_names(cls, names, schema_of=None) -> TokenStats:
         counts: dict[str, int] = {}
         total = 0
         for item in names:
@@ -306,5 +306,14 @@ def best_name_score(queries: list[str], candidates: list[str], schema: str | Non
     return best
 
 
-__all__ = ["Alignment", "NameScore", "PERSON", "ORG", "TokenStats", "best_name_score", "score_forms", "score_names",
-           "token_similarity"]
+__all__ = [
+    "ORG",
+    "PERSON",
+    "Alignment",
+    "NameScore",
+    "TokenStats",
+    "best_name_score",
+    "score_forms",
+    "score_names",
+    "token_similarity",
+]

@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware.sessions import SessionMiddleware
 
 from workbench.schema import ValidationError
@@ -27,6 +28,29 @@ from workbench.web.deps import LoginRequired, csrf_protect, current_actor, login
 from workbench.web.throttle import LoginThrottle
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+class CommitBeforeResponse:
+    """Commit (or, for an error status, roll back) the request's database sessions just before
+    the response starts, so whatever the client does next sees the change."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_after_commit(message):
+            if message["type"] == "http.response.start":
+                sessions = (scope.get("state") or {}).get("db_sessions") or []
+                for session in sessions:
+                    finish = session.commit if message["status"] < 400 else session.rollback
+                    await run_in_threadpool(finish)
+            await send(message)
+
+        await self.app(scope, receive, send_after_commit)
 
 
 def _error(request: Request, status: int, title: str, message: str, errors: dict | None = None) -> Response:
@@ -128,6 +152,7 @@ def create_app() -> FastAPI:
             )
         return response
 
+    app.add_middleware(CommitBeforeResponse)
     app.add_middleware(SessionMiddleware, secret_key=settings.signing_key(), session_cookie="workbench_session",
                        max_age=settings.session_max_age, same_site="lax", https_only=settings.secure_cookies)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")

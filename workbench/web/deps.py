@@ -46,8 +46,14 @@ def wants_json(request: Request) -> bool:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One session per request: committed when the route succeeds, rolled back when it raises."""
+    """One session per request: committed when the route succeeds, rolled back when it raises.
+
+    FastAPI closes dependencies after the response has been sent, so a browser following a
+    redirect could otherwise read before the commit; ``CommitBeforeResponse`` (app.py) commits
+    the request's sessions as the response starts, and this exit code only mops up.
+    """
     session = store_db.session_factory(get_settings().database_url)()
+    request.state.db_sessions = [*getattr(request.state, "db_sessions", []), session]
     try:
         yield session
         session.commit()

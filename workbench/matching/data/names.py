@@ -136,7 +136,7 @@ LEGAL_FORMS: dict[str, tuple[str, ...]] = {
     "nv": ("n v", "nv"),
     "fze": ("fze",), "fzco": ("fzco",), "fzc": ("fzc",),
     "jsc": ("jsc", "ojsc", "cjsc", "pjsc", "ao", "oao", "zao", "pao"),
-    "ooo": ("ooo", "llc"),
+    "ooo": ("ooo",),
     "pte": ("pte",),
     "pvt": ("pvt", "private"),
     "sarl": ("s a r l", "sarl"),

@@ -77,8 +77,8 @@ def screening_index(request: Request, mapping: str = "", actor: Actor = Depends(
 async def screening_start(request: Request, actor: Actor = Depends(current_actor),
                           session: Session = Depends(get_session)):
     from workbench.matching.jobs import start_job
-    from workbench.sources.files import store_file
-    from workbench.sources.tabular import MappingError, load_mapping
+    from workbench.sources.files import file_path, store_file
+    from workbench.sources.tabular import MappingError, TableError, load_mapping, read_rows
 
     form = await request.form()
     mappings = available_mappings()
@@ -114,14 +114,23 @@ async def screening_start(request: Request, actor: Actor = Depends(current_actor
         return _page(request, session, values, errors, status=422)
     try:
         stored = store_file(session, actor, checked.data, checked.name, checked.media_type)
+        try:  # a bad file fails here, with its row, rather than later in the background
+            for _ in read_rows(file_path(stored.sha256), load_mapping(text)):
+                pass
+        except TableError as exc:
+            session.rollback()
+            return _page(request, session, values, {"file": [str(exc)]}, status=422)
         source = store.create_source(session, actor, sha256=stored.sha256, file_name=checked.name,
                                      media_type=checked.media_type, size=len(checked.data),
                                      retrieved_at=stored.captured_at, title=values["title"] or checked.name,
                                      source_type=values["source_type"], reliability="B")
         job = start_job(session, actor, source.id, text, threshold)
-    except ValidationError as exc:
+    except (ValidationError, MappingError) as exc:
         session.rollback()
-        return _page(request, session, values, exc.errors, status=422)
+        errors = exc.errors if isinstance(exc, ValidationError) else {"mapping_text": [str(exc)]}
+        if "mapping" in errors:
+            errors["mapping_text"] = errors.pop("mapping")
+        return _page(request, session, values, errors, status=422)
     job_id = job.id
     session.commit()  # the background thread must see the job
     start_runner(request, job_id)

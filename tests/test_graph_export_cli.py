@@ -1,0 +1,115 @@
+"""Exports load back with networkx (GEXF is valid XML) and the ``workbench graph`` commands work."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import networkx as nx
+import pytest
+from defusedxml import ElementTree
+from test_graph_network import build_network
+from typer.testing import CliRunner
+
+from workbench.cli import app
+from workbench.graph import projection
+from workbench.graph.export import export_bytes
+
+
+@pytest.fixture
+def network(session, researcher):
+    projection.forget()
+    ids = build_network(session, researcher)
+    session.commit()
+    yield ids
+    projection.forget()
+
+
+def _load(fmt: str, data: bytes) -> nx.Graph:
+    if fmt == "graphml":
+        return nx.read_graphml(io.BytesIO(data))
+    if fmt == "gexf":
+        return nx.read_gexf(io.BytesIO(data))
+    return nx.node_link_graph(json.loads(data), edges="edges")
+
+
+@pytest.mark.parametrize("fmt", ["graphml", "gexf", "json"])
+def test_whole_network_export_loads_back(session, network, fmt):
+    data = export_bytes(session, fmt)
+    loaded = _load(fmt, data)
+    graph = projection.graph_for(session)
+    assert set(loaded.nodes) == set(graph.nodes)
+    assert loaded.number_of_edges() == graph.number_of_edges()
+    assert loaded.is_directed()
+    node = loaded.nodes["x-boss"]
+    assert node["kind"] == "Person" and node["designated"] in (True, "true")
+    assert loaded.nodes["h1"]["designated"] in (False, "false")
+    ownership = [d for _, _, d in loaded.edges(data=True) if d.get("kind") == "Ownership"]
+    assert sorted(float(d["percentage"]) for d in ownership) == [25.0, 40.0, 50.0, 60.0, 100.0]
+    if fmt == "gexf":
+        root = ElementTree.fromstring(data)
+        assert root.tag.endswith("gexf")
+
+
+def test_neighbourhood_export(session, network):
+    data = export_bytes(session, "json", around="b-police", depth=1)
+    loaded = _load("json", data)
+    assert set(loaded.nodes) == {"b-police", "z-member", "w-fixer", "pos-police-cln"}
+    keys = {k for _, _, k in loaded.edges(keys=True)}
+    assert keys == {network["b_z"], network["b_w"], network["w_z"],
+                    next(k for u, v, k in projection.graph_for(session).edges(keys=True)
+                         if u == "b-police" and v == "pos-police-cln")}
+
+
+def test_cli_path_exposure_export(network, tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # so that Rich does not wrap names in table cells
+    runner = CliRunner()
+    result = runner.invoke(app, ["graph", "path", "Bruno Police", "x-boss"])
+    assert result.exit_code == 0, result.output
+    assert "2 link(s) from Bruno Police to Xavier Boss (designated)" in result.output
+    assert "Walter Fixer" in result.output
+
+    result = runner.invoke(app, ["graph", "path", "Bruno Police", "Zeta Member"])
+    assert result.exit_code == 0, result.output
+    assert "Press report on Z" in result.output and "B was seen with Z" in result.output
+
+    result = runner.invoke(app, ["graph", "path", "Carlos Governor", "x-boss"])
+    assert result.exit_code == 1 and "no path between Carlos Governor and Xavier Boss" in result.output
+
+    result = runner.invoke(app, ["graph", "path", "Nobody", "x-boss"])
+    assert result.exit_code == 1 and "no entity with id or name 'Nobody'" in result.output
+
+    result = runner.invoke(app, ["graph", "exposure", "--state", "Sinaloa", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [r["entity_id"] for r in rows] == ["a-mayor", "b-police", "e-treasurer", "c-governor"]
+
+    result = runner.invoke(app, ["graph", "exposure"])
+    assert result.exit_code == 0 and "Diego Uruapan" in result.output
+
+    out = tmp_path / "around.gexf"
+    result = runner.invoke(app, ["graph", "export", "--format", "gexf", "--around", "Bruno Police", "--depth", "2",
+                                 "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    loaded = nx.read_gexf(out)
+    assert {"b-police", "x-boss", "k-cartel", "e-treasurer"} <= set(loaded.nodes)
+
+    result = runner.invoke(app, ["graph", "export", "--format", "dot"])
+    assert result.exit_code == 2 and "unknown format 'dot'" in result.output
+
+    result = runner.invoke(app, ["graph", "ownership", "Alma Mayor", "--json"])
+    assert result.exit_code == 0, result.output
+    assert [(c["asset_id"], c["effective_percentage"]) for c in json.loads(result.stdout)] == [
+        ("h2", 100.0), ("h1", 30.0), ("h3", 6.0), ("v1", None)]
+
+
+def test_cli_prints_names_literally(session, researcher, network, monkeypatch):
+    from workbench.store import entities as svc
+
+    monkeypatch.setenv("COLUMNS", "200")
+    svc.create_entity(session, researcher, "Person", {"name": "Ana [red]Roja[/red]"}, entity_id="ana")
+    svc.create_link(session, researcher, "Associate", "ana", "x-boss")
+    session.commit()
+    result = CliRunner().invoke(app, ["graph", "path", "ana", "x-boss"])
+    assert result.exit_code == 0, result.output
+    assert "Ana [red]Roja[/red] --associate of--> Xavier Boss" in result.output

@@ -1,0 +1,93 @@
+"""Contract tests for `workbench match pairs` and `workbench screen` (scripts depend on these)."""
+
+import csv
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from workbench.cli import app
+
+runner = CliRunner()
+
+
+def write(path, text, encoding="utf-8"):
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def read_csv(path):
+    with open(path, encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_match_pairs_repeats_columns_and_adds_score_and_explanation(tmp_path):
+    src = write(tmp_path / "in.csv", 'left,right,schema,note\n"GUZMAN LOERA, Joaquin",Joaquin Guzman Loera,Person,a\n'
+                                     '"GUZMAN LOPEZ, Joaquin","GUZMAN LOERA, Joaquin",Person,b\n')
+    out = tmp_path / "out.csv"
+    result = runner.invoke(app, ["match", "pairs", str(src), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = read_csv(out)
+    assert list(rows[0]) == ["left", "right", "schema", "note", "score", "explanation"]
+    assert rows[0]["note"] == "a" and float(rows[0]["score"]) == 1.0
+    assert float(rows[1]["score"]) < float(rows[0]["score"])
+    assert json.loads(rows[1]["explanation"])["unmatched_query"] == ["lopez"]
+
+
+def test_match_pairs_without_right_column_fails_cleanly(tmp_path):
+    src = write(tmp_path / "in.csv", "left,other\na,b\n")
+    out = tmp_path / "out.csv"
+    result = runner.invoke(app, ["match", "pairs", str(src), "-o", str(out)])
+    assert result.exit_code == 2
+    assert "in.csv" in result.output and "'right'" in result.output
+    assert not out.exists()
+
+
+@pytest.fixture
+def watchlist(tmp_path):
+    return write(tmp_path / "watch.csv", 'id,name,schema,aliases\nw1,"GUZMAN LOERA, Joaquin",Person,EL CHAPO\n'
+                                         "w2,CARTEL DE SINALOA,Organization,\n"
+                                         'w3,"GUZMAN LOPEZ, Ovidio",Person,\n')
+
+
+def test_screen_writes_ranked_hits_with_the_contract_columns(tmp_path, watchlist):
+    src = write(tmp_path / "roll.csv", "owner,parcel\nJoaquin Guzman Loera,001\n,002\nSinaloa Cartel,003\n"
+                                       "Nobody Atall,004\n")
+    out = tmp_path / "hits.csv"
+    result = runner.invoke(app, ["screen", str(src), "-o", str(out), "--name-column", "owner",
+                                 "--against", str(watchlist), "--top", "2", "--threshold", "0.5"])
+    assert result.exit_code == 0, result.output
+    assert "1 empty" in result.output
+    rows = read_csv(out)
+    assert list(rows[0]) == ["row", "query", "match_id", "match_name", "matched_name", "score", "rank", "explanation"]
+    first = [r for r in rows if r["row"] == "0"]
+    assert first[0]["match_id"] == "w1" and first[0]["rank"] == "1"
+    assert [float(r["score"]) for r in first] == sorted((float(r["score"]) for r in first), reverse=True)
+    assert all(int(r["rank"]) <= 2 for r in rows)
+    assert any(r["row"] == "2" and r["match_id"] == "w2" for r in rows)  # row numbers count the empty row
+    assert not any(r["row"] == "3" for r in rows)
+    assert json.loads(first[0]["explanation"])["aligned"]
+
+
+def test_screen_alias_is_reported_as_the_matched_name(tmp_path, watchlist):
+    src = write(tmp_path / "roll.csv", "name\nEl Chapo\n")
+    out = tmp_path / "hits.csv"
+    result = runner.invoke(app, ["screen", str(src), "-o", str(out), "--against", str(watchlist)])
+    assert result.exit_code == 0, result.output
+    row = read_csv(out)[0]
+    assert row["match_name"] == "GUZMAN LOERA, Joaquin" and row["matched_name"] == "EL CHAPO"
+
+
+@pytest.mark.parametrize("content, encoding, expected", [
+    ("owner\nA\n", "utf-8", "no column 'name'"),
+    ("name,parcel\nA,1\nB,2,3\n", "utf-8", "data row 1"),
+    ("name\nJOSÉ\n", "latin-1", "not valid UTF-8"),
+])
+def test_screen_bad_input_exits_2_and_writes_nothing(tmp_path, watchlist, content, encoding, expected):
+    src = write(tmp_path / "bad.csv", content, encoding)
+    out = tmp_path / "hits.csv"
+    result = runner.invoke(app, ["screen", str(src), "-o", str(out), "--against", str(watchlist)])
+    assert result.exit_code == 2
+    assert "bad.csv" in result.output and expected in result.output
+    assert not out.exists()
+    assert not list(tmp_path.glob(".hits.csv*"))  # no half-written temporary file left behind

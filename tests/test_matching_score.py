@@ -1,0 +1,72 @@
+"""What the scores and their explanations tell a researcher."""
+
+from workbench.matching.entity_score import score_entities
+from workbench.matching.score import score_names
+
+
+def test_identical_after_normalisation_scores_one():
+    assert score_names("GUZMAN LOERA, Joaquin", "Joaquín Guzmán Loera", "Person").score == 1.0
+
+
+def test_relative_with_a_different_second_surname_scores_below_the_same_person_with_a_typo():
+    relative = score_names("GUZMAN LOPEZ, Joaquin", "GUZMAN LOERA, Joaquin", "Person").score
+    typo = score_names("GUZMAN LOESA, Joaquin", "GUZMAN LOERA, Joaquin", "Person").score
+    dropped = score_names("GUZMAN, Joaquin", "GUZMAN LOERA, Joaquin", "Person").score
+    assert relative < typo and relative < dropped
+    assert relative < 0.7
+
+
+def test_diminutive_matches_given_name_and_explains_it():
+    result = score_names("Chuy Gonzalez Penuelas", "GONZALEZ PENUELAS, Jesus")
+    assert result.score > 0.85
+    hows = {(a["query"], a["candidate"]): a["how"] for a in result.explanation()["aligned"]}
+    assert hows[("chuy", "jesus")] == "diminutive/variant"
+
+
+def test_reordered_organisation_names_match():
+    assert score_names("CARTEL DE SINALOA", "SINALOA CARTEL").score == 1.0
+
+
+def test_acronym_of_an_organisation_is_explained():
+    result = score_names("SOESMA LTDA.", "SOCIEDAD ESMERALDIFERA DE MARIPI LTDA.", "Organization")
+    assert result.score > 0.7
+    assert any(a["how"] == "acronym" for a in result.explanation()["aligned"])
+
+
+def test_explanation_names_unmatched_parts_and_penalties():
+    exp = score_names("GUZMAN LOPEZ, Joaquin", "GUZMAN LOERA, Joaquin", "Person").explanation()
+    assert exp["unmatched_query"] == ["lopez"] and exp["unmatched_candidate"] == ["loera"]
+    features = {f["feature"]: f["effect"] for f in exp["features"]}
+    assert features["conflicting parts"] < 0
+    assert exp["query"]["tokens"] == ["joaquin/given", "guzman/family", "lopez/family"]
+
+
+def test_legal_form_mismatch_is_a_feature():
+    exp = score_names("ACME, S.A. DE C.V.", "ACME LLC").explanation()
+    assert any(f["feature"] == "legal form mismatch" for f in exp["features"])
+
+
+def test_equal_curp_is_near_certain_and_conflicting_curp_is_strongly_negative():
+    a = {"name": ["PEREZ LOPEZ, Juan"], "identifier": ["CURP:PELJ800101HSLRPN09"]}
+    same = {"name": ["J. Perez"], "identifier": ["CURP:PELJ800101HSLRPN09"]}
+    other = {"name": ["PEREZ LOPEZ, Juan"], "identifier": ["CURP:PELJ750505HSLRPN01"]}
+    assert score_entities(a, same, "Person").score >= 0.99
+    conflicting = score_entities(a, other, "Person")
+    assert conflicting.score <= 0.15
+    assert any(f["feature"] == "identifier conflict" for f in conflicting.explanation()["features"])
+
+
+def test_dates_of_birth_full_partial_and_conflicting():
+    base = {"name": ["PEREZ LOPEZ, Juan"], "birthDate": ["1980-01-01"]}
+    name_only = score_entities(base, {"name": ["PEREZ LOPEZ, Juan"]}, "Person").score
+    partial = score_entities(base, {"name": ["PEREZ LOPEZ, Juan"], "birthDate": ["1980"]}, "Person")
+    different = score_entities(base, {"name": ["PEREZ LOPEZ, Juan"], "birthDate": ["1975-03-02"]}, "Person")
+    assert partial.score >= different.score + 0.2
+    assert different.score < name_only
+    assert any("year" in f["detail"] for f in partial.features)
+
+
+def test_gender_conflict_lowers_the_score():
+    a = {"name": ["PEREZ LOPEZ, Guadalupe"], "gender": ["female"]}
+    b = {"name": ["PEREZ LOPEZ, Guadalupe"], "gender": ["male"]}
+    assert score_entities(a, b, "Person").score < 0.8

@@ -1,0 +1,99 @@
+"""Search over the store's names (kept current from the audit log), duplicates, judgements, merges."""
+
+from sqlalchemy import select
+
+from workbench.matching.judgements import current_judgement, judge, judgement_history, merge, unmerge
+from workbench.matching.search import find_duplicates, search_entities
+from workbench.store.audit import verify
+from workbench.store.entities import add_name, cite, create_entity, create_link, create_source
+from workbench.store.models import AuditEntry, Citation, Entity, Link
+
+
+def person(session, actor, name, **props):
+    return create_entity(session, actor, "Person", {"name": [name], **props}).obj
+
+
+def test_search_follows_changes_incrementally(session, researcher):
+    a = person(session, researcher, "GUZMAN LOERA, Joaquin")
+    person(session, researcher, "ZAMBADA GARCIA, Ismael")
+    session.commit()
+    hits = search_entities(session, "Joaquin Guzman")
+    assert hits[0].entity_id == a.id and hits[0].score > 0.8 and hits[0].explanation["aligned"]
+    assert search_entities(session, "El Chapo") == []
+    add_name(session, researcher, a.id, "EL CHAPO", "weakAlias")
+    session.commit()
+    hits = search_entities(session, "El Chapo")
+    assert [h.entity_id for h in hits] == [a.id] and hits[0].matched_name == "EL CHAPO"
+    assert search_entities(session, "Joaquin Guzman", kinds=["Organization"]) == []
+
+
+def test_find_duplicates_uses_identifiers(session, researcher):
+    a = person(session, researcher, "PEREZ LOPEZ, Juan", identifier=["CURP:PELJ800101HSLRPN09"])
+    session.commit()
+    hits = find_duplicates(session, "Person", {"name": ["Juan Perez"], "identifier": ["CURP:PELJ800101HSLRPN09"]})
+    assert hits[0].entity_id == a.id and hits[0].score >= 0.99
+    assert find_duplicates(session, "Person", {"name": ["PEREZ LOPEZ, Juan"]}, exclude_id=a.id) == []
+    clash = find_duplicates(session, "Person", {"name": ["PEREZ LOPEZ, Juan"],
+                                                "identifier": ["CURP:PELJ750505HSLRPN01"]})
+    assert clash == []
+
+
+def test_judgements_are_reversible_and_keep_history(session, researcher, reviewer):
+    a = person(session, researcher, "GUZMAN LOERA, Joaquin")
+    b = person(session, researcher, "GUZMAN LOPEZ, Joaquin")
+    judge(session, researcher, a.id, b.id, "same", 0.6)
+    judge(session, reviewer, b.id, a.id, "different")
+    session.commit()
+    assert current_judgement(session, a.id, b.id).verdict == "different"
+    history = judgement_history(session, a.id, b.id)
+    assert [(j.verdict, j.user) for j in history] == [("same", "rita"), ("different", "victor")]
+    assert history[0].superseded_by == history[1].id
+
+
+def test_merge_and_unmerge_lose_nothing(session, researcher):
+    winner = person(session, researcher, "GUZMAN LOERA, Joaquin")
+    loser = person(session, researcher, "Joaquin Guzman", alias=["EL CHAPO"])
+    company = create_entity(session, researcher, "Company", {"name": ["ACME SA DE CV"]}).obj
+    link = create_link(session, researcher, "Associate", loser.id, company.id).obj
+    source = create_source(session, researcher, url="https://example.org/a", title="Report")
+    citation = cite(session, researcher, source.id, entity_id=loser.id, excerpt="seen together")
+    session.commit()
+    audit_before = session.scalar(select(AuditEntry.seq).order_by(AuditEntry.seq.desc()).limit(1))
+
+    record = merge(session, researcher, winner.id, loser.id)
+    session.commit()
+    session.refresh(winner)
+    assert session.get(Entity, loser.id).merged_into == winner.id
+    assert {"Joaquin Guzman", "EL CHAPO"} <= set(winner.properties["alias"])
+    assert session.get(Link, link.id).source_id == winner.id
+    assert session.get(Citation, citation.id).entity_id == winner.id
+    assert current_judgement(session, winner.id, loser.id).verdict == "same"
+    assert [h.entity_id for h in search_entities(session, "El Chapo")] == [winner.id]
+
+    unmerge(session, researcher, record.id)
+    session.commit()
+    session.refresh(winner)
+    assert session.get(Entity, loser.id).merged_into is None
+    assert winner.properties.get("alias", []) == []
+    assert session.get(Entity, loser.id).properties["alias"] == ["EL CHAPO"]
+    assert session.get(Link, link.id).source_id == loser.id
+    assert session.get(Citation, citation.id).entity_id == loser.id
+    assert [h.entity_id for h in search_entities(session, "El Chapo")] == [loser.id]
+    # Every earlier audit entry is still there and the chain is intact.
+    assert session.scalar(select(AuditEntry.seq).where(AuditEntry.seq == audit_before)) == audit_before
+    count, broken = verify(session)
+    assert broken is None and count > audit_before
+
+
+def test_rejected_hit_is_not_raised_again(session, researcher):
+    from workbench.matching.review import create_review_items, decide, open_items
+
+    a = person(session, researcher, "GUZMAN LOERA, Joaquin")
+    hit = {"row_number": 3, "row_data": {"owner": "JOAQUIN GUZMAN"}, "query_name": "JOAQUIN GUZMAN",
+           "entity_id": a.id, "matched_name": "GUZMAN LOERA, Joaquin", "score": 0.9, "explanation": {}}
+    assert create_review_items(session, researcher, None, [hit]) == 1
+    item = open_items(session)[0]
+    decide(session, researcher, item.id, "rejected")
+    session.commit()
+    assert open_items(session) == []
+    assert create_review_items(session, researcher, None, [dict(hit, query_name="Guzman, Joaquin")]) == 0

@@ -1,0 +1,113 @@
+"""A screening job runs a mapped property roll against the workbench, resumably, into review items."""
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from workbench.matching import jobs
+from workbench.matching.review import decide, open_items
+from workbench.sources.demo import load_demo
+from workbench.store.db import session_scope
+from workbench.store.entities import links_of
+from workbench.store.models import ReviewItem, ScreeningJob
+from workbench.store.permissions import SYSTEM
+
+MAPPING = (Path(__file__).resolve().parents[1] / "fixtures" / "mappings" / "county_property_roll.yml").read_text()
+HEADER = "APN,SITUS_ADDRESS,OWNER_TYPE,OWNER_NAME,OWNER_MAILING_ADDRESS,DEED_DATE,SALE_PRICE\n"
+
+
+def _roll(tmp_path, rows: list[str]) -> Path:
+    path = tmp_path / "roll_FICTIONAL.csv"
+    path.write_text(HEADER + "".join(r + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def demo(db_url):
+    with session_scope(db_url) as s:
+        load_demo(s, SYSTEM, users=False)
+    return db_url
+
+
+def test_job_finds_the_official_and_a_confirmed_hit_creates_the_property(demo, tmp_path, researcher):
+    roll = _roll(tmp_path, [
+        'FICT-777-0001,"9 Test St, Laredo, TX 78045",P,"VILLASENOR IBARRA, JOSE MARIA","Calle 1, Culiacan",01/15/2023,510000',
+        'FICT-777-0002,"10 Test St, Laredo, TX 78045",P,"SMITH, JOHN","1 Main St, Laredo, TX",02/01/2020,200000',
+    ])
+    with session_scope(demo) as s:
+        job_id = jobs.start_job(s, researcher, roll, MAPPING, threshold=0.7).id
+    seen = []
+    jobs.run_job(job_id, demo, progress=lambda done, total: seen.append((done, total)))
+    with session_scope(demo) as s:
+        job = jobs.job_status(s, job_id)
+        assert (job.status, job.done_rows, job.total_rows) == ("done", 2, 2)
+        items = open_items(s, job_id)
+        assert [i.entity_id for i in items][:1] == ["demo-fictional-official"]
+        assert items[0].explanation and items[0].row_data["APN"] == "FICT-777-0001"
+        assert seen[-1] == (2, 2)
+        decide(s, researcher, items[0].id, "confirmed")
+    with session_scope(demo) as s:
+        owned = [l for l in links_of(s, "demo-fictional-official") if l.kind == "Ownership"]
+        parcels = [l.target.properties.get("parcelNumber") for l in owned]
+        assert ["FICT-777-0001"] in parcels
+
+
+def test_rejected_pair_is_not_raised_again(demo, tmp_path, researcher):
+    roll = _roll(tmp_path, ['FICT-1,"1 A St",P,"VILLASENOR IBARRA, JOSE MARIA","x",01/01/2020,1'])
+    with session_scope(demo) as s:
+        first = jobs.start_job(s, researcher, roll, MAPPING).id
+    jobs.run_job(first, demo)
+    with session_scope(demo) as s:
+        for item in open_items(s, first):
+            decide(s, researcher, item.id, "rejected")
+        second = jobs.start_job(s, researcher, roll, MAPPING).id
+    jobs.run_job(second, demo)
+    with session_scope(demo) as s:
+        assert jobs.job_status(s, second).hits == 0
+        assert open_items(s, second) == []
+
+
+def test_a_killed_job_resumes_without_duplicating_hits(demo, tmp_path, researcher, monkeypatch):
+    rows = [f'FICT-{i},"{i} A St",P,"VILLASENOR IBARRA, JOSE MARIA {i % 2 and "" or ""}","x",01/01/2020,1'
+            for i in range(450)]
+    roll = _roll(tmp_path, rows)
+    with session_scope(demo) as s:
+        job_id = jobs.start_job(s, researcher, roll, MAPPING).id
+    calls = {"n": 0}
+    real = jobs._hits_for_row
+
+    def dying(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 300:
+            raise RuntimeError("simulated crash")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(jobs, "_hits_for_row", dying)
+    with pytest.raises(RuntimeError):
+        jobs.run_job(job_id, demo)
+    with session_scope(demo) as s:
+        job = jobs.job_status(s, job_id)
+        assert job.status == "failed" and "simulated crash" in job.error
+        assert job.done_rows == 200  # the committed batch survives
+        assert s.scalar(select(func.count()).select_from(ReviewItem).where(ReviewItem.job_id == job_id)) == job.hits
+    monkeypatch.setattr(jobs, "_hits_for_row", real)
+    jobs.run_job(job_id, demo)
+    with session_scope(demo) as s:
+        job = jobs.job_status(s, job_id)
+        assert (job.status, job.done_rows) == ("done", 450)
+        rows_with_items = s.execute(select(ReviewItem.row_number).where(ReviewItem.job_id == job_id)).scalars().all()
+        assert len(rows_with_items) == len(set(rows_with_items)) == 450
+
+
+def test_bad_file_is_refused_before_queueing(demo, tmp_path, researcher):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("APN,OWNER_NAME\nX,Y\n")
+    from workbench.sources.tabular import TableError
+
+    with pytest.raises(TableError) as info:
+        with session_scope(demo) as s:
+            jobs.start_job(s, researcher, bad, MAPPING)
+    assert "bad.csv" in str(info.value)
+    with session_scope(demo) as s:
+        assert s.scalar(select(func.count()).select_from(ScreeningJob)) == 0

@@ -1,0 +1,154 @@
+"""Schema-driven entity and link forms, the entity page, citations, notes and optimistic locking."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from web_helpers import csrf_of, signed_in_client
+
+
+@pytest.fixture
+def client(db_url):
+    return signed_in_client(db_url, "rita", "researcher")
+
+
+def create(client, kind: str, **props) -> str:
+    token = csrf_of(client, f"/entities/new?kind={kind}")
+    data = {"kind": kind, "csrf_token": token, "decision": "new"}
+    data.update({f"p.{k}": v for k, v in props.items()})
+    response = client.post("/entities/new", data=data, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    return response.headers["location"].rsplit("/", 1)[-1]
+
+
+def test_every_concrete_kind_has_a_form_with_its_properties(client):
+    from workbench.schema import registry
+
+    for kind in registry().concrete_kinds():
+        page = client.get(f"/entities/new?kind={kind.name}")
+        assert page.status_code == 200, kind.name
+        for prop in kind.properties.values():
+            assert f'name="p.{prop.name}"' in page.text, (kind.name, prop.name)
+    assert client.get("/entities/new?kind=Thing").status_code == 422  # abstract
+
+
+def test_validation_messages_appear_next_to_the_field_and_nothing_is_saved(client):
+    token = csrf_of(client, "/entities/new?kind=Person")
+    response = client.post("/entities/new", data={"kind": "Person", "csrf_token": token, "decision": "new",
+                                                  "p.name": "Rosa Elena Mendez", "p.birthDate": "1979-13-01"})
+    assert response.status_code == 422
+    assert re.search(r'id="f-birthDate-errors"><li>.*month 13 does not exist', response.text)
+    assert 'value="Rosa Elena Mendez"' in response.text  # what was typed is kept
+    missing = client.post("/entities/new", data={"kind": "Person", "csrf_token": token, "decision": "new"})
+    assert re.search(r'id="f-name-errors"><li>Name is required', missing.text)
+    assert "Rosa Elena Mendez" not in client.get("/entities").text
+
+
+def test_entity_page_shows_properties_names_identifier_warnings_and_history(client):
+    entity_id = create(client, "Person", name="Rosa Elena Mendez Ruiz", alias="La Jefa", birthDate="1979-02-13",
+                       identifier="CURP:MERR790213MSLNZS01")
+    page = client.get(f"/entities/{entity_id}").text
+    assert "Date of birth" in page and "1979-02-13" in page
+    assert "La Jefa" in page and "Strong alias" in page
+    assert "CURP:MERR790213MSLNZS01" in page
+    assert "fails its check digit" in page or "malformed" in page
+    assert "entity.create" in page and "rita" in page
+
+
+def test_multi_valued_property_keeps_every_value(client):
+    token = csrf_of(client, "/entities/new?kind=Person")
+    response = client.post("/entities/new", data={"kind": "Person", "csrf_token": token, "decision": "new",
+                                                  "p.name": "Jorge Salas",
+                                                  "p.alias": ["El Ingeniero", "Jorge S.", ""]},
+                           follow_redirects=True)
+    assert "El Ingeniero" in response.text and "Jorge S." in response.text
+
+
+def test_stale_edit_gets_a_conflict_message(client):
+    entity_id = create(client, "Company", name="Inmobiliaria Costa Azul SA de CV")
+    form = client.get(f"/entities/{entity_id}/edit").text
+    version = re.search(r'name="version" value="(\d+)"', form).group(1)
+    token = csrf_of(client, "/")
+    first = client.post(f"/entities/{entity_id}/edit", data={"csrf_token": token, "version": version,
+                                                             "p.name": "Inmobiliaria Costa Azul", "p.country": "mx"},
+                        follow_redirects=False)
+    assert first.status_code == 303
+    second = client.post(f"/entities/{entity_id}/edit", data={"csrf_token": token, "version": version,
+                                                              "p.name": "Costa Azul Holdings"})
+    assert second.status_code == 409
+    assert "changed by someone else" in second.text
+    page = client.get(f"/entities/{entity_id}").text
+    assert "Inmobiliaria Costa Azul" in page and "Costa Azul Holdings" not in page
+
+
+def test_link_form_creates_ownership_shown_on_both_pages_with_dates(client):
+    person = create(client, "Person", name="Rosa Elena Mendez")
+    company = create(client, "Company", name="Transportes del Valle SA")
+    form = client.get(f"/links/new?entity={person}&kind=Ownership:out")
+    assert form.status_code == 200 and 'name="p.percentage"' in form.text
+    token = csrf_of(client, "/")
+    bad = client.post("/links/new", data={"csrf_token": token, "kind": "Ownership", "entity": person,
+                                          "direction": "out", "other_id": company, "p.percentage": "140"})
+    assert bad.status_code == 422 and re.search(r'id="f-percentage-errors"><li>.*between 0 and 100', bad.text)
+    ok = client.post("/links/new", data={"csrf_token": token, "kind": "Ownership", "entity": person,
+                                         "direction": "out", "other_id": company, "p.percentage": "60",
+                                         "p.startDate": "2015-03"}, follow_redirects=False)
+    assert ok.status_code == 303
+    owner_page = client.get(f"/entities/{person}").text
+    assert "Transportes del Valle SA" in owner_page and "2015-03" in owner_page and "percentage: 60" in owner_page
+    company_page = client.get(f"/entities/{company}").text
+    assert "owned by" in company_page.lower() and "Rosa Elena Mendez" in company_page
+
+
+def test_link_to_a_kind_the_schema_forbids_is_refused(client):
+    person = create(client, "Person", name="Rosa Elena Mendez")
+    other = create(client, "Person", name="Pedro Mendez")
+    token = csrf_of(client, "/")
+    response = client.post("/links/new", data={"csrf_token": token, "kind": "Ownership", "entity": person,
+                                               "direction": "out", "other_id": other})
+    assert response.status_code == 422
+    assert "Ownership cannot end at a Person" in response.text
+
+
+def test_citing_a_source_shows_it_under_the_fact(client):
+    person = create(client, "Person", name="Rosa Elena Mendez", birthDate="1979")
+    token = csrf_of(client, "/sources/new")
+    made = client.post("/sources/new", data={"csrf_token": token, "url": "https://example.org/gazette/12",
+                                             "title": "State gazette no. 12", "source_type": "official",
+                                             "reliability": "A"}, follow_redirects=False)
+    source_id = made.headers["location"].rsplit("/", 1)[-1]
+    page = client.get(f"/entities/{person}").text
+    target = re.search(r'<option value="(prop:birthDate:0)">', page).group(1)
+    cited = client.post(f"/entities/{person}/cite", data={"csrf_token": token, "source_id": source_id,
+                                                          "target": target, "excerpt": "born in 1979", "page": "4"},
+                        follow_redirects=True)
+    assert "Source cited" in cited.text
+    row = re.search(r"Date of birth</th><td>(.*?)</td>", cited.text, re.S).group(1)
+    assert "State gazette no. 12" in row and "born in 1979" in row and "p. 4" in row
+    assert "Rosa Elena Mendez" in client.get(f"/sources/{source_id}").text
+
+
+def test_notes_are_listed_with_author(client):
+    person = create(client, "Person", name="Rosa Elena Mendez")
+    token = csrf_of(client, "/")
+    client.post(f"/entities/{person}/notes", data={"csrf_token": token, "text": "Check the 2019 declaration."})
+    page = client.get(f"/entities/{person}").text
+    assert "Check the 2019 declaration." in page and re.search(r"<header>rita ·", page)
+
+
+def test_missing_entity_is_404(client):
+    assert client.get("/entities/does-not-exist").status_code == 404
+
+
+def test_entity_list_filters_by_kind_including_descendants(client):
+    create(client, "Person", name="Rosa Elena Mendez")
+    create(client, "Company", name="Transportes del Valle SA")
+    def table(path):
+        return re.search(r"<tbody>(.*?)</tbody>", client.get(path).text, re.S).group(1)
+
+    people = table("/entities?kind=Person")
+    assert "Rosa Elena Mendez" in people and "Transportes del Valle" not in people
+    orgs = table("/entities?kind=Organization")
+    assert "Transportes del Valle" in orgs and "Rosa Elena" not in orgs

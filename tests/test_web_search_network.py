@@ -1,0 +1,114 @@
+"""Fuzzy search with filters, the duplicate warning, name autocomplete and the network view's JSON."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from web_helpers import csrf_of, signed_in_client
+
+pytest.importorskip("workbench.matching.search")
+pytest.importorskip("workbench.graph.analysis")
+
+
+@pytest.fixture
+def client(db_url):
+    client = signed_in_client(db_url, "rita", "researcher")
+    client.headers["X-CSRF-Token"] = csrf_of(client, "/")
+    return client
+
+
+def make(client, kind, **props):
+    response = client.post("/api/entities", json={"kind": kind, "properties": props})
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def designate(client, entity_id, status="active"):
+    sanction = make(client, "Sanction", name="OFAC SDN", authority="OFAC", program="SDNTK", status=status)
+    assert client.post("/api/links", json={"kind": "SanctionOf", "source_id": sanction,
+                                           "target_id": entity_id}).status_code == 201
+
+
+@pytest.fixture
+def world(client):
+    official = make(client, "Person", name="Rosa Elena Mendez Ruiz", topics=["role.official"])
+    trafficker = make(client, "Person", name="Ismael Zambada Torres", topics=["crime.boss"])
+    company = make(client, "Company", name="Transportes del Valle SA de CV")
+    designate(client, trafficker)
+    client.post("/api/links", json={"kind": "Ownership", "source_id": official, "target_id": company})
+    client.post("/api/links", json={"kind": "Associate", "source_id": official, "target_id": trafficker})
+    return {"official": official, "trafficker": trafficker, "company": company}
+
+
+def result_rows(html: str) -> str:
+    return re.search(r'<table class="dense results">(.*?)</table>', html, re.S).group(1)
+
+
+def test_misspelt_name_finds_the_entity(client, world):
+    rows = result_rows(client.get("/search", params={"q": "Roza Elena Mendes"}).text)
+    assert f'/entities/{world["official"]}' in rows
+
+
+def test_filters_by_kind_topic_and_sanction_status(client, world):
+    by_kind = result_rows(client.get("/search", params={"q": "Transportes del Valle", "kind": "Person"}).text)
+    assert world["company"] not in by_kind
+    designated = result_rows(client.get("/search", params={"q": "Ismael Zambada", "sanction": "designated"}).text)
+    assert world["trafficker"] in designated and "designated</span>" in designated
+    not_sanctioned = result_rows(client.get("/search", params={"q": "Ismael Zambada", "sanction": "none"}).text)
+    assert world["trafficker"] not in not_sanctioned
+    topic = result_rows(client.get("/search", params={"q": "Rosa Elena Mendez", "topic": "crime.boss"}).text)
+    assert world["official"] not in topic
+
+
+def test_state_filter_keeps_entities_connected_to_the_state(client, world):
+    state = make(client, "Territory", name="Sinaloa", level="state")
+    muni = make(client, "Territory", name="Culiacan", level="municipality")
+    client.post("/api/links", json={"kind": "TerritoryParent", "source_id": muni, "target_id": state})
+    client.post("/api/links", json={"kind": "LocatedIn", "source_id": world["company"], "target_id": muni})
+    inside = result_rows(client.get("/search", params={"q": "Transportes del Valle", "state": state}).text)
+    assert world["company"] in inside
+    other = make(client, "Territory", name="Michoacan", level="state")
+    outside = result_rows(client.get("/search", params={"q": "Transportes del Valle", "state": other}).text)
+    assert world["company"] not in outside
+
+
+def test_api_search_and_autocomplete(client, world):
+    hits = client.get("/api/search", params={"q": "Rosa Mendes"}).json()
+    assert hits[0]["entity_id"] == world["official"] and 0 < hits[0]["score"] <= 1
+    suggestions = client.get("/api/entities/suggest", params={"q": "Transportes", "kinds": "Company"}).json()
+    assert [s["id"] for s in suggestions] == [world["company"]]
+
+
+def test_duplicate_warning_offers_open_different_and_merge(client, world):
+    token = client.headers["X-CSRF-Token"]
+    warned = client.post("/entities/new", data={"csrf_token": token, "kind": "Person",
+                                                "p.name": "Rosa Elena Mendez Ruiz", "p.alias": "La Jefa"})
+    assert warned.status_code == 200
+    assert "This looks like" in warned.text and "it's different" in warned.text and "merge" in warned.text
+    assert f'href="/entities/{world["official"]}">open it' in warned.text
+    merged = client.post("/entities/new", data={"csrf_token": token, "kind": "Person",
+                                                "p.name": "Rosa Elena Mendez Ruiz", "p.alias": "La Jefa",
+                                                "merge_into": world["official"]}, follow_redirects=False)
+    assert merged.headers["location"] == f"/entities/{world['official']}"
+    assert "La Jefa" in client.get(f"/entities/{world['official']}").text
+    different = client.post("/entities/new", data={"csrf_token": token, "kind": "Person", "decision": "new",
+                                                   "p.name": "Rosa Elena Mendez Ruiz"}, follow_redirects=False)
+    assert different.status_code == 303 and world["official"] not in different.headers["location"]
+
+
+def test_graph_json_has_the_edge_and_the_path_to_the_designated_party(client, world):
+    graph = client.get(f"/api/graph/{world['official']}").json()
+    ids = {n["data"]["id"] for n in graph["nodes"]}
+    assert {world["official"], world["company"], world["trafficker"]} <= ids
+    kinds = {(e["data"]["source"], e["data"]["target"], e["data"]["kind"]) for e in graph["edges"]}
+    assert (world["official"], world["company"], "Ownership") in kinds
+    only = client.get(f"/api/graph/{world['official']}", params={"kinds": "Ownership"}).json()
+    assert {e["data"]["kind"] for e in only["edges"]} == {"Ownership"}
+    path = client.get(f"/api/graph/{world['company']}/path").json()
+    assert path["found"] and path["designated_id"] == world["trafficker"]
+    assert path["nodes"] == [world["company"], world["official"], world["trafficker"]]
+    page = client.get(f"/entities/{world['official']}/network")
+    assert page.status_code == 200 and "/static/vendor/cytoscape/cytoscape.min.js" in page.text
+    assert client.get("/static/vendor/cytoscape/cytoscape.min.js").status_code == 200

@@ -1,0 +1,76 @@
+"""Sources by URL and by upload: content sniffing, size limit, storage by SHA-256 outside the web root."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import pytest
+
+from web_helpers import csrf_of, signed_in_client
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+@pytest.fixture
+def client(db_url):
+    return signed_in_client(db_url, "rita", "researcher")
+
+
+def upload(client, name, data, content_type, **fields):
+    token = csrf_of(client, "/sources/new")
+    form = {"csrf_token": token, "source_type": "registry", "reliability": "B", **fields}
+    return client.post("/sources/new", data=form, files={"file": (name, data, content_type)},
+                       follow_redirects=False)
+
+
+def test_pdf_upload_is_stored_by_sha256_with_capture_time(client, tmp_path):
+    from workbench.settings import get_settings
+
+    response = upload(client, "deed.pdf", PDF, "application/pdf", title="Grant deed 2019")
+    assert response.status_code == 303, response.text
+    page = client.get(response.headers["location"]).text
+    digest = hashlib.sha256(PDF).hexdigest()
+    assert digest in page and "Grant deed 2019" in page and "Captured (UTC)" in page
+    stored = get_settings().files_dir / digest[:2] / digest
+    assert stored.read_bytes() == PDF
+    static_dir = __import__("workbench.web.app", fromlist=["STATIC_DIR"]).STATIC_DIR
+    assert static_dir not in stored.resolve().parents
+    source_id = response.headers["location"].rsplit("/", 1)[-1]
+    download = client.get(f"/sources/{source_id}/file")
+    assert download.content == PDF
+    assert download.headers["content-disposition"].startswith("attachment")
+    assert download.headers["content-type"] == "application/octet-stream"
+
+
+def test_file_whose_bytes_do_not_match_an_accepted_type_is_refused(client):
+    response = upload(client, "invoice.pdf", b"MZ\x90\x00 not a pdf at all", "application/pdf", title="x")
+    assert response.status_code == 422
+    assert re.search(r'id="src-file-errors"><li>invoice.pdf \(application/pdf\) is not an accepted file', response.text)
+    assert "<tbody>\n<tr><td colspan=\"7\">No sources yet." in client.get("/sources").text
+
+
+def test_html_and_images_are_accepted(client):
+    assert upload(client, "page.html", b"<!DOCTYPE html><html><body>x</body></html>", "text/html",
+                  title="Press page").status_code == 303
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+    assert upload(client, "photo.png", png, "image/png", title="Photo").status_code == 303
+
+
+def test_upload_over_the_size_limit_is_refused(db_url, monkeypatch):
+    from workbench.settings import reset_settings
+
+    monkeypatch.setenv("WORKBENCH_UPLOAD_MAX_BYTES", "1000")
+    reset_settings()
+    client = signed_in_client(db_url, "rita", "researcher")
+    response = upload(client, "big.pdf", PDF + b"0" * 2000, "application/pdf", title="Big")
+    assert response.status_code in (413, 422)
+    assert "larger than the limit" in response.text
+
+
+def test_source_needs_url_or_file_and_title(client):
+    token = csrf_of(client, "/sources/new")
+    response = client.post("/sources/new", data={"csrf_token": token, "title": "", "url": "ftp://x"})
+    assert response.status_code == 422
+    assert re.search(r'id="src-title-errors"><li>a source needs a title', response.text)
+    assert re.search(r'id="src-url-errors"><li>.*is not an http\(s\) URL', response.text)

@@ -1,0 +1,150 @@
+"""Screening jobs: run a whole mapped table (property roll, registry extract, asset declaration)
+against the people and organisations in the workbench, turning hits into review items.
+
+A job is meant to run in the background (a thread of the web app, or the CLI). It commits its
+progress in batches, so a reload shows how far it got, and a job that was killed part-way is
+resumed from the last committed row by running it again: rows before ``done_rows`` are skipped,
+and no row's review items are written twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workbench.matching.review import create_review_items
+from workbench.matching.search import search_entities
+from workbench.schema import ValidationError, registry
+from workbench.settings import get_settings
+from workbench.store import audit
+from workbench.store.db import session_factory
+from workbench.store.entities import NotFound, get_source
+from workbench.store.models import ScreeningJob
+from workbench.store.permissions import Actor, require
+
+BATCH_ROWS = 200
+HITS_PER_NAME = 3
+
+Progress = Callable[[int, int | None], None]
+
+
+def screened_kinds() -> list[str]:
+    """Who a table is screened against: every kind of legal entity (people and organisations)."""
+    return registry().kinds_descending_from(["LegalEntity"])
+
+
+def start_job(session: Session, actor: Actor, path_or_source_id: str | Path, mapping_text: str,
+              threshold: float = 0.7) -> ScreeningJob:
+    """Check the mapping and the file, store the file as a source, and queue the job."""
+    from workbench.sources.files import file_path
+    from workbench.sources.tabular import load_mapping, read_rows, source_for_table
+
+    require(actor, "edit", "screen tables")
+    if not 0 < threshold <= 1:
+        raise ValidationError({"threshold": ["the threshold is a score between 0 and 1"]})
+    mapping = load_mapping(mapping_text)
+    if not mapping.screen_entity:
+        raise ValidationError({"mapping": ["the mapping names no entity to screen (add `screen: <entity key>`)"]})
+    candidate = Path(str(path_or_source_id))
+    if candidate.exists():
+        path = candidate
+        for _ in read_rows(path, mapping):  # fail now, with file and row, rather than in the background
+            pass
+        source_id = source_for_table(session, actor, path, mapping)
+        file_name = path.name
+    else:
+        source = get_source(session, str(path_or_source_id))
+        if not source.sha256:
+            raise ValidationError({"source": [f"source {source.title!r} has no stored file to screen"]})
+        path = file_path(source.sha256)
+        if not path.exists():
+            raise NotFound(f"the stored file of source {source.title!r} is missing")
+        source_id, file_name = source.id, source.file_name or source.title
+    job = ScreeningJob(source_id=source_id, file_name=file_name, mapping=mapping.text or mapping_text,
+                       against="db", threshold=threshold, status="queued", created_by=actor.username)
+    session.add(job)
+    session.flush()
+    audit.record(session, actor.username, "screening.start", "screening_job", job.id, None,
+                 {"file": file_name, "source": source_id, "threshold": threshold, "mapping": mapping.name})
+    return job
+
+
+def job_status(session: Session, job_id: str) -> ScreeningJob:
+    job = session.get(ScreeningJob, job_id)
+    if job is None:
+        raise NotFound(f"no screening job {job_id!r}")
+    return job
+
+
+def list_jobs(session: Session, limit: int = 50) -> list[ScreeningJob]:
+    return list(session.execute(select(ScreeningJob).order_by(ScreeningJob.created_at.desc()).limit(limit)).scalars())
+
+
+def _hits_for_row(session: Session, mapping, row: dict, row_number: int, threshold: float, kinds: list[str]) -> list[dict]:
+    hits: dict[str, dict] = {}
+    for name in mapping.screen_names(row):
+        for hit in search_entities(session, name, kinds=kinds, limit=HITS_PER_NAME, threshold=threshold):
+            best = hits.get(hit.entity_id)
+            if best is None or hit.score > best["score"]:
+                hits[hit.entity_id] = {"row_number": row_number, "row_data": row, "query_name": name,
+                                       "entity_id": hit.entity_id, "matched_name": hit.matched_name,
+                                       "score": hit.score, "explanation": hit.explanation}
+    return list(hits.values())
+
+
+def run_job(job_id: str, db_url: str | None = None, progress: Progress | None = None) -> ScreeningJob:
+    """Screen the job's rows from where it stopped; commit every BATCH_ROWS rows."""
+    from workbench.sources.files import file_path
+    from workbench.sources.tabular import load_mapping, read_rows
+
+    factory = session_factory(db_url or get_settings().database_url)
+    with factory() as session:
+        job = job_status(session, job_id)
+        if job.status == "done":
+            return job
+        actor = Actor(job.created_by, "researcher")
+        try:
+            mapping = load_mapping(job.mapping, job.file_name)
+            source = get_source(session, job.source_id)
+            path = file_path(source.sha256)
+            if job.total_rows is None:
+                job.total_rows = sum(1 for _ in read_rows(path, mapping))
+            job.status, job.error = "running", None
+            session.commit()
+            kinds = screened_kinds()
+            start = job.done_rows
+            pending: list[dict] = []
+            seen = 0
+            for seen, (row_number, row) in enumerate(read_rows(path, mapping), start=1):
+                if seen <= start:
+                    continue
+                pending.extend(_hits_for_row(session, mapping, row, row_number, job.threshold, kinds))
+                if seen % BATCH_ROWS == 0:
+                    _commit_batch(session, actor, job, pending, seen)
+                    pending = []
+                    if progress:
+                        progress(seen, job.total_rows)
+            _commit_batch(session, actor, job, pending, max(seen, start))
+            job.status, job.finished_at = "done", datetime.now(timezone.utc)
+            audit.record(session, actor.username, "screening.done", "screening_job", job.id, None,
+                         {"rows": job.done_rows, "hits": job.hits})
+            session.commit()
+            if progress:
+                progress(job.done_rows, job.total_rows)
+        except Exception as exc:
+            session.rollback()
+            job = session.get(ScreeningJob, job_id)
+            job.status, job.error = "failed", f"{exc.__class__.__name__}: {exc}"[:2000]
+            session.commit()
+            raise
+        return job
+
+
+def _commit_batch(session: Session, actor: Actor, job: ScreeningJob, hits: list[dict], done_rows: int) -> None:
+    job.hits += create_review_items(session, actor, job.id, hits)
+    job.done_rows = done_rows
+    session.commit()

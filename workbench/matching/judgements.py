@@ -1,0 +1,172 @@
+"""Duplicate judgements (same / different / unsure) and reversible merges.
+
+A judgement records who said what and when; judging the pair again supersedes (never deletes) the
+earlier verdict, so the history of opinions stays. A merge keeps everything: the loser entity stays
+in the store pointing at the winner (``merged_into``), its names are added to the winner as aliases,
+and its links, citations and notes are re-pointed, each listed in ``Merge.moved`` so that ``unmerge``
+puts exactly those back. Audit entries are never touched: both entities keep their history.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from workbench.schema import ValidationError, registry
+from workbench.store import audit
+from workbench.store.entities import Conflict, NotFound, get_entity, update_entity
+from workbench.store.models import Citation, Judgement, Link, Merge, Note
+from workbench.store.permissions import Actor, require
+
+VERDICTS = ("same", "different", "unsure")
+# Where each kind of the loser's names goes on the winner (primary names become aliases).
+NAME_TARGET = {"name": "alias", "alias": "alias", "weakAlias": "weakAlias", "previousName": "previousName"}
+
+
+def _ordered(a: str, b: str) -> tuple[str, str]:
+    if a == b:
+        raise ValidationError({"right": ["an entity cannot be judged against itself"]})
+    return (a, b) if a < b else (b, a)
+
+
+def current_judgement(session: Session, a: str, b: str) -> Judgement | None:
+    left, right = _ordered(a, b)
+    return session.execute(
+        select(Judgement).where(Judgement.left_id == left, Judgement.right_id == right,
+                                Judgement.superseded_by.is_(None)).order_by(Judgement.id.desc())
+    ).scalars().first()
+
+
+def judgement_history(session: Session, a: str, b: str) -> list[Judgement]:
+    left, right = _ordered(a, b)
+    return list(session.execute(
+        select(Judgement).where(Judgement.left_id == left, Judgement.right_id == right).order_by(Judgement.id)
+    ).scalars())
+
+
+def judge(session: Session, actor: Actor, a: str, b: str, verdict: str, score: float | None = None) -> Judgement:
+    """Record a verdict on two entities; a new verdict supersedes the previous one (which is kept)."""
+    require(actor, "edit", "judge duplicates")
+    if verdict not in VERDICTS:
+        raise ValidationError({"verdict": [f"verdict must be one of {', '.join(VERDICTS)}, not {verdict!r}"]})
+    left, right = _ordered(a, b)
+    get_entity(session, left)
+    get_entity(session, right)
+    previous = current_judgement(session, left, right)
+    judgement = Judgement(left_id=left, right_id=right, verdict=verdict, score=score, user=actor.username)
+    session.add(judgement)
+    session.flush()
+    if previous is not None:
+        previous.superseded_by = judgement.id
+    audit.record(session, actor.username, "judgement.create", "judgement", f"{left}|{right}",
+                 {"verdict": previous.verdict, "id": previous.id} if previous else None,
+                 {"verdict": verdict, "id": judgement.id, "score": score})
+    session.flush()
+    return judgement
+
+
+def merge(session: Session, actor: Actor, winner_id: str, loser_id: str) -> Merge:
+    """Merge ``loser`` into ``winner``, keeping every name, link, citation, note and audit entry."""
+    require(actor, "edit", "merge entities")
+    if winner_id == loser_id:
+        raise ValidationError({"loser": ["an entity cannot be merged into itself"]})
+    winner, loser = get_entity(session, winner_id), get_entity(session, loser_id)
+    for entity in (winner, loser):
+        if entity.merged_into is not None:
+            raise Conflict(f"{entity.caption} was already merged into {entity.merged_into}; undo that merge first")
+    reg = registry()
+    if not (reg.entity_kind(winner.kind).is_a(loser.kind) or reg.entity_kind(loser.kind).is_a(winner.kind)):
+        raise ValidationError({"loser": [f"a {loser.kind} cannot be merged into a {winner.kind}"]})
+    moved: dict = {"names": [], "links": [], "citations": [], "notes": []}
+
+    # Names: every name of the loser becomes a name of the winner (those the winner lacks are recorded).
+    winner_props = reg.entity_kind(winner.kind).properties
+    additions: dict[str, list[str]] = {}
+    for prop, target in NAME_TARGET.items():
+        if target not in winner_props:
+            continue
+        for value in loser.properties.get(prop, []):
+            existing = set(winner.properties.get(target, [])) | set(additions.get(target, []))
+            if value not in existing and value not in winner.properties.get("name", []):
+                additions.setdefault(target, []).append(value)
+                moved["names"].append({"prop": target, "value": value})
+    if additions:
+        merged_props = {k: list(winner.properties.get(k, [])) + v for k, v in additions.items()}
+        update_entity(session, actor, winner.id, merged_props, replace=False)
+
+    links = session.execute(
+        select(Link).where(or_(Link.source_id == loser.id, Link.target_id == loser.id))
+    ).scalars().all()
+    for link in links:
+        other = link.target_id if link.source_id == loser.id else link.source_id
+        if other == winner.id:
+            continue  # a link between the two stays as it is (it would become a self-link)
+        for end in ("source_id", "target_id"):
+            if getattr(link, end) == loser.id:
+                setattr(link, end, winner.id)
+                moved["links"].append({"id": link.id, "end": end})
+                audit.record(session, actor.username, "link.repoint", "link", link.id,
+                             {end: loser.id}, {end: winner.id})
+    for citation in session.execute(select(Citation).where(Citation.entity_id == loser.id)).scalars():
+        citation.entity_id = winner.id
+        moved["citations"].append(citation.id)
+    for note in session.execute(select(Note).where(Note.entity_id == loser.id)).scalars():
+        note.entity_id = winner.id
+        moved["notes"].append(note.id)
+
+    loser.merged_into = winner.id
+    record = Merge(winner_id=winner.id, loser_id=loser.id, moved=moved, created_by=actor.username)
+    session.add(record)
+    session.flush()
+    audit.record(session, actor.username, "entity.merge", "entity", loser.id, None,
+                 {"merged_into": winner.id, "merge": record.id})
+    audit.record(session, actor.username, "merge.create", "merge", str(record.id), None,
+                 {"winner": winner.id, "loser": loser.id, "moved": moved})
+    if (current := current_judgement(session, winner.id, loser.id)) is None or current.verdict != "same":
+        judge(session, actor, winner.id, loser.id, "same")
+    session.flush()
+    return record
+
+
+def unmerge(session: Session, actor: Actor, merge_id: int) -> Merge:
+    """Undo a merge: put back exactly what it moved; the judgement history stays."""
+    require(actor, "edit", "undo merges")
+    record = session.get(Merge, merge_id)
+    if record is None:
+        raise NotFound(f"no merge {merge_id}")
+    if record.undone_at is not None:
+        raise Conflict(f"merge {merge_id} was already undone")
+    winner, loser = get_entity(session, record.winner_id), get_entity(session, record.loser_id)
+    moved = record.moved or {}
+    for item in moved.get("links", []):
+        link = session.get(Link, item["id"])
+        if link is not None and getattr(link, item["end"]) == winner.id:
+            setattr(link, item["end"], loser.id)
+            audit.record(session, actor.username, "link.repoint", "link", link.id,
+                         {item["end"]: winner.id}, {item["end"]: loser.id})
+    for citation_id in moved.get("citations", []):
+        citation = session.get(Citation, citation_id)
+        if citation is not None and citation.entity_id == winner.id:
+            citation.entity_id = loser.id
+    for note_id in moved.get("notes", []):
+        note = session.get(Note, note_id)
+        if note is not None and note.entity_id == winner.id:
+            note.entity_id = loser.id
+    removals: dict[str, list[str]] = {}
+    for item in moved.get("names", []):
+        removals.setdefault(item["prop"], []).append(item["value"])
+    if removals:
+        props = {prop: [v for v in winner.properties.get(prop, []) if v not in values]
+                 for prop, values in removals.items()}
+        update_entity(session, actor, winner.id, props, replace=False)
+    loser.merged_into = None
+    record.undone_at = datetime.now(UTC)
+    record.undone_by = actor.username
+    session.flush()
+    audit.record(session, actor.username, "entity.unmerge", "entity", loser.id, {"merged_into": winner.id}, None)
+    audit.record(session, actor.username, "merge.undo", "merge", str(record.id),
+                 {"winner": winner.id, "loser": loser.id}, None)
+    session.flush()
+    return record

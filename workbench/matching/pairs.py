@@ -1,0 +1,33 @@
+"""`workbench match pairs`: score every (left, right) row of a CSV, with the explanation."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from workbench.matching.score import score_names
+from workbench.matching.tables import atomic_output, read_table
+
+
+def score_pairs_file(in_path: Path, out_path: Path, progress: Callable[[int], None] | None = None) -> dict:
+    header, rows = read_table(Path(in_path), ("left", "right"))
+    counts = {"rows": 0, "empty": 0}
+    with atomic_output(Path(out_path)) as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header + ["score", "explanation"])
+        for _row_number, row in rows:
+            counts["rows"] += 1
+            left, right = row["left"].strip(), row["right"].strip()
+            values = [row[h] for h in header]
+            if not left or not right:
+                counts["empty"] += 1
+                writer.writerow(values + ["", ""])
+            else:
+                result = score_names(left, right, (row.get("schema") or "").strip() or None)
+                writer.writerow(values + [f"{result.score:.4f}",
+                                          json.dumps(result.explanation(), ensure_ascii=False, separators=(",", ":"))])
+            if progress:
+                progress(1)
+    return counts

@@ -1,0 +1,83 @@
+"""Screening hits as review items: confirm (create the mapped records), reject (remember), or leave unsure.
+
+A rejected (name, entity) pair is remembered in ``pair_decisions`` so the same hit is not raised again.
+A confirmed item asks the importers' tabular mapper to create the row's entities and links, bound to
+the matched entity and citing the screened file and row.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workbench.matching.normalize import name_key
+from workbench.schema import ValidationError
+from workbench.store import audit
+from workbench.store.entities import Conflict, NotFound
+from workbench.store.models import PairDecision, ReviewItem, ScreeningJob
+from workbench.store.permissions import Actor, require
+
+VERDICTS = ("confirmed", "rejected", "unsure")
+
+
+def create_review_items(session: Session, actor: Actor, job_id: str | None, hits) -> int:
+    """hits: dicts with row_number, row_data, query_name, entity_id, matched_name, score, explanation."""
+    require(actor, "edit", "create review items")
+    created = 0
+    for hit in hits:
+        key = name_key(hit["query_name"])[:500]
+        rejected = session.scalar(select(PairDecision.id).where(
+            PairDecision.query_key == key, PairDecision.entity_id == hit["entity_id"],
+            PairDecision.verdict == "rejected"))
+        if rejected:
+            continue
+        session.add(ReviewItem(job_id=job_id, row_number=hit["row_number"], row_data=hit.get("row_data") or {},
+                               query_name=hit["query_name"][:500], query_key=key, entity_id=hit["entity_id"],
+                               matched_name=hit.get("matched_name"), score=float(hit["score"]),
+                               explanation=hit.get("explanation")))
+        created += 1
+    session.flush()
+    return created
+
+
+def open_items(session: Session, job_id: str | None = None) -> list[ReviewItem]:
+    query = select(ReviewItem).where(ReviewItem.status == "open")
+    if job_id is not None:
+        query = query.where(ReviewItem.job_id == job_id)
+    return list(session.execute(query.order_by(ReviewItem.score.desc(), ReviewItem.id)).scalars())
+
+
+def decide(session: Session, actor: Actor, item_id: int, verdict: str, expected_version: int | None = None) -> ReviewItem:
+    require(actor, "edit", "decide screening hits")
+    if verdict not in VERDICTS:
+        raise ValidationError({"verdict": [f"verdict must be one of {', '.join(VERDICTS)}"]})
+    item = session.get(ReviewItem, item_id)
+    if item is None:
+        raise NotFound(f"no review item {item_id}")
+    if expected_version is not None and item.version != expected_version:
+        raise Conflict("this hit was decided by someone else since you opened it; reload it")
+    before = {"status": item.status}
+    if verdict == "confirmed" and item.job_id:
+        job = session.get(ScreeningJob, item.job_id)
+        from workbench.sources.tabular import apply_row, load_mapping
+
+        mapping = load_mapping(job.mapping, job.file_name)
+        item.created_entities = apply_row(session, actor, mapping, item.row_data, item.row_number, job.source_id,
+                                          bind={mapping.screen_entity: item.entity_id})
+    if verdict == "rejected":
+        existing = session.scalar(select(PairDecision).where(PairDecision.query_key == item.query_key,
+                                                             PairDecision.entity_id == item.entity_id))
+        if existing is None:
+            session.add(PairDecision(query_key=item.query_key, entity_id=item.entity_id, verdict=verdict,
+                                     user=actor.username))
+        else:
+            existing.verdict, existing.user = verdict, actor.username
+    item.status = verdict
+    item.decided_by = actor.username
+    item.decided_at = datetime.now(UTC)
+    session.flush()
+    audit.record(session, actor.username, "review.decide", "review_item", str(item.id), before,
+                 {"status": verdict, "entity": item.entity_id, "query": item.query_name})
+    return item

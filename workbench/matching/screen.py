@@ -1,0 +1,130 @@
+"""Bulk screening: stream a table of names against a watchlist file or the store's entities.
+
+Repeated names (an owner with many parcels) are scored once. Large inputs are split over worker
+processes that inherit the candidate index by fork, so the index is built once.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from workbench.matching.index import NameIndex
+from workbench.matching.normalize import normalize
+from workbench.matching.tables import InputError, atomic_output, read_table
+
+OUTPUT_COLUMNS = ("row", "query", "match_id", "match_name", "matched_name", "score", "rank", "explanation")
+CHUNK = 2000
+
+
+@dataclass
+class ScreenStats:
+    rows: int = 0
+    screened: int = 0
+    empty: int = 0
+    hits: int = 0
+    rows_with_hits: int = 0
+
+
+def load_watchlist(path: Path) -> NameIndex:
+    """WATCHLIST.csv: id,name[,schema][,aliases separated by ';']."""
+    _header, rows = read_table(path, ("id", "name"))
+    records = []
+    for row_number, row in rows:
+        record_id, name = row["id"].strip(), row["name"].strip()
+        if not record_id or not name:
+            raise InputError(f"{path}: data row {row_number} needs both an id and a name")
+        aliases = [a.strip() for a in (row.get("aliases") or "").split(";") if a.strip()]
+        records.append((record_id, name, aliases, (row.get("schema") or "").strip() or None))
+    return NameIndex.from_records(records)
+
+
+# ---- the per-name work (runs in workers) --------------------------------------------------------
+
+_INDEX: NameIndex | None = None
+
+
+def _screen_names(args: tuple[list[tuple[str, str | None]], int, float]) -> list[list[tuple]]:
+    names, top, threshold = args
+    index = _INDEX
+    out = []
+    cache: dict[tuple[str, str | None], list[tuple]] = {}
+    for name, schema in names:
+        form = normalize(name, schema)
+        key = (form.key, form.kind)
+        hits = cache.get(key)
+        if hits is None:
+            hits = [
+                (h.record_id, h.primary, h.matched_name, h.score, h.result.explanation())
+                for h in index.search_form(form, top=top, threshold=threshold)
+            ]
+            cache[key] = hits
+        out.append(hits)
+    return out
+
+
+def screen_names(index: NameIndex, names: Iterable[tuple[str, str | None]], top: int = 10, threshold: float = 0.5,
+                 workers: int = 1, chunk: int = CHUNK) -> Iterator[list[tuple]]:
+    """Yield, for each (name, schema), its hits as (id, primary, matched_name, score, explanation), best first."""
+    global _INDEX
+    _INDEX = index
+
+    def chunks():
+        batch = []
+        for item in names:
+            batch.append(item)
+            if len(batch) >= chunk:
+                yield (batch, top, threshold)
+                batch = []
+        if batch:
+            yield (batch, top, threshold)
+
+    if workers <= 1:
+        for args in chunks():
+            yield from _screen_names(args)
+        return
+    ctx = mp.get_context("fork")
+    with ctx.Pool(workers) as pool:
+        for result in pool.imap(_screen_names, chunks(), chunksize=1):
+            yield from result
+
+
+def screen_file(in_path: Path, out_path: Path, index: NameIndex, name_column: str = "name", top: int = 10,
+                threshold: float = 0.5, workers: int = 1, progress: Callable[[int], None] | None = None) -> ScreenStats:
+    """Screen a CSV and write the hits CSV atomically (nothing is written if the input is bad)."""
+    import csv
+
+    in_path, out_path = Path(in_path), Path(out_path)
+    _header, rows = read_table(in_path, (name_column,))
+    stats = ScreenStats()
+    pending: deque[tuple[int, str]] = deque()
+
+    def queries() -> Iterator[tuple[str, str | None]]:
+        for row_number, row in rows:
+            stats.rows += 1
+            name = (row.get(name_column) or "").strip()
+            if progress:
+                progress(1)
+            if not name:
+                stats.empty += 1
+                continue
+            pending.append((row_number, name))
+            yield name, (row.get("schema") or "").strip() or None
+
+    with atomic_output(out_path) as handle:
+        writer = csv.writer(handle)
+        writer.writerow(OUTPUT_COLUMNS)
+        for hits in screen_names(index, queries(), top, threshold, workers):
+            row_number, name = pending.popleft()
+            stats.screened += 1
+            if hits:
+                stats.rows_with_hits += 1
+            for rank, (record_id, primary, matched, score, explanation) in enumerate(hits, start=1):
+                stats.hits += 1
+                writer.writerow([row_number, name, record_id, primary, matched, f"{score:.4f}", rank,
+                                 json.dumps(explanation, ensure_ascii=False, separators=(",", ":"))])
+    return stats

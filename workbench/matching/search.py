@@ -1,0 +1,192 @@
+"""Fuzzy search over every name in the store, and duplicate detection while entering entities.
+
+The candidate index is cached per database and kept current from the audit log: ``audit_head.seq``
+counts changes, and the audit rows since the last seen seq name the entities to re-index. If the log
+no longer matches what was seen (a restored or truncated database), the index is rebuilt.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workbench.matching.entity_score import score_entities
+from workbench.matching.index import NameIndex
+from workbench.schema import registry
+from workbench.store.models import AuditEntry, AuditHead, Entity, Name
+
+REBUILD_AFTER = 5000  # more changed entities than this: rebuilding is cheaper than patching
+
+
+@dataclass
+class SearchHit:
+    entity_id: str
+    kind: str
+    caption: str
+    matched_name: str
+    score: float
+    explanation: dict = field(default_factory=dict)
+
+
+class StoreIndex:
+    def __init__(self):
+        self.index = NameIndex()
+        self.kinds: dict[str, str] = {}
+        self.seq = -1
+        self.hash = ""
+        self.lock = threading.Lock()
+
+    def _add_entity(self, entity_id: str, kind: str, caption: str, names: list[str]) -> None:
+        self.kinds[entity_id] = kind
+        for name in names:
+            self.index.add(entity_id, name, caption, kind)
+
+    def _rebuild(self, session: Session) -> None:
+        self.index = NameIndex()
+        self.kinds = {}
+        rows = session.execute(
+            select(Name.entity_id, Name.name, Entity.kind, Entity.caption)
+            .join(Entity, Entity.id == Name.entity_id)
+            .where(Entity.merged_into.is_(None))
+            .order_by(Name.entity_id, Name.id)
+        )
+        for entity_id, name, kind, caption in rows:
+            self.kinds[entity_id] = kind
+            self.index.add(entity_id, name, caption, kind)
+
+    def _reindex(self, session: Session, entity_ids: set[str]) -> None:
+        for entity_id in entity_ids:
+            self.index.remove(entity_id)
+            self.kinds.pop(entity_id, None)
+        if not entity_ids:
+            return
+        rows = session.execute(
+            select(Name.entity_id, Name.name, Entity.kind, Entity.caption)
+            .join(Entity, Entity.id == Name.entity_id)
+            .where(Entity.id.in_(list(entity_ids)), Entity.merged_into.is_(None))
+            .order_by(Name.entity_id, Name.id)
+        )
+        for entity_id, name, kind, caption in rows:
+            self.kinds[entity_id] = kind
+            self.index.add(entity_id, name, caption, kind)
+
+    def refresh(self, session: Session) -> StoreIndex:
+        with self.lock:
+            head = session.get(AuditHead, 1)
+            seq, digest = (head.seq, head.hash) if head is not None else (0, "")
+            if seq == self.seq and digest == self.hash:
+                return self
+            still_valid = self.seq >= 0 and seq >= self.seq and (
+                self.seq == 0 or session.scalar(select(AuditEntry.hash).where(AuditEntry.seq == self.seq)) == self.hash)
+            changed: set[str] = set()
+            if still_valid:
+                for object_type, object_id, before, after in session.execute(
+                    select(AuditEntry.object_type, AuditEntry.object_id, AuditEntry.before, AuditEntry.after)
+                    .where(AuditEntry.seq > self.seq)
+                ):
+                    if object_type == "entity":
+                        changed.add(object_id)
+                    elif object_type == "merge":  # a merge/unmerge touches both entities
+                        for state in (before, after):
+                            if isinstance(state, dict):
+                                changed.update(str(v) for k, v in state.items() if k in ("winner", "loser"))
+            if not still_valid or len(changed) > REBUILD_AFTER:
+                self._rebuild(session)
+            else:
+                self._reindex(session, changed)
+            self.seq, self.hash = seq, digest
+            return self
+
+    def snapshot(self) -> NameIndex:
+        return self.index
+
+
+_INDEXES: dict[str, StoreIndex] = {}
+_GLOBAL_LOCK = threading.Lock()
+
+
+def store_index(session: Session) -> StoreIndex:
+    """The up-to-date candidate index of the session's database."""
+    url = session.get_bind().engine.url.render_as_string(hide_password=False)
+    with _GLOBAL_LOCK:
+        index = _INDEXES.get(url)
+        if index is None:
+            index = _INDEXES[url] = StoreIndex()
+    return index.refresh(session)
+
+
+def _kind_filter(kinds: list[str] | None):
+    if not kinds:
+        return lambda kind: True
+    reg = registry()
+
+    def accept(kind: str) -> bool:
+        try:
+            spec = reg.entity_kind(kind)
+        except Exception:
+            return False
+        return any(spec.is_a(k) for k in kinds)
+
+    return accept
+
+
+def search_entities(session: Session, query: str, kinds: list[str] | None = None, limit: int = 20,
+                    threshold: float = 0.5) -> list[SearchHit]:
+    """Fuzzy search over every name and alias in the store; one hit per entity, best first."""
+    if not (query or "").strip():
+        return []
+    idx = store_index(session)
+    accept = _kind_filter(kinds)
+    schema = kinds[0] if kinds and len(kinds) == 1 else None
+    hits = idx.index.search(query, schema, top=max(limit * 3, limit), threshold=threshold)
+    out = []
+    for hit in hits:
+        kind = idx.kinds.get(hit.record_id, "")
+        if not accept(kind):
+            continue
+        out.append(SearchHit(hit.record_id, kind, hit.primary, hit.matched_name, round(hit.score, 4),
+                             hit.result.explanation()))
+        if len(out) >= limit:
+            break
+    return out
+
+
+def _same_family(a: str, b: str) -> bool:
+    reg = registry()
+    try:
+        ka, kb = reg.entity_kind(a), reg.entity_kind(b)
+    except Exception:
+        return a == b
+    return ka.is_a(b) or kb.is_a(a)
+
+
+def find_duplicates(session: Session, kind: str, properties: dict, limit: int = 5, exclude_id: str | None = None,
+                    threshold: float = 0.7) -> list[SearchHit]:
+    """Existing entities that look like the one being entered ('this looks like X (0.93)')."""
+    from workbench.matching.entity_score import NAME_PROPS
+
+    names = [n for p in NAME_PROPS for n in properties.get(p, []) or [] if str(n).strip()]
+    if not names:
+        return []
+    idx = store_index(session)
+    candidate_ids: set[str] = set()
+    for name in names:
+        for hit in idx.index.search(name, kind, top=20, threshold=max(0.0, threshold - 0.3)):
+            if hit.record_id != exclude_id and _same_family(kind, idx.kinds.get(hit.record_id, "")):
+                candidate_ids.add(hit.record_id)
+    if not candidate_ids:
+        return []
+    entities = session.execute(select(Entity).where(Entity.id.in_(list(candidate_ids)))).scalars().all()
+    hits = []
+    for entity in entities:
+        if entity.merged_into is not None:
+            continue
+        result = score_entities(properties, entity.properties, kind)
+        if result.score >= threshold:
+            hits.append(SearchHit(entity.id, entity.kind, entity.caption, result.matched_candidate,
+                                  round(result.score, 4), result.explanation()))
+    hits.sort(key=lambda h: (-h.score, h.caption))
+    return hits[:limit]

@@ -1,0 +1,96 @@
+"""Strict CSV streaming for the matching commands: a bad file is named with its row, never half-read.
+
+The importers' tabular reader (workbench.sources.tabular) handles mapped imports; the matching CLIs
+need only a header and named columns, and must fail the same clear way on every input.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+class InputError(Exception):
+    """Bad input the user can fix; the message names the file and row."""
+
+
+def _lines(handle, path: Path, counter: list[int]) -> Iterator[str]:
+    while True:
+        try:
+            line = handle.readline()
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{path}: line {counter[0] + 1} is not valid UTF-8 ({exc.reason} at byte {exc.start}); "
+                             "save the file as UTF-8 and try again") from None
+        if not line:
+            return
+        counter[0] += 1
+        yield line
+
+
+def read_table(path: Path, required: tuple[str, ...] = ()) -> tuple[list[str], Iterator[tuple[int, dict]]]:
+    """Header and a stream of (0-based data row, {column: value}); raises InputError naming file and row."""
+    path = Path(path)
+    try:
+        handle = open(path, encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot open ({exc.strerror})") from None
+    counter = [0]
+    reader = csv.reader(_lines(handle, path, counter), strict=True)
+    try:
+        header = next(reader)
+    except StopIteration:
+        handle.close()
+        raise InputError(f"{path}: the file is empty (a header row is needed)") from None
+    except csv.Error as exc:
+        handle.close()
+        raise InputError(f"{path}: line 1: {exc}") from None
+    header = [h.strip() for h in header]
+    missing = [c for c in required if c not in header]
+    if missing:
+        handle.close()
+        raise InputError(f"{path}: no column {', '.join(repr(m) for m in missing)} in the header "
+                         f"(columns found: {', '.join(header) or 'none'})")
+
+    def rows() -> Iterator[tuple[int, dict]]:
+        row_number = -1
+        try:
+            while True:
+                try:
+                    values = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    raise InputError(f"{path}: line {counter[0]} (data row {row_number + 1}): {exc}") from None
+                if not values or all(not v.strip() for v in values):
+                    continue
+                row_number += 1
+                if len(values) != len(header):
+                    raise InputError(f"{path}: line {counter[0]} (data row {row_number}) has {len(values)} fields "
+                                     f"but the header has {len(header)}")
+                yield row_number, dict(zip(header, values))
+        finally:
+            handle.close()
+
+    return header, rows()
+
+
+@contextmanager
+def atomic_output(path: Path):
+    """Write to a temporary file beside ``path`` and rename it into place only if everything succeeded."""
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            yield handle
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

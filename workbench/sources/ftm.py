@@ -1,0 +1,286 @@
+"""FollowTheMoney JSON lines out and in, driven by the ``ftm`` mapping in ``schema/``.
+
+Export: each entity becomes an FtM entity of its kind's ``ftm`` schema, each property goes to
+its ``ftm`` property, identifiers go to their scheme's ``ftm_property``; each link becomes an
+entity of the link kind's ``ftm`` schema with its two ends in ``ftm_source``/``ftm_target``,
+except SanctionOf, which FtM expresses as the Sanction's ``entity`` property. Import reverses
+the same tables, so a round trip keeps everything FtM can carry. No followthemoney import here:
+the package is only needed by the tests that validate the output.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workbench.schema import Registry, registry
+from workbench.sources.bulk import BulkWriter, ImportSummary
+from workbench.sources.files import store_file
+from workbench.store.entities import create_source
+from workbench.store.models import Entity, Link, Source
+from workbench.store.permissions import Actor, require
+from workbench.types import split_identifier
+
+from workbench.sources.ftm_schemata import FTM_ABSTRACT, FTM_PROPERTIES
+
+
+def _fits(schema: str, props: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Drop values for properties the FtM schema lacks, and empty ones."""
+    known = FTM_PROPERTIES.get(schema)
+    return {k: v for k, v in props.items() if v and (known is None or k in known)}
+
+
+class FtmError(ValueError):
+    """An FtM file cannot be read; the message names the file and line."""
+
+
+@dataclass
+class _Maps:
+    reg: Registry
+
+    def __post_init__(self) -> None:
+        reg = self.reg
+        # FtM schema -> workbench kind: the kind named like the schema, else the first mapped to it.
+        self.kind_for_schema: dict[str, str] = {}
+        for kind in reg.entity_kinds.values():
+            if kind.ftm and not kind.abstract and kind.ftm not in FTM_ABSTRACT:
+                if kind.name == kind.ftm or kind.ftm not in self.kind_for_schema:
+                    self.kind_for_schema[kind.ftm] = kind.name
+        # FtM interval schema -> (link kind, source prop, target prop); first declared wins.
+        self.link_for_schema: dict[str, tuple[str, str, str]] = {}
+        for link in reg.link_kinds.values():
+            if link.ftm and link.ftm_source and link.ftm_target and link.ftm not in self.link_for_schema:
+                if link.ftm not in self.kind_for_schema:
+                    self.link_for_schema[link.ftm] = (link.name, link.ftm_source, link.ftm_target)
+        # ftm property -> identifier scheme guesses on import.
+        self.schemes_for_prop: dict[str, list[str]] = {}
+        for scheme in reg.identifier_schemes.values():
+            self.schemes_for_prop.setdefault(scheme.ftm_property, []).append(scheme.name)
+
+
+def _maps(reg: Registry | None = None) -> _Maps:
+    return _Maps(reg or registry())
+
+
+def entity_to_ftm(entity: Entity, maps: _Maps, sanction_targets: dict[str, list[str]] | None = None) -> dict | None:
+    kind = maps.reg.entity_kinds.get(entity.kind)
+    if kind is None or not kind.ftm or kind.ftm in FTM_ABSTRACT:
+        return None
+    props: dict[str, list[str]] = {}
+    for name, values in (entity.properties or {}).items():
+        prop = kind.properties.get(name)
+        if prop is None:
+            continue
+        if name == "identifier":
+            for value in values:
+                scheme_name, number = split_identifier(value)
+                scheme = maps.reg.identifier_schemes.get(scheme_name)
+                target = scheme.ftm_property if scheme else "idNumber"
+                props.setdefault(target, []).append(number)
+            continue
+        if not prop.ftm:
+            continue
+        bucket = props.setdefault(prop.ftm, [])
+        bucket.extend(v for v in values if v not in bucket)
+    if entity.kind == "Sanction" and sanction_targets:
+        targets = sanction_targets.get(entity.id)
+        if targets:
+            props["entity"] = targets
+    return {"id": entity.id, "schema": kind.ftm, "properties": _fits(kind.ftm, props)}
+
+
+def link_to_ftm(link: Link, maps: _Maps) -> dict | None:
+    spec = maps.reg.link_kinds.get(link.kind)
+    if spec is None or not spec.ftm or not spec.ftm_source or not spec.ftm_target:
+        return None
+    props: dict[str, list[str]] = {spec.ftm_source: [link.source_id], spec.ftm_target: [link.target_id]}
+    for name, values in (link.properties or {}).items():
+        prop = spec.properties.get(name)
+        if prop is not None and prop.ftm:
+            bucket = props.setdefault(prop.ftm, [])
+            bucket.extend(v for v in values if v not in bucket)
+    return {"id": link.id, "schema": spec.ftm, "properties": _fits(spec.ftm, props)}
+
+
+def export_ftm(session: Session, entity_ids: Iterable[str] | None = None,
+               skipped: list[str] | None = None) -> Iterator[dict]:
+    """Yield FtM entity dicts for the given entities (or all) and the links among them."""
+    maps = _maps()
+    wanted = set(entity_ids) if entity_ids is not None else None
+    # Links whose FtM form is a property of their source entity (SanctionOf -> Sanction.entity).
+    property_links = {l.name: l for l in maps.reg.link_kinds.values() if l.ftm and not l.ftm_source}
+    sanction_targets: dict[str, list[str]] = {}
+    link_query = select(Link).order_by(Link.id).execution_options(yield_per=2000)
+    if property_links:
+        for link in session.execute(select(Link).where(Link.kind.in_(list(property_links)))).scalars():
+            if wanted is None or (link.source_id in wanted and link.target_id in wanted):
+                sanction_targets.setdefault(link.source_id, []).append(link.target_id)
+    query = select(Entity).where(Entity.merged_into.is_(None)).order_by(Entity.id).execution_options(yield_per=2000)
+    for entity in session.execute(query).scalars():
+        if wanted is not None and entity.id not in wanted:
+            continue
+        data = entity_to_ftm(entity, maps, sanction_targets)
+        if data is None:
+            if skipped is not None:
+                skipped.append(f"{entity.kind} {entity.id}: no concrete FtM schema")
+            continue
+        yield data
+    for link in session.execute(link_query).scalars():
+        if link.kind in property_links:
+            continue
+        if wanted is not None and not (link.source_id in wanted and link.target_id in wanted):
+            continue
+        data = link_to_ftm(link, maps)
+        if data is None:
+            if skipped is not None:
+                skipped.append(f"{link.kind} link {link.id}: no FtM schema")
+            continue
+        yield data
+
+
+def write_ftm(session: Session, handle, entity_ids: Iterable[str] | None = None,
+              skipped: list[str] | None = None) -> int:
+    count = 0
+    for data in export_ftm(session, entity_ids, skipped):
+        handle.write(json.dumps(data, ensure_ascii=False, sort_keys=True) + "\n")
+        count += 1
+    return count
+
+
+# ---- import --------------------------------------------------------------------------------
+
+def read_ftm(path: Path) -> list[tuple[int, dict]]:
+    """Every line parsed up front, so a bad line fails before anything is written."""
+    rows: list[tuple[int, dict]] = []
+    try:
+        handle = open(path, encoding="utf-8")
+    except OSError as exc:
+        raise FtmError(f"{path}: cannot open ({exc.strerror})") from exc
+    with handle:
+        try:
+            for number, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
+                try:
+                    data = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise FtmError(f"{path}, line {number}: not JSON ({exc.msg})") from exc
+                if not isinstance(data, dict) or not data.get("id") or not data.get("schema"):
+                    raise FtmError(f"{path}, line {number}: an FtM entity needs 'id' and 'schema'")
+                if not isinstance(data.get("properties", {}), dict):
+                    raise FtmError(f"{path}, line {number}: 'properties' must be an object")
+                rows.append((number, data))
+        except UnicodeDecodeError as exc:
+            raise FtmError(f"{path}: not UTF-8 text ({exc.reason})") from exc
+    return rows
+
+
+_CURP = re.compile(r"^[A-Z]{4}\d{6}[HM][A-Z]{5}[0-9A-Z]\d$")
+_RFC = re.compile(r"^[A-Z&Ñ]{3,4}\d{6}[A-Z0-9]{3}$")
+
+
+def _identifier(maps: _Maps, ftm_prop: str, value: str, kind: str) -> str:
+    compact = re.sub(r"[\s\-./]", "", value).upper()
+    schemes = maps.schemes_for_prop.get(ftm_prop, [])
+    if "CURP" in schemes and _CURP.match(compact):
+        return f"CURP:{value}"
+    if "RFC" in schemes and _RFC.match(compact):
+        return f"RFC:{value}"
+    preferred = {"passportNumber": "PASSPORT", "taxNumber": "TAX_ID", "idNumber": "NATIONAL_ID",
+                 "registrationNumber": "REGISTRATION", "imoNumber": "IMO", "accountNumber": "ACCOUNT"}.get(ftm_prop)
+    if preferred in maps.reg.identifier_schemes:
+        return f"{preferred}:{value}"
+    return f"{schemes[0] if schemes else 'OTHER'}:{value}"
+
+
+def ftm_to_properties(maps: _Maps, kind: str, ftm_props: dict) -> dict[str, list[str]]:
+    spec = maps.reg.entity_kind(kind)
+    by_ftm: dict[str, str] = {}
+    for prop in spec.properties.values():
+        if prop.ftm and prop.ftm not in by_ftm:
+            by_ftm[prop.ftm] = prop.name
+    identifier_props = set(maps.schemes_for_prop) if "identifier" in spec.properties else set()
+    out: dict[str, list[str]] = {}
+    for ftm_name, values in ftm_props.items():
+        values = [str(v) for v in (values if isinstance(values, list) else [values]) if v is not None]
+        target = by_ftm.get(ftm_name)
+        if target is not None:
+            out.setdefault(target, []).extend(values)
+        elif ftm_name in identifier_props:
+            for value in values:
+                out.setdefault("identifier", []).append(_identifier(maps, ftm_name, value, kind))
+    if "name" in spec.properties and not out.get("name"):
+        out["name"] = [spec.label]
+    return out
+
+
+def import_ftm(session: Session, actor: Actor, path: Path | str, progress: Callable[[int, int], None] | None = None,
+               source_id: str | None = None) -> ImportSummary:
+    """Import FtM JSON lines: entities first, then the relationship entities as links."""
+    require(actor, "edit", "import data")
+    path = Path(path)
+    rows = read_ftm(path)
+    maps = _maps()
+    summary = ImportSummary()
+    if source_id is None:
+        stored = store_file(session, actor, path, path.name, "application/x-ndjson")
+        source_id = session.scalar(select(Source.id).where(Source.sha256 == stored.sha256).limit(1))
+        if source_id is None:
+            source_id = create_source(session, actor, sha256=stored.sha256, file_name=path.name,
+                                      media_type="application/x-ndjson", size=stored.size,
+                                      title=f"FollowTheMoney file {path.name}", source_type="other").id
+    writer = BulkWriter(session, actor, summary, maps.reg)
+    writer.load_existing(ids=[data["id"] for _, data in rows])
+    total = len(rows)
+    deferred: list[tuple[int, dict]] = []
+    sanction_entities: list[tuple[int, str, list[str]]] = []
+    for index, (number, data) in enumerate(rows, 1):
+        where = f"{path.name} line {number}"
+        schema = data["schema"]
+        kind = maps.kind_for_schema.get(schema)
+        if kind is None:
+            if schema in maps.link_for_schema:
+                deferred.append((number, data))
+            else:
+                summary.reject(where, f"FtM schema {schema!r} has no workbench kind")
+            continue
+        ftm_props = dict(data.get("properties") or {})
+        if kind == "Sanction" and ftm_props.get("entity"):
+            sanction_entities.append((number, data["id"], [str(v) for v in ftm_props.pop("entity")]))
+        if writer.entity(str(data["id"]), kind, ftm_to_properties(maps, kind, ftm_props), where) is not None:
+            writer.cite(source_id, entity_id=str(data["id"]), locator=f"line {number}")
+        if progress and index % 500 == 0:
+            progress(index, total)
+    writer.flush()
+    for number, data in deferred:
+        where = f"{path.name} line {number}"
+        link_kind, source_prop, target_prop = maps.link_for_schema[data["schema"]]
+        props = data.get("properties") or {}
+        sources, targets = props.get(source_prop) or [], props.get(target_prop) or []
+        if not sources or not targets:
+            summary.reject(where, f"{data['schema']} lacks {source_prop} or {target_prop}")
+            continue
+        spec = maps.reg.link_kind(link_kind)
+        link_props: dict[str, list[str]] = {}
+        by_ftm = {p.ftm: p.name for p in spec.properties.values() if p.ftm}
+        for name, values in props.items():
+            if name in by_ftm and name not in (source_prop, target_prop):
+                link_props.setdefault(by_ftm[name], []).extend(map(str, values))
+        link_id = str(data["id"])
+        if writer.link(link_id, link_kind, str(sources[0]), str(targets[0]), link_props, where) is not None:
+            writer.cite(source_id, link_id=link_id, locator=f"line {number}")
+    for number, sanction, targets in sanction_entities:
+        for position, target in enumerate(targets):
+            link_id = f"{sanction}-sanctionof" if position == 0 else f"{sanction}-sanctionof-{position}"
+            if writer.link(link_id, "SanctionOf", sanction, target, {}, f"{path.name} line {number}") is not None:
+                writer.cite(source_id, link_id=link_id, locator=f"line {number}")
+    writer.flush()
+    if progress:
+        progress(total, total)
+    return summary

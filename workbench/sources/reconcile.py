@@ -1,0 +1,221 @@
+"""W3C / OpenRefine Reconciliation API v0.2 over the workbench store.
+
+An analyst reconciles a spreadsheet column (names, optionally with a type and other columns as
+properties) against the workbench from OpenRefine: candidates come from the matching engine's
+``search_entities``; property values that agree raise the score, ones that disagree lower it.
+Routes in ``workbench/web/routes/reconcile.py`` only translate HTTP to these functions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workbench.schema import ValidationError, registry
+from workbench.store.entities import get_entity
+from workbench.store.models import Entity
+from workbench.store.permissions import Actor, require
+from workbench.text import fold
+from workbench.types import compact_identifier, split_identifier
+
+SERVICE_NAME = "Sanctions workbench"
+IDENTIFIER_SPACE = "https://workbench.invalid/entities/"
+SCHEMA_SPACE = "https://workbench.invalid/schema/"
+MATCH_THRESHOLD = 0.9  # a candidate this good, and clearly ahead of the next, is an automatic match
+MAX_LIMIT = 50
+
+
+def _type(kind: str) -> dict:
+    spec = registry().entity_kinds.get(kind)
+    return {"id": kind, "name": spec.label if spec else kind}
+
+
+def manifest(base_url: str, token_query: str = "") -> dict:
+    """The service manifest; ``token_query`` ('?token=...') is appended to the URLs OpenRefine calls."""
+    base = base_url.rstrip("/")
+    suffix = token_query
+    joiner = "&" if suffix else "?"
+    reg = registry()
+    default_types = [_type(k.name) for k in reg.concrete_kinds("LegalEntity")]
+    return {
+        "versions": ["0.2"],
+        "name": SERVICE_NAME,
+        "identifierSpace": IDENTIFIER_SPACE,
+        "schemaSpace": SCHEMA_SPACE,
+        "defaultTypes": default_types,
+        "view": {"url": f"{base}/entities/{{{{id}}}}"},
+        "preview": {"url": f"{base}/reconcile/preview{suffix}{joiner}id={{{{id}}}}", "width": 430, "height": 200},
+        "suggest": {
+            "entity": {"service_url": base, "service_path": f"/reconcile/suggest/entity{suffix}"},
+            "type": {"service_url": base, "service_path": f"/reconcile/suggest/type{suffix}"},
+            "property": {"service_url": base, "service_path": f"/reconcile/suggest/property{suffix}"},
+        },
+        "extend": {
+            "propose_properties": {"service_url": base, "service_path": f"/reconcile/extend/propose{suffix}"},
+            "property_settings": [],
+        },
+    }
+
+
+def _kinds_for(type_id: str | list | None) -> list[str] | None:
+    if not type_id:
+        return None
+    ids = type_id if isinstance(type_id, list) else [type_id]
+    kinds = [t for t in ids if t in registry().entity_kinds]
+    if not kinds:
+        raise ValidationError({"type": [f"unknown type {', '.join(map(str, ids))!r}"]})
+    return kinds
+
+
+def _values_agree(prop: str, wanted: str, have: list[str]) -> bool:
+    if prop == "identifier":
+        wanted_number = compact_identifier(split_identifier(wanted)[1] if ":" in wanted else wanted)
+        return any(compact_identifier(split_identifier(h)[1]) == wanted_number for h in have)
+    target = fold(wanted)
+    return any(fold(h) == target or (len(target) >= 4 and target in fold(h)) for h in have)
+
+
+def _property_factor(entity: Entity, properties: list[dict]) -> tuple[float, list[dict]]:
+    """Agreeing values lift the score, disagreeing ones lower it; missing ones are neutral."""
+    factor = 1.0
+    features = []
+    for item in properties:
+        pid = str(item.get("pid") or item.get("p") or "")
+        values = item.get("v")
+        values = values if isinstance(values, list) else [values]
+        wanted = [str(v.get("id") if isinstance(v, dict) else v) for v in values if v not in (None, "")]
+        have = entity.properties.get(pid) or []
+        if not pid or not wanted or not have:
+            continue
+        agree = any(_values_agree(pid, w, have) for w in wanted)
+        factor *= 1.15 if agree else 0.8
+        features.append({"id": f"property:{pid}", "value": 1.0 if agree else 0.0})
+    return factor, features
+
+
+def reconcile_one(session: Session, query: dict) -> list[dict]:
+    from workbench.matching.search import search_entities
+
+    text = str(query.get("query") or "").strip()
+    if not text:
+        return []
+    limit = max(1, min(int(query.get("limit") or 5), MAX_LIMIT))
+    kinds = _kinds_for(query.get("type"))
+    hits = search_entities(session, text, kinds=kinds, limit=max(limit * 2, 10), threshold=0.5)
+    properties = query.get("properties") or []
+    entities = {}
+    if hits:
+        ids = [h.entity_id for h in hits]
+        entities = {e.id: e for e in session.execute(select(Entity).where(Entity.id.in_(ids))).scalars()}
+    results = []
+    for hit in hits:
+        entity = entities.get(hit.entity_id)
+        if entity is None:
+            continue
+        factor, features = _property_factor(entity, properties) if properties else (1.0, [])
+        score = max(0.0, min(1.0, hit.score * factor))
+        results.append({
+            "id": hit.entity_id,
+            "name": hit.caption,
+            "type": [_type(hit.kind)],
+            "score": round(score * 100, 2),
+            "description": f"matched {hit.matched_name}" if hit.matched_name != hit.caption else "",
+            "features": [{"id": "name", "value": round(hit.score, 4)}, *features],
+            "match": False,
+        })
+    results.sort(key=lambda r: -r["score"])
+    results = results[:limit]
+    if results and results[0]["score"] >= MATCH_THRESHOLD * 100:
+        second = results[1]["score"] if len(results) > 1 else 0.0
+        results[0]["match"] = results[0]["score"] - second >= 5
+    return results
+
+
+def reconcile(session: Session, actor: Actor, queries: dict[str, Any]) -> dict:
+    """A batch of queries ({key: {query, type, limit, properties}}) -> {key: {result: [...]}}."""
+    require(actor, "read", "reconcile")
+    if not isinstance(queries, dict):
+        raise ValidationError({"queries": ["expected a JSON object of queries"]})
+    out = {}
+    for key, query in queries.items():
+        if not isinstance(query, dict):
+            raise ValidationError({f"queries.{key}": ["expected an object with 'query'"]})
+        out[key] = {"result": reconcile_one(session, query)}
+    return out
+
+
+def preview(session: Session, actor: Actor, entity_id: str) -> dict:
+    """What the preview card shows: caption, kind, names, a few facts, designation status."""
+    require(actor, "read", "preview entities")
+    entity = get_entity(session, entity_id)
+    spec = registry().entity_kind(entity.kind)
+    facts = []
+    for prop in spec.properties.values():
+        if prop.name in ("name", "notes") or prop.type.matchable:
+            continue
+        values = entity.properties.get(prop.name)
+        if values:
+            facts.append((prop.label, ", ".join(values[:3])))
+    names = [n for p in ("alias", "weakAlias", "previousName") for n in entity.properties.get(p, [])]
+    return {"id": entity.id, "caption": entity.caption, "kind": spec.label, "names": names[:8], "facts": facts[:8]}
+
+
+def suggest_entity(session: Session, actor: Actor, prefix: str, type_id: str | None = None, limit: int = 10) -> dict:
+    from workbench.matching.search import search_entities
+
+    require(actor, "read", "search")
+    kinds = _kinds_for(type_id) if type_id else None
+    hits = search_entities(session, prefix or "", kinds=kinds, limit=limit, threshold=0.3) if prefix else []
+    return {"result": [{"id": h.entity_id, "name": h.caption, "description": registry().entity_kind(h.kind).label
+                        if h.kind in registry().entity_kinds else h.kind} for h in hits]}
+
+
+def suggest_type(prefix: str, limit: int = 20) -> dict:
+    needle = fold(prefix or "")
+    result = [{"id": k.name, "name": k.label} for k in registry().concrete_kinds()
+              if not needle or needle in fold(k.name) or needle in fold(k.label)]
+    return {"result": result[:limit]}
+
+
+def _properties_of(type_id: str | None) -> list[tuple[str, str]]:
+    reg = registry()
+    kinds = [reg.entity_kinds[type_id]] if type_id in reg.entity_kinds else reg.concrete_kinds()
+    seen: dict[str, str] = {}
+    for kind in kinds:
+        for prop in kind.properties.values():
+            seen.setdefault(prop.name, prop.label)
+    return list(seen.items())
+
+
+def suggest_property(prefix: str, type_id: str | None = None, limit: int = 20) -> dict:
+    needle = fold(prefix or "")
+    result = [{"id": pid, "name": label} for pid, label in _properties_of(type_id)
+              if not needle or needle in fold(pid) or needle in fold(label)]
+    return {"result": result[:limit]}
+
+
+def propose_properties(type_id: str | None, limit: int = 50) -> dict:
+    return {"type": type_id or "", "properties": [{"id": pid, "name": label}
+                                                  for pid, label in _properties_of(type_id)][:limit]}
+
+
+def extend(session: Session, actor: Actor, request: dict) -> dict:
+    """Data extension: property values of reconciled entities, as OpenRefine asks for them."""
+    require(actor, "read", "extend")
+    if not isinstance(request, dict) or not isinstance(request.get("ids"), list):
+        raise ValidationError({"extend": ["expected {\"ids\": [...], \"properties\": [{\"id\": ...}]}"]})
+    wanted = [str(p.get("id")) for p in request.get("properties") or [] if isinstance(p, dict) and p.get("id")]
+    labels = dict(_properties_of(None))
+    ids = [str(i) for i in request["ids"]][:1000]
+    entities = {e.id: e for e in session.execute(select(Entity).where(Entity.id.in_(ids))).scalars()} if ids else {}
+    rows = {}
+    for entity_id in ids:
+        entity = entities.get(entity_id)
+        row = {}
+        for pid in wanted:
+            values = entity.properties.get(pid, []) if entity is not None else []
+            row[pid] = [{"str": v} for v in values]
+        rows[entity_id] = row
+    return {"meta": [{"id": pid, "name": labels.get(pid, pid)} for pid in wanted], "rows": rows}

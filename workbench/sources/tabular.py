@@ -1,0 +1,507 @@
+"""Tabular import (CSV/XLSX) with a YAML mapping, in the spirit of Aleph's entity mappings.
+
+A mapping names the entities one row produces and the links between them::
+
+    name: County property roll
+    source: {title: ..., publisher: ..., source_type: registry, reliability: B}
+    screen: owner                      # the mapped entity whose names screening checks
+    entities:
+      parcel:
+        kind: RealEstate
+        keys: [APN]                    # stable id: the same row re-imported updates in place
+        properties:
+          parcelNumber: APN            # a column
+          name: {template: "Parcel {APN}"}
+          address: {columns: [SITUS_STREET, SITUS_CITY], join: ", "}
+      owner:
+        kind: Person
+        kind_from: {column: OWNER_TYPE, map: {P: Person, C: Company}}
+        properties:
+          name: OWNER_NAME
+          identifier: {column: RFC, scheme: RFC}
+    links:
+      - {kind: Ownership, source: owner, target: parcel,
+         properties: {acquisitionDate: {column: DEED_DATE, date_format: "%m/%d/%Y"}, price: SALE_PRICE}}
+
+Rows go through the domain services (validation, permissions, audit) and every created entity,
+value and link cites the file's Source with the locator ``row N``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workbench.schema import ValidationError, registry
+from workbench.sources.bulk import IMPORTER_VERSION, ImportSummary
+from workbench.sources.files import store_file
+from workbench.store.entities import cite, create_entity, create_link, get_entity, update_entity
+from workbench.store.models import Citation, Entity, Link, Source
+from workbench.store.permissions import Actor, require
+
+
+class MappingError(ValueError):
+    """The mapping YAML is wrong; the message names the line or key at fault."""
+
+
+class TableError(ValueError):
+    """The table cannot be read; names the file, the row and what is wrong."""
+
+    def __init__(self, file: str, row: int | None, message: str):
+        self.file = file
+        self.row = row
+        self.message = message
+        super().__init__(f"{file}, row {row}: {message}" if row is not None else f"{file}: {message}")
+
+
+@dataclass
+class ValueSpec:
+    column: str | None = None
+    columns: list[str] = field(default_factory=list)
+    join: str = " "
+    literal: str | None = None
+    template: str | None = None
+    split: str | None = None
+    scheme: str | None = None
+    date_format: str | None = None
+
+    def referenced(self) -> list[str]:
+        cols = list(self.columns)
+        if self.column:
+            cols.append(self.column)
+        if self.template:
+            cols.extend(re.findall(r"{([^{}]+)}", self.template))
+        return cols
+
+    def values(self, row: dict) -> list[str]:
+        if self.literal is not None:
+            raw = [self.literal]
+        elif self.template is not None:
+            try:
+                text = self.template.format_map({k: (v or "") for k, v in row.items()})
+            except (KeyError, ValueError):
+                text = ""
+            raw = [text] if text.strip() else []
+        elif self.columns:
+            parts = [str(row.get(c) or "").strip() for c in self.columns]
+            joined = self.join.join(p for p in parts if p)
+            raw = [joined] if joined else []
+        else:
+            value = row.get(self.column)
+            raw = [str(value).strip()] if value is not None and str(value).strip() else []
+        if self.split:
+            raw = [p.strip() for v in raw for p in v.split(self.split) if p.strip()]
+        out = []
+        for value in raw:
+            if self.date_format:
+                value = datetime.strptime(value, self.date_format).date().isoformat()
+            if self.scheme:
+                value = f"{self.scheme}:{value}"
+            out.append(value)
+        return out
+
+
+@dataclass
+class EntityMapping:
+    key: str
+    kind: str | None
+    kind_column: str | None
+    kind_map: dict[str, str]
+    keys: list[str]
+    properties: dict[str, ValueSpec]
+
+    def kind_for(self, row: dict) -> str | None:
+        if self.kind_column:
+            raw = str(row.get(self.kind_column) or "").strip()
+            return self.kind_map.get(raw, self.kind)
+        return self.kind
+
+
+@dataclass
+class LinkMapping:
+    kind: str
+    source: str
+    target: str
+    properties: dict[str, ValueSpec]
+
+
+@dataclass
+class TableMapping:
+    name: str
+    entities: dict[str, EntityMapping]
+    links: list[LinkMapping]
+    screen_entity: str | None
+    source: dict[str, Any]
+    sheet: str | None = None
+    text: str = ""
+
+    def columns(self) -> set[str]:
+        cols: set[str] = set()
+        for entity in self.entities.values():
+            for spec in entity.properties.values():
+                cols.update(spec.referenced())
+            cols.update(entity.keys)
+            if entity.kind_column:
+                cols.add(entity.kind_column)
+        for link in self.links:
+            for spec in link.properties.values():
+                cols.update(spec.referenced())
+        return cols
+
+    def screen_names(self, row: dict) -> list[str]:
+        """The names to screen for a row: the screened entity's name-typed properties."""
+        if not self.screen_entity:
+            return []
+        entity = self.entities[self.screen_entity]
+        kind = entity.kind_for(row) or entity.kind
+        spec = registry().entity_kinds.get(kind) if kind else None
+        name_props = {p.name for p in spec.name_properties} if spec else {"name"}
+        names: list[str] = []
+        for prop, value_spec in entity.properties.items():
+            if prop in name_props:
+                for value in value_spec.values(row):
+                    if value not in names:
+                        names.append(value)
+        return names
+
+
+def _line_of(node: Any) -> str:
+    return ""
+
+
+def _value_spec(where: str, raw: Any) -> ValueSpec:
+    if isinstance(raw, str):
+        return ValueSpec(column=raw)
+    if not isinstance(raw, dict):
+        raise MappingError(f"{where}: expected a column name or a mapping (column/columns/literal/template)")
+    allowed = {"column", "columns", "join", "literal", "template", "split", "scheme", "date_format", "format"}
+    unknown = set(raw) - allowed
+    if unknown:
+        raise MappingError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} (allowed: {', '.join(sorted(allowed))})")
+    sources = [k for k in ("column", "columns", "literal", "template") if k in raw]
+    if len(sources) != 1:
+        raise MappingError(f"{where}: give exactly one of column, columns, literal, template")
+    scheme = raw.get("scheme")
+    if scheme and scheme.upper() not in registry().identifier_schemes:
+        raise MappingError(f"{where}: unknown identifier scheme {scheme!r}")
+    return ValueSpec(column=raw.get("column"), columns=list(raw.get("columns") or []), join=str(raw.get("join", " ")),
+                     literal=None if raw.get("literal") is None else str(raw["literal"]), template=raw.get("template"),
+                     split=raw.get("split"), scheme=scheme.upper() if scheme else None,
+                     date_format=raw.get("date_format") or raw.get("format"))
+
+
+def load_mapping(text: str, name: str = "mapping") -> TableMapping:
+    """Parse and check a mapping against schema/; MappingError names the line or key at fault."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{name}, line {mark.line + 1}" if mark is not None else name
+        raise MappingError(f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from exc
+    if not isinstance(data, dict):
+        raise MappingError(f"{name}: expected a mapping with 'entities'")
+    reg = registry()
+    raw_entities = data.get("entities") or data.get("query", {}).get("entities")
+    if not isinstance(raw_entities, dict) or not raw_entities:
+        raise MappingError(f"{name}: 'entities' must map names to entity definitions")
+    entities: dict[str, EntityMapping] = {}
+    for key, spec in raw_entities.items():
+        where = f"{name}: entities.{key}"
+        if not isinstance(spec, dict):
+            raise MappingError(f"{where}: expected a mapping")
+        kind = spec.get("kind") or spec.get("schema")
+        kind_from = spec.get("kind_from") or {}
+        if kind is None and not kind_from:
+            raise MappingError(f"{where}: needs 'kind' (or 'kind_from')")
+        kinds = [kind] if kind else []
+        kinds.extend((kind_from.get("map") or {}).values())
+        for k in kinds:
+            if k not in reg.entity_kinds:
+                raise MappingError(f"{where}.kind: unknown entity kind {k!r}")
+            if reg.entity_kinds[k].abstract:
+                raise MappingError(f"{where}.kind: {k} is abstract")
+        properties: dict[str, ValueSpec] = {}
+        for prop, raw in (spec.get("properties") or {}).items():
+            if not any(prop in reg.entity_kinds[k].properties for k in kinds):
+                raise MappingError(f"{where}.properties.{prop}: {'/'.join(kinds)} has no property {prop!r}")
+            properties[prop] = _value_spec(f"{where}.properties.{prop}", raw)
+        keys = spec.get("keys") or []
+        if isinstance(keys, str):
+            keys = [keys]
+        entities[key] = EntityMapping(key, kind, kind_from.get("column"),
+                                      {str(k): str(v) for k, v in (kind_from.get("map") or {}).items()},
+                                      [str(k) for k in keys], properties)
+    links: list[LinkMapping] = []
+    for index, spec in enumerate(data.get("links") or []):
+        where = f"{name}: links[{index}]"
+        if not isinstance(spec, dict):
+            raise MappingError(f"{where}: expected a mapping")
+        kind = spec.get("kind") or spec.get("schema")
+        if kind not in reg.link_kinds:
+            raise MappingError(f"{where}.kind: unknown link kind {kind!r}")
+        for end in ("source", "target"):
+            if spec.get(end) not in entities:
+                raise MappingError(f"{where}.{end}: {spec.get(end)!r} is not one of the mapped entities")
+        props = {}
+        for prop, raw in (spec.get("properties") or {}).items():
+            if prop not in reg.link_kinds[kind].properties:
+                raise MappingError(f"{where}.properties.{prop}: {kind} has no property {prop!r}")
+            props[prop] = _value_spec(f"{where}.properties.{prop}", raw)
+        links.append(LinkMapping(kind, spec["source"], spec["target"], props))
+    screen = data.get("screen")
+    if screen is not None and screen not in entities:
+        raise MappingError(f"{name}: screen: {screen!r} is not one of the mapped entities")
+    source = data.get("source") or {}
+    if not isinstance(source, dict):
+        raise MappingError(f"{name}: source: expected a mapping (title, publisher, source_type, reliability)")
+    return TableMapping(str(data.get("name") or name), entities, links, screen, source, data.get("sheet"), text)
+
+
+# ---- reading -------------------------------------------------------------------------------
+
+def read_rows(path: str | Path, mapping: TableMapping | None = None) -> Iterator[tuple[int, dict]]:
+    """Stream (row number, row) from CSV or XLSX; row numbers count data rows from 1."""
+    path = Path(path)
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        yield from _xlsx_rows(path, mapping)
+    else:
+        yield from _csv_rows(path, mapping)
+
+
+def _check_header(path: Path, header: list[str], mapping: TableMapping | None) -> None:
+    if not header or not any(h.strip() for h in header):
+        raise TableError(path.name, None, "no header row")
+    if mapping is not None:
+        missing = sorted(c for c in mapping.columns() if c not in header)
+        if missing:
+            raise TableError(path.name, None, f"missing column(s) {', '.join(missing)} "
+                                              f"(the file has: {', '.join(h for h in header if h)})")
+
+
+def _csv_rows(path: Path, mapping: TableMapping | None) -> Iterator[tuple[int, dict]]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise TableError(path.name, None, f"cannot read ({exc.strerror})") from exc
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise TableError(path.name, max(line - 1, 1), f"not UTF-8 text (byte {exc.start}, file line {line}); "
+                                                      "save the file as UTF-8") from exc
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise TableError(path.name, None, "the file is empty") from None
+    _check_header(path, header, mapping)
+    number = 0
+    try:
+        for cells in reader:
+            if not any(c.strip() for c in cells):
+                continue
+            number += 1
+            if len(cells) != len(header):
+                raise TableError(path.name, number, f"has {len(cells)} cells, the header has {len(header)} "
+                                                    f"(file line {reader.line_num})")
+            yield number, dict(zip(header, cells))
+    except csv.Error as exc:
+        raise TableError(path.name, number + 1, f"malformed CSV: {exc}") from exc
+
+
+def _xlsx_rows(path: Path, mapping: TableMapping | None) -> Iterator[tuple[int, dict]]:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises several types for non-workbooks
+        raise TableError(path.name, None, f"not a readable XLSX workbook ({exc.__class__.__name__})") from exc
+    try:
+        sheet_name = mapping.sheet if mapping is not None and mapping.sheet else None
+        if sheet_name and sheet_name not in book.sheetnames:
+            raise TableError(path.name, None, f"no sheet {sheet_name!r} (sheets: {', '.join(book.sheetnames)})")
+        sheet = book[sheet_name] if sheet_name else book.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        try:
+            header = [str(h).strip() if h is not None else "" for h in next(rows)]
+        except StopIteration:
+            raise TableError(path.name, None, "the sheet is empty") from None
+        _check_header(path, header, mapping)
+        number = 0
+        for cells in rows:
+            if not any(c is not None and str(c).strip() for c in cells):
+                continue
+            number += 1
+            row = {}
+            for name, cell in zip(header, cells):
+                if isinstance(cell, datetime):
+                    cell = cell.date().isoformat()
+                elif isinstance(cell, float) and cell.is_integer():
+                    cell = str(int(cell))
+                row[name] = "" if cell is None else str(cell)
+            yield number, row
+    finally:
+        book.close()
+
+
+# ---- applying ------------------------------------------------------------------------------
+
+def _entity_id(mapping: TableMapping, entity: EntityMapping, row: dict, row_number: int, source_id: str) -> str:
+    if entity.keys:
+        key_values = [str(row.get(k) or "").strip() for k in entity.keys]
+        if all(key_values):
+            basis = "|".join([mapping.name, entity.key, *key_values])
+            return "tbl-" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:24]
+    basis = "|".join([mapping.name, entity.key, source_id, str(row_number)])
+    return "tbl-" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:24]
+
+
+def apply_row(session: Session, actor: Actor, mapping: TableMapping, row: dict, row_number: int, source_id: str,
+              bind: dict[str, str] | None = None, summary: ImportSummary | None = None) -> list[str]:
+    """Create (or update) the row's entities and links through the domain services; return new ids.
+
+    ``bind`` maps a mapped entity to an existing entity id (e.g. a confirmed screening match):
+    that entity is linked, not created. Raises ValidationError when the row's values do not fit.
+    """
+    bind = bind or {}
+    locator = f"row {row_number}"
+    created: list[str] = []
+    ids: dict[str, str] = {}
+    for key, entity in mapping.entities.items():
+        if key in bind:
+            get_entity(session, bind[key])
+            ids[key] = bind[key]
+            continue
+        kind = entity.kind_for(row)
+        if kind is None:
+            continue
+        spec = registry().entity_kind(kind)
+        props: dict[str, list[str]] = {}
+        try:
+            for prop, value_spec in entity.properties.items():
+                if prop in spec.properties:
+                    values = value_spec.values(row)
+                    if values:
+                        props[prop] = values
+        except ValueError as exc:
+            raise ValidationError({key: [str(exc)]}) from exc
+        if not props.get("name") and "name" in spec.properties and spec.properties["name"].required:
+            if not props:
+                continue  # nothing mapped in this row for this entity (e.g. no second owner)
+            raise ValidationError({f"{key}.name": ["is empty in this row"]})
+        entity_id = _entity_id(mapping, entity, row, row_number, source_id)
+        existing = session.get(Entity, entity_id)
+        if existing is None:
+            saved = create_entity(session, actor, kind, props, entity_id=entity_id)
+            created.append(entity_id)
+            if summary is not None:
+                summary.created += 1
+        else:
+            merged = {k: list(v) for k, v in existing.properties.items()}
+            changed = False
+            for prop, values in props.items():
+                for value in values:
+                    if value not in merged.get(prop, []):
+                        merged.setdefault(prop, []).append(value)
+                        changed = True
+            if changed:
+                saved = update_entity(session, actor, entity_id, merged)
+                if summary is not None:
+                    summary.updated += 1
+            else:
+                saved = None
+                if summary is not None:
+                    summary.skipped += 1
+        if saved is not None and summary is not None:
+            for messages in saved.warnings.values():
+                summary.warnings.extend((locator, m) for m in messages)
+        ids[key] = entity_id
+        _cite_once(session, actor, source_id, locator, entity_id=entity_id)
+    for link in mapping.links:
+        if link.source not in ids or link.target not in ids:
+            continue
+        props = {}
+        for prop, value_spec in link.properties.items():
+            try:
+                values = value_spec.values(row)
+            except ValueError as exc:
+                raise ValidationError({f"{link.kind}.{prop}": [str(exc)]}) from exc
+            if values:
+                props[prop] = values
+        basis = "|".join([link.kind, ids[link.source], ids[link.target], mapping.name, source_id, str(row_number)])
+        link_id = "tbl-" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:24]
+        if session.get(Link, link_id) is None:
+            create_link(session, actor, link.kind, ids[link.source], ids[link.target], props, link_id=link_id)
+            created.append(link_id)
+            if summary is not None:
+                summary.details["links_created"] = summary.details.get("links_created", 0) + 1
+        _cite_once(session, actor, source_id, locator, link_id=link_id)
+    return created
+
+
+def _cite_once(session: Session, actor: Actor, source_id: str, locator: str, *, entity_id: str | None = None,
+               link_id: str | None = None) -> None:
+    query = select(Citation.id).where(Citation.source_id == source_id, Citation.locator == locator)
+    query = query.where(Citation.entity_id == entity_id) if entity_id else query.where(Citation.link_id == link_id)
+    if session.scalar(query.limit(1)) is None:
+        cite(session, actor, source_id, entity_id=entity_id, link_id=link_id, locator=locator,
+             excerpt=f"imported by {IMPORTER_VERSION}")
+
+
+def source_for_table(session: Session, actor: Actor, path: Path, mapping: TableMapping) -> str:
+    """The Source for a table file: stored by content hash, reused when the same bytes come again."""
+    from workbench.store.entities import create_source
+
+    media = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+             if path.suffix.lower() in (".xlsx", ".xlsm") else "text/csv")
+    stored = store_file(session, actor, path, path.name, media)
+    existing = session.scalar(select(Source.id).where(Source.sha256 == stored.sha256).limit(1))
+    if existing:
+        return existing
+    fields = {k: mapping.source[k] for k in ("title", "publisher", "published_at", "source_type", "reliability",
+                                             "releasable", "url") if k in mapping.source}
+    fields.setdefault("title", f"{mapping.name}: {path.name}")
+    fields.setdefault("source_type", "registry")
+    fields["notes"] = f"Imported by {IMPORTER_VERSION} with mapping {mapping.name!r}"
+    return create_source(session, actor, sha256=stored.sha256, file_name=path.name, media_type=media,
+                         size=stored.size, **fields).id
+
+
+def import_table(session: Session, actor: Actor, path: str | Path, mapping: TableMapping,
+                 progress: Callable[[int, int | None], None] | None = None) -> ImportSummary:
+    """Import every row; a row whose values do not fit is rejected with its reason, the rest go in.
+
+    A file that cannot be read (encoding, ragged row, missing column) raises TableError and, as
+    the caller's transaction rolls back, leaves the database as it was.
+    """
+    require(actor, "edit", "import data")
+    path = Path(path)
+    rows = list(read_rows(path, mapping))
+    summary = ImportSummary()
+    source_id = source_for_table(session, actor, path, mapping)
+    for number, row in rows:
+        savepoint = session.begin_nested()
+        try:
+            apply_row(session, actor, mapping, row, number, source_id, summary=summary)
+            savepoint.commit()
+        except ValidationError as exc:
+            savepoint.rollback()
+            summary.reject(f"{path.name} row {number}", str(exc))
+        if progress:
+            progress(number, len(rows))
+    summary.details["rows"] = len(rows)
+    return summary

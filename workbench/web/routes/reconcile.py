@@ -1,0 +1,91 @@
+"""The W3C / OpenRefine Reconciliation API v0.2 at /reconcile (thin: workbench.sources.reconcile decides).
+
+OpenRefine cannot sign in through a form, so every endpoint takes an API token: the
+``Authorization: Bearer`` header, or ``?token=`` in the service URL for clients that cannot set
+headers (the manifest then carries the token into the preview and suggest URLs it advertises).
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from sqlalchemy.orm import Session
+
+from workbench.sources import reconcile as service
+from workbench.store import users
+from workbench.store.permissions import Actor
+from workbench.web.deps import get_session, optional_actor, templates
+
+router = APIRouter(prefix="/reconcile", tags=["reconcile"])
+
+
+def reconcile_actor(request: Request, token: str | None = None, session: Session = Depends(get_session)) -> Actor:
+    actor = users.actor_for_token(session, token) if token else optional_actor(request, session)
+    if actor is None:
+        raise HTTPException(status_code=401, detail="the reconciliation service needs an API token "
+                                                    "(Authorization: Bearer ..., or ?token=...)",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return actor
+
+
+def _json_field(raw: str | None, name: str):
+    try:
+        return json.loads(raw)
+    except (TypeError, json.JSONDecodeError):
+        raise HTTPException(status_code=400, detail=f"'{name}' must be JSON") from None
+
+
+async def _answer(request: Request, session: Session, actor: Actor, token: str | None) -> JSONResponse:
+    params = dict(request.query_params)
+    if request.method == "POST":
+        form = await request.form()
+        params.update({k: v for k, v in form.items() if isinstance(v, str)})
+    if "queries" in params:
+        return JSONResponse(service.reconcile(session, actor, _json_field(params["queries"], "queries")))
+    if "extend" in params:
+        return JSONResponse(service.extend(session, actor, _json_field(params["extend"], "extend")))
+    base = str(request.base_url).rstrip("/")
+    return JSONResponse(service.manifest(base, f"?token={quote(token)}" if token else ""))
+
+
+@router.get("")
+async def reconcile_get(request: Request, token: str | None = None, session: Session = Depends(get_session),
+                        actor: Actor = Depends(reconcile_actor)) -> JSONResponse:
+    return await _answer(request, session, actor, token)
+
+
+@router.post("")
+async def reconcile_post(request: Request, token: str | None = None, session: Session = Depends(get_session),
+                         actor: Actor = Depends(reconcile_actor)) -> JSONResponse:
+    return await _answer(request, session, actor, token)
+
+
+@router.get("/preview", response_class=HTMLResponse)
+def reconcile_preview(request: Request, id: str, session: Session = Depends(get_session),
+                      actor: Actor = Depends(reconcile_actor)):
+    card = service.preview(session, actor, id)
+    return templates.TemplateResponse(request, "reconcile/preview.html", {"card": card})
+
+
+@router.get("/suggest/entity")
+def suggest_entity(prefix: str = "", type: str | None = None, session: Session = Depends(get_session),
+                   actor: Actor = Depends(reconcile_actor)) -> dict:
+    return service.suggest_entity(session, actor, prefix, type)
+
+
+@router.get("/suggest/type")
+def suggest_type(prefix: str = "", actor: Actor = Depends(reconcile_actor)) -> dict:
+    return service.suggest_type(prefix)
+
+
+@router.get("/suggest/property")
+def suggest_property(prefix: str = "", type: str | None = None, actor: Actor = Depends(reconcile_actor)) -> dict:
+    return service.suggest_property(prefix, type)
+
+
+@router.get("/extend/propose")
+def extend_propose(type: str | None = None, limit: int = 50, actor: Actor = Depends(reconcile_actor)) -> dict:
+    return service.propose_properties(type, limit)
