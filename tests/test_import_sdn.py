@@ -197,10 +197,29 @@ def test_a_truncated_file_changes_nothing(imported, s, sdn_dir, tmp_path):
     broken.write_bytes(cut)
     head = s.get(AuditHead, 1).seq
     s.close()
-    with pytest.raises(SdnFormatError) as caught:
-        with store_db.session_scope(url) as session:
-            import_sdn(session, IMPORTER, [broken, sdn_dir / "alt.csv", sdn_dir / "add.csv"])
+    with pytest.raises(SdnFormatError) as caught, store_db.session_scope(url) as session:
+        import_sdn(session, IMPORTER, [broken, sdn_dir / "alt.csv", sdn_dir / "add.csv"])
     assert "sdn.csv" in str(caught.value) and "line" in str(caught.value)
     with store_db.session_scope(url) as session:
         assert session.get(AuditHead, 1).seq == head
         assert session.scalar(select(func.count()).select_from(Source)) == 3
+
+
+def test_sdn_entries_export_as_valid_ftm(s, sdn_rows):
+    model = pytest.importorskip("followthemoney").model
+    from workbench.sources.ftm import export_ftm
+
+    ids = [f"ofac-{r[0]}" for r in sdn_rows if "SDNTK" in r[3]][:300]
+    ids += [f"{i}-sanction" for i in ids]
+    rows = list(export_ftm(s, ids))
+    assert {r["id"] for r in rows if r["schema"] in ("Person", "Company", "Organization", "Sanction")} == set(ids)
+    for row in rows:
+        proxy = model.get_proxy(row)
+        for prop_name, values in row["properties"].items():
+            prop = proxy.schema.get(prop_name)
+            assert prop is not None, f"{row['schema']} has no {prop_name}"
+            for value in values:
+                if prop.type.name != "entity":
+                    assert prop.type.clean(value, proxy=None) is not None, (row["id"], prop_name, value)
+    sanction = next(r for r in rows if r["schema"] == "Sanction")
+    assert sanction["properties"]["entity"] == [sanction["id"].removesuffix("-sanction")]

@@ -123,3 +123,14 @@ def test_abstract_kind_cannot_be_created(session, researcher):
     with pytest.raises(ValidationError) as info:
         create_entity(session, researcher, "LegalEntity", {"name": "X"})
     assert "abstract" in str(info.value)
+
+
+def test_a_dossier_target_cannot_be_deleted(session, researcher):
+    from workbench.store.models import Dossier
+
+    person = create_entity(session, researcher, "Person", {"name": "Target"}).obj
+    session.add(Dossier(title="Candidate package", target_id=person.id, legal_basis="kingpin-b4", created_by="rita"))
+    session.commit()
+    with pytest.raises(ValidationError) as info:
+        delete_entity(session, researcher, person.id)
+    assert "target of dossier(s) 'Candidate package'" in str(info.value)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-
-from web_helpers import csrf_of, make_user, signed_in_client
+from web_helpers import csrf_of, signed_in_client
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
-
 from web_helpers import PASSWORD, csrf_of, make_user, sign_in, signed_in_client
 
 

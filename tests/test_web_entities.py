@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from web_helpers import csrf_of, signed_in_client
 
 
@@ -125,7 +124,7 @@ def test_citing_a_source_shows_it_under_the_fact(client):
                                                           "target": target, "excerpt": "born in 1979", "page": "4"},
                         follow_redirects=True)
     assert "Source cited" in cited.text
-    row = re.search(r"Date of birth</th><td>(.*?)</td>", cited.text, re.S).group(1)
+    row = re.search(r"Date of birth</th><td>(.*?)</td>", cited.text, re.DOTALL).group(1)
     assert "State gazette no. 12" in row and "born in 1979" in row and "p. 4" in row
     assert "Rosa Elena Mendez" in client.get(f"/sources/{source_id}").text
 
@@ -146,7 +145,7 @@ def test_entity_list_filters_by_kind_including_descendants(client):
     create(client, "Person", name="Rosa Elena Mendez")
     create(client, "Company", name="Transportes del Valle SA")
     def table(path):
-        return re.search(r"<tbody>(.*?)</tbody>", client.get(path).text, re.S).group(1)
+        return re.search(r"<tbody>(.*?)</tbody>", client.get(path).text, re.DOTALL).group(1)
 
     people = table("/entities?kind=Person")
     assert "Rosa Elena Mendez" in people and "Transportes del Valle" not in people

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from web_helpers import csrf_of, signed_in_client
 
 pytest.importorskip("workbench.matching.search")
@@ -43,7 +42,7 @@ def world(client):
 
 
 def result_rows(html: str) -> str:
-    return re.search(r'<table class="dense results">(.*?)</table>', html, re.S).group(1)
+    return re.search(r'<table class="dense results">(.*?)</table>', html, re.DOTALL).group(1)
 
 
 def test_misspelt_name_finds_the_entity(client, world):

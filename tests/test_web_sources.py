@@ -6,7 +6,6 @@ import hashlib
 import re
 
 import pytest
-
 from web_helpers import csrf_of, signed_in_client
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

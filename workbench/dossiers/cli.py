@@ -39,7 +39,8 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
             sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
             return
         table = Table(title=f"Dossiers ({len(data)})")
-        for col in ("id", "title", "state", "v", "basis"):
+        table.add_column("id", overflow="fold")  # the full id is what `show` and `export` take
+        for col in ("title", "state", "v", "basis"):
             table.add_column(col)
         for d in data:
             table.add_row(d["id"], d["title"], d["state"], str(d["version"]), d["legal_basis"])

@@ -148,7 +148,7 @@ class NameIndex:
             entry = self.entries[idx]
             if not entry.alive:
                 continue
-            result = score_forms(form, entry.form)
+            result = score_forms(form, entry.form, self.stats)
             if result.score < threshold:
                 continue
             current = best.get(entry.record_id)
@@ -164,7 +164,7 @@ class NameIndex:
         best: dict[str, float] = {}
         for entry in self.entries:
             if entry.alive:
-                score = score_forms(form, entry.form).score
+                score = score_forms(form, entry.form, self.stats).score
                 if score >= threshold and score > best.get(entry.record_id, -1):
                     best[entry.record_id] = score
         ranked = sorted(best.items(), key=lambda kv: -kv[1])

@@ -204,9 +204,11 @@ def normalize(name: str, schema: str | None = None) -> NameForm:
         groups = [(given_words, GIVEN), (family_words, FAMILY)]
     else:
         groups = [(" ".join(parts).split(), None)]
+    n_words = sum(len(words) for words, _role in groups)
     for words, role in groups:
         for w in words:
-            if w in PARTICLES or w in SUFFIXES or (kind != ORG and w in TITLES and len(words) > 1):
+            # A title goes when anything else is left ('IBRAHIM, Haji' = 'IBRAHIM, Haji Ehai' minus 'Ehai').
+            if w in PARTICLES or w in SUFFIXES or (kind != ORG and w in TITLES and n_words > 1):
                 dropped.append(w)
                 continue
             tokens.extend(_token(w, role, kind))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA, Levenshtein
 
 from workbench.matching.normalize import FAMILY, GIVEN, ORG, PERSON, NameForm, Token, normalize, phonetic
 
@@ -87,7 +87,7 @@ def token_similarity(a: Token, b: Token) -> tuple[float, str]:
         return 0.92, "phonetic"
     if a.skeleton == b.skeleton and len(a.skeleton) >= 3 and abs(len(a.text) - len(b.text)) <= 2:
         return 0.85, "transliteration"
-    sim = max(Levenshtein.normalized_similarity(a.text, b.text),
+    sim = max(OSA.normalized_similarity(a.text, b.text),  # OSA: 'saeid'/'saied' is one transposition
               Levenshtein.normalized_similarity(a.phon, b.phon))
     if len(a.text) >= 4 and len(b.text) >= 4 and (a.text.startswith(b.text) or b.text.startswith(a.text)):
         sim = max(sim, 0.8)
@@ -188,12 +188,28 @@ def _acronym_cover(token: str, words: list[str]) -> list[int] | None:
     return best
 
 
-def score_forms(qf: NameForm, cf: NameForm, stats: TokenStats | None = None) -> NameScore:
+@dataclass
+class Aligned:
+    """What the alignment of two names found: the raw material of the features (workbench.matching.features)."""
+
+    q: list[Token]
+    c: list[Token]
+    wq: list[float]
+    wc: list[float]
+    used_q: dict[int, float]
+    used_c: dict[int, float]
+    pair_how: list[tuple[int, int, float, str]]  # (query index, candidate index, similarity, how)
+    acronyms: int = 0
+    cross_role: int = 0
+
+
+def align(qf: NameForm, cf: NameForm, stats: TokenStats | None = None) -> tuple[NameScore, Aligned | None]:
+    """Align the parts of two names one-to-one, best pairs first; fills the explanation's aligned/unmatched."""
     q, c = _join_split_words(qf.tokens, cf.tokens)
     result = NameScore(0.0, query=qf, candidate=cf)
     if not q or not c:
         result.features.append({"feature": "empty", "effect": 0.0, "detail": "a name has no comparable parts"})
-        return result
+        return result, None
     if stats is not None:
         wq_list = [t.weight * stats.factor(t.text) for t in q]
         wc_list = [t.weight * stats.factor(t.text) for t in c]
@@ -203,6 +219,7 @@ def score_forms(qf: NameForm, cf: NameForm, stats: TokenStats | None = None) -> 
     both_ordered = qf.ordered and cf.ordered
     used_q: dict[int, float] = {}
     used_c: dict[int, float] = {}
+    state = Aligned(q, c, wq_list, wc_list, used_q, used_c, [])
     # Acronyms and contractions of organisation names, before fuzzy spelling can claim the parts:
     # 'TAUSA' = Transportes Aereos Unidos Selva Amazonica, 'BANAGRICOLA' = BANanera AGRICOLA.
     if qf.kind != PERSON and cf.kind != PERSON:
@@ -222,6 +239,7 @@ def score_forms(qf: NameForm, cf: NameForm, stats: TokenStats | None = None) -> 
                     for j in idx:
                         used_o[j] = ACRONYM_CREDIT
                     rest_o = [j for j in rest_o if j not in idx]
+                    state.acronyms += 1
                     words = " ".join(other[j].text for j in idx)
                     if side is q:
                         result.aligned.append(Alignment(t.text, words, ACRONYM_CREDIT, "acronym"))
@@ -244,46 +262,36 @@ def score_forms(qf: NameForm, cf: NameForm, stats: TokenStats | None = None) -> 
         credit = sim if how != "spelling" else sim ** SPELL_POWER
         if both_ordered and q[i].role != c[j].role:
             credit *= 1 - CROSS_ROLE
+            state.cross_role += 1
         used_q[i] = credit
         used_c[j] = credit
+        state.pair_how.append((i, j, sim, how))
         result.aligned.append(Alignment(q[i].text, c[j].text, sim, how))
-    wq = sum(wq_list)
-    wc = sum(wc_list)
-    cov_q = sum(credit * wq_list[i] for i, credit in used_q.items()) / wq
-    cov_c = sum(credit * wc_list[j] for j, credit in used_c.items()) / wc
-    score = MAX_COVERAGE_WEIGHT * max(cov_q, cov_c) + (1 - MAX_COVERAGE_WEIGHT) * min(cov_q, cov_c)
-    result.features.append({"feature": "coverage", "effect": round(score, 4),
-                            "detail": f"query {cov_q:.2f}, candidate {cov_c:.2f} of the name (by weight) aligned"})
-    rest_q = [i for i in range(len(q)) if i not in used_q]
-    rest_c = [j for j in range(len(c)) if j not in used_c]
-    result.unmatched_query = [q[i].text for i in rest_q]
-    result.unmatched_candidate = [c[j].text for j in rest_c]
-    if rest_q and rest_c:
-        left_q = sum(wq_list[i] for i in rest_q) / wq
-        left_c = sum(wc_list[j] for j in rest_c) / wc
-        penalty = CONFLICT_PENALTY * min(left_q, left_c)
-        score -= penalty
-        result.features.append({"feature": "conflicting parts", "effect": -round(penalty, 4),
-                                "detail": "both names have parts the other lacks"})
-        if both_ordered:
-            roles_q = {q[i].role for i in rest_q}
-            roles_c = {c[j].role for j in rest_c}
-            if SURNAME_CONFLICT and FAMILY in roles_q and FAMILY in roles_c:
-                score -= SURNAME_CONFLICT
-                result.features.append({"feature": "surname conflict", "effect": -SURNAME_CONFLICT,
-                                        "detail": "different family names on both sides"})
-            if GIVEN_CONFLICT and GIVEN in roles_q and GIVEN in roles_c and not any(
-                    q[i].role == GIVEN for i in used_q):
-                score -= GIVEN_CONFLICT
-                result.features.append({"feature": "given-name conflict", "effect": -GIVEN_CONFLICT,
-                                        "detail": "no given name in common"})
-    if qf.legal_forms and cf.legal_forms and not set(qf.legal_forms) & set(cf.legal_forms):
-        score -= LEGAL_FORM_MISMATCH
-        result.features.append({"feature": "legal form mismatch", "effect": -LEGAL_FORM_MISMATCH,
-                                "detail": f"{'/'.join(qf.legal_forms)} vs {'/'.join(cf.legal_forms)}"})
-    elif qf.legal_forms and cf.legal_forms:
-        result.features.append({"feature": "legal form", "effect": 0.0, "detail": "same legal form"})
-    result.score = max(0.0, min(1.0, score))
+    result.unmatched_query = [q[i].text for i in range(len(q)) if i not in used_q]
+    result.unmatched_candidate = [c[j].text for j in range(len(c)) if j not in used_c]
+    return result, state
+
+
+def score_forms(qf: NameForm, cf: NameForm, stats: TokenStats | None = None) -> NameScore:
+    """The learned name score (workbench.matching.model) over the alignment's features, with each
+    feature's contribution in the explanation. Names identical after normalisation score 1."""
+    from workbench.matching.features import pair_features
+    from workbench.matching.model import current_model
+
+    result, state = align(qf, cf, stats)
+    if state is None:
+        return result
+    if (not result.unmatched_query and not result.unmatched_candidate
+            and all(how == "exact" for _i, _j, _s, how in state.pair_how) and not state.acronyms
+            and not state.cross_role and not (qf.legal_forms and cf.legal_forms
+                                              and set(qf.legal_forms) != set(cf.legal_forms))):
+        result.score = 1.0
+        result.features.append({"feature": "identical", "effect": 0.0,
+                                "detail": "every part is the same after normalisation"})
+        return result
+    values = pair_features(qf, cf, state, stats)
+    variant = "list" if stats is not None and stats.total >= 50 else "plain"
+    result.score, result.features = current_model(variant).explain(values)
     return result
 
 

@@ -11,9 +11,10 @@ caller's transaction. Stable ids make a re-import compare and update in place.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
@@ -62,6 +63,22 @@ def _as_lists(properties: dict[str, Any]) -> dict[str, list[str]]:
     return {k: list(v) for k, v in properties.items()}
 
 
+@dataclass
+class _CreatedState:
+    """An entity's create-audit state, assembled as canonical JSON text without re-serialising."""
+
+    caption: str
+    kind: str
+    properties: str
+
+    def text(self, citations: list[dict] | None) -> audit.RawJSON:
+        parts = ['{"caption":', audit.canonical(self.caption)]
+        if citations:
+            parts += [',"citations":', audit.canonical(citations)]
+        parts += [',"kind":', audit.canonical(self.kind), ',"properties":', self.properties, "}"]
+        return audit.RawJSON("".join(parts))
+
+
 class BulkWriter:
     """Collects planned upserts and writes them in bulk; nothing is committed here."""
 
@@ -72,7 +89,7 @@ class BulkWriter:
         self.actor = actor
         self.reg = reg or registry()
         self.summary = summary or ImportSummary()
-        self.now = datetime.now(timezone.utc)
+        self.now = datetime.now(UTC)
         self.existing: dict[str, tuple[str, dict, int]] = {}
         self.existing_links: dict[str, tuple[str, str, str, dict, int]] = {}
         self.kinds: dict[str, str] = {}
@@ -87,6 +104,8 @@ class BulkWriter:
         self._cited_loaded: set[str] = set()
         self._audit: list[tuple[str, str, str, Any, Any]] = []
         self.pending_ids: set[str] = set()
+        self._new_props: dict[str, dict] = {}
+        self._checked: dict[tuple[int, Any], Any] = {}
 
     # ---- loading what is already there -----------------------------------------------------
     def load_existing(self, *, prefix: str | None = None, ids: Iterable[str] | None = None) -> None:
@@ -121,8 +140,47 @@ class BulkWriter:
         return kind
 
     def existing_properties(self, entity_id: str) -> dict | None:
+        """The entity's properties as they will be after the next flush (planned or stored)."""
+        if entity_id in self._new_props:
+            return self._new_props[entity_id]
         found = self.existing.get(entity_id)
         return found[1] if found else None
+
+    def validate(self, owner: str, properties: dict[str, Any], known: dict) -> tuple[dict, dict]:
+        """Registry.validate_properties with each (property, value) checked once per import.
+
+        Lists repeat the same authority, status, program and country values thousands of times;
+        the outcome of a check depends only on the property and the value, so it is remembered.
+        """
+        cleaned: dict[str, list[str]] = {}
+        errors: dict[str, list[str]] = {}
+        warnings: dict[str, list[str]] = {}
+        memo = self._checked
+        for name, raw in (properties or {}).items():
+            prop = known.get(name)
+            if prop is None:
+                errors.setdefault(name, []).append(f"{owner} has no property '{name}'")
+                continue
+            kept: list[str] = []
+            for value in raw if isinstance(raw, (list, tuple)) else [raw]:
+                key = (id(prop), value)
+                checked = memo.get(key)
+                if checked is None:
+                    checked = memo[key] = self.reg.check_value(prop, value)
+                if checked.errors:
+                    errors.setdefault(name, []).extend(checked.errors)
+                if checked.warnings:
+                    warnings.setdefault(name, []).extend(checked.warnings)
+                if checked.ok and checked.value is not None and checked.value not in kept:
+                    kept.append(checked.value)
+            if kept:
+                cleaned[name] = kept
+        for name, prop in known.items():
+            if prop.required and not cleaned.get(name) and name not in errors:
+                errors.setdefault(name, []).append(f"{prop.label} is required")
+        if errors:
+            raise ValidationError(errors)
+        return cleaned, warnings
 
     # ---- planning ---------------------------------------------------------------------------
     def entity(self, entity_id: str, kind: str, properties: dict[str, Any], where: str,
@@ -135,7 +193,7 @@ class BulkWriter:
         try:
             if kind_spec.abstract:
                 raise ValidationError({"kind": [f"{kind} is abstract"]})
-            cleaned, warnings = self.reg.validate_properties(kind, properties, kind_spec.properties)
+            cleaned, warnings = self.validate(kind, properties, kind_spec.properties)
         except ValidationError as exc:
             self.summary.reject(where, str(exc))
             return None
@@ -147,12 +205,15 @@ class BulkWriter:
             self.summary.skipped += 1
             return "unchanged"
         if found is None:
-            row = {"id": entity_id, "kind": kind, "caption": caption_for(kind_spec, cleaned), "properties": cleaned,
+            caption = caption_for(kind_spec, cleaned)
+            # Serialised once: the same canonical text is the stored column and part of the audit entry.
+            text = audit.RawJSON(audit.canonical(cleaned))
+            row = {"id": entity_id, "kind": kind, "caption": caption, "properties": text,
                    "created_at": self.now, "updated_at": self.now, "created_by": self.actor.username, "version": 1}
             self._entity_inserts.append(row)
             self._add_names(entity_id, kind_spec, cleaned)
-            self._audit.append(("entity.create", "entity", entity_id, None,
-                                {"kind": kind, "caption": row["caption"], "properties": cleaned}))
+            self._audit.append(("entity.create", "entity", entity_id, None, _CreatedState(caption, kind, text)))
+            self._new_props[entity_id] = cleaned
             self.kinds[entity_id] = kind
             self.pending_ids.add(entity_id)
             self.summary.created += 1
@@ -198,7 +259,7 @@ class BulkWriter:
                 missing = source_id if source_kind is None else target_id
                 raise ValidationError({"endpoint": [f"no entity {missing!r}"]})
             self.reg.check_endpoints(spec, source_kind, target_kind)
-            cleaned, _ = self.reg.validate_properties(kind, properties or {}, spec.properties)
+            cleaned, _ = self.validate(kind, properties or {}, spec.properties)
         except ValidationError as exc:
             self.summary.reject(where, str(exc))
             return None
@@ -280,17 +341,27 @@ class BulkWriter:
                             updated_at=bindparam("updated_at"), version=bindparam("version")))
             session.connection().execute(stmt, self._link_updates)
         audit.bulk_insert(session, Citation.__table__, self._citations)
-        # One audit entry per cited object, listing its new citations (object_id names the entity or link).
+        # Citations of an object created in this batch go into its create entry; others get one
+        # citation.create entry per cited object (object_id names the entity or link either way).
         grouped: dict[str, list[dict]] = {}
         for row in self._citations:
             grouped.setdefault(row["entity_id"] or row["link_id"], []).append(
                 {"source": row["source_id"], "entity": row["entity_id"], "link": row["link_id"],
                  "prop": row["prop"], "value": row["value"], "locator": row["locator"]})
+        entries = []
+        for action, object_type, object_id, before, after in self._audit:
+            if action in ("entity.create", "link.create"):
+                cites = grouped.pop(object_id, None)
+                if isinstance(after, _CreatedState):
+                    after = after.text(cites)
+                elif cites:
+                    after = {**after, "citations": cites}
+            entries.append((action, object_type, object_id, before, after))
         for subject, rows in grouped.items():
-            self._audit.append(("citation.create", "citation", subject, None, {"citations": rows}))
-        audit.record_many(session, self.actor.username, self._audit)
+            entries.append(("citation.create", "citation", subject, None, {"citations": rows}))
+        audit.record_many(session, self.actor.username, entries)
         for row in self._entity_inserts:
-            self.existing[row["id"]] = (row["kind"], row["properties"], 1)
+            self.existing[row["id"]] = (row["kind"], self._new_props.pop(row["id"]), 1)
         for row in self._link_inserts:
             self.existing_links[row["id"]] = (row["kind"], row["source_id"], row["target_id"], row["properties"], 1)
         self._entity_inserts.clear()

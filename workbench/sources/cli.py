@@ -11,8 +11,8 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, List, Optional
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -78,9 +78,9 @@ def _run_import(label: str, work: Callable) -> None:
 
 @import_app.command("sdn")
 def import_sdn_command(
-    paths: List[Path] = typer.Argument(..., help="sdn.csv [alt.csv add.csv], a folder holding them, SDN.XML, "
+    paths: list[Path] = typer.Argument(..., help="sdn.csv [alt.csv add.csv], a folder holding them, SDN.XML, "
                                                  "or the SDN JSON repackaging"),
-    published: Optional[str] = typer.Option(None, "--published", help="Publication date of the list (YYYY-MM-DD)."),
+    published: str | None = typer.Option(None, "--published", help="Publication date of the list (YYYY-MM-DD)."),
     no_delist: bool = typer.Option(False, "--no-delist", help="Do not mark entries missing from this list delisted."),
 ) -> None:
     """Import or re-import OFAC's SDN list (idempotent; missing entries are marked delisted)."""
@@ -120,7 +120,7 @@ def import_table_command(
 
 
 @export_app.command("ftm")
-def export_ftm_command(output: Optional[Path] = typer.Option(None, "-o", "--output", help="File (default stdout).")) -> None:
+def export_ftm_command(output: Path | None = typer.Option(None, "-o", "--output", help="File (default stdout).")) -> None:
     """Export every entity and link as FollowTheMoney JSON lines."""
     from workbench.cli import err, open_database, session
     from workbench.sources.ftm import write_ftm

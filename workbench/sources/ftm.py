@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,12 +22,25 @@ from sqlalchemy.orm import Session
 from workbench.schema import Registry, registry
 from workbench.sources.bulk import BulkWriter, ImportSummary
 from workbench.sources.files import store_file
+from workbench.sources.ftm_schemata import FTM_ABSTRACT, FTM_PROPERTIES, FTM_TOPICS
 from workbench.store.entities import create_source
 from workbench.store.models import Entity, Link, Source
 from workbench.store.permissions import Actor, require
 from workbench.types import split_identifier
 
-from workbench.sources.ftm_schemata import FTM_ABSTRACT, FTM_PROPERTIES
+
+def _ftm_topics(values: list[str]) -> tuple[list[str], list[str]]:
+    """Topics FtM knows, and the others (kept as FtM keywords so a round trip restores them)."""
+    topics, keywords = [], []
+    for value in values:
+        candidate = value
+        while candidate and candidate not in FTM_TOPICS:
+            candidate = candidate.rpartition(".")[0]
+        if candidate and candidate not in topics:
+            topics.append(candidate)
+        if candidate != value:
+            keywords.append(value)
+    return topics, keywords
 
 
 def _fits(schema: str, props: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -52,12 +65,12 @@ class _Maps:
             if kind.ftm and not kind.abstract and kind.ftm not in FTM_ABSTRACT:
                 if kind.name == kind.ftm or kind.ftm not in self.kind_for_schema:
                     self.kind_for_schema[kind.ftm] = kind.name
-        # FtM interval schema -> (link kind, source prop, target prop); first declared wins.
-        self.link_for_schema: dict[str, tuple[str, str, str]] = {}
+        # FtM interval schema -> candidate (link kind, source prop, target prop), in declaration order;
+        # the first whose endpoints fit is used (FtM's Ownership is our Ownership or Control).
+        self.link_for_schema: dict[str, list[tuple[str, str, str]]] = {}
         for link in reg.link_kinds.values():
-            if link.ftm and link.ftm_source and link.ftm_target and link.ftm not in self.link_for_schema:
-                if link.ftm not in self.kind_for_schema:
-                    self.link_for_schema[link.ftm] = (link.name, link.ftm_source, link.ftm_target)
+            if link.ftm and link.ftm_source and link.ftm_target and link.ftm not in self.kind_for_schema:
+                self.link_for_schema.setdefault(link.ftm, []).append((link.name, link.ftm_source, link.ftm_target))
         # ftm property -> identifier scheme guesses on import.
         self.schemes_for_prop: dict[str, list[str]] = {}
         for scheme in reg.identifier_schemes.values():
@@ -86,6 +99,13 @@ def entity_to_ftm(entity: Entity, maps: _Maps, sanction_targets: dict[str, list[
             continue
         if not prop.ftm:
             continue
+        if prop.type.ftm_type == "topic":
+            topics, keywords = _ftm_topics(values)
+            if topics:
+                props.setdefault(prop.ftm, []).extend(topics)
+            if keywords:
+                props.setdefault("keywords", []).extend(keywords)
+            continue
         bucket = props.setdefault(prop.ftm, [])
         bucket.extend(v for v in values if v not in bucket)
     if entity.kind == "Sanction" and sanction_targets:
@@ -113,33 +133,40 @@ def export_ftm(session: Session, entity_ids: Iterable[str] | None = None,
     """Yield FtM entity dicts for the given entities (or all) and the links among them."""
     maps = _maps()
     wanted = set(entity_ids) if entity_ids is not None else None
+    travelling = {k.name for k in maps.reg.entity_kinds.values() if k.ftm and k.ftm not in FTM_ABSTRACT}
+    # Entities FtM can carry; a link is only exported when both of its ends are.
+    exported: set[str] = {
+        entity_id for entity_id, kind in session.execute(
+            select(Entity.id, Entity.kind).where(Entity.merged_into.is_(None)))
+        if kind in travelling and (wanted is None or entity_id in wanted)
+    }
     # Links whose FtM form is a property of their source entity (SanctionOf -> Sanction.entity).
     property_links = {l.name: l for l in maps.reg.link_kinds.values() if l.ftm and not l.ftm_source}
     sanction_targets: dict[str, list[str]] = {}
-    link_query = select(Link).order_by(Link.id).execution_options(yield_per=2000)
     if property_links:
         for link in session.execute(select(Link).where(Link.kind.in_(list(property_links)))).scalars():
-            if wanted is None or (link.source_id in wanted and link.target_id in wanted):
+            if link.source_id in exported and link.target_id in exported:
                 sanction_targets.setdefault(link.source_id, []).append(link.target_id)
     query = select(Entity).where(Entity.merged_into.is_(None)).order_by(Entity.id).execution_options(yield_per=2000)
     for entity in session.execute(query).scalars():
         if wanted is not None and entity.id not in wanted:
             continue
-        data = entity_to_ftm(entity, maps, sanction_targets)
+        data = entity_to_ftm(entity, maps, sanction_targets) if entity.id in exported else None
         if data is None:
             if skipped is not None:
                 skipped.append(f"{entity.kind} {entity.id}: no concrete FtM schema")
             continue
         yield data
+    link_query = select(Link).order_by(Link.id).execution_options(yield_per=2000)
     for link in session.execute(link_query).scalars():
         if link.kind in property_links:
             continue
         if wanted is not None and not (link.source_id in wanted and link.target_id in wanted):
             continue
-        data = link_to_ftm(link, maps)
+        data = link_to_ftm(link, maps) if link.source_id in exported and link.target_id in exported else None
         if data is None:
             if skipped is not None:
-                skipped.append(f"{link.kind} link {link.id}: no FtM schema")
+                skipped.append(f"{link.kind} link {link.id}: FtM cannot carry it or one of its ends")
             continue
         yield data
 
@@ -215,9 +242,26 @@ def ftm_to_properties(maps: _Maps, kind: str, ftm_props: dict) -> dict[str, list
         elif ftm_name in identifier_props:
             for value in values:
                 out.setdefault("identifier", []).append(_identifier(maps, ftm_name, value, kind))
+    keywords = [str(k) for k in ftm_props.get("keywords") or []]
+    if keywords and "topics" in spec.properties:
+        known = set(maps.reg.vocabularies.get("topics", {}))
+        restored = [k for k in keywords if k in known]
+        parents = {_ftm_topics([k])[0][0] for k in restored if _ftm_topics([k])[0]}
+        out["topics"] = [t for t in out.get("topics", []) if t not in parents or t in restored] + restored
     if "name" in spec.properties and not out.get("name"):
         out["name"] = [spec.label]
     return out
+
+
+def _fitting_link(maps: _Maps, writer: BulkWriter, candidates: list[tuple[str, str, str]], source: str,
+                  target: str) -> str:
+    source_kind, target_kind = writer.kind_of(source), writer.kind_of(target)
+    for name, _, _ in candidates:
+        spec = maps.reg.link_kind(name)
+        if source_kind and target_kind and maps.reg.entity_kind(source_kind).is_a_any(spec.source) \
+                and maps.reg.entity_kind(target_kind).is_a_any(spec.target):
+            return name
+    return candidates[0][0]  # the writer rejects it with the endpoint message
 
 
 def import_ftm(session: Session, actor: Actor, path: Path | str, progress: Callable[[int, int], None] | None = None,
@@ -260,12 +304,14 @@ def import_ftm(session: Session, actor: Actor, path: Path | str, progress: Calla
     writer.flush()
     for number, data in deferred:
         where = f"{path.name} line {number}"
-        link_kind, source_prop, target_prop = maps.link_for_schema[data["schema"]]
+        candidates = maps.link_for_schema[data["schema"]]
         props = data.get("properties") or {}
+        _, source_prop, target_prop = candidates[0]
         sources, targets = props.get(source_prop) or [], props.get(target_prop) or []
         if not sources or not targets:
             summary.reject(where, f"{data['schema']} lacks {source_prop} or {target_prop}")
             continue
+        link_kind = _fitting_link(maps, writer, candidates, str(sources[0]), str(targets[0]))
         spec = maps.reg.link_kind(link_kind)
         link_props: dict[str, list[str]] = {}
         by_ftm = {p.ftm: p.name for p in spec.properties.values() if p.ftm}

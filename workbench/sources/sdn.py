@@ -12,10 +12,10 @@ from __future__ import annotations
 import gc
 import re
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -248,26 +248,14 @@ def _import_sdn(session: Session, actor: Actor, paths: list[Path | str], publish
         writer.entity(sanction_id(record.ent_num), "Sanction", sanction_props, where, keep=("listingDate",))
         writer.link(f"{PREFIX}{record.ent_num}-sanctionof", "SanctionOf", sanction_id(record.ent_num), entity_id,
                     {}, where)
+        _cite_entry(writer, sources, record, entity_id)
         planned.append((record, entity_id, linked))
         if progress and index % PROGRESS_STEP == 0:
             progress(index, total)
-    writer.flush()
     links = 0
     unresolved = 0
     for record, entity_id, linked in planned:
         locator = f"ent_num {record.ent_num}"
-        writer.cite(sources.main, entity_id=entity_id, locator=locator)
-        writer.cite(sources.main, entity_id=sanction_id(record.ent_num), locator=locator)
-        writer.cite(sources.main, link_id=f"{PREFIX}{record.ent_num}-sanctionof", locator=locator)
-        props = writer.existing_properties(entity_id) or {}
-        for alt_type, alias, alt_locator in record.aliases:
-            prop = "previousName" if alt_type in ("fka", "f.k.a.") else "weakAlias" if alt_type == "weak" else "alias"
-            if alias in props.get(prop, []) and sources.aliases != sources.main:
-                writer.cite(sources.aliases, entity_id=entity_id, prop=prop, value=alias, locator=alt_locator)
-        for address, _, add_locator in record.addresses:
-            if address in props.get("address", []) and sources.addresses != sources.main:
-                writer.cite(sources.addresses, entity_id=entity_id, prop="address", value=address,
-                            locator=add_locator)
         for target_name in linked:
             key = fold(target_name)
             target = by_name.get(key) or by_alias.get(key)
@@ -288,6 +276,26 @@ def _import_sdn(session: Session, actor: Actor, paths: list[Path | str], publish
     if progress:
         progress(total, total)
     return summary
+
+
+def _cite_entry(writer: BulkWriter, sources: ListSources, record: SdnRecord, entity_id: str) -> None:
+    """The entry cites its list row; each alias and address also cites its own ALT/ADD row."""
+    locator = f"ent_num {record.ent_num}"
+    writer.cite(sources.main, entity_id=entity_id, locator=locator)
+    writer.cite(sources.main, entity_id=sanction_id(record.ent_num), locator=locator)
+    writer.cite(sources.main, link_id=f"{PREFIX}{record.ent_num}-sanctionof", locator=locator)
+    props = writer.existing_properties(entity_id) or {}
+    if sources.aliases != sources.main:
+        for alt_type, alias, alt_locator in record.aliases:
+            prop = "previousName" if alt_type in ("fka", "f.k.a.") else "weakAlias" if alt_type == "weak" else "alias"
+            value = " ".join(alias.split())
+            if value in props.get(prop, []):
+                writer.cite(sources.aliases, entity_id=entity_id, prop=prop, value=value, locator=alt_locator)
+    if sources.addresses != sources.main:
+        for address, _, add_locator in record.addresses:
+            value = " ".join(address.split())
+            if value in props.get("address", []):
+                writer.cite(sources.addresses, entity_id=entity_id, prop="address", value=value, locator=add_locator)
 
 
 def _delist(writer: BulkWriter, present: set[int], published: str | None, summary: ImportSummary) -> None:

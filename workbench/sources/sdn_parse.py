@@ -190,9 +190,10 @@ def _xml_text(element, tag: str, ns: str) -> str | None:
 
 def parse_xml(path: Path) -> SdnList:
     """OFAC's SDN.XML, read with defusedxml: entity expansion and external entities are refused."""
+    from xml.etree.ElementTree import ParseError
+
     import defusedxml.ElementTree as SafeET
     from defusedxml import DefusedXmlException
-    from xml.etree.ElementTree import ParseError
 
     try:
         root = SafeET.parse(str(path), forbid_dtd=False, forbid_entities=True, forbid_external=True).getroot()

@@ -33,10 +33,11 @@ import csv
 import hashlib
 import io
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import yaml
 from sqlalchemy import select
@@ -411,6 +412,7 @@ def apply_row(session: Session, actor: Actor, mapping: TableMapping, row: dict, 
             if summary is not None:
                 summary.created += 1
         else:
+            props, _ = registry().validate_properties(kind, props, spec.properties, partial=True)
             merged = {k: list(v) for k, v in existing.properties.items()}
             changed = False
             for prop, values in props.items():

@@ -12,6 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from operator import itemgetter
 from typing import Any, Iterator
 
 from sqlalchemy import select, update
@@ -100,7 +101,7 @@ def bulk_insert(session: Session, table, rows: list[dict], chunk: int = 5000) ->
                               else json.dumps(v, ensure_ascii=False, separators=(",", ":")))
             placeholders.append(marker if dialect.name == "sqlite" else f"CAST({marker} AS JSON)")
         else:
-            processor = column_type.bind_processor(dialect)
+            processor = column_type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
                 processor = _remember_last(processor)
             converters.append(processor)
@@ -109,9 +110,15 @@ def bulk_insert(session: Session, table, rows: list[dict], chunk: int = 5000) ->
     sql = (f"INSERT INTO {preparer.format_table(table)} ({', '.join(preparer.quote(c) for c in columns)}) "
            f"VALUES ({', '.join(placeholders)})")
     pairs = list(zip(columns, converters))
+    getter = itemgetter(*columns)
+    converting = [(index, conv) for index, (_, conv) in enumerate(pairs) if conv is not None]
     for start in range(0, len(rows), chunk):
-        params = [tuple(conv(row[name]) if conv is not None else row[name] for name, conv in pairs)
-                  for row in rows[start:start + chunk]]
+        params = []
+        for row in rows[start:start + chunk]:
+            values = list(getter(row)) if len(columns) > 1 else [getter(row)]
+            for index, conv in converting:
+                values[index] = conv(values[index])
+            params.append(tuple(values))
         connection.exec_driver_sql(sql, params)
 
 
@@ -123,7 +130,8 @@ def record_many(session: Session, actor: str,
     head update, chains the hashes in Python and inserts the rows in bulk. The chain is exactly
     what ``record`` would have produced (``verify`` checks it the same way), and it commits or
     rolls back with the caller's change. ``before``/``after`` must already be JSON-native
-    (dicts, lists, strings, numbers, None), as importer states are.
+    (dicts, lists, strings, numbers, None), as importer states are, or RawJSON holding their
+    ``canonical`` text.
     """
     if not entries:
         return 0
@@ -145,8 +153,9 @@ def record_many(session: Session, actor: str,
     for action, object_type, object_id, before, after in entries:
         seq += 1
         object_id = str(object_id)
-        before_text = canonical(before) if before is not None else None
-        after_text = canonical(after) if after is not None else None
+        # RawJSON states are already canonical text (the importer built them once for both uses).
+        before_text = before if isinstance(before, RawJSON) else canonical(before) if before is not None else None
+        after_text = after if isinstance(after, RawJSON) else canonical(after) if after is not None else None
         payload = "".join((
             "[", str(seq), head, encode_basestring(action), ",", encode_basestring(object_type), ",",
             encode_basestring(object_id), ",", before_text or "null", ",", after_text or "null", ",",

@@ -19,7 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from workbench.schema import EntityKind, Registry, ValidationError, registry
 from workbench.store import audit
-from workbench.store.models import Citation, Entity, Link, Name, Note, Source, new_id
+from workbench.store.models import Citation, Dossier, Entity, Link, Name, Note, Source, new_id
 from workbench.store.permissions import Actor, require
 from workbench.text import fold
 
@@ -170,6 +170,10 @@ def delete_entity(session: Session, actor: Actor, entity_id: str, expected_versi
     require(actor, "edit", "delete entities")
     entity = get_entity(session, entity_id)
     _check_version(entity, expected_version, entity.caption)
+    dossiers = session.execute(select(Dossier.title).where(Dossier.target_id == entity_id)).scalars().all()
+    if dossiers:
+        raise ValidationError({"entity": [f"{entity.caption} is the target of dossier(s) {', '.join(map(repr, dossiers))}; "
+                                          "a dossier's target cannot be deleted"]})
     links = session.execute(
         select(Link).where(or_(Link.source_id == entity_id, Link.target_id == entity_id))
     ).scalars().all()

@@ -15,9 +15,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
 import typer
 
@@ -68,9 +68,9 @@ def generate(url: str, entities: int, seed: int = 7) -> dict[str, list]:
     Bulk inserts straight into the tables: the domain services would take many minutes for 100k
     entities, and what is measured here is reading, not writing.
     """
+    from workbench.schema import registry
     from workbench.store import db as store_db
     from workbench.store.entities import caption_for
-    from workbench.schema import registry
     from workbench.store.models import Entity, Link, Name
     from workbench.text import fold
 
@@ -266,7 +266,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
                         ("search (JSON, misspelt)", lambda i: f"/api/search?q={quote(queries[i])}"),
                         ("graph JSON (ego, depth 1)", lambda i: f"/api/graph/{pick[i]}"),
                     ):
-                        measure(client, lambda i: paths(requests + i % 20), 10)
+                        measure(client, lambda i, paths=paths: paths(requests + i % 20), 10)
                         results[label] = measure(client, paths, requests)
 
         base_line = results["hello-world (baseline)"]

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request

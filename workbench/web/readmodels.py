@@ -8,8 +8,9 @@ Fuzzy search and graph data come from the matching and graph layers.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -192,24 +193,18 @@ def entity_page(session: Session, entity_id: str, history_limit: int = 100) -> E
     )
 
 
-def cite_targets(session: Session, entity_id: str) -> list[tuple[str, str]]:
-    """Every fact of an entity a citation can attach to: (value for the form, label)."""
-    reg = registry()
-    entity = get_entity(session, entity_id)
-    kind = reg.entity_kind(entity.kind)
+def cite_targets(page: EntityPage) -> list[tuple[str, str]]:
+    """Every fact of the page's entity a citation can attach to: (value for the form, label)."""
+    entity = page.entity
+    kind = registry().entity_kind(entity.kind)
     options = [("entity", f"{entity.caption} (the entity as a whole)")]
     for name, values in entity.properties.items():
         label = kind.properties[name].label if name in kind.properties else name
         for index, value in enumerate(values):
             options.append((f"prop:{name}:{index}", f"{label}: {value}"))
-    links = links_of(session, entity.id)
-    others = entities_by_id(session, [l.target_id if l.source_id == entity.id else l.source_id for l in links])
-    for link in links:
-        spec = reg.link_kinds.get(link.kind)
-        outgoing = link.source_id == entity.id
-        other = others.get(link.target_id if outgoing else link.source_id)
-        verb = (spec.label if outgoing else spec.reverse) if spec else link.kind
-        options.append((f"link:{link.id}", f"Link: {verb} {other.caption if other else '?'}"))
+    for _heading, rows in page.link_groups:
+        for row in rows:
+            options.append((f"link:{row.link.id}", f"Link: {row.label} {row.other.caption}"))
     return options
 
 

@@ -11,7 +11,14 @@ from sqlalchemy.orm import Session
 from workbench.store import entities as store
 from workbench.store import users
 from workbench.store.permissions import Actor
-from workbench.web.deps import SESSION_CSRF, SESSION_USER, current_actor, get_session, optional_actor, templates
+from workbench.web.deps import (
+    SESSION_CSRF,
+    SESSION_USER,
+    current_actor,
+    get_session,
+    optional_actor,
+    templates,
+)
 from workbench.web.forms import form_value
 
 router = APIRouter()

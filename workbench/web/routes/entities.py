@@ -50,7 +50,7 @@ def entity_view(entity_id: str, request: Request, actor: Actor = Depends(current
                   and not (d == "in" and lk.symmetric)]
     return templates.TemplateResponse(request, "entities/view.html", {
         "p": page, "link_kinds": link_kinds,
-        "cite_targets": readmodels.cite_targets(session, entity_id),
+        "cite_targets": readmodels.cite_targets(page),
         "sources": readmodels.list_sources(session, limit=200),
     })
 

@@ -119,7 +119,8 @@ async def screening_start(request: Request, actor: Actor = Depends(current_actor
                 pass
         except TableError as exc:
             session.rollback()
-            return _page(request, session, values, {"file": [str(exc)]}, status=422)
+            where = f"{checked.name}, row {exc.row}" if exc.row is not None else checked.name
+            return _page(request, session, values, {"file": [f"{where}: {exc.message}"]}, status=422)
         source = store.create_source(session, actor, sha256=stored.sha256, file_name=checked.name,
                                      media_type=checked.media_type, size=len(checked.data),
                                      retrieved_at=stored.captured_at, title=values["title"] or checked.name,

@@ -1,0 +1,140 @@
+"""FollowTheMoney export validated by the followthemoney package, and a lossless round trip."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from sqlalchemy import delete
+
+from workbench.schema import registry
+from workbench.sources.ftm import import_ftm, write_ftm
+from workbench.sources.ftm_schemata import FTM_ABSTRACT
+from workbench.store import db as store_db
+from workbench.store.entities import create_entity, create_link
+from workbench.store.models import Base
+from workbench.store.permissions import Actor
+
+followthemoney = pytest.importorskip("followthemoney")
+from followthemoney import model
+
+ACTOR = Actor("rita", "researcher")
+SAMPLE = {"date": "2019-03-15", "country": "mx", "url": "https://example.org/x", "money": "450000 USD",
+          "percentage": "50", "number": "3", "email": "a@example.org", "identifier": "CURP:GULO900329HSLZPV09",
+          "gender": "male", "phone": "+526671234567"}
+
+
+def _value(prop) -> str:
+    reg = registry()
+    choices = reg.choices_for(prop.spec)
+    if choices:
+        return choices[0]
+    return SAMPLE.get(prop.type.name, f"Sample {prop.label}")
+
+
+def _populate(session) -> tuple[dict[str, str], int]:
+    """One entity of every concrete kind with every property set, and one link of every kind."""
+    reg = registry()
+    ids: dict[str, str] = {}
+    for kind in reg.concrete_kinds():
+        props = {name: _value(prop) for name, prop in kind.properties.items()}
+        props["name"] = f"FICTIONAL {kind.label}"
+        if "identifier" in props and "Person" not in kind.ancestors and kind.name != "Person":
+            props["identifier"] = "RFC:ABC010101AB1"
+        ids[kind.name] = create_entity(session, ACTOR, kind.name, props, entity_id=f"e-{kind.name}").obj.id
+    links = 0
+    for link in reg.link_kinds.values():
+        # Prefer kinds FtM can carry, so that as many links as possible can be exported.
+        ordered = sorted(reg.concrete_kinds(), key=lambda k: k.ftm in FTM_ABSTRACT)
+        source = next(k for k in ordered if k.is_a_any(link.source))
+        target = next(k for k in ordered if k.is_a_any(link.target))
+        target_id = ids[target.name]
+        if target.name == source.name:
+            target_id = create_entity(session, ACTOR, target.name, {"name": "FICTIONAL second", "level": "state"}
+                                      if target.name == "Territory" else {"name": "FICTIONAL second"},
+                                      entity_id=f"e2-{link.name}").obj.id
+        props = {name: _value(prop) for name, prop in link.properties.items()}
+        create_link(session, ACTOR, link.name, ids[source.name], target_id, props, link_id=f"l-{link.name}")
+        links += 1
+    return ids, links
+
+
+def _export(session) -> tuple[list[dict], list[str]]:
+    buffer = io.StringIO()
+    skipped: list[str] = []
+    write_ftm(session, buffer, skipped=skipped)
+    return [json.loads(line) for line in buffer.getvalue().splitlines()], skipped
+
+
+def _validate(rows: list[dict]) -> None:
+    ids = {row["id"] for row in rows}
+    for row in rows:
+        schema = model.get(row["schema"])
+        assert schema is not None and not schema.abstract, row["schema"]
+        for prop_name, values in row["properties"].items():
+            prop = schema.get(prop_name)
+            assert prop is not None, f"{row['schema']} has no property {prop_name}"
+            for value in values:
+                if prop.type.name == "entity":
+                    assert value in ids, f"{row['id']}.{prop_name} points outside the export"
+                else:
+                    assert prop.type.clean(value, proxy=None) is not None, f"{row['schema']}.{prop_name}={value!r}"
+        proxy = model.get_proxy(row)
+        assert proxy.id == row["id"]
+
+
+def test_export_covers_every_kind_and_validates(session):
+    ids, link_count = _populate(session)
+    session.commit()
+    rows, skipped = _export(session)
+    _validate(rows)
+    reg = registry()
+    unexportable = {k.name for k in reg.concrete_kinds() if not k.ftm or k.ftm in FTM_ABSTRACT}
+    assert {line.split()[0] for line in skipped if " link " not in line} == unexportable
+    exported_ids = {row["id"] for row in rows}
+    assert exported_ids >= {ids[k.name] for k in reg.concrete_kinds() if k.name not in unexportable}
+    sanction = next(row for row in rows if row["schema"] == "Sanction")
+    assert sanction["properties"]["entity"]  # SanctionOf becomes the Sanction's entity property
+    assert "name" not in sanction["properties"]  # FtM's Sanction has no name
+    person = next(row for row in rows if row["id"] == "e-Person")
+    assert person["properties"]["idNumber"] == ["GULO900329HSLZPV09"]
+    assert person["properties"]["lastName"] == ["Sample Paternal surname"]
+    link_rows = {row["id"] for row in rows if row["id"].startswith("l-")}
+    property_links = {l.name for l in reg.link_kinds.values() if l.ftm and not l.ftm_source}
+    # A link can only travel when both its ends can (Shipment and Chemical map to FtM's abstract Thing).
+    travelling = {f"l-{name}" for name, spec in reg.link_kinds.items() if name not in property_links
+                  and any(k.is_a_any(spec.source) and k.ftm not in FTM_ABSTRACT for k in reg.concrete_kinds())
+                  and any(k.is_a_any(spec.target) and k.ftm not in FTM_ABSTRACT for k in reg.concrete_kinds())}
+    assert link_rows == travelling and len(travelling) >= 12
+    assert link_count == len(reg.link_kinds)
+
+
+def test_round_trip_keeps_everything_ftm_carries(session, db_url, tmp_path):
+    _populate(session)
+    session.commit()
+    first, _ = _export(session)
+    path = tmp_path / "export.ftm.json"
+    path.write_text("".join(json.dumps(row) + "\n" for row in first), encoding="utf-8")
+    for table in reversed(Base.metadata.sorted_tables):
+        if table.name not in ("users", "api_tokens", "alembic_version"):
+            session.execute(delete(table))
+    session.commit()
+    with store_db.session_scope(db_url) as s:
+        summary = import_ftm(s, ACTOR, path)
+    assert summary.rejected == []
+    second, _ = _export(session)
+
+    def canon(rows):
+        return {row["id"]: (row["schema"], {k: sorted(v) for k, v in row["properties"].items()}) for row in rows}
+
+    assert canon(second) == canon(first)
+
+
+def test_bad_ftm_line_names_file_and_line(session, tmp_path):
+    from workbench.sources.ftm import FtmError
+
+    path = tmp_path / "bad.json"
+    path.write_text('{"id": "a", "schema": "Person", "properties": {"name": ["A"]}}\n{"id": "b", "schema"\n')
+    with pytest.raises(FtmError, match=r"bad\.json, line 2"):
+        import_ftm(session, ACTOR, path)

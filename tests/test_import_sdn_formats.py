@@ -1,0 +1,189 @@
+"""SDN import on small slices: updates in place, delisting, bad files, SDN.XML safety, JSON, CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from workbench.sources.sdn import import_sdn
+from workbench.sources.sdn_parse import SdnFormatError, parse_xml
+from workbench.store import db as store_db
+from workbench.store.audit import verify
+from workbench.store.entities import stats
+from workbench.store.models import AuditHead, Entity, Link
+from workbench.store.permissions import Actor
+
+IMPORTER = Actor("importer", "researcher")
+
+
+def _slice(sdn_dir, tmp_path, lines: list[bytes], name: str = "v1") -> list:
+    """A small trio cut from the real files: the given sdn.csv lines and their aliases/addresses."""
+    folder = tmp_path / name
+    folder.mkdir()
+    ents = {line.split(b",", 1)[0] for line in lines}
+    (folder / "sdn.csv").write_bytes(b"".join(lines) + b"\x1a")
+    for stem in ("alt", "add"):
+        rows = (sdn_dir / f"{stem}.csv").read_bytes().splitlines(keepends=True)
+        kept = [rows[0]] + [r for r in rows[1:] if r.split(b",", 1)[0] in ents]
+        (folder / f"{stem}.csv").write_bytes(b"".join(kept))
+    return [folder / "sdn.csv", folder / "alt.csv", folder / "add.csv"]
+
+
+@pytest.fixture
+def sdn_lines(sdn_dir):
+    lines = (sdn_dir / "sdn.csv").read_bytes().splitlines(keepends=True)
+    mexican = [l for l in lines if b'"SDNTK"' in l and b"C.U.R.P." in l][:20]
+    return lines[:10] + mexican
+
+
+def _import(db_url, paths, **kwargs):
+    with store_db.session_scope(db_url) as s:
+        return import_sdn(s, IMPORTER, paths, **kwargs)
+
+
+def test_newer_list_updates_in_place_and_delists_missing_entries(db_url, sdn_dir, sdn_lines, tmp_path):
+    first = _import(db_url, _slice(sdn_dir, tmp_path, sdn_lines), published="2024-05-02")
+    assert first.created == 2 * len(sdn_lines) and first.rejected == []
+    gone = sdn_lines[0].split(b",", 1)[0].decode()
+    changed = sdn_lines[12]
+    changed_ent = changed.split(b",", 1)[0].decode()
+    newer = [l for l in sdn_lines[1:] if l != changed] + [changed.replace(b'"SDNTK"', b'"SDNTK] [ILLICIT-DRUGS-EO14059"')]
+    second = _import(db_url, _slice(sdn_dir, tmp_path, newer, "v2"), published="2024-06-01")
+    assert second.created == 0
+    assert second.details["delisted"] == 1
+    with store_db.session_scope(db_url) as s:
+        assert s.get(Entity, f"ofac-{gone}") is not None  # never deleted
+        delisted = s.get(Entity, f"ofac-{gone}-sanction")
+        assert delisted.properties["status"] == ["delisted"] and delisted.properties["endDate"] == ["2024-06-01"]
+        sanction = s.get(Entity, f"ofac-{changed_ent}-sanction")
+        assert sanction.properties["program"] == ["SDNTK", "ILLICIT-DRUGS-EO14059"]
+        assert sanction.version == 2
+        assert s.scalar(select(func.count()).select_from(Entity)) == 2 * len(sdn_lines)
+        assert verify(s)[1] is None
+
+
+def test_malformed_alt_file_names_file_and_line_and_changes_nothing(db_url, sdn_dir, sdn_lines, tmp_path):
+    paths = _slice(sdn_dir, tmp_path, sdn_lines)
+    _import(db_url, paths)
+    with store_db.session_scope(db_url) as s:
+        before = stats(s)
+        head = s.get(AuditHead, 1).seq
+    alt = paths[1].read_bytes().splitlines(keepends=True)
+    alt.insert(3, b'9339,99999,aka\r\n')  # a ragged row: three columns instead of five
+    paths[1].write_bytes(b"".join(alt))
+    paths[0].write_bytes(paths[0].read_bytes().replace(b'"SDNTK"', b'"SDNT"'))  # would change entries
+    with pytest.raises(SdnFormatError) as caught:
+        _import(db_url, paths)
+    assert "alt.csv, line 4" in str(caught.value) and "columns" in str(caught.value)
+    with store_db.session_scope(db_url) as s:
+        assert stats(s) == before and s.get(AuditHead, 1).seq == head
+
+
+SDN_XML = """<?xml version="1.0" standalone="yes"?>
+<sdnList xmlns="http://tempuri.org/sdnList.xsd">
+  <publshInformation><Publish_Date>05/02/2024</Publish_Date><Record_Count>2</Record_Count></publshInformation>
+  <sdnEntry>
+    <uid>90001</uid><firstName>Juan Carlos</firstName><lastName>FICTICIO LOPEZ</lastName><sdnType>Individual</sdnType>
+    <programList><program>SDNTK</program></programList>
+    <idList>
+      <id><uid>1</uid><idType>C.U.R.P.</idType><idNumber>FILJ800101HSLCPN09</idNumber><idCountry>Mexico</idCountry></id>
+      <id><uid>2</uid><idType>Passport</idType><idNumber>G1234567</idNumber><idCountry>Mexico</idCountry></id>
+      <id><uid>3</uid><idType>Linked To:</idType><idNumber>FICTICIA EMPRESA, S.A. DE C.V.</idNumber></id>
+    </idList>
+    <akaList><aka><uid>5</uid><type>a.k.a.</type><category>weak</category><lastName>EL FICTICIO</lastName></aka>
+             <aka><uid>6</uid><type>a.k.a.</type><category>strong</category><lastName>FICTICIO</lastName><firstName>Juan</firstName></aka></akaList>
+    <addressList><address><uid>7</uid><city>Culiacan</city><stateOrProvince>Sinaloa</stateOrProvince><country>Mexico</country></address></addressList>
+    <nationalityList><nationality><uid>8</uid><country>Mexico</country><mainEntry>true</mainEntry></nationality></nationalityList>
+    <dateOfBirthList><dateOfBirthItem><uid>9</uid><dateOfBirth>01 Jan 1980</dateOfBirth><mainEntry>true</mainEntry></dateOfBirthItem></dateOfBirthList>
+  </sdnEntry>
+  <sdnEntry>
+    <uid>90002</uid><lastName>FICTICIA EMPRESA, S.A. DE C.V.</lastName><sdnType>Entity</sdnType>
+    <programList><program>SDNTK</program></programList>
+  </sdnEntry>
+</sdnList>
+"""
+
+
+def test_sdn_xml_import(db_url, tmp_path):
+    path = tmp_path / "SDN.XML"
+    path.write_text(SDN_XML, encoding="utf-8")
+    summary = _import(db_url, [path])
+    assert summary.rejected == [] and summary.details["linked_to"] == 1
+    with store_db.session_scope(db_url) as s:
+        person = s.get(Entity, "ofac-90001")
+        assert person.kind == "Person" and person.properties["firstName"] == ["Juan Carlos"]
+        assert {"CURP:FILJ800101HSLCPN09", "PASSPORT:G1234567"} <= set(person.properties["identifier"])
+        assert person.properties["weakAlias"] == ["EL FICTICIO"]
+        assert person.properties["alias"] == ["FICTICIO, Juan"]
+        assert person.properties["birthDate"] == ["1980-01-01"] and person.properties["nationality"] == ["mx"]
+        assert person.properties["address"] == ["Culiacan, Sinaloa, Mexico"]
+        assert s.get(Entity, "ofac-90002").kind == "Company"
+        link = s.scalars(select(Link).where(Link.kind == "UnknownLink")).one()
+        assert (link.source_id, link.target_id) == ("ofac-90001", "ofac-90002")
+
+
+BOMB = """<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<sdnList><sdnEntry><uid>1</uid><lastName>&lol3;</lastName></sdnEntry></sdnList>
+"""
+EXTERNAL = """<?xml version="1.0"?>
+<!DOCTYPE sdnList [<!ENTITY secret SYSTEM "file:///etc/passwd">]>
+<sdnList><sdnEntry><uid>1</uid><lastName>&secret;</lastName></sdnEntry></sdnList>
+"""
+
+
+@pytest.mark.parametrize("content", [BOMB, EXTERNAL], ids=["entity-expansion-bomb", "external-entity"])
+def test_unsafe_xml_is_refused_and_nothing_is_written(db_url, tmp_path, content):
+    path = tmp_path / "SDN.XML"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(SdnFormatError) as caught:
+        _import(db_url, [path])
+    assert "refused unsafe XML" in str(caught.value) and "SDN.XML" in str(caught.value)
+    with store_db.session_scope(db_url) as s:
+        assert s.scalar(select(func.count()).select_from(Entity)) == 0
+
+
+def test_malformed_xml_names_the_line(tmp_path):
+    path = tmp_path / "SDN.XML"
+    path.write_text(SDN_XML[: len(SDN_XML) // 2], encoding="utf-8")
+    with pytest.raises(SdnFormatError, match=r"SDN\.XML, line \d+: malformed XML"):
+        parse_xml(path)
+
+
+def test_json_repackaging_adds_names_and_keeps_what_it_cannot_carry(db_url, sdn_dir, sdn_lines, tmp_path):
+    _import(db_url, _slice(sdn_dir, tmp_path, sdn_lines))
+    data = json.loads((sdn_dir / "sdn-2026-08-20.json").read_text(encoding="utf-8"))
+    mexican_ent = int(sdn_lines[10].split(b",", 1)[0])
+    keep = [e for e in data["entries"] if e["uid"] == mexican_ent]
+    newer = [e for e in data["entries"] if e["uid"] > 50000][:3]
+    path = tmp_path / "sdn.json"
+    path.write_text(json.dumps({**data, "entries": keep + newer}), encoding="utf-8")
+    with store_db.session_scope(db_url) as s:
+        before = s.get(Entity, f"ofac-{mexican_ent}").properties
+    summary = _import(db_url, [path], delist=False)
+    assert summary.created == 2 * len(newer) and summary.rejected == []
+    with store_db.session_scope(db_url) as s:
+        after = s.get(Entity, f"ofac-{mexican_ent}").properties
+        assert after["identifier"] == before["identifier"] and after["birthDate"] == before["birthDate"]
+        for entry in newer:
+            entity = s.get(Entity, f"ofac-{entry['uid']}")
+            assert entity.properties["name"] == [entry["name"]]
+            assert set(entity.properties.get("alias", [])) == set(entry["alternateNames"]) - {entry["name"]}
+
+
+def test_cli_import_shows_summary_and_clean_error(db_url, sdn_dir, sdn_lines, tmp_path):
+    from workbench.cli import app
+
+    runner = CliRunner()
+    paths = _slice(sdn_dir, tmp_path, sdn_lines)
+    result = runner.invoke(app, ["import", "sdn", *map(str, paths), "--published", "2024-05-02"])
+    assert result.exit_code == 0, result.output
+    assert "created" in result.output and str(2 * len(sdn_lines)) in result.output
+    paths[0].write_bytes(paths[0].read_bytes()[:-40])
+    result = runner.invoke(app, ["import", "sdn", *map(str, paths)])
+    assert result.exit_code != 0
+    assert "sdn.csv" in result.output and "line" in result.output and "Traceback" not in result.output

@@ -1,0 +1,162 @@
+"""Tabular import with YAML mappings: the three shipped FICTIONAL examples and bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from workbench.schema import ValidationError
+from workbench.sources.tabular import (
+    MappingError,
+    TableError,
+    apply_row,
+    import_table,
+    load_mapping,
+    read_rows,
+    source_for_table,
+)
+from workbench.store import db as store_db
+from workbench.store.entities import create_entity, stats
+from workbench.store.models import AuditHead, Citation, Entity, Link
+from workbench.store.permissions import Actor
+
+MAPPINGS = Path(__file__).resolve().parents[1] / "fixtures" / "mappings"
+ACTOR = Actor("rita", "researcher")
+
+
+def _mapping(name: str):
+    path = MAPPINGS / f"{name}.yml"
+    return load_mapping(path.read_text(encoding="utf-8"), path.name)
+
+
+def _run(db_url, path, mapping):
+    with store_db.session_scope(db_url) as s:
+        return import_table(s, ACTOR, path, mapping)
+
+
+def test_property_roll_creates_parcels_owners_and_ownership_citing_rows(db_url):
+    mapping = _mapping("county_property_roll")
+    summary = _run(db_url, MAPPINGS / "county_property_roll_FICTIONAL.csv", mapping)
+    assert summary.rejected == [] and summary.created == 6
+    with store_db.session_scope(db_url) as s:
+        counts = stats(s)
+        assert counts["entities"] == {"Company": 1, "Person": 2, "RealEstate": 3}
+        assert counts["links"] == {"Ownership": 3}
+        parcel = s.scalars(select(Entity).where(Entity.kind == "RealEstate",
+                                                Entity.caption == "Parcel FICT-001-0002")).one()
+        assert parcel.properties["identifier"] == ["APN:FICT0010002"]  # stored compact
+        link = s.scalars(select(Link).where(Link.target_id == parcel.id)).one()
+        assert link.properties["price"] == ["1250000 USD"] and link.start_date is None
+        assert link.properties["acquisitionDate"] == ["2020-11-02"]
+        owner = s.get(Entity, link.source_id)
+        assert owner.kind == "Company" and owner.caption == "FICTIONAL HOLDINGS EJEMPLO LLC"
+        citation = s.scalars(select(Citation).where(Citation.link_id == link.id)).one()
+        assert citation.locator == "row 2" and citation.source.file_name == "county_property_roll_FICTIONAL.csv"
+        assert len(citation.source.sha256) == 64 and "workbench.sources" in (citation.excerpt or "")
+        head = s.get(AuditHead, 1).seq
+    again = _run(db_url, MAPPINGS / "county_property_roll_FICTIONAL.csv", mapping)
+    assert again.created == 0 and again.skipped == 6
+    with store_db.session_scope(db_url) as s:
+        assert s.get(AuditHead, 1).seq == head
+
+
+def test_company_registry_makes_directorships(db_url):
+    summary = _run(db_url, MAPPINGS / "state_company_registry_FICTIONAL.csv", _mapping("state_company_registry"))
+    assert summary.rejected == []
+    with store_db.session_scope(db_url) as s:
+        assert stats(s)["links"] == {"Directorship": 4}
+        agents = s.scalars(select(Entity).where(Entity.caption == "FICTIONAL AGENT Servicios Ejemplo")).all()
+        assert len(agents) == 1  # the same agent of two companies is one person (mapping keys)
+        company = s.scalars(select(Entity).where(Entity.caption == "FICTIONAL INMOBILIARIA MUESTRA LLC")).one()
+        assert company.properties["status"] == ["Forfeited"]
+        assert company.properties["incorporationDate"] == ["2019-01-20"]
+
+
+def test_xlsx_asset_declaration(db_url):
+    mapping = _mapping("mx_asset_declaration")
+    rows = list(read_rows(MAPPINGS / "mx_asset_declaration_FICTIONAL.xlsx", mapping))
+    assert [n for n, _ in rows] == [1, 2, 3]
+    assert mapping.screen_names(rows[0][1]) == ["FICTICIO Juan EJEMPLO MUESTRA"]
+    summary = _run(db_url, MAPPINGS / "mx_asset_declaration_FICTIONAL.xlsx", mapping)
+    assert summary.rejected == []
+    with store_db.session_scope(db_url) as s:
+        assert stats(s)["entities"] == {"Company": 1, "Person": 1, "RealEstate": 2}
+        person = s.scalars(select(Entity).where(Entity.kind == "Person")).one()
+        assert person.properties["identifier"] == ["CURP:EEMJ800101HSLXXX09"]
+        assert person.properties["fatherName"] == ["EJEMPLO"]
+        shares = s.scalars(select(Link).where(Link.kind == "Ownership")).all()
+        assert sorted(l.properties["percentage"][0] for l in shares) == ["100", "33.3", "50"]
+
+
+def test_bad_rows_are_rejected_with_reasons_and_the_rest_imported(db_url, tmp_path):
+    path = tmp_path / "roll.csv"
+    text = (MAPPINGS / "county_property_roll_FICTIONAL.csv").read_text(encoding="utf-8")
+    path.write_text(text.replace("07/30/2021", "31/31/2021"), encoding="utf-8")
+    summary = _run(db_url, path, _mapping("county_property_roll"))
+    assert [w for w, _ in summary.rejected] == ["roll.csv row 3"]
+    assert "does not match format" in summary.rejected[0][1]
+    with store_db.session_scope(db_url) as s:
+        assert stats(s)["links"] == {"Ownership": 2}
+
+
+def test_unreadable_tables_fail_whole_with_file_and_row(db_url, tmp_path):
+    mapping = _mapping("county_property_roll")
+    ragged = tmp_path / "ragged.csv"
+    lines = (MAPPINGS / "county_property_roll_FICTIONAL.csv").read_text(encoding="utf-8").splitlines()
+    ragged.write_text("\n".join(lines[:3] + ["FICT-9,only three,cells"]) + "\n", encoding="utf-8")
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("\n".join(lines[:2] + ["FICT-9,Calle Ñandú,P,FICTIONAL X,y,01/01/2020,1"]).encode("latin-1"))
+    missing = tmp_path / "missing.csv"
+    missing.write_text("APN,SITUS_ADDRESS\nFICT-1,x\n", encoding="utf-8")
+    with store_db.session_scope(db_url) as s:
+        before = stats(s)
+    for path, expected in ((ragged, "ragged.csv, row 3: has 3 cells"), (latin, "latin.csv, row 2: not UTF-8"),
+                           (missing, "missing.csv: missing column(s) DEED_DATE")):
+        with pytest.raises(TableError) as caught:
+            _run(db_url, path, mapping)
+        assert expected in str(caught.value)
+    with store_db.session_scope(db_url) as s:
+        assert stats(s) == before
+
+
+def test_mapping_errors_name_the_key_or_line():
+    with pytest.raises(MappingError, match=r"m.yml, line \d+: invalid YAML"):
+        load_mapping("entities:\n  a:\n    kind: [Person\n", "m.yml")
+    with pytest.raises(MappingError, match=r"entities.owner.kind: unknown entity kind 'Persn'"):
+        load_mapping("entities:\n  owner:\n    kind: Persn\n", "m.yml")
+    with pytest.raises(MappingError, match=r"entities.owner.properties.shoeSize"):
+        load_mapping("entities:\n  owner:\n    kind: Person\n    properties: {shoeSize: X}\n", "m.yml")
+    with pytest.raises(MappingError, match=r"links\[0\].target: 'parcel'"):
+        load_mapping("entities:\n  owner: {kind: Person}\nlinks:\n  - {kind: Ownership, source: owner, target: parcel}\n")
+
+
+def test_apply_row_binds_a_screened_entity(session):
+    mapping = _mapping("county_property_roll")
+    existing = create_entity(session, ACTOR, "Person", {"name": "FICTIONAL Known Person"}).obj
+    source_id = source_for_table(session, ACTOR, MAPPINGS / "county_property_roll_FICTIONAL.csv", mapping)
+    number, row = next(iter(read_rows(MAPPINGS / "county_property_roll_FICTIONAL.csv", mapping)))
+    created = apply_row(session, ACTOR, mapping, row, number, source_id, bind={"owner": existing.id})
+    kinds = {session.get(Entity, i).kind if session.get(Entity, i) else session.get(Link, i).kind for i in created}
+    assert kinds == {"RealEstate", "Ownership"}
+    link = session.scalars(select(Link).where(Link.source_id == existing.id)).one()
+    assert session.scalar(select(func.count()).select_from(Citation).where(Citation.link_id == link.id)) == 1
+    with pytest.raises(Exception):
+        apply_row(session, ACTOR, mapping, row, number, source_id, bind={"owner": "no-such-entity"})
+    row = {**row, "DEED_DATE": "someday"}
+    with pytest.raises(ValidationError):
+        apply_row(session, ACTOR, mapping, row, 9, source_id)
+
+
+def test_cli_table_import(db_url):
+    from workbench.cli import app
+
+    result = CliRunner().invoke(app, ["import", "table", str(MAPPINGS / "state_company_registry_FICTIONAL.csv"),
+                                      "--mapping", str(MAPPINGS / "state_company_registry.yml")])
+    assert result.exit_code == 0, result.output
+    assert "created" in result.output and "rejected" in result.output
+    bad = CliRunner().invoke(app, ["import", "table", str(MAPPINGS / "state_company_registry_FICTIONAL.csv"),
+                                   "--mapping", str(MAPPINGS / "county_property_roll.yml")])
+    assert bad.exit_code != 0 and "missing column" in bad.output and "Traceback" not in bad.output

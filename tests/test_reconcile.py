@@ -1,0 +1,115 @@
+"""The Reconciliation API as OpenRefine uses it: token required, batched queries, preview, suggest, extend."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+from workbench.store import db as store_db
+from workbench.store.entities import create_entity
+from workbench.store.permissions import SYSTEM, Actor
+from workbench.store.users import add_user, create_token
+
+ACTOR = Actor("rita", "researcher")
+
+
+@pytest.fixture
+def api(db_url):
+    from workbench.web.app import create_app
+
+    with store_db.session_scope(db_url) as s:
+        add_user(s, SYSTEM, "rita", "researcher", "correct horse battery")
+        token = create_token(s, SYSTEM, "openrefine", "rita")
+        create_entity(s, ACTOR, "Person", {"name": "FICTIONAL Joaquin Ejemplo Muestra", "birthDate": "1957-04-04",
+                                           "nationality": "mx", "alias": "FICTIONAL El Ejemplo <b>"},
+                      entity_id="p-1")
+        create_entity(s, ACTOR, "Person", {"name": "FICTIONAL Joaquin Ejemplo Lopez", "birthDate": "1970-01-01",
+                                           "nationality": "co"}, entity_id="p-2")
+        create_entity(s, ACTOR, "Company", {"name": "FICTIONAL Ejemplo Holdings LLC", "jurisdiction": "us"},
+                      entity_id="c-1")
+    client = TestClient(create_app())
+    return client, token
+
+
+def test_every_endpoint_needs_a_token(api):
+    client, token = api
+    for path in ("/reconcile", "/reconcile/preview?id=p-1", "/reconcile/suggest/entity?prefix=Joa",
+                 "/reconcile/suggest/type?prefix=Per", "/reconcile/suggest/property?prefix=bir",
+                 "/reconcile/extend/propose?type=Person"):
+        assert client.get(path).status_code == 401, path
+        assert client.get(path, headers={"Authorization": "Bearer wbt_wrong"}).status_code == 401, path
+    # Without credentials a POST is refused too (the app's CSRF guard answers first, with 403).
+    assert client.post("/reconcile", data={"queries": "{}"}).status_code in (401, 403)
+    assert client.post("/reconcile", data={"queries": "{}"},
+                       headers={"Authorization": "Bearer wbt_wrong"}).status_code == 401
+    assert client.get("/reconcile", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert client.get(f"/reconcile?token={token}").status_code == 200
+
+
+def test_manifest(api):
+    client, token = api
+    manifest = client.get("/reconcile", headers={"Authorization": f"Bearer {token}"}).json()
+    assert manifest["versions"] == ["0.2"]
+    assert {"id": "Person", "name": "Person"} in manifest["defaultTypes"]
+    assert manifest["preview"]["url"].endswith("/reconcile/preview?id={{id}}")
+    assert manifest["suggest"]["entity"]["service_path"] == "/reconcile/suggest/entity"
+    assert manifest["extend"]["propose_properties"]["service_path"] == "/reconcile/extend/propose"
+    with_query = client.get(f"/reconcile?token={token}").json()
+    assert f"token={token}" in with_query["preview"]["url"]  # OpenRefine cannot send headers to the preview
+
+
+def test_batched_queries_with_type_and_properties(api):
+    client, token = api
+    queries = {
+        "q0": {"query": "Joaquin Ejemplo", "type": "Person", "limit": 5,
+               "properties": [{"pid": "nationality", "v": "mx"}, {"pid": "birthDate", "v": "1957-04-04"}]},
+        "q1": {"query": "Ejemplo Holdings", "type": "Company"},
+        "q2": {"query": "Nobody Atall Zzyzx"},
+    }
+    response = client.post("/reconcile", data={"queries": json.dumps(queries)},
+                           headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    body = response.json()
+    q0 = body["q0"]["result"]
+    assert [r["id"] for r in q0][:2] == ["p-1", "p-2"]  # the agreeing birth date and nationality decide
+    assert q0[0]["score"] > q0[1]["score"] and q0[0]["type"] == [{"id": "Person", "name": "Person"}]
+    assert all(r["type"][0]["id"] == "Person" for r in q0)
+    assert body["q1"]["result"][0]["id"] == "c-1"
+    assert body["q2"]["result"] == []
+    get = client.get("/reconcile", params={"queries": json.dumps({"a": {"query": "Ejemplo Holdings LLC"}}),
+                                           "token": token})
+    assert get.json()["a"]["result"][0]["id"] == "c-1"
+    bad = client.post("/reconcile", data={"queries": "{not json"}, headers={"Authorization": f"Bearer {token}"})
+    assert bad.status_code == 400
+    unknown = client.post("/reconcile", data={"queries": json.dumps({"q": {"query": "x", "type": "Spaceship"}})},
+                          headers={"Authorization": f"Bearer {token}"})
+    assert unknown.status_code == 422
+
+
+def test_preview_escapes_and_suggest(api):
+    client, token = api
+    auth = {"Authorization": f"Bearer {token}"}
+    preview = client.get("/reconcile/preview", params={"id": "p-1"}, headers=auth)
+    assert preview.status_code == 200 and "FICTIONAL Joaquin Ejemplo Muestra" in preview.text
+    assert "El Ejemplo &lt;b&gt;" in preview.text and "<b>" not in preview.text
+    assert client.get("/reconcile/preview", params={"id": "nope"}, headers=auth).status_code == 404
+    entities = client.get("/reconcile/suggest/entity", params={"prefix": "Ejemplo Holdings"}, headers=auth).json()
+    assert entities["result"][0]["id"] == "c-1"
+    types = client.get("/reconcile/suggest/type", params={"prefix": "comp"}, headers=auth).json()
+    assert {"id": "Company", "name": "Company"} in types["result"]
+    props = client.get("/reconcile/suggest/property", params={"prefix": "birth", "type": "Person"}, headers=auth)
+    assert {"id": "birthDate", "name": "Date of birth"} in props.json()["result"]
+
+
+def test_extend(api):
+    client, token = api
+    auth = {"Authorization": f"Bearer {token}"}
+    proposed = client.get("/reconcile/extend/propose", params={"type": "Person"}, headers=auth).json()
+    assert {"id": "birthDate", "name": "Date of birth"} in proposed["properties"]
+    request = {"ids": ["p-1", "c-1"], "properties": [{"id": "birthDate"}, {"id": "jurisdiction"}]}
+    body = client.post("/reconcile", data={"extend": json.dumps(request)}, headers=auth).json()
+    assert body["meta"] == [{"id": "birthDate", "name": "Date of birth"}, {"id": "jurisdiction", "name": "Jurisdiction"}]
+    assert body["rows"]["p-1"]["birthDate"] == [{"str": "1957-04-04"}]
+    assert body["rows"]["c-1"] == {"birthDate": [], "jurisdiction": [{"str": "us"}]}

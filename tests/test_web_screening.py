@@ -1,0 +1,108 @@
+"""Property cataloguing through the web: upload, screen in the background, review, confirm, reject."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+from web_helpers import csrf_of, signed_in_client
+
+pytest.importorskip("workbench.matching.jobs")
+pytest.importorskip("workbench.matching.review")
+
+MAPPINGS = Path(__file__).resolve().parents[1] / "fixtures" / "mappings"
+ROLL = MAPPINGS / "county_property_roll_FICTIONAL.csv"
+OFFICIAL = "FICTIONAL PERSON Uno Ejemplo"
+
+
+@pytest.fixture
+def client(db_url):
+    client = signed_in_client(db_url, "rita", "researcher")
+    client.headers["X-CSRF-Token"] = csrf_of(client, "/")
+    return client
+
+
+def start(client, data: bytes = None, name: str = ROLL.name, mapping_text: str = "") -> object:
+    token = client.headers["X-CSRF-Token"]
+    return client.post("/screening", data={"csrf_token": token, "mapping_name": "county_property_roll.yml",
+                                           "mapping_text": mapping_text, "threshold": "0.7",
+                                           "source_type": "registry"},
+                       files={"file": (name, data if data is not None else ROLL.read_bytes(), "text/csv")},
+                       follow_redirects=False)
+
+
+def wait_until_finished(client, job_id: str, timeout: float = 60) -> dict:
+    """Poll the status endpoint the page polls, until the job leaves queued/running."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = client.get(f"/api/screening/{job_id}").json()
+        if status["status"] not in ("queued", "running"):
+            return status
+        assert time.monotonic() < deadline, f"job still {status['status']} after {timeout} s"
+        time.sleep(0.05)
+
+
+def test_confirmed_hit_creates_property_with_citation_and_rejection_is_remembered(client):
+    official = client.post("/api/entities", json={"kind": "Person", "properties": {
+        "name": OFFICIAL, "topics": ["role.official"]}}).json()["id"]
+    response = start(client)
+    assert response.status_code == 303, response.text
+    job_id = response.headers["location"].rsplit("/", 1)[-1]
+    status = wait_until_finished(client, job_id)
+    assert status["status"] == "done" and status["done_rows"] == status["total_rows"] > 0
+    page = client.get(f"/screening/{job_id}").text
+    assert "county_property_roll_FICTIONAL.csv" in page
+    items = re.findall(r'<tr id="item-(\d+)" class="status-open">(.*?)</tr>', page, re.DOTALL)
+    mine = [(item_id, body) for item_id, body in items if f"/entities/{official}" in body]
+    assert mine, "the official was not raised"
+    item_id, body = mine[0]
+    assert "FICT-001-0001" in body  # the row's data beside the entity, with the explanation
+    version = re.search(r'name="version" value="(\d+)"', body).group(1)
+    confirmed = client.post(f"/screening/items/{item_id}", data={
+        "csrf_token": client.headers["X-CSRF-Token"], "verdict": "confirmed", "job_id": job_id,
+        "version": version}, follow_redirects=True)
+    assert "Confirmed" in confirmed.text
+    official_page = client.get(f"/entities/{official}").text
+    links = re.search(r"<h2 id=\"h-links\">Links</h2>(.*?)</section>", official_page, re.DOTALL).group(1)
+    assert "Parcel FICT-001-0001" in links and "row 1" in links
+
+    # a rejected pair is not raised again when the same file is screened again
+    others = [i for i, b in items if i != item_id]
+    if not others:
+        pytest.skip("only one hit in the sample roll: nothing to reject")
+    rejected_id = others[0]
+    rejected_body = dict(items)[rejected_id]
+    rejected_entity = re.search(r'href="/entities/([^"]+)"', rejected_body).group(1)
+    rejected_row = re.search(r'<td class="num">(\d+)</td>', rejected_body).group(1)
+    version = re.search(r'name="version" value="(\d+)"', rejected_body).group(1)
+    client.post(f"/screening/items/{rejected_id}", data={"csrf_token": client.headers["X-CSRF-Token"],
+                                                         "verdict": "rejected", "job_id": job_id,
+                                                         "version": version})
+    again = start(client)
+    second = again.headers["location"].rsplit("/", 1)[-1]
+    wait_until_finished(client, second)
+    second_page = client.get(f"/screening/{second}").text
+    for _, body in re.findall(r'<tr id="item-(\d+)" class="status-open">(.*?)</tr>', second_page, re.DOTALL):
+        same_row = re.search(r'<td class="num">(\d+)</td>', body).group(1) == rejected_row
+        assert not (same_row and f"/entities/{rejected_entity}" in body), "a rejected pair was raised again"
+
+
+def test_bad_mapping_and_bad_file_are_explained_next_to_the_fields(client):
+    response = start(client, mapping_text="entities: [oops")
+    assert response.status_code == 422
+    assert re.search(r'id="scr-mapping-text-errors"><li>', response.text)
+    binary = start(client, data=b"\x00\x01\x02 not a table", name="roll.csv")
+    assert binary.status_code == 422
+    assert re.search(r'id="scr-file-errors"><li>roll.csv', binary.text)
+    ragged = start(client, data=b"APN,SITUS_ADDRESS\nX-1\n", name="ragged.csv")
+    assert ragged.status_code == 422
+    assert re.search(r'id="scr-file-errors"><li>ragged.csv: missing column', ragged.text)
+    assert "No screening jobs yet" in client.get("/screening").text
+
+
+def test_mapping_choices_come_from_fixtures(client):
+    page = client.get("/screening").text
+    for path in MAPPINGS.glob("*.yml"):
+        assert f'<option value="{path.name}"' in page

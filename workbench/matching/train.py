@@ -1,0 +1,124 @@
+"""Fit the name model on the dev pairs and measure it honestly (out-of-fold only).
+
+Grouping: every pair of one query entity (its aliases and their hard negatives) falls in one fold,
+so no fold is scored by a model that saw that entity's names. (Grouping by the connected components
+of query and candidate uids is not possible: hard negatives chain most entries into one component.)
+Only rows of the evaluation subset are scored; the training folds may also use the other usable rows.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from workbench.matching.features import FEATURES, pair_features
+from workbench.matching.model import Model, fit, save_models
+from workbench.matching.normalize import normalize
+from workbench.matching.score import TokenStats, align
+
+FOLDS = 5
+
+
+def is_identical(result, state) -> bool:
+    return (state is not None and not result.unmatched_query and not result.unmatched_candidate
+            and all(how == "exact" for _i, _j, _s, how in state.pair_how) and not state.acronyms
+            and not state.cross_role)
+
+
+def featurise(rows: list[dict], schema_of, stats: TokenStats | None) -> tuple[np.ndarray, np.ndarray]:
+    """Feature matrix and an 'identical after normalisation' flag per row."""
+    names = list(FEATURES)
+    x = np.zeros((len(rows), len(names)))
+    same = np.zeros(len(rows), dtype=bool)
+    for k, r in enumerate(rows):
+        schema = schema_of(r["type"])
+        qf, cf = normalize(r["query"], schema), normalize(r["candidate"], schema)
+        result, state = align(qf, cf, stats)
+        if state is None:
+            continue
+        same[k] = is_identical(result, state)
+        values = pair_features(qf, cf, state, stats)
+        x[k] = [values[n] for n in names]
+    return x, same
+
+
+def training_rows(all_rows: list[dict]) -> list[dict]:  # noqa: C901
+    """Pairs a name score can learn from: positives that share some form of the name (not
+    'different_name' / nickname-only aliases, which no name similarity can find) and every hard negative."""
+    out = []
+    for r in all_rows:
+        if r["kind"] == "list_negative":
+            out.append(r)
+        elif r["kind"] == "hard_negative":
+            if not r.get("exact_name_collision"):
+                out.append(r)
+        elif not {"different_name", "weak_aka_nickname"} & set(r.get("variation") or []):
+            out.append(r)
+    return out
+
+
+def list_negatives(all_rows: list[dict], names: list[tuple[str, str, str]], per_query: int = 3,
+                   seed: int = 5) -> list[dict]:
+    """Ordinary negatives: each dev query against a few listed names of *other* entries that share a
+    part with it, as blocking would offer them. The hard negatives alone were mined by string
+    similarity, which teaches a model that agreement is suspicious; screening meets mostly these.
+    ``names``: (uid, name, type) of the list being screened."""
+    import random
+
+    rng = random.Random(seed)
+    by_token: dict[str, list[int]] = {}
+    for k, (_uid, name, _type) in enumerate(names):
+        for t in {t.text for t in normalize(name).tokens}:
+            by_token.setdefault(t, []).append(k)
+    out = []
+    seen = set()
+    for r in all_rows:
+        if r["kind"] != "alias" or (r["query"], r["query_uid"]) in seen:
+            continue
+        seen.add((r["query"], r["query_uid"]))
+        pool = [k for t in {t.text for t in normalize(r["query"]).tokens} for k in by_token.get(t, [])[:2000]]
+        pool = [k for k in pool if names[k][0] != str(r["query_uid"]) and names[k][2] == r["type"]]
+        for k in rng.sample(pool, min(per_query, len(pool))):
+            out.append({"query": r["query"], "candidate": names[k][1], "same_entity": False, "kind": "list_negative",
+                        "query_uid": r["query_uid"], "candidate_uid": names[k][0], "type": r["type"]})
+    return out
+
+
+def _fold(uid) -> int:
+    return zlib.crc32(str(uid).encode()) % FOLDS
+
+
+def out_of_fold(all_rows: list[dict], eval_rows: list[dict], schema_of, stats: TokenStats | None) -> np.ndarray:
+    """Scores of ``eval_rows`` from models fitted without their query entity's fold."""
+    train = training_rows(all_rows)
+    x_train, _ = featurise(train, schema_of, stats)
+    y_train = np.array([bool(r["same_entity"]) for r in train], dtype=float)
+    x_eval, same = featurise(eval_rows, schema_of, stats)
+    folds_train = np.array([_fold(r["query_uid"]) for r in train])
+    folds_eval = np.array([_fold(r["query_uid"]) for r in eval_rows])
+    scores = np.zeros(len(eval_rows))
+    for f in range(FOLDS):
+        model = fit(x_train[folds_train != f], y_train[folds_train != f], list(FEATURES))
+        mask = folds_eval == f
+        z = model._offset + x_eval[mask] @ np.asarray(model._coef)
+        scores[mask] = 1 / (1 + np.exp(-np.clip(z, -40, 40)))
+    scores[same] = 1.0
+    return scores
+
+
+def fit_all(all_rows: list[dict], schema_of, stats: TokenStats | None) -> Model:
+    train = training_rows(all_rows)
+    x, _ = featurise(train, schema_of, stats)
+    y = np.array([bool(r["same_entity"]) for r in train], dtype=float)
+    return fit(x, y, list(FEATURES))
+
+
+def train_and_save(sdn_dir: Path, schema_of, stats: TokenStats, names: list[tuple[str, str, str]]) -> dict[str, Model]:
+    rows = [json.loads(line) for line in open(Path(sdn_dir) / "dev_pairs.jsonl", encoding="utf-8")]
+    rows += list_negatives(rows, names)
+    models = {"list": fit_all(rows, schema_of, stats), "plain": fit_all(rows, schema_of, None)}
+    save_models(models, {"trained_on": "dev_pairs.jsonl", "rows": len(training_rows(rows))})
+    return models
