@@ -138,3 +138,29 @@ def test_bad_ftm_line_names_file_and_line(session, tmp_path):
     path.write_text('{"id": "a", "schema": "Person", "properties": {"name": ["A"]}}\n{"id": "b", "schema"\n')
     with pytest.raises(FtmError, match=r"bad\.json, line 2"):
         import_ftm(session, ACTOR, path)
+
+
+def test_cli_export_then_import_into_a_fresh_database(session, db_url, tmp_path):
+    from typer.testing import CliRunner
+
+    from workbench.cli import app
+
+    _populate(session)
+    session.commit()
+    out = tmp_path / "all.ftm.json"
+    result = CliRunner().invoke(app, ["export", "ftm", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert "exported" in result.output and len(rows) > 20
+    _validate(rows)
+    for table in reversed(Base.metadata.sorted_tables):
+        if table.name not in ("users", "api_tokens", "alembic_version"):
+            session.execute(delete(table))
+    session.commit()
+    result = CliRunner().invoke(app, ["import", "ftm", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "created" in result.output and "rejected" in result.output
+    again = CliRunner().invoke(app, ["import", "ftm", str(out)])
+    assert again.exit_code == 0
+    summary_line = next(line for line in again.output.splitlines() if line.strip().startswith("│ created"))
+    assert summary_line.split("│")[2].strip() == "0"  # a second import creates nothing

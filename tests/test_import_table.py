@@ -19,7 +19,7 @@ from workbench.sources.tabular import (
     source_for_table,
 )
 from workbench.store import db as store_db
-from workbench.store.entities import create_entity, stats
+from workbench.store.entities import NotFound, create_entity, stats
 from workbench.store.models import AuditHead, Citation, Entity, Link
 from workbench.store.permissions import Actor
 
@@ -143,7 +143,7 @@ def test_apply_row_binds_a_screened_entity(session):
     assert kinds == {"RealEstate", "Ownership"}
     link = session.scalars(select(Link).where(Link.source_id == existing.id)).one()
     assert session.scalar(select(func.count()).select_from(Citation).where(Citation.link_id == link.id)) == 1
-    with pytest.raises(Exception):
+    with pytest.raises(NotFound):
         apply_row(session, ACTOR, mapping, row, number, source_id, bind={"owner": "no-such-entity"})
     row = {**row, "DEED_DATE": "someday"}
     with pytest.raises(ValidationError):

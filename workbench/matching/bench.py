@@ -26,7 +26,7 @@ from rich.table import Table
 
 from workbench.matching.index import NameIndex
 from workbench.matching.normalize import normalize
-from workbench.matching.score import score_names
+from workbench.matching.score import TokenStats
 
 console = Console()
 DEFAULT_SDN = Path(__file__).resolve().parents[3] / "shared" / "data" / "ofac-sdn"
@@ -175,14 +175,52 @@ def synthetic_rows(records, n: int, seed: int = 7, true_share: float = 0.02) -> 
 
 # ---- the benchmark ------------------------------------------------------------------------------
 
-def _accuracy(sdn_dir: Path) -> None:
+def screened_list(sdn_dir: Path) -> list[tuple[str, str, str]]:
+    """(uid, name, dev-pairs type) of every SDN primary name and strong alias (2024 files + 2026 JSON)."""
+    dev_type = {"Person": "individual", "Organization": "entity"}
+    primaries = sdn_primaries(sdn_dir)
+    names = [(uid, name, dev_type[schema]) for uid, (name, schema) in primaries.items()]
+    aliases: dict[str, set[str]] = {}
+    with open(sdn_dir / "alt.csv", encoding="latin-1", newline="") as handle:
+        for row in csv.reader(handle):
+            if len(row) > 3 and row[0].strip().isdigit() and row[3].strip() not in ("", "-0-"):
+                aliases.setdefault(row[0].strip(), set()).add(row[3].strip())
+    data = json.load(open(sdn_dir / "sdn-2026-08-20.json", encoding="utf-8"))
+    for entry in data["entries"]:
+        for alias in entry.get("alternateNames") or []:
+            aliases.setdefault(str(entry["uid"]), set()).add(alias)
+    for uid, found in aliases.items():
+        if uid in primaries:
+            names += [(uid, alias, dev_type[primaries[uid][1]]) for alias in sorted(found)]
+    return names
+
+
+def list_stats(names: list[tuple[str, str, str]]) -> TokenStats:
+    return TokenStats.from_names([(name, schema_of(kind)) for _uid, name, kind in names])
+
+
+def _accuracy(sdn_dir: Path, train: bool) -> None:
+    from workbench.matching import train as training
+
     data = variants_subset(sdn_dir)
     labels = [bool(r["same_entity"]) for r in data]
+    all_rows = [json.loads(line) for line in open(sdn_dir / "dev_pairs.jsonl", encoding="utf-8")]
+    names = screened_list(sdn_dir)
+    stats = list_stats(names)
+    if train:
+        training.train_and_save(sdn_dir, schema_of, stats, names)
+        console.print(f"model refitted and written to {training.MODEL_PATH}")
+    all_rows += training.list_negatives(all_rows, names)
     table = Table(title=f"Dev pairs, variants subset ({sum(labels)} positives, {len(labels) - sum(labels)} hard negatives)")
     for col in ("scorer", "AUC", "best F1", "at threshold", "us/pair"):
         table.add_column(col, justify="right" if col != "scorer" else "left")
+    for label, st in (("workbench, out-of-fold, list statistics", stats), ("workbench, out-of-fold, lone pairs", None)):
+        t0 = time.perf_counter()
+        scores = list(training.out_of_fold(all_rows, data, schema_of, st))
+        per = (time.perf_counter() - t0) / len(data) * 1e6
+        f1, at = best_f1(scores, labels)
+        table.add_row(label, f"{auc(scores, labels):.4f}", f"{f1:.4f}", f"{at:.2f}", f"{per:.0f} (5 fits)")
     scorers = [
-        ("workbench (ours)", lambda r: score_names(r["query"], r["candidate"], schema_of(r["type"])).score),
         ("rapidfuzz WRatio", lambda r: fuzz.WRatio(r["query"], r["candidate"], processor=utils.default_process) / 100),
         ("rapidfuzz token_set_ratio",
          lambda r: fuzz.token_set_ratio(r["query"], r["candidate"], processor=utils.default_process) / 100),
@@ -194,7 +232,6 @@ def _accuracy(sdn_dir: Path) -> None:
         console.print("nomenklatura is installed but its logic-v2 adapter is not wired in this bench")
     except Exception:
         console.print("nomenklatura logic-v2: not installed (skipped)")
-    normalize.cache_clear()
     for label, fn in scorers:
         t0 = time.perf_counter()
         scores = [fn(r) for r in data]
@@ -202,39 +239,81 @@ def _accuracy(sdn_dir: Path) -> None:
         f1, at = best_f1(scores, labels)
         table.add_row(label, f"{auc(scores, labels):.4f}", f"{f1:.4f}", f"{at:.2f}", f"{per:.0f}")
     console.print(table)
-    console.print("targets: ours AUC >= 0.92, best F1 >= 0.80 (peers ~0.84 / 0.73)")
+    console.print("ours: 5-fold cross-validation grouped by query entity (no fold is scored by a model that saw "
+                  "that entity); training folds add ordinary negatives drawn from the list. "
+                  "targets: AUC >= 0.92, best F1 >= 0.80 (peers ~0.84 / 0.73)")
+
+
+def _rank(scores: dict[str, float], true_id: str) -> int | None:
+    """Rank of the true record, ties counted against it (None: not returned)."""
+    if true_id not in scores:
+        return None
+    return sum(1 for rid, s in scores.items() if s >= scores[true_id] and rid != true_id) + 1
 
 
 def _recall(sdn_dir: Path) -> None:
-    primaries = sdn_primaries(sdn_dir)
-    pos = [r for r in variants_subset(sdn_dir) if r["same_entity"] and str(r["query_uid"]) in primaries]
-    index = NameIndex.from_records((uid, name, [], schema) for uid, (name, schema) in primaries.items())
-    t0 = time.perf_counter()
-    r1 = r10 = 0
-    for r in pos:
-        ids = [h.record_id for h in index.search(r["query"], schema_of(r["type"]), top=10, threshold=0.0)]
-        r1 += ids[:1] == [str(r["query_uid"])]
-        r10 += str(r["query_uid"]) in ids
-    ours_t = (time.perf_counter() - t0) / len(pos) * 1e3
-    uids = list(primaries)
-    choices = [primaries[u][0] for u in uids]
-    t0 = time.perf_counter()
-    b1 = b10 = 0
-    for r in pos:
-        res = process.extract(r["query"], choices, scorer=fuzz.token_set_ratio, processor=utils.default_process,
-                              limit=10)
-        ids = [uids[i] for _, _, i in res]
-        b1 += ids[:1] == [str(r["query_uid"])]
-        b10 += str(r["query_uid"]) in ids
-    base_t = (time.perf_counter() - t0) / len(pos) * 1e3
-    table = Table(title=f"Screening recall: {len(pos)} dev aliases against {len(primaries)} SDN primary names")
+    """Each dev alias (variants subset) is screened against every SDN primary name and every *other*
+    strong alias (names equal to a dev alias of the same entry, after rapidfuzz's default processing,
+    are left out), restricted to the query's type (person / organisation). This is the definition
+    under which rapidfuzz token_set_ratio comes closest to the issue's ~0.79 / 0.88."""
+    names = screened_list(sdn_dir)
+    pos = [r for r in variants_subset(sdn_dir) if r["same_entity"]]
+    held = {(str(r["query_uid"]), utils.default_process(r["query"]))
+            for r in map(json.loads, open(sdn_dir / "dev_pairs.jsonl", encoding="utf-8")) if r["kind"] == "alias"}
+    names = [n for n in names if (n[0], utils.default_process(n[1])) not in held]
+    primary = {}
+    for uid, name, _kind in names:
+        primary.setdefault(uid, name)
+    by_type: dict[str, list[tuple[str, str, str]]] = {}
+    for n in names:
+        by_type.setdefault(n[2], []).append(n)
+    results = {}
+    for kind, subset in by_type.items():
+        queries = [r for r in pos if r["type"] == kind]
+        records: dict[str, list[str]] = {}
+        for uid, name, _k in subset:
+            records.setdefault(uid, []).append(name)
+        index = NameIndex.from_records((uid, ns[0], ns[1:], schema_of(kind)) for uid, ns in records.items())
+        t0 = time.perf_counter()
+        ours = []
+        for r in queries:
+            hits = index.search(r["query"], schema_of(kind), top=10, threshold=0.0)
+            ours.append(_rank({h.record_id: h.score for h in hits}, str(r["query_uid"])))
+        ours_t = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        matrix = process.cdist([r["query"] for r in queries], [n[1] for n in subset], scorer=fuzz.token_set_ratio,
+                               processor=utils.default_process, workers=2)
+        base, base_opt = [], []
+        for i, r in enumerate(queries):
+            best: dict[str, float] = {}
+            for j, (uid, _name, _k) in enumerate(subset):
+                v = matrix[i, j]
+                if v > best.get(uid, -1):
+                    best[uid] = v
+            rank = _rank(best, str(r["query_uid"]))
+            base.append(rank)
+            t = best.get(str(r["query_uid"]), -1)
+            base_opt.append(sum(1 for v in best.values() if v > t) + 1)
+        results[kind] = (ours, base, base_opt, ours_t, time.perf_counter() - t0)
+    ours = [x for v in results.values() for x in v[0]]
+    base = [x for v in results.values() for x in v[1]]
+    base_opt = [x for v in results.values() for x in v[2]]
+    n = len(ours)
+
+    def at(ranks, k):
+        return sum(1 for x in ranks if x is not None and x <= k) / n
+
+    table = Table(title=f"Screening recall: {n} dev aliases against {len(names):,} SDN names "
+                        f"({len(primary):,} entries: primary names + other strong aliases, same type)")
     for col in ("method", "recall@1", "recall@10", "ms/query"):
         table.add_column(col)
-    table.add_row("workbench index + scorer", f"{r1 / len(pos):.4f}", f"{r10 / len(pos):.4f}", f"{ours_t:.2f}")
-    table.add_row("rapidfuzz token_set_ratio (exhaustive)", f"{b1 / len(pos):.4f}", f"{b10 / len(pos):.4f}",
-                  f"{base_t:.2f}")
+    table.add_row("workbench index + scorer", f"{at(ours, 1):.4f}", f"{at(ours, 10):.4f}",
+                  f"{sum(v[3] for v in results.values()) / n * 1e3:.2f}")
+    table.add_row("rapidfuzz token_set_ratio (exhaustive)", f"{at(base, 1):.4f}", f"{at(base, 10):.4f}",
+                  f"{sum(v[4] for v in results.values()) / n * 1e3:.2f}")
+    table.add_row("  same, ties counted in its favour", f"{at(base_opt, 1):.4f}", f"{at(base_opt, 10):.4f}", "")
     console.print(table)
-    console.print("targets: recall@1 >= 0.92, recall@10 >= 0.97")
+    console.print("ties count against the true entry unless stated. targets: recall@1 >= 0.92, recall@10 >= 0.97")
 
 
 def _throughput(sdn_dir: Path, full: bool, rows: int, workers: int, exhaustive_rows: int = 24,
@@ -299,10 +378,11 @@ def _throughput(sdn_dir: Path, full: bool, rows: int, workers: int, exhaustive_r
     console.print("targets: 1,000,000 rows in <= 60 s on 2 cores, >= 0.99 of exhaustive hits, <= 2 GB")
 
 
-def run_bench(full: bool = False, rows: int = 100_000, workers: int = 2, sdn_dir: Path | None = None) -> None:
+def run_bench(full: bool = False, rows: int = 100_000, workers: int = 2, sdn_dir: Path | None = None,
+              train: bool = False) -> None:
     sdn_dir = Path(sdn_dir or DEFAULT_SDN)
     if not (sdn_dir / "dev_pairs.jsonl").exists():
         raise FileNotFoundError(f"{sdn_dir}: dev_pairs.jsonl not found (pass --sdn-dir)")
-    _accuracy(sdn_dir)
+    _accuracy(sdn_dir, train)
     _recall(sdn_dir)
     _throughput(sdn_dir, full, rows, workers)

@@ -93,13 +93,15 @@ def bench_matching(
     rows: int = typer.Option(100_000, "--rows", help="Rows in the scaled throughput run (extrapolated to 1M)."),
     workers: int = typer.Option(2, "--workers", min=1),
     sdn_dir: Path | None = typer.Option(None, "--sdn-dir", help="OFAC SDN data (default ../shared/data/ofac-sdn)."),
+    train: bool = typer.Option(False, "--train", help="Refit the name model on dev_pairs.jsonl and rewrite "
+                               "workbench/matching/data/model.json before measuring."),
 ) -> None:
     """Accuracy on the dev pairs, screening recall and throughput, each beside baselines run now."""
     from workbench.cli import fail
     from workbench.matching.bench import run_bench
 
     try:
-        run_bench(full=full, rows=rows, workers=workers, sdn_dir=sdn_dir)
+        run_bench(full=full, rows=rows, workers=workers, sdn_dir=sdn_dir, train=train)
     except FileNotFoundError as exc:
         fail(str(exc), 2)
 

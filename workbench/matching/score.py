@@ -2,9 +2,9 @@
 
 The name score aligns the parts of two names (order-free, so 'SINALOA CARTEL' = 'CARTEL DE SINALOA'
 and swapped surnames align), credits each aligned pair by how it matched (exact, diminutive, phonetic,
-spelling, initial), and then charges for what is left over. Parts missing on one side only (a dropped
-second surname or given name) cost little; parts that differ on both sides (``GUZMAN LOPEZ`` vs
-``GUZMAN LOERA``) cost a lot, because that is what relatives with near-identical names look like.
+spelling, initial). How much each kind of agreement and each leftover part weighs (a dropped second
+surname vs a rare surname that differs on both sides, as between relatives ``GUZMAN LOPEZ`` and
+``GUZMAN LOERA``) is learned from the dev pairs: see workbench.matching.features and .model.
 """
 
 from __future__ import annotations
@@ -14,18 +14,13 @@ from dataclasses import dataclass, field
 
 from rapidfuzz.distance import OSA, Levenshtein
 
-from workbench.matching.normalize import FAMILY, GIVEN, ORG, PERSON, NameForm, Token, normalize, phonetic
+from workbench.matching.normalize import ORG, PERSON, NameForm, Token, normalize, phonetic
 
-# Tuned on the dev pairs (patterns, not names); see `workbench bench matching`.
+# Alignment settings (patterns, not names); how the aligned parts weigh is learned: see model.py.
 MIN_TOKEN_SIM = 0.7  # fuzzier token pairs are treated as different words
-CONFLICT_PENALTY = 0.3  # both sides keep unmatched parts: a different person with a shared surname
-SURNAME_CONFLICT = 0.0  # ... and the unmatched parts are family names on both sides
-GIVEN_CONFLICT = 0.0  # ... or given names on both sides
-LEGAL_FORM_MISMATCH = 0.05
 IDF_ALPHA = 0.3  # how much corpus rarity (TokenStats) moves a part's weight
 ACRONYM_CREDIT = 0.85
 SPELL_POWER = 4.0  # credit for a fuzzy token pair: similarity ** SPELL_POWER ('loesa'/'lopez' earns little)
-MAX_COVERAGE_WEIGHT = 0.8  # mix of the better- and worse-covered side (1.0 = subset names score 1)
 CROSS_ROLE = 0.4  # credit lost when a given name aligns with a family name
 
 

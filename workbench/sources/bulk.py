@@ -106,16 +106,21 @@ class BulkWriter:
         self.pending_ids: set[str] = set()
         self._new_props: dict[str, dict] = {}
         self._checked: dict[tuple[int, Any], Any] = {}
+        # True once every row that could collide with a planned id has been loaded (prefix mode).
+        self._complete = False
+        self._looked_up: set[str] = set()
 
     # ---- loading what is already there -----------------------------------------------------
     def load_existing(self, *, prefix: str | None = None, ids: Iterable[str] | None = None) -> None:
         query = select(Entity.id, Entity.kind, Entity.properties, Entity.version)
         link_query = select(Link.id, Link.kind, Link.source_id, Link.target_id, Link.properties, Link.version)
         if prefix is not None:
+            self._complete = True
             query = query.where(Entity.id.like(prefix + "%"))
             link_query = link_query.where(Link.id.like(prefix + "%"))
         elif ids is not None:
             wanted = list(ids)
+            self._looked_up.update(wanted)
             for start in range(0, len(wanted), 900):
                 chunk = wanted[start:start + 900]
                 for row in self.session.execute(query.where(Entity.id.in_(chunk))):
@@ -201,6 +206,12 @@ class BulkWriter:
             for message in messages:
                 self.summary.warnings.append((where, message))
         found = self.existing.get(entity_id)
+        if found is None and entity_id not in self.pending_ids and not self._complete \
+                and entity_id not in self._looked_up:
+            row = self.session.execute(select(Entity.kind, Entity.properties, Entity.version)
+                                       .where(Entity.id == entity_id)).first()
+            if row is not None:
+                found = self.existing[entity_id] = (row.kind, row.properties or {}, row.version)
         if found is None and entity_id in self.pending_ids:
             self.summary.skipped += 1
             return "unchanged"
@@ -265,6 +276,13 @@ class BulkWriter:
             return None
         state = {"kind": kind, "source": source_id, "target": target_id, "properties": cleaned}
         found = self.existing_links.get(link_id)
+        if found is None and link_id not in self.pending_ids and not self._complete \
+                and link_id not in self._looked_up:
+            row = self.session.execute(select(Link.kind, Link.source_id, Link.target_id, Link.properties,
+                                              Link.version).where(Link.id == link_id)).first()
+            if row is not None:
+                found = self.existing_links[link_id] = (row.kind, row.source_id, row.target_id, row.properties or {},
+                                                        row.version)
         start = (cleaned.get("startDate") or [None])[0]
         end = (cleaned.get("endDate") or [None])[0]
         if found is None:

@@ -62,9 +62,9 @@ class _Maps:
         # FtM schema -> workbench kind: the kind named like the schema, else the first mapped to it.
         self.kind_for_schema: dict[str, str] = {}
         for kind in reg.entity_kinds.values():
-            if kind.ftm and not kind.abstract and kind.ftm not in FTM_ABSTRACT:
-                if kind.name == kind.ftm or kind.ftm not in self.kind_for_schema:
-                    self.kind_for_schema[kind.ftm] = kind.name
+            if kind.ftm and not kind.abstract and kind.ftm not in FTM_ABSTRACT \
+                    and (kind.name == kind.ftm or kind.ftm not in self.kind_for_schema):
+                self.kind_for_schema[kind.ftm] = kind.name
         # FtM interval schema -> candidate (link kind, source prop, target prop), in declaration order;
         # the first whose endpoints fit is used (FtM's Ownership is our Ownership or Control).
         self.link_for_schema: dict[str, list[tuple[str, str, str]]] = {}

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from operator import itemgetter
-from typing import Any, Iterator
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -29,8 +30,8 @@ def canonical(value: Any) -> str:
 
 def _timestamp(at: datetime) -> str:
     if at.tzinfo is None:
-        at = at.replace(tzinfo=timezone.utc)
-    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def entry_hash(seq: int, at: datetime, actor: str, action: str, object_type: str, object_id: str,
@@ -50,7 +51,7 @@ def record(session: Session, actor: str, action: str, object_type: str, object_i
         session.flush()
         head = 1
     prev = session.execute(select(AuditHead.hash).where(AuditHead.id == 1)).scalar_one()
-    at = datetime.now(timezone.utc)
+    at = datetime.now(UTC)
     before = json.loads(canonical(before)) if before is not None else None
     after = json.loads(canonical(after)) if after is not None else None
     digest = entry_hash(head, at, actor, action, object_type, str(object_id), before, after, prev)
@@ -146,7 +147,7 @@ def record_many(session: Session, actor: str,
         session.flush()
         last = count
     prev = session.execute(select(AuditHead.hash).where(AuditHead.id == 1)).scalar_one()
-    at = datetime.now(timezone.utc)
+    at = datetime.now(UTC)
     head = "," + encode_basestring(_timestamp(at)) + "," + encode_basestring(actor) + ","
     rows = []
     seq = last - count

@@ -211,6 +211,8 @@ def measure(client, paths: Callable[[int], str], requests: int) -> dict[str, flo
 
 
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
+    _register_load(bench_app)
+
     @bench_app.command("web")
     def bench_web(
         entities: int = typer.Option(100_000, "--entities", help="Generated entities in the throw-away database."),
@@ -280,3 +282,9 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
             table.add_row(label, f"{figures['rps']:.0f}", f"{figures['p50']:.1f}", f"{figures['p95']:.1f}",
                           f"{figures['p95'] / base_line['p95']:.1f}x", target)
         console.print(table)
+
+
+def _register_load(bench_app: typer.Typer) -> None:
+    from workbench.web.loadtest import register as register_load
+
+    register_load(bench_app)
