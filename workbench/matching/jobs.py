@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from workbench.matching.review import create_review_items
 from workbench.matching.search import search_entities
+from workbench.faults import checkpoint
 from workbench.schema import ValidationError, registry
 from workbench.settings import get_settings
 from workbench.store import audit
@@ -122,6 +123,7 @@ def run_job(job_id: str, db_url: str | None = None, progress: Progress | None = 
             for seen, (row_number, row) in enumerate(read_rows(path, mapping), start=1):
                 if seen <= start:
                     continue
+                checkpoint("screen-row", seen)
                 pending.extend(_hits_for_row(session, mapping, row, row_number, job.threshold, kinds))
                 if seen % BATCH_ROWS == 0:
                     _commit_batch(session, actor, job, pending, seen)
