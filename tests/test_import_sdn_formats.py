@@ -63,6 +63,12 @@ def test_newer_list_updates_in_place_and_delists_missing_entries(db_url, sdn_dir
         assert sanction.version == 2
         assert s.scalar(select(func.count()).select_from(Entity)) == 2 * len(sdn_lines)
         assert verify(s)[1] is None
+    # Importing the older list again afterwards does not delist what only the newer one has.
+    older = _import(db_url, _slice(sdn_dir, tmp_path, sdn_lines[1:5], "v0"), published="2024-01-01")
+    assert "delisted" not in older.details
+    assert any("newer list" in message for _, message in older.warnings)
+    with store_db.session_scope(db_url) as s:
+        assert s.get(Entity, f"ofac-{changed_ent}-sanction").properties["status"] == ["active"]
 
 
 def test_malformed_alt_file_names_file_and_line_and_changes_nothing(db_url, sdn_dir, sdn_lines, tmp_path):

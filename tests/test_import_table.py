@@ -111,10 +111,13 @@ def test_unreadable_tables_fail_whole_with_file_and_row(db_url, tmp_path):
     latin.write_bytes("\n".join(lines[:2] + ["FICT-9,Calle Ñandú,P,FICTIONAL X,y,01/01/2020,1"]).encode("latin-1"))
     missing = tmp_path / "missing.csv"
     missing.write_text("APN,SITUS_ADDRESS\nFICT-1,x\n", encoding="utf-8")
+    fake = tmp_path / "fake.xlsx"
+    fake.write_text("this is not a workbook", encoding="utf-8")
     with store_db.session_scope(db_url) as s:
         before = stats(s)
     for path, expected in ((ragged, "ragged.csv, row 3: has 3 cells"), (latin, "latin.csv, row 2: not UTF-8"),
-                           (missing, "missing.csv: missing column(s) DEED_DATE")):
+                           (missing, "missing.csv: missing column(s) DEED_DATE"),
+                           (fake, "fake.xlsx: not a readable XLSX workbook")):
         with pytest.raises(TableError) as caught:
             _run(db_url, path, mapping)
         assert expected in str(caught.value)

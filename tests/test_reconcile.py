@@ -113,3 +113,23 @@ def test_extend(api):
     assert body["meta"] == [{"id": "birthDate", "name": "Date of birth"}, {"id": "jurisdiction", "name": "Jurisdiction"}]
     assert body["rows"]["p-1"]["birthDate"] == [{"str": "1957-04-04"}]
     assert body["rows"]["c-1"] == {"birthDate": [], "jurisdiction": [{"str": "us"}]}
+
+
+def test_openrefine_can_post_queries_with_the_token_in_the_url(api):
+    """OpenRefine sends no headers: a POST to /reconcile?token=... must work, and a wrong token must not."""
+    client, token = api
+    queries = json.dumps({"q0": {"query": "Ejemplo Holdings", "type": "Company"}})
+    response = client.post(f"/reconcile?token={token}", data={"queries": queries})
+    assert response.status_code == 200 and response.json()["q0"]["result"][0]["id"] == "c-1"
+    assert client.post("/reconcile?token=wbt_wrong", data={"queries": queries}).status_code == 401
+
+
+def test_a_signed_in_browser_cannot_be_made_to_post_with_a_bogus_token(api, db_url):
+    """The token in the URL replaces the cookie; it never lets a cookie session skip the CSRF check."""
+    from web_helpers import sign_in
+
+    client, _ = api
+    assert sign_in(client, "rita", "correct horse battery").status_code == 303
+    queries = json.dumps({"q0": {"query": "Ejemplo Holdings"}})
+    assert client.post("/reconcile?token=bogus", data={"queries": queries}).status_code == 401
+    assert client.post("/reconcile", data={"queries": queries}).status_code == 403

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workbench.schema import registry
@@ -269,8 +269,10 @@ def _import_sdn(session: Session, actor: Actor, paths: list[Path | str], publish
             if status is not None:
                 links += 1
                 writer.cite(sources.main, link_id=link_id, locator=locator, excerpt=f"Linked To: {target_name}")
-    if delist and parsed.full or delist and parsed.fmt == "json":
+    if delist and _is_latest(session, parsed.published, sources.main):
         _delist(writer, {r.ent_num for r in parsed.records}, parsed.published, summary)
+    elif delist:
+        summary.warnings.append((parsed.files[0].name, "an import of a newer list exists: nothing was delisted"))
     writer.flush()
     summary.details.update(entries=total, linked_to=links, linked_to_unresolved=unresolved)
     if progress:
@@ -296,6 +298,15 @@ def _cite_entry(writer: BulkWriter, sources: ListSources, record: SdnRecord, ent
             value = " ".join(address.split())
             if value in props.get("address", []):
                 writer.cite(sources.addresses, entity_id=entity_id, prop="address", value=value, locator=add_locator)
+
+
+def _is_latest(session: Session, published: str | None, source_id: str) -> bool:
+    """Delisting follows the newest list: re-importing an older one must not delist newer entries."""
+    if not published:
+        return True
+    newest = session.scalar(select(func.max(Source.published_at)).where(
+        Source.publisher == AUTHORITY, Source.id != source_id, Source.published_at.is_not(None)))
+    return newest is None or newest <= published
 
 
 def _delist(writer: BulkWriter, present: set[int], published: str | None, summary: ImportSummary) -> None:

@@ -130,6 +130,8 @@ async def csrf_protect(request: Request) -> None:
     """
     if request.method in SAFE_METHODS or _bearer_token(request) is not None:
         return
+    if request.url.path.startswith("/reconcile") and request.query_params.get("token"):
+        return  # the reconciliation service then authenticates by that token alone, never by cookie
     expected = request.session.get(SESSION_CSRF)
     sent = request.headers.get("x-csrf-token")
     if not sent:
