@@ -44,6 +44,7 @@ PLUGINS = (
     "workbench.dossiers.cli",
     "workbench.web.cli",
     "workbench.maintenance",
+    "workbench.fuzzing",
 )
 
 
