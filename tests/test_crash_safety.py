@@ -83,3 +83,31 @@ def test_screening_killed_midway_resumes_to_the_same_end_state(db_url, tmp_path)
     assert _items(db_url, crashed) == _items(db_url, clean)
     with session_scope(db_url) as s:
         assert jobs.job_status(s, crashed).done_rows == 500
+
+
+def test_sdn_import_killed_midway_leaves_nothing_and_rerun_completes(db_url, sdn_dir, tmp_path):
+    sample = tmp_path / "sdn.csv"
+    with open(sdn_dir / "sdn.csv", "rb") as handle:
+        lines = handle.read().split(b"\r\n")
+    sample.write_bytes(b"\r\n".join(lines[:400]) + b"\r\n")
+    from workbench.sources.sdn import import_sdn
+    from workbench.store.entities import stats
+
+    with session_scope(db_url) as s:  # what a clean import produces (then rolled back)
+        import_sdn(s, SYSTEM, [sample])
+        expected = stats(s)
+        s.rollback()
+    dispose_all()
+    env = {"WORKBENCH_DATABASE_URL": db_url, "WORKBENCH_KILL_AT": "import-flush:1"}
+    cli = [sys.executable, "-m", "workbench.cli", "import", "sdn", str(sample)]
+    killed = subprocess.run(cli, env={**os.environ, **env}, cwd=ROOT, capture_output=True)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()[-2000:]
+    _integrity(db_url)
+    with session_scope(db_url) as s:
+        assert s.scalar(select(func.count()).select_from(Entity)) == 0  # the one transaction never committed
+    env.pop("WORKBENCH_KILL_AT")
+    rerun = subprocess.run(cli, env={**os.environ, **env}, cwd=ROOT, capture_output=True)
+    assert rerun.returncode == 0, rerun.stderr.decode()[-2000:]
+    _integrity(db_url)
+    with session_scope(db_url) as s:
+        assert stats(s) == expected

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
+from workbench.faults import checkpoint
 from workbench.schema import Registry, ValidationError, registry
 from workbench.store import audit
 from workbench.store.entities import _names_for, caption_for
@@ -350,6 +351,7 @@ class BulkWriter:
             session.execute(delete(Name.__table__).where(
                 Name.__table__.c.entity_id.in_(self._names_to_replace[start:start + 900])))
         audit.bulk_insert(session, Name.__table__, self._name_rows)
+        checkpoint("import-flush", 1)  # entities and names written, links and citations not yet
         audit.bulk_insert(session, link_table, self._link_inserts)
         if self._link_updates:
             stmt = (update(link_table).where(link_table.c.id == bindparam("b_id"))

@@ -1,0 +1,98 @@
+"""The cheap view of a name that blocking and the C pre-score use: words, their keys, a sort string.
+
+Screening a million rows cannot afford the full parse (workbench.matching.normalize) of every owner:
+most owners are on no list and are dismissed before any full score. This view is built from the
+same vocabularies (particles, suffixes, legal forms, diminutives, spelling families, the Spanish
+phonetic key) but word by word, with every word's analysis cached, so a name costs one fold and a
+few dictionary look-ups. Watchlist names and queries go through the same function, so the two
+sides always agree on keys and pre-score strings.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from workbench.matching.data.names import DIMINUTIVES, LEGAL_FORMS, PARTICLES, VARIANT_FAMILIES
+from workbench.matching.normalize import SUFFIXES, TITLES, phonetic
+from workbench.text import fold
+
+PREFIX = 4  # a word's first letters as a key: catches typos late in a word that change its sound
+
+_APOSTROPHE = re.compile(r"(?<=\w)['’`](?=\w)")
+_VARIANT_CANON = {spelling: family[0] for family in VARIANT_FAMILIES for spelling in family}
+_LEGAL_TAIL = {form: code for code, forms in LEGAL_FORMS.items() for form in forms}
+_MAX_FORM_WORDS = max(len(form.split()) for form in _LEGAL_TAIL)
+_DROPPED = PARTICLES | SUFFIXES
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """One word of a name: the sound keys it is posted under, and its canonical sound for pre-scoring."""
+
+    text: str
+    keys: tuple[str, ...]
+    sounds: tuple[str, ...]  # canonical phonetic form(s): 'pepe' -> ('jose',) sound, 'chema' -> two
+
+
+_WORDS: dict[str, Word] = {}
+
+
+def word(text: str) -> Word:
+    found = _WORDS.get(text)
+    if found is not None:
+        return found
+    expansions = DIMINUTIVES.get(text, ())
+    alts = set()
+    for e in expansions:
+        alts.update(e.split()) if len(expansions) == 1 else alts.add(e)
+    canon = _VARIANT_CANON.get(text)
+    if canon:
+        alts.add(canon)
+    for e in expansions:
+        if e in _VARIANT_CANON:
+            alts.add(_VARIANT_CANON[e])
+    phon = phonetic(text)
+    keys = {"p:" + phon}
+    keys.update("p:" + phonetic(a) for a in alts)
+    if len(text) >= PREFIX:
+        keys.add("x:" + text[:PREFIX])
+    if len(expansions) == 1 and " " in expansions[0]:
+        sounds = tuple(phonetic(p) for p in expansions[0].split())
+    elif alts:
+        sounds = (phonetic(min(alts)),)
+    else:
+        sounds = (phon,)
+    if len(text) == 1:  # an initial blocks nothing and pre-scores as itself
+        keys, sounds = set(), (text,)
+    found = Word(text, tuple(sorted(keys)), sounds)
+    if len(_WORDS) < 2_000_000:
+        _WORDS[text] = found
+    return found
+
+
+def _strip_legal_tail(words: list[str]) -> list[str]:
+    changed = True
+    while changed and len(words) > 1:
+        changed = False
+        for n in range(min(_MAX_FORM_WORDS, len(words) - 1), 0, -1):
+            if " ".join(words[-n:]) in _LEGAL_TAIL:
+                words = words[:-n]
+                changed = True
+                break
+    return words
+
+
+def name_words(name: str) -> list[Word]:
+    """The identity words of a name, legal-form tail, particles, suffixes and titles left out."""
+    folded = fold(_APOSTROPHE.sub("", (name or "").replace("&", " and ")))
+    words = _strip_legal_tail(folded.split())
+    kept = [w for w in words if w not in _DROPPED and w not in TITLES]
+    if not kept:
+        kept = [w for w in words if w not in _DROPPED] or words
+    return [word(w) for w in kept]
+
+
+def sort_string(words: list[Word]) -> str:
+    """Order-free string of canonical sounds: what the C pre-scorer compares."""
+    return " ".join(sorted(s for w in words for s in w.sounds))
