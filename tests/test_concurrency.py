@@ -67,3 +67,35 @@ def test_parallel_edits_from_threads_never_lose_an_update_silently(db_url, resea
     winner = next(name for name, v in outcomes.items() if v == "saved")
     with factory() as s:
         assert get_entity(s, entity_id).caption == f"edit by {winner}"
+
+
+def test_two_reviewers_acting_on_the_same_dossier_one_wins(db_url, researcher):
+    """Reviewer A approves while reviewer B, looking at the same submitted version, returns it."""
+    from test_dossier_scenario import build_scenario, complete_dossier
+
+    from workbench.dossiers import service, workflow
+
+    factory = session_factory(db_url)
+    with factory() as s:
+        scenario = build_scenario(s, researcher)
+        dossier_id = complete_dossier(s, researcher, scenario)
+        workflow.submit(s, researcher, dossier_id, "ready")
+        s.commit()
+    first, second = factory(), factory()
+    try:
+        seen_a = service.get_dossier(first, dossier_id).version
+        seen_b = service.get_dossier(second, dossier_id).version
+        workflow.approve(first, Actor("anna", "reviewer"), dossier_id, "meets the criteria", expected_version=seen_a)
+        first.commit()
+        with pytest.raises(Conflict):
+            workflow.return_for_changes(second, Actor("boris", "reviewer"), dossier_id, "needs work",
+                                        expected_version=seen_b)
+            second.commit()
+        second.rollback()
+    finally:
+        first.close()
+        second.close()
+    with factory() as s:
+        dossier = service.get_dossier(s, dossier_id)
+        assert dossier.state == "approved" and dossier.snapshot_hash
+        assert [e.event for e in dossier.events][-1] == "approved"
