@@ -40,11 +40,11 @@ def _run(db_url, path, mapping):
 def test_property_roll_creates_parcels_owners_and_ownership_citing_rows(db_url):
     mapping = _mapping("county_property_roll")
     summary = _run(db_url, MAPPINGS / "county_property_roll_FICTIONAL.csv", mapping)
-    assert summary.rejected == [] and summary.created == 6
+    assert summary.rejected == [] and summary.created == 16
     with store_db.session_scope(db_url) as s:
         counts = stats(s)
-        assert counts["entities"] == {"Company": 1, "Person": 2, "RealEstate": 3}
-        assert counts["links"] == {"Ownership": 3}
+        assert counts["entities"] == {"Company": 2, "Person": 6, "RealEstate": 8}
+        assert counts["links"] == {"Ownership": 8}
         parcel = s.scalars(select(Entity).where(Entity.kind == "RealEstate",
                                                 Entity.caption == "Parcel FICT-001-0002")).one()
         assert parcel.properties["identifier"] == ["APN:FICT0010002"]  # stored compact
@@ -58,7 +58,7 @@ def test_property_roll_creates_parcels_owners_and_ownership_citing_rows(db_url):
         assert len(citation.source.sha256) == 64 and "workbench.sources" in (citation.excerpt or "")
         head = s.get(AuditHead, 1).seq
     again = _run(db_url, MAPPINGS / "county_property_roll_FICTIONAL.csv", mapping)
-    assert again.created == 0 and again.skipped == 6
+    assert again.created == 0 and again.skipped == 16
     with store_db.session_scope(db_url) as s:
         assert s.get(AuditHead, 1).seq == head
 
@@ -99,7 +99,7 @@ def test_bad_rows_are_rejected_with_reasons_and_the_rest_imported(db_url, tmp_pa
     assert [w for w, _ in summary.rejected] == ["roll.csv row 3"]
     assert "does not match format" in summary.rejected[0][1]
     with store_db.session_scope(db_url) as s:
-        assert stats(s)["links"] == {"Ownership": 2}
+        assert stats(s)["links"] == {"Ownership": 7}  # every row but the rejected one
 
 
 def test_unreadable_tables_fail_whole_with_file_and_row(db_url, tmp_path):

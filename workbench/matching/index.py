@@ -1,31 +1,48 @@
-"""Candidate index (blocking): which listed names are worth scoring against a query.
+"""Candidate index (blocking) and the screening pipeline: which listed names are worth a full score.
 
-Every name is posted under keys for each of its parts: the folded word, its Spanish phonetic key,
-its consonant skeleton and what a diminutive stands for. A query collects the names sharing keys
-with it, ranks them by how many (rare) keys they share, and only the best few hundred are scored.
-Keys held by a huge share of the list ('mohammed', 'sa de cv' is not even a key) are skipped unless
-nothing else is shared, so a query never scores the whole list.
+A query goes through three stages, each much cheaper than the next:
 
-The same index serves watchlist files (``NameIndex.from_records``) and the store
-(``StoreIndex``: built from the names table, refreshed incrementally from the audit log).
+1. Blocking. Every listed name is posted under keys for each of its words (workbench.matching.terms):
+   the Spanish phonetic key, the phonetic keys of what a diminutive or spelling variant stands for,
+   and the first four letters. A key held by more than ``MAX_POSTING_SHARE`` of the list (a
+   'mohammed', a 'company') is skipped unless the query has nothing rarer; the union of the
+   remaining postings is the candidate set (typically tens of names).
+2. C pre-score. rapidfuzz's token_set_ratio over order-free strings of canonical sounds, with a
+   cut-off below which the full scorer does not reach the screening threshold (``pre_cutoff``,
+   calibrated on a property roll against the SDN list: see `workbench bench matching`).
+3. The full, explained name score (workbench.matching.score) on the survivors only.
+
+The same index serves watchlist files (``NameIndex.from_records``), `workbench screen`, and the
+store's search and screening jobs (``StoreIndex`` in workbench.matching.search, refreshed
+incrementally from the audit log): one pipeline for every way of screening.
 """
 
 from __future__ import annotations
 
-import heapq
-from collections import Counter
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
-from workbench.matching.normalize import NameForm, normalize, phonetic
+from workbench.matching.normalize import NameForm, normalize
 from workbench.matching.score import NameScore, TokenStats, score_forms
+from workbench.matching.terms import name_words, sort_string
 
 MAX_POSTING_SHARE = 0.02  # keys on more than 2 % of names are too common to block on
 MIN_POSTING_CAP = 300
-CANDIDATES = 100  # names pre-scored (in C) per query after blocking
-FULL_SCORES = 12  # of those, how many get the full, explained score
-PRE_CUTOFF = 45  # token-set ratio on canonical keys below which a candidate cannot reach a useful score
+# (screening threshold, pre-score cut-off): measured so that >= 99 % of the pairs the full scorer rates at
+# or above the threshold pass the pre-score (see `workbench bench matching`, "pre-score calibration").
+PRE_CUTOFFS = ((0.0, 0.0), (0.3, 0.0), (0.5, 30.0), (0.6, 45.0), (0.7, 58.0), (0.8, 66.0), (0.9, 75.0), (1.0, 85.0))
+
+
+def pre_cutoff(threshold: float) -> float:
+    """The token-set-ratio cut-off for a screening threshold (linear between calibrated points)."""
+    points = PRE_CUTOFFS
+    if threshold <= points[0][0]:
+        return points[0][1]
+    for (t0, c0), (t1, c1) in zip(points, points[1:]):
+        if threshold <= t1:
+            return c0 + (c1 - c0) * (threshold - t0) / (t1 - t0)
+    return points[-1][1]
 
 
 @dataclass(slots=True)
@@ -35,7 +52,7 @@ class Entry:
     primary: str  # the record's primary name
     schema: str | None
     form: NameForm
-    prekey: str = ""
+    sort: str = ""  # the pre-score string (terms.sort_string)
     alive: bool = True
 
 
@@ -49,42 +66,35 @@ class Hit:
     schema: str | None = None
 
 
-def keys_for(form: NameForm) -> set[str]:
-    keys: set[str] = set()
-    for t in form.tokens:
-        keys.add("p:" + t.phon)
-        if len(t.skeleton) >= 3 and t.skeleton != t.phon:
-            keys.add("s:" + t.skeleton)
-        for alt in t.alts:
-            keys.add("p:" + phonetic(alt))
-    if len(form.tokens) > 1:  # joined words ('DON JUAN' / 'DONJUAN')
-        keys.add("p:" + phonetic("".join(t.text for t in form.tokens)))
-    if len(form.tokens) == 1 and len(form.tokens[0].text) >= 3:
-        keys.add("i:" + form.tokens[0].text[:3])
-    elif len(form.tokens) > 1:
-        keys.add("i:" + "".join(t.text[0] for t in form.tokens)[:3])
-    return keys
+def keys_for(name: str) -> set[str]:
+    return {k for w in name_words(name) for k in w.keys}
 
 
 class NameIndex:
     def __init__(self, stats: TokenStats | None = None):
         self.entries: list[Entry] = []
+        self.sorts: list[str] = []
         self.postings: dict[str, list[int]] = {}
         self.by_record: dict[str, list[int]] = {}
         self.stats = stats or TokenStats()
         self.dead = 0
+        self._words: dict[str, tuple[frozenset[int], bool]] = {}  # word -> (its candidates, only common keys)
 
     # ---- building -------------------------------------------------------------------------
     def add(self, record_id: str, name: str, primary: str | None = None, schema: str | None = None) -> None:
         form = normalize(name, schema)
         if not form.tokens:
             return
+        words = name_words(name)
         idx = len(self.entries)
-        self.entries.append(Entry(record_id, name, primary or name, schema, form, form.prekey))
+        sort = sort_string(words)
+        self.entries.append(Entry(record_id, name, primary or name, schema, form, sort))
+        self.sorts.append(sort)
         self.by_record.setdefault(record_id, []).append(idx)
-        for key in keys_for(form):
+        for key in {k for w in words for k in w.keys}:
             self.postings.setdefault(key, []).append(idx)
         self.stats.add(name, schema)
+        self._words.clear()
 
     def remove(self, record_id: str) -> None:
         for idx in self.by_record.pop(record_id, []):
@@ -106,44 +116,71 @@ class NameIndex:
     def __len__(self) -> int:
         return len(self.entries) - self.dead
 
-    # ---- querying -------------------------------------------------------------------------
-    def candidates(self, form: NameForm, limit: int = CANDIDATES) -> list[int]:
-        cap = max(MIN_POSTING_CAP, int(MAX_POSTING_SHARE * len(self.entries)))
-        lists = []
-        common = []
-        for key in keys_for(form):
-            posting = self.postings.get(key)
-            if not posting:
-                continue
-            (lists if len(posting) <= cap else common).append(posting)
-        if not lists:
+    # ---- stage 1: blocking ------------------------------------------------------------------
+    @property
+    def cap(self) -> int:
+        return max(MIN_POSTING_CAP, int(MAX_POSTING_SHARE * len(self.entries)))
+
+    def _word_candidates(self, word) -> tuple[frozenset[int], bool]:
+        found = self._words.get(word.text)
+        if found is None:
+            cap = self.cap
+            lists = [p for p in (self.postings.get(k) for k in word.keys) if p]
+            rare = [p for p in lists if len(p) <= cap]
+            if rare:
+                found = (frozenset().union(*rare), False)
+            elif lists:
+                found = (frozenset(min(lists, key=len)), True)
+            else:
+                found = (frozenset(), False)
+            if len(self._words) < 500_000:
+                self._words[word.text] = found
+        return found
+
+    def candidates(self, words) -> list[int]:
+        """Names sharing a key with the query's words, common-only words skipped unless nothing is rarer."""
+        rare, common = [], []
+        for w in words:
+            cands, only_common = self._word_candidates(w)
+            if cands:
+                (common if only_common else rare).append(cands)
+        if not rare:
             if not common:
                 return []
-            lists = [min(common, key=len)]
-        if len(lists) == 1 and len(lists[0]) <= limit:
-            return lists[0]
-        counts = Counter()
-        for posting in lists:
-            counts.update(posting)
-        if len(counts) <= limit:
-            return list(counts)
-        return [idx for idx, _ in heapq.nlargest(limit, counts.items(), key=lambda kv: kv[1])]
+            rare = [min(common, key=len)]
+        if len(rare) == 1:
+            return list(rare[0])
+        return list(frozenset().union(*rare))
 
-    def search(self, name: str, schema: str | None = None, top: int = 10, threshold: float = 0.5,
-               limit: int = CANDIDATES) -> list[Hit]:
-        form = normalize(name, schema)
-        return self.search_form(form, top, threshold, limit)
+    # ---- stages 2 and 3 -----------------------------------------------------------------------
+    def search(self, name: str, schema: str | None = None, top: int = 10, threshold: float = 0.5) -> list[Hit]:
+        """The best ``top`` records (one hit each) scoring >= threshold, through the three stages."""
+        return self._search(name, lambda: normalize(name, schema), top, threshold)
 
-    def search_form(self, form: NameForm, top: int = 10, threshold: float = 0.5, limit: int = CANDIDATES) -> list[Hit]:
+    def search_form(self, form: NameForm, top: int = 10, threshold: float = 0.5) -> list[Hit]:
+        return self._search(form.original, lambda: form, top, threshold)
+
+    def _search(self, name: str, parse, top: int, threshold: float) -> list[Hit]:
+        words = name_words(name)
+        if not words:
+            return []
+        cands = self.candidates(words)
+        if not cands:
+            return []
+        cutoff = pre_cutoff(threshold)
+        if cutoff > 0:
+            sorts = self.sorts
+            kept = process.extract(sort_string(words), [sorts[i] for i in cands], scorer=fuzz.token_set_ratio,
+                                   score_cutoff=cutoff, limit=None)
+            if not kept:
+                return []
+            cands = [cands[k] for _, _, k in kept]
+        return self._score(parse(), cands, top, threshold)
+
+    def _score(self, form: NameForm, cands: list[int], top: int, threshold: float) -> list[Hit]:
         if not form.tokens:
             return []
         best: dict[str, Hit] = {}
-        cands = self.candidates(form, limit)
-        if len(cands) > FULL_SCORES:
-            entries = self.entries
-            pre = process.extract(form.prekey, [entries[i].prekey for i in cands], scorer=fuzz.token_set_ratio,
-                                  score_cutoff=PRE_CUTOFF, limit=FULL_SCORES)
-            cands = [cands[k] for _, _, k in pre]
         for idx in cands:
             entry = self.entries[idx]
             if not entry.alive:
@@ -158,17 +195,15 @@ class NameIndex:
         hits = sorted(best.values(), key=lambda h: (-h.score, h.primary))
         return hits[:top]
 
-    def exhaustive(self, name: str, schema: str | None = None, threshold: float = 0.5, top: int = 10) -> set[str]:
-        """The best ``top`` records scoring >= threshold, by scoring every name (the yardstick for blocking)."""
+    def score_all(self, name: str, schema: str | None = None, threshold: float = 0.5) -> dict[str, float]:
+        """Every record scoring >= threshold, by scoring every listed name: the yardstick for the pipeline."""
         form = normalize(name, schema)
         best: dict[str, float] = {}
+        if not form.tokens:
+            return best
         for entry in self.entries:
             if entry.alive:
                 score = score_forms(form, entry.form, self.stats).score
                 if score >= threshold and score > best.get(entry.record_id, -1):
                     best[entry.record_id] = score
-        ranked = sorted(best.items(), key=lambda kv: -kv[1])
-        if len(ranked) > top:  # ties at the cut-off count as found either way
-            cut = ranked[top - 1][1]
-            return {rid for rid, s in ranked if s > cut} | {rid for rid, s in ranked[:top]}
-        return {rid for rid, _ in ranked}
+        return best

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.matching.index import NameIndex
-from workbench.matching.normalize import normalize
 from workbench.matching.tables import InputError, atomic_output, read_table
 
 OUTPUT_COLUMNS = ("row", "query", "match_id", "match_name", "matched_name", "score", "rank", "explanation")
@@ -45,52 +45,75 @@ def load_watchlist(path: Path) -> NameIndex:
 
 # ---- the per-name work (runs in workers) --------------------------------------------------------
 
-_INDEX: NameIndex | None = None
+_INDEX: NameIndex | None = None  # set before the fork: workers share the parent's index copy-on-write
 
 
-def _screen_names(args: tuple[list[tuple[str, str | None]], int, float]) -> list[list[tuple]]:
+def _hits(name: str, schema: str | None, top: int, threshold: float) -> tuple:
+    return tuple((h.record_id, h.primary, h.matched_name, h.score, h.result.explanation())
+                 for h in _INDEX.search(name, schema, top=top, threshold=threshold))
+
+
+def _screen_batch(args: tuple[list[tuple[str, str | None]], int, float]) -> list[tuple]:
     names, top, threshold = args
-    index = _INDEX
-    out = []
-    cache: dict[tuple[str, str | None], list[tuple]] = {}
-    for name, schema in names:
-        form = normalize(name, schema)
-        key = (form.key, form.kind)
-        hits = cache.get(key)
-        if hits is None:
-            hits = [
-                (h.record_id, h.primary, h.matched_name, h.score, h.result.explanation())
-                for h in index.search_form(form, top=top, threshold=threshold)
-            ]
-            cache[key] = hits
-        out.append(hits)
-    return out
+    return [_hits(name, schema, top, threshold) for name, schema in names]
 
 
 def screen_names(index: NameIndex, names: Iterable[tuple[str, str | None]], top: int = 10, threshold: float = 0.5,
-                 workers: int = 1, chunk: int = CHUNK) -> Iterator[list[tuple]]:
-    """Yield, for each (name, schema), its hits as (id, primary, matched_name, score, explanation), best first."""
+                 workers: int = 1, chunk: int = CHUNK) -> Iterator[tuple]:
+    """Yield, for each (name, schema) in order, its hits as (id, primary, matched_name, score, explanation).
+
+    Each distinct name is screened once (owners repeat across parcels): the input is cut into chunks
+    and each chunk sends only the names not seen before to the workers. Answers come back in chunk
+    order, so when a chunk's answers arrive every name of that chunk and the earlier ones is known
+    and its rows can be yielded in input order. The reader stays a few chunks ahead, not the whole file.
+    """
     global _INDEX
     _INDEX = index
+    known: dict[tuple[str, str | None], tuple] = {}
 
     def chunks():
-        batch = []
+        rows: list[tuple[str, str | None]] = []
+        fresh: dict[tuple[str, str | None], None] = {}
         for item in names:
-            batch.append(item)
-            if len(batch) >= chunk:
-                yield (batch, top, threshold)
-                batch = []
-        if batch:
-            yield (batch, top, threshold)
+            rows.append(item)
+            if item not in known and item not in fresh:
+                fresh[item] = None
+            if len(rows) >= chunk:
+                yield rows, fresh
+                rows, fresh = [], {}
+        if rows:
+            yield rows, fresh
+
+    def claimed():
+        for rows, fresh in chunks():
+            for key in fresh:  # in flight: later chunks must not send it again
+                known[key] = ()
+            yield rows, list(fresh)
+
+    def answer(rows, fresh, answers):
+        for key, hits in zip(fresh, answers):
+            known[key] = hits
+        for item in rows:
+            yield known[item]
 
     if workers <= 1:
-        for args in chunks():
-            yield from _screen_names(args)
+        for rows, fresh in claimed():
+            yield from answer(rows, fresh, _screen_batch((fresh, top, threshold)))
         return
-    ctx = mp.get_context("fork")
-    with ctx.Pool(workers) as pool:
-        for result in pool.imap(_screen_names, chunks(), chunksize=1):
-            yield from result
+    order: deque = deque()
+    ahead = threading.BoundedSemaphore(4 * workers)
+
+    def jobs():  # runs in the pool's feeder thread
+        for rows, fresh in claimed():
+            ahead.acquire()
+            order.append((rows, fresh))
+            yield fresh, top, threshold
+
+    with mp.get_context("fork").Pool(workers) as pool:
+        for answers in pool.imap(_screen_batch, jobs(), chunksize=1):
+            rows, fresh = order.popleft()
+            ahead.release()
+            yield from answer(rows, fresh, answers)
 
 
 def screen_file(in_path: Path, out_path: Path, index: NameIndex, name_column: str = "name", top: int = 10,

@@ -24,6 +24,9 @@ _VARIANT_CANON = {spelling: family[0] for family in VARIANT_FAMILIES for spellin
 _LEGAL_TAIL = {form: code for code, forms in LEGAL_FORMS.items() for form in forms}
 _MAX_FORM_WORDS = max(len(form.split()) for form in _LEGAL_TAIL)
 _DROPPED = PARTICLES | SUFFIXES
+# Legal-form words anywhere in a name ('LIMITED LIABILITY COMPANY X', 'X CO LTD'): they say which kind
+# of company, not which one, and dropping them on both sides can only raise the pre-score.
+_FORM_WORDS = frozenset(w for forms in LEGAL_FORMS.values() for f in forms for w in f.split() if len(w) > 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +46,9 @@ def word(text: str) -> Word:
     if found is not None:
         return found
     expansions = DIMINUTIVES.get(text, ())
-    alts = set()
+    alts: set[str] = set()
     for e in expansions:
-        alts.update(e.split()) if len(expansions) == 1 else alts.add(e)
+        alts.update(e.split())
     canon = _VARIANT_CANON.get(text)
     if canon:
         alts.add(canon)
@@ -87,7 +90,7 @@ def name_words(name: str) -> list[Word]:
     """The identity words of a name, legal-form tail, particles, suffixes and titles left out."""
     folded = fold(_APOSTROPHE.sub("", (name or "").replace("&", " and ")))
     words = _strip_legal_tail(folded.split())
-    kept = [w for w in words if w not in _DROPPED and w not in TITLES]
+    kept = [w for w in words if w not in _DROPPED and w not in TITLES and w not in _FORM_WORDS]
     if not kept:
         kept = [w for w in words if w not in _DROPPED] or words
     return [word(w) for w in kept]
