@@ -115,6 +115,7 @@ def load_demo_data() -> None:
         result = run_guarded(load_demo, s, cli_actor())
     console.print(
         f"demo data: {result.created} created, {result.updated} updated, {result.unchanged} unchanged"
+        + (f"; {result.dossiers} demo dossier(s) created" if result.dossiers else "")
     )
     if result.new_users:
         table = Table(title="Demo users (passwords are shown once; they are not stored anywhere in clear)")

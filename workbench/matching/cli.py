@@ -95,13 +95,18 @@ def bench_matching(
     sdn_dir: Path | None = typer.Option(None, "--sdn-dir", help="OFAC SDN data (default ../shared/data/ofac-sdn)."),
     train: bool = typer.Option(False, "--train", help="Refit the name model on dev_pairs.jsonl and rewrite "
                                "workbench/matching/data/model.json before measuring."),
+    exhaustive_rows: int = typer.Option(100, "--exhaustive-rows", min=0, help="Distinct input rows scored "
+                                        "exhaustively (against every listed name) to measure blocking coverage."),
+    throughput_only: bool = typer.Option(False, "--throughput-only", help="Skip the dev-pair accuracy and "
+                                         "screening-recall parts."),
 ) -> None:
     """Accuracy on the dev pairs, screening recall and throughput, each beside baselines run now."""
     from workbench.cli import fail
     from workbench.matching.bench import run_bench
 
     try:
-        run_bench(full=full, rows=rows, workers=workers, sdn_dir=sdn_dir, train=train)
+        run_bench(full=full, rows=rows, workers=workers, sdn_dir=sdn_dir, train=train,
+                  exhaustive_rows=exhaustive_rows, only_throughput=throughput_only)
     except FileNotFoundError as exc:
         fail(str(exc), 2)
 
