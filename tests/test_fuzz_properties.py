@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from workbench.fuzzing import TABLE_MAPPING
 from workbench.matching.normalize import name_key
 from workbench.matching.score import score_names
 from workbench.sources.ftm import FtmError, import_ftm
@@ -121,33 +122,13 @@ def test_ftm_import_is_all_or_nothing(session, tmp_path, lines):
 
 # ---- tables --------------------------------------------------------------------------------------
 
-MAPPING = load_mapping("""
-name: fuzz roll
-screen: owner
-entities:
-  owner:
-    kind: Person
-    properties:
-      name: OWNER
-  parcel:
-    kind: RealEstate
-    keys: [APN]
-    properties:
-      name: {template: "Parcel {APN}"}
-      parcelNumber: APN
-links:
-  - kind: Ownership
-    source: owner
-    target: parcel
-    properties:
-      percentage: PCT
-""")
+MAPPING = load_mapping(TABLE_MAPPING)
 
 cell = st.text(st.characters(min_codepoint=32, max_codepoint=0x2FF, blacklist_characters='"\r\n'), max_size=15)
 
 
 @DB_SETTINGS
-@given(header=st.sampled_from(["APN,OWNER,PCT", "APN,OWNER", "OWNER,PCT", "APN,OWNER,PCT,EXTRA"]),
+@given(header=st.sampled_from(["APN,OWNER,DOB,PCT", "APN,OWNER,DOB", "OWNER,PCT", "APN,OWNER,DOB,PCT,EXTRA"]),
        rows=st.lists(st.lists(cell, min_size=1, max_size=5), max_size=5), raw=st.binary(max_size=30))
 def test_table_import_is_all_or_nothing_or_rejects_rows_with_reasons(session, tmp_path, header, rows, raw):
     body = header + "\n" + "".join(",".join(f'"{c}"' for c in row) + "\n" for row in rows)
