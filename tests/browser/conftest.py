@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,22 +12,15 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 PASSWORD = "browser test password"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """uvicorn serving the app on a free 127.0.0.1 port with a fresh SQLite database."""
-    import httpx
-
     from workbench.settings import reset_settings
     from workbench.store import db as store_db
     from workbench.store.migrate import upgrade
     from workbench.store.permissions import SYSTEM
     from workbench.store.users import add_user
+    from workbench.web.cli import serve
 
     tmp = tmp_path_factory.mktemp("browser")
     url = f"sqlite:///{tmp}/browser.db"
@@ -40,34 +28,10 @@ def server(tmp_path_factory):
     with store_db.session_scope(url) as s:
         add_user(s, SYSTEM, "rita", "researcher", PASSWORD)
     store_db.dispose_all()
-    env = {**os.environ, "WORKBENCH_DATABASE_URL": url, "WORKBENCH_DATA_DIR": str(tmp / "data"),
+    env = {"WORKBENCH_DATABASE_URL": url, "WORKBENCH_DATA_DIR": str(tmp / "data"),
            "WORKBENCH_SECRET_KEY": "browser-test-key"}
-    port = _free_port()
-    log = (tmp / "server.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "uvicorn", "workbench.web.app:create_app", "--factory",
-                                "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-                               env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"the server exited: {(tmp / 'server.log').read_text()}")
-        try:
-            if httpx.get(base + "/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            process.kill()
-            pytest.fail("the server did not answer /health within 30 s")
-        time.sleep(0.1)  # polling the server's start-up, not waiting on a page
-    yield {"base": base, "url": url, "username": "rita", "password": PASSWORD, "log": tmp / "server.log"}
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    with serve("workbench.web.app:create_app", env, tmp / "server.log") as base:
+        yield {"base": base, "url": url, "username": "rita", "password": PASSWORD, "log": tmp / "server.log"}
     reset_settings()
 
 
