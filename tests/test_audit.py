@@ -1,6 +1,6 @@
 """The audit chain detects an edited or deleted entry, and names it."""
 
-from sqlalchemy import delete, text, update
+from sqlalchemy import delete, update
 
 from workbench.store import audit
 from workbench.store.entities import create_entity, update_entity

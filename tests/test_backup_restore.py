@@ -21,7 +21,7 @@ def _snapshot(url):
     with engine.connect() as conn:
         return {
             table.name: sorted(
-                (tuple(sorted((k, json.dumps(v, sort_keys=True, default=str)) for k, v in row.items())) for row in conn.execute(select(table)).mappings())
+                tuple(sorted((k, json.dumps(v, sort_keys=True, default=str)) for k, v in row.items())) for row in conn.execute(select(table)).mappings()
             )
             for table in Base.metadata.sorted_tables
         }

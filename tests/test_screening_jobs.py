@@ -105,9 +105,8 @@ def test_bad_file_is_refused_before_queueing(demo, tmp_path, researcher):
     bad.write_text("APN,OWNER_NAME\nX,Y\n")
     from workbench.sources.tabular import TableError
 
-    with pytest.raises(TableError) as info:
-        with session_scope(demo) as s:
-            jobs.start_job(s, researcher, bad, MAPPING)
+    with pytest.raises(TableError) as info, session_scope(demo) as s:
+        jobs.start_job(s, researcher, bad, MAPPING)
     assert "bad.csv" in str(info.value)
     with session_scope(demo) as s:
         assert s.scalar(select(func.count()).select_from(ScreeningJob)) == 0

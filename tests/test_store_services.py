@@ -5,8 +5,19 @@ from sqlalchemy import func, select
 
 from workbench.schema import ValidationError
 from workbench.store import audit
-from workbench.store.entities import (Conflict, NotFound, add_name, cite, create_entity, create_link, create_source,
-                                      delete_entity, remove_name, stats, update_entity)
+from workbench.store.entities import (
+    Conflict,
+    NotFound,
+    add_name,
+    cite,
+    create_entity,
+    create_link,
+    create_source,
+    delete_entity,
+    remove_name,
+    stats,
+    update_entity,
+)
 from workbench.store.models import AuditEntry, Entity, Link, Name
 from workbench.store.permissions import Actor, PermissionDenied
 
@@ -101,12 +112,11 @@ def test_citations_attach_to_a_value_or_a_link(session, researcher):
 def test_multi_step_change_that_fails_part_way_leaves_nothing(db_url, researcher):
     from workbench.store.db import session_scope
 
-    with pytest.raises(ValidationError):
-        with session_scope(db_url) as s:
-            owner = create_entity(s, researcher, "Person", {"name": "Owner"}).obj
-            company = create_entity(s, researcher, "Company", {"name": "Holding LLC"}).obj
-            create_link(s, researcher, "Ownership", owner.id, company.id, {"percentage": "60"})
-            create_link(s, researcher, "Occupancy", company.id, owner.id)  # not allowed: fails
+    with pytest.raises(ValidationError), session_scope(db_url) as s:
+        owner = create_entity(s, researcher, "Person", {"name": "Owner"}).obj
+        company = create_entity(s, researcher, "Company", {"name": "Holding LLC"}).obj
+        create_link(s, researcher, "Ownership", owner.id, company.id, {"percentage": "60"})
+        create_link(s, researcher, "Occupancy", company.id, owner.id)  # not allowed: fails
     with session_scope(db_url) as s:
         assert stats(s) == {"entities": {}, "links": {}, "names": 0, "sources": 0, "citations": 0}
         assert s.scalar(select(func.count()).select_from(AuditEntry)) == 0

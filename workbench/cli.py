@@ -14,7 +14,6 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -174,7 +173,7 @@ def stats(as_json: bool = typer.Option(False, "--json", help="One JSON object.")
 def users_add(
     username: str,
     role: str = typer.Option(..., "--role", help="researcher, reviewer or admin"),
-    password_file: Optional[Path] = typer.Option(None, "--password-file", help="Read the password from this file."),
+    password_file: Path | None = typer.Option(None, "--password-file", help="Read the password from this file."),
 ) -> None:
     """Add a user (prompts for the password unless --password-file is given)."""
     from workbench.store.users import add_user

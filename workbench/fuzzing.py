@@ -133,12 +133,12 @@ def run_atheris(target: str, argv: list[str]) -> None:  # pragma: no cover - run
     import atheris
 
     with atheris.instrument_imports():
-        import workbench.matching.normalize  # noqa: F401
-        import workbench.matching.score  # noqa: F401
-        import workbench.sources.ftm  # noqa: F401
-        import workbench.sources.remarks  # noqa: F401
-        import workbench.sources.sdn  # noqa: F401
-        import workbench.sources.sdn_parse  # noqa: F401
+        import workbench.matching.normalize
+        import workbench.matching.score
+        import workbench.sources.ftm
+        import workbench.sources.remarks
+        import workbench.sources.sdn
+        import workbench.sources.sdn_parse
         import workbench.sources.tabular  # noqa: F401
     function = FUNCTIONS[target]
     atheris.Setup([sys.argv[0], *argv], function)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,7 @@ def backup(connection: Connection, path: Path) -> dict:
     manifest: dict[str, Any] = {
         "format": FORMAT,
         "revision": current_revision(connection.engine),
-        "created_at": datetime.utcnow().isoformat() + "Z",
+        "created_at": datetime.now(timezone.utc).isoformat(),
         "tables": {},
         "files": {},
     }

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import importlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -45,19 +46,19 @@ def _strip(raw: object) -> str:
     return str(raw).strip() if raw is not None else ""
 
 
-def check_text(raw: str, spec: dict, registry: "Registry") -> Checked:
+def check_text(raw: str, spec: dict, registry: Registry) -> Checked:
     value = _strip(raw)
     return Checked(value or None)
 
 
-def check_string(raw: str, spec: dict, registry: "Registry") -> Checked:
+def check_string(raw: str, spec: dict, registry: Registry) -> Checked:
     value = " ".join(_strip(raw).split())
     if len(value) > 1000:
         return Checked(None, errors=["is longer than 1000 characters"])
     return Checked(value or None)
 
 
-def check_name(raw: str, spec: dict, registry: "Registry") -> Checked:
+def check_name(raw: str, spec: dict, registry: Registry) -> Checked:
     value = " ".join(_strip(raw).split())
     if len(value) > 500:
         return Checked(None, errors=["a name is at most 500 characters"])
@@ -66,7 +67,7 @@ def check_name(raw: str, spec: dict, registry: "Registry") -> Checked:
     return Checked(value or None)
 
 
-def check_date(raw: str, spec: dict, registry: "Registry") -> Checked:
+def check_date(raw: str, spec: dict, registry: Registry) -> Checked:
     value = _strip(raw)
     if not value:
         return Checked(None)
@@ -87,7 +88,7 @@ def check_date(raw: str, spec: dict, registry: "Registry") -> Checked:
     return Checked(value)
 
 
-def check_country(raw: str, spec: dict, registry: "Registry") -> Checked:
+def check_country(raw: str, spec: dict, registry: Registry) -> Checked:
     value = _strip(raw).lower()
     if not value:
         return Checked(None)
@@ -96,7 +97,7 @@ def check_country(raw: str, spec: dict, registry: "Registry") -> Checked:
     return Checked(value)
 
 
-def check_url(raw: str, spec: dict, registry: "Registry") -> Checked:
+def check_url(raw: str, spec: dict, registry: Registry) -> Checked:
     value = _strip(raw)
     if not value:
         return Checked(None)
@@ -106,14 +107,14 @@ def check_url(raw: str, spec: dict, registry: "Registry") -> Checked:
     return Checked(value)
 
 
-def check_email(raw: str, spec: dict, registry: "Registry") -> Checked:
+def check_email(raw: str, spec: dict, registry: Registry) -> Checked:
     value = _strip(raw)
     if value and not _EMAIL_RE.match(value):
         return Checked(None, errors=[f"'{value}' is not an e-mail address"])
     return Checked(value or None)
 
 
-def check_money(raw: str, spec: dict, registry: "Registry") -> Checked:
+def check_money(raw: str, spec: dict, registry: Registry) -> Checked:
     value = _strip(raw).replace("$", "")
     if not value:
         return Checked(None)
@@ -125,7 +126,7 @@ def check_money(raw: str, spec: dict, registry: "Registry") -> Checked:
     return Checked(f"{amount} {currency}".strip())
 
 
-def check_number(raw: str, spec: dict, registry: "Registry") -> Checked:
+def check_number(raw: str, spec: dict, registry: Registry) -> Checked:
     value = _strip(raw)
     if not value:
         return Checked(None)
@@ -136,7 +137,7 @@ def check_number(raw: str, spec: dict, registry: "Registry") -> Checked:
     return Checked(value)
 
 
-def check_percentage(raw: str, spec: dict, registry: "Registry") -> Checked:
+def check_percentage(raw: str, spec: dict, registry: Registry) -> Checked:
     value = _strip(raw).rstrip("%").strip()
     if not value:
         return Checked(None)
@@ -149,7 +150,7 @@ def check_percentage(raw: str, spec: dict, registry: "Registry") -> Checked:
     return Checked(value)
 
 
-def check_choice(raw: str, spec: dict, registry: "Registry") -> Checked:
+def check_choice(raw: str, spec: dict, registry: Registry) -> Checked:
     value = _strip(raw)
     if not value:
         return Checked(None)
@@ -159,7 +160,7 @@ def check_choice(raw: str, spec: dict, registry: "Registry") -> Checked:
     return Checked(value)
 
 
-def check_sha256(raw: str, spec: dict, registry: "Registry") -> Checked:
+def check_sha256(raw: str, spec: dict, registry: Registry) -> Checked:
     value = _strip(raw).lower()
     if value and not _SHA256_RE.match(value):
         return Checked(None, errors=[f"'{raw}' is not a SHA-256 hex digest"])
@@ -181,7 +182,7 @@ def compact_identifier(number: str) -> str:
     return re.sub(r"[\s\-./]", "", number).upper()
 
 
-def check_identifier(raw: str, spec: dict, registry: "Registry") -> Checked:
+def check_identifier(raw: str, spec: dict, registry: Registry) -> Checked:
     value = _strip(raw)
     if not value:
         return Checked(None)

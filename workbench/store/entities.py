@@ -9,9 +9,10 @@ touch the models directly.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -155,7 +156,7 @@ def update_entity(session: Session, actor: Actor, entity_id: str, properties: di
         entity.names  # load before changing, so no autoflush happens outside the conflict check
         entity.properties = cleaned
         entity.caption = caption_for(kind_spec, cleaned)
-        entity.updated_at = datetime.now(timezone.utc)
+        entity.updated_at = datetime.now(UTC)
         sync_names(session, entity, kind_spec)
     caption = entity.caption
     try:
@@ -306,7 +307,7 @@ def create_source(session: Session, actor: Actor, *, source_id: str | None = Non
     if not cleaned.get("url") and not sha256:
         raise ValidationError({"url": ["a source needs a URL or an uploaded file"]})
     source = Source(id=source_id or new_id(), sha256=sha256, file_name=file_name, media_type=media_type, size=size,
-                    retrieved_at=retrieved_at or datetime.now(timezone.utc), created_by=actor.username, **cleaned)
+                    retrieved_at=retrieved_at or datetime.now(UTC), created_by=actor.username, **cleaned)
     session.add(source)
     session.flush()
     audit.record(session, actor.username, "source.create", "source", source.id, None, source_state(source))
@@ -414,8 +415,27 @@ def sha256_bytes(data: bytes) -> str:
 
 
 __all__ = [
-    "Conflict", "NotFound", "Saved", "add_name", "add_note", "cite", "citations_for", "create_entity",
-    "create_link", "create_source", "delete_citation", "delete_entity", "delete_link", "get_entity", "get_link",
-    "get_source", "links_of", "remove_name", "stats", "sync_names", "update_entity", "update_link",
+    "Conflict",
+    "NotFound",
+    "Saved",
+    "add_name",
+    "add_note",
+    "citations_for",
+    "cite",
+    "create_entity",
+    "create_link",
+    "create_source",
+    "delete_citation",
+    "delete_entity",
+    "delete_link",
+    "get_entity",
+    "get_link",
+    "get_source",
+    "links_of",
+    "remove_name",
+    "stats",
+    "sync_names",
+    "update_entity",
+    "update_link",
     "update_source",
 ]

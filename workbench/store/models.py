@@ -12,7 +12,7 @@ same entity or dossier get a clear conflict instead of a silent overwrite.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -32,7 +32,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def new_id() -> str:
@@ -57,7 +57,7 @@ class Entity(Base):
     created_by: Mapped[str | None] = mapped_column(String(80))
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    names: Mapped[list["Name"]] = relationship(back_populates="entity", cascade="all, delete-orphan")
+    names: Mapped[list[Name]] = relationship(back_populates="entity", cascade="all, delete-orphan")
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -353,10 +353,10 @@ class Dossier(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    exhibits: Mapped[list["Exhibit"]] = relationship(
+    exhibits: Mapped[list[Exhibit]] = relationship(
         back_populates="dossier", cascade="all, delete-orphan", order_by="Exhibit.number"
     )
-    events: Mapped[list["DossierEvent"]] = relationship(
+    events: Mapped[list[DossierEvent]] = relationship(
         back_populates="dossier", cascade="all, delete-orphan", order_by="DossierEvent.id"
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from pwdlib import PasswordHash
 from sqlalchemy import select
@@ -146,7 +146,7 @@ def actor_for_token(session: Session, token: str) -> Actor | None:
     ).scalar_one_or_none()
     if row is None or not row.user.active:
         return None
-    row.last_used_at = datetime.now(timezone.utc)
+    row.last_used_at = datetime.now(UTC)
     return Actor(row.user.username, row.user.role)
 
 
