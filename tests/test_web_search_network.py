@@ -111,3 +111,26 @@ def test_graph_json_has_the_edge_and_the_path_to_the_designated_party(client, wo
     page = client.get(f"/entities/{world['official']}/network")
     assert page.status_code == 200 and "/static/vendor/cytoscape/cytoscape.min.js" in page.text
     assert client.get("/static/vendor/cytoscape/cytoscape.min.js").status_code == 200
+
+
+def test_its_different_is_remembered_as_a_judgement(client, world, db_url):
+    """Choosing "it's different" records a 'different' judgement, so editing the new entry later
+    does not warn about the same pair again."""
+    from workbench.matching.judgements import current_judgement
+    from workbench.store import db as store_db
+
+    token = client.headers["X-CSRF-Token"]
+    warned = client.post("/entities/new", data={"csrf_token": token, "kind": "Person",
+                                                "p.name": "Rosa Elena Mendez Ruiz"})
+    assert f'name="different_from" value="{world["official"]}"' in warned.text
+    created = client.post("/entities/new", data={"csrf_token": token, "kind": "Person", "decision": "new",
+                                                 "p.name": "Rosa Elena Mendez Ruiz",
+                                                 "different_from": world["official"]}, follow_redirects=False)
+    new_id = created.headers["location"].rsplit("/", 1)[-1]
+    with store_db.session_scope(db_url) as s:
+        judgement = current_judgement(s, new_id, world["official"])
+        assert judgement is not None and judgement.verdict == "different" and judgement.user == "rita"
+    suggestions = client.post("/api/entities/duplicates", json={"kind": "Person", "exclude_id": new_id,
+                                                                "properties": {"name": "Rosa Elena Mendez Ruiz"}})
+    assert suggestions.status_code == 200
+    assert world["official"] not in suggestions.text

@@ -38,7 +38,20 @@ def find_duplicates(session: Session, kind: str, properties: dict, limit: int = 
         func = _load("workbench.matching.search", "find_duplicates")
     except EngineMissing:
         return []
-    return func(session, kind, properties, limit=limit, exclude_id=exclude_id)
+    hits = func(session, kind, properties, limit=limit, exclude_id=exclude_id)
+    if exclude_id is None:
+        return hits
+    current = _load("workbench.matching.judgements", "current_judgement")
+    return [h for h in hits if getattr(current(session, exclude_id, h.entity_id), "verdict", None) != "different"]
+
+
+def record_different(session: Session, actor, entity_id: str, others: list[str]) -> int:
+    """Remember that a new entity is not the same as the duplicates the user was warned about."""
+    judge = _load("workbench.matching.judgements", "judge")
+    for other in dict.fromkeys(others):
+        if other and other != entity_id:
+            judge(session, actor, entity_id, other, "different")
+    return len(others)
 
 
 def ego_network(session: Session, entity_id: str, depth: int = 1, link_kinds: list[str] | None = None) -> dict:

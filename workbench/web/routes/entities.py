@@ -118,6 +118,8 @@ async def entity_create(request: Request, kind: str = "", actor: Actor = Depends
     except ValidationError as exc:
         session.rollback()
         return _form(request, kind, values, exc.errors, status=422)
+    if decision == "new":
+        engines.record_different(session, actor, saved.obj.id, form.getlist("different_from"))
     _flash_warnings(request, saved.warnings)
     flash(request, f"Created {saved.obj.caption}.")
     return RedirectResponse(f"/entities/{saved.obj.id}", status_code=303)
