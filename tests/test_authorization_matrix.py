@@ -32,6 +32,7 @@ PARAMS = {
     "job_id": "no-such-job",
     "item_id": "999999",
     "username": "researcher",
+    "merge_id": "999999",
 }
 
 

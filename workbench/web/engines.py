@@ -60,3 +60,14 @@ def ego_network(session: Session, entity_id: str, depth: int = 1, link_kinds: li
 
 def path_to_designated(session: Session, entity_id: str, max_length: int = 6):
     return _load("workbench.graph.analysis", "path_to_designated")(session, entity_id, max_length=max_length)
+
+
+def judge_pair(session: Session, actor, entity_id: str, other_id: str, verdict: str, score: float | None = None):
+    """Record same / different / unsure for two entities; 'same' also merges the other into this one."""
+    if verdict == "same":
+        return _load("workbench.matching.judgements", "merge")(session, actor, entity_id, other_id)
+    return _load("workbench.matching.judgements", "judge")(session, actor, entity_id, other_id, verdict, score)
+
+
+def undo_merge(session: Session, actor, merge_id: int):
+    return _load("workbench.matching.judgements", "unmerge")(session, actor, merge_id)

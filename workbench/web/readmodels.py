@@ -292,3 +292,13 @@ def review_counts(session: Session, job_id: str) -> dict[str, int]:
     rows = session.execute(select(ReviewItem.status, func.count()).where(ReviewItem.job_id == job_id)
                            .group_by(ReviewItem.status)).all()
     return {status: int(n) for status, n in rows}
+
+
+def merges_into(session: Session, entity_id: str) -> list[tuple[Any, Entity | None]]:
+    """Merges into this entity that are still in force, with the merged entity, for the undo buttons."""
+    from workbench.store.models import Merge
+
+    rows = session.execute(select(Merge).where(Merge.winner_id == entity_id, Merge.undone_at.is_(None))
+                           .order_by(Merge.id.desc())).scalars().all()
+    losers = entities_by_id(session, [m.loser_id for m in rows])
+    return [(m, losers.get(m.loser_id)) for m in rows]
