@@ -165,3 +165,19 @@ def test_different_verdict_on_the_entity_page_hides_the_pair(client):
     client.post(f"/entities/{one}/judge", data={"csrf_token": token, "other_id": two, "verdict": "different"})
     assert f'name="other_id" value="{two}"' not in client.get(f"/entities/{one}").text
     assert f'name="other_id" value="{one}"' not in client.get(f"/entities/{two}").text
+
+
+def test_home_ranks_officials_by_state_and_shows_work_queues(client, db_url):
+    from workbench.sources.demo import load_demo
+    from workbench.store import db as store_db
+    from workbench.store.permissions import SYSTEM
+
+    with store_db.session_scope(db_url) as s:
+        load_demo(s, SYSTEM, users=False)
+    page = client.get("/").text
+    priorities = re.search(r'<h2 id="h-priorities">.*?</table>', page, re.DOTALL).group(0)
+    # the FICTIONAL municipal president of Sinaloa is one link from CJNG; the police chief of Ameca is designated
+    assert "Sinaloa" in priorities and "José María Villaseñor Ibarra (FICTIONAL)" in priorities
+    assert "Cártel de Jalisco Nueva Generación" in priorities
+    assert "Jalisco" in priorities and "Severo Flores Mendoza" in priorities
+    assert "Dossiers submitted for review" in page and "Recent changes" in page

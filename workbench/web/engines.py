@@ -71,3 +71,12 @@ def judge_pair(session: Session, actor, entity_id: str, other_id: str, verdict: 
 
 def undo_merge(session: Session, actor, merge_id: int):
     return _load("workbench.matching.judgements", "unmerge")(session, actor, merge_id)
+
+
+def exposure(session: Session, state: str | None = None) -> list[dict]:
+    """Officials ranked per state by closeness to designated parties (empty if the graph engine is absent)."""
+    try:
+        func = _load("workbench.graph.analysis", "exposure")
+    except EngineMissing:
+        return []
+    return func(session, state=state)

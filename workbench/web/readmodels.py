@@ -302,3 +302,22 @@ def merges_into(session: Session, entity_id: str) -> list[tuple[Any, Entity | No
                            .order_by(Merge.id.desc())).scalars().all()
     losers = entities_by_id(session, [m.loser_id for m in rows])
     return [(m, losers.get(m.loser_id)) for m in rows]
+
+
+def work_queues(session: Session, actor) -> dict[str, int]:
+    """What is waiting: open screening hits, dossiers awaiting review, the user's own drafts."""
+    from workbench.store.models import Dossier, ReviewItem
+
+    count = lambda query: int(session.scalar(query) or 0)  # noqa: E731
+    return {
+        "open_hits": count(select(func.count()).select_from(ReviewItem).where(ReviewItem.status == "open")),
+        "submitted": count(select(func.count()).select_from(Dossier).where(Dossier.state == "submitted")),
+        "my_drafts": count(select(func.count()).select_from(Dossier).where(Dossier.state.in_(("draft", "returned")),
+                                                                           Dossier.created_by == actor.username)),
+    }
+
+
+def recent_changes(session: Session, limit: int = 12) -> list:
+    from workbench.store.models import AuditEntry
+
+    return list(session.execute(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)).scalars())

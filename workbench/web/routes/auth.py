@@ -87,7 +87,12 @@ def logout(request: Request):
 def home(request: Request, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
     from workbench.web import readmodels
 
+    from workbench.web import engines
+
     return templates.TemplateResponse(request, "home.html", {
         "stats": store.stats(session),
         "jobs": readmodels.list_jobs(session, limit=5),
+        "queues": readmodels.work_queues(session, actor),
+        "priorities": [r for r in engines.exposure(session) if r["rank"] <= 5][:25],
+        "changes": readmodels.recent_changes(session),
     })
