@@ -78,6 +78,10 @@ def test_api_search_and_autocomplete(client, world):
     assert hits[0]["entity_id"] == world["official"] and 0 < hits[0]["score"] <= 1
     suggestions = client.get("/api/entities/suggest", params={"q": "Transportes", "kinds": "Company"}).json()
     assert [s["id"] for s in suggestions] == [world["company"]]
+    typing = client.get("/api/entities/suggest", params={"q": "transp"}).json()  # half a word, any kind
+    assert typing[0]["id"] == world["company"]
+    inner = client.get("/api/entities/suggest", params={"q": "del val"}).json()  # a later word of the name
+    assert world["company"] in [s["id"] for s in inner]
 
 
 def test_duplicate_warning_offers_open_different_and_merge(client, world):

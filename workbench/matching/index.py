@@ -20,6 +20,7 @@ incrementally from the audit log): one pipeline for every way of screening.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from rapidfuzz import fuzz, process
 
@@ -31,7 +32,7 @@ MAX_POSTING_SHARE = 0.02  # keys on more than 2 % of names are too common to blo
 MIN_POSTING_CAP = 300
 # (screening threshold, pre-score cut-off): measured so that >= 99 % of the pairs the full scorer rates at
 # or above the threshold pass the pre-score (see `workbench bench matching`, "pre-score calibration").
-PRE_CUTOFFS = ((0.0, 0.0), (0.3, 0.0), (0.5, 30.0), (0.6, 45.0), (0.7, 58.0), (0.8, 66.0), (0.9, 75.0), (1.0, 85.0))
+PRE_CUTOFFS = ((0.0, 0.0), (0.3, 0.0), (0.5, 48.0), (0.6, 58.0), (0.7, 63.0), (0.8, 66.0), (0.9, 72.0), (1.0, 80.0))
 
 
 def pre_cutoff(threshold: float) -> float:
@@ -39,7 +40,7 @@ def pre_cutoff(threshold: float) -> float:
     points = PRE_CUTOFFS
     if threshold <= points[0][0]:
         return points[0][1]
-    for (t0, c0), (t1, c1) in zip(points, points[1:]):
+    for (t0, c0), (t1, c1) in pairwise(points):
         if threshold <= t1:
             return c0 + (c1 - c0) * (threshold - t0) / (t1 - t0)
     return points[-1][1]
@@ -185,10 +186,15 @@ class NameIndex:
             entry = self.entries[idx]
             if not entry.alive:
                 continue
+            quick = score_forms(form, entry.form, self.stats, explain=False).score
+            if quick < threshold - 1e-9:  # the explained score sums the same terms in another order
+                continue
+            current = best.get(entry.record_id)
+            if current is not None and quick <= current.score:
+                continue
             result = score_forms(form, entry.form, self.stats)
             if result.score < threshold:
                 continue
-            current = best.get(entry.record_id)
             if current is None or result.score > current.score:
                 best[entry.record_id] = Hit(entry.record_id, entry.primary, entry.name, result.score, result,
                                             entry.schema)

@@ -180,7 +180,18 @@ def _acronym_cover(token: str, words: list[str]) -> list[int] | None:
 
     if n >= 2 and len(words) >= 2 and len(words) <= 8:
         walk(0, 0, [])
+    if best is None or not _plausible_acronym(token, words, best):
+        return None
     return best
+
+
+def _plausible_acronym(token: str, words: list[str], used: list[int]) -> bool:
+    """Initials need three letters ('CJNG', not 'RF'); a contraction must draw on at least three
+    words and be five letters long ('SOESMA'). Otherwise any short word could be spelled from the
+    starts of other words: 'ROSE' = ROboTRONIX SEmiconductors."""
+    if len(token) == len(used):  # one letter from each word
+        return len(token) >= 3
+    return len(used) >= 3 and len(token) >= 5
 
 
 @dataclass
@@ -267,9 +278,10 @@ def align(qf: NameForm, cf: NameForm, stats: TokenStats | None = None) -> tuple[
     return result, state
 
 
-def score_forms(qf: NameForm, cf: NameForm, stats: TokenStats | None = None) -> NameScore:
+def score_forms(qf: NameForm, cf: NameForm, stats: TokenStats | None = None, explain: bool = True) -> NameScore:
     """The learned name score (workbench.matching.model) over the alignment's features, with each
-    feature's contribution in the explanation. Names identical after normalisation score 1."""
+    feature's contribution in the explanation. Names identical after normalisation score 1.
+    ``explain=False`` skips the per-feature breakdown (screening scores many pairs it then drops)."""
     from workbench.matching.features import pair_features
     from workbench.matching.model import current_model
 
@@ -286,7 +298,10 @@ def score_forms(qf: NameForm, cf: NameForm, stats: TokenStats | None = None) -> 
         return result
     values = pair_features(qf, cf, state, stats)
     variant = "list" if stats is not None and stats.total >= 50 else "plain"
-    result.score, result.features = current_model(variant).explain(values)
+    if explain:
+        result.score, result.features = current_model(variant).explain(values)
+    else:
+        result.score = current_model(variant).probability(values)
     return result
 
 

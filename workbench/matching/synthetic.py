@@ -30,7 +30,7 @@ shirley anna brenda pamela emma nicole helen samantha katherine christine debra 
 maria heather diane ruth julie olivia joyce virginia victoria kelly lauren christina joan evelyn judith megan andrea
 cheryl hannah jacqueline martha gloria teresa ann sara madison frances kathryn janice jean abigail alice judy sophia
 grace denise amber doris marilyn danielle beverly isabella theresa diana natalie brittany charlotte marie kayla
-alexis lori""".split()
+alexis lori""".split()  # noqa: SIM905
 
 ANGLO_SURNAMES = """smith johnson williams brown jones miller davis wilson anderson taylor thomas moore martin
 jackson thompson white harris clark lewis robinson walker young allen king wright scott green baker adams nelson hill
@@ -58,7 +58,7 @@ greer padilla simon waters nunez ballard schwartz mcbride houston christensen kl
 zimmerman french buchanan moran copeland roy pittman brady mccormick holloway brock poole frank logan owen bass marsh
 drake wong jefferson park morton abbott sparks patrick norton huff clayton massey lloyd figueroa carson bowers
 roberson barton tran lamb harrington casey boone cortez clarke mathis singleton wilkins cain bryan underwood hogan
-mckenzie collier luna phelps mcguire allison bridges wilkerson nash summers atkins""".split()
+mckenzie collier luna phelps mcguire allison bridges wilkerson nash summers atkins""".split()  # noqa: SIM905
 
 HISPANIC_GIVEN = """jose juan luis carlos jesus miguel francisco antonio alejandro manuel pedro jorge ricardo
 fernando roberto javier eduardo rafael sergio daniel arturo raul mario alberto enrique ramon hector oscar victor
@@ -68,7 +68,7 @@ ramiro octavio humberto leonardo marco angel diego israel ivan omar saul tomas m
 guadalupe juana margarita josefina veronica leticia rosa francisca teresa alicia patricia elizabeth gabriela
 alejandra martha yolanda adriana silvia claudia laura araceli sandra norma irma lucia angelica carmen graciela
 beatriz rocio cecilia elena esperanza isabel dolores mercedes pilar rosario consuelo concepcion sofia valeria
-ximena daniela fernanda mariana andrea paola monica""".split()
+ximena daniela fernanda mariana andrea paola monica""".split()  # noqa: SIM905
 
 HISPANIC_SURNAMES = """hernandez garcia martinez lopez gonzalez perez rodriguez sanchez ramirez cruz flores gomez
 morales vazquez reyes jimenez torres diaz gutierrez ruiz mendoza aguilar ortiz moreno castillo romero alvarez
@@ -78,7 +78,7 @@ silva delgado vega marquez sandoval fernandez leon carrillo ibarra navarro campo
 miranda acosta valdez rosas trejo solis salinas escobar zamora camacho figueroa mejia sosa padilla rosales
 fuentes maldonado villanueva galvan orozco calderon pacheco cardenas barrera valencia aguirre serrano ochoa
 meza bravo villa navarrete ayala robles vera benitez esquivel zuniga duran tapia cisneros pineda gallegos
-velasco arellano beltran fonseca palma trevino""".split()
+velasco arellano beltran fonseca palma trevino""".split()  # noqa: SIM905
 
 COMPANY_WORDS = """acme pioneer summit harbor oak maple cedar river valley sunrise desert mesa canyon eagle
 falcon liberty heritage frontier coastal northern southern western eastern golden silver crystal blue green red
@@ -87,7 +87,7 @@ monte rio bravo norte sur casa verde agua fresca tierra nueva santa rosa san jos
 holdings investments ventures partners capital land homes development builders construction farms ranch
 management realty group trust enterprises solutions services logistics transport supply industries
 inmobiliaria constructora comercializadora servicios grupo desarrollos agricola ganadera transportes
-""".split()
+""".split()  # noqa: SIM905
 
 COMPANY_FORMS = ("LLC", "L.L.C.", "INC", "INC.", "CORP", "CO", "LTD", "LP", "S.A. DE C.V.", "S. DE R.L. DE C.V.",
                  "SA DE CV", "S.A.", "TRUST", "")
@@ -178,7 +178,7 @@ def plant(name: str, schema: str | None, rng: random.Random) -> tuple[str, str]:
         return f"{' '.join(fam)}, {' '.join(giv)}", op
     upper = name.upper()
     for a, b in _FORM_SWAPS:
-        if upper.endswith(" " + a) or upper.endswith(", " + a):
+        if upper.endswith((" " + a, ", " + a)):
             return name[: len(name) - len(a)] + b, "legal form"
     words = name.split()
     if len(words) >= 2 and rng.random() < 0.5:

@@ -13,6 +13,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 
+# Interactive search shows weaker candidates than screening does: a person looking for a
+# misspelt or partial name ranks them by eye, while screening must not flood the review queue.
+SEARCH_THRESHOLD = 0.3
+
+
 class EngineMissing(RuntimeError):
     """An optional engine module is not available in this build."""
 
@@ -27,7 +32,7 @@ def _load(module: str, name: str):
 
 
 def search_entities(session: Session, query: str, kinds: list[str] | None = None, limit: int = 20,
-                    threshold: float = 0.5) -> list[Any]:
+                    threshold: float = SEARCH_THRESHOLD) -> list[Any]:
     return _load("workbench.matching.search", "search_entities")(session, query, kinds=kinds, limit=limit,
                                                                   threshold=threshold)
 

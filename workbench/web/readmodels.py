@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from workbench.schema import registry
 from workbench.store import audit
 from workbench.store.entities import citations_for, get_entity, links_of
-from workbench.store.models import Citation, Entity, Link, Note, ScreeningJob, Source
+from workbench.store.models import Citation, Entity, Link, Name, Note, ScreeningJob, Source
 from workbench.types import split_identifier
 
 PAGE_SIZE = 100
@@ -249,9 +249,10 @@ def territories(session: Session, levels: tuple[str, ...] = ("state",)) -> list[
 
 def search(session: Session, query: str, kind: str | None = None, state: str | None = None,
            topic: str | None = None, sanction: str | None = None, limit: int = 50,
-           threshold: float = 0.5) -> list[SearchRow]:
-    from workbench.web.engines import search_entities
+           threshold: float | None = None) -> list[SearchRow]:
+    from workbench.web.engines import SEARCH_THRESHOLD, search_entities
 
+    threshold = SEARCH_THRESHOLD if threshold is None else threshold
     kinds = registry().kinds_descending_from([kind]) if kind else None
     filtered = bool(state or topic or sanction)
     hits = search_entities(session, query, kinds=kinds, limit=limit * (4 if filtered else 1), threshold=threshold)
@@ -321,3 +322,39 @@ def recent_changes(session: Session, limit: int = 12) -> list:
     from workbench.store.models import AuditEntry
 
     return list(session.execute(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)).scalars())
+
+
+@dataclass
+class Suggestion:
+    entity_id: str
+    kind: str
+    caption: str
+    matched_name: str
+    score: float
+
+
+def suggest(session: Session, query: str, kinds: list[str] | None = None, limit: int = 10) -> list[Suggestion]:
+    """Autocomplete: names starting with what was typed (or with a word starting with it) come
+    first, then fuzzy matches for misspellings; one suggestion per entity."""
+    from workbench.text import fold
+    from workbench.web.engines import search_entities
+
+    key = fold(query)
+    out: dict[str, Suggestion] = {}
+    if key:
+        pattern = key.replace("\\", "").replace("%", "").replace("_", "")
+        condition = or_(Name.normalized.like(f"{pattern}%"), Name.normalized.like(f"% {pattern}%"))
+        stmt = (select(Name.entity_id, Name.name, Entity.kind, Entity.caption)
+                .join(Entity, Entity.id == Name.entity_id)
+                .where(condition, Entity.merged_into.is_(None))
+                .order_by(func.length(Name.normalized), Name.normalized).limit(limit * 4))
+        if kinds:
+            stmt = stmt.where(Entity.kind.in_(kinds))
+        for entity_id, name, kind, caption in session.execute(stmt):
+            if entity_id not in out:
+                out[entity_id] = Suggestion(entity_id, kind, caption, name, 1.0)
+    if len(out) < limit:
+        for hit in search_entities(session, query, kinds=kinds, limit=limit):
+            if hit.entity_id not in out:
+                out[hit.entity_id] = Suggestion(hit.entity_id, hit.kind, hit.caption, hit.matched_name, hit.score)
+    return list(out.values())[:limit]

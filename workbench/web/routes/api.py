@@ -205,7 +205,7 @@ def entity_create(body: EntityIn, actor: Actor = Depends(current_actor), session
 def suggest(q: str = Query(..., min_length=1), kinds: str = "", limit: int = Query(10, ge=1, le=50),
             actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
     kind_list = [k for k in kinds.split(",") if k] or None
-    hits = _engine(engines.search_entities, session, q, kinds=kind_list, limit=limit, threshold=0.4)
+    hits = _engine(readmodels.suggest, session, q, kinds=kind_list, limit=limit)
     return [Suggestion(id=h.entity_id, kind=h.kind, caption=h.caption, matched_name=h.matched_name,
                        score=round(h.score, 3)) for h in hits]
 
