@@ -48,14 +48,25 @@ def entity_view(entity_id: str, request: Request, actor: Actor = Depends(current
     link_kinds = [(lk, d) for lk in reg.link_kinds.values() for d in ("out", "in")
                   if (kind.is_a_any(lk.source) if d == "out" else kind.is_a_any(lk.target))
                   and not (d == "in" and lk.symmetric)]
-    duplicates = [] if page.entity.merged_into else engines.find_duplicates(
-        session, page.entity.kind, page.entity.properties, limit=5, exclude_id=page.entity.id)
     return templates.TemplateResponse(request, "entities/view.html", {
         "p": page, "link_kinds": link_kinds,
         "cite_targets": readmodels.cite_targets(page),
         "sources": readmodels.list_sources(session, limit=200),
-        "duplicates": [d for d in duplicates if d.score >= DUPLICATE_WARN_SCORE],
         "merges": readmodels.merges_into(session, page.entity.id),
+    })
+
+
+@router.get("/entities/{entity_id}/duplicates")
+def entity_duplicates(entity_id: str, request: Request, actor: Actor = Depends(current_actor),
+                      session: Session = Depends(get_session)):
+    """Possible duplicates of an entry, on their own page: matching every name costs more than
+    the entity page should spend on each view."""
+    entity = store.get_entity(session, entity_id)
+    duplicates = [] if entity.merged_into else engines.find_duplicates(
+        session, entity.kind, entity.properties, limit=10, exclude_id=entity.id)
+    return templates.TemplateResponse(request, "entities/duplicates.html", {
+        "e": entity, "duplicates": [d for d in duplicates if d.score >= DUPLICATE_WARN_SCORE],
+        "merges": readmodels.merges_into(session, entity.id),
     })
 
 
@@ -71,7 +82,7 @@ async def entity_judge(entity_id: str, request: Request, actor: Actor = Depends(
                 "different": f"Recorded: {other.caption} is a different entry.",
                 "unsure": f"Recorded: unsure whether {other.caption} is the same."}
     flash(request, messages.get(verdict, "Recorded."))
-    return RedirectResponse(f"/entities/{entity_id}", status_code=303)
+    return RedirectResponse(f"/entities/{entity_id}/duplicates", status_code=303)
 
 
 @router.post("/merges/{merge_id}/undo")
@@ -79,7 +90,7 @@ async def merge_undo(merge_id: int, request: Request, actor: Actor = Depends(cur
                      session: Session = Depends(get_session)):
     record = engines.undo_merge(session, actor, merge_id)
     flash(request, "Merge undone: the merged entry, its names, links, citations and notes are back.")
-    return RedirectResponse(f"/entities/{record.winner_id}", status_code=303)
+    return RedirectResponse(f"/entities/{record.winner_id}/duplicates", status_code=303)
 
 
 # ---- create and edit -------------------------------------------------------------------------
