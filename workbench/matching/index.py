@@ -10,7 +10,9 @@ A query goes through three stages, each much cheaper than the next:
 2. C pre-score. rapidfuzz's token_set_ratio over order-free strings of canonical sounds, with a
    cut-off below which the full scorer does not reach the screening threshold (``pre_cutoff``,
    calibrated on a property roll against the SDN list: see `workbench bench matching`).
-3. The full, explained name score (workbench.matching.score) on the survivors only.
+3. The name score on the survivors only: first without its explanation and abandoned as soon as
+   a bound shows it cannot reach the threshold (workbench.matching.fast, the same number), then
+   the explained score (workbench.matching.score) for the hits.
 
 The same index serves watchlist files (``NameIndex.from_records``), `workbench screen`, and the
 store's search and screening jobs (``StoreIndex`` in workbench.matching.search, refreshed
@@ -21,9 +23,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from itertools import pairwise
+from operator import itemgetter
 
 from rapidfuzz import fuzz, process
 
+from workbench.matching.fast import model_for, prepare, quick_score
 from workbench.matching.normalize import NameForm, normalize
 from workbench.matching.score import NameScore, TokenStats, score_forms
 from workbench.matching.terms import name_words, sort_string
@@ -89,6 +93,7 @@ class NameIndex:
         words = name_words(name)
         idx = len(self.entries)
         sort = sort_string(words)
+        prepare(form)  # once here, not in every screening worker
         self.entries.append(Entry(record_id, name, primary or name, schema, form, sort))
         self.sorts.append(sort)
         self.by_record.setdefault(record_id, []).append(idx)
@@ -170,9 +175,9 @@ class NameIndex:
             return []
         cutoff = pre_cutoff(threshold)
         if cutoff > 0:
-            sorts = self.sorts
-            kept = process.extract(sort_string(words), [sorts[i] for i in cands], scorer=fuzz.token_set_ratio,
-                                   score_cutoff=cutoff, limit=None)
+            pick = itemgetter(*cands)(self.sorts)  # one C call, not a list comprehension
+            kept = process.extract(sort_string(words), pick if len(cands) > 1 else (pick,),
+                                   scorer=fuzz.token_set_ratio, score_cutoff=cutoff, limit=None)
             if not kept:
                 return []
             cands = [cands[k] for _, _, k in kept]
@@ -182,11 +187,12 @@ class NameIndex:
         if not form.tokens:
             return []
         best: dict[str, Hit] = {}
+        model = model_for(self.stats)
         for idx in cands:
             entry = self.entries[idx]
             if not entry.alive:
                 continue
-            quick = score_forms(form, entry.form, self.stats, explain=False).score
+            quick = quick_score(form, entry.form, self.stats, floor=threshold - 1e-9, model=model)
             if quick < threshold - 1e-9:  # the explained score sums the same terms in another order
                 continue
             current = best.get(entry.record_id)
@@ -207,8 +213,12 @@ class NameIndex:
         best: dict[str, float] = {}
         if not form.tokens:
             return best
+        model = model_for(self.stats)
         for entry in self.entries:
             if entry.alive:
+                score = quick_score(form, entry.form, self.stats, floor=threshold - 1e-9, model=model)
+                if score < threshold - 1e-9:
+                    continue
                 score = score_forms(form, entry.form, self.stats).score
                 if score >= threshold and score > best.get(entry.record_id, -1):
                     best[entry.record_id] = score

@@ -65,6 +65,12 @@ def schema_kind(schema: str | None) -> str | None:
     return None
 
 
+_SOFT_G = re.compile(r"g(?=[ei])")
+_SOFT_C = re.compile(r"c(?=[ei])")
+_VOWELS = re.compile(r"[aeiou]")
+_INNER_APOSTROPHE = re.compile(r"(?<=\w)['’`](?=\w)")
+
+
 @lru_cache(maxsize=500_000)
 def phonetic(token: str) -> str:
     """A Spanish-aware sound key: 'cazarez' == 'casares', 'oziel' == 'osiel', 'vinai' == 'winai'."""
@@ -73,8 +79,8 @@ def phonetic(token: str) -> str:
         return s
     s = s.replace("ph", "f").replace("sch", "x").replace("sh", "x").replace("ch", "x").replace("ll", "y")
     s = s.replace("qu", "k").replace("gue", "ge").replace("gui", "gi")
-    s = re.sub(r"g(?=[ei])", "j", s)
-    s = re.sub(r"c(?=[ei])", "s", s)
+    s = _SOFT_G.sub("j", s)
+    s = _SOFT_C.sub("s", s)
     s = s.replace("ck", "k").replace("c", "k").replace("q", "k").replace("z", "s").replace("v", "b")
     s = s.replace("w", "b").replace("ou", "u").replace("ee", "i").replace("oo", "u")
     s = s.replace("y", "i").replace("th", "t").replace("h", "") or s
@@ -86,7 +92,7 @@ def phonetic(token: str) -> str:
 
 
 def skeleton(phon: str) -> str:
-    return phon[:1] + re.sub(r"[aeiou]", "", phon[1:]) if len(phon) > 3 else phon
+    return phon[:1] + _VOWELS.sub("", phon[1:]) if len(phon) > 3 else phon
 
 
 @dataclass(slots=True)
@@ -117,6 +123,8 @@ class NameForm:
     legal_forms: tuple[str, ...] = ()
     ordered: bool = False  # True when the OFAC comma form told us which parts are family names
     dropped: list[str] = field(default_factory=list)  # particles, titles, suffixes removed
+    # What the fast scorer (workbench.matching.fast) derives once per form; forms are cached and shared.
+    prep: object = field(default=None, repr=False, compare=False)
 
     @property
     def key(self) -> str:
@@ -181,7 +189,7 @@ def normalize(name: str, schema: str | None = None) -> NameForm:
     raw = (name or "").strip()
     raw = raw.replace("&", " and ")
     # Words joined by hyphen or apostrophe stay one word: 'AL-ASSAD' -> 'alassad', "O'NEIL" -> 'oneil'.
-    joined = re.sub(r"(?<=\w)['’`](?=\w)", "", raw)
+    joined = _INNER_APOSTROPHE.sub("", raw)
     parts = [fold(p) for p in joined.split(",")]
     parts = [p for p in parts if p]
     dropped: list[str] = []

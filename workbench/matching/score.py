@@ -126,6 +126,16 @@ class TokenStats:
         self.counts: dict[str, int] = dict(counts or {})
         self.total = total
         self._cache: dict[str, float] = {}
+        self._idf: dict[str, float] = {}
+        self.version = 0  # bumped on every change: per-name caches keyed on it go stale
+
+    def idf(self, text: str) -> float:
+        """workbench.matching.features' rarity of a part (same formula), cached for the fast scorer."""
+        value = self._idf.get(text)
+        if value is None:
+            value = math.log((self.total + 1) / (self.counts.get(text, 0) + 1)) / math.log(self.total + 1)
+            self._idf[text] = value
+        return value
 
     @classmethod
     def from_names(cls, names, schema_of=None) -> TokenStats:
@@ -143,6 +153,8 @@ class TokenStats:
         for text in {t.text for t in normalize(name, schema).tokens}:
             self.counts[text] = self.counts.get(text, 0) + 1
         self._cache.clear()
+        self._idf.clear()
+        self.version += 1
 
     def factor(self, text: str) -> float:
         value = self._cache.get(text)
