@@ -35,6 +35,7 @@ from workbench.matching.score import (
     SPELL_POWER,
     TokenStats,
     _acronym_cover,
+    _only_unexplained,
     score_forms,
     token_similarity,
 )
@@ -224,6 +225,8 @@ def quick_score(qf: NameForm, cf: NameForm, stats: TokenStats | None = None, flo
                 # first letter on: so the token has three letters or more, starts with the first letter
                 # of one of the words and holds the first letters of three. Otherwise there is none.
                 if i in used_s or len(rest_o) < 3 or t.text in other_texts or len(t.text) < 3:
+                    continue
+                if not _only_unexplained(side, i, other_texts):
                     continue
                 starts = [other[j].text[0] for j in rest_o]
                 if t.text[0] not in starts:

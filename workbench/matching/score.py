@@ -197,6 +197,12 @@ def _acronym_cover(token: str, words: list[str]) -> list[int] | None:
     return best
 
 
+def _only_unexplained(side: list, index: int, other_texts: set[str]) -> bool:
+    """An acronym may stand for the other name only when it is the one part of its own name the
+    other name does not already contain: 'CJNG' or 'S.A.S. E.U.', but not 'SMT-CRIMEA'."""
+    return all(tok.text in other_texts for k, tok in enumerate(side) if k != index)
+
+
 def _plausible_acronym(token: str, words: list[str], used: list[int]) -> bool:
     """Initials need three letters ('CJNG', not 'RF'); a contraction must draw on at least three
     words and be five letters long ('SOESMA'). Otherwise any short word could be spelled from the
@@ -249,6 +255,8 @@ def align(qf: NameForm, cf: NameForm, stats: TokenStats | None = None) -> tuple[
             rest_o = [j for j in range(len(other)) if j not in used_o and other[j].text not in own_texts]
             for i, t in enumerate(side):
                 if i in used_s or len(rest_o) < 2 or t.text in other_texts or len(t.text) < 2:
+                    continue
+                if not _only_unexplained(side, i, other_texts):
                     continue
                 cover = _acronym_cover(t.text, [other[j].text for j in rest_o])
                 if cover:
