@@ -159,14 +159,18 @@ class NameIndex:
         return list(frozenset().union(*rare))
 
     # ---- stages 2 and 3 -----------------------------------------------------------------------
-    def search(self, name: str, schema: str | None = None, top: int = 10, threshold: float = 0.5) -> list[Hit]:
-        """The best ``top`` records (one hit each) scoring >= threshold, through the three stages."""
-        return self._search(name, lambda: normalize(name, schema), top, threshold)
+    def search(self, name: str, schema: str | None = None, top: int = 10, threshold: float = 0.5,
+               max_candidates: int | None = None) -> list[Hit]:
+        """The best ``top`` records (one hit each) scoring >= threshold, through the three stages.
+
+        ``max_candidates`` bounds how many pre-scored candidates reach the full scorer (best first):
+        interactive search uses it to answer in time on large stores; screening leaves it unset."""
+        return self._search(name, lambda: normalize(name, schema), top, threshold, max_candidates)
 
     def search_form(self, form: NameForm, top: int = 10, threshold: float = 0.5) -> list[Hit]:
         return self._search(form.original, lambda: form, top, threshold)
 
-    def _search(self, name: str, parse, top: int, threshold: float) -> list[Hit]:
+    def _search(self, name: str, parse, top: int, threshold: float, max_candidates: int | None = None) -> list[Hit]:
         words = name_words(name)
         if not words:
             return []
@@ -177,7 +181,7 @@ class NameIndex:
         if cutoff > 0:
             pick = itemgetter(*cands)(self.sorts)  # one C call, not a list comprehension
             kept = process.extract(sort_string(words), pick if len(cands) > 1 else (pick,),
-                                   scorer=fuzz.token_set_ratio, score_cutoff=cutoff, limit=None)
+                                   scorer=fuzz.token_set_ratio, score_cutoff=cutoff, limit=max_candidates)
             if not kept:
                 return []
             cands = [cands[k] for _, _, k in kept]
@@ -186,26 +190,28 @@ class NameIndex:
     def _score(self, form: NameForm, cands: list[int], top: int, threshold: float) -> list[Hit]:
         if not form.tokens:
             return []
-        best: dict[str, Hit] = {}
+        # Rank every candidate with the fast exact score, then explain only the best name of each of
+        # the ``top`` best records: the explanation costs more than the score and is only shown there.
+        best: dict[str, tuple[float, int]] = {}
         model = model_for(self.stats)
         for idx in cands:
             entry = self.entries[idx]
             if not entry.alive:
                 continue
             quick = quick_score(form, entry.form, self.stats, floor=threshold - 1e-9, model=model)
-            if quick < threshold - 1e-9:  # the explained score sums the same terms in another order
+            if quick < threshold - 1e-9:
                 continue
             current = best.get(entry.record_id)
-            if current is not None and quick <= current.score:
-                continue
-            result = score_forms(form, entry.form, self.stats)
-            if result.score < threshold:
-                continue
-            if current is None or result.score > current.score:
-                best[entry.record_id] = Hit(entry.record_id, entry.primary, entry.name, result.score, result,
-                                            entry.schema)
-        hits = sorted(best.values(), key=lambda h: (-h.score, h.primary))
-        return hits[:top]
+            if current is None or quick > current[0]:
+                best[entry.record_id] = (quick, idx)
+        ranked = sorted(best.values(), key=lambda item: (-item[0], self.entries[item[1]].primary))
+        hits = []
+        for _quick, idx in ranked[:top]:
+            entry = self.entries[idx]
+            result = score_forms(form, entry.form, self.stats)  # the same terms summed in another order
+            if result.score >= threshold:
+                hits.append(Hit(entry.record_id, entry.primary, entry.name, result.score, result, entry.schema))
+        return sorted(hits, key=lambda h: (-h.score, h.primary))
 
     def score_all(self, name: str, schema: str | None = None, threshold: float = 0.5) -> dict[str, float]:
         """Every record scoring >= threshold, by scoring every listed name: the yardstick for the pipeline."""

@@ -19,6 +19,9 @@ from workbench.schema import registry
 from workbench.store.models import AuditEntry, AuditHead, Entity, Name
 
 REBUILD_AFTER = 5000  # more changed entities than this: rebuilding is cheaper than patching
+# Interactive search scores at most this many of the best pre-scored candidates in full: on a large
+# store a common name can have thousands, and a person reads the first twenty.
+INTERACTIVE_CANDIDATES = 400
 
 
 @dataclass
@@ -141,7 +144,8 @@ def search_entities(session: Session, query: str, kinds: list[str] | None = None
     idx = store_index(session)
     accept = _kind_filter(kinds)
     schema = kinds[0] if kinds and len(kinds) == 1 else None
-    hits = idx.index.search(query, schema, top=max(limit * 3, limit), threshold=threshold)
+    hits = idx.index.search(query, schema, top=max(limit * 3, limit), threshold=threshold,
+                            max_candidates=INTERACTIVE_CANDIDATES)
     out = []
     for hit in hits:
         kind = idx.kinds.get(hit.record_id, "")
@@ -174,7 +178,8 @@ def find_duplicates(session: Session, kind: str, properties: dict, limit: int = 
     idx = store_index(session)
     candidate_ids: set[str] = set()
     for name in names:
-        for hit in idx.index.search(name, kind, top=20, threshold=max(0.0, threshold - 0.3)):
+        for hit in idx.index.search(name, kind, top=20, threshold=max(0.0, threshold - 0.3),
+                                    max_candidates=INTERACTIVE_CANDIDATES):
             if hit.record_id != exclude_id and _same_family(kind, idx.kinds.get(hit.record_id, "")):
                 candidate_ids.add(hit.record_id)
     if not candidate_ids:
