@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 # Interactive search shows weaker candidates than screening does: a person looking for a
 # misspelt or partial name ranks them by eye, while screening must not flood the review queue.
-SEARCH_THRESHOLD = 0.35
+SEARCH_THRESHOLD = 0.3
 
 
 class EngineMissing(RuntimeError):
