@@ -178,7 +178,7 @@ class NameIndex:
         if not cands:
             return []
         cutoff = pre_cutoff(threshold)
-        if cutoff > 0:
+        if cutoff > 0 or (max_candidates is not None and len(cands) > max_candidates):
             pick = itemgetter(*cands)(self.sorts)  # one C call, not a list comprehension
             kept = process.extract(sort_string(words), pick if len(cands) > 1 else (pick,),
                                    scorer=fuzz.token_set_ratio, score_cutoff=cutoff, limit=max_candidates)
