@@ -12,7 +12,7 @@ import importlib
 import inspect
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -400,13 +400,16 @@ class Registry:
         return validator(raw, prop.spec, self)
 
     def validate_properties(
-        self, owner: str, properties: dict[str, Any], known: dict[str, Property], partial: bool = False
+        self, owner: str, properties: dict[str, Any], known: dict[str, Property], partial: bool = False,
+        check: Callable[[Property, Any], Checked] | None = None,
     ) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
         """Validate a ``{property: value or [values]}`` mapping.
 
         Returns the cleaned mapping (lists of strings, empty properties dropped) and warnings;
-        raises ValidationError naming every bad field.
+        raises ValidationError naming every bad field. ``check`` replaces ``check_value`` (the
+        importers pass a memoising one).
         """
+        check = check or self.check_value
         cleaned: dict[str, list[str]] = {}
         errors: dict[str, list[str]] = {}
         warnings: dict[str, list[str]] = {}
@@ -418,7 +421,7 @@ class Registry:
             values = raw if isinstance(raw, (list, tuple)) else [raw]
             kept: list[str] = []
             for value in values:
-                checked = self.check_value(prop, value)
+                checked = check(prop, value)
                 if checked.errors:
                     errors.setdefault(name, []).extend(checked.errors)
                 if checked.warnings:

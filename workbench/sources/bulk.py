@@ -158,35 +158,16 @@ class BulkWriter:
         Lists repeat the same authority, status, program and country values thousands of times;
         the outcome of a check depends only on the property and the value, so it is remembered.
         """
-        cleaned: dict[str, list[str]] = {}
-        errors: dict[str, list[str]] = {}
-        warnings: dict[str, list[str]] = {}
         memo = self._checked
-        for name, raw in (properties or {}).items():
-            prop = known.get(name)
-            if prop is None:
-                errors.setdefault(name, []).append(f"{owner} has no property '{name}'")
-                continue
-            kept: list[str] = []
-            for value in raw if isinstance(raw, (list, tuple)) else [raw]:
-                key = (id(prop), value)
-                checked = memo.get(key)
-                if checked is None:
-                    checked = memo[key] = self.reg.check_value(prop, value)
-                if checked.errors:
-                    errors.setdefault(name, []).extend(checked.errors)
-                if checked.warnings:
-                    warnings.setdefault(name, []).extend(checked.warnings)
-                if checked.ok and checked.value is not None and checked.value not in kept:
-                    kept.append(checked.value)
-            if kept:
-                cleaned[name] = kept
-        for name, prop in known.items():
-            if prop.required and not cleaned.get(name) and name not in errors:
-                errors.setdefault(name, []).append(f"{prop.label} is required")
-        if errors:
-            raise ValidationError(errors)
-        return cleaned, warnings
+
+        def check(prop, value):
+            key = (id(prop), value)
+            checked = memo.get(key)
+            if checked is None:
+                checked = memo[key] = self.reg.check_value(prop, value)
+            return checked
+
+        return self.reg.validate_properties(owner, properties, known, check=check)
 
     # ---- planning ---------------------------------------------------------------------------
     def entity(self, entity_id: str, kind: str, properties: dict[str, Any], where: str,
