@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from workbench.types import VALIDATORS, Checked, stdnum_check
+from workbench.types import VALIDATORS, Checked, split_identifier, stdnum_check
 
 
 class SchemaError(Exception):
@@ -394,6 +394,14 @@ class Registry:
             return list(spec["choices"])
         vocab = spec.get("choices_from")
         return list(self.vocabularies.get(vocab, {})) if vocab else []
+
+    def identifier_warnings(self, value: str) -> list[str]:
+        """Check-digit and format warnings for a stored ``SCHEME:VALUE`` identifier."""
+        scheme_name, number = split_identifier(value)
+        scheme = self.identifier_schemes.get(scheme_name)
+        if scheme is None:
+            return [f"unknown identifier scheme {scheme_name}"]
+        return scheme.check_warnings(number)
 
     def check_value(self, prop: Property, raw: Any) -> Checked:
         validator = VALIDATORS[prop.type.validator]

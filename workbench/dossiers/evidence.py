@@ -97,7 +97,7 @@ def identifiers_of(properties: dict) -> list[dict]:
         out.append({
             "value": value, "scheme": scheme_name, "number": number,
             "label": scheme.label if scheme else scheme_name,
-            "warnings": scheme.check_warnings(number) if scheme else [f"unknown identifier scheme {scheme_name}"],
+            "warnings": reg.identifier_warnings(value),
         })
     return out
 

@@ -19,7 +19,6 @@ from workbench.schema import registry
 from workbench.store import audit
 from workbench.store.entities import citations_for, get_entity, links_of
 from workbench.store.models import Citation, Entity, Link, Name, Note, ScreeningJob, Source
-from workbench.types import split_identifier
 
 PAGE_SIZE = 100
 
@@ -126,14 +125,6 @@ class EntityPage:
     merged_into: Entity | None = None
 
 
-def _identifier_warnings(value: str) -> list[str]:
-    scheme_name, number = split_identifier(value)
-    scheme = registry().identifier_schemes.get(scheme_name)
-    if scheme is None:
-        return [f"unknown identifier scheme {scheme_name}"]
-    return scheme.check_warnings(number)
-
-
 def entity_page(session: Session, entity_id: str, history_limit: int = 100) -> EntityPage:
     reg = registry()
     entity = get_entity(session, entity_id)
@@ -160,7 +151,7 @@ def entity_page(session: Session, entity_id: str, history_limit: int = 100) -> E
         for value in entity.properties.get(name, []):
             row = FactRow(name, prop.label, value, by_value.get((name, value), []) + by_prop.get(name, []))
             if prop.type.validator == "identifier":
-                row.warnings = _identifier_warnings(value)
+                row.warnings = reg.identifier_warnings(value)
                 identifiers.append(row)
             else:
                 facts.append(row)
