@@ -126,3 +126,17 @@ def admin():
     from workbench.store.permissions import Actor
 
     return Actor("ada", "admin")
+
+
+@pytest.fixture
+def network(session, researcher):
+    """The hand-built network of test_graph_network, in a fresh graph projection."""
+    from test_graph_network import build_network
+
+    from workbench.graph import projection
+
+    projection.forget()
+    ids = build_network(session, researcher)
+    session.commit()
+    yield ids
+    projection.forget()

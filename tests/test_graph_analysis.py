@@ -3,21 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from test_graph_network import build_network
 
 from workbench.graph import analysis, projection
 from workbench.schema import ValidationError
 from workbench.store import entities as svc
 from workbench.store.entities import NotFound
-
-
-@pytest.fixture
-def network(session, researcher):
-    projection.forget()
-    ids = build_network(session, researcher)
-    session.commit()
-    yield ids
-    projection.forget()
 
 
 def test_shortest_path_to_designated_with_links_and_citations(session, network):

@@ -8,21 +8,11 @@ import json
 import networkx as nx
 import pytest
 from defusedxml import ElementTree
-from test_graph_network import build_network
 from typer.testing import CliRunner
 
 from workbench.cli import app
 from workbench.graph import projection
 from workbench.graph.export import export_bytes
-
-
-@pytest.fixture
-def network(session, researcher):
-    projection.forget()
-    ids = build_network(session, researcher)
-    session.commit()
-    yield ids
-    projection.forget()
 
 
 def _load(fmt: str, data: bytes) -> nx.Graph:

@@ -19,7 +19,6 @@ boss X and cartel K (active Sanctions); Y's Sanction is delisted, so Y is not de
 
 from __future__ import annotations
 
-import pytest
 
 from workbench.graph import analysis, projection
 from workbench.store import audit
@@ -101,15 +100,6 @@ def build_network(session, actor) -> dict[str, str]:
 
 
 # ---- tests of the projection itself ----------------------------------------------------------
-
-
-@pytest.fixture
-def network(session, researcher):
-    projection.forget()
-    ids = build_network(session, researcher)
-    session.commit()
-    yield ids
-    projection.forget()
 
 
 def test_projection_carries_schema_attributes(session, network):
