@@ -98,3 +98,12 @@ def test_parallel_screening_keeps_input_order_and_scores_repeats_once():
     assert [[(h[0], h[3]) for h in r] for r in serial] == [list(d) for d in direct]
     assert parallel == serial
     assert any(direct)
+
+
+def test_a_name_written_as_one_word_meets_the_same_name_written_as_two():
+    """Transliterated names are joined or split at will ('MAE SAI' / 'MAESAI'): no word of one equals a
+    word of the other, so only the joined-words key brings them together, in either direction."""
+    index = NameIndex.from_records([("o1", "MAE SAI", [], "Organization"), ("o2", "HATKAEW", [], "Organization"),
+                                    ("o3", "SAI MAE", [], "Organization")])
+    assert [h.record_id for h in index.search("MAESAI", None, threshold=0.6)] == ["o1"]
+    assert [h.record_id for h in index.search("HAT KAEW", None, threshold=0.6)] == ["o2"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import pairwise
 
 from workbench.matching.data.names import DIMINUTIVES, LEGAL_FORMS, PARTICLES, VARIANT_FAMILIES
 from workbench.matching.normalize import SUFFIXES, TITLES, phonetic
@@ -94,6 +95,13 @@ def name_words(name: str) -> list[Word]:
     if not kept:
         kept = [w for w in words if w not in _DROPPED] or words
     return [word(w) for w in kept]
+
+
+def join_keys(words: list[Word]) -> list[str]:
+    """The sound keys of adjacent words written together ('MAE SAI' -> 'maesai'): a name posted or
+    looked up under them meets the same name written as one word, in either direction."""
+    return ["p:" + phonetic(a.text + b.text) for a, b in pairwise(words)
+            if len(a.text) > 1 and len(b.text) > 1]
 
 
 def sort_string(words: list[Word]) -> str:
