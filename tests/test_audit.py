@@ -55,3 +55,21 @@ def test_history_lists_changes_newest_first(session, researcher):
     _three_changes(session, researcher)
     entity_id = session.get(AuditEntry, 1).object_id
     assert [e.action for e in audit.history(session, entity_id)] == ["entity.update", "entity.update", "entity.create"]
+
+
+def test_importer_states_hash_exactly_as_the_plain_encoder_writes_them():
+    """Imports serialise their states with orjson; the bytes (and so every hash) must not change."""
+    names = ["AEROCARIBBEAN AIRLINES", "ŞAHİN, Çağrı", "Мурманск \"ЗАО\"", "back\\slash\ttab\nline",
+             "\x00\x1f\x7f control", "\u2028\u2029 separators", "😀 emoji", "", "a" * 3000]
+    states = [
+        {"caption": name, "kind": "Person", "properties": {"name": [name], "alias": [name, "x"], "country": ["ru"]},
+         "citations": [{"source": "s1", "entity": "ofac-1", "link": None, "prop": "alias", "value": name,
+                        "locator": "alt_num 1"}]}
+        for name in names
+    ]
+    states += [{"Z": 1, "a": True, "é": False, "Ä": None, "ä": [], "😀": {}}, [], {}, "plain", 42, None]
+    for state in states:
+        assert audit.canonical_state(state) == audit.canonical(state)
+    # Values orjson refuses take the plain path instead of failing.
+    for odd in ({1: "int key"}, {"lone": "\ud800"}):
+        assert audit.canonical_state(odd) == audit.canonical(odd)

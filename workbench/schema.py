@@ -12,9 +12,9 @@ import importlib
 import inspect
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -92,9 +92,8 @@ class IdentifierScheme:
         if self.pattern and not re.match(self.pattern, number):
             warnings.append(f"{self.name} {number} does not have the expected format")
         if self.check:
-            module = importlib.import_module(self.check)
-            params = inspect.signature(module.validate).parameters
-            if "validate_check_digits" in params:
+            module, separate_check_digits = _check_module(self.check)
+            if separate_check_digits:
                 problem = stdnum_check_with(module, number, check_digits=False)
                 if problem:
                     warnings.append(f"{self.name} {number} looks malformed: {problem}")
@@ -105,6 +104,14 @@ class IdentifierScheme:
                 if problem:
                     warnings.append(f"{self.name} {number} fails validation: {problem} (kept; verify the source)")
         return warnings
+
+
+@cache
+def _check_module(path: str) -> tuple[Any, bool]:
+    """The stdnum module and whether it can skip the check digit; found once (inspect is slow,
+    and an import checks thousands of identifiers)."""
+    module = importlib.import_module(path)
+    return module, "validate_check_digits" in inspect.signature(module.validate).parameters
 
 
 def stdnum_check_with(module: Any, number: str, check_digits: bool) -> str | None:
@@ -181,6 +188,8 @@ class Registry:
         self.link_kinds: dict[str, LinkKind] = {}
         self.legal_bases: dict[str, LegalBasis] = {}
         self.authorities: dict[str, dict] = {}
+        self._validators: dict[int, tuple] = {}
+        self._required_cache: dict[int, tuple] = {}
         self._load()
 
     # ---- loading -------------------------------------------------------------------------
@@ -404,20 +413,32 @@ class Registry:
         return scheme.check_warnings(number)
 
     def check_value(self, prop: Property, raw: Any) -> Checked:
-        validator = VALIDATORS[prop.type.validator]
-        return validator(raw, prop.spec, self)
+        # The validator and its spec are looked up once per property (an import checks ~10^5 values).
+        found = self._validators.get(id(prop))
+        if found is None or found[0] is not prop:
+            found = self._validators[id(prop)] = (prop, VALIDATORS[prop.type.validator], prop.spec)
+        return found[1](raw, found[2], self)
+
+    def _required(self, known: dict[str, Property]) -> tuple[tuple[str, Property], ...]:
+        """The required properties of a kind, found once instead of scanning all of them per call."""
+        found = self._required_cache.get(id(known))
+        if found is None or found[0] is not known or len(found[2]) != len(known):
+            found = self._required_cache[id(known)] = (
+                known, tuple((name, prop) for name, prop in known.items() if prop.required), tuple(known))
+        return found[1]
 
     def validate_properties(
         self, owner: str, properties: dict[str, Any], known: dict[str, Property], partial: bool = False,
-        check: Callable[[Property, Any], Checked] | None = None,
+        memo: dict[int, dict[Any, Checked]] | None = None,
     ) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
         """Validate a ``{property: value or [values]}`` mapping.
 
         Returns the cleaned mapping (lists of strings, empty properties dropped) and warnings;
-        raises ValidationError naming every bad field. ``check`` replaces ``check_value`` (the
-        importers pass a memoising one).
+        raises ValidationError naming every bad field. Importers pass ``memo`` (one dict for the
+        whole import): a check depends only on the property and the value, and lists repeat the
+        same authority, program and country values thousands of times, so each is checked once.
         """
-        check = check or self.check_value
+        check = self.check_value
         cleaned: dict[str, list[str]] = {}
         errors: dict[str, list[str]] = {}
         warnings: dict[str, list[str]] = {}
@@ -427,20 +448,30 @@ class Registry:
                 errors.setdefault(name, []).append(f"{owner} has no property '{name}'")
                 continue
             values = raw if isinstance(raw, (list, tuple)) else [raw]
+            seen = None
+            if memo is not None:
+                seen = memo.get(id(prop))
+                if seen is None:
+                    seen = memo[id(prop)] = {}
             kept: list[str] = []
             for value in values:
-                checked = check(prop, value)
+                if seen is None:
+                    checked = check(prop, value)
+                else:
+                    checked = seen.get(value)
+                    if checked is None:
+                        checked = seen[value] = check(prop, value)
                 if checked.errors:
                     errors.setdefault(name, []).extend(checked.errors)
+                elif checked.value is not None and checked.value not in kept:
+                    kept.append(checked.value)
                 if checked.warnings:
                     warnings.setdefault(name, []).extend(checked.warnings)
-                if checked.ok and checked.value is not None and checked.value not in kept:
-                    kept.append(checked.value)
             if kept:
                 cleaned[name] = kept
         if not partial:
-            for name, prop in known.items():
-                if prop.required and not cleaned.get(name) and name not in errors:
+            for name, prop in self._required(known):
+                if not cleaned.get(name) and name not in errors:
                     errors.setdefault(name, []).append(f"{prop.label} is required")
         if errors:
             raise ValidationError(errors)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from workbench.schema import Registry
 
 
-@dataclass
+@dataclass(slots=True)
 class Checked:
     """A value after validation: the normalised form plus anything the user should hear."""
 
@@ -40,6 +40,7 @@ _COUNTRY_RE = re.compile(r"^[a-z]{2}(-[a-z0-9]{1,3})?$")
 _MONEY_RE = re.compile(r"^\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*([A-Za-z]{3})?\s*$")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+_ALNUM = re.compile(r"[^\W_]")  # exactly the characters str.isalnum() accepts
 
 
 def _strip(raw: object) -> str:
@@ -62,7 +63,7 @@ def check_name(raw: str, spec: dict, registry: Registry) -> Checked:
     value = " ".join(_strip(raw).split())
     if len(value) > 500:
         return Checked(None, errors=["a name is at most 500 characters"])
-    if value and not any(ch.isalnum() for ch in value):
+    if value and not _ALNUM.search(value):
         return Checked(None, errors=[f"'{value}' contains no letters or digits"])
     return Checked(value or None)
 

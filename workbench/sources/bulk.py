@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from workbench.faults import checkpoint
 from workbench.schema import Registry, ValidationError, registry
 from workbench.store import audit
-from workbench.store.entities import _names_for, caption_for
+from workbench.store.entities import caption_for
 from workbench.store.models import Citation, Entity, Link, Name
 from workbench.store.permissions import Actor, require
 from workbench.text import fold as _fold
@@ -38,6 +38,13 @@ def fold(text: str) -> str:
 
 IMPORTER_VERSION = "workbench.sources 0.1"
 CHUNK = 2000
+# Planned inserts are tuples in these column orders (audit.bulk_insert takes them as they are).
+_ENTITY_COLUMNS = ("id", "kind", "caption", "properties", "created_at", "updated_at", "created_by", "version")
+_NAME_COLUMNS = ("entity_id", "name", "normalized", "name_kind", "prop")
+_LINK_COLUMNS = ("id", "kind", "source_id", "target_id", "properties", "start_date", "end_date", "created_at",
+                 "updated_at", "created_by", "version")
+_CITATION_COLUMNS = ("source_id", "entity_id", "link_id", "prop", "value", "excerpt", "locator", "created_at",
+                     "created_by")
 
 
 @dataclass
@@ -73,10 +80,10 @@ class _CreatedState:
     properties: str
 
     def text(self, citations: list[dict] | None) -> audit.RawJSON:
-        parts = ['{"caption":', audit.canonical(self.caption)]
+        parts = ['{"caption":', audit.canonical_state(self.caption)]
         if citations:
-            parts += [',"citations":', audit.canonical(citations)]
-        parts += [',"kind":', audit.canonical(self.kind), ',"properties":', self.properties, "}"]
+            parts += [',"citations":', audit.canonical_state(citations)]
+        parts += [',"kind":', audit.canonical_state(self.kind), ',"properties":', self.properties, "}"]
         return audit.RawJSON("".join(parts))
 
 
@@ -106,7 +113,9 @@ class BulkWriter:
         self._audit: list[tuple[str, str, str, Any, Any]] = []
         self.pending_ids: set[str] = set()
         self._new_props: dict[str, dict] = {}
-        self._checked: dict[tuple[int, Any], Any] = {}
+        self._checked: dict[int, dict] = {}
+        self._name_props: dict[str, list[tuple[str, str]]] = {}
+        self._endpoints_ok: set[tuple[str, str, str]] = set()
         # True once every row that could collide with a planned id has been loaded (prefix mode).
         self._complete = False
         self._looked_up: set[str] = set()
@@ -153,21 +162,8 @@ class BulkWriter:
         return found[1] if found else None
 
     def validate(self, owner: str, properties: dict[str, Any], known: dict) -> tuple[dict, dict]:
-        """Registry.validate_properties with each (property, value) checked once per import.
-
-        Lists repeat the same authority, status, program and country values thousands of times;
-        the outcome of a check depends only on the property and the value, so it is remembered.
-        """
-        memo = self._checked
-
-        def check(prop, value):
-            key = (id(prop), value)
-            checked = memo.get(key)
-            if checked is None:
-                checked = memo[key] = self.reg.check_value(prop, value)
-            return checked
-
-        return self.reg.validate_properties(owner, properties, known, check=check)
+        """Registry.validate_properties with each (property, value) checked once per import."""
+        return self.reg.validate_properties(owner, properties, known, memo=self._checked)
 
     # ---- planning ---------------------------------------------------------------------------
     def entity(self, entity_id: str, kind: str, properties: dict[str, Any], where: str,
@@ -200,10 +196,8 @@ class BulkWriter:
         if found is None:
             caption = caption_for(kind_spec, cleaned)
             # Serialised once: the same canonical text is the stored column and part of the audit entry.
-            text = audit.RawJSON(audit.canonical(cleaned))
-            row = {"id": entity_id, "kind": kind, "caption": caption, "properties": text,
-                   "created_at": self.now, "updated_at": self.now, "created_by": self.actor.username, "version": 1}
-            self._entity_inserts.append(row)
+            text = audit.RawJSON(audit.canonical_state(cleaned))
+            self._entity_inserts.append((entity_id, kind, caption, text, self.now, self.now, self.actor.username, 1))
             self._add_names(entity_id, kind_spec, cleaned)
             self._audit.append(("entity.create", "entity", entity_id, None, _CreatedState(caption, kind, text)))
             self._new_props[entity_id] = cleaned
@@ -233,13 +227,19 @@ class BulkWriter:
         return "updated"
 
     def _add_names(self, entity_id: str, kind_spec, properties: dict) -> None:
+        # What entities._names_for yields, with the kind's name properties found once per import.
+        name_props = self._name_props.get(kind_spec.name)
+        if name_props is None:
+            name_props = self._name_props[kind_spec.name] = [
+                (p.name, p.name_kind or "alias") for p in kind_spec.name_properties]
         seen = set()
-        for prop, name_kind, value in _names_for(kind_spec, properties):
-            if (prop, value) in seen:
-                continue
-            seen.add((prop, value))
-            self._name_rows.append({"entity_id": entity_id, "name": value, "normalized": fold(value)[:500],
-                                    "name_kind": name_kind, "prop": prop})
+        rows = self._name_rows
+        for prop, name_kind in name_props:
+            for value in properties.get(prop, ()):
+                if (prop, value) in seen:
+                    continue
+                seen.add((prop, value))
+                rows.append((entity_id, value, fold(value)[:500], name_kind, prop))
 
     def link(self, link_id: str, kind: str, source_id: str, target_id: str, properties: dict[str, Any],
              where: str) -> str | None:
@@ -251,7 +251,9 @@ class BulkWriter:
             if source_kind is None or target_kind is None:
                 missing = source_id if source_kind is None else target_id
                 raise ValidationError({"endpoint": [f"no entity {missing!r}"]})
-            self.reg.check_endpoints(spec, source_kind, target_kind)
+            if (kind, source_kind, target_kind) not in self._endpoints_ok:  # same few kind pairs, 10^4 links
+                self.reg.check_endpoints(spec, source_kind, target_kind)
+                self._endpoints_ok.add((kind, source_kind, target_kind))
             cleaned, _ = self.validate(kind, properties or {}, spec.properties)
         except ValidationError as exc:
             self.summary.reject(where, str(exc))
@@ -270,10 +272,8 @@ class BulkWriter:
         if found is None:
             if link_id in self.pending_ids:
                 return "unchanged"
-            self._link_inserts.append({"id": link_id, "kind": kind, "source_id": source_id, "target_id": target_id,
-                                       "properties": cleaned, "start_date": start, "end_date": end,
-                                       "created_at": self.now, "updated_at": self.now,
-                                       "created_by": self.actor.username, "version": 1})
+            self._link_inserts.append((link_id, kind, source_id, target_id, cleaned, start, end, self.now, self.now,
+                                       self.actor.username, 1))
             self._audit.append(("link.create", "link", link_id, None, state))
             self.pending_ids.add(link_id)
             self.summary.details["links_created"] = self.summary.details.get("links_created", 0) + 1
@@ -306,9 +306,8 @@ class BulkWriter:
         if key in self._cited:
             return False
         self._cited.add(key)
-        self._citations.append({"source_id": source_id, "entity_id": entity_id, "link_id": link_id, "prop": prop,
-                                "value": value, "excerpt": excerpt, "locator": locator, "created_at": self.now,
-                                "created_by": self.actor.username})
+        self._citations.append((source_id, entity_id, link_id, prop, value, excerpt, locator, self.now,
+                                self.actor.username))
         return True
 
     # ---- writing ----------------------------------------------------------------------------
@@ -321,7 +320,7 @@ class BulkWriter:
         session.flush()
         entity_table = Entity.__table__
         link_table = Link.__table__
-        audit.bulk_insert(session, entity_table, self._entity_inserts)
+        audit.bulk_insert(session, entity_table, self._entity_inserts, columns=_ENTITY_COLUMNS)
         if self._entity_updates:
             stmt = (update(entity_table).where(entity_table.c.id == bindparam("b_id"))
                     .values(kind=bindparam("kind"), caption=bindparam("caption"),
@@ -331,9 +330,9 @@ class BulkWriter:
         for start in range(0, len(self._names_to_replace), 900):
             session.execute(delete(Name.__table__).where(
                 Name.__table__.c.entity_id.in_(self._names_to_replace[start:start + 900])))
-        audit.bulk_insert(session, Name.__table__, self._name_rows)
+        audit.bulk_insert(session, Name.__table__, self._name_rows, columns=_NAME_COLUMNS)
         checkpoint("import-flush", 1)  # entities and names written, links and citations not yet
-        audit.bulk_insert(session, link_table, self._link_inserts)
+        audit.bulk_insert(session, link_table, self._link_inserts, columns=_LINK_COLUMNS)
         if self._link_updates:
             stmt = (update(link_table).where(link_table.c.id == bindparam("b_id"))
                     .values(kind=bindparam("kind"), source_id=bindparam("source_id"),
@@ -341,14 +340,16 @@ class BulkWriter:
                             start_date=bindparam("start_date"), end_date=bindparam("end_date"),
                             updated_at=bindparam("updated_at"), version=bindparam("version")))
             session.connection().execute(stmt, self._link_updates)
-        audit.bulk_insert(session, Citation.__table__, self._citations)
+        audit.bulk_insert(session, Citation.__table__, self._citations, columns=_CITATION_COLUMNS)
         # Citations of an object created in this batch go into its create entry; others get one
         # citation.create entry per cited object (object_id names the entity or link either way).
         grouped: dict[str, list[dict]] = {}
-        for row in self._citations:
-            grouped.setdefault(row["entity_id"] or row["link_id"], []).append(
-                {"source": row["source_id"], "entity": row["entity_id"], "link": row["link_id"],
-                 "prop": row["prop"], "value": row["value"], "locator": row["locator"]})
+        for source_id, entity_id, link_id, prop, value, _excerpt, locator, _at, _by in self._citations:
+            cited = grouped.get(entity_id or link_id)
+            if cited is None:
+                cited = grouped[entity_id or link_id] = []
+            cited.append({"source": source_id, "entity": entity_id, "link": link_id, "prop": prop, "value": value,
+                          "locator": locator})
         entries = []
         for action, object_type, object_id, before, after in self._audit:
             if action in ("entity.create", "link.create"):
@@ -362,9 +363,9 @@ class BulkWriter:
             entries.append(("citation.create", "citation", subject, None, {"citations": rows}))
         audit.record_many(session, self.actor.username, entries)
         for row in self._entity_inserts:
-            self.existing[row["id"]] = (row["kind"], self._new_props.pop(row["id"]), 1)
+            self.existing[row[0]] = (row[1], self._new_props.pop(row[0]), 1)
         for row in self._link_inserts:
-            self.existing_links[row["id"]] = (row["kind"], row["source_id"], row["target_id"], row["properties"], 1)
+            self.existing_links[row[0]] = (row[1], row[2], row[3], row[4], 1)
         self._entity_inserts.clear()
         self._entity_updates.clear()
         self._name_rows.clear()

@@ -21,11 +21,32 @@ from sqlalchemy.orm import Session
 
 from workbench.store.models import AuditEntry, AuditHead
 
+try:
+    import orjson
+except ImportError:  # pragma: no cover - orjson is a dependency; the plain path stays correct
+    orjson = None
+
 GENESIS = "0" * 64
 
 
 def canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def canonical_state(value: Any) -> str:
+    """``canonical`` for importer states (strings, lists, str-keyed dicts, None, ints), ~5x faster.
+
+    For such values orjson writes byte for byte what ``canonical`` writes (sorted keys, compact,
+    UTF-8 kept), so hashes and stored text are unchanged; tests/test_audit_canonical.py holds it to
+    that. Floats are not importer values (orjson spells 1e16 differently), and anything orjson
+    refuses (non-str keys, lone surrogates, other objects) goes the ``canonical`` way.
+    """
+    if orjson is not None:
+        try:
+            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode("utf-8")
+        except TypeError:
+            pass
+    return canonical(value)
 
 
 def _timestamp(at: datetime) -> str:
@@ -78,11 +99,13 @@ def _remember_last(processor):
     return convert
 
 
-def bulk_insert(session: Session, table, rows: list[dict], chunk: int = 5000) -> None:
+def bulk_insert(session: Session, table, rows: list, chunk: int = 5000,
+                columns: list[str] | tuple[str, ...] | None = None) -> None:
     """executemany straight to the driver, for importers writing tens of thousands of rows.
 
     SQLAlchemy's per-row parameter processing costs more than SQLite's insert itself at this
-    scale. JSON columns take dicts/lists (serialised once here) or RawJSON text; date-time
+    scale. Rows are dicts, or tuples in the order of ``columns`` (no per-row dict to build or
+    take apart). JSON columns take dicts/lists (serialised here) or RawJSON text; date-time
     columns go through the dialect's own bind processor, so rows read back exactly as ORM rows.
     """
     if not rows:
@@ -91,36 +114,46 @@ def bulk_insert(session: Session, table, rows: list[dict], chunk: int = 5000) ->
 
     connection = session.connection()
     dialect = connection.dialect
-    columns = list(rows[0].keys())
-    converters = []
+    if columns is None:
+        columns = list(rows[0].keys())
+        getter = itemgetter(*columns)
+        rows = [getter(row) if len(columns) > 1 else (getter(row),) for row in rows]
+    converting = []
     placeholders = []
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
-    for name in columns:
+    for index, name in enumerate(columns):
         column_type = table.c[name].type
         if isinstance(column_type, JSONType):
-            converters.append(lambda v: None if v is None else v if isinstance(v, RawJSON)
-                              else json.dumps(v, ensure_ascii=False, separators=(",", ":")))
+            converting.append((index, _json_param))
             placeholders.append(marker if dialect.name == "sqlite" else f"CAST({marker} AS JSON)")
         else:
             processor = column_type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
-                processor = _remember_last(processor)
-            converters.append(processor)
+                converting.append((index, _remember_last(processor)))
             placeholders.append(marker)
     preparer = dialect.identifier_preparer
     sql = (f"INSERT INTO {preparer.format_table(table)} ({', '.join(preparer.quote(c) for c in columns)}) "
            f"VALUES ({', '.join(placeholders)})")
-    pairs = list(zip(columns, converters))
-    getter = itemgetter(*columns)
-    converting = [(index, conv) for index, (_, conv) in enumerate(pairs) if conv is not None]
     for start in range(0, len(rows), chunk):
-        params = []
-        for row in rows[start:start + chunk]:
-            values = list(getter(row)) if len(columns) > 1 else [getter(row)]
-            for index, conv in converting:
-                values[index] = conv(values[index])
-            params.append(tuple(values))
+        params = rows[start:start + chunk]
+        if converting:
+            converted = []
+            for row in params:
+                values = list(row)
+                for index, conv in converting:
+                    values[index] = conv(values[index])
+                converted.append(tuple(values))
+            params = converted
         connection.exec_driver_sql(sql, params)
+
+
+def _json_param(value: Any) -> str | None:
+    if value is None or isinstance(value, RawJSON):
+        return value
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+_AUDIT_COLUMNS = ("seq", "at", "actor", "action", "object_type", "object_id", "before", "after", "prev_hash", "hash")
 
 
 def record_many(session: Session, actor: str,
@@ -131,7 +164,7 @@ def record_many(session: Session, actor: str,
     head update, chains the hashes in Python and inserts the rows in bulk. The chain is exactly
     what ``record`` would have produced (``verify`` checks it the same way), and it commits or
     rolls back with the caller's change. ``before``/``after`` must already be JSON-native
-    (dicts, lists, strings, numbers, None), as importer states are, or RawJSON holding their
+    (dicts, lists, strings, ints, None), as importer states are, or RawJSON holding their
     ``canonical`` text.
     """
     if not entries:
@@ -149,25 +182,31 @@ def record_many(session: Session, actor: str,
     prev = session.execute(select(AuditHead.hash).where(AuditHead.id == 1)).scalar_one()
     at = datetime.now(UTC)
     head = "," + encode_basestring(_timestamp(at)) + "," + encode_basestring(actor) + ","
+    sha256 = hashlib.sha256
+    quoted: dict[str, str] = {}
     rows = []
     seq = last - count
     for action, object_type, object_id, before, after in entries:
         seq += 1
         object_id = str(object_id)
         # RawJSON states are already canonical text (the importer built them once for both uses).
-        before_text = before if isinstance(before, RawJSON) else canonical(before) if before is not None else None
-        after_text = after if isinstance(after, RawJSON) else canonical(after) if after is not None else None
+        before_text = before if isinstance(before, RawJSON) else None if before is None else \
+            RawJSON(canonical_state(before))
+        after_text = after if isinstance(after, RawJSON) else None if after is None else \
+            RawJSON(canonical_state(after))
+        kind = quoted.get(action + object_type)
+        if kind is None:
+            kind = quoted[action + object_type] = (encode_basestring(action) + "," + encode_basestring(object_type)
+                                                   + ",")
         payload = "".join((
-            "[", str(seq), head, encode_basestring(action), ",", encode_basestring(object_type), ",",
-            encode_basestring(object_id), ",", before_text or "null", ",", after_text or "null", ",",
-            encode_basestring(prev), "]",
+            "[", str(seq), head, kind, encode_basestring(object_id), ",", before_text or "null", ",",
+            after_text or "null", ",", encode_basestring(prev), "]",
         ))
-        digest = hashlib.sha256(payload.encode("utf-8")).hexdigest()
-        rows.append({"seq": seq, "at": at, "actor": actor, "action": action, "object_type": object_type,
-                     "object_id": object_id, "before": RawJSON(before_text) if before_text else None,
-                     "after": RawJSON(after_text) if after_text else None, "prev_hash": prev, "hash": digest})
+        digest = sha256(payload.encode("utf-8")).hexdigest()
+        rows.append((seq, at, actor, action, object_type, object_id, before_text or None, after_text or None,
+                     prev, digest))
         prev = digest
-    bulk_insert(session, AuditEntry.__table__, rows)
+    bulk_insert(session, AuditEntry.__table__, rows, columns=_AUDIT_COLUMNS)
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=prev))
     return count
 
