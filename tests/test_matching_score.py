@@ -72,3 +72,14 @@ def test_gender_conflict_lowers_the_score():
     a = {"name": ["PEREZ LOPEZ, Guadalupe"], "gender": ["female"]}
     b = {"name": ["PEREZ LOPEZ, Guadalupe"], "gender": ["male"]}
     assert score_entities(a, b, "Person").score < 0.8
+
+
+def test_two_word_contraction_of_a_company_name_is_an_acronym():
+    """Spanish company names are shortened by joining the starts of two words (COLombiana de CERDOS)."""
+    for short, full in (("COLCERDOS LTDA.", "COLOMBIANA DE CERDOS LTDA."),
+                        ("AEROCONDOR S.A. DE C.V.", "AERONAUTICA CONDOR S.A. DE C.V.")):
+        result = score_names(short, full, "Organization")
+        assert result.score > 0.7, (short, result.summary())
+        assert any(a["how"] == "acronym" for a in result.explanation()["aligned"])
+    # Two letters of a word are not enough: 'COSUR' is not spelled from 'CONSTRUCTORA ... SUR' this way.
+    assert score_names("COSUR LTDA.", "CONSTRUCTORA DEL SUR LTDA.", "Organization").score < 0.5

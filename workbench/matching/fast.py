@@ -31,6 +31,7 @@ from workbench.matching.normalize import FAMILY, GIVEN, ORG, PERSON, NameForm, p
 from workbench.matching.score import (
     ACRONYM_CREDIT,
     CROSS_ROLE,
+    MIN_CONTRACTION_PIECE,
     MIN_TOKEN_SIM,
     SPELL_POWER,
     TokenStats,
@@ -213,18 +214,20 @@ def quick_score(qf: NameForm, cf: NameForm, stats: TokenStats | None = None, flo
     used_q: dict[int, float] = {}
     used_c: dict[int, float] = {}
     acronyms = 0
-    if qf.kind != PERSON and cf.kind != PERSON and (nq >= 3 or nc >= 3):
+    if qf.kind != PERSON and cf.kind != PERSON and (nq >= 2 or nc >= 2):
         q_texts, c_texts = pq.texts, pc.texts
         for side, other, used_s, used_o, other_texts, own_texts in ((q, c, used_q, used_c, c_texts, q_texts),
                                                                     (c, q, used_c, used_q, q_texts, c_texts)):
-            if len(other) < 3:  # fewer than three words to spell from (see below)
+            if len(other) < 2:  # fewer than two words to spell from (see below)
                 continue
             rest_o = [j for j in range(len(other)) if j not in used_o and other[j].text not in own_texts]
             for i, t in enumerate(side):
-                # A plausible cover uses at least three words (score._plausible_acronym), each from its
-                # first letter on: so the token has three letters or more, starts with the first letter
-                # of one of the words and holds the first letters of three. Otherwise there is none.
-                if i in used_s or len(rest_o) < 3 or t.text in other_texts or len(t.text) < 3:
+                # A plausible cover (score._plausible_acronym) uses at least three words, or two when
+                # the token is long enough to hold three letters of each, each word from its first
+                # letter on: so the token starts with the first letter of one of the words and holds
+                # the first letters of that many. Otherwise there is none.
+                need = 2 if len(t.text) >= 2 * MIN_CONTRACTION_PIECE else 3
+                if i in used_s or len(rest_o) < need or t.text in other_texts or len(t.text) < 3:
                     continue
                 if not _only_unexplained(side, i, other_texts):
                     continue
@@ -232,7 +235,7 @@ def quick_score(qf: NameForm, cf: NameForm, stats: TokenStats | None = None, flo
                 if t.text[0] not in starts:
                     continue
                 letters = set(t.text)
-                if sum(1 for ch in starts if ch in letters) < 3:
+                if sum(1 for ch in starts if ch in letters) < need:
                     continue
                 cover = _cover(t.text, [other[j].text for j in rest_o])
                 if cover:

@@ -22,6 +22,7 @@ IDF_ALPHA = 0.3  # how much corpus rarity (TokenStats) moves a part's weight
 ACRONYM_CREDIT = 0.85
 SPELL_POWER = 4.0  # credit for a fuzzy token pair: similarity ** SPELL_POWER ('loesa'/'lopez' earns little)
 CROSS_ROLE = 0.4  # credit lost when a given name aligns with a family name
+MIN_CONTRACTION_PIECE = 3  # letters each of two words gives a contraction ('COL' + 'CERDOS')
 
 
 @dataclass(slots=True)
@@ -205,10 +206,16 @@ def _only_unexplained(side: list, index: int, other_texts: set[str]) -> bool:
 
 def _plausible_acronym(token: str, words: list[str], used: list[int]) -> bool:
     """Initials need three letters ('CJNG', not 'RF'); a contraction must draw on at least three
-    words and be five letters long ('SOESMA'). Otherwise any short word could be spelled from the
-    starts of other words: 'ROSE' = ROboTRONIX SEmiconductors."""
+    words and be five letters long ('SOESMA'), or join two words with at least three letters of each
+    ('COLCERDOS' = COLombiana de CERDOS, 'AEROCONDOR' = AEROnautica CONDOR, a common way Spanish
+    company names are shortened). Otherwise any short word could be spelled from the starts of other
+    words: 'ROSE' = ROboTRONIX SEmiconductors."""
     if len(token) == len(used):  # one letter from each word
         return len(token) >= 3
+    if len(used) == 2:
+        first, second = words[used[0]], words[used[1]]
+        return any(token[:cut] == first[:cut] and second.startswith(token[cut:])
+                   for cut in range(MIN_CONTRACTION_PIECE, len(token) - MIN_CONTRACTION_PIECE + 1))
     return len(used) >= 3 and len(token) >= 5
 
 
