@@ -83,3 +83,11 @@ def test_two_word_contraction_of_a_company_name_is_an_acronym():
         assert any(a["how"] == "acronym" for a in result.explanation()["aligned"])
     # Two letters of a word are not enough: 'COSUR' is not spelled from 'CONSTRUCTORA ... SUR' this way.
     assert score_names("COSUR LTDA.", "CONSTRUCTORA DEL SUR LTDA.", "Organization").score < 0.5
+
+
+def test_an_acronym_must_explain_every_part_the_other_name_adds():
+    """'RPA' spells the three words 'RPA LEPTON' lacks; 'IPM' spells three of the four words that
+    'INVERSIONES LA PLATA M Y M' adds, leaving the second M unexplained, so it explains nothing."""
+    assert score_names("RPA LEPTON", "RESEARCH AND PRODUCTION ASSOCIATION LEPTON").score > 0.9
+    assert score_names("IPM LIMITED", "INVERSIONES LA PLATA M Y M").score < 0.3
+    assert score_names("GROUP OAK", "OAKLAND ARMS KENTUCKY GROUP HOLDINGS").score < 0.3

@@ -107,3 +107,11 @@ def test_a_name_written_as_one_word_meets_the_same_name_written_as_two():
                                     ("o3", "SAI MAE", [], "Organization")])
     assert [h.record_id for h in index.search("MAESAI", None, threshold=0.6)] == ["o1"]
     assert [h.record_id for h in index.search("HAT KAEW", None, threshold=0.6)] == ["o2"]
+
+
+def test_a_vowel_lost_early_in_a_long_word_still_finds_the_name():
+    """'RAWNSTVO' shares neither its sound key nor its first four letters with 'RAWENSTVO'; the
+    consonant skeleton of a long word is the key they share."""
+    index = NameIndex.from_records([("o1", "JSC RAWENSTVO", [], "Organization"),
+                                    ("o2", "JSC RAWLINS", [], "Organization")])
+    assert [h.record_id for h in index.search("JSC RAWNSTVO", None, threshold=0.6)] == ["o1"]

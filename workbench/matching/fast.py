@@ -223,19 +223,16 @@ def quick_score(qf: NameForm, cf: NameForm, stats: TokenStats | None = None, flo
             rest_o = [j for j in range(len(other)) if j not in used_o and other[j].text not in own_texts]
             for i, t in enumerate(side):
                 # A plausible cover (score._plausible_acronym) uses at least three words, or two when
-                # the token is long enough to hold three letters of each, each word from its first
-                # letter on: so the token starts with the first letter of one of the words and holds
-                # the first letters of that many. Otherwise there is none.
+                # the token is long enough to hold three letters of each.
                 need = 2 if len(t.text) >= 2 * MIN_CONTRACTION_PIECE else 3
                 if i in used_s or len(rest_o) < need or t.text in other_texts or len(t.text) < 3:
                     continue
                 if not _only_unexplained(side, i, other_texts):
                     continue
-                starts = [other[j].text[0] for j in rest_o]
-                if t.text[0] not in starts:
-                    continue
-                letters = set(t.text)
-                if sum(1 for ch in starts if ch in letters) < need:
+                # The token spells every one of those words in order (score._acronym_cover): it starts
+                # with the first one's first letter and has a letter for each, and there are at most 8.
+                if (len(rest_o) > 8 or len(rest_o) > len(t.text) or t.text[0] != other[rest_o[0]].text[0]
+                        or not {other[j].text[0] for j in rest_o} <= set(t.text)):
                     continue
                 cover = _cover(t.text, [other[j].text for j in rest_o])
                 if cover:

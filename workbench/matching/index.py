@@ -4,7 +4,8 @@ A query goes through three stages, each much cheaper than the next:
 
 1. Blocking. Every listed name is posted under keys for each of its words (workbench.matching.terms):
    the Spanish phonetic key, the phonetic keys of what a diminutive or spelling variant stands for,
-   and its first four letters; and under the sound of each two adjacent words written as one. A key held by more than ``MAX_POSTING_SHARE`` of the list (a
+   its first four letters and, for long words, its consonant skeleton; and under the sound of each two
+   adjacent words written as one. A key held by more than ``MAX_POSTING_SHARE`` of the list (a
    'mohammed', a 'company') is skipped unless the query has nothing rarer; the union of the
    remaining postings is the candidate set (typically tens of names).
 2. C pre-score. rapidfuzz's token_set_ratio over order-free strings of canonical sounds, with a

@@ -170,25 +170,29 @@ class TokenStats:
 
 
 def _acronym_cover(token: str, words: list[str]) -> list[int] | None:
-    """Indexes of ``words`` whose prefixes, in order, spell ``token``: 'soesma' = SOciedad ESmeraldifera MAripi."""
+    """Indexes of ``words`` whose prefixes, in order, spell ``token``: 'soesma' = SOciedad ESmeraldifera MAripi.
+
+    ``words`` are the parts of the other name that the token's own name lacks, and the token must
+    spell every one of them: an acronym explains the whole difference between two names or nothing.
+    Otherwise a short name's one word could claim any three words of a long one ('IPM' = Inversiones
+    Plata M, of 'INVERSIONES LA PLATA M Y M', or 'OAK' out of a seven-word name)."""
     n = len(token)
     best: list[int] | None = None
 
-    def walk(pos: int, start: int, used: list[int]) -> bool:
+    def walk(pos: int, k: int, used: list[int]) -> bool:
         nonlocal best
-        if pos == n:
-            if len(used) >= 2:
+        if pos == n or k == len(words):
+            if pos == n and k == len(words) and len(used) >= 2:
                 best = list(used)
                 return True
             return False
-        for k in range(start, len(words)):
-            w = words[k]
-            for length in range(min(len(w), n - pos), 0, -1):
-                if token[pos:pos + length] == w[:length]:
-                    used.append(k)
-                    if walk(pos + length, k + 1, used):
-                        return True
-                    used.pop()
+        w = words[k]
+        for length in range(min(len(w), n - pos), 0, -1):
+            if token[pos:pos + length] == w[:length]:
+                used.append(k)
+                if walk(pos + length, k + 1, used):
+                    return True
+                used.pop()
         return False
 
     if n >= 2 and len(words) >= 2 and len(words) <= 8:

@@ -15,10 +15,13 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from workbench.matching.data.names import DIMINUTIVES, LEGAL_FORMS, PARTICLES, VARIANT_FAMILIES
-from workbench.matching.normalize import SUFFIXES, TITLES, phonetic
+from workbench.matching.normalize import SUFFIXES, TITLES, phonetic, skeleton
 from workbench.text import fold
 
 PREFIX = 4  # a word's first letters as a key: catches typos late in a word that change its sound
+# Long words are also posted under their consonant skeleton: a vowel dropped, added or changed early
+# in the word ('RAWNSTVO' / 'RAWENSTVO', 'JOUMAA' / 'JOMAA') leaves it as it was.
+SKELETON_FROM = 6
 
 _APOSTROPHE = re.compile(r"(?<=\w)['’`](?=\w)")
 _VARIANT_CANON = {spelling: family[0] for family in VARIANT_FAMILIES for spelling in family}
@@ -61,6 +64,8 @@ def word(text: str) -> Word:
     keys.update("p:" + phonetic(a) for a in alts)
     if len(text) >= PREFIX:
         keys.add("x:" + text[:PREFIX])
+    if len(phon) >= SKELETON_FROM:
+        keys.add("k:" + skeleton(phon))
     if len(expansions) == 1 and " " in expansions[0]:
         sounds = tuple(phonetic(p) for p in expansions[0].split())
     elif alts:
