@@ -14,7 +14,7 @@ import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -68,8 +68,9 @@ class Property:
     owner: str = ""
     name_kind: str | None = None
 
-    @property
+    @cached_property
     def spec(self) -> dict:
+        """What the validator needs; built once (an import checks ~10^5 values)."""
         return {
             "choices": self.choices or self.type.choices,
             "choices_from": self.choices_from or self.type.choices_from,
@@ -141,9 +142,10 @@ class EntityKind:
     def is_a_any(self, bases: Iterable[str]) -> bool:
         return any(self.is_a(base) for base in bases)
 
-    @property
+    @cached_property
     def name_properties(self) -> list[Property]:
-        """Properties whose values are names of the entity (feed the names table)."""
+        """Properties whose values are names of the entity (feed the names table); the kind is
+        complete once the registry has loaded, and nothing reads this before."""
         return [p for p in self.properties.values() if p.type.matchable and p.name_kind]
 
 
@@ -188,8 +190,6 @@ class Registry:
         self.link_kinds: dict[str, LinkKind] = {}
         self.legal_bases: dict[str, LegalBasis] = {}
         self.authorities: dict[str, dict] = {}
-        self._validators: dict[int, tuple] = {}
-        self._required_cache: dict[int, tuple] = {}
         self._load()
 
     # ---- loading -------------------------------------------------------------------------
@@ -413,19 +413,7 @@ class Registry:
         return scheme.check_warnings(number)
 
     def check_value(self, prop: Property, raw: Any) -> Checked:
-        # The validator and its spec are looked up once per property (an import checks ~10^5 values).
-        found = self._validators.get(id(prop))
-        if found is None or found[0] is not prop:
-            found = self._validators[id(prop)] = (prop, VALIDATORS[prop.type.validator], prop.spec)
-        return found[1](raw, found[2], self)
-
-    def _required(self, known: dict[str, Property]) -> tuple[tuple[str, Property], ...]:
-        """The required properties of a kind, found once instead of scanning all of them per call."""
-        found = self._required_cache.get(id(known))
-        if found is None or found[0] is not known or len(found[2]) != len(known):
-            found = self._required_cache[id(known)] = (
-                known, tuple((name, prop) for name, prop in known.items() if prop.required), tuple(known))
-        return found[1]
+        return VALIDATORS[prop.type.validator](raw, prop.spec, self)
 
     def validate_properties(
         self, owner: str, properties: dict[str, Any], known: dict[str, Property], partial: bool = False,
@@ -448,11 +436,7 @@ class Registry:
                 errors.setdefault(name, []).append(f"{owner} has no property '{name}'")
                 continue
             values = raw if isinstance(raw, (list, tuple)) else [raw]
-            seen = None
-            if memo is not None:
-                seen = memo.get(id(prop))
-                if seen is None:
-                    seen = memo[id(prop)] = {}
+            seen = None if memo is None else memo.setdefault(id(prop), {})
             kept: list[str] = []
             for value in values:
                 if seen is None:
@@ -470,8 +454,8 @@ class Registry:
             if kept:
                 cleaned[name] = kept
         if not partial:
-            for name, prop in self._required(known):
-                if not cleaned.get(name) and name not in errors:
+            for name, prop in known.items():
+                if prop.required and not cleaned.get(name) and name not in errors:
                     errors.setdefault(name, []).append(f"{prop.label} is required")
         if errors:
             raise ValidationError(errors)

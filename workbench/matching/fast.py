@@ -8,7 +8,7 @@ same order (so the result of ``score_forms(..., explain=False)``, bit for bit), 
 - what depends on one name only (token sets, the candidates for joining split words, interned
   token ids) is derived once per NameForm and kept on it (forms are cached and shared);
 - token-pair similarities are memoised by interned token id (names share parts: 'garcia', 'juan');
-- acronym covers are memoised;
+- acronyms come from the same stage as the explained score (score.acronym_stage, memoised);
 - features go straight into a list in the model's order, with no dicts;
 - with a ``floor`` (the screening threshold), the pair is abandoned as soon as an upper bound on
   its log-odds cannot reach the floor: first, before the alignment, from how much of each name
@@ -29,14 +29,11 @@ from rapidfuzz.distance import Levenshtein
 from workbench.matching.features import FEATURES
 from workbench.matching.normalize import FAMILY, GIVEN, ORG, PERSON, NameForm, phonetic
 from workbench.matching.score import (
-    ACRONYM_CREDIT,
     CROSS_ROLE,
-    MIN_CONTRACTION_PIECE,
     MIN_TOKEN_SIM,
     SPELL_POWER,
     TokenStats,
-    _acronym_cover,
-    _only_unexplained,
+    acronym_stage,
     score_forms,
     token_similarity,
 )
@@ -44,10 +41,8 @@ from workbench.matching.score import (
 _TOKEN_IDS: dict[tuple, int] = {}
 _SIMS: dict[int, dict[int, tuple[float, str] | None]] = {}  # query token id -> listed token id -> pair
 _sim_count = 0
-_COVERS: dict[tuple, list[int] | None] = {}
 # Entries per memo (each worker holds its own): bounds memory on long runs.
 _MEMO_LIMIT = 2_000_000  # token pairs: an int key and mostly None, ~100 MB when full
-_COVER_LIMIT = 200_000  # acronym covers, keyed by a tuple of words
 _NO_IDF = 0.5  # features.NO_IDF
 # quick_score writes the features positionally; it must follow any change to features.FEATURES.
 _ORDER = ("coverage", "coverage of the other name", "conflicting parts", "surname conflict", "given-name conflict",
@@ -116,17 +111,6 @@ def _weights(form: NameForm, prep: _Prep, stats: TokenStats | None) -> list[floa
     weights = [t.weight * factor(t.text) for t in form.tokens]
     prep.weights = (stats, stats.version, weights)
     return weights
-
-
-def _cover(token: str, words: list[str]) -> list[int] | None:
-    key = (token, tuple(words))
-    if key in _COVERS:
-        return _COVERS[key]
-    found = _acronym_cover(token, words)
-    if len(_COVERS) > _COVER_LIMIT:
-        _COVERS.clear()
-    _COVERS[key] = found
-    return found
 
 
 class _Bound:
@@ -214,34 +198,8 @@ def quick_score(qf: NameForm, cf: NameForm, stats: TokenStats | None = None, flo
     used_q: dict[int, float] = {}
     used_c: dict[int, float] = {}
     acronyms = 0
-    if qf.kind != PERSON and cf.kind != PERSON and (nq >= 2 or nc >= 2):
-        q_texts, c_texts = pq.texts, pc.texts
-        for side, other, used_s, used_o, other_texts, own_texts in ((q, c, used_q, used_c, c_texts, q_texts),
-                                                                    (c, q, used_c, used_q, q_texts, c_texts)):
-            if len(other) < 2:  # fewer than two words to spell from (see below)
-                continue
-            rest_o = [j for j in range(len(other)) if j not in used_o and other[j].text not in own_texts]
-            for i, t in enumerate(side):
-                # A plausible cover (score._plausible_acronym) uses at least three words, or two when
-                # the token is long enough to hold three letters of each.
-                need = 2 if len(t.text) >= 2 * MIN_CONTRACTION_PIECE else 3
-                if i in used_s or len(rest_o) < need or t.text in other_texts or len(t.text) < 3:
-                    continue
-                if not _only_unexplained(side, i, other_texts):
-                    continue
-                # The token spells every one of those words in order (score._acronym_cover): it starts
-                # with the first one's first letter and has a letter for each, and there are at most 8.
-                if (len(rest_o) > 8 or len(rest_o) > len(t.text) or t.text[0] != other[rest_o[0]].text[0]
-                        or not {other[j].text[0] for j in rest_o} <= set(t.text)):
-                    continue
-                cover = _cover(t.text, [other[j].text for j in rest_o])
-                if cover:
-                    idx = [rest_o[k] for k in cover]
-                    used_s[i] = ACRONYM_CREDIT
-                    for j in idx:
-                        used_o[j] = ACRONYM_CREDIT
-                    rest_o = [j for j in rest_o if j not in idx]
-                    acronyms += 1
+    if qf.kind != PERSON and cf.kind != PERSON:
+        acronyms = len(acronym_stage(q, c, used_q, used_c))
     global _sim_count
     ids_c = pc.ids
     pairs = []

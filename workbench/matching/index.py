@@ -82,7 +82,11 @@ class Hit:
 
 
 def keys_for(name: str) -> set[str]:
-    words = name_words(name)
+    return _posting_keys(name_words(name))
+
+
+def _posting_keys(words) -> set[str]:
+    """Every key a name is posted under: its words' keys and its adjacent words written as one."""
     return {k for w in words for k in w.keys} | set(join_keys(words))
 
 
@@ -108,7 +112,7 @@ class NameIndex:
         self.entries.append(Entry(record_id, name, primary or name, schema, form, sort))
         self.sorts.append(sort)
         self.by_record.setdefault(record_id, []).append(idx)
-        for key in {k for w in words for k in w.keys} | set(join_keys(words)):
+        for key in _posting_keys(words):
             self.postings.setdefault(key, []).append(idx)
         self.stats.add(name, schema)
         self._words.clear()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from rapidfuzz.distance import OSA, Levenshtein
 
@@ -169,37 +170,60 @@ class TokenStats:
         return value
 
 
-def _acronym_cover(token: str, words: list[str]) -> list[int] | None:
-    """Indexes of ``words`` whose prefixes, in order, spell ``token``: 'soesma' = SOciedad ESmeraldifera MAripi.
+@lru_cache(maxsize=200_000)
+def _spells(token: str, words: tuple[str, ...]) -> bool:
+    """Whether prefixes of every one of ``words``, in order, spell ``token`` plausibly:
+    'soesma' = SOciedad ESmeraldifera MAripi.
 
     ``words`` are the parts of the other name that the token's own name lacks, and the token must
     spell every one of them: an acronym explains the whole difference between two names or nothing.
     Otherwise a short name's one word could claim any three words of a long one ('IPM' = Inversiones
-    Plata M, of 'INVERSIONES LA PLATA M Y M', or 'OAK' out of a seven-word name)."""
+    Plata M, of 'INVERSIONES LA PLATA M Y M', or 'OAK' out of a seven-word name). Names repeat the
+    same pairs of parts, so answers are remembered."""
     n = len(token)
-    best: list[int] | None = None
 
-    def walk(pos: int, k: int, used: list[int]) -> bool:
-        nonlocal best
+    def walk(pos: int, k: int) -> bool:
         if pos == n or k == len(words):
-            if pos == n and k == len(words) and len(used) >= 2:
-                best = list(used)
-                return True
-            return False
+            return pos == n and k == len(words)
         w = words[k]
-        for length in range(min(len(w), n - pos), 0, -1):
-            if token[pos:pos + length] == w[:length]:
-                used.append(k)
-                if walk(pos + length, k + 1, used):
-                    return True
-                used.pop()
-        return False
+        return any(token[pos:pos + length] == w[:length] and walk(pos + length, k + 1)
+                   for length in range(min(len(w), n - pos), 0, -1))
 
-    if n >= 2 and len(words) >= 2 and len(words) <= 8:
-        walk(0, 0, [])
-    if best is None or not _plausible_acronym(token, words, best):
-        return None
-    return best
+    return 2 <= len(words) <= 8 and walk(0, 0) and _plausible_acronym(token, words)
+
+
+def acronym_stage(q: list[Token], c: list[Token], used_q: dict[int, float],
+                  used_c: dict[int, float]) -> list[tuple[bool, int, list[int]]]:
+    """Acronyms and contractions of organisation names, found before fuzzy spelling can claim the
+    parts: 'TAUSA' = Transportes Aereos Unidos Selva Amazonica, 'BANAGRICOLA' = BANanera AGRICOLA.
+
+    Marks the aligned parts in ``used_q``/``used_c`` and returns (token on the query side?, its
+    index, indexes of the words it spells). The explained and the fast score both call this, so
+    they cannot disagree; the cheap tests before ``_spells`` are conditions it would check anyway."""
+    found: list[tuple[bool, int, list[int]]] = []
+    q_texts = {t.text for t in q}
+    c_texts = {t.text for t in c}
+    for on_q, side, other, used_s, used_o, other_texts, own_texts in (
+            (True, q, c, used_q, used_c, c_texts, q_texts), (False, c, q, used_c, used_q, q_texts, c_texts)):
+        rest_o = [j for j in range(len(other)) if j not in used_o and other[j].text not in own_texts]
+        if not 2 <= len(rest_o) <= 8:
+            continue
+        initials = {other[j].text[0] for j in rest_o}
+        for i, t in enumerate(side):
+            text = t.text
+            # Plausible covers use three words, or two when the token holds three letters of each.
+            need = 2 if len(text) >= 2 * MIN_CONTRACTION_PIECE else 3
+            if (i in used_s or text in other_texts or len(text) < 3 or not need <= len(rest_o) <= len(text)
+                    or text[0] != other[rest_o[0]].text[0] or not initials <= set(text)
+                    or not _only_unexplained(side, i, other_texts)):
+                continue
+            if _spells(text, tuple(other[j].text for j in rest_o)):
+                used_s[i] = ACRONYM_CREDIT
+                for j in rest_o:
+                    used_o[j] = ACRONYM_CREDIT
+                found.append((on_q, i, rest_o))
+                break  # it spells everything the other name adds: nothing is left for another
+    return found
 
 
 def _only_unexplained(side: list, index: int, other_texts: set[str]) -> bool:
@@ -208,19 +232,19 @@ def _only_unexplained(side: list, index: int, other_texts: set[str]) -> bool:
     return all(tok.text in other_texts for k, tok in enumerate(side) if k != index)
 
 
-def _plausible_acronym(token: str, words: list[str], used: list[int]) -> bool:
+def _plausible_acronym(token: str, words: tuple[str, ...]) -> bool:
     """Initials need three letters ('CJNG', not 'RF'); a contraction must draw on at least three
     words and be five letters long ('SOESMA'), or join two words with at least three letters of each
     ('COLCERDOS' = COLombiana de CERDOS, 'AEROCONDOR' = AEROnautica CONDOR, a common way Spanish
     company names are shortened). Otherwise any short word could be spelled from the starts of other
     words: 'ROSE' = ROboTRONIX SEmiconductors."""
-    if len(token) == len(used):  # one letter from each word
+    if len(token) == len(words):  # one letter from each word
         return len(token) >= 3
-    if len(used) == 2:
-        first, second = words[used[0]], words[used[1]]
+    if len(words) == 2:
+        first, second = words
         return any(token[:cut] == first[:cut] and second.startswith(token[cut:])
                    for cut in range(MIN_CONTRACTION_PIECE, len(token) - MIN_CONTRACTION_PIECE + 1))
-    return len(used) >= 3 and len(token) >= 5
+    return len(words) >= 3 and len(token) >= 5
 
 
 @dataclass
@@ -255,33 +279,13 @@ def align(qf: NameForm, cf: NameForm, stats: TokenStats | None = None) -> tuple[
     used_q: dict[int, float] = {}
     used_c: dict[int, float] = {}
     state = Aligned(q, c, wq_list, wc_list, used_q, used_c, [])
-    # Acronyms and contractions of organisation names, before fuzzy spelling can claim the parts:
-    # 'TAUSA' = Transportes Aereos Unidos Selva Amazonica, 'BANAGRICOLA' = BANanera AGRICOLA.
     if qf.kind != PERSON and cf.kind != PERSON:
-        q_texts = {t.text for t in q}
-        c_texts = {t.text for t in c}
-        for side, other, used_s, used_o, other_texts in ((q, c, used_q, used_c, c_texts),
-                                                         (c, q, used_c, used_q, q_texts)):
-            own_texts = {t.text for t in side}
-            rest_o = [j for j in range(len(other)) if j not in used_o and other[j].text not in own_texts]
-            for i, t in enumerate(side):
-                if i in used_s or len(rest_o) < 2 or t.text in other_texts or len(t.text) < 2:
-                    continue
-                if not _only_unexplained(side, i, other_texts):
-                    continue
-                cover = _acronym_cover(t.text, [other[j].text for j in rest_o])
-                if cover:
-                    idx = [rest_o[k] for k in cover]
-                    used_s[i] = ACRONYM_CREDIT
-                    for j in idx:
-                        used_o[j] = ACRONYM_CREDIT
-                    rest_o = [j for j in rest_o if j not in idx]
-                    state.acronyms += 1
-                    words = " ".join(other[j].text for j in idx)
-                    if side is q:
-                        result.aligned.append(Alignment(t.text, words, ACRONYM_CREDIT, "acronym"))
-                    else:
-                        result.aligned.append(Alignment(words, t.text, ACRONYM_CREDIT, "acronym"))
+        for on_q, i, idx in acronym_stage(q, c, used_q, used_c):
+            side, other = (q, c) if on_q else (c, q)
+            token, words = side[i].text, " ".join(other[j].text for j in idx)
+            state.acronyms += 1
+            result.aligned.append(Alignment(token, words, ACRONYM_CREDIT, "acronym") if on_q
+                                  else Alignment(words, token, ACRONYM_CREDIT, "acronym"))
     pairs = []
     for i, a in enumerate(q):
         if i in used_q:

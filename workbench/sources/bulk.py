@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from workbench.faults import checkpoint
 from workbench.schema import Registry, ValidationError, registry
 from workbench.store import audit
-from workbench.store.entities import caption_for
+from workbench.store.entities import _names_for, caption_for
 from workbench.store.models import Citation, Entity, Link, Name
 from workbench.store.permissions import Actor, require
 from workbench.text import fold as _fold
@@ -114,7 +114,6 @@ class BulkWriter:
         self.pending_ids: set[str] = set()
         self._new_props: dict[str, dict] = {}
         self._checked: dict[int, dict] = {}
-        self._name_props: dict[str, list[tuple[str, str]]] = {}
         self._endpoints_ok: set[tuple[str, str, str]] = set()
         # True once every row that could collide with a planned id has been loaded (prefix mode).
         self._complete = False
@@ -227,19 +226,13 @@ class BulkWriter:
         return "updated"
 
     def _add_names(self, entity_id: str, kind_spec, properties: dict) -> None:
-        # What entities._names_for yields, with the kind's name properties found once per import.
-        name_props = self._name_props.get(kind_spec.name)
-        if name_props is None:
-            name_props = self._name_props[kind_spec.name] = [
-                (p.name, p.name_kind or "alias") for p in kind_spec.name_properties]
         seen = set()
         rows = self._name_rows
-        for prop, name_kind in name_props:
-            for value in properties.get(prop, ()):
-                if (prop, value) in seen:
-                    continue
-                seen.add((prop, value))
-                rows.append((entity_id, value, fold(value)[:500], name_kind, prop))
+        for prop, name_kind, value in _names_for(kind_spec, properties):
+            if (prop, value) in seen:
+                continue
+            seen.add((prop, value))
+            rows.append((entity_id, value, fold(value)[:500], name_kind, prop))
 
     def link(self, link_id: str, kind: str, source_id: str, target_id: str, properties: dict[str, Any],
              where: str) -> str | None:

@@ -16,15 +16,11 @@ from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
+import orjson
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from workbench.store.models import AuditEntry, AuditHead
-
-try:
-    import orjson
-except ImportError:  # pragma: no cover - orjson is a dependency; the plain path stays correct
-    orjson = None
 
 GENESIS = "0" * 64
 
@@ -37,16 +33,14 @@ def canonical_state(value: Any) -> str:
     """``canonical`` for importer states (strings, lists, str-keyed dicts, None, ints), ~5x faster.
 
     For such values orjson writes byte for byte what ``canonical`` writes (sorted keys, compact,
-    UTF-8 kept), so hashes and stored text are unchanged; tests/test_audit_canonical.py holds it to
+    UTF-8 kept), so hashes and stored text are unchanged; tests/test_audit.py holds it to
     that. Floats are not importer values (orjson spells 1e16 differently), and anything orjson
     refuses (non-str keys, lone surrogates, other objects) goes the ``canonical`` way.
     """
-    if orjson is not None:
-        try:
-            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode("utf-8")
-        except TypeError:
-            pass
-    return canonical(value)
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode("utf-8")
+    except TypeError:
+        return canonical(value)
 
 
 def _timestamp(at: datetime) -> str:
@@ -153,6 +147,13 @@ def _json_param(value: Any) -> str | None:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def _state_text(state: Any) -> RawJSON | None:
+    """A state as canonical JSON text (RawJSON states already are: the importer built them once)."""
+    if state is None or isinstance(state, RawJSON):
+        return state
+    return RawJSON(canonical_state(state))
+
+
 _AUDIT_COLUMNS = ("seq", "at", "actor", "action", "object_type", "object_id", "before", "after", "prev_hash", "hash")
 
 
@@ -189,11 +190,7 @@ def record_many(session: Session, actor: str,
     for action, object_type, object_id, before, after in entries:
         seq += 1
         object_id = str(object_id)
-        # RawJSON states are already canonical text (the importer built them once for both uses).
-        before_text = before if isinstance(before, RawJSON) else None if before is None else \
-            RawJSON(canonical_state(before))
-        after_text = after if isinstance(after, RawJSON) else None if after is None else \
-            RawJSON(canonical_state(after))
+        before_text, after_text = _state_text(before), _state_text(after)
         kind = quoted.get(action + object_type)
         if kind is None:
             kind = quoted[action + object_type] = (encode_basestring(action) + "," + encode_basestring(object_type)
