@@ -1,10 +1,13 @@
 """The audit chain detects an edited or deleted entry, and names it."""
 
-from sqlalchemy import delete, update
+import json
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, select, update
 
 from workbench.store import audit
 from workbench.store.entities import create_entity, update_entity
-from workbench.store.models import AuditEntry
+from workbench.store.models import AuditEntry, Entity
 
 
 def _three_changes(session, actor):
@@ -70,6 +73,29 @@ def test_importer_states_hash_exactly_as_the_plain_encoder_writes_them():
     states += [{"Z": 1, "a": True, "é": False, "Ä": None, "ä": [], "😀": {}}, [], {}, "plain", 42, None]
     for state in states:
         assert audit.canonical_state(state) == audit.canonical(state)
+        assert audit.column_json(state) == json.dumps(state, ensure_ascii=False, separators=(",", ":"))
     # Values orjson refuses take the plain path instead of failing.
     for odd in ({1: "int key"}, {"lone": "\ud800"}):
         assert audit.canonical_state(odd) == audit.canonical(odd)
+        assert audit.column_json(odd) == json.dumps(odd, ensure_ascii=False, separators=(",", ":"))
+
+
+def test_bulk_rows_read_back_as_orm_rows(session):
+    """Bulk-inserted rows read back as written: dict and RawJSON properties, shared and per-row times."""
+    shared = datetime(2024, 5, 2, 13, 45, 7, 123456, tzinfo=UTC)
+    rows = [
+        ("bulk-1", "Person", "One", {"name": ["One"], "alias": ["Uno"]}, shared, shared, "rita", 1),
+        ("bulk-2", "Person", "Two", audit.RawJSON('{"name":["Two"]}'), shared, shared + timedelta(seconds=1),
+         "rita", 1),
+        ("bulk-3", "Company", "Three", {"name": ["Three"]}, shared, shared + timedelta(days=2), None, 1),
+    ]
+    columns = ("id", "kind", "caption", "properties", "created_at", "updated_at", "created_by", "version")
+    audit.bulk_insert(session, Entity.__table__, rows, chunk=2, columns=columns)
+    found = {e.id: e for e in session.execute(select(Entity).where(Entity.id.like("bulk-%"))).scalars()}
+    assert found["bulk-1"].properties == {"name": ["One"], "alias": ["Uno"]}
+    assert found["bulk-2"].properties == {"name": ["Two"]}
+    for row in rows:
+        entity = found[row[0]]
+        assert (entity.kind, entity.caption, entity.created_by) == (row[1], row[2], row[6])
+        assert entity.created_at.replace(tzinfo=UTC) == row[4]
+        assert entity.updated_at.replace(tzinfo=UTC) == row[5]

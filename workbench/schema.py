@@ -436,7 +436,11 @@ class Registry:
                 errors.setdefault(name, []).append(f"{owner} has no property '{name}'")
                 continue
             values = raw if isinstance(raw, (list, tuple)) else [raw]
-            seen = None if memo is None else memo.setdefault(id(prop), {})
+            seen = None
+            if memo is not None:
+                seen = memo.get(id(prop))
+                if seen is None:
+                    seen = memo[id(prop)] = {}
             kept: list[str] = []
             for value in values:
                 if seen is None:

@@ -113,6 +113,8 @@ class BulkWriter:
         self._audit: list[tuple[str, str, str, Any, Any]] = []
         self.pending_ids: set[str] = set()
         self._new_props: dict[str, dict] = {}
+        self._new_link_props: dict[str, dict] = {}
+        self._folded: dict[str, str] = {}
         self._checked: dict[int, dict] = {}
         self._endpoints_ok: set[tuple[str, str, str]] = set()
         # True once every row that could collide with a planned id has been loaded (prefix mode).
@@ -225,6 +227,13 @@ class BulkWriter:
         self.summary.updated += 1
         return "updated"
 
+    def fold(self, text: str) -> str:
+        """``fold``, remembered for the import: a list folds each name again to resolve references."""
+        folded = self._folded.get(text)
+        if folded is None:
+            folded = self._folded[text] = fold(text)
+        return folded
+
     def _add_names(self, entity_id: str, kind_spec, properties: dict) -> None:
         seen = set()
         rows = self._name_rows
@@ -232,7 +241,7 @@ class BulkWriter:
             if (prop, value) in seen:
                 continue
             seen.add((prop, value))
-            rows.append((entity_id, value, fold(value)[:500], name_kind, prop))
+            rows.append((entity_id, value, self.fold(value)[:500], name_kind, prop))
 
     def link(self, link_id: str, kind: str, source_id: str, target_id: str, properties: dict[str, Any],
              where: str) -> str | None:
@@ -265,8 +274,9 @@ class BulkWriter:
         if found is None:
             if link_id in self.pending_ids:
                 return "unchanged"
-            self._link_inserts.append((link_id, kind, source_id, target_id, cleaned, start, end, self.now, self.now,
-                                       self.actor.username, 1))
+            self._link_inserts.append((link_id, kind, source_id, target_id, audit.RawJSON(audit.column_json(cleaned)),
+                                       start, end, self.now, self.now, self.actor.username, 1))
+            self._new_link_props[link_id] = cleaned
             self._audit.append(("link.create", "link", link_id, None, state))
             self.pending_ids.add(link_id)
             self.summary.details["links_created"] = self.summary.details.get("links_created", 0) + 1
@@ -358,7 +368,7 @@ class BulkWriter:
         for row in self._entity_inserts:
             self.existing[row[0]] = (row[1], self._new_props.pop(row[0]), 1)
         for row in self._link_inserts:
-            self.existing_links[row[0]] = (row[1], row[2], row[3], row[4], 1)
+            self.existing_links[row[0]] = (row[1], row[2], row[3], self._new_link_props.pop(row[0]), 1)
         self._entity_inserts.clear()
         self._entity_updates.clear()
         self._name_rows.clear()

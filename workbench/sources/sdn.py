@@ -226,20 +226,21 @@ def _import_sdn(session: Session, actor: Actor, paths: list[Path | str], publish
     by_name: dict[str, int] = {}
     by_alias: dict[str, int] = {}
     planned: list[tuple[SdnRecord, str, list[str]]] = []
+    file_name = parsed.files[0].name
+    keep = keep_all if not parsed.full else ()
     for index, record in enumerate(parsed.records, 1):
         kind, props, linked = plan_entity(record, writer.reg)
         entity_id = f"{PREFIX}{record.ent_num}"
-        where = f"{parsed.files[0].name} line {record.line} (ent_num {record.ent_num})"
-        keep = keep_all if not parsed.full else ()
+        where = f"{file_name} line {record.line} (ent_num {record.ent_num})"
         if not parsed.full and writer.existing_properties(entity_id) is not None:
             # A list that only names the entry keeps the kind an earlier, fuller import chose.
             kind = writer.existing[entity_id][0]
         status = writer.entity(entity_id, kind, props, where, keep=keep)
         if status is None:
             continue
-        by_name.setdefault(fold(record.name), record.ent_num)
+        by_name.setdefault(writer.fold(record.name), record.ent_num)
         for _, alias, _ in record.aliases:
-            by_alias.setdefault(fold(alias), record.ent_num)
+            by_alias.setdefault(writer.fold(alias), record.ent_num)
         sanction_props = {"name": f"OFAC SDN entry {record.ent_num}", "authority": AUTHORITY,
                           "program": record.programs, "status": "active", "listEntryId": str(record.ent_num),
                           "sourceUrl": LIST_URL}
@@ -257,7 +258,7 @@ def _import_sdn(session: Session, actor: Actor, paths: list[Path | str], publish
     for record, entity_id, linked in planned:
         locator = f"ent_num {record.ent_num}"
         for target_name in linked:
-            key = fold(target_name)
+            key = writer.fold(target_name)
             target = by_name.get(key) or by_alias.get(key)
             if target is None or target == record.ent_num:
                 unresolved += 1

@@ -43,6 +43,20 @@ def canonical_state(value: Any) -> str:
         return canonical(value)
 
 
+def column_json(value: Any) -> str:
+    """What ``bulk_insert`` stores for a JSON column value, for importer states, ~5x faster.
+
+    Same argument as ``canonical_state`` without the key sorting: for strings, lists, str-keyed
+    dicts, None and ints orjson writes what ``json.dumps(ensure_ascii=False, separators=(",", ":"))``
+    writes (floats are not importer values); anything it refuses goes that way. Wrap it in
+    RawJSON to hand it to bulk_insert.
+    """
+    try:
+        return orjson.dumps(value).decode("utf-8")
+    except TypeError:
+        return _json_param(value)
+
+
 def _timestamp(at: datetime) -> str:
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
@@ -81,16 +95,25 @@ class RawJSON(str):
     """A value already serialised as JSON text (bulk_insert stores it as is)."""
 
 
-def _remember_last(processor):
-    """Importers stamp every row with the same time: convert it once, not per row."""
-    last: list = [object(), None]
+def _each(processor):
+    """A column converter applying ``processor`` to every value, once when the column is constant
+    (importers stamp every row with the same time)."""
 
-    def convert(value):
-        if value is not last[0]:
-            last[0], last[1] = value, processor(value)
-        return last[1]
+    def convert(values: tuple) -> list | tuple:
+        first = values[0]
+        if all(value is first for value in values):
+            return [processor(first)] * len(values)
+        return list(map(processor, values))
 
     return convert
+
+
+def _json_column(values: tuple) -> list | tuple:
+    """JSON column values as text; importers pass RawJSON text or None, which need nothing."""
+    for value in values:
+        if value is not None and not isinstance(value, RawJSON):
+            return list(map(_json_param, values))
+    return values
 
 
 def bulk_insert(session: Session, table, rows: list, chunk: int = 5000,
@@ -101,6 +124,8 @@ def bulk_insert(session: Session, table, rows: list, chunk: int = 5000,
     scale. Rows are dicts, or tuples in the order of ``columns`` (no per-row dict to build or
     take apart). JSON columns take dicts/lists (serialised here) or RawJSON text; date-time
     columns go through the dialect's own bind processor, so rows read back exactly as ORM rows.
+    Values are converted a column at a time (rows transposed with ``zip``), so RawJSON columns
+    take no call per value and a time stamp shared by every row is converted once.
     """
     if not rows:
         return
@@ -118,12 +143,12 @@ def bulk_insert(session: Session, table, rows: list, chunk: int = 5000,
     for index, name in enumerate(columns):
         column_type = table.c[name].type
         if isinstance(column_type, JSONType):
-            converting.append((index, _json_param))
+            converting.append((index, _json_column))
             placeholders.append(marker if dialect.name == "sqlite" else f"CAST({marker} AS JSON)")
         else:
             processor = column_type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
-                converting.append((index, _remember_last(processor)))
+                converting.append((index, _each(processor)))
             placeholders.append(marker)
     preparer = dialect.identifier_preparer
     sql = (f"INSERT INTO {preparer.format_table(table)} ({', '.join(preparer.quote(c) for c in columns)}) "
@@ -131,13 +156,10 @@ def bulk_insert(session: Session, table, rows: list, chunk: int = 5000,
     for start in range(0, len(rows), chunk):
         params = rows[start:start + chunk]
         if converting:
-            converted = []
-            for row in params:
-                values = list(row)
-                for index, conv in converting:
-                    values[index] = conv(values[index])
-                converted.append(tuple(values))
-            params = converted
+            values = list(zip(*params))
+            for index, convert in converting:
+                values[index] = convert(values[index])
+            params = list(zip(*values))
         connection.exec_driver_sql(sql, params)
 
 

@@ -68,7 +68,9 @@ class Name(Base):
     __tablename__ = "names"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    entity_id: Mapped[str] = mapped_column(ForeignKey("entities.id", ondelete="CASCADE"), index=True)
+    # No index of its own: uq_names_entity_prop_name leads with entity_id and serves lookups by
+    # entity (and the cascade); a second index only cost every import (migration 0002).
+    entity_id: Mapped[str] = mapped_column(ForeignKey("entities.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(500))
     normalized: Mapped[str] = mapped_column(String(500), index=True)
     # primary / alias / weak / former / maiden (vocabularies.yml: name_kinds)
