@@ -442,10 +442,9 @@ def _throughput(sdn_dir: Path, full: bool, rows: int, workers: int, exhaustive_r
     console.print(table)
     for example in missed_examples:
         console.print(f"  missed: {example}")
-    console.print("Pairs aligned by an acronym: the scorer lets any word be an acronym of another name's word "
-                  "prefixes ('ROSE' = RObotronix SEmiconductors) when neither side is typed as a person, which "
-                  "untyped roll owners are not; blocking does not chase these (no key can), so they are "
-                  "counted apart.")
+    console.print("Pairs aligned by an acronym ('TAUSA' = Transportes Aereos Unidos Selva Amazonica) share no "
+                  "word with each other: the acronym keys (workbench.matching.acronyms) block them; they are "
+                  "shown apart because no word key could.")
     _calibration_table(calib, threshold, pre_cutoff)
     console.print("targets: 1,000,000 rows in <= 60 s on 2 cores, >= 0.99 of exhaustive hits, <= 2 GB")
 

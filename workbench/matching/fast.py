@@ -34,6 +34,7 @@ from workbench.matching.score import (
     SPELL_POWER,
     TokenStats,
     acronym_stage,
+    may_expand,
     score_forms,
     token_similarity,
 )
@@ -59,7 +60,8 @@ class _Prep:
     """What one name contributes to every pair it is in: interned token ids, token sets, the words
     that score._join_split_words could form from two adjacent parts, roles, weights under a TokenStats."""
 
-    __slots__ = ("first_family", "ids", "join_phons", "join_texts", "n", "phon5", "roles", "texts", "weights")
+    __slots__ = ("expands", "first_family", "ids", "join_phons", "join_texts", "n", "phon5", "roles", "texts",
+                 "weights")
 
     def __init__(self, form: NameForm):
         tokens = form.tokens
@@ -80,6 +82,7 @@ class _Prep:
         self.weights: tuple | None = None  # (stats, stats.version, weights)
         self.first_family = next((i for i, t in enumerate(tokens) if t.role == FAMILY), None)
         self.roles = [t.role for t in tokens]
+        self.expands = may_expand(form)
 
 
 def prepare(form: NameForm) -> None:
@@ -199,7 +202,7 @@ def quick_score(qf: NameForm, cf: NameForm, stats: TokenStats | None = None, flo
     used_c: dict[int, float] = {}
     acronyms = 0
     if qf.kind != PERSON and cf.kind != PERSON:
-        acronyms = len(acronym_stage(q, c, used_q, used_c))
+        acronyms = len(acronym_stage(q, c, used_q, used_c, pq.expands, pc.expands))
     global _sim_count
     ids_c = pc.ids
     pairs = []

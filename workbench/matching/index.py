@@ -7,7 +7,9 @@ A query goes through three stages, each much cheaper than the next:
    its first four letters and, for long words, its consonant skeleton; and under the sound of each two
    adjacent words written as one. A key held by more than ``MAX_POSTING_SHARE`` of the list (a
    'mohammed', a 'company') is skipped unless the query has nothing rarer; the union of the
-   remaining postings is the candidate set (typically tens of names).
+   remaining postings is the candidate set (typically tens of names). Acronyms and contractions
+   share nothing with what they stand for: their own keys (workbench.matching.acronyms) find them,
+   the scorer's acronym stage vouches for each, and they skip the pre-score, which cannot see them.
 2. C pre-score. rapidfuzz's token_set_ratio over order-free strings of canonical sounds, with a
    cut-off below which the full scorer does not reach the screening threshold (``pre_cutoff``,
    calibrated on a property roll against the SDN list: see `workbench bench matching`). At high
@@ -31,9 +33,10 @@ from operator import itemgetter
 
 from rapidfuzz import fuzz, process
 
+from workbench.matching.acronyms import AcronymIndex
 from workbench.matching.fast import model_for, prepare, quick_score
-from workbench.matching.normalize import NameForm, normalize
-from workbench.matching.score import NameScore, TokenStats, score_forms
+from workbench.matching.normalize import PERSON, NameForm, normalize
+from workbench.matching.score import NameScore, TokenStats, acronym_stage, may_expand, score_forms
 from workbench.matching.terms import join_keys, name_words, sort_string
 
 MAX_POSTING_SHARE = 0.02  # keys on more than 2 % of names are too common to block on
@@ -99,6 +102,7 @@ class NameIndex:
         self.stats = stats or TokenStats()
         self.dead = 0
         self._words: dict[str, tuple[frozenset[int], bool]] = {}  # word -> (its candidates, only common keys)
+        self.acronyms = AcronymIndex()
 
     # ---- building -------------------------------------------------------------------------
     def add(self, record_id: str, name: str, primary: str | None = None, schema: str | None = None) -> None:
@@ -114,6 +118,8 @@ class NameIndex:
         self.by_record.setdefault(record_id, []).append(idx)
         for key in _posting_keys(words):
             self.postings.setdefault(key, []).append(idx)
+        if form.kind != PERSON:
+            self.acronyms.add(idx, [t.text for t in form.tokens])
         self.stats.add(name, schema)
         self._words.clear()
 
@@ -195,10 +201,15 @@ class NameIndex:
         if not words:
             return []
         cands = self.candidates(words)
-        if not cands:
+        form = None
+        acronyms: list[int] = []
+        if (self.acronyms.postings or self.acronyms.trie) and any(len(w.text) >= 3 for w in words):
+            form = parse()
+            acronyms = self._acronym_candidates(form)
+        if not cands and not acronyms:
             return []
         cutoff = pre_cutoff(threshold)
-        if cutoff > 0 or (max_candidates is not None and len(cands) > max_candidates):
+        if cands and (cutoff > 0 or (max_candidates is not None and len(cands) > max_candidates)):
             pick = itemgetter(*cands)(self.sorts)  # one C call, not a list comprehension
             query = sort_string(words)
             kept = process.extract(query, pick if len(cands) > 1 else (pick,),
@@ -207,10 +218,39 @@ class NameIndex:
                 sort_ratio, sorts = fuzz.token_sort_ratio, self.sorts
                 kept = [k for k in kept if k[1] >= SORT_ESCAPE
                         or sort_ratio(query, sorts[cands[k[2]]], score_cutoff=SORT_CUTOFF)]
-            if not kept:
-                return []
             cands = [cands[k] for _, _, k in kept]
-        return self._score(parse(), cands, top, threshold)
+        if acronyms:  # no pre-score can see an acronym: the acronym stage has vouched for them
+            cands = list(dict.fromkeys(cands + acronyms))
+        if not cands:
+            return []
+        return self._score(form or parse(), cands, top, threshold)
+
+    def _acronym_candidates(self, form: NameForm) -> list[int]:
+        """Listed names that the query abbreviates or that abbreviate it, as the scorer aligns them.
+
+        The set tests first are the acronym stage's own conditions: the acronym is the one part of its
+        name that the other name lacks, and the spelled-out name may be spelled out (may_expand)."""
+        if form.kind == PERSON or not form.tokens:
+            return []
+        spelled, abbreviating = self.acronyms.candidates([t.text for t in form.tokens])
+        if not spelled and not abbreviating:
+            return []
+        tokens, entries = form.tokens, self.entries
+        q_texts = {t.text for t in tokens}
+        keep = []
+        if spelled:
+            for idx in spelled:
+                entry = entries[idx]
+                if (entry.alive and len(q_texts - entry.form.prep.texts) == 1 and entry.form.prep.expands
+                        and acronym_stage(tokens, entry.form.tokens, {}, {}, False, True)):
+                    keep.append(idx)
+        if abbreviating and may_expand(form):
+            for idx in abbreviating:
+                entry = entries[idx]
+                if (entry.alive and entry.form.kind != PERSON and len(entry.form.prep.texts - q_texts) == 1
+                        and acronym_stage(tokens, entry.form.tokens, {}, {}, True, False)):
+                    keep.append(idx)
+        return sorted(set(keep))
 
     def _score(self, form: NameForm, cands: list[int], top: int, threshold: float) -> list[Hit]:
         if not form.tokens:

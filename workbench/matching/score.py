@@ -15,6 +15,7 @@ from functools import lru_cache
 
 from rapidfuzz.distance import OSA, Levenshtein
 
+from workbench.matching.data.names import ORG_SIGN_WORDS
 from workbench.matching.normalize import ORG, PERSON, NameForm, Token, normalize, phonetic
 
 # Alignment settings (patterns, not names); how the aligned parts weigh is learned: see model.py.
@@ -192,44 +193,49 @@ def _spells(token: str, words: tuple[str, ...]) -> bool:
     return 2 <= len(words) <= 8 and walk(0, 0) and _plausible_acronym(token, words)
 
 
-def acronym_stage(q: list[Token], c: list[Token], used_q: dict[int, float],
-                  used_c: dict[int, float]) -> list[tuple[bool, int, list[int]]]:
+def may_expand(form: NameForm) -> bool:
+    """Whether an acronym may spell this name out: an organisation's, or an untyped name with a word
+    only organisations use. Initials alone are too weak to tell a person's name from a company's."""
+    return form.kind == ORG or (form.kind is None and any(t.text in ORG_SIGN_WORDS for t in form.tokens))
+
+
+def acronym_stage(q: list[Token], c: list[Token], used_q: dict[int, float], used_c: dict[int, float],
+                  expand_q: bool = True, expand_c: bool = True) -> list[tuple[bool, int, list[int]]]:
     """Acronyms and contractions of organisation names, found before fuzzy spelling can claim the
     parts: 'TAUSA' = Transportes Aereos Unidos Selva Amazonica, 'BANAGRICOLA' = BANanera AGRICOLA.
 
     Marks the aligned parts in ``used_q``/``used_c`` and returns (token on the query side?, its
     index, indexes of the words it spells). The explained and the fast score both call this, so
-    they cannot disagree; the cheap tests before ``_spells`` are conditions it would check anyway."""
+    they cannot disagree; the cheap tests before ``_spells`` are conditions it would check anyway.
+    ``expand_q``/``expand_c``: whether that name may be the spelled-out side (``may_expand``)."""
     found: list[tuple[bool, int, list[int]]] = []
     q_texts = {t.text for t in q}
     c_texts = {t.text for t in c}
     for on_q, side, other, used_s, used_o, other_texts, own_texts in (
             (True, q, c, used_q, used_c, c_texts, q_texts), (False, c, q, used_c, used_q, q_texts, c_texts)):
-        rest_o = [j for j in range(len(other)) if j not in used_o and other[j].text not in own_texts]
-        if not 2 <= len(rest_o) <= 8:
+        if not (expand_c if on_q else expand_q):
             continue
-        initials = {other[j].text[0] for j in rest_o}
-        for i, t in enumerate(side):
-            text = t.text
-            # Plausible covers use three words, or two when the token holds three letters of each.
-            need = 2 if len(text) >= 2 * MIN_CONTRACTION_PIECE else 3
-            if (i in used_s or text in other_texts or len(text) < 3 or not need <= len(rest_o) <= len(text)
-                    or text[0] != other[rest_o[0]].text[0] or not initials <= set(text)
-                    or not _only_unexplained(side, i, other_texts)):
-                continue
-            if _spells(text, tuple(other[j].text for j in rest_o)):
-                used_s[i] = ACRONYM_CREDIT
-                for j in rest_o:
-                    used_o[j] = ACRONYM_CREDIT
-                found.append((on_q, i, rest_o))
-                break  # it spells everything the other name adds: nothing is left for another
+        # An acronym may stand for the other name only when it is the one part of its own name the
+        # other name does not contain: 'CJNG' or 'S.A.S. E.U.', but not 'SMT-CRIMEA'.
+        loose = [i for i, t in enumerate(side) if t.text not in other_texts]
+        if len(loose) != 1 or loose[0] in used_s:
+            continue
+        i = loose[0]
+        text = side[i].text
+        if len(text) < 3 or text in ORG_SIGN_WORDS:
+            continue
+        rest_o = [j for j in range(len(other)) if j not in used_o and other[j].text not in own_texts]
+        # Plausible covers use three words, or two when the token holds three letters of each.
+        need = 2 if len(text) >= 2 * MIN_CONTRACTION_PIECE else 3
+        if (not 2 <= len(rest_o) <= 8 or not need <= len(rest_o) <= len(text)
+                or text[0] != other[rest_o[0]].text[0] or not {other[j].text[0] for j in rest_o} <= set(text)):
+            continue
+        if _spells(text, tuple(other[j].text for j in rest_o)):
+            used_s[i] = ACRONYM_CREDIT
+            for j in rest_o:
+                used_o[j] = ACRONYM_CREDIT
+            found.append((on_q, i, rest_o))
     return found
-
-
-def _only_unexplained(side: list, index: int, other_texts: set[str]) -> bool:
-    """An acronym may stand for the other name only when it is the one part of its own name the
-    other name does not already contain: 'CJNG' or 'S.A.S. E.U.', but not 'SMT-CRIMEA'."""
-    return all(tok.text in other_texts for k, tok in enumerate(side) if k != index)
 
 
 def _plausible_acronym(token: str, words: tuple[str, ...]) -> bool:
@@ -280,7 +286,7 @@ def align(qf: NameForm, cf: NameForm, stats: TokenStats | None = None) -> tuple[
     used_c: dict[int, float] = {}
     state = Aligned(q, c, wq_list, wc_list, used_q, used_c, [])
     if qf.kind != PERSON and cf.kind != PERSON:
-        for on_q, i, idx in acronym_stage(q, c, used_q, used_c):
+        for on_q, i, idx in acronym_stage(q, c, used_q, used_c, may_expand(qf), may_expand(cf)):
             side, other = (q, c) if on_q else (c, q)
             token, words = side[i].text, " ".join(other[j].text for j in idx)
             state.acronyms += 1

@@ -156,3 +156,12 @@ GENERIC_ORG_WORDS: frozenset[str] = frozenset({
     "factory", "fabrica", "manufacturing", "products", "productos", "network", "organization", "organizacion",
     "foundation", "fundacion", "institute", "instituto", "company", "firm",
 })
+
+# Words that make a name of unknown type an organisation's, which an acronym may spell out. Without
+# them, a roll owner such as 'SCOTT K BOYD' or 'REYES OROZCO CRUZ' matches any listed 'SKB' or 'ROC'.
+ORG_SIGN_WORDS: frozenset[str] = GENERIC_ORG_WORDS | frozenset({
+    "cartel", "army", "ejercito", "frente", "front", "movement", "movimiento", "party", "partido", "trust",
+    "fund", "fondo", "brigade", "brigada", "organisation", "association", "asociacion", "union", "council",
+    "consejo", "airlines", "aerolineas", "agency", "agencia", "bureau", "ministry", "ministerio", "committee",
+    "comite", "forces", "fuerzas", "state", "estado",
+})
