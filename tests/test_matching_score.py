@@ -85,6 +85,16 @@ def test_two_word_contraction_of_a_company_name_is_an_acronym():
     assert score_names("COSUR LTDA.", "CONSTRUCTORA DEL SUR LTDA.", "Organization").score < 0.5
 
 
+def test_a_short_acronym_is_weaker_evidence_than_a_long_one():
+    """Three letters spell any three words that start with them ('SAN' = SYRIAN ARAB NAVY, and every
+    'SAN LLC' on a property roll): the credit grows with the letters that had to fall into place."""
+    three = score_names("SAN LTD", "SYRIAN ARAB NAVY", "Organization")
+    four = score_names("CJNG", "CARTEL DE JALISCO NUEVA GENERACION", "Organization")
+    five = score_names("TAUSA S.A.", "TRANSPORTES AEREOS UNIDOS SELVA AMAZONICA S.A.", "Organization")
+    assert three.score < 0.7 < four.score < five.score
+    assert [a["how"] for a in three.explanation()["aligned"]] == ["acronym"]
+
+
 def test_an_acronym_must_explain_every_part_the_other_name_adds():
     """'RPA' spells the three words 'RPA LEPTON' lacks; 'IPM' spells three of the four words that
     'INVERSIONES LA PLATA M Y M' adds, leaving the second M unexplained, so it explains nothing."""

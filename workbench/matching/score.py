@@ -21,7 +21,12 @@ from workbench.matching.normalize import ORG, PERSON, NameForm, Token, normalize
 # Alignment settings (patterns, not names); how the aligned parts weigh is learned: see model.py.
 MIN_TOKEN_SIM = 0.7  # fuzzier token pairs are treated as different words
 IDF_ALPHA = 0.3  # how much corpus rarity (TokenStats) moves a part's weight
+# Credit for the parts an acronym aligns, by its letters: every letter must fall where the words
+# put it, so a long acronym or contraction is strong evidence, and three letters are weak ('SAN'
+# spells SYRIAN ARAB NAVY and any other three words starting s, a, n: on a property roll it would
+# flag every 'SAN LLC').
 ACRONYM_CREDIT = 0.85
+ACRONYM_SHORT_CREDIT = {3: 0.55, 4: 0.7}
 SPELL_POWER = 4.0  # credit for a fuzzy token pair: similarity ** SPELL_POWER ('loesa'/'lopez' earns little)
 CROSS_ROLE = 0.4  # credit lost when a given name aligns with a family name
 MIN_CONTRACTION_PIECE = 3  # letters each of two words gives a contraction ('COL' + 'CERDOS')
@@ -231,9 +236,10 @@ def acronym_stage(q: list[Token], c: list[Token], used_q: dict[int, float], used
                 or text[0] != other[rest_o[0]].text[0] or not {other[j].text[0] for j in rest_o} <= set(text)):
             continue
         if _spells(text, tuple(other[j].text for j in rest_o)):
-            used_s[i] = ACRONYM_CREDIT
+            credit = ACRONYM_SHORT_CREDIT.get(len(text), ACRONYM_CREDIT)
+            used_s[i] = credit
             for j in rest_o:
-                used_o[j] = ACRONYM_CREDIT
+                used_o[j] = credit
             found.append((on_q, i, rest_o))
     return found
 
@@ -290,8 +296,9 @@ def align(qf: NameForm, cf: NameForm, stats: TokenStats | None = None) -> tuple[
             side, other = (q, c) if on_q else (c, q)
             token, words = side[i].text, " ".join(other[j].text for j in idx)
             state.acronyms += 1
-            result.aligned.append(Alignment(token, words, ACRONYM_CREDIT, "acronym") if on_q
-                                  else Alignment(words, token, ACRONYM_CREDIT, "acronym"))
+            credit = (used_q if on_q else used_c)[i]
+            result.aligned.append(Alignment(token, words, credit, "acronym") if on_q
+                                  else Alignment(words, token, credit, "acronym"))
     pairs = []
     for i, a in enumerate(q):
         if i in used_q:
