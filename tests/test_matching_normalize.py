@@ -58,3 +58,31 @@ def test_spanish_phonetic_key():
 
 def test_accents_and_case_fold():
     assert texts("PEÑA MENDOZA, Sergio", "Person") == texts("PENA MENDOZA, SERGIO", "Person")
+
+
+def test_a_surname_after_particles_also_reads_joined():
+    """U.S. records write Hispanic surnames joined ('DELEON', 'DELACRUZ'); OFAC lists 'MALHERBE DELEON,
+    Oscar' beside 'MALHERBE DE LEON, Oscar'. The part after the particles carries the joined spellings."""
+    from workbench.matching.score import score_names
+
+    cruz = next(t for t in normalize("DE LA CRUZ, Juan", "Person").tokens if t.text == "cruz")
+    assert {"delacruz", "lacruz"} <= cruz.alts
+    assert score_names("MALHERBE DELEON, Oscar", "MALHERBE DE LEON, Oscar", "Person").score > 0.9
+    assert score_names("Juan Delacruz", "DE LA CRUZ, Juan", "Person").score > 0.9
+    # A conjunction is not joined: 'y' + 'leon' is no surname.
+    leon = next(t for t in normalize("GARCIA Y LEON, Ana", "Person").tokens if t.text == "leon")
+    assert not leon.alts
+
+
+def test_prepositions_in_organisation_names_drop_out():
+    """'FUNDACION POR LA PAS DE CORDOBA' is an OFAC alias of 'FUNDACION PARA LA PAZ DE CORDOBA'."""
+    assert texts("FUNDACION POR LA PAS DE CORDOBA", "Organization") == ["fundacion", "pas", "cordoba"]
+    assert texts("FUNDACION PARA LA PAZ DE CORDOBA", "Organization") == ["fundacion", "paz", "cordoba"]
+    assert "por" in texts("POR, Juan", "Person")  # only organisations lose them
+
+
+def test_english_and_spanish_diminutives_of_patricia():
+    from workbench.matching.score import score_names
+
+    for short in ("Patty", "Paty"):
+        assert score_names(f"AMEZCUA CONTRERAS, {short}", "AMEZCUA CONTRERAS, Patricia", "Person").score > 0.9

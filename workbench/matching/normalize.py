@@ -16,7 +16,9 @@ from functools import lru_cache
 from workbench.matching.data.names import (
     DIMINUTIVES,
     GENERIC_ORG_WORDS,
+    JOINABLE_PARTICLES,
     LEGAL_FORMS,
+    ORG_PARTICLES,
     PARTICLES,
     VARIANT_FAMILIES,
 )
@@ -214,12 +216,23 @@ def normalize(name: str, schema: str | None = None) -> NameForm:
         groups = [(" ".join(parts).split(), None)]
     n_words = sum(len(words) for words, _role in groups)
     for words, role in groups:
+        particles: list[str] = []  # the joinable particles just before the next part
         for w in words:
             # A title goes when anything else is left ('IBRAHIM, Haji' = 'IBRAHIM, Haji Ehai' minus 'Ehai').
-            if w in PARTICLES or w in SUFFIXES or (kind != ORG and w in TITLES and n_words > 1):
+            if (w in PARTICLES or w in SUFFIXES or (kind != ORG and w in TITLES and n_words > 1)
+                    or (kind != PERSON and w in ORG_PARTICLES)):
                 dropped.append(w)
+                if w in JOINABLE_PARTICLES:
+                    particles.append(w)
+                else:
+                    particles.clear()
                 continue
-            tokens.extend(_token(w, role, kind))
+            parts = _token(w, role, kind)
+            if particles:  # 'de leon' is also 'deleon', 'de la cruz' also 'delacruz' and 'lacruz'
+                first = parts[0]
+                first.alts = first.alts | {"".join(particles[k:]) + first.text for k in range(len(particles))}
+                particles.clear()
+            tokens.extend(parts)
     if not tokens:  # a name made only of particles ("DE LA O"): keep them rather than nothing
         for words, role in groups:
             tokens.extend(Token(w, role, 0.5, phonetic(w)) for w in words)

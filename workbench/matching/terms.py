@@ -14,7 +14,14 @@ import re
 from dataclasses import dataclass
 from itertools import pairwise
 
-from workbench.matching.data.names import DIMINUTIVES, LEGAL_FORMS, PARTICLES, VARIANT_FAMILIES
+from workbench.matching.data.names import (
+    DIMINUTIVES,
+    JOINABLE_PARTICLES,
+    LEGAL_FORMS,
+    ORG_PARTICLES,
+    PARTICLES,
+    VARIANT_FAMILIES,
+)
 from workbench.matching.normalize import SUFFIXES, TITLES, phonetic, skeleton
 from workbench.text import fold
 
@@ -27,7 +34,7 @@ _APOSTROPHE = re.compile(r"(?<=\w)['’`](?=\w)")
 _VARIANT_CANON = {spelling: family[0] for family in VARIANT_FAMILIES for spelling in family}
 _LEGAL_TAIL = {form: code for code, forms in LEGAL_FORMS.items() for form in forms}
 _MAX_FORM_WORDS = max(len(form.split()) for form in _LEGAL_TAIL)
-_DROPPED = PARTICLES | SUFFIXES
+_DROPPED = PARTICLES | SUFFIXES | ORG_PARTICLES
 # Legal-form words anywhere in a name ('LIMITED LIABILITY COMPANY X', 'X CO LTD'): they say which kind
 # of company, not which one, and dropping them on both sides can only raise the pre-score.
 _FORM_WORDS = frozenset(w for forms in LEGAL_FORMS.values() for f in forms for w in f.split() if len(w) > 2)
@@ -93,13 +100,32 @@ def _strip_legal_tail(words: list[str]) -> list[str]:
 
 
 def name_words(name: str) -> list[Word]:
-    """The identity words of a name, legal-form tail, particles, suffixes and titles left out."""
+    """The identity words of a name, legal-form tail, particles, suffixes and titles left out.
+
+    A word after particles that surnames are written joined with ('DE LEON' / 'DELEON') is also
+    posted and looked up under the joined spelling, as normalize aligns them."""
     folded = fold(_APOSTROPHE.sub("", (name or "").replace("&", " and ")))
     words = _strip_legal_tail(folded.split())
-    kept = [w for w in words if w not in _DROPPED and w not in TITLES and w not in _FORM_WORDS]
+    kept: list[Word] = []
+    particles: list[str] = []
+    for w in words:
+        if w in _DROPPED or w in TITLES or w in _FORM_WORDS:
+            if w in JOINABLE_PARTICLES:
+                particles.append(w)
+            else:
+                particles.clear()
+            continue
+        found = word(w)
+        if particles:
+            keys = set(found.keys)
+            for k in range(len(particles)):
+                keys.update(word("".join(particles[k:]) + w).keys)
+            found = Word(w, tuple(sorted(keys)), found.sounds)
+            particles.clear()
+        kept.append(found)
     if not kept:
-        kept = [w for w in words if w not in _DROPPED] or words
-    return [word(w) for w in kept]
+        kept = [word(w) for w in ([w for w in words if w not in _DROPPED] or words)]
+    return kept
 
 
 def join_keys(words: list[Word]) -> list[str]:

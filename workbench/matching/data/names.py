@@ -66,6 +66,19 @@ DIMINUTIVES: dict[str, tuple[str, ...]] = {
     "dan": ("daniel",), "danny": ("daniel",),
     "kate": ("katherine",),
     "liz": ("elizabeth",),
+    "paty": ("patricia",), "pati": ("patricia",), "patty": ("patricia",), "patti": ("patricia",),
+    "pato": ("patricio",),
+    "lety": ("leticia",), "ceci": ("cecilia",), "gaby": ("gabriela",), "vero": ("veronica",),
+    "susy": ("susana",), "chela": ("graciela",), "nati": ("natalia",), "pepa": ("josefa",),
+    "paca": ("francisca",), "paquita": ("francisca",), "panchita": ("francisca",),
+    "lencho": ("lorenzo",), "neto": ("ernesto",), "wicho": ("luis",), "licho": ("luis",),
+    "betty": ("elizabeth",), "peggy": ("margaret",), "maggie": ("margaret",), "jerry": ("gerald",),
+    "larry": ("lawrence",), "steve": ("steven", "stephen"), "matt": ("matthew",), "tim": ("timothy",),
+    "jeff": ("jeffrey",), "greg": ("gregory",), "ron": ("ronald",), "ken": ("kenneth",),
+    "sue": ("susan",), "jenny": ("jennifer",), "kathy": ("katherine",), "cathy": ("catherine",),
+    "debbie": ("deborah",), "cindy": ("cynthia",), "sandy": ("sandra",), "vicky": ("victoria",),
+    "ben": ("benjamin",), "charlie": ("charles",), "chuck": ("charles",), "johnny": ("john",),
+    "jack": ("john",), "fred": ("frederick",), "pete": ("peter",), "phil": ("philip",),
 }
 
 # Spelling families that a phonetic key does not unite (transliteration, Spanish/English forms).
@@ -100,6 +113,16 @@ VARIANT_FAMILIES: tuple[tuple[str, ...], ...] = (
 PARTICLES: frozenset[str] = frozenset({
     "de", "del", "la", "las", "los", "y", "e", "da", "das", "do", "dos", "di", "du", "van", "von", "der",
     "den", "le", "and", "the", "of", "et", "und", "bin", "ibn", "bint", "al", "el",
+})
+
+# Prepositions inside organisation names ('FUNDACION PARA LA PAZ' / 'FUNDACION POR LA PAZ'): no identity.
+ORG_PARTICLES: frozenset[str] = frozenset({"para", "por", "en", "con", "for"})
+
+# Particles a surname is often written joined with ('DE LEON' / 'DELEON', 'DE LA CRUZ' / 'DELACRUZ'),
+# as U.S. records do with Hispanic names; conjunctions are never joined.
+JOINABLE_PARTICLES: frozenset[str] = frozenset({
+    "de", "del", "la", "las", "los", "da", "das", "do", "dos", "di", "du", "van", "von", "der", "den", "le",
+    "bin", "ibn", "al", "el",
 })
 
 # Particles that are part of an organisation's name ("EL PACHON") still carry no identity, but "el"/"al"
