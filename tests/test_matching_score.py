@@ -101,3 +101,12 @@ def test_an_acronym_must_explain_every_part_the_other_name_adds():
     assert score_names("RPA LEPTON", "RESEARCH AND PRODUCTION ASSOCIATION LEPTON").score > 0.9
     assert score_names("IPM LIMITED", "INVERSIONES LA PLATA M Y M").score < 0.3
     assert score_names("GROUP OAK", "OAKLAND ARMS KENTUCKY GROUP HOLDINGS").score < 0.3
+
+
+def test_people_aligned_only_by_initials_do_not_match():
+    """'S M A' meets 'SINGLETON, Abigail M' letter by letter, as any name with those first letters would;
+    an organisation's dotted acronym ('S.A.S. E.U.' = Servicio Aereo de Santander) still aligns."""
+    assert score_names("SINGLETON, Abigail M", "S M A").score < 0.1
+    assert score_names("SINGLETON, Abigail M", "MUJEL, A.S.").score < 0.1
+    assert score_names("GUZMAN LOERA, Joaquin", "J. Guzman Loera", "Person").score > 0.85  # words align too
+    assert score_names("S.A.S. E.U.", "SERVICIO AEREO DE SANTANDER E.U.", "Organization").score > 0.5

@@ -35,6 +35,7 @@ from workbench.matching.score import (
     TokenStats,
     acronym_stage,
     may_expand,
+    only_initials,
     score_forms,
     token_similarity,
 )
@@ -267,6 +268,11 @@ def quick_score(qf: NameForm, cf: NameForm, stats: TokenStats | None = None, flo
         used_q[i] = credit
         used_c[j] = credit
         pair_how.append((i, j, sim, how))
+    if not acronyms and only_initials(qf, cf, q, c, pair_how):
+        for i, j, _sim, _how in pair_how:
+            del used_q[i], used_c[j]
+        pair_how = []
+        cross_role = 0
     complete = len(used_q) == nq and len(used_c) == nc
     if (complete and all(p[3] == "exact" for p in pair_how) and not acronyms and not cross_role
             and not (qf.legal_forms and cf.legal_forms and set(qf.legal_forms) != set(cf.legal_forms))):

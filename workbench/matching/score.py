@@ -321,9 +321,26 @@ def align(qf: NameForm, cf: NameForm, stats: TokenStats | None = None) -> tuple[
         used_c[j] = credit
         state.pair_how.append((i, j, sim, how))
         result.aligned.append(Alignment(q[i].text, c[j].text, sim, how))
+    if not state.acronyms and only_initials(qf, cf, q, c, state.pair_how):
+        for i, j, _sim, _how in state.pair_how:
+            del used_q[i], used_c[j]
+        state.pair_how.clear()
+        state.cross_role = 0
+        result.aligned.clear()
     result.unmatched_query = [q[i].text for i in range(len(q)) if i not in used_q]
     result.unmatched_candidate = [c[j].text for j in range(len(c)) if j not in used_c]
     return result, state
+
+
+def only_initials(qf: NameForm, cf: NameForm, q: list[Token], c: list[Token],
+                  pair_how: list[tuple[int, int, float, str]]) -> bool:
+    """Whether two people's names align only letter by letter: every aligned pair has an initial on
+    one side and one of them stands for a word. 'S M A' or 'MUJEL, A.S.' against 'SINGLETON, Abigail M'
+    align so, as would any name with those first letters: no evidence, so it counts as none.
+    (Organisations write acronyms with dots, 'M.A.T.S.A.': their letters keep their alignment.)"""
+    return ((qf.kind == PERSON or cf.kind == PERSON)
+            and any(how == "initial" for _i, _j, _s, how in pair_how)
+            and all(len(q[i].text) == 1 or len(c[j].text) == 1 for i, j, _s, _h in pair_how))
 
 
 def score_forms(qf: NameForm, cf: NameForm, stats: TokenStats | None = None, explain: bool = True) -> NameScore:
