@@ -104,7 +104,7 @@ def _designated_link(view: dict) -> Check | None:
                 reason.append(", ".join(wrong) + " links do not count under this basis")
             notes.append(f"{chain}: {'; '.join(reason)}")
         problems.append(f"No sourced link to a designated party: every link on the chain needs at least one "
-                        f"citation, and be one of {', '.join(basis['link_kinds'])}.")
+                        f"citation and must be one of {', '.join(basis['link_kinds'])}.")
     for path in qualifying:
         notes.append(f"Linked to {path['designated_caption']} through {path['length']} sourced "
                      f"link{'s' if path['length'] != 1 else ''}.")

@@ -11,12 +11,13 @@ import importlib
 import pkgutil
 from pathlib import Path
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from workbench.schema import ValidationError
@@ -24,7 +25,15 @@ from workbench.settings import get_settings
 from workbench.store.entities import Conflict, NotFound
 from workbench.store.permissions import Actor, PermissionDenied
 from workbench.web import routes as routes_pkg
-from workbench.web.deps import LoginRequired, csrf_protect, current_actor, login_url, templates, wants_json
+from workbench.web.deps import (
+    LoginRequired,
+    csrf_protect,
+    current_actor,
+    login_url,
+    referring_page,
+    templates,
+    wants_json,
+)
 from workbench.web.throttle import LoginThrottle
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -60,7 +69,8 @@ def _error(request: Request, status: int, title: str, message: str, errors: dict
             body["errors"] = errors
         return JSONResponse(body, status_code=status)
     return templates.TemplateResponse(request, "error.html", {"title": title, "message": message, "errors": errors,
-                                                              "status": status}, status_code=status)
+                                                              "status": status, "back": referring_page(request)},
+                                      status_code=status)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -92,13 +102,19 @@ def _install_error_handlers(app: FastAPI) -> None:
             errors.setdefault(key, []).append(item.get("msg", "invalid"))
         return _error(request, 422, "Invalid input", "the request does not have the expected fields", errors)
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> Response:
-        titles = {401: "Sign-in required", 403: "Not allowed", 404: "Not found", 409: "Conflict",
+    # Starlette's class, so that the router's own 404 (unknown address) and 405 (a form's address
+    # opened as a page) get the same pages as the routes' errors; FastAPI's HTTPException is a subclass.
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        titles = {401: "Sign-in required", 403: "Not allowed", 404: "Not found", 405: "Not a page", 409: "Conflict",
                   413: "Too large", 429: "Too many attempts"}
-        if exc.status_code == 404 and not isinstance(exc.detail, str):
-            exc.detail = "no such page"
-        response = _error(request, exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail))
+        detail = exc.detail if isinstance(exc.detail, str) else ""
+        if exc.status_code == 404 and detail in ("", "Not Found"):
+            detail = "no such page"
+        elif exc.status_code == 405:
+            detail = (f"{request.url.path} does not answer {request.method} requests"
+                      + (": it is the target of a form; use the button on its page" if request.method == "GET" else ""))
+        response = _error(request, exc.status_code, titles.get(exc.status_code, "Error"), detail)
         for key, value in (exc.headers or {}).items():
             response.headers[key] = value
         return response

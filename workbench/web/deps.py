@@ -12,7 +12,7 @@ import hmac
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlparse
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.templating import Jinja2Templates
@@ -153,6 +153,21 @@ def flash(request: Request, message: str, level: str = "info") -> None:
 
 def pop_flashes(request: Request) -> list[dict]:
     return request.session.pop("flash", []) if "flash" in request.session else []
+
+
+def referring_page(request: Request) -> str | None:
+    """The page of this site the request came from (path and query), for an error page's way back.
+
+    Only a same-site Referer counts, and never the very page that failed (a reload of it would fail again).
+    """
+    referer = urlparse(request.headers.get("referer", ""))
+    if referer.scheme not in ("http", "https") or referer.netloc != request.url.netloc:
+        return None
+    if not referer.path.startswith("/") or referer.path.startswith("//"):
+        return None
+    back = referer.path + (f"?{referer.query}" if referer.query else "")
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return None if request.method == "GET" and back == here else back
 
 
 def login_url(request: Request) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from workbench.schema import registry
 from workbench.store import audit
@@ -50,6 +50,15 @@ def entities_by_id(session: Session, ids: Iterable[str]) -> dict[str, Entity]:
     if not ids:
         return {}
     return {e.id: e for e in session.execute(select(Entity).where(Entity.id.in_(ids))).scalars()}
+
+
+def links_by_id(session: Session, ids: Iterable[str]) -> dict[str, Link]:
+    """Links with both ends loaded, so pages can name a link by its entities instead of its id."""
+    ids = list(set(ids))
+    if not ids:
+        return {}
+    query = select(Link).where(Link.id.in_(ids)).options(selectinload(Link.source), selectinload(Link.target))
+    return {link.id: link for link in session.execute(query).scalars()}
 
 
 def citations_of_source(session: Session, source_id: str) -> list[Citation]:
@@ -276,6 +285,12 @@ def review_items(session: Session, job_id: str) -> list[Any]:
 
     rows = session.execute(select(ReviewItem).where(ReviewItem.job_id == job_id)).scalars().all()
     return sorted(rows, key=lambda i: (i.status != "open", -i.score, i.row_number))
+
+
+def review_item(session: Session, item_id: int) -> Any | None:
+    from workbench.store.models import ReviewItem
+
+    return session.get(ReviewItem, item_id)
 
 
 def review_counts(session: Session, job_id: str) -> dict[str, int]:

@@ -229,7 +229,7 @@ def parse_cite_target(session: Session, entity_id: str, target: str) -> dict:
         return {"entity_id": entity_id}
     if target.startswith("link:"):
         return {"link_id": target[5:]}
-    if target.startswith("prop:"):
+    if target.startswith("prop:") and target.count(":") >= 2:
         _, prop, index = target.split(":", 2)
         entity = store.get_entity(session, entity_id)
         values = entity.properties.get(prop, [])
@@ -262,12 +262,12 @@ async def cite_add(entity_id: str, request: Request, actor: Actor = Depends(curr
 # ---- links -----------------------------------------------------------------------------------
 
 def _link_form(request: Request, kind_name: str, entity, direction: str, values: dict, errors: dict | None = None,
-               link=None, other=None, other_name: str = "", status: int = 200):
+               link=None, other=None, other_name: str = "", other_id: str = "", status: int = 200):
     kind = registry().link_kind(kind_name)
     errors = errors or {}
     return templates.TemplateResponse(request, "links/form.html", {
         "kind": kind, "entity": entity, "direction": direction, "link": link, "other": other,
-        "other_name": other_name, "fields": fields_for(kind.properties, values, errors),
+        "other_name": other_name, "other_id": other_id, "fields": fields_for(kind.properties, values, errors),
         "form_errors": other_errors(errors, kind.properties),
         "other_kinds": ",".join(registry().kinds_descending_from(kind.target if direction == "out" else kind.source)),
     }, status_code=status)
@@ -314,8 +314,11 @@ async def link_create(request: Request, actor: Actor = Depends(current_actor),
         errors = exc.errors if isinstance(exc, ValidationError) else {"other": [str(exc)]}
         if "source" in errors or "target" in errors:
             errors = {**errors, "other": errors.get("target" if direction == "out" else "source", [])}
+        # Keep the entity picked from the suggestions unless it is what was wrong: two entries may
+        # share a name, and the name alone would not find it again.
+        picked = "" if errors.get("other") else form_value(form, "other_id")
         return _link_form(request, kind.name, store.get_entity(session, entity.id), direction, values, errors,
-                          other_name=other_name, status=422)
+                          other_name=other_name, other_id=picked, status=422)
     _flash_warnings(request, saved.warnings)
     flash(request, f"Linked: {kind.label}.")
     return RedirectResponse(f"/entities/{entity.id}", status_code=303)

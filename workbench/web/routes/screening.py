@@ -145,10 +145,11 @@ def screening_job(job_id: str, request: Request, actor: Actor = Depends(current_
 
     job = job_status(session, job_id)
     items = readmodels.review_items(session, job_id)
-    entities = readmodels.entities_by_id(session, [i.entity_id for i in items] +
-                                         [e for i in items for e in (i.created_entities or [])])
+    created = [e for i in items for e in (i.created_entities or [])]  # entity and link ids
+    entities = readmodels.entities_by_id(session, [i.entity_id for i in items] + created)
     return templates.TemplateResponse(request, "screening/job.html", {
-        "job": job, "items": items, "entities": entities, "running_here": runner_alive(request, job_id),
+        "job": job, "items": items, "entities": entities, "links": readmodels.links_by_id(session, created),
+        "running_here": runner_alive(request, job_id),
     })
 
 
@@ -188,7 +189,20 @@ async def review_decide(item_id: int, request: Request, actor: Actor = Depends(c
     version = form_value(form, "version")
     if verdict not in VERDICTS:
         raise ValidationError({"verdict": [f"choose one of {', '.join(VERDICTS)}"]})
-    item = decide(session, actor, item_id, verdict, expected_version=int(version) if version.isdigit() else None)
+    try:
+        item = decide(session, actor, item_id, verdict, expected_version=int(version) if version.isdigit() else None)
+    except ValidationError as exc:
+        # Confirming creates the row's records; a value the mapping cannot read (a date in another
+        # format, say) refuses the whole row. Say which row and why, back on the queue.
+        session.rollback()
+        item = readmodels.review_item(session, item_id)
+        if item is None:
+            raise
+        problems = "; ".join(f"{key}: {message}" for key, messages in exc.errors.items() for message in messages)
+        flash(request, f"Row {item.row_number} ({item.query_name}) was not confirmed and nothing was created: "
+                       f"{problems}. Correct the file and screen it again, or mark the hit unsure or rejected.",
+              "error")
+        return RedirectResponse(f"/screening/{job_id or item.job_id}#item-{item_id}", status_code=303)
     created = len(item.created_entities or [])
     if verdict == "confirmed":
         flash(request, f"Confirmed: row {item.row_number} is {item.matched_name or item.query_name}; "

@@ -25,10 +25,11 @@ def _vocab():
     return {"source_types": reg.vocabularies["source_types"], "grades": reg.vocabularies["reliability_grades"]}
 
 
-def _form(request: Request, values: dict, errors: dict | None = None, status: int = 200):
+def _form(request: Request, values: dict, errors: dict | None = None, status: int = 200, back: str | None = None):
+    """The form; ``back`` is the entity page to return to after saving (kept across a refused post)."""
     return templates.TemplateResponse(request, "sources/form.html", {
         "values": values, "errors": errors or {}, "max_mb": get_settings().upload_max_bytes // (1024 * 1024),
-        **_vocab()}, status_code=status)
+        "back": request.query_params.get("back", "") if back is None else back, **_vocab()}, status_code=status)
 
 
 @router.get("/sources")
@@ -68,10 +69,10 @@ async def source_create(request: Request, actor: Actor = Depends(current_actor),
         source = store.create_source(session, actor, **file_args, **values)
     except UploadRejected as exc:
         session.rollback()
-        return _form(request, values, {"file": [str(exc)]}, status=422)
+        return _form(request, values, {"file": [str(exc)]}, status=422, back=form_value(form, "back"))
     except ValidationError as exc:
         session.rollback()
-        return _form(request, values, exc.errors, status=422)
+        return _form(request, values, exc.errors, status=422, back=form_value(form, "back"))
     flash(request, f"Source added: {source.title}.")
     back = form_value(form, "back")
     if back.startswith("/entities/"):
@@ -85,8 +86,9 @@ def source_view(source_id: str, request: Request, actor: Actor = Depends(current
     source = store.get_source(session, source_id)
     citations = readmodels.citations_of_source(session, source_id)
     subjects = readmodels.entities_by_id(session, [c.entity_id for c in citations if c.entity_id])
+    links = readmodels.links_by_id(session, [c.link_id for c in citations if c.link_id])
     return templates.TemplateResponse(request, "sources/view.html", {
-        "source": source, "citations": citations, "subjects": subjects, **_vocab()})
+        "source": source, "citations": citations, "subjects": subjects, "links": links, **_vocab()})
 
 
 @router.get("/sources/{source_id}/file")

@@ -1,0 +1,198 @@
+"""What a QA pass over the workbench tripped on, each driven the way a researcher meets it.
+
+Every test here reproduces a problem seen through the pages: a link that answered 403, a raw id
+where a name belongs, a 500, a form that forgot what was picked, an error page with no way back.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from test_dossier_scenario import build_scenario
+from test_web_entities import create
+from web_helpers import csrf_of, signed_in_client
+
+from workbench.dossiers import service
+from workbench.store.permissions import Actor
+
+pytest.importorskip("workbench.matching.jobs")
+
+RESEARCHER = Actor("rita", "researcher")
+
+
+@pytest.fixture
+def client(db_url):
+    client = signed_in_client(db_url, RESEARCHER.username, "researcher")
+    client.headers["X-CSRF-Token"] = csrf_of(client, "/")
+    return client
+
+
+def flashes(page: str) -> list[str]:
+    return re.findall(r'<p class="flash [^"]*" role="[^"]*">(.*?)</p>', page, re.DOTALL)
+
+
+def add_source(client, title: str, back: str = "") -> str:
+    made = client.post("/sources/new", data={"csrf_token": client.headers["X-CSRF-Token"], "title": title,
+                                             "url": "https://example.org/test/source", "source_type": "registry",
+                                             "reliability": "B", "back": back}, follow_redirects=False)
+    assert made.status_code == 303, made.text
+    return made.headers["location"].rsplit("/", 1)[-1]
+
+
+def test_home_queue_link_opens_a_page_every_role_may_see(db_url, client):
+    home = client.get("/").text
+    target = re.search(r'<a href="([^"]+)">Dossiers submitted for review</a>', home).group(1)
+    assert client.get(target).status_code == 200  # was /dossiers/review: 403 for researchers and admins
+    reviewer = signed_in_client(db_url, "ruben", "reviewer")
+    reviewer_home = reviewer.get("/").text
+    assert '<a href="/dossiers/review">Dossiers submitted for review</a>' in reviewer_home
+
+
+def test_unknown_address_and_a_forms_address_get_pages_not_json(client):
+    missing = client.get("/entitys", headers={"accept": "text/html"})
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
+    assert "no such page" in missing.text
+    form_target = client.get("/logout", headers={"accept": "text/html"})
+    assert form_target.status_code == 405 and form_target.headers["content-type"].startswith("text/html")
+    assert "target of a form" in form_target.text
+    api = client.get("/api/no-such-thing")
+    assert api.status_code == 404 and api.headers["content-type"].startswith("application/json")
+
+
+def test_error_page_links_back_to_the_page_the_form_was_on(db_url, session, client):
+    sc = build_scenario(session, RESEARCHER)
+    dossier = service.create_dossier(session, RESEARCHER, sc.target, "kingpin-b4")
+    session.commit()
+    page = f"/dossiers/{dossier.id}"
+    refused = client.post(f"{page}/move", data={"csrf_token": client.headers["X-CSRF-Token"], "action": "submit"},
+                          headers={"referer": f"http://testserver{page}"})
+    assert refused.status_code == 422 and "not complete" in refused.text
+    assert f'<a href="{page}" id="error-back">' in refused.text
+    elsewhere = client.post(f"{page}/move", data={"csrf_token": client.headers["X-CSRF-Token"], "action": "submit"},
+                            headers={"referer": "https://elsewhere.example/phish"})
+    assert 'id="error-back"' not in elsewhere.text  # only this site's pages
+
+
+def test_a_malformed_fact_choice_is_a_message_not_a_server_error(client):
+    person = create(client, "Person", name="Rosa Elena Mendez")
+    source = add_source(client, "State gazette no. 12")
+    response = client.post(f"/entities/{person}/cite", data={"csrf_token": client.headers["X-CSRF-Token"],
+                                                             "source_id": source, "target": "prop:name"},
+                           follow_redirects=True)
+    assert response.status_code == 200
+    assert any("Citation not saved" in f for f in flashes(response.text))
+
+
+def test_link_form_keeps_the_picked_entity_after_a_validation_error(client):
+    person = create(client, "Person", name="Rosa Elena Mendez")
+    create(client, "Person", name="Pedro Salas Ruiz")
+    twin = create(client, "Person", name="Pedro Salas Ruiz")  # two entries with one name
+    data = {"csrf_token": client.headers["X-CSRF-Token"], "kind": "Associate", "entity": person,
+            "direction": "out", "other_name": "Pedro Salas Ruiz", "other_id": twin, "p.startDate": "2020-13"}
+    refused = client.post("/links/new", data=data)
+    assert refused.status_code == 422 and "month 13 does not exist" in refused.text
+    kept = re.search(r'name="other_id" value="([^"]*)"', refused.text).group(1)
+    assert kept == twin
+    fixed = client.post("/links/new", data={**data, "other_id": kept, "p.startDate": "2020-12"},
+                        follow_redirects=False)
+    assert fixed.status_code == 303, fixed.text
+    assert "Rosa Elena Mendez" in client.get(f"/entities/{twin}").text
+
+
+def test_link_form_says_where_the_problem_is_when_the_other_end_is_missing(client):
+    person = create(client, "Person", name="Rosa Elena Mendez")
+    refused = client.post("/links/new", data={"csrf_token": client.headers["X-CSRF-Token"], "kind": "Associate",
+                                              "entity": person, "direction": "out", "other_name": "Nobody Known"})
+    assert refused.status_code == 422
+    assert "Not saved: see the message below." in refused.text and "<ul></ul>" not in refused.text
+    assert re.search(r'id="other-name-errors"><li>no single entity matches', refused.text)
+
+
+def test_source_form_remembers_the_entity_to_return_to_after_a_refusal(client):
+    person = create(client, "Person", name="Rosa Elena Mendez")
+    back = f"/entities/{person}#cite"
+    form = client.get("/sources/new", params={"back": back}).text
+    assert f'name="back" value="{back}"' in form
+    refused = client.post("/sources/new", data={"csrf_token": client.headers["X-CSRF-Token"], "title": "",
+                                                "url": "https://example.org/x", "source_type": "registry",
+                                                "reliability": "B", "back": back})
+    assert refused.status_code == 422 and f'name="back" value="{back}"' in refused.text
+    saved = client.post("/sources/new", data={"csrf_token": client.headers["X-CSRF-Token"], "title": "Deed",
+                                              "url": "https://example.org/x", "source_type": "registry",
+                                              "reliability": "B", "back": back}, follow_redirects=False)
+    assert saved.headers["location"] == back
+
+
+def test_source_page_names_a_cited_link_by_its_entities(client):
+    person = create(client, "Person", name="Rosa Elena Mendez")
+    company = create(client, "Company", name="Transportes del Valle SA")
+    token = client.headers["X-CSRF-Token"]
+    client.post("/links/new", data={"csrf_token": token, "kind": "Ownership", "entity": person, "direction": "out",
+                                    "other_id": company, "p.percentage": "60"})
+    source = add_source(client, "County deed 2019")
+    link_target = re.search(r'<option value="(link:[^"]+)">', client.get(f"/entities/{person}").text).group(1)
+    client.post(f"/entities/{person}/cite", data={"csrf_token": token, "source_id": source, "target": link_target})
+    row = re.search(r"<h2>Facts citing it</h2>.*?<tbody>(.*?)</tbody>", client.get(f"/sources/{source}").text,
+                    re.DOTALL).group(1)
+    assert link_target[5:] not in row  # no raw link id
+    assert "Rosa Elena Mendez" in row and "owns" in row and "Transportes del Valle SA" in row
+
+
+def _screen(client, csv: bytes, name: str) -> tuple[str, str]:
+    """Screen a small roll; return the job id and the page of its finished review queue."""
+    from test_web_screening import start, wait_until_finished
+
+    response = start(client, data=csv, name=name)
+    assert response.status_code == 303, response.text
+    job_id = response.headers["location"].rsplit("/", 1)[-1]
+    assert wait_until_finished(client, job_id)["status"] == "done"
+    return job_id, client.get(f"/screening/{job_id}").text
+
+
+ROLL_HEADER = b"APN,SITUS_ADDRESS,OWNER_TYPE,OWNER_NAME,OWNER_MAILING_ADDRESS,DEED_DATE,SALE_PRICE\n"
+
+
+def _decide(client, job_id: str, page: str, verdict: str):
+    item_id, body = re.search(r'<tr id="item-(\d+)" class="status-open">(.*?)</tr>', page, re.DOTALL).groups()
+    version = re.search(r'name="version" value="(\d+)"', body).group(1)
+    return item_id, client.post(f"/screening/items/{item_id}", data={
+        "csrf_token": client.headers["X-CSRF-Token"], "verdict": verdict, "job_id": job_id, "version": version},
+        follow_redirects=True)
+
+
+def test_confirmed_hit_lists_what_it_created_by_name(client):
+    create(client, "Person", name="Severo Ficticio Mendoza")
+    row = b'QA-1,"1 Test St, Laredo, TX",P,Severo Ficticio Mendoza,"Calle 1",03/15/2019,450000\n'
+    job_id, page = _screen(client, ROLL_HEADER + row, "roll.csv")
+    item_id, confirmed = _decide(client, job_id, page, "confirmed")
+    created = re.search(rf'<tr id="item-{item_id}".*?<ul class="created">(.*?)</ul>', confirmed.text,
+                        re.DOTALL).group(1)
+    assert "Parcel QA-1" in created and "owns" in created and "Severo Ficticio Mendoza" in created
+    assert "tbl-" not in re.sub(r'href="[^"]*"', "", created)  # the Ownership link shown by name, not id
+
+
+def test_confirming_a_row_that_does_not_fit_names_the_row_and_keeps_the_hit_open(client):
+    create(client, "Person", name="Severo Ficticio Mendoza")
+    row = b'QA-9,"9 Test St",P,Severo Ficticio Mendoza,"Calle 9",13/45/2019,1\n'  # no 13th month
+    job_id, page = _screen(client, ROLL_HEADER + row, "badroll.csv")
+    item_id, response = _decide(client, job_id, page, "confirmed")
+    assert response.status_code == 200 and response.url.path == f"/screening/{job_id}"
+    message = " ".join(flashes(response.text))
+    assert "Row 1 (Severo Ficticio Mendoza) was not confirmed" in message and "13/45/2019" in message
+    assert f'<tr id="item-{item_id}" class="status-open">' in response.text
+    assert "Parcel QA-9" not in client.get("/entities?kind=RealEstate").text  # nothing half-created
+
+
+@pytest.mark.xfail(strict=True, reason="sources/tabular.read_rows picks XLSX by file suffix, and uploads are "
+                                      "stored by SHA-256 without one (reported; sources/ is not in this pass)")
+def test_screening_an_xlsx_asset_declaration_from_the_web(client):
+    from test_web_screening import MAPPINGS
+
+    workbook = MAPPINGS / "mx_asset_declaration_FICTIONAL.xlsx"
+    response = client.post("/screening", data={"csrf_token": client.headers["X-CSRF-Token"],
+                                               "mapping_name": "mx_asset_declaration.yml", "threshold": "0.7",
+                                               "source_type": "declaration"},
+                           files={"file": (workbook.name, workbook.read_bytes(), "application/octet-stream")},
+                           follow_redirects=False)
+    assert response.status_code == 303, re.findall(r'class="field-errors"[^>]*>(.*?)</ul>', response.text)
