@@ -184,8 +184,6 @@ def test_confirming_a_row_that_does_not_fit_names_the_row_and_keeps_the_hit_open
     assert "Parcel QA-9" not in client.get("/entities?kind=RealEstate").text  # nothing half-created
 
 
-@pytest.mark.xfail(strict=True, reason="sources/tabular.read_rows picks XLSX by file suffix, and uploads are "
-                                      "stored by SHA-256 without one (reported; sources/ is not in this pass)")
 def test_screening_an_xlsx_asset_declaration_from_the_web(client):
     from test_web_screening import MAPPINGS
 
@@ -196,3 +194,7 @@ def test_screening_an_xlsx_asset_declaration_from_the_web(client):
                            files={"file": (workbook.name, workbook.read_bytes(), "application/octet-stream")},
                            follow_redirects=False)
     assert response.status_code == 303, re.findall(r'class="field-errors"[^>]*>(.*?)</ul>', response.text)
+    from test_web_screening import wait_until_finished
+
+    status = wait_until_finished(client, response.headers["location"].rsplit("/", 1)[-1])
+    assert status["status"] == "done" and status["done_rows"] == status["total_rows"] > 0, status

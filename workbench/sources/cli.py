@@ -72,7 +72,7 @@ def _run_import(label: str, work: Callable) -> None:
         with progress, session() as s:
             summary = run_guarded(work, s, update)
     except (SdnFormatError, FtmError, TableError, MappingError) as exc:
-        fail(f"{exc} (nothing was imported)")
+        fail(f"{exc} (nothing was imported)", code=2)
     _summary(summary, label)
 
 
@@ -112,9 +112,9 @@ def import_table_command(
     try:
         table_mapping = load_mapping(mapping.read_text(encoding="utf-8"), mapping.name)
     except OSError as exc:
-        fail(f"cannot read {mapping}: {exc.strerror}")
+        fail(f"cannot read {mapping}: {exc.strerror}", code=2)
     except MappingError as exc:
-        fail(str(exc))
+        fail(str(exc), code=2)
     _run_import(f"Table import ({table_mapping.name})",
                 lambda s, update: import_table(s, cli_actor(), path, table_mapping, progress=update))
 
@@ -122,7 +122,7 @@ def import_table_command(
 @export_app.command("ftm")
 def export_ftm_command(output: Path | None = typer.Option(None, "-o", "--output", help="File (default stdout).")) -> None:
     """Export every entity and link as FollowTheMoney JSON lines."""
-    from workbench.cli import err, open_database, session
+    from workbench.cli import err, fail, open_database, session
     from workbench.sources.ftm import write_ftm
 
     open_database()
@@ -131,7 +131,11 @@ def export_ftm_command(output: Path | None = typer.Option(None, "-o", "--output"
         if output is None:
             count = write_ftm(s, sys.stdout, skipped=skipped)
         else:
-            with open(output, "w", encoding="utf-8") as handle:
+            try:
+                handle = open(output, "w", encoding="utf-8")
+            except OSError as exc:
+                fail(f"cannot write {output}: {exc.strerror}", code=2)
+            with handle:
                 count = write_ftm(s, handle, skipped=skipped)
     err.print(f"exported {count} FtM entities" + (f" to {output}" if output else ""))
     for line in skipped[:20]:

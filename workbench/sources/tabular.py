@@ -270,10 +270,22 @@ def load_mapping(text: str, name: str = "mapping") -> TableMapping:
 
 # ---- reading -------------------------------------------------------------------------------
 
+def is_workbook(path: Path) -> bool:
+    """XLSX by name or by content: uploads are stored under their SHA-256, without a suffix, and an
+    XLSX file is a ZIP archive, which no CSV file starts like."""
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        return True
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(4) == b"PK\x03\x04"
+    except OSError:
+        return False
+
+
 def read_rows(path: str | Path, mapping: TableMapping | None = None) -> Iterator[tuple[int, dict]]:
     """Stream (row number, row) from CSV or XLSX; row numbers count data rows from 1."""
     path = Path(path)
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
+    if is_workbook(path):
         yield from _xlsx_rows(path, mapping)
     else:
         yield from _csv_rows(path, mapping)
@@ -328,8 +340,13 @@ def _xlsx_rows(path: Path, mapping: TableMapping | None) -> Iterator[tuple[int, 
     from openpyxl import load_workbook
 
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
+        handle = open(path, "rb")  # a file object: openpyxl refuses a path without an .xlsx suffix
+    except OSError as exc:
+        raise TableError(path.name, None, f"cannot read ({exc.strerror})") from exc
+    try:
+        book = load_workbook(handle, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises several types for non-workbooks
+        handle.close()
         raise TableError(path.name, None, f"not a readable XLSX workbook ({exc.__class__.__name__})") from exc
     try:
         sheet_name = mapping.sheet if mapping is not None and mapping.sheet else None
@@ -357,6 +374,7 @@ def _xlsx_rows(path: Path, mapping: TableMapping | None) -> Iterator[tuple[int, 
             yield number, row
     finally:
         book.close()
+        handle.close()
 
 
 # ---- applying ------------------------------------------------------------------------------
@@ -469,7 +487,7 @@ def source_for_table(session: Session, actor: Actor, path: Path, mapping: TableM
     from workbench.store.entities import create_source
 
     media = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-             if path.suffix.lower() in (".xlsx", ".xlsm") else "text/csv")
+             if is_workbook(path) else "text/csv")
     stored = store_file(session, actor, path, path.name, media)
     existing = session.scalar(select(Source.id).where(Source.sha256 == stored.sha256).limit(1))
     if existing:

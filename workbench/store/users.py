@@ -7,7 +7,7 @@ import secrets
 from datetime import UTC, datetime
 
 from pwdlib import PasswordHash
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workbench.schema import ValidationError
@@ -67,6 +67,9 @@ def set_role(session: Session, actor: Actor, username: str, role: str) -> User:
     user = get_user(session, username)
     if user is None:
         raise NotFound(f"no user {username!r}")
+    if user.role == "admin" and role != "admin" and user.active and session.scalar(
+            select(func.count()).select_from(User).where(User.role == "admin", User.active.is_(True))) <= 1:
+        raise ValidationError({"role": [f"{username} is the only active admin: make another admin first"]})
     before = {"role": user.role, "active": user.active}
     user.role = role
     session.flush()
