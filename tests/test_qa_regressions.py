@@ -172,16 +172,20 @@ def test_confirmed_hit_lists_what_it_created_by_name(client):
     assert "tbl-" not in re.sub(r'href="[^"]*"', "", created)  # the Ownership link shown by name, not id
 
 
-def test_confirming_a_row_that_does_not_fit_names_the_row_and_keeps_the_hit_open(client):
+def test_a_row_the_mapping_cannot_read_is_refused_at_upload_with_its_row(client):
+    """The deed date '13/45/2019' fits no calendar: before, the file was accepted and the row failed only
+    when a reviewer confirmed its hit. Now the upload says which row and why, and starts no job."""
+    from test_web_screening import start
+
     create(client, "Person", name="Severo Ficticio Mendoza")
-    row = b'QA-9,"9 Test St",P,Severo Ficticio Mendoza,"Calle 9",13/45/2019,1\n'  # no 13th month
-    job_id, page = _screen(client, ROLL_HEADER + row, "badroll.csv")
-    item_id, response = _decide(client, job_id, page, "confirmed")
-    assert response.status_code == 200 and response.url.path == f"/screening/{job_id}"
-    message = " ".join(flashes(response.text))
-    assert "Row 1 (Severo Ficticio Mendoza) was not confirmed" in message and "13/45/2019" in message
-    assert f'<tr id="item-{item_id}" class="status-open">' in response.text
-    assert "Parcel QA-9" not in client.get("/entities?kind=RealEstate").text  # nothing half-created
+    good = b'QA-8,"8 Test St",P,Severo Ficticio Mendoza,"Calle 8",03/15/2019,1\n'
+    bad = b'QA-9,"9 Test St",P,Severo Ficticio Mendoza,"Calle 9",13/45/2019,1\n'  # no 13th month
+    jobs_before = client.get("/screening").text.count("/screening/")
+    response = start(client, data=ROLL_HEADER + good + bad, name="badroll.csv")
+    assert response.status_code == 422
+    errors = " ".join(re.findall(r'class="field-errors"[^>]*>(.*?)</ul>', response.text, re.DOTALL))
+    assert "badroll.csv, row 2" in errors and "13/45/2019" in errors
+    assert client.get("/screening").text.count("/screening/") == jobs_before
 
 
 def test_screening_an_xlsx_asset_declaration_from_the_web(client):

@@ -291,6 +291,67 @@ def read_rows(path: str | Path, mapping: TableMapping | None = None) -> Iterator
         yield from _csv_rows(path, mapping)
 
 
+def check_table(path: str | Path, mapping: TableMapping, name: str | None = None) -> int:
+    """Read every row and try the mapping on it without writing anything; return the row count.
+
+    Screening uploads are checked so before the job starts: a value the mapping cannot read (a date
+    in another format) or that the schema refuses would otherwise surface only when a reviewer
+    confirms that row's hit. Raises TableError naming the file (``name``) and row."""
+    count = 0
+    for number, row in read_rows(path, mapping):
+        problems = row_problems(mapping, row)
+        if problems:
+            raise TableError(name or Path(path).name, number, "; ".join(problems))
+        count = number
+    return count
+
+
+def row_problems(mapping: TableMapping, row: dict) -> list[str]:
+    """What apply_row would refuse in this row, found without writing."""
+    problems: list[str] = []
+    reg = registry()
+    for key, entity in mapping.entities.items():
+        kind = entity.kind_for(row)
+        if kind is None:
+            continue
+        spec = reg.entity_kind(kind)
+        props: dict[str, list[str]] = {}
+        for prop, value_spec in entity.properties.items():
+            if prop not in spec.properties:
+                continue
+            try:
+                values = value_spec.values(row)
+            except ValueError as exc:
+                problems.append(f"{key} {prop}: {exc}")
+                continue
+            if values:
+                props[prop] = values
+        problems.extend(_refused(kind, props, spec.properties, key))
+    for link in mapping.links:
+        spec = reg.link_kind(link.kind)
+        props = {}
+        for prop, value_spec in link.properties.items():
+            try:
+                values = value_spec.values(row)
+            except ValueError as exc:
+                problems.append(f"{link.kind} {prop}: {exc}")
+                continue
+            if values:
+                props[prop] = values
+        problems.extend(_refused(link.kind, props, spec.properties, link.kind))
+    return problems
+
+
+def _refused(kind: str, props: dict[str, list[str]], known: dict, label: str) -> list[str]:
+    if not props:
+        return []
+    try:
+        registry().validate_properties(kind, props, known, partial=True)
+    except ValidationError as exc:
+        return [f"{label} {prop}: {message}" for prop, messages in exc.errors.items() for message in messages]
+    return []
+
+
 def _check_header(path: Path, header: list[str], mapping: TableMapping | None) -> None:
     if not header or not any(h.strip() for h in header):
         raise TableError(path.name, None, "no header row")

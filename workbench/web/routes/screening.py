@@ -78,7 +78,7 @@ async def screening_start(request: Request, actor: Actor = Depends(current_actor
                           session: Session = Depends(get_session)):
     from workbench.matching.jobs import start_job
     from workbench.sources.files import file_path, store_file
-    from workbench.sources.tabular import MappingError, TableError, load_mapping, read_rows
+    from workbench.sources.tabular import MappingError, TableError, check_table, load_mapping
 
     form = await request.form()
     mappings = available_mappings()
@@ -114,9 +114,8 @@ async def screening_start(request: Request, actor: Actor = Depends(current_actor
         return _page(request, session, values, errors, status=422)
     try:
         stored = store_file(session, actor, checked.data, checked.name, checked.media_type)
-        try:  # a bad file fails here, with its row, rather than later in the background
-            for _ in read_rows(file_path(stored.sha256), load_mapping(text)):
-                pass
+        try:  # a bad file fails here, with its row, rather than later in the background or at Confirm
+            check_table(file_path(stored.sha256), load_mapping(text), checked.name)
         except TableError as exc:
             session.rollback()
             where = f"{checked.name}, row {exc.row}" if exc.row is not None else checked.name
