@@ -68,7 +68,10 @@ def test_a_surname_after_particles_also_reads_joined():
     cruz = next(t for t in normalize("DE LA CRUZ, Juan", "Person").tokens if t.text == "cruz")
     assert {"delacruz", "lacruz"} <= cruz.alts
     assert score_names("MALHERBE DELEON, Oscar", "MALHERBE DE LEON, Oscar", "Person").score > 0.9
-    assert score_names("Juan Delacruz", "DE LA CRUZ, Juan", "Person").score > 0.9
+    joined = score_names("Juan Delacruz", "DE LA CRUZ, Juan", "Person")
+    assert joined.score > 0.9
+    assert {"query": "delacruz", "candidate": "cruz", "similarity": 0.95, "how": "particle joined"} \
+        in joined.explanation()["aligned"]
     # A conjunction is not joined: 'y' + 'leon' is no surname.
     leon = next(t for t in normalize("GARCIA Y LEON, Ana", "Person").tokens if t.text == "leon")
     assert not leon.alts

@@ -75,7 +75,7 @@ class AcronymIndex:
             abbreviating.update(postings.get("k:" + texts[0][:PIECE] + texts[1][:PIECE], ()))
         elif 3 <= len(texts) <= MAX_WORDS:
             abbreviating.update(postings.get("a:" + "".join(t[0] for t in texts), ()))
-        if len(texts) <= 3:
+        if len(texts) <= 3:  # as for listed names: longer names rarely hold an acronym of another
             for text in texts:
                 if _may_abbreviate(text):
                     spelled.update(self._abbreviated_by(text))

@@ -293,7 +293,7 @@ def quick_score(qf: NameForm, cf: NameForm, stats: TokenStats | None = None, flo
             fuzzy += 1 - sim
         elif how in ("phonetic", "transliteration"):
             phon += 1
-        elif how == "diminutive/variant":
+        elif how in ("diminutive/variant", "particle joined"):
             dimin += 1
         elif how == "initial":
             initials += 1

@@ -85,7 +85,7 @@ def pair_features(qf: NameForm, cf: NameForm, state, stats=None) -> dict[str, fl
             fuzzy += 1 - sim
         elif how in ("phonetic", "transliteration"):
             phon += 1
-        elif how == "diminutive/variant":
+        elif how in ("diminutive/variant", "particle joined"):
             dimin += 1
         elif how == "initial":
             initials += 1

@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from rapidfuzz.distance import OSA, Levenshtein
 
-from workbench.matching.data.names import ORG_SIGN_WORDS
+from workbench.matching.data.names import JOINABLE_PARTICLES, ORG_SIGN_WORDS
 from workbench.matching.normalize import ORG, PERSON, NameForm, Token, normalize, phonetic
 
 # Alignment settings (patterns, not names); how the aligned parts weigh is learned: see model.py.
@@ -81,7 +81,10 @@ def token_similarity(a: Token, b: Token) -> tuple[float, str]:
     if a.text == b.text:
         return 1.0, "exact"
     if (a.alts and (b.text in a.alts or a.alts & b.alts)) or (b.alts and a.text in b.alts):
-        return 0.95, "diminutive/variant"
+        # 'deleon' = 'de leon': the same credit as a variant, named for what it is in explanations
+        long, short = (a.text, b.text) if len(a.text) > len(b.text) else (b.text, a.text)
+        joined = long.endswith(short) and _particles_only(long[:len(long) - len(short)])
+        return 0.95, "particle joined" if joined else "diminutive/variant"
     if a.initial or b.initial:
         if a.text[0] == b.text[0]:
             return 0.75, "initial"
@@ -97,6 +100,12 @@ def token_similarity(a: Token, b: Token) -> tuple[float, str]:
     if sim < MIN_TOKEN_SIM:
         return sim, "different"
     return sim, "spelling"
+
+
+@lru_cache(maxsize=1024)
+def _particles_only(text: str) -> bool:
+    """Whether ``text`` is joinable particles written together ('de', 'dela', 'delos')."""
+    return not text or any(text.startswith(p) and _particles_only(text[len(p):]) for p in JOINABLE_PARTICLES)
 
 
 def _join_split_words(q: list[Token], c: list[Token]) -> tuple[list[Token], list[Token]]:
