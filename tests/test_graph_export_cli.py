@@ -67,7 +67,7 @@ def test_cli_path_exposure_export(network, tmp_path, monkeypatch):
     assert result.exit_code == 1 and "no path between Carlos Governor and Xavier Boss" in result.output
 
     result = runner.invoke(app, ["graph", "path", "Nobody", "x-boss"])
-    assert result.exit_code == 1 and "no entity with id or name 'Nobody'" in result.output
+    assert result.exit_code == 2 and "no entity with id or name 'Nobody'" in result.output  # an input error
 
     result = runner.invoke(app, ["graph", "exposure", "--state", "Sinaloa", "--json"])
     assert result.exit_code == 0, result.output
@@ -103,3 +103,40 @@ def test_cli_prints_names_literally(session, researcher, network, monkeypatch):
     result = CliRunner().invoke(app, ["graph", "path", "ana", "x-boss"])
     assert result.exit_code == 0, result.output
     assert "Ana [red]Roja[/red] --associate of--> Xavier Boss" in result.output
+
+
+def test_cli_path_takes_names_as_people_type_them(session, researcher, network, monkeypatch):
+    """A FICTIONAL caption had to be typed in full, accents and '(FICTIONAL)' included; now the start of
+    a name in any case and accents, or a near spelling, finds the entity, and otherwise the command says
+    whom the user may have meant (exit 2, an input error)."""
+    from workbench.store import entities as svc
+
+    monkeypatch.setenv("COLUMNS", "200")
+    svc.create_entity(session, researcher, "Person", {"name": "José María Villaseñor Ibarra (FICTIONAL)"},
+                      entity_id="jm-fictional")
+    svc.create_link(session, researcher, "Associate", "jm-fictional", "x-boss")
+    session.commit()
+    runner = CliRunner()
+
+    found = runner.invoke(app, ["graph", "path", "jose maria villasenor", "XAVIER"])
+    assert found.exit_code == 0, found.output
+    assert "1 link(s) from José María Villaseñor Ibarra (FICTIONAL) to Xavier Boss (designated)" in found.output
+
+    misspelt = runner.invoke(app, ["graph", "path", "Walter Fixxer", "Xavier Boss"])
+    assert misspelt.exit_code == 0, misspelt.output
+    assert "1 link(s) from Walter Fixer to Xavier Boss" in misspelt.output
+
+    ambiguous = runner.invoke(app, ["graph", "path", "ma", "x-boss"])
+    assert ambiguous.exit_code == 2
+    assert "'ma' begins the names of 3 entities" in ambiguous.output
+    for line in ("m-brother  Person  Mario Brother", "pos-mayor-cln  Position  Mayor of Culiacán",
+                 "pos-mayor-upn  Position  Mayor of Uruapan"):
+        assert line in ambiguous.output
+
+    near = runner.invoke(app, ["graph", "path", "Carlos Gobernador", "x-boss"])
+    assert near.exit_code == 2
+    assert "no entity with id or name 'Carlos Gobernador'; did you mean:" in near.output
+    assert "c-governor  Person  Carlos Governor" in near.output
+
+    nothing = runner.invoke(app, ["graph", "path", "x-boss", "Zzyzx Qwerty"])
+    assert nothing.exit_code == 2 and "no entity with id or name 'Zzyzx Qwerty'" in nothing.output

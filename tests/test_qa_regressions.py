@@ -202,3 +202,101 @@ def test_screening_an_xlsx_asset_declaration_from_the_web(client):
 
     status = wait_until_finished(client, response.headers["location"].rsplit("/", 1)[-1])
     assert status["status"] == "done" and status["done_rows"] == status["total_rows"] > 0, status
+
+
+# ---- polish: labels where keys were, a filtered queue, a confirmation that sticks ----------------
+
+def test_a_saves_warning_names_the_field_by_its_label(client):
+    """Saving an identifier that fails its check digit flashed 'identifier: CURP ...'."""
+    saved = client.post("/entities/new", data={"csrf_token": client.headers["X-CSRF-Token"], "kind": "Person",
+                                               "decision": "new", "p.name": "Rosa Elena Mendez Ruiz",
+                                               "p.identifier": "CURP:MERR790213MSLNZS01"}, follow_redirects=True)
+    warnings = [f for f in flashes(saved.text) if "CURP" in f]
+    assert warnings and all(w.startswith("Identifiers: CURP MERR790213MSLNZS01") for w in warnings), warnings
+
+
+def test_history_link_details_and_cited_facts_show_labels_not_keys(client):
+    token = client.headers["X-CSRF-Token"]
+    person = create(client, "Person", name="Rosa Elena Mendez", birthDate="1979")
+    company = create(client, "Company", name="Transportes del Valle SA")
+    version = re.search(r'name="version" value="(\d+)"', client.get(f"/entities/{person}/edit").text).group(1)
+    edited = client.post(f"/entities/{person}/edit", data={"csrf_token": token, "version": version,
+                                                           "p.name": "Rosa Elena Mendez", "p.birthDate": "1979-02-13"},
+                         follow_redirects=False)
+    assert edited.status_code == 303, edited.text
+    client.post("/links/new", data={"csrf_token": token, "kind": "Ownership", "entity": person, "direction": "out",
+                                    "other_id": company, "p.percentage": "60", "p.acquisitionDate": "2019-03-15"})
+    page = client.get(f"/entities/{person}").text
+
+    history = re.search(r'<table class="dense history">(.*?)</table>', page, re.DOTALL).group(1)
+    assert "<strong>Date of birth</strong>: 1979 → 1979-02-13" in history
+    assert "birthDate" not in history
+
+    links = re.search(r'<table class="dense links">(.*?)</table>', page, re.DOTALL).group(1)
+    assert "Share (%): 60" in links and "Acquired: 2019-03-15" in links
+    assert "percentage" not in links and "acquisitionDate" not in links
+
+    source = add_source(client, "Civil registry extract")
+    form = client.get(f"/entities/{person}").text  # the citation form appears once a source exists
+    fact = re.search(r'<option value="(prop:birthDate:0)">Date of birth: 1979-02-13</option>', form).group(1)
+    client.post(f"/entities/{person}/cite", data={"csrf_token": token, "source_id": source, "target": fact})
+    cited = re.search(r"<h2>Facts citing it</h2>.*?<tbody>(.*?)</tbody>", client.get(f"/sources/{source}").text,
+                      re.DOTALL).group(1)
+    assert "Date of birth: 1979-02-13" in cited and "birthDate" not in cited
+
+
+def test_home_drafts_queue_opens_the_users_drafts_and_returned_dossiers(db_url, session, client):
+    from html import unescape
+
+    from test_dossier_scenario import complete_dossier
+
+    from workbench.dossiers import workflow
+
+    sc = build_scenario(session, RESEARCHER)
+    returned = complete_dossier(session, RESEARCHER, sc)
+    workflow.submit(session, RESEARCHER, returned)
+    workflow.return_for_changes(session, Actor("victor", "reviewer"), returned, "corroborate exhibit 4")
+    draft = service.create_dossier(session, RESEARCHER, sc.target, "kingpin-b4", title="Rita's draft").id
+    submitted = complete_dossier(session, RESEARCHER, sc)
+    workflow.submit(session, RESEARCHER, submitted)
+    others = service.create_dossier(session, Actor("otto", "researcher"), sc.target, "kingpin-b4",
+                                    title="Otto's draft").id
+    session.commit()
+
+    home = client.get("/").text
+    href, count = re.search(r'<a href="([^"]+)">Your drafts and returned dossiers</a></td><td class="num">(\d+)<',
+                            home).groups()
+    listed = client.get(unescape(href))
+    assert listed.status_code == 200
+    shown = set(re.findall(r'<a href="/dossiers/([^"/]+)">', listed.text))
+    assert shown == {returned, draft} and int(count) == 2
+    assert submitted not in shown and others not in shown
+    # the filter is visible on the list page, so the user sees why the others are missing
+    assert re.search(r'name="state" value="draft" checked', listed.text)
+    assert re.search(r'name="state" value="returned" checked', listed.text)
+    assert 'name="author" value="rita"' in listed.text
+
+
+def test_its_different_survives_a_validation_error_on_the_new_entity_form(db_url, client):
+    from workbench.matching.judgements import current_judgement
+    from workbench.store import db as store_db
+
+    existing = create(client, "Person", name="Rosa Elena Mendez Ruiz")
+    token = client.headers["X-CSRF-Token"]
+    typed = {"csrf_token": token, "kind": "Person", "p.name": "Rosa Elena Mendez Ruiz", "p.birthDate": "1979-13-01"}
+    warned = client.post("/entities/new", data=typed)
+    assert "This looks like" in warned.text
+    # "it's different" -- but the date has no month 13: the form comes back with the error
+    refused = client.post("/entities/new", data={**typed, "decision": "new", "different_from": existing})
+    assert refused.status_code == 422 and "month 13 does not exist" in refused.text
+    assert "This looks like" not in refused.text
+    assert "You confirmed this is a different entry from" in refused.text
+    kept = re.findall(r'<input type="hidden" name="confirmed_different" value="([^"]+)">', refused.text)
+    assert kept == [existing]
+    # the user fixes the date and presses Create: saved, with no second warning about the same entry
+    fixed = client.post("/entities/new", data={**typed, "p.birthDate": "1979-12-01", "confirmed_different": kept},
+                        follow_redirects=False)
+    assert fixed.status_code == 303, fixed.text
+    new_id = fixed.headers["location"].rsplit("/", 1)[-1]
+    with store_db.session_scope(db_url) as s:
+        assert current_judgement(s, new_id, existing).verdict == "different"

@@ -96,7 +96,7 @@ def test_link_form_creates_ownership_shown_on_both_pages_with_dates(client):
                                          "p.startDate": "2015-03"}, follow_redirects=False)
     assert ok.status_code == 303
     owner_page = client.get(f"/entities/{person}").text
-    assert "Transportes del Valle SA" in owner_page and "2015-03" in owner_page and "percentage: 60" in owner_page
+    assert "Transportes del Valle SA" in owner_page and "2015-03" in owner_page and "Share (%): 60" in owner_page
     company_page = client.get(f"/entities/{company}").text
     assert "owned by" in company_page.lower() and "Rosa Elena Mendez" in company_page
 

@@ -9,6 +9,7 @@ DossierEvent, and writes the audit entry in the caller's transaction.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +25,8 @@ from workbench.store.permissions import Actor, require
 
 STATES = ("draft", "submitted", "approved", "returned", "rejected", "withdrawn")
 EDITABLE_STATES = ("draft",)
+# States in which a dossier waits on its author: the home page's "your drafts and returned dossiers".
+AUTHOR_STATES = ("draft", "returned")
 STATEMENT_TYPES = {"fact": "Established fact", "allegation": "Allegation"}
 
 # The sections of a case summary, in the order they are printed. Dossiers may carry others.
@@ -97,15 +100,30 @@ def get_dossier(session: Session, dossier_id: str) -> Dossier:
     return dossier
 
 
-def list_dossiers(session: Session, state: str | None = None, target_id: str | None = None) -> list[Dossier]:
-    query = select(Dossier).order_by(Dossier.updated_at.desc(), Dossier.id)
-    if state:
-        if state not in STATES:
-            raise ValidationError({"state": [f"unknown state {state!r} (use {', '.join(STATES)})"]})
-        query = query.where(Dossier.state == state)
+def _filtered(query, state: str | Iterable[str] | None, target_id: str | None, author: str | None):
+    """The dossier filters shared by the list and the counts (one state or several, a target, an author)."""
+    states = [state] if isinstance(state, str) else [s for s in state or () if s]
+    unknown = [s for s in states if s not in STATES]
+    if unknown:
+        raise ValidationError({"state": [f"unknown state {s!r} (use {', '.join(STATES)})" for s in unknown]})
+    if states:
+        query = query.where(Dossier.state.in_(states))
     if target_id:
         query = query.where(Dossier.target_id == target_id)
-    return list(session.execute(query).scalars())
+    if author:
+        query = query.where(Dossier.created_by == author)
+    return query
+
+
+def list_dossiers(session: Session, state: str | Iterable[str] | None = None, target_id: str | None = None,
+                  author: str | None = None) -> list[Dossier]:
+    query = _filtered(select(Dossier), state or None, target_id, author)
+    return list(session.execute(query.order_by(Dossier.updated_at.desc(), Dossier.id)).scalars())
+
+
+def count_dossiers(session: Session, state: str | Iterable[str] | None = None, author: str | None = None) -> int:
+    query = _filtered(select(func.count()).select_from(Dossier), state or None, None, author)
+    return int(session.scalar(query) or 0)
 
 
 def check_version(dossier: Dossier, expected_version: int | None) -> None:

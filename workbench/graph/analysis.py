@@ -212,31 +212,85 @@ def designated_ids(session: Session) -> set[str]:
         return set(proj.designated)
 
 
+class UnknownEntity(NotFound):
+    """No entity answers to a reference typed by a user; ``suggestions`` are (id, kind, caption) of near names."""
+
+    def __init__(self, ref: str, suggestions: list[tuple[str, str, str]]):
+        self.ref, self.suggestions = ref, suggestions
+        super().__init__(f"no entity with id or name {ref!r}" + _did_you_mean(suggestions))
+
+
+def _did_you_mean(entities: Iterable[tuple[str, str, str]]) -> str:
+    lines = [f"\n  {entity_id}  {kind}  {caption}" for entity_id, kind, caption in entities]
+    return "; did you mean:" + "".join(lines) if lines else ""
+
+
+# A reference that is neither an id, a name nor the start of one is taken for a misspelling of the best
+# fuzzy match when it scores at least this and clearly beats the runner-up; the command prints whom it found.
+FUZZY_ACCEPT = 0.85  # the score at which the entity form warns "this looks like X"
+FUZZY_MARGIN = 0.05
+FUZZY_SUGGEST = 0.5
+SUGGESTIONS = 8
+PREFIX_CAP = 50  # a prefix shared by more entities than this is only reported as ambiguous
+
+
+def _live(session: Session, ids: Iterable[str]) -> dict[str, Entity]:
+    """The entities behind ids, merged duplicates replaced by the entry they were merged into."""
+    live: dict[str, Entity] = {}
+    for candidate in ids:
+        found = session.get(Entity, candidate)
+        while found is not None and found.merged_into:
+            found = session.get(Entity, found.merged_into)
+        if found is not None:
+            live[found.id] = found
+    return live
+
+
+def _one(ref: str, found: dict[str, Entity], how: str) -> str:
+    if len(found) == 1:
+        return next(iter(found))
+    listed = sorted(found.values(), key=lambda e: (e.caption, e.id))
+    hint = "give an id" if how == "names" else "give an id or more of the name"
+    raise ValidationError({"entity": [f"{ref!r} {how} {len(found)} entities; {hint}"
+                                      + _did_you_mean((e.id, e.kind, e.caption) for e in listed[:SUGGESTIONS])]})
+
+
 def resolve_entity(session: Session, ref: str) -> str:
-    """An entity id from an id or an exact name/caption (merged duplicates resolve to the winner)."""
+    """An entity id from what a user typed: an id, a name or caption (exactly, or ignoring case and
+    accents), the unique start of one ('José María Villaseñor' for its '(FICTIONAL)' caption), or a
+    clear fuzzy match (the matching engine's search). Merged duplicates resolve to the winner.
+
+    Several entities fitting raises ValidationError, none UnknownEntity; both list the candidates."""
     ref = (ref or "").strip()
-    entity = session.get(Entity, ref)
-    if entity is None:
-        ids = set(session.execute(select(Entity.id).where(Entity.caption == ref)).scalars())
-        ids |= set(session.execute(select(Name.entity_id).where(Name.name == ref)).scalars())
-        if not ids:
-            ids = set(session.execute(select(Name.entity_id).where(Name.normalized == fold(ref))).scalars())
-        live = {}
-        for candidate in ids:
-            found = session.get(Entity, candidate)
-            while found is not None and found.merged_into:
-                found = session.get(Entity, found.merged_into)
-            if found is not None:
-                live[found.id] = found
-        if not live:
-            raise NotFound(f"no entity with id or name {ref!r}")
-        if len(live) > 1:
-            listed = ", ".join(f"{e.id} ({e.kind} {e.caption})" for e in sorted(live.values(), key=lambda e: e.id)[:10])
-            raise ValidationError({"entity": [f"{ref!r} names {len(live)} entities; give an id: {listed}"]})
-        entity = next(iter(live.values()))
-    while entity.merged_into:
-        entity = session.get(Entity, entity.merged_into)
-    return entity.id
+    entity = session.get(Entity, ref) if ref else None
+    if entity is not None:
+        return next(iter(_live(session, [entity.id])))
+    key = fold(ref)
+    ids = set(session.execute(select(Entity.id).where(Entity.caption == ref)).scalars())
+    ids |= set(session.execute(select(Name.entity_id).where(Name.name == ref)).scalars())
+    if not ids and key:
+        ids = set(session.execute(select(Name.entity_id).where(Name.normalized == key)).scalars())
+    if ids and (found := _live(session, ids)):
+        return _one(ref, found, "names")
+    if key:  # fold() leaves only [a-z0-9 ], so the key needs no LIKE escaping
+        ids = set(session.execute(select(Name.entity_id).distinct().where(Name.normalized.like(f"{key}%"))
+                                  .limit(PREFIX_CAP)).scalars())
+        literal = ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        ids |= set(session.execute(select(Entity.id).where(Entity.caption.ilike(f"{literal}%", escape="\\"))
+                                   .limit(PREFIX_CAP)).scalars())
+        if ids and (found := _live(session, ids)):
+            return _one(ref, found, "begins the names of" + (" at least" if len(ids) >= PREFIX_CAP else ""))
+    hits = _fuzzy(session, ref)
+    if hits and hits[0].score >= FUZZY_ACCEPT and (len(hits) == 1 or hits[0].score - hits[1].score >= FUZZY_MARGIN):
+        return hits[0].entity_id
+    raise UnknownEntity(ref, [(h.entity_id, h.kind, h.caption) for h in hits if h.score >= FUZZY_SUGGEST])
+
+
+def _fuzzy(session: Session, ref: str) -> list[Any]:
+    """The matching engine's best matches for a reference."""
+    from workbench.matching.search import search_entities
+
+    return search_entities(session, ref, limit=SUGGESTIONS, threshold=FUZZY_SUGGEST) if ref else []
 
 
 def ego_network(session: Session, entity_id: str, depth: int = 1, link_kinds: Iterable[str] | None = None,

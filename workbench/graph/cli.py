@@ -20,6 +20,29 @@ def _caption(session, entity_id: str | None) -> str:
     return entity.caption if entity else entity_id
 
 
+ENTITY_HELP = "Entity id or name (its start, in any case and accents, or a near spelling)"
+
+
+def _resolve(session, ref: str) -> str:
+    """An entity named on the command line (id, name, its start or a misspelling): an unknown or ambiguous
+    name is an input error (exit 2) that lists the entities the user may have meant."""
+    from rich.markup import escape
+
+    from workbench.cli import fail
+    from workbench.graph.analysis import UnknownEntity, resolve_entity
+    from workbench.schema import ValidationError
+
+    try:
+        return resolve_entity(session, ref)
+    except (UnknownEntity, ValidationError) as exc:
+        if isinstance(exc, UnknownEntity):
+            message = str(exc)
+        else:
+            message = "; ".join(m for messages in exc.errors.values() for m in messages)
+        fail(escape(message), 2)
+        raise  # fail() has exited already
+
+
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     from workbench.cli import console, fail, open_database, run_guarded, session
 
@@ -29,18 +52,18 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
 
     @graph_app.command("path")
     def path_cmd(
-        a: str = typer.Argument(..., help="Entity id or exact name"),
-        b: str = typer.Argument(..., help="Entity id or exact name"),
+        a: str = typer.Argument(..., help=ENTITY_HELP),
+        b: str = typer.Argument(..., help=ENTITY_HELP),
         max_length: int = typer.Option(8, "--max-length", help="Longest path to look for (links)."),
         as_json: bool = typer.Option(False, "--json", help="Print the path as JSON."),
     ) -> None:
         """The shortest chain of relationships between A and B, with each link's sources."""
-        from workbench.graph.analysis import resolve_entity, shortest_path
+        from workbench.graph.analysis import shortest_path
 
         open_database()
         with session() as s:
-            source_id = run_guarded(resolve_entity, s, a)
-            target_id = run_guarded(resolve_entity, s, b)
+            source_id = _resolve(s, a)
+            target_id = _resolve(s, b)
             result = run_guarded(shortest_path, s, source_id, target_id, max_length)
             if result is None:
                 fail(f"no path between {_caption(s, source_id)} and {_caption(s, target_id)} "
@@ -92,16 +115,16 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
 
     @graph_app.command("ownership")
     def ownership_cmd(
-        entity: str = typer.Argument(..., help="Entity id or exact name"),
+        entity: str = typer.Argument(..., help=ENTITY_HELP),
         max_depth: int = typer.Option(6, "--max-depth"),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """Ownership and control chains from an entity to assets, with effective ownership."""
-        from workbench.graph.analysis import ownership_chains, resolve_entity
+        from workbench.graph.analysis import ownership_chains
 
         open_database()
         with session() as s:
-            entity_id = run_guarded(resolve_entity, s, entity)
+            entity_id = _resolve(s, entity)
             chains = run_guarded(ownership_chains, s, entity_id, max_depth)
             if as_json:
                 sys.stdout.write(json.dumps([c.as_dict() for c in chains], ensure_ascii=False) + "\n")
@@ -126,11 +149,11 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """Louvain communities of the relational network (e.g. the cells of a cartel network)."""
-        from workbench.graph.analysis import communities, resolve_entity
+        from workbench.graph.analysis import communities
 
         open_database()
         with session() as s:
-            around_id = run_guarded(resolve_entity, s, around) if around else None
+            around_id = _resolve(s, around) if around else None
             groups = run_guarded(communities, s, around_id, depth)
         if as_json:
             sys.stdout.write(json.dumps(groups, ensure_ascii=False) + "\n")
@@ -149,12 +172,11 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         output: Path | None = typer.Option(None, "-o", "--output", help="File to write (default: stdout)."),
     ) -> None:
         """Export the network (or a neighbourhood) as GraphML, GEXF or node-link JSON."""
-        from workbench.graph.analysis import resolve_entity
         from workbench.graph.export import export_bytes
 
         open_database()
         with session() as s:
-            around_id = run_guarded(resolve_entity, s, around) if around else None
+            around_id = _resolve(s, around) if around else None
             data = run_guarded(export_bytes, s, fmt.lower(), around_id, depth)
         if output is None:
             sys.stdout.buffer.write(data)

@@ -8,19 +8,34 @@ Fuzzy search and graph data come from the matching and graph layers.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from workbench.schema import registry
+from workbench.schema import Property, registry
 from workbench.store import audit
 from workbench.store.entities import citations_for, get_entity, links_of
-from workbench.store.models import Citation, Entity, Link, Name, Note, ScreeningJob, Source
+from workbench.store.models import AuditEntry, Citation, Entity, Link, Name, Note, ScreeningJob, Source
 
 PAGE_SIZE = 100
+# Link dates have their own columns on the entity page; the other link properties are its details.
+LINK_DATE_PROPERTIES = ("startDate", "endDate")
+
+
+# ---- labels ----------------------------------------------------------------------------------
+
+def property_label(props: Mapping[str, Property], name: str) -> str:
+    """The schema's label for a property key (a key the schema no longer declares shows as itself)."""
+    prop = props.get(name)
+    return prop.label if prop is not None else name
+
+
+def labelled_messages(props: Mapping[str, Property], messages: Mapping[str, list[str]]) -> list[str]:
+    """``{property: [message]}`` (a service's warnings) as 'Label: message' lines for a flash."""
+    return [f"{property_label(props, name)}: {text}" for name, texts in messages.items() for text in texts]
 
 
 # ---- lists -----------------------------------------------------------------------------------
@@ -64,6 +79,18 @@ def links_by_id(session: Session, ids: Iterable[str]) -> dict[str, Link]:
 def citations_of_source(session: Session, source_id: str) -> list[Citation]:
     return list(session.execute(select(Citation).where(Citation.source_id == source_id)
                                 .order_by(Citation.id)).scalars())
+
+
+def cited_fact_labels(citations: Iterable[Citation], subjects: Mapping[str, Entity]) -> dict[int, str]:
+    """For the source page: the label of the property each citation supports, by citation id."""
+    kinds = registry().entity_kinds
+    labels = {}
+    for citation in citations:
+        subject = subjects.get(citation.entity_id or "")
+        if citation.prop and subject is not None:
+            kind = kinds.get(subject.kind)
+            labels[citation.id] = property_label(kind.properties if kind else {}, citation.prop)
+    return labels
 
 
 def list_jobs(session: Session, limit: int = 50) -> list[ScreeningJob]:
@@ -116,6 +143,23 @@ class LinkRow:
     label: str
     other: Entity
     citations: list[Citation] = field(default_factory=list)
+    details: list[tuple[str, str]] = field(default_factory=list)  # (property label, values) beside the dates
+
+
+@dataclass
+class Change:
+    label: str
+    before: list[str]
+    after: list[str]
+
+
+@dataclass
+class HistoryRow:
+    """One audit entry of the entity as its page shows it: changed properties by their labels."""
+
+    entry: AuditEntry
+    changes: list[Change] = field(default_factory=list)
+    text: str | None = None  # a note's text
 
 
 @dataclass
@@ -127,7 +171,7 @@ class EntityPage:
     identifiers: list[FactRow]
     link_groups: list[tuple[str, list[LinkRow]]]
     whole_citations: list[Citation]
-    history: list[Any]
+    history: list[HistoryRow]
     notes: list[Note]
     sanctions: list[Entity]
     status: str
@@ -166,7 +210,8 @@ def entity_page(session: Session, entity_id: str, history_limit: int = 100) -> E
                 facts.append(row)
     for name, values in entity.properties.items():  # values the schema no longer declares
         if name not in kind.properties:
-            facts.extend(FactRow(name, name, v, by_value.get((name, v), [])) for v in values)
+            facts.extend(FactRow(name, property_label(kind.properties, name), v, by_value.get((name, v), []))
+                         for v in values)
 
     others = entities_by_id(session, [l.target_id if l.source_id == entity.id else l.source_id for l in links])
     groups: dict[str, list[LinkRow]] = defaultdict(list)
@@ -178,8 +223,11 @@ def entity_page(session: Session, entity_id: str, history_limit: int = 100) -> E
         if other is None:
             continue
         heading = spec.label.capitalize() if spec and outgoing else (spec.reverse.capitalize() if spec else link.kind)
+        props = spec.properties if spec else {}
+        details = [(property_label(props, name), ", ".join(values)) for name, values in link.properties.items()
+                   if name not in LINK_DATE_PROPERTIES]
         groups[f"{link.kind}: {heading}"].append(
-            LinkRow(link, "out" if outgoing else "in", label, other, by_link.get(link.id, [])))
+            LinkRow(link, "out" if outgoing else "in", label, other, by_link.get(link.id, []), details))
 
     notes = list(session.execute(select(Note).where(Note.entity_id == entity.id).order_by(Note.id.desc())).scalars())
     sanctions = sanctions_of(session, [entity.id]).get(entity.id, [])
@@ -188,9 +236,29 @@ def entity_page(session: Session, entity_id: str, history_limit: int = 100) -> E
         entity=entity, kind_label=kind.label, facts=facts,
         names=sorted(entity.names, key=lambda n: (n.name_kind != "primary", n.name_kind, n.name)),
         identifiers=identifiers, link_groups=sorted(groups.items()), whole_citations=whole,
-        history=audit.history(session, entity.id, limit=history_limit), notes=notes, sanctions=sanctions,
+        history=history_rows(audit.history(session, entity.id, limit=history_limit), kind.properties),
+        notes=notes, sanctions=sanctions,
         status=sanction_status(sanctions), merged_into=merged_into,
     )
+
+
+def history_rows(entries: Iterable[AuditEntry], props: Mapping[str, Property]) -> list[HistoryRow]:
+    """Audit entries with what changed between before and after, property by property, in the
+    schema's order (then any property it no longer declares), each named by its label."""
+    rows = []
+    for entry in entries:
+        before, after = entry.before, entry.after
+        row = HistoryRow(entry)
+        if isinstance(before, dict) and isinstance(after, dict) and "properties" in before and "properties" in after:
+            old, new = before["properties"] or {}, after["properties"] or {}
+            names = [n for n in props if n in old or n in new]
+            names += [n for n in dict.fromkeys([*old, *new]) if n not in props]
+            row.changes = [Change(property_label(props, n), list(old.get(n) or []), list(new.get(n) or []))
+                           for n in names if old.get(n) != new.get(n)]
+        elif isinstance(after, dict) and "text" in after:
+            row.text = after["text"]
+        rows.append(row)
+    return rows
 
 
 def cite_targets(page: EntityPage) -> list[tuple[str, str]]:
@@ -199,7 +267,7 @@ def cite_targets(page: EntityPage) -> list[tuple[str, str]]:
     kind = registry().entity_kind(entity.kind)
     options = [("entity", f"{entity.caption} (the entity as a whole)")]
     for name, values in entity.properties.items():
-        label = kind.properties[name].label if name in kind.properties else name
+        label = property_label(kind.properties, name)
         for index, value in enumerate(values):
             options.append((f"prop:{name}:{index}", f"{label}: {value}"))
     for _heading, rows in page.link_groups:
@@ -311,17 +379,34 @@ def merges_into(session: Session, entity_id: str) -> list[tuple[Any, Entity | No
     return [(m, losers.get(m.loser_id)) for m in rows]
 
 
-def work_queues(session: Session, actor) -> dict[str, int]:
-    """What is waiting: open screening hits, dossiers awaiting review, the user's own drafts."""
-    from workbench.store.models import Dossier, ReviewItem
+@dataclass
+class Queue:
+    """A line of the home page's "Waiting for you": what, where to see exactly those items, how many."""
 
-    count = lambda query: int(session.scalar(query) or 0)  # noqa: E731
-    return {
-        "open_hits": count(select(func.count()).select_from(ReviewItem).where(ReviewItem.status == "open")),
-        "submitted": count(select(func.count()).select_from(Dossier).where(Dossier.state == "submitted")),
-        "my_drafts": count(select(func.count()).select_from(Dossier).where(Dossier.state.in_(("draft", "returned")),
-                                                                           Dossier.created_by == actor.username)),
-    }
+    label: str
+    href: str
+    count: int
+
+
+def work_queues(session: Session, actor) -> list[Queue]:
+    """What is waiting: open screening hits, dossiers awaiting review, the user's own drafts and returned
+    dossiers; each links to a page listing the items it counts (a page the user's role may open)."""
+    from urllib.parse import urlencode
+
+    from workbench.dossiers import service as dossiers
+    from workbench.store.models import ReviewItem
+
+    open_hits = int(session.scalar(select(func.count()).select_from(ReviewItem).where(ReviewItem.status == "open"))
+                    or 0)
+    mine = urlencode([("state", s) for s in dossiers.AUTHOR_STATES] + [("author", actor.username)])
+    return [
+        Queue("Open screening hits to review", "/screening", open_hits),
+        Queue("Dossiers submitted for review",
+              "/dossiers/review" if actor.can("review") else "/dossiers?state=submitted",
+              dossiers.count_dossiers(session, "submitted")),
+        Queue("Your drafts and returned dossiers", f"/dossiers?{mine}",
+              dossiers.count_dossiers(session, dossiers.AUTHOR_STATES, author=actor.username)),
+    ]
 
 
 def recent_changes(session: Session, limit: int = 12) -> list:

@@ -5,7 +5,7 @@ Domain errors (403 four eyes, 409 conflict, 422 incomplete or invalid move) reac
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -31,13 +31,18 @@ def _summary(dossier) -> dict:
 
 
 @router.get("/dossiers")
-def dossier_list(request: Request, state: str = "", actor: Actor = Depends(current_actor),
-                 session: Session = Depends(get_session)):
-    rows = service.list_dossiers(session, state or None)
+def dossier_list(request: Request, state: list[str] = Query([]), author: str = "",
+                 actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
+    """Every dossier, or those in the ticked states and/or by one author (the home page links here
+    with the user's drafts and returned dossiers)."""
+    states = [s for s in dict.fromkeys(state) if s]
+    author = author.strip()
+    rows = service.list_dossiers(session, states, author=author or None)
     if wants_json(request):
         return JSONResponse([_summary(d) for d in rows])
     return templates.TemplateResponse(request, "dossiers/list.html", {
-        "rows": rows, "state": state, "states": service.STATES, "bases": registry().legal_bases,
+        "rows": rows, "selected": states, "author": author, "states": service.STATES,
+        "bases": registry().legal_bases, "me": actor.username,
     })
 
 

@@ -6,8 +6,9 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
-from workbench.schema import ValidationError, registry
+from workbench.schema import Property, ValidationError, registry
 from workbench.store import entities as store
+from workbench.store.models import Entity
 from workbench.store.permissions import Actor
 from workbench.web import engines, readmodels
 from workbench.web.deps import current_actor, flash, get_session, templates
@@ -17,10 +18,10 @@ router = APIRouter(include_in_schema=False)
 DUPLICATE_WARN_SCORE = 0.85
 
 
-def _flash_warnings(request: Request, warnings: dict[str, list[str]]) -> None:
-    for prop, messages in warnings.items():
-        for message in messages:
-            flash(request, f"{prop}: {message}", "warning")
+def _flash_warnings(request: Request, warnings: dict[str, list[str]], props: dict[str, Property]) -> None:
+    """A save's warnings (a check digit that fails, ...), each named by its property's label."""
+    for message in readmodels.labelled_messages(props, warnings):
+        flash(request, message, "warning")
 
 
 # ---- list and view ---------------------------------------------------------------------------
@@ -96,12 +97,13 @@ async def merge_undo(merge_id: int, request: Request, actor: Actor = Depends(cur
 # ---- create and edit -------------------------------------------------------------------------
 
 def _form(request: Request, kind_name: str, values: dict, errors: dict | None = None, warnings: dict | None = None,
-          entity=None, duplicates=None, status: int = 200):
+          entity=None, duplicates=None, confirmed: list[Entity] | None = None, status: int = 200):
     kind = registry().entity_kind(kind_name)
     errors = errors or {}
     return templates.TemplateResponse(request, "entities/form.html", {
         "kind": kind, "fields": fields_for(kind.properties, values, errors, warnings),
         "form_errors": other_errors(errors, kind.properties), "entity": entity, "duplicates": duplicates or [],
+        "confirmed": confirmed or [],
     }, status_code=status)
 
 
@@ -133,6 +135,12 @@ def _merge_into(session: Session, actor: Actor, target_id: str, kind_name: str, 
     return store.update_entity(session, actor, target.id, merged, expected_version=target.version)
 
 
+def _confirmed_entities(session: Session, ids: list[str]) -> list[Entity]:
+    """The entries the user confirmed are not the one being created, in the order confirmed (gone ones drop out)."""
+    found = readmodels.entities_by_id(session, ids)
+    return [found[i] for i in ids if i in found]
+
+
 @router.post("/entities/new")
 async def entity_create(request: Request, kind: str = "", actor: Actor = Depends(current_actor),
                         session: Session = Depends(get_session)):
@@ -144,21 +152,30 @@ async def entity_create(request: Request, kind: str = "", actor: Actor = Depends
     if decision == "merge":
         target_id = form_value(form, "merge_into")
         saved = _merge_into(session, actor, target_id, kind, values)
-        _flash_warnings(request, saved.warnings)
+        _flash_warnings(request, saved.warnings, registry().entity_kind(saved.obj.kind).properties)
         flash(request, f"Added what you entered to {saved.obj.caption}.")
         return RedirectResponse(f"/entities/{saved.obj.id}", status_code=303)
+    # Entries the user said this one is not: "it's different" confirms the duplicates shown with it, and
+    # the confirmation rides along (hidden ``confirmed_different``) when the form comes back with an error,
+    # so fixing a typo does not ask again. A duplicate not yet confirmed is still shown.
+    confirmed = [c for c in dict.fromkeys(form.getlist("confirmed_different")
+                                          + (form.getlist("different_from") if decision == "new" else []))
+                 if isinstance(c, str) and c]
     if decision != "new":
-        duplicates = [d for d in engines.find_duplicates(session, kind, values) if d.score >= DUPLICATE_WARN_SCORE]
+        duplicates = [d for d in engines.find_duplicates(session, kind, values)
+                      if d.score >= DUPLICATE_WARN_SCORE and d.entity_id not in confirmed]
         if duplicates:
-            return _form(request, kind, values, duplicates=duplicates, status=200)
+            return _form(request, kind, values, duplicates=duplicates,
+                         confirmed=_confirmed_entities(session, confirmed), status=200)
     try:
         saved = store.create_entity(session, actor, kind, values)
     except ValidationError as exc:
         session.rollback()
-        return _form(request, kind, values, exc.errors, status=422)
-    if decision == "new":
-        engines.record_different(session, actor, saved.obj.id, form.getlist("different_from"))
-    _flash_warnings(request, saved.warnings)
+        return _form(request, kind, values, exc.errors, confirmed=_confirmed_entities(session, confirmed),
+                     status=422)
+    if confirmed:
+        engines.record_different(session, actor, saved.obj.id, confirmed)
+    _flash_warnings(request, saved.warnings, spec.properties)
     flash(request, f"Created {saved.obj.caption}.")
     return RedirectResponse(f"/entities/{saved.obj.id}", status_code=303)
 
@@ -191,7 +208,7 @@ async def entity_update(entity_id: str, request: Request, actor: Actor = Depends
         session.rollback()
         return _form(request, entity.kind, values, {"version": [str(exc)]},
                      entity=store.get_entity(session, entity_id), status=409)
-    _flash_warnings(request, saved.warnings)
+    _flash_warnings(request, saved.warnings, spec.properties)
     flash(request, f"Saved {saved.obj.caption}.")
     return RedirectResponse(f"/entities/{entity_id}", status_code=303)
 
@@ -319,7 +336,7 @@ async def link_create(request: Request, actor: Actor = Depends(current_actor),
         picked = "" if errors.get("other") else form_value(form, "other_id")
         return _link_form(request, kind.name, store.get_entity(session, entity.id), direction, values, errors,
                           other_name=other_name, other_id=picked, status=422)
-    _flash_warnings(request, saved.warnings)
+    _flash_warnings(request, saved.warnings, kind.properties)
     flash(request, f"Linked: {kind.label}.")
     return RedirectResponse(f"/entities/{entity.id}", status_code=303)
 
@@ -352,7 +369,7 @@ async def link_update(link_id: str, request: Request, actor: Actor = Depends(cur
         return _link_form(request, link.kind, here, direction, values, errors, link=link,
                           other=link.target if direction == "out" else link.source,
                           status=409 if isinstance(exc, store.Conflict) else 422)
-    _flash_warnings(request, saved.warnings)
+    _flash_warnings(request, saved.warnings, registry().link_kind(saved.obj.kind).properties)
     flash(request, "Link saved.")
     return RedirectResponse(f"/entities/{here_id}", status_code=303)
 

@@ -88,7 +88,8 @@ def source_view(source_id: str, request: Request, actor: Actor = Depends(current
     subjects = readmodels.entities_by_id(session, [c.entity_id for c in citations if c.entity_id])
     links = readmodels.links_by_id(session, [c.link_id for c in citations if c.link_id])
     return templates.TemplateResponse(request, "sources/view.html", {
-        "source": source, "citations": citations, "subjects": subjects, "links": links, **_vocab()})
+        "source": source, "citations": citations, "subjects": subjects, "links": links,
+        "fact_labels": readmodels.cited_fact_labels(citations, subjects), **_vocab()})
 
 
 @router.get("/sources/{source_id}/file")

@@ -72,7 +72,8 @@
   var dup = document.getElementById("duplicates");
   var entityForm = document.getElementById("entity-form");
   if (dup && entityForm && !dup.dataset.exclude) {
-    var dismissed = {};
+    var dismissed = {};  // entries the user said are different (the server carries them across a refused save)
+    entityForm.querySelectorAll("input[name=confirmed_different]").forEach(function (c) { dismissed[c.value] = true; });
     var check = debounce(function () {
       var props = {};
       entityForm.querySelectorAll("[name^='p.']").forEach(function (f) {
@@ -95,6 +96,7 @@
           var diff = el("button", "it's different", { type: "button", "class": "link" });
           diff.addEventListener("click", function () {
             dismissed[h.id] = true; li.remove();
+            entityForm.appendChild(el("input", null, { type: "hidden", name: "confirmed_different", value: h.id }));
             var flag = entityForm.querySelector("input[name=decision]") || entityForm.appendChild(el("input", null, { type: "hidden", name: "decision" }));
             flag.value = "new";
           });

@@ -94,7 +94,8 @@
               ((e.data("source") === s.source && e.data("target") === s.target) || (e.data("source") === s.target && e.data("target") === s.source)); });
             edge.addClass("path");
             var li = document.createElement("li");
-            li.textContent = cy.getElementById(s.source).data("label") + " — " + s.kind + " — " + cy.getElementById(s.target).data("label") +
+            // the link kind's label from the schema ("owns"), as the edge table shows it; the kind name only if it has none
+            li.textContent = cy.getElementById(s.source).data("label") + " — " + (s.label || s.kind) + " — " + cy.getElementById(s.target).data("label") +
               ((s.citations || []).length ? " (" + s.citations.map(function (c) { return c.title; }).join("; ") + ")" : " (no source cited)");
             steps.appendChild(li);
           });
