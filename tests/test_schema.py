@@ -114,3 +114,18 @@ def test_schema_file_with_unknown_property_type_fails_at_load(tmp_path):
     with pytest.raises(SchemaError) as info:
         Registry(directory)
     assert "Person.birthDate has unknown type 'dait'" in str(info.value)
+
+
+def test_a_label_with_commas_left_unquoted_fails_at_load(tmp_path):
+    """In a {flow: mapping} YAML splits 'label: Status (active, delisted)' into a label 'Status (active' and
+    a key 'delisted)': the page would show half a label. The loader names the property and the fix."""
+    directory = _copy_schema(tmp_path)
+    entities = directory / "entities.yml"
+    entities.write_text(entities.read_text().replace('label: "Status (active, delisted)"',
+                                                     "label: Status (active, delisted)"))
+    with pytest.raises(SchemaError) as info:
+        Registry(directory)
+    assert "Sanction.status has unknown key(s) 'delisted)'" in str(info.value)
+    assert "quote a label" in str(info.value)
+    labels = [p.label for kind in registry().entity_kinds.values() for p in kind.properties.values()]
+    assert "Status (active, delisted)" in labels

@@ -178,6 +178,9 @@ class LegalBasis:
     elements: dict[str, str]
 
 
+_PROPERTY_KEYS = frozenset({"type", "label", "ftm", "required", "help", "choices", "choices_from", "name_kind"})
+
+
 class Registry:
     """Everything ``schema/`` declares, typed and cross-checked."""
 
@@ -249,6 +252,10 @@ class Registry:
         self._load_legal_bases(self._read("legal_bases.yml"))
 
     def _property(self, filename: str, owner: str, name: str, spec: dict) -> Property:
+        unknown = sorted(str(k) for k in spec if k not in _PROPERTY_KEYS)
+        if unknown:  # typically a label with commas in a {flow: mapping}, which YAML splits into keys
+            raise SchemaError(f"{filename}: {owner}.{name} has unknown key(s) {', '.join(map(repr, unknown))}; "
+                              "quote a label that holds commas")
         type_name = spec.get("type")
         if type_name not in self.property_types:
             raise SchemaError(f"{filename}: {owner}.{name} has unknown type '{type_name}'")
