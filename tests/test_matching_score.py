@@ -110,3 +110,11 @@ def test_people_aligned_only_by_initials_do_not_match():
     assert score_names("SINGLETON, Abigail M", "MUJEL, A.S.").score < 0.1
     assert score_names("GUZMAN LOERA, Joaquin", "J. Guzman Loera", "Person").score > 0.85  # words align too
     assert score_names("S.A.S. E.U.", "SERVICIO AEREO DE SANTANDER E.U.", "Organization").score > 0.5
+
+
+def test_a_letter_put_before_a_short_name_makes_another_name():
+    """'KHAN, Ali' is closer to 'KHAN, Nasir Ali' (an OFAC alias pattern: a given name dropped) than to
+    'KHAN, Mali'; a letter lost inside a short surname ('RUIZ' / 'RIZ') is still a typo."""
+    assert score_names("KHAN, Ali", "KHAN, Mali", "Person").score < 0.5
+    assert score_names("KHAN, Ali", "KHAN, Nasir Ali", "Person").score > 0.8
+    assert score_names("RUIZ, Arturo", "RIZ, Arturo", "Person").score > 0.8

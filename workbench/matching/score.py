@@ -28,6 +28,10 @@ IDF_ALPHA = 0.3  # how much corpus rarity (TokenStats) moves a part's weight
 ACRONYM_CREDIT = 0.85
 ACRONYM_SHORT_CREDIT = {3: 0.55, 4: 0.7}
 SPELL_POWER = 4.0  # credit for a fuzzy token pair: similarity ** SPELL_POWER ('loesa'/'lopez' earns little)
+# A letter put before a word of three letters makes another word ('ALI' / 'MALI'), not a typo of it:
+# a short part whose first letter differs needs a closer spelling to align. A letter lost inside
+# ('RUIZ' / 'RIZ') is a typo, and still aligns.
+SHORT_PART, SHORT_PART_SIM = 3, 0.8
 CROSS_ROLE = 0.4  # credit lost when a given name aligns with a family name
 MIN_CONTRACTION_PIECE = 3  # letters each of two words gives a contraction ('COL' + 'CERDOS')
 
@@ -97,7 +101,8 @@ def token_similarity(a: Token, b: Token) -> tuple[float, str]:
               Levenshtein.normalized_similarity(a.phon, b.phon))
     if len(a.text) >= 4 and len(b.text) >= 4 and (a.text.startswith(b.text) or b.text.startswith(a.text)):
         sim = max(sim, 0.8)
-    if sim < MIN_TOKEN_SIM:
+    if sim < MIN_TOKEN_SIM or (min(len(a.text), len(b.text)) <= SHORT_PART and sim < SHORT_PART_SIM
+                               and a.text[0] != b.text[0]):
         return sim, "different"
     return sim, "spelling"
 
