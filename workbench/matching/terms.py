@@ -16,6 +16,7 @@ from itertools import pairwise
 
 from workbench.matching.data.names import (
     DIMINUTIVES,
+    GENERIC_ORG_WORDS,
     JOINABLE_PARTICLES,
     LEGAL_FORMS,
     ORG_PARTICLES,
@@ -35,6 +36,9 @@ _VARIANT_CANON = {spelling: family[0] for family in VARIANT_FAMILIES for spellin
 _LEGAL_TAIL = {form: code for code, forms in LEGAL_FORMS.items() for form in forms}
 _MAX_FORM_WORDS = max(len(form.split()) for form in _LEGAL_TAIL)
 _DROPPED = PARTICLES | SUFFIXES | ORG_PARTICLES
+# Titles go, except those that are also organisation words: normalize keeps 'GENERAL' in 'GENERAL
+# TRADING LLC', so blocking must post it there too, or 'GENEAAL TRADING' could not find it.
+_TITLES = TITLES - GENERIC_ORG_WORDS
 # Legal-form words anywhere in a name ('LIMITED LIABILITY COMPANY X', 'X CO LTD'): they say which kind
 # of company, not which one, and dropping them on both sides can only raise the pre-score.
 _FORM_WORDS = frozenset(w for forms in LEGAL_FORMS.values() for f in forms for w in f.split() if len(w) > 2)
@@ -109,7 +113,7 @@ def name_words(name: str) -> list[Word]:
     kept: list[Word] = []
     particles: list[str] = []
     for w in words:
-        if w in _DROPPED or w in TITLES or w in _FORM_WORDS:
+        if w in _DROPPED or w in _TITLES or w in _FORM_WORDS:
             if w in JOINABLE_PARTICLES:
                 particles.append(w)
             else:
