@@ -153,6 +153,7 @@ def test_a_title_that_is_also_a_company_word_still_blocks():
     """'GENERAL' is a title before a person's name but part of a company's ('X Y Z GENERAL TRADING LLC'):
     the scorer keeps it, so blocking must post it, or a typo in it leaves only the common 'TRADING'."""
     records = [(f"f{i}", f"FILLER{i} TRADING LLC", [], "Organization") for i in range(400)]
+    records.append(("g1", "GENETICA LABORATORIOS", [], "Organization"))  # the typo's own keys find only this
     records.append(("target", "X Y Z GENERAL TRADING LLC", [], "Organization"))
     index = NameIndex.from_records(records)
     hits = index.search("X Y Z GENEAAL TRADING LLC", None, threshold=0.7)
