@@ -158,3 +158,14 @@ def test_a_title_that_is_also_a_company_word_still_blocks():
     index = NameIndex.from_records(records)
     hits = index.search("X Y Z GENEAAL TRADING LLC", None, threshold=0.7)
     assert [h.record_id for h in hits] == ["target"]
+
+
+def test_an_acronym_written_with_dots_meets_the_name_it_stands_for():
+    """'S.A.S. E.U.' is OFAC's alias of SERVICIO AEREO DE SANTANDER E.U.: its letters are separate parts
+    that no word key posts; the initials trie finds the name, and the name finds the letters."""
+    index = NameIndex.from_records([("a1", "SERVICIO AEREO DE SANTANDER E.U.", [], "Organization"),
+                                    ("a2", "SANTANDER SERVICIOS AEREOS", [], "Organization")])
+    assert [h.record_id for h in index.search("S.A.S. E.U.", "Organization", threshold=0.5)] == ["a1"]
+    dotted = NameIndex.from_records([("d1", "S.A.S. E.U.", [], "Organization")])
+    hits = dotted.search("SERVICIO AEREO DE SANTANDER E.U.", "Organization", threshold=0.5)
+    assert [h.record_id for h in hits] == ["d1"]

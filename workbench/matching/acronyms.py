@@ -58,6 +58,8 @@ class AcronymIndex:
             for text in texts:
                 node = node.setdefault(text[0], {})
             node.setdefault(_END, []).append(idx)
+        if 3 <= len(texts) <= MAX_WORDS and all(len(t) == 1 for t in texts):  # 'S.A.S.' written with dots
+            postings.setdefault("a:" + "".join(texts), []).append(idx)
         if len(texts) <= 3:  # an acronym is the one part of its name that the other name lacks
             for text in texts:
                 if _may_abbreviate(text):
@@ -66,11 +68,18 @@ class AcronymIndex:
                     for key in _contractions(text):
                         postings.setdefault("k:" + key, []).append(idx)
 
-    def candidates(self, texts: list[str]) -> tuple[set[int], set[int]]:
-        """(listed names a query word could abbreviate, listed names that could abbreviate the query)."""
+    def candidates(self, texts: list[str]) -> tuple[set[int], set[int], set[int]]:
+        """(listed names a query word could abbreviate, listed names that could abbreviate the query,
+        listed names whose initials the query's letters are: 'S.A.S.' = Servicio Aereo Santander)."""
         spelled: set[int] = set()
         abbreviating: set[int] = set()
+        lettered: set[int] = set()
         postings = self.postings
+        if 3 <= len(texts) <= MAX_WORDS and all(len(t) == 1 for t in texts):
+            node = self.trie
+            for letter in texts:
+                node = node.get(letter, {})
+            lettered.update(node.get(_END, ()))
         if len(texts) == 2 and all(len(t) >= PIECE for t in texts):
             abbreviating.update(postings.get("k:" + texts[0][:PIECE] + texts[1][:PIECE], ()))
         elif 3 <= len(texts) <= MAX_WORDS:
@@ -79,7 +88,7 @@ class AcronymIndex:
             for text in texts:
                 if _may_abbreviate(text):
                     spelled.update(self._abbreviated_by(text))
-        return spelled, abbreviating
+        return spelled, abbreviating, lettered
 
     def _abbreviated_by(self, text: str) -> frozenset[int]:
         found = self._spelled.get(text)

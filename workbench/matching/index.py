@@ -93,6 +93,12 @@ def _posting_keys(words) -> set[str]:
     return {k for w in words for k in w.keys} | set(join_keys(words))
 
 
+def _spelled_letters(letters: list, words: list) -> bool:
+    """Whether ``letters`` are single letters that are, in order, the initials of ``words``."""
+    return (3 <= len(letters) == len(words) and all(len(t.text) == 1 for t in letters)
+            and all(t.text == w.text[0] for t, w in zip(letters, words)))
+
+
 class NameIndex:
     def __init__(self, stats: TokenStats | None = None):
         self.entries: list[Entry] = []
@@ -203,7 +209,7 @@ class NameIndex:
         cands = self.candidates(words)
         form = None
         acronyms: list[int] = []
-        if (self.acronyms.postings or self.acronyms.trie) and any(len(w.text) >= 3 for w in words):
+        if (self.acronyms.postings or self.acronyms.trie) and (len(words) >= 3 or any(len(w.text) >= 3 for w in words)):
             form = parse()
             acronyms = self._acronym_candidates(form)
         if not cands and not acronyms:
@@ -232,8 +238,8 @@ class NameIndex:
         name that the other name lacks, and the spelled-out name may be spelled out (may_expand)."""
         if form.kind == PERSON or not form.tokens:
             return []
-        spelled, abbreviating = self.acronyms.candidates([t.text for t in form.tokens])
-        if not spelled and not abbreviating:
+        spelled, abbreviating, lettered = self.acronyms.candidates([t.text for t in form.tokens])
+        if not spelled and not abbreviating and not lettered:
             return []
         tokens, entries = form.tokens, self.entries
         q_texts = {t.text for t in tokens}
@@ -247,9 +253,15 @@ class NameIndex:
         if abbreviating and may_expand(form):
             for idx in abbreviating:
                 entry = entries[idx]
-                if (entry.alive and entry.form.kind != PERSON and len(entry.form.prep.texts - q_texts) == 1
-                        and acronym_stage(tokens, entry.form.tokens, {}, {}, True, False)):
+                if entry.alive and entry.form.kind != PERSON and (
+                        _spelled_letters(entry.form.tokens, tokens)
+                        or (len(entry.form.prep.texts - q_texts) == 1
+                            and acronym_stage(tokens, entry.form.tokens, {}, {}, True, False))):
                     keep.append(idx)
+        for idx in lettered:  # aligned letter by letter as initials, no acronym stage
+            entry = entries[idx]
+            if entry.alive and entry.form.kind != PERSON and _spelled_letters(tokens, entry.form.tokens):
+                keep.append(idx)
         return sorted(set(keep))
 
     def _score(self, form: NameForm, cands: list[int], top: int, threshold: float) -> list[Hit]:
