@@ -133,3 +133,29 @@ def test_a_signed_in_browser_cannot_be_made_to_post_with_a_bogus_token(api, db_u
     queries = json.dumps({"q0": {"query": "Ejemplo Holdings"}})
     assert client.post("/reconcile?token=bogus", data={"queries": queries}).status_code == 401
     assert client.post("/reconcile", data={"queries": queries}).status_code == 403
+
+
+def test_malformed_queries_get_a_message_naming_the_query_not_a_server_error(api):
+    """OpenRefine users hand-edit service calls; a wrong limit or properties shape was a 500."""
+    client, token = api
+    auth = {"Authorization": f"Bearer {token}"}
+    for query, field in (({"query": "Ejemplo", "limit": "abc"}, "limit"),
+                         ({"query": "Ejemplo", "properties": {"pid": "nationality", "v": "mx"}}, "properties"),
+                         ({"query": "Ejemplo", "properties": ["nationality"]}, "properties"),
+                         ({"query": "Ejemplo", "type": {"id": "Person"}}, "type")):
+        response = client.post("/reconcile", data={"queries": json.dumps({"q7": query})}, headers=auth)
+        assert response.status_code == 422, (query, response.text)
+        assert f"queries.q7.{field}" in response.json()["errors"], response.json()
+    bad = client.post("/reconcile", data={"queries": '{"q0": {"query": "x",}}'}, headers=auth)
+    assert bad.status_code == 400 and "line 1, column" in bad.json()["detail"]
+
+
+def test_suggest_completes_what_is_typed_so_far(api):
+    """OpenRefine's 'search for match' box sends a prefix ('Ejem'); it found nothing, unlike the pages."""
+    client, token = api
+    auth = {"Authorization": f"Bearer {token}"}
+    found = client.get("/reconcile/suggest/entity", params={"prefix": "Ejem"}, headers=auth).json()["result"]
+    assert {r["id"] for r in found} >= {"p-1", "p-2", "c-1"}
+    people = client.get("/reconcile/suggest/entity", params={"prefix": "Ejem", "type": "Person"}, headers=auth)
+    assert {r["id"] for r in people.json()["result"]} == {"p-1", "p-2"}
+    assert {"id": "c-1", "name": "FICTIONAL Ejemplo Holdings LLC", "description": "Company"} in found

@@ -80,3 +80,23 @@ def test_openapi_docs_are_behind_sign_in_and_served_without_a_cdn(db_url, client
 def test_unknown_kind_is_a_clear_422(client):
     response = client.get("/api/entities", params={"kind": "Spaceship"})
     assert response.status_code == 422 and "unknown entity kind 'Spaceship'" in response.json()["detail"]
+
+
+def test_second_pass_api_details_a_script_notices(client):
+    """A malformed body names the body, not a bare offset; a stale link delete is refused; timestamps keep UTC."""
+    broken = client.post("/api/entities", content='{"kind": "Person", "properties": {', headers={
+        "content-type": "application/json"})
+    assert broken.status_code == 422
+    assert list(broken.json()["errors"]) == ["body"] and "not valid JSON at character" in broken.json()["errors"]["body"][0]
+    person = client.post("/api/entities", json={"kind": "Person", "properties": {"name": "Rosa Mendez"}}).json()
+    company = client.post("/api/entities", json={"kind": "Company", "properties": {"name": "Costa SA"}}).json()
+    link = client.post("/api/links", json={"kind": "Ownership", "source_id": person["id"], "target_id": company["id"],
+                                           "properties": {"percentage": "50"}}).json()
+    assert client.put(f"/api/links/{link['id']}", json={"properties": {"percentage": "60"}, "version": 1}).status_code == 200
+    stale = client.delete(f"/api/links/{link['id']}", params={"version": 1})
+    assert stale.status_code == 409 and "changed by someone else" in stale.json()["detail"]
+    assert client.delete(f"/api/links/{link['id']}", params={"version": 2}).status_code == 204
+    made = client.post("/api/sources", json={"url": "https://example.org/gazette/7", "title": "Gazette 7"}).json()
+    listed = client.get("/api/sources", params={"q": "Gazette 7"}).json()
+    read = client.get(f"/api/sources/{made['id']}").json()
+    assert made["retrieved_at"] == listed[0]["retrieved_at"] == read["retrieved_at"]

@@ -63,7 +63,7 @@ def _kinds_for(type_id: str | list | None) -> list[str] | None:
     if not type_id:
         return None
     ids = type_id if isinstance(type_id, list) else [type_id]
-    kinds = [t for t in ids if t in registry().entity_kinds]
+    kinds = [t for t in ids if isinstance(t, str) and t in registry().entity_kinds]
     if not kinds:
         raise ValidationError({"type": [f"unknown type {', '.join(map(str, ids))!r}"]})
     return kinds
@@ -95,16 +95,31 @@ def _property_factor(entity: Entity, properties: list[dict]) -> tuple[float, lis
     return factor, features
 
 
+def _limit(query: dict) -> int:
+    raw = query.get("limit") or 5
+    try:
+        return max(1, min(int(raw), MAX_LIMIT))
+    except (TypeError, ValueError):
+        raise ValidationError({"limit": [f"expected a whole number, not {raw!r}"]}) from None
+
+
+def _query_properties(query: dict) -> list[dict]:
+    properties = query.get("properties") or []
+    if not isinstance(properties, list) or not all(isinstance(p, dict) for p in properties):
+        raise ValidationError({"properties": ['expected a list of {"pid": ..., "v": ...}']})
+    return properties
+
+
 def reconcile_one(session: Session, query: dict) -> list[dict]:
     from workbench.matching.search import search_entities
 
     text = str(query.get("query") or "").strip()
     if not text:
         return []
-    limit = max(1, min(int(query.get("limit") or 5), MAX_LIMIT))
+    limit = _limit(query)
     kinds = _kinds_for(query.get("type"))
+    properties = _query_properties(query)
     hits = search_entities(session, text, kinds=kinds, limit=max(limit * 2, 10), threshold=0.5)
-    properties = query.get("properties") or []
     entities = {}
     if hits:
         ids = [h.entity_id for h in hits]
@@ -142,7 +157,10 @@ def reconcile(session: Session, actor: Actor, queries: dict[str, Any]) -> dict:
     for key, query in queries.items():
         if not isinstance(query, dict):
             raise ValidationError({f"queries.{key}": ["expected an object with 'query'"]})
-        out[key] = {"result": reconcile_one(session, query)}
+        try:
+            out[key] = {"result": reconcile_one(session, query)}
+        except ValidationError as exc:  # name the query, as OpenRefine sends a batch
+            raise ValidationError({f"queries.{key}.{field}": msgs for field, msgs in exc.errors.items()}) from None
     return out
 
 
@@ -162,14 +180,17 @@ def preview(session: Session, actor: Actor, entity_id: str) -> dict:
     return {"id": entity.id, "caption": entity.caption, "kind": spec.label, "names": names[:8], "facts": facts[:8]}
 
 
-def suggest_entity(session: Session, actor: Actor, prefix: str, type_id: str | None = None, limit: int = 10) -> dict:
-    from workbench.matching.search import search_entities
-
+def suggest_kinds(actor: Actor, type_id: str | None) -> list[str] | None:
+    """The kinds an entity suggestion may have (checked before the web layer's autocomplete runs)."""
     require(actor, "read", "search")
-    kinds = _kinds_for(type_id) if type_id else None
-    hits = search_entities(session, prefix or "", kinds=kinds, limit=limit, threshold=0.3) if prefix else []
-    return {"result": [{"id": h.entity_id, "name": h.caption, "description": registry().entity_kind(h.kind).label
-                        if h.kind in registry().entity_kinds else h.kind} for h in hits]}
+    return _kinds_for(type_id) if type_id else None
+
+
+def entity_suggestions(hits: list[Any]) -> dict:
+    """Autocomplete hits (``entity_id``, ``kind``, ``caption``) as the suggest service answers them."""
+    kinds = registry().entity_kinds
+    return {"result": [{"id": h.entity_id, "name": h.caption,
+                        "description": kinds[h.kind].label if h.kind in kinds else h.kind} for h in hits]}
 
 
 def suggest_type(prefix: str, limit: int = 20) -> dict:

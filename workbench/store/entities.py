@@ -246,9 +246,10 @@ def update_link(session: Session, actor: Actor, link_id: str, properties: dict[s
     return Saved(link, warnings)
 
 
-def delete_link(session: Session, actor: Actor, link_id: str) -> None:
+def delete_link(session: Session, actor: Actor, link_id: str, expected_version: int | None = None) -> None:
     require(actor, "edit", "delete links")
     link = get_link(session, link_id)
+    _check_version(link, expected_version, f"{link.kind} link")
     audit.record(session, actor.username, "link.delete", "link", link.id, link_state(link), None)
     session.delete(link)
     session.flush()

@@ -98,6 +98,10 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         errors: dict[str, list[str]] = {}
         for item in exc.errors():
+            if item.get("type") == "json_invalid":  # loc is ('body', character offset), not a field
+                where, why = item["loc"][-1], (item.get("ctx") or {}).get("error", "")
+                errors.setdefault("body", []).append(f"not valid JSON at character {where}: {why}".rstrip(": "))
+                continue
             key = ".".join(str(part) for part in item.get("loc", ())[1:]) or "request"
             errors.setdefault(key, []).append(item.get("msg", "invalid"))
         return _error(request, 422, "Invalid input", "the request does not have the expected fields", errors)

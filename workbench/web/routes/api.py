@@ -4,7 +4,7 @@ the pages (session cookie with the X-CSRF-Token header, or an API token); the do
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
@@ -169,7 +169,10 @@ def _citation_out(c) -> CitationOut:
 
 
 def _source_out(s) -> SourceOut:
-    return SourceOut.model_validate(s, from_attributes=True)
+    out = SourceOut.model_validate(s, from_attributes=True)
+    if out.retrieved_at is not None and out.retrieved_at.tzinfo is None:  # SQLite drops the zone; stored in UTC
+        out.retrieved_at = out.retrieved_at.replace(tzinfo=UTC)
+    return out
 
 
 def _engine(call, *args, **kwargs):
@@ -271,9 +274,9 @@ def link_update(link_id: str, body: LinkUpdate, actor: Actor = Depends(current_a
 
 
 @router.delete("/links/{link_id}", status_code=204)
-def link_delete(link_id: str, actor: Actor = Depends(current_actor),
+def link_delete(link_id: str, version: int | None = None, actor: Actor = Depends(current_actor),
                 session: Session = Depends(get_session)) -> Response:
-    store.delete_link(session, actor, link_id)
+    store.delete_link(session, actor, link_id, expected_version=version)
     return Response(status_code=204)
 
 

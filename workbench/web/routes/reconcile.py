@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from workbench.sources import reconcile as service
 from workbench.store import users
 from workbench.store.permissions import Actor
+from workbench.web import readmodels
 from workbench.web.deps import get_session, optional_actor, templates
 
 router = APIRouter(prefix="/reconcile", tags=["reconcile"])
@@ -34,7 +35,10 @@ def reconcile_actor(request: Request, token: str | None = None, session: Session
 def _json_field(raw: str | None, name: str):
     try:
         return json.loads(raw)
-    except (TypeError, json.JSONDecodeError):
+    except json.JSONDecodeError as exc:
+        raise HTTPException(status_code=400, detail=f"'{name}' must be JSON: {exc.msg} at line {exc.lineno}, "
+                                                    f"column {exc.colno}") from None
+    except TypeError:
         raise HTTPException(status_code=400, detail=f"'{name}' must be JSON") from None
 
 
@@ -73,7 +77,9 @@ def reconcile_preview(request: Request, id: str, session: Session = Depends(get_
 @router.get("/suggest/entity")
 def suggest_entity(prefix: str = "", type: str | None = None, session: Session = Depends(get_session),
                    actor: Actor = Depends(reconcile_actor)) -> dict:
-    return service.suggest_entity(session, actor, prefix, type)
+    # OpenRefine sends what is typed so far ('Guzm'): the pages' autocomplete answers it, not a full search.
+    kinds = service.suggest_kinds(actor, type)
+    return service.entity_suggestions(readmodels.suggest(session, prefix, kinds=kinds) if prefix.strip() else [])
 
 
 @router.get("/suggest/type")
