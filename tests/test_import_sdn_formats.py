@@ -193,3 +193,36 @@ def test_cli_import_shows_summary_and_clean_error(db_url, sdn_dir, sdn_lines, tm
     result = runner.invoke(app, ["import", "sdn", *map(str, paths)])
     assert result.exit_code != 0
     assert "sdn.csv" in result.output and "line" in result.output and "Traceback" not in result.output
+
+
+def test_sdn_csv_alone_keeps_the_aliases_and_addresses_it_does_not_carry(db_url, sdn_dir, sdn_lines, tmp_path):
+    """Aliases live in ALT.CSV and addresses in ADD.CSV: importing SDN.CSV by itself must not strip them
+    from every entry (the audit log would keep them, but nobody would notice)."""
+    trio = _slice(sdn_dir, tmp_path, sdn_lines)
+    _import(db_url, trio, published="2024-05-02")
+    with store_db.session_scope(db_url) as s:
+        before = {e.id: e.properties for e in s.scalars(select(Entity).where(Entity.kind != "Sanction"))}
+    assert any(p.get("alias") for p in before.values()) and any(p.get("address") for p in before.values())
+    alone = _import(db_url, trio[:1], published="2024-05-02")
+    assert alone.created == 0 and alone.updated == 0 and alone.details["delisted"] == 0
+    assert any("ALT.CSV" in message for _, message in alone.warnings)
+    assert any("ADD.CSV" in message for _, message in alone.warnings)
+    with store_db.session_scope(db_url) as s:
+        after = {e.id: e.properties for e in s.scalars(select(Entity).where(Entity.kind != "Sanction"))}
+    assert after == before
+
+
+def test_a_list_missing_most_entries_delists_nothing_unless_told(db_url, sdn_dir, tmp_path):
+    """A real publication drops a few entries; one that lacks most of them is a partial file (the first
+    lines of SDN.CSV, say): delisting 60 of 80 entries waits for --allow-mass-delist."""
+    lines = (sdn_dir / "sdn.csv").read_bytes().splitlines(keepends=True)[:80]
+    _import(db_url, _slice(sdn_dir, tmp_path, lines), published="2024-05-02")
+    partial = _slice(sdn_dir, tmp_path, lines[:20], "partial")
+    held = _import(db_url, partial, published="2024-06-01")
+    assert held.details["delisted"] == 0 and held.details["missing_not_delisted"] == 60
+    assert any("partial file" in message for _, message in held.warnings)
+    with store_db.session_scope(db_url) as s:
+        statuses = [e.properties["status"] for e in s.scalars(select(Entity).where(Entity.kind == "Sanction"))]
+    assert statuses == [["active"]] * 80
+    allowed = _import(db_url, partial, published="2024-06-01", allow_mass_delist=True)
+    assert allowed.details["delisted"] == 60

@@ -168,8 +168,10 @@ class BulkWriter:
 
     # ---- planning ---------------------------------------------------------------------------
     def entity(self, entity_id: str, kind: str, properties: dict[str, Any], where: str,
-               keep: Iterable[str] = ()) -> str | None:
-        """Create or update one entity; ``keep`` names properties a re-import must not drop.
+               keep: Iterable[str] = (), merge: Iterable[str] = ()) -> str | None:
+        """Create or update one entity; ``keep`` names properties a re-import must not drop, and
+        ``merge`` properties whose stored values it adds to rather than replaces (the files that
+        carried the rest of them were not given this time).
 
         Returns "created", "updated", "unchanged", or None when the values were rejected.
         """
@@ -211,6 +213,10 @@ class BulkWriter:
         for prop in keep:
             if prop in old_props and prop not in merged and prop in kind_spec.properties:
                 merged[prop] = old_props[prop]
+        for prop in merge:
+            if prop in old_props and prop in kind_spec.properties:
+                stored = list(old_props[prop])
+                merged[prop] = stored + [v for v in merged.get(prop, []) if v not in stored]
         if old_kind == kind and _as_lists(old_props) == merged:
             self.summary.skipped += 1
             return "unchanged"

@@ -82,13 +82,17 @@ def import_sdn_command(
                                                  "or the SDN JSON repackaging"),
     published: str | None = typer.Option(None, "--published", help="Publication date of the list (YYYY-MM-DD)."),
     no_delist: bool = typer.Option(False, "--no-delist", help="Do not mark entries missing from this list delisted."),
+    allow_mass_delist: bool = typer.Option(False, "--allow-mass-delist",
+                                           help="Delist even when more than a fifth of the stored entries are "
+                                                "missing (otherwise taken for a partial file)."),
 ) -> None:
     """Import or re-import OFAC's SDN list (idempotent; missing entries are marked delisted)."""
     from workbench.cli import cli_actor
     from workbench.sources.sdn import import_sdn
 
     _run_import("OFAC SDN import", lambda s, update: import_sdn(s, cli_actor(), paths, published=published,
-                                                               progress=update, delist=not no_delist))
+                                                               progress=update, delist=not no_delist,
+                                                               allow_mass_delist=allow_mass_delist))
 
 
 @import_app.command("ftm")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import gc
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +34,12 @@ AUTHORITY = "U.S. Treasury Office of Foreign Assets Control (OFAC)"
 LIST_URL = "https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports/SDN.CSV"
 PREFIX = "ofac-"
 PROGRESS_STEP = 500
+# A real publication drops a few entries (925 of 14,017 over the two years between the files in
+# ../shared): a list missing more than this share of the stored entries is taken for a partial
+# file, and nothing is delisted unless the user says so (``allow_mass_delist``).
+MASS_DELIST_SHARE, MASS_DELIST_MIN = 0.2, 50
+# Properties that only ALT.CSV / ADD.CSV carry (country partly comes from the addresses).
+_FROM_FILE = {"aliases": ("alias", "previousName", "weakAlias"), "addresses": ("address", "country")}
 
 # SDN_Type -> workbench kind; "entity" is refined by _organisation_kind.
 TYPE_KINDS = {"individual": "Person", "vessel": "Vessel", "aircraft": "Airplane"}
@@ -96,8 +102,12 @@ def _person_names(record: SdnRecord, countries: set[str]) -> dict[str, list[str]
     return result
 
 
-def plan_entity(record: SdnRecord, reg=None) -> tuple[str, dict[str, list[str]], list[str]]:
-    """(kind, properties, Linked To names) for one entry; pure, so the benchmark can time it."""
+def plan_entity(record: SdnRecord, reg=None, known_countries: Iterable[str] = ()) -> tuple[str, dict[str, list[str]],
+                                                                                         list[str]]:
+    """(kind, properties, Linked To names) for one entry; pure, so the benchmark can time it.
+
+    ``known_countries``: countries stored from an earlier import, when ADD.CSV is not given this time
+    (a Hispanic double surname is split into father's and mother's name by the entry's countries)."""
     parsed = parse_remarks(record.remarks, record.extra_parts)
     props = parsed.properties
     identifiers = props.get("identifier", [])
@@ -133,7 +143,7 @@ def plan_entity(record: SdnRecord, reg=None) -> tuple[str, dict[str, list[str]],
         if addresses:
             out["address"] = list(dict.fromkeys(addresses))
     if kind == "Person":
-        out.update(_person_names(record, set(countries)))
+        out.update(_person_names(record, set(countries) | set(known_countries)))
         if record.title:
             out["position"] = [record.title]
     if kind == "Vessel":
@@ -193,10 +203,11 @@ def sanction_id(ent_num: int) -> str:
 
 
 def import_sdn(session: Session, actor: Actor, paths: list[Path | str], published: str | None = None,
-               progress: Callable[[int, int], None] | None = None, delist: bool = True) -> ImportSummary:
+               progress: Callable[[int, int], None] | None = None, delist: bool = True,
+               allow_mass_delist: bool = False) -> ImportSummary:
     """Import (or re-import) an SDN publication. Raises SdnFormatError before writing on a bad file."""
     with gc_paused():
-        return _import_sdn(session, actor, paths, published, progress, delist)
+        return _import_sdn(session, actor, paths, published, progress, delist, allow_mass_delist)
 
 
 @contextmanager
@@ -213,7 +224,8 @@ def gc_paused():
 
 
 def _import_sdn(session: Session, actor: Actor, paths: list[Path | str], published: str | None,
-                progress: Callable[[int, int], None] | None, delist: bool) -> ImportSummary:
+                progress: Callable[[int, int], None] | None, delist: bool,
+                allow_mass_delist: bool = False) -> ImportSummary:
     parsed = parse_paths([Path(p) for p in paths], published)
     summary = ImportSummary()
     writer = BulkWriter(session, actor, summary)
@@ -228,14 +240,20 @@ def _import_sdn(session: Session, actor: Actor, paths: list[Path | str], publish
     planned: list[tuple[SdnRecord, str, list[str]]] = []
     file_name = parsed.files[0].name
     keep = keep_all if not parsed.full else ()
+    merge = tuple(prop for what in parsed.missing for prop in _FROM_FILE[what])
+    for what in parsed.missing:
+        summary.warnings.append((file_name, f"no {'ALT.CSV' if what == 'aliases' else 'ADD.CSV'} given: the "
+                                            f"{what} of earlier imports are kept, and new ones added"))
     for index, record in enumerate(parsed.records, 1):
-        kind, props, linked = plan_entity(record, writer.reg)
         entity_id = f"{PREFIX}{record.ent_num}"
+        known = (writer.existing_properties(entity_id) or {}).get("country", []) if "addresses" in parsed.missing \
+            else ()
+        kind, props, linked = plan_entity(record, writer.reg, known)
         where = f"{file_name} line {record.line} (ent_num {record.ent_num})"
         if not parsed.full and writer.existing_properties(entity_id) is not None:
             # A list that only names the entry keeps the kind an earlier, fuller import chose.
             kind = writer.existing[entity_id][0]
-        status = writer.entity(entity_id, kind, props, where, keep=keep)
+        status = writer.entity(entity_id, kind, props, where, keep=keep, merge=merge)
         if status is None:
             continue
         by_name.setdefault(writer.fold(record.name), record.ent_num)
@@ -271,7 +289,7 @@ def _import_sdn(session: Session, actor: Actor, paths: list[Path | str], publish
                 links += 1
                 writer.cite(sources.main, link_id=link_id, locator=locator, excerpt=f"Linked To: {target_name}")
     if delist and _is_latest(session, parsed.published, sources.main):
-        _delist(writer, {r.ent_num for r in parsed.records}, parsed.published, summary)
+        _delist(writer, {r.ent_num for r in parsed.records}, parsed.published, summary, allow_mass_delist)
     elif delist:
         summary.warnings.append((parsed.files[0].name, "an import of a newer list exists: nothing was delisted"))
     writer.flush()
@@ -310,8 +328,9 @@ def _is_latest(session: Session, published: str | None, source_id: str) -> bool:
     return newest is None or newest <= published
 
 
-def _delist(writer: BulkWriter, present: set[int], published: str | None, summary: ImportSummary) -> None:
-    delisted = 0
+def _delist(writer: BulkWriter, present: set[int], published: str | None, summary: ImportSummary,
+            allow_mass_delist: bool = False) -> None:
+    active: list[tuple[str, int, dict]] = []
     for entity_id, (kind, props, _version) in list(writer.existing.items()):
         if kind != "Sanction" or not entity_id.endswith("-sanction"):
             continue
@@ -319,8 +338,18 @@ def _delist(writer: BulkWriter, present: set[int], published: str | None, summar
             ent_num = int(entity_id[len(PREFIX):-len("-sanction")])
         except ValueError:
             continue
-        if ent_num in present or (props.get("status") or [""])[0] == "delisted":
-            continue
+        if (props.get("status") or [""])[0] != "delisted":
+            active.append((entity_id, ent_num, props))
+    gone = [(entity_id, ent_num, props) for entity_id, ent_num, props in active if ent_num not in present]
+    if len(gone) > max(MASS_DELIST_MIN, MASS_DELIST_SHARE * len(active)) and not allow_mass_delist:
+        summary.warnings.append(("delisting", f"{len(gone)} of {len(active)} listed entries are missing from this "
+                                              "list: that looks like a partial file, so none was delisted (pass "
+                                              "--allow-mass-delist if the list really drops them)"))
+        summary.details["delisted"] = 0
+        summary.details["missing_not_delisted"] = len(gone)
+        return
+    delisted = 0
+    for entity_id, ent_num, props in gone:
         updated = {k: list(v) for k, v in props.items()}
         updated["status"] = ["delisted"]
         if published:

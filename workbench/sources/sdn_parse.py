@@ -64,6 +64,9 @@ class SdnList:
     published: str | None = None
     # Which properties this format can carry at all (a re-import keeps the others).
     full: bool = True
+    # What these files leave out although the format carries it: 'aliases' without ALT.CSV,
+    # 'addresses' without ADD.CSV (a re-import adds to the stored ones instead of dropping them).
+    missing: tuple[str, ...] = ()
 
 
 def _clean(value: str | None) -> str | None:
@@ -149,7 +152,8 @@ def parse_csv_trio(sdn: Path, alt: Path | None = None, add: Path | None = None,
             if parts and parts != [country] or country:
                 records[ent].addresses.append((", ".join(parts), country, f"add_num {row[1].strip()}"))
     files = [p for p in (sdn, alt, add) if p is not None]
-    return SdnList(list(records.values()), files, "csv", published, full=True)
+    missing = tuple(what for what, path in (("aliases", alt), ("addresses", add)) if path is None)
+    return SdnList(list(records.values()), files, "csv", published, full=True, missing=missing)
 
 
 def _split_programs(raw: str) -> list[str]:
