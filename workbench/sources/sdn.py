@@ -242,8 +242,9 @@ def _import_sdn(session: Session, actor: Actor, paths: list[Path | str], publish
     keep = keep_all if not parsed.full else ()
     merge = tuple(prop for what in parsed.missing for prop in _FROM_FILE[what])
     for what in parsed.missing:
-        summary.warnings.append((file_name, f"no {'ALT.CSV' if what == 'aliases' else 'ADD.CSV'} given: the "
-                                            f"{what} of earlier imports are kept, and new ones added"))
+        given = "ALT.CSV" if what == "aliases" else "ADD.CSV"
+        summary.warnings.append((file_name, f"no {given} given: the {what} of earlier imports are kept, "
+                                            "and new ones added"))
     for index, record in enumerate(parsed.records, 1):
         entity_id = f"{PREFIX}{record.ent_num}"
         known = (writer.existing_properties(entity_id) or {}).get("country", []) if "addresses" in parsed.missing \
@@ -342,9 +343,9 @@ def _delist(writer: BulkWriter, present: set[int], published: str | None, summar
             active.append((entity_id, ent_num, props))
     gone = [(entity_id, ent_num, props) for entity_id, ent_num, props in active if ent_num not in present]
     if len(gone) > max(MASS_DELIST_MIN, MASS_DELIST_SHARE * len(active)) and not allow_mass_delist:
-        summary.warnings.append(("delisting", f"{len(gone)} of {len(active)} listed entries are missing from this "
-                                              "list: that looks like a partial file, so none was delisted (pass "
-                                              "--allow-mass-delist if the list really drops them)"))
+        message = (f"{len(gone)} of {len(active)} listed entries are missing from this list: that looks like a "
+                   "partial file, so none was delisted (pass --allow-mass-delist if the list really drops them)")
+        summary.warnings.append(("delisting", message))
         summary.details["delisted"] = 0
         summary.details["missing_not_delisted"] = len(gone)
         return
