@@ -97,3 +97,14 @@ def test_rejected_hit_is_not_raised_again(session, researcher):
     session.commit()
     assert open_items(session) == []
     assert create_review_items(session, researcher, None, [dict(hit, query_name="Guzman, Joaquin")]) == 0
+
+
+def test_a_surname_typed_in_the_search_box_lists_everyone_who_bears_it(session, researcher):
+    """'guzman' matches 'GUZMAN LOERA, Joaquin' poorly as a whole name, yet a researcher typing it wants
+    every Guzmán: with ``partial`` the names holding every word typed follow the hits; screening does not."""
+    ids = {name: person(session, researcher, name).id
+           for name in ("GUZMAN LOERA, Joaquin", "GUZMAN LOPEZ, Ovidio", "ZAMBADA GARCIA, Ismael")}
+    session.commit()
+    found = [h.entity_id for h in search_entities(session, "guzman", partial=True)]
+    assert set(found) == {ids["GUZMAN LOERA, Joaquin"], ids["GUZMAN LOPEZ, Ovidio"]}
+    assert search_entities(session, "guzman") == []  # as screening asks: no hit for a surname alone

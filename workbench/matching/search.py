@@ -137,15 +137,24 @@ def _kind_filter(kinds: list[str] | None):
 
 
 def search_entities(session: Session, query: str, kinds: list[str] | None = None, limit: int = 20,
-                    threshold: float = 0.5) -> list[SearchHit]:
-    """Fuzzy search over every name and alias in the store; one hit per entity, best first."""
+                    threshold: float = 0.5, partial: bool = False) -> list[SearchHit]:
+    """Fuzzy search over every name and alias in the store; one hit per entity, best first.
+
+    ``partial`` (what a person typing in a search box expects): names that hold every word typed
+    follow the hits, whatever their score: 'guzman' lists the Guzmáns, whose full names it matches
+    poorly. Screening leaves it off: a roll owner's surname alone is no hit."""
     if not (query or "").strip():
         return []
     idx = store_index(session)
     accept = _kind_filter(kinds)
     schema = kinds[0] if kinds and len(kinds) == 1 else None
-    hits = idx.index.search(query, schema, top=max(limit * 3, limit), threshold=threshold,
-                            max_candidates=INTERACTIVE_CANDIDATES)
+    top = max(limit * 3, limit)
+    hits = idx.index.search(query, schema, top=top, threshold=threshold, max_candidates=INTERACTIVE_CANDIDATES)
+    if partial and len(hits) < top:
+        seen = {h.record_id for h in hits}
+        hits += [h for h in idx.index.search(query, schema, top=top, threshold=0.0,
+                                             max_candidates=INTERACTIVE_CANDIDATES)
+                 if h.record_id not in seen and not h.result.unmatched_query]
     out = []
     for hit in hits:
         kind = idx.kinds.get(hit.record_id, "")

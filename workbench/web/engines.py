@@ -32,9 +32,9 @@ def _load(module: str, name: str):
 
 
 def search_entities(session: Session, query: str, kinds: list[str] | None = None, limit: int = 20,
-                    threshold: float = SEARCH_THRESHOLD) -> list[Any]:
+                    threshold: float = SEARCH_THRESHOLD, partial: bool = False) -> list[Any]:
     return _load("workbench.matching.search", "search_entities")(session, query, kinds=kinds, limit=limit,
-                                                                  threshold=threshold)
+                                                                  threshold=threshold, partial=partial)
 
 
 def find_duplicates(session: Session, kind: str, properties: dict, limit: int = 5,

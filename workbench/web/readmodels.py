@@ -323,7 +323,8 @@ def search(session: Session, query: str, kind: str | None = None, state: str | N
     threshold = SEARCH_THRESHOLD if threshold is None else threshold
     kinds = registry().kinds_descending_from([kind]) if kind else None
     filtered = bool(state or topic or sanction)
-    hits = search_entities(session, query, kinds=kinds, limit=limit * (4 if filtered else 1), threshold=threshold)
+    hits = search_entities(session, query, kinds=kinds, limit=limit * (4 if filtered else 1), threshold=threshold,
+                           partial=True)
     entities = entities_by_id(session, [h.entity_id for h in hits])
     sanctions = sanctions_of(session, entities)
     scope = territory_scope(session, state) if state else None
