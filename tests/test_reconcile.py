@@ -159,3 +159,25 @@ def test_suggest_completes_what_is_typed_so_far(api):
     people = client.get("/reconcile/suggest/entity", params={"prefix": "Ejem", "type": "Person"}, headers=auth)
     assert {r["id"] for r in people.json()["result"]} == {"p-1", "p-2"}
     assert {"id": "c-1", "name": "FICTIONAL Ejemplo Holdings LLC", "description": "Company"} in found
+
+
+def test_an_identifier_decides_over_the_name(api, db_url):
+    """The entity scorer's rule: an equal CURP is near-certain, a different CURP rules the candidate out
+    even when name, birth date and nationality agree (an automatic match would wrongly be made)."""
+    client, token = api
+    with store_db.session_scope(db_url) as s:
+        create_entity(s, ACTOR, "Person", {"name": "FICTIONAL Ramona Prueba Ejemplar",
+                                           "identifier": "CURP:PUER570404MSLRJM09", "nationality": "mx"},
+                      entity_id="p-9")
+
+    def ask(curp):
+        queries = {"q": {"query": "FICTIONAL Ramona Prueba Ejemplar", "type": "Person",
+                         "properties": [{"pid": "nationality", "v": "mx"}, {"pid": "identifier", "v": curp}]}}
+        response = client.post("/reconcile", data={"queries": json.dumps(queries)},
+                               headers={"Authorization": f"Bearer {token}"})
+        return {r["id"]: r for r in response.json()["q"]["result"]}
+
+    same = ask("CURP:PUER570404MSLRJM09")["p-9"]
+    assert same["match"] is True and same["score"] >= 99
+    other = ask("CURP:GOAL800101HSLRRN05").get("p-9")
+    assert other is not None and other["match"] is False and other["score"] < 20

@@ -48,6 +48,23 @@ def _values(props: dict, key: str) -> set[str]:
     return {str(v).strip().lower() for v in props.get(key, []) or [] if str(v).strip()}
 
 
+def identifier_effect(score: float, query: dict, candidate: dict) -> tuple[float, list[tuple[str, float, str]]]:
+    """A score moved by the identifiers both sides hold: (new score, [(feature, effect, detail)])."""
+    effects: list[tuple[str, float, str]] = []
+    q_ids, c_ids = _identifiers(query), _identifiers(candidate)
+    shared = [s for s in q_ids if s in c_ids and q_ids[s] & c_ids[s]]
+    conflicts = [s for s in q_ids if s in c_ids and s in UNIQUE_SCHEMES and not q_ids[s] & c_ids[s]]
+    if shared:
+        new = max(score, 0.99 if set(shared) & UNIQUE_SCHEMES else min(1.0, score + 0.3))
+        effects.append(("identifier match", round(new - score, 4), ", ".join(sorted(shared)) + " equal"))
+        score = new
+    if conflicts:
+        new = min(score, 0.15) if not shared else score - 0.3
+        effects.append(("identifier conflict", round(new - score, 4), ", ".join(sorted(conflicts)) + " differ"))
+        score = new
+    return score, effects
+
+
 def score_entities(query: dict, candidate: dict, schema: str | None = None) -> EntityScore:
     """Score two property dicts ({prop: [values]}) of the same family of kinds."""
     q_names = [n for p in NAME_PROPS for n in query.get(p, []) or []]
@@ -59,17 +76,9 @@ def score_entities(query: dict, candidate: dict, schema: str | None = None) -> E
     def feature(label: str, effect: float, detail: str) -> None:
         result.features.append({"feature": label, "effect": round(effect, 4), "detail": detail})
 
-    q_ids, c_ids = _identifiers(query), _identifiers(candidate)
-    shared = [s for s in q_ids if s in c_ids and q_ids[s] & c_ids[s]]
-    conflicts = [s for s in q_ids if s in c_ids and s in UNIQUE_SCHEMES and not q_ids[s] & c_ids[s]]
-    if shared:
-        new = max(score, 0.99 if set(shared) & UNIQUE_SCHEMES else min(1.0, score + 0.3))
-        feature("identifier match", new - score, ", ".join(sorted(shared)) + " equal")
-        score = new
-    if conflicts:
-        new = min(score, 0.15) if not shared else score - 0.3
-        feature("identifier conflict", new - score, ", ".join(sorted(conflicts)) + " differ")
-        score = new
+    score, effects = identifier_effect(score, query, candidate)
+    for label, effect, detail in effects:
+        feature(label, effect, detail)
 
     q_dob, c_dob = _values(query, "birthDate"), _values(candidate, "birthDate")
     if q_dob and c_dob:

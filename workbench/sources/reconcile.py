@@ -95,6 +95,19 @@ def _property_factor(entity: Entity, properties: list[dict]) -> tuple[float, lis
     return factor, features
 
 
+def _identified(score: float, entity: Entity, properties: list[dict]) -> float:
+    """The name score after the entity scorer's identifier rule: an equal CURP or RFC is near-certain,
+    a different one (a scheme a party holds once) rules the candidate out, whatever the name says."""
+    from workbench.matching.entity_score import identifier_effect
+
+    wanted = [str(v.get("id") if isinstance(v, dict) else v) for item in properties
+              if str(item.get("pid") or item.get("p") or "") == "identifier"
+              for v in (item.get("v") if isinstance(item.get("v"), list) else [item.get("v")]) if v not in (None, "")]
+    if not wanted:
+        return score
+    return identifier_effect(score, {"identifier": wanted}, entity.properties)[0]
+
+
 def _limit(query: dict) -> int:
     raw = query.get("limit") or 5
     try:
@@ -130,7 +143,7 @@ def reconcile_one(session: Session, query: dict) -> list[dict]:
         if entity is None:
             continue
         factor, features = _property_factor(entity, properties) if properties else (1.0, [])
-        score = max(0.0, min(1.0, hit.score * factor))
+        score = max(0.0, min(1.0, _identified(hit.score, entity, properties) * factor))
         results.append({
             "id": hit.entity_id,
             "name": hit.caption,
