@@ -315,31 +315,34 @@ def row_problems(mapping: TableMapping, row: dict) -> list[str]:
         if kind is None:
             continue
         spec = reg.entity_kind(kind)
-        props: dict[str, list[str]] = {}
-        for prop, value_spec in entity.properties.items():
-            if prop not in spec.properties:
-                continue
-            try:
-                values = value_spec.values(row)
-            except ValueError as exc:
-                problems.append(f"{key} {prop}: {exc}")
-                continue
-            if values:
-                props[prop] = values
-        problems.extend(_refused(kind, props, spec.properties, key))
+        props, unreadable = _mapped_values(entity.properties, row, spec.properties)
+        problems += [f"{key} {prop}: {reason}" for prop, reason in unreadable.items()]
+        problems += _refused(kind, props, spec.properties, key)
     for link in mapping.links:
         spec = reg.link_kind(link.kind)
-        props = {}
-        for prop, value_spec in link.properties.items():
-            try:
-                values = value_spec.values(row)
-            except ValueError as exc:
-                problems.append(f"{link.kind} {prop}: {exc}")
-                continue
-            if values:
-                props[prop] = values
-        problems.extend(_refused(link.kind, props, spec.properties, link.kind))
+        props, unreadable = _mapped_values(link.properties, row)
+        problems += [f"{link.kind} {prop}: {reason}" for prop, reason in unreadable.items()]
+        problems += _refused(link.kind, props, spec.properties, link.kind)
     return problems
+
+
+def _mapped_values(specs: dict[str, ValueSpec], row: dict,
+                   known: dict | None = None) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """The row's values by property (only the properties in ``known``, when given), and the
+    properties whose value the mapping cannot read, with the reason (a date in another format)."""
+    props: dict[str, list[str]] = {}
+    unreadable: dict[str, str] = {}
+    for prop, value_spec in specs.items():
+        if known is not None and prop not in known:
+            continue
+        try:
+            values = value_spec.values(row)
+        except ValueError as exc:
+            unreadable[prop] = str(exc)
+            continue
+        if values:
+            props[prop] = values
+    return props, unreadable
 
 
 def _refused(kind: str, props: dict[str, list[str]], known: dict, label: str) -> list[str]:
@@ -401,7 +404,7 @@ def _xlsx_rows(path: Path, mapping: TableMapping | None) -> Iterator[tuple[int, 
     from openpyxl import load_workbook
 
     try:
-        handle = open(path, "rb")  # a file object: openpyxl refuses a path without an .xlsx suffix
+        handle = open(path, "rb")  # noqa: SIM115 - closed with the workbook; openpyxl refuses a path without .xlsx
     except OSError as exc:
         raise TableError(path.name, None, f"cannot read ({exc.strerror})") from exc
     try:
@@ -470,15 +473,9 @@ def apply_row(session: Session, actor: Actor, mapping: TableMapping, row: dict, 
         if kind is None:
             continue
         spec = registry().entity_kind(kind)
-        props: dict[str, list[str]] = {}
-        try:
-            for prop, value_spec in entity.properties.items():
-                if prop in spec.properties:
-                    values = value_spec.values(row)
-                    if values:
-                        props[prop] = values
-        except ValueError as exc:
-            raise ValidationError({key: [str(exc)]}) from exc
+        props, unreadable = _mapped_values(entity.properties, row, spec.properties)
+        if unreadable:
+            raise ValidationError({key: list(unreadable.values())[:1]})
         if not props.get("name") and "name" in spec.properties and spec.properties["name"].required:
             if not props:
                 continue  # nothing mapped in this row for this entity (e.g. no second owner)
@@ -515,14 +512,10 @@ def apply_row(session: Session, actor: Actor, mapping: TableMapping, row: dict, 
     for link in mapping.links:
         if link.source not in ids or link.target not in ids:
             continue
-        props = {}
-        for prop, value_spec in link.properties.items():
-            try:
-                values = value_spec.values(row)
-            except ValueError as exc:
-                raise ValidationError({f"{link.kind}.{prop}": [str(exc)]}) from exc
-            if values:
-                props[prop] = values
+        props, unreadable = _mapped_values(link.properties, row)
+        if unreadable:
+            prop, reason = next(iter(unreadable.items()))
+            raise ValidationError({f"{link.kind}.{prop}": [reason]})
         basis = "|".join([link.kind, ids[link.source], ids[link.target], mapping.name, source_id, str(row_number)])
         link_id = "tbl-" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:24]
         if session.get(Link, link_id) is None:
