@@ -148,13 +148,11 @@ def search_entities(session: Session, query: str, kinds: list[str] | None = None
     idx = store_index(session)
     accept = _kind_filter(kinds)
     schema = kinds[0] if kinds and len(kinds) == 1 else None
-    top = max(limit * 3, limit)
-    hits = idx.index.search(query, schema, top=top, threshold=threshold, max_candidates=INTERACTIVE_CANDIDATES)
-    if partial and len(hits) < top:
-        seen = {h.record_id for h in hits}
-        hits += [h for h in idx.index.search(query, schema, top=top, threshold=0.0,
-                                             max_candidates=INTERACTIVE_CANDIDATES)
-                 if h.record_id not in seen and not h.result.unmatched_query]
+    hits = idx.index.search(query, schema, top=max(limit * 3, limit), threshold=0.0 if partial else threshold,
+                            max_candidates=INTERACTIVE_CANDIDATES)
+    if partial:  # one search: the hits, then the names holding every word typed
+        hits = ([h for h in hits if h.score >= threshold]
+                + [h for h in hits if h.score < threshold and not h.result.unmatched_query])
     out = []
     for hit in hits:
         kind = idx.kinds.get(hit.record_id, "")
