@@ -3,6 +3,11 @@
 Each import runs in one transaction with a Rich progress bar and ends with the summary the user
 needs: created, updated, skipped, and every rejection with its reason. A file that cannot be read
 prints one line naming the file and line, and the database stays as it was.
+
+Exit codes, the same for every importer, so a script can tell a partial import from a full one:
+0 everything went in; 3 the import was committed but some records were rejected (the summary
+says how many, and why, with their lines); 2 the input could not be read and nothing was imported;
+1 a database or permission failure (an ``error:`` line instead of a summary).
 """
 
 from __future__ import annotations
@@ -21,6 +26,10 @@ from rich.table import Table
 import_app = typer.Typer(help="Import public sources: OFAC SDN, FollowTheMoney, tables with a mapping.",
                          no_args_is_help=True)
 export_app = typer.Typer(help="Export the workbench in interchange formats.", no_args_is_help=True)
+
+REASONS_SHOWN = 50  # rejections listed one by one; the count covers them all
+PARTIAL_IMPORT = 3  # exit code: committed, but some records were rejected
+BAD_INPUT = 2  # exit code: nothing was imported
 
 
 def _progress(label: str):
@@ -45,15 +54,15 @@ def _summary(summary, title: str) -> None:
     table.add_row("created", str(summary.created))
     table.add_row("updated", str(summary.updated))
     table.add_row("skipped (unchanged)", str(summary.skipped))
-    table.add_row("rejected", str(len(summary.rejected)))
+    table.add_row("rejected (not imported)", str(len(summary.rejected)))
     for key, value in summary.details.items():
         table.add_row(key.replace("_", " "), str(value))
     table.add_row("warnings", str(len(summary.warnings)))
     console.print(table)
-    for where, reason in summary.rejected[:50]:
+    for where, reason in summary.rejected[:REASONS_SHOWN]:
         console.print(f"[red]rejected[/] {where}: {reason}", highlight=False)
-    if len(summary.rejected) > 50:
-        console.print(f"... and {len(summary.rejected) - 50} more rejections")
+    if len(summary.rejected) > REASONS_SHOWN:
+        console.print(f"... and {len(summary.rejected) - REASONS_SHOWN} more rejections")
     for where, message in summary.warnings[:10]:
         console.print(f"[yellow]warning[/] {where}: {message}", highlight=False)
     if len(summary.warnings) > 10:
@@ -72,8 +81,22 @@ def _run_import(label: str, work: Callable) -> None:
         with progress, session() as s:
             summary = run_guarded(work, s, update)
     except (SdnFormatError, FtmError, TableError, MappingError) as exc:
-        fail(f"{exc} (nothing was imported)", code=2)
+        fail(f"{exc} (nothing was imported)", code=BAD_INPUT)
     _summary(summary, label)
+    _exit_if_partial(summary)
+
+
+def _exit_if_partial(summary) -> None:
+    """A script sees exit 0 only when every record went in; the rest is committed either way."""
+    from workbench.cli import err
+
+    rejected = len(summary.rejected)
+    if not rejected:
+        return
+    listed = "each listed above" if rejected <= REASONS_SHOWN else f"the first {REASONS_SHOWN} listed above"
+    err.print(f"[bold yellow]partial import:[/] {rejected} record{'s' if rejected != 1 else ''} rejected and not "
+              f"imported ({listed}, with line and reason); everything else was imported", highlight=False)
+    raise typer.Exit(PARTIAL_IMPORT)
 
 
 @import_app.command("sdn")
@@ -116,9 +139,9 @@ def import_table_command(
     try:
         table_mapping = load_mapping(mapping.read_text(encoding="utf-8"), mapping.name)
     except OSError as exc:
-        fail(f"cannot read {mapping}: {exc.strerror}", code=2)
+        fail(f"cannot read {mapping}: {exc.strerror}", code=BAD_INPUT)
     except MappingError as exc:
-        fail(str(exc), code=2)
+        fail(str(exc), code=BAD_INPUT)
     _run_import(f"Table import ({table_mapping.name})",
                 lambda s, update: import_table(s, cli_actor(), path, table_mapping, progress=update))
 
