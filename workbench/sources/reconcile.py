@@ -32,19 +32,30 @@ def _type(kind: str) -> dict:
     return {"id": kind, "name": spec.label if spec else kind}
 
 
+def default_kinds() -> list[str]:
+    """The kinds a query without a type reconciles against, and the manifest's default types.
+
+    An analyst reconciling a column of names means the parties and the things they own, not the
+    records about them: the concrete members of the schema's abstract families (an abstract kind
+    with a parent, such as the legal entities and the assets). Kinds hanging straight off the root
+    (sanction records, addresses, positions) stay reachable by a typed query. A schema without such
+    families restricts nothing."""
+    reg = registry()
+    families = [k.name for k in reg.entity_kinds.values() if k.abstract and k.parent]
+    return [k.name for k in reg.concrete_kinds() if k.is_a_any(families)] or [k.name for k in reg.concrete_kinds()]
+
+
 def manifest(base_url: str, token_query: str = "") -> dict:
     """The service manifest; ``token_query`` ('?token=...') is appended to the URLs OpenRefine calls."""
     base = base_url.rstrip("/")
     suffix = token_query
     joiner = "&" if suffix else "?"
-    reg = registry()
-    default_types = [_type(k.name) for k in reg.concrete_kinds("LegalEntity")]
     return {
         "versions": ["0.2"],
         "name": SERVICE_NAME,
         "identifierSpace": IDENTIFIER_SPACE,
         "schemaSpace": SCHEMA_SPACE,
-        "defaultTypes": default_types,
+        "defaultTypes": [_type(kind) for kind in default_kinds()],
         "view": {"url": f"{base}/entities/{{{{id}}}}"},
         "preview": {"url": f"{base}/reconcile/preview{suffix}{joiner}id={{{{id}}}}", "width": 430, "height": 200},
         "suggest": {
@@ -59,9 +70,9 @@ def manifest(base_url: str, token_query: str = "") -> dict:
     }
 
 
-def _kinds_for(type_id: str | list | None) -> list[str] | None:
+def _kinds_for(type_id: str | list | None) -> list[str]:
     if not type_id:
-        return None
+        return default_kinds()
     ids = type_id if isinstance(type_id, list) else [type_id]
     kinds = [t for t in ids if isinstance(t, str) and t in registry().entity_kinds]
     if not kinds:
@@ -193,10 +204,11 @@ def preview(session: Session, actor: Actor, entity_id: str) -> dict:
     return {"id": entity.id, "caption": entity.caption, "kind": spec.label, "names": names[:8], "facts": facts[:8]}
 
 
-def suggest_kinds(actor: Actor, type_id: str | None) -> list[str] | None:
-    """The kinds an entity suggestion may have (checked before the web layer's autocomplete runs)."""
+def suggest_kinds(actor: Actor, type_id: str | None) -> list[str]:
+    """The kinds an entity suggestion may have (checked before the web layer's autocomplete runs):
+    the same as a query's, so 'search for match' offers what reconciliation would."""
     require(actor, "read", "search")
-    return _kinds_for(type_id) if type_id else None
+    return _kinds_for(type_id)
 
 
 def entity_suggestions(hits: list[Any]) -> dict:
