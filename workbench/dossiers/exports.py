@@ -12,6 +12,7 @@ import copy
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -280,6 +281,15 @@ def render_ftm(doc: dict) -> str:
 
 # ---- entry point -----------------------------------------------------------------------------
 
+_UNSAFE_IN_FILENAME = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def filename_safe(text: str) -> str:
+    """The whole of ``text`` (two dossiers whose ids share a prefix must not share a file name), with
+    every character a file system or a quoted Content-Disposition header could misread replaced."""
+    return _UNSAFE_IN_FILENAME.sub("_", text)
+
+
 def export_dossier(session: Session, dossier_id: str, fmt: str, releasable: bool = False) -> Export:
     if fmt not in FORMATS:
         raise ValidationError({"format": [f"unknown export format {fmt!r} (use {', '.join(FORMATS)})"]})
@@ -289,5 +299,5 @@ def export_dossier(session: Session, dossier_id: str, fmt: str, releasable: bool
                  "ftm": render_ftm, "assets-csv": render_assets_csv, "visa-csv": render_visa_csv}
     content = renderers[fmt](doc)
     media_type, ext = FORMATS[fmt]
-    name = f"dossier-{dossier.id[:12]}-v{dossier.number}{'-releasable' if releasable else ''}.{ext}"
+    name = f"dossier-{filename_safe(dossier.id)}-v{dossier.number}{'-releasable' if releasable else ''}.{ext}"
     return Export(content if isinstance(content, bytes) else content.encode("utf-8"), media_type, name)
