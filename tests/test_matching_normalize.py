@@ -27,6 +27,17 @@ def test_mexican_legal_forms_abbreviated_and_spelled_out_are_the_same():
     assert normalize("LOLA LOLITA 1110, S. DE R.L. DE C.V.").legal_forms == ("srl_cv",)
 
 
+def test_a_dotted_acronym_ending_in_s_a_keeps_its_letters():
+    """OFAC lists 'M.A.T.S.A. S.A. DE C.V.' for MANTENIMIENTO, AERONAUTICA, TRANSPORTE, Y SERVICIOS
+    AEREOS: the last two letters of the acronym are not the legal form S.A.; the separate S.A. is."""
+    assert texts("M.A.T.S.A. S.A. DE C.V.", "Organization") == ["m", "a", "t", "s", "a"]
+    assert normalize("M.A.T.S.A. S.A. DE C.V.", "Organization").legal_forms == ("sa_cv",)
+    assert texts("T.A.U.S.A.", "Organization") == ["t", "a", "u", "s", "a"]
+    # A legal form written as its own word is still one, dotted or not.
+    assert texts("C.M.V. CARNES S.A.S.", "Organization") == ["c", "m", "v", "carnes"]
+    assert normalize("SHANGHAI ABC CO.LTD.", "Organization").legal_forms == ("co", "ltd")
+
+
 def test_us_legal_forms():
     assert normalize("GREEN LEAF TRADING LLC").legal_forms == ("llc",)
     assert normalize("SMILE TECHNOLOGIES CANADA LIMITED").legal_forms == normalize("SMILE TECHNOLOGIES CANADA LTD").legal_forms

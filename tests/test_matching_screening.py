@@ -169,3 +169,14 @@ def test_an_acronym_written_with_dots_meets_the_name_it_stands_for():
     dotted = NameIndex.from_records([("d1", "S.A.S. E.U.", [], "Organization")])
     hits = dotted.search("SERVICIO AEREO DE SANTANDER E.U.", "Organization", threshold=0.5)
     assert [h.record_id for h in hits] == ["d1"]
+
+
+def test_a_dotted_acronym_ending_in_s_a_finds_the_name_it_spells():
+    """Before, 'S.A.' was cut off 'M.A.T.S.A.' as a legal form: three letters left could not spell
+    five words, and screening found nothing."""
+    index = NameIndex.from_records([
+        ("m1", "MANTENIMIENTO, AERONAUTICA, TRANSPORTE, Y SERVICIOS AEREOS S.A. DE C.V.", [], "Organization"),
+        ("m2", "MANTENIMIENTO AERONAUTICO DEL NORTE S.A. DE C.V.", [], "Organization")])
+    hits = index.search("M.A.T.S.A. S.A. DE C.V.", "Organization", threshold=0.5)
+    assert [h.record_id for h in hits] == ["m1"]
+    assert {a.how for a in hits[0].result.aligned} == {"initial"}

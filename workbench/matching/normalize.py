@@ -33,12 +33,6 @@ TITLES = frozenset({"mr", "mrs", "ms", "dr", "lic", "ing", "sr", "sra", "haji", 
 
 _VARIANT_CANON = {spelling: family[0] for family in VARIANT_FAMILIES for spelling in family}
 
-_LEGAL_PATTERNS: list[tuple[re.Pattern, str]] = []
-for _code, _forms in LEGAL_FORMS.items():
-    for _form in _forms:
-        _LEGAL_PATTERNS.append((re.compile(r"(?:^| )" + re.escape(_form) + r"(?= |$)"), _code))
-# Longest first, so "s a de c v" wins over "s a".
-_LEGAL_PATTERNS.sort(key=lambda item: -len(item[0].pattern))
 # A legal form only counts at the end of an organisation name (or before a trailing comma part).
 _LEGAL_TAIL = {form: code for code, forms in LEGAL_FORMS.items() for form in forms}
 _MAX_FORM_WORDS = max(len(form.split()) for form in _LEGAL_TAIL)
@@ -70,7 +64,9 @@ def schema_kind(schema: str | None) -> str | None:
 _SOFT_G = re.compile(r"g(?=[ei])")
 _SOFT_C = re.compile(r"c(?=[ei])")
 _VOWELS = re.compile(r"[aeiou]")
-_INNER_APOSTROPHE = re.compile(r"(?<=\w)['’`](?=\w)")
+INNER_APOSTROPHE = re.compile(r"(?<=\w)['’`](?=\w)")
+_CHUNKS = re.compile(r"[\s,]+")
+_DOTTED_RUN = re.compile(r"(?:[^\W\d_]\.){2,}[^\W\d_]")  # three dotted letters in a row, the cheap test
 
 
 @lru_cache(maxsize=500_000)
@@ -146,22 +142,37 @@ class NameForm:
         }
 
 
-def _extract_legal_forms(folded: str) -> tuple[str, tuple[str, ...]]:
-    """Strip legal forms from the end of an organisation name (repeatedly: 'x sa de cv' / 'x co ltd')."""
-    words = folded.split()
+def dotted_inner(text: str) -> frozenset[int]:
+    """Positions, among ``fold(text).split()``, of the letters after the first of a word spelled as
+    dotted letters ('M.A.T.S.A.', 'T.A.U.S.A.'). Folding splits such a word into letters, and its last
+    two can read as a legal form ('S.A.'), which they are not: a legal form may not start there."""
+    if not _DOTTED_RUN.search(text):
+        return frozenset()
+    inner: set[int] = set()
+    pos = 0
+    for chunk in _CHUNKS.split(text):
+        letters = fold(chunk).split()
+        if len(letters) >= 3 and all(len(w) == 1 for w in letters):
+            inner.update(range(pos + 1, pos + len(letters)))
+        pos += len(letters)
+    return frozenset(inner)
+
+
+def strip_legal_tail(words: list[str], inner: frozenset[int] = frozenset()) -> tuple[list[str], tuple[str, ...]]:
+    """Strip legal forms from the end of an organisation name's folded words, repeatedly ('x sa de cv',
+    'x co ltd'); never one that starts inside a dotted-letters word (``dotted_inner``)."""
     found: list[str] = []
     changed = True
     while changed and len(words) > 1:
         changed = False
         for n in range(min(_MAX_FORM_WORDS, len(words) - 1), 0, -1):
-            tail = " ".join(words[-n:])
-            code = _LEGAL_TAIL.get(tail)
-            if code:
+            code = _LEGAL_TAIL.get(" ".join(words[-n:]))
+            if code and len(words) - n not in inner:
                 found.insert(0, code)
                 words = words[:-n]
                 changed = True
                 break
-    return " ".join(words), tuple(found)
+    return words, tuple(found)
 
 
 def _token(text: str, role: str | None, kind: str | None) -> list[Token]:
@@ -191,17 +202,16 @@ def normalize(name: str, schema: str | None = None) -> NameForm:
     raw = (name or "").strip()
     raw = raw.replace("&", " and ")
     # Words joined by hyphen or apostrophe stay one word: 'AL-ASSAD' -> 'alassad', "O'NEIL" -> 'oneil'.
-    joined = _INNER_APOSTROPHE.sub("", raw)
+    joined = INNER_APOSTROPHE.sub("", raw)
     parts = [fold(p) for p in joined.split(",")]
     parts = [p for p in parts if p]
     dropped: list[str] = []
     legal: tuple[str, ...] = ()
     if kind != PERSON and parts:
         # 'CITY PLAZA, S.A. DE C.V.': a comma before a legal form is not the OFAC surname comma.
-        whole = " ".join(parts)
-        stripped, legal = _extract_legal_forms(whole)
+        stripped, legal = strip_legal_tail(" ".join(parts).split(), dotted_inner(joined))
         if legal:
-            parts = [stripped]
+            parts = [" ".join(stripped)]
             if kind is None:
                 kind = ORG
     ordered = False

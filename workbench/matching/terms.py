@@ -10,7 +10,6 @@ sides always agree on keys and pre-score strings.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -23,7 +22,15 @@ from workbench.matching.data.names import (
     PARTICLES,
     VARIANT_FAMILIES,
 )
-from workbench.matching.normalize import SUFFIXES, TITLES, phonetic, skeleton
+from workbench.matching.normalize import (
+    INNER_APOSTROPHE,
+    SUFFIXES,
+    TITLES,
+    dotted_inner,
+    phonetic,
+    skeleton,
+    strip_legal_tail,
+)
 from workbench.text import fold
 
 PREFIX = 4  # a word's first letters as a key: catches typos late in a word that change its sound
@@ -31,10 +38,7 @@ PREFIX = 4  # a word's first letters as a key: catches typos late in a word that
 # in the word ('RAWNSTVO' / 'RAWENSTVO', 'JOUMAA' / 'JOMAA') leaves it as it was.
 SKELETON_FROM = 6
 
-_APOSTROPHE = re.compile(r"(?<=\w)['’`](?=\w)")
 _VARIANT_CANON = {spelling: family[0] for family in VARIANT_FAMILIES for spelling in family}
-_LEGAL_TAIL = {form: code for code, forms in LEGAL_FORMS.items() for form in forms}
-_MAX_FORM_WORDS = max(len(form.split()) for form in _LEGAL_TAIL)
 _DROPPED = PARTICLES | SUFFIXES | ORG_PARTICLES
 # Titles go, except those that are also organisation words: normalize keeps 'GENERAL' in 'GENERAL
 # TRADING LLC', so blocking must post it there too, or 'GENEAAL TRADING' could not find it.
@@ -91,25 +95,13 @@ def word(text: str) -> Word:
     return found
 
 
-def _strip_legal_tail(words: list[str]) -> list[str]:
-    changed = True
-    while changed and len(words) > 1:
-        changed = False
-        for n in range(min(_MAX_FORM_WORDS, len(words) - 1), 0, -1):
-            if " ".join(words[-n:]) in _LEGAL_TAIL:
-                words = words[:-n]
-                changed = True
-                break
-    return words
-
-
 def name_words(name: str) -> list[Word]:
     """The identity words of a name, legal-form tail, particles, suffixes and titles left out.
 
     A word after particles that surnames are written joined with ('DE LEON' / 'DELEON') is also
     posted and looked up under the joined spelling, as normalize aligns them."""
-    folded = fold(_APOSTROPHE.sub("", (name or "").replace("&", " and ")))
-    words = _strip_legal_tail(folded.split())
+    text = INNER_APOSTROPHE.sub("", (name or "").replace("&", " and "))
+    words = strip_legal_tail(fold(text).split(), dotted_inner(text))[0]
     kept: list[Word] = []
     particles: list[str] = []
     for w in words:
