@@ -68,3 +68,12 @@ def test_a_query_typed_sanction_still_finds_the_sanction_record(api):
     assert {"id": "Sanction", "name": "Sanction"} in types  # the service offers the type
     ids = [r["id"] for r in _reconcile(client, auth, query=NAME, type="Sanction")]
     assert ids == ["s-ramiro"]
+
+
+def test_a_suggestion_typed_with_an_abstract_kind_covers_the_kinds_under_it(api):
+    """OpenRefine may pass a family ('LegalEntity') as the type: a person is one; before, the exact
+    kind comparison found nothing as soon as the prefix was typed."""
+    client, auth = api
+    suggested = client.get("/reconcile/suggest/entity", params={"prefix": "quint", "type": "LegalEntity"},
+                           headers=auth).json()
+    assert [r["id"] for r in suggested["result"]] == ["p-ramiro"]

@@ -440,8 +440,8 @@ def suggest(session: Session, query: str, kinds: list[str] | None = None, limit:
                 .join(Entity, Entity.id == Name.entity_id)
                 .where(condition, Entity.merged_into.is_(None))
                 .order_by(func.length(Name.normalized), Name.normalized).limit(limit * 4))
-        if kinds:
-            stmt = stmt.where(Entity.kind.in_(kinds))
+        if kinds:  # an abstract kind ('LegalEntity') stands for every kind under it, as in the search
+            stmt = stmt.where(Entity.kind.in_(registry().kinds_descending_from(kinds)))
         for entity_id, name, kind, caption in session.execute(stmt):
             if entity_id not in out:
                 out[entity_id] = Suggestion(entity_id, kind, caption, name, 1.0)
