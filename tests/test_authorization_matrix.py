@@ -33,6 +33,7 @@ PARAMS = {
     "item_id": "999999",
     "username": "researcher",
     "merge_id": "999999",
+    "citation_id": "1",
 }
 
 

@@ -67,6 +67,13 @@ def source_state(source: Source) -> dict:
     }
 
 
+def citation_state(citation: Citation) -> dict:
+    """Everything that makes the citation what it is, so an audit entry can restore a removed one."""
+    return {"source": citation.source_id, "entity": citation.entity_id, "link": citation.link_id,
+            "prop": citation.prop, "value": citation.value, "excerpt": citation.excerpt, "page": citation.page,
+            "locator": citation.locator}
+
+
 def _check_version(obj: Any, expected_version: int | None, label: str) -> None:
     if expected_version is not None and obj.version != expected_version:
         raise Conflict(
@@ -266,6 +273,7 @@ def links_of(session: Session, entity_id: str) -> list[Link]:
 # ---- sources and citations -------------------------------------------------------------------
 
 SOURCE_FIELDS = ("url", "title", "publisher", "published_at", "source_type", "reliability", "releasable", "notes")
+SOURCE_LIMITS = {"url": 2000, "title": 500, "publisher": 300}  # the columns' sizes (PostgreSQL enforces them)
 
 
 def _validate_source(fields: dict[str, Any], reg: Registry) -> dict[str, Any]:
@@ -273,6 +281,10 @@ def _validate_source(fields: dict[str, Any], reg: Registry) -> dict[str, Any]:
     title = (fields.get("title") or "").strip()
     if not title:
         errors["title"] = ["a source needs a title"]
+    for key, limit in SOURCE_LIMITS.items():
+        value = (title if key == "title" else fields.get(key)) or ""
+        if len(value) > limit:
+            errors[key] = [f"at most {limit} characters (this one has {len(value)})"]
     url = fields.get("url")
     if url:
         from workbench.types import check_url
@@ -317,16 +329,25 @@ def create_source(session: Session, actor: Actor, *, source_id: str | None = Non
 
 def update_source(session: Session, actor: Actor, source_id: str, expected_version: int | None = None,
                   reg: Registry | None = None, **fields: Any) -> Source:
+    """Change the descriptive fields given (the others are kept). The stored file and its SHA-256 are
+    the chain of custody and never change: another file is another source."""
     require(actor, "edit", "edit sources")
     reg = reg or registry()
     source = get_source(session, source_id)
     _check_version(source, expected_version, f"source {source.title!r}")
     before = source_state(source)
     merged = {k: getattr(source, k) for k in SOURCE_FIELDS}
-    merged.update(fields)
-    for key, value in _validate_source(merged, reg).items():
+    merged.update((k, v) for k, v in fields.items() if k in SOURCE_FIELDS)
+    cleaned = _validate_source(merged, reg)
+    if not cleaned.get("url") and not source.sha256:
+        raise ValidationError({"url": ["a source without a stored file needs its URL"]})
+    title = source.title
+    for key, value in cleaned.items():
         setattr(source, key, value)
-    session.flush()
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise Conflict(f"source {title!r} was changed by someone else at the same time; reload and retry") from exc
     audit.record(session, actor.username, "source.update", "source", source.id, before, source_state(source))
     return source
 
@@ -353,19 +374,26 @@ def cite(session: Session, actor: Actor, source_id: str, *, entity_id: str | Non
     session.add(citation)
     session.flush()
     audit.record(session, actor.username, "citation.create", "citation", str(citation.id), None,
-                 {"source": source_id, "entity": entity_id, "link": link_id, "prop": prop, "value": value,
-                  "excerpt": excerpt, "page": page, "locator": locator})
+                 citation_state(citation))
+    return citation
+
+
+MAX_ROW_ID = 2**31 - 1  # integer ids are 32-bit on PostgreSQL: a larger one names nothing, never an error
+
+
+def get_citation(session: Session, citation_id: int) -> Citation:
+    citation = session.get(Citation, citation_id) if 0 < citation_id <= MAX_ROW_ID else None
+    if citation is None:
+        raise NotFound(f"no citation {citation_id}")
     return citation
 
 
 def delete_citation(session: Session, actor: Actor, citation_id: int) -> None:
+    """Remove a citation; its audit entry keeps all of it (excerpt and page included), so nothing is lost."""
     require(actor, "edit", "remove citations")
-    citation = session.get(Citation, citation_id)
-    if citation is None:
-        raise NotFound(f"no citation {citation_id}")
+    citation = get_citation(session, citation_id)
     audit.record(session, actor.username, "citation.delete", "citation", str(citation.id),
-                 {"source": citation.source_id, "entity": citation.entity_id, "link": citation.link_id,
-                  "prop": citation.prop, "value": citation.value}, None)
+                 citation_state(citation), None)
     session.delete(citation)
     session.flush()
 
@@ -421,6 +449,7 @@ __all__ = [
     "Saved",
     "add_name",
     "add_note",
+    "citation_state",
     "citations_for",
     "cite",
     "create_entity",
@@ -429,6 +458,7 @@ __all__ = [
     "delete_citation",
     "delete_entity",
     "delete_link",
+    "get_citation",
     "get_entity",
     "get_link",
     "get_source",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlparse
 
 from starlette.datastructures import FormData
 
@@ -92,3 +93,14 @@ def form_int(form: FormData, key: str) -> int | None:
 def other_errors(errors: dict[str, list[str]], known: dict[str, Any]) -> dict[str, list[str]]:
     """Errors that belong to no field on the form (shown at the top)."""
     return {k: v for k, v in errors.items() if k not in known}
+
+
+def same_site_path(target: str | None, default: str = "/") -> str:
+    """``target`` if it is a path on this site, else ``default``: a redirect to an address that a form
+    or a link carried in (after sign-in, after removing a citation) must not lead elsewhere (phishing)."""
+    if not target:
+        return default
+    parsed = urlparse(target)
+    if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target

@@ -7,8 +7,16 @@ is not one of the accepted document or table types is refused with a message say
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
+
+from workbench.settings import get_settings
+from workbench.sources.files import store_file
+from workbench.store import entities as store
+from workbench.store.models import Source
+from workbench.store.permissions import Actor
 
 DOCUMENT_TYPES = ("application/pdf", "text/html", "image/png", "image/jpeg", "image/gif", "image/webp")
 TABLE_TYPES = ("text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -66,3 +74,15 @@ async def read_upload(upload: UploadFile, max_bytes: int, accept: tuple[str, ...
         raise UploadRejected(f"{name} ({claimed}) is not an accepted file: its content is not one of "
                              f"{', '.join(t.split('/')[-1].split('.')[-1] for t in accept)}")
     return Upload(data=data, name=name, media_type=media_type)
+
+
+async def add_uploaded_source(session: Session, actor: Actor, upload: UploadFile, fields: dict[str, Any]) -> Source:
+    """The one way from an uploaded document to a source, so the page and the API check and store alike:
+    size and type by content, bytes kept by SHA-256 with their capture time, then the descriptive
+    ``fields`` (the file name stands in for a missing title). Raises UploadRejected or ValidationError."""
+    checked = await read_upload(upload, get_settings().upload_max_bytes, DOCUMENT_TYPES)
+    stored = store_file(session, actor, checked.data, checked.name, checked.media_type)
+    fields = {**fields, "title": fields.get("title") or checked.name}
+    return store.create_source(session, actor, sha256=stored.sha256, file_name=checked.name,
+                               media_type=checked.media_type, size=len(checked.data),
+                               retrieved_at=stored.captured_at, **fields)

@@ -5,20 +5,22 @@ the pages (session cookie with the X-CSRF-Token header, or an API token); the do
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, Query, Response, UploadFile
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.orm import Session
 
-from workbench.schema import registry
+from workbench.schema import ValidationError, registry
 from workbench.store import entities as store
 from workbench.store.permissions import Actor
 from workbench.web import engines, readmodels
 from workbench.web.deps import current_actor, get_session
 from workbench.web.engines import EngineMissing
+from workbench.web.uploads import UploadRejected, add_uploaded_source
 
 router = APIRouter(prefix="/api", tags=["api"])
+CitationId = Annotated[int, Path(description="the citation's id")]
 
 Values = dict[str, list[str] | str]
 
@@ -103,12 +105,36 @@ class SourceIn(BaseModel):
     notes: str | None = None
 
 
+class SourceUpdate(BaseModel):
+    """The fields sent replace the stored ones; those left out are kept. The stored file never changes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int | None = Field(default=None, description="the version you read (optimistic locking)")
+    url: str | None = None
+    title: str | None = None
+    publisher: str | None = None
+    published_at: str | None = None
+    source_type: str | None = None
+    reliability: str | None = None
+    releasable: bool | None = None
+    notes: str | None = None
+
+    @field_validator("title", "source_type", "reliability", "releasable")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("cannot be null: leave the field out to keep the stored value")
+        return value
+
+
 class SourceOut(BaseModel):
     id: str
     url: str | None
     sha256: str | None
     file_name: str | None
     media_type: str | None
+    size: int | None
     title: str
     publisher: str | None
     published_at: str | None
@@ -116,6 +142,8 @@ class SourceOut(BaseModel):
     source_type: str
     reliability: str
     releasable: bool
+    notes: str | None
+    version: int
 
 
 class CitationIn(BaseModel):
@@ -293,9 +321,52 @@ def source_create(body: SourceIn, actor: Actor = Depends(current_actor), session
     return _source_out(store.create_source(session, actor, **body.model_dump()))
 
 
+@router.post("/sources/upload", response_model=SourceOut, status_code=201,
+             summary="Add a source by uploading its file (PDF, HTML or image; checked by content)")
+async def source_upload(file: UploadFile = File(description="the document"),
+                        title: str | None = Form(None, description="defaults to the file name"),
+                        url: str | None = Form(None), publisher: str | None = Form(None),
+                        published_at: str | None = Form(None), source_type: str = Form("other"),
+                        reliability: str = Form("F"), releasable: bool = Form(True), notes: str | None = Form(None),
+                        actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
+    fields = {"title": title, "url": url or None, "publisher": publisher or None,
+              "published_at": published_at or None, "source_type": source_type, "reliability": reliability,
+              "releasable": releasable, "notes": notes or None}
+    try:
+        source = await add_uploaded_source(session, actor, file, fields)
+    except UploadRejected as exc:
+        raise ValidationError({"file": [str(exc)]}) from exc
+    return _source_out(source)
+
+
 @router.get("/sources/{source_id}", response_model=SourceOut)
 def source(source_id: str, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
     return _source_out(store.get_source(session, source_id))
+
+
+@router.put("/sources/{source_id}", response_model=SourceOut, summary="Correct a source's description")
+def source_update(source_id: str, body: SourceUpdate, actor: Actor = Depends(current_actor),
+                  session: Session = Depends(get_session)):
+    fields = body.model_dump(exclude_unset=True, exclude={"version"})
+    return _source_out(store.update_source(session, actor, source_id, expected_version=body.version, **fields))
+
+
+@router.get("/citations", response_model=list[CitationOut],
+            summary="The citations of one entity (not of its links), one link or one source")
+def citations(entity_id: str | None = None, link_id: str | None = None, source_id: str | None = None,
+              actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
+    given = [name for name, value in (("entity_id", entity_id), ("link_id", link_id), ("source_id", source_id))
+             if value]
+    if len(given) != 1:
+        raise ValidationError({"query": ["give exactly one of entity_id, link_id or source_id"
+                                         + (f" (got {', '.join(given)})" if given else "")]})
+    if entity_id:
+        rows = store.citations_for(session, entity_id=store.get_entity(session, entity_id).id)
+    elif link_id:
+        rows = store.citations_for(session, link_ids=[store.get_link(session, link_id).id])
+    else:
+        rows = readmodels.citations_of_source(session, store.get_source(session, source_id).id)
+    return [_citation_out(c) for c in rows]
 
 
 @router.post("/citations", response_model=CitationOut, status_code=201)
@@ -303,6 +374,19 @@ def citation_create(body: CitationIn, actor: Actor = Depends(current_actor),
                     session: Session = Depends(get_session)):
     return _citation_out(store.cite(session, actor, body.source_id, entity_id=body.entity_id, link_id=body.link_id,
                                     prop=body.prop, value=body.value, excerpt=body.excerpt, page=body.page))
+
+
+@router.get("/citations/{citation_id}", response_model=CitationOut)
+def citation(citation_id: CitationId, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
+    return _citation_out(store.get_citation(session, citation_id))
+
+
+@router.delete("/citations/{citation_id}", status_code=204,
+               summary="Remove a citation (the audit log keeps what it said)")
+def citation_delete(citation_id: CitationId, actor: Actor = Depends(current_actor),
+                    session: Session = Depends(get_session)) -> Response:
+    store.delete_citation(session, actor, citation_id)
+    return Response(status_code=204)
 
 
 # ---- search and graph ------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlparse
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -19,19 +18,9 @@ from workbench.web.deps import (
     optional_actor,
     templates,
 )
-from workbench.web.forms import form_value
+from workbench.web.forms import form_value, same_site_path
 
 router = APIRouter()
-
-
-def _safe_next(target: str | None) -> str:
-    """Only same-site paths: an open redirect after sign-in would help phishing."""
-    if not target:
-        return "/"
-    parsed = urlparse(target)
-    if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
-        return "/"
-    return target
 
 
 @router.get("/health", include_in_schema=False)
@@ -42,8 +31,8 @@ def health() -> JSONResponse:
 @router.get("/login", include_in_schema=False)
 def login_page(request: Request, next: str = "/", actor: Actor | None = Depends(optional_actor)):
     if actor is not None:
-        return RedirectResponse(_safe_next(next), status_code=303)
-    return templates.TemplateResponse(request, "login.html", {"next": _safe_next(next), "error": None,
+        return RedirectResponse(same_site_path(next), status_code=303)
+    return templates.TemplateResponse(request, "login.html", {"next": same_site_path(next), "error": None,
                                                               "username": ""})
 
 
@@ -52,7 +41,7 @@ async def login(request: Request, session: Session = Depends(get_session)):
     form = await request.form()
     username = form_value(form, "username")
     password = form.get("password") if isinstance(form.get("password"), str) else ""
-    target = _safe_next(form_value(form, "next"))
+    target = same_site_path(form_value(form, "next"))
     throttle = request.app.state.login_throttle
     address = request.client.host if request.client else "unknown"
     wait = throttle.retry_after(username, address)

@@ -12,7 +12,7 @@ from workbench.store.models import Entity
 from workbench.store.permissions import Actor
 from workbench.web import engines, readmodels
 from workbench.web.deps import current_actor, flash, get_session, templates
-from workbench.web.forms import fields_for, form_int, form_value, other_errors, properties_from_form
+from workbench.web.forms import fields_for, form_int, form_value, other_errors, properties_from_form, same_site_path
 
 router = APIRouter(include_in_schema=False)
 DUPLICATE_WARN_SCORE = 0.85
@@ -54,6 +54,7 @@ def entity_view(entity_id: str, request: Request, actor: Actor = Depends(current
         "cite_targets": readmodels.cite_targets(page),
         "sources": readmodels.list_sources(session, limit=200),
         "merges": readmodels.merges_into(session, page.entity.id),
+        "can_edit": actor.can("edit"),
     })
 
 
@@ -274,6 +275,19 @@ async def cite_add(entity_id: str, request: Request, actor: Actor = Depends(curr
         return RedirectResponse(f"/entities/{entity_id}#cite", status_code=303)
     flash(request, "Source cited.")
     return RedirectResponse(f"/entities/{entity_id}", status_code=303)
+
+
+@router.post("/citations/{citation_id}/delete")
+async def citation_delete(citation_id: int, request: Request,
+                          actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
+    """Remove a citation attached to the wrong fact; the audit log keeps what it said."""
+    form = await request.form()
+    citation = store.get_citation(session, citation_id)
+    title = citation.source.title
+    default = f"/entities/{citation.entity_id}" if citation.entity_id else f"/sources/{citation.source_id}"
+    store.delete_citation(session, actor, citation_id)
+    flash(request, f"Citation of {title} removed; the audit log keeps what it said.")
+    return RedirectResponse(same_site_path(form_value(form, "back"), default), status_code=303)
 
 
 # ---- links -----------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Sources: add by URL or by upload (stored by SHA-256 outside the web root), list, view, download."""
+"""Sources: add by URL or by upload (stored by SHA-256 outside the web root), edit, list, view, download."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from workbench.store import entities as store
 from workbench.store.permissions import Actor
 from workbench.web import readmodels
 from workbench.web.deps import current_actor, flash, get_session, templates
-from workbench.web.forms import form_value
-from workbench.web.uploads import DOCUMENT_TYPES, UploadRejected, read_upload
+from workbench.web.forms import form_int, form_value
+from workbench.web.uploads import UploadRejected, add_uploaded_source
 
 router = APIRouter(include_in_schema=False)
 FIELDS = ("url", "title", "publisher", "published_at", "source_type", "reliability", "notes")
@@ -25,11 +25,22 @@ def _vocab():
     return {"source_types": reg.vocabularies["source_types"], "grades": reg.vocabularies["reliability_grades"]}
 
 
-def _form(request: Request, values: dict, errors: dict | None = None, status: int = 200, back: str | None = None):
-    """The form; ``back`` is the entity page to return to after saving (kept across a refused post)."""
+def _form(request: Request, values: dict, errors: dict | None = None, status: int = 200, back: str | None = None,
+          source=None, version: int | None = None):
+    """The form; ``back`` is the entity page to return to after saving (kept across a refused post).
+    With ``source`` it edits that source, carrying the ``version`` the user read."""
     return templates.TemplateResponse(request, "sources/form.html", {
         "values": values, "errors": errors or {}, "max_mb": get_settings().upload_max_bytes // (1024 * 1024),
-        "back": request.query_params.get("back", "") if back is None else back, **_vocab()}, status_code=status)
+        "back": request.query_params.get("back", "") if back is None else back, "source": source,
+        "version": source.version if source is not None and version is None else version, **_vocab()},
+        status_code=status)
+
+
+def _posted_values(form) -> dict:
+    """The descriptive fields as typed (blank means none); an unticked checkbox is not releasable."""
+    values = {key: form_value(form, key) or None for key in FIELDS}
+    values["releasable"] = form_value(form, "releasable") == "1"
+    return values
 
 
 @router.get("/sources")
@@ -44,29 +55,17 @@ def source_new(request: Request, actor: Actor = Depends(current_actor)):
     return _form(request, {"source_type": "other", "reliability": "F", "releasable": True})
 
 
-def store_upload(session: Session, actor: Actor, data: bytes, name: str, media_type: str):
-    from workbench.sources.files import store_file
-
-    return store_file(session, actor, data, name, media_type)
-
-
 @router.post("/sources/new")
 async def source_create(request: Request, actor: Actor = Depends(current_actor),
                         session: Session = Depends(get_session)):
     form = await request.form()
-    values = {key: form_value(form, key) or None for key in FIELDS}
-    values["releasable"] = form_value(form, "releasable") == "1"
+    values = _posted_values(form)
     upload = form.get("file")
-    file_args: dict = {}
     try:
         if isinstance(upload, UploadFile) and upload.filename:
-            checked = await read_upload(upload, get_settings().upload_max_bytes, DOCUMENT_TYPES)
-            stored = store_upload(session, actor, checked.data, checked.name, checked.media_type)
-            file_args = {"sha256": stored.sha256, "file_name": checked.name, "media_type": checked.media_type,
-                         "size": len(checked.data), "retrieved_at": stored.captured_at}
-            if not values["title"]:
-                values["title"] = checked.name
-        source = store.create_source(session, actor, **file_args, **values)
+            source = await add_uploaded_source(session, actor, upload, values)
+        else:
+            source = store.create_source(session, actor, **values)
     except UploadRejected as exc:
         session.rollback()
         return _form(request, values, {"file": [str(exc)]}, status=422, back=form_value(form, "back"))
@@ -80,6 +79,36 @@ async def source_create(request: Request, actor: Actor = Depends(current_actor),
     return RedirectResponse(f"/sources/{source.id}", status_code=303)
 
 
+@router.get("/sources/{source_id}/edit")
+def source_edit(source_id: str, request: Request, actor: Actor = Depends(current_actor),
+                session: Session = Depends(get_session)):
+    source = store.get_source(session, source_id)
+    values = {key: getattr(source, key) for key in (*FIELDS, "releasable")}
+    return _form(request, values, source=source)
+
+
+@router.post("/sources/{source_id}/edit")
+async def source_update(source_id: str, request: Request, actor: Actor = Depends(current_actor),
+                        session: Session = Depends(get_session)):
+    """Save the corrected description. A refused save shows what was typed; after a conflict the form
+    carries the current version, so saving again (having looked) applies the user's values."""
+    form = await request.form()
+    values = _posted_values(form)
+    version = form_int(form, "version")
+    try:
+        source = store.update_source(session, actor, source_id, expected_version=version, **values)
+    except ValidationError as exc:
+        session.rollback()
+        return _form(request, values, exc.errors, status=422, source=store.get_source(session, source_id),
+                     version=version)
+    except store.Conflict as exc:
+        session.rollback()
+        return _form(request, values, {"version": [str(exc)]}, status=409,
+                     source=store.get_source(session, source_id))
+    flash(request, f"Saved source {source.title}.")
+    return RedirectResponse(f"/sources/{source_id}", status_code=303)
+
+
 @router.get("/sources/{source_id}")
 def source_view(source_id: str, request: Request, actor: Actor = Depends(current_actor),
                 session: Session = Depends(get_session)):
@@ -89,7 +118,8 @@ def source_view(source_id: str, request: Request, actor: Actor = Depends(current
     links = readmodels.links_by_id(session, [c.link_id for c in citations if c.link_id])
     return templates.TemplateResponse(request, "sources/view.html", {
         "source": source, "citations": citations, "subjects": subjects, "links": links,
-        "fact_labels": readmodels.cited_fact_labels(citations, subjects), **_vocab()})
+        "fact_labels": readmodels.cited_fact_labels(citations, subjects), "can_edit": actor.can("edit"),
+        **_vocab()})
 
 
 @router.get("/sources/{source_id}/file")
