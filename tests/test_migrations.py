@@ -66,3 +66,38 @@ def test_models_and_migrations_agree(tmp_path):
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     engine.dispose()
     assert diff == []
+
+
+def test_sqlite_never_gives_a_removed_citations_id_to_a_new_one(tmp_path):
+    """Migration 0003 recreates citations with AUTOINCREMENT on a database that already holds data:
+    every citation and every exhibit's reference to its citation survive (dropping the old table
+    would otherwise set exhibits.citation_id to NULL), and afterwards a removed citation's id stays
+    unused, so an audit entry or a late DELETE cannot name a different citation."""
+    from sqlalchemy.orm import Session
+
+    from workbench.store.models import Citation, Dossier, Entity, Exhibit, Source
+
+    engine = store_db.make_engine(f"sqlite:///{tmp_path}/ids.db")
+    try:
+        upgrade(engine, "0002")
+        with Session(engine) as s, s.begin():
+            s.add_all([Source(id="src", title="FICTIONAL source"),
+                       Entity(id="e1", kind="Person", caption="FICTIONAL Persona", properties={})])
+            s.flush()
+            s.add_all([Citation(source_id="src", entity_id="e1", prop="name", value=f"v{i}") for i in range(3)])
+            s.add(Dossier(id="d1", title="FICTIONAL dossier", target_id="e1", legal_basis="kingpin", created_by="t"))
+            s.flush()
+            s.add(Exhibit(dossier_id="d1", number=1, source_id="src", citation_id=3, element="x", statement="y",
+                          statement_type="fact", created_by="t"))
+        upgrade(engine)
+        with Session(engine) as s, s.begin():
+            assert sorted(c.value for c in s.query(Citation)) == ["v0", "v1", "v2"]
+            assert s.query(Exhibit).one().citation_id == 3
+            s.query(Exhibit).delete()
+            s.delete(s.get(Citation, 3))
+            s.flush()
+            s.add(Citation(source_id="src", entity_id="e1", prop="name", value="new"))
+        with Session(engine) as s:
+            assert s.query(Citation).filter_by(value="new").one().id == 4
+    finally:
+        engine.dispose()

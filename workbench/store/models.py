@@ -151,11 +151,14 @@ class Citation(Base):
 
     source: Mapped[Source] = relationship()
 
+    # Citations can be removed and are named by id in the audit log and in URLs: SQLite must never
+    # give a removed citation's id to a new one (PostgreSQL's sequences never do).
     __table_args__ = (
         CheckConstraint(
             "(entity_id IS NOT NULL AND link_id IS NULL) OR (entity_id IS NULL AND link_id IS NOT NULL)",
             name="ck_citations_one_subject",
         ),
+        {"sqlite_autoincrement": True},
     )
 
 
