@@ -199,8 +199,8 @@ def test_delete_removes_the_citation_and_the_audit_log_keeps_it(db_url, client, 
     assert citation["id"] not in [c["id"] for c in client.get(f"/api/entities/{cited['person']['id']}").json()["citations"]]
     with store_db.session_scope(db_url) as s:
         entry = s.execute(select(AuditEntry).where(AuditEntry.action == "citation.delete")).scalar_one()
-        assert entry.actor == "rita" and entry.object_id == str(citation["id"]) and entry.after is None
-        assert entry.before == {"source": cited["source"]["id"], "entity": cited["person"]["id"], "link": None,
+        assert entry.actor == "rita" and entry.object_id == cited["person"]["id"] and entry.after is None
+        assert entry.before == {"id": citation["id"], "source": cited["source"]["id"], "entity": cited["person"]["id"], "link": None,
                                 "prop": "birthDate", "value": "1979-02-13",
                                 "excerpt": "nacida el 13 de febrero de 1979", "page": "4", "locator": None}
         assert audit.verify(s)[1] is None  # the chain is intact after the removal

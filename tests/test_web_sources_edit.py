@@ -198,6 +198,10 @@ def test_a_citation_on_the_wrong_fact_is_removed_from_the_entity_page(db_url, cl
     assert removed.status_code == 303 and removed.headers["location"] == f"/entities/{person}"
     after = client.get(removed.headers["location"]).text
     assert "Citation of Gaceta Municipal 12 (FICTIONAL) removed; the audit log keeps what it said." in after
+    # The entity's own history says what was cited and what was removed, by source title and fact label.
+    history = after[after.index('id="h-history"'):]
+    assert "Removed the citation of Gaceta Municipal 12 (FICTIONAL) for Date of birth: 1979-02-13, p. 7" in history
+    assert "Cited Gaceta Municipal 12 (FICTIONAL) for Date of birth: 1979-02-13, p. 7" in history
     assert remove_buttons(after) == [] and "nacida en 1980" not in after
     with store_db.session_scope(db_url) as s:
         assert s.get(Citation, int(citation_id)) is None

@@ -68,8 +68,11 @@ def source_state(source: Source) -> dict:
 
 
 def citation_state(citation: Citation) -> dict:
-    """Everything that makes the citation what it is, so an audit entry can restore a removed one."""
-    return {"source": citation.source_id, "entity": citation.entity_id, "link": citation.link_id,
+    """Everything that makes the citation what it is, so an audit entry can restore a removed one.
+
+    Its audit entries are filed under the entity or link it cites (as an import files them), so
+    the entity's history shows a citation added or removed; the citation's own id is in the state."""
+    return {"id": citation.id, "source": citation.source_id, "entity": citation.entity_id, "link": citation.link_id,
             "prop": citation.prop, "value": citation.value, "excerpt": citation.excerpt, "page": citation.page,
             "locator": citation.locator}
 
@@ -373,8 +376,8 @@ def cite(session: Session, actor: Actor, source_id: str, *, entity_id: str | Non
                         excerpt=excerpt, page=page, locator=locator, created_by=actor.username)
     session.add(citation)
     session.flush()
-    audit.record(session, actor.username, "citation.create", "citation", str(citation.id), None,
-                 citation_state(citation))
+    audit.record(session, actor.username, "citation.create", "citation", citation.entity_id or citation.link_id,
+                 None, citation_state(citation))
     return citation
 
 
@@ -392,7 +395,7 @@ def delete_citation(session: Session, actor: Actor, citation_id: int) -> None:
     """Remove a citation; its audit entry keeps all of it (excerpt and page included), so nothing is lost."""
     require(actor, "edit", "remove citations")
     citation = get_citation(session, citation_id)
-    audit.record(session, actor.username, "citation.delete", "citation", str(citation.id),
+    audit.record(session, actor.username, "citation.delete", "citation", citation.entity_id or citation.link_id,
                  citation_state(citation), None)
     session.delete(citation)
     session.flush()

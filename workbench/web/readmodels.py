@@ -232,24 +232,30 @@ def entity_page(session: Session, entity_id: str, history_limit: int = 100) -> E
     notes = list(session.execute(select(Note).where(Note.entity_id == entity.id).order_by(Note.id.desc())).scalars())
     sanctions = sanctions_of(session, [entity.id]).get(entity.id, [])
     merged_into = session.get(Entity, entity.merged_into) if entity.merged_into else None
+    history = audit.history(session, entity.id, limit=history_limit)
     return EntityPage(
         entity=entity, kind_label=kind.label, facts=facts,
         names=sorted(entity.names, key=lambda n: (n.name_kind != "primary", n.name_kind, n.name)),
         identifiers=identifiers, link_groups=sorted(groups.items()), whole_citations=whole,
-        history=history_rows(audit.history(session, entity.id, limit=history_limit), kind.properties),
+        history=history_rows(history, kind.properties, _cited_sources(session, history)),
         notes=notes, sanctions=sanctions,
         status=sanction_status(sanctions), merged_into=merged_into,
     )
 
 
-def history_rows(entries: Iterable[AuditEntry], props: Mapping[str, Property]) -> list[HistoryRow]:
+def history_rows(entries: Iterable[AuditEntry], props: Mapping[str, Property],
+                 source_titles: Mapping[str, str] | None = None) -> list[HistoryRow]:
     """Audit entries with what changed between before and after, property by property, in the
-    schema's order (then any property it no longer declares), each named by its label."""
+    schema's order (then any property it no longer declares), each named by its label; citations
+    added or removed say which source, for which fact (``source_titles``: id -> title)."""
     rows = []
+    titles = source_titles or {}
     for entry in entries:
         before, after = entry.before, entry.after
         row = HistoryRow(entry)
-        if isinstance(before, dict) and isinstance(after, dict) and "properties" in before and "properties" in after:
+        if entry.object_type == "citation":
+            row.text = _citation_text(entry.action, after if after is not None else before, props, titles)
+        elif isinstance(before, dict) and isinstance(after, dict) and "properties" in before and "properties" in after:
             old, new = before["properties"] or {}, after["properties"] or {}
             names = [n for n in props if n in old or n in new]
             names += [n for n in dict.fromkeys([*old, *new]) if n not in props]
@@ -259,6 +265,39 @@ def history_rows(entries: Iterable[AuditEntry], props: Mapping[str, Property]) -
             row.text = after["text"]
         rows.append(row)
     return rows
+
+
+def _citation_text(action: str, state: Any, props: Mapping[str, Property], titles: Mapping[str, str]) -> str:
+    """'Cited Gaceta Municipal 12 for Birth date: 1979-02-13, p. 4' or 'Removed the citation of ...'."""
+    cited = state.get("citations") if isinstance(state, dict) and "citations" in state else [state]
+    parts = []
+    for c in cited:
+        if not isinstance(c, dict):
+            continue
+        text = titles.get(c.get("source") or "", c.get("source") or "a source")
+        if c.get("prop"):
+            text += f" for {property_label(props, c['prop'])}" + (f": {c['value']}" if c.get("value") else "")
+        elif c.get("link"):
+            text += " for a link"
+        if c.get("page"):
+            text += f", p. {c['page']}"
+        parts.append(text)
+    verb = "Removed the citation of" if action.endswith(".delete") else "Cited"
+    return f"{verb} {'; '.join(parts)}" if parts else verb
+
+
+def _cited_sources(session: Session, entries: list[AuditEntry]) -> dict[str, str]:
+    """Titles of the sources the citation entries among ``entries`` name."""
+    ids: set[str] = set()
+    for entry in entries:
+        if entry.object_type != "citation":
+            continue
+        state = entry.after if entry.after is not None else entry.before
+        cited = state.get("citations") if isinstance(state, dict) and "citations" in state else [state]
+        ids.update(c["source"] for c in cited if isinstance(c, dict) and c.get("source"))
+    if not ids:
+        return {}
+    return dict(session.execute(select(Source.id, Source.title).where(Source.id.in_(ids))).all())
 
 
 def cite_targets(page: EntityPage) -> list[tuple[str, str]]:
