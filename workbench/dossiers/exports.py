@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy.orm import Session
@@ -56,9 +57,19 @@ def _md_escape(value: object) -> str:
     return text.replace("\r", "").replace("\n", " ")
 
 
+# Characters a URL may hold that end or break a Markdown autolink (<...>): percent-encoded, so that a
+# stored URL such as 'https://host/a<script>' stays one link instead of becoming raw HTML.
+_URL_SAFE = "!#$%&'()*+,-./:;=?@[]_~"
+
+
+def _md_url(value: object) -> str:
+    return quote("" if value is None else str(value), safe=_URL_SAFE)
+
+
 _env = Environment(loader=FileSystemLoader(str(TEMPLATES_DIR)), autoescape=select_autoescape(["html"]),
                    undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 _env.filters["md"] = _md_escape
+_env.filters["mdurl"] = _md_url
 
 
 # ---- the export document ---------------------------------------------------------------------
@@ -76,12 +87,25 @@ def releasable_view(view: dict) -> dict:
     return out
 
 
+def _with_display_values(target: dict) -> None:
+    """Give each target property the words a reader reads: a topic 'role.pep' is shown as its vocabulary
+    label 'Politically exposed person'. Done on the document, not the view, so that snapshots frozen
+    before (which hold only the stored values) read the same way."""
+    reg = registry()
+    kind = reg.entity_kinds.get(target["kind"])
+    for prop in target["properties"]:
+        spec = kind.properties.get(prop["name"]) if kind else None
+        labels = reg.vocabularies.get(spec.spec["choices_from"] or "", {}) if spec else {}
+        prop["display"] = [labels.get(v, v) for v in prop["values"]]
+
+
 def document(session: Session, dossier: Dossier, releasable: bool = False) -> dict:
     """The view plus what every export carries: banner, state, version, snapshot hash, completeness."""
     view = snapshot.view_of(session, dossier)
     digest, frozen = snapshot.hash_of(session, dossier, view)
     result = completeness.check(view)
-    shown = releasable_view(view) if releasable else view
+    shown = copy.deepcopy(releasable_view(view) if releasable else view)
+    _with_display_values(shown["target"])
     # Exhibits whose source is not in this export are listed by number only in `withheld`.
     withheld = [ex["number"] for ex in view["exhibits"] if not ex["source"]["releasable"]] if releasable else []
     sources: dict[str, dict] = {}
@@ -120,12 +144,35 @@ def render_json(doc: dict) -> str:
     return json.dumps(snapshot.as_json(doc), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 
+# A spreadsheet reads a cell that starts with one of these as a formula (CSV injection): names come
+# from imported rolls and registries, so '=HYPERLINK(...)' LLC must stay text.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
+
+
+def _csv_cell(value: object) -> object:
+    """The value as a spreadsheet shows it: text that would start a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def _csv_row(writer, values: list) -> None:
+    writer.writerow([_csv_cell(v) for v in values])
+
+
+def _comment(text: str) -> str:
+    """One '# ...' preamble line: a title's line breaks would start a data row, and a comma followed by
+    '=' would start a formula cell in a spreadsheet, so lines are joined and every comma takes a space."""
+    return re.sub(r",(?! )", ", ", " ".join(str(text).split()))
+
+
 def _csv_preamble(doc: dict) -> list[str]:
     meta = doc["meta"]
     lines = [f"# {meta['banner']}"]
     if meta["fictional_banner"]:
         lines.append(f"# {meta['fictional_banner']}")
-    lines.append(f"# dossier {meta['dossier_id']}: {meta['title']}")
+    lines.append("# " + _comment(f"dossier {meta['dossier_id']}: {meta['title']}"))
     lines.append(f"# state {meta['state']}; version {meta['version']}; snapshot sha256 {meta['snapshot_hash']}"
                  + (" (frozen)" if meta["frozen"] else " (live, not frozen)")
                  + ("; releasable export" if meta["releasable"] else ""))
@@ -153,7 +200,7 @@ def render_assets_csv(doc: dict) -> str:
             chains.append(" -> ".join(parts))
             pct = chain["effective_percentage"]
             effective.append("" if pct is None else f"{float(pct):g}")
-        writer.writerow([
+        _csv_row(writer, [
             asset["id"], asset["kind"], asset["caption"], "; ".join(i["value"] for i in asset["identifiers"]),
             asset["address"], asset["parcel_number"], asset["county"], asset["value"], " | ".join(chains),
             " | ".join(effective), _cite(asset["sources"]),
@@ -175,7 +222,7 @@ def render_visa_csv(doc: dict) -> str:
         visa = {row["key"]: row["value"] for row in doc.get("visa_data") or []}
         passports = [i["number"] for i in target["identifiers"] if i["scheme"] == "PASSPORT"]
         exhibits = [f"{ex['number']} ({ex['element']}, {ex['statement_type']})" for ex in doc["exhibits"]]
-        writer.writerow([
+        _csv_row(writer, [
             target["id"], target["caption"],
             "; ".join(n["name"] for n in target["names"] if n["name"] != target["caption"]),
             "; ".join(props.get("birthDate", [])), "; ".join(props.get("nationality", [])), "; ".join(passports),

@@ -64,7 +64,22 @@ class FourEyesViolation(PermissionDenied):
 
 
 def contributors(session: Session, dossier: Dossier) -> set[str]:
-    """Everyone who authored or edited the dossier (its content, not its discussion)."""
+    """Everyone who authored or edited the dossier (its content, not its discussion).
+
+    A new version starts as a copy of the one before (title, narrative, identifier notes, exhibits),
+    so whoever wrote an earlier version wrote part of this one too: the earlier versions count."""
+    people: set[str] = set()
+    seen: set[str] = set()
+    current: Dossier | None = dossier
+    while current is not None and current.id not in seen:
+        seen.add(current.id)
+        people |= _own_contributors(session, current)
+        current = session.get(Dossier, current.previous_id) if current.previous_id else None
+    return people
+
+
+def _own_contributors(session: Session, dossier: Dossier) -> set[str]:
+    """The authors and editors of one version, from its row, events, exhibits and the audit log."""
     people = {dossier.created_by}
     people |= {e.user for e in dossier.events if e.event in EDITING_EVENTS}
     people |= {ex.created_by for ex in dossier.exhibits}

@@ -576,23 +576,42 @@ def _independent_paths(graph: nx.MultiDiGraph, start: str, designated: set[str],
     return int(nx.algorithms.connectivity.local_node_connectivity(local, start, sink))
 
 
+class UnknownState(NotFound):
+    """No state answers to the name or id a user gave (an input error, like an unknown entity)."""
+
+
+def _states_named(proj: Projection, state: str) -> set[str]:
+    """The state-level territories a user means: by id, by name ignoring case and accents, or by the start
+    of the name ('Michoacán' for 'Michoacán de Ocampo', as entity references are resolved)."""
+    graph = proj.graph
+    states = [t for t in _memo_nodes(proj, "territories", ("Territory",)) if graph.nodes[t].get("level") == STATE_LEVEL]
+    key = fold(state)
+    exact = {t for t in states if t == state or fold(graph.nodes[t].get("caption", "")) == key}
+    if exact:
+        return exact
+    started = {t for t in states if key and fold(graph.nodes[t].get("caption", "")).startswith(key + " ")}
+    if not started:
+        raise UnknownState(f"no state (a Territory of level 'state') with id or name {state!r}")
+    if len(started) > 1:
+        names = ", ".join(sorted(graph.nodes[t].get("caption", t) for t in started))
+        raise ValidationError({"state": [f"{state!r} begins the names of several states ({names}): give more of it"]})
+    return started
+
+
 def exposure(session: Session, state: str | None = None, max_length: int = 4) -> list[dict[str, Any]]:
     """Every official's exposure to designated parties, ranked within each state.
 
     Rank order: shortest distance to a designated party first (none found = last), then more
     independent paths, then higher betweenness centrality, then name. ``state`` filters by the
-    state's id or name; an official whose positions fall under no state is listed under None.
+    state's id, its name or the start of its name; an official whose positions fall under no state is listed
+    under None.
     """
     allowed = _link_filter(None)
     with use_projection(session) as proj:
         graph = proj.graph
         states_wanted: set[str] | None = None
         if state is not None:
-            states = _memo_nodes(proj, "territories", ("Territory",))
-            states_wanted = {t for t in states if graph.nodes[t].get("level") == STATE_LEVEL
-                             and (t == state or fold(graph.nodes[t].get("caption", "")) == fold(state))}
-            if not states_wanted:
-                raise NotFound(f"no state (a Territory of level 'state') with id or name {state!r}")
+            states_wanted = _states_named(proj, state)
         designated = proj.designated
         hubs = _hubs(proj)
         listed = _officials(proj)

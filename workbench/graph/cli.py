@@ -85,16 +85,23 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
 
     @graph_app.command("exposure")
     def exposure_cmd(
-        state: str | None = typer.Option(None, "--state", help="Only this state (id or name)."),
+        state: str | None = typer.Option(None, "--state", help="Only this state (id, name or the start of its name)."),
         as_json: bool = typer.Option(False, "--json", help="One JSON array."),
         max_length: int = typer.Option(4, "--max-length", help="Longest path counted (links)."),
     ) -> None:
         """Officials ranked per state by exposure to designated parties and centrality."""
-        from workbench.graph.analysis import exposure
+        from workbench.graph.analysis import UnknownState, exposure
+        from workbench.schema import ValidationError
+
+        def ranked(s):
+            try:
+                return exposure(s, state, max_length)
+            except UnknownState as exc:  # a name the user typed, like an unknown entity: bad input (exit 2)
+                raise ValidationError({"state": [str(exc)]}) from exc
 
         open_database()
         with session() as s:
-            rows = run_guarded(exposure, s, state, max_length)
+            rows = run_guarded(ranked, s)
         if as_json:
             sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
             return

@@ -88,6 +88,11 @@ class ValueSpec:
         if self.literal is not None:
             raw = [self.literal]
         elif self.template is not None:
+            # A template over blank cells says nothing ('{SALE_PRICE} USD' with no price is not ' USD'):
+            # rolls leave optional columns empty, and one such row must not refuse the whole file.
+            used = re.findall(r"{([^{}]+)}", self.template)
+            if used and not any(str(row.get(c) or "").strip() for c in used):
+                return []
             try:
                 text = self.template.format_map({k: (v or "") for k, v in row.items()})
             except (KeyError, ValueError):

@@ -49,13 +49,18 @@ def dossier_list(request: Request, state: list[str] = Query([]), author: str = "
 @router.get("/dossiers/new")
 def dossier_new(request: Request, q: str = "", target: str = "", actor: Actor = Depends(current_actor),
                 session: Session = Depends(get_session)):
-    hits = engines.search_entities(session, q, limit=15) if q.strip() else []
-    chosen = get_entity(session, target) if target else None
     reg = registry()
+    # Only kinds some legal basis applies to can be targets; a person typing a surname ('guzman')
+    # expects the search page's partial matches, not only whole-name hits.
+    target_kinds = sorted({k for b in reg.legal_bases.values() for k in b.target_kinds})
+    hits = engines.search_entities(session, q, kinds=target_kinds or None, limit=15, partial=True) \
+        if q.strip() else []
+    chosen = get_entity(session, target) if target else None
     bases = [b for b in reg.legal_bases.values()
              if chosen is None or not b.target_kinds or reg.entity_kind(chosen.kind).is_a_any(b.target_kinds)]
     return templates.TemplateResponse(request, "dossiers/new.html", {
-        "q": q, "hits": hits, "chosen": chosen, "bases": bases,
+        "q": q, "hits": hits, "chosen": chosen, "bases": bases, "target_kinds": target_kinds,
+        "kind_label": reg.entity_kind(chosen.kind).label if chosen else "",
     })
 
 

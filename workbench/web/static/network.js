@@ -8,6 +8,7 @@
   var root = box.dataset.entity;
   var status = document.getElementById("graph-status");
   var expanded = {};
+  var truncated = false;  // a neighbourhood larger than the server sends: say so, or the count misleads
 
   var cy = cytoscape({
     container: box,
@@ -45,7 +46,8 @@
       });
       body.appendChild(tr);
     });
-    status.textContent = cy.nodes().length + " entities, " + cy.edges().not(".filtered").length + " links shown.";
+    status.textContent = cy.nodes().length + " entities, " + cy.edges().not(".filtered").length + " links shown." +
+      (truncated ? " Only part of a larger neighbourhood is drawn; workbench graph export --around exports all of it." : "");
   }
   function add(data) {
     var added = cy.collection();
@@ -62,6 +64,7 @@
       .then(function (r) { if (!r.ok) throw new Error("the graph could not be loaded (" + r.status + ")"); return r.json(); })
       .then(function (data) {
         expanded[id] = true;
+        if (data.truncated) truncated = true;
         var added = add(data);
         if (added.length) cy.layout({ name: "cose", animate: false, fit: true, padding: 30, randomize: false }).run();
         applyFilter();
@@ -85,6 +88,11 @@
       .then(function (path) {
         cy.elements().removeClass("path");
         if (!path.found) { status.textContent = "No designated party within reach."; return; }
+        if (!path.steps.length) {  // the entity is itself designated: there is no path to draw
+          cy.getElementById(root).addClass("path");
+          status.textContent = cy.getElementById(root).data("label") + " is itself a designated party.";
+          return;
+        }
         var missing = path.nodes.filter(function (id) { return cy.getElementById(id).empty() || !expanded[id]; });
         return Promise.all(missing.map(load)).then(function () {
           path.nodes.forEach(function (id) { cy.getElementById(id).addClass("path"); });
