@@ -34,6 +34,7 @@ PARAMS = {
     "username": "researcher",
     "merge_id": "999999",
     "citation_id": "1",
+    "token_id": "999999",
 }
 
 

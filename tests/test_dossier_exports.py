@@ -81,8 +81,8 @@ def test_releasable_export_holds_no_unreleasable_exhibit(session, approved):
 def test_markdown_marks_allegation_and_fact_and_cites_sources(session, approved):
     _, dossier = approved
     md = export_dossier(session, dossier.id, "md").content.decode()
-    assert "### Exhibit 1 - FACT - element: foreign\\_person" in md
-    assert "### Exhibit 3 - ALLEGATION - element: material\\_support" in md
+    assert "### Exhibit 1 - FACT - element: Foreign person" in md
+    assert "### Exhibit 3 - ALLEGATION - element: Material assistance or support" in md
     assert "Source: Court record 17 (TEST)" in md and "<https://example.org/test/court>" in md
 
 
@@ -107,8 +107,8 @@ def test_assets_csv_lists_kind_identifiers_address_parcel_owner_chain_and_source
     house = by_id[sc.house]
     assert house["kind"] == "RealEstate" and house["parcel_number"] == "TEST-APN-1"
     assert house["identifiers"] == "APN:TESTAPN1" and house["address"] == "1 Example St, Laredo, TX"
-    assert house["owner_chain"] == ("Ramiro Testigo Ficticio (FICTIONAL) -> [Ownership 60%] Inmobiliaria Prueba "
-                                    "(TEST) -> [Ownership 100%] House on Example St (TEST)")
+    assert house["owner_chain"] == ("Ramiro Testigo Ficticio (FICTIONAL) owns 60% of Inmobiliaria Prueba "
+                                    "(TEST), which owns 100% of House on Example St (TEST)")
     assert house["effective_percentage"] == "60" and "County deed (TEST)" in house["sources"]
 
 

@@ -37,7 +37,7 @@ def test_researcher_builds_and_submits_reviewer_approves_over_http(db_url, sessi
     url = created.headers["location"]
     page = researcher.get(url)
     assert page.status_code == 200
-    assert "No exhibit supports the element &#39;sfnt_link&#39;" in page.text
+    assert "No exhibit supports the element Link to an SFNT or designee" in page.text
     assert "Candidate package - not an official designation" in page.text
 
     exhibits = [("foreign_person", "fact", f"source:{sc.official}"), ("sfnt_link", "fact", f"source:{sc.official}"),

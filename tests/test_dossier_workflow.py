@@ -215,7 +215,7 @@ def test_withdraw_from_draft_submitted_or_returned_only(session, researcher, rev
     second = complete_dossier(session, researcher, sc)
     workflow.submit(session, researcher, second)
     workflow.return_for_changes(session, reviewer, second, "weak")
-    assert workflow.withdraw(session, researcher, second).state == "withdrawn"
+    assert workflow.withdraw(session, researcher, second, "superseded").state == "withdrawn"
 
 
 def test_stale_version_gives_conflict(session, researcher):

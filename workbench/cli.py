@@ -178,13 +178,7 @@ def users_add(
     """Add a user (prompts for the password unless --password-file is given)."""
     from workbench.store.users import add_user
 
-    if password_file is not None:
-        try:
-            password = password_file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            fail(f"cannot read {password_file}: {exc.strerror}")
-    else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _read_password(password_file)
     open_database()
     with session() as s:
         run_guarded(add_user, s, cli_actor(), username, role, password)
@@ -228,6 +222,94 @@ def users_token(username: str, label: str = typer.Option("cli", "--label")) -> N
         token = run_guarded(create_token, s, cli_actor(), label, username)
     console.print("API token (shown once):")
     sys.stdout.write(token + "\n")
+
+
+@users_app.command("tokens")
+def users_tokens(username: str) -> None:
+    """List a user's API tokens (id, label, created, last used, revoked); the tokens themselves are never shown."""
+    from workbench.store.users import list_tokens
+
+    open_database()
+    with session() as s:
+        rows = run_guarded(list_tokens, s, cli_actor(), username)
+        table = Table(title=f"API tokens of {username}")
+        for col in ("id", "label", "created", "last used", "status"):
+            table.add_column(col)
+        for row in rows:
+            table.add_row(str(row.id), row.label, f"{row.created_at:%Y-%m-%d %H:%M}",
+                          f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "never",
+                          "revoked" if row.revoked else "active")
+    console.print(table if rows else f"{username} has no API tokens")
+
+
+@users_app.command("revoke")
+def users_revoke(
+    username: str,
+    token_id: int | None = typer.Option(None, "--id", help="The token's id (from `workbench users tokens NAME`)."),
+    every: bool = typer.Option(False, "--all", help="Revoke all of the user's tokens."),
+) -> None:
+    """Revoke one API token of a user (--id), or all of them (--all)."""
+    from workbench.store.users import revoke_token, revoke_tokens
+
+    if (token_id is None) == (not every):
+        fail("give --id ID (see `workbench users tokens NAME`) or --all", 2)
+    open_database()
+    with session() as s:
+        if every:
+            count = run_guarded(revoke_tokens, s, cli_actor(), username)
+            message = f"revoked {count} token{'s' if count != 1 else ''} of {username}"
+        else:
+            row = run_guarded(revoke_token, s, cli_actor(), username, token_id)
+            message = f"revoked token {row.id} ({row.label}) of {username}"
+    console.print(message, highlight=False)
+
+
+@users_app.command("password")
+def users_password(
+    username: str,
+    password_file: Path | None = typer.Option(None, "--password-file", help="Read the password from this file."),
+) -> None:
+    """Set a user's password (prompts for it unless --password-file is given)."""
+    from workbench.store.users import set_password
+
+    password = _read_password(password_file)
+    open_database()
+    with session() as s:
+        run_guarded(set_password, s, cli_actor(), username, password)
+    console.print(f"password of {username} changed")
+
+
+@users_app.command("disable")
+def users_disable(username: str) -> None:
+    """Disable a user: their sessions and API tokens stop working at once (the last active admin is kept)."""
+    _set_active(username, False)
+
+
+@users_app.command("enable")
+def users_enable(username: str) -> None:
+    """Enable a disabled user again."""
+    _set_active(username, True)
+
+
+def _set_active(username: str, active: bool) -> None:
+    from workbench.store.users import set_active
+
+    open_database()
+    with session() as s:
+        run_guarded(set_active, s, cli_actor(), username, active)
+    console.print(f"{username} is {'enabled' if active else 'disabled'}")
+
+
+def _read_password(password_file: Path | None) -> str:
+    if password_file is None:
+        return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        return password_file.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        fail(f"cannot read {password_file}: {exc.strerror}", 2)
+    except UnicodeDecodeError:
+        fail(f"cannot read {password_file}: not UTF-8 text", 2)
+    return ""
 
 
 @audit_app.command("verify")

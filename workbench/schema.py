@@ -28,7 +28,10 @@ class SchemaError(Exception):
 
 
 class ValidationError(ValueError):
-    """Input does not fit the schema. ``errors`` maps a field name to its messages."""
+    """Input does not fit the schema. ``errors`` maps a field name to its messages; ``lead`` is the line an
+    error page shows above them (the message itself is the errors run together, for scripts and logs)."""
+
+    lead = "Nothing was changed. Correct what is listed below and try again."
 
     def __init__(self, errors: dict[str, list[str]]):
         self.errors = errors
@@ -175,9 +178,15 @@ class LegalBasis:
     visa: bool
     link_kinds: tuple[str, ...]
     target_kinds: tuple[str, ...]
-    elements: dict[str, str]
+    elements: dict[str, str]  # key -> what must be shown
+    element_labels: dict[str, str] = field(default_factory=dict)  # key -> what a reader calls it
+
+    def element_label(self, key: str) -> str:
+        """The element's label; an exhibit of an element since dropped from the schema keeps its key."""
+        return self.element_labels.get(key, key)
 
 
+_ELEMENT_KEYS = frozenset({"label", "text"})
 _PROPERTY_KEYS = frozenset({"type", "label", "ftm", "required", "help", "choices", "choices_from", "name_kind"})
 
 
@@ -359,6 +368,7 @@ class Registry:
             elements = spec.get("elements") or {}
             if not elements:
                 raise SchemaError(f"legal_bases.yml: {key} has no elements")
+            texts, labels = self._elements(key, elements)
             for kind in spec.get("link_kinds") or []:
                 if kind not in self.link_kinds:
                     raise SchemaError(f"legal_bases.yml: {key} names unknown link kind '{kind}'")
@@ -376,8 +386,28 @@ class Registry:
                 visa=bool(spec.get("visa", False)),
                 link_kinds=tuple(spec.get("link_kinds") or ()),
                 target_kinds=tuple(spec.get("target_kinds") or ()),
-                elements={str(k): str(v) for k, v in elements.items()},
+                elements=texts,
+                element_labels=labels,
             )
+
+    @staticmethod
+    def _elements(basis: str, elements: dict) -> tuple[dict[str, str], dict[str, str]]:
+        """Each element's text and label. Both are required: a page shows the label, never the stored key."""
+        texts: dict[str, str] = {}
+        labels: dict[str, str] = {}
+        for name, spec in elements.items():
+            where = f"legal_bases.yml: {basis}.elements.{name}"
+            if not isinstance(spec, dict):
+                raise SchemaError(f"{where} must be a mapping with a label and a text")
+            unknown = sorted(str(k) for k in spec if k not in _ELEMENT_KEYS)
+            if unknown:
+                raise SchemaError(f"{where} has unknown key(s) {', '.join(map(repr, unknown))} (use label, text)")
+            for part in sorted(_ELEMENT_KEYS):
+                if not str(spec.get(part) or "").strip():
+                    raise SchemaError(f"{where} has no {part}")
+            texts[str(name)] = str(spec["text"]).strip()
+            labels[str(name)] = str(spec["label"]).strip()
+        return texts, labels
 
     # ---- queries -------------------------------------------------------------------------
     def entity_kind(self, name: str) -> EntityKind:
@@ -498,7 +528,8 @@ class Registry:
                 l.name: {"label": l.label, "source": list(l.source), "target": list(l.target)}
                 for l in self.link_kinds.values()
             },
-            "legal_bases": {b.key: {"label": b.label, "elements": b.elements} for b in self.legal_bases.values()},
+            "legal_bases": {b.key: {"label": b.label, "elements": b.elements, "element_labels": b.element_labels}
+                            for b in self.legal_bases.values()},
         }
 
 

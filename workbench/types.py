@@ -98,10 +98,32 @@ def check_country(raw: str, spec: dict, registry: Registry) -> Checked:
     return Checked(value)
 
 
+# Characters that are never valid unescaped in a URL (RFC 3986): a pasted URL holding one is broken or
+# crafted ('https://host/a<script>'), and every page and export that prints it would have to defend itself.
+_NOT_IN_URL = re.compile(r'[<>"\s\x00-\x1f\x7f-\x9f]')
+
+
+def _describe_char(char: str) -> str:
+    if char == " ":
+        return "a space"
+    if char.isspace():
+        return f"a whitespace character (U+{ord(char):04X})"
+    if not char.isprintable():
+        return f"a control character (U+{ord(char):04X})"
+    return f"'{char}'"
+
+
 def check_url(raw: str, spec: dict, registry: Registry) -> Checked:
     value = _strip(raw)
     if not value:
         return Checked(None)
+    bad = _NOT_IN_URL.search(value)
+    if bad:
+        char = bad.group(0)
+        fix = f"write it as %{ord(char):02X}" if ord(char) < 0x80 else "remove it"
+        message = (f"the URL contains {_describe_char(char)} at character {bad.start() + 1}, which a URL never "
+                   f"holds unescaped: {fix}, or copy the address again from the browser's address bar")
+        return Checked(None, errors=[message])
     parsed = urlparse(value)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         return Checked(None, errors=[f"'{value}' is not an http(s) URL"])

@@ -43,6 +43,11 @@ class Completeness:
         }
 
 
+def _label(element: dict) -> str:
+    """What a reader calls the element (views frozen before elements had labels carry only the key)."""
+    return element.get("label") or element["key"]
+
+
 def _elements(view: dict) -> Check:
     supported: dict[str, list[int]] = {}
     for ex in view["exhibits"]:
@@ -51,10 +56,12 @@ def _elements(view: dict) -> Check:
     for element in view["legal_basis"]["elements"]:
         numbers = supported.get(element["key"])
         if numbers:
-            notes.append(f"{element['key']}: exhibit{'s' if len(numbers) > 1 else ''} "
+            notes.append(f"{_label(element)}: exhibit{'s' if len(numbers) > 1 else ''} "
                          + ", ".join(str(n) for n in numbers))
         else:
-            problems.append(f"No exhibit supports the element '{element['key']}': {element['text']}")
+            # The key follows the label: it is what an API client sends as an exhibit's element.
+            problems.append(f"No exhibit supports the element {_label(element)} ('{element['key']}'): "
+                            f"{element['text']}")
     return Check("elements", "Every element of the legal basis is supported by an exhibit", not problems,
                  problems, notes)
 
@@ -131,7 +138,7 @@ def _releasable(view: dict) -> tuple[Check, list[int]]:
         released = {ex["element"] for ex in view["exhibits"] if ex["source"]["releasable"]}
         for element in view["legal_basis"]["elements"]:
             if element["key"] not in released and any(ex["element"] == element["key"] for ex in view["exhibits"]):
-                notes.append(f"In the releasable export the element '{element['key']}' has no exhibit left.")
+                notes.append(f"In the releasable export the element {_label(element)} has no exhibit left.")
     else:
         notes.append("Every exhibit cites a releasable source.")
     return Check("releasable", "The releasable export cites no unreleasable source", True, [], notes), withheld

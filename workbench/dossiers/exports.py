@@ -99,13 +99,57 @@ def _with_display_values(target: dict) -> None:
         prop["display"] = [labels.get(v, v) for v in prop["values"]]
 
 
+def _with_element_labels(view: dict) -> None:
+    """Label the legal basis's elements and each exhibit's element for readers. Views built now carry the
+    labels; snapshots frozen before elements had labels get them from the schema (the key if it is gone)."""
+    basis = registry().legal_bases.get(view["legal_basis"]["key"])
+
+    def label(key: str) -> str:
+        return basis.element_label(key) if basis else key
+
+    for element in view["legal_basis"]["elements"]:
+        element.setdefault("label", label(element["key"]))
+    for exhibit in view["exhibits"]:
+        exhibit.setdefault("element_label", label(exhibit["element"]))
+
+
+def share_text(percentage: object) -> str:
+    """A stored share ('60', '33.50', '60%') as a reader writes it: '60%', '33.5%'."""
+    raw = str(percentage).strip().rstrip("%").strip()
+    try:
+        return f"{float(raw):g}%"
+    except ValueError:
+        return f"{raw}%"
+
+
+def _with_chain_wording(assets: list[dict]) -> None:
+    """Spell each owner chain out in words ('A owns 60% of B, which controls C') with the link kinds'
+    labels from the schema; the stored kind and percentage stay beside it for machine formats."""
+    kinds = registry().link_kinds
+    for asset in assets:
+        for chain in asset["chains"]:
+            words = []
+            for number, link in enumerate(chain["links"]):
+                spec = kinds.get(link["kind"])
+                link["label"] = spec.label if spec else link["kind"]
+                link["share"] = share_text(link["percentage"]) if link["percentage"] else None
+                verb = f"{link['label']} {link['share']} of" if link["share"] else link["label"]
+                if number == 0:
+                    words.append(link["owner_caption"])
+                words.append(f"{', which ' if number else ' '}{verb} {link['owned_caption']}")
+            chain["wording"] = "".join(words)
+
+
 def document(session: Session, dossier: Dossier, releasable: bool = False) -> dict:
     """The view plus what every export carries: banner, state, version, snapshot hash, completeness."""
     view = snapshot.view_of(session, dossier)
     digest, frozen = snapshot.hash_of(session, dossier, view)
+    view = copy.deepcopy(view)  # a frozen snapshot is the stored row: label a copy
+    _with_element_labels(view)
     result = completeness.check(view)
     shown = copy.deepcopy(releasable_view(view) if releasable else view)
     _with_display_values(shown["target"])
+    _with_chain_wording(shown["assets"])
     # Exhibits whose source is not in this export are listed by number only in `withheld`.
     withheld = [ex["number"] for ex in view["exhibits"] if not ex["source"]["releasable"]] if releasable else []
     sources: dict[str, dict] = {}
@@ -193,11 +237,7 @@ def render_assets_csv(doc: dict) -> str:
         chains = []
         effective = []
         for chain in asset["chains"]:
-            parts = [doc["target"]["caption"]]
-            for link in chain["links"]:
-                share = f" {link['percentage']}%" if link["percentage"] else ""
-                parts.append(f"[{link['kind']}{share}] {link['owned_caption']}")
-            chains.append(" -> ".join(parts))
+            chains.append(chain["wording"])
             pct = chain["effective_percentage"]
             effective.append("" if pct is None else f"{float(pct):g}")
         _csv_row(writer, [
@@ -221,7 +261,7 @@ def render_visa_csv(doc: dict) -> str:
         props = {p["name"]: p["values"] for p in target["properties"]}
         visa = {row["key"]: row["value"] for row in doc.get("visa_data") or []}
         passports = [i["number"] for i in target["identifiers"] if i["scheme"] == "PASSPORT"]
-        exhibits = [f"{ex['number']} ({ex['element']}, {ex['statement_type']})" for ex in doc["exhibits"]]
+        exhibits = [f"{ex['number']} ({ex['element_label']}, {ex['statement_type']})" for ex in doc["exhibits"]]
         _csv_row(writer, [
             target["id"], target["caption"],
             "; ".join(n["name"] for n in target["names"] if n["name"] != target["caption"]),

@@ -19,7 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from workbench.schema import LegalBasis, ValidationError, registry
 from workbench.store import audit
-from workbench.store.entities import Conflict, NotFound, get_entity, get_source
+from workbench.store.entities import MAX_ROW_ID, Conflict, NotFound, get_entity, get_source
 from workbench.store.models import Citation, Comment, Dossier, DossierEvent, Exhibit, new_id
 from workbench.store.permissions import Actor, require
 
@@ -49,6 +49,8 @@ VISA_FIELDS = {
 class InvalidMove(ValidationError):
     """A workflow move that the state machine does not allow, or an edit in a frozen state."""
 
+    lead = "Nothing was changed."
+
     def __init__(self, message: str):
         super().__init__({"state": [message]})
         self.message = message
@@ -59,6 +61,8 @@ class InvalidMove(ValidationError):
 
 class Incomplete(ValidationError):
     """Submission refused: ``missing`` lists, in plain words, what the dossier still lacks."""
+
+    lead = "The dossier is not complete, so it was not submitted. It still needs:"
 
     def __init__(self, missing: list[str]):
         super().__init__({"completeness": missing})
@@ -299,7 +303,9 @@ def add_exhibit(session: Session, actor: Actor, dossier_id: str, *, element: str
         errors["statement"] = ["say what the exhibit shows"]
     citation = None
     if citation_id not in (None, ""):
-        citation = session.get(Citation, int(citation_id))
+        number = int(citation_id)
+        # An id PostgreSQL's 32-bit column cannot hold names no citation (asking would be a server error).
+        citation = session.get(Citation, number) if 0 < number <= MAX_ROW_ID else None
         if citation is None:
             errors["citation"] = [f"no citation {citation_id}"]
         elif source_id and source_id != citation.source_id:
@@ -318,7 +324,7 @@ def add_exhibit(session: Session, actor: Actor, dossier_id: str, *, element: str
     )
     dossier.exhibits.append(exhibit)
     # The event names no source: events appear in the releasable export too.
-    add_event(session, dossier, actor, "exhibit_added", f"exhibit {number} ({element})")
+    add_event(session, dossier, actor, "exhibit_added", f"exhibit {number} ({basis.element_label(element)})")
     touch(session, dossier)
     audit.record(session, actor.username, "dossier.exhibit_add", "dossier", dossier.id, None, exhibit_state(exhibit))
     return exhibit

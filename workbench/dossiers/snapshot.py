@@ -59,6 +59,7 @@ def _exhibits(dossier: Dossier) -> list[dict]:
     for ex in sorted(dossier.exhibits, key=lambda e: e.number):
         out.append({
             "id": ex.id, "number": ex.number, "element": ex.element,
+            "element_label": basis.element_label(ex.element),
             "element_text": basis.elements.get(ex.element, ex.element),
             "statement": ex.statement, "statement_type": ex.statement_type,
             "statement_label": STATEMENT_TYPES.get(ex.statement_type, ex.statement_type),
@@ -90,7 +91,7 @@ def live_view(session: Session, dossier: Dossier) -> dict:
             "key": basis.key, "label": basis.label, "citation": basis.citation, "authority": basis.authority_label,
             "program": basis.program, "derivative": basis.derivative, "visa": basis.visa,
             "link_kinds": list(basis.link_kinds),
-            "elements": [{"key": k, "text": v} for k, v in basis.elements.items()],
+            "elements": [{"key": k, "label": basis.element_label(k), "text": v} for k, v in basis.elements.items()],
         },
         "target": _target(session, dossier),
         "designated_links": evidence.designated_links(session, dossier.target_id, basis),

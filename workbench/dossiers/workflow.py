@@ -4,7 +4,8 @@ draft -> submitted -> approved | returned | rejected; returned -> draft (reopen)
 returned -> withdrawn. Every move is a typed DossierEvent (user, time, comment) and an audit entry
 in the same transaction. Reviewing (approve, return, reject) needs the 'review' permission and is
 refused to anyone who authored or edited the dossier, judged from its events, its exhibits and the
-audit log, so the rule holds whatever the entry point (web, API, CLI).
+audit log, so the rule holds whatever the entry point (web, API, CLI). Withdrawal is final, so it is
+open only to the dossier's authors, reviewers and admins, and it needs a reason.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from workbench.dossiers.service import (
 )
 from workbench.schema import ValidationError
 from workbench.store import audit
-from workbench.store.models import AuditEntry, Dossier
+from workbench.store.models import AuditEntry, Dossier, DossierEvent
 from workbench.store.permissions import Actor, PermissionDenied, require
 
 
@@ -41,6 +42,10 @@ class Move:
     permission: str
     review: bool = False
     needs_comment: bool = False
+    # What the required comment is for, in the refusal when it is missing.
+    comment_hint: str = "the comment is sent to its authors"
+    # A final move cannot be undone: the page says so before the user confirms it.
+    final: str | None = None
 
 
 MOVES: dict[str, Move] = {m.name: m for m in (
@@ -50,7 +55,10 @@ MOVES: dict[str, Move] = {m.name: m for m in (
          needs_comment=True),
     Move("reject", "Reject", "rejected", ("submitted",), "rejected", "review", review=True, needs_comment=True),
     Move("reopen", "Reopen as draft", "reopened", ("returned",), "draft", "edit"),
-    Move("withdraw", "Withdraw", "withdrawn", ("draft", "submitted", "returned"), "withdrawn", "edit"),
+    Move("withdraw", "Withdraw", "withdrawn", ("draft", "submitted", "returned"), "withdrawn", "edit",
+         needs_comment=True, comment_hint="the reason is recorded and shown on the dossier's page",
+         final="Withdrawal is final: a withdrawn dossier cannot be reopened, edited, submitted or given a new "
+               "version. To change a dossier, edit it or ask for it to be returned instead."),
 )}
 
 # Events and audit actions that make their user an author or editor of the dossier.
@@ -100,16 +108,41 @@ def may_review(session: Session, actor: Actor, dossier: Dossier) -> str | None:
     return None
 
 
+def may_withdraw(session: Session, actor: Actor, dossier: Dossier) -> str | None:
+    """None if the actor may withdraw the dossier; otherwise the reason. Withdrawal cannot be undone, so
+    it is for the dossier's authors (of any version) and for reviewers and admins, not for any researcher."""
+    if actor.can("withdraw_any") or actor.username in contributors(session, dossier):
+        return None
+    return (f"{actor.username} ({actor.role}) did not write dossier {dossier.title!r}: only its authors, "
+            "a reviewer or an admin may withdraw it")
+
+
+def _refusal(session: Session, actor: Actor, spec: Move, dossier: Dossier) -> str | None:
+    """Why this actor may not make this move on this dossier (beyond role and state), or None."""
+    if spec.review:
+        return may_review(session, actor, dossier)
+    if spec.name == "withdraw":
+        return may_withdraw(session, actor, dossier)
+    return None
+
+
 def allowed_moves(session: Session, actor: Actor, dossier: Dossier) -> list[Move]:
     """The moves the actor can make on the dossier in its current state (buttons on the page)."""
     out = []
     for move in MOVES.values():
         if dossier.state not in move.sources or not actor.can(move.permission):
             continue
-        if move.review and may_review(session, actor, dossier) is not None:
+        if _refusal(session, actor, move, dossier) is not None:
             continue
         out.append(move)
     return out
+
+
+def withdrawal(dossier: Dossier) -> DossierEvent | None:
+    """The event that withdrew the dossier (who, when, why), or None: its page shows the reason."""
+    if dossier.state != "withdrawn":
+        return None
+    return next((e for e in reversed(dossier.events) if e.event == "withdrawn"), None)
 
 
 @conflict_safe
@@ -125,13 +158,12 @@ def move(session: Session, actor: Actor, dossier_id: str, name: str, comment: st
     if dossier.state not in spec.sources:
         raise InvalidMove(f"cannot {name} dossier {dossier.title!r}: it is {dossier.state} "
                           f"({name} is allowed only from {' or '.join(spec.sources)})")
-    if spec.review:
-        reason = may_review(session, actor, dossier)
-        if reason:
-            raise FourEyesViolation(reason)
+    reason = _refusal(session, actor, spec, dossier)
+    if reason:
+        raise FourEyesViolation(reason) if spec.review else PermissionDenied(reason)
     comment = (comment or "").strip() or None
     if spec.needs_comment and not comment:
-        raise ValidationError({"comment": [f"say why you {name} the dossier (the comment is sent to its authors)"]})
+        raise ValidationError({"comment": [f"say why you {name} the dossier ({spec.comment_hint})"]})
     if name == "submit":
         result = completeness.check(snapshot.live_view(session, dossier))
         if not result.complete:
@@ -143,7 +175,10 @@ def move(session: Session, actor: Actor, dossier_id: str, name: str, comment: st
     if name == "approve":
         snapshot.freeze(session, dossier)
     touch(session, dossier)
-    audit.record(session, actor.username, f"dossier.{name}", "dossier", dossier.id, before, dossier_state(dossier))
+    after = dossier_state(dossier)
+    if comment:
+        after["comment"] = comment  # the reason for a return, rejection or withdrawal belongs to the record
+    audit.record(session, actor.username, f"dossier.{name}", "dossier", dossier.id, before, after)
     return dossier
 
 

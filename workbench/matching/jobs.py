@@ -16,6 +16,7 @@ from typing import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workbench.matching.owners import owner_names
 from workbench.matching.review import create_review_items
 from workbench.matching.search import search_entities
 from workbench.faults import checkpoint
@@ -87,7 +88,8 @@ def list_jobs(session: Session, limit: int = 50) -> list[ScreeningJob]:
 
 def _hits_for_row(session: Session, mapping, row: dict, row_number: int, threshold: float, kinds: list[str]) -> list[dict]:
     hits: dict[str, dict] = {}
-    for name in mapping.screen_names(row):
+    queries = [q for cell in mapping.screen_names(row) for q in owner_names(cell)]  # 'X LLC C/O Y' names X and Y
+    for name in dict.fromkeys(queries):
         for hit in search_entities(session, name, kinds=kinds, limit=HITS_PER_NAME, threshold=threshold):
             best = hits.get(hit.entity_id)
             if best is None or hit.score > best["score"]:

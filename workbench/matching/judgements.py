@@ -2,9 +2,11 @@
 
 A judgement records who said what and when; judging the pair again supersedes (never deletes) the
 earlier verdict, so the history of opinions stays. A merge keeps everything: the loser entity stays
-in the store pointing at the winner (``merged_into``), its names are added to the winner as aliases,
-and its links, citations and notes are re-pointed, each listed in ``Merge.moved`` so that ``unmerge``
-puts exactly those back. Audit entries are never touched: both entities keep their history.
+in the store pointing at the winner (``merged_into``), its names are added to the winner as aliases
+and its other values (identifiers, dates, topics, ...) that the winner lacks are added too (the
+citations that move with them support those values, so the winner's page must show them), and its
+links, citations and notes are re-pointed, each listed in ``Merge.moved`` so that ``unmerge`` puts
+exactly those back. Audit entries are never touched: both entities keep their history.
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ def merge(session: Session, actor: Actor, winner_id: str, loser_id: str) -> Merg
     reg = registry()
     if not (reg.entity_kind(winner.kind).is_a(loser.kind) or reg.entity_kind(loser.kind).is_a(winner.kind)):
         raise ValidationError({"loser": [f"a {loser.kind} cannot be merged into a {winner.kind}"]})
-    moved: dict = {"names": [], "links": [], "citations": [], "notes": []}
+    moved: dict = {"names": [], "values": [], "links": [], "citations": [], "notes": []}
 
     # Names: every name of the loser becomes a name of the winner (those the winner lacks are recorded).
     winner_props = reg.entity_kind(winner.kind).properties
@@ -92,6 +94,13 @@ def merge(session: Session, actor: Actor, winner_id: str, loser_id: str) -> Merg
             if value not in existing and value not in winner.properties.get("name", []):
                 additions.setdefault(target, []).append(value)
                 moved["names"].append({"prop": target, "value": value})
+    for prop, values in loser.properties.items():  # every other value the winner's kind can hold
+        if prop in NAME_TARGET or prop not in winner_props:
+            continue
+        for value in values:
+            if value not in winner.properties.get(prop, []) and value not in additions.get(prop, []):
+                additions.setdefault(prop, []).append(value)
+                moved["values"].append({"prop": prop, "value": value})
     if additions:
         merged_props = {k: list(winner.properties.get(k, [])) + v for k, v in additions.items()}
         update_entity(session, actor, winner.id, merged_props, replace=False)
@@ -155,7 +164,7 @@ def unmerge(session: Session, actor: Actor, merge_id: int) -> Merge:
         if note is not None and note.entity_id == winner.id:
             note.entity_id = loser.id
     removals: dict[str, list[str]] = {}
-    for item in moved.get("names", []):
+    for item in moved.get("names", []) + moved.get("values", []):
         removals.setdefault(item["prop"], []).append(item["value"])
     if removals:
         props = {prop: [v for v in winner.properties.get(prop, []) if v not in values]

@@ -2,7 +2,9 @@
 
 A rejected (name, entity) pair is remembered in ``pair_decisions`` so the same hit is not raised again.
 A confirmed item asks the importers' tabular mapper to create the row's entities and links, bound to
-the matched entity and citing the screened file and row.
+the matched entity and citing the screened file and row, with the job and the reviewer who confirmed it
+("row 12 (screening job 1a2b3c4d, confirmed by rita)"). The decision's audit entry keeps the file name,
+row number, job and importer version, as an import's citations and source notes do.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from workbench.store.models import PairDecision, ReviewItem, ScreeningJob
 from workbench.store.permissions import Actor, require
 
 VERDICTS = ("confirmed", "rejected", "unsure")
+FINAL = ("confirmed", "rejected")  # only an open or unsure hit can still be decided
 
 
 def create_review_items(session: Session, actor: Actor, job_id: str | None, hits) -> int:
@@ -58,14 +61,21 @@ def decide(session: Session, actor: Actor, item_id: int, verdict: str, expected_
         raise NotFound(f"no review item {item_id}")
     if expected_version is not None and item.version != expected_version:
         raise Conflict("this hit was decided by someone else since you opened it; reload it")
+    if item.status in FINAL:  # confirming again would lose the list of records it created
+        raise Conflict(f"this hit was already {item.status} by {item.decided_by}: the decision stands")
     before = {"status": item.status}
+    provenance: dict = {}
     if verdict == "confirmed" and item.job_id:
         job = session.get(ScreeningJob, item.job_id)
+        from workbench.sources.bulk import IMPORTER_VERSION
         from workbench.sources.tabular import apply_row, load_mapping
 
         mapping = load_mapping(job.mapping, job.file_name)
+        locator = confirmation_locator(item.row_number, job.id, actor.username)
         item.created_entities = apply_row(session, actor, mapping, item.row_data, item.row_number, job.source_id,
-                                          bind={mapping.screen_entity: item.entity_id})
+                                          bind={mapping.screen_entity: item.entity_id}, cite_as=(locator, None))
+        provenance = {"job": job.id, "file": job.file_name, "row": item.row_number, "citation": locator,
+                      "importer": IMPORTER_VERSION}
     if verdict == "rejected":
         existing = session.scalar(select(PairDecision).where(PairDecision.query_key == item.query_key,
                                                              PairDecision.entity_id == item.entity_id))
@@ -79,5 +89,12 @@ def decide(session: Session, actor: Actor, item_id: int, verdict: str, expected_
     item.decided_at = datetime.now(UTC)
     session.flush()
     audit.record(session, actor.username, "review.decide", "review_item", str(item.id), before,
-                 {"status": verdict, "entity": item.entity_id, "query": item.query_name})
+                 {"status": verdict, "entity": item.entity_id, "query": item.query_name, **provenance})
     return item
+
+
+def confirmation_locator(row_number: int, job_id: str, username: str) -> str:
+    """Where a confirmed hit's records come from, as a citation reads after the source's title:
+    'row 12 (screening job 1a2b3c4d, confirmed by rita)'. Job ids are long hex strings: the first eight
+    characters name the job on a page (its full id is in the decision's audit entry)."""
+    return f"row {row_number} (screening job {str(job_id)[:8]}, confirmed by {username})"

@@ -40,6 +40,8 @@ def load_watchlist(path: Path) -> NameIndex:
             raise InputError(f"{path}: data row {row_number} needs both an id and a name")
         aliases = [a.strip() for a in (row.get("aliases") or "").split(";") if a.strip()]
         records.append((record_id, name, aliases, (row.get("schema") or "").strip() or None))
+    if not records:  # screening against nothing would report every row as clear
+        raise InputError(f"{path}: the watchlist has a header but no entries")
     return NameIndex.from_records(records)
 
 

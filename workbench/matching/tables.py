@@ -18,12 +18,26 @@ class InputError(Exception):
     """Bad input the user can fix; the message names the file and row."""
 
 
+def _first_bad_utf8(path: Path) -> tuple[int, int, str] | None:
+    """(line, byte within the line, reason) of the first bytes that are not UTF-8. The text reader
+    decodes a block of the file at a time, so its error names neither the line nor the byte."""
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:  # a line ends at a newline byte, which no UTF-8 character holds
+                return number, exc.start, exc.reason
+    return None
+
+
 def _lines(handle, path: Path, counter: list[int]) -> Iterator[str]:
     while True:
         try:
             line = handle.readline()
         except UnicodeDecodeError as exc:
-            raise InputError(f"{path}: line {counter[0] + 1} is not valid UTF-8 ({exc.reason} at byte {exc.start}); "
+            found = _first_bad_utf8(path)
+            line_number, byte, reason = found or (counter[0] + 1, exc.start, exc.reason)
+            raise InputError(f"{path}: line {line_number} is not valid UTF-8 ({reason} at byte {byte} of the line); "
                              "save the file as UTF-8 and try again") from None
         if not line:
             return
@@ -50,6 +64,11 @@ def read_table(path: Path, required: tuple[str, ...] = ()) -> tuple[list[str], I
         raise InputError(f"{path}: line 1: {exc}") from None
     header = [h.strip() for h in header]
     missing = [c for c in required if c not in header]
+    repeated = [c for c in required if header.count(c) > 1]
+    if repeated:  # which of the columns holds the names? Guessing would screen the wrong one
+        handle.close()
+        raise InputError(f"{path}: the header names column {', '.join(repr(c) for c in repeated)} more than once "
+                         "(rename one)")
     if missing:
         handle.close()
         raise InputError(f"{path}: no column {', '.join(repr(m) for m in missing)} in the header "
@@ -83,7 +102,10 @@ def atomic_output(path: Path):
     """Write to a temporary file beside ``path`` and rename it into place only if everything succeeded."""
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
+    except OSError as exc:  # no such folder, no permission: the output option cannot be used
+        raise InputError(f"{path}: cannot write the output there ({exc.strerror})") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             yield handle

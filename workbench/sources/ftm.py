@@ -23,7 +23,7 @@ from workbench.schema import Registry, registry
 from workbench.sources.bulk import BulkWriter, ImportSummary
 from workbench.sources.files import store_file
 from workbench.sources.ftm_schemata import FTM_ABSTRACT, FTM_PROPERTIES, FTM_TOPICS
-from workbench.store.entities import create_source
+from workbench.store.entities import MAX_ID, create_source, id_problem
 from workbench.store.models import Entity, Link, Source
 from workbench.store.permissions import Actor, require
 from workbench.types import split_identifier
@@ -264,6 +264,32 @@ def _fitting_link(maps: _Maps, writer: BulkWriter, candidates: list[tuple[str, s
     return candidates[0][0]  # the writer rejects it with the endpoint message
 
 
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _record_problem(data: dict) -> str | None:
+    """Why one record cannot be stored at all (it is rejected with its line; the rest goes in).
+
+    The database would refuse these mid-import (PostgreSQL: over-long ids, NUL characters), which
+    would abort the whole file with a traceback instead of naming the line."""
+    entity_id = str(data["id"])
+    problem = id_problem(entity_id)
+    if problem:
+        return f"id: {problem}"
+    if data.get("schema") == "Sanction" and len(entity_id) > MAX_ID - len("-sanctionof-999"):
+        return f"id: a Sanction's id has at most {MAX_ID - len('-sanctionof-999')} characters (its links add to it)"
+    if _has_nul(data):
+        return "contains a NUL character (\\u0000), which no text field may hold"
+    return None
+
+
 def import_ftm(session: Session, actor: Actor, path: Path | str, progress: Callable[[int, int], None] | None = None,
                source_id: str | None = None) -> ImportSummary:
     """Import FtM JSON lines: entities first, then the relationship entities as links."""
@@ -286,6 +312,10 @@ def import_ftm(session: Session, actor: Actor, path: Path | str, progress: Calla
     sanction_entities: list[tuple[int, str, list[str]]] = []
     for index, (number, data) in enumerate(rows, 1):
         where = f"{path.name} line {number}"
+        problem = _record_problem(data)
+        if problem:
+            summary.reject(where, problem)
+            continue
         schema = data["schema"]
         kind = maps.kind_for_schema.get(schema)
         if kind is None:

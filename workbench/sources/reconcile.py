@@ -123,7 +123,7 @@ def _limit(query: dict) -> int:
     raw = query.get("limit") or 5
     try:
         return max(1, min(int(raw), MAX_LIMIT))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: 1e999 parses as infinity
         raise ValidationError({"limit": [f"expected a whole number, not {raw!r}"]}) from None
 
 
@@ -243,6 +243,7 @@ def suggest_property(prefix: str, type_id: str | None = None, limit: int = 20) -
 
 
 def propose_properties(type_id: str | None, limit: int = 50) -> dict:
+    limit = max(0, limit)  # a negative limit must not slice from the end
     return {"type": type_id or "", "properties": [{"id": pid, "name": label}
                                                   for pid, label in _properties_of(type_id)][:limit]}
 
@@ -250,8 +251,11 @@ def propose_properties(type_id: str | None, limit: int = 50) -> dict:
 def extend(session: Session, actor: Actor, request: dict) -> dict:
     """Data extension: property values of reconciled entities, as OpenRefine asks for them."""
     require(actor, "read", "extend")
+    shape = "expected {\"ids\": [...], \"properties\": [{\"id\": ...}]}"
     if not isinstance(request, dict) or not isinstance(request.get("ids"), list):
-        raise ValidationError({"extend": ["expected {\"ids\": [...], \"properties\": [{\"id\": ...}]}"]})
+        raise ValidationError({"extend": [shape]})
+    if not isinstance(request.get("properties") or [], list):
+        raise ValidationError({"extend.properties": [shape]})
     wanted = [str(p.get("id")) for p in request.get("properties") or [] if isinstance(p, dict) and p.get("id")]
     labels = dict(_properties_of(None))
     ids = [str(i) for i in request["ids"]][:1000]

@@ -459,14 +459,18 @@ def _entity_id(mapping: TableMapping, entity: EntityMapping, row: dict, row_numb
 
 
 def apply_row(session: Session, actor: Actor, mapping: TableMapping, row: dict, row_number: int, source_id: str,
-              bind: dict[str, str] | None = None, summary: ImportSummary | None = None) -> list[str]:
+              bind: dict[str, str] | None = None, summary: ImportSummary | None = None,
+              cite_as: tuple[str, str | None] | None = None) -> list[str]:
     """Create (or update) the row's entities and links through the domain services; return new ids.
 
     ``bind`` maps a mapped entity to an existing entity id (e.g. a confirmed screening match):
-    that entity is linked, not created. Raises ValidationError when the row's values do not fit.
+    that entity is linked, not created. ``cite_as`` is the (locator, excerpt) of the row's citations
+    when the caller has its own words for them (a screening confirmation names its job and reviewer).
+    Raises ValidationError when the row's values do not fit.
     """
     bind = bind or {}
     locator = f"row {row_number}"
+    cite_locator, cite_excerpt = cite_as or (locator, f"imported by {IMPORTER_VERSION}")
     created: list[str] = []
     ids: dict[str, str] = {}
     for key, entity in mapping.entities.items():
@@ -513,7 +517,7 @@ def apply_row(session: Session, actor: Actor, mapping: TableMapping, row: dict, 
             for messages in saved.warnings.values():
                 summary.warnings.extend((locator, m) for m in messages)
         ids[key] = entity_id
-        _cite_once(session, actor, source_id, locator, entity_id=entity_id)
+        _cite_once(session, actor, source_id, cite_locator, cite_excerpt, entity_id=entity_id)
     for link in mapping.links:
         if link.source not in ids or link.target not in ids:
             continue
@@ -528,17 +532,16 @@ def apply_row(session: Session, actor: Actor, mapping: TableMapping, row: dict, 
             created.append(link_id)
             if summary is not None:
                 summary.details["links_created"] = summary.details.get("links_created", 0) + 1
-        _cite_once(session, actor, source_id, locator, link_id=link_id)
+        _cite_once(session, actor, source_id, cite_locator, cite_excerpt, link_id=link_id)
     return created
 
 
-def _cite_once(session: Session, actor: Actor, source_id: str, locator: str, *, entity_id: str | None = None,
-               link_id: str | None = None) -> None:
+def _cite_once(session: Session, actor: Actor, source_id: str, locator: str, excerpt: str | None, *,
+               entity_id: str | None = None, link_id: str | None = None) -> None:
     query = select(Citation.id).where(Citation.source_id == source_id, Citation.locator == locator)
     query = query.where(Citation.entity_id == entity_id) if entity_id else query.where(Citation.link_id == link_id)
     if session.scalar(query.limit(1)) is None:
-        cite(session, actor, source_id, entity_id=entity_id, link_id=link_id, locator=locator,
-             excerpt=f"imported by {IMPORTER_VERSION}")
+        cite(session, actor, source_id, entity_id=entity_id, link_id=link_id, locator=locator, excerpt=excerpt)
 
 
 def source_for_table(session: Session, actor: Actor, path: Path, mapping: TableMapping) -> str:

@@ -9,6 +9,7 @@ touch the models directly.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -131,6 +132,24 @@ def get_source(session: Session, source_id: str) -> Source:
 
 # ---- entities --------------------------------------------------------------------------------
 
+MAX_ID = 120  # the id columns of entities and links
+_UNSAFE_ID = re.compile(r"[\s/\\?#%\x00-\x1f\x7f]")
+
+
+def id_problem(value: str) -> str | None:
+    """Why ``value`` cannot be an entity or link id, or None. An id is part of page and API addresses
+    (/entities/{id}): a slash, '?', '#', '%' or a space would make its page unreachable, and a longer
+    id than the column holds is a database error on PostgreSQL."""
+    if not value:
+        return "an id cannot be empty"
+    if len(value) > MAX_ID:
+        return f"an id has at most {MAX_ID} characters (this one has {len(value)})"
+    bad = _UNSAFE_ID.search(value)
+    if bad:
+        return f"an id cannot contain {bad.group()!r} (use letters, digits, '-', '_', '.' or ':')"
+    return None
+
+
 def create_entity(session: Session, actor: Actor, kind: str, properties: dict[str, Any],
                   entity_id: str | None = None, reg: Registry | None = None) -> Saved:
     require(actor, "edit", "create entities")
@@ -139,6 +158,8 @@ def create_entity(session: Session, actor: Actor, kind: str, properties: dict[st
     if kind_spec.abstract:
         raise ValidationError({"kind": [f"{kind} is abstract: choose one of its concrete kinds"]})
     cleaned, warnings = reg.validate_properties(kind, properties, kind_spec.properties)
+    if entity_id is not None and id_problem(entity_id):
+        raise ValidationError({"id": [id_problem(entity_id)]})
     if entity_id is not None and session.get(Entity, entity_id) is not None:
         raise ValidationError({"id": [f"an entity with id {entity_id!r} already exists"]})
     entity = Entity(id=entity_id or new_id(), kind=kind, caption=caption_for(kind_spec, cleaned),

@@ -15,6 +15,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "read": frozenset(ROLES),
     "edit": frozenset(ROLES),  # entities, links, sources, citations, notes, imports, screening
     "review": frozenset({"reviewer"}),  # approve / return / reject dossiers
+    # Withdraw someone else's dossier. Withdrawal is final, so besides the dossier's own authors
+    # (workbench.dossiers.workflow.may_withdraw) only reviewers and admins may make it.
+    "withdraw_any": frozenset({"reviewer", "admin"}),
     "admin": frozenset({"admin"}),  # users, roles, tokens of others
 }
 

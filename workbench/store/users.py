@@ -20,6 +20,9 @@ _hasher = PasswordHash.recommended()
 # Verifying against this keeps sign-in time the same whether or not the user exists.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 MIN_PASSWORD = 10
+MAX_PASSWORD = 1024  # argon2 takes any length; a megabyte "password" is a mistake or an attack
+MAX_USERNAME = 80  # the users.username column
+MAX_TOKEN_LABEL = 120  # the api_tokens.label column
 
 
 def hash_password(password: str) -> str:
@@ -34,6 +37,27 @@ def _check_role(role: str) -> None:
 def _check_password(password: str) -> None:
     if len(password or "") < MIN_PASSWORD:
         raise ValidationError({"password": [f"a password needs at least {MIN_PASSWORD} characters"]})
+    if len(password) > MAX_PASSWORD:
+        raise ValidationError({"password": [f"a password has at most {MAX_PASSWORD} characters"]})
+
+
+def _check_username(username: str) -> None:
+    """The column holds 80 characters: a longer name is a message here, not a database error (PostgreSQL)."""
+    if not username or not username.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        raise ValidationError({"username": ["use letters, digits, '.', '-' or '_'"]})
+    if len(username) > MAX_USERNAME:
+        raise ValidationError({"username": [f"at most {MAX_USERNAME} characters (this one has {len(username)})"]})
+
+
+def _active_admins(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(User).where(User.role == "admin", User.active.is_(True)))
+
+
+def _existing_user(session: Session, username: str) -> User:
+    user = get_user(session, username)
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    return user
 
 
 def get_user(session: Session, username: str) -> User | None:
@@ -48,8 +72,7 @@ def list_users(session: Session, actor: Actor) -> list[User]:
 def add_user(session: Session, actor: Actor, username: str, role: str, password: str) -> User:
     require(actor, "admin", "add users")
     username = (username or "").strip()
-    if not username or not username.replace("-", "").replace("_", "").replace(".", "").isalnum():
-        raise ValidationError({"username": ["use letters, digits, '.', '-' or '_'"]})
+    _check_username(username)
     _check_role(role)
     _check_password(password)
     if get_user(session, username) is not None:
@@ -64,11 +87,8 @@ def add_user(session: Session, actor: Actor, username: str, role: str, password:
 def set_role(session: Session, actor: Actor, username: str, role: str) -> User:
     require(actor, "admin", "change roles")
     _check_role(role)
-    user = get_user(session, username)
-    if user is None:
-        raise NotFound(f"no user {username!r}")
-    if user.role == "admin" and role != "admin" and user.active and session.scalar(
-            select(func.count()).select_from(User).where(User.role == "admin", User.active.is_(True))) <= 1:
+    user = _existing_user(session, username)
+    if user.role == "admin" and role != "admin" and user.active and _active_admins(session) <= 1:
         raise ValidationError({"role": [f"{username} is the only active admin: make another admin first"]})
     before = {"role": user.role, "active": user.active}
     user.role = role
@@ -79,11 +99,12 @@ def set_role(session: Session, actor: Actor, username: str, role: str) -> User:
 
 def set_active(session: Session, actor: Actor, username: str, active: bool) -> User:
     require(actor, "admin", "enable or disable users")
-    user = get_user(session, username)
-    if user is None:
-        raise NotFound(f"no user {username!r}")
+    user = _existing_user(session, username)
     if user.username == actor.username and not active:
         raise ValidationError({"active": ["you cannot disable your own account"]})
+    if not active and user.active and user.role == "admin" and _active_admins(session) <= 1:
+        # The CLI acts under a name that is no user, so "not yourself" alone does not keep an admin.
+        raise ValidationError({"active": [f"{username} is the only active admin: make another admin first"]})
     before = {"role": user.role, "active": user.active}
     user.active = active
     session.flush()
@@ -95,9 +116,7 @@ def set_password(session: Session, actor: Actor, username: str, password: str) -
     if actor.username != username:
         require(actor, "admin", "reset other users' passwords")
     _check_password(password)
-    user = get_user(session, username)
-    if user is None:
-        raise NotFound(f"no user {username!r}")
+    user = _existing_user(session, username)
     user.password_hash = hash_password(password)
     session.flush()
     audit.record(session, actor.username, "user.password", "user", username, None, None)
@@ -133,14 +152,42 @@ def create_token(session: Session, actor: Actor, label: str, username: str | Non
     username = username or actor.username
     if username != actor.username:
         require(actor, "admin", "create tokens for other users")
-    user = get_user(session, username)
-    if user is None:
-        raise NotFound(f"no user {username!r}")
+    label = (label or "").strip() or "token"
+    if len(label) > MAX_TOKEN_LABEL:
+        raise ValidationError({"label": [f"at most {MAX_TOKEN_LABEL} characters (this one has {len(label)})"]})
+    user = _existing_user(session, username)
     token = "wbt_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, label=(label or "token")[:120], token_hash=_token_digest(token)))
+    row = ApiToken(user_id=user.id, label=label, token_hash=_token_digest(token))
+    session.add(row)
     session.flush()
-    audit.record(session, actor.username, "token.create", "user", username, None, {"label": label})
+    audit.record(session, actor.username, "token.create", "user", username, None, {"label": label, "token_id": row.id})
     return token
+
+
+def list_tokens(session: Session, actor: Actor, username: str) -> list[ApiToken]:
+    """A user's tokens (id, label, dates, revoked), newest first; never the token or its hash."""
+    if username != actor.username:
+        require(actor, "admin", "list other users' tokens")
+    user = _existing_user(session, username)
+    return list(session.execute(select(ApiToken).where(ApiToken.user_id == user.id)
+                                .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())).scalars())
+
+
+def revoke_token(session: Session, actor: Actor, username: str, token_id: int) -> ApiToken:
+    """Revoke one token (a leaked script's) and leave the user's others working."""
+    if username != actor.username:
+        require(actor, "admin", "revoke other users' tokens")
+    user = _existing_user(session, username)
+    row = session.execute(select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id)
+                          ).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"{username} has no token {token_id}")
+    if not row.revoked:
+        row.revoked = True
+        session.flush()
+        audit.record(session, actor.username, "token.revoke", "user", username, {"token_id": row.id, "revoked": False},
+                     {"token_id": row.id, "label": row.label, "revoked": True})
+    return row
 
 
 def actor_for_token(session: Session, token: str) -> Actor | None:
@@ -156,9 +203,7 @@ def actor_for_token(session: Session, token: str) -> Actor | None:
 def revoke_tokens(session: Session, actor: Actor, username: str) -> int:
     if username != actor.username:
         require(actor, "admin", "revoke other users' tokens")
-    user = get_user(session, username)
-    if user is None:
-        raise NotFound(f"no user {username!r}")
+    user = _existing_user(session, username)
     rows = session.execute(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked.is_(False))).scalars().all()
     for row in rows:
         row.revoked = True

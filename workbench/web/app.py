@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
@@ -22,7 +23,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from workbench.schema import ValidationError
 from workbench.settings import get_settings
-from workbench.store.entities import Conflict, NotFound
+from workbench.store.entities import MAX_ROW_ID, Conflict, NotFound
 from workbench.store.permissions import Actor, PermissionDenied
 from workbench.web import routes as routes_pkg
 from workbench.web.deps import (
@@ -62,15 +63,31 @@ class CommitBeforeResponse:
         await self.app(scope, receive, send_after_commit)
 
 
-def _error(request: Request, status: int, title: str, message: str, errors: dict | None = None) -> Response:
+def field_label(key: str) -> str:
+    """A field as a form names it: 'comment' -> 'Comment', 'birthDate' -> 'Birth date', 'item_id' -> 'Item id'."""
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", str(key)).replace("_", " ").replace(".", " ").split()
+    text = " ".join(words).lower()
+    return text[:1].upper() + text[1:] if text else "Request"
+
+
+def _field_errors(errors: dict | None) -> list[tuple[str, str]]:
+    """(field, message) pairs for the page, each message once."""
+    pairs = [(field_label(key), str(m)) for key, messages in (errors or {}).items() for m in messages]
+    return list(dict.fromkeys(pairs))
+
+
+def _error(request: Request, status: int, title: str, message: str, errors: dict | None = None,
+           lead: str | None = None) -> Response:
+    """JSON for scripts (``detail`` plus ``errors``); a page for people. A ValidationError's message is
+    its field errors run together, so the page puts ``lead`` above the list instead of saying it all twice."""
     if wants_json(request):
         body: dict = {"detail": message}
         if errors is not None:
             body["errors"] = errors
         return JSONResponse(body, status_code=status)
-    return templates.TemplateResponse(request, "error.html", {"title": title, "message": message, "errors": errors,
-                                                              "status": status, "back": referring_page(request)},
-                                      status_code=status)
+    return templates.TemplateResponse(request, "error.html", {
+        "title": title, "message": lead or message, "errors": _field_errors(errors), "status": status,
+        "back": referring_page(request)}, status_code=status)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -92,12 +109,21 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ValidationError)
     async def invalid(request: Request, exc: ValidationError) -> Response:
-        return _error(request, 422, "Invalid input", str(exc), exc.errors)
+        return _error(request, 422, "Invalid input", str(exc), exc.errors, lead=exc.lead)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        items = exc.errors()
+        out_of_range = ("greater_than_equal", "less_than_equal")
+        if items and all(item.get("loc", ())[:1] == ("path",) and item.get("type") in out_of_range for item in items):
+            # A whole number outside 1..MAX_ROW_ID in the address (deps.RowId) names nothing, like any other
+            # unknown id; an id that is no number at all stays a 422 below.
+            item = items[0]
+            thing = str(item["loc"][-1]).removesuffix("_id").replace("_", " ")
+            return _error(request, 404, "Not found", f"no {thing} {item.get('input')} (an id is a whole number "
+                                                     f"from 1 to {MAX_ROW_ID})")
         errors: dict[str, list[str]] = {}
-        for item in exc.errors():
+        for item in items:
             if item.get("type") == "json_invalid":  # loc is ('body', character offset), not a field
                 where, why = item["loc"][-1], (item.get("ctx") or {}).get("error", "")
                 errors.setdefault("body", []).append(f"not valid JSON at character {where}: {why}".rstrip(": "))
@@ -162,7 +188,9 @@ def create_app() -> FastAPI:
                           f"the upload is larger than the limit of {settings.upload_max_bytes // (1024 * 1024)} MB")
         response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
+        if "frame-ancestors" not in response.headers.get("Content-Security-Policy", ""):
+            # A page that says who may frame it (OpenRefine's preview iframe) is not contradicted here.
+            response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         if not request.url.path.startswith("/docs"):
             response.headers.setdefault(

@@ -12,9 +12,11 @@ import hmac
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import quote, urlparse
 
 from fastapi import Depends, HTTPException, Request
+from fastapi import Path as PathParam
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
@@ -22,12 +24,19 @@ from workbench.schema import registry
 from workbench.settings import get_settings
 from workbench.store import db as store_db
 from workbench.store import users
+from workbench.store.entities import MAX_ROW_ID
 from workbench.store.permissions import Actor
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 SESSION_USER = "user"
 SESSION_CSRF = "csrf"
+
+
+# Every integer id in an address (merges, review items, exhibits, citations). Integer ids are 32-bit on
+# PostgreSQL, so a larger one would fail in the database (a 500); one out of range names nothing, and the
+# app answers 404 (app.py, invalid_request).
+RowId = Annotated[int, PathParam(ge=1, le=MAX_ROW_ID, description="a numeric id (1 to 2147483647)")]
 
 
 class LoginRequired(Exception):

@@ -7,9 +7,10 @@ Fuzzy search and graph data come from the matching and graph layers.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -31,6 +32,52 @@ def property_label(props: Mapping[str, Property], name: str) -> str:
     """The schema's label for a property key (a key the schema no longer declares shows as itself)."""
     prop = props.get(name)
     return prop.label if prop is not None else name
+
+
+def value_label(prop: Property | None, value: str) -> str:
+    """What a reader reads for a stored value: a vocabulary key ('role.pep') as its label, a country code
+    ('mx') as the country's name. The stored value never changes; unknown values show as themselves."""
+    if prop is None:
+        return value
+    vocabulary = prop.spec["choices_from"]
+    if vocabulary:
+        return registry().vocabularies.get(vocabulary, {}).get(value, value)
+    if prop.type.validator == "country":
+        return country_label(value)
+    return value
+
+
+def country_label(code: str) -> str:
+    """A country's name for its ISO code: the schema's ``countries`` vocabulary when it declares one,
+    else the name the importers' country table (workbench/sources/countries.py) reads as that code."""
+    named = registry().vocabularies.get("countries", {}).get(code)
+    return named or _country_names().get((code or "").lower(), code)
+
+
+_SMALL_WORDS = frozenset({"and", "of", "the", "da", "de", "du", "des", "la", "le"})
+
+
+@cache
+def _country_names() -> dict[str, str]:
+    """Code -> name from the name -> code table. That table also maps regions ('sinaloa mexico',
+    'texas united states of america') to their country, so the country's own name is the one most
+    often written after a region; a code with no such hint takes its only (or shortest non-acronym) name."""
+    from workbench.sources.countries import NAMES
+
+    by_code: dict[str, list[str]] = defaultdict(list)
+    for name, code in NAMES.items():
+        if len(name) > 2 and name != code.replace("-", " "):
+            by_code[code].append(name)
+    result = {}
+    for code, names in by_code.items():
+        suffixes = Counter(n for n in names for other in names if other != n and other.endswith(" " + n))
+        if suffixes:
+            best = suffixes.most_common(1)[0][0]
+        else:
+            best = min(names, key=lambda n: (len(n) <= 4, len(n), n))
+        words = best.split()
+        result[code] = " ".join(w if i and w in _SMALL_WORDS else w.capitalize() for i, w in enumerate(words))
+    return result
 
 
 def labelled_messages(props: Mapping[str, Property], messages: Mapping[str, list[str]]) -> list[str]:
@@ -134,6 +181,10 @@ class FactRow:
     value: str
     citations: list[Citation] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    display: str = ""  # what the page shows: the value, or its vocabulary label / country name
+
+    def __post_init__(self) -> None:
+        self.display = self.display or self.value
 
 
 @dataclass
@@ -202,7 +253,8 @@ def entity_page(session: Session, entity_id: str, history_limit: int = 100) -> E
     identifiers: list[FactRow] = []
     for name, prop in kind.properties.items():
         for value in entity.properties.get(name, []):
-            row = FactRow(name, prop.label, value, by_value.get((name, value), []) + by_prop.get(name, []))
+            row = FactRow(name, prop.label, value, by_value.get((name, value), []) + by_prop.get(name, []),
+                          display=value_label(prop, value))
             if prop.type.validator == "identifier":
                 row.warnings = reg.identifier_warnings(value)
                 identifiers.append(row)
@@ -224,8 +276,8 @@ def entity_page(session: Session, entity_id: str, history_limit: int = 100) -> E
             continue
         heading = spec.label.capitalize() if spec and outgoing else (spec.reverse.capitalize() if spec else link.kind)
         props = spec.properties if spec else {}
-        details = [(property_label(props, name), ", ".join(values)) for name, values in link.properties.items()
-                   if name not in LINK_DATE_PROPERTIES]
+        details = [(property_label(props, name), ", ".join(value_label(props.get(name), v) for v in values))
+                   for name, values in link.properties.items() if name not in LINK_DATE_PROPERTIES]
         groups[f"{link.kind}: {heading}"].append(
             LinkRow(link, "out" if outgoing else "in", label, other, by_link.get(link.id, []), details))
 
@@ -259,7 +311,8 @@ def history_rows(entries: Iterable[AuditEntry], props: Mapping[str, Property],
             old, new = before["properties"] or {}, after["properties"] or {}
             names = [n for n in props if n in old or n in new]
             names += [n for n in dict.fromkeys([*old, *new]) if n not in props]
-            row.changes = [Change(property_label(props, n), list(old.get(n) or []), list(new.get(n) or []))
+            row.changes = [Change(property_label(props, n), [value_label(props.get(n), v) for v in old.get(n) or []],
+                                  [value_label(props.get(n), v) for v in new.get(n) or []])
                            for n in names if old.get(n) != new.get(n)]
         elif isinstance(after, dict) and "text" in after:
             row.text = after["text"]
@@ -276,7 +329,9 @@ def _citation_text(action: str, state: Any, props: Mapping[str, Property], title
             continue
         text = titles.get(c.get("source") or "", c.get("source") or "a source")
         if c.get("prop"):
-            text += f" for {property_label(props, c['prop'])}" + (f": {c['value']}" if c.get("value") else "")
+            text += f" for {property_label(props, c['prop'])}"
+            if c.get("value"):
+                text += f": {value_label(props.get(c['prop']), c['value'])}"
         elif c.get("link"):
             text += " for a link"
         if c.get("page"):
@@ -308,7 +363,7 @@ def cite_targets(page: EntityPage) -> list[tuple[str, str]]:
     for name, values in entity.properties.items():
         label = property_label(kind.properties, name)
         for index, value in enumerate(values):
-            options.append((f"prop:{name}:{index}", f"{label}: {value}"))
+            options.append((f"prop:{name}:{index}", f"{label}: {value_label(kind.properties.get(name), value)}"))
     for _heading, rows in page.link_groups:
         for row in rows:
             options.append((f"link:{row.link.id}", f"Link: {row.label} {row.other.caption}"))

@@ -1,4 +1,4 @@
-"""Admin pages: users, roles, enabling and disabling accounts (admins only)."""
+"""Admin pages: users, roles, enabling and disabling accounts, API tokens (admins only)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from workbench.schema import ValidationError
 from workbench.store import users
 from workbench.store.permissions import ROLES, Actor
-from workbench.web.deps import flash, get_session, require_role, templates
+from workbench.web.deps import RowId, flash, get_session, require_role, templates
 from workbench.web.forms import form_value
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -68,3 +68,43 @@ async def user_active(username: str, request: Request, actor: Actor = Depends(ad
         return _page(request, session, actor, {f"active:{username}": sum(exc.errors.values(), [])}, status=422)
     flash(request, f"{username} is {'enabled' if active else 'disabled'}.")
     return RedirectResponse("/admin/users", status_code=303)
+
+
+# ---- API tokens --------------------------------------------------------------------------------
+
+def _tokens_page(request: Request, session: Session, actor: Actor, username: str, new_token: str | None = None,
+                 errors=None, label: str = "", status: int = 200):
+    response = templates.TemplateResponse(request, "admin/tokens.html", {
+        "username": username, "tokens": users.list_tokens(session, actor, username), "new_token": new_token,
+        "errors": errors or {}, "label": label,
+    }, status_code=status)
+    response.headers["Cache-Control"] = "no-store"  # a new token is shown once: no copy in any cache
+    return response
+
+
+@router.get("/users/{username}/tokens")
+def token_list(username: str, request: Request, actor: Actor = Depends(admin_only),
+               session: Session = Depends(get_session)):
+    return _tokens_page(request, session, actor, username)
+
+
+@router.post("/users/{username}/tokens")
+async def token_create(username: str, request: Request, actor: Actor = Depends(admin_only),
+                       session: Session = Depends(get_session)):
+    """Show the new token on the answer itself: a flash would carry it in the (signed, not encrypted) cookie."""
+    form = await request.form()
+    label = form_value(form, "label")
+    try:
+        token = users.create_token(session, actor, label, username)
+    except ValidationError as exc:
+        session.rollback()
+        return _tokens_page(request, session, actor, username, errors=exc.errors, label=label, status=422)
+    return _tokens_page(request, session, actor, username, new_token=token, status=201)
+
+
+@router.post("/users/{username}/tokens/{token_id}/revoke")
+async def token_revoke(username: str, token_id: RowId, request: Request, actor: Actor = Depends(admin_only),
+                       session: Session = Depends(get_session)):
+    row = users.revoke_token(session, actor, username, token_id)
+    flash(request, f"Revoked token {row.id} ({row.label}) of {username}: scripts using it now get 401.")
+    return RedirectResponse(f"/admin/users/{username}/tokens", status_code=303)

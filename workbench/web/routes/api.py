@@ -5,9 +5,9 @@ the pages (session cookie with the X-CSRF-Token header, or an API token); the do
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, Query, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.orm import Session
 
@@ -15,12 +15,13 @@ from workbench.schema import ValidationError, registry
 from workbench.store import entities as store
 from workbench.store.permissions import Actor
 from workbench.web import engines, readmodels
-from workbench.web.deps import current_actor, get_session
+from workbench.web.deps import RowId, current_actor, get_session
 from workbench.web.engines import EngineMissing
 from workbench.web.uploads import UploadRejected, add_uploaded_source
 
 router = APIRouter(prefix="/api", tags=["api"])
-CitationId = Annotated[int, Path(description="the citation's id")]
+CitationId = RowId  # the one type of every integer id in an address (deps.RowId)
+MAX_OFFSET = 2**31 - 1  # beyond what SQLite and PostgreSQL take as an OFFSET (a 500 before)
 
 Values = dict[str, list[str] | str]
 
@@ -218,7 +219,7 @@ def schema(actor: Actor = Depends(current_actor)) -> dict:
 # ---- entities --------------------------------------------------------------------------------
 
 @router.get("/entities", response_model=EntityList)
-def entities(kind: str | None = None, offset: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=500),
+def entities(kind: str | None = None, offset: int = Query(0, ge=0, le=MAX_OFFSET), limit: int = Query(50, ge=1, le=500),
              actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
     if kind:
         registry().entity_kind(kind)

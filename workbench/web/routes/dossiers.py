@@ -14,7 +14,7 @@ from workbench.schema import registry
 from workbench.store.entities import get_entity
 from workbench.store.permissions import Actor
 from workbench.web import engines
-from workbench.web.deps import current_actor, flash, get_session, require_role, templates, wants_json
+from workbench.web.deps import RowId, current_actor, flash, get_session, require_role, templates, wants_json
 from workbench.web.forms import form_int, form_value
 
 router = APIRouter(include_in_schema=False)
@@ -95,6 +95,7 @@ def dossier_page(dossier_id: str, request: Request, actor: Actor = Depends(curre
     return templates.TemplateResponse(request, "dossiers/view.html", {
         "d": dossier, "doc": doc, "moves": workflow.allowed_moves(session, actor, dossier),
         "review_blocked": workflow.may_review(session, actor, dossier) if dossier.state == "submitted" else None,
+        "withdrawal": workflow.withdrawal(dossier),
         "editable": dossier.state in service.EDITABLE_STATES and actor.can("edit"),
         "comments": [c for c in comments if c.exhibit_id is None],
         "exhibit_comments": {ex.id: [c for c in comments if c.exhibit_id == ex.id] for ex in dossier.exhibits},
@@ -149,7 +150,7 @@ async def exhibit_add(dossier_id: str, request: Request, actor: Actor = Depends(
 
 
 @router.post("/dossiers/{dossier_id}/exhibits/{exhibit_id}/remove")
-async def exhibit_remove(dossier_id: str, exhibit_id: int, request: Request, actor: Actor = Depends(current_actor),
+async def exhibit_remove(dossier_id: str, exhibit_id: RowId, request: Request, actor: Actor = Depends(current_actor),
                          session: Session = Depends(get_session)):
     form = await request.form()
     service.remove_exhibit(session, actor, dossier_id, exhibit_id, expected_version=form_int(form, "version"))

@@ -11,7 +11,7 @@ from workbench.store import entities as store
 from workbench.store.models import Entity
 from workbench.store.permissions import Actor
 from workbench.web import engines, readmodels
-from workbench.web.deps import current_actor, flash, get_session, templates
+from workbench.web.deps import RowId, current_actor, flash, get_session, templates
 from workbench.web.forms import fields_for, form_int, form_value, other_errors, properties_from_form, same_site_path
 
 router = APIRouter(include_in_schema=False)
@@ -37,7 +37,7 @@ def entity_list(request: Request, kind: str = "", page: int = 1, actor: Actor = 
     return templates.TemplateResponse(request, "entities/list.html", {
         "rows": rows, "total": total, "kind": kind, "page": page, "page_size": readmodels.PAGE_SIZE,
         "status": {e.id: readmodels.sanction_status(statuses.get(e.id, [])) for e in rows},
-        "kinds": list(registry().entity_kinds.values()),
+        "kinds": list(registry().entity_kinds.values()), "country_label": readmodels.country_label,
     })
 
 
@@ -88,7 +88,7 @@ async def entity_judge(entity_id: str, request: Request, actor: Actor = Depends(
 
 
 @router.post("/merges/{merge_id}/undo")
-async def merge_undo(merge_id: int, request: Request, actor: Actor = Depends(current_actor),
+async def merge_undo(merge_id: RowId, request: Request, actor: Actor = Depends(current_actor),
                      session: Session = Depends(get_session)):
     record = engines.undo_merge(session, actor, merge_id)
     flash(request, "Merge undone: the merged entry, its names, links, citations and notes are back.")
@@ -278,7 +278,7 @@ async def cite_add(entity_id: str, request: Request, actor: Actor = Depends(curr
 
 
 @router.post("/citations/{citation_id}/delete")
-async def citation_delete(citation_id: int, request: Request,
+async def citation_delete(citation_id: RowId, request: Request,
                           actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
     """Remove a citation attached to the wrong fact; the audit log keeps what it said."""
     form = await request.form()

@@ -8,10 +8,13 @@ headers (the manifest then carries the token into the preview and suggest URLs i
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Coroutine
+from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
 from workbench.sources import reconcile as service
@@ -20,7 +23,41 @@ from workbench.store.permissions import Actor
 from workbench.web import readmodels
 from workbench.web.deps import get_session, optional_actor, templates
 
-router = APIRouter(prefix="/reconcile", tags=["reconcile"])
+# OpenRefine's page (another origin, e.g. http://127.0.0.1:3333) fetches the manifest, suggestions and
+# previews itself, so every answer here, errors included, allows any origin to read it. No cookie ever
+# counts for such a read: credentials are not allowed with '*', and the session cookie is SameSite=Lax.
+OPENREFINE_HEADERS = {"Access-Control-Allow-Origin": "*"}
+# The preview card is shown in OpenRefine's iframe; it has no forms or scripts to click-jack.
+PREVIEW_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors *; base-uri 'none'; "
+                  "form-action 'none'")
+
+
+class OpenRefineRoute(APIRoute):
+    """A route whose answers (and error answers, made by the app's handlers) carry the CORS header."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def answer(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except Exception as exc:  # noqa: BLE001 - handled as the app would, then re-raised if unknown
+                response = await _handled(request, exc)
+            response.headers.update(OPENREFINE_HEADERS)
+            return response
+
+        return answer
+
+
+async def _handled(request: Request, exc: Exception) -> Response:
+    for cls in type(exc).__mro__:
+        handle = request.app.exception_handlers.get(cls)
+        if handle is not None:
+            return await handle(request, exc)
+    raise exc
+
+
+router = APIRouter(prefix="/reconcile", tags=["reconcile"], route_class=OpenRefineRoute)
 
 
 def reconcile_actor(request: Request, token: str | None = None, session: Session = Depends(get_session)) -> Actor:
@@ -71,7 +108,8 @@ async def reconcile_post(request: Request, token: str | None = None, session: Se
 def reconcile_preview(request: Request, id: str, session: Session = Depends(get_session),
                       actor: Actor = Depends(reconcile_actor)):
     card = service.preview(session, actor, id)
-    return templates.TemplateResponse(request, "reconcile/preview.html", {"card": card})
+    return templates.TemplateResponse(request, "reconcile/preview.html", {"card": card},
+                                      headers={"Content-Security-Policy": PREVIEW_POLICY})
 
 
 @router.get("/suggest/entity")

@@ -21,13 +21,14 @@ from workbench.settings import get_settings
 from workbench.store import entities as store
 from workbench.store.permissions import Actor
 from workbench.web import readmodels
-from workbench.web.deps import current_actor, flash, get_session, templates
-from workbench.web.forms import form_value
+from workbench.web.deps import RowId, current_actor, flash, get_session, templates
+from workbench.web.forms import form_value, other_errors
 from workbench.web.uploads import TABLE_TYPES, UploadRejected, read_upload
 
 router = APIRouter(include_in_schema=False)
 MAPPINGS_DIR = Path(__file__).resolve().parents[3] / "fixtures" / "mappings"
 VERDICTS = ("confirmed", "rejected", "unsure")
+FORM_FIELDS = ("file", "title", "source_type", "mapping_text", "threshold")  # each shows its own errors
 
 
 def available_mappings() -> dict[str, str]:
@@ -40,7 +41,8 @@ def available_mappings() -> dict[str, str]:
 def _page(request: Request, session: Session, values: dict, errors: dict | None = None, status: int = 200):
     return templates.TemplateResponse(request, "screening/index.html", {
         "jobs": readmodels.list_jobs(session), "mappings": available_mappings(), "values": values,
-        "errors": errors or {}, "source_types": registry().vocabularies["source_types"],
+        "errors": errors or {}, "other_errors": other_errors(errors or {}, FORM_FIELDS),
+        "source_types": registry().vocabularies["source_types"],
         "max_mb": get_settings().upload_max_bytes // (1024 * 1024),
     }, status_code=status)
 
@@ -178,7 +180,7 @@ def screening_status(job_id: str, request: Request, actor: Actor = Depends(curre
 
 
 @router.post("/screening/items/{item_id}")
-async def review_decide(item_id: int, request: Request, actor: Actor = Depends(current_actor),
+async def review_decide(item_id: RowId, request: Request, actor: Actor = Depends(current_actor),
                         session: Session = Depends(get_session)):
     from workbench.matching.review import decide
 
@@ -190,6 +192,11 @@ async def review_decide(item_id: int, request: Request, actor: Actor = Depends(c
         raise ValidationError({"verdict": [f"choose one of {', '.join(VERDICTS)}"]})
     try:
         item = decide(session, actor, item_id, verdict, expected_version=int(version) if version.isdigit() else None)
+    except store.Conflict as exc:  # decided meanwhile (another user, a second click): say so on the queue
+        session.rollback()
+        flash(request, f"Not recorded: {exc}.", "error")
+        item = readmodels.review_item(session, item_id)
+        return RedirectResponse(f"/screening/{job_id or item.job_id}#item-{item_id}", status_code=303)
     except ValidationError as exc:
         # Confirming creates the row's records; a value the mapping cannot read (a date in another
         # format, say) refuses the whole row. Say which row and why, back on the queue.

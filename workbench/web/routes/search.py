@@ -13,6 +13,7 @@ from workbench.web.engines import EngineMissing
 
 router = APIRouter(include_in_schema=False)
 STATUSES = {"designated": "Designated (active sanction)", "delisted": "Delisted only", "none": "Not sanctioned"}
+RESULTS = 50  # the best matches shown; the page says when there may be more
 
 
 @router.get("/search")
@@ -25,11 +26,12 @@ def search_page(request: Request, q: str = "", kind: str = "", state: str = "", 
     if q.strip():
         try:
             rows = readmodels.search(session, q, kind=kind or None, state=state or None, topic=topic or None,
-                                     sanction=sanction if sanction in STATUSES else None)
+                                     sanction=sanction if sanction in STATUSES else None, limit=RESULTS)
         except EngineMissing as exc:
             problem = f"Search is not available: {exc}"
     return templates.TemplateResponse(request, "search.html", {
-        "q": q, "kind": kind, "state": state, "topic": topic, "sanction": sanction, "rows": rows,
+        "q": q, "searched": bool(q.strip()), "more": len(rows) >= RESULTS, "kind": kind, "state": state,
+        "topic": topic, "sanction": sanction, "rows": rows,
         "problem": problem, "kinds": [k for k in reg.entity_kinds.values()],
         "states": readmodels.territories(session), "topics": reg.vocabularies["topics"], "statuses": STATUSES,
     })

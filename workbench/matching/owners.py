@@ -1,0 +1,38 @@
+"""Owner names as property rolls and registries write them, read as the names of the owners.
+
+A roll's owner cell is often more than a name: 'SMITH JOHN ET AL', 'DOE JANE TRUSTEE',
+'GARCIA FAMILY TRUST DATED 1/1/2001', 'ACME HOLDINGS LLC C/O JANE ROE'. Scored as written, the
+care-of name drags the company's score down and the company drags the person's (neither is
+found), and the roll's notations count as unmatched words. Screening therefore asks for the cell
+as written and also for each owner it names, without the notations.
+"""
+
+from __future__ import annotations
+
+import re
+
+# 'C/O', 'C\O', 'CARE OF', 'ATTN', and the assessors' '%' all introduce the person mail goes to.
+_CARE_OF = re.compile(r"(?:\bC\s*[/\\]\s*O\b|\bCARE\s+OF\b|\bATTN\b|\bATTENTION\b|%)\s*:?", re.IGNORECASE)
+# Notations a roll writes after the owner's name (only at the end, so 'TRUST BANK OF X' keeps its words).
+_TAIL = re.compile(
+    r"(?:[\s,]+(?:ET\s*AL|ET\s*UX|ET\s*VIR|ETC|TRUSTEES?|TTEES?|TRS?|JTWROS|JT\s+TEN|TENANTS\s+IN\s+COMMON|"
+    r"L\s*/\s*E|LIFE\s+ESTATE|(?:LIVING|FAMILY|REVOCABLE|IRREVOCABLE|REV|LIV)?\s*TRUST|"
+    r"(?:DATED|DTD|U\s*/\s*[AD]|UTD)\b.*)\.?)+\s*$",
+    re.IGNORECASE)
+_LEAD = re.compile(r"^\s*(?:ESTATE\s+OF|THE)\s+", re.IGNORECASE)
+
+
+def _clean(part: str) -> str:
+    text = _LEAD.sub("", _TAIL.sub("", part)).strip(" ,;:-")
+    return text
+
+
+def owner_names(cell: str) -> list[str]:
+    """The cell as written, then each owner it names without the roll's notations (no repeats)."""
+    cell = (cell or "").strip()
+    names = [cell] if cell else []
+    for part in _CARE_OF.split(cell):
+        cleaned = _clean(part)
+        if len(cleaned) > 2 and cleaned not in names:
+            names.append(cleaned)
+    return names
