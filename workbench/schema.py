@@ -450,6 +450,8 @@ class Registry:
         return scheme.check_warnings(number)
 
     def check_value(self, prop: Property, raw: Any) -> Checked:
+        if isinstance(raw, str) and "\x00" in raw:  # no database text can hold it (see store.db)
+            return Checked(None, errors=["contains a NUL character (\\x00), which cannot be stored: remove it"])
         return VALIDATORS[prop.type.validator](raw, prop.spec, self)
 
     def validate_properties(

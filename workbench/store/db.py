@@ -81,8 +81,44 @@ def is_initialised(engine: Engine) -> bool:
 def session_factory(url: str | None = None) -> sessionmaker[Session]:
     url = url or get_settings().database_url
     if url not in _factories:
-        _factories[url] = sessionmaker(bind=engine_for(url), expire_on_commit=False)
+        factory = sessionmaker(bind=engine_for(url), expire_on_commit=False)
+        event.listen(factory, "before_flush", _refuse_nul)
+        _factories[url] = factory
     return _factories[url]
+
+
+NUL_MESSAGE = "contains a NUL character (\\x00), which cannot be stored: remove it"
+
+
+def _refuse_nul(session: Session, _context, _instances) -> None:
+    """PostgreSQL cannot store a NUL character in text (SQLite can, so the two would disagree): every
+    row written through a session (pages, API, CLI) is refused here with the field that holds one,
+    instead of failing in the database. Bulk imports check their values before writing."""
+    from workbench.schema import ValidationError
+
+    for obj in (*session.new, *session.dirty):
+        state = inspect(obj)
+        for attr in state.mapper.column_attrs:
+            where = _nul_in(state.dict.get(attr.key), attr.key)
+            if where:
+                raise ValidationError({where: [NUL_MESSAGE]})
+
+
+def _nul_in(value, key: str) -> str | None:
+    """The field (a JSON column's own key when the value is a mapping) that holds a NUL, if any."""
+    if isinstance(value, str):
+        return key if "\x00" in value else None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found = _nul_in(k, str(k)) or _nul_in(v, str(k))
+            if found:
+                return found
+    elif isinstance(value, list | tuple):
+        for v in value:
+            found = _nul_in(v, key)
+            if found:
+                return found
+    return None
 
 
 @contextmanager
