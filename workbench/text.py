@@ -17,6 +17,8 @@ _LATIN = str.maketrans({"ß": "ss", "ı": "i", "ł": "l", "Ł": "L", "ø": "o", 
 
 
 def ascii_fold(text: str) -> str:
+    if text.isascii():  # most names: nothing to decompose or translate
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).translate(_LATIN)
 

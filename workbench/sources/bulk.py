@@ -10,7 +10,6 @@ caller's transaction. Stable ids make a re-import compare and update in place.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,16 +24,8 @@ from workbench.store import audit
 from workbench.store.entities import _names_for, caption_for
 from workbench.store.models import Citation, Entity, Link, Name
 from workbench.store.permissions import Actor, require
-from workbench.text import fold as _fold
+from workbench.text import fold
 
-_NON_WORD = re.compile(r"[^0-9a-z]+")
-
-
-def fold(text: str) -> str:
-    """workbench.text.fold with a fast path for plain ASCII (most list names): same result."""
-    if text.isascii():
-        return _NON_WORD.sub(" ", text.lower()).strip()
-    return _fold(text)
 
 IMPORTER_VERSION = "workbench.sources 0.1"
 CHUNK = 2000

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workbench.schema import registry
-from workbench.sources.bulk import IMPORTER_VERSION, BulkWriter, ImportSummary, fold
+from workbench.sources.bulk import IMPORTER_VERSION, BulkWriter, ImportSummary
 from workbench.sources.countries import country_code
 from workbench.sources.files import store_file
 from workbench.sources.remarks import parse_remarks
@@ -29,6 +29,7 @@ from workbench.sources.sdn_parse import SdnList, SdnRecord, parse_paths
 from workbench.store.entities import create_source
 from workbench.store.models import Source
 from workbench.store.permissions import Actor
+from workbench.text import fold
 
 AUTHORITY = "U.S. Treasury Office of Foreign Assets Control (OFAC)"
 LIST_URL = "https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports/SDN.CSV"
