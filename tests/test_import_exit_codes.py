@@ -71,5 +71,5 @@ def test_table_import_with_a_rejected_row_exits_3_with_the_row(db_url, tmp_path)
     result = invoke("import", "table", str(path), "--mapping", str(MAPPINGS / "county_property_roll.yml"))
     assert result.exit_code == 3, result.output
     assert "partial import: 1 record rejected" in result.output
-    assert "roll.csv row 2: Ownership.acquisitionDate" in result.output and "someday" in result.output
+    assert "roll.csv line 3 (data row 2): Ownership.acquisitionDate" in result.output and "someday" in result.output
     assert _count(db_url) > 0  # the good row went in

@@ -96,7 +96,7 @@ def test_bad_rows_are_rejected_with_reasons_and_the_rest_imported(db_url, tmp_pa
     text = (MAPPINGS / "county_property_roll_FICTIONAL.csv").read_text(encoding="utf-8")
     path.write_text(text.replace("07/30/2021", "31/31/2021"), encoding="utf-8")
     summary = _run(db_url, path, _mapping("county_property_roll"))
-    assert [w for w, _ in summary.rejected] == ["roll.csv row 3"]
+    assert [w for w, _ in summary.rejected] == ["roll.csv line 4 (data row 3)"]
     assert "does not match format" in summary.rejected[0][1]
     with store_db.session_scope(db_url) as s:
         assert stats(s)["links"] == {"Ownership": 7}  # every row but the rejected one
@@ -115,7 +115,7 @@ def test_unreadable_tables_fail_whole_with_file_and_row(db_url, tmp_path):
     fake.write_text("this is not a workbook", encoding="utf-8")
     with store_db.session_scope(db_url) as s:
         before = stats(s)
-    for path, expected in ((ragged, "ragged.csv, row 3: has 3 cells"), (latin, "latin.csv, row 2: not UTF-8"),
+    for path, expected in ((ragged, "ragged.csv, line 4 (data row 3): has 3 cells"), (latin, "latin.csv, line 3: not UTF-8"),
                            (missing, "missing.csv: missing column(s) DEED_DATE"),
                            (fake, "fake.xlsx: not a readable XLSX workbook")):
         with pytest.raises(TableError) as caught:

@@ -184,7 +184,7 @@ def test_a_row_the_mapping_cannot_read_is_refused_at_upload_with_its_row(client)
     response = start(client, data=ROLL_HEADER + good + bad, name="badroll.csv")
     assert response.status_code == 422
     errors = " ".join(re.findall(r'class="field-errors"[^>]*>(.*?)</ul>', response.text, re.DOTALL))
-    assert "badroll.csv, row 2" in errors and "13/45/2019" in errors
+    assert "badroll.csv, line 3 (data row 2)" in errors and "13/45/2019" in errors
     assert client.get("/screening").text.count("/screening/") == jobs_before
 
 

@@ -138,6 +138,7 @@ class EntityKind:
     help: str | None
     properties: dict[str, Property] = field(default_factory=dict)
     ancestors: tuple[str, ...] = ()
+    record: bool = False  # a record about another entity, named after it (see Registry.default_kinds)
 
     def is_a(self, other: str) -> bool:
         return other == self.name or other in self.ancestors
@@ -332,6 +333,7 @@ class Registry:
                 help=spec.get("help"),
                 properties=properties,
                 ancestors=chain,
+                record=bool(spec.get("record", False)),
             )
 
     def _load_links(self, data: dict) -> None:
@@ -430,6 +432,13 @@ class Registry:
 
     def concrete_kinds(self, base: str | None = None) -> list[EntityKind]:
         return [k for k in self.entity_kinds.values() if not k.abstract and (base is None or k.is_a(base))]
+
+    def default_kinds(self) -> list[str]:
+        """The kinds a search or a reconciliation query without a kind looks in: every concrete kind
+        but the records about other entities (``record: true`` in entities.yml, e.g. a Sanction,
+        whose name is its target's), so a surname lists the people who bear it, not their sanction
+        records. Naming the kind still finds those."""
+        return [k.name for k in self.concrete_kinds() if not k.record]
 
     def kinds_descending_from(self, bases: Iterable[str]) -> list[str]:
         bases = tuple(bases)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from workbench.schema import registry
+
 
 @dataclass
 class Check:
@@ -46,6 +48,18 @@ class Completeness:
 def _label(element: dict) -> str:
     """What a reader calls the element (views frozen before elements had labels carry only the key)."""
     return element.get("label") or element["key"]
+
+
+def _link_label(kind: str) -> str:
+    """What a reader calls a link kind ('associate of'): the schema's label, the key if it is gone."""
+    spec = registry().link_kinds.get(kind)
+    return spec.label if spec else kind
+
+
+def _step_words(step: dict) -> str:
+    """One link of a chain as a sentence: 'A associate of B'."""
+    label = step.get("label") or _link_label(step["kind"])
+    return f"{step['source_caption']} {label} {step['target_caption']}"
 
 
 def _elements(view: dict) -> Check:
@@ -94,24 +108,27 @@ def _designated_link(view: dict) -> Check | None:
         return None
     links = view["designated_links"]
     qualifying = [p for p in links if p["qualifies"]]
+    accepted = ", ".join(_link_label(kind) for kind in basis["link_kinds"])
     problems, notes = [], []
     if not links:
         problems.append(f"{basis['label']} is derivative: the graph shows no link from the target to a designated "
-                        f"party (accepted link kinds: {', '.join(basis['link_kinds'])}).")
+                        f"party (accepted links: {accepted}).")
     elif not qualifying:
         for path in links:
             chain = " -> ".join([path["steps"][0]["source_caption"]] + [s["target_caption"] for s in path["steps"]]) \
                 if path["steps"] else path["designated_caption"]
-            unsourced = [s["kind"] for s in path["steps"] if not s["citations"]]
-            wrong = [s["kind"] for s in path["steps"] if s["kind"] not in basis["link_kinds"]]
+            unsourced = [_step_words(s) for s in path["steps"] if not s["citations"]]
+            wrong = list(dict.fromkeys(s.get("label") or _link_label(s["kind"]) for s in path["steps"]
+                                       if s["kind"] not in basis["link_kinds"]))
             reason = []
             if unsourced:
-                reason.append("no source on the " + ", ".join(unsourced) + " link")
+                reason.append(f"no source for the link{'s' if len(unsourced) > 1 else ''} "
+                              + ", ".join(f"'{words}'" for words in unsourced))
             if wrong:
-                reason.append(", ".join(wrong) + " links do not count under this basis")
+                reason.append(", ".join(f"'{label}'" for label in wrong) + " links do not count under this basis")
             notes.append(f"{chain}: {'; '.join(reason)}")
         problems.append(f"No sourced link to a designated party: every link on the chain needs at least one "
-                        f"citation and must be one of {', '.join(basis['link_kinds'])}.")
+                        f"citation and must be one of: {accepted}.")
     for path in qualifying:
         notes.append(f"Linked to {path['designated_caption']} through {path['length']} sourced "
                      f"link{'s' if path['length'] != 1 else ''}.")

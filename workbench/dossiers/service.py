@@ -435,7 +435,9 @@ def exhibit_choices(session: Session, dossier: Dossier) -> dict:
 
     links = links_of(session, dossier.target_id)
     citations = citations_for(session, entity_id=dossier.target_id, link_ids=[l.id for l in links])
-    link_label = {l.id: f"{l.kind}: {l.source.caption} -> {l.target.caption}" for l in links}
+    kinds = registry().link_kinds  # 'A associate of B', as the schema's label reads from source to target
+    link_label = {l.id: f"{l.source.caption} {kinds[l.kind].label if l.kind in kinds else l.kind} {l.target.caption}"
+                  for l in links}
     sources = list(session.execute(select(Source).order_by(Source.title).limit(500)).scalars())
     return {
         "citations": [

@@ -1,6 +1,7 @@
 """Screening hits as review items: confirm (create the mapped records), reject (remember), or leave unsure.
 
-A rejected (name, entity) pair is remembered in ``pair_decisions`` so the same hit is not raised again.
+A rejected (name, entity) pair is remembered in ``pair_decisions`` so the same hit is not raised again,
+and the open hits of the same pair already in the same queue (the owner's other rows) are rejected with it.
 A confirmed item asks the importers' tabular mapper to create the row's entities and links, bound to
 the matched entity and citing the screened file and row, with the job and the reviewer who confirmed it
 ("row 12 (screening job 1a2b3c4d, confirmed by rita)"). The decision's audit entry keeps the file name,
@@ -9,10 +10,12 @@ row number, job and importer version, as an import's citations and source notes 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from workbench.matching.normalize import name_key
 from workbench.schema import ValidationError
@@ -52,7 +55,21 @@ def open_items(session: Session, job_id: str | None = None) -> list[ReviewItem]:
     return list(session.execute(query.order_by(ReviewItem.score.desc(), ReviewItem.id)).scalars())
 
 
+@dataclass
+class Decision:
+    """A recorded decision and the open hits of the same pair in the same queue it closed too."""
+
+    item: ReviewItem
+    also_rejected: list[ReviewItem] = field(default_factory=list)
+
+
 def decide(session: Session, actor: Actor, item_id: int, verdict: str, expected_version: int | None = None) -> ReviewItem:
+    return record_decision(session, actor, item_id, verdict, expected_version).item
+
+
+def record_decision(session: Session, actor: Actor, item_id: int, verdict: str,
+                    expected_version: int | None = None) -> Decision:
+    """Decide one hit; a rejection also rejects the same pair's other open hits of the job."""
     require(actor, "edit", "decide screening hits")
     if verdict not in VERDICTS:
         raise ValidationError({"verdict": [f"verdict must be one of {', '.join(VERDICTS)}"]})
@@ -88,9 +105,35 @@ def decide(session: Session, actor: Actor, item_id: int, verdict: str, expected_
     item.decided_by = actor.username
     item.decided_at = datetime.now(UTC)
     session.flush()
-    audit.record(session, actor.username, "review.decide", "review_item", str(item.id), before,
-                 {"status": verdict, "entity": item.entity_id, "query": item.query_name, **provenance})
-    return item
+    entry = audit.record(session, actor.username, "review.decide", "review_item", str(item.id), before,
+                         {"status": verdict, "entity": item.entity_id, "query": item.query_name, **provenance})
+    also = _reject_alike(session, actor, item, entry.seq) if verdict == "rejected" else []
+    return Decision(item, also)
+
+
+def _reject_alike(session: Session, actor: Actor, item: ReviewItem, decision_seq: int) -> list[ReviewItem]:
+    """Reject the job's other open hits of the same owner name and entity: the pair decision keeps later
+    jobs from raising the pair, and these were raised before it. Each gets its own audit entry naming the
+    hit and the audit entry of the decision it follows; hits marked unsure keep the reviewer's doubt."""
+    query = select(ReviewItem).where(ReviewItem.query_key == item.query_key, ReviewItem.entity_id == item.entity_id,
+                                     ReviewItem.status == "open", ReviewItem.id != item.id)
+    query = query.where(ReviewItem.job_id == item.job_id) if item.job_id is not None \
+        else query.where(ReviewItem.job_id.is_(None))
+    alike = list(session.execute(query.order_by(ReviewItem.row_number, ReviewItem.id)).scalars())
+    for other in alike:
+        other.status = "rejected"
+        other.decided_by = actor.username
+        other.decided_at = item.decided_at
+    try:
+        session.flush()
+    except StaleDataError:  # another reviewer decided one of them meanwhile
+        raise Conflict("another reviewer decided a hit of the same name and entity meanwhile; reload the queue") \
+            from None
+    for other in alike:
+        audit.record(session, actor.username, "review.decide", "review_item", str(other.id), {"status": "open"},
+                     {"status": "rejected", "entity": other.entity_id, "query": other.query_name,
+                      "follows": {"review_item": item.id, "row": item.row_number, "audit_seq": decision_seq}})
+    return alike
 
 
 def confirmation_locator(row_number: int, job_id: str, username: str) -> str:

@@ -38,30 +38,56 @@ def store_file(session: Session, actor: Actor, data: bytes | str | Path, origina
     require(actor, "edit", "store files")
     if isinstance(data, (str, Path)):
         source = Path(data)
-        sha = sha256_of(source)
-        size = source.stat().st_size
-        content = None
+        sha, size = sha256_of(source), source.stat().st_size
+        _write(sha, lambda handle: _copy(source, handle))
     else:
         content = bytes(data)
-        sha = hashlib.sha256(content).hexdigest()
-        size = len(content)
-        source = None
+        sha, size = hashlib.sha256(content).hexdigest(), len(content)
+        _write(sha, lambda handle: handle.write(content))
+    return _record(session, actor, sha, size, original_name, media_type)
+
+
+def record_file(session: Session, actor: Actor, data: bytes, original_name: str | None,
+                media_type: str | None) -> StoredFile:
+    """The metadata of bytes that ``keep_bytes`` writes later. An upload that may still be refused (a field
+    of its source that does not validate) is recorded first and written last, so that a refused upload
+    leaves no file behind in the data directory: the transaction's rollback takes the row with it."""
+    require(actor, "edit", "store files")
+    content = bytes(data)
+    return _record(session, actor, hashlib.sha256(content).hexdigest(), len(content), original_name, media_type)
+
+
+def keep_bytes(data: bytes) -> Path:
+    """Write the bytes under their SHA-256 (once) and return where they are."""
+    content = bytes(data)
+    return _write(hashlib.sha256(content).hexdigest(), lambda handle: handle.write(content))
+
+
+def _copy(source: Path, handle) -> None:
+    with open(source, "rb") as reader:
+        for chunk in iter(lambda: reader.read(1 << 20), b""):
+            handle.write(chunk)
+
+
+def _write(sha: str, fill) -> Path:
+    """Write through a temporary file renamed into place, so a reader never sees half a file."""
     target = file_path(sha)
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                if content is not None:
-                    handle.write(content)
-                else:
-                    with open(source, "rb") as reader:
-                        for chunk in iter(lambda: reader.read(1 << 20), b""):
-                            handle.write(chunk)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            fill(handle)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def _record(session: Session, actor: Actor, sha: str, size: int, original_name: str | None,
+            media_type: str | None) -> StoredFile:
     stored = session.get(StoredFile, sha)
     if stored is None:
         stored = StoredFile(sha256=sha, size=size, media_type=media_type, original_name=original_name,

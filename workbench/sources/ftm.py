@@ -205,6 +205,8 @@ def read_ftm(path: Path) -> list[tuple[int, dict]]:
                 rows.append((number, data))
         except UnicodeDecodeError as exc:
             raise FtmError(f"{path}: not UTF-8 text ({exc.reason})") from exc
+    if not rows:  # as the SDN and table importers say: an empty file is a mistake, not an import of nothing
+        raise FtmError(f"{path}: the file is empty")
     return rows
 
 

@@ -3,7 +3,9 @@
 An analyst reconciles a spreadsheet column (names, optionally with a type and other columns as
 properties) against the workbench from OpenRefine: candidates come from the matching engine's
 ``search_entities``; property values that agree raise the score, ones that disagree lower it.
-Routes in ``workbench/web/routes/reconcile.py`` only translate HTTP to these functions.
+Routes in ``workbench/web/routes/reconcile.py`` only translate HTTP to these functions. A batch holds
+at most ``MAX_QUERIES`` queries and an extension request at most ``MAX_EXTEND_IDS`` ids; an unknown
+type is refused (422) rather than read as every type.
 """
 
 from __future__ import annotations
@@ -25,24 +27,15 @@ IDENTIFIER_SPACE = "https://workbench.invalid/entities/"
 SCHEMA_SPACE = "https://workbench.invalid/schema/"
 MATCH_THRESHOLD = 0.9  # a candidate this good, and clearly ahead of the next, is an automatic match
 MAX_LIMIT = 50
+# OpenRefine sends small batches (ten queries by default); a request beyond these limits is refused
+# with a 422 that says the limit, rather than left to hold a worker (queries) or cut short unseen (ids).
+MAX_QUERIES = 500
+MAX_EXTEND_IDS = 1000
 
 
 def _type(kind: str) -> dict:
     spec = registry().entity_kinds.get(kind)
     return {"id": kind, "name": spec.label if spec else kind}
-
-
-def default_kinds() -> list[str]:
-    """The kinds a query without a type reconciles against, and the manifest's default types.
-
-    An analyst reconciling a column of names means the parties and the things they own, not the
-    records about them: the concrete members of the schema's abstract families (an abstract kind
-    with a parent, such as the legal entities and the assets). Kinds hanging straight off the root
-    (sanction records, addresses, positions) stay reachable by a typed query. A schema without such
-    families restricts nothing."""
-    reg = registry()
-    families = [k.name for k in reg.entity_kinds.values() if k.abstract and k.parent]
-    return [k.name for k in reg.concrete_kinds() if k.is_a_any(families)] or [k.name for k in reg.concrete_kinds()]
 
 
 def manifest(base_url: str, token_query: str = "") -> dict:
@@ -55,7 +48,7 @@ def manifest(base_url: str, token_query: str = "") -> dict:
         "name": SERVICE_NAME,
         "identifierSpace": IDENTIFIER_SPACE,
         "schemaSpace": SCHEMA_SPACE,
-        "defaultTypes": [_type(kind) for kind in default_kinds()],
+        "defaultTypes": [_type(kind) for kind in registry().default_kinds()],
         "view": {"url": f"{base}/entities/{{{{id}}}}"},
         "preview": {"url": f"{base}/reconcile/preview{suffix}{joiner}id={{{{id}}}}", "width": 430, "height": 200},
         "suggest": {
@@ -72,7 +65,7 @@ def manifest(base_url: str, token_query: str = "") -> dict:
 
 def _kinds_for(type_id: str | list | None) -> list[str]:
     if not type_id:
-        return default_kinds()
+        return registry().default_kinds()
     ids = type_id if isinstance(type_id, list) else [type_id]
     kinds = [t for t in ids if isinstance(t, str) and t in registry().entity_kinds]
     if not kinds:
@@ -177,6 +170,9 @@ def reconcile(session: Session, actor: Actor, queries: dict[str, Any]) -> dict:
     require(actor, "read", "reconcile")
     if not isinstance(queries, dict):
         raise ValidationError({"queries": ["expected a JSON object of queries"]})
+    if len(queries) > MAX_QUERIES:
+        message = f"at most {MAX_QUERIES:,} queries a batch, not {len(queries):,}: send them in smaller batches"
+        raise ValidationError({"queries": [message]})
     out = {}
     for key, query in queries.items():
         if not isinstance(query, dict):
@@ -226,8 +222,12 @@ def suggest_type(prefix: str, limit: int = 20) -> dict:
 
 
 def _properties_of(type_id: str | None) -> list[tuple[str, str]]:
+    """The properties of one type, or of every concrete kind when no type is given. An unknown type is
+    refused: answering every kind's properties would look like that type's."""
     reg = registry()
-    kinds = [reg.entity_kinds[type_id]] if type_id in reg.entity_kinds else reg.concrete_kinds()
+    if type_id and type_id not in reg.entity_kinds:
+        raise ValidationError({"type": [f"unknown type {type_id!r} (/reconcile/suggest/type lists the types)"]})
+    kinds = [reg.entity_kinds[type_id]] if type_id else reg.concrete_kinds()
     seen: dict[str, str] = {}
     for kind in kinds:
         for prop in kind.properties.values():
@@ -257,8 +257,11 @@ def extend(session: Session, actor: Actor, request: dict) -> dict:
     if not isinstance(request.get("properties") or [], list):
         raise ValidationError({"extend.properties": [shape]})
     wanted = [str(p.get("id")) for p in request.get("properties") or [] if isinstance(p, dict) and p.get("id")]
+    if len(request["ids"]) > MAX_EXTEND_IDS:
+        message = f"at most {MAX_EXTEND_IDS:,} ids a request, not {len(request['ids']):,}: send them in smaller batches"
+        raise ValidationError({"extend.ids": [message]})
     labels = dict(_properties_of(None))
-    ids = [str(i) for i in request["ids"]][:1000]
+    ids = [str(i) for i in request["ids"]]
     entities = {e.id: e for e in session.execute(select(Entity).where(Entity.id.in_(ids))).scalars()} if ids else {}
     rows = {}
     for entity_id in ids:

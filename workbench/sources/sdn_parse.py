@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 EMPTY = "-0-"
+CSV_KINDS = "SDN.CSV, ALT.CSV or ADD.CSV"  # what a CSV given to the SDN importer should be
 
 
 class SdnFormatError(ValueError):
@@ -27,6 +28,16 @@ class SdnFormatError(ValueError):
         self.line = line
         where = f"{self.path}, line {line}" if line else self.path
         super().__init__(f"{where}: {message}")
+
+
+class NotAnSdnFile(SdnFormatError):
+    """The first row already does not fit: some other file, not a damaged list, and the message says
+    so first (the user most likely named the wrong file)."""
+
+    def __init__(self, path: Path | str, line: int, detail: str):
+        ValueError.__init__(self, f"{path} is not an OFAC {CSV_KINDS} file (line {line}: {detail})")
+        self.path = str(path)
+        self.line = line
 
 
 @dataclass
@@ -87,8 +98,10 @@ def _read_text(path: Path) -> str:
     return text.replace("\x1a", "")
 
 
-def _csv_rows(path: Path, text: str, width: int, header: bool):
+def _csv_rows(path: Path, text: str, width: int, header: bool, kind: str):
+    """(line, cells) of each row; ``kind`` is the OFAC file the row should come from (SDN.CSV...)."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    first = True
     try:
         for row in reader:
             line = reader.line_num
@@ -97,8 +110,11 @@ def _csv_rows(path: Path, text: str, width: int, header: bool):
             if not row or all(not c.strip() for c in row):
                 continue
             if len(row) != width:
-                raise SdnFormatError(path, line, f"expected {width} columns, found {len(row)} "
-                                                 f"(the file is truncated or not an OFAC {path.name})")
+                detail = f"expected the {width} columns of {kind}, found {len(row)}"
+                if first:
+                    raise NotAnSdnFile(path, line, detail)
+                raise SdnFormatError(path, line, f"{detail} (the file is truncated or damaged)")
+            first = False
             yield line, row
     except csv.Error as exc:
         raise SdnFormatError(path, reader.line_num, f"malformed CSV: {exc}") from exc
@@ -117,7 +133,7 @@ def parse_csv_trio(sdn: Path, alt: Path | None = None, add: Path | None = None,
     text = _read_text(sdn)
     if not text.strip():
         raise SdnFormatError(sdn, None, "the file is empty")
-    for line, row in _csv_rows(sdn, text, 12, header=False):
+    for line, row in _csv_rows(sdn, text, 12, header=False, kind="SDN.CSV"):
         ent = _ent_num(sdn, line, row[0])
         name = _clean(row[1])
         if not name:
@@ -133,7 +149,7 @@ def parse_csv_trio(sdn: Path, alt: Path | None = None, add: Path | None = None,
         # OFAC's rows end with a quoted Remarks or -0-; anything else is a cut-off file.
         raise SdnFormatError(sdn, text.count("\n") + 1, "the last row is incomplete (truncated file)")
     if alt is not None:
-        for line, row in _csv_rows(alt, _read_text(alt), 5, header=True):
+        for line, row in _csv_rows(alt, _read_text(alt), 5, header=True, kind="ALT.CSV"):
             if not row[0].strip():
                 continue
             ent = _ent_num(alt, line, row[0])
@@ -141,7 +157,7 @@ def parse_csv_trio(sdn: Path, alt: Path | None = None, add: Path | None = None,
             if ent in records and name:
                 records[ent].aliases.append(((_clean(row[2]) or "aka").lower(), name, f"alt_num {row[1].strip()}"))
     if add is not None:
-        for line, row in _csv_rows(add, _read_text(add), 6, header=True):
+        for line, row in _csv_rows(add, _read_text(add), 6, header=True, kind="ADD.CSV"):
             if not row[0].strip():
                 continue
             ent = _ent_num(add, line, row[0])

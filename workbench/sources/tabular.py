@@ -14,7 +14,6 @@ A mapping names the entities one row produces and the links between them::
           name: {template: "Parcel {APN}"}
           address: {columns: [SITUS_STREET, SITUS_CITY], join: ", "}
       owner:
-        kind: Person
         kind_from: {column: OWNER_TYPE, map: {P: Person, C: Company}}
         properties:
           name: OWNER_NAME
@@ -23,8 +22,15 @@ A mapping names the entities one row produces and the links between them::
       - {kind: Ownership, source: owner, target: parcel,
          properties: {acquisitionDate: {column: DEED_DATE, date_format: "%m/%d/%Y"}, price: SALE_PRICE}}
 
+``kind_from`` reads each row's kind from a code column. A row whose code the ``map`` does not list
+(or whose code cell is blank while the entity's other columns are filled) is rejected, naming the
+column, the value and the codes the mapping knows; ``default: Company`` in ``kind_from`` names the
+kind of every such code instead. A ``kind`` beside ``kind_from`` is not such a default.
+
 Rows go through the domain services (validation, permissions, audit) and every created entity,
-value and link cites the file's Source with the locator ``row N``.
+value and link cites the file's Source with the locator ``row N`` (N counts data rows, from the
+first under the header). Messages name the line a user finds in an editor, with the data row:
+``roll.csv, line 4 (data row 3): ...`` (``sheet row 4`` in an XLSX workbook).
 """
 
 from __future__ import annotations
@@ -55,14 +61,33 @@ class MappingError(ValueError):
     """The mapping YAML is wrong; the message names the line or key at fault."""
 
 
-class TableError(ValueError):
-    """The table cannot be read; names the file, the row and what is wrong."""
+@dataclass(frozen=True)
+class Place:
+    """Where a data row is: the line of a CSV (the row of an XLSX sheet) a user finds in an editor,
+    and the data row counted from the first under the header, which citations ('row 3') and the
+    screening review name."""
 
-    def __init__(self, file: str, row: int | None, message: str):
+    row: int
+    line: int
+    unit: str = "line"  # "sheet row" in a workbook
+
+    def __str__(self) -> str:
+        return f"{self.unit} {self.line} (data row {self.row})"
+
+
+class TableError(ValueError):
+    """The table cannot be read; names the file, the line (``where``) and what is wrong."""
+
+    def __init__(self, file: str, where: Place | str | None, message: str):
         self.file = file
-        self.row = row
+        self.where = where
         self.message = message
-        super().__init__(f"{file}, row {row}: {message}" if row is not None else f"{file}: {message}")
+        super().__init__(self.named(file))
+
+    def named(self, file: str) -> str:
+        """The message under another file name: an upload is stored under its hash, and the user knows
+        it by the name it was uploaded with."""
+        return f"{file}, {self.where}: {self.message}" if self.where else f"{file}: {self.message}"
 
 
 @dataclass
@@ -125,12 +150,31 @@ class EntityMapping:
     kind_map: dict[str, str]
     keys: list[str]
     properties: dict[str, ValueSpec]
+    kind_default: str | None = None  # kind_from's ``default``: the kind of a code the map does not list
 
     def kind_for(self, row: dict) -> str | None:
         if self.kind_column:
             raw = str(row.get(self.kind_column) or "").strip()
-            return self.kind_map.get(raw, self.kind)
+            return self.kind_map.get(raw, self.kind_default)
         return self.kind
+
+    def unlisted_code(self, row: dict) -> str | None:
+        """Why the row's kind code cannot be read, or None. A code the map does not list is refused
+        rather than read as some kind: an OWNER_TYPE 'T' (trust) taken for a Person would be screened
+        and linked as one. A row that maps nothing for this entity (no second owner) is no problem."""
+        if not self.kind_column or self.kind_default:
+            return None
+        raw = str(row.get(self.kind_column) or "").strip()
+        if raw in self.kind_map or (not raw and not self._has_values(row)):
+            return None
+        value = f"{raw!r}" if raw else "empty"
+        return (f"{self.kind_column} is {value}, a code the mapping does not list (it knows "
+                f"{', '.join(map(repr, self.kind_map))}); add it to kind_from's map, or give kind_from a default")
+
+    def _has_values(self, row: dict) -> bool:
+        """Does the row fill any column this entity reads (literals do not count: every row has them)?"""
+        return any(str(row.get(column) or "").strip()
+                   for spec in self.properties.values() for column in spec.referenced())
 
 
 @dataclass
@@ -206,6 +250,18 @@ def _value_spec(where: str, raw: Any) -> ValueSpec:
                      date_format=raw.get("date_format") or raw.get("format"))
 
 
+def _check_kind_from(where: str, kind_from: Any) -> None:
+    """A misspelt key ('defualt') would otherwise be ignored, and unlisted codes refused for no clear reason."""
+    if not isinstance(kind_from, dict):
+        raise MappingError(f"{where}: expected a mapping (column, map, default)")
+    unknown = set(kind_from) - {"column", "map", "default"}
+    if unknown:
+        raise MappingError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))} "
+                           "(allowed: column, default, map)")
+    if not kind_from.get("column") or not isinstance(kind_from.get("map") or {}, dict):
+        raise MappingError(f"{where}: needs a 'column' and a 'map' from its codes to entity kinds")
+
+
 def load_mapping(text: str, name: str = "mapping") -> TableMapping:
     """Parse and check a mapping against schema/; MappingError names the line or key at fault."""
     try:
@@ -229,8 +285,12 @@ def load_mapping(text: str, name: str = "mapping") -> TableMapping:
         kind_from = spec.get("kind_from") or {}
         if kind is None and not kind_from:
             raise MappingError(f"{where}: needs 'kind' (or 'kind_from')")
+        if kind_from:
+            _check_kind_from(f"{where}.kind_from", kind_from)
         kinds = [kind] if kind else []
         kinds.extend((kind_from.get("map") or {}).values())
+        if kind_from.get("default"):
+            kinds.append(kind_from["default"])
         for k in kinds:
             if k not in reg.entity_kinds:
                 raise MappingError(f"{where}.kind: unknown entity kind {k!r}")
@@ -246,7 +306,7 @@ def load_mapping(text: str, name: str = "mapping") -> TableMapping:
             keys = [keys]
         entities[key] = EntityMapping(key, kind, kind_from.get("column"),
                                       {str(k): str(v) for k, v in (kind_from.get("map") or {}).items()},
-                                      [str(k) for k in keys], properties)
+                                      [str(k) for k in keys], properties, kind_from.get("default"))
     links: list[LinkMapping] = []
     for index, spec in enumerate(data.get("links") or []):
         where = f"{name}: links[{index}]"
@@ -287,8 +347,8 @@ def is_workbook(path: Path) -> bool:
         return False
 
 
-def read_rows(path: str | Path, mapping: TableMapping | None = None) -> Iterator[tuple[int, dict]]:
-    """Stream (row number, row) from CSV or XLSX; row numbers count data rows from 1."""
+def located_rows(path: str | Path, mapping: TableMapping | None = None) -> Iterator[tuple[Place, dict]]:
+    """Stream (place, row) from CSV or XLSX: every message about a row names its place."""
     path = Path(path)
     if is_workbook(path):
         yield from _xlsx_rows(path, mapping)
@@ -296,18 +356,28 @@ def read_rows(path: str | Path, mapping: TableMapping | None = None) -> Iterator
         yield from _csv_rows(path, mapping)
 
 
+def read_rows(path: str | Path, mapping: TableMapping | None = None) -> Iterator[tuple[int, dict]]:
+    """Stream (row number, row) from CSV or XLSX; row numbers count data rows from 1."""
+    for place, row in located_rows(path, mapping):
+        yield place.row, row
+
+
 def check_table(path: str | Path, mapping: TableMapping, name: str | None = None) -> int:
     """Read every row and try the mapping on it without writing anything; return the row count.
 
     Screening uploads are checked so before the job starts: a value the mapping cannot read (a date
     in another format) or that the schema refuses would otherwise surface only when a reviewer
-    confirms that row's hit. Raises TableError naming the file (``name``) and row."""
+    confirms that row's hit. Raises TableError naming the file (``name``) and line."""
+    name = name or Path(path).name
     count = 0
-    for number, row in read_rows(path, mapping):
-        problems = row_problems(mapping, row)
-        if problems:
-            raise TableError(name or Path(path).name, number, "; ".join(problems))
-        count = number
+    try:
+        for place, row in located_rows(path, mapping):
+            problems = row_problems(mapping, row)
+            if problems:
+                raise TableError(name, place, "; ".join(problems))
+            count = place.row
+    except TableError as exc:  # the reader names the stored file; the user knows it as ``name``
+        raise TableError(name, exc.where, exc.message) from None
     return count
 
 
@@ -316,6 +386,10 @@ def row_problems(mapping: TableMapping, row: dict) -> list[str]:
     problems: list[str] = []
     reg = registry()
     for key, entity in mapping.entities.items():
+        unlisted = entity.unlisted_code(row)
+        if unlisted:
+            problems.append(f"{key}: {unlisted}")
+            continue
         kind = entity.kind_for(row)
         if kind is None:
             continue
@@ -370,7 +444,7 @@ def _check_header(path: Path, header: list[str], mapping: TableMapping | None) -
                                               f"(the file has: {', '.join(h for h in header if h)})")
 
 
-def _csv_rows(path: Path, mapping: TableMapping | None) -> Iterator[tuple[int, dict]]:
+def _csv_rows(path: Path, mapping: TableMapping | None) -> Iterator[tuple[Place, dict]]:
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -379,8 +453,9 @@ def _csv_rows(path: Path, mapping: TableMapping | None) -> Iterator[tuple[int, d
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise TableError(path.name, max(line - 1, 1), f"not UTF-8 text (byte {exc.start}, file line {line}); "
-                                                      "save the file as UTF-8") from exc
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise TableError(path.name, f"line {line}", f"not UTF-8 text (byte {column} of the line); "
+                                                    "save the file as UTF-8") from exc
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|")
     except csv.Error:
@@ -392,20 +467,21 @@ def _csv_rows(path: Path, mapping: TableMapping | None) -> Iterator[tuple[int, d
         raise TableError(path.name, None, "the file is empty") from None
     _check_header(path, header, mapping)
     number = 0
+    ended = reader.line_num  # the last line read; a record starts on the next (and may span several)
     try:
         for cells in reader:
+            place, ended = Place(number + 1, ended + 1), reader.line_num
             if not any(c.strip() for c in cells):
                 continue
             number += 1
             if len(cells) != len(header):
-                raise TableError(path.name, number, f"has {len(cells)} cells, the header has {len(header)} "
-                                                    f"(file line {reader.line_num})")
-            yield number, dict(zip(header, cells))
+                raise TableError(path.name, place, f"has {len(cells)} cells, the header has {len(header)}")
+            yield place, dict(zip(header, cells))
     except csv.Error as exc:
-        raise TableError(path.name, number + 1, f"malformed CSV: {exc}") from exc
+        raise TableError(path.name, Place(number + 1, ended + 1), f"malformed CSV: {exc}") from exc
 
 
-def _xlsx_rows(path: Path, mapping: TableMapping | None) -> Iterator[tuple[int, dict]]:
+def _xlsx_rows(path: Path, mapping: TableMapping | None) -> Iterator[tuple[Place, dict]]:
     from openpyxl import load_workbook
 
     try:
@@ -429,7 +505,7 @@ def _xlsx_rows(path: Path, mapping: TableMapping | None) -> Iterator[tuple[int, 
             raise TableError(path.name, None, "the sheet is empty") from None
         _check_header(path, header, mapping)
         number = 0
-        for cells in rows:
+        for sheet_row, cells in enumerate(rows, start=2):  # the header is the sheet's row 1
             if not any(c is not None and str(c).strip() for c in cells):
                 continue
             number += 1
@@ -440,7 +516,7 @@ def _xlsx_rows(path: Path, mapping: TableMapping | None) -> Iterator[tuple[int, 
                 elif isinstance(cell, float) and cell.is_integer():
                     cell = str(int(cell))
                 row[name] = "" if cell is None else str(cell)
-            yield number, row
+            yield Place(number, sheet_row, "sheet row"), row
     finally:
         book.close()
         handle.close()
@@ -460,12 +536,13 @@ def _entity_id(mapping: TableMapping, entity: EntityMapping, row: dict, row_numb
 
 def apply_row(session: Session, actor: Actor, mapping: TableMapping, row: dict, row_number: int, source_id: str,
               bind: dict[str, str] | None = None, summary: ImportSummary | None = None,
-              cite_as: tuple[str, str | None] | None = None) -> list[str]:
+              cite_as: tuple[str, str | None] | None = None, where: str | None = None) -> list[str]:
     """Create (or update) the row's entities and links through the domain services; return new ids.
 
     ``bind`` maps a mapped entity to an existing entity id (e.g. a confirmed screening match):
     that entity is linked, not created. ``cite_as`` is the (locator, excerpt) of the row's citations
     when the caller has its own words for them (a screening confirmation names its job and reviewer).
+    ``where`` is how the summary's warnings name the row (the file and line), else its locator.
     Raises ValidationError when the row's values do not fit.
     """
     bind = bind or {}
@@ -478,6 +555,9 @@ def apply_row(session: Session, actor: Actor, mapping: TableMapping, row: dict, 
             get_entity(session, bind[key])
             ids[key] = bind[key]
             continue
+        unlisted = entity.unlisted_code(row)
+        if unlisted:
+            raise ValidationError({key: [unlisted]})
         kind = entity.kind_for(row)
         if kind is None:
             continue
@@ -515,7 +595,7 @@ def apply_row(session: Session, actor: Actor, mapping: TableMapping, row: dict, 
                     summary.skipped += 1
         if saved is not None and summary is not None:
             for messages in saved.warnings.values():
-                summary.warnings.extend((locator, m) for m in messages)
+                summary.warnings.extend((where or locator, m) for m in messages)
         ids[key] = entity_id
         _cite_once(session, actor, source_id, cite_locator, cite_excerpt, entity_id=entity_id)
     for link in mapping.links:
@@ -572,18 +652,19 @@ def import_table(session: Session, actor: Actor, path: str | Path, mapping: Tabl
     """
     require(actor, "edit", "import data")
     path = Path(path)
-    rows = list(read_rows(path, mapping))
+    rows = list(located_rows(path, mapping))
     summary = ImportSummary()
     source_id = source_for_table(session, actor, path, mapping)
-    for number, row in rows:
+    for place, row in rows:
+        where = f"{path.name} {place}"
         savepoint = session.begin_nested()
         try:
-            apply_row(session, actor, mapping, row, number, source_id, summary=summary)
+            apply_row(session, actor, mapping, row, place.row, source_id, summary=summary, where=where)
             savepoint.commit()
         except ValidationError as exc:
             savepoint.rollback()
-            summary.reject(f"{path.name} row {number}", str(exc))
+            summary.reject(where, str(exc))
         if progress:
-            progress(number, len(rows))
+            progress(place.row, len(rows))
     summary.details["rows"] = len(rows)
     return summary

@@ -195,6 +195,10 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The generation of the user's browser sessions: a session cookie carries the value it had at
+    # sign-in, and a cookie with an older one is signed out. Signing out, a password, role or
+    # active change raise it, so a copied cookie dies with them rather than when it expires.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __mapper_args__ = {"version_id_col": version}
 

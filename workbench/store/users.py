@@ -7,7 +7,7 @@ import secrets
 from datetime import UTC, datetime
 
 from pwdlib import PasswordHash
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from workbench.schema import ValidationError
@@ -84,16 +84,25 @@ def add_user(session: Session, actor: Actor, username: str, role: str, password:
     return user
 
 
+def _end_sessions(user: User) -> None:
+    """Sign the user out of every browser session (their cookies carry an older generation)."""
+    user.session_epoch = (user.session_epoch or 0) + 1
+
+
 def set_role(session: Session, actor: Actor, username: str, role: str) -> User:
+    """A new role ends the user's sessions: a copied cookie must not carry the old one's rights on."""
     require(actor, "admin", "change roles")
     _check_role(role)
     user = _existing_user(session, username)
     if user.role == "admin" and role != "admin" and user.active and _active_admins(session) <= 1:
         raise ValidationError({"role": [f"{username} is the only active admin: make another admin first"]})
-    before = {"role": user.role, "active": user.active}
+    before = {"role": user.role, "active": user.active, "session_epoch": user.session_epoch}
+    if user.role != role:
+        _end_sessions(user)
     user.role = role
     session.flush()
-    audit.record(session, actor.username, "user.role", "user", username, before, {"role": role, "active": user.active})
+    audit.record(session, actor.username, "user.role", "user", username, before,
+                 {"role": role, "active": user.active, "session_epoch": user.session_epoch})
     return user
 
 
@@ -105,10 +114,13 @@ def set_active(session: Session, actor: Actor, username: str, active: bool) -> U
     if not active and user.active and user.role == "admin" and _active_admins(session) <= 1:
         # The CLI acts under a name that is no user, so "not yourself" alone does not keep an admin.
         raise ValidationError({"active": [f"{username} is the only active admin: make another admin first"]})
-    before = {"role": user.role, "active": user.active}
+    before = {"role": user.role, "active": user.active, "session_epoch": user.session_epoch}
+    if user.active != active:  # a cookie from before a disable stays dead after the enable
+        _end_sessions(user)
     user.active = active
     session.flush()
-    audit.record(session, actor.username, "user.active", "user", username, before, {"role": user.role, "active": active})
+    audit.record(session, actor.username, "user.active", "user", username, before,
+                 {"role": user.role, "active": active, "session_epoch": user.session_epoch})
     return user
 
 
@@ -117,9 +129,12 @@ def set_password(session: Session, actor: Actor, username: str, password: str) -
         require(actor, "admin", "reset other users' passwords")
     _check_password(password)
     user = _existing_user(session, username)
+    before = {"session_epoch": user.session_epoch}
     user.password_hash = hash_password(password)
+    _end_sessions(user)  # whoever held the old password (or a cookie signed in with it) is out
     session.flush()
-    audit.record(session, actor.username, "user.password", "user", username, None, None)
+    audit.record(session, actor.username, "user.password", "user", username, before,
+                 {"session_epoch": user.session_epoch})
 
 
 def authenticate(session: Session, username: str, password: str) -> Actor | None:
@@ -136,11 +151,35 @@ def authenticate(session: Session, username: str, password: str) -> Actor | None
     return Actor(user.username, user.role)
 
 
-def actor_for(session: Session, username: str) -> Actor | None:
+def session_epoch(session: Session, username: str) -> int:
+    """The generation a session cookie issued now carries (see ``actor_for``)."""
+    return _existing_user(session, username).session_epoch or 0
+
+
+def actor_for(session: Session, username: str, epoch: object) -> Actor | None:
+    """The actor of a session cookie, or None when the cookie no longer signs anyone in: the user
+    is gone or disabled, or the cookie's generation ``epoch`` is not the user's current one (they
+    signed out, or their password, role or active state changed since it was issued). A cookie
+    without a generation predates them all and is signed out too."""
     user = get_user(session, username)
     if user is None or not user.active:
         return None
+    if type(epoch) is not int or epoch != (user.session_epoch or 0):
+        return None
     return Actor(user.username, user.role)
+
+
+def sign_out(session: Session, username: str, epoch: object) -> None:
+    """End every session of the user, as signing out of one must (a copied cookie dies with it).
+
+    Only a cookie of the current generation can do so: an old copy, already signed out, cannot sign
+    the user out of the sessions opened since. One UPDATE, so two tabs signing out at once both
+    succeed; the row's version is left alone (this is no edit an admin could be overwriting)."""
+    if type(epoch) is not int:
+        return
+    session.execute(update(User).where(User.username == username, User.session_epoch == epoch)
+                    .values(session_epoch=User.session_epoch + 1)
+                    .execution_options(synchronize_session=False))
 
 
 def _token_digest(token: str) -> str:

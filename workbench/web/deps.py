@@ -30,6 +30,7 @@ from workbench.store.permissions import Actor
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 SESSION_USER = "user"
+SESSION_EPOCH = "epoch"  # the user's session generation at sign-in (users.actor_for)
 SESSION_CSRF = "csrf"
 
 
@@ -81,8 +82,8 @@ def _bearer_token(request: Request) -> str | None:
 
 
 def optional_actor(request: Request, session: Session = Depends(get_session)) -> Actor | None:
-    """The signed-in actor or None. Looked up on every request so that a disabled user or a
-    changed role takes effect at once, not when the cookie expires."""
+    """The signed-in actor or None. Looked up on every request so that a disabled user, a changed
+    role or password, or a sign-out elsewhere takes effect at once, not when the cookie expires."""
     cached = getattr(request.state, "actor", None)
     if cached is not None:
         return cached
@@ -94,9 +95,10 @@ def optional_actor(request: Request, session: Session = Depends(get_session)) ->
     else:
         username = request.session.get(SESSION_USER)
         if username:
-            actor = users.actor_for(session, username)
+            actor = users.actor_for(session, username, request.session.get(SESSION_EPOCH))
             if actor is None:
                 request.session.pop(SESSION_USER, None)
+                request.session.pop(SESSION_EPOCH, None)
     request.state.actor = actor
     return actor
 

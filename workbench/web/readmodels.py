@@ -284,22 +284,79 @@ def entity_page(session: Session, entity_id: str, history_limit: int = 100) -> E
     notes = list(session.execute(select(Note).where(Note.entity_id == entity.id).order_by(Note.id.desc())).scalars())
     sanctions = sanctions_of(session, [entity.id]).get(entity.id, [])
     merged_into = session.get(Entity, entity.merged_into) if entity.merged_into else None
-    history = audit.history(session, entity.id, limit=history_limit)
+    history = entity_history(session, entity.id, limit=history_limit)
     return EntityPage(
         entity=entity, kind_label=kind.label, facts=facts,
         names=sorted(entity.names, key=lambda n: (n.name_kind != "primary", n.name_kind, n.name)),
         identifiers=identifiers, link_groups=sorted(groups.items()), whole_citations=whole,
-        history=history_rows(history, kind.properties, _cited_sources(session, history)),
+        history=history_rows(history, kind.properties, _cited_sources(session, history),
+                             _merge_captions(session, history)),
         notes=notes, sanctions=sanctions,
         status=sanction_status(sanctions), merged_into=merged_into,
     )
 
 
+def entity_history(session: Session, entity_id: str, limit: int = 100) -> list[AuditEntry]:
+    """The entity's audit entries, newest first, with those of the merges into it.
+
+    A merge files ``entity.merge`` under the merged entity and ``merge.create`` / ``merge.undo``
+    under the merge: the kept entity's own entries only show the names and values it gained. The
+    merges it kept are found through the merges table, so merges made before this page showed them
+    appear too, and no audit entry is written or changed for it (the log is a hash chain)."""
+    own = audit.history(session, entity_id, limit=limit)
+    if limit <= 0:
+        return own
+    from workbench.store.models import Merge
+
+    merge_ids = [str(i) for i in session.execute(select(Merge.id).where(Merge.winner_id == entity_id)).scalars()]
+    if not merge_ids:
+        return own
+    merges = session.execute(
+        select(AuditEntry).where(AuditEntry.object_type == "merge", AuditEntry.object_id.in_(merge_ids),
+                                 AuditEntry.action.in_(("merge.create", "merge.undo")))
+        .order_by(AuditEntry.seq.desc()).limit(limit)).scalars().all()
+    kept = [e for e in merges if _merge_state(e).get("winner") == entity_id]
+    return sorted([*own, *kept], key=lambda e: e.seq, reverse=True)[:limit]
+
+
+def _merge_state(entry: AuditEntry) -> dict:
+    state = entry.after if entry.after is not None else entry.before
+    return state if isinstance(state, dict) else {}
+
+
+def _merge_captions(session: Session, entries: list[AuditEntry]) -> dict[str, str]:
+    """Captions of the entities the merge entries among ``entries`` name (kept and merged)."""
+    ids: set[str] = set()
+    for entry in entries:
+        if entry.object_type == "merge":
+            ids.update(str(v) for k, v in _merge_state(entry).items() if k in ("winner", "loser") and v)
+        elif entry.action in ("entity.merge", "entity.unmerge"):
+            ids.update(str(v) for v in _merge_state(entry).values() if isinstance(v, str) and v)
+    return {i: e.caption for i, e in entities_by_id(session, ids).items()}
+
+
+def _merge_text(entry: AuditEntry, captions: Mapping[str, str]) -> str | None:
+    """'Merged X into this entity' / 'Merge of X undone' on the kept entity's page; 'Merged into Y' /
+    'Merge into Y undone' on the merged one's."""
+    state = _merge_state(entry)
+    if entry.action == "merge.create" and state.get("loser"):
+        return f"Merged {captions.get(state['loser'], state['loser'])} into this entity"
+    if entry.action == "merge.undo" and state.get("loser"):
+        return f"Merge of {captions.get(state['loser'], state['loser'])} undone"
+    if entry.action == "entity.merge" and state.get("merged_into"):
+        return f"Merged into {captions.get(state['merged_into'], state['merged_into'])}"
+    if entry.action == "entity.unmerge" and state.get("merged_into"):
+        return f"Merge into {captions.get(state['merged_into'], state['merged_into'])} undone"
+    return None
+
+
 def history_rows(entries: Iterable[AuditEntry], props: Mapping[str, Property],
-                 source_titles: Mapping[str, str] | None = None) -> list[HistoryRow]:
+                 source_titles: Mapping[str, str] | None = None,
+                 entity_captions: Mapping[str, str] | None = None) -> list[HistoryRow]:
     """Audit entries with what changed between before and after, property by property, in the
     schema's order (then any property it no longer declares), each named by its label; citations
-    added or removed say which source, for which fact (``source_titles``: id -> title)."""
+    added or removed say which source, for which fact (``source_titles``: id -> title); merges name
+    the other entity (``entity_captions``: id -> caption)."""
     rows = []
     titles = source_titles or {}
     for entry in entries:
@@ -307,6 +364,8 @@ def history_rows(entries: Iterable[AuditEntry], props: Mapping[str, Property],
         row = HistoryRow(entry)
         if entry.object_type == "citation":
             row.text = _citation_text(entry.action, after if after is not None else before, props, titles)
+        elif (merged := _merge_text(entry, entity_captions or {})) is not None:
+            row.text = merged
         elif isinstance(before, dict) and isinstance(after, dict) and "properties" in before and "properties" in after:
             old, new = before["properties"] or {}, after["properties"] or {}
             names = [n for n in props if n in old or n in new]
@@ -411,11 +470,12 @@ def territories(session: Session, levels: tuple[str, ...] = ("state",)) -> list[
 
 def search(session: Session, query: str, kind: str | None = None, state: str | None = None,
            topic: str | None = None, sanction: str | None = None, limit: int = 50,
-           threshold: float | None = None) -> list[SearchRow]:
+           threshold: float | None = None, unfiltered_kinds: list[str] | None = None) -> list[SearchRow]:
+    """The best matches for ``query``; without ``kind``, among ``unfiltered_kinds`` (None: every kind)."""
     from workbench.web.engines import SEARCH_THRESHOLD, search_entities
 
     threshold = SEARCH_THRESHOLD if threshold is None else threshold
-    kinds = registry().kinds_descending_from([kind]) if kind else None
+    kinds = registry().kinds_descending_from([kind]) if kind else unfiltered_kinds
     filtered = bool(state or topic or sanction)
     hits = search_entities(session, query, kinds=kinds, limit=limit * (4 if filtered else 1), threshold=threshold,
                            partial=True)

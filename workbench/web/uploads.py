@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from workbench.settings import get_settings
-from workbench.sources.files import store_file
+from workbench.sources.files import keep_bytes, record_file
 from workbench.store import entities as store
 from workbench.store.models import Source
 from workbench.store.permissions import Actor
@@ -79,10 +79,15 @@ async def read_upload(upload: UploadFile, max_bytes: int, accept: tuple[str, ...
 async def add_uploaded_source(session: Session, actor: Actor, upload: UploadFile, fields: dict[str, Any]) -> Source:
     """The one way from an uploaded document to a source, so the page and the API check and store alike:
     size and type by content, bytes kept by SHA-256 with their capture time, then the descriptive
-    ``fields`` (the file name stands in for a missing title). Raises UploadRejected or ValidationError."""
+    ``fields`` (the file name stands in for a missing title). Raises UploadRejected or ValidationError.
+
+    The bytes are written last, once the source's fields have passed: a refused upload leaves no file
+    in the data directory (the rollback takes the rows; nothing would take the file)."""
     checked = await read_upload(upload, get_settings().upload_max_bytes, DOCUMENT_TYPES)
-    stored = store_file(session, actor, checked.data, checked.name, checked.media_type)
+    stored = record_file(session, actor, checked.data, checked.name, checked.media_type)
     fields = {**fields, "title": fields.get("title") or checked.name}
-    return store.create_source(session, actor, sha256=stored.sha256, file_name=checked.name,
-                               media_type=checked.media_type, size=len(checked.data),
-                               retrieved_at=stored.captured_at, **fields)
+    source = store.create_source(session, actor, sha256=stored.sha256, file_name=checked.name,
+                                 media_type=checked.media_type, size=len(checked.data),
+                                 retrieved_at=stored.captured_at, **fields)
+    keep_bytes(checked.data)
+    return source

@@ -12,6 +12,7 @@ from workbench.store import users
 from workbench.store.permissions import Actor
 from workbench.web.deps import (
     SESSION_CSRF,
+    SESSION_EPOCH,
     SESSION_USER,
     current_actor,
     get_session,
@@ -61,11 +62,16 @@ async def login(request: Request, session: Session = Depends(get_session)):
     throttle.succeeded(username, address)
     request.session.clear()  # a fresh session (and CSRF token) at sign-in: no session fixation
     request.session[SESSION_USER] = actor.username
+    request.session[SESSION_EPOCH] = users.session_epoch(session, actor.username)
     return RedirectResponse(target, status_code=303)
 
 
 @router.post("/logout", include_in_schema=False)
-def logout(request: Request):
+def logout(request: Request, actor: Actor | None = Depends(optional_actor), session: Session = Depends(get_session)):
+    """Sign out here and everywhere: the cookie is signed, not stored, so a copy of it would otherwise
+    keep working until it expires; raising the user's session generation ends every copy."""
+    if actor is not None and not getattr(request.state, "via_token", False):
+        users.sign_out(session, actor.username, request.session.get(SESSION_EPOCH))
     request.session.pop(SESSION_USER, None)
     request.session.pop(SESSION_CSRF, None)
     request.session.clear()

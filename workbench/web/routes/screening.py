@@ -120,8 +120,7 @@ async def screening_start(request: Request, actor: Actor = Depends(current_actor
             check_table(file_path(stored.sha256), load_mapping(text), checked.name)
         except TableError as exc:
             session.rollback()
-            where = f"{checked.name}, row {exc.row}" if exc.row is not None else checked.name
-            return _page(request, session, values, {"file": [f"{where}: {exc.message}"]}, status=422)
+            return _page(request, session, values, {"file": [exc.named(checked.name)]}, status=422)
         source = store.create_source(session, actor, sha256=stored.sha256, file_name=checked.name,
                                      media_type=checked.media_type, size=len(checked.data),
                                      retrieved_at=stored.captured_at, title=values["title"] or checked.name,
@@ -182,7 +181,7 @@ def screening_status(job_id: str, request: Request, actor: Actor = Depends(curre
 @router.post("/screening/items/{item_id}")
 async def review_decide(item_id: RowId, request: Request, actor: Actor = Depends(current_actor),
                         session: Session = Depends(get_session)):
-    from workbench.matching.review import decide
+    from workbench.matching.review import record_decision
 
     form = await request.form()
     verdict = form_value(form, "verdict")
@@ -191,7 +190,8 @@ async def review_decide(item_id: RowId, request: Request, actor: Actor = Depends
     if verdict not in VERDICTS:
         raise ValidationError({"verdict": [f"choose one of {', '.join(VERDICTS)}"]})
     try:
-        item = decide(session, actor, item_id, verdict, expected_version=int(version) if version.isdigit() else None)
+        decision = record_decision(session, actor, item_id, verdict,
+                                   expected_version=int(version) if version.isdigit() else None)
     except store.Conflict as exc:  # decided meanwhile (another user, a second click): say so on the queue
         session.rollback()
         flash(request, f"Not recorded: {exc}.", "error")
@@ -209,12 +209,25 @@ async def review_decide(item_id: RowId, request: Request, actor: Actor = Depends
                        f"{problems}. Correct the file and screen it again, or mark the hit unsure or rejected.",
               "error")
         return RedirectResponse(f"/screening/{job_id or item.job_id}#item-{item_id}", status_code=303)
+    item = decision.item
     created = len(item.created_entities or [])
     if verdict == "confirmed":
         flash(request, f"Confirmed: row {item.row_number} is {item.matched_name or item.query_name}; "
                        f"{created} new record(s) created with a citation to the file.")
     elif verdict == "rejected":
-        flash(request, f"Rejected: {item.query_name} will not be raised against this entity again.")
+        flash(request, f"Rejected: {item.query_name} will not be raised against this entity again."
+                       f"{_also_rejected(decision.also_rejected)}")
     else:
         flash(request, f"Marked unsure: row {item.row_number}.")
     return RedirectResponse(f"/screening/{job_id or item.job_id}#item-{item_id}", status_code=303)
+
+
+def _also_rejected(items: list) -> str:
+    """' 2 other open hits of the same name and entity in this queue were rejected with it (rows 14, 15).'
+    The flash travels in the cookie: at most ten rows are named."""
+    if not items:
+        return ""
+    many = len(items) != 1
+    rows = ", ".join(str(i.row_number) for i in items[:10]) + (", ..." if len(items) > 10 else "")
+    return (f" {len(items)} other open hit{'s' if many else ''} of the same name and entity in this queue "
+            f"{'were' if many else 'was'} rejected with it (row{'s' if many else ''} {rows}).")

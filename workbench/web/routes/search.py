@@ -22,16 +22,22 @@ def search_page(request: Request, q: str = "", kind: str = "", state: str = "", 
     reg = registry()
     if kind:
         reg.entity_kind(kind)
+    # Without a kind, records about others (a Sanction carries its target's names and would outrank
+    # the people who bear them) are left out; they are one choice away.
+    default_kinds = reg.default_kinds()
+    other_kinds = [k.label for k in reg.concrete_kinds() if k.name not in default_kinds]
     rows, problem = [], None
     if q.strip():
         try:
             rows = readmodels.search(session, q, kind=kind or None, state=state or None, topic=topic or None,
-                                     sanction=sanction if sanction in STATUSES else None, limit=RESULTS)
+                                     sanction=sanction if sanction in STATUSES else None, limit=RESULTS,
+                                     unfiltered_kinds=default_kinds)
         except EngineMissing as exc:
             problem = f"Search is not available: {exc}"
     return templates.TemplateResponse(request, "search.html", {
         "q": q, "searched": bool(q.strip()), "more": len(rows) >= RESULTS, "kind": kind, "state": state,
         "topic": topic, "sanction": sanction, "rows": rows,
+        "other_kinds": other_kinds, "any_kind": "Any but " + ", ".join(other_kinds) if other_kinds else "Any",
         "problem": problem, "kinds": [k for k in reg.entity_kinds.values()],
         "states": readmodels.territories(session), "topics": reg.vocabularies["topics"], "statuses": STATUSES,
     })
