@@ -300,3 +300,17 @@ def test_its_different_survives_a_validation_error_on_the_new_entity_form(db_url
     new_id = fixed.headers["location"].rsplit("/", 1)[-1]
     with store_db.session_scope(db_url) as s:
         assert current_judgement(s, new_id, existing).verdict == "different"
+
+
+def test_a_roll_refused_at_upload_leaves_no_file_behind(client):
+    """The row check runs on a temporary copy: before, the roll was stored under its SHA-256 first, so
+    every refused upload left its bytes in the data directory with nothing pointing at them."""
+    from test_web_screening import start
+
+    from workbench.settings import get_settings
+
+    bad = b'QA-9,"9 Test St",P,Severo Ficticio Mendoza,"Calle 9",13/45/2019,1\n'  # no 13th month
+    response = start(client, data=ROLL_HEADER + bad, name="badroll.csv")
+    assert response.status_code == 422
+    files = get_settings().files_dir
+    assert not files.exists() or not [p for p in files.rglob("*") if p.is_file()]

@@ -6,7 +6,9 @@ is not one of the accepted document or table types is refused with a message say
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -91,3 +93,14 @@ async def add_uploaded_source(session: Session, actor: Actor, upload: UploadFile
                                  retrieved_at=stored.captured_at, **fields)
     keep_bytes(checked.data)
     return source
+
+
+def check_table_upload(checked: Upload, mapping) -> None:
+    """Read an uploaded table row by row against its mapping before any byte of it is stored, so a
+    refused roll leaves no file in the data directory. Raises TableError naming the upload and line."""
+    from workbench.sources.tabular import check_table
+
+    with tempfile.TemporaryDirectory(prefix="workbench-upload-") as tmp:
+        path = Path(tmp) / "table"  # checked by content: CSV, or XLSX (a ZIP archive)
+        path.write_bytes(checked.data)
+        check_table(path, mapping, checked.name)

@@ -23,7 +23,7 @@ from workbench.store.permissions import Actor
 from workbench.web import readmodels
 from workbench.web.deps import RowId, current_actor, flash, get_session, templates
 from workbench.web.forms import form_value, other_errors
-from workbench.web.uploads import TABLE_TYPES, UploadRejected, read_upload
+from workbench.web.uploads import TABLE_TYPES, UploadRejected, check_table_upload, read_upload
 
 router = APIRouter(include_in_schema=False)
 MAPPINGS_DIR = Path(__file__).resolve().parents[3] / "fixtures" / "mappings"
@@ -79,8 +79,8 @@ def screening_index(request: Request, mapping: str = "", actor: Actor = Depends(
 async def screening_start(request: Request, actor: Actor = Depends(current_actor),
                           session: Session = Depends(get_session)):
     from workbench.matching.jobs import start_job
-    from workbench.sources.files import file_path, store_file
-    from workbench.sources.tabular import MappingError, TableError, check_table, load_mapping
+    from workbench.sources.files import keep_bytes, record_file
+    from workbench.sources.tabular import MappingError, TableError, load_mapping
 
     form = await request.form()
     mappings = available_mappings()
@@ -114,17 +114,17 @@ async def screening_start(request: Request, actor: Actor = Depends(current_actor
             errors["file"] = [str(exc)]
     if errors:
         return _page(request, session, values, errors, status=422)
-    try:
-        stored = store_file(session, actor, checked.data, checked.name, checked.media_type)
-        try:  # a bad file fails here, with its row, rather than later in the background or at Confirm
-            check_table(file_path(stored.sha256), load_mapping(text), checked.name)
-        except TableError as exc:
-            session.rollback()
-            return _page(request, session, values, {"file": [exc.named(checked.name)]}, status=422)
+    try:  # a bad file fails here, with its row, rather than later in the background or at Confirm
+        check_table_upload(checked, load_mapping(text))
+    except TableError as exc:
+        return _page(request, session, values, {"file": [exc.named(checked.name)]}, status=422)
+    try:  # the bytes are written last: a refused upload leaves no file behind (see uploads.add_uploaded_source)
+        stored = record_file(session, actor, checked.data, checked.name, checked.media_type)
         source = store.create_source(session, actor, sha256=stored.sha256, file_name=checked.name,
                                      media_type=checked.media_type, size=len(checked.data),
                                      retrieved_at=stored.captured_at, title=values["title"] or checked.name,
                                      source_type=values["source_type"], reliability="B")
+        keep_bytes(checked.data)  # the job reads them
         job = start_job(session, actor, source.id, text, threshold)
     except (ValidationError, MappingError) as exc:
         session.rollback()
