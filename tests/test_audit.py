@@ -46,6 +46,18 @@ def test_deleted_last_entry_is_detected(session, researcher):
     assert broken is not None and broken.seq == 3
 
 
+def test_deleting_the_head_with_the_last_entry_is_detected(session, researcher):
+    """The head row is what shows entries removed from the end; removing it too used to pass as intact."""
+    from workbench.store.models import AuditHead
+
+    _three_changes(session, researcher)
+    session.execute(delete(AuditEntry).where(AuditEntry.seq == 3))
+    session.execute(delete(AuditHead))
+    session.commit()
+    _, broken = audit.verify(session)
+    assert broken is not None and "head" in broken.reason
+
+
 def test_rewritten_json_payload_is_detected(session, researcher):
     _three_changes(session, researcher)
     entry = session.get(AuditEntry, 3)

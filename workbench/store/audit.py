@@ -257,6 +257,9 @@ def verify(session: Session) -> tuple[int, Break | None]:
         expected_seq += 1
         count += 1
     head = session.get(AuditHead, 1)
+    if head is None and count:  # the head is what shows entries removed from the end: removing it is a break
+        return count, Break(count, "the recorded head of the log is missing: it was deleted, so entries removed "
+                                   "from the end could not be seen")
     if head is not None and head.seq != count:
         return count, Break(count + 1, f"missing: the log should hold {head.seq} entries but holds {count} (deleted at the end)")
     if head is not None and count and head.hash != expected_prev:
