@@ -84,5 +84,5 @@ def test_damaged_archive_is_refused_and_leaves_the_database_empty(db_url, tmp_pa
             dst.writestr(item, data)
     _wipe(db_url)
     result = runner.invoke(app, ["restore", str(damaged)])
-    assert result.exit_code == 1 and "tables/entities.jsonl does not match its checksum" in result.output
+    assert result.exit_code == 2 and "tables/entities.jsonl does not match its checksum" in result.output
     assert all(not rows for rows in _snapshot(db_url).values())

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from workbench.schema import SchemaError, ValidationError
@@ -129,8 +130,9 @@ def load_demo_data() -> None:
 @app.command()
 def serve(
     demo: bool = typer.Option(False, "--demo", help="Create the database if needed and load the demo data first."),
-    host: str = typer.Option("127.0.0.1", "--host"),
-    port: int = typer.Option(8000, "--port"),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0: every interface; put "
+                             "HTTPS in front and set WORKBENCH_SECURE_COOKIES)."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
 ) -> None:
     """Serve the web workbench."""
     import uvicorn
@@ -160,13 +162,32 @@ def stats(as_json: bool = typer.Option(False, "--json", help="One JSON object.")
     table = Table(title="Workbench contents")
     table.add_column("what")
     table.add_column("count", justify="right")
+    entity_label, link_label = _kind_labels()
     for kind, n in result["entities"].items():
-        table.add_row(f"entity: {kind}", str(n))
+        table.add_row(f"entities: {entity_label(kind)}", str(n))
     for kind, n in result["links"].items():
-        table.add_row(f"link: {kind}", str(n))
+        table.add_row(f"links: {link_label(kind)}", str(n))
     for key in ("names", "sources", "citations"):
         table.add_row(key, str(result[key]))
     console.print(table)
+
+
+def _kind_labels():
+    """What a reader calls each kind ('Real estate', 'part of'); the JSON keeps the schema's names for
+    scripts. A kind since dropped from the schema shows its name."""
+    from workbench.schema import registry
+
+    schema = registry()
+
+    def entity_label(kind: str) -> str:
+        spec = schema.entity_kinds.get(kind)
+        return spec.plural if spec else kind
+
+    def link_label(kind: str) -> str:
+        spec = schema.link_kinds.get(kind)
+        return spec.label if spec else kind
+
+    return entity_label, link_label
 
 
 @users_app.command("add")
@@ -319,7 +340,11 @@ def audit_verify() -> None:
 
     open_database()
     with session() as s:
-        count, broken = verify(s)
+        try:
+            count, broken = verify(s)
+        except (ValueError, TypeError) as exc:  # JSON or a time stamp edited into something unreadable
+            fail(f"audit chain broken: an entry no longer reads back, so it was edited outside the workbench "
+                 f"({escape(str(exc))})")
     if broken is not None:
         fail(f"audit chain broken at {broken} ({count} entries verified before it)")
     console.print(f"audit chain intact: {count} entries")

@@ -11,13 +11,15 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
-from datetime import date, datetime, timezone
+import zlib
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import typer
 from sqlalchemy import DateTime, func, insert, select, text, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError, StatementError
 
 from workbench.settings import get_settings
 from workbench.store import audit
@@ -28,7 +30,14 @@ FORMAT = "workbench-backup/1"
 
 
 class BackupError(Exception):
-    """The archive is unusable or the target database is not suitable (the message says why)."""
+    """The archive is unusable or the target database is not suitable (the message says why).
+
+    ``code`` is the command's exit code: 2 for a file that cannot be written or read (bad input,
+    nothing changed), 1 for a target database that is not suitable."""
+
+    def __init__(self, message: str, code: int = 2):
+        super().__init__(message)
+        self.code = code
 
 
 def _encode(value: Any) -> Any:
@@ -51,11 +60,24 @@ def backup(connection: Connection, path: Path) -> dict:
     manifest: dict[str, Any] = {
         "format": FORMAT,
         "revision": current_revision(connection.engine),
-        "created_at": datetime.now(timezone.utc).isoformat(),
+        "created_at": datetime.now(UTC).isoformat(),
         "tables": {},
         "files": {},
     }
+    if path.is_dir():
+        raise BackupError(f"{path} is a folder: give the name of the archive to write, e.g. {path / 'workbench.zip'}")
     tmp = path.with_suffix(path.suffix + ".partial")
+    try:
+        _write_archive(connection, tmp, manifest)
+        tmp.replace(path)
+    except OSError as exc:
+        raise BackupError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)  # a half-written archive is never left beside the real one
+    return manifest
+
+
+def _write_archive(connection: Connection, tmp: Path, manifest: dict[str, Any]) -> None:
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for table in Base.metadata.sorted_tables:
             order = [c for c in table.primary_key.columns]
@@ -69,12 +91,13 @@ def backup(connection: Connection, path: Path) -> dict:
             relative = file.relative_to(root).as_posix()
             if relative == "secret_key":
                 continue
-            data = file.read_bytes()
+            try:
+                data = file.read_bytes()
+            except OSError as exc:
+                raise BackupError(f"cannot read the stored file {file}: {exc.strerror or exc}", 1) from exc
             archive.writestr(f"files/{relative}", data)
             manifest["files"][relative] = hashlib.sha256(data).hexdigest()
         archive.writestr("manifest.json", json.dumps(manifest, indent=2, sort_keys=True))
-    tmp.replace(path)
-    return manifest
 
 
 def _decode_row(table, row: dict) -> dict:
@@ -89,19 +112,76 @@ def _decode_row(table, row: dict) -> dict:
     return decoded
 
 
+def _read(archive: zipfile.ZipFile, path: Path, member: str) -> bytes:
+    """One member's bytes; a missing, truncated or corrupted member is the archive's fault, named."""
+    try:
+        return archive.read(member)
+    except KeyError as exc:
+        raise BackupError(f"{path}: {member} is missing (damaged or incomplete archive)") from exc
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        raise BackupError(f"{path}: {member} cannot be read ({exc}): the archive is damaged") from exc
+
+
+def _manifest(archive: zipfile.ZipFile, path: Path) -> dict:
+    try:
+        manifest = json.loads(_read(archive, path, "manifest.json"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BackupError(f"{path}: manifest.json is not valid JSON ({exc}): the archive is damaged") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else None
+        raise BackupError(f"{path}: unknown backup format {found!r}")
+    if not isinstance(manifest.get("tables"), dict) or not isinstance(manifest.get("files", {}), dict):
+        raise BackupError(f"{path}: manifest.json does not list the tables and files: the archive is damaged")
+    return manifest
+
+
+def _rows(table, path: Path, member: str, data: bytes) -> list[dict]:
+    rows = []
+    for number, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), start=1):
+        if not line:
+            continue
+        try:
+            rows.append(_decode_row(table, json.loads(line)))
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise BackupError(f"{path}: {member} line {number} cannot be read ({exc})") from exc
+    return rows
+
+
+def _load_table(connection: Connection, table, rows: list[dict], path: Path) -> None:
+    self_refs = [fk.parent.name for fk in table.foreign_keys if fk.column.table is table]
+    deferred = []
+    if self_refs:
+        deferred = [({c: r[c] for c in self_refs}, r) for r in rows if any(r.get(c) for c in self_refs)]
+        rows = [{**r, **{c: None for c in self_refs}} for r in rows]
+    try:
+        for start in range(0, len(rows), 1000):
+            connection.execute(insert(table), rows[start:start + 1000])
+        pk = next(iter(table.primary_key.columns))
+        for values, row in deferred:
+            connection.execute(update(table).where(pk == row[pk.name]).values(**values))
+    except (IntegrityError, StatementError) as exc:
+        raise BackupError(f"{path}: the rows of table {table.name} do not load ({exc.orig or exc})") from exc
+
+
+def _stored_file_target(path: Path, relative: str) -> Path:
+    """Where a stored file goes: inside the files folder, whatever name the archive gives it."""
+    parts = Path(relative).parts
+    if not relative or Path(relative).is_absolute() or ".." in parts:
+        raise BackupError(f"{path}: stored file name {relative!r} points outside the files folder: refused")
+    return _files_dir() / relative
+
+
 def restore(connection: Connection, path: Path) -> dict:
-    """Load the archive into an empty database inside the caller's transaction."""
+    """Load the archive into an empty database inside the caller's transaction.
+
+    Stored files are written last, once the rows loaded and the audit chain verified, so a refused
+    archive leaves the files folder as it was too."""
     try:
         archive = zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile) as exc:
-        raise BackupError(f"{path}: not a workbench backup ({exc})") from exc
+        raise BackupError(f"{path}: not a workbench backup, or a truncated one ({exc})") from exc
     with archive:
-        try:
-            manifest = json.loads(archive.read("manifest.json"))
-        except KeyError as exc:
-            raise BackupError(f"{path}: manifest.json is missing") from exc
-        if manifest.get("format") != FORMAT:
-            raise BackupError(f"{path}: unknown backup format {manifest.get('format')!r}")
+        manifest = _manifest(archive, path)
         revision = current_revision(connection.engine)
         if manifest.get("revision") != revision:
             raise BackupError(f"{path}: made at schema revision {manifest.get('revision')}, database is at {revision}; "
@@ -109,61 +189,69 @@ def restore(connection: Connection, path: Path) -> dict:
         for table in Base.metadata.sorted_tables:
             if connection.execute(select(func.count()).select_from(table)).scalar():
                 raise BackupError(f"the target database is not empty (table {table.name} has rows): restore needs an "
-                                  "empty database made with `workbench init`")
+                                  "empty database made with `workbench init`", 1)
         for table in Base.metadata.sorted_tables:
             member = f"tables/{table.name}.jsonl"
-            data = archive.read(member)
-            expected = manifest["tables"].get(table.name, {})
-            if hashlib.sha256(data).hexdigest() != expected.get("sha256"):
+            data = _read(archive, path, member)
+            expected = manifest["tables"].get(table.name)
+            if not isinstance(expected, dict) or hashlib.sha256(data).hexdigest() != expected.get("sha256"):
                 raise BackupError(f"{path}: {member} does not match its checksum (damaged archive)")
-            rows = [_decode_row(table, json.loads(line)) for line in data.decode("utf-8").splitlines() if line]
-            self_refs = [fk.parent.name for fk in table.foreign_keys if fk.column.table is table]
-            deferred = []
-            if self_refs:
-                deferred = [({c: r[c] for c in self_refs}, r) for r in rows if any(r.get(c) for c in self_refs)]
-                rows = [{**r, **{c: None for c in self_refs}} for r in rows]
-            for start in range(0, len(rows), 1000):
-                connection.execute(insert(table), rows[start:start + 1000])
-            pk = list(table.primary_key.columns)[0]
-            for values, row in deferred:
-                connection.execute(update(table).where(pk == row[pk.name]).values(**values))
+            _load_table(connection, table, _rows(table, path, member, data), path)
         if connection.dialect.name == "postgresql":
-            for table in Base.metadata.sorted_tables:
-                for column in table.primary_key.columns:
-                    if column.autoincrement is True or (column.type.python_type is int and column.autoincrement == "auto"):
-                        connection.execute(text(
-                            f"SELECT setval(pg_get_serial_sequence('{table.name}', '{column.name}'), "
-                            f"COALESCE((SELECT MAX({column.name}) FROM {table.name}), 0) + 1, false)"
-                        ))
-        root = _files_dir()
+            _reset_sequences(connection)
+        files = {}
         for relative, digest in manifest.get("files", {}).items():
-            data = archive.read(f"files/{relative}")
-            if hashlib.sha256(data).hexdigest() != digest:
+            target = _stored_file_target(path, str(relative))
+            if hashlib.sha256(_read(archive, path, f"files/{relative}")).hexdigest() != digest:
                 raise BackupError(f"{path}: stored file {relative} does not match its checksum")
-            target = root / relative
+            files[relative] = target
+        _verify_chain(connection, path)
+        for relative, target in files.items():
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-    from sqlalchemy.orm import Session
-
-    with Session(bind=connection) as session:
-        count, broken = audit.verify(session)
-    if broken is not None:
-        raise BackupError(f"{path}: the restored audit chain is broken at {broken}")
+            target.write_bytes(_read(archive, path, f"files/{relative}"))
     return manifest
 
 
+def _reset_sequences(connection: Connection) -> None:
+    """PostgreSQL's id sequences continue after the restored rows (rows were inserted with their ids)."""
+    for table in Base.metadata.sorted_tables:
+        for column in table.primary_key.columns:
+            if column.autoincrement is True or (column.type.python_type is int and column.autoincrement == "auto"):
+                connection.execute(text(
+                    f"SELECT setval(pg_get_serial_sequence('{table.name}', '{column.name}'), "
+                    f"COALESCE((SELECT MAX({column.name}) FROM {table.name}), 0) + 1, false)"
+                ))
+
+
+def _verify_chain(connection: Connection, path: Path) -> None:
+    from sqlalchemy.orm import Session
+
+    with Session(bind=connection) as session:
+        try:
+            _count, broken = audit.verify(session)
+        except (ValueError, TypeError) as exc:  # an entry whose JSON or time stamp no longer reads back
+            raise BackupError(f"{path}: the restored audit log cannot be read ({exc})") from exc
+    if broken is not None:
+        raise BackupError(f"{path}: the restored audit chain is broken at {broken}")
+
+
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
+    from rich.markup import escape
+
     from workbench.cli import console, fail, open_database
 
     @app.command("backup")
     def backup_command(file: Path = typer.Argument(..., help="Archive to write (.zip).")) -> None:
         """Write everything (entities, links, sources and files, users, judgements, dossiers, audit) to FILE."""
         engine = open_database()
-        with engine.connect() as connection:
-            manifest = backup(connection, file)
+        try:
+            with engine.connect() as connection:
+                manifest = backup(connection, file)
+        except BackupError as exc:
+            fail(escape(str(exc)), exc.code)
         rows = sum(t["rows"] for t in manifest["tables"].values())
         console.print(f"backup written to {file}: {rows} rows in {len(manifest['tables'])} tables, "
-                      f"{len(manifest['files'])} stored files")
+                      f"{len(manifest['files'])} stored files", markup=False, highlight=False)
 
     @app.command("restore")
     def restore_command(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Archive made by backup.")) -> None:
@@ -173,6 +261,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
             with engine.begin() as connection:
                 manifest = restore(connection, file)
         except BackupError as exc:
-            fail(str(exc))
+            fail(escape(str(exc)), exc.code)
         rows = sum(t["rows"] for t in manifest["tables"].values())
-        console.print(f"restored {rows} rows and {len(manifest['files'])} stored files from {file}; audit chain intact")
+        console.print(f"restored {rows} rows and {len(manifest['files'])} stored files from {file}; audit chain intact",
+                      markup=False, highlight=False)

@@ -577,21 +577,50 @@ def _independent_paths(graph: nx.MultiDiGraph, start: str, designated: set[str],
 
 
 class UnknownState(NotFound):
-    """No state answers to the name or id a user gave (an input error, like an unknown entity)."""
+    """No state answers to the name or id a user gave (an input error, like an unknown entity); the
+    message offers the states it may have meant, or those the network holds."""
+
+    def __init__(self, state: str, near: list[str], known: list[str]):
+        self.state, self.near, self.known = state, near, known
+        message = f"no state (a Territory of level 'state') with id or name {state!r}"
+        if near:
+            message += "; did you mean " + " or ".join(near) + "?"
+        elif known:
+            shown = ", ".join(known[:STATES_LISTED])
+            more = f" and {len(known) - STATES_LISTED} more" if len(known) > STATES_LISTED else ""
+            message += f"; the states in the network are {shown}{more}"
+        else:
+            message += "; the network holds no state yet"
+        super().__init__(message)
+
+
+STATES_LISTED = 12  # an unknown state lists at most this many of the known ones
+STATE_NEAR = 70  # rapidfuzz WRatio from which a state's name is offered for a misspelt one
+
+
+def _unknown_state(graph: nx.MultiDiGraph, states: list[str], state: str) -> UnknownState:
+    from rapidfuzz import fuzz
+
+    captions = {t: graph.nodes[t].get("caption") or t for t in states}
+    key = fold(state)
+    scored = sorted(((fuzz.WRatio(key, fold(c)), c) for c in captions.values()), key=lambda sc: (-sc[0], sc[1]))
+    near = [caption for score, caption in scored if key and score >= STATE_NEAR][:5]
+    return UnknownState(state, near, sorted(captions.values(), key=fold))
 
 
 def _states_named(proj: Projection, state: str) -> set[str]:
     """The state-level territories a user means: by id, by name ignoring case and accents, or by the start
-    of the name ('Michoacán' for 'Michoacán de Ocampo', as entity references are resolved)."""
+    of the name ('Michoacán' for 'Michoacán de Ocampo', 'Sin' for 'Sinaloa', as entity references are
+    resolved)."""
     graph = proj.graph
     states = [t for t in _memo_nodes(proj, "territories", ("Territory",)) if graph.nodes[t].get("level") == STATE_LEVEL]
     key = fold(state)
     exact = {t for t in states if t == state or fold(graph.nodes[t].get("caption", "")) == key}
     if exact:
         return exact
-    started = {t for t in states if key and fold(graph.nodes[t].get("caption", "")).startswith(key + " ")}
+    started = {t for t in states if key and fold(graph.nodes[t].get("caption", "")).startswith(key)}
     if not started:
-        raise UnknownState(f"no state (a Territory of level 'state') with id or name {state!r}")
+        raise _unknown_state(graph, states, state)
     if len(started) > 1:
         names = ", ".join(sorted(graph.nodes[t].get("caption", t) for t in started))
         raise ValidationError({"state": [f"{state!r} begins the names of several states ({names}): give more of it"]})

@@ -44,6 +44,8 @@ def _resolve(session, ref: str) -> str:
 
 
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
+    from rich.markup import escape
+
     from workbench.cli import console, fail, open_database, run_guarded, session
 
     graph_app = typer.Typer(help="Network analysis: paths, exposure, ownership, communities, exports.",
@@ -64,9 +66,12 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         with session() as s:
             source_id = _resolve(s, a)
             target_id = _resolve(s, b)
+            if source_id == target_id:  # e.g. two names of one entity, or a duplicate merged into it
+                fail(f"{escape(repr(a))} and {escape(repr(b))} are the same entity "
+                     f"({escape(_caption(s, source_id))}, {escape(source_id)}): give two different ones", 2)
             result = run_guarded(shortest_path, s, source_id, target_id, max_length)
             if result is None:
-                fail(f"no path between {_caption(s, source_id)} and {_caption(s, target_id)} "
+                fail(f"no path between {escape(_caption(s, source_id))} and {escape(_caption(s, target_id))} "
                      f"within {max_length} links")
             if as_json:
                 sys.stdout.write(json.dumps(result.as_dict(), ensure_ascii=False) + "\n")
@@ -91,13 +96,12 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     ) -> None:
         """Officials ranked per state by exposure to designated parties and centrality."""
         from workbench.graph.analysis import UnknownState, exposure
-        from workbench.schema import ValidationError
 
         def ranked(s):
             try:
                 return exposure(s, state, max_length)
             except UnknownState as exc:  # a name the user typed, like an unknown entity: bad input (exit 2)
-                raise ValidationError({"state": [str(exc)]}) from exc
+                fail(escape(str(exc)), 2)
 
         open_database()
         with session() as s:
@@ -162,8 +166,13 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         with session() as s:
             around_id = _resolve(s, around) if around else None
             groups = run_guarded(communities, s, around_id, depth)
+            none = (f"no communities around {_caption(s, around_id)} within {depth} link(s)" if around_id
+                    else "no communities: the network holds no relationship between parties yet")
         if as_json:
             sys.stdout.write(json.dumps(groups, ensure_ascii=False) + "\n")
+            return
+        if not groups:
+            console.print(none, highlight=False, markup=False)
             return
         for group in groups:
             names = ", ".join(c or m for c, m in zip(group["captions"][:12], group["members"][:12]))

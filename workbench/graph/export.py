@@ -54,9 +54,19 @@ def serialise(graph: nx.MultiDiGraph, fmt: str) -> bytes:
     buffer = io.BytesIO()
     if fmt == "graphml":
         nx.write_graphml(graph, buffer, encoding="utf-8")
-    else:
-        nx.write_gexf(graph, buffer, encoding="utf-8")
-    return buffer.getvalue()
+        return buffer.getvalue()
+    nx.write_gexf(_with_link_ids(graph), buffer, encoding="utf-8")
+    # networkx files the link id under its own name as well; Gephi shows it as a column, so it says what it is
+    return buffer.getvalue().replace(b'title="networkx_key"', b'title="link id"', 1)
+
+
+def _with_link_ids(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """GEXF edges numbered 0, 1, 2... by networkx otherwise: each edge carries its link's id, as in GraphML,
+    so that an edge in Gephi can be found again in the workbench."""
+    out = graph.copy()
+    for _u, _v, key, data in out.edges(keys=True, data=True):
+        data["id"] = key
+    return out
 
 
 def export_bytes(session: Session, fmt: str, around: str | None = None, depth: int = 1) -> bytes:
