@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from workbench.text import NUL_MESSAGE
 from workbench.types import VALIDATORS, Checked, split_identifier, stdnum_check
 
 
@@ -460,7 +461,7 @@ class Registry:
 
     def check_value(self, prop: Property, raw: Any) -> Checked:
         if isinstance(raw, str) and "\x00" in raw:  # no database text can hold it (see store.db)
-            return Checked(None, errors=["contains a NUL character (\\x00), which cannot be stored: remove it"])
+            return Checked(None, errors=[NUL_MESSAGE])
         return VALIDATORS[prop.type.validator](raw, prop.spec, self)
 
     def validate_properties(

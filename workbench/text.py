@@ -26,3 +26,7 @@ def ascii_fold(text: str) -> str:
 def fold(text: str) -> str:
     """Lower-case ASCII words separated by single spaces: 'GUZMÁN LOERA, Joaquín' -> 'guzman loera joaquin'."""
     return _NON_WORD.sub(" ", ascii_fold(text or "").lower()).strip()
+
+
+# PostgreSQL cannot store a NUL character in text (SQLite can): the one message for every way it is refused.
+NUL_MESSAGE = "contains a NUL character (\\x00), which cannot be stored: remove it"

@@ -16,6 +16,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from workbench.settings import get_settings
+from workbench.text import NUL_MESSAGE
 
 
 class DatabaseError(RuntimeError):
@@ -85,9 +86,6 @@ def session_factory(url: str | None = None) -> sessionmaker[Session]:
         event.listen(factory, "before_flush", _refuse_nul)
         _factories[url] = factory
     return _factories[url]
-
-
-NUL_MESSAGE = "contains a NUL character (\\x00), which cannot be stored: remove it"
 
 
 def _refuse_nul(session: Session, _context, _instances) -> None:

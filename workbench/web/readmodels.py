@@ -315,13 +315,21 @@ def entity_history(session: Session, entity_id: str, limit: int = 100) -> list[A
         select(AuditEntry).where(AuditEntry.object_type == "merge", AuditEntry.object_id.in_(merge_ids),
                                  AuditEntry.action.in_(("merge.create", "merge.undo")))
         .order_by(AuditEntry.seq.desc()).limit(limit)).scalars().all()
-    kept = [e for e in merges if _merge_state(e).get("winner") == entity_id]
+    kept = [e for e in merges if _state(e).get("winner") == entity_id]
     return sorted([*own, *kept], key=lambda e: e.seq, reverse=True)[:limit]
 
 
-def _merge_state(entry: AuditEntry) -> dict:
+def _state(entry: AuditEntry) -> dict:
+    """What the entry recorded: the state after the change, or before it for a removal."""
     state = entry.after if entry.after is not None else entry.before
     return state if isinstance(state, dict) else {}
+
+
+def _cited(entry: AuditEntry) -> list[dict]:
+    """The citations a citation entry names: one (a page's cite or removal) or a list (an import's)."""
+    state = _state(entry)
+    cited = state.get("citations") if "citations" in state else [state]
+    return [c for c in cited or [] if isinstance(c, dict) and c]
 
 
 def _merge_captions(session: Session, entries: list[AuditEntry]) -> dict[str, str]:
@@ -329,16 +337,16 @@ def _merge_captions(session: Session, entries: list[AuditEntry]) -> dict[str, st
     ids: set[str] = set()
     for entry in entries:
         if entry.object_type == "merge":
-            ids.update(str(v) for k, v in _merge_state(entry).items() if k in ("winner", "loser") and v)
+            ids.update(str(v) for k, v in _state(entry).items() if k in ("winner", "loser") and v)
         elif entry.action in ("entity.merge", "entity.unmerge"):
-            ids.update(str(v) for v in _merge_state(entry).values() if isinstance(v, str) and v)
+            ids.update(str(v) for v in _state(entry).values() if isinstance(v, str) and v)
     return {i: e.caption for i, e in entities_by_id(session, ids).items()}
 
 
 def _merge_text(entry: AuditEntry, captions: Mapping[str, str]) -> str | None:
     """'Merged X into this entity' / 'Merge of X undone' on the kept entity's page; 'Merged into Y' /
     'Merge into Y undone' on the merged one's."""
-    state = _merge_state(entry)
+    state = _state(entry)
     if entry.action == "merge.create" and state.get("loser"):
         return f"Merged {captions.get(state['loser'], state['loser'])} into this entity"
     if entry.action == "merge.undo" and state.get("loser"):
@@ -363,7 +371,7 @@ def history_rows(entries: Iterable[AuditEntry], props: Mapping[str, Property],
         before, after = entry.before, entry.after
         row = HistoryRow(entry)
         if entry.object_type == "citation":
-            row.text = _citation_text(entry.action, after if after is not None else before, props, titles)
+            row.text = _citation_text(entry.action, _cited(entry), props, titles)
         elif (merged := _merge_text(entry, entity_captions or {})) is not None:
             row.text = merged
         elif isinstance(before, dict) and isinstance(after, dict) and "properties" in before and "properties" in after:
@@ -379,13 +387,10 @@ def history_rows(entries: Iterable[AuditEntry], props: Mapping[str, Property],
     return rows
 
 
-def _citation_text(action: str, state: Any, props: Mapping[str, Property], titles: Mapping[str, str]) -> str:
+def _citation_text(action: str, cited: list[dict], props: Mapping[str, Property], titles: Mapping[str, str]) -> str:
     """'Cited Gaceta Municipal 12 for Birth date: 1979-02-13, p. 4' or 'Removed the citation of ...'."""
-    cited = state.get("citations") if isinstance(state, dict) and "citations" in state else [state]
     parts = []
     for c in cited:
-        if not isinstance(c, dict):
-            continue
         text = titles.get(c.get("source") or "", c.get("source") or "a source")
         if c.get("prop"):
             text += f" for {property_label(props, c['prop'])}"
@@ -402,13 +407,8 @@ def _citation_text(action: str, state: Any, props: Mapping[str, Property], title
 
 def _cited_sources(session: Session, entries: list[AuditEntry]) -> dict[str, str]:
     """Titles of the sources the citation entries among ``entries`` name."""
-    ids: set[str] = set()
-    for entry in entries:
-        if entry.object_type != "citation":
-            continue
-        state = entry.after if entry.after is not None else entry.before
-        cited = state.get("citations") if isinstance(state, dict) and "citations" in state else [state]
-        ids.update(c["source"] for c in cited if isinstance(c, dict) and c.get("source"))
+    ids = {c["source"] for entry in entries if entry.object_type == "citation" for c in _cited(entry)
+           if c.get("source")}
     if not ids:
         return {}
     return dict(session.execute(select(Source.id, Source.title).where(Source.id.in_(ids))).all())
