@@ -114,6 +114,34 @@ def test_a_vowel_lost_early_in_a_long_word_still_finds_the_name():
     assert [h.record_id for h in index.search("JSC RAWNSTVO", None, threshold=0.6)] == ["o1"]
 
 
+def test_a_late_typo_meets_words_of_about_its_length_only():
+    """The first-letters key carries the word's length: 'MARIA' still meets 'MARIO' (one letter
+    changed) but no longer every 'MARISOL' and 'MARISCAL' that begins with the same four letters."""
+    records = [(f"m{i}", f"MARISOL ZUBIZARRETA{i}", [], "Person") for i in range(50)]
+    records += [("mario", "MARIO ECHEVERRI", [], "Person"), ("cal", "MARISCAL EXPORT", [], "Organization")]
+    index = NameIndex.from_records(records)
+    reached = {index.entries[k].record_id for k in index.candidates(name_words("MARIA"))}
+    assert "mario" in reached
+    assert not reached & {"cal", "m0", "m49"}
+
+
+def test_an_owner_cut_short_by_the_roll_still_finds_the_listed_name():
+    """County rolls cut long owner names at a fixed width: 'TRANSLOM' is the first letters of
+    'TRANSLOMMARKET', six letters shorter, and the only word the two names share."""
+    index = NameIndex.from_records([("o1", "LIMITED LIABILITY COMPANY TRANSLOMMARKET", [], "Organization"),
+                                    ("o2", "TRANSPORT LOGISTICS LLC", [], "Organization")])
+    hits = index.search("TRANSLOM LIMITED COMPANY LIABILITY", None, threshold=0.7)
+    assert [h.record_id for h in hits] == ["o1"]
+
+
+def test_a_long_word_with_letters_dropped_still_finds_the_name():
+    """'INTERREGIONCONSRTUCTION' lost three letters and swapped two of 'INTERREGIONGASCONSTRUCTION':
+    long words are looked up at lengths a few letters either side."""
+    index = NameIndex.from_records([("o1", "LIMITED LIABILITY COMPANY INTERREGIONGASCONSTRUCTION", [], "Organization")])
+    hits = index.search("LIMITED LIABILITY COMPANY INTERREGIONCONSRTUCTION", None, threshold=0.7)
+    assert [h.record_id for h in hits] == ["o1"]
+
+
 ACRONYM_LIST = [  # real SDN entries and the acronyms OFAC lists for them (dev pairs)
     ("a1", "COLOMBIANA DE CERDOS LTDA.", [], "Organization"),
     ("a2", "TRANSPORTES AEREOS UNIDOS SELVA AMAZONICA S.A.", [], "Organization"),

@@ -4,7 +4,8 @@ A query goes through three stages, each much cheaper than the next:
 
 1. Blocking. Every listed name is posted under keys for each of its words (workbench.matching.terms):
    the Spanish phonetic key, the phonetic keys of what a diminutive or spelling variant stands for,
-   its first four letters and, for long words, its consonant skeleton; and under the sound of each two
+   its first four letters with its length (looked up at nearby lengths), its proper prefixes (for an
+   owner field cut short) and, for long words, its consonant skeleton; and under the sound of each two
    adjacent words written as one. A key held by more than ``MAX_POSTING_SHARE`` of the list (a
    'mohammed', a 'company') is skipped unless the query has nothing rarer; the union of the
    remaining postings is the candidate set (typically tens of names). Acronyms and contractions
@@ -170,7 +171,7 @@ class NameIndex:
         found = self._words.get(word.text)
         if found is None:
             cap = self.cap
-            lists = [p for p in (self.postings.get(k) for k in word.keys) if p]
+            lists = [p for p in (self.postings.get(k) for k in word.probes) if p]
             rare = [p for p in lists if len(p) <= cap]
             if rare:
                 found = (frozenset().union(*rare), False)

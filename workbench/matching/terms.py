@@ -34,6 +34,10 @@ from workbench.matching.normalize import (
 from workbench.text import fold
 
 PREFIX = 4  # a word's first letters as a key: catches typos late in a word that change its sound
+# ... posted with the word's length and looked up at lengths this close: a late typo adds, drops or
+# changes a letter or two, so 'MARIA' need not meet every 'MARIANO' and 'MARISCAL' in the list.
+def _length_slack(length: int) -> int:
+    return 1 if length < 8 else max(2, length // 7)
 # Long words are also posted under their consonant skeleton: a vowel dropped, added or changed early
 # in the word ('RAWNSTVO' / 'RAWENSTVO', 'JOUMAA' / 'JOMAA') leaves it as it was.
 SKELETON_FROM = 6
@@ -53,7 +57,8 @@ class Word:
     """One word of a name: the sound keys it is posted under, and its canonical sound for pre-scoring."""
 
     text: str
-    keys: tuple[str, ...]
+    keys: tuple[str, ...]  # posted under
+    probes: tuple[str, ...]  # looked up (the keys, with the prefix key at nearby lengths)
     sounds: tuple[str, ...]  # canonical phonetic form(s): 'pepe' -> ('jose',) sound, 'chema' -> two
 
 
@@ -77,10 +82,18 @@ def word(text: str) -> Word:
     phon = phonetic(text)
     keys = {"p:" + phon}
     keys.update("p:" + phonetic(a) for a in alts)
-    if len(text) >= PREFIX:
-        keys.add("x:" + text[:PREFIX])
     if len(phon) >= SKELETON_FROM:
         keys.add("k:" + skeleton(phon))
+    probes = set(keys)
+    if len(text) >= PREFIX:
+        n = len(text)
+        keys.add(f"x:{text[:PREFIX]}{n}")
+        slack = _length_slack(n)
+        probes.update(f"x:{text[:PREFIX]}{m}" for m in range(max(PREFIX, n - slack), n + slack + 1))
+        # A word cut short ('TRANSLOM' for 'TRANSLOMMARKET': a roll's owner field has a fixed width)
+        # meets the listed words it could be cut from: they are posted under their proper prefixes.
+        keys.update("t:" + text[:m] for m in range(PREFIX, n))
+        probes.add("t:" + text)
     if len(expansions) == 1 and " " in expansions[0]:
         sounds = tuple(phonetic(p) for p in expansions[0].split())
     elif alts:
@@ -88,8 +101,8 @@ def word(text: str) -> Word:
     else:
         sounds = (phon,)
     if len(text) == 1:  # an initial blocks nothing and pre-scores as itself
-        keys, sounds = set(), (text,)
-    found = Word(text, tuple(sorted(keys)), sounds)
+        keys, probes, sounds = set(), set(), (text,)
+    found = Word(text, tuple(sorted(keys)), tuple(sorted(probes)), sounds)
     if len(_WORDS) < 2_000_000:
         _WORDS[text] = found
     return found
@@ -113,10 +126,12 @@ def name_words(name: str) -> list[Word]:
             continue
         found = word(w)
         if particles:
-            keys = set(found.keys)
+            keys, probes = set(found.keys), set(found.probes)
             for k in range(len(particles)):
-                keys.update(word("".join(particles[k:]) + w).keys)
-            found = Word(w, tuple(sorted(keys)), found.sounds)
+                joined = word("".join(particles[k:]) + w)
+                keys.update(joined.keys)
+                probes.update(joined.probes)
+            found = Word(w, tuple(sorted(keys)), tuple(sorted(probes)), found.sounds)
             particles.clear()
         kept.append(found)
     if not kept:
