@@ -89,6 +89,7 @@ def phonetic(token: str) -> str:
     return "".join(out)
 
 
+@lru_cache(maxsize=500_000)
 def skeleton(phon: str) -> str:
     return phon[:1] + _VOWELS.sub("", phon[1:]) if len(phon) > 3 else phon
 
@@ -176,10 +177,25 @@ def strip_legal_tail(words: list[str], inner: frozenset[int] = frozenset()) -> t
 
 
 def _token(text: str, role: str | None, kind: str | None) -> list[Token]:
-    expansions = DIMINUTIVES.get(text, ())
-    if len(expansions) == 1 and " " in expansions[0]:
+    expansions, alts = _alternatives(text)
+    if alts is None:
         return [Token(part, role, 1.0, phonetic(part), note=f"from diminutive {text}")
                 for part in expansions[0].split()]
+    weight = 1.0
+    if len(text) <= 2:
+        weight = 0.5
+    if kind == ORG and text in GENERIC_ORG_WORDS:
+        weight = 0.35
+    return [Token(text, role, weight, phonetic(text), alts=alts)]
+
+
+@lru_cache(maxsize=500_000)
+def _alternatives(text: str) -> tuple[tuple[str, ...], frozenset[str] | None]:
+    """A word's diminutive expansions and what it may stand for (None: it expands to several words).
+    Remembered per word: owners' names repeat their words endlessly."""
+    expansions = DIMINUTIVES.get(text, ())
+    if len(expansions) == 1 and " " in expansions[0]:
+        return expansions, None
     alts = set(expansions)
     canon = _VARIANT_CANON.get(text)
     if canon:
@@ -187,12 +203,7 @@ def _token(text: str, role: str | None, kind: str | None) -> list[Token]:
     for e in expansions:
         if e in _VARIANT_CANON:
             alts.add(_VARIANT_CANON[e])
-    weight = 1.0
-    if len(text) <= 2:
-        weight = 0.5
-    if kind == ORG and text in GENERIC_ORG_WORDS:
-        weight = 0.35
-    return [Token(text, role, weight, phonetic(text), alts=frozenset(alts))]
+    return expansions, frozenset(alts)
 
 
 @lru_cache(maxsize=200_000)
