@@ -208,3 +208,25 @@ def test_a_dotted_acronym_ending_in_s_a_finds_the_name_it_spells():
     hits = index.search("M.A.T.S.A. S.A. DE C.V.", "Organization", threshold=0.5)
     assert [h.record_id for h in hits] == ["m1"]
     assert {a.how for a in hits[0].result.aligned} == {"initial"}
+
+
+def test_a_failing_screening_batch_leaves_the_garbage_collector_on(monkeypatch):
+    """Batches run with automatic collection off (it cost ~15 % of screening's CPU); a batch that
+    fails must not leave a long-running server without it."""
+    import gc
+
+    from workbench.matching import screen
+
+    index = NameIndex.from_records(WATCHLIST)
+    seen = []
+
+    def boom(name, schema, top, threshold):
+        seen.append(gc.isenabled())
+        raise RuntimeError("scorer failed")
+
+    monkeypatch.setattr(screen, "_hits", boom)
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError):
+        list(screen_names(index, [("ACME", None)], workers=1))
+    assert seen == [False]
+    assert gc.isenabled()
