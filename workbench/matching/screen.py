@@ -6,17 +6,15 @@ processes that inherit the candidate index by fork, so the index is built once.
 
 from __future__ import annotations
 
-import gc
 import json
 import multiprocessing as mp
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from workbench.matching.index import NameIndex
+from workbench.matching.index import NameIndex, young_collections_only
 from workbench.matching.tables import InputError, atomic_output, read_table
 
 OUTPUT_COLUMNS = ("row", "query", "match_id", "match_name", "matched_name", "score", "rank", "explanation")
@@ -59,24 +57,10 @@ def _hits(name: str, schema: str | None, top: int, threshold: float) -> tuple:
 
 def _screen_batch(args: tuple[list[tuple[str, str | None]], int, float]) -> list[tuple]:
     names, top, threshold = args
-    with _young_collections_only():
+    with young_collections_only():
         return [_hits(name, schema, top, threshold) for name, schema in names]
 
 
-@contextmanager
-def _young_collections_only() -> Iterator[None]:
-    """Screening allocates millions of short-lived objects beside a large, long-lived index and
-    its memos; the collector's automatic passes kept walking all of it (~15 % of screening's CPU).
-    Within a batch it is off; after it, one collection of the young generations frees any cycles
-    the batch made (screening makes none that outlive it: forms, hits and memos hold no cycles)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-        gc.collect(1)
 
 
 def screen_names(index: NameIndex, names: Iterable[tuple[str, str | None]], top: int = 10, threshold: float = 0.5,

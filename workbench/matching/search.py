@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workbench.matching.entity_score import score_entities
-from workbench.matching.index import NameIndex
+from workbench.matching.index import NameIndex, young_collections_only
 from workbench.schema import registry
 from workbench.store.models import AuditEntry, AuditHead, Entity, Name
 
@@ -56,9 +56,10 @@ class StoreIndex:
             .where(Entity.merged_into.is_(None))
             .order_by(Name.entity_id, Name.id)
         )
-        for entity_id, name, kind, caption in rows:
-            self.kinds[entity_id] = kind
-            self.index.add(entity_id, name, caption, kind)
+        with young_collections_only():
+            for entity_id, name, kind, caption in rows:
+                self.kinds[entity_id] = kind
+                self.index.add(entity_id, name, caption, kind)
 
     def _reindex(self, session: Session, entity_ids: set[str]) -> None:
         for entity_id in entity_ids:
