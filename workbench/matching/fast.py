@@ -202,7 +202,10 @@ def quick_score(qf: NameForm, cf: NameForm, stats: TokenStats | None = None, flo
     used_q: dict[int, float] = {}
     used_c: dict[int, float] = {}
     acronyms = 0
-    if qf.kind != PERSON and cf.kind != PERSON:
+    # The acronym stage needs, on one side, exactly one part the other name lacks: most pairs share
+    # a word or less, and the set sizes settle it without the stage.
+    if qf.kind != PERSON and cf.kind != PERSON and (
+            (pc.expands and len(pq.texts - pc.texts) == 1) or (pq.expands and len(pc.texts - pq.texts) == 1)):
         acronyms = len(acronym_stage(q, c, used_q, used_c, pq.expands, pc.expands))
     global _sim_count
     ids_c = pc.ids
