@@ -230,3 +230,18 @@ def test_a_failing_screening_batch_leaves_the_garbage_collector_on(monkeypatch):
         list(screen_names(index, [("ACME", None)], workers=1))
     assert seen == [False]
     assert gc.isenabled()
+
+
+def test_a_common_word_is_not_made_rare_by_its_odd_neighbours():
+    """'INTERNATIONAL' is on hundreds of names, so blocking falls back to its own list when the
+    query has nothing rarer; a few listed words of nearby length or starting with it
+    ('INTERNATIONALE') must not pass for a rare key and hide that list."""
+    records = [(f"i{i}", f"INTERNATIONAL {w}", [], "Organization")
+               for i, w in enumerate(f"HOLDINGS{n} TRADING{n} SUPPLY{n}".split()[k] for n in range(110) for k in range(3))]
+    records += [("iac", "IAC INTERNATIONAL INC.", [], "Organization"),
+                ("odd", "INTERNATIONALE FOO", [], "Organization")]
+    index = NameIndex.from_records(records)
+    reached = {index.entries[k].record_id for k in index.candidates(name_words("I A C INTERNATIONAL INC."))}
+    assert "iac" in reached
+    hits = index.search("I A C INTERNATIONAL INC.", None, top=3, threshold=0.5)
+    assert hits and hits[0].record_id == "iac"

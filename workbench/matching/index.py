@@ -191,7 +191,16 @@ class NameIndex:
         found = self._words.get(word.text)
         if found is None:
             cap = self.cap
-            lists = [p for p in (self.postings.get(k) for k in word.probes) if p]
+            lists, spelled = [], []
+            for key in word.probes:
+                posting = self.postings.get(key)
+                if posting:
+                    (spelled if key[0] in "xt" else lists).append(posting)
+            # The first-letters probes (nearby lengths, words cut short) are one key split in parts:
+            # rare or common as a whole, or a word as common as 'INTERNATIONAL' would look rare
+            # through a few odd neighbours and lose the fallback to its own list.
+            if spelled:
+                lists.append(spelled[0] if len(spelled) == 1 else frozenset().union(*spelled))
             rare = [p for p in lists if len(p) <= cap]
             if rare:
                 found = (frozenset().union(*rare), False)
