@@ -84,6 +84,18 @@ def test_api_search_and_autocomplete(client, world):
     assert world["company"] in [s["id"] for s in inner]
 
 
+def test_api_search_leaves_out_records_about_others_unless_asked_for(client, world):
+    """A Sanction is named after its target; like the Search page, the API answers with the person
+    and gives the record only when its kind is named."""
+    record = make(client, "Sanction", name="Ismael Zambada Torres", authority="OFAC", program="SDNTK",
+                  status="active")
+    plain = [h["entity_id"] for h in client.get("/api/search", params={"q": "Ismael Zambada Torres"}).json()]
+    assert plain[0] == world["trafficker"] and record not in plain
+    asked = [h["entity_id"] for h in client.get("/api/search", params={"q": "Ismael Zambada Torres",
+                                                                       "kind": "Sanction"}).json()]
+    assert asked == [record]
+
+
 def test_duplicate_warning_offers_open_different_and_merge(client, world):
     token = client.headers["X-CSRF-Token"]
     warned = client.post("/entities/new", data={"csrf_token": token, "kind": "Person",
