@@ -293,3 +293,16 @@ def test_serve_refuses_a_port_out_of_range_before_starting():
     assert result.exit_code == 2 and "--port" in result.output
     assert "Traceback" not in result.output
     assert "Address to listen on" in runner.invoke(app, ["serve", "--help"]).output
+
+
+def test_serve_on_a_busy_port_says_so_with_exit_2():
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = runner.invoke(app, ["serve", "--port", str(port)])
+    assert result.exit_code == 2, result.output
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output and "another --port" in result.output
+    assert "Traceback" not in result.output

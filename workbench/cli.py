@@ -137,6 +137,7 @@ def serve(
     """Serve the web workbench."""
     import uvicorn
 
+    _check_port_free(host, port)
     if demo:
         open_database(create=True)
         load_demo_data()
@@ -146,6 +147,24 @@ def serve(
 
     console.print(f"serving on http://{host}:{port}/")
     uvicorn.run(create_app(), host=host, port=port, log_level="info")
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """A busy port is the usual reason a second `serve` cannot start (another workbench is running):
+    say so, before loading anything, instead of uvicorn's log line and exit code 3."""
+    import socket
+
+    try:
+        family, kind, proto, _name, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror} (check --host)", 2)
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            fail(f"cannot listen on {host}:{port}: {exc.strerror} (is another workbench serving there? "
+                 "stop it or choose another --port)", 2)
 
 
 @app.command()
