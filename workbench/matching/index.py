@@ -41,7 +41,7 @@ from workbench.matching.acronyms import AcronymIndex
 from workbench.matching.fast import model_for, prepare, quick_score
 from workbench.matching.normalize import PERSON, NameForm, normalize
 from workbench.matching.score import NameScore, TokenStats, acronym_stage, may_expand, score_forms
-from workbench.matching.terms import join_keys, name_words, sort_string
+from workbench.matching.terms import SPELLED_KEYS, join_keys, name_words, sort_string
 
 MAX_POSTING_SHARE = 0.02  # keys on more than 2 % of names are too common to block on
 MIN_POSTING_CAP = 300
@@ -82,7 +82,7 @@ def _between(points, threshold: float) -> float:
 @contextmanager
 def young_collections_only() -> Iterator[None]:
     """Building an index and screening allocate millions of objects beside a large, long-lived
-    index and its memos; the collector's automatic passes kept walking all of it (~15 % of
+    index and its memos; the collector's automatic passes kept walking all of it (10-20 % of
     screening's CPU, ~30 % of an index build). Within the block it is off; after it, one collection
     of the young generations frees any cycles made there (names, forms, hits and memos hold none)."""
     was_enabled = gc.isenabled()
@@ -195,7 +195,7 @@ class NameIndex:
             for key in word.probes:
                 posting = self.postings.get(key)
                 if posting:
-                    (spelled if key[0] in "xt" else lists).append(posting)
+                    (spelled if key[0] in SPELLED_KEYS else lists).append(posting)
             # The first-letters probes (nearby lengths, words cut short) are one key split in parts:
             # rare or common as a whole, or a word as common as 'INTERNATIONAL' would look rare
             # through a few odd neighbours and lose the fallback to its own list.

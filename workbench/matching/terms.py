@@ -34,13 +34,18 @@ from workbench.matching.normalize import (
 from workbench.text import fold
 
 PREFIX = 4  # a word's first letters as a key: catches typos late in a word that change its sound
-# ... posted with the word's length and looked up at lengths this close: a late typo adds, drops or
-# changes a letter or two, so 'MARIA' need not meet every 'MARIANO' and 'MARISCAL' in the list.
-def _length_slack(length: int) -> int:
-    return 1 if length < 8 else max(2, length // 7)
+# Key kinds of the first-letters family ('x:' nearby lengths, 't:' cut short): one key split in parts.
+SPELLED_KEYS = frozenset("xt")
 # Long words are also posted under their consonant skeleton: a vowel dropped, added or changed early
 # in the word ('RAWNSTVO' / 'RAWENSTVO', 'JOUMAA' / 'JOMAA') leaves it as it was.
 SKELETON_FROM = 6
+
+
+def _length_slack(length: int) -> int:
+    """How far from a word's length the first-letters key is looked up: a late typo adds, drops or
+    changes a letter or two, so 'MARIA' meets 'MARIO' but not every 'MARISOL' and 'MARISCAL'."""
+    return 1 if length < 8 else max(2, length // 7)
+
 
 _VARIANT_CANON = {spelling: family[0] for family in VARIANT_FAMILIES for spelling in family}
 _DROPPED = PARTICLES | SUFFIXES | ORG_PARTICLES
