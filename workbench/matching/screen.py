@@ -61,8 +61,6 @@ def _screen_batch(args: tuple[list[tuple[str, str | None]], int, float]) -> list
         return [_hits(name, schema, top, threshold) for name, schema in names]
 
 
-
-
 def screen_names(index: NameIndex, names: Iterable[tuple[str, str | None]], top: int = 10, threshold: float = 0.5,
                  workers: int = 1, chunk: int = CHUNK) -> Iterator[tuple]:
     """Yield, for each (name, schema) in order, its hits as (id, primary, matched_name, score, explanation).

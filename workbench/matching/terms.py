@@ -63,7 +63,7 @@ class Word:
 
     text: str
     keys: tuple[str, ...]  # posted under
-    probes: tuple[str, ...]  # looked up (the keys, with the prefix key at nearby lengths)
+    probes: tuple[str, ...]  # looked up: the sound keys, the first letters at nearby lengths, the word as cut short
     sounds: tuple[str, ...]  # canonical phonetic form(s): 'pepe' -> ('jose',) sound, 'chema' -> two
 
 

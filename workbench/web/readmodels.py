@@ -470,12 +470,14 @@ def territories(session: Session, levels: tuple[str, ...] = ("state",)) -> list[
 
 def search(session: Session, query: str, kind: str | None = None, state: str | None = None,
            topic: str | None = None, sanction: str | None = None, limit: int = 50,
-           threshold: float | None = None, unfiltered_kinds: list[str] | None = None) -> list[SearchRow]:
-    """The best matches for ``query``; without ``kind``, among ``unfiltered_kinds`` (None: every kind)."""
+           threshold: float | None = None) -> list[SearchRow]:
+    """The best matches for ``query``. Without ``kind``, records about others (a Sanction carries its
+    target's names and would outrank the people who bear them) are left out: they are one choice away."""
     from workbench.web.engines import SEARCH_THRESHOLD, search_entities
 
     threshold = SEARCH_THRESHOLD if threshold is None else threshold
-    kinds = registry().kinds_descending_from([kind]) if kind else unfiltered_kinds
+    reg = registry()
+    kinds = reg.kinds_descending_from([kind]) if kind else reg.default_kinds()
     filtered = bool(state or topic or sanction)
     hits = search_entities(session, query, kinds=kinds, limit=limit * (4 if filtered else 1), threshold=threshold,
                            partial=True)

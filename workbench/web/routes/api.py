@@ -399,11 +399,10 @@ def search(q: str = Query(..., min_length=1), kind: str | None = None, state: st
            session: Session = Depends(get_session)):
     """Fuzzy search over names and aliases. Without ``kind``, records about other entities (a
     Sanction, named after its target) are left out, as on the Search page; name the kind to get them."""
-    reg = registry()
     if kind:
-        reg.entity_kind(kind)
+        registry().entity_kind(kind)
     rows = _engine(readmodels.search, session, q, kind=kind, state=state, topic=topic, sanction=sanction,
-                   limit=limit, unfiltered_kinds=reg.default_kinds())
+                   limit=limit)
     return [SearchResult(entity_id=r.entity.id, kind=r.entity.kind, caption=r.entity.caption,
                          matched_name=r.matched_name, score=round(r.score, 4), explanation=r.explanation,
                          sanction_status=r.status) for r in rows]

@@ -22,16 +22,13 @@ def search_page(request: Request, q: str = "", kind: str = "", state: str = "", 
     reg = registry()
     if kind:
         reg.entity_kind(kind)
-    # Without a kind, records about others (a Sanction carries its target's names and would outrank
-    # the people who bear them) are left out; they are one choice away.
-    default_kinds = reg.default_kinds()
+    default_kinds = reg.default_kinds()  # what a search without a kind covers (readmodels.search)
     other_kinds = [k.label for k in reg.concrete_kinds() if k.name not in default_kinds]
     rows, problem = [], None
     if q.strip():
         try:
             rows = readmodels.search(session, q, kind=kind or None, state=state or None, topic=topic or None,
-                                     sanction=sanction if sanction in STATUSES else None, limit=RESULTS,
-                                     unfiltered_kinds=default_kinds)
+                                     sanction=sanction if sanction in STATUSES else None, limit=RESULTS)
         except EngineMissing as exc:
             problem = f"Search is not available: {exc}"
     return templates.TemplateResponse(request, "search.html", {
