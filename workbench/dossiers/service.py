@@ -203,6 +203,19 @@ def _clean_visa(values: dict[str, Any] | None) -> dict[str, str] | None:
 
 # ---- dossiers --------------------------------------------------------------------------------
 
+def applies_to(basis: LegalBasis, kind: str) -> bool:
+    """Whether a legal basis can designate an entity of this kind (no ``target_kinds``: any kind)."""
+    return not basis.target_kinds or registry().entity_kind(kind).is_a_any(basis.target_kinds)
+
+
+def target_kinds() -> list[str]:
+    """The kinds some legal basis applies to, i.e. what a dossier's target may be ([]: any kind)."""
+    bases = registry().legal_bases.values()
+    if any(not b.target_kinds for b in bases):
+        return []
+    return sorted({k for b in bases for k in b.target_kinds})
+
+
 def create_dossier(session: Session, actor: Actor, target_id: str, legal_basis: str, *, title: str | None = None,
                    narrative: dict[str, str] | None = None, visa_data: dict[str, str] | None = None,
                    identifier_notes: str | None = None, fictional: bool | None = None,
@@ -211,7 +224,7 @@ def create_dossier(session: Session, actor: Actor, target_id: str, legal_basis: 
     reg = registry()
     basis = reg.legal_basis(legal_basis)
     target = get_entity(session, target_id)
-    if basis.target_kinds and not reg.entity_kind(target.kind).is_a_any(basis.target_kinds):
+    if not applies_to(basis, target.kind):
         raise ValidationError({"target": [f"{basis.label} applies to {', '.join(basis.target_kinds)}, "
                                           f"not to a {target.kind} ({target.caption})"]})
     if visa_data and not basis.visa:

@@ -52,12 +52,11 @@ def dossier_new(request: Request, q: str = "", target: str = "", actor: Actor = 
     reg = registry()
     # Only kinds some legal basis applies to can be targets; a person typing a surname ('guzman')
     # expects the search page's partial matches, not only whole-name hits.
-    target_kinds = sorted({k for b in reg.legal_bases.values() for k in b.target_kinds})
+    target_kinds = service.target_kinds()
     hits = engines.search_entities(session, q, kinds=target_kinds or None, limit=15, partial=True) \
         if q.strip() else []
     chosen = get_entity(session, target) if target else None
-    bases = [b for b in reg.legal_bases.values()
-             if chosen is None or not b.target_kinds or reg.entity_kind(chosen.kind).is_a_any(b.target_kinds)]
+    bases = [b for b in reg.legal_bases.values() if chosen is None or service.applies_to(b, chosen.kind)]
     return templates.TemplateResponse(request, "dossiers/new.html", {
         "q": q, "hits": hits, "chosen": chosen, "bases": bases, "target_kinds": target_kinds,
         "kind_label": reg.entity_kind(chosen.kind).label if chosen else "",
