@@ -113,6 +113,9 @@ def test_export_covers_every_kind_and_validates(session):
 def test_round_trip_keeps_everything_ftm_carries(session, db_url, tmp_path):
     _populate(session)
     session.commit()
+    from workbench.store.models import Link
+
+    kinds_before = {link.id: link.kind for link in session.query(Link)}
     first, _ = _export(session)
     path = tmp_path / "export.ftm.json"
     path.write_text("".join(json.dumps(row) + "\n" for row in first), encoding="utf-8")
@@ -129,6 +132,11 @@ def test_round_trip_keeps_everything_ftm_carries(session, db_url, tmp_path):
         return {row["id"]: (row["schema"], {k: sorted(v) for k, v in row["properties"].items()}) for row in rows}
 
     assert canon(second) == canon(first)
+    # Link kinds that share an FtM schema (Control and Ownership; Jurisdiction, TerritoryParent,
+    # LocatedIn and UnknownLink) come back as the kind they were.
+    kinds_after = {link.id: link.kind for link in session.query(Link) if link.id in kinds_before}
+    assert {"l-Control", "l-Jurisdiction", "l-TerritoryParent", "l-LocatedIn", "l-UnknownLink"} <= set(kinds_after)
+    assert kinds_after == {link_id: kinds_before[link_id] for link_id in kinds_after}
 
 
 def test_bad_ftm_line_names_file_and_line(session, tmp_path):
@@ -164,3 +172,34 @@ def test_cli_export_then_import_into_a_fresh_database(session, db_url, tmp_path)
     assert again.exit_code == 0
     summary_line = next(line for line in again.output.splitlines() if line.strip().startswith("│ created"))
     assert summary_line.split("│")[2].strip() == "0"  # a second import creates nothing
+
+
+def test_round_trip_keeps_kinds_territory_levels_and_parents(session, db_url, tmp_path):
+    """A Mexican state and its municipality come back as Territories with level, code and parent link."""
+    state = create_entity(session, ACTOR, "Territory", {"name": "Sinaloa", "level": "state", "code": "25"},
+                          entity_id="t-sinaloa").obj.id
+    muni = create_entity(session, ACTOR, "Territory", {"name": "Culiacán", "level": "municipality", "code": "25006"},
+                         entity_id="t-culiacan").obj.id
+    create_link(session, ACTOR, "TerritoryParent", muni, state, {}, link_id="l-culiacan-in-sinaloa")
+    session.commit()
+    rows, _ = _export(session)
+    _validate(rows)
+    exported = {row["id"]: row for row in rows}
+    assert exported[muni]["schema"] == "Territory"
+    assert exported[muni]["properties"]["level"] == ["municipality"]
+    assert exported[muni]["properties"]["territoryCode"] == ["25006"]
+    path = tmp_path / "territories.ftm.json"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    for table in reversed(Base.metadata.sorted_tables):
+        if table.name not in ("users", "api_tokens", "alembic_version"):
+            session.execute(delete(table))
+    session.commit()
+    with store_db.session_scope(db_url) as s:
+        assert import_ftm(s, ACTOR, path).rejected == []
+    from workbench.store.models import Entity, Link
+
+    back = {e.id: e for e in session.query(Entity)}
+    assert back[muni].kind == back[state].kind == "Territory"
+    assert back[muni].properties["level"] == ["municipality"] and back[muni].properties["code"] == ["25006"]
+    link = session.get(Link, "l-culiacan-in-sinaloa")
+    assert (link.kind, link.source_id, link.target_id) == ("TerritoryParent", muni, state)

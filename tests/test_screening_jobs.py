@@ -110,3 +110,35 @@ def test_bad_file_is_refused_before_queueing(demo, tmp_path, researcher):
     assert "bad.csv" in str(info.value)
     with session_scope(demo) as s:
         assert s.scalar(select(func.count()).select_from(ScreeningJob)) == 0
+
+
+def test_rows_without_an_owner_name_are_counted_once_even_across_a_resume(demo, tmp_path, researcher, monkeypatch):
+    rows = []
+    for i in range(260):
+        owner = "" if i % 10 == 0 else f'"VILLASENOR IBARRA, JOSE MARIA"'
+        rows.append(f'FICT-{i},"{i} A St",P,{owner},"x",01/01/2020,1')
+    roll = _roll(tmp_path, rows)
+    with session_scope(demo) as s:
+        job_id = jobs.start_job(s, researcher, roll, MAPPING).id
+    calls = {"n": 0}
+    real = jobs._hits_for_row
+
+    def dying(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 200:  # row 223: after the first batch (rows 1-200) was committed
+            raise RuntimeError("simulated crash")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(jobs, "_hits_for_row", dying)
+    with pytest.raises(RuntimeError):
+        jobs.run_job(job_id, demo)
+    with session_scope(demo) as s:
+        job = jobs.job_status(s, job_id)
+        assert (job.done_rows, job.empty_rows) == (200, 20)
+    monkeypatch.setattr(jobs, "_hits_for_row", real)
+    jobs.run_job(job_id, demo)
+    with session_scope(demo) as s:
+        job = jobs.job_status(s, job_id)
+        assert (job.status, job.done_rows, job.empty_rows) == ("done", 260, 26)
+        screened = set(s.execute(select(ReviewItem.row_number).where(ReviewItem.job_id == job_id)).scalars())
+        assert len(screened) == 234 and not any(n % 10 == 1 for n in screened)  # blank rows raised nothing

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import time
 from pathlib import Path
@@ -105,3 +107,22 @@ def test_mapping_choices_come_from_fixtures(client):
     page = client.get("/screening").text
     for path in MAPPINGS.glob("*.yml"):
         assert f'<option value="{path.name}"' in page
+
+
+def test_rows_without_an_owner_are_reported_as_skipped(client):
+    rows = list(csv.DictReader(io.StringIO(ROLL.read_text(encoding="utf-8"))))
+    blank = {**rows[0], "OWNER_NAME": ""}
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows([rows[0], blank, blank])
+    response = start(client, data=out.getvalue().encode("utf-8"), name="blank_owner_FICTIONAL.csv")
+    assert response.status_code == 303, response.text
+    job_id = response.headers["location"].rsplit("/", 1)[-1]
+    status = wait_until_finished(client, job_id)
+    assert (status["status"], status["done_rows"], status["rows_without_name"]) == ("done", 3, 2)
+    page = client.get(f"/screening/{job_id}").text
+    assert re.search(r'<span id="job-empty">\s*<span id="job-empty-rows">2</span> rows had no name to screen and were '
+                     r'skipped', page)
+    listing = client.get("/screening").text
+    assert re.search(r'blank_owner_FICTIONAL\.csv</a>.*?<td class="num">2</td></tr>', listing)

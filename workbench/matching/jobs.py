@@ -86,10 +86,15 @@ def list_jobs(session: Session, limit: int = 50) -> list[ScreeningJob]:
     return list(session.execute(select(ScreeningJob).order_by(ScreeningJob.created_at.desc()).limit(limit)).scalars())
 
 
-def _hits_for_row(session: Session, mapping, row: dict, row_number: int, threshold: float, kinds: list[str]) -> list[dict]:
+def _row_queries(mapping, row: dict) -> list[str]:
+    """The names a row is screened under ('X LLC C/O Y' names X and Y); none for a blank owner."""
+    return list(dict.fromkeys(q for cell in mapping.screen_names(row) for q in owner_names(cell)))
+
+
+def _hits_for_row(session: Session, queries: list[str], row: dict, row_number: int, threshold: float,
+                  kinds: list[str]) -> list[dict]:
     hits: dict[str, dict] = {}
-    queries = [q for cell in mapping.screen_names(row) for q in owner_names(cell)]  # 'X LLC C/O Y' names X and Y
-    for name in dict.fromkeys(queries):
+    for name in queries:
         for hit in search_entities(session, name, kinds=kinds, limit=HITS_PER_NAME, threshold=threshold):
             best = hits.get(hit.entity_id)
             if best is None or hit.score > best["score"]:
@@ -120,22 +125,27 @@ def run_job(job_id: str, db_url: str | None = None, progress: Progress | None = 
             session.commit()
             kinds = screened_kinds()
             start = job.done_rows
+            empty = job.empty_rows  # counted with done_rows, so a resumed job does not count a row twice
             pending: list[dict] = []
             seen = 0
             for seen, (row_number, row) in enumerate(read_rows(path, mapping), start=1):
                 if seen <= start:
                     continue
                 checkpoint("screen-row", seen)
-                pending.extend(_hits_for_row(session, mapping, row, row_number, job.threshold, kinds))
+                queries = _row_queries(mapping, row)
+                if queries:
+                    pending.extend(_hits_for_row(session, queries, row, row_number, job.threshold, kinds))
+                else:
+                    empty += 1
                 if seen % BATCH_ROWS == 0:
-                    _commit_batch(session, actor, job, pending, seen)
+                    _commit_batch(session, actor, job, pending, seen, empty)
                     pending = []
                     if progress:
                         progress(seen, job.total_rows)
-            _commit_batch(session, actor, job, pending, max(seen, start))
+            _commit_batch(session, actor, job, pending, max(seen, start), empty)
             job.status, job.finished_at = "done", datetime.now(timezone.utc)
             audit.record(session, actor.username, "screening.done", "screening_job", job.id, None,
-                         {"rows": job.done_rows, "hits": job.hits})
+                         {"rows": job.done_rows, "hits": job.hits, "rows_without_name": job.empty_rows})
             session.commit()
             if progress:
                 progress(job.done_rows, job.total_rows)
@@ -148,7 +158,9 @@ def run_job(job_id: str, db_url: str | None = None, progress: Progress | None = 
         return job
 
 
-def _commit_batch(session: Session, actor: Actor, job: ScreeningJob, hits: list[dict], done_rows: int) -> None:
+def _commit_batch(session: Session, actor: Actor, job: ScreeningJob, hits: list[dict], done_rows: int,
+                  empty_rows: int) -> None:
     job.hits += create_review_items(session, actor, job.id, hits)
     job.done_rows = done_rows
+    job.empty_rows = empty_rows
     session.commit()

@@ -71,6 +71,10 @@ class _Maps:
         for link in reg.link_kinds.values():
             if link.ftm and link.ftm_source and link.ftm_target and link.ftm not in self.kind_for_schema:
                 self.link_for_schema.setdefault(link.ftm, []).append((link.name, link.ftm_source, link.ftm_target))
+        # FtM schemata that carry several link kinds (UnknownLink: Jurisdiction, TerritoryParent, ...):
+        # the export names the kind in FtM's `description`, which no link kind maps, so that the
+        # import can tell them apart where the endpoints alone cannot.
+        self.shared_link_schemas = {name for name, kinds in self.link_for_schema.items() if len(kinds) > 1}
         # ftm property -> identifier scheme guesses on import.
         self.schemes_for_prop: dict[str, list[str]] = {}
         for scheme in reg.identifier_schemes.values():
@@ -125,6 +129,8 @@ def link_to_ftm(link: Link, maps: _Maps) -> dict | None:
         if prop is not None and prop.ftm:
             bucket = props.setdefault(prop.ftm, [])
             bucket.extend(v for v in values if v not in bucket)
+    if spec.ftm in maps.shared_link_schemas and "description" not in props:
+        props["description"] = [spec.label]
     return {"id": link.id, "schema": spec.ftm, "properties": _fits(spec.ftm, props)}
 
 
@@ -256,9 +262,12 @@ def ftm_to_properties(maps: _Maps, kind: str, ftm_props: dict) -> dict[str, list
 
 
 def _fitting_link(maps: _Maps, writer: BulkWriter, candidates: list[tuple[str, str, str]], source: str,
-                  target: str) -> str:
+                  target: str, described: list[str] = ()) -> str:
+    """The link kind for an FtM link: the one its description names (as our export writes it) if
+    the endpoints fit it, else the first whose endpoints fit."""
     source_kind, target_kind = writer.kind_of(source), writer.kind_of(target)
-    for name, _, _ in candidates:
+    named = [c for c in candidates if maps.reg.link_kind(c[0]).label in described]
+    for name, _, _ in named + candidates:
         spec = maps.reg.link_kind(name)
         if source_kind and target_kind and maps.reg.entity_kind(source_kind).is_a_any(spec.source) \
                 and maps.reg.entity_kind(target_kind).is_a_any(spec.target):
@@ -343,7 +352,8 @@ def import_ftm(session: Session, actor: Actor, path: Path | str, progress: Calla
         if not sources or not targets:
             summary.reject(where, f"{data['schema']} lacks {source_prop} or {target_prop}")
             continue
-        link_kind = _fitting_link(maps, writer, candidates, str(sources[0]), str(targets[0]))
+        link_kind = _fitting_link(maps, writer, candidates, str(sources[0]), str(targets[0]),
+                                  [str(v) for v in props.get("description") or []])
         spec = maps.reg.link_kind(link_kind)
         link_props: dict[str, list[str]] = {}
         by_ftm = {p.ftm: p.name for p in spec.properties.values() if p.ftm}

@@ -294,6 +294,8 @@ class ScreeningJob(Base):
     total_rows: Mapped[int | None] = mapped_column(Integer)
     done_rows: Mapped[int] = mapped_column(Integer, default=0)
     hits: Mapped[int] = mapped_column(Integer, default=0)
+    # Rows screened so far that held no name to screen (skipped, and said so on the job's page).
+    empty_rows: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     error: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -129,6 +129,10 @@
         document.getElementById("job-status").textContent = s.status;
         document.getElementById("job-rows").textContent = s.done_rows + (s.total_rows ? " of " + s.total_rows : "");
         document.getElementById("job-hits").textContent = s.hits;
+        if (s.rows_without_name) {
+          document.getElementById("job-empty-rows").textContent = s.rows_without_name;
+          document.getElementById("job-empty").hidden = false;
+        }
         var bar = document.getElementById("job-bar");
         bar.max = s.total_rows || Math.max(1, s.done_rows); bar.value = s.done_rows;
         if (!/^(queued|running)$/.test(s.status)) {
