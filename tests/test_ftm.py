@@ -117,6 +117,8 @@ def test_round_trip_keeps_everything_ftm_carries(session, db_url, tmp_path):
 
     kinds_before = {link.id: link.kind for link in session.query(Link)}
     first, _ = _export(session)
+    plain = {row["id"]: row["properties"] for row in first if row["id"] in ("l-UnknownLink", "l-Ownership")}
+    assert len(plain) == 2 and not any("description" in props for props in plain.values())
     path = tmp_path / "export.ftm.json"
     path.write_text("".join(json.dumps(row) + "\n" for row in first), encoding="utf-8")
     for table in reversed(Base.metadata.sorted_tables):
@@ -188,6 +190,7 @@ def test_round_trip_keeps_kinds_territory_levels_and_parents(session, db_url, tm
     assert exported[muni]["schema"] == "Territory"
     assert exported[muni]["properties"]["level"] == ["municipality"]
     assert exported[muni]["properties"]["territoryCode"] == ["25006"]
+    assert exported["l-culiacan-in-sinaloa"]["properties"]["description"] == ["part of"]
     path = tmp_path / "territories.ftm.json"
     path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     for table in reversed(Base.metadata.sorted_tables):

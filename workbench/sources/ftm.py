@@ -71,10 +71,11 @@ class _Maps:
         for link in reg.link_kinds.values():
             if link.ftm and link.ftm_source and link.ftm_target and link.ftm not in self.kind_for_schema:
                 self.link_for_schema.setdefault(link.ftm, []).append((link.name, link.ftm_source, link.ftm_target))
-        # FtM schemata that carry several link kinds (UnknownLink: Jurisdiction, TerritoryParent, ...):
-        # the export names the kind in FtM's `description`, which no link kind maps, so that the
-        # import can tell them apart where the endpoints alone cannot.
-        self.shared_link_schemas = {name for name, kinds in self.link_for_schema.items() if len(kinds) > 1}
+        # Where one FtM schema carries several link kinds (UnknownLink: Jurisdiction, TerritoryParent,
+        # ...), the export names each kind after the schema's first in FtM's `description`, which no
+        # link kind maps: the import tells them apart by it where the endpoints alone cannot (the
+        # first kind is what the import picks anyway, so plain UnknownLinks and Ownerships carry none).
+        self.described_link_kinds = {name for kinds in self.link_for_schema.values() for name, _, _ in kinds[1:]}
         # ftm property -> identifier scheme guesses on import.
         self.schemes_for_prop: dict[str, list[str]] = {}
         for scheme in reg.identifier_schemes.values():
@@ -129,7 +130,7 @@ def link_to_ftm(link: Link, maps: _Maps) -> dict | None:
         if prop is not None and prop.ftm:
             bucket = props.setdefault(prop.ftm, [])
             bucket.extend(v for v in values if v not in bucket)
-    if spec.ftm in maps.shared_link_schemas and "description" not in props:
+    if link.kind in maps.described_link_kinds and "description" not in props:
         props["description"] = [spec.label]
     return {"id": link.id, "schema": spec.ftm, "properties": _fits(spec.ftm, props)}
 
