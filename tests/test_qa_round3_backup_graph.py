@@ -276,7 +276,7 @@ def test_audit_entry_edited_into_unreadable_json_is_a_message(db_url):
         conn.execute(text("UPDATE audit_log SET \"after\" = 'not json' WHERE seq = 3"))
     result = runner.invoke(app, ["audit", "verify"])
     assert result.exit_code == 1
-    assert "audit chain broken" in result.output and "edited outside the workbench" in result.output
+    assert "audit chain broken at audit entry 3" in result.output and "edited outside the workbench" in result.output
     assert "Traceback" not in result.output
 
 

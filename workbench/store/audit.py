@@ -244,7 +244,15 @@ def verify(session: Session) -> tuple[int, Break | None]:
     expected_prev = GENESIS
     expected_seq = 1
     count = 0
-    for entry in _entries(session):
+    entries = _entries(session)
+    while True:
+        try:
+            entry = next(entries, None)
+        except (ValueError, TypeError):  # JSON or a time stamp edited (in SQLite) into something unreadable
+            return count, Break(_unreadable_entry(session, expected_seq),
+                                "no longer reads back as JSON or a time: edited outside the workbench")
+        if entry is None:
+            break
         if entry.seq != expected_seq:
             return count, Break(expected_seq, f"missing (next entry found is {entry.seq}): deleted")
         if entry.prev_hash != expected_prev:
@@ -265,6 +273,19 @@ def verify(session: Session) -> tuple[int, Break | None]:
     if head is not None and count and head.hash != expected_prev:
         return count, Break(count, "the last entry does not match the recorded head: edited or replaced")
     return count, None
+
+
+def _unreadable_entry(session: Session, from_seq: int) -> int:
+    """The first entry from ``from_seq`` on that fails to load (rows load a thousand at a time)."""
+    for seq in session.execute(select(AuditEntry.seq).where(AuditEntry.seq >= from_seq)
+                               .order_by(AuditEntry.seq)).scalars():
+        try:
+            session.execute(select(AuditEntry).where(AuditEntry.seq == seq)).scalar_one()
+        except (ValueError, TypeError):
+            return seq
+        finally:
+            session.expunge_all()
+    return from_seq
 
 
 def _entries(session: Session) -> Iterator[AuditEntry]:
