@@ -115,3 +115,14 @@ def test_path_without_citation_does_not_qualify(session, researcher):
     dossier = service.create_dossier(session, researcher, sc.target, "kingpin-b2")
     [path] = snapshot.live_view(session, dossier)["designated_links"]
     assert not path["sourced"] and not path["qualifies"]
+
+
+def test_an_uncited_duplicate_link_does_not_hide_the_sourced_one(session, researcher):
+    sc = build_scenario(session, researcher)
+    # The same relationship entered twice, the copy without a source; its id sorts first.
+    duplicate = create_link(session, researcher, "Associate", sc.target, sc.cartel, {}, link_id="0000-uncited-copy").obj.id
+    assert duplicate < sc.associate_link
+    dossier = service.get_dossier(session, complete_dossier(session, researcher, sc))
+    view = snapshot.live_view(session, dossier)
+    [path] = view["designated_links"]
+    assert path["qualifies"] and path["steps"][0]["link_id"] == sc.associate_link

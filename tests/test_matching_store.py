@@ -108,3 +108,23 @@ def test_a_surname_typed_in_the_search_box_lists_everyone_who_bears_it(session, 
     found = [h.entity_id for h in search_entities(session, "guzman", partial=True)]
     assert set(found) == {ids["GUZMAN LOERA, Joaquin"], ids["GUZMAN LOPEZ, Ovidio"]}
     assert search_entities(session, "guzman") == []  # as screening asks: no hit for a surname alone
+
+
+def test_a_dossier_follows_its_target_through_a_merge_and_back(session, researcher):
+    from workbench.dossiers.service import create_dossier
+    from workbench.store.models import Dossier
+
+    kept = person(session, researcher, "VILLASENOR IBARRA, Jose Maria (FICTIONAL)")
+    merged = person(session, researcher, "Jose Maria Villasenor Ibarra (FICTIONAL)")
+    dossier = create_dossier(session, researcher, merged.id, "kingpin-b2", title="FICTIONAL package")
+    session.commit()
+    record = merge(session, researcher, kept.id, merged.id)
+    session.commit()
+    session.expire_all()
+    assert session.get(Dossier, dossier.id).target_id == kept.id
+    assert [e.event for e in session.get(Dossier, dossier.id).events][-1] == "target changed"
+    unmerge(session, researcher, record.id)
+    session.commit()
+    session.expire_all()
+    assert session.get(Dossier, dossier.id).target_id == merged.id
+    assert verify(session)[1] is None

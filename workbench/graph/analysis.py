@@ -132,10 +132,12 @@ def _citations(session: Session, link_ids: Iterable[str]) -> dict[str, list[dict
 def _path_results(session: Session, proj: Projection, node_paths: list[list[str]], allowed,
                   designated: set[str]) -> list[PathResult]:
     graph = proj.graph
-    chosen: list[list[tuple[str, str, str, dict]]] = []
-    for nodes in node_paths:
-        chosen.append([_links_between(graph, u, v, allowed)[0] for u, v in pairwise(nodes)])
-    cites = _citations(session, (link[0] for steps in chosen for link in steps))
+    # Where two entities are joined by several links, a step shows a sourced one if there is one
+    # (an uncited duplicate must not hide the cited link a dossier's derivative basis needs).
+    between = [[_links_between(graph, u, v, allowed) for u, v in pairwise(nodes)] for nodes in node_paths]
+    cites = _citations(session, (link[0] for steps in between for links in steps for link in links))
+    chosen = [[next((link for link in links if cites.get(link[0])), links[0]) for links in steps]
+              for steps in between]
     results = []
     for nodes, links in zip(node_paths, chosen):
         steps = [

@@ -6,7 +6,9 @@ in the store pointing at the winner (``merged_into``), its names are added to th
 and its other values (identifiers, dates, topics, ...) that the winner lacks are added too (the
 citations that move with them support those values, so the winner's page must show them), and its
 links, citations and notes are re-pointed, each listed in ``Merge.moved`` so that ``unmerge`` puts
-exactly those back. Audit entries are never touched: both entities keep their history.
+exactly those back. Dossiers about the loser follow it to the winner (a dossier's event log says
+so), or their pages would point at an entity that no longer shows. Audit entries are never
+touched: both entities keep their history.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sqlalchemy.orm import Session
 from workbench.schema import ValidationError, registry
 from workbench.store import audit
 from workbench.store.entities import Conflict, NotFound, get_entity, update_entity
-from workbench.store.models import Citation, Judgement, Link, Merge, Note
+from workbench.store.models import Citation, Dossier, DossierEvent, Judgement, Link, Merge, Note
 from workbench.store.permissions import Actor, require
 
 VERDICTS = ("same", "different", "unsure")
@@ -124,6 +126,8 @@ def merge(session: Session, actor: Actor, winner_id: str, loser_id: str) -> Merg
     for note in session.execute(select(Note).where(Note.entity_id == loser.id)).scalars():
         note.entity_id = winner.id
         moved["notes"].append(note.id)
+    moved["dossiers"] = _retarget_dossiers(session, actor, loser, winner,
+                                           f"its target {loser.caption} was merged into {winner.caption}")
 
     loser.merged_into = winner.id
     record = Merge(winner_id=winner.id, loser_id=loser.id, moved=moved, created_by=actor.username)
@@ -163,6 +167,8 @@ def unmerge(session: Session, actor: Actor, merge_id: int) -> Merge:
         note = session.get(Note, note_id)
         if note is not None and note.entity_id == winner.id:
             note.entity_id = loser.id
+    _retarget_dossiers(session, actor, winner, loser, f"the merge of {loser.caption} into {winner.caption} was undone",
+                       only=moved.get("dossiers", []))
     removals: dict[str, list[str]] = {}
     for item in moved.get("names", []) + moved.get("values", []):
         removals.setdefault(item["prop"], []).append(item["value"])
@@ -179,3 +185,19 @@ def unmerge(session: Session, actor: Actor, merge_id: int) -> Merge:
                  {"winner": winner.id, "loser": loser.id}, None)
     session.flush()
     return record
+
+
+def _retarget_dossiers(session: Session, actor: Actor, old, new, why: str, only: list[str] | None = None) -> list[str]:
+    """Point the dossiers about ``old`` (or just ``only``) at ``new``; each one's events say why."""
+    query = select(Dossier).where(Dossier.target_id == old.id)
+    if only is not None:
+        query = query.where(Dossier.id.in_(only or [""]))
+    moved = []
+    for dossier in session.execute(query).scalars():
+        dossier.target_id = new.id
+        session.add(DossierEvent(dossier_id=dossier.id, event="target changed", user=actor.username, comment=why,
+                                 at=datetime.now(UTC)))
+        audit.record(session, actor.username, "dossier.retarget", "dossier", dossier.id, {"target_id": old.id},
+                     {"target_id": new.id, "why": why})
+        moved.append(dossier.id)
+    return moved
