@@ -97,7 +97,7 @@ def test_bad_rows_are_rejected_with_reasons_and_the_rest_imported(db_url, tmp_pa
     path.write_text(text.replace("07/30/2021", "31/31/2021"), encoding="utf-8")
     summary = _run(db_url, path, _mapping("county_property_roll"))
     assert [w for w, _ in summary.rejected] == ["roll.csv line 4 (data row 3)"]
-    assert "does not match format" in summary.rejected[0][1]
+    assert "DEED_DATE: '31/31/2021' is not a date written like 03/15/2019 (%m/%d/%Y)" in summary.rejected[0][1]
     with store_db.session_scope(db_url) as s:
         assert stats(s)["links"] == {"Ownership": 7}  # every row but the rejected one
 
@@ -163,3 +163,32 @@ def test_cli_table_import(db_url):
     bad = CliRunner().invoke(app, ["import", "table", str(MAPPINGS / "state_company_registry_FICTIONAL.csv"),
                                    "--mapping", str(MAPPINGS / "county_property_roll.yml")])
     assert bad.exit_code != 0 and "missing column" in bad.output and "Traceback" not in bad.output
+
+
+def test_xlsx_date_cells_are_taken_whatever_the_text_date_format(db_url, tmp_path):
+    """A county roll exported to Excel carries real date cells: the mapping's %m/%d/%Y is for text."""
+    import csv
+    import datetime as dt
+
+    from openpyxl import Workbook
+
+    rows = list(csv.reader((MAPPINGS / "county_property_roll_FICTIONAL.csv").read_text(encoding="utf-8").splitlines()))
+    header, data = rows[0], rows[1:]
+    column = header.index("DEED_DATE")
+    book = Workbook()
+    sheet = book.active
+    sheet.append(header)
+    for values in data:
+        cells = list(values)
+        month, day, year = (int(p) for p in cells[column].split("/"))
+        cells[column] = dt.datetime(year, month, day)
+        sheet.append(cells)
+    path = tmp_path / "roll_FICTIONAL.xlsx"
+    book.save(path)
+    summary = _run(db_url, path, _mapping("county_property_roll"))
+    assert summary.rejected == []
+    first = data[0][column].split("/")
+    with store_db.session_scope(db_url) as s:
+        dates = {d for l in s.scalars(select(Link).where(Link.kind == "Ownership")) for d in
+                 l.properties.get("acquisitionDate", [])}
+    assert f"{first[2]}-{first[0]}-{first[1]}" in dates

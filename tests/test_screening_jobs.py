@@ -142,3 +142,27 @@ def test_rows_without_an_owner_name_are_counted_once_even_across_a_resume(demo, 
         assert (job.status, job.done_rows, job.empty_rows) == ("done", 260, 26)
         screened = set(s.execute(select(ReviewItem.row_number).where(ReviewItem.job_id == job_id)).scalars())
         assert len(screened) == 234 and not any(n % 10 == 1 for n in screened)  # blank rows raised nothing
+
+
+def test_the_same_fact_confirmed_from_another_roll_is_cited_not_doubled(demo, tmp_path, researcher):
+    row = 'FICT-777-0001,"9 Test St, Laredo, TX 78045",P,"VILLASENOR IBARRA, JOSE MARIA","Calle 1, Culiacan",01/15/2023,510000'
+    first = _roll(tmp_path, [row])
+    second_dir = tmp_path / "later"
+    second_dir.mkdir()
+    # A later extract of the county roll: another file (another source), the same parcel, owner and deed.
+    second = _roll(second_dir, ['FICT-777-0002,"10 Test St, Laredo, TX 78045",P,"SMITH, JOHN","x",02/01/2020,1', row])
+    for roll in (first, second):
+        with session_scope(demo) as s:
+            job_id = jobs.start_job(s, researcher, roll, MAPPING, threshold=0.7).id
+        jobs.run_job(job_id, demo)
+        with session_scope(demo) as s:
+            item = next(i for i in open_items(s, job_id) if i.entity_id == "demo-fictional-official")
+            decide(s, researcher, item.id, "confirmed")
+    with session_scope(demo) as s:
+        owned = [l for l in links_of(s, "demo-fictional-official") if l.kind == "Ownership"
+                 and l.target.properties.get("parcelNumber") == ["FICT-777-0001"]]
+        assert len(owned) == 1
+        from workbench.store.models import Citation
+
+        sources = set(s.execute(select(Citation.source_id).where(Citation.link_id == owned[0].id)).scalars())
+        assert len(sources) == 2  # both rolls cite it

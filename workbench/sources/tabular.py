@@ -41,7 +41,7 @@ import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +109,22 @@ class ValueSpec:
             cols.extend(re.findall(r"{([^{}]+)}", self.template))
         return cols
 
+    def _date(self, value: str) -> str:
+        """The date as YYYY-MM-DD. A spreadsheet's own date cells arrive in that form already (the
+        reader writes them so), and are taken whatever ``date_format`` says, which is for text."""
+        try:
+            return datetime.strptime(value, self.date_format).date().isoformat()
+        except ValueError:
+            pass
+        try:
+            if _ISO_DATE.fullmatch(value):
+                return date.fromisoformat(value).isoformat()
+        except ValueError:
+            pass
+        example = datetime(2019, 3, 15).strftime(self.date_format)
+        where = f"{self.column}: " if self.column else ""
+        raise ValueError(f"{where}{value!r} is not a date written like {example} ({self.date_format})")
+
     def values(self, row: dict) -> list[str]:
         if self.literal is not None:
             raw = [self.literal]
@@ -135,11 +151,14 @@ class ValueSpec:
         out = []
         for value in raw:
             if self.date_format:
-                value = datetime.strptime(value, self.date_format).date().isoformat()
+                value = self._date(value)
             if self.scheme:
                 value = f"{self.scheme}:{value}"
             out.append(value)
         return out
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 @dataclass
@@ -534,6 +553,21 @@ def _entity_id(mapping: TableMapping, entity: EntityMapping, row: dict, row_numb
     return "tbl-" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:24]
 
 
+def _same_link(session: Session, kind: str, source: str, target: str, props: dict) -> str | None:
+    """An existing link of this kind between these entities holding exactly these values."""
+    reg = registry()
+    try:
+        cleaned, _ = reg.validate_properties(kind, props, reg.link_kind(kind).properties)
+    except ValidationError:
+        return None  # create_link will say what is wrong
+    wanted = {k: sorted(v) for k, v in cleaned.items() if v}
+    for candidate in session.execute(select(Link).where(Link.kind == kind, Link.source_id == source,
+                                                        Link.target_id == target).order_by(Link.id)).scalars():
+        if {k: sorted(v) for k, v in (candidate.properties or {}).items() if v} == wanted:
+            return candidate.id
+    return None
+
+
 def apply_row(session: Session, actor: Actor, mapping: TableMapping, row: dict, row_number: int, source_id: str,
               bind: dict[str, str] | None = None, summary: ImportSummary | None = None,
               cite_as: tuple[str, str | None] | None = None, where: str | None = None) -> list[str]:
@@ -607,6 +641,10 @@ def apply_row(session: Session, actor: Actor, mapping: TableMapping, row: dict, 
             raise ValidationError({f"{link.kind}.{prop}": [reason]})
         basis = "|".join([link.kind, ids[link.source], ids[link.target], mapping.name, source_id, str(row_number)])
         link_id = "tbl-" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:24]
+        if session.get(Link, link_id) is None:
+            # The same fact from another copy of the file (or another confirmation of the same hit)
+            # cites the link already there instead of doubling it.
+            link_id = _same_link(session, link.kind, ids[link.source], ids[link.target], props) or link_id
         if session.get(Link, link_id) is None:
             create_link(session, actor, link.kind, ids[link.source], ids[link.target], props, link_id=link_id)
             created.append(link_id)
