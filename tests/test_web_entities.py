@@ -151,3 +151,53 @@ def test_entity_list_filters_by_kind_including_descendants(client):
     assert "Rosa Elena Mendez" in people and "Transportes del Valle" not in people
     orgs = table("/entities?kind=Organization")
     assert "Transportes del Valle" in orgs and "Rosa Elena" not in orgs
+
+
+def _form_fields(html: str) -> dict[str, list[str]]:
+    """The (name, value) pairs a browser would post from the page's entity form."""
+    from html.parser import HTMLParser
+
+    class Fields(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.inside, self.pairs = False, []
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if tag == "form" and attrs.get("id") == "entity-form":
+                self.inside = True
+            elif self.inside and tag == "input" and attrs.get("name") and attrs.get("type") != "checkbox":
+                self.pairs.append((attrs["name"], attrs.get("value") or ""))
+
+        def handle_endtag(self, tag):
+            if tag == "form":
+                self.inside = False
+
+    parser = Fields()
+    parser.feed(html)
+    fields: dict[str, list[str]] = {}
+    for name, value in parser.pairs:
+        fields.setdefault(name, []).append(value)
+    return fields
+
+
+def test_saving_again_after_a_conflict_keeps_both_peoples_changes(client):
+    entity_id = create(client, "Person", name="Jose Maria Villasenor (FICTIONAL)")
+    tab1 = _form_fields(client.get(f"/entities/{entity_id}/edit").text)
+    tab2 = _form_fields(client.get(f"/entities/{entity_id}/edit").text)
+    # Tab 1 corrects the name.
+    first = {**tab1, "p.name": ["Jose Maria Villasenor Ibarra (FICTIONAL)"]}
+    assert client.post(f"/entities/{entity_id}/edit", data=first, follow_redirects=False).status_code == 303
+    # Tab 2, opened before that, adds an alias and saves: refused, nothing saved.
+    second = {**tab2, "p.alias": ["Chema (FICTIONAL)"]}
+    refused = client.post(f"/entities/{entity_id}/edit", data=second)
+    assert refused.status_code == 409 and "Nothing was saved" in refused.text
+    assert "Changed by the other person (now shown): Name" in refused.text
+    carried = _form_fields(refused.text)
+    assert carried["p.name"][0] == "Jose Maria Villasenor Ibarra (FICTIONAL)"
+    assert carried["p.alias"][0] == "Chema (FICTIONAL)"
+    # Saving the form as it now stands applies the alias without undoing the other person's name.
+    again = client.post(f"/entities/{entity_id}/edit", data=carried, follow_redirects=False)
+    assert again.status_code == 303
+    page = client.get(f"/entities/{entity_id}").text
+    assert "Jose Maria Villasenor Ibarra (FICTIONAL)" in page and "Chema (FICTIONAL)" in page

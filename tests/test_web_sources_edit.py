@@ -47,6 +47,11 @@ def create_person(client, name="Rosa Elena Mendez (FICTIONAL)", **props) -> str:
 def edit_form(client, source_id) -> dict:
     page = client.get(f"/sources/{source_id}/edit")
     assert page.status_code == 200
+    return form_of(client, page)
+
+
+def form_of(client, page) -> dict:
+    """What the browser posts from the edit form on this page."""
     fields = dict(re.findall(r'<input id="src-[^"]+" name="([^"]+)"[^>]*value="([^"]*)"', page.text))
     fields.update(re.findall(r'<textarea id="src-notes" name="(notes)" rows="2">([^<]*)</textarea>', page.text))
     for name in ("source_type", "reliability"):
@@ -55,6 +60,9 @@ def edit_form(client, source_id) -> dict:
     if re.search(r'name="releasable" value="1" checked', page.text):
         fields["releasable"] = "1"
     fields["version"] = re.search(r'name="version" value="(\d+)"', page.text).group(1)
+    base = re.search(r'name="base" value="([^"]*)"', page.text)
+    if base:
+        fields["base"] = base.group(1)
     fields["csrf_token"] = client.headers["X-CSRF-Token"]
     return {k: html.unescape(v) for k, v in fields.items()}
 
@@ -121,10 +129,12 @@ def test_a_stale_edit_gets_a_conflict_that_keeps_the_users_input(db_url, client)
     conflict = client.post(f"/sources/{source_id}/edit", data=mine)
     assert conflict.status_code == 409
     assert "was changed by someone else since you opened it" in conflict.text
+    assert "Changed by the other person (now shown): Publisher." in conflict.text
     assert 'value="Gaceta Municipal 12, corrected (FICTIONAL)"' in conflict.text
+    assert 'value="Cabildo (FICTIONAL)"' in conflict.text  # their change is in the form, not undone by it
     assert 'name="version" value="2"' in conflict.text  # having seen the conflict, saving again applies it
     assert stored(db_url, source_id).title == "Gaceta Municipal 12 (FICTIONAL)"
-    again = edit_form(client, source_id) | {"title": "Gaceta Municipal 12, corrected (FICTIONAL)"}
+    again = form_of(client, conflict)
     assert client.post(f"/sources/{source_id}/edit", data=again, follow_redirects=False).status_code == 303
     source = stored(db_url, source_id)
     assert (source.title, source.publisher, source.version) == ("Gaceta Municipal 12, corrected (FICTIONAL)",

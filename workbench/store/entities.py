@@ -86,6 +86,42 @@ def _check_version(obj: Any, expected_version: int | None, label: str) -> None:
         )
 
 
+@dataclass
+class Rebased:
+    """An edit made against an older version, carried over onto the current one."""
+
+    values: dict[str, Any]  # every field; None where it is empty
+    mine: list[str]  # fields the user changed: their values are kept
+    theirs: list[str]  # fields only the other person changed: the current values are taken
+    both: list[str]  # fields both changed differently: the user's values are shown, to be checked
+
+
+def rebase_edit(base: dict[str, Any], mine: dict[str, Any], current: dict[str, Any], fields) -> Rebased:
+    """Three-way merge of a form after a conflict (``base``: what the user's form was opened with).
+
+    Saving the user's form as it stood would silently undo the other person's change to every field
+    the user did not touch; dropping it would lose the user's work. Each field takes whichever side
+    changed it; where both did, the user's value stays in the form and the field is named.
+    """
+    def value(values: dict, name: str):
+        found = values.get(name)
+        return None if found is None or found == "" or found == [] else found
+
+    out = Rebased({}, [], [], [])
+    for name in fields:
+        was, new, now = value(base, name), value(mine, name), value(current, name)
+        if new != was:
+            out.values[name] = new
+            out.mine.append(name)
+            if now != was and now != new:
+                out.both.append(name)
+        else:
+            out.values[name] = now
+            if now != was:
+                out.theirs.append(name)
+    return out
+
+
 def _names_for(kind: EntityKind, properties: dict[str, list[str]]) -> list[tuple[str, str, str]]:
     names: list[tuple[str, str, str]] = []
     for prop in kind.name_properties:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
@@ -98,14 +100,31 @@ async def merge_undo(merge_id: RowId, request: Request, actor: Actor = Depends(c
 # ---- create and edit -------------------------------------------------------------------------
 
 def _form(request: Request, kind_name: str, values: dict, errors: dict | None = None, warnings: dict | None = None,
-          entity=None, duplicates=None, confirmed: list[Entity] | None = None, status: int = 200):
+          entity=None, duplicates=None, confirmed: list[Entity] | None = None, status: int = 200,
+          base: dict | None = None):
+    """``base``: the stored values an edit form starts from, posted back so that a conflicting save
+    can be carried over onto the newer version (store.rebase_edit)."""
     kind = registry().entity_kind(kind_name)
     errors = errors or {}
+    if entity is not None and base is None:
+        base = entity.properties
     return templates.TemplateResponse(request, "entities/form.html", {
         "kind": kind, "fields": fields_for(kind.properties, values, errors, warnings),
         "form_errors": other_errors(errors, kind.properties), "entity": entity, "duplicates": duplicates or [],
-        "confirmed": confirmed or [],
+        "confirmed": confirmed or [], "base": json.dumps(base, ensure_ascii=False) if base is not None else None,
     }, status_code=status)
+
+
+def _posted_base(form) -> dict[str, list[str]] | None:
+    """The edit form's starting values, if it posted them intact."""
+    try:
+        base = json.loads(form_value(form, "base") or "null")
+    except ValueError:
+        return None
+    if not isinstance(base, dict) or not all(isinstance(v, list) and all(isinstance(x, str) for x in v)
+                                             for v in base.values()):
+        return None
+    return base
 
 
 @router.get("/entities/new")
@@ -184,6 +203,20 @@ async def entity_create(request: Request, kind: str = "", actor: Actor = Depends
 router.add_api_route("/entities/{entity_id}", entity_view, methods=["GET"])
 
 
+def _rebase_messages(caption: str, rebased, spec) -> list[str]:
+    def labels(names):
+        return ", ".join(spec.properties[n].label for n in names)
+
+    messages = [f"{caption} was changed by someone else since you opened it. Nothing was saved: the form now "
+                "holds the current version with your changes carried over; check it and save again."]
+    if rebased.theirs:
+        messages.append(f"Changed by the other person (now shown): {labels(rebased.theirs)}.")
+    if rebased.both:
+        messages.append(f"Changed by both of you (your value is shown; check it against the entry's page): "
+                        f"{labels(rebased.both)}.")
+    return messages
+
+
 @router.get("/entities/{entity_id}/edit")
 def entity_edit(entity_id: str, request: Request, actor: Actor = Depends(current_actor),
                 session: Session = Depends(get_session)):
@@ -199,16 +232,22 @@ async def entity_update(entity_id: str, request: Request, actor: Actor = Depends
     spec = registry().entity_kind(entity.kind)
     values = properties_from_form(form, spec.properties)
     version = form_int(form, "version")
+    base = _posted_base(form)
     try:
         saved = store.update_entity(session, actor, entity_id, values, expected_version=version)
     except ValidationError as exc:
         session.rollback()
         return _form(request, entity.kind, values, exc.errors, entity=store.get_entity(session, entity_id),
-                     status=422)
+                     status=422, base=base)
     except store.Conflict as exc:
         session.rollback()
-        return _form(request, entity.kind, values, {"version": [str(exc)]},
-                     entity=store.get_entity(session, entity_id), status=409)
+        current = store.get_entity(session, entity_id)
+        if base is None:  # a form from before this was posted: show what was typed, as it was
+            return _form(request, entity.kind, values, {"version": [str(exc)]}, entity=current, status=409)
+        rebased = store.rebase_edit(base, values, current.properties, spec.properties)
+        values = {name: found for name, found in rebased.values.items() if found}
+        return _form(request, entity.kind, values, {"version": _rebase_messages(current.caption, rebased, spec)},
+                     entity=current, status=409)
     _flash_warnings(request, saved.warnings, spec.properties)
     flash(request, f"Saved {saved.obj.caption}.")
     return RedirectResponse(f"/entities/{entity_id}", status_code=303)

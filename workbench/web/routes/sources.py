@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, RedirectResponse
 from sqlalchemy.orm import Session
@@ -26,14 +28,38 @@ def _vocab():
 
 
 def _form(request: Request, values: dict, errors: dict | None = None, status: int = 200, back: str | None = None,
-          source=None, version: int | None = None):
+          source=None, version: int | None = None, base: dict | None = None):
     """The form; ``back`` is the entity page to return to after saving (kept across a refused post).
-    With ``source`` it edits that source, carrying the ``version`` the user read."""
+    With ``source`` it edits that source, carrying the ``version`` the user read and the values it
+    was read with (``base``), from which a conflicting save is carried over (store.rebase_edit)."""
+    if source is not None and base is None:
+        base = _stored_values(source)
     return templates.TemplateResponse(request, "sources/form.html", {
         "values": values, "errors": errors or {}, "max_mb": get_settings().upload_max_bytes // (1024 * 1024),
         "back": request.query_params.get("back", "") if back is None else back, "source": source,
-        "version": source.version if source is not None and version is None else version, **_vocab()},
+        "version": source.version if source is not None and version is None else version,
+        "base": json.dumps(base, ensure_ascii=False) if base is not None else None, **_vocab()},
         status_code=status)
+
+
+LABELS = {"url": "URL", "title": "Title", "publisher": "Publisher", "published_at": "Published",
+          "source_type": "Type", "reliability": "Reliability", "notes": "Notes", "releasable": "May be released"}
+
+
+def _stored_values(source) -> dict:
+    """The source's descriptive fields as the form posts them (text, or a flag)."""
+    values = {key: getattr(source, key) for key in (*FIELDS, "releasable")}
+    return {k: v if v is None or isinstance(v, bool) else str(v) for k, v in values.items()}
+
+
+def _posted_base(form) -> dict | None:
+    try:
+        base = json.loads(form_value(form, "base") or "null")
+    except ValueError:
+        return None
+    if not isinstance(base, dict) or not all(v is None or isinstance(v, (str, bool)) for v in base.values()):
+        return None
+    return base
 
 
 def _posted_values(form) -> dict:
@@ -83,28 +109,43 @@ async def source_create(request: Request, actor: Actor = Depends(current_actor),
 def source_edit(source_id: str, request: Request, actor: Actor = Depends(current_actor),
                 session: Session = Depends(get_session)):
     source = store.get_source(session, source_id)
-    values = {key: getattr(source, key) for key in (*FIELDS, "releasable")}
-    return _form(request, values, source=source)
+    return _form(request, _stored_values(source), source=source)
 
 
 @router.post("/sources/{source_id}/edit")
 async def source_update(source_id: str, request: Request, actor: Actor = Depends(current_actor),
                         session: Session = Depends(get_session)):
     """Save the corrected description. A refused save shows what was typed; after a conflict the form
-    carries the current version, so saving again (having looked) applies the user's values."""
+    carries the current version, with the other person's changes and the user's carried over."""
     form = await request.form()
     values = _posted_values(form)
     version = form_int(form, "version")
+    base = _posted_base(form)
     try:
         source = store.update_source(session, actor, source_id, expected_version=version, **values)
     except ValidationError as exc:
         session.rollback()
         return _form(request, values, exc.errors, status=422, source=store.get_source(session, source_id),
-                     version=version)
+                     version=version, base=base)
     except store.Conflict as exc:
         session.rollback()
-        return _form(request, values, {"version": [str(exc)]}, status=409,
-                     source=store.get_source(session, source_id))
+        current = store.get_source(session, source_id)
+        if base is None:  # a form from before this was posted: show what was typed, as it was
+            return _form(request, values, {"version": [f"{exc} The form shows what you entered."]}, status=409,
+                         source=current)
+        rebased = store.rebase_edit(base, values, _stored_values(current), (*FIELDS, "releasable"))
+        carried = {k: v for k, v in rebased.values.items()}
+        carried["releasable"] = bool(carried.get("releasable"))
+        messages = [f"Source {current.title!r} was changed by someone else since you opened it. Nothing was "
+                    "saved: the form now holds the current version with your changes carried over; check it "
+                    "and save again."]
+        if rebased.theirs:
+            messages.append("Changed by the other person (now shown): "
+                            + ", ".join(LABELS[n] for n in rebased.theirs) + ".")
+        if rebased.both:
+            messages.append("Changed by both of you (your value is shown): "
+                            + ", ".join(LABELS[n] for n in rebased.both) + ".")
+        return _form(request, carried, {"version": messages}, status=409, source=current)
     flash(request, f"Saved source {source.title}.")
     return RedirectResponse(f"/sources/{source_id}", status_code=303)
 
