@@ -100,3 +100,11 @@ def test_english_and_spanish_diminutives_of_patricia():
 
     for short in ("Patty", "Paty"):
         assert score_names(f"AMEZCUA CONTRERAS, {short}", "AMEZCUA CONTRERAS, Patricia", "Person").score > 0.9
+
+
+def test_a_note_in_brackets_at_the_end_does_not_hide_the_legal_form():
+    """Real SDN names: 'RUNNING BROOK, LLC (USA)', 'GOLDEN FISH S.A.L. (OFFSHORE)'."""
+    form = normalize("RUNNING BROOK, LLC (USA)", "Company")
+    assert form.legal_forms == ("llc",) and [t.text for t in form.tokens] == ["running", "brook", "usa"]
+    assert normalize("Ribera Norte Holdings LLC (FICTIONAL)").legal_forms == ("llc",)
+    assert normalize("TEHRIK-E TALIBAN PAKISTAN (TTP)", "Organization").legal_forms == ()

@@ -220,7 +220,16 @@ def normalize(name: str, schema: str | None = None) -> NameForm:
     legal: tuple[str, ...] = ()
     if kind != PERSON and parts:
         # 'CITY PLAZA, S.A. DE C.V.': a comma before a legal form is not the OFAC surname comma.
-        stripped, legal = strip_legal_tail(" ".join(parts).split(), dotted_inner(joined))
+        words = " ".join(parts).split()
+        stripped, legal = strip_legal_tail(words, dotted_inner(joined))
+        if not legal and joined.endswith(")") and "(" in joined:
+            # 'RIBERA NORTE HOLDINGS LLC (DELAWARE)': a note in brackets at the end does not hide the
+            # legal form before it (the note's words stay in the name).
+            note = fold(joined.rpartition("(")[2]).split()
+            if note and len(note) < len(words):
+                head, legal = strip_legal_tail(words[:-len(note)], dotted_inner(joined))
+                if legal:
+                    stripped = head + note
         if legal:
             parts = [" ".join(stripped)]
             if kind is None:
