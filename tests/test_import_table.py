@@ -100,6 +100,9 @@ def test_bad_rows_are_rejected_with_reasons_and_the_rest_imported(db_url, tmp_pa
     assert "DEED_DATE: '31/31/2021' is not a date written like 03/15/2019 (%m/%d/%Y)" in summary.rejected[0][1]
     with store_db.session_scope(db_url) as s:
         assert stats(s)["links"] == {"Ownership": 7}  # every row but the rejected one
+        # The summary counts what is there: the rejected row's parcel and owner were rolled back.
+        assert summary.created == sum(stats(s)["entities"].values())
+        assert summary.details["links_created"] == 7
 
 
 def test_unreadable_tables_fail_whole_with_file_and_row(db_url, tmp_path):

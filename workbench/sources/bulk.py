@@ -52,6 +52,16 @@ class ImportSummary:
     def reject(self, where: str, reason: str) -> None:
         self.rejected.append((where, reason))
 
+    def absorb(self, other: ImportSummary) -> None:
+        """Add what one committed part of an import (a row in its savepoint) counted."""
+        self.created += other.created
+        self.updated += other.updated
+        self.skipped += other.skipped
+        self.rejected.extend(other.rejected)
+        self.warnings.extend(other.warnings)
+        for key, value in other.details.items():
+            self.details[key] = self.details.get(key, 0) + value
+
     def as_dict(self) -> dict:
         return {"created": self.created, "updated": self.updated, "skipped": self.skipped,
                 "rejected": [{"where": w, "reason": r} for w, r in self.rejected],

@@ -696,12 +696,15 @@ def import_table(session: Session, actor: Actor, path: str | Path, mapping: Tabl
     for place, row in rows:
         where = f"{path.name} {place}"
         savepoint = session.begin_nested()
+        counted = ImportSummary()  # a rejected row rolls back, and so do its counts
         try:
-            apply_row(session, actor, mapping, row, place.row, source_id, summary=summary, where=where)
+            apply_row(session, actor, mapping, row, place.row, source_id, summary=counted, where=where)
             savepoint.commit()
         except ValidationError as exc:
             savepoint.rollback()
             summary.reject(where, str(exc))
+        else:
+            summary.absorb(counted)
         if progress:
             progress(place.row, len(rows))
     summary.details["rows"] = len(rows)
