@@ -91,3 +91,38 @@ def test_screen_bad_input_exits_2_and_writes_nothing(tmp_path, watchlist, conten
     assert "bad.csv" in result.output and expected in result.output
     assert not out.exists()
     assert not list(tmp_path.glob(".hits.csv*"))  # no half-written temporary file left behind
+
+
+def test_names_in_other_scripts_are_transliterated_and_screened(tmp_path):
+    """A customer list in Cyrillic must not look clear because its names folded to nothing."""
+    watch = write(tmp_path / "watch.csv", "id,name,schema\nw1,Ivan Petrov,Person\nw2,Georgios Papadopoulos,Person\n")
+    src = write(tmp_path / "roll.csv", "name\nИван Петров\nΓεώργιος Παπαδόπουλος\n")
+    out = tmp_path / "hits.csv"
+    result = runner.invoke(app, ["screen", str(src), "-o", str(out), "--against", str(watch), "--threshold", "0.5"])
+    assert result.exit_code == 0, result.output
+    best = {r["row"]: r for r in read_csv(out) if r["rank"] == "1"}
+    assert best["0"]["match_id"] == "w1" and float(best["0"]["score"]) == 1.0
+    assert best["1"]["match_id"] == "w2"
+
+
+def test_migration_0006_refolds_stored_names_in_other_scripts(tmp_path):
+    from sqlalchemy import text
+
+    from workbench.store import db as store_db
+    from workbench.store.migrate import upgrade
+
+    engine = store_db.make_engine(f"sqlite:///{tmp_path}/old.db")
+    try:
+        upgrade(engine, "0005")
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO entities (id, kind, caption, properties, created_at, updated_at, created_by, "
+                              "version) VALUES ('p1', 'Person', 'x', '{}', '2026-01-01', '2026-01-01', 'rita', 1)"))
+            conn.execute(text("INSERT INTO names (entity_id, name, normalized, name_kind, prop) VALUES "
+                              "('p1', 'Иван Петров', '', 'primary', 'name'), "
+                              "('p1', 'GUZMÁN', 'guzman', 'alias', 'alias')"))
+        upgrade(engine)
+        with engine.connect() as conn:
+            assert dict(conn.execute(text("SELECT name, normalized FROM names")).all()) == {
+                "Иван Петров": "ivan petrov", "GUZMÁN": "guzman"}
+    finally:
+        engine.dispose()

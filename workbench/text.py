@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from anyascii import anyascii
+
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 # Letters that Unicode decomposition leaves alone but that have a plain Latin spelling.
 _LATIN = str.maketrans({"ß": "ss", "ı": "i", "ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D",
@@ -17,10 +19,14 @@ _LATIN = str.maketrans({"ß": "ss", "ı": "i", "ł": "l", "Ł": "L", "ø": "o", 
 
 
 def ascii_fold(text: str) -> str:
+    """Latin letters lose their accents; other scripts are transliterated (anyascii: 'Иван Петров'
+    -> 'Ivan Petrov', 'محمد' -> 'mhmd'), so a name in Cyrillic, Greek, Arabic or Hebrew is screened,
+    not folded to nothing."""
     if text.isascii():  # most names: nothing to decompose or translate
         return text
     decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).translate(_LATIN)
+    folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).translate(_LATIN)
+    return folded if folded.isascii() else anyascii(folded)
 
 
 def fold(text: str) -> str:
