@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -226,3 +227,48 @@ def test_a_list_missing_most_entries_delists_nothing_unless_told(db_url, sdn_dir
     assert statuses == [["active"]] * 80
     allowed = _import(db_url, partial, published="2024-06-01", allow_mass_delist=True)
     assert allowed.details["delisted"] == 60
+
+
+def test_an_impossible_date_in_the_remarks_is_left_out_not_the_entry(db_url, sdn_dir, sdn_lines, tmp_path):
+    line = next(l for l in sdn_lines if b"DOB " in l and b"C.U.R.P." in l)
+    ent = line.split(b",", 1)[0].decode()
+    damaged = re.sub(rb"DOB [^;\"]+", b"DOB 31 Feb 1970", line, count=1)
+    summary = _import(db_url, _slice(sdn_dir, tmp_path, [damaged]))
+    assert summary.rejected == []
+    assert any("birthDate '1970-02-31' left out" in message for _, message in summary.warnings)
+    with store_db.session_scope(db_url) as s:
+        entity = s.get(Entity, f"ofac-{ent}")
+        assert entity is not None and "1970-02-31" not in entity.properties.get("birthDate", [])
+        assert any(v.startswith("CURP:") for v in entity.properties["identifier"])  # the rest of the entry is there
+
+
+def test_a_repeated_ent_num_is_refused_naming_both_lines(db_url, sdn_dir, sdn_lines, tmp_path):
+    first, second = sdn_lines[0], sdn_lines[1]
+    ent = first.split(b",", 1)[0]
+    paths = _slice(sdn_dir, tmp_path, [first, ent + b"," + second.split(b",", 1)[1]])
+    with pytest.raises(SdnFormatError, match=rf"sdn\.csv, line 2: ent_num {ent.decode()} is already the entry on line 1"):
+        _import(db_url, paths)
+    with store_db.session_scope(db_url) as s:
+        assert stats(s)["entities"] == {}
+
+
+def test_a_file_that_is_not_part_of_the_trio_is_refused_not_ignored(db_url, sdn_dir, sdn_lines, tmp_path):
+    paths = _slice(sdn_dir, tmp_path, sdn_lines)
+    stray = tmp_path / "alt_fixed.csv"
+    stray.write_bytes(paths[1].read_bytes())
+    with pytest.raises(SdnFormatError, match=r"alt_fixed\.csv: not one of the CSV trio"):
+        _import(db_url, [paths[0], stray, paths[2]])
+    twice = tmp_path / "other"
+    twice.mkdir()
+    (twice / "sdn.csv").write_bytes(paths[0].read_bytes())
+    with pytest.raises(SdnFormatError, match="sdn.csv is given twice"):
+        _import(db_url, [paths[0], twice / "sdn.csv"])
+
+
+def test_a_utf8_file_with_a_stray_byte_is_refused_not_read_as_windows_1252(db_url, sdn_dir, sdn_lines, tmp_path):
+    paths = _slice(sdn_dir, tmp_path, sdn_lines[:3] + ['1,"MUÑOZ GARCÍA, José",individual,"SDNTK",-0-,-0-,-0-,-0-,'
+                                                       '-0-,-0-,-0-,-0-\r\n'.encode("utf-8"),
+                                                       b'2,"BAD \xff NAME",individual,"SDNTK",-0-,-0-,-0-,-0-,-0-,-0-,'
+                                                       b'-0-,-0-\r\n'])
+    with pytest.raises(SdnFormatError, match=r"sdn\.csv, line 5: not valid UTF-8 \(byte 0xff\)"):
+        _import(db_url, paths)

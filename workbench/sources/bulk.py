@@ -167,12 +167,38 @@ class BulkWriter:
         """Registry.validate_properties with each (property, value) checked once per import."""
         return self.reg.validate_properties(owner, properties, known, memo=self._checked)
 
+    def _without_failing(self, kind: str, kind_spec, properties: dict[str, Any], exc: ValidationError,
+                         where: str) -> dict[str, Any]:
+        """The properties less each value that fails on its own (warned); raises ``exc`` again when a
+        failing property is required or unknown, or when nothing could be told apart."""
+        kept = {k: v for k, v in properties.items() if k not in exc.errors}
+        for prop in exc.errors:
+            spec = kind_spec.properties.get(prop)
+            if spec is None or spec.required or prop not in properties:
+                raise exc
+            values = properties[prop] if isinstance(properties[prop], list) else [properties[prop]]
+            good = []
+            for value in values:
+                try:
+                    self.validate(kind, {**kept, prop: [value]}, kind_spec.properties)
+                    good.append(value)
+                except ValidationError as one:
+                    reason = "; ".join(one.errors.get(prop, [])) or str(one)
+                    self.summary.warnings.append((where, f"{prop} {value!r} left out: {reason}"))
+            if good:
+                kept[prop] = good
+            else:
+                kept.pop(prop)
+        return kept
+
     # ---- planning ---------------------------------------------------------------------------
     def entity(self, entity_id: str, kind: str, properties: dict[str, Any], where: str,
-               keep: Iterable[str] = (), merge: Iterable[str] = ()) -> str | None:
+               keep: Iterable[str] = (), merge: Iterable[str] = (), lenient: bool = False) -> str | None:
         """Create or update one entity; ``keep`` names properties a re-import must not drop, and
         ``merge`` properties whose stored values it adds to rather than replaces (the files that
-        carried the rest of them were not given this time).
+        carried the rest of them were not given this time). ``lenient``: a value that fails its
+        check (a 'DOB 31 Feb 1970' in OFAC's remarks) is left out with a warning, and the entity
+        goes in without it; only a required property's failure rejects the entity.
 
         Returns "created", "updated", "unchanged", or None when the values were rejected.
         """
@@ -180,7 +206,13 @@ class BulkWriter:
         try:
             if kind_spec.abstract:
                 raise ValidationError({"kind": [f"{kind} is abstract"]})
-            cleaned, warnings = self.validate(kind, properties, kind_spec.properties)
+            try:
+                cleaned, warnings = self.validate(kind, properties, kind_spec.properties)
+            except ValidationError as exc:
+                if not lenient:
+                    raise
+                properties = self._without_failing(kind, kind_spec, properties, exc, where)
+                cleaned, warnings = self.validate(kind, properties, kind_spec.properties)
         except ValidationError as exc:
             self.summary.reject(where, str(exc))
             return None

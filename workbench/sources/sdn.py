@@ -255,7 +255,7 @@ def _import_sdn(session: Session, actor: Actor, paths: list[Path | str], publish
         if not parsed.full and writer.existing_properties(entity_id) is not None:
             # A list that only names the entry keeps the kind an earlier, fuller import chose.
             kind = writer.existing[entity_id][0]
-        status = writer.entity(entity_id, kind, props, where, keep=keep, merge=merge)
+        status = writer.entity(entity_id, kind, props, where, keep=keep, merge=merge, lenient=True)
         if status is None:
             continue
         by_name.setdefault(writer.fold(record.name), record.ent_num)

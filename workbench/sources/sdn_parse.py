@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -89,12 +90,28 @@ def _clean(value: str | None) -> str | None:
     return value
 
 
+# A UTF-8 sequence of two bytes or more (a lead byte and its continuation bytes).
+_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
+
+
 def _read_text(path: Path) -> str:
+    """UTF-8, or OFAC's older Windows-1252. A file that is UTF-8 but for a few bytes is damaged, not
+    Windows-1252: reading it as such would turn every accented name into mojibake, so it is refused
+    with the line of the first bad byte, as is a byte that neither encoding defines."""
     data = path.read_bytes()
     try:
         text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        text = data.decode("cp1252", errors="replace")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        if _UTF8_SEQUENCE.search(data):
+            raise SdnFormatError(path, line, f"not valid UTF-8 (byte 0x{data[exc.start]:02x}), although the rest of "
+                                             "the file is UTF-8: the file is damaged") from None
+        try:
+            text = data.decode("cp1252")
+        except UnicodeDecodeError as bad:
+            line = data.count(b"\n", 0, bad.start) + 1
+            raise SdnFormatError(path, line, f"byte 0x{data[bad.start]:02x} is neither UTF-8 nor Windows-1252 "
+                                             "text") from None
     return text.replace("\x1a", "")
 
 
@@ -139,6 +156,9 @@ def parse_csv_trio(sdn: Path, alt: Path | None = None, add: Path | None = None,
         if not name:
             raise SdnFormatError(sdn, line, f"entry {ent} has no name")
         sdn_type = (_clean(row[2]) or "entity").lower()
+        if ent in records:
+            raise SdnFormatError(sdn, line, f"ent_num {ent} is already the entry on line {records[ent].line}: "
+                                            "each entry has its own number (the file is damaged)")
         records[ent] = SdnRecord(
             ent_num=ent, name=name, sdn_type=sdn_type, programs=_split_programs(row[3]),
             title=_clean(row[4]), call_sign=_clean(row[5]), vessel_type=_clean(row[6]), tonnage=_clean(row[7]),
@@ -305,7 +325,12 @@ def parse_paths(paths: list[Path], published: str | None = None) -> SdnList:
             raise SdnFormatError(path, None, "no such file")
         else:
             expanded.append(path)
-    by_name = {p.name.lower(): p for p in expanded}
+    by_name: dict[str, Path] = {}
+    for path in expanded:
+        if path.name.lower() in by_name and by_name[path.name.lower()].resolve() != path.resolve():
+            raise SdnFormatError(path, None, f"{path.name} is given twice ({by_name[path.name.lower()]} and {path}): "
+                                             "give one list at a time")
+        by_name[path.name.lower()] = path
     if len(expanded) == 1 and expanded[0].suffix.lower() == ".json":
         result = parse_json(expanded[0])
     elif len(expanded) == 1 and expanded[0].suffix.lower() == ".xml":
@@ -315,6 +340,11 @@ def parse_paths(paths: list[Path], published: str | None = None) -> SdnList:
             return next((p for n, p in by_name.items() if n.endswith(f"{stem}.csv")), None)
 
         sdn = pick("sdn") or expanded[0]
+        trio = [p for p in (sdn, pick("alt"), pick("add")) if p is not None]
+        for path in by_name.values():
+            if path not in trio:
+                raise SdnFormatError(path, None, "not one of the CSV trio: the files must be named (or end in) "
+                                                 "sdn.csv, alt.csv and add.csv")
         result = parse_csv_trio(sdn, pick("alt"), pick("add"), published)
     else:
         raise SdnFormatError(", ".join(map(str, expanded)), None,
