@@ -177,4 +177,4 @@ def test_cli_list_show_export(db_url, session, approved, tmp_path):
     bad = runner.invoke(app, ["dossier", "export", dossier.id, "--format", "docx"])
     assert bad.exit_code == 2 and "unknown format" in bad.output
     missing = runner.invoke(app, ["dossier", "show", "no-such-dossier"])
-    assert missing.exit_code == 1 and "no dossier with id 'no-such-dossier'" in missing.output
+    assert missing.exit_code == 2 and "no dossier with id 'no-such-dossier'" in missing.output  # an unknown id: bad input

@@ -126,3 +126,14 @@ def test_migration_0006_refolds_stored_names_in_other_scripts(tmp_path):
                 "Иван Петров": "ivan petrov", "GUZMÁN": "guzman"}
     finally:
         engine.dispose()
+
+
+def test_an_output_that_is_a_folder_is_refused_before_any_work(tmp_path, watchlist):
+    src = write(tmp_path / "roll.csv", "name\nJoaquin Guzman Loera\n")
+    folder = tmp_path / "results"
+    folder.mkdir()
+    for args in (["screen", str(src), "-o", str(folder), "--against", str(watchlist)],
+                 ["match", "pairs", write(tmp_path / "pairs.csv", "left,right\na,b\n").as_posix(), "-o", str(folder)]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2 and "is a folder" in result.output, result.output
+        assert list(folder.iterdir()) == [] and not any(p.name.endswith(".part") for p in tmp_path.iterdir())

@@ -103,7 +103,7 @@ def test_the_cli_lists_a_users_tokens_and_revokes_one_of_them(db_url):
     assert "revoked" in invoke("users", "tokens", "rita").output
     assert invoke("users", "revoke", "rita").exit_code == 2  # neither --id nor --all
     unknown = invoke("users", "revoke", "rita", "--id", "9999")
-    assert unknown.exit_code == 1 and "no token 9999" in unknown.output
+    assert unknown.exit_code == 2 and "no token 9999" in unknown.output  # an unknown id: bad input (README)
     assert invoke("users", "revoke", "rita", "--all").exit_code == 0 and not _works(db_url, server)
     assert _audit_actions(db_url, "rita").count("token.revoke") == 2
 

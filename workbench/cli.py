@@ -93,9 +93,9 @@ def run_guarded(func, *args, **kwargs):
 
     try:
         return func(*args, **kwargs)
-    except ValidationError as exc:
+    except (ValidationError, NotFound) as exc:  # bad input, or an unknown id or name: exit 2 (README)
         fail(str(exc), 2)
-    except (NotFound, Conflict, PermissionDenied, SchemaError, DatabaseError) as exc:
+    except (Conflict, PermissionDenied, SchemaError, DatabaseError) as exc:
         fail(str(exc))
 
 

@@ -101,6 +101,8 @@ def read_table(path: Path, required: tuple[str, ...] = ()) -> tuple[list[str], I
 def atomic_output(path: Path):
     """Write to a temporary file beside ``path`` and rename it into place only if everything succeeded."""
     path = Path(path)
+    if path.is_dir():  # found now, not by the rename after all the work
+        raise InputError(f"{path}: is a folder; give the output a file name (e.g. {path / 'out.csv'})")
     directory = path.parent if str(path.parent) else Path(".")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
