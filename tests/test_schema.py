@@ -129,3 +129,11 @@ def test_a_label_with_commas_left_unquoted_fails_at_load(tmp_path):
     assert "quote a label" in str(info.value)
     labels = [p.label for kind in registry().entity_kinds.values() for p in kind.properties.values()]
     assert "Status (active, delisted)" in labels
+
+
+def test_every_kind_has_a_readable_plural_for_lists_and_filters():
+    """The Entities page's kind filter reads 'Legal entities (all)', not 'Legal entitys (all)'."""
+    import re
+
+    for kind in registry().entity_kinds.values():
+        assert not re.search(r"[^aeiou]ys$", kind.plural), f"{kind.name}: {kind.plural!r}"

@@ -47,7 +47,7 @@ def start_job(session: Session, actor: Actor, path_or_source_id: str | Path, map
 
     require(actor, "edit", "screen tables")
     if not 0 < threshold <= 1:
-        raise ValidationError({"threshold": ["the threshold is a score between 0 and 1"]})
+        raise ValidationError({"threshold": ["the threshold is a score above 0 and at most 1, e.g. 0.7"]})
     mapping = load_mapping(mapping_text)
     if not mapping.screen_entity:
         raise ValidationError({"mapping": ["the mapping names no entity to screen (add `screen: <entity key>`)"]})

@@ -141,8 +141,11 @@ async def csrf_protect(request: Request) -> None:
     """
     if request.method in SAFE_METHODS or _bearer_token(request) is not None:
         return
-    if request.url.path.startswith("/reconcile") and request.query_params.get("token"):
-        return  # the reconciliation service then authenticates by that token alone, never by cookie
+    if request.url.path.startswith("/reconcile") and (request.query_params.get("token")
+                                                      or not request.session.get(SESSION_USER)):
+        # With ?token= the reconciliation service authenticates by that token alone, never by cookie;
+        # with neither token nor session it answers 401 "needs an API token", which is the news.
+        return
     expected = request.session.get(SESSION_CSRF)
     sent = request.headers.get("x-csrf-token")
     if not sent:

@@ -94,7 +94,7 @@ async def screening_start(request: Request, actor: Actor = Depends(current_actor
         if not 0 < threshold <= 1:
             raise ValueError
     except ValueError:
-        errors["threshold"] = ["a threshold is a number between 0 and 1, e.g. 0.7"]
+        errors["threshold"] = ["a threshold is a score above 0 and at most 1, e.g. 0.7"]
         threshold = 0.7
     if not text:
         errors["mapping_text"] = ["choose a mapping or write one"]
