@@ -44,3 +44,16 @@ def test_the_last_active_admin_cannot_be_demoted(session, admin):
     with pytest.raises(ValidationError, match="only active admin"):
         set_role(session, admin, "root1", "reviewer")
     assert get_user(session, "root1").role == "admin"
+
+
+def test_a_user_name_differing_only_by_case_is_refused(db_url):
+    from workbench.schema import ValidationError
+    from workbench.store import db as store_db
+    from workbench.store.permissions import SYSTEM
+    from workbench.store.users import add_user
+
+    with store_db.session_scope(db_url) as s:
+        add_user(s, SYSTEM, "researcher2", "researcher", "correct horse battery")
+    with pytest.raises(ValidationError, match=r"'researcher2' already exists \(user names differ by more than case\)"), \
+            store_db.session_scope(db_url) as s:
+        add_user(s, SYSTEM, "Researcher2", "reviewer", "correct horse battery")

@@ -77,6 +77,9 @@ def add_user(session: Session, actor: Actor, username: str, role: str, password:
     _check_password(password)
     if get_user(session, username) is not None:
         raise ValidationError({"username": [f"user {username!r} already exists"]})
+    alike = session.scalar(select(User.username).where(func.lower(User.username) == username.lower()))
+    if alike is not None:  # 'Rita' beside 'rita' would read as one person in the audit log
+        raise ValidationError({"username": [f"user {alike!r} already exists (user names differ by more than case)"]})
     user = User(username=username, role=role, password_hash=hash_password(password))
     session.add(user)
     session.flush()
