@@ -20,7 +20,9 @@
       { selector: "node.root", style: { "border-width": 3, "border-color": "#f0a500" } },
       { selector: "edge", style: { "label": "data(label)", "font-size": 8, "curve-style": "bezier", "target-arrow-shape": "triangle",
         "width": 1.5, "line-color": "#8d99a6", "target-arrow-color": "#8d99a6", "text-rotation": "autorotate", "color": "#5b6570" } },
-      { selector: ".path", style: { "line-color": "#f0a500", "target-arrow-color": "#f0a500", "width": 4, "border-width": 4, "border-color": "#f0a500" } },
+      // Edges on the path get thicker; nodes only a border (a node's "width" is its size, not its outline).
+      { selector: "edge.path", style: { "line-color": "#f0a500", "target-arrow-color": "#f0a500", "width": 4 } },
+      { selector: "node.path", style: { "border-width": 4, "border-color": "#f0a500" } },
       { selector: ".filtered", style: { "display": "none" } }
     ]
   });
