@@ -126,3 +126,12 @@ def test_rows_without_an_owner_are_reported_as_skipped(client):
                      r'skipped', page)
     listing = client.get("/screening").text
     assert re.search(r'blank_owner_FICTIONAL\.csv</a>.*?<td class="num">2</td></tr>', listing)
+
+
+def test_a_roll_saved_in_windows_1252_is_refused_saying_so(client):
+    text = ROLL.read_text(encoding="utf-8").splitlines()[0] + "\n" + \
+        'FICT-1,"1 A St",P,"VILLASEÑOR IBARRA, JOSÉ MARÍA","x",01/01/2020,1\n'
+    response = start(client, data=text.encode("cp1252"), name="roll_FICTIONAL.csv")
+    assert response.status_code == 422
+    assert "roll_FICTIONAL.csv is not UTF-8 text: line 2 has the byte 0xd1" in response.text
+    assert "save it as CSV UTF-8" in response.text

@@ -22,6 +22,9 @@ from workbench.store.permissions import Actor
 
 DOCUMENT_TYPES = ("application/pdf", "text/html", "image/png", "image/jpeg", "image/gif", "image/webp")
 TABLE_TYPES = ("text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+# How a refusal names the accepted types.
+TYPE_NAMES = {"application/pdf": "PDF", "text/html": "HTML", "image/png": "PNG", "image/jpeg": "JPEG",
+              "image/gif": "GIF", "image/webp": "WebP", "text/csv": "CSV (UTF-8)", TABLE_TYPES[1]: "XLSX"}
 
 
 class UploadRejected(ValueError):
@@ -63,6 +66,19 @@ def sniff(data: bytes, name: str = "") -> str | None:
     return None
 
 
+def _refuse_unreadable_text(data: bytes, name: str) -> None:
+    """A .csv that is text in another encoding (Excel's 'CSV' is Windows-1252; some tools write
+    UTF-16) gets a message that says so and where, not 'not an accepted file'."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise UploadRejected(f"{name} is UTF-16 text: save it as CSV UTF-8 (in Excel: Save As, 'CSV UTF-8')")
+    try:
+        data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise UploadRejected(f"{name} is not UTF-8 text: line {line} has the byte 0x{data[exc.start]:02x} (probably "
+                             "Windows-1252 or Latin-1): save it as CSV UTF-8 (in Excel: Save As, 'CSV UTF-8')") from None
+
+
 async def read_upload(upload: UploadFile, max_bytes: int, accept: tuple[str, ...]) -> Upload:
     data = await upload.read(max_bytes + 1)
     name = (upload.filename or "upload").rsplit("/", 1)[-1].rsplit("\\", 1)[-1][:300]
@@ -71,10 +87,12 @@ async def read_upload(upload: UploadFile, max_bytes: int, accept: tuple[str, ...
     if not data:
         raise UploadRejected(f"{name} is empty")
     media_type = sniff(data, name)
+    if media_type is None and "text/csv" in accept and name.lower().endswith((".csv", ".tsv", ".txt")):
+        _refuse_unreadable_text(data, name)
     if media_type is None or media_type not in accept:
         claimed = upload.content_type or "unknown type"
         raise UploadRejected(f"{name} ({claimed}) is not an accepted file: its content is not one of "
-                             f"{', '.join(t.split('/')[-1].split('.')[-1] for t in accept)}")
+                             f"{', '.join(TYPE_NAMES.get(t, t) for t in accept)}")
     return Upload(data=data, name=name, media_type=media_type)
 
 
