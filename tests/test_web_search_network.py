@@ -202,3 +202,9 @@ def test_home_ranks_officials_by_state_and_shows_work_queues(client, db_url):
     assert "Cártel de Jalisco Nueva Generación" in priorities
     assert "Jalisco" in priorities and "Severo Flores Mendoza" in priorities
     assert "Dossiers submitted for review" in page and "Recent changes" in page
+
+
+def test_a_bad_filter_on_a_reading_page_does_not_claim_nothing_was_changed(client):
+    page = client.get("/search", params={"q": "x", "kind": "Bogus"})
+    assert page.status_code == 422
+    assert "Correct what is listed below" in page.text and "Nothing was changed" not in page.text

@@ -109,7 +109,9 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ValidationError)
     async def invalid(request: Request, exc: ValidationError) -> Response:
-        return _error(request, 422, "Invalid input", str(exc), exc.errors, lead=exc.lead)
+        # A page that only reads (a search or list with a bad filter) changed nothing to begin with.
+        lead = exc.lead if request.method not in ("GET", "HEAD") else "Correct what is listed below and try again."
+        return _error(request, 422, "Invalid input", str(exc), exc.errors, lead=lead)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
