@@ -206,3 +206,16 @@ def test_round_trip_keeps_kinds_territory_levels_and_parents(session, db_url, tm
     assert back[muni].properties["level"] == ["municipality"] and back[muni].properties["code"] == ["25006"]
     link = session.get(Link, "l-culiacan-in-sinaloa")
     assert (link.kind, link.source_id, link.target_id) == ("TerritoryParent", muni, state)
+
+
+def test_unknown_properties_and_repeated_ids_are_reported_not_dropped_silently(session, tmp_path):
+    path = tmp_path / "odd.ftm.json"
+    rows = [{"id": "p1", "schema": "Person", "properties": {"name": ["FICTIONAL Uno"], "wingspan": ["2 m"],
+                                                             "weight": ["80 kg"]}},
+            {"id": "p1", "schema": "Person", "properties": {"name": ["FICTIONAL Otro"]}}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    summary = import_ftm(session, ACTOR, path)
+    messages = [m for _, m in summary.warnings]
+    assert "Person.wingspan: FtM's Person has no such property; 1 value(s) left out" in messages
+    assert "Person.weight: no workbench property holds it; 1 value(s) left out" in messages
+    assert ("odd.ftm.json line 2", "id 'p1' already came on line 1: this line is left out") in summary.warnings

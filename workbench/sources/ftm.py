@@ -262,6 +262,21 @@ def ftm_to_properties(maps: _Maps, kind: str, ftm_props: dict) -> dict[str, list
     return out
 
 
+def _count_left_out(maps: _Maps, kind: str, schema: str, ftm_props: dict, left_out: dict) -> None:
+    """Count the values ftm_to_properties will leave out, by property, for one summary warning each."""
+    spec = maps.reg.entity_kind(kind)
+    mapped = {p.ftm for p in spec.properties.values() if p.ftm}
+    if "identifier" in spec.properties:
+        mapped |= set(maps.schemes_for_prop)
+    mapped |= {"keywords", "entity"}  # topics' keywords, and a Sanction's entity (a SanctionOf link)
+    known = FTM_PROPERTIES.get(schema)
+    for prop, values in ftm_props.items():
+        if prop in mapped or not values:
+            continue
+        key = (schema, prop, known is None or prop in known)
+        left_out[key] = left_out.get(key, 0) + (len(values) if isinstance(values, list) else 1)
+
+
 def _fitting_link(maps: _Maps, writer: BulkWriter, candidates: list[tuple[str, str, str]], source: str,
                   target: str, described: list[str] = ()) -> str:
     """The link kind for an FtM link: the one its description names (as our export writes it) if
@@ -322,6 +337,8 @@ def import_ftm(session: Session, actor: Actor, path: Path | str, progress: Calla
     total = len(rows)
     deferred: list[tuple[int, dict]] = []
     sanction_entities: list[tuple[int, str, list[str]]] = []
+    first_line: dict[str, int] = {}
+    left_out: dict[tuple[str, str, bool], int] = {}  # (schema, property, known to FtM) -> values
     for index, (number, data) in enumerate(rows, 1):
         where = f"{path.name} line {number}"
         problem = _record_problem(data)
@@ -336,13 +353,24 @@ def import_ftm(session: Session, actor: Actor, path: Path | str, progress: Calla
             else:
                 summary.reject(where, f"FtM schema {schema!r} has no workbench kind")
             continue
+        entity_id = str(data["id"])
+        if entity_id in first_line:
+            summary.warnings.append((where, f"id {entity_id!r} already came on line {first_line[entity_id]}: "
+                                            "this line is left out"))
+            continue
+        first_line[entity_id] = number
         ftm_props = dict(data.get("properties") or {})
+        _count_left_out(maps, kind, schema, ftm_props, left_out)
         if kind == "Sanction" and ftm_props.get("entity"):
             sanction_entities.append((number, data["id"], [str(v) for v in ftm_props.pop("entity")]))
         if writer.entity(str(data["id"]), kind, ftm_to_properties(maps, kind, ftm_props), where) is not None:
             writer.cite(source_id, entity_id=str(data["id"]), locator=f"line {number}")
         if progress and index % 500 == 0:
             progress(index, total)
+    for (schema, prop, known), count in sorted(left_out.items()):
+        summary.warnings.append((path.name, f"{schema}.{prop}: " + (
+            f"no workbench property holds it; {count} value(s) left out" if known else
+            f"FtM's {schema} has no such property; {count} value(s) left out")))
     writer.flush()
     for number, data in deferred:
         where = f"{path.name} line {number}"
