@@ -137,3 +137,14 @@ def test_an_output_that_is_a_folder_is_refused_before_any_work(tmp_path, watchli
         result = runner.invoke(app, args)
         assert result.exit_code == 2 and "is a folder" in result.output, result.output
         assert list(folder.iterdir()) == [] and not any(p.name.endswith(".part") for p in tmp_path.iterdir())
+
+
+def test_a_typo_in_a_schema_or_a_repeated_watchlist_id_exits_2_naming_the_row(tmp_path, watchlist):
+    pairs = write(tmp_path / "pairs.csv", "left,right,schema\na,b,Person\nc,d,Perosn\n")
+    result = runner.invoke(app, ["match", "pairs", str(pairs), "-o", str(tmp_path / "out.csv")])
+    assert result.exit_code == 2 and "data row 1: schema 'Perosn' is not a kind" in result.output
+    assert not (tmp_path / "out.csv").exists()
+    twice = write(tmp_path / "twice.csv", "id,name\nw1,GUZMAN LOERA Joaquin\nw1,EL CHAPO\n")
+    src = write(tmp_path / "roll.csv", "name\nJoaquin Guzman\n")
+    result = runner.invoke(app, ["screen", str(src), "-o", str(tmp_path / "hits.csv"), "--against", str(twice)])
+    assert result.exit_code == 2 and "id 'w1' is already data row 0" in result.output

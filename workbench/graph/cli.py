@@ -127,7 +127,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     @graph_app.command("ownership")
     def ownership_cmd(
         entity: str = typer.Argument(..., help=ENTITY_HELP),
-        max_depth: int = typer.Option(6, "--max-depth"),
+        max_depth: int = typer.Option(6, "--max-depth", min=1),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """Ownership and control chains from an entity to assets, with effective ownership."""
@@ -156,7 +156,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     @graph_app.command("communities")
     def communities_cmd(
         around: str | None = typer.Option(None, "--around", help="Only this entity's neighbourhood."),
-        depth: int = typer.Option(2, "--depth"),
+        depth: int = typer.Option(2, "--depth", min=0),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """Louvain communities of the relational network (e.g. the cells of a cartel network)."""
@@ -184,7 +184,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     def export_cmd(
         fmt: str = typer.Option(..., "--format", help="graphml, gexf or json"),
         around: str | None = typer.Option(None, "--around", help="Export only this entity's neighbourhood."),
-        depth: int = typer.Option(1, "--depth", help="Neighbourhood depth (with --around)."),
+        depth: int = typer.Option(1, "--depth", min=0, help="Neighbourhood depth (with --around)."),
         output: Path | None = typer.Option(None, "-o", "--output", help="File to write (default: stdout)."),
     ) -> None:
         """Export the network (or a neighbourhood) as GraphML, GEXF or node-link JSON."""

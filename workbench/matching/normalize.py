@@ -38,6 +38,18 @@ _LEGAL_TAIL = {form: code for code, forms in LEGAL_FORMS.items() for form in for
 _MAX_FORM_WORDS = max(len(form.split()) for form in _LEGAL_TAIL)
 
 
+_SCHEMA_WORDS = {"person", "individual", "people", "organization", "organisation", "company", "publicbody",
+                 "legalentity", "entity", "vessel", "aircraft", "business"}
+
+
+def known_schema(schema: str) -> bool:
+    """Whether an input file's schema value names something (a kind, an FtM schema, an OFAC type)."""
+    from workbench.schema import registry
+
+    names = {name.lower() for name in registry().entity_kinds}
+    return schema.strip().lower() in _SCHEMA_WORDS | names
+
+
 def schema_kind(schema: str | None) -> str | None:
     """Person-like or organisation-like, from an FtM/workbench kind name or an OFAC SDN type."""
     if not schema:

@@ -7,8 +7,16 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from workbench.matching.normalize import known_schema
 from workbench.matching.score import score_names
-from workbench.matching.tables import atomic_output, read_table
+from workbench.matching.tables import InputError, atomic_output, read_table
+
+
+def check_schema(path: Path, row_number: int, schema: str | None) -> None:
+    """A schema the file names must be one we know: a typo ('Perosn') would silently score as unknown."""
+    if schema and schema.strip() and not known_schema(schema):
+        raise InputError(f"{path}: data row {row_number}: schema {schema.strip()!r} is not a kind of the workbench "
+                         "(Person, Organization, Company, ...) nor an OFAC type (individual, entity, vessel, aircraft)")
 
 
 def score_pairs_file(in_path: Path, out_path: Path, progress: Callable[[int], None] | None = None) -> dict:
@@ -17,8 +25,9 @@ def score_pairs_file(in_path: Path, out_path: Path, progress: Callable[[int], No
     with atomic_output(Path(out_path)) as handle:
         writer = csv.writer(handle)
         writer.writerow(header + ["score", "explanation"])
-        for _row_number, row in rows:
+        for row_number, row in rows:
             counts["rows"] += 1
+            check_schema(in_path, row_number, row.get("schema"))
             left, right = row["left"].strip(), row["right"].strip()
             values = [row[h] for h in header]
             if not left or not right:

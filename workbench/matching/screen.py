@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.matching.index import NameIndex, young_collections_only
+from workbench.matching.pairs import check_schema
 from workbench.matching.tables import InputError, atomic_output, read_table
 
 OUTPUT_COLUMNS = ("row", "query", "match_id", "match_name", "matched_name", "score", "rank", "explanation")
@@ -34,10 +35,16 @@ def load_watchlist(path: Path) -> NameIndex:
     """WATCHLIST.csv: id,name[,schema][,aliases separated by ';']."""
     _header, rows = read_table(path, ("id", "name"))
     records = []
+    first_row: dict[str, int] = {}
     for row_number, row in rows:
         record_id, name = row["id"].strip(), row["name"].strip()
         if not record_id or not name:
             raise InputError(f"{path}: data row {row_number} needs both an id and a name")
+        if record_id in first_row:  # hits name one entry per id: a second row would hide behind the first
+            raise InputError(f"{path}: data row {row_number}: id {record_id!r} is already data row "
+                             f"{first_row[record_id]} (give one row per entry, its other names as aliases)")
+        first_row[record_id] = row_number
+        check_schema(path, row_number, row.get("schema"))
         aliases = [a.strip() for a in (row.get("aliases") or "").split(";") if a.strip()]
         records.append((record_id, name, aliases, (row.get("schema") or "").strip() or None))
     if not records:  # screening against nothing would report every row as clear
