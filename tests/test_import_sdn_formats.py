@@ -48,12 +48,17 @@ def _import(db_url, paths, **kwargs):
 def test_newer_list_updates_in_place_and_delists_missing_entries(db_url, sdn_dir, sdn_lines, tmp_path):
     first = _import(db_url, _slice(sdn_dir, tmp_path, sdn_lines), published="2024-05-02")
     assert first.created == 2 * len(sdn_lines) and first.rejected == []
+    with store_db.session_scope(db_url) as s:
+        from workbench.store.models import Citation
+
+        assert first.details["citations_added"] == s.scalar(select(func.count()).select_from(Citation))
     gone = sdn_lines[0].split(b",", 1)[0].decode()
     changed = sdn_lines[12]
     changed_ent = changed.split(b",", 1)[0].decode()
     newer = [l for l in sdn_lines[1:] if l != changed] + [changed.replace(b'"SDNTK"', b'"SDNTK] [ILLICIT-DRUGS-EO14059"')]
     second = _import(db_url, _slice(sdn_dir, tmp_path, newer, "v2"), published="2024-06-01")
     assert second.created == 0
+    assert second.details["citations_added"] > len(newer)  # the newer list is cited for each entry it carries
     assert second.details["delisted"] == 1
     with store_db.session_scope(db_url) as s:
         assert s.get(Entity, f"ofac-{gone}") is not None  # never deleted

@@ -383,6 +383,9 @@ class BulkWriter:
                             updated_at=bindparam("updated_at"), version=bindparam("version")))
             session.connection().execute(stmt, self._link_updates)
         audit.bulk_insert(session, Citation.__table__, self._citations, columns=_CITATION_COLUMNS)
+        if self._citations:  # a re-import of a newer list cites it for every entry it still carries
+            self.summary.details["citations_added"] = self.summary.details.get("citations_added", 0) + \
+                len(self._citations)
         # Citations of an object created in this batch go into its create entry; others get one
         # citation.create entry per cited object (object_id names the entity or link either way).
         grouped: dict[str, list[dict]] = {}
