@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -195,3 +196,13 @@ def test_xlsx_date_cells_are_taken_whatever_the_text_date_format(db_url, tmp_pat
         dates = {d for l in s.scalars(select(Link).where(Link.kind == "Ownership")) for d in
                  l.properties.get("acquisitionDate", [])}
     assert f"{first[2]}-{first[0]}-{first[1]}" in dates
+
+
+def test_a_bad_source_grade_in_the_mapping_is_named_when_the_mapping_is_read(db_url, tmp_path):
+    from workbench.sources.tabular import MappingError, load_mapping
+
+    text = (MAPPINGS / "county_property_roll.yml").read_text(encoding="utf-8")
+    bad = re.sub(r"(?m)^(\s+)reliability: B$", r"\1reliability: Z", text, count=1)
+    assert bad != text
+    with pytest.raises(MappingError, match=r"roll\.yml: source\.reliability: unknown reliability grade 'Z'"):
+        load_mapping(bad, "roll.yml")

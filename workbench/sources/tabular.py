@@ -281,6 +281,23 @@ def _check_kind_from(where: str, kind_from: Any) -> None:
         raise MappingError(f"{where}: needs a 'column' and a 'map' from its codes to entity kinds")
 
 
+def _check_source_fields(name: str, source: dict) -> None:
+    """The mapping's description of the table's source, checked now: a bad grade found only when the
+    source is created would fail after the file was stored, and not at all when it already exists."""
+    from workbench.store.entities import SOURCE_FIELDS, validate_source_fields
+
+    unknown = set(source) - set(SOURCE_FIELDS)
+    if unknown:
+        raise MappingError(f"{name}: source: unknown key(s) {', '.join(sorted(map(str, unknown)))} "
+                           f"(allowed: {', '.join(SOURCE_FIELDS)})")
+    try:
+        texts = {k: v if v is None or isinstance(v, bool) else str(v) for k, v in source.items()}
+        validate_source_fields({"title": "x", **texts}, registry())
+    except ValidationError as exc:
+        key, messages = next(iter(exc.errors.items()))
+        raise MappingError(f"{name}: source.{key}: {'; '.join(messages)}") from None
+
+
 def load_mapping(text: str, name: str = "mapping") -> TableMapping:
     """Parse and check a mapping against schema/; MappingError names the line or key at fault."""
     try:
@@ -349,6 +366,7 @@ def load_mapping(text: str, name: str = "mapping") -> TableMapping:
     source = data.get("source") or {}
     if not isinstance(source, dict):
         raise MappingError(f"{name}: source: expected a mapping (title, publisher, source_type, reliability)")
+    _check_source_fields(name, source)
     return TableMapping(str(data.get("name") or name), entities, links, screen, source, data.get("sheet"), text)
 
 

@@ -336,7 +336,7 @@ SOURCE_FIELDS = ("url", "title", "publisher", "published_at", "source_type", "re
 SOURCE_LIMITS = {"url": 2000, "title": 500, "publisher": 300}  # the columns' sizes (PostgreSQL enforces them)
 
 
-def _validate_source(fields: dict[str, Any], reg: Registry) -> dict[str, Any]:
+def validate_source_fields(fields: dict[str, Any], reg: Registry) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     title = (fields.get("title") or "").strip()
     if not title:
@@ -376,7 +376,7 @@ def create_source(session: Session, actor: Actor, *, source_id: str | None = Non
                   retrieved_at: datetime | None = None, reg: Registry | None = None, **fields: Any) -> Source:
     require(actor, "edit", "add sources")
     reg = reg or registry()
-    cleaned = _validate_source(fields, reg)
+    cleaned = validate_source_fields(fields, reg)
     if not cleaned.get("url") and not sha256:
         raise ValidationError({"url": ["a source needs a URL or an uploaded file"]})
     source = Source(id=source_id or new_id(), sha256=sha256, file_name=file_name, media_type=media_type, size=size,
@@ -398,7 +398,7 @@ def update_source(session: Session, actor: Actor, source_id: str, expected_versi
     before = source_state(source)
     merged = {k: getattr(source, k) for k in SOURCE_FIELDS}
     merged.update((k, v) for k, v in fields.items() if k in SOURCE_FIELDS)
-    cleaned = _validate_source(merged, reg)
+    cleaned = validate_source_fields(merged, reg)
     if not cleaned.get("url") and not source.sha256:
         raise ValidationError({"url": ["a source without a stored file needs its URL"]})
     title = source.title
