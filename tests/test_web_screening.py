@@ -135,3 +135,18 @@ def test_a_roll_saved_in_windows_1252_is_refused_saying_so(client):
     assert response.status_code == 422
     assert "roll_FICTIONAL.csv is not UTF-8 text: line 2 has the byte 0xd1" in response.text
     assert "save it as CSV UTF-8" in response.text
+
+
+def test_the_same_file_uploaded_again_is_the_same_source(client, db_url):
+    from sqlalchemy import func, select
+
+    from workbench.store import db as store_db
+    from workbench.store.models import Source
+
+    first = start(client)
+    again = start(client)
+    assert first.status_code == again.status_code == 303
+    for response in (first, again):
+        wait_until_finished(client, response.headers["location"].rsplit("/", 1)[-1])
+    with store_db.session_scope(db_url) as s:
+        assert s.scalar(select(func.count()).select_from(Source).where(Source.file_name == ROLL.name)) == 1

@@ -23,8 +23,8 @@ from workbench.schema import Registry, registry
 from workbench.sources.bulk import BulkWriter, ImportSummary
 from workbench.sources.files import store_file
 from workbench.sources.ftm_schemata import FTM_ABSTRACT, FTM_PROPERTIES, FTM_TOPICS
-from workbench.store.entities import MAX_ID, create_source, id_problem
-from workbench.store.models import Entity, Link, Source
+from workbench.store.entities import MAX_ID, create_source, id_problem, source_with_file
+from workbench.store.models import Entity, Link
 from workbench.store.permissions import Actor, require
 from workbench.types import split_identifier
 
@@ -327,7 +327,8 @@ def import_ftm(session: Session, actor: Actor, path: Path | str, progress: Calla
     summary = ImportSummary()
     if source_id is None:
         stored = store_file(session, actor, path, path.name, "application/x-ndjson")
-        source_id = session.scalar(select(Source.id).where(Source.sha256 == stored.sha256).limit(1))
+        existing = source_with_file(session, stored.sha256)
+        source_id = existing.id if existing is not None else None
         if source_id is None:
             source_id = create_source(session, actor, sha256=stored.sha256, file_name=path.name,
                                       media_type="application/x-ndjson", size=stored.size,

@@ -53,7 +53,7 @@ from workbench.schema import ValidationError, registry
 from workbench.sources.bulk import IMPORTER_VERSION, ImportSummary
 from workbench.sources.files import store_file
 from workbench.store.entities import cite, create_entity, create_link, get_entity, update_entity
-from workbench.store.models import Citation, Entity, Link, Source
+from workbench.store.models import Citation, Entity, Link
 from workbench.store.permissions import Actor, require
 
 
@@ -682,14 +682,14 @@ def _cite_once(session: Session, actor: Actor, source_id: str, locator: str, exc
 
 def source_for_table(session: Session, actor: Actor, path: Path, mapping: TableMapping) -> str:
     """The Source for a table file: stored by content hash, reused when the same bytes come again."""
-    from workbench.store.entities import create_source
+    from workbench.store.entities import create_source, source_with_file
 
     media = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
              if is_workbook(path) else "text/csv")
     stored = store_file(session, actor, path, path.name, media)
-    existing = session.scalar(select(Source.id).where(Source.sha256 == stored.sha256).limit(1))
-    if existing:
-        return existing
+    existing = source_with_file(session, stored.sha256)
+    if existing is not None:
+        return existing.id
     fields = {k: mapping.source[k] for k in ("title", "publisher", "published_at", "source_type", "reliability",
                                              "releasable", "url") if k in mapping.source}
     fields.setdefault("title", f"{mapping.name}: {path.name}")

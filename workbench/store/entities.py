@@ -371,6 +371,12 @@ def validate_source_fields(fields: dict[str, Any], reg: Registry) -> dict[str, A
     return cleaned
 
 
+def source_with_file(session: Session, sha256: str) -> Source | None:
+    """The source that already holds these bytes: the same file uploaded or imported again is the
+    same source, not a second one."""
+    return session.scalar(select(Source).where(Source.sha256 == sha256).order_by(Source.created_at).limit(1))
+
+
 def create_source(session: Session, actor: Actor, *, source_id: str | None = None, sha256: str | None = None,
                   file_name: str | None = None, media_type: str | None = None, size: int | None = None,
                   retrieved_at: datetime | None = None, reg: Registry | None = None, **fields: Any) -> Source:

@@ -120,10 +120,10 @@ async def screening_start(request: Request, actor: Actor = Depends(current_actor
         return _page(request, session, values, {"file": [exc.named(checked.name)]}, status=422)
     try:  # the bytes are written last: a refused upload leaves no file behind (see uploads.add_uploaded_source)
         stored = record_file(session, actor, checked.data, checked.name, checked.media_type)
-        source = store.create_source(session, actor, sha256=stored.sha256, file_name=checked.name,
-                                     media_type=checked.media_type, size=len(checked.data),
-                                     retrieved_at=stored.captured_at, title=values["title"] or checked.name,
-                                     source_type=values["source_type"], reliability="B")
+        source = store.source_with_file(session, stored.sha256) or store.create_source(
+            session, actor, sha256=stored.sha256, file_name=checked.name, media_type=checked.media_type,
+            size=len(checked.data), retrieved_at=stored.captured_at, title=values["title"] or checked.name,
+            source_type=values["source_type"], reliability="B")
         keep_bytes(checked.data)  # the job reads them
         job = start_job(session, actor, source.id, text, threshold)
     except (ValidationError, MappingError) as exc:
