@@ -60,6 +60,14 @@ def _populate(session) -> tuple[dict[str, str], int]:
     return ids, links
 
 
+def _empty_store(session) -> None:
+    """Everything but the users, as a fresh database to import into."""
+    for table in reversed(Base.metadata.sorted_tables):
+        if table.name not in ("users", "api_tokens", "alembic_version"):
+            session.execute(delete(table))
+    session.commit()
+
+
 def _export(session) -> tuple[list[dict], list[str]]:
     buffer = io.StringIO()
     skipped: list[str] = []
@@ -121,10 +129,7 @@ def test_round_trip_keeps_everything_ftm_carries(session, db_url, tmp_path):
     assert len(plain) == 2 and not any("description" in props for props in plain.values())
     path = tmp_path / "export.ftm.json"
     path.write_text("".join(json.dumps(row) + "\n" for row in first), encoding="utf-8")
-    for table in reversed(Base.metadata.sorted_tables):
-        if table.name not in ("users", "api_tokens", "alembic_version"):
-            session.execute(delete(table))
-    session.commit()
+    _empty_store(session)
     with store_db.session_scope(db_url) as s:
         summary = import_ftm(s, ACTOR, path)
     assert summary.rejected == []
@@ -163,10 +168,7 @@ def test_cli_export_then_import_into_a_fresh_database(session, db_url, tmp_path)
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert "exported" in result.output and len(rows) > 20
     _validate(rows)
-    for table in reversed(Base.metadata.sorted_tables):
-        if table.name not in ("users", "api_tokens", "alembic_version"):
-            session.execute(delete(table))
-    session.commit()
+    _empty_store(session)
     result = CliRunner().invoke(app, ["import", "ftm", str(out)])
     assert result.exit_code == 0, result.output
     assert "created" in result.output and "rejected" in result.output
@@ -193,10 +195,7 @@ def test_round_trip_keeps_kinds_territory_levels_and_parents(session, db_url, tm
     assert exported["l-culiacan-in-sinaloa"]["properties"]["description"] == ["part of"]
     path = tmp_path / "territories.ftm.json"
     path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
-    for table in reversed(Base.metadata.sorted_tables):
-        if table.name not in ("users", "api_tokens", "alembic_version"):
-            session.execute(delete(table))
-    session.commit()
+    _empty_store(session)
     with store_db.session_scope(db_url) as s:
         assert import_ftm(s, ACTOR, path).rejected == []
     from workbench.store.models import Entity, Link

@@ -23,6 +23,21 @@ def _roll(tmp_path, rows: list[str]) -> Path:
     return path
 
 
+def _crash_on_call(monkeypatch, n: int):
+    """Make the job die on the n-th row it screens (a killed process); returns the real function."""
+    real = jobs._hits_for_row
+    calls = {"n": 0}
+
+    def dying(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == n:
+            raise RuntimeError("simulated crash")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(jobs, "_hits_for_row", dying)
+    return real
+
+
 @pytest.fixture
 def demo(db_url):
     with session_scope(db_url) as s:
@@ -74,16 +89,7 @@ def test_a_killed_job_resumes_without_duplicating_hits(demo, tmp_path, researche
     roll = _roll(tmp_path, rows)
     with session_scope(demo) as s:
         job_id = jobs.start_job(s, researcher, roll, MAPPING).id
-    calls = {"n": 0}
-    real = jobs._hits_for_row
-
-    def dying(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 300:
-            raise RuntimeError("simulated crash")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(jobs, "_hits_for_row", dying)
+    real = _crash_on_call(monkeypatch, 300)
     with pytest.raises(RuntimeError):
         jobs.run_job(job_id, demo)
     with session_scope(demo) as s:
@@ -115,21 +121,12 @@ def test_bad_file_is_refused_before_queueing(demo, tmp_path, researcher):
 def test_rows_without_an_owner_name_are_counted_once_even_across_a_resume(demo, tmp_path, researcher, monkeypatch):
     rows = []
     for i in range(260):
-        owner = "" if i % 10 == 0 else f'"VILLASENOR IBARRA, JOSE MARIA"'
+        owner = "" if i % 10 == 0 else '"VILLASENOR IBARRA, JOSE MARIA"'
         rows.append(f'FICT-{i},"{i} A St",P,{owner},"x",01/01/2020,1')
     roll = _roll(tmp_path, rows)
     with session_scope(demo) as s:
         job_id = jobs.start_job(s, researcher, roll, MAPPING).id
-    calls = {"n": 0}
-    real = jobs._hits_for_row
-
-    def dying(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 200:  # row 223: after the first batch (rows 1-200) was committed
-            raise RuntimeError("simulated crash")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(jobs, "_hits_for_row", dying)
+    real = _crash_on_call(monkeypatch, 200)  # row 223: after the first batch (rows 1-200) was committed
     with pytest.raises(RuntimeError):
         jobs.run_job(job_id, demo)
     with session_scope(demo) as s:

@@ -7,6 +7,8 @@ how a field looks from its ``widget``; nothing here renders HTML.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
@@ -83,6 +85,18 @@ def properties_from_form(form: FormData, props: dict[str, Property]) -> dict[str
 def form_value(form: FormData, key: str, default: str = "") -> str:
     value = form.get(key)
     return value.strip() if isinstance(value, str) else default
+
+
+def posted_base(form: FormData, accepts: Callable[[Any], bool]) -> dict | None:
+    """The values an edit form was opened with (its hidden ``base``), if they came back intact:
+    what store.rebase_edit carries a conflicting save over from."""
+    try:
+        base = json.loads(form_value(form, "base") or "null")
+    except ValueError:
+        return None
+    if not isinstance(base, dict) or not all(accepts(value) for value in base.values()):
+        return None
+    return base
 
 
 def form_int(form: FormData, key: str) -> int | None:

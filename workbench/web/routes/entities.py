@@ -14,7 +14,8 @@ from workbench.store.models import Entity
 from workbench.store.permissions import Actor
 from workbench.web import engines, readmodels
 from workbench.web.deps import RowId, current_actor, flash, get_session, templates
-from workbench.web.forms import fields_for, form_int, form_value, other_errors, properties_from_form, same_site_path
+from workbench.web.forms import (fields_for, form_int, form_value, other_errors, posted_base, properties_from_form,
+                                 same_site_path)
 
 router = APIRouter(include_in_schema=False)
 DUPLICATE_WARN_SCORE = 0.85
@@ -114,17 +115,6 @@ def _form(request: Request, kind_name: str, values: dict, errors: dict | None = 
         "confirmed": confirmed or [], "base": json.dumps(base, ensure_ascii=False) if base is not None else None,
     }, status_code=status)
 
-
-def _posted_base(form) -> dict[str, list[str]] | None:
-    """The edit form's starting values, if it posted them intact."""
-    try:
-        base = json.loads(form_value(form, "base") or "null")
-    except ValueError:
-        return None
-    if not isinstance(base, dict) or not all(isinstance(v, list) and all(isinstance(x, str) for x in v)
-                                             for v in base.values()):
-        return None
-    return base
 
 
 @router.get("/entities/new")
@@ -232,7 +222,7 @@ async def entity_update(entity_id: str, request: Request, actor: Actor = Depends
     spec = registry().entity_kind(entity.kind)
     values = properties_from_form(form, spec.properties)
     version = form_int(form, "version")
-    base = _posted_base(form)
+    base = posted_base(form, lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v))
     try:
         saved = store.update_entity(session, actor, entity_id, values, expected_version=version)
     except ValidationError as exc:

@@ -15,7 +15,7 @@ from workbench.store import entities as store
 from workbench.store.permissions import Actor
 from workbench.web import readmodels
 from workbench.web.deps import current_actor, flash, get_session, templates
-from workbench.web.forms import form_int, form_value
+from workbench.web.forms import form_int, form_value, posted_base
 from workbench.web.uploads import UploadRejected, add_uploaded_source
 
 router = APIRouter(include_in_schema=False)
@@ -51,15 +51,6 @@ def _stored_values(source) -> dict:
     values = {key: getattr(source, key) for key in (*FIELDS, "releasable")}
     return {k: v if v is None or isinstance(v, bool) else str(v) for k, v in values.items()}
 
-
-def _posted_base(form) -> dict | None:
-    try:
-        base = json.loads(form_value(form, "base") or "null")
-    except ValueError:
-        return None
-    if not isinstance(base, dict) or not all(v is None or isinstance(v, (str, bool)) for v in base.values()):
-        return None
-    return base
 
 
 def _posted_values(form) -> dict:
@@ -120,7 +111,7 @@ async def source_update(source_id: str, request: Request, actor: Actor = Depends
     form = await request.form()
     values = _posted_values(form)
     version = form_int(form, "version")
-    base = _posted_base(form)
+    base = posted_base(form, lambda v: v is None or isinstance(v, (str, bool)))
     try:
         source = store.update_source(session, actor, source_id, expected_version=version, **values)
     except ValidationError as exc:
