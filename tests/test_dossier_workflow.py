@@ -295,3 +295,28 @@ def test_review_queue_marks_what_the_reviewer_may_not_take(session, researcher, 
     assert set(queue) == {mine, theirs}
     assert "four eyes" in queue[mine]["blocked"] and queue[theirs]["blocked"] is None
     assert queue[theirs]["submitted_by"] == "rita"
+
+
+def test_an_exhibit_cites_only_what_the_dossier_shows(session, researcher):
+    """The server holds to what the form offers: facts about the target, its links, its chains to
+    designated parties (with their designations) and its assets; not a fact about another entry."""
+    from workbench.store.entities import cite, create_entity, create_link
+
+    sc = build_scenario(session, researcher)
+    other = create_entity(session, researcher, "Person", {"name": "Otra Persona (FICTIONAL)"}).obj.id
+    elsewhere = cite(session, researcher, sc.court, entity_id=other, excerpt="about someone else").id
+    # The cartel's designation is part of the chain the dossier shows.
+    sanction = create_entity(session, researcher, "Sanction", {"name": "OFAC SDNTK (TEST)", "authority": "OFAC",
+                                                               "program": "SDNTK"}).obj.id
+    designation = create_link(session, researcher, "SanctionOf", sanction, sc.cartel).obj.id
+    designation_citation = cite(session, researcher, sc.official, link_id=designation, excerpt="SDN list").id
+    dossier = service.create_dossier(session, researcher, sc.target, "kingpin-b2")
+    offered = {c["id"] for c in service.exhibit_choices(session, dossier)["citations"]}
+    assert {sc.associate_citation, designation_citation} <= offered and elsewhere not in offered
+    with pytest.raises(ValidationError, match="supports a fact the dossier does not show"):
+        service.add_exhibit(session, researcher, dossier.id, element="foreign_person", statement="x",
+                            citation_id=elsewhere)
+    service.add_exhibit(session, researcher, dossier.id, element="sfnt_link", statement="Designated.",
+                        citation_id=designation_citation)
+    service.add_exhibit(session, researcher, dossier.id, element="material_support", statement="Payments.",
+                        citation_id=sc.associate_citation)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from workbench.schema import LegalBasis, registry
@@ -266,3 +266,31 @@ def assets_to_block(session: Session, target_id: str) -> list[dict]:
                 if all(cit["id"] != known["id"] for known in record["sources"]):
                     record["sources"].append(cit)
     return sorted(by_asset.values(), key=lambda a: (a["kind"], a["caption"], a["id"]))
+
+
+def evidence_subjects(session: Session, target_id: str, basis: LegalBasis,
+                      view: dict | None = None) -> tuple[set[str], set[str]]:
+    """The entities and links a dossier on this target shows (entity ids, link ids): the target and
+    its links, the chains to designated parties with those parties' designations (their Sanction
+    records and SanctionOf links), and the ownership chains of the assets to block. An exhibit may
+    cite a fact about any of them, and about nothing else. ``view``: the dossier's live view, when
+    the caller has it (its ``designated_links`` and ``assets`` are these chains)."""
+    entities, links = {target_id}, set()
+    links.update(session.execute(select(Link.id).where(or_(Link.source_id == target_id,
+                                                           Link.target_id == target_id))).scalars())
+    designated = set()
+    paths = view["designated_links"] if view else designated_links(session, target_id, basis)
+    for path in paths:
+        entities.update(path["nodes"])
+        links.update(step["link_id"] for step in path["steps"])
+        designated.add(path["designated_id"])
+    if designated:
+        for link_id, sanction_id in session.execute(select(Link.id, Link.source_id).where(
+                Link.kind == "SanctionOf", Link.target_id.in_(designated))):
+            links.add(link_id)
+            entities.add(sanction_id)
+    for asset in view["assets"] if view else assets_to_block(session, target_id):
+        entities.add(asset["id"])
+        for chain in asset["chains"]:
+            links.update(step["link_id"] for step in chain["links"])
+    return entities, links

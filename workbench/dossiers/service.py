@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from workbench.schema import LegalBasis, ValidationError, registry
 from workbench.store import audit
 from workbench.store.entities import MAX_ROW_ID, Conflict, NotFound, get_entity, get_source
-from workbench.store.models import Citation, Comment, Dossier, DossierEvent, Exhibit, new_id
+from workbench.store.models import Citation, Comment, Dossier, DossierEvent, Exhibit, Link, new_id
 from workbench.store.permissions import Actor, require
 
 STATES = ("draft", "submitted", "approved", "returned", "rejected", "withdrawn")
@@ -323,6 +323,10 @@ def add_exhibit(session: Session, actor: Actor, dossier_id: str, *, element: str
             errors["citation"] = [f"no citation {citation_id}"]
         elif source_id and source_id != citation.source_id:
             errors["citation"] = ["the citation belongs to a different source than the one chosen"]
+        elif not _shown_in_dossier(session, dossier, basis, citation):
+            errors["citation"] = [f"citation {number} supports a fact the dossier does not show (not about the "
+                                  "target, its links, its chains to designated parties or its assets): choose one "
+                                  "of those, or the source itself"]
     elif not source_id:
         errors["source"] = ["pick a source or one of its citations"]
     if errors:
@@ -441,21 +445,44 @@ def version_chain(session: Session, dossier: Dossier) -> list[Dossier]:
     return chain
 
 
-def exhibit_choices(session: Session, dossier: Dossier) -> dict:
-    """What the add-exhibit form offers: citations on the target, on its links, and all sources."""
-    from workbench.store.entities import citations_for, links_of
-    from workbench.store.models import Source
+def _shown_in_dossier(session: Session, dossier: Dossier, basis, citation: Citation) -> bool:
+    """Whether the citation is about something the dossier shows (what exhibit_choices offers)."""
+    from workbench.dossiers.evidence import evidence_subjects
 
-    links = links_of(session, dossier.target_id)
-    citations = citations_for(session, entity_id=dossier.target_id, link_ids=[l.id for l in links])
+    if citation.entity_id == dossier.target_id:
+        return True
+    entities, links = evidence_subjects(session, dossier.target_id, basis)
+    return citation.entity_id in entities if citation.entity_id is not None else citation.link_id in links
+
+
+def exhibit_choices(session: Session, dossier: Dossier, view: dict | None = None) -> dict:
+    """What the add-exhibit form offers: citations of what the dossier shows (the target, its links,
+    its chains to designated parties with their designations, its assets), and all sources.
+    ``view``: the dossier's live view when the caller has built it (the page has)."""
+    from workbench.dossiers.evidence import evidence_subjects
+    from workbench.store.entities import citations_for
+    from workbench.store.models import Entity, Source
+
+    entity_ids, link_ids = evidence_subjects(session, dossier.target_id, basis_of(dossier), view)
+    citations = citations_for(session, entity_ids=sorted(entity_ids), link_ids=sorted(link_ids))
+    links = {l.id: l for l in session.execute(select(Link).where(Link.id.in_(sorted(link_ids)))).scalars()}
+    captions = dict(session.execute(select(Entity.id, Entity.caption).where(Entity.id.in_(
+        sorted(entity_ids | {e for l in links.values() for e in (l.source_id, l.target_id)})))).all())
     kinds = registry().link_kinds  # 'A associate of B', as the schema's label reads from source to target
-    link_label = {l.id: f"{l.source.caption} {kinds[l.kind].label if l.kind in kinds else l.kind} {l.target.caption}"
-                  for l in links}
+
+    def about(c: Citation) -> str:
+        if c.link_id:
+            link = links[c.link_id]
+            label = kinds[link.kind].label if link.kind in kinds else link.kind
+            return f"{captions.get(link.source_id, link.source_id)} {label} {captions.get(link.target_id, link.target_id)}"
+        if c.entity_id == dossier.target_id:
+            return c.prop or "the target"
+        return f"{captions.get(c.entity_id, c.entity_id)}{': ' + c.prop if c.prop else ''}"
+
     sources = list(session.execute(select(Source).order_by(Source.title).limit(500)).scalars())
     return {
         "citations": [
-            {"id": c.id, "source_id": c.source_id, "title": c.source.title,
-             "about": link_label.get(c.link_id) if c.link_id else (c.prop or "the target"),
+            {"id": c.id, "source_id": c.source_id, "title": c.source.title, "about": about(c),
              "excerpt": c.excerpt, "page": c.page}
             for c in citations
         ],

@@ -464,10 +464,12 @@ def delete_citation(session: Session, actor: Actor, citation_id: int) -> None:
     session.flush()
 
 
-def citations_for(session: Session, *, entity_id: str | None = None, link_ids: Iterable[str] = ()) -> list[Citation]:
+def citations_for(session: Session, *, entity_id: str | None = None, link_ids: Iterable[str] = (),
+                  entity_ids: Iterable[str] = ()) -> list[Citation]:
     conditions = []
-    if entity_id is not None:
-        conditions.append(Citation.entity_id == entity_id)
+    entity_ids = [*([entity_id] if entity_id is not None else []), *entity_ids]
+    if entity_ids:
+        conditions.append(Citation.entity_id.in_(entity_ids))
     link_ids = list(link_ids)
     if link_ids:
         conditions.append(Citation.link_id.in_(link_ids))

@@ -98,7 +98,8 @@ def dossier_page(dossier_id: str, request: Request, actor: Actor = Depends(curre
         "editable": dossier.state in service.EDITABLE_STATES and actor.can("edit"),
         "comments": [c for c in comments if c.exhibit_id is None],
         "exhibit_comments": {ex.id: [c for c in comments if c.exhibit_id == ex.id] for ex in dossier.exhibits},
-        "choices": service.exhibit_choices(session, dossier) if dossier.state in service.EDITABLE_STATES else None,
+        "choices": service.exhibit_choices(session, dossier, doc) if dossier.state in service.EDITABLE_STATES
+        else None,
         "sections": service.NARRATIVE_SECTIONS, "visa_fields": service.VISA_FIELDS,
         "statement_types": service.STATEMENT_TYPES, "versions": service.version_chain(session, dossier),
         "formats": exports.FORMATS, "can_new_version": dossier.state in ("approved", "returned"),
