@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 import time
@@ -150,3 +151,18 @@ def test_the_same_file_uploaded_again_is_the_same_source(client, db_url):
         wait_until_finished(client, response.headers["location"].rsplit("/", 1)[-1])
     with store_db.session_scope(db_url) as s:
         assert s.scalar(select(func.count()).select_from(Source).where(Source.file_name == ROLL.name)) == 1
+
+
+def test_an_upload_with_several_bad_rows_lists_them_together(client):
+    rows = list(csv.DictReader(io.StringIO(ROLL.read_text(encoding="utf-8"))))
+    for row in rows[:3]:
+        row["DEED_DATE"] = "2019-31-31"
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    response = start(client, data=out.getvalue().encode("utf-8"), name="three_bad_FICTIONAL.csv")
+    assert response.status_code == 422
+    text = html.unescape(response.text)
+    assert "three_bad_FICTIONAL.csv, line 2 (data row 1): " in text
+    assert "also line 3 (data row 2): " in text and "line 4 (data row 3): " in text

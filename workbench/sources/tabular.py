@@ -75,6 +75,9 @@ class Place:
         return f"{self.unit} {self.line} (data row {self.row})"
 
 
+BAD_ROWS_SHOWN = 10  # bad rows an upload check reports at once
+
+
 class TableError(ValueError):
     """The table cannot be read; names the file, the line (``where``) and what is wrong."""
 
@@ -407,14 +410,24 @@ def check_table(path: str | Path, mapping: TableMapping, name: str | None = None
     confirms that row's hit. Raises TableError naming the file (``name``) and line."""
     name = name or Path(path).name
     count = 0
+    bad: list[tuple[Place, str]] = []  # the first few bad rows, so one upload shows what to correct
     try:
         for place, row in located_rows(path, mapping):
             problems = row_problems(mapping, row)
             if problems:
-                raise TableError(name, place, "; ".join(problems))
+                bad.append((place, "; ".join(problems)))
+                if len(bad) > BAD_ROWS_SHOWN:
+                    break
             count = place.row
     except TableError as exc:  # the reader names the stored file; the user knows it as ``name``
         raise TableError(name, exc.where, exc.message) from None
+    if bad:
+        (first, message), others = bad[0], bad[1:BAD_ROWS_SHOWN]
+        if others:
+            message += "; also " + "; ".join(f"{place}: {problem}" for place, problem in others)
+        if len(bad) > BAD_ROWS_SHOWN:
+            message += f" (and more rows after these; {BAD_ROWS_SHOWN} shown)"
+        raise TableError(name, first, message)
     return count
 
 
