@@ -182,3 +182,17 @@ def test_an_identifier_decides_over_the_name(api, db_url):
     assert same["match"] is True and same["score"] >= 99
     other = ask("CURP:GOAL800101HSLRRN05").get("p-9")
     assert other is not None and other["match"] is False and other["score"] < 20
+
+
+def test_queries_openrefine_would_not_send_are_refused_with_a_reason(api):
+    client, token = api
+    as_json = client.post(f"/reconcile?token={token}", json={"queries": {"q0": {"query": "Ejemplo"}}})
+    assert as_json.status_code == 400 and "form field 'queries'" in as_json.text
+    for query, reason in (({"query": "Ejemplo", "limit": -1}, "expected at least 1 result"),
+                          ({"query": "Ejemplo", "type": "Person", "properties": [{"pid": "wingspan", "v": "2"}]},
+                           "unknown property 'wingspan'")):
+        refused = client.post(f"/reconcile?token={token}", data={"queries": json.dumps({"q0": query})})
+        assert refused.status_code == 422 and reason in refused.text, refused.text
+    fine = client.post(f"/reconcile?token={token}", data={"queries": json.dumps(
+        {"q0": {"query": "Ejemplo Muestra", "type": "Person", "properties": [{"pid": "birthDate", "v": "1957-04-04"}]}})})
+    assert fine.status_code == 200 and fine.json()["q0"]["result"][0]["id"] == "p-1"

@@ -201,3 +201,11 @@ def test_saving_again_after_a_conflict_keeps_both_peoples_changes(client):
     assert again.status_code == 303
     page = client.get(f"/entities/{entity_id}").text
     assert "Jose Maria Villasenor Ibarra (FICTIONAL)" in page and "Chema (FICTIONAL)" in page
+
+
+def test_a_link_form_the_save_would_refuse_is_refused_when_asked_for(client):
+    person = create(client, "Person", name="Rosa Elena Mendez (FICTIONAL)")
+    refused = client.get(f"/links/new?entity={person}&kind=TerritoryParent:out")
+    assert refused.status_code == 422
+    assert "a Person cannot be the start of a &#39;part of&#39; link (allowed: Territory)" in refused.text
+    assert client.get(f"/links/new?entity={person}&kind=Ownership:out").status_code == 200

@@ -208,3 +208,8 @@ def test_a_bad_filter_on_a_reading_page_does_not_claim_nothing_was_changed(clien
     page = client.get("/search", params={"q": "x", "kind": "Bogus"})
     assert page.status_code == 422
     assert "Correct what is listed below" in page.text and "Nothing was changed" not in page.text
+
+
+def test_an_unknown_state_filter_is_named_not_an_empty_result(client, world):
+    page = client.get("/search", params={"q": "Guzman", "state": "Nowhere"})
+    assert page.status_code == 422 and "no state or territory with id &#39;Nowhere&#39;" in page.text

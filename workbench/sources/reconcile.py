@@ -115,9 +115,12 @@ def _identified(score: float, entity: Entity, properties: list[dict]) -> float:
 def _limit(query: dict) -> int:
     raw = query.get("limit") or 5
     try:
-        return max(1, min(int(raw), MAX_LIMIT))
+        limit = int(raw)
     except (TypeError, ValueError, OverflowError):  # OverflowError: 1e999 parses as infinity
         raise ValidationError({"limit": [f"expected a whole number, not {raw!r}"]}) from None
+    if limit < 1:
+        raise ValidationError({"limit": [f"expected at least 1 result, not {limit}"]})
+    return min(limit, MAX_LIMIT)
 
 
 def _query_properties(query: dict) -> list[dict]:
@@ -136,6 +139,12 @@ def reconcile_one(session: Session, query: dict) -> list[dict]:
     limit = _limit(query)
     kinds = _kinds_for(query.get("type"))
     properties = _query_properties(query)
+    if properties:  # a property id from nowhere would be ignored, and its column would seem to agree
+        known = {name for kind in kinds for name in registry().entity_kind(kind).properties}
+        unknown = sorted({str(p.get("pid") or p.get("p") or "") for p in properties} - known)
+        if unknown:
+            raise ValidationError({"properties": [f"unknown property {', '.join(map(repr, unknown))} "
+                                                  "(/reconcile/suggest/property lists them)"]})
     hits = search_entities(session, text, kinds=kinds, limit=max(limit * 2, 10), threshold=0.5)
     entities = {}
     if hits:

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from workbench.schema import Property, registry
+from workbench.schema import Property, ValidationError, registry
 from workbench.store import audit
 from workbench.store.entities import citations_for, get_entity, links_of
 from workbench.store.models import AuditEntry, Citation, Entity, Link, Name, Note, ScreeningJob, Source
@@ -478,6 +478,10 @@ def search(session: Session, query: str, kind: str | None = None, state: str | N
     threshold = SEARCH_THRESHOLD if threshold is None else threshold
     reg = registry()
     kinds = reg.kinds_descending_from([kind]) if kind else reg.default_kinds()
+    if state:  # an unknown state would filter everything away, and look like 'no matches'
+        found = session.get(Entity, state)
+        if found is None or found.kind not in reg.kinds_descending_from(["Territory"]):
+            raise ValidationError({"state": [f"no state or territory with id {state!r}: choose one from the list"]})
     filtered = bool(state or topic or sanction)
     hits = search_entities(session, query, kinds=kinds, limit=limit * (4 if filtered else 1), threshold=threshold,
                            partial=True)

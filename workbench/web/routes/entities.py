@@ -340,7 +340,15 @@ def link_new(request: Request, entity: str, kind: str, direction: str = "out",
         kind, direction = kind.split(":", 1)
     if direction not in ("out", "in"):
         raise HTTPException(422, "direction must be 'out' or 'in'")
-    return _link_form(request, kind, store.get_entity(session, entity), direction, {})
+    reg = registry()
+    link_kind, found = reg.link_kind(kind), store.get_entity(session, entity)
+    # A form the save would refuse is refused now: this entity's kind cannot be at this end.
+    ends = link_kind.source if direction == "out" else link_kind.target
+    if not reg.entity_kind(found.kind).is_a_any(ends):
+        raise ValidationError({"kind": [f"a {reg.entity_kind(found.kind).label} cannot be "
+                                        f"{'the start' if direction == 'out' else 'the end'} of a "
+                                        f"'{link_kind.label}' link (allowed: {', '.join(ends)})"]})
+    return _link_form(request, kind, found, direction, {})
 
 
 def _resolve_other(session: Session, other_id: str, other_name: str, allowed: list[str]) -> str:

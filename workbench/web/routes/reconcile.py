@@ -81,6 +81,10 @@ def _json_field(raw: str | None, name: str):
 
 async def _answer(request: Request, session: Session, actor: Actor, token: str | None) -> JSONResponse:
     params = dict(request.query_params)
+    if request.method == "POST" and request.headers.get("content-type", "").startswith("application/json"):
+        # The protocol posts a form; answering a JSON body with the manifest would look like success.
+        raise HTTPException(status_code=400, detail="post the queries as the form field 'queries' "
+                                                    "(application/x-www-form-urlencoded), as OpenRefine does")
     if request.method == "POST":
         form = await request.form()
         params.update({k: v for k, v in form.items() if isinstance(v, str)})
