@@ -474,7 +474,8 @@ def exhibit_choices(session: Session, dossier: Dossier, view: dict | None = None
         if c.link_id:
             link = links[c.link_id]
             label = kinds[link.kind].label if link.kind in kinds else link.kind
-            return f"{captions.get(link.source_id, link.source_id)} {label} {captions.get(link.target_id, link.target_id)}"
+            source, target = captions.get(link.source_id, link.source_id), captions.get(link.target_id, link.target_id)
+            return f"{source} {label} {target}"
         if c.entity_id == dossier.target_id:
             return c.prop or "the target"
         return f"{captions.get(c.entity_id, c.entity_id)}{': ' + c.prop if c.prop else ''}"

@@ -38,16 +38,19 @@ _LEGAL_TAIL = {form: code for code, forms in LEGAL_FORMS.items() for form in for
 _MAX_FORM_WORDS = max(len(form.split()) for form in _LEGAL_TAIL)
 
 
-_SCHEMA_WORDS = {"person", "individual", "people", "organization", "organisation", "company", "publicbody",
-                 "legalentity", "entity", "vessel", "aircraft", "business"}
+# Schema values that say person or organisation whatever schema/ holds (FtM names, OFAC SDN types).
+_PERSON_WORDS = frozenset({"person", "individual", "people"})
+_ORG_WORDS = frozenset({"organization", "organisation", "company", "publicbody", "legalentity", "entity", "vessel",
+                        "aircraft", "business"})
 
 
+@lru_cache(maxsize=1024)
 def known_schema(schema: str) -> bool:
     """Whether an input file's schema value names something (a kind, an FtM schema, an OFAC type)."""
     from workbench.schema import registry
 
-    names = {name.lower() for name in registry().entity_kinds}
-    return schema.strip().lower() in _SCHEMA_WORDS | names
+    s = schema.strip().lower()
+    return s in _PERSON_WORDS or s in _ORG_WORDS or s in {name.lower() for name in registry().entity_kinds}
 
 
 def schema_kind(schema: str | None) -> str | None:
@@ -55,10 +58,9 @@ def schema_kind(schema: str | None) -> str | None:
     if not schema:
         return None
     s = schema.strip().lower()
-    if s in {"person", "individual", "people"}:
+    if s in _PERSON_WORDS:
         return PERSON
-    if s in {"organization", "organisation", "company", "publicbody", "legalentity", "entity", "vessel",
-             "aircraft", "business"}:
+    if s in _ORG_WORDS:
         return ORG
     try:
         from workbench.schema import registry
@@ -232,14 +234,14 @@ def normalize(name: str, schema: str | None = None) -> NameForm:
     legal: tuple[str, ...] = ()
     if kind != PERSON and parts:
         # 'CITY PLAZA, S.A. DE C.V.': a comma before a legal form is not the OFAC surname comma.
-        words = " ".join(parts).split()
-        stripped, legal = strip_legal_tail(words, dotted_inner(joined))
+        words, inner = " ".join(parts).split(), dotted_inner(joined)
+        stripped, legal = strip_legal_tail(words, inner)
         if not legal and joined.endswith(")") and "(" in joined:
             # 'RIBERA NORTE HOLDINGS LLC (DELAWARE)': a note in brackets at the end does not hide the
             # legal form before it (the note's words stay in the name).
             note = fold(joined.rpartition("(")[2]).split()
             if note and len(note) < len(words):
-                head, legal = strip_legal_tail(words[:-len(note)], dotted_inner(joined))
+                head, legal = strip_legal_tail(words[:-len(note)], inner)
                 if legal:
                     stripped = head + note
         if legal:

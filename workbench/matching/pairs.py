@@ -7,16 +7,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from workbench.matching.normalize import known_schema
 from workbench.matching.score import score_names
-from workbench.matching.tables import InputError, atomic_output, read_table
-
-
-def check_schema(path: Path, row_number: int, schema: str | None) -> None:
-    """A schema the file names must be one we know: a typo ('Perosn') would silently score as unknown."""
-    if schema and schema.strip() and not known_schema(schema):
-        raise InputError(f"{path}: data row {row_number}: schema {schema.strip()!r} is not a kind of the workbench "
-                         "(Person, Organization, Company, ...) nor an OFAC type (individual, entity, vessel, aircraft)")
+from workbench.matching.tables import atomic_output, check_schema, read_table
 
 
 def score_pairs_file(in_path: Path, out_path: Path, progress: Callable[[int], None] | None = None) -> dict:

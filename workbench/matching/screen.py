@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.matching.index import NameIndex, young_collections_only
-from workbench.matching.pairs import check_schema
-from workbench.matching.tables import InputError, atomic_output, read_table
+from workbench.matching.tables import InputError, atomic_output, check_schema, read_table
 
 OUTPUT_COLUMNS = ("row", "query", "match_id", "match_name", "matched_name", "score", "rank", "explanation")
 CHUNK = 2000

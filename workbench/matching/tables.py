@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from workbench.matching.normalize import known_schema
+
 
 class InputError(Exception):
     """Bad input the user can fix; the message names the file and row."""
@@ -118,3 +120,10 @@ def atomic_output(path: Path):
         except OSError:
             pass
         raise
+
+
+def check_schema(path: Path, row_number: int, schema: str | None) -> None:
+    """A schema the file names must be one we know: a typo ('Perosn') would silently score as unknown."""
+    if schema and schema.strip() and not known_schema(schema):
+        raise InputError(f"{path}: data row {row_number}: schema {schema.strip()!r} is not a kind of the workbench "
+                         "(Person, Organization, Company, ...) nor an OFAC type (individual, entity, vessel, aircraft)")

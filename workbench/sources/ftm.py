@@ -327,12 +327,10 @@ def import_ftm(session: Session, actor: Actor, path: Path | str, progress: Calla
     summary = ImportSummary()
     if source_id is None:
         stored = store_file(session, actor, path, path.name, "application/x-ndjson")
-        existing = source_with_file(session, stored.sha256)
-        source_id = existing.id if existing is not None else None
-        if source_id is None:
-            source_id = create_source(session, actor, sha256=stored.sha256, file_name=path.name,
-                                      media_type="application/x-ndjson", size=stored.size,
-                                      title=f"FollowTheMoney file {path.name}", source_type="other").id
+        source = source_with_file(session, stored.sha256) or create_source(
+            session, actor, sha256=stored.sha256, file_name=path.name, media_type="application/x-ndjson",
+            size=stored.size, title=f"FollowTheMoney file {path.name}", source_type="other")
+        source_id = source.id
     writer = BulkWriter(session, actor, summary, maps.reg)
     writer.load_existing(ids=[data["id"] for _, data in rows])
     total = len(rows)

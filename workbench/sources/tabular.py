@@ -672,11 +672,13 @@ def apply_row(session: Session, actor: Actor, mapping: TableMapping, row: dict, 
             raise ValidationError({f"{link.kind}.{prop}": [reason]})
         basis = "|".join([link.kind, ids[link.source], ids[link.target], mapping.name, source_id, str(row_number)])
         link_id = "tbl-" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:24]
-        if session.get(Link, link_id) is None:
-            # The same fact from another copy of the file (or another confirmation of the same hit)
-            # cites the link already there instead of doubling it.
-            link_id = _same_link(session, link.kind, ids[link.source], ids[link.target], props) or link_id
-        if session.get(Link, link_id) is None:
+        # The same fact from another copy of the file (or another confirmation of the same hit) cites
+        # the link already there instead of doubling it.
+        existing = link_id if session.get(Link, link_id) is not None else \
+            _same_link(session, link.kind, ids[link.source], ids[link.target], props)
+        if existing is not None:
+            link_id = existing
+        else:
             create_link(session, actor, link.kind, ids[link.source], ids[link.target], props, link_id=link_id)
             created.append(link_id)
             if summary is not None:

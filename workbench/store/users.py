@@ -75,11 +75,11 @@ def add_user(session: Session, actor: Actor, username: str, role: str, password:
     _check_username(username)
     _check_role(role)
     _check_password(password)
-    if get_user(session, username) is not None:
-        raise ValidationError({"username": [f"user {username!r} already exists"]})
+    # 'Rita' beside 'rita' would read as one person in the audit log: names are compared without case.
     alike = session.scalar(select(User.username).where(func.lower(User.username) == username.lower()))
-    if alike is not None:  # 'Rita' beside 'rita' would read as one person in the audit log
-        raise ValidationError({"username": [f"user {alike!r} already exists (user names differ by more than case)"]})
+    if alike is not None:
+        case = "" if alike == username else " (user names differ by more than case)"
+        raise ValidationError({"username": [f"user {alike!r} already exists{case}"]})
     user = User(username=username, role=role, password_hash=hash_password(password))
     session.add(user)
     session.flush()

@@ -99,6 +99,19 @@ def posted_base(form: FormData, accepts: Callable[[Any], bool]) -> dict | None:
     return base
 
 
+def conflict_messages(what: str, rebased: Any, label: Callable[[str], str]) -> list[str]:
+    """What a form re-shown after a conflict says (store.rebase_edit carried the user's changes over):
+    ``what`` names the record, ``label`` a field."""
+    messages = [f"{what} was changed by someone else since you opened it. Nothing was saved: the form now holds "
+                "the current version with your changes carried over; check it and save again."]
+    if rebased.theirs:
+        messages.append(f"Changed by the other person (now shown): {', '.join(map(label, rebased.theirs))}.")
+    if rebased.both:
+        messages.append("Changed by both of you (your value is shown; check it against the record's page): "
+                        f"{', '.join(map(label, rebased.both))}.")
+    return messages
+
+
 def form_int(form: FormData, key: str) -> int | None:
     value = form_value(form, key)
     return int(value) if value.isdigit() else None

@@ -14,8 +14,8 @@ from workbench.store.models import Entity
 from workbench.store.permissions import Actor
 from workbench.web import engines, readmodels
 from workbench.web.deps import RowId, current_actor, flash, get_session, templates
-from workbench.web.forms import (fields_for, form_int, form_value, other_errors, posted_base, properties_from_form,
-                                 same_site_path)
+from workbench.web.forms import (conflict_messages, fields_for, form_int, form_value, other_errors, posted_base,
+                                 properties_from_form, same_site_path)
 
 router = APIRouter(include_in_schema=False)
 DUPLICATE_WARN_SCORE = 0.85
@@ -116,7 +116,6 @@ def _form(request: Request, kind_name: str, values: dict, errors: dict | None = 
     }, status_code=status)
 
 
-
 @router.get("/entities/new")
 def entity_new(request: Request, kind: str = "", actor: Actor = Depends(current_actor)):
     if not kind:
@@ -193,20 +192,6 @@ async def entity_create(request: Request, kind: str = "", actor: Actor = Depends
 router.add_api_route("/entities/{entity_id}", entity_view, methods=["GET"])
 
 
-def _rebase_messages(caption: str, rebased, spec) -> list[str]:
-    def labels(names):
-        return ", ".join(spec.properties[n].label for n in names)
-
-    messages = [f"{caption} was changed by someone else since you opened it. Nothing was saved: the form now "
-                "holds the current version with your changes carried over; check it and save again."]
-    if rebased.theirs:
-        messages.append(f"Changed by the other person (now shown): {labels(rebased.theirs)}.")
-    if rebased.both:
-        messages.append(f"Changed by both of you (your value is shown; check it against the entry's page): "
-                        f"{labels(rebased.both)}.")
-    return messages
-
-
 @router.get("/entities/{entity_id}/edit")
 def entity_edit(entity_id: str, request: Request, actor: Actor = Depends(current_actor),
                 session: Session = Depends(get_session)):
@@ -236,7 +221,8 @@ async def entity_update(entity_id: str, request: Request, actor: Actor = Depends
             return _form(request, entity.kind, values, {"version": [str(exc)]}, entity=current, status=409)
         rebased = store.rebase_edit(base, values, current.properties, spec.properties)
         values = {name: found for name, found in rebased.values.items() if found}
-        return _form(request, entity.kind, values, {"version": _rebase_messages(current.caption, rebased, spec)},
+        messages = conflict_messages(current.caption, rebased, lambda name: spec.properties[name].label)
+        return _form(request, entity.kind, values, {"version": messages},
                      entity=current, status=409)
     _flash_warnings(request, saved.warnings, spec.properties)
     flash(request, f"Saved {saved.obj.caption}.")

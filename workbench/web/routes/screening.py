@@ -175,7 +175,8 @@ def screening_status(job_id: str, request: Request, actor: Actor = Depends(curre
     job = job_status(session, job_id)
     counts = readmodels.review_counts(session, job_id)
     return {"id": job.id, "status": job.status, "done_rows": job.done_rows, "total_rows": job.total_rows,
-            "hits": job.hits, "rows_without_name": job.empty_rows, "error": job.error, "review": counts, "running_here": runner_alive(request, job_id)}
+            "hits": job.hits, "rows_without_name": job.empty_rows, "error": job.error, "review": counts,
+            "running_here": runner_alive(request, job_id)}
 
 
 @router.post("/screening/items/{item_id}")

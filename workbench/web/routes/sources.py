@@ -15,7 +15,7 @@ from workbench.store import entities as store
 from workbench.store.permissions import Actor
 from workbench.web import readmodels
 from workbench.web.deps import current_actor, flash, get_session, templates
-from workbench.web.forms import form_int, form_value, posted_base
+from workbench.web.forms import conflict_messages, form_int, form_value, posted_base
 from workbench.web.uploads import UploadRejected, add_uploaded_source
 
 router = APIRouter(include_in_schema=False)
@@ -50,7 +50,6 @@ def _stored_values(source) -> dict:
     """The source's descriptive fields as the form posts them (text, or a flag)."""
     values = {key: getattr(source, key) for key in (*FIELDS, "releasable")}
     return {k: v if v is None or isinstance(v, bool) else str(v) for k, v in values.items()}
-
 
 
 def _posted_values(form) -> dict:
@@ -125,17 +124,8 @@ async def source_update(source_id: str, request: Request, actor: Actor = Depends
             return _form(request, values, {"version": [f"{exc} The form shows what you entered."]}, status=409,
                          source=current)
         rebased = store.rebase_edit(base, values, _stored_values(current), (*FIELDS, "releasable"))
-        carried = {k: v for k, v in rebased.values.items()}
-        carried["releasable"] = bool(carried.get("releasable"))
-        messages = [f"Source {current.title!r} was changed by someone else since you opened it. Nothing was "
-                    "saved: the form now holds the current version with your changes carried over; check it "
-                    "and save again."]
-        if rebased.theirs:
-            messages.append("Changed by the other person (now shown): "
-                            + ", ".join(LABELS[n] for n in rebased.theirs) + ".")
-        if rebased.both:
-            messages.append("Changed by both of you (your value is shown): "
-                            + ", ".join(LABELS[n] for n in rebased.both) + ".")
+        carried = dict(rebased.values, releasable=bool(rebased.values.get("releasable")))
+        messages = conflict_messages(f"Source {current.title!r}", rebased, LABELS.__getitem__)
         return _form(request, carried, {"version": messages}, status=409, source=current)
     flash(request, f"Saved source {source.title}.")
     return RedirectResponse(f"/sources/{source_id}", status_code=303)
