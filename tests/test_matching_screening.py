@@ -114,6 +114,18 @@ def test_a_vowel_lost_early_in_a_long_word_still_finds_the_name():
     assert [h.record_id for h in index.search("JSC RAWNSTVO", None, threshold=0.6)] == ["o1"]
 
 
+def test_a_name_transliterated_with_other_vowels_in_every_word_is_still_found():
+    """'DOMAA, Hussam Saied' and 'DOUMAA, Hossam Saeid' share no sound key and no first letters: the
+    vowels differ in every word. Two words' consonant skeletons together ('dm sd') bring them
+    together, while a name sharing one skeleton only ('DIMA') is not reached through it."""
+    index = NameIndex.from_records([("p1", "DOUMAA, Hossam Saeid", [], "Person"),
+                                    ("p2", "DIMA, Karim", [], "Person")])
+    hits = index.search("DOMAA, Hussam Saied", "Person", threshold=0.5)
+    assert [h.record_id for h in hits] == ["p1"]
+    reached = {index.entries[k].record_id for k in index.candidates(name_words("DOMAA, Hussam Saied"))}
+    assert reached == {"p1"}
+
+
 def test_a_late_typo_meets_words_of_about_its_length_only():
     """The first-letters key carries the word's length: 'MARIA' still meets 'MARIO' (one letter
     changed) but no longer every 'MARISOL' and 'MARISCAL' that begins with the same four letters."""

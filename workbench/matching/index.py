@@ -41,7 +41,7 @@ from workbench.matching.acronyms import AcronymIndex
 from workbench.matching.fast import model_for, prepare, quick_score
 from workbench.matching.normalize import PERSON, NameForm, normalize
 from workbench.matching.score import NameScore, TokenStats, acronym_stage, may_expand, score_forms
-from workbench.matching.terms import SPELLED_KEYS, join_keys, name_words, sort_string
+from workbench.matching.terms import SPELLED_KEYS, join_keys, name_words, pair_keys, sort_string
 
 MAX_POSTING_SHARE = 0.02  # keys on more than 2 % of names are too common to block on
 MIN_POSTING_CAP = 300
@@ -121,8 +121,9 @@ def keys_for(name: str) -> set[str]:
 
 
 def _posting_keys(words) -> set[str]:
-    """Every key a name is posted under: its words' keys and its adjacent words written as one."""
-    return {k for w in words for k in w.keys} | set(join_keys(words))
+    """Every key a name is posted under: its words' keys, its adjacent words written as one, and
+    pairs of its words' consonant skeletons."""
+    return {k for w in words for k in w.keys} | set(join_keys(words)) | set(pair_keys(words))
 
 
 def _spelled_letters(letters: list, words: list) -> bool:
@@ -220,7 +221,8 @@ class NameIndex:
             if cands:
                 (common if only_common else rare).append(cands)
         cap = self.cap
-        for key in join_keys(words):  # the query's adjacent words written as one ('MAE SAI' = 'MAESAI')
+        # The query's adjacent words written as one ('MAE SAI' = 'MAESAI'), and its pairs of skeletons.
+        for key in join_keys(words) + pair_keys(words):
             posting = self.postings.get(key)
             if posting and len(posting) <= cap:
                 rare.append(posting)

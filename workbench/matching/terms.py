@@ -65,6 +65,7 @@ class Word:
     keys: tuple[str, ...]  # posted under
     probes: tuple[str, ...]  # looked up: the sound keys, the first letters at nearby lengths, the word as cut short
     sounds: tuple[str, ...]  # canonical phonetic form(s): 'pepe' -> ('jose',) sound, 'chema' -> two
+    skel: str = ""  # consonant skeleton of the sound key, for pair_keys
 
 
 _WORDS: dict[str, Word] = {}
@@ -107,7 +108,7 @@ def word(text: str) -> Word:
         sounds = (phon,)
     if len(text) == 1:  # an initial blocks nothing and pre-scores as itself
         keys, probes, sounds = set(), set(), (text,)
-    found = Word(text, tuple(sorted(keys)), tuple(sorted(probes)), sounds)
+    found = Word(text, tuple(sorted(keys)), tuple(sorted(probes)), sounds, skeleton(phon) if len(text) > 1 else "")
     if len(_WORDS) < 2_000_000:
         _WORDS[text] = found
     return found
@@ -136,7 +137,7 @@ def name_words(name: str) -> list[Word]:
                 joined = word("".join(particles[k:]) + w)
                 keys.update(joined.keys)
                 probes.update(joined.probes)
-            found = Word(w, tuple(sorted(keys)), tuple(sorted(probes)), found.sounds)
+            found = Word(w, tuple(sorted(keys)), tuple(sorted(probes)), found.sounds, found.skel)
             particles.clear()
         kept.append(found)
     if not kept:
@@ -149,6 +150,18 @@ def join_keys(words: list[Word]) -> list[str]:
     looked up under them meets the same name written as one word, in either direction."""
     return ["p:" + phonetic(a.text + b.text) for a, b in pairwise(words)
             if len(a.text) > 1 and len(b.text) > 1]
+
+
+PAIR_WORDS = 5  # pair keys from a name's first words only: a long name has enough other keys
+
+
+def pair_keys(words: list[Word]) -> list[str]:
+    """Keys for two words' consonant skeletons together ('JOMAA ... SAEID' and 'JOUMAA ... SAIED' both
+    give 'jm sd'): transliterations of one name differ mostly in vowels, often in every word at
+    once, so none of its word keys may match. One skeleton alone is too common to block on ('jm');
+    two together are about as selective as a word."""
+    skels = sorted({w.skel for w in words[:PAIR_WORDS] if len(w.skel) >= 2})
+    return [f"s:{a} {b}" for i, a in enumerate(skels) for b in skels[i + 1:]]
 
 
 def sort_string(words: list[Word]) -> str:
