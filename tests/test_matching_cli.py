@@ -148,3 +148,30 @@ def test_a_typo_in_a_schema_or_a_repeated_watchlist_id_exits_2_naming_the_row(tm
     src = write(tmp_path / "roll.csv", "name\nJoaquin Guzman\n")
     result = runner.invoke(app, ["screen", str(src), "-o", str(tmp_path / "hits.csv"), "--against", str(twice)])
     assert result.exit_code == 2 and "id 'w1' is already data row 0" in result.output
+
+
+def test_names_that_a_spreadsheet_would_run_as_formulas_are_written_as_text(tmp_path):
+    """A listed name or a roll's owner cell such as '=HYPERLINK(...)' is untrusted: the hits CSV and
+    the pairs CSV are opened in spreadsheets, so such cells start with an apostrophe (as in the
+    dossier CSVs); numbers stay numbers."""
+    evil = '=HYPERLINK("http://evil.example","GUZMAN LOERA Joaquin")'
+    watch = tmp_path / "watch.csv"
+    with open(watch, "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([["id", "name", "schema"], ["@w1", evil, "Person"]])
+    roll = tmp_path / "roll.csv"
+    with open(roll, "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([["name", "parcel"], ["+GUZMAN LOERA Joaquin HYPERLINK", "-12.5"]])
+    out = tmp_path / "hits.csv"
+    result = runner.invoke(app, ["screen", str(roll), "-o", str(out), "--against", str(watch), "--threshold", "0.3"])
+    assert result.exit_code == 0, result.output
+    row = read_csv(out)[0]
+    assert row["match_name"] == "'" + evil and row["matched_name"] == "'" + evil
+    assert row["match_id"] == "'@w1" and row["query"] == "'+GUZMAN LOERA Joaquin HYPERLINK"
+
+    pairs = tmp_path / "pairs.csv"
+    with open(pairs, "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([["left", "right", "parcel"], [evil, "GUZMAN LOERA, Joaquin", "-12.5"]])
+    out = tmp_path / "scored.csv"
+    assert runner.invoke(app, ["match", "pairs", str(pairs), "-o", str(out)]).exit_code == 0
+    row = read_csv(out)[0]
+    assert row["left"] == "'" + evil and row["parcel"] == "-12.5" and float(row["score"]) > 0

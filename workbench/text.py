@@ -36,3 +36,17 @@ def fold(text: str) -> str:
 
 # PostgreSQL cannot store a NUL character in text (SQLite can): the one message for every way it is refused.
 NUL_MESSAGE = "contains a NUL character (\\x00), which cannot be stored: remove it"
+
+
+# A spreadsheet reads a cell that starts with one of these as a formula (CSV injection): names come
+# from imported rolls, registries and lists, so '=HYPERLINK(...)' LLC must stay text.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
+
+
+def spreadsheet_cell(value: object) -> object:
+    """The value as a CSV cell a spreadsheet shows as written: text that would start a formula gets
+    a leading apostrophe (numbers such as -3.5 stay numbers)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value

@@ -25,6 +25,7 @@ from workbench.dossiers import completeness, snapshot
 from workbench.dossiers.service import get_dossier
 from workbench.schema import ValidationError, registry
 from workbench.store.models import Dossier
+from workbench.text import spreadsheet_cell
 from workbench.types import split_identifier
 
 BANNER = "Candidate package - not an official designation"
@@ -188,21 +189,8 @@ def render_json(doc: dict) -> str:
     return json.dumps(snapshot.as_json(doc), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 
-# A spreadsheet reads a cell that starts with one of these as a formula (CSV injection): names come
-# from imported rolls and registries, so '=HYPERLINK(...)' LLC must stay text.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
-
-
-def _csv_cell(value: object) -> object:
-    """The value as a spreadsheet shows it: text that would start a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
-        return "'" + value
-    return value
-
-
 def _csv_row(writer, values: list) -> None:
-    writer.writerow([_csv_cell(v) for v in values])
+    writer.writerow([spreadsheet_cell(v) for v in values])
 
 
 def _comment(text: str) -> str:

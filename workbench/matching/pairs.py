@@ -9,6 +9,7 @@ from pathlib import Path
 
 from workbench.matching.score import score_names
 from workbench.matching.tables import atomic_output, check_schema, read_table
+from workbench.text import spreadsheet_cell
 
 
 def score_pairs_file(in_path: Path, out_path: Path, progress: Callable[[int], None] | None = None) -> dict:
@@ -21,7 +22,7 @@ def score_pairs_file(in_path: Path, out_path: Path, progress: Callable[[int], No
             counts["rows"] += 1
             check_schema(in_path, row_number, row.get("schema"))
             left, right = row["left"].strip(), row["right"].strip()
-            values = [row[h] for h in header]
+            values = [spreadsheet_cell(row[h]) for h in header]  # a roll's '=HYPERLINK(..)' stays text
             if not left or not right:
                 counts["empty"] += 1
                 writer.writerow(values + ["", ""])

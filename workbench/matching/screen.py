@@ -16,6 +16,7 @@ from pathlib import Path
 
 from workbench.matching.index import NameIndex, young_collections_only
 from workbench.matching.tables import InputError, atomic_output, check_schema, read_table
+from workbench.text import spreadsheet_cell
 
 OUTPUT_COLUMNS = ("row", "query", "match_id", "match_name", "matched_name", "score", "rank", "explanation")
 CHUNK = 2000
@@ -157,6 +158,8 @@ def screen_file(in_path: Path, out_path: Path, index: NameIndex, name_column: st
                 stats.rows_with_hits += 1
             for rank, (record_id, primary, matched, score, explanation) in enumerate(hits, start=1):
                 stats.hits += 1
-                writer.writerow([row_number, name, record_id, primary, matched, f"{score:.4f}", rank,
+                # Names come from rolls and imported lists: a spreadsheet must not run '=HYPERLINK(..)'.
+                writer.writerow([row_number, *map(spreadsheet_cell, (name, record_id, primary, matched)),
+                                 f"{score:.4f}", rank,
                                  json.dumps(explanation, ensure_ascii=False, separators=(",", ":"))])
     return stats
