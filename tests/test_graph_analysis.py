@@ -61,18 +61,20 @@ def test_shortest_path_between_any_two_entities(session, network):
 
 
 def test_ownership_chains_multiply_percentages(session, network):
+    """Chains end at assets and at the companies held on the way (a blocking order reaches both)."""
     chains = analysis.ownership_chains(session, "a-mayor")
     assert [(c.asset_id, c.effective_percentage) for c in chains] == [
-        ("h2", 100.0), ("h1", 30.0), ("h3", 6.0), ("v1", None)]
-    h3 = chains[2]
+        ("h2", 100.0), ("co2", 60.0), ("h1", 30.0), ("co3", 24.0), ("h3", 6.0), ("v1", None)]
+    h3 = chains[4]
     assert h3.nodes == ["a-mayor", "co2", "co3", "h3"]
     assert h3.link_ids == [network["a_co2"], network["co2_co3"], network["co3_h3"]]
     assert h3.percentages == [60.0, 40.0, 25.0]
-    assert chains[3].kinds == ["Ownership", "Control"]
+    assert chains[5].kinds == ["Ownership", "Control"]
     # From the intermediate company the same houses are held at its own shares.
     assert [(c.asset_id, c.effective_percentage) for c in analysis.ownership_chains(session, "co2")] == [
-        ("h1", 50.0), ("h3", 10.0), ("v1", None)]
-    assert [c.asset_id for c in analysis.ownership_chains(session, "a-mayor", max_depth=2)] == ["h2", "h1", "v1"]
+        ("h1", 50.0), ("co3", 40.0), ("h3", 10.0), ("v1", None)]
+    assert [c.asset_id for c in analysis.ownership_chains(session, "a-mayor", max_depth=2)] == [
+        "h2", "co2", "h1", "co3", "v1"]
 
 
 def test_exposure_ranks_officials_per_state(session, network):

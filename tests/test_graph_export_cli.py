@@ -90,7 +90,7 @@ def test_cli_path_exposure_export(network, tmp_path, monkeypatch):
     result = runner.invoke(app, ["graph", "ownership", "Alma Mayor", "--json"])
     assert result.exit_code == 0, result.output
     assert [(c["asset_id"], c["effective_percentage"]) for c in json.loads(result.stdout)] == [
-        ("h2", 100.0), ("h1", 30.0), ("h3", 6.0), ("v1", None)]
+        ("h2", 100.0), ("co2", 60.0), ("h1", 30.0), ("co3", 24.0), ("h3", 6.0), ("v1", None)]
 
 
 def test_cli_prints_names_literally(session, researcher, network, monkeypatch):
@@ -140,3 +140,42 @@ def test_cli_path_takes_names_as_people_type_them(session, researcher, network, 
 
     nothing = runner.invoke(app, ["graph", "path", "x-boss", "Zzyzx Qwerty"])
     assert nothing.exit_code == 2 and "no entity with id or name 'Zzyzx Qwerty'" in nothing.output
+
+
+def test_cli_refuses_options_it_would_otherwise_ignore_or_misread(network, monkeypatch):
+    """A path length below 1 used to print 'no path within -3 links'; --depth without --around was
+    silently ignored (the whole network came back). Both are input errors now (exit 2)."""
+    runner = CliRunner()
+    for args in (["graph", "path", "Bruno Police", "x-boss", "--max-length", "0"],
+                 ["graph", "exposure", "--max-length", "-1"],
+                 ["graph", "communities", "--depth", "5"],
+                 ["graph", "export", "--format", "json", "--depth", "3"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, (args, result.output)
+    assert "--around" in runner.invoke(app, ["graph", "communities", "--depth", "5"]).output
+    result = runner.invoke(app, ["graph", "communities", "--around", "Bruno Police", "--depth", "1", "--json"])
+    assert result.exit_code == 0 and "b-police" in result.stdout
+
+
+def test_cli_tables_keep_whole_names_at_80_columns(session, researcher, network, monkeypatch):
+    """Piped output is 80 columns wide: a name's '(FICTIONAL)' label used to end as '(FICTI…'."""
+    from workbench.store import entities as svc
+
+    monkeypatch.setenv("COLUMNS", "80")
+    svc.update_entity(session, researcher, "a-mayor", {"name": ["Alma Mayor de la Ciudad Imaginaria (FICTIONAL)"]})
+    session.commit()
+    runner = CliRunner()
+    for args in (["graph", "exposure", "--state", "Sinaloa"], ["graph", "ownership", "a-mayor"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        cells = "".join(line.strip("│ ") for line in result.output.splitlines())
+        assert "…" not in result.output and "(FICTIONAL)" in cells.replace(" ", "").replace("│", ""), result.output
+
+
+def test_cli_exposure_of_a_state_without_officials_names_the_state(session, researcher, network):
+    from workbench.store import entities as svc
+
+    svc.create_entity(session, researcher, "Territory", {"name": "Colima", "level": "state"}, entity_id="colima")
+    session.commit()
+    result = CliRunner().invoke(app, ["graph", "exposure", "--state", "Colima"])
+    assert result.exit_code == 0 and "no officials found in Colima" in result.output

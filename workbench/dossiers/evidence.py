@@ -9,7 +9,6 @@ the releasable export must be able to leave out what cannot be released.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -164,67 +163,13 @@ def designated_links(session: Session, target_id: str, basis: LegalBasis) -> lis
     return out
 
 
-def _chain_links(chain: Any) -> list[str]:
-    for attr in ("links", "link_ids", "chain"):
-        value = getattr(chain, attr, None)
-        if value:
-            return [str(v if not isinstance(v, dict) else v.get("link_id") or v.get("id")) for v in value]
-    return []
-
-
-@dataclass
-class _CompanyChain:
-    asset_id: str
-    link_ids: list[str]
-    effective_percentage: float | None
-
-
-def _company_chains(session: Session, target_id: str, kinds: frozenset[str], max_depth: int) -> list[_CompanyChain]:
-    """Chains of ownership/control to organisations (the graph layer's chains end at Asset kinds only)."""
-    reg = registry()
-    found: list[_CompanyChain] = []
-    frontier: list[tuple[str, list[str], list[float | None], set[str]]] = [(target_id, [], [], {target_id})]
-    for _ in range(max_depth):
-        following = []
-        for node, link_ids, pcts, seen in frontier:
-            rows = session.execute(
-                select(Link, Entity).join(Entity, Entity.id == Link.target_id)
-                .where(Link.source_id == node, Link.kind.in_(sorted(kinds)), Entity.merged_into.is_(None))
-                .order_by(Link.id)
-            ).all()
-            for link, entity in rows:
-                if entity.id in seen:
-                    continue
-                raw = (link.properties.get("percentage") or [None])[0]
-                try:
-                    pct = float(str(raw).rstrip("%")) if raw is not None else None
-                except ValueError:
-                    pct = None
-                chain = (entity.id, link_ids + [link.id], pcts + [pct], seen | {entity.id})
-                kind = reg.entity_kinds.get(entity.kind)
-                if kind is not None and kind.is_a("Organization"):
-                    effective = None
-                    if all(p is not None for p in chain[2]):
-                        effective = 100.0
-                        for p in chain[2]:
-                            effective *= p / 100.0
-                        effective = round(effective, 6)
-                    found.append(_CompanyChain(entity.id, chain[1], effective))
-                following.append(chain)
-        frontier = following
-        if not frontier:
-            break
-    return found
-
-
 def assets_to_block(session: Session, target_id: str) -> list[dict]:
     """Real estate, companies and accounts the target owns or controls, from the ownership chains."""
-    from workbench.graph.analysis import ownership_chains, ownership_link_kinds
+    from workbench.graph.analysis import ownership_chains
 
     reg = registry()
-    chains = list(ownership_chains(session, target_id, max_depth=6) or [])
-    chains += _company_chains(session, target_id, ownership_link_kinds(), max_depth=6)
-    link_ids = sorted({lid for chain in chains for lid in _chain_links(chain)})
+    chains = ownership_chains(session, target_id, max_depth=6)
+    link_ids = sorted({lid for chain in chains for lid in chain.link_ids})
     links = {l.id: l for l in session.execute(select(Link).where(Link.id.in_(link_ids))).scalars()} if link_ids else {}
     asset_ids = [str(chain.asset_id) for chain in chains]
     entities = _captions(session, set(asset_ids) | {l.source_id for l in links.values()}
@@ -239,7 +184,7 @@ def assets_to_block(session: Session, target_id: str) -> list[dict]:
         kind = reg.entity_kinds.get(asset.kind)
         if kind is None or kind.is_a("Person"):
             continue  # people are not blocked as property; they are targets of their own
-        chain_links = [links[lid] for lid in _chain_links(chain) if lid in links]
+        chain_links = [links[lid] for lid in chain.link_ids if lid in links]
         owner_chain = []
         for link in chain_links:
             pct = (link.properties.get("percentage") or [None])[0]
@@ -259,8 +204,7 @@ def assets_to_block(session: Session, target_id: str) -> list[dict]:
                 "country": "; ".join(props.get("country", []) or props.get("jurisdiction", [])),
                 "chains": [], "sources": _one_per_source(asset_citations.get(asset_id, [])),
             }
-        eff = getattr(chain, "effective_percentage", None)
-        record["chains"].append({"links": owner_chain, "effective_percentage": eff})
+        record["chains"].append({"links": owner_chain, "effective_percentage": chain.effective_percentage})
         for link in chain_links:
             for cit in link_citations.get(link.id, []):
                 if all(cit["id"] != known["id"] for known in record["sources"]):

@@ -65,6 +65,10 @@ class OwnershipChain:
 
 # ---- helpers --------------------------------------------------------------------------------
 
+# What an ownership chain can end at: anything a blocking order could reach.
+HOLDING_BASES = ("Asset", "Organization")
+
+
 def _memo_nodes(proj: Projection, name: str, bases: Iterable[str]) -> set[str]:
     key = f"nodes:{name}"
     if key not in proj.memo:
@@ -452,7 +456,9 @@ def _effective(percentages: list[float | None]) -> float | None:
 
 
 def ownership_chains(session: Session, entity_id: str, max_depth: int = 6) -> list[OwnershipChain]:
-    """Chains of ownership/control links from the entity to assets, with effective ownership.
+    """Chains of ownership/control links from the entity to what could be blocked: assets (real
+    estate, accounts, vessels...) and the companies and organisations held on the way, with
+    effective ownership. The dossier's assets to block and `workbench graph ownership` both use it.
 
     Effective ownership multiplies the percentages along the chain (60 % of a company that owns
     50 % of a house = 30 %); it is None when any link's share is unknown (e.g. a Control link).
@@ -461,7 +467,7 @@ def ownership_chains(session: Session, entity_id: str, max_depth: int = 6) -> li
     with use_projection(session) as proj:
         graph = proj.graph
         _require_node(graph, entity_id)
-        assets = _memo_nodes(proj, "assets", ("Asset",))
+        assets = _memo_nodes(proj, "holdings", HOLDING_BASES)
         chains: list[OwnershipChain] = []
         nodes = [entity_id]
         links: list[tuple[str, dict]] = []

@@ -43,6 +43,15 @@ def _resolve(session, ref: str) -> str:
         raise  # fail() has exited already
 
 
+def _depth_with_around(around: str | None, depth: int | None, default: int) -> int:
+    """--depth bounds the neighbourhood of --around: alone it would be ignored, so it is refused."""
+    from workbench.cli import fail
+
+    if depth is not None and not around:
+        fail("--depth only applies with --around ENTITY (without it the whole network is used)", 2)
+    return default if depth is None else depth
+
+
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     from rich.markup import escape
 
@@ -56,7 +65,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     def path_cmd(
         a: str = typer.Argument(..., help=ENTITY_HELP),
         b: str = typer.Argument(..., help=ENTITY_HELP),
-        max_length: int = typer.Option(8, "--max-length", help="Longest path to look for (links)."),
+        max_length: int = typer.Option(8, "--max-length", min=1, help="Longest path to look for (links)."),
         as_json: bool = typer.Option(False, "--json", help="Print the path as JSON."),
     ) -> None:
         """The shortest chain of relationships between A and B, with each link's sources."""
@@ -92,7 +101,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     def exposure_cmd(
         state: str | None = typer.Option(None, "--state", help="Only this state (id, name or the start of its name)."),
         as_json: bool = typer.Option(False, "--json", help="One JSON array."),
-        max_length: int = typer.Option(4, "--max-length", help="Longest path counted (links)."),
+        max_length: int = typer.Option(4, "--max-length", min=1, help="Longest path counted (links)."),
     ) -> None:
         """Officials ranked per state by exposure to designated parties and centrality."""
         from workbench.graph.analysis import UnknownState, exposure
@@ -110,12 +119,17 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
             sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
             return
         if not rows:
-            console.print("no officials found (a Person with an Occupancy link to a Position)")
+            where = f" in {state}" if state else ""
+            console.print(f"no officials found{where} (a Person with an Occupancy link to a Position)",
+                          highlight=False, markup=False)
             return
         table = Table(title="Exposure of officials to designated parties")
-        for column in ("state", "rank", "official", "positions", "distance", "indep. paths", "nearest designated",
-                       "centrality"):
-            table.add_column(column)
+        table.caption = "#: rank in the state; links: distance to the nearest designated party; paths: independent paths"
+        # Names wrap at word breaks rather than lose their '(FICTIONAL)' label to an ellipsis; the short
+        # figures keep one line each, so the names get the width.
+        for column in ("state", "#", "official", "positions", "links", "paths", "nearest designated", "centrality"):
+            short = column in ("#", "links", "paths", "centrality")
+            table.add_column(column, overflow="fold", no_wrap=short, ratio=None if short else 1)
         for row in rows:
             table.add_row(*map(Text, (
                 row["state"] or "(no state)", str(row["rank"]), row["caption"] or row["entity_id"],
@@ -130,7 +144,8 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         max_depth: int = typer.Option(6, "--max-depth", min=1),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
-        """Ownership and control chains from an entity to assets, with effective ownership."""
+        """Ownership and control chains from an entity to assets and the companies it holds, with
+        effective ownership (what a dossier lists as assets to block)."""
         from workbench.graph.analysis import ownership_chains
 
         open_database()
@@ -141,11 +156,11 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
                 sys.stdout.write(json.dumps([c.as_dict() for c in chains], ensure_ascii=False) + "\n")
                 return
             if not chains:
-                console.print(f"{_caption(s, entity_id)} owns or controls no recorded asset", markup=False)
+                console.print(f"{_caption(s, entity_id)} owns or controls no recorded asset or company", markup=False)
                 return
-            table = Table(title=Text(f"Assets owned or controlled by {_caption(s, entity_id)}"))
-            for column in ("asset", "effective %", "chain"):
-                table.add_column(column)
+            table = Table(title=Text(f"Assets and companies owned or controlled by {_caption(s, entity_id)}"))
+            for column in ("asset or company", "effective %", "chain"):
+                table.add_column(column, overflow="fold")
             for chain in chains:
                 pct = "unknown" if chain.effective_percentage is None else f"{chain.effective_percentage:g}"
                 hops = " > ".join(_caption(s, n) for n in chain.nodes)
@@ -156,12 +171,14 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     @graph_app.command("communities")
     def communities_cmd(
         around: str | None = typer.Option(None, "--around", help="Only this entity's neighbourhood."),
-        depth: int = typer.Option(2, "--depth", min=0),
+        depth: int | None = typer.Option(None, "--depth", min=0, help="Neighbourhood depth (with --around; "
+                                                                            "default 2)."),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """Louvain communities of the relational network (e.g. the cells of a cartel network)."""
         from workbench.graph.analysis import communities
 
+        depth = _depth_with_around(around, depth, 2)
         open_database()
         with session() as s:
             around_id = _resolve(s, around) if around else None
@@ -184,12 +201,14 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     def export_cmd(
         fmt: str = typer.Option(..., "--format", help="graphml, gexf or json"),
         around: str | None = typer.Option(None, "--around", help="Export only this entity's neighbourhood."),
-        depth: int = typer.Option(1, "--depth", min=0, help="Neighbourhood depth (with --around)."),
+        depth: int | None = typer.Option(None, "--depth", min=0, help="Neighbourhood depth (with --around; "
+                                                                            "default 1)."),
         output: Path | None = typer.Option(None, "-o", "--output", help="File to write (default: stdout)."),
     ) -> None:
         """Export the network (or a neighbourhood) as GraphML, GEXF or node-link JSON."""
         from workbench.graph.export import export_bytes
 
+        depth = _depth_with_around(around, depth, 1)
         open_database()
         with session() as s:
             around_id = _resolve(s, around) if around else None
