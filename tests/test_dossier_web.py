@@ -99,6 +99,21 @@ def test_self_approval_over_http_is_403_with_a_clear_message(db_url, session, cl
     assert service.get_dossier(session, theirs).state == "submitted"
 
 
+def test_home_counts_only_the_dossiers_this_reviewer_may_review(db_url, session, clients):
+    """Four eyes: a dossier the reviewer wrote is submitted but not waiting for them; the home page
+    used to count it, and the queue it links to then showed it blocked."""
+    researcher, reviewer = clients
+    sc = build_scenario(session, RESEARCHER)
+    workflow.submit(session, REVIEWER, complete_dossier(session, REVIEWER, sc))
+    workflow.submit(session, RESEARCHER, complete_dossier(session, RESEARCHER, sc))
+    session.commit()
+    line = re.search(r'<a href="/dossiers/review">Dossiers you may review</a></td><td class="num">(\d+)<',
+                     reviewer.get("/").text)
+    assert line and line.group(1) == "1"
+    line = re.search(r'>Dossiers submitted for review</a></td><td class="num">(\d+)<', researcher.get("/").text)
+    assert line and line.group(1) == "2"
+
+
 def test_incomplete_submission_over_http_lists_missing_and_changes_nothing(db_url, session, clients):
     researcher, _ = clients
     sc = build_scenario(session, RESEARCHER)

@@ -46,7 +46,7 @@ def test_home_queue_link_opens_a_page_every_role_may_see(db_url, client):
     assert client.get(target).status_code == 200  # was /dossiers/review: 403 for researchers and admins
     reviewer = signed_in_client(db_url, "ruben", "reviewer")
     reviewer_home = reviewer.get("/").text
-    assert '<a href="/dossiers/review">Dossiers submitted for review</a>' in reviewer_home
+    assert '<a href="/dossiers/review">Dossiers you may review</a>' in reviewer_home
 
 
 def test_unknown_address_and_a_forms_address_get_pages_not_json(client):

@@ -81,3 +81,18 @@ def test_a_field_with_errors_points_at_its_messages(client):
         control = next(c for c in page.controls if c.get("id") == control_id)
         assert control.get("aria-invalid") == "true"
         assert control["aria-describedby"] in page.ids, control_id
+
+
+def test_filtered_and_targeted_pages_say_what_they_show_in_their_title(client):
+    """A page title is what a screen reader announces first and what a browser tab shows."""
+    import re
+
+    person = create(client, "Person", name="Ana Roja")
+
+    def title(path):
+        return re.search(r"<title>(.*?) · ", client.get(path).text).group(1)
+
+    assert title("/entities?kind=Person") == "Entities: People"
+    assert title("/search?q=Roja") == "Search: Roja"
+    assert title(f"/dossiers/new?target={person}") == "New dossier on Ana Roja"
+    assert title("/search") == "Search"

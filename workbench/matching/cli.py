@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-match_app = typer.Typer(help="Name matching: score pairs, judge duplicates.", no_args_is_help=True)
+match_app = typer.Typer(help="Name matching: score pairs of names (duplicates are judged on the entity pages of the web app).", no_args_is_help=True)
 
 
 def _count_lines(path: Path) -> int | None:

@@ -555,16 +555,21 @@ def work_queues(session: Session, actor) -> list[Queue]:
     from urllib.parse import urlencode
 
     from workbench.dossiers import service as dossiers
+    from workbench.dossiers import workflow
     from workbench.store.models import ReviewItem
 
     open_hits = int(session.scalar(select(func.count()).select_from(ReviewItem).where(ReviewItem.status == "open"))
                     or 0)
     mine = urlencode([("state", s) for s in dossiers.AUTHOR_STATES] + [("author", actor.username)])
+    if actor.can("review"):  # four eyes: what this reviewer wrote or edited is not waiting for them
+        reviewable = sum(1 for item in workflow.review_queue(session, actor) if not item["blocked"])
+        submitted = Queue("Dossiers you may review", "/dossiers/review", reviewable)
+    else:
+        submitted = Queue("Dossiers submitted for review", "/dossiers?state=submitted",
+                          dossiers.count_dossiers(session, "submitted"))
     return [
         Queue("Open screening hits to review", "/screening", open_hits),
-        Queue("Dossiers submitted for review",
-              "/dossiers/review" if actor.can("review") else "/dossiers?state=submitted",
-              dossiers.count_dossiers(session, "submitted")),
+        submitted,
         Queue("Your drafts and returned dossiers", f"/dossiers?{mine}",
               dossiers.count_dossiers(session, dossiers.AUTHOR_STATES, author=actor.username)),
     ]
