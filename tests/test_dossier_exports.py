@@ -96,6 +96,18 @@ def test_export_of_approved_dossier_ignores_later_entity_edits(session, research
     assert after["meta"]["snapshot_hash"] == dossier.snapshot_hash and after["meta"]["frozen"] is True
 
 
+def test_readers_see_country_names_and_topic_labels_machines_get_the_codes(session, approved):
+    """The entity page says 'Mexico'; the dossier page and its summaries used to say 'mx'."""
+    _, dossier = approved
+    for fmt in ("md", "html"):
+        text = export_dossier(session, dossier.id, fmt).content.decode()
+        assert "Mexico" in text and ": mx" not in text and ">mx<" not in text, fmt
+    assert "Mexico" in _pdf_text(export_dossier(session, dossier.id, "pdf").content)
+    target = json.loads(export_dossier(session, dossier.id, "json").content)["target"]
+    nationality = next(p for p in target["properties"] if p["name"] == "nationality")
+    assert nationality["values"] == ["mx"] and nationality["display"] == ["Mexico"]
+
+
 def test_assets_csv_lists_kind_identifiers_address_parcel_owner_chain_and_sources(session, approved):
     sc, dossier = approved
     text = export_dossier(session, dossier.id, "assets-csv").content.decode()

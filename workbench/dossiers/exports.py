@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from workbench.dossiers import completeness, snapshot
 from workbench.dossiers.service import get_dossier
+from workbench.labels import value_label
 from workbench.schema import ValidationError, registry
 from workbench.store.models import Dossier
 from workbench.text import spreadsheet_cell
@@ -89,15 +90,13 @@ def releasable_view(view: dict) -> dict:
 
 
 def _with_display_values(target: dict) -> None:
-    """Give each target property the words a reader reads: a topic 'role.pep' is shown as its vocabulary
-    label 'Politically exposed person'. Done on the document, not the view, so that snapshots frozen
-    before (which hold only the stored values) read the same way."""
-    reg = registry()
-    kind = reg.entity_kinds.get(target["kind"])
+    """Give each target property the words a reader reads, as the entity page shows them (a topic
+    'role.pep' as 'Politically exposed person', a country 'mx' as 'Mexico'). Done on the document, not
+    the view, so that snapshots frozen before (which hold only the stored values) read the same way."""
+    kind = registry().entity_kinds.get(target["kind"])
     for prop in target["properties"]:
         spec = kind.properties.get(prop["name"]) if kind else None
-        labels = reg.vocabularies.get(spec.spec["choices_from"] or "", {}) if spec else {}
-        prop["display"] = [labels.get(v, v) for v in prop["values"]]
+        prop["display"] = [value_label(spec, v) for v in prop["values"]]
 
 
 def _with_element_labels(view: dict) -> None:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
+from workbench.labels import country_label
 from workbench.schema import Property, ValidationError, registry
 from workbench.store import entities as store
 from workbench.store.models import Entity
@@ -40,7 +41,7 @@ def entity_list(request: Request, kind: str = "", page: int = 1, actor: Actor = 
     return templates.TemplateResponse(request, "entities/list.html", {
         "rows": rows, "total": total, "kind": kind, "page": page, "page_size": readmodels.PAGE_SIZE,
         "status": {e.id: readmodels.sanction_status(statuses.get(e.id, [])) for e in rows},
-        "kinds": list(registry().entity_kinds.values()), "country_label": readmodels.country_label,
+        "kinds": list(registry().entity_kinds.values()), "country_label": country_label,
     })
 
 
