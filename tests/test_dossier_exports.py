@@ -156,7 +156,10 @@ def test_ftm_package_is_valid_followthemoney(session, approved):
     assert proxies[sc.house].schema.name == "RealEstate" and proxies[sc.house].get("cadastralCode") == ["TEST-APN-1"]
     ownerships = [p for p in proxies.values() if p.schema.name == "Ownership"]
     assert {(o.first("owner"), o.first("asset")) for o in ownerships} == {(sc.target, sc.company), (sc.company, sc.house)}
-    assert any(p.schema.name == "Associate" for p in proxies.values())
+    associate = next(p for p in proxies.values() if p.schema.name == "Associate")
+    assert associate.get("relationship") == ["protection payments"]  # link properties were dropped
+    assert {o.first("percentage") for o in ownerships} == {"60", "100"}
+    assert proxies[sc.target].get("keywords") == ["fictional"]  # not an FtM topic: kept as a keyword
     assert any(p.schema.name == "Sanction" and p.first("entity") == sc.cartel for p in proxies.values())
     doc = [p for p in proxies.values() if p.schema.name == "Documentation"][0]
     assert dossier.snapshot_hash in doc.first("role") and BANNER in doc.first("role")

@@ -70,13 +70,13 @@ def fuzz_sdn_csv(data: bytes) -> None:
 
 
 def fuzz_ftm(data: bytes) -> None:
-    from workbench.sources.ftm import FtmError, _maps, ftm_to_properties, read_ftm
+    from workbench.sources.ftm import FtmError, ftm_maps, ftm_to_properties, read_ftm
 
     try:
         rows = read_ftm(_write("entities.ftm.json", data))
     except FtmError:
         return
-    maps = _maps()
+    maps = ftm_maps()
     for _, row in rows:
         props = row.get("properties") or {}
         if isinstance(props, dict):

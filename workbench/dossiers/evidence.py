@@ -133,6 +133,8 @@ def designated_links(session: Session, target_id: str, basis: LegalBasis) -> lis
     steps_all = [s for p in paths for s in (p.steps or [])]
     link_ids = [str(_step_value(s, "link_id")) for s in steps_all]
     link_citations = _citations_by_link(session, link_ids)
+    link_props = dict(session.execute(select(Link.id, Link.properties).where(Link.id.in_(link_ids))).all()) \
+        if link_ids else {}
     node_ids = {n for p in paths for n in p.nodes}
     entities = _captions(session, node_ids)
     out = []
@@ -147,6 +149,7 @@ def designated_links(session: Session, target_id: str, basis: LegalBasis) -> lis
                 if _step_value(s, "kind") in registry().link_kinds else _step_value(s, "kind"),
                 "source": src, "source_caption": entities[src].caption if src in entities else src,
                 "target": dst, "target_caption": entities[dst].caption if dst in entities else dst,
+                "properties": link_props.get(link_id) or {},  # its dates, role, summary: for the FtM package
                 "citations": link_citations.get(link_id, []),
             })
         sourced = all(step["citations"] for step in steps)
@@ -189,6 +192,7 @@ def assets_to_block(session: Session, target_id: str) -> list[dict]:
         for link in chain_links:
             pct = (link.properties.get("percentage") or [None])[0]
             owner_chain.append({"link_id": link.id, "kind": link.kind, "percentage": pct,
+                                "properties": link.properties or {},
                                 "owner": link.source_id, "owner_caption": entities[link.source_id].caption,
                                 "owned": link.target_id, "owned_caption": entities[link.target_id].caption})
         props = asset.properties

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -27,7 +28,6 @@ from workbench.labels import value_label
 from workbench.schema import ValidationError, registry
 from workbench.store.models import Dossier
 from workbench.text import spreadsheet_cell
-from workbench.types import split_identifier
 
 BANNER = "Candidate package - not an official designation"
 FICTIONAL_BANNER = "FICTIONAL demo scenario - invented people, companies and documents"
@@ -262,48 +262,31 @@ def render_visa_csv(doc: dict) -> str:
 
 # ---- FollowTheMoney --------------------------------------------------------------------------
 
-def _ftm_props(kind_name: str, properties: dict[str, list[str]]) -> dict[str, list[str]]:
-    reg = registry()
-    kind = reg.entity_kinds.get(kind_name)
-    out: dict[str, list[str]] = {}
-    if kind is None:
-        return out
-    for name, values in properties.items():
-        if name == "identifier":
-            for value in values:
-                scheme_name, number = split_identifier(value)
-                scheme = reg.identifier_schemes.get(scheme_name)
-                out.setdefault(scheme.ftm_property if scheme else "idNumber", []).append(number)
-            continue
-        prop = kind.properties.get(name)
-        if prop is not None and prop.ftm:
-            out.setdefault(prop.ftm, []).extend(values)
-    return out
-
-
 def render_ftm(doc: dict) -> str:
     """FtM entities: target, assets, designated parties, and the links that tie them (JSON lines)."""
-    reg = registry()
+    from workbench.sources.ftm import entity_to_ftm, ftm_maps, link_to_ftm
+
+    maps = ftm_maps()
     lines: list[dict] = []
     seen: set[str] = set()
 
+    # The package maps values as `workbench export ftm` does (topics, identifiers, link dates and
+    # roles), from what the snapshot holds rather than the live store.
     def entity(entity_id: str, kind: str, props: dict[str, list[str]]) -> None:
         if entity_id in seen:
             return
         seen.add(entity_id)
-        schema = reg.entity_kinds[kind].ftm if kind in reg.entity_kinds else None
-        lines.append({"id": entity_id, "schema": schema or "LegalEntity", "properties": _ftm_props(kind, props)})
+        record = entity_to_ftm(SimpleNamespace(id=entity_id, kind=kind, properties=props), maps)
+        lines.append(record or {"id": entity_id, "schema": "LegalEntity", "properties": {"name": props["name"]}})
 
     def link(link_id: str, kind: str, source: str, target: str, props: dict[str, list[str]]) -> None:
-        spec = reg.link_kinds.get(kind)
-        if link_id in seen or spec is None or not spec.ftm or not spec.ftm_target:
+        if link_id in seen:
             return
-        seen.add(link_id)
-        body = {k: v for k, v in props.items() if v}
-        if spec.ftm_source:
-            body[spec.ftm_source] = [source]
-        body[spec.ftm_target] = [target]
-        lines.append({"id": link_id, "schema": spec.ftm, "properties": body})
+        record = link_to_ftm(SimpleNamespace(id=link_id, kind=kind, source_id=source, target_id=target,
+                                             properties=props), maps)
+        if record is not None:
+            seen.add(link_id)
+            lines.append(record)
 
     target = doc["target"]
     target_props = {p["name"]: p["values"] for p in target["properties"]}
@@ -324,15 +307,17 @@ def render_ftm(doc: dict) -> str:
         for chain in asset["chains"]:
             for step in chain["links"]:
                 entity(step["owner"], "LegalEntity", {"name": [step["owner_caption"]]})
-                pct = {"percentage": [str(step["percentage"])]} if step["percentage"] else {}
-                link(step["link_id"], step["kind"], step["owner"], step["owned"], pct)
+                # Snapshots frozen before links carried their properties hold the percentage alone.
+                props = step.get("properties") or ({"percentage": [str(step["percentage"])]}
+                                                   if step["percentage"] else {})
+                link(step["link_id"], step["kind"], step["owner"], step["owned"], props)
     for path in doc["designated_links"]:
         entity(path["designated_id"], path["designated_kind"] or "LegalEntity", {"name": [path["designated_caption"]]})
         for step in path["steps"]:
             for end, caption in ((step["source"], step["source_caption"]), (step["target"], step["target_caption"])):
                 if end not in seen:
                     entity(end, "LegalEntity", {"name": [caption]})
-            link(step["link_id"], step["kind"], step["source"], step["target"], {})
+            link(step["link_id"], step["kind"], step["source"], step["target"], step.get("properties") or {})
         for sanction in path["sanctions"]:
             if sanction["id"] in seen:
                 continue

@@ -82,7 +82,7 @@ class _Maps:
             self.schemes_for_prop.setdefault(scheme.ftm_property, []).append(scheme.name)
 
 
-def _maps(reg: Registry | None = None) -> _Maps:
+def ftm_maps(reg: Registry | None = None) -> _Maps:
     return _Maps(reg or registry())
 
 
@@ -138,7 +138,7 @@ def link_to_ftm(link: Link, maps: _Maps) -> dict | None:
 def export_ftm(session: Session, entity_ids: Iterable[str] | None = None,
                skipped: list[str] | None = None) -> Iterator[dict]:
     """Yield FtM entity dicts for the given entities (or all) and the links among them."""
-    maps = _maps()
+    maps = ftm_maps()
     wanted = set(entity_ids) if entity_ids is not None else None
     travelling = {k.name for k in maps.reg.entity_kinds.values() if k.ftm and k.ftm not in FTM_ABSTRACT}
     # Entities FtM can carry; a link is only exported when both of its ends are.
@@ -323,7 +323,7 @@ def import_ftm(session: Session, actor: Actor, path: Path | str, progress: Calla
     require(actor, "edit", "import data")
     path = Path(path)
     rows = read_ftm(path)
-    maps = _maps()
+    maps = ftm_maps()
     summary = ImportSummary()
     if source_id is None:
         stored = store_file(session, actor, path, path.name, "application/x-ndjson")
