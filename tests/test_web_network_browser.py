@@ -42,3 +42,64 @@ def test_path_to_the_designated_party_names_links_by_their_labels(page, server):
     expect(step).to_have_count(1)
     # "owns" is the Ownership link's label in schema/links.yml; the kind's name is not what a researcher reads
     expect(step).to_have_text(re.compile(r"^Rosa Elena Mendez — owns — Transportes del Valle SA \(no source cited\)$"))
+
+
+def test_the_network_can_be_explored_from_the_keyboard_and_filters_hide_what_they_cut_off(page, server):  # noqa: F811
+    """Nodes cannot take the keyboard's focus: the entity list beside the diagram links to each page and
+    expands each node. Unchecking a link kind used to leave its entities drawn, unconnected, and counted."""
+    with store_db.session_scope(server["url"]) as s:
+        svc.create_entity(s, SYSTEM, "Person", {"name": "Rosa Elena Mendez"}, entity_id="kb-owner")
+        svc.create_entity(s, SYSTEM, "Company", {"name": "Transportes del Valle SA"}, entity_id="kb-company")
+        svc.create_entity(s, SYSTEM, "Person", {"name": "Mario Ruiz Soto"}, entity_id="kb-director")
+        svc.create_link(s, SYSTEM, "Ownership", "kb-owner", "kb-company", {"percentage": "60"})
+        svc.create_link(s, SYSTEM, "Directorship", "kb-director", "kb-company", {})
+    store_db.dispose_all()
+
+    page.goto("/entities/kb-owner/network")
+    if "/login" in page.url:  # the module's page is signed in by whichever test ran first
+        page.get_by_label("User name").fill(server["username"])
+        page.get_by_label("Password").fill(server["password"])
+        page.get_by_role("button", name="Sign in").click()
+        page.goto("/entities/kb-owner/network")
+    status = page.locator("#graph-status")
+    expect(status).to_contain_text("2 entities, 1 links shown")
+
+    page.get_by_role("checkbox", name=re.compile(r"^owns")).uncheck()
+    expect(status).to_contain_text("1 entities, 0 links shown")
+    expect(page.locator("#node-list li")).to_have_count(1)
+    page.get_by_role("checkbox", name=re.compile(r"^owns")).check()
+    expect(status).to_contain_text("2 entities, 1 links shown")
+
+    expand = page.get_by_role("button", name="Expand the neighbours of Transportes del Valle SA")
+    expand.focus()
+    page.keyboard.press("Enter")
+    expect(status).to_contain_text("3 entities, 2 links shown")
+    expect(page.locator("#node-list")).to_contain_text("Mario Ruiz Soto")
+    focused = page.evaluate("document.activeElement.getAttribute('href')")
+    assert focused == "/entities/kb-company"
+    expect(page.get_by_role("button", name="Expand the neighbours of Transportes del Valle SA")).to_have_count(0)
+
+
+def test_without_javascript_the_network_page_says_where_the_links_are(server, browser):  # noqa: F811
+    context = browser.new_context(base_url=server["base"], java_script_enabled=False)
+    page = context.new_page()
+    page.goto("/login")
+    page.get_by_label("User name").fill(server["username"])
+    page.get_by_label("Password").fill(server["password"])
+    page.get_by_role("button", name="Sign in").click()
+    with store_db.session_scope(server["url"]) as s:
+        svc.create_entity(s, SYSTEM, "Person", {"name": "Ana Sin Script"}, entity_id="nojs")
+    store_db.dispose_all()
+    page.goto("/entities/nojs/network")
+    expect(page.get_by_text("The network diagram needs JavaScript")).to_be_visible()
+    assert "Loading" not in page.locator("#graph-status").inner_text()
+    context.close()
+    page = browser.new_context(base_url=server["base"]).new_page()  # with scripts, the notice goes
+    page.goto("/login")
+    page.get_by_label("User name").fill(server["username"])
+    page.get_by_label("Password").fill(server["password"])
+    page.get_by_role("button", name="Sign in").click()
+    page.goto("/entities/nojs/network")
+    expect(page.locator("#graph-status")).to_contain_text("1 entities")
+    expect(page.get_by_text("The network diagram needs JavaScript")).to_have_count(0)
+    page.context.close()

@@ -5,6 +5,8 @@
   "use strict";
   var box = document.getElementById("cy");
   if (!box || typeof cytoscape === "undefined") return;
+  var needsScript = document.getElementById("needs-script");  // shown to browsers that run no script
+  if (needsScript) needsScript.remove();
   var root = box.dataset.entity;
   var status = document.getElementById("graph-status");
   var expanded = {};
@@ -36,6 +38,11 @@
   function applyFilter() {
     var off = hiddenKinds();
     cy.edges().forEach(function (e) { e.toggleClass("filtered", !!off[e.data("kind")]); });
+    // A node whose every link is filtered out goes too (the root stays): a kind unchecked must not
+    // leave its entities drawn and counted, unconnected.
+    cy.nodes().forEach(function (n) {
+      n.toggleClass("filtered", n.id() !== root && n.connectedEdges().not(".filtered").empty());
+    });
     renderTable();
   }
   function renderTable() {
@@ -48,8 +55,41 @@
       });
       body.appendChild(tr);
     });
-    status.textContent = cy.nodes().length + " entities, " + cy.edges().not(".filtered").length + " links shown." +
+    renderNodes();
+    status.textContent = cy.nodes().not(".filtered").length + " entities, " + cy.edges().not(".filtered").length + " links shown." +
       (truncated ? " Only part of a larger neighbourhood is drawn; workbench graph export --around exports all of it." : "");
+  }
+  // The keyboard's way through the diagram: each entity drawn, with a link to its page and a button
+  // that expands its neighbours (what a click on the node does).
+  function renderNodes() {
+    var list = document.getElementById("node-list");
+    list.textContent = "";
+    cy.nodes().not(".filtered").sort(function (a, b) { return a.data("label").localeCompare(b.data("label")); })
+      .forEach(function (n) {
+        var li = document.createElement("li");
+        var a = document.createElement("a");
+        a.href = "/entities/" + encodeURIComponent(n.id());
+        a.textContent = n.data("label");
+        li.appendChild(a);
+        if (n.data("designated")) li.appendChild(document.createTextNode(" (designated)"));
+        if (!expanded[n.id()]) {
+          var button = document.createElement("button");
+          button.type = "button";
+          button.className = "link";
+          button.textContent = "Expand";
+          button.setAttribute("aria-label", "Expand the neighbours of " + n.data("label"));
+          button.addEventListener("click", function () { load(n.id()).then(function () { focusAfterExpand(n.id()); }); });
+          li.appendChild(document.createTextNode(" "));
+          li.appendChild(button);
+        }
+        list.appendChild(li);
+      });
+  }
+  function focusAfterExpand(id) {  // the button is gone once expanded: keep the keyboard where it was
+    var links = document.querySelectorAll("#node-list a");
+    for (var i = 0; i < links.length; i++) {
+      if (links[i].getAttribute("href") === "/entities/" + encodeURIComponent(id)) { links[i].focus(); return; }
+    }
   }
   function add(data) {
     var added = cy.collection();
