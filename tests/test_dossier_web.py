@@ -114,6 +114,39 @@ def test_home_counts_only_the_dossiers_this_reviewer_may_review(db_url, session,
     assert line and line.group(1) == "2"
 
 
+def test_a_refused_dossier_form_shows_the_dossier_again_with_the_reason_and_the_typed_text(db_url, session, clients):
+    """A stale narrative save or a return without a comment used to give a bare error page with a
+    'Home' link: the typed narrative was lost. Now the dossier page comes back (409/422) with the
+    reason and what was typed, and nothing is saved."""
+    researcher, reviewer = clients
+    sc = build_scenario(session, RESEARCHER)
+    dossier_id = complete_dossier(session, RESEARCHER, sc)
+    session.commit()
+    url = f"/dossiers/{dossier_id}"
+    token = csrf_of(researcher, url)
+    stale = _version(researcher.get(url).text)
+    service.update_dossier(session, RESEARCHER, dossier_id, title="Renamed meanwhile")
+    session.commit()
+    long_text = "Three paragraphs of <analysis>\nwritten over an hour."
+    refused = researcher.post(f"{url}/edit", data={"csrf_token": token, "version": stale, "title": "Renamed meanwhile",
+                                                   "narrative_summary": long_text})
+    assert refused.status_code == 409
+    assert 'role="alert" id="refused"' in refused.text and "Changed by someone else" in refused.text
+    assert "Three paragraphs of &lt;analysis&gt;\nwritten over an hour." in refused.text  # kept, escaped
+    assert 'id="narrative-form"' in refused.text
+    session.expire_all()
+    assert (service.get_dossier(session, dossier_id).narrative or {}).get("summary") != long_text
+
+    workflow.submit(session, RESEARCHER, dossier_id)
+    session.commit()
+    token = csrf_of(reviewer, url)
+    no_comment = reviewer.post(f"{url}/move", data={"csrf_token": token, "action": "return"})
+    assert no_comment.status_code == 422 and "say why you return the dossier" in no_comment.text
+    assert 'id="move-form"' in no_comment.text
+    session.expire_all()
+    assert service.get_dossier(session, dossier_id).state == "submitted"
+
+
 def test_incomplete_submission_over_http_lists_missing_and_changes_nothing(db_url, session, clients):
     researcher, _ = clients
     sc = build_scenario(session, RESEARCHER)

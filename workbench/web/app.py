@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-import re
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
@@ -35,6 +34,7 @@ from workbench.web.deps import (
     templates,
     wants_json,
 )
+from workbench.web.forms import field_errors
 from workbench.web.throttle import LoginThrottle
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -63,19 +63,6 @@ class CommitBeforeResponse:
         await self.app(scope, receive, send_after_commit)
 
 
-def field_label(key: str) -> str:
-    """A field as a form names it: 'comment' -> 'Comment', 'birthDate' -> 'Birth date', 'item_id' -> 'Item id'."""
-    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", str(key)).replace("_", " ").replace(".", " ").split()
-    text = " ".join(words).lower()
-    return text[:1].upper() + text[1:] if text else "Request"
-
-
-def _field_errors(errors: dict | None) -> list[tuple[str, str]]:
-    """(field, message) pairs for the page, each message once."""
-    pairs = [(field_label(key), str(m)) for key, messages in (errors or {}).items() for m in messages]
-    return list(dict.fromkeys(pairs))
-
-
 def _error(request: Request, status: int, title: str, message: str, errors: dict | None = None,
            lead: str | None = None) -> Response:
     """JSON for scripts (``detail`` plus ``errors``); a page for people. A ValidationError's message is
@@ -86,7 +73,7 @@ def _error(request: Request, status: int, title: str, message: str, errors: dict
             body["errors"] = errors
         return JSONResponse(body, status_code=status)
     return templates.TemplateResponse(request, "error.html", {
-        "title": title, "message": lead or message, "errors": _field_errors(errors), "status": status,
+        "title": title, "message": lead or message, "errors": field_errors(errors), "status": status,
         "back": referring_page(request)}, status_code=status)
 
 

@@ -8,6 +8,7 @@ how a field looks from its ``widget``; nothing here renders HTML.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -131,3 +132,16 @@ def same_site_path(target: str | None, default: str = "/") -> str:
     if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default
     return target
+
+
+def field_label(key: str) -> str:
+    """A field as a form names it: 'comment' -> 'Comment', 'birthDate' -> 'Birth date', 'item_id' -> 'Item id'."""
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", str(key)).replace("_", " ").replace(".", " ").split()
+    text = " ".join(words).lower()
+    return text[:1].upper() + text[1:] if text else "Request"
+
+
+def field_errors(errors: dict | None) -> list[tuple[str, str]]:
+    """(field, message) pairs for the page, each message once."""
+    pairs = [(field_label(key), str(m)) for key, messages in (errors or {}).items() for m in messages]
+    return list(dict.fromkeys(pairs))

@@ -1,6 +1,7 @@
 """Dossier pages: list, create, the dossier page (live completeness, narrative, exhibits, comments,
 workflow buttons), the reviewers' queue, and exports. Thin: every rule lives in workbench.dossiers.
-Domain errors (403 four eyes, 409 conflict, 422 incomplete or invalid move) reach the app's handlers.
+A refused form (409 changed meanwhile, 422 incomplete or invalid) shows the dossier page again with the
+reason and what was typed; other domain errors (403 four eyes, 404) reach the app's handlers.
 """
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from workbench.dossiers import exports, service, workflow
-from workbench.schema import registry
-from workbench.store.entities import get_entity
+from workbench.schema import ValidationError, registry
+from workbench.store.entities import Conflict, get_entity
 from workbench.store.permissions import Actor
 from workbench.web import engines
 from workbench.web.deps import RowId, current_actor, flash, get_session, require_role, templates, wants_json
-from workbench.web.forms import form_int, form_value
+from workbench.web.forms import field_errors, form_int, form_value
 
 router = APIRouter(include_in_schema=False)
 
@@ -87,9 +88,15 @@ def review_queue(request: Request, actor: Actor = Depends(require_role("reviewer
 def dossier_page(dossier_id: str, request: Request, actor: Actor = Depends(current_actor),
                  session: Session = Depends(get_session)):
     dossier = service.get_dossier(session, dossier_id)
-    doc = exports.document(session, dossier)
     if wants_json(request):
-        return JSONResponse(dict(_summary(dossier), completeness=doc["completeness"]))
+        return JSONResponse(dict(_summary(dossier), completeness=exports.document(session, dossier)["completeness"]))
+    return _view(request, session, actor, dossier)
+
+
+def _view(request: Request, session: Session, actor: Actor, dossier, status_code: int = 200,
+          refused: dict | None = None) -> Response:
+    """The dossier page; ``refused``: why a form posted from it was refused, and what was typed into it."""
+    doc = exports.document(session, dossier)
     comments = service.comments_for(session, dossier.id)
     return templates.TemplateResponse(request, "dossiers/view.html", {
         "d": dossier, "doc": doc, "moves": workflow.allowed_moves(session, actor, dossier),
@@ -103,7 +110,43 @@ def dossier_page(dossier_id: str, request: Request, actor: Actor = Depends(curre
         "sections": service.NARRATIVE_SECTIONS, "visa_fields": service.VISA_FIELDS,
         "statement_types": service.STATEMENT_TYPES, "versions": service.version_chain(session, dossier),
         "formats": exports.FORMATS, "can_new_version": dossier.state in ("approved", "returned"),
-    })
+        "refused": refused,
+    }, status_code=status_code)
+
+
+def _typed(form, dossier) -> list[tuple[str, str]]:
+    """What the user typed into a refused form, labelled; narrative fields only where they differ
+    from what is stored (the whole narrative form is posted each time)."""
+    labels = {"comment": "Comment", "text": "Comment", "statement": "What it shows", "excerpt": "Excerpt",
+              "page": "Page", "title": "Title", "identifier_notes": "Identifier notes"}
+    labels.update({f"narrative_{k}": v for k, v in service.NARRATIVE_SECTIONS.items()})
+    labels.update({f"visa_{k}": v for k, v in service.VISA_FIELDS.items()})
+    stored = {"title": dossier.title, "identifier_notes": dossier.identifier_notes or ""}
+    stored.update({f"narrative_{k}": v for k, v in (dossier.narrative or {}).items()})
+    stored.update({f"visa_{k}": v for k, v in (dossier.visa_data or {}).items()})
+    out = []
+    for key, value in form.multi_items():
+        if key in labels and isinstance(value, str) and value.strip() and value.strip() != (stored.get(key) or "").strip():
+            out.append((labels[key], value))
+    return out
+
+
+def _posted(request: Request, session: Session, actor: Actor, dossier_id: str, form, act) -> Response:
+    """Run a form's change; a refusal (invalid input, four eyes aside, or a dossier changed meanwhile)
+    shows the dossier page again with the reason and what was typed, instead of an error page that
+    loses both (JSON clients still get the app's error responses)."""
+    try:
+        return act()
+    except (ValidationError, Conflict) as exc:
+        if wants_json(request):
+            raise
+        session.rollback()
+        dossier = service.get_dossier(session, dossier_id)
+        conflict = isinstance(exc, Conflict)
+        refused = {"title": "Changed by someone else" if conflict else "Not saved",
+                   "message": f"{exc} Nothing was saved." if conflict else exc.lead,
+                   "errors": [] if conflict else field_errors(exc.errors), "typed": _typed(form, dossier)}
+        return _view(request, session, actor, dossier, 409 if conflict else 422, refused)
 
 
 @router.get("/dossiers/{dossier_id}/completeness")
@@ -118,17 +161,21 @@ async def dossier_edit(dossier_id: str, request: Request, actor: Actor = Depends
                        session: Session = Depends(get_session)):
     form = await request.form()
     dossier = service.get_dossier(session, dossier_id)
-    narrative = dict(dossier.narrative or {})
-    for key in service.NARRATIVE_SECTIONS:
-        if f"narrative_{key}" in form:
-            narrative[key] = form_value(form, f"narrative_{key}")
-    changes = {"narrative": narrative, "title": form_value(form, "title") or dossier.title,
-               "identifier_notes": form_value(form, "identifier_notes")}
-    if service.basis_of(dossier).visa:
-        changes["visa_data"] = {k: form_value(form, f"visa_{k}") for k in service.VISA_FIELDS}
-    service.update_dossier(session, actor, dossier.id, expected_version=form_int(form, "version"), **changes)
-    flash(request, "Saved.")
-    return _page(dossier.id)
+
+    def act():
+        narrative = dict(dossier.narrative or {})
+        for key in service.NARRATIVE_SECTIONS:
+            if f"narrative_{key}" in form:
+                narrative[key] = form_value(form, f"narrative_{key}")
+        changes = {"narrative": narrative, "title": form_value(form, "title") or dossier.title,
+                   "identifier_notes": form_value(form, "identifier_notes")}
+        if service.basis_of(dossier).visa:
+            changes["visa_data"] = {k: form_value(form, f"visa_{k}") for k in service.VISA_FIELDS}
+        service.update_dossier(session, actor, dossier.id, expected_version=form_int(form, "version"), **changes)
+        flash(request, "Saved.")
+        return _page(dossier.id)
+
+    return _posted(request, session, actor, dossier_id, form, act)
 
 
 @router.post("/dossiers/{dossier_id}/exhibits")
@@ -137,34 +184,46 @@ async def exhibit_add(dossier_id: str, request: Request, actor: Actor = Depends(
     form = await request.form()
     pick = form_value(form, "evidence")  # "citation:12" or "source:abc"
     kind, _, ref = pick.partition(":")
-    exhibit = service.add_exhibit(
-        session, actor, dossier_id, element=form_value(form, "element"), statement=form_value(form, "statement"),
-        statement_type=form_value(form, "statement_type"),
-        citation_id=int(ref) if kind == "citation" and ref.isdigit() else None,
-        source_id=ref if kind == "source" else None,
-        excerpt=form_value(form, "excerpt") or None, page=form_value(form, "page") or None,
-        expected_version=form_int(form, "version"),
-    )
-    flash(request, f"Added exhibit {exhibit.number}.")
-    return _page(dossier_id)
+
+    def act():
+        exhibit = service.add_exhibit(
+            session, actor, dossier_id, element=form_value(form, "element"), statement=form_value(form, "statement"),
+            statement_type=form_value(form, "statement_type"),
+            citation_id=int(ref) if kind == "citation" and ref.isdigit() else None,
+            source_id=ref if kind == "source" else None,
+            excerpt=form_value(form, "excerpt") or None, page=form_value(form, "page") or None,
+            expected_version=form_int(form, "version"),
+        )
+        flash(request, f"Added exhibit {exhibit.number}.")
+        return _page(dossier_id)
+
+    return _posted(request, session, actor, dossier_id, form, act)
 
 
 @router.post("/dossiers/{dossier_id}/exhibits/{exhibit_id}/remove")
 async def exhibit_remove(dossier_id: str, exhibit_id: RowId, request: Request, actor: Actor = Depends(current_actor),
                          session: Session = Depends(get_session)):
     form = await request.form()
-    service.remove_exhibit(session, actor, dossier_id, exhibit_id, expected_version=form_int(form, "version"))
-    flash(request, "Removed the exhibit.")
-    return _page(dossier_id)
+
+    def act():
+        service.remove_exhibit(session, actor, dossier_id, exhibit_id, expected_version=form_int(form, "version"))
+        flash(request, "Removed the exhibit.")
+        return _page(dossier_id)
+
+    return _posted(request, session, actor, dossier_id, form, act)
 
 
 @router.post("/dossiers/{dossier_id}/comments")
 async def comment_add(dossier_id: str, request: Request, actor: Actor = Depends(current_actor),
                       session: Session = Depends(get_session)):
     form = await request.form()
-    service.add_comment(session, actor, dossier_id, form_value(form, "text"), form_int(form, "exhibit_id"))
-    flash(request, "Comment added.")
-    return _page(dossier_id)
+
+    def act():
+        service.add_comment(session, actor, dossier_id, form_value(form, "text"), form_int(form, "exhibit_id"))
+        flash(request, "Comment added.")
+        return _page(dossier_id)
+
+    return _posted(request, session, actor, dossier_id, form, act)
 
 
 @router.post("/dossiers/{dossier_id}/move")
@@ -172,21 +231,29 @@ async def dossier_move(dossier_id: str, request: Request, actor: Actor = Depends
                        session: Session = Depends(get_session)):
     form = await request.form()
     name = form_value(form, "action")
-    dossier = workflow.move(session, actor, dossier_id, name, form_value(form, "comment") or None,
-                            expected_version=form_int(form, "version"))
-    if wants_json(request):
-        return JSONResponse(_summary(dossier))
-    flash(request, f"Dossier is now {dossier.state}.")
-    return _page(dossier.id)
+
+    def act():
+        dossier = workflow.move(session, actor, dossier_id, name, form_value(form, "comment") or None,
+                                expected_version=form_int(form, "version"))
+        if wants_json(request):
+            return JSONResponse(_summary(dossier))
+        flash(request, f"Dossier is now {dossier.state}.")
+        return _page(dossier.id)
+
+    return _posted(request, session, actor, dossier_id, form, act)
 
 
 @router.post("/dossiers/{dossier_id}/new-version")
 async def dossier_new_version(dossier_id: str, request: Request, actor: Actor = Depends(current_actor),
                               session: Session = Depends(get_session)):
     form = await request.form()
-    dossier = service.new_version(session, actor, dossier_id, form_value(form, "comment") or None)
-    flash(request, f"Opened version {dossier.number} as a draft.")
-    return _page(dossier.id)
+
+    def act():
+        dossier = service.new_version(session, actor, dossier_id, form_value(form, "comment") or None)
+        flash(request, f"Opened version {dossier.number} as a draft.")
+        return _page(dossier.id)
+
+    return _posted(request, session, actor, dossier_id, form, act)
 
 
 @router.get("/dossiers/{dossier_id}/export")
