@@ -99,3 +99,40 @@ def test_two_reviewers_acting_on_the_same_dossier_one_wins(db_url, researcher):
         dossier = service.get_dossier(s, dossier_id)
         assert dossier.state == "approved" and dossier.snapshot_hash
         assert [e.event for e in dossier.events][-1] == "approved"
+
+
+def test_a_save_while_an_import_holds_sqlite_gets_a_busy_page_not_a_server_error(db_url, monkeypatch):
+    """SQLite has one writer: a note saved during a long table import waited, then failed with a bare
+    500. It now gets 503 'Database busy' with Retry-After, and saves once the import is done."""
+    import sqlite3
+
+    from sqlalchemy.engine import make_url
+    from web_helpers import csrf_of, signed_in_client
+
+    from workbench.settings import reset_settings
+    from workbench.store import db as store_db
+    from workbench.store.entities import create_entity
+    from workbench.store.permissions import SYSTEM
+
+    if make_url(db_url).get_backend_name() != "sqlite":
+        pytest.skip("PostgreSQL has row locks: a writer elsewhere does not block this save")
+    monkeypatch.setenv("WORKBENCH_SQLITE_BUSY_SECONDS", "0.2")
+    reset_settings()
+    store_db.dispose_all()
+    with store_db.session_scope(db_url) as s:
+        entity_id = create_entity(s, SYSTEM, "Person", {"name": "Ana Roja"}).obj.id
+    client = signed_in_client(db_url, "rita", "researcher")
+    token = csrf_of(client, f"/entities/{entity_id}")
+    importer = sqlite3.connect(make_url(db_url).database)
+    importer.execute("BEGIN IMMEDIATE")  # what an import's open write transaction does
+    try:
+        busy = client.post(f"/entities/{entity_id}/notes", data={"csrf_token": token, "text": "seen in court file"},
+                           follow_redirects=False)
+    finally:
+        importer.rollback()
+        importer.close()
+    assert busy.status_code == 503 and busy.headers["retry-after"] == "30"
+    assert "Database busy" in busy.text and "Nothing was saved" in busy.text
+    saved = client.post(f"/entities/{entity_id}/notes", data={"csrf_token": token, "text": "seen in court file"},
+                        follow_redirects=False)
+    assert saved.status_code == 303

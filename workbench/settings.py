@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     session_max_age: int = 12 * 3600
     login_attempts_per_minute: int = 5
     secure_cookies: bool = False
+    sqlite_busy_seconds: float = 15.0  # how long a write waits for another writer (an import) on SQLite
 
     @property
     def files_dir(self) -> Path:

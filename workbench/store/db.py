@@ -23,13 +23,16 @@ class DatabaseError(RuntimeError):
     """The database cannot be opened or is not initialised; the message says what to do."""
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=15000")
-    cursor.close()
+def _sqlite_pragmas(busy_ms: int):
+    def apply(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+        cursor.close()
+
+    return apply
 
 
 def make_engine(url: str) -> Engine:
@@ -43,8 +46,11 @@ def make_engine(url: str) -> Engine:
             parent = Path(database).expanduser().resolve().parent
             if not parent.exists():
                 raise DatabaseError(f"cannot open SQLite database {database}: folder {parent} does not exist")
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        # SQLite has one writer at a time: a save waits this long for an import's transaction to end,
+        # then fails with "database is locked" (the web app answers 503, try again).
+        busy = get_settings().sqlite_busy_seconds
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy})
+        event.listen(engine, "connect", _sqlite_pragmas(int(busy * 1000)))
         return engine
     if parsed.get_backend_name() == "postgresql":
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)

@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
@@ -120,6 +121,17 @@ def _install_error_handlers(app: FastAPI) -> None:
             key = ".".join(str(part) for part in item.get("loc", ())[1:]) or "request"
             errors.setdefault(key, []).append(item.get("msg", "invalid"))
         return _error(request, 422, "Invalid input", "the request does not have the expected fields", errors)
+
+    @app.exception_handler(OperationalError)
+    async def database_busy(request: Request, exc: OperationalError) -> Response:
+        if "database is locked" not in str(exc.orig):
+            raise exc  # any other database failure is a server error (500)
+        response = _error(request, 503, "Database busy",
+                          "another job (an import or a restore) is writing to the database, and this change waited "
+                          f"{get_settings().sqlite_busy_seconds:g} s for it. Nothing was saved. Try again in a "
+                          "minute: the browser's Back button returns to the form with what you typed.")
+        response.headers["Retry-After"] = "30"
+        return response
 
     # Starlette's class, so that the router's own 404 (unknown address) and 405 (a form's address
     # opened as a page) get the same pages as the routes' errors; FastAPI's HTTPException is a subclass.
