@@ -139,6 +139,21 @@ def test_edits_are_applied_incrementally_from_the_audit_log(session, researcher,
     assert dict(rebuilt.nodes(data=True)) == dict(refreshed.graph.nodes(data=True))
 
 
+def test_a_note_keeps_the_analyses_already_computed(session, researcher, network):
+    """The home page ranks officials with betweenness centrality (seconds on a large network): a note
+    or a citation, which change no link, used to throw it away, so every write made the next home
+    page slow. A link change still does."""
+    analysis.exposure(session)
+    proj = projection.projection_for(session)
+    assert "centrality" in proj.memo
+    svc.add_note(session, researcher, "a-mayor", "seen at the port")
+    session.commit()
+    assert projection.projection_for(session) is proj and "centrality" in proj.memo
+    svc.create_link(session, researcher, "Associate", "a-mayor", "b-police")
+    session.commit()
+    assert "centrality" not in projection.projection_for(session).memo
+
+
 def test_merged_entities_are_absent(session, researcher, network):
     assert "w-fixer" in projection.graph_for(session)
     # What a merge does to the store: the loser points at the winner; the change is audited.

@@ -303,7 +303,8 @@ def apply_changes(session: Session, proj: Projection, entity_ids: set[str], link
             if link_id not in found_links:
                 _remove_edge(proj, link_id)
         _add_links(session, proj, found_links.values(), reg)
-    proj.changed()
+    if entity_ids or link_ids:  # a note or a citation changes no analysis: keep what was computed
+        proj.changed()
 
 
 def _refresh(session: Session, proj: Projection, seq: int, head_hash: str) -> bool:
@@ -315,10 +316,12 @@ def _refresh(session: Session, proj: Projection, seq: int, head_hash: str) -> bo
     entity_ids: set[str] = set()
     link_ids: set[str] = set()
     unknown: set[str] = set()
-    for object_type, object_id, before, after in session.execute(
-        select(AuditEntry.object_type, AuditEntry.object_id, AuditEntry.before, AuditEntry.after)
+    for action, object_type, object_id, before, after in session.execute(
+        select(AuditEntry.action, AuditEntry.object_type, AuditEntry.object_id, AuditEntry.before, AuditEntry.after)
         .where(AuditEntry.seq > proj.seq).order_by(AuditEntry.seq)
     ):
+        if action.partition(".")[0] in NON_GRAPH_OBJECTS:  # 'note.create' is filed under its entity
+            continue
         if object_type == "entity":
             entity_ids.add(object_id)
         elif object_type == "link":
