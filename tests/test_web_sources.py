@@ -73,3 +73,26 @@ def test_source_needs_url_or_file_and_title(client):
     assert response.status_code == 422
     assert re.search(r'id="src-title-errors"><li>a source needs a title', response.text)
     assert re.search(r'id="src-url-errors"><li>.*is not an http\(s\) URL', response.text)
+
+
+def test_a_source_cited_by_thousands_of_facts_pages_its_citations(db_url, client):
+    """An imported list is cited by every fact it carries: its page used to render all of them
+    (36 MB for the SDN JSON). The page shows 100 at a time with the total; the API can page too."""
+    from workbench.store import db as store_db
+    from workbench.store.entities import cite, create_entity, create_source
+    from workbench.store.permissions import SYSTEM
+
+    with store_db.session_scope(db_url) as s:
+        source = create_source(s, SYSTEM, title="Roll 2024", url="https://example.org/roll", source_type="registry",
+                               reliability="B").id
+        for number in range(130):
+            entity = create_entity(s, SYSTEM, "Person", {"name": f"Owner {number:03d}"}).obj.id
+            cite(s, SYSTEM, source, entity_id=entity, locator=f"row {number}")
+    first = client.get(f"/sources/{source}").text
+    assert "(130)" in first and "Page 1 of 2" in first and "row 99<" in first and "row 100<" not in first
+    assert first.count('href="/entities/') == 100
+    second = client.get(f"/sources/{source}", params={"page": 2}).text
+    assert second.count('href="/entities/') == 30 and "row 129" in second and 'rel="prev"' in second
+    api = client.get("/api/citations", params={"source_id": source, "offset": 120, "limit": 50})
+    assert [c["locator"] for c in api.json()] == [f"row {n}" for n in range(120, 130)]
+    assert len(client.get("/api/citations", params={"source_id": source}).json()) == 130

@@ -77,9 +77,14 @@ def links_by_id(session: Session, ids: Iterable[str]) -> dict[str, Link]:
     return {link.id: link for link in session.execute(query).scalars()}
 
 
-def citations_of_source(session: Session, source_id: str) -> list[Citation]:
-    return list(session.execute(select(Citation).where(Citation.source_id == source_id)
-                                .order_by(Citation.id)).scalars())
+def citations_of_source(session: Session, source_id: str, offset: int = 0,
+                        limit: int = PAGE_SIZE) -> tuple[list[Citation], int]:
+    """One page of the citations of a source, and how many there are (an imported list cites
+    tens of thousands of facts)."""
+    total = session.scalar(select(func.count()).select_from(Citation).where(Citation.source_id == source_id)) or 0
+    rows = session.execute(select(Citation).where(Citation.source_id == source_id)
+                           .order_by(Citation.id).offset(offset).limit(limit)).scalars()
+    return list(rows), int(total)
 
 
 def cited_fact_labels(citations: Iterable[Citation], subjects: Mapping[str, Entity]) -> dict[int, str]:

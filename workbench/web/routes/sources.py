@@ -132,14 +132,16 @@ async def source_update(source_id: str, request: Request, actor: Actor = Depends
 
 
 @router.get("/sources/{source_id}")
-def source_view(source_id: str, request: Request, actor: Actor = Depends(current_actor),
+def source_view(source_id: str, request: Request, page: int = 1, actor: Actor = Depends(current_actor),
                 session: Session = Depends(get_session)):
     source = store.get_source(session, source_id)
-    citations = readmodels.citations_of_source(session, source_id)
+    page = max(1, page)
+    citations, total = readmodels.citations_of_source(session, source_id, offset=(page - 1) * readmodels.PAGE_SIZE)
     subjects = readmodels.entities_by_id(session, [c.entity_id for c in citations if c.entity_id])
     links = readmodels.links_by_id(session, [c.link_id for c in citations if c.link_id])
     return templates.TemplateResponse(request, "sources/view.html", {
         "source": source, "citations": citations, "subjects": subjects, "links": links,
+        "page": page, "total": total, "page_size": readmodels.PAGE_SIZE,
         "fact_labels": readmodels.cited_fact_labels(citations, subjects), "can_edit": actor.can("edit"),
         **_vocab()})
 
