@@ -175,3 +175,18 @@ def test_names_that_a_spreadsheet_would_run_as_formulas_are_written_as_text(tmp_
     assert runner.invoke(app, ["match", "pairs", str(pairs), "-o", str(out)]).exit_code == 0
     row = read_csv(out)[0]
     assert row["left"] == "'" + evil and row["parcel"] == "-12.5" and float(row["score"]) > 0
+
+
+def test_blank_lines_between_rows_are_empty_rows_so_row_numbers_stay_those_of_the_file(tmp_path, watchlist):
+    """A blank line in a one-column roll is an owner left empty: it used to vanish, so every later hit
+    pointed at the row before its own and the summary said '0 empty'. Trailing blank lines are no rows."""
+    src = write(tmp_path / "roll.csv", 'name\nAAA\n\nGUZMAN LOERA Joaquin\n""\nGUZMAN LOERA Joaquin\n\n\n')
+    out = tmp_path / "hits.csv"
+    result = runner.invoke(app, ["screen", str(src), "-o", str(out), "--against", str(watchlist), "--top", "1"])
+    assert result.exit_code == 0, result.output
+    assert "2 empty" in result.output
+    assert [r["row"] for r in read_csv(out) if r["match_id"] == "w1"] == ["2", "4"]
+    pairs = write(tmp_path / "pairs.csv", "left,right\nAna,Ana\n\nJuan,Juan\n")
+    out = tmp_path / "scored.csv"
+    assert runner.invoke(app, ["match", "pairs", str(pairs), "-o", str(out)]).exit_code == 0
+    assert [(r["left"], r["score"]) for r in read_csv(out)] == [("Ana", "1.0000"), ("", ""), ("Juan", "1.0000")]

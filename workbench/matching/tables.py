@@ -78,6 +78,7 @@ def read_table(path: Path, required: tuple[str, ...] = ()) -> tuple[list[str], I
 
     def rows() -> Iterator[tuple[int, dict]]:
         row_number = -1
+        blank = 0  # blank lines not yet given out: rows with no value, unless nothing follows them
         try:
             while True:
                 try:
@@ -85,9 +86,16 @@ def read_table(path: Path, required: tuple[str, ...] = ()) -> tuple[list[str], I
                 except StopIteration:
                     return
                 except csv.Error as exc:
-                    raise InputError(f"{path}: line {counter[0]} (data row {row_number + 1}): {exc}") from None
+                    raise InputError(f"{path}: line {counter[0]} (data row {row_number + blank + 1}): {exc}") from None
                 if not values or all(not v.strip() for v in values):
+                    blank += 1
                     continue
+                # A blank line between rows is a row with an empty name (skipped and counted), so that
+                # row numbers stay those of the file; blank lines at the end of a file are no rows.
+                for _ in range(blank):
+                    row_number += 1
+                    yield row_number, dict.fromkeys(header, "")
+                blank = 0
                 row_number += 1
                 if len(values) != len(header):
                     raise InputError(f"{path}: line {counter[0]} (data row {row_number}) has {len(values)} fields "
