@@ -3,15 +3,18 @@
 import json
 import shutil
 
-from sqlalchemy import delete, select
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
 from typer.testing import CliRunner
 
 from workbench.cli import app
 from workbench.settings import get_settings
 from workbench.store.db import get_engine, session_scope
-from workbench.store.entities import create_source
-from workbench.store.models import Base
-from workbench.store.permissions import SYSTEM
+from workbench.matching.judgements import merge
+from workbench.store.entities import create_entity, create_source
+from workbench.store.models import Base, Entity
+from workbench.store.permissions import SYSTEM, Actor
 
 runner = CliRunner()
 
@@ -41,6 +44,12 @@ def test_round_trip_is_lossless(db_url, tmp_path):
     (files / ("ab" + "0" * 62)).write_bytes(b"%PDF-1.4 stored evidence")
     with session_scope(db_url) as s:
         create_source(s, SYSTEM, title="Uploaded deed", sha256="ab" + "0" * 62, file_name="deed.pdf")
+        # a merged entry points at its winner (a self-reference restored after the rows): its
+        # updated_at used to become the restore time
+        create_entity(s, SYSTEM, "Person", {"name": "Joaquin Guzman L."}, entity_id="dup-guzman")
+        merge(s, Actor("ruth", "reviewer"), "demo-guzman-loera", "dup-guzman")
+        s.flush()
+        s.execute(update(Entity).where(Entity.id == "dup-guzman").values(updated_at=datetime(2024, 1, 2, 3, 4, 5)))
     before = _snapshot(db_url)
     archive = tmp_path / "backup.zip"
     result = runner.invoke(app, ["backup", str(archive)])

@@ -157,8 +157,11 @@ def _load_table(connection: Connection, table, rows: list[dict], path: Path) -> 
         for start in range(0, len(rows), 1000):
             connection.execute(insert(table), rows[start:start + 1000])
         pk = next(iter(table.primary_key.columns))
+        # The update would stamp columns such as updated_at with the restore time: keep the archive's.
+        stamped = [c.name for c in table.columns if c.onupdate is not None and c.name in (rows[0] if rows else {})]
         for values, row in deferred:
-            connection.execute(update(table).where(pk == row[pk.name]).values(**values))
+            connection.execute(update(table).where(pk == row[pk.name])
+                               .values(**values, **{c: row[c] for c in stamped}))
     except (IntegrityError, StatementError) as exc:
         raise BackupError(f"{path}: the rows of table {table.name} do not load ({exc.orig or exc})") from exc
 
