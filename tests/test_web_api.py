@@ -100,3 +100,16 @@ def test_second_pass_api_details_a_script_notices(client):
     listed = client.get("/api/sources", params={"q": "Gazette 7"}).json()
     read = client.get(f"/api/sources/{made['id']}").json()
     assert made["retrieved_at"] == listed[0]["retrieved_at"] == read["retrieved_at"]
+
+
+def test_direction_controls_are_refused_and_invisible_spaces_dropped_from_names(client):
+    """'\u202eevil' displays reversed: a page or a dossier would show a name other than the one
+    stored. Zero-width spaces made two names that look the same differ."""
+    spoof = client.post("/api/entities", json={"kind": "Person", "properties": {"name": "\u202eevil\u202c Name"}})
+    assert spoof.status_code == 422 and "U+202E" in spoof.json()["detail"]
+    made = client.post("/api/entities", json={"kind": "Person", "properties": {
+        "name": "Zero\u200bWidth Hern\u2060andez", "notes": "plain note"}})
+    assert made.status_code == 201, made.text
+    assert made.json()["caption"] == "ZeroWidth Hernandez"
+    note = client.post("/api/entities", json={"kind": "Person", "properties": {"name": "Ana", "notes": "x\u2067y"}})
+    assert note.status_code == 422 and "U+2067" in note.json()["detail"]

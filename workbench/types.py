@@ -43,29 +43,48 @@ _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _ALNUM = re.compile(r"[^\W_]")  # exactly the characters str.isalnum() accepts
 
 
+# Formatting controls that make text display in another order than it is stored ('\u202eevil'
+# shows as 'live'): a page, an export or a dossier would show a name other than the one stored.
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# Invisible characters with no meaning in a name or a short value: two names that look the same
+# would differ. They go, as runs of spaces do; the joiners that some scripts need (U+200C, U+200D) stay.
+_INVISIBLE = str.maketrans("", "", "\u200b\u2060\ufeff")
+
+
 def _strip(raw: object) -> str:
     return str(raw).strip() if raw is not None else ""
 
 
+def _bidi_error(value: str) -> list[str]:
+    found = _BIDI_CONTROLS.search(value)
+    if found is None:
+        return []
+    return [f"contains the invisible direction control U+{ord(found.group()):04X}, which makes the text display "
+            "in another order than it is stored: remove it"]
+
+
 def check_text(raw: str, spec: dict, registry: Registry) -> Checked:
     value = _strip(raw)
-    return Checked(value or None)
+    errors = _bidi_error(value)
+    return Checked(None, errors=errors) if errors else Checked(value or None)
 
 
 def check_string(raw: str, spec: dict, registry: Registry) -> Checked:
-    value = " ".join(_strip(raw).split())
+    value = " ".join(_strip(raw).translate(_INVISIBLE).split())
     if len(value) > 1000:
         return Checked(None, errors=["is longer than 1000 characters"])
-    return Checked(value or None)
+    errors = _bidi_error(value)
+    return Checked(None, errors=errors) if errors else Checked(value or None)
 
 
 def check_name(raw: str, spec: dict, registry: Registry) -> Checked:
-    value = " ".join(_strip(raw).split())
+    value = " ".join(_strip(raw).translate(_INVISIBLE).split())
     if len(value) > 500:
         return Checked(None, errors=["a name is at most 500 characters"])
     if value and not _ALNUM.search(value):
         return Checked(None, errors=[f"'{value}' contains no letters or digits"])
-    return Checked(value or None)
+    errors = _bidi_error(value)
+    return Checked(None, errors=errors) if errors else Checked(value or None)
 
 
 def check_date(raw: str, spec: dict, registry: Registry) -> Checked:
