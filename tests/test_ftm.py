@@ -218,3 +218,37 @@ def test_unknown_properties_and_repeated_ids_are_reported_not_dropped_silently(s
     assert "Person.wingspan: FtM's Person has no such property; 1 value(s) left out" in messages
     assert "Person.weight: no workbench property holds it; 1 value(s) left out" in messages
     assert ("odd.ftm.json line 2", "id 'p1' already came on line 1: this line is left out") in summary.warnings
+
+
+def test_round_trip_keeps_identifier_schemes_and_sanction_names(session, db_url, tmp_path):
+    """FtM's idNumber says which number, not which scheme: a cédula, a voter card or a short RFC came
+    back as NATIONAL_ID or TAX_ID, and a company's REGISTRATION number moved to another property.
+    Sanction records lost their names ('Sanction'). Identifications and the Sanction's summary carry them."""
+    from workbench.store.entities import create_entity, create_link, get_entity
+
+    identifiers = ["CEDULA:71234567", "VOTER:ABCD123456", "RFC:GULO900329", "CURP:GURR730821HCLRMG",
+                   "PASSPORT:G123456"]
+    create_entity(session, ACTOR, "Person", {"name": "Ana Prueba (FICTIONAL)", "identifier": identifiers},
+                  entity_id="p1")
+    create_entity(session, ACTOR, "Company", {"name": "Prueba SA (FICTIONAL)",
+                                              "identifier": ["REGISTRATION:01074897", "NIT:900123456"]},
+                  entity_id="c1")
+    create_entity(session, ACTOR, "Sanction", {"name": "OFAC SDN entry 36 (FICTIONAL)", "authority": "OFAC",
+                                               "program": "SDNTK"}, entity_id="s1")
+    create_link(session, ACTOR, "SanctionOf", "s1", "c1")
+    session.commit()
+    before = {e: dict(get_entity(session, e).properties) for e in ("p1", "c1", "s1")}
+    rows, _ = _export(session)
+    path = tmp_path / "export.ftm.json"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    _empty_store(session)
+    with store_db.session_scope(db_url) as s:
+        summary = import_ftm(s, ACTOR, path)
+    assert summary.rejected == []
+    session.expire_all()
+    after = {e: dict(get_entity(session, e).properties) for e in ("p1", "c1", "s1")}
+    assert sorted(after["p1"]["identifier"]) == sorted(identifiers)
+    assert sorted(after["c1"]["identifier"]) == sorted(before["c1"]["identifier"])
+    assert after["c1"] == before["c1"] and after["p1"] == before["p1"]
+    assert after["s1"]["name"] == ["OFAC SDN entry 36 (FICTIONAL)"] and get_entity(session, "s1").caption.startswith(
+        "OFAC SDN entry 36")

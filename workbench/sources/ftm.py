@@ -3,13 +3,17 @@
 Export: each entity becomes an FtM entity of its kind's ``ftm`` schema, each property goes to
 its ``ftm`` property, identifiers go to their scheme's ``ftm_property``; each link becomes an
 entity of the link kind's ``ftm`` schema with its two ends in ``ftm_source``/``ftm_target``,
-except SanctionOf, which FtM expresses as the Sanction's ``entity`` property. Import reverses
-the same tables, so a round trip keeps everything FtM can carry. No followthemoney import here:
+except SanctionOf, which FtM expresses as the Sanction's ``entity`` property. Each identifier of a
+person or organisation also travels as an FtM ``Identification`` (holder, number, type = our scheme):
+FtM's ``idNumber`` or ``taxNumber`` keep the number but not which scheme it is (a CURP, a voter card,
+a Colombian cédula), and dossiers check identifiers by scheme. Import reverses the same tables, so a
+round trip keeps everything FtM can carry. No followthemoney import here:
 the package is only needed by the tests that validate the output.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -120,6 +124,23 @@ def entity_to_ftm(entity: Entity, maps: _Maps, sanction_targets: dict[str, list[
     return {"id": entity.id, "schema": kind.ftm, "properties": _fits(kind.ftm, props)}
 
 
+# FtM's LegalEntity and the schemata that extend it.
+FTM_LEGAL_ENTITIES = frozenset({"LegalEntity", "Person", "Organization", "Company", "PublicBody"})
+
+
+def identifications_to_ftm(entity: Entity, maps: _Maps) -> Iterator[dict]:
+    """Each identifier of a person or organisation as an FtM Identification whose ``type`` is its scheme."""
+    kind = maps.reg.entity_kinds.get(entity.kind)
+    if kind is None or kind.ftm not in FTM_LEGAL_ENTITIES:  # what FtM's Identification may hold
+        return
+    for value in (entity.properties or {}).get("identifier") or []:
+        scheme, number = split_identifier(value)
+        if scheme and number:
+            digest = hashlib.sha1(value.encode("utf-8")).hexdigest()[:12]
+            yield {"id": f"{entity.id}-idn-{digest}", "schema": "Identification",
+                   "properties": {"holder": [entity.id], "number": [number], "type": [scheme]}}
+
+
 def link_to_ftm(link: Link, maps: _Maps) -> dict | None:
     spec = maps.reg.link_kinds.get(link.kind)
     if spec is None or not spec.ftm or not spec.ftm_source or not spec.ftm_target:
@@ -164,6 +185,7 @@ def export_ftm(session: Session, entity_ids: Iterable[str] | None = None,
                 skipped.append(f"{entity.kind} {entity.id}: no concrete FtM schema")
             continue
         yield data
+        yield from identifications_to_ftm(entity, maps)
     link_query = select(Link).order_by(Link.id).execution_options(yield_per=2000)
     for link in session.execute(link_query).scalars():
         if link.kind in property_links:
@@ -262,6 +284,45 @@ def ftm_to_properties(maps: _Maps, kind: str, ftm_props: dict) -> dict[str, list
     return out
 
 
+def _identifications(maps: _Maps, rows: list[tuple[int, dict]]) -> dict[str, list[str]]:
+    """Identifier values ('SCHEME:number') by holder, from the file's Identification entities; a
+    ``type`` that is none of our schemes is read as the number's FtM property would be."""
+    found: dict[str, list[str]] = {}
+    for _number, data in rows:
+        if data.get("schema") != "Identification":
+            continue
+        props = data.get("properties") or {}
+        holders, numbers = props.get("holder") or [], props.get("number") or []
+        kinds = [str(t).strip().upper() for t in props.get("type") or []]
+        for holder in map(str, holders):
+            for number in map(str, numbers):
+                scheme = next((k for k in kinds if k in maps.reg.identifier_schemes), None)
+                value = f"{scheme}:{number}" if scheme else _identifier(maps, "idNumber", number, "")
+                if value not in found.setdefault(holder, []):
+                    found[holder].append(value)
+    return found
+
+
+def _restore_identifiers(maps: _Maps, kind: str, props: dict[str, list[str]], exact: list[str]) -> None:
+    """Put the identifiers the Identifications name in place of the guesses made from FtM's number
+    properties (idNumber -> NATIONAL_ID), and take those numbers out of the plain property they also
+    landed in (a Company's registrationNumber holds its REGISTRATION identifier's number on export)."""
+    spec = maps.reg.entity_kind(kind)
+    if "identifier" not in spec.properties:
+        return
+    numbers = {split_identifier(v)[1] for v in exact}
+    guessed = [v for v in props.get("identifier", []) if split_identifier(v)[1] not in numbers]
+    props["identifier"] = exact + guessed
+    by_ftm = {p.ftm: p.name for p in spec.properties.values() if p.ftm}
+    for value in exact:
+        scheme = maps.reg.identifier_schemes.get(split_identifier(value)[0])
+        plain = by_ftm.get(scheme.ftm_property) if scheme else None
+        if plain and plain != "identifier" and plain in props:
+            props[plain] = [v for v in props[plain] if v not in numbers]
+            if not props[plain]:
+                del props[plain]
+
+
 def _count_left_out(maps: _Maps, kind: str, schema: str, ftm_props: dict, left_out: dict) -> None:
     """Count the values ftm_to_properties will leave out, by property, for one summary warning each."""
     spec = maps.reg.entity_kind(kind)
@@ -332,7 +393,8 @@ def import_ftm(session: Session, actor: Actor, path: Path | str, progress: Calla
             size=stored.size, title=f"FollowTheMoney file {path.name}", source_type="other")
         source_id = source.id
     writer = BulkWriter(session, actor, summary, maps.reg)
-    writer.load_existing(ids=[data["id"] for _, data in rows])
+    writer.load_existing(ids=[data["id"] for _, data in rows if data.get("schema") != "Identification"])
+    identifications = _identifications(maps, rows)
     total = len(rows)
     deferred: list[tuple[int, dict]] = []
     sanction_entities: list[tuple[int, str, list[str]]] = []
@@ -346,6 +408,8 @@ def import_ftm(session: Session, actor: Actor, path: Path | str, progress: Calla
             continue
         schema = data["schema"]
         kind = maps.kind_for_schema.get(schema)
+        if schema == "Identification":  # read above, into its holder's identifiers
+            continue
         if kind is None:
             if schema in maps.link_for_schema:
                 deferred.append((number, data))
@@ -362,7 +426,10 @@ def import_ftm(session: Session, actor: Actor, path: Path | str, progress: Calla
         _count_left_out(maps, kind, schema, ftm_props, left_out)
         if kind == "Sanction" and ftm_props.get("entity"):
             sanction_entities.append((number, data["id"], [str(v) for v in ftm_props.pop("entity")]))
-        if writer.entity(str(data["id"]), kind, ftm_to_properties(maps, kind, ftm_props), where) is not None:
+        properties = ftm_to_properties(maps, kind, ftm_props)
+        if entity_id in identifications:
+            _restore_identifiers(maps, kind, properties, identifications[entity_id])
+        if writer.entity(str(data["id"]), kind, properties, where) is not None:
             writer.cite(source_id, entity_id=str(data["id"]), locator=f"line {number}")
         if progress and index % 500 == 0:
             progress(index, total)
