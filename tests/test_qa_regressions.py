@@ -100,6 +100,24 @@ def test_link_form_keeps_the_picked_entity_after_a_validation_error(client):
     assert "Rosa Elena Mendez" in client.get(f"/entities/{twin}").text
 
 
+def test_without_javascript_a_name_matching_several_entities_offers_them_as_choices(client):
+    """The suggestions list needs JavaScript: without it, 'Pedro Salas' (two entries) was refused with
+    'pick one from the suggestions', and none were shown. The closest entities come as choices."""
+    person = create(client, "Person", name="Rosa Elena Mendez")
+    first = create(client, "Person", name="Pedro Salas Ruiz")
+    twin = create(client, "Person", name="Pedro Salas Ruiz")
+    data = {"csrf_token": client.headers["X-CSRF-Token"], "kind": "Associate", "entity": person,
+            "direction": "out", "other_name": "Pedro Salas"}
+    refused = client.post("/links/new", data=data)
+    assert refused.status_code == 422
+    offered = re.findall(r'name="other_pick" value="([^"]+)"', refused.text)
+    assert set(offered) == {first, twin} and person not in offered
+    chosen = client.post("/links/new", data={**data, "other_pick": twin}, follow_redirects=False)
+    assert chosen.status_code == 303, chosen.text
+    assert "Rosa Elena Mendez" in client.get(f"/entities/{twin}").text
+    assert "Rosa Elena Mendez" not in client.get(f"/entities/{first}").text
+
+
 def test_link_form_says_where_the_problem_is_when_the_other_end_is_missing(client):
     person = create(client, "Person", name="Rosa Elena Mendez")
     refused = client.post("/links/new", data={"csrf_token": client.headers["X-CSRF-Token"], "kind": "Associate",
@@ -133,7 +151,7 @@ def test_source_page_names_a_cited_link_by_its_entities(client):
     source = add_source(client, "County deed 2019")
     link_target = re.search(r'<option value="(link:[^"]+)">', client.get(f"/entities/{person}").text).group(1)
     client.post(f"/entities/{person}/cite", data={"csrf_token": token, "source_id": source, "target": link_target})
-    row = re.search(r"<h2>Facts citing it</h2>.*?<tbody>(.*?)</tbody>", client.get(f"/sources/{source}").text,
+    row = re.search(r"<h2>Facts citing it.*?</h2>.*?<tbody>(.*?)</tbody>", client.get(f"/sources/{source}").text,
                     re.DOTALL).group(1)
     assert link_target[5:] not in row  # no raw link id
     assert "Rosa Elena Mendez" in row and "owns" in row and "Transportes del Valle SA" in row
@@ -240,7 +258,7 @@ def test_history_link_details_and_cited_facts_show_labels_not_keys(client):
     form = client.get(f"/entities/{person}").text  # the citation form appears once a source exists
     fact = re.search(r'<option value="(prop:birthDate:0)">Date of birth: 1979-02-13</option>', form).group(1)
     client.post(f"/entities/{person}/cite", data={"csrf_token": token, "source_id": source, "target": fact})
-    cited = re.search(r"<h2>Facts citing it</h2>.*?<tbody>(.*?)</tbody>", client.get(f"/sources/{source}").text,
+    cited = re.search(r"<h2>Facts citing it.*?</h2>.*?<tbody>(.*?)</tbody>", client.get(f"/sources/{source}").text,
                       re.DOTALL).group(1)
     assert "Date of birth: 1979-02-13" in cited and "birthDate" not in cited
 

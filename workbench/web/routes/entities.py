@@ -309,12 +309,14 @@ async def citation_delete(citation_id: RowId, request: Request,
 # ---- links -----------------------------------------------------------------------------------
 
 def _link_form(request: Request, kind_name: str, entity, direction: str, values: dict, errors: dict | None = None,
-               link=None, other=None, other_name: str = "", other_id: str = "", status: int = 200):
+               link=None, other=None, other_name: str = "", other_id: str = "", status: int = 200,
+               candidates: list | None = None):
     kind = registry().link_kind(kind_name)
     errors = errors or {}
     return templates.TemplateResponse(request, "links/form.html", {
         "kind": kind, "entity": entity, "direction": direction, "link": link, "other": other,
-        "other_name": other_name, "other_id": other_id, "fields": fields_for(kind.properties, values, errors),
+        "other_name": other_name, "other_id": other_id, "candidates": candidates or [],
+        "fields": fields_for(kind.properties, values, errors),
         "form_errors": other_errors(errors, kind.properties),
         "other_kinds": ",".join(registry().kinds_descending_from(kind.target if direction == "out" else kind.source)),
     }, status_code=status)
@@ -347,7 +349,8 @@ def _resolve_other(session: Session, other_id: str, other_name: str, allowed: li
     hits = engines.search_entities(session, other_name, kinds=allowed, limit=2, threshold=0.9)
     if len(hits) == 1 or (len(hits) > 1 and hits[0].score - hits[1].score > 0.05):
         return hits[0].entity_id
-    raise ValidationError({"other": [f"no single entity matches {other_name!r}: pick one from the suggestions"]})
+    raise ValidationError({"other": [f"no single entity matches {other_name!r}: pick one from the suggestions "
+                                     "or from the entities listed"]})
 
 
 @router.post("/links/new")
@@ -359,9 +362,10 @@ async def link_create(request: Request, actor: Actor = Depends(current_actor),
     direction = form_value(form, "direction") or "out"
     values = properties_from_form(form, kind.properties)
     other_name = form_value(form, "other_name")
+    allowed = registry().kinds_descending_from(kind.target if direction == "out" else kind.source)
     try:
-        allowed = registry().kinds_descending_from(kind.target if direction == "out" else kind.source)
-        other_id = _resolve_other(session, form_value(form, "other_id"), other_name, allowed)
+        other_id = _resolve_other(session, form_value(form, "other_id") or form_value(form, "other_pick"),
+                                  other_name, allowed)
         source_id, target_id = (entity.id, other_id) if direction == "out" else (other_id, entity.id)
         saved = store.create_link(session, actor, kind.name, source_id, target_id, values)
     except (ValidationError, store.NotFound) as exc:
@@ -371,9 +375,14 @@ async def link_create(request: Request, actor: Actor = Depends(current_actor),
             errors = {**errors, "other": errors.get("target" if direction == "out" else "source", [])}
         # Keep the entity picked from the suggestions unless it is what was wrong: two entries may
         # share a name, and the name alone would not find it again.
-        picked = "" if errors.get("other") else form_value(form, "other_id")
+        picked = "" if errors.get("other") else form_value(form, "other_id") or form_value(form, "other_pick")
+        # Without a picked entity, the names that come closest are offered as choices: the
+        # suggestions list needs JavaScript, and the name alone matched none or several.
+        candidates = engines.search_entities(session, other_name, kinds=allowed, limit=8, partial=True) \
+            if errors.get("other") and other_name else []
         return _link_form(request, kind.name, store.get_entity(session, entity.id), direction, values, errors,
-                          other_name=other_name, other_id=picked, status=422)
+                          other_name=other_name, other_id=picked, status=422,
+                          candidates=[c for c in candidates if c.entity_id != entity.id])
     _flash_warnings(request, saved.warnings, kind.properties)
     flash(request, f"Linked: {kind.label}.")
     return RedirectResponse(f"/entities/{entity.id}", status_code=303)
