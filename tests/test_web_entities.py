@@ -209,3 +209,18 @@ def test_a_link_form_the_save_would_refuse_is_refused_when_asked_for(client):
     assert refused.status_code == 422
     assert "a Person cannot be the start of a &#39;part of&#39; link (allowed: Territory)" in refused.text
     assert client.get(f"/links/new?entity={person}&kind=Ownership:out").status_code == 200
+
+
+def test_entity_list_pages_keep_the_kind_filter(db_url, client):
+    from workbench.store import db as store_db
+    from workbench.store.entities import create_entity
+    from workbench.store.permissions import SYSTEM
+
+    with store_db.session_scope(db_url) as s:
+        for number in range(101):
+            create_entity(s, SYSTEM, "Person", {"name": f"Persona {number:03d}"})
+        create_entity(s, SYSTEM, "Company", {"name": "Empresa Uno SA"})
+    first = client.get("/entities", params={"kind": "Person"}).text
+    assert "Page 1 of 2" in first and 'href="/entities?kind=Person&amp;page=2" rel="next"' in first
+    second = client.get("/entities", params={"kind": "Person", "page": 2}).text
+    assert second.count('href="/entities/') >= 1 and "Empresa Uno SA" not in second and 'rel="prev"' in second
