@@ -66,6 +66,7 @@ class Word:
     probes: tuple[str, ...]  # looked up: the sound keys, the first letters at nearby lengths, the word as cut short
     sounds: tuple[str, ...]  # canonical phonetic form(s): 'pepe' -> ('jose',) sound, 'chema' -> two
     skel: str = ""  # consonant skeleton of the sound key, for pair_keys
+    skel_key: bool = False  # posted under its own skeleton already (a long word): no pair needed
 
 
 _WORDS: dict[str, Word] = {}
@@ -108,7 +109,8 @@ def word(text: str) -> Word:
         sounds = (phon,)
     if len(text) == 1:  # an initial blocks nothing and pre-scores as itself
         keys, probes, sounds = set(), set(), (text,)
-    found = Word(text, tuple(sorted(keys)), tuple(sorted(probes)), sounds, skeleton(phon) if len(text) > 1 else "")
+    found = Word(text, tuple(sorted(keys)), tuple(sorted(probes)), sounds, skeleton(phon) if len(text) > 1 else "",
+                 len(phon) >= SKELETON_FROM)
     if len(_WORDS) < 2_000_000:
         _WORDS[text] = found
     return found
@@ -137,7 +139,7 @@ def name_words(name: str) -> list[Word]:
                 joined = word("".join(particles[k:]) + w)
                 keys.update(joined.keys)
                 probes.update(joined.probes)
-            found = Word(w, tuple(sorted(keys)), tuple(sorted(probes)), found.sounds, found.skel)
+            found = Word(w, tuple(sorted(keys)), tuple(sorted(probes)), found.sounds, found.skel, found.skel_key)
             particles.clear()
         kept.append(found)
     if not kept:
@@ -156,11 +158,11 @@ PAIR_WORDS = 5  # pair keys from a name's first words only: a long name has enou
 
 
 def pair_keys(words: list[Word]) -> list[str]:
-    """Keys for two words' consonant skeletons together ('JOMAA ... SAEID' and 'JOUMAA ... SAIED' both
-    give 'jm sd'): transliterations of one name differ mostly in vowels, often in every word at
-    once, so none of its word keys may match. One skeleton alone is too common to block on ('jm');
-    two together are about as selective as a word."""
-    skels = sorted({w.skel for w in words[:PAIR_WORDS] if len(w.skel) >= 2})
+    """Keys for two short words' consonant skeletons together ('JOMAA ... SAEID' and 'JOUMAA ... SAIED'
+    both give 'jm sd'): transliterations of one name differ mostly in vowels, often in every word at
+    once, so none of its word keys may match. One short skeleton alone is too common to block on
+    ('jm'); two together are about as selective as a word. Long words have their own skeleton key."""
+    skels = sorted({w.skel for w in words[:PAIR_WORDS] if len(w.skel) >= 2 and not w.skel_key})
     return [f"s:{a} {b}" for i, a in enumerate(skels) for b in skels[i + 1:]]
 
 
