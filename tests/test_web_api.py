@@ -113,3 +113,9 @@ def test_direction_controls_are_refused_and_invisible_spaces_dropped_from_names(
     assert made.json()["caption"] == "ZeroWidth Hernandez"
     note = client.post("/api/entities", json={"kind": "Person", "properties": {"name": "Ana", "notes": "x\u2067y"}})
     assert note.status_code == 422 and "U+2067" in note.json()["detail"]
+    # identifiers lose every invisible format character (one CURP stays one); sources and notes refuse them
+    curp = client.post("/api/entities", json={"kind": "Person", "properties": {
+        "name": "Ana Curp", "identifier": ["CURP:\u202eGULO900329\u200bHSLZPV09"]}})
+    assert curp.status_code == 201 and curp.json()["properties"]["identifier"] == ["CURP:GULO900329HSLZPV09"]
+    source = client.post("/api/sources", json={"title": "Src \u202eevil", "url": "https://example.org/s"})
+    assert source.status_code == 422 and "U+202E" in source.text

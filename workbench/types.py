@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -55,7 +56,7 @@ def _strip(raw: object) -> str:
     return str(raw).strip() if raw is not None else ""
 
 
-def _bidi_error(value: str) -> list[str]:
+def direction_control_error(value: str) -> list[str]:
     found = _BIDI_CONTROLS.search(value)
     if found is None:
         return []
@@ -65,7 +66,7 @@ def _bidi_error(value: str) -> list[str]:
 
 def check_text(raw: str, spec: dict, registry: Registry) -> Checked:
     value = _strip(raw)
-    errors = _bidi_error(value)
+    errors = direction_control_error(value)
     return Checked(None, errors=errors) if errors else Checked(value or None)
 
 
@@ -73,7 +74,7 @@ def check_string(raw: str, spec: dict, registry: Registry) -> Checked:
     value = " ".join(_strip(raw).translate(_INVISIBLE).split())
     if len(value) > 1000:
         return Checked(None, errors=["is longer than 1000 characters"])
-    errors = _bidi_error(value)
+    errors = direction_control_error(value)
     return Checked(None, errors=errors) if errors else Checked(value or None)
 
 
@@ -83,7 +84,7 @@ def check_name(raw: str, spec: dict, registry: Registry) -> Checked:
         return Checked(None, errors=["a name is at most 500 characters"])
     if value and not _ALNUM.search(value):
         return Checked(None, errors=[f"'{value}' contains no letters or digits"])
-    errors = _bidi_error(value)
+    errors = direction_control_error(value)
     return Checked(None, errors=errors) if errors else Checked(value or None)
 
 
@@ -220,8 +221,11 @@ def format_identifier(scheme: str, number: str) -> str:
 
 
 def compact_identifier(number: str) -> str:
-    """Identifiers are compared without separators or case (OFAC writes ``ZANM-710304-RN2``)."""
-    return re.sub(r"[\s\-./]", "", number).upper()
+    """Identifiers are compared without separators or case (OFAC writes ``ZANM-710304-RN2``), and
+    without invisible format characters (a zero-width space or a direction control would make one
+    CURP two, or show it in another order)."""
+    visible = "".join(ch for ch in number if unicodedata.category(ch) != "Cf")
+    return re.sub(r"[\s\-./]", "", visible).upper()
 
 
 def check_identifier(raw: str, spec: dict, registry: Registry) -> Checked:

@@ -24,6 +24,7 @@ from workbench.store import audit
 from workbench.store.models import Citation, Dossier, Entity, Link, Name, Note, Source, new_id
 from workbench.store.permissions import Actor, require
 from workbench.text import fold
+from workbench.types import direction_control_error
 
 
 class NotFound(LookupError):
@@ -345,6 +346,10 @@ def validate_source_fields(fields: dict[str, Any], reg: Registry) -> dict[str, A
         value = (title if key == "title" else fields.get(key)) or ""
         if len(value) > limit:
             errors[key] = [f"at most {limit} characters (this one has {len(value)})"]
+    for key in ("title", "publisher", "notes"):
+        problem = direction_control_error(str(fields.get(key) or ""))
+        if problem:
+            errors.setdefault(key, []).extend(problem)
     url = fields.get("url")
     if url:
         from workbench.types import check_url
@@ -486,6 +491,8 @@ def add_note(session: Session, actor: Actor, entity_id: str, text: str) -> Note:
     text = (text or "").strip()
     if not text:
         raise ValidationError({"text": ["a note cannot be empty"]})
+    if direction_control_error(text):
+        raise ValidationError({"text": direction_control_error(text)})
     note = Note(entity_id=entity_id, author=actor.username, text=text)
     session.add(note)
     session.flush()
