@@ -78,6 +78,10 @@ def test_the_network_can_be_explored_from_the_keyboard_and_filters_hide_what_the
     focused = page.evaluate("document.activeElement.getAttribute('href')")
     assert focused == "/entities/kb-company"
     expect(page.get_by_role("button", name="Expand the neighbours of Transportes del Valle SA")).to_have_count(0)
+    # The director is linked to the company, not to the owner: hiding 'owns' cuts both off.
+    page.get_by_role("checkbox", name=re.compile(r"^owns")).uncheck()
+    expect(status).to_contain_text("1 entities, 0 links shown")
+    expect(page.locator("#node-list")).not_to_contain_text("Mario Ruiz Soto")
 
 
 def test_without_javascript_the_network_page_says_where_the_links_are(server, browser):  # noqa: F811

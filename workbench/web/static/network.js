@@ -37,11 +37,22 @@
   }
   function applyFilter() {
     var off = hiddenKinds();
-    cy.edges().forEach(function (e) { e.toggleClass("filtered", !!off[e.data("kind")]); });
-    // A node whose every link is filtered out goes too (the root stays): a kind unchecked must not
-    // leave its entities drawn and counted, unconnected.
-    cy.nodes().forEach(function (n) {
-      n.toggleClass("filtered", n.id() !== root && n.connectedEdges().not(".filtered").empty());
+    // What stays is what the root still reaches through the kinds shown: an unchecked kind takes
+    // with it every entity it alone connected, however far (not only those left with no link).
+    var reached = {};
+    reached[root] = true;
+    var queue = [root];
+    while (queue.length) {
+      var id = queue.shift();
+      cy.getElementById(id).connectedEdges().forEach(function (e) {
+        if (off[e.data("kind")]) return;
+        var other = e.source().id() === id ? e.target().id() : e.source().id();
+        if (!reached[other]) { reached[other] = true; queue.push(other); }
+      });
+    }
+    cy.nodes().forEach(function (n) { n.toggleClass("filtered", !reached[n.id()]); });
+    cy.edges().forEach(function (e) {
+      e.toggleClass("filtered", !!off[e.data("kind")] || !reached[e.source().id()] || !reached[e.target().id()]);
     });
     renderTable();
   }
