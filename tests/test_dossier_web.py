@@ -128,12 +128,16 @@ def test_a_refused_dossier_form_shows_the_dossier_again_with_the_reason_and_the_
     service.update_dossier(session, RESEARCHER, dossier_id, title="Renamed meanwhile")
     session.commit()
     long_text = "Three paragraphs of <analysis>\nwritten over an hour."
-    refused = researcher.post(f"{url}/edit", data={"csrf_token": token, "version": stale, "title": "Renamed meanwhile",
-                                                   "narrative_summary": long_text})
+    refused = researcher.post(f"{url}/edit", data={
+        "csrf_token": token, "version": stale, "title": "Title as opened", "opened_title": "Title as opened",
+        "narrative_summary": long_text, "opened_narrative_summary": "Test summary."})
     assert refused.status_code == 409
     assert 'role="alert" id="refused"' in refused.text and "Changed by someone else" in refused.text
     assert "Three paragraphs of &lt;analysis&gt;\nwritten over an hour." in refused.text  # kept, escaped
     assert 'id="narrative-form"' in refused.text
+    # the title was posted as it was opened: not typed, so not listed (copying it back would undo the rename)
+    typed = re.search(r'<dl class="typed">(.*?)</dl>', refused.text, re.DOTALL).group(1)
+    assert "<dt>Title</dt>" not in typed and "<dt>Summary</dt>" in typed
     session.expire_all()
     assert (service.get_dossier(session, dossier_id).narrative or {}).get("summary") != long_text
 

@@ -253,6 +253,18 @@ def test_concurrent_sessions_editing_the_same_dossier_conflict(db_url, session, 
     assert service.get_dossier(session, dossier_id).narrative == {"summary": "first"}
 
 
+def test_one_edit_raises_the_version_by_one(session, researcher):
+    """An edit used to flush twice (loading the events to append to flushed the change first), so a
+    conflict message said 'your version 6, now 8' after a single save by someone else."""
+    sc = build_scenario(session, researcher)
+    dossier = service.create_dossier(session, researcher, sc.target, "kingpin-b2")
+    session.commit()
+    before = dossier.version
+    service.update_dossier(session, researcher, dossier.id, narrative={"summary": "changed"}, expected_version=before)
+    session.commit()
+    assert service.get_dossier(session, dossier.id).version == before + 1
+
+
 def test_exhibit_and_dossier_validation(session, researcher):
     sc = build_scenario(session, researcher)
     with pytest.raises(ValidationError, match="applies to Person"):

@@ -150,7 +150,10 @@ def add_event(session: Session, dossier: Dossier, actor: Actor, event: str, comm
     row = DossierEvent(dossier_id=dossier.id, event=event, from_state=from_state, to_state=to_state,
                        user=actor.username, comment=(comment or "").strip() or None,
                        at=datetime.now(UTC))
-    dossier.events.append(row)
+    # Loading the events to append to would flush the change in progress first, and every flush of a
+    # changed dossier raises its version: one edit showed up as two ("your version 6, now 8").
+    with session.no_autoflush:
+        dossier.events.append(row)
     return row
 
 
@@ -169,11 +172,12 @@ def conflict_safe(func):
 
 def touch(session: Session, dossier: Dossier) -> None:
     """Bump the dossier's version (every change, exhibits included, is a change to the package)."""
+    title = dossier.title  # read now: after a failed flush the session can load nothing more
     dossier.updated_at = datetime.now(UTC)
     try:
         session.flush()
     except StaleDataError as exc:
-        raise Conflict(f"dossier {dossier.title!r} was changed by someone else at the same time; reload and retry") from exc
+        raise Conflict(f"dossier {title!r} was changed by someone else at the same time; reload and retry") from exc
 
 
 def _clean_text_map(values: dict[str, Any] | None, field: str) -> dict[str, str]:

@@ -115,8 +115,9 @@ def _view(request: Request, session: Session, actor: Actor, dossier, status_code
 
 
 def _typed(form, dossier) -> list[tuple[str, str]]:
-    """What the user typed into a refused form, labelled; narrative fields only where they differ
-    from what is stored (the whole narrative form is posted each time)."""
+    """What the user typed into a refused form, labelled. The narrative form posts every field, and
+    what it showed when opened (``opened_*``): only the fields the user changed are listed, so that
+    copying them back cannot undo what someone else saved meanwhile."""
     labels = {"comment": "Comment", "text": "Comment", "statement": "What it shows", "excerpt": "Excerpt",
               "page": "Page", "title": "Title", "identifier_notes": "Identifier notes"}
     labels.update({f"narrative_{k}": v for k, v in service.NARRATIVE_SECTIONS.items()})
@@ -126,7 +127,11 @@ def _typed(form, dossier) -> list[tuple[str, str]]:
     stored.update({f"visa_{k}": v for k, v in (dossier.visa_data or {}).items()})
     out = []
     for key, value in form.multi_items():
-        if key in labels and isinstance(value, str) and value.strip() and value.strip() != (stored.get(key) or "").strip():
+        if key not in labels or not isinstance(value, str) or not value.strip():
+            continue
+        was = form.get(f"opened_{key}")
+        was = stored.get(key) if was is None else was
+        if value.strip() != (was or "").strip():
             out.append((labels[key], value))
     return out
 
