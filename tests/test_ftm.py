@@ -233,12 +233,22 @@ def test_round_trip_keeps_identifier_schemes_and_sanction_names(session, db_url,
     create_entity(session, ACTOR, "Company", {"name": "Prueba SA (FICTIONAL)",
                                               "identifier": ["REGISTRATION:01074897", "NIT:900123456"]},
                   entity_id="c1")
+    create_entity(session, ACTOR, "Company", {"name": "Ribera SA (FICTIONAL)", "registrationNumber": "0803412267",
+                                              "identifier": ["STATE_FILE:0803412267"]}, entity_id="c2")
+    create_entity(session, ACTOR, "RealEstate", {"name": "Parcel (FICTIONAL)", "identifier": ["APN:FICT9000001"],
+                                                 "county": "Webb County, TX"}, entity_id="r1")
     create_entity(session, ACTOR, "Sanction", {"name": "OFAC SDN entry 36 (FICTIONAL)", "authority": "OFAC",
                                                "program": "SDNTK"}, entity_id="s1")
     create_link(session, ACTOR, "SanctionOf", "s1", "c1")
     session.commit()
-    before = {e: dict(get_entity(session, e).properties) for e in ("p1", "c1", "s1")}
-    rows, _ = _export(session)
+    before = {e: dict(get_entity(session, e).properties) for e in ("p1", "c1", "c2", "r1", "s1")}
+    left_out: dict = {}
+    buffer = io.StringIO()
+    write_ftm(session, buffer, left_out=left_out)
+    rows = [json.loads(line) for line in buffer.getvalue().splitlines()]
+    assert left_out[("RealEstate", "county")] == 1  # FtM has no place for it: reported, not dropped silently
+    c2 = next(r for r in rows if r["id"] == "c2")
+    assert c2["properties"]["registrationNumber"] == ["0803412267"]  # once, not twice
     path = tmp_path / "export.ftm.json"
     path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     _empty_store(session)
@@ -246,7 +256,9 @@ def test_round_trip_keeps_identifier_schemes_and_sanction_names(session, db_url,
         summary = import_ftm(s, ACTOR, path)
     assert summary.rejected == []
     session.expire_all()
-    after = {e: dict(get_entity(session, e).properties) for e in ("p1", "c1", "s1")}
+    after = {e: dict(get_entity(session, e).properties) for e in ("p1", "c1", "c2", "r1", "s1")}
+    assert after["c2"] == before["c2"]  # the property and the identifier holding one number both stay
+    assert after["r1"]["identifier"] == ["APN:FICT9000001"]  # the scheme of a parcel, not REGISTRATION
     assert sorted(after["p1"]["identifier"]) == sorted(identifiers)
     assert sorted(after["c1"]["identifier"]) == sorted(before["c1"]["identifier"])
     assert after["c1"] == before["c1"] and after["p1"] == before["p1"]

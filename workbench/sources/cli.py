@@ -154,19 +154,25 @@ def export_ftm_command(output: Path | None = typer.Option(None, "-o", "--output"
 
     open_database()
     skipped: list[str] = []
+    left_out: dict[tuple[str, str], int] = {}
     with session() as s:
         if output is None:
-            count = write_ftm(s, sys.stdout, skipped=skipped)
+            count = write_ftm(s, sys.stdout, skipped=skipped, left_out=left_out)
         else:
             try:
                 handle = open(output, "w", encoding="utf-8")
             except OSError as exc:
                 fail(f"cannot write {output}: {exc.strerror}", code=2)
             with handle:
-                count = write_ftm(s, handle, skipped=skipped)
+                count = write_ftm(s, handle, skipped=skipped, left_out=left_out)
     err.print(f"exported {count} FtM entities" + (f" to {output}" if output else ""))
     for line in skipped[:20]:
         err.print(f"[yellow]not exportable to FtM[/] {line}", highlight=False)
+    if len(skipped) > 20:
+        err.print(f"... and {len(skipped) - 20} more not exportable", highlight=False)
+    for (kind, prop), values in sorted(left_out.items()):
+        err.print(f"[yellow]left out[/] {kind}.{prop}: FtM has no property for it ({values} value(s))",
+                  highlight=False)
 
 
 def bench_import(sdn_dir: Path, repeat: int = 1) -> dict:

@@ -90,7 +90,9 @@ def ftm_maps(reg: Registry | None = None) -> _Maps:
     return _Maps(reg or registry())
 
 
-def entity_to_ftm(entity: Entity, maps: _Maps, sanction_targets: dict[str, list[str]] | None = None) -> dict | None:
+def entity_to_ftm(entity: Entity, maps: _Maps, sanction_targets: dict[str, list[str]] | None = None,
+                  left_out: dict[tuple[str, str], int] | None = None) -> dict | None:
+    """``left_out`` counts, by (kind, property), the values FtM has no place for (reported by the CLI)."""
     kind = maps.reg.entity_kinds.get(entity.kind)
     if kind is None or not kind.ftm or kind.ftm in FTM_ABSTRACT:
         return None
@@ -103,10 +105,13 @@ def entity_to_ftm(entity: Entity, maps: _Maps, sanction_targets: dict[str, list[
             for value in values:
                 scheme_name, number = split_identifier(value)
                 scheme = maps.reg.identifier_schemes.get(scheme_name)
-                target = scheme.ftm_property if scheme else "idNumber"
-                props.setdefault(target, []).append(number)
+                bucket = props.setdefault(scheme.ftm_property if scheme else "idNumber", [])
+                if number not in bucket:
+                    bucket.append(number)
             continue
-        if not prop.ftm:
+        if not prop.ftm or prop.ftm not in FTM_PROPERTIES.get(kind.ftm, {prop.ftm}):
+            if left_out is not None and values:
+                left_out[(entity.kind, name)] = left_out.get((entity.kind, name), 0) + len(values)
             continue
         if prop.type.ftm_type == "topic":
             topics, keywords = _ftm_topics(values)
@@ -124,6 +129,8 @@ def entity_to_ftm(entity: Entity, maps: _Maps, sanction_targets: dict[str, list[
     return {"id": entity.id, "schema": kind.ftm, "properties": _fits(kind.ftm, props)}
 
 
+IDENTIFIER_ONLY = "workbench: identifier only"  # an Identification whose number no other property held
+
 # FtM's LegalEntity and the schemata that extend it.
 FTM_LEGAL_ENTITIES = frozenset({"LegalEntity", "Person", "Organization", "Company", "PublicBody"})
 
@@ -133,12 +140,20 @@ def identifications_to_ftm(entity: Entity, maps: _Maps) -> Iterator[dict]:
     kind = maps.reg.entity_kinds.get(entity.kind)
     if kind is None or kind.ftm not in FTM_LEGAL_ENTITIES:  # what FtM's Identification may hold
         return
-    for value in (entity.properties or {}).get("identifier") or []:
+    properties = entity.properties or {}
+    by_ftm = {p.ftm: p.name for p in kind.properties.values() if p.ftm and p.name != "identifier"}
+    for value in properties.get("identifier") or []:
         scheme, number = split_identifier(value)
         if scheme and number:
             digest = hashlib.sha1(value.encode("utf-8")).hexdigest()[:12]
-            yield {"id": f"{entity.id}-idn-{digest}", "schema": "Identification",
-                   "properties": {"holder": [entity.id], "number": [number], "type": [scheme]}}
+            props = {"holder": [entity.id], "number": [number], "type": [scheme]}
+            spec = maps.reg.identifier_schemes.get(scheme)
+            plain = by_ftm.get(spec.ftm_property) if spec else None
+            if plain and number not in properties.get(plain, []):
+                # The number also lands in FtM's property of that name, which a property of ours
+                # reads back (a Company's registrationNumber): say it was the identifier alone.
+                props["summary"] = [IDENTIFIER_ONLY]
+            yield {"id": f"{entity.id}-idn-{digest}", "schema": "Identification", "properties": props}
 
 
 def link_to_ftm(link: Link, maps: _Maps) -> dict | None:
@@ -157,8 +172,10 @@ def link_to_ftm(link: Link, maps: _Maps) -> dict | None:
 
 
 def export_ftm(session: Session, entity_ids: Iterable[str] | None = None,
-               skipped: list[str] | None = None) -> Iterator[dict]:
-    """Yield FtM entity dicts for the given entities (or all) and the links among them."""
+               skipped: list[str] | None = None, left_out: dict[tuple[str, str], int] | None = None
+               ) -> Iterator[dict]:
+    """Yield FtM entity dicts for the given entities (or all) and the links among them; ``left_out``
+    counts the values of properties FtM has no place for, by (kind, property)."""
     maps = ftm_maps()
     wanted = set(entity_ids) if entity_ids is not None else None
     travelling = {k.name for k in maps.reg.entity_kinds.values() if k.ftm and k.ftm not in FTM_ABSTRACT}
@@ -179,7 +196,7 @@ def export_ftm(session: Session, entity_ids: Iterable[str] | None = None,
     for entity in session.execute(query).scalars():
         if wanted is not None and entity.id not in wanted:
             continue
-        data = entity_to_ftm(entity, maps, sanction_targets) if entity.id in exported else None
+        data = entity_to_ftm(entity, maps, sanction_targets, left_out) if entity.id in exported else None
         if data is None:
             if skipped is not None:
                 skipped.append(f"{entity.kind} {entity.id}: no concrete FtM schema")
@@ -201,9 +218,9 @@ def export_ftm(session: Session, entity_ids: Iterable[str] | None = None,
 
 
 def write_ftm(session: Session, handle, entity_ids: Iterable[str] | None = None,
-              skipped: list[str] | None = None) -> int:
+              skipped: list[str] | None = None, left_out: dict[tuple[str, str], int] | None = None) -> int:
     count = 0
-    for data in export_ftm(session, entity_ids, skipped):
+    for data in export_ftm(session, entity_ids, skipped, left_out):
         handle.write(json.dumps(data, ensure_ascii=False, sort_keys=True) + "\n")
         count += 1
     return count
@@ -250,6 +267,11 @@ def _identifier(maps: _Maps, ftm_prop: str, value: str, kind: str) -> str:
         return f"CURP:{value}"
     if "RFC" in schemes and _RFC.match(compact):
         return f"RFC:{value}"
+    fitting = [s for s in schemes if kind and maps.reg.identifier_schemes[s].applies_to
+               and kind in maps.reg.entity_kinds and maps.reg.entity_kind(kind).is_a_any(
+                   maps.reg.identifier_schemes[s].applies_to)]
+    if len(fitting) == 1:  # the one scheme of this number's kind for this kind of thing (a parcel's APN)
+        return f"{fitting[0]}:{value}"
     preferred = {"passportNumber": "PASSPORT", "taxNumber": "TAX_ID", "idNumber": "NATIONAL_ID",
                  "registrationNumber": "REGISTRATION", "imoNumber": "IMO", "accountNumber": "ACCOUNT"}.get(ftm_prop)
     if preferred in maps.reg.identifier_schemes:
@@ -284,41 +306,45 @@ def ftm_to_properties(maps: _Maps, kind: str, ftm_props: dict) -> dict[str, list
     return out
 
 
-def _identifications(maps: _Maps, rows: list[tuple[int, dict]]) -> dict[str, list[str]]:
-    """Identifier values ('SCHEME:number') by holder, from the file's Identification entities; a
-    ``type`` that is none of our schemes is read as the number's FtM property would be."""
-    found: dict[str, list[str]] = {}
+def _identifications(maps: _Maps, rows: list[tuple[int, dict]]) -> dict[str, list[tuple[str, bool]]]:
+    """Identifier values ('SCHEME:number') by holder, from the file's Identification entities, each
+    with whether the number was the identifier alone (our export says so); a ``type`` that is none
+    of our schemes is read as the number's FtM property would be."""
+    found: dict[str, list[tuple[str, bool]]] = {}
     for _number, data in rows:
         if data.get("schema") != "Identification":
             continue
         props = data.get("properties") or {}
         holders, numbers = props.get("holder") or [], props.get("number") or []
         kinds = [str(t).strip().upper() for t in props.get("type") or []]
+        alone = IDENTIFIER_ONLY in (props.get("summary") or [])
         for holder in map(str, holders):
             for number in map(str, numbers):
                 scheme = next((k for k in kinds if k in maps.reg.identifier_schemes), None)
                 value = f"{scheme}:{number}" if scheme else _identifier(maps, "idNumber", number, "")
-                if value not in found.setdefault(holder, []):
-                    found[holder].append(value)
+                if all(value != known for known, _ in found.setdefault(holder, [])):
+                    found[holder].append((value, alone))
     return found
 
 
-def _restore_identifiers(maps: _Maps, kind: str, props: dict[str, list[str]], exact: list[str]) -> None:
+def _restore_identifiers(maps: _Maps, kind: str, props: dict[str, list[str]], exact: list[tuple[str, bool]]) -> None:
     """Put the identifiers the Identifications name in place of the guesses made from FtM's number
-    properties (idNumber -> NATIONAL_ID), and take those numbers out of the plain property they also
-    landed in (a Company's registrationNumber holds its REGISTRATION identifier's number on export)."""
+    properties (idNumber -> NATIONAL_ID). A number that was the identifier alone also came back in
+    the plain property FtM's number property maps to (a Company's registrationNumber): it goes from
+    there; a number without that word stays, as nothing says it was not also held there."""
     spec = maps.reg.entity_kind(kind)
     if "identifier" not in spec.properties:
         return
-    numbers = {split_identifier(v)[1] for v in exact}
+    numbers = {split_identifier(v)[1] for v, _ in exact}
     guessed = [v for v in props.get("identifier", []) if split_identifier(v)[1] not in numbers]
-    props["identifier"] = exact + guessed
+    props["identifier"] = [v for v, _ in exact] + guessed
     by_ftm = {p.ftm: p.name for p in spec.properties.values() if p.ftm}
-    for value in exact:
-        scheme = maps.reg.identifier_schemes.get(split_identifier(value)[0])
+    for value, alone in exact:
+        scheme_name, number = split_identifier(value)
+        scheme = maps.reg.identifier_schemes.get(scheme_name)
         plain = by_ftm.get(scheme.ftm_property) if scheme else None
-        if plain and plain != "identifier" and plain in props:
-            props[plain] = [v for v in props[plain] if v not in numbers]
+        if alone and plain and plain != "identifier" and plain in props:
+            props[plain] = [v for v in props[plain] if v != number]
             if not props[plain]:
                 del props[plain]
 
