@@ -93,6 +93,8 @@ def test_a_source_cited_by_thousands_of_facts_pages_its_citations(db_url, client
     assert first.count('href="/entities/') == 100
     second = client.get(f"/sources/{source}", params={"page": 2}).text
     assert second.count('href="/entities/') == 30 and "row 129" in second and 'rel="prev"' in second
+    past = client.get(f"/sources/{source}", params={"page": 9999}).text  # an old link: the last page
+    assert "Page 2 of 2" in past and past.count('href="/entities/') == 30
     api = client.get("/api/citations", params={"source_id": source, "offset": 120, "limit": 50})
     assert [c["locator"] for c in api.json()] == [f"row {n}" for n in range(120, 130)]
     assert len(client.get("/api/citations", params={"source_id": source}).json()) == 130

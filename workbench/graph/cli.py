@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import typer
+from rich import box
 from rich.table import Table
 from rich.text import Text
 
@@ -123,12 +124,15 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
             console.print(f"no officials found{where} (a Person with an Occupancy link to a Position)",
                           highlight=False, markup=False)
             return
-        table = Table(title="Exposure of officials to designated parties")
-        table.caption = "#: rank in the state; links: distance to the nearest designated party; paths: independent paths"
+        # Light borders, so that names get the width at 80 columns (piped output) and wrap between words.
+        table = Table(title="Exposure of officials to designated parties", box=box.SIMPLE_HEAD, padding=(0, 1),
+                      pad_edge=False)
+        table.caption = ("#: rank in the state; links: distance to the nearest designated party; paths: independent "
+                         "paths; centr.: betweenness centrality")
         # Names wrap at word breaks rather than lose their '(FICTIONAL)' label to an ellipsis; the short
         # figures keep one line each, so the names get the width.
-        for column in ("state", "#", "official", "positions", "links", "paths", "nearest designated", "centrality"):
-            short = column in ("#", "links", "paths", "centrality")
+        for column in ("state", "#", "official", "positions", "links", "paths", "nearest designated", "centr."):
+            short = column in ("#", "links", "paths", "centr.")
             table.add_column(column, overflow="fold", no_wrap=short, ratio=None if short else 1)
         for row in rows:
             table.add_row(*map(Text, (

@@ -137,6 +137,11 @@ def source_view(source_id: str, request: Request, page: int = 1, actor: Actor = 
     source = store.get_source(session, source_id)
     page = max(1, page)
     citations, total = readmodels.citations_of_source(session, source_id, offset=(page - 1) * readmodels.PAGE_SIZE)
+    last = readmodels.last_page(total)
+    if page > last:  # past the end (an old link, a typed number): the last page, not an empty one
+        page = last
+        citations, total = readmodels.citations_of_source(session, source_id,
+                                                          offset=(page - 1) * readmodels.PAGE_SIZE)
     subjects = readmodels.entities_by_id(session, [c.entity_id for c in citations if c.entity_id])
     links = readmodels.links_by_id(session, [c.link_id for c in citations if c.link_id])
     return templates.TemplateResponse(request, "sources/view.html", {
