@@ -64,18 +64,21 @@ def direction_control_error(value: str) -> list[str]:
             "in another order than it is stored: remove it"]
 
 
-def check_text(raw: str, spec: dict, registry: Registry) -> Checked:
-    value = _strip(raw)
+def _shown_as_stored(value: str) -> Checked:
+    """The value, unless a direction control would show it in another order than it is stored."""
     errors = direction_control_error(value)
     return Checked(None, errors=errors) if errors else Checked(value or None)
+
+
+def check_text(raw: str, spec: dict, registry: Registry) -> Checked:
+    return _shown_as_stored(_strip(raw))
 
 
 def check_string(raw: str, spec: dict, registry: Registry) -> Checked:
     value = " ".join(_strip(raw).translate(_INVISIBLE).split())
     if len(value) > 1000:
         return Checked(None, errors=["is longer than 1000 characters"])
-    errors = direction_control_error(value)
-    return Checked(None, errors=errors) if errors else Checked(value or None)
+    return _shown_as_stored(value)
 
 
 def check_name(raw: str, spec: dict, registry: Registry) -> Checked:
@@ -84,8 +87,7 @@ def check_name(raw: str, spec: dict, registry: Registry) -> Checked:
         return Checked(None, errors=["a name is at most 500 characters"])
     if value and not _ALNUM.search(value):
         return Checked(None, errors=[f"'{value}' contains no letters or digits"])
-    errors = direction_control_error(value)
-    return Checked(None, errors=errors) if errors else Checked(value or None)
+    return _shown_as_stored(value)
 
 
 def check_date(raw: str, spec: dict, registry: Registry) -> Checked:
@@ -224,8 +226,9 @@ def compact_identifier(number: str) -> str:
     """Identifiers are compared without separators or case (OFAC writes ``ZANM-710304-RN2``), and
     without invisible format characters (a zero-width space or a direction control would make one
     CURP two, or show it in another order)."""
-    visible = "".join(ch for ch in number if unicodedata.category(ch) != "Cf")
-    return re.sub(r"[\s\-./]", "", visible).upper()
+    if not number.isascii():  # importers compact tens of thousands of plain ASCII numbers
+        number = "".join(ch for ch in number if unicodedata.category(ch) != "Cf")
+    return re.sub(r"[\s\-./]", "", number).upper()
 
 
 def check_identifier(raw: str, spec: dict, registry: Registry) -> Checked:

@@ -189,9 +189,11 @@ def unmerge(session: Session, actor: Actor, merge_id: int) -> Merge:
 
 def _retarget_dossiers(session: Session, actor: Actor, old, new, why: str, only: list[str] | None = None) -> list[str]:
     """Point the dossiers about ``old`` (or just ``only``) at ``new``; each one's events say why."""
+    if only == []:
+        return []
     query = select(Dossier).where(Dossier.target_id == old.id)
     if only is not None:
-        query = query.where(Dossier.id.in_(only or [""]))
+        query = query.where(Dossier.id.in_(only))
     moved = []
     for dossier in session.execute(query).scalars():
         dossier.target_id = new.id

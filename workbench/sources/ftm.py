@@ -80,10 +80,23 @@ class _Maps:
         # link kind maps: the import tells them apart by it where the endpoints alone cannot (the
         # first kind is what the import picks anyway, so plain UnknownLinks and Ownerships carry none).
         self.described_link_kinds = {name for kinds in self.link_for_schema.values() for name, _, _ in kinds[1:]}
+        self._reading: dict[int, dict[str, str]] = {}
         # ftm property -> identifier scheme guesses on import.
         self.schemes_for_prop: dict[str, list[str]] = {}
         for scheme in reg.identifier_schemes.values():
             self.schemes_for_prop.setdefault(scheme.ftm_property, []).append(scheme.name)
+
+
+    def reading(self, spec) -> dict[str, str]:
+        """FtM property -> the property of an entity or link kind that reads it (the first declared,
+        where several map to one), worked out once per kind."""
+        found = self._reading.get(id(spec))
+        if found is None:
+            found = self._reading[id(spec)] = {}
+            for prop in spec.properties.values():
+                if prop.ftm and prop.ftm not in found:
+                    found[prop.ftm] = prop.name
+        return found
 
 
 def ftm_maps(reg: Registry | None = None) -> _Maps:
@@ -141,7 +154,7 @@ def identifications_to_ftm(entity: Entity, maps: _Maps) -> Iterator[dict]:
     if kind is None or kind.ftm not in FTM_LEGAL_ENTITIES:  # what FtM's Identification may hold
         return
     properties = entity.properties or {}
-    by_ftm = {p.ftm: p.name for p in kind.properties.values() if p.ftm and p.name != "identifier"}
+    by_ftm = maps.reading(kind)
     for value in properties.get("identifier") or []:
         scheme, number = split_identifier(value)
         if scheme and number:
@@ -281,10 +294,7 @@ def _identifier(maps: _Maps, ftm_prop: str, value: str, kind: str) -> str:
 
 def ftm_to_properties(maps: _Maps, kind: str, ftm_props: dict) -> dict[str, list[str]]:
     spec = maps.reg.entity_kind(kind)
-    by_ftm: dict[str, str] = {}
-    for prop in spec.properties.values():
-        if prop.ftm and prop.ftm not in by_ftm:
-            by_ftm[prop.ftm] = prop.name
+    by_ftm = maps.reading(spec)
     identifier_props = set(maps.schemes_for_prop) if "identifier" in spec.properties else set()
     out: dict[str, list[str]] = {}
     for ftm_name, values in ftm_props.items():
@@ -338,7 +348,7 @@ def _restore_identifiers(maps: _Maps, kind: str, props: dict[str, list[str]], ex
     numbers = {split_identifier(v)[1] for v, _ in exact}
     guessed = [v for v in props.get("identifier", []) if split_identifier(v)[1] not in numbers]
     props["identifier"] = [v for v, _ in exact] + guessed
-    by_ftm = {p.ftm: p.name for p in spec.properties.values() if p.ftm}
+    by_ftm = maps.reading(spec)
     for value, alone in exact:
         scheme_name, number = split_identifier(value)
         scheme = maps.reg.identifier_schemes.get(scheme_name)
@@ -477,7 +487,7 @@ def import_ftm(session: Session, actor: Actor, path: Path | str, progress: Calla
                                   [str(v) for v in props.get("description") or []])
         spec = maps.reg.link_kind(link_kind)
         link_props: dict[str, list[str]] = {}
-        by_ftm = {p.ftm: p.name for p in spec.properties.values() if p.ftm}
+        by_ftm = maps.reading(spec)
         for name, values in props.items():
             if name in by_ftm and name not in (source_prop, target_prop):
                 link_props.setdefault(by_ftm[name], []).extend(map(str, values))

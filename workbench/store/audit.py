@@ -78,9 +78,12 @@ _BUMP = (update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq + 1)
 _MOVE_HASH = update(_HEAD).where(_HEAD.c.id == 1).values(hash=bindparam("digest"))
 
 
+_HEAD_KEY = inspect(AuditHead).identity_key_from_primary_key((1,))
+
+
 def _forget_loaded_head(session: Session) -> None:
     """A head row loaded through the ORM in this session would now be stale: expire it."""
-    loaded = session.identity_map.get(inspect(AuditHead).identity_key_from_primary_key((1,)))
+    loaded = session.identity_map.get(_HEAD_KEY)
     if loaded is not None:
         session.expire(loaded)
 

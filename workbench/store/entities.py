@@ -491,8 +491,9 @@ def add_note(session: Session, actor: Actor, entity_id: str, text: str) -> Note:
     text = (text or "").strip()
     if not text:
         raise ValidationError({"text": ["a note cannot be empty"]})
-    if direction_control_error(text):
-        raise ValidationError({"text": direction_control_error(text)})
+    problem = direction_control_error(text)
+    if problem:
+        raise ValidationError({"text": problem})
     note = Note(entity_id=entity_id, author=actor.username, text=text)
     session.add(note)
     session.flush()

@@ -22,11 +22,6 @@ from workbench.store.entities import citations_for, get_entity, links_of
 from workbench.store.models import AuditEntry, Citation, Entity, Link, Name, Note, ScreeningJob, Source
 
 PAGE_SIZE = 100
-
-
-def last_page(total: int, page_size: int = PAGE_SIZE) -> int:
-    """The number of the last page of ``total`` items (1 when there are none)."""
-    return max(1, (total + page_size - 1) // page_size)
 # Link dates have their own columns on the entity page; the other link properties are its details.
 LINK_DATE_PROPERTIES = ("startDate", "endDate")
 
@@ -37,6 +32,11 @@ def property_label(props: Mapping[str, Property], name: str) -> str:
     """The schema's label for a property key (a key the schema no longer declares shows as itself)."""
     prop = props.get(name)
     return prop.label if prop is not None else name
+
+
+def last_page(total: int, page_size: int = PAGE_SIZE) -> int:
+    """The number of the last page of ``total`` items (1 when there are none)."""
+    return max(1, (total + page_size - 1) // page_size)
 
 
 def labelled_messages(props: Mapping[str, Property], messages: Mapping[str, list[str]]) -> list[str]:

@@ -37,12 +37,13 @@ def entity_list(request: Request, kind: str = "", page: int = 1, actor: Actor = 
         registry().entity_kind(kind)  # unknown kind -> 422 with the message
     page = max(1, page)
     rows, total = readmodels.list_entities(session, kind or None, offset=(page - 1) * readmodels.PAGE_SIZE)
-    if page > readmodels.last_page(total):  # past the end: the last page, not an empty one
-        page = readmodels.last_page(total)
+    last = readmodels.last_page(total)
+    if page > last:  # past the end: the last page, not an empty one
+        page = last
         rows, total = readmodels.list_entities(session, kind or None, offset=(page - 1) * readmodels.PAGE_SIZE)
     statuses = readmodels.sanctions_of(session, [e.id for e in rows])
     return templates.TemplateResponse(request, "entities/list.html", {
-        "rows": rows, "total": total, "kind": kind, "page": page, "page_size": readmodels.PAGE_SIZE,
+        "rows": rows, "total": total, "kind": kind, "page": page, "last": last,
         "status": {e.id: readmodels.sanction_status(statuses.get(e.id, [])) for e in rows},
         "kinds": list(registry().entity_kinds.values()), "country_label": country_label,
     })

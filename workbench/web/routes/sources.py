@@ -146,7 +146,7 @@ def source_view(source_id: str, request: Request, page: int = 1, actor: Actor = 
     links = readmodels.links_by_id(session, [c.link_id for c in citations if c.link_id])
     return templates.TemplateResponse(request, "sources/view.html", {
         "source": source, "citations": citations, "subjects": subjects, "links": links,
-        "page": page, "total": total, "page_size": readmodels.PAGE_SIZE,
+        "page": page, "total": total, "last": last,
         "fact_labels": readmodels.cited_fact_labels(citations, subjects), "can_edit": actor.can("edit"),
         **_vocab()})
 
