@@ -28,7 +28,7 @@ def _slice(sdn_dir, tmp_path, lines: list[bytes], name: str = "v1") -> list:
     (folder / "sdn.csv").write_bytes(b"".join(lines) + b"\x1a")
     for stem in ("alt", "add"):
         rows = (sdn_dir / f"{stem}.csv").read_bytes().splitlines(keepends=True)
-        kept = [rows[0]] + [r for r in rows[1:] if r.split(b",", 1)[0] in ents]
+        kept = [rows[0]] + [r for r in rows[1:] if r.split(b",", 1)[0] in ents] + rows[-1:]  # + OFAC's end row
         (folder / f"{stem}.csv").write_bytes(b"".join(kept))
     return [folder / "sdn.csv", folder / "alt.csv", folder / "add.csv"]
 
@@ -277,3 +277,68 @@ def test_a_utf8_file_with_a_stray_byte_is_refused_not_read_as_windows_1252(db_ur
                                                        b'-0-,-0-\r\n'])
     with pytest.raises(SdnFormatError, match=r"sdn\.csv, line 5: not valid UTF-8 \(byte 0xff\)"):
         _import(db_url, paths)
+
+
+def test_json_after_the_trio_keeps_every_kind_of_property_and_the_surname_split(db_url, sdn_dir, tmp_path):
+    """The JSON repackaging carries names, aliases, type and programs only: a vessel keeps its flag
+    and call sign, and a Mexican's double surname stays split as the trio's countries split it."""
+    lines = (sdn_dir / "sdn.csv").read_bytes().splitlines(keepends=True)
+    vessels = [l for l in lines if b',"vessel",' in l and b'-0- ,"' not in l.split(b'"vessel"', 1)[1][:8]][:3]
+    mexicans = [l for l in lines if b'"SDNTK"' in l and b"C.U.R.P." in l][:5]
+    _import(db_url, _slice(sdn_dir, tmp_path, vessels + mexicans))
+    ents = {int(l.split(b",", 1)[0]) for l in vessels + mexicans}
+    data = json.loads((sdn_dir / "sdn-2026-08-20.json").read_text(encoding="utf-8"))
+    path = tmp_path / "sdn.json"
+    path.write_text(json.dumps({**data, "entries": [e for e in data["entries"] if e["uid"] in ents]}),
+                    encoding="utf-8")
+    with store_db.session_scope(db_url) as s:
+        before = {e.id: e.properties for e in s.scalars(select(Entity).where(Entity.kind.in_(["Vessel", "Person"])))}
+    assert any(p.get("flag") for p in before.values()) and any(p.get("motherName") for p in before.values())
+    _import(db_url, [path], delist=False)
+    with store_db.session_scope(db_url) as s:
+        for entity_id, props in before.items():
+            after = s.get(Entity, entity_id).properties
+            for prop in ("flag", "callSign", "vesselType", "fatherName", "motherName", "identifier", "birthDate"):
+                assert after.get(prop) == props.get(prop), (entity_id, prop)
+
+
+def _cut(paths, which: str, keep_bytes: int | None = None, drop_marker: bool = False):
+    path = next(p for p in paths if p.name == which)
+    data = path.read_bytes()
+    if drop_marker:
+        data = data[:data.rindex(b"\x1a")]
+    if keep_bytes is not None:
+        data = data[:keep_bytes]
+    path.write_bytes(data)
+
+
+def test_alt_csv_cut_in_the_middle_of_a_row_is_refused_naming_it(db_url, sdn_dir, sdn_lines, tmp_path):
+    trio = _slice(sdn_dir, tmp_path, sdn_lines)
+    alt = trio[1].read_bytes()
+    cut = alt.index(b"-0-", len(alt) // 2) + 2  # ends on '-0', inside a row
+    _cut(trio, "alt.csv", keep_bytes=cut)
+    with pytest.raises(SdnFormatError, match=r"alt\.csv, line \d+: the last row is incomplete"):
+        _import(db_url, trio)
+    with store_db.session_scope(db_url) as s:
+        assert s.scalar(select(func.count()).select_from(Entity)) == 0
+
+
+def test_files_without_ofacs_end_marker_remove_nothing(db_url, sdn_dir, sdn_lines, tmp_path):
+    """A file cut at a line end looks like a shorter list; only OFAC's end marker tells them apart.
+    Without it, a re-import removes no alias and delists no entry, and says why."""
+    _import(db_url, _slice(sdn_dir, tmp_path, sdn_lines), published="2024-05-02")
+    with store_db.session_scope(db_url) as s:
+        before = {e.id: e.properties.get("alias", []) for e in s.scalars(select(Entity))}
+    trio = _slice(sdn_dir, tmp_path, sdn_lines[:-3], name="v2")
+    alt_rows = trio[1].read_bytes().splitlines(keepends=True)
+    trio[1].write_bytes(b"".join(alt_rows[:len(alt_rows) // 2]))  # cut at a line end, marker row gone
+    _cut(trio, "sdn.csv", drop_marker=True)
+    summary = _import(db_url, trio, published="2024-05-03")
+    messages = " ".join(m for _, m in summary.warnings)
+    assert "may be cut short: nothing was delisted" in messages
+    assert "its aliases were added to the stored ones and none was removed" in messages
+    with store_db.session_scope(db_url) as s:
+        sanctions = s.scalars(select(Entity).where(Entity.kind == "Sanction")).all()
+        assert len(sanctions) == len(sdn_lines) and all(e.properties["status"] == ["active"] for e in sanctions)
+        for entity_id, aliases in before.items():
+            assert set(aliases) <= set(s.get(Entity, entity_id).properties.get("alias", []))

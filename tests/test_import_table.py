@@ -21,7 +21,8 @@ from workbench.sources.tabular import (
 )
 from workbench.store import db as store_db
 from workbench.store.entities import NotFound, create_entity, stats
-from workbench.store.models import AuditHead, Citation, Entity, Link
+from workbench.store import audit
+from workbench.store.models import AuditHead, Citation, Entity, Link, Source
 from workbench.store.permissions import Actor
 
 MAPPINGS = Path(__file__).resolve().parents[1] / "fixtures" / "mappings"
@@ -206,3 +207,56 @@ def test_a_bad_source_grade_in_the_mapping_is_named_when_the_mapping_is_read(db_
     assert bad != text
     with pytest.raises(MappingError, match=r"roll\.yml: source\.reliability: unknown reliability grade 'Z'"):
         load_mapping(bad, "roll.yml")
+
+
+def _roll_lines() -> list[str]:
+    return (MAPPINGS / "county_property_roll_FICTIONAL.csv").read_text(encoding="utf-8").splitlines()
+
+
+def test_a_row_refused_at_its_second_entity_leaves_nothing_of_the_row(db_url, tmp_path):
+    """Rows are checked whole before any of them is written: the parcel of a row whose owner is
+    refused is not created either."""
+    lines = _roll_lines()
+    # Row 3's owner name holds a right-to-left override, which names refuse; its parcel comes first.
+    lines[3] = lines[3].replace("FICTIONAL PERSON Dos Muestra", "FICTIONAL PERSON Dos \u202eMuestra")
+    path = tmp_path / "roll.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    summary = _run(db_url, path, _mapping("county_property_roll"))
+    assert [w for w, _ in summary.rejected] == ["roll.csv line 4 (data row 3)"]
+    assert "U+202E" in summary.rejected[0][1]
+    with store_db.session_scope(db_url) as s:
+        captions = set(s.scalars(select(Entity.caption)))
+        assert "Parcel FICT-001-0002" in captions and "Parcel FICT-001-0003" not in captions
+        assert summary.created == sum(stats(s)["entities"].values())
+        assert audit.verify(s)[1] is None
+
+
+def test_the_same_fact_on_two_rows_is_one_link_citing_both(db_url, tmp_path):
+    lines = _roll_lines()
+    path = tmp_path / "roll.csv"
+    path.write_text("\n".join(lines + [lines[2]]) + "\n", encoding="utf-8")  # row 2 again as the last row
+    summary = _run(db_url, path, _mapping("county_property_roll"))
+    assert summary.rejected == [] and summary.details["links_created"] == 8
+    with store_db.session_scope(db_url) as s:
+        parcel = s.scalars(select(Entity).where(Entity.caption == "Parcel FICT-001-0002")).one()
+        link = s.scalars(select(Link).where(Link.target_id == parcel.id)).one()
+        locators = sorted(s.scalars(select(Citation.locator).where(Citation.link_id == link.id)))
+        assert locators == ["row 2", f"row {len(lines)}"]
+
+
+def test_a_later_roll_adds_its_values_to_the_parcels_it_shares_and_cites_them(db_url, tmp_path):
+    mapping = _mapping("county_property_roll")
+    _run(db_url, MAPPINGS / "county_property_roll_FICTIONAL.csv", mapping)
+    lines = _roll_lines()
+    later = tmp_path / "roll-2025.csv"
+    later.write_text("\n".join([lines[0], lines[2].replace("202 Nowhere Road", "202 Nowhere Rd, Unit B")]) + "\n",
+                     encoding="utf-8")
+    summary = _run(db_url, later, mapping)
+    assert summary.updated == 1 and summary.created == 0 and summary.rejected == []
+    with store_db.session_scope(db_url) as s:
+        parcel = s.scalars(select(Entity).where(Entity.caption == "Parcel FICT-001-0002")).one()
+        assert len(parcel.properties["address"]) == 2 and parcel.version == 2
+        files = sorted(s.scalars(select(Source.file_name).join(Citation, Citation.source_id == Source.id)
+                                 .where(Citation.entity_id == parcel.id)))
+        assert files == ["county_property_roll_FICTIONAL.csv", "roll-2025.csv"]
+        assert audit.verify(s)[1] is None

@@ -40,11 +40,15 @@ class ValidationError(ValueError):
         super().__init__(text)
 
 
+_SHIPPED_SCHEMA = Path(__file__).resolve().parent.parent / "schema"
+_SHIPPED_STR = str(_SHIPPED_SCHEMA)
+
+
 def schema_dir() -> Path:
     override = os.environ.get("WORKBENCH_SCHEMA_DIR")
     if override:
         return Path(override)
-    return Path(__file__).resolve().parent.parent / "schema"
+    return _SHIPPED_SCHEMA
 
 
 @dataclass(frozen=True)
@@ -551,5 +555,9 @@ def _registry_for(path: str) -> Registry:
 
 
 def registry() -> Registry:
-    """The process-wide registry (loaded once per schema directory)."""
-    return _registry_for(str(schema_dir()))
+    """The process-wide registry (loaded once per schema directory).
+
+    Called for nearly every value a request or an import handles: it reads the override from the
+    environment and nothing from the file system (the shipped path is resolved once, at import)."""
+    override = os.environ.get("WORKBENCH_SCHEMA_DIR")
+    return _registry_for(override or _SHIPPED_STR)

@@ -70,11 +70,12 @@ def screen(
     try:
         if against == "db":
             from workbench.cli import open_database, session
+            from workbench.matching.jobs import screened_kinds
             from workbench.matching.search import store_index
 
             open_database()
-            with session() as s:
-                index = store_index(s).snapshot()
+            with session() as s:  # people and organisations, as screening jobs (not records, places, parcels)
+                index = store_index(s).snapshot(screened_kinds())
         else:
             index = load_watchlist(Path(against))
         progress, total = _progress("screening", _count_lines(in_path))

@@ -28,10 +28,11 @@ incrementally from the audit log): one pipeline for every way of screening.
 
 from __future__ import annotations
 
+import copy
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from operator import itemgetter
 
@@ -182,6 +183,18 @@ class NameIndex:
 
     def __len__(self) -> int:
         return len(self.entries) - self.dead
+
+    def restricted(self, keep) -> NameIndex:
+        """A view screening only the names ``keep(entry)`` accepts. It shares the postings and the
+        list statistics, so each name it keeps scores exactly as in the whole index."""
+        view = copy.copy(self)
+        view.entries = [entry if not entry.alive or keep(entry) else replace(entry, alive=False)
+                        for entry in self.entries]
+        view.dead = sum(1 for entry in view.entries if not entry.alive)
+        view.by_record = {rid: idxs for rid, idxs in self.by_record.items()
+                          if any(view.entries[i].alive for i in idxs)}
+        view._words = {}
+        return view
 
     # ---- stage 1: blocking ------------------------------------------------------------------
     @property

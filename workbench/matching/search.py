@@ -104,8 +104,12 @@ class StoreIndex:
             self.seq, self.hash = seq, digest
             return self
 
-    def snapshot(self) -> NameIndex:
-        return self.index
+    def snapshot(self, kinds: list[str] | None = None) -> NameIndex:
+        """The index (of the entities of ``kinds`` only, when given: a view, the cache stays whole)."""
+        if kinds is None:
+            return self.index
+        wanted = set(kinds)
+        return self.index.restricted(lambda entry: entry.schema in wanted)
 
 
 _INDEXES: dict[str, StoreIndex] = {}

@@ -210,6 +210,32 @@ def property_roll(records, n: int, seed: int = 7, planted_share: float = 0.01,
     return rows
 
 
+def write_property_roll_csv(path, n: int, seed: int = 5) -> None:
+    """A FICTIONAL county roll of ``n`` parcels in the columns of the shipped county mapping
+    (fixtures/mappings/county_property_roll.yml), for timing table imports. A third of the owners
+    hold several parcels, as on real rolls."""
+    import csv
+
+    rng = random.Random(seed)
+    owners: list[tuple[str, str, str]] = []
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["APN", "SITUS_ADDRESS", "OWNER_TYPE", "OWNER_NAME", "OWNER_MAILING_ADDRESS", "DEED_DATE",
+                      "SALE_PRICE"])
+        for i in range(n):
+            if owners and rng.random() < 0.3:
+                owner = rng.choice(owners)
+            else:
+                name, schema = _person(rng) if rng.random() < 0.8 else _company(rng)
+                owner = ("P" if schema == "Person" else "C", f"FICTIONAL {name}",
+                         f"{rng.randint(1, 9999)} Pretend Plaza, Fictionville, TX 79999")
+                owners.append(owner)
+            out.writerow([f"FICT-{i // 10000:03d}-{i % 10000:04d}", f"{i + 1} Imaginary Lane, Fictionville, TX 79999",
+                          *owner[:2], owner[2],
+                          f"{rng.randint(1, 12):02d}/{rng.randint(1, 28):02d}/{rng.randint(1990, 2025)}",
+                          rng.randint(50, 2000) * 1000])
+
+
 def generated_watchlist(n_names: int = 40_000, seed: int = 3) -> list[tuple[str, str, list[str], str]]:
     """A stand-in watchlist when the OFAC files are absent: (id, primary, aliases, schema)."""
     rng = random.Random(seed)

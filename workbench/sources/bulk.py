@@ -118,8 +118,9 @@ class BulkWriter:
         self._folded: dict[str, str] = {}
         self._checked: dict[int, dict] = {}
         self._endpoints_ok: set[tuple[str, str, str]] = set()
-        # True once every row that could collide with a planned id has been loaded (prefix mode).
-        self._complete = False
+        # Set once every stored row whose id starts with it has been loaded (prefix mode): ids with
+        # this prefix need no lookup.
+        self._complete: str | None = None
         self._looked_up: set[str] = set()
 
     # ---- loading what is already there -----------------------------------------------------
@@ -127,7 +128,7 @@ class BulkWriter:
         query = select(Entity.id, Entity.kind, Entity.properties, Entity.version)
         link_query = select(Link.id, Link.kind, Link.source_id, Link.target_id, Link.properties, Link.version)
         if prefix is not None:
-            self._complete = True
+            self._complete = prefix
             query = query.where(Entity.id.like(prefix + "%"))
             link_query = link_query.where(Link.id.like(prefix + "%"))
         elif ids is not None:
@@ -156,6 +157,44 @@ class BulkWriter:
                 self.kinds[entity_id] = kind
         return kind
 
+    def _loaded(self, object_id: str) -> bool:
+        return object_id in self._looked_up or (self._complete is not None and object_id.startswith(self._complete))
+
+    def _stored_entity(self, entity_id: str) -> tuple[str, dict, int] | None:
+        """(kind, properties, version) of an entity in the database, looked up once when not loaded."""
+        found = self.existing.get(entity_id)
+        if found is None and entity_id not in self.pending_ids and not self._loaded(entity_id):
+            self._looked_up.add(entity_id)
+            row = self.session.execute(select(Entity.kind, Entity.properties, Entity.version)
+                                       .where(Entity.id == entity_id)).first()
+            if row is not None:
+                found = self.existing[entity_id] = (row.kind, row.properties or {}, row.version)
+                self.kinds[entity_id] = row.kind
+        return found
+
+    def _stored_link(self, link_id: str) -> tuple[str, str, str, dict, int] | None:
+        found = self.existing_links.get(link_id)
+        if found is None and link_id not in self.pending_ids and not self._loaded(link_id):
+            self._looked_up.add(link_id)
+            row = self.session.execute(select(Link.kind, Link.source_id, Link.target_id, Link.properties,
+                                              Link.version).where(Link.id == link_id)).first()
+            if row is not None:
+                found = self.existing_links[link_id] = (row.kind, row.source_id, row.target_id, row.properties or {},
+                                                        row.version)
+        return found
+
+    def stored_kind(self, entity_id: str) -> str | None:
+        """The kind of an entity already stored or planned in this import (None: neither)."""
+        kind = self.kinds.get(entity_id)
+        if kind is None:
+            found = self._stored_entity(entity_id)
+            kind = found[0] if found else None
+        return kind
+
+    def has_link(self, link_id: str) -> bool:
+        """Whether the link is stored or planned in this import."""
+        return link_id in self.pending_ids or self._stored_link(link_id) is not None
+
     def existing_properties(self, entity_id: str) -> dict | None:
         """The entity's properties as they will be after the next flush (planned or stored)."""
         if entity_id in self._new_props:
@@ -163,9 +202,9 @@ class BulkWriter:
         found = self.existing.get(entity_id)
         return found[1] if found else None
 
-    def validate(self, owner: str, properties: dict[str, Any], known: dict) -> tuple[dict, dict]:
+    def validate(self, owner: str, properties: dict[str, Any], known: dict, partial: bool = False) -> tuple[dict, dict]:
         """Registry.validate_properties with each (property, value) checked once per import."""
-        return self.reg.validate_properties(owner, properties, known, memo=self._checked)
+        return self.reg.validate_properties(owner, properties, known, partial=partial, memo=self._checked)
 
     def _without_failing(self, kind: str, kind_spec, properties: dict[str, Any], exc: ValidationError,
                          where: str) -> dict[str, Any]:
@@ -193,39 +232,40 @@ class BulkWriter:
 
     # ---- planning ---------------------------------------------------------------------------
     def entity(self, entity_id: str, kind: str, properties: dict[str, Any], where: str,
-               keep: Iterable[str] = (), merge: Iterable[str] = (), lenient: bool = False) -> str | None:
+               keep: Iterable[str] = (), merge: Iterable[str] = (), lenient: bool = False,
+               checked: tuple[dict, dict] | None = None) -> str | None:
         """Create or update one entity; ``keep`` names properties a re-import must not drop, and
         ``merge`` properties whose stored values it adds to rather than replaces (the files that
         carried the rest of them were not given this time). ``lenient``: a value that fails its
         check (a 'DOB 31 Feb 1970' in OFAC's remarks) is left out with a warning, and the entity
         goes in without it; only a required property's failure rejects the entity.
 
+        ``checked`` is (cleaned values, warnings) of ``properties`` when the caller has validated them
+        already (with ``validate``): a row-by-row importer checks a whole row before planning any of it.
+
         Returns "created", "updated", "unchanged", or None when the values were rejected.
         """
         kind_spec = self.reg.entity_kind(kind)
-        try:
-            if kind_spec.abstract:
-                raise ValidationError({"kind": [f"{kind} is abstract"]})
+        if checked is not None:
+            cleaned, warnings = checked
+        else:
             try:
-                cleaned, warnings = self.validate(kind, properties, kind_spec.properties)
+                if kind_spec.abstract:
+                    raise ValidationError({"kind": [f"{kind} is abstract"]})
+                try:
+                    cleaned, warnings = self.validate(kind, properties, kind_spec.properties)
+                except ValidationError as exc:
+                    if not lenient:
+                        raise
+                    properties = self._without_failing(kind, kind_spec, properties, exc, where)
+                    cleaned, warnings = self.validate(kind, properties, kind_spec.properties)
             except ValidationError as exc:
-                if not lenient:
-                    raise
-                properties = self._without_failing(kind, kind_spec, properties, exc, where)
-                cleaned, warnings = self.validate(kind, properties, kind_spec.properties)
-        except ValidationError as exc:
-            self.summary.reject(where, str(exc))
-            return None
+                self.summary.reject(where, str(exc))
+                return None
         for prop, messages in warnings.items():
             for message in messages:
                 self.summary.warnings.append((where, message))
-        found = self.existing.get(entity_id)
-        if found is None and entity_id not in self.pending_ids and not self._complete \
-                and entity_id not in self._looked_up:
-            row = self.session.execute(select(Entity.kind, Entity.properties, Entity.version)
-                                       .where(Entity.id == entity_id)).first()
-            if row is not None:
-                found = self.existing[entity_id] = (row.kind, row.properties or {}, row.version)
+        found = self._stored_entity(entity_id)
         if found is None and entity_id in self.pending_ids:
             self.summary.skipped += 1
             return "unchanged"
@@ -283,7 +323,8 @@ class BulkWriter:
             rows.append((entity_id, value, self.fold(value)[:500], name_kind, prop))
 
     def link(self, link_id: str, kind: str, source_id: str, target_id: str, properties: dict[str, Any],
-             where: str) -> str | None:
+             where: str, keep: Iterable[str] = ()) -> str | None:
+        """Create or update one link; ``keep`` names properties an update must not drop."""
         try:
             spec = self.reg.link_kind(kind)
             if source_id == target_id:
@@ -300,14 +341,7 @@ class BulkWriter:
             self.summary.reject(where, str(exc))
             return None
         state = {"kind": kind, "source": source_id, "target": target_id, "properties": cleaned}
-        found = self.existing_links.get(link_id)
-        if found is None and link_id not in self.pending_ids and not self._complete \
-                and link_id not in self._looked_up:
-            row = self.session.execute(select(Link.kind, Link.source_id, Link.target_id, Link.properties,
-                                              Link.version).where(Link.id == link_id)).first()
-            if row is not None:
-                found = self.existing_links[link_id] = (row.kind, row.source_id, row.target_id, row.properties or {},
-                                                        row.version)
+        found = self._stored_link(link_id)
         start = (cleaned.get("startDate") or [None])[0]
         end = (cleaned.get("endDate") or [None])[0]
         if found is None:
@@ -321,6 +355,9 @@ class BulkWriter:
             self.summary.details["links_created"] = self.summary.details.get("links_created", 0) + 1
             return "created"
         old_kind, old_source, old_target, old_props, version = found
+        for prop in keep:
+            if old_props.get(prop) and prop not in cleaned and prop in spec.properties:
+                cleaned[prop] = list(old_props[prop])
         if (old_kind, old_source, old_target) == (kind, source_id, target_id) and _as_lists(old_props) == cleaned:
             return "unchanged"
         self._link_updates.append({"b_id": link_id, "kind": kind, "source_id": source_id, "target_id": target_id,

@@ -99,6 +99,44 @@ class _Maps:
         return found
 
 
+    def not_carried(self, spec) -> tuple[str, ...]:
+        """Properties of a kind that FtM has no place for: an FtM file never holds them, so importing
+        one over a stored entity or link keeps them (they are not the file's to remove)."""
+        known = FTM_PROPERTIES.get(spec.ftm or "")
+        return tuple(name for name, prop in spec.properties.items() if name != "identifier" and (
+            not prop.ftm or (known is not None and prop.ftm not in known)))
+
+
+def _as_stored(spec, incoming: dict[str, list[str]], stored: dict | None) -> dict[str, list[str]]:
+    """Where several properties share one FtM property (Ownership's acquisitionDate and startDate
+    both travel as FtM startDate, once when equal), each value read back goes to every property
+    that already holds it; a new value stays where the import read it."""
+    if not stored:
+        return incoming
+    groups: dict[str, list[str]] = {}
+    for prop in spec.properties.values():
+        if prop.ftm:
+            groups.setdefault(prop.ftm, []).append(prop.name)
+    out = {k: list(v) for k, v in incoming.items()}
+    for names in groups.values():
+        if len(names) < 2 or not any(name in out for name in names):
+            continue
+        brought: dict[str, str] = {}  # value -> the property the import read it into
+        for name in names:
+            for value in out.pop(name, []):
+                brought.setdefault(value, name)
+        placed: set[str] = set()
+        for name in names:
+            held = [value for value in stored.get(name) or [] if value in brought]
+            if held:
+                out[name] = held
+                placed.update(held)
+        for value, name in brought.items():
+            if value not in placed:
+                out.setdefault(name, []).append(value)
+    return out
+
+
 def ftm_maps(reg: Registry | None = None) -> _Maps:
     return _Maps(reg or registry())
 
@@ -458,6 +496,9 @@ def import_ftm(session: Session, actor: Actor, path: Path | str, progress: Calla
                                             "this line is left out"))
             continue
         first_line[entity_id] = number
+        stored_kind = writer.stored_kind(entity_id)
+        if stored_kind and stored_kind != kind and maps.reg.entity_kind(stored_kind).ftm == schema:
+            kind = stored_kind  # a Port travels as an Organization: the stored entity stays a Port
         ftm_props = dict(data.get("properties") or {})
         _count_left_out(maps, kind, schema, ftm_props, left_out)
         if kind == "Sanction" and ftm_props.get("entity"):
@@ -465,7 +506,12 @@ def import_ftm(session: Session, actor: Actor, path: Path | str, progress: Calla
         properties = ftm_to_properties(maps, kind, ftm_props)
         if entity_id in identifications:
             _restore_identifiers(maps, kind, properties, identifications[entity_id])
-        if writer.entity(str(data["id"]), kind, properties, where) is not None:
+        spec = maps.reg.entity_kind(kind)
+        properties = _as_stored(spec, properties, writer.existing_properties(entity_id))
+        # A stored entity keeps what FtM cannot carry, and its identifiers (an aircraft's or vessel's
+        # scheme cannot travel: FtM's Identification holds people and organisations only).
+        if writer.entity(entity_id, kind, properties, where, keep=maps.not_carried(spec),
+                         merge=("identifier",) if "identifier" in spec.properties else ()) is not None:
             writer.cite(source_id, entity_id=str(data["id"]), locator=f"line {number}")
         if progress and index % 500 == 0:
             progress(index, total)
@@ -492,12 +538,22 @@ def import_ftm(session: Session, actor: Actor, path: Path | str, progress: Calla
             if name in by_ftm and name not in (source_prop, target_prop):
                 link_props.setdefault(by_ftm[name], []).extend(map(str, values))
         link_id = str(data["id"])
-        if writer.link(link_id, link_kind, str(sources[0]), str(targets[0]), link_props, where) is not None:
+        stored = writer.existing_links.get(link_id)
+        link_props = _as_stored(spec, link_props, stored[3] if stored else None)
+        if writer.link(link_id, link_kind, str(sources[0]), str(targets[0]), link_props, where,
+                       keep=maps.not_carried(spec)) is not None:
             writer.cite(source_id, link_id=link_id, locator=f"line {number}")
+    # FtM names a Sanction's entity, not the link: a stored SanctionOf between the two is that link,
+    # whatever its id (the SDN importer's 'ofac-N-sanctionof', the demo's own).
+    sanction_links = {(row.source_id, row.target_id): row.id for row in session.execute(
+        select(Link.id, Link.source_id, Link.target_id).where(Link.kind == "SanctionOf"))} \
+        if sanction_entities else {}
     for number, sanction, targets in sanction_entities:
         for position, target in enumerate(targets):
-            link_id = f"{sanction}-sanctionof" if position == 0 else f"{sanction}-sanctionof-{position}"
-            if writer.link(link_id, "SanctionOf", sanction, target, {}, f"{path.name} line {number}") is not None:
+            link_id = sanction_links.get((sanction, target)) or (
+                f"{sanction}-sanctionof" if position == 0 else f"{sanction}-sanctionof-{position}")
+            if writer.link(link_id, "SanctionOf", sanction, target, {}, f"{path.name} line {number}",
+                           keep=tuple(maps.reg.link_kind("SanctionOf").properties)) is not None:  # none travels
                 writer.cite(source_id, link_id=link_id, locator=f"line {number}")
     writer.flush()
     if progress:

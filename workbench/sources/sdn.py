@@ -42,6 +42,10 @@ MASS_DELIST_SHARE, MASS_DELIST_MIN = 0.2, 50
 # Properties that only ALT.CSV / ADD.CSV carry (country partly comes from the addresses).
 _FROM_FILE = {"aliases": ("alias", "previousName", "weakAlias"), "addresses": ("address", "country")}
 
+# What the JSON repackaging carries of an entry: anything else stored is kept (the name parts
+# worked out from its name replace the stored ones).
+_PARTIAL_CARRIES = ("name", "alias")
+
 # SDN_Type -> workbench kind; "entity" is refined by _organisation_kind.
 TYPE_KINDS = {"individual": "Person", "vessel": "Vessel", "aircraft": "Airplane"}
 _LEGAL_FORM = re.compile(
@@ -233,29 +237,44 @@ def _import_sdn(session: Session, actor: Actor, paths: list[Path | str], publish
     sources = _sources(session, actor, parsed, summary)
     writer.load_existing(prefix=PREFIX)
     total = len(parsed.records)
-    # Properties a partial format (the JSON repackaging) cannot carry are kept from earlier imports.
-    keep_all = () if parsed.full else tuple(
-        p for p in registry().entity_kind("Person").properties if p not in ("name", "alias"))
+    # A partial format (the JSON repackaging: names, aliases, type, programs) keeps every other
+    # property of an entry from earlier imports, whatever its kind.
+    kept_by_kind: dict[str, tuple[str, ...]] = {}
+
+    def keep_for(kind: str) -> tuple[str, ...]:
+        if parsed.full:
+            return ()
+        if kind not in kept_by_kind:
+            kept_by_kind[kind] = tuple(p for p in writer.reg.entity_kind(kind).properties if p not in _PARTIAL_CARRIES)
+        return kept_by_kind[kind]
     by_name: dict[str, int] = {}
     by_alias: dict[str, int] = {}
     planned: list[tuple[SdnRecord, str, list[str]]] = []
     file_name = parsed.files[0].name
-    keep = keep_all if not parsed.full else ()
-    merge = tuple(prop for what in parsed.missing for prop in _FROM_FILE[what])
+    # Aliases or addresses from a file not given, or from one that may be cut short, are added to
+    # the stored ones, never put in their place.
+    unsure = parsed.missing + tuple(what for what in parsed.unmarked if what in _FROM_FILE)
+    merge = tuple(prop for what in unsure for prop in _FROM_FILE[what])
     for what in parsed.missing:
         given = "ALT.CSV" if what == "aliases" else "ADD.CSV"
         summary.warnings.append((file_name, f"no {given} given: the {what} of earlier imports are kept, "
                                             "and new ones added"))
+    for what, name in parsed.unmarked.items():
+        outcome = "nothing was delisted" if what == "entries" else \
+            f"its {what} were added to the stored ones and none was removed"
+        summary.warnings.append((name, f"the file does not end with OFAC's end-of-file marker (0x1A), so it may be "
+                                       f"cut short: {outcome}"))
     for index, record in enumerate(parsed.records, 1):
         entity_id = f"{PREFIX}{record.ent_num}"
-        known = (writer.existing_properties(entity_id) or {}).get("country", []) if "addresses" in parsed.missing \
-            else ()
+        # Without addresses this time, the stored countries decide how a double surname splits.
+        known = (writer.existing_properties(entity_id) or {}).get("country", []) \
+            if "addresses" in unsure or not parsed.full else ()
         kind, props, linked = plan_entity(record, writer.reg, known)
         where = f"{file_name} line {record.line} (ent_num {record.ent_num})"
         if not parsed.full and writer.existing_properties(entity_id) is not None:
             # A list that only names the entry keeps the kind an earlier, fuller import chose.
             kind = writer.existing[entity_id][0]
-        status = writer.entity(entity_id, kind, props, where, keep=keep, merge=merge, lenient=True)
+        status = writer.entity(entity_id, kind, props, where, keep=keep_for(kind), merge=merge, lenient=True)
         if status is None:
             continue
         by_name.setdefault(writer.fold(record.name), record.ent_num)
@@ -290,7 +309,9 @@ def _import_sdn(session: Session, actor: Actor, paths: list[Path | str], publish
             if status is not None:
                 links += 1
                 writer.cite(sources.main, link_id=link_id, locator=locator, excerpt=f"Linked To: {target_name}")
-    if delist and _is_latest(session, parsed.published, sources.main):
+    if delist and "entries" in parsed.unmarked:
+        pass  # warned above: a list that may be cut short delists nothing
+    elif delist and _is_latest(session, parsed.published, sources.main):
         _delist(writer, {r.ent_num for r in parsed.records}, parsed.published, summary, allow_mass_delist)
     elif delist:
         summary.warnings.append((parsed.files[0].name, "an import of a newer list exists: nothing was delisted"))

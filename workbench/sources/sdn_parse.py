@@ -79,6 +79,10 @@ class SdnList:
     # What these files leave out although the format carries it: 'aliases' without ALT.CSV,
     # 'addresses' without ADD.CSV (a re-import adds to the stored ones instead of dropping them).
     missing: tuple[str, ...] = ()
+    # Files of the trio that do not end with OFAC's end-of-file marker (0x1A), so may be cut short
+    # at a line end: 'entries' (SDN.CSV: nothing is delisted), 'aliases', 'addresses' (their
+    # values are added to the stored ones, never removed).
+    unmarked: dict[str, str] = field(default_factory=dict)  # what -> file name
 
 
 def _clean(value: str | None) -> str | None:
@@ -115,6 +119,29 @@ def _read_text(path: Path) -> str:
     return text.replace("\x1a", "")
 
 
+END_MARKER = "\x1a"  # OFAC ends SDN.CSV, ALT.CSV and ADD.CSV with it (ALT/ADD on a row of empty cells)
+
+
+def _read_list_file(path: Path) -> tuple[str, bool]:
+    """The text of one file of the CSV trio, and whether it ends with OFAC's end-of-file marker."""
+    with open(path, "rb") as handle:
+        handle.seek(0, 2)
+        handle.seek(max(handle.tell() - 16, 0))
+        marked = END_MARKER.encode() in handle.read()
+    return _read_text(path), marked
+
+
+def _check_last_row(path: Path, text: str) -> None:
+    """A file cut short in the middle of a row is refused: OFAC's rows all end with a quoted cell or
+    -0-. (One cut at a line end cannot be told from a shorter list, except by the missing marker.)"""
+    body = text.rstrip()
+    last = body.rfind("\n")
+    if body and not body[last + 1:].strip(", \r"):  # the marker's row of empty cells (ALT/ADD)
+        body = body[:max(last, 0)].rstrip()
+    if body and not body.endswith(('"', "-0-")):
+        raise SdnFormatError(path, body.count("\n") + 1, "the last row is incomplete (truncated file)")
+
+
 def _csv_rows(path: Path, text: str, width: int, header: bool, kind: str):
     """(line, cells) of each row; ``kind`` is the OFAC file the row should come from (SDN.CSV...)."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
@@ -147,9 +174,12 @@ def _ent_num(path: Path, line: int, raw: str) -> int:
 def parse_csv_trio(sdn: Path, alt: Path | None = None, add: Path | None = None,
                    published: str | None = None) -> SdnList:
     records: dict[int, SdnRecord] = {}
-    text = _read_text(sdn)
+    unmarked: dict[str, str] = {}
+    text, marked = _read_list_file(sdn)
     if not text.strip():
         raise SdnFormatError(sdn, None, "the file is empty")
+    if not marked:
+        unmarked["entries"] = sdn.name
     for line, row in _csv_rows(sdn, text, 12, header=False, kind="SDN.CSV"):
         ent = _ent_num(sdn, line, row[0])
         name = _clean(row[1])
@@ -165,19 +195,24 @@ def parse_csv_trio(sdn: Path, alt: Path | None = None, add: Path | None = None,
             grt=_clean(row[8]), vessel_flag=_clean(row[9]), vessel_owner=_clean(row[10]),
             remarks=_clean(row[11]), line=line,
         )
-    if not text.rstrip().endswith(('"', "-0-")):
-        # OFAC's rows end with a quoted Remarks or -0-; anything else is a cut-off file.
-        raise SdnFormatError(sdn, text.count("\n") + 1, "the last row is incomplete (truncated file)")
+    _check_last_row(sdn, text)
     if alt is not None:
-        for line, row in _csv_rows(alt, _read_text(alt), 5, header=True, kind="ALT.CSV"):
+        alt_text, marked = _read_list_file(alt)
+        if not marked:
+            unmarked["aliases"] = alt.name
+        for line, row in _csv_rows(alt, alt_text, 5, header=True, kind="ALT.CSV"):
             if not row[0].strip():
                 continue
             ent = _ent_num(alt, line, row[0])
             name = _clean(row[3])
             if ent in records and name:
                 records[ent].aliases.append(((_clean(row[2]) or "aka").lower(), name, f"alt_num {row[1].strip()}"))
+        _check_last_row(alt, alt_text)
     if add is not None:
-        for line, row in _csv_rows(add, _read_text(add), 6, header=True, kind="ADD.CSV"):
+        add_text, marked = _read_list_file(add)
+        if not marked:
+            unmarked["addresses"] = add.name
+        for line, row in _csv_rows(add, add_text, 6, header=True, kind="ADD.CSV"):
             if not row[0].strip():
                 continue
             ent = _ent_num(add, line, row[0])
@@ -187,9 +222,11 @@ def parse_csv_trio(sdn: Path, alt: Path | None = None, add: Path | None = None,
             parts = [p for p in (_clean(row[2]), _clean(row[3]), country) if p]
             if parts and parts != [country] or country:
                 records[ent].addresses.append((", ".join(parts), country, f"add_num {row[1].strip()}"))
+        _check_last_row(add, add_text)
     files = [p for p in (sdn, alt, add) if p is not None]
     missing = tuple(what for what, path in (("aliases", alt), ("addresses", add)) if path is None)
-    return SdnList(list(records.values()), files, "csv", published, full=True, missing=missing)
+    return SdnList(list(records.values()), files, "csv", published, full=True, missing=missing,
+                   unmarked=unmarked)
 
 
 def _split_programs(raw: str) -> list[str]:

@@ -50,10 +50,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workbench.schema import ValidationError, registry
-from workbench.sources.bulk import IMPORTER_VERSION, ImportSummary
+from workbench.sources.bulk import CHUNK, IMPORTER_VERSION, BulkWriter, ImportSummary
 from workbench.sources.files import store_file
-from workbench.store.entities import cite, create_entity, create_link, get_entity, update_entity
-from workbench.store.models import Citation, Entity, Link
+from workbench.store.entities import NotFound
+from workbench.store.models import Link
 from workbench.store.permissions import Actor, require
 
 
@@ -584,41 +584,33 @@ def _entity_id(mapping: TableMapping, entity: EntityMapping, row: dict, row_numb
     return "tbl-" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:24]
 
 
-def _same_link(session: Session, kind: str, source: str, target: str, props: dict) -> str | None:
-    """An existing link of this kind between these entities holding exactly these values."""
-    reg = registry()
-    try:
-        cleaned, _ = reg.validate_properties(kind, props, reg.link_kind(kind).properties)
-    except ValidationError:
-        return None  # create_link will say what is wrong
-    wanted = {k: sorted(v) for k, v in cleaned.items() if v}
-    for candidate in session.execute(select(Link).where(Link.kind == kind, Link.source_id == source,
-                                                        Link.target_id == target).order_by(Link.id)).scalars():
-        if {k: sorted(v) for k, v in (candidate.properties or {}).items() if v} == wanted:
-            return candidate.id
-    return None
+@dataclass
+class RowPlan:
+    """What one row becomes, worked out and validated before anything is written, so that a row
+    either goes in whole or is rejected whole without a savepoint."""
+
+    ids: dict[str, str] = field(default_factory=dict)  # mapped entity -> its id (planned or bound)
+    # (id, kind, checked values, warnings)
+    entities: list[tuple[str, str, dict[str, list[str]], dict[str, list[str]]]] = field(default_factory=list)
+    links: list[tuple[str, str, str, str, dict[str, list[str]]]] = field(default_factory=list)  # id, kind, ends, values
 
 
-def apply_row(session: Session, actor: Actor, mapping: TableMapping, row: dict, row_number: int, source_id: str,
-              bind: dict[str, str] | None = None, summary: ImportSummary | None = None,
-              cite_as: tuple[str, str | None] | None = None, where: str | None = None) -> list[str]:
-    """Create (or update) the row's entities and links through the domain services; return new ids.
+def plan_row(writer: BulkWriter, mapping: TableMapping, row: dict, row_number: int, source_id: str,
+             bind: dict[str, str] | None = None) -> RowPlan:
+    """The row's entities and links, each value checked as the domain services check it.
 
-    ``bind`` maps a mapped entity to an existing entity id (e.g. a confirmed screening match):
-    that entity is linked, not created. ``cite_as`` is the (locator, excerpt) of the row's citations
-    when the caller has its own words for them (a screening confirmation names its job and reviewer).
-    ``where`` is how the summary's warnings name the row (the file and line), else its locator.
-    Raises ValidationError when the row's values do not fit.
-    """
+    An entity already stored under the row's id keeps its kind (its values are checked against
+    it). Raises ValidationError when a value does not fit, NotFound for a ``bind`` to no entity."""
     bind = bind or {}
-    locator = f"row {row_number}"
-    cite_locator, cite_excerpt = cite_as or (locator, f"imported by {IMPORTER_VERSION}")
-    created: list[str] = []
-    ids: dict[str, str] = {}
+    reg = writer.reg
+    plan = RowPlan()
+    kinds: dict[str, str] = {}
     for key, entity in mapping.entities.items():
         if key in bind:
-            get_entity(session, bind[key])
-            ids[key] = bind[key]
+            kind = writer.stored_kind(bind[key])
+            if kind is None:
+                raise NotFound(f"no entity with id {bind[key]!r}")
+            plan.ids[key], kinds[key] = bind[key], kind
             continue
         unlisted = entity.unlisted_code(row)
         if unlisted:
@@ -626,7 +618,7 @@ def apply_row(session: Session, actor: Actor, mapping: TableMapping, row: dict, 
         kind = entity.kind_for(row)
         if kind is None:
             continue
-        spec = registry().entity_kind(kind)
+        spec = reg.entity_kind(kind)
         props, unreadable = _mapped_values(entity.properties, row, spec.properties)
         if unreadable:
             raise ValidationError({key: list(unreadable.values())[:1]})
@@ -635,64 +627,107 @@ def apply_row(session: Session, actor: Actor, mapping: TableMapping, row: dict, 
                 continue  # nothing mapped in this row for this entity (e.g. no second owner)
             raise ValidationError({f"{key}.name": ["is empty in this row"]})
         entity_id = _entity_id(mapping, entity, row, row_number, source_id)
-        existing = session.get(Entity, entity_id)
-        if existing is None:
-            saved = create_entity(session, actor, kind, props, entity_id=entity_id)
-            created.append(entity_id)
-            if summary is not None:
-                summary.created += 1
-        else:
-            props, _ = registry().validate_properties(kind, props, spec.properties, partial=True)
-            merged = {k: list(v) for k, v in existing.properties.items()}
-            changed = False
-            for prop, values in props.items():
-                for value in values:
-                    if value not in merged.get(prop, []):
-                        merged.setdefault(prop, []).append(value)
-                        changed = True
-            if changed:
-                saved = update_entity(session, actor, entity_id, merged)
-                if summary is not None:
-                    summary.updated += 1
-            else:
-                saved = None
-                if summary is not None:
-                    summary.skipped += 1
-        if saved is not None and summary is not None:
-            for messages in saved.warnings.values():
-                summary.warnings.extend((where or locator, m) for m in messages)
-        ids[key] = entity_id
-        _cite_once(session, actor, source_id, cite_locator, cite_excerpt, entity_id=entity_id)
+        stored = writer.stored_kind(entity_id)
+        if stored is not None:
+            kind, spec = stored, reg.entity_kind(stored)
+        if spec.abstract:
+            raise ValidationError({key: [f"{kind} is abstract: choose one of its concrete kinds"]})
+        cleaned, warnings = writer.validate(kind, props, spec.properties, partial=stored is not None)
+        plan.ids[key], kinds[key] = entity_id, kind
+        plan.entities.append((entity_id, kind, cleaned, warnings))
     for link in mapping.links:
-        if link.source not in ids or link.target not in ids:
+        if link.source not in plan.ids or link.target not in plan.ids:
             continue
         props, unreadable = _mapped_values(link.properties, row)
         if unreadable:
             prop, reason = next(iter(unreadable.items()))
             raise ValidationError({f"{link.kind}.{prop}": [reason]})
-        basis = "|".join([link.kind, ids[link.source], ids[link.target], mapping.name, source_id, str(row_number)])
+        source, target = plan.ids[link.source], plan.ids[link.target]
+        if source == target:
+            raise ValidationError({link.kind: ["an entity cannot be linked to itself"]})
+        spec = reg.link_kind(link.kind)
+        reg.check_endpoints(spec, kinds[link.source], kinds[link.target])
+        cleaned, _ = writer.validate(link.kind, props, spec.properties)
+        basis = "|".join([link.kind, source, target, mapping.name, source_id, str(row_number)])
         link_id = "tbl-" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:24]
-        # The same fact from another copy of the file (or another confirmation of the same hit) cites
-        # the link already there instead of doubling it.
-        existing = link_id if session.get(Link, link_id) is not None else \
-            _same_link(session, link.kind, ids[link.source], ids[link.target], props)
-        if existing is not None:
-            link_id = existing
-        else:
-            create_link(session, actor, link.kind, ids[link.source], ids[link.target], props, link_id=link_id)
-            created.append(link_id)
-            if summary is not None:
-                summary.details["links_created"] = summary.details.get("links_created", 0) + 1
-        _cite_once(session, actor, source_id, cite_locator, cite_excerpt, link_id=link_id)
+        plan.links.append((link_id, link.kind, source, target, cleaned))
+    return plan
+
+
+class _SameLinks:
+    """Finds a link that already states a planned link's fact (same kind, ends and values), so that
+    the same fact from another copy of the file, another row or another confirmation of the same
+    hit cites the link already there instead of doubling it."""
+
+    def __init__(self, writer: BulkWriter):
+        self.writer = writer
+        self.known: dict[tuple, str] = {}
+        self.new_entities: set[str] = set()  # created by this import: no link elsewhere can name them
+
+    @staticmethod
+    def _key(kind: str, source: str, target: str, props: dict) -> tuple:
+        return kind, source, target, tuple(sorted((k, tuple(sorted(v))) for k, v in props.items() if v))
+
+    def find(self, kind: str, source: str, target: str, props: dict) -> str | None:
+        key = self._key(kind, source, target, props)
+        found = self.known.get(key)
+        if found is None and source not in self.new_entities and target not in self.new_entities:
+            for link_id, stored in self.writer.session.execute(
+                    select(Link.id, Link.properties).where(Link.kind == kind, Link.source_id == source,
+                                                           Link.target_id == target).order_by(Link.id)):
+                if self._key(kind, source, target, stored or {}) == key:
+                    found = self.known[key] = link_id
+                    break
+        return found
+
+    def add(self, link_id: str, kind: str, source: str, target: str, props: dict) -> None:
+        self.known.setdefault(self._key(kind, source, target, props), link_id)
+
+
+def apply_plan(writer: BulkWriter, plan: RowPlan, source_id: str, locator: str, excerpt: str | None, where: str,
+               same: _SameLinks) -> list[str]:
+    """Plan the row's writes (nothing is rejected here: plan_row checked every value); return new ids.
+
+    A stored entity gains the row's values beside its own (nothing it holds is dropped)."""
+    created: list[str] = []
+    for entity_id, kind, values, warnings in plan.entities:
+        names = tuple(writer.reg.entity_kind(kind).properties)
+        if writer.entity(entity_id, kind, values, where, keep=names, merge=names,
+                         checked=(values, warnings)) == "created":
+            created.append(entity_id)
+            same.new_entities.add(entity_id)
+        writer.cite(source_id, entity_id=entity_id, locator=locator, excerpt=excerpt)
+    for link_id, kind, source, target, props in plan.links:
+        if not writer.has_link(link_id):
+            existing = same.find(kind, source, target, props)
+            if existing is not None:
+                link_id = existing
+            else:
+                writer.link(link_id, kind, source, target, props, where)
+                same.add(link_id, kind, source, target, props)
+                created.append(link_id)
+        writer.cite(source_id, link_id=link_id, locator=locator, excerpt=excerpt)
     return created
 
 
-def _cite_once(session: Session, actor: Actor, source_id: str, locator: str, excerpt: str | None, *,
-               entity_id: str | None = None, link_id: str | None = None) -> None:
-    query = select(Citation.id).where(Citation.source_id == source_id, Citation.locator == locator)
-    query = query.where(Citation.entity_id == entity_id) if entity_id else query.where(Citation.link_id == link_id)
-    if session.scalar(query.limit(1)) is None:
-        cite(session, actor, source_id, entity_id=entity_id, link_id=link_id, locator=locator, excerpt=excerpt)
+def apply_row(session: Session, actor: Actor, mapping: TableMapping, row: dict, row_number: int, source_id: str,
+              bind: dict[str, str] | None = None, summary: ImportSummary | None = None,
+              cite_as: tuple[str, str | None] | None = None, where: str | None = None) -> list[str]:
+    """Create (or update) one row's entities and links; return the new ids.
+
+    ``bind`` maps a mapped entity to an existing entity id (e.g. a confirmed screening match):
+    that entity is linked, not created. ``cite_as`` is the (locator, excerpt) of the row's citations
+    when the caller has its own words for them (a screening confirmation names its job and reviewer).
+    ``where`` is how the summary's warnings name the row (the file and line), else its locator.
+    Raises ValidationError when the row's values do not fit (nothing is written then).
+    """
+    locator = f"row {row_number}"
+    cite_locator, cite_excerpt = cite_as or (locator, f"imported by {IMPORTER_VERSION}")
+    writer = BulkWriter(session, actor, summary)
+    plan = plan_row(writer, mapping, row, row_number, source_id, bind)
+    created = apply_plan(writer, plan, source_id, cite_locator, cite_excerpt, where or locator, _SameLinks(writer))
+    writer.flush()
+    return created
 
 
 def source_for_table(session: Session, actor: Actor, path: Path, mapping: TableMapping) -> str:
@@ -719,26 +754,31 @@ def import_table(session: Session, actor: Actor, path: str | Path, mapping: Tabl
     """Import every row; a row whose values do not fit is rejected with its reason, the rest go in.
 
     A file that cannot be read (encoding, ragged row, missing column) raises TableError and, as
-    the caller's transaction rolls back, leaves the database as it was.
+    the caller's transaction rolls back, leaves the database as it was. Rows are planned and
+    checked one by one, then written in batches (workbench.sources.bulk): the same checks, audit
+    entries and citations as the domain services, at a roll's scale.
     """
     require(actor, "edit", "import data")
     path = Path(path)
     rows = list(located_rows(path, mapping))
     summary = ImportSummary()
     source_id = source_for_table(session, actor, path, mapping)
+    writer = BulkWriter(session, actor, summary)
+    writer.load_existing(prefix="tbl-")
+    same = _SameLinks(writer)
+    excerpt = f"imported by {IMPORTER_VERSION}"
     for place, row in rows:
         where = f"{path.name} {place}"
-        savepoint = session.begin_nested()
-        counted = ImportSummary()  # a rejected row rolls back, and so do its counts
         try:
-            apply_row(session, actor, mapping, row, place.row, source_id, summary=counted, where=where)
-            savepoint.commit()
+            plan = plan_row(writer, mapping, row, place.row, source_id)
         except ValidationError as exc:
-            savepoint.rollback()
             summary.reject(where, str(exc))
         else:
-            summary.absorb(counted)
+            apply_plan(writer, plan, source_id, f"row {place.row}", excerpt, where, same)
+        if writer.pending() >= CHUNK:
+            writer.flush()
         if progress:
             progress(place.row, len(rows))
+    writer.flush()
     summary.details["rows"] = len(rows)
     return summary
