@@ -190,3 +190,25 @@ def test_blank_lines_between_rows_are_empty_rows_so_row_numbers_stay_those_of_th
     out = tmp_path / "scored.csv"
     assert runner.invoke(app, ["match", "pairs", str(pairs), "-o", str(out)]).exit_code == 0
     assert [(r["left"], r["score"]) for r in read_csv(out)] == [("Ana", "1.0000"), ("", ""), ("Juan", "1.0000")]
+
+
+def test_screen_against_the_store_screens_people_and_organisations_only(db_url, tmp_path):
+    """A Sanction record is named after its target, a Territory may share a name with a person:
+    neither is someone a roll's owner could be (web screening jobs leave them out too)."""
+    from workbench.store import db as store_db
+    from workbench.store.entities import create_entity, create_link
+    from workbench.store.permissions import Actor
+
+    actor = Actor("rita", "researcher")
+    with store_db.session_scope(db_url) as s:
+        person = create_entity(s, actor, "Person", {"name": "FICTIONAL Ernesto Valdivia Ruelas"}).obj
+        sanction = create_entity(s, actor, "Sanction", {"name": "FICTIONAL Ernesto Valdivia Ruelas",
+                                                        "program": "SDNTK", "authority": "FICTIONAL authority"}).obj
+        create_link(s, actor, "SanctionOf", sanction.id, person.id)
+        create_entity(s, actor, "Territory", {"name": "FICTIONAL Valdivia Ruelas", "level": "municipality"})
+    src, out = tmp_path / "roll.csv", tmp_path / "hits.csv"
+    src.write_text("name\nERNESTO VALDIVIA RUELAS FICTIONAL\nVALDIVIA RUELAS FICTIONAL\n", encoding="utf-8")
+    result = runner.invoke(app, ["screen", str(src), "-o", str(out), "--threshold", "0.3"])
+    assert result.exit_code == 0, result.output
+    hits = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert hits and {h["match_id"] for h in hits} == {person.id}

@@ -146,7 +146,14 @@ def serve(
     from workbench.web.app import create_app
 
     console.print(f"serving on http://{host}:{port}/")
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(), host=host, port=port, log_level="info", **proxy_options())
+
+
+def proxy_options() -> dict:
+    """uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise: then anyone on the
+    machine could pose as any address to the sign-in throttle. Only WORKBENCH_TRUSTED_PROXIES are."""
+    proxies = get_settings().trusted_proxies.strip()
+    return {"proxy_headers": bool(proxies), "forwarded_allow_ips": proxies or None}
 
 
 def _check_port_free(host: str, port: int) -> None:

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     session_max_age: int = 12 * 3600
     login_attempts_per_minute: int = 5
     secure_cookies: bool = False
+    # Addresses of reverse proxies whose X-Forwarded-For/-Proto are believed (comma-separated, e.g.
+    # "127.0.0.1"). Empty: no header is, so nobody can pose as another address to the sign-in throttle.
+    trusted_proxies: str = ""
     sqlite_busy_seconds: float = 15.0  # how long a write waits for another writer (an import) on SQLite
 
     @property

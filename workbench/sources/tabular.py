@@ -301,10 +301,27 @@ def _check_source_fields(name: str, source: dict) -> None:
         raise MappingError(f"{name}: source.{key}: {'; '.join(messages)}") from None
 
 
+class _MappingLoader(yaml.SafeLoader):
+    """YAML without aliases: a mapping is a few dozen lines, and aliases nested a few levels deep
+    expand to gigabytes when read ('billion laughs'); mappings come from web uploads too."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in a mapping: write "
+                                              "the value out", event.start_mark)
+        return super().compose_node(parent, index)
+
+
+MAX_MAPPING_BYTES = 256 * 1024
+
+
 def load_mapping(text: str, name: str = "mapping") -> TableMapping:
     """Parse and check a mapping against schema/; MappingError names the line or key at fault."""
+    if len(text) > MAX_MAPPING_BYTES:
+        raise MappingError(f"{name}: a mapping is at most {MAX_MAPPING_BYTES // 1024} KB ({len(text) // 1024} KB given)")
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_MappingLoader)  # noqa: S506 - a SafeLoader without aliases
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{name}, line {mark.line + 1}" if mark is not None else name

@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 
 from workbench.schema import ValidationError
@@ -202,6 +203,10 @@ def create_app() -> FastAPI:
         return response
 
     app.add_middleware(CommitBeforeResponse)
+    # The Content-Length check above refuses an announced large body at once; a chunked body announces
+    # nothing, and would be read whole (by the CSRF check or the JSON parser, before anyone signed in)
+    # before anything refused it: Starlette's limit counts the bytes as they arrive.
+    app.add_middleware(RequestBodyLimitMiddleware, max_body_size=settings.upload_max_bytes + 64 * 1024)
     app.add_middleware(SessionMiddleware, secret_key=settings.signing_key(), session_cookie="workbench_session",
                        max_age=settings.session_max_age, same_site="lax", https_only=settings.secure_cookies)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")

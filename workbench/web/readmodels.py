@@ -34,6 +34,14 @@ def property_label(props: Mapping[str, Property], name: str) -> str:
     return prop.label if prop is not None else name
 
 
+MAX_PAGE = 10**9  # a larger page number in a URL would overflow the database's OFFSET
+
+
+def page_number(page: int) -> int:
+    """A page number from a URL, as one the lists can serve (past the end they show the last page)."""
+    return min(max(1, page), MAX_PAGE)
+
+
 def last_page(total: int, page_size: int = PAGE_SIZE) -> int:
     """The number of the last page of ``total`` items (1 when there are none)."""
     return max(1, (total + page_size - 1) // page_size)

@@ -355,7 +355,7 @@ def source_update(source_id: str, body: SourceUpdate, actor: Actor = Depends(cur
 @router.get("/citations", response_model=list[CitationOut],
             summary="The citations of one entity (not of its links), one link or one source")
 def citations(entity_id: str | None = None, link_id: str | None = None, source_id: str | None = None,
-              offset: int = Query(0, ge=0, description="With source_id: skip this many (oldest first)."),
+              offset: int = Query(0, ge=0, le=MAX_OFFSET, description="With source_id: skip this many (oldest first)."),
               limit: int | None = Query(None, ge=1, description="With source_id: at most this many (default all)."),
               actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
     given = [name for name, value in (("entity_id", entity_id), ("link_id", link_id), ("source_id", source_id))

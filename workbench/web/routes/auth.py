@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from workbench.store import entities as store
 from workbench.store import users
@@ -52,7 +52,9 @@ async def login(request: Request, session: Session = Depends(get_session)):
             {"next": target, "username": username,
              "error": f"Too many failed sign-in attempts. Try again in {wait} seconds."},
             status_code=429, headers={"Retry-After": str(wait)})
-    actor = users.authenticate(session, username, password)
+    # argon2 costs ~0.1 s of CPU by design (unknown names too): off the event loop, or a stream of
+    # sign-in attempts would stall every other page.
+    actor = await run_in_threadpool(users.authenticate, session, username, password)
     if actor is None:
         throttle.failed(username, address)
         return templates.TemplateResponse(
@@ -80,9 +82,7 @@ def logout(request: Request, actor: Actor | None = Depends(optional_actor), sess
 
 @router.get("/", include_in_schema=False)
 def home(request: Request, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
-    from workbench.web import readmodels
-
-    from workbench.web import engines
+    from workbench.web import engines, readmodels
 
     return templates.TemplateResponse(request, "home.html", {
         "stats": store.stats(session),

@@ -35,7 +35,7 @@ def entity_list(request: Request, kind: str = "", page: int = 1, actor: Actor = 
                 session: Session = Depends(get_session)):
     if kind:
         registry().entity_kind(kind)  # unknown kind -> 422 with the message
-    page = max(1, page)
+    page = readmodels.page_number(page)
     rows, total = readmodels.list_entities(session, kind or None, offset=(page - 1) * readmodels.PAGE_SIZE)
     last = readmodels.last_page(total)
     if page > last:  # past the end: the last page, not an empty one

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from workbench.sources import reconcile as service
 from workbench.store import users
@@ -89,9 +90,12 @@ async def _answer(request: Request, session: Session, actor: Actor, token: str |
         form = await request.form()
         params.update({k: v for k, v in form.items() if isinstance(v, str)})
     if "queries" in params:
-        return JSONResponse(service.reconcile(session, actor, _json_field(params["queries"], "queries")))
+        # A batch scores up to 500 names: off the event loop, so other requests are answered meanwhile.
+        queries = _json_field(params["queries"], "queries")
+        return JSONResponse(await run_in_threadpool(service.reconcile, session, actor, queries))
     if "extend" in params:
-        return JSONResponse(service.extend(session, actor, _json_field(params["extend"], "extend")))
+        extend = _json_field(params["extend"], "extend")
+        return JSONResponse(await run_in_threadpool(service.extend, session, actor, extend))
     base = str(request.base_url).rstrip("/")
     return JSONResponse(service.manifest(base, f"?token={quote(token)}" if token else ""))
 

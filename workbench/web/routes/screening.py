@@ -14,6 +14,7 @@ from pathlib import Path
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from workbench.schema import ValidationError, registry
@@ -115,7 +116,8 @@ async def screening_start(request: Request, actor: Actor = Depends(current_actor
     if errors:
         return _page(request, session, values, errors, status=422)
     try:  # a bad file fails here, with its row, rather than later in the background or at Confirm
-        check_table_upload(checked, load_mapping(text))
+        # Reading a whole roll takes seconds: off the event loop, so other users' pages go on.
+        await run_in_threadpool(check_table_upload, checked, load_mapping(text))
     except TableError as exc:
         return _page(request, session, values, {"file": [exc.named(checked.name)]}, status=422)
     try:  # the bytes are written last: a refused upload leaves no file behind (see uploads.add_uploaded_source)

@@ -135,7 +135,7 @@ async def source_update(source_id: str, request: Request, actor: Actor = Depends
 def source_view(source_id: str, request: Request, page: int = 1, actor: Actor = Depends(current_actor),
                 session: Session = Depends(get_session)):
     source = store.get_source(session, source_id)
-    page = max(1, page)
+    page = readmodels.page_number(page)
     citations, total = readmodels.citations_of_source(session, source_id, offset=(page - 1) * readmodels.PAGE_SIZE)
     last = readmodels.last_page(total)
     if page > last:  # past the end (an old link, a typed number): the last page, not an empty one
