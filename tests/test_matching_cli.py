@@ -212,3 +212,23 @@ def test_screen_against_the_store_screens_people_and_organisations_only(db_url, 
     assert result.exit_code == 0, result.output
     hits = list(csv.DictReader(out.open(encoding="utf-8")))
     assert hits and {h["match_id"] for h in hits} == {person.id}
+
+
+def test_screen_reads_alias_and_care_of_cells_as_the_names_they_hold(tmp_path):
+    """'X alias Y' names one person twice: each name is screened, and the row keeps the best score
+    per listed record (the query column still shows the cell as written)."""
+    watchlist, src, out = tmp_path / "w.csv", tmp_path / "roll.csv", tmp_path / "hits.csv"
+    watchlist.write_text('id,name,schema,aliases\nw1,"VALDIVIA RUELAS, Ernesto",Person,FICTIONAL EL TORO\n'
+                         "w2,FICTIONAL HOLDINGS LLC,Company,\n", encoding="utf-8")
+    src.write_text('name\nErnesto Valdivia Ruelas alias El Toro Ficticio\n"VALDIVIA RUELAS, Ernesto (a) X"\n'
+                   "FICTIONAL HOLDINGS LLC C/O ERNESTO VALDIVIA RUELAS\n", encoding="utf-8")
+    result = runner.invoke(app, ["screen", str(src), "-o", str(out), "--against", str(watchlist),
+                                 "--threshold", "0.7"])
+    assert result.exit_code == 0, result.output
+    hits = list(csv.DictReader(out.open(encoding="utf-8")))
+    by_row = {}
+    for h in hits:
+        by_row.setdefault(h["row"], []).append((h["match_id"], float(h["score"])))
+    assert by_row["0"][0] == ("w1", 1.0) and by_row["1"][0] == ("w1", 1.0)
+    assert {m for m, _ in by_row["2"]} == {"w1", "w2"} and all(s == 1.0 for _, s in by_row["2"])
+    assert hits[0]["query"] == "Ernesto Valdivia Ruelas alias El Toro Ficticio"

@@ -1,5 +1,7 @@
 """What the scores and their explanations tell a researcher."""
 
+import pytest
+
 from workbench.matching.entity_score import score_entities
 from workbench.matching.score import score_names
 
@@ -118,3 +120,25 @@ def test_a_letter_put_before_a_short_name_makes_another_name():
     assert score_names("KHAN, Ali", "KHAN, Mali", "Person").score < 0.5
     assert score_names("KHAN, Ali", "KHAN, Nasir Ali", "Person").score > 0.8
     assert score_names("RUIZ, Arturo", "RIZ, Arturo", "Person").score > 0.8
+
+
+@pytest.mark.parametrize("brother, sister", [("Mario", "Maria"), ("Daniel", "Daniela"), ("Fernando", "Fernanda"),
+                                             ("Julio", "Julia"), ("Francisco", "Francisca")])
+def test_a_brother_and_a_sister_with_the_same_surnames_are_no_alert(brother, sister):
+    result = score_names(f"GUZMAN LOERA, {brother}", f"GUZMAN LOERA, {sister}", "Person")
+    assert result.score < 0.5
+    assert brother.lower() in result.unmatched_query and sister.lower() in result.unmatched_candidate
+
+
+def test_the_same_given_names_in_another_order_rank_below_the_names_written_alike():
+    """Two brothers on the SDN list are ARELLANO FELIX, Ramon Eduardo and ARELLANO FELIX, Eduardo Ramon."""
+    from workbench.matching.index import NameIndex
+
+    index = NameIndex.from_records([("ramon-eduardo", "ARELLANO FELIX, Ramon Eduardo", [], "Person"),
+                                    ("eduardo-ramon", "ARELLANO FELIX, Eduardo Ramon", [], "Person")])
+    hits = index.search("Ramon Eduardo Arellano Felix", "Person", top=2, threshold=0.5)
+    assert [h.record_id for h in hits] == ["ramon-eduardo", "eduardo-ramon"]
+    assert hits[0].score == 1.0 and 0.9 < hits[1].score < 1.0
+    assert [f["feature"] for f in hits[1].result.features] == ["same parts, in another order"]
+    # A roll writing the surnames first is the same order, moved: still identical.
+    assert score_names("ARELLANO FELIX RAMON EDUARDO", "ARELLANO FELIX, Ramon Eduardo", "Person").score == 1.0

@@ -31,11 +31,13 @@ from workbench.matching.normalize import FAMILY, GIVEN, ORG, PERSON, NameForm, p
 from workbench.matching.score import (
     CROSS_ROLE,
     MIN_TOKEN_SIM,
+    REORDERED_SCORE,
     SPELL_POWER,
     TokenStats,
     acronym_stage,
     may_expand,
     only_initials,
+    reordered,
     score_forms,
     token_similarity,
 )
@@ -279,7 +281,7 @@ def quick_score(qf: NameForm, cf: NameForm, stats: TokenStats | None = None, flo
     complete = len(used_q) == nq and len(used_c) == nc
     if (complete and all(p[3] == "exact" for p in pair_how) and not acronyms and not cross_role
             and not (qf.legal_forms and cf.legal_forms and set(qf.legal_forms) != set(cf.legal_forms))):
-        return 1.0
+        return REORDERED_SCORE if reordered(qf, cf, pair_how) else 1.0
 
     # The features, as workbench.matching.features.pair_features computes them, in FEATURES order.
     sum_q, sum_c = sum(wq), sum(wc)

@@ -1,7 +1,8 @@
 """Owner names as property rolls and registries write them, read as the names of the owners.
 
 A roll's owner cell is often more than a name: 'SMITH JOHN ET AL', 'DOE JANE TRUSTEE',
-'GARCIA FAMILY TRUST DATED 1/1/2001', 'ACME HOLDINGS LLC C/O JANE ROE'. Scored as written, the
+'GARCIA FAMILY TRUST DATED 1/1/2001', 'ACME HOLDINGS LLC C/O JANE ROE', 'JOAQUIN GUZMAN LOERA ALIAS
+EL CHAPO'. Scored as written, the
 care-of name drags the company's score down and the company drags the person's (neither is
 found), and the roll's notations count as unmatched words. Screening therefore asks for the cell
 as written and also for each owner it names, without the notations.
@@ -11,8 +12,10 @@ from __future__ import annotations
 
 import re
 
-# 'C/O', 'C\O', 'CARE OF', 'ATTN', and the assessors' '%' all introduce the person mail goes to.
-_CARE_OF = re.compile(r"(?:\bC\s*[/\\]\s*O\b|\bCARE\s+OF\b|\bATTN\b|\bATTENTION\b|%)\s*:?", re.IGNORECASE)
+# 'C/O', 'C\O', 'CARE OF', 'ATTN', and the assessors' '%' all introduce the person mail goes to;
+# 'ALIAS', 'A.K.A.', 'N.K.A.', 'F.K.A.' and Mexican documents' '(A)' another name of the same owner.
+_CARE_OF = re.compile(r"(?:\bC\s*[/\\]\s*O\b|\bCARE\s+OF\b|\bATTN\b|\bATTENTION\b|%|"
+                      r"(?<=\s)(?:ALIAS|[AFN]\.?\s?K\.?\s?A\.?)(?=[\s:]|$)|\(\s*A\s*\))\s*:?", re.IGNORECASE)
 # Notations a roll writes after the owner's name (only at the end, so 'TRUST BANK OF X' keeps its words).
 _TAIL = re.compile(
     r"(?:[\s,]+(?:ET\s*AL|ET\s*UX|ET\s*VIR|ETC|TRUSTEES?|TTEES?|TRS?|JTWROS|JT\s+TEN|TENANTS\s+IN\s+COMMON|"

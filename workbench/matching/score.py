@@ -81,6 +81,19 @@ class NameScore:
         return "; ".join(parts)
 
 
+def gendered_pair(x: str, y: str) -> bool:
+    """A Spanish name's masculine and feminine forms ('mario'/'maria', 'daniel'/'daniela'): a brother
+    and a sister with the same surnames, not one name spelled two ways. (So are surname pairs such as
+    'castillo'/'castilla'.)"""
+    if len(x) > len(y):
+        x, y = y, x
+    if len(x) < 4:
+        return False
+    if len(x) == len(y):
+        return x[:-1] == y[:-1] and x[-1] != y[-1] and x[-1] in "oa" and y[-1] in "oa"
+    return len(y) == len(x) + 1 and y.endswith("a") and y.startswith(x) and x[-1] not in "aeiou"
+
+
 def token_similarity(a: Token, b: Token) -> tuple[float, str]:
     if a.text == b.text:
         return 1.0, "exact"
@@ -92,6 +105,8 @@ def token_similarity(a: Token, b: Token) -> tuple[float, str]:
     if a.initial or b.initial:
         if a.text[0] == b.text[0]:
             return 0.75, "initial"
+        return 0.0, "different"
+    if gendered_pair(a.text, b.text):
         return 0.0, "different"
     if a.phon == b.phon:
         return 0.92, "phonetic"
@@ -357,6 +372,23 @@ def only_initials(qf: NameForm, cf: NameForm, q: list[Token], c: list[Token],
             and all(len(q[i].text) == 1 or len(c[j].text) == 1 for i, j, _s, _h in pair_how))
 
 
+# Two people's names with the same parts in another order ('Ramon Eduardo' / 'Eduardo Ramon', two
+# brothers on the SDN list) score just under the names written alike, so the one written alike ranks
+# first; still far above any threshold, as one person's names are often written so.
+REORDERED_SCORE = 0.97
+
+
+def reordered(qf: NameForm, cf: NameForm, pair_how) -> bool:
+    """Whether two people's names align in another order than they are written, beyond a block of
+    words moved from the end to the front (a roll's 'GUZMAN LOERA JOAQUIN' for 'Joaquin Guzman Loera').
+    Organisations reorder freely ('CARTEL DE SINALOA' = 'SINALOA CARTEL')."""
+    if qf.kind != PERSON and cf.kind != PERSON:
+        return False
+    seq = [j for _i, j, _s, _h in sorted(pair_how)]
+    descents = sum(1 for a, b in zip(seq, seq[1:]) if b < a)
+    return descents > 1 or (descents == 1 and seq[-1] > seq[0])
+
+
 def score_forms(qf: NameForm, cf: NameForm, stats: TokenStats | None = None, explain: bool = True) -> NameScore:
     """The learned name score (workbench.matching.model) over the alignment's features, with each
     feature's contribution in the explanation. Names identical after normalisation score 1.
@@ -371,6 +403,12 @@ def score_forms(qf: NameForm, cf: NameForm, stats: TokenStats | None = None, exp
             and all(how == "exact" for _i, _j, _s, how in state.pair_how) and not state.acronyms
             and not state.cross_role and not (qf.legal_forms and cf.legal_forms
                                               and set(qf.legal_forms) != set(cf.legal_forms))):
+        if reordered(qf, cf, state.pair_how):
+            result.score = REORDERED_SCORE
+            result.features.append({"feature": "same parts, in another order", "effect": REORDERED_SCORE - 1.0,
+                                    "detail": "every part is the same after normalisation, but written in "
+                                              "another order (relatives' names often are)"})
+            return result
         result.score = 1.0
         result.features.append({"feature": "identical", "effect": 0.0,
                                 "detail": "every part is the same after normalisation"})

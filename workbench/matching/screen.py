@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.matching.index import NameIndex, young_collections_only
+from workbench.matching.owners import owner_names
 from workbench.matching.tables import InputError, atomic_output, check_schema, read_table
 from workbench.text import spreadsheet_cell
 
@@ -58,8 +59,18 @@ _INDEX: NameIndex | None = None  # set before the fork: workers share the parent
 
 
 def _hits(name: str, schema: str | None, top: int, threshold: float) -> tuple:
-    return tuple((h.record_id, h.primary, h.matched_name, h.score, h.result.explanation())
-                 for h in _INDEX.search(name, schema, top=top, threshold=threshold))
+    """The best ``top`` records for a cell: for the cell as written and for each name it holds
+    ('X ALIAS Y', 'X C/O Y', 'X ET AL'; workbench.matching.owners), the best score per record."""
+    names = owner_names(name)
+    hits = _INDEX.search(name, schema, top=top, threshold=threshold)
+    if len(names) > 1:
+        best = {h.record_id: h for h in hits}
+        for other in names[1:]:
+            for h in _INDEX.search(other, schema, top=top, threshold=threshold):
+                if h.record_id not in best or h.score > best[h.record_id].score:
+                    best[h.record_id] = h
+        hits = sorted(best.values(), key=lambda h: (-h.score, h.primary))[:top]
+    return tuple((h.record_id, h.primary, h.matched_name, h.score, h.result.explanation()) for h in hits)
 
 
 def _screen_batch(args: tuple[list[tuple[str, str | None]], int, float]) -> list[tuple]:
