@@ -128,3 +128,41 @@ def test_a_dossier_follows_its_target_through_a_merge_and_back(session, research
     session.expire_all()
     assert session.get(Dossier, dossier.id).target_id == merged.id
     assert verify(session)[1] is None
+
+
+def test_the_citation_of_a_merged_name_supports_it_as_the_winners_alias_and_comes_back(session, researcher):
+    winner = person(session, researcher, "Juan Perez Gomez")
+    loser = person(session, researcher, "PEREZ GOMEZ, Juan")
+    source = create_source(session, researcher, url="https://example.org/qa", title="FICTIONAL article")
+    cited = cite(session, researcher, source.id, entity_id=loser.id, prop="name", value="PEREZ GOMEZ, Juan")
+    session.commit()
+    record = merge(session, researcher, winner.id, loser.id)
+    session.commit()
+    moved = session.get(Citation, cited.id)
+    assert (moved.entity_id, moved.prop, moved.value) == (winner.id, "alias", "PEREZ GOMEZ, Juan")
+    unmerge(session, researcher, record.id)
+    session.commit()
+    back = session.get(Citation, cited.id)
+    assert (back.entity_id, back.prop) == (loser.id, "name")
+
+
+def test_a_merge_whose_winner_was_merged_again_is_undone_only_after_that_one(session, researcher):
+    import pytest
+
+    from workbench.store.entities import Conflict
+
+    x = person(session, researcher, "FICTIONAL Ramiro Soto Vega")
+    y = person(session, researcher, "SOTO VEGA, FICTIONAL Ramiro")
+    z = person(session, researcher, "FICTIONAL Ramiro Soto V.")
+    org = create_entity(session, researcher, "Organization", {"name": ["FICTIONAL ORG"]}).obj
+    link = create_link(session, researcher, "Associate", z.id, org.id).obj
+    inner = merge(session, researcher, y.id, z.id)
+    outer = merge(session, researcher, x.id, y.id)
+    session.commit()
+    with pytest.raises(Conflict, match=rf"undo that merge \(merge {outer.id}\) first"):
+        unmerge(session, researcher, inner.id)
+    session.rollback()
+    unmerge(session, researcher, outer.id)
+    unmerge(session, researcher, inner.id)
+    session.commit()
+    assert session.get(Link, link.id).source_id == z.id

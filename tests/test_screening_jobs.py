@@ -163,3 +163,24 @@ def test_the_same_fact_confirmed_from_another_roll_is_cited_not_doubled(demo, tm
 
         sources = set(s.execute(select(Citation.source_id).where(Citation.link_id == owned[0].id)).scalars())
         assert len(sources) == 2  # both rolls cite it
+
+
+def test_a_hit_on_an_entry_merged_since_the_job_ran_is_confirmed_onto_the_survivor(demo, tmp_path, researcher):
+    from workbench.matching.judgements import merge
+    from workbench.store.entities import create_entity
+
+    roll = _roll(tmp_path, ['FICT-888-0001,"9 Test St, Laredo, TX 78045",P,"VILLASENOR IBARRA, JOSE MARIA",'
+                            '"Calle 1, Culiacan",01/15/2023,510000'])
+    with session_scope(demo) as s:
+        job_id = jobs.start_job(s, researcher, roll, MAPPING, threshold=0.7).id
+    jobs.run_job(job_id, demo)
+    with session_scope(demo) as s:
+        item = next(i for i in open_items(s, job_id) if i.entity_id == "demo-fictional-official")
+        survivor = create_entity(s, researcher, "Person", {"name": "FICTIONAL survivor entry"}).obj
+        merge(s, researcher, survivor.id, "demo-fictional-official")
+        decide(s, researcher, item.id, "confirmed")
+        owned = [l for l in links_of(s, survivor.id) if l.kind == "Ownership"
+                 and l.target.properties.get("parcelNumber") == ["FICT-888-0001"]]
+        assert len(owned) == 1 and owned[0].source_id == survivor.id
+        assert not [l for l in links_of(s, "demo-fictional-official") if l.kind == "Ownership"
+                    and l.target.properties.get("parcelNumber") == ["FICT-888-0001"]]

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from workbench.graph.projection import Projection, use_projection
 from workbench.schema import ValidationError, registry
-from workbench.store.entities import NotFound
+from workbench.store.entities import NotFound, surviving
 from workbench.store.models import Citation, Entity, Name, Source
 from workbench.text import fold
 
@@ -244,9 +244,7 @@ def _live(session: Session, ids: Iterable[str]) -> dict[str, Entity]:
     """The entities behind ids, merged duplicates replaced by the entry they were merged into."""
     live: dict[str, Entity] = {}
     for candidate in ids:
-        found = session.get(Entity, candidate)
-        while found is not None and found.merged_into:
-            found = session.get(Entity, found.merged_into)
+        found = surviving(session, session.get(Entity, candidate))
         if found is not None:
             live[found.id] = found
     return live

@@ -122,7 +122,14 @@ def merge(session: Session, actor: Actor, winner_id: str, loser_id: str) -> Merg
                              {end: loser.id}, {end: winner.id})
     for citation in session.execute(select(Citation).where(Citation.entity_id == loser.id)).scalars():
         citation.entity_id = winner.id
-        moved["citations"].append(citation.id)
+        item: int | dict = citation.id
+        target = NAME_TARGET.get(citation.prop or "")
+        if target and citation.value is not None and citation.value not in winner.properties.get(citation.prop, []) \
+                and citation.value in winner.properties.get(target, []):
+            # The loser's name is the winner's alias now: its citation supports the alias.
+            item = {"id": citation.id, "prop": citation.prop}
+            citation.prop = target
+        moved["citations"].append(item)
     for note in session.execute(select(Note).where(Note.entity_id == loser.id)).scalars():
         note.entity_id = winner.id
         moved["notes"].append(note.id)
@@ -152,6 +159,11 @@ def unmerge(session: Session, actor: Actor, merge_id: int) -> Merge:
     if record.undone_at is not None:
         raise Conflict(f"merge {merge_id} was already undone")
     winner, loser = get_entity(session, record.winner_id), get_entity(session, record.loser_id)
+    if winner.merged_into is not None:
+        # What this merge moved now sits on the entity the winner went into: undo that merge first.
+        later = session.scalar(select(Merge.id).where(Merge.loser_id == winner.id, Merge.undone_at.is_(None)))
+        raise Conflict(f"{winner.caption} was merged into another entry after this merge: undo that merge "
+                       f"(merge {later}) first, then this one")
     moved = record.moved or {}
     for item in moved.get("links", []):
         link = session.get(Link, item["id"])
@@ -159,10 +171,13 @@ def unmerge(session: Session, actor: Actor, merge_id: int) -> Merge:
             setattr(link, item["end"], loser.id)
             audit.record(session, actor.username, "link.repoint", "link", link.id,
                          {item["end"]: winner.id}, {item["end"]: loser.id})
-    for citation_id in moved.get("citations", []):
+    for item in moved.get("citations", []):
+        citation_id, prop = (item["id"], item["prop"]) if isinstance(item, dict) else (item, None)
         citation = session.get(Citation, citation_id)
         if citation is not None and citation.entity_id == winner.id:
             citation.entity_id = loser.id
+            if prop is not None:
+                citation.prop = prop
     for note_id in moved.get("notes", []):
         note = session.get(Note, note_id)
         if note is not None and note.entity_id == winner.id:

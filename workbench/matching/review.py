@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from workbench.matching.normalize import name_key
 from workbench.schema import ValidationError
 from workbench.store import audit
-from workbench.store.entities import Conflict, NotFound
+from workbench.store.entities import Conflict, NotFound, get_entity, surviving
 from workbench.store.models import PairDecision, ReviewItem, ScreeningJob
 from workbench.store.permissions import Actor, require
 
@@ -89,10 +89,15 @@ def record_decision(session: Session, actor: Actor, item_id: int, verdict: str,
 
         mapping = load_mapping(job.mapping, job.file_name)
         locator = confirmation_locator(item.row_number, job.id, actor.username)
+        # The hit's entity may have been merged since the job ran: the row's records go to the entry
+        # it was merged into, the one people see.
+        target = surviving(session, get_entity(session, item.entity_id))
         item.created_entities = apply_row(session, actor, mapping, item.row_data, item.row_number, job.source_id,
-                                          bind={mapping.screen_entity: item.entity_id}, cite_as=(locator, None))
+                                          bind={mapping.screen_entity: target.id}, cite_as=(locator, None))
         provenance = {"job": job.id, "file": job.file_name, "row": item.row_number, "citation": locator,
                       "importer": IMPORTER_VERSION}
+        if target.id != item.entity_id:
+            provenance["merged_into"] = target.id
     if verdict == "rejected":
         existing = session.scalar(select(PairDecision).where(PairDecision.query_key == item.query_key,
                                                              PairDecision.entity_id == item.entity_id))

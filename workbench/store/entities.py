@@ -153,6 +153,15 @@ def get_entity(session: Session, entity_id: str) -> Entity:
     return entity
 
 
+def surviving(session: Session, entity: Entity | None) -> Entity | None:
+    """The entry an entity stands for now: itself, or the one it was merged into (and so on)."""
+    seen: set[str] = set()
+    while entity is not None and entity.merged_into and entity.id not in seen:
+        seen.add(entity.id)
+        entity = session.get(Entity, entity.merged_into)
+    return entity
+
+
 def get_link(session: Session, link_id: str) -> Link:
     link = session.get(Link, link_id)
     if link is None:
