@@ -142,3 +142,42 @@ def test_the_same_given_names_in_another_order_rank_below_the_names_written_alik
     assert [f["feature"] for f in hits[1].result.features] == ["same parts, in another order"]
     # A roll writing the surnames first is the same order, moved: still identical.
     assert score_names("ARELLANO FELIX RAMON EDUARDO", "ARELLANO FELIX, Ramon Eduardo", "Person").score == 1.0
+
+
+def test_an_rfc_written_without_its_homoclave_agrees_with_the_whole_one():
+    from workbench.matching.entity_score import score_entities
+
+    whole = {"name": ["Rosalinda Tapia Quinones"], "identifier": ["RFC:TAQR810714AB3"]}
+    short = {"name": ["Rosalinda Tapia Quinones"], "identifier": ["RFC:TAQR810714"]}
+    other = {"name": ["Rosalinda Tapia Quinones"], "identifier": ["RFC:TAQR810715"]}
+    agreeing = score_entities(short, whole, "Person")
+    assert agreeing.score >= agreeing.name.score
+    assert any("without the homoclave" in f["detail"] for f in agreeing.features)
+    assert score_entities(other, whole, "Person").score <= 0.15  # another date: another person
+
+
+@pytest.mark.parametrize("written, listed", [("Ma. Teresa Quintana Navarro", "QUINTANA NAVARRO, Maria Teresa"),
+                                             ("Fco. Javier Lopez Ruiz", "LOPEZ RUIZ, Francisco Javier"),
+                                             ("Ma. de Gpe. Gastelum Payan", "GASTELUM PAYAN, Maria de Guadalupe")])
+def test_given_names_as_mexican_documents_abbreviate_them(written, listed):
+    assert score_names(written, listed, "Person").score >= score_names(
+        written.split(" ", 1)[1], listed, "Person").score  # never below leaving the name out
+    assert score_names(written, listed, "Person").score > 0.9
+
+
+def test_a_father_and_a_son_are_told_apart_by_their_suffixes():
+    differ = score_names("GUZMAN LOERA, Joaquin Jr.", "GUZMAN LOERA, Joaquin Sr.", "Person")
+    assert differ.score <= 0.5 and differ.features[-1]["feature"] == "generational suffix differs"
+    assert score_names("John Smith III", "John Smith IV", "Person").score <= 0.5
+    one_side = score_names("JOAQUIN GUZMAN LOERA JR", "GUZMAN LOERA, Joaquin", "Person")
+    assert 0.9 < one_side.score < 1.0 and "Jr." in one_side.features[-1]["detail"]
+    # 'Sr.' before a name is 'Señor', a courtesy title, not a generation.
+    assert score_names("Sr. Juan Perez Gomez", "PEREZ GOMEZ, Juan", "Person").score == 1.0
+
+
+def test_a_word_cut_short_is_not_read_as_a_feminine_name():
+    from workbench.matching.score import gendered_pair
+
+    assert gendered_pair("daniel", "daniela") and gendered_pair("mario", "maria")
+    assert not gendered_pair("muestr", "muestra") and not gendered_pair("valdivi", "valdivia")
+    assert score_names("Transportes Muestr del Vale", "TRANSPORTES MUESTRA DEL VALLE SA DE CV").score > 0.7

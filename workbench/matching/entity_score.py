@@ -44,6 +44,20 @@ def _identifiers(props: dict) -> dict[str, set[str]]:
     return out
 
 
+# An RFC is its holder's letters and date (10 characters for a person, 9 for a company) and a
+# 3-character homoclave that Mexican documents often leave out: the short form agrees with any RFC it
+# begins, though less surely than the whole one (two people can share letters and birth date).
+RFC_ROOTS = (10, 9)
+RFC_ROOT_EFFECT = 0.2
+
+
+def _same_root(scheme: str, ours: set[str], theirs: set[str]) -> bool:
+    if scheme != "RFC":
+        return False
+    return any(len(short) in RFC_ROOTS and long.startswith(short) and len(long) == len(short) + 3
+               for a in ours for b in theirs for short, long in ((a, b) if len(a) < len(b) else (b, a),))
+
+
 def _values(props: dict, key: str) -> set[str]:
     return {str(v).strip().lower() for v in props.get(key, []) or [] if str(v).strip()}
 
@@ -53,7 +67,14 @@ def identifier_effect(score: float, query: dict, candidate: dict) -> tuple[float
     effects: list[tuple[str, float, str]] = []
     q_ids, c_ids = _identifiers(query), _identifiers(candidate)
     shared = [s for s in q_ids if s in c_ids and q_ids[s] & c_ids[s]]
-    conflicts = [s for s in q_ids if s in c_ids and s in UNIQUE_SCHEMES and not q_ids[s] & c_ids[s]]
+    rooted = [s for s in q_ids if s in c_ids and s not in shared and _same_root(s, q_ids[s], c_ids[s])]
+    conflicts = [s for s in q_ids if s in c_ids and s in UNIQUE_SCHEMES and s not in rooted
+                 and not q_ids[s] & c_ids[s]]
+    if rooted:
+        new = min(1.0, score + RFC_ROOT_EFFECT)
+        effects.append(("identifier match", round(new - score, 4),
+                        ", ".join(sorted(rooted)) + " equal without the homoclave (one side omits it)"))
+        score = new
     if shared:
         new = max(score, 0.99 if set(shared) & UNIQUE_SCHEMES else min(1.0, score + 0.3))
         effects.append(("identifier match", round(new - score, 4), ", ".join(sorted(shared)) + " equal"))

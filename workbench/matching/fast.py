@@ -35,6 +35,7 @@ from workbench.matching.score import (
     SPELL_POWER,
     TokenStats,
     acronym_stage,
+    generation_adjusted,
     may_expand,
     only_initials,
     reordered,
@@ -186,6 +187,12 @@ def quick_score(qf: NameForm, cf: NameForm, stats: TokenStats | None = None, flo
                 model=None) -> float:
     """score_forms(qf, cf, stats).score, or, when ``floor`` is given and the pair provably scores
     below it, any value below ``floor`` (-1.0). ``model``: model_for(stats), when the caller has it."""
+    score = _quick_score(qf, cf, stats, floor, model)
+    return generation_adjusted(qf, cf, score)[0] if score >= 0 else score  # only ever lowers it
+
+
+def _quick_score(qf: NameForm, cf: NameForm, stats: TokenStats | None = None, floor: float | None = None,
+                 model=None) -> float:
     pq = qf.prep or _prep(qf)
     pc = cf.prep or _prep(cf)
     nq, nc = pq.n, pc.n

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from workbench.matching.data.names import (
-    DIMINUTIVES,
     GENERIC_ORG_WORDS,
     JOINABLE_PARTICLES,
     LEGAL_FORMS,
     ORG_PARTICLES,
     PARTICLES,
+    SHORT_FORMS,
     VARIANT_FAMILIES,
 )
 from workbench.text import fold
@@ -207,7 +207,7 @@ def _token(text: str, role: str | None, kind: str | None) -> list[Token]:
 def _alternatives(text: str) -> tuple[tuple[str, ...], frozenset[str] | None]:
     """A word's diminutive expansions and what it may stand for (None: it expands to several words).
     Remembered per word: owners' names repeat their words endlessly."""
-    expansions = DIMINUTIVES.get(text, ())
+    expansions = SHORT_FORMS.get(text, ())
     if len(expansions) == 1 and " " in expansions[0]:
         return expansions, None
     alts = set(expansions)

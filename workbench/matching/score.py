@@ -91,7 +91,9 @@ def gendered_pair(x: str, y: str) -> bool:
         return False
     if len(x) == len(y):
         return x[:-1] == y[:-1] and x[-1] != y[-1] and x[-1] in "oa" and y[-1] in "oa"
-    return len(y) == len(x) + 1 and y.endswith("a") and y.startswith(x) and x[-1] not in "aeiou"
+    # Daniel/Daniela, Jesus/Jesusa, Juan/Juana: the masculine ends in l, n or s ('muestr'/'muestra' is a
+    # word cut short, not a name).
+    return len(y) == len(x) + 1 and y.endswith("a") and y.startswith(x) and x[-1] in "lns"
 
 
 def token_similarity(a: Token, b: Token) -> tuple[float, str]:
@@ -389,7 +391,60 @@ def reordered(qf: NameForm, cf: NameForm, pair_how) -> bool:
     return descents > 1 or (descents == 1 and seq[-1] > seq[0])
 
 
+# Generational suffixes: a father and a son share every other part of their names.
+_GENERATIONS = {"jr": "Jr.", "junior": "Jr.", "hijo": "Jr.", "ii": "II", "iii": "III", "iv": "IV"}
+_ELDER = {"sr": "Sr.", "senior": "Sr."}  # only as the last word: a leading 'Sr.' is 'Señor'
+GENERATION_CAP = 0.5
+_GENERATION_OF: dict[str, str | None] = {}
+
+
+def generation(form: NameForm) -> str | None:
+    """The generational suffix a name carries (Jr., Sr., III...), if any."""
+    found = _GENERATION_OF.get(form.folded, False)
+    if found is False:
+        words = form.folded.replace(",", " ").split()
+        found = next((_GENERATIONS[w] for w in form.dropped if w in _GENERATIONS), None)
+        if found is None and words and words[-1] in _ELDER:
+            found = _ELDER[words[-1]]
+        if len(_GENERATION_OF) < 500_000:
+            _GENERATION_OF[form.folded] = found
+    return found
+
+
+def generation_adjusted(qf: NameForm, cf: NameForm, score: float) -> tuple[float, dict | None]:
+    """The score with the names' generational suffixes weighed (idempotent): different suffixes
+    (Jr. / Sr.) mean a parent and a child, at most GENERATION_CAP; a suffix on one side only keeps
+    two otherwise identical names from counting as identical."""
+    if not (qf.dropped or cf.dropped or qf.folded[-2:] in ("sr", "or") or cf.folded[-2:] in ("sr", "or")):
+        return score, None
+    a, b = generation(qf), generation(cf)
+    if a == b:
+        return score, None
+    if a and b:
+        if score <= GENERATION_CAP:
+            return score, None
+        return GENERATION_CAP, {"feature": "generational suffix differs", "effect": round(GENERATION_CAP - score, 4),
+                                "detail": f"{a} / {b}: a parent and a child share the rest of their names"}
+    if score < 1.0:
+        return score, None
+    return REORDERED_SCORE, {"feature": "generational suffix on one side", "effect": round(REORDERED_SCORE - 1.0, 4),
+                             "detail": f"{a or b} on one name only"}
+
+
 def score_forms(qf: NameForm, cf: NameForm, stats: TokenStats | None = None, explain: bool = True) -> NameScore:
+    """``_score_forms`` with the names' generational suffixes weighed (see ``generation_adjusted``)."""
+    result = _score_forms(qf, cf, stats, explain)
+    adjusted, feature = generation_adjusted(qf, cf, result.score)
+    if feature is not None:
+        result.score = adjusted
+        if explain:
+            if result.features and result.features[-1]["feature"] == "identical":
+                result.features.pop()
+            result.features.append(feature)
+    return result
+
+
+def _score_forms(qf: NameForm, cf: NameForm, stats: TokenStats | None = None, explain: bool = True) -> NameScore:
     """The learned name score (workbench.matching.model) over the alignment's features, with each
     feature's contribution in the explanation. Names identical after normalisation score 1.
     ``explain=False`` skips the per-feature breakdown (screening scores many pairs it then drops)."""

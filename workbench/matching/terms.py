@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from workbench.matching.data.names import (
-    DIMINUTIVES,
     GENERIC_ORG_WORDS,
     JOINABLE_PARTICLES,
     LEGAL_FORMS,
     ORG_PARTICLES,
     PARTICLES,
+    SHORT_FORMS,
     VARIANT_FAMILIES,
 )
 from workbench.matching.normalize import (
@@ -76,7 +76,7 @@ def word(text: str) -> Word:
     found = _WORDS.get(text)
     if found is not None:
         return found
-    expansions = DIMINUTIVES.get(text, ())
+    expansions = SHORT_FORMS.get(text, ())
     alts: set[str] = set()
     for e in expansions:
         alts.update(e.split())

@@ -81,6 +81,13 @@ DIMINUTIVES: dict[str, tuple[str, ...]] = {
     "jack": ("john",), "fred": ("frederick",), "pete": ("peter",), "phil": ("philip",),
 }
 
+# Given names as Mexican documents abbreviate them ('Ma. Teresa', 'Fco. Javier', 'Ma. de Gpe.'): read
+# like diminutives, but kept apart from them (generated test rolls plant diminutives, not these).
+ABBREVIATIONS: dict[str, tuple[str, ...]] = {
+    "ma": ("maria",), "fco": ("francisco",), "gpe": ("guadalupe",),
+}
+SHORT_FORMS: dict[str, tuple[str, ...]] = {**DIMINUTIVES, **ABBREVIATIONS}
+
 # Spelling families that a phonetic key does not unite (transliteration, Spanish/English forms).
 # Each tuple is one name in several spellings; the first is the canonical form.
 VARIANT_FAMILIES: tuple[tuple[str, ...], ...] = (
