@@ -175,6 +175,7 @@ def test_citations_are_listed_by_entity_link_or_source_and_read_one_by_one(clien
     one = client.get(f"/api/citations/{cited['on_person']['id']}")
     assert one.status_code == 200 and one.json() == cited["on_person"]
     assert one.json()["excerpt"] == "nacida el 13 de febrero de 1979" and one.json()["page"] == "4"
+    assert one.json()["created_at"][:4].isdigit() and one.json()["created_by"]  # when and by whom it was cited
 
 
 def test_citation_queries_say_what_is_wrong(client, cited):

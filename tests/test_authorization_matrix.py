@@ -1,7 +1,8 @@
 """Every route in the app's route table x {anonymous, researcher, reviewer, admin}.
 
 Routes are read from the application itself, so a new route is covered the day it is added:
-only the sign-in page, the health check and the static assets answer without signing in; admin
+only the sign-in page, the health check, the static assets and the reconciliation service's CORS
+preflight answer without signing in; admin
 routes refuse everyone but admins; no role ever triggers a server error with an empty request.
 """
 
@@ -18,13 +19,17 @@ from workbench.sources.demo import load_demo
 from workbench.store.db import session_scope
 from workbench.store.permissions import SYSTEM
 
-PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/health")}
+PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/health"),
+          # CORS preflight of the reconciliation service: browsers send it without credentials, and
+          # it answers only which methods and headers may be sent.
+          ("OPTIONS", "/reconcile"), ("OPTIONS", "/reconcile/{rest:path}")}
 PUBLIC_MOUNTS = {"/static"}  # CSS, JS and vendored libraries: no data
 ADMIN_ONLY = re.compile(r"^/admin(/|$)")
 REVIEWER_ONLY = {("GET", "/dossiers/review")}  # the review queue
 
 PARAMS = {
     "entity_id": "demo-fictional-official",
+    "rest": "preview",
     "link_id": "demo-l-fictional-occupancy",
     "source_id": "demo-src-fictional-deed",
     "dossier_id": "demo-dossier-fictional-official",

@@ -291,3 +291,17 @@ def test_importing_an_export_into_the_store_it_came_from_changes_nothing(session
     for entity_id, props in entities.items():
         for prop, values in props.items():
             assert set(values) <= set(after[entity_id].get(prop, [])), (entity_id, prop)
+
+
+def test_an_ftm_file_with_a_byte_order_mark_imports_and_a_bad_byte_is_named_by_its_line(session, db_url, tmp_path):
+    from workbench.sources.ftm import FtmError
+
+    line = json.dumps({"id": "p-bom", "schema": "Person", "properties": {"name": ["FICTIONAL Bom Person"]}})
+    path = tmp_path / "bom.ftm.json"
+    path.write_bytes(b"\xef\xbb\xbf" + line.encode() + b"\n")
+    with store_db.session_scope(db_url) as s:
+        assert import_ftm(s, ACTOR, path).created == 1
+    path.write_bytes(line.encode() + b"\n" + line.replace("Bom", "B\xf3m").encode("latin-1") + b"\n")
+    with pytest.raises(FtmError, match=r"bom\.ftm\.json, line 2: not UTF-8 text"):
+        with store_db.session_scope(db_url) as s:
+            import_ftm(s, ACTOR, path)

@@ -342,3 +342,12 @@ def test_files_without_ofacs_end_marker_remove_nothing(db_url, sdn_dir, sdn_line
         assert len(sanctions) == len(sdn_lines) and all(e.properties["status"] == ["active"] for e in sanctions)
         for entity_id, aliases in before.items():
             assert set(aliases) <= set(s.get(Entity, entity_id).properties.get("alias", []))
+
+
+def test_a_byte_order_mark_is_read_and_utf16_is_named(db_url, sdn_dir, sdn_lines, tmp_path):
+    trio = _slice(sdn_dir, tmp_path, sdn_lines)
+    trio[0].write_bytes(b"\xef\xbb\xbf" + trio[0].read_bytes())
+    assert _import(db_url, trio).created == 2 * len(sdn_lines)
+    trio[0].write_bytes(trio[0].read_bytes()[3:].decode("utf-8").encode("utf-16"))
+    with pytest.raises(SdnFormatError, match=r"sdn\.csv, line 1: UTF-16 text"):
+        _import(db_url, trio)

@@ -260,3 +260,45 @@ def test_a_later_roll_adds_its_values_to_the_parcels_it_shares_and_cites_them(db
                                  .where(Citation.entity_id == parcel.id)))
         assert files == ["county_property_roll_FICTIONAL.csv", "roll-2025.csv"]
         assert audit.verify(s)[1] is None
+
+
+def test_a_template_reads_any_header_even_with_dots_and_brackets(db_url, tmp_path):
+    path = tmp_path / "parcels.csv"
+    path.write_text("Parcel No.,Owner [name]\n00012345,FICTIONAL ALPHA LLC\n", encoding="utf-8")
+    mapping = load_mapping("name: QA parcels\nentities:\n  parcel:\n    kind: RealEstate\n    keys: [Parcel No.]\n"
+                           "    properties:\n      name: {template: 'Parcel {Parcel No.} of {Owner [name]}'}\n"
+                           "      parcelNumber: Parcel No.\n", "p.yml")
+    summary = _run(db_url, path, mapping)
+    assert summary.rejected == [] and summary.created == 1
+    with store_db.session_scope(db_url) as s:
+        assert s.scalars(select(Entity.caption)).one() == "Parcel 00012345 of FICTIONAL ALPHA LLC"
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("{template: 'Parcel {APN'}", "has a brace without its pair"),
+    ("{template: 'Parcel'}", "names no column"),
+    ("{column: APN, date_format: '%Q'}", "cannot read a date back"),
+])
+def test_template_and_date_format_mistakes_are_named_when_the_mapping_is_read(spec, message):
+    with pytest.raises(MappingError, match=rf"p\.yml: entities\.parcel\.properties\.name.*{message}"):
+        load_mapping(f"entities:\n  parcel:\n    kind: RealEstate\n    properties:\n      name: {spec}\n", "p.yml")
+
+
+def test_a_link_no_row_could_fit_is_refused_with_the_mapping(db_url):
+    text = (MAPPINGS / "county_property_roll.yml").read_text(encoding="utf-8")
+    swapped = text.replace("    source: owner\n    target: parcel", "    source: parcel\n    target: owner")
+    assert swapped != text
+    with pytest.raises(MappingError, match=r"links\[0\]\.source: Ownership links cannot start at parcel \(RealEstate"):
+        load_mapping(swapped, "badends.yml")
+
+
+def test_a_header_naming_a_mapped_column_twice_is_refused_naming_both(db_url, tmp_path):
+    lines = _roll_lines()
+    path = tmp_path / "duphdr.csv"
+    path.write_text("\n".join([lines[0] + ",OWNER_NAME"] + [l + ",SOMEONE ELSE" for l in lines[1:]]) + "\n",
+                    encoding="utf-8")
+    with pytest.raises(TableError, match=r"duphdr\.csv: the header names a column the mapping reads more than once "
+                                         r"\('OWNER_NAME' is columns 4, 8\)"):
+        _run(db_url, path, _mapping("county_property_roll"))
+    with store_db.session_scope(db_url) as s:
+        assert s.scalar(select(func.count()).select_from(Entity)) == 0

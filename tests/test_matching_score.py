@@ -180,4 +180,5 @@ def test_a_word_cut_short_is_not_read_as_a_feminine_name():
 
     assert gendered_pair("daniel", "daniela") and gendered_pair("mario", "maria")
     assert not gendered_pair("muestr", "muestra") and not gendered_pair("valdivi", "valdivia")
-    assert score_names("Transportes Muestr del Vale", "TRANSPORTES MUESTRA DEL VALLE SA DE CV").score > 0.7
+    result = score_names("Transportes Muestr del Vale", "TRANSPORTES MUESTRA DEL VALLE SA DE CV")
+    assert ("muestr", "muestra") in {(a.query, a.candidate) for a in result.aligned}

@@ -196,3 +196,19 @@ def test_queries_openrefine_would_not_send_are_refused_with_a_reason(api):
     fine = client.post(f"/reconcile?token={token}", data={"queries": json.dumps(
         {"q0": {"query": "Ejemplo Muestra", "type": "Person", "properties": [{"pid": "birthDate", "v": "1957-04-04"}]}})})
     assert fine.status_code == 200 and fine.json()["q0"]["result"][0]["id"] == "p-1"
+
+
+def test_a_browser_may_ask_before_sending_a_bearer_token(db_url):
+    from fastapi.testclient import TestClient
+
+    from workbench.web.app import create_app
+
+    client = TestClient(create_app())
+    answer = client.options("/reconcile", headers={"Origin": "http://127.0.0.1:3333",
+                                                   "Access-Control-Request-Method": "POST",
+                                                   "Access-Control-Request-Headers": "authorization"})
+    assert answer.status_code == 204
+    assert answer.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Authorization" in answer.headers["Access-Control-Allow-Headers"]
+    assert "POST" in answer.headers["Access-Control-Allow-Methods"]
+    assert client.get("/reconcile").status_code == 401  # the service itself still needs the token

@@ -283,25 +283,26 @@ def read_ftm(path: Path) -> list[tuple[int, dict]]:
     """Every line parsed up front, so a bad line fails before anything is written."""
     rows: list[tuple[int, dict]] = []
     try:
-        handle = open(path, encoding="utf-8")
+        handle = open(path, "rb")
     except OSError as exc:
         raise FtmError(f"{path}: cannot open ({exc.strerror})") from exc
     with handle:
-        try:
-            for number, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                try:
-                    data = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise FtmError(f"{path}, line {number}: not JSON ({exc.msg})") from exc
-                if not isinstance(data, dict) or not data.get("id") or not data.get("schema"):
-                    raise FtmError(f"{path}, line {number}: an FtM entity needs 'id' and 'schema'")
-                if not isinstance(data.get("properties", {}), dict):
-                    raise FtmError(f"{path}, line {number}: 'properties' must be an object")
-                rows.append((number, data))
-        except UnicodeDecodeError as exc:
-            raise FtmError(f"{path}: not UTF-8 text ({exc.reason})") from exc
+        for number, raw in enumerate(handle, 1):
+            try:  # line by line, so a bad byte is named by its line
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise FtmError(f"{path}, line {number}: not UTF-8 text ({exc.reason})") from exc
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise FtmError(f"{path}, line {number}: not JSON ({exc.msg})") from exc
+            if not isinstance(data, dict) or not data.get("id") or not data.get("schema"):
+                raise FtmError(f"{path}, line {number}: an FtM entity needs 'id' and 'schema'")
+            if not isinstance(data.get("properties", {}), dict):
+                raise FtmError(f"{path}, line {number}: 'properties' must be an object")
+            rows.append((number, data))
     if not rows:  # as the SDN and table importers say: an empty file is a mistake, not an import of nothing
         raise FtmError(f"{path}: the file is empty")
     return rows

@@ -103,6 +103,10 @@ def _read_text(path: Path) -> str:
     Windows-1252: reading it as such would turn every accented name into mojibake, so it is refused
     with the line of the first bad byte, as is a byte that neither encoding defines."""
     data = path.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise SdnFormatError(path, 1, "UTF-16 text: OFAC publishes UTF-8 (or Windows-1252); save the file as UTF-8")
+    if data.startswith(b"\xef\xbb\xbf"):  # a spreadsheet's UTF-8 byte order mark
+        data = data[3:]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -137,10 +137,7 @@ class ValueSpec:
             used = re.findall(r"{([^{}]+)}", self.template)
             if used and not any(str(row.get(c) or "").strip() for c in used):
                 return []
-            try:
-                text = self.template.format_map({k: (v or "") for k, v in row.items()})
-            except (KeyError, ValueError):
-                text = ""
+            text = _TEMPLATE_FIELD.sub(lambda m: str(row.get(m.group(1)) or ""), self.template)
             raw = [text] if text.strip() else []
         elif self.columns:
             parts = [str(row.get(c) or "").strip() for c in self.columns]
@@ -162,6 +159,9 @@ class ValueSpec:
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# A template's fields are column names as the header writes them ('{Parcel No.}'), not Python's
+# format fields (where '.', '[' and '!' mean something else).
+_TEMPLATE_FIELD = re.compile(r"{([^{}]+)}")
 
 
 @dataclass
@@ -266,10 +266,41 @@ def _value_spec(where: str, raw: Any) -> ValueSpec:
     scheme = raw.get("scheme")
     if scheme and scheme.upper() not in registry().identifier_schemes:
         raise MappingError(f"{where}: unknown identifier scheme {scheme!r}")
+    template = raw.get("template")
+    if template is not None:
+        if not isinstance(template, str) or _TEMPLATE_FIELD.sub("", template).count("{") or \
+                _TEMPLATE_FIELD.sub("", template).count("}"):
+            raise MappingError(f"{where}.template: {template!r} has a brace without its pair: write columns as "
+                               "{COLUMN NAME}")
+        if not _TEMPLATE_FIELD.search(template):
+            raise MappingError(f"{where}.template: {template!r} names no column (use literal: for fixed text)")
+    date_format = raw.get("date_format") or raw.get("format")
+    if date_format is not None:
+        sample = datetime(2019, 3, 15)
+        try:
+            if datetime.strptime(sample.strftime(str(date_format)), str(date_format)).date() != sample.date():
+                raise ValueError
+        except ValueError:
+            raise MappingError(f"{where}.date_format: {date_format!r} cannot read a date back (use codes such as "
+                               "%d/%m/%Y or %m/%d/%Y)") from None
     return ValueSpec(column=raw.get("column"), columns=list(raw.get("columns") or []), join=str(raw.get("join", " ")),
                      literal=None if raw.get("literal") is None else str(raw["literal"]), template=raw.get("template"),
                      split=raw.get("split"), scheme=scheme.upper() if scheme else None,
                      date_format=raw.get("date_format") or raw.get("format"))
+
+
+def _possible_kinds(entity: EntityMapping) -> list[str]:
+    return [k for k in [entity.kind, *entity.kind_map.values(), entity.kind_default] if k]
+
+
+def _check_link_ends(where: str, reg, spec, source: EntityMapping, target: EntityMapping) -> None:
+    """A link whose ends no row could ever fit (an Ownership from a parcel) is refused with the mapping,
+    before any file is stored or row read."""
+    for end, mapped, allowed in (("source", source, spec.source), ("target", target, spec.target)):
+        kinds = _possible_kinds(mapped)
+        if kinds and not any(reg.entity_kind(k).is_a_any(allowed) for k in kinds):
+            raise MappingError(f"{where}.{end}: {spec.name} links cannot {'start' if end == 'source' else 'end'} at "
+                               f"{mapped.key} ({' or '.join(kinds)}; allowed: {', '.join(allowed)})")
 
 
 def _check_kind_from(where: str, kind_from: Any) -> None:
@@ -379,6 +410,7 @@ def load_mapping(text: str, name: str = "mapping") -> TableMapping:
             if prop not in reg.link_kinds[kind].properties:
                 raise MappingError(f"{where}.properties.{prop}: {kind} has no property {prop!r}")
             props[prop] = _value_spec(f"{where}.properties.{prop}", raw)
+        _check_link_ends(where, reg, reg.link_kinds[kind], entities[spec["source"]], entities[spec["target"]])
         links.append(LinkMapping(kind, spec["source"], spec["target"], props))
     screen = data.get("screen")
     if screen is not None and screen not in entities:
@@ -505,6 +537,12 @@ def _check_header(path: Path, header: list[str], mapping: TableMapping | None) -
     if not header or not any(h.strip() for h in header):
         raise TableError(path.name, None, "no header row")
     if mapping is not None:
+        twice = sorted({h for h in header if h and header.count(h) > 1} & mapping.columns())
+        if twice:
+            places = "; ".join(f"{name!r} is columns {', '.join(str(i + 1) for i, h in enumerate(header) if h == name)}"
+                               for name in twice)
+            raise TableError(path.name, None, f"the header names a column the mapping reads more than once ({places}): "
+                                              "rename one of them")
         missing = sorted(c for c in mapping.columns() if c not in header)
         if missing:
             raise TableError(path.name, None, f"missing column(s) {', '.join(missing)} "

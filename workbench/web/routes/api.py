@@ -62,6 +62,8 @@ class CitationOut(BaseModel):
     excerpt: str | None
     page: str | None
     locator: str | None
+    created_at: datetime | None = None  # when it was cited: for an import, the import time
+    created_by: str | None = None
 
 
 class LinkIn(BaseModel):
@@ -192,15 +194,20 @@ def _link_out(link, warnings=None) -> LinkOut:
                    version=link.version, warnings=warnings or {})
 
 
+def _in_utc(at: datetime | None) -> datetime | None:
+    """SQLite gives times back without their zone; they are stored in UTC, and the API says so."""
+    return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
+
+
 def _citation_out(c) -> CitationOut:
     return CitationOut(id=c.id, source_id=c.source_id, entity_id=c.entity_id, link_id=c.link_id, prop=c.prop,
-                       value=c.value, excerpt=c.excerpt, page=c.page, locator=c.locator)
+                       value=c.value, excerpt=c.excerpt, page=c.page, locator=c.locator,
+                       created_at=_in_utc(c.created_at), created_by=c.created_by)
 
 
 def _source_out(s) -> SourceOut:
     out = SourceOut.model_validate(s, from_attributes=True)
-    if out.retrieved_at is not None and out.retrieved_at.tzinfo is None:  # SQLite drops the zone; stored in UTC
-        out.retrieved_at = out.retrieved_at.replace(tzinfo=UTC)
+    out.retrieved_at = _in_utc(out.retrieved_at)
     return out
 
 

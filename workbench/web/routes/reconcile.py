@@ -100,6 +100,17 @@ async def _answer(request: Request, session: Session, actor: Actor, token: str |
     return JSONResponse(service.manifest(base, f"?token={quote(token)}" if token else ""))
 
 
+@router.options("")
+@router.options("/{rest:path}")
+def reconcile_preflight(rest: str = "") -> Response:
+    """A browser asks before it sends 'Authorization: Bearer' from another origin (CORS preflight).
+    The answer says what may be sent; it reveals nothing, so it needs no token (a browser cannot
+    send one with it)."""
+    return Response(status_code=204, headers={"Access-Control-Allow-Methods": "GET, POST",
+                                              "Access-Control-Allow-Headers": "Authorization, Content-Type",
+                                              "Access-Control-Max-Age": "600"})
+
+
 @router.get("")
 async def reconcile_get(request: Request, token: str | None = None, session: Session = Depends(get_session),
                         actor: Actor = Depends(reconcile_actor)) -> JSONResponse:
