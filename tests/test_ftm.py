@@ -211,13 +211,40 @@ def test_unknown_properties_and_repeated_ids_are_reported_not_dropped_silently(s
     path = tmp_path / "odd.ftm.json"
     rows = [{"id": "p1", "schema": "Person", "properties": {"name": ["FICTIONAL Uno"], "wingspan": ["2 m"],
                                                              "weight": ["80 kg"]}},
-            {"id": "p1", "schema": "Person", "properties": {"name": ["FICTIONAL Otro"]}}]
+            {"id": "p1", "schema": "Person", "properties": {"alias": ["FICTIONAL Otro"]}},
+            {"id": "p1", "schema": "Company", "properties": {"name": ["FICTIONAL Otra SA"]}}]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     summary = import_ftm(session, ACTOR, path)
     messages = [m for _, m in summary.warnings]
     assert "Person.wingspan: FtM's Person has no such property; 1 value(s) left out" in messages
     assert "Person.weight: no workbench property holds it; 1 value(s) left out" in messages
-    assert ("odd.ftm.json line 2", "id 'p1' already came on line 1: this line is left out") in summary.warnings
+    # A second line of the same id and schema is a fragment of the same entity: joined, not dropped.
+    assert ("odd.ftm.json line 3", "id 'p1' already came on line 1 as Person: this line (Company) is left out") \
+        in summary.warnings
+    from workbench.store.models import Entity
+
+    assert session.get(Entity, "p1").properties["alias"] == ["FICTIONAL Otro"]
+
+
+def test_other_tools_ftm_fragments_are_joined_and_legal_entities_kept(session, tmp_path):
+    from workbench.store.models import Entity, Link
+
+    rows = [{"id": "p-alpha", "schema": "Person", "properties": {"name": ["FICTIONAL Alpha Person"],
+                                                                  "birthDate": ["1970-05-01"]}},
+            {"id": "p-alpha", "schema": "Person", "properties": {"alias": ["El Alfa"]}},
+            {"id": "le-beta", "schema": "LegalEntity", "properties": {"name": ["FICTIONAL Beta Holdings"],
+                                                                       "jurisdiction": ["us"]}},
+            {"id": "c-gamma", "schema": "Company", "properties": {"name": ["FICTIONAL Gamma SA de CV"]}},
+            {"id": "own-2", "schema": "Ownership", "properties": {"owner": ["le-beta"], "asset": ["c-gamma"],
+                                                                   "percentage": ["49"]}}]
+    path = tmp_path / "other.ftm.json"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    summary = import_ftm(session, ACTOR, path)
+    assert summary.rejected == [] and summary.details["fragments_joined"] == 1
+    alpha = session.get(Entity, "p-alpha").properties
+    assert alpha["birthDate"] == ["1970-05-01"] and alpha["alias"] == ["El Alfa"]
+    assert session.get(Entity, "le-beta").kind == "Organization"
+    assert session.get(Link, "own-2").source_id == "le-beta"
 
 
 def test_round_trip_keeps_identifier_schemes_and_sanction_names(session, db_url, tmp_path):

@@ -351,3 +351,16 @@ def test_a_byte_order_mark_is_read_and_utf16_is_named(db_url, sdn_dir, sdn_lines
     trio[0].write_bytes(trio[0].read_bytes()[3:].decode("utf-8").encode("utf-16"))
     with pytest.raises(SdnFormatError, match=r"sdn\.csv, line 1: UTF-16 text"):
         _import(db_url, trio)
+
+
+@pytest.mark.parametrize("remarks, prop, values", [
+    ("DOB 1960 to 1963.", "birthDate", ["1960", "1961", "1962", "1963"]),  # every year the range allows
+    ("DOB circa 1960.", "birthDate", ["1960"]),
+    ("DOB 01 Jan 1960 to 31 Dec 1962.", "birthDate", ["1960-01-01", "1962-12-31"]),
+    ("Telephone No. 009613679153.", "phone", ["009613679153"]),  # the label's 'No.' is not the number's
+    ("Telephone: +52 55 1234 5678.", "phone", ["+52 55 1234 5678"]),
+])
+def test_remarks_read_year_ranges_and_telephone_labels(remarks, prop, values):
+    from workbench.sources.remarks import parse_remarks
+
+    assert parse_remarks(remarks).properties[prop] == values

@@ -302,3 +302,27 @@ def test_a_header_naming_a_mapped_column_twice_is_refused_naming_both(db_url, tm
         _run(db_url, path, _mapping("county_property_roll"))
     with store_db.session_scope(db_url) as s:
         assert s.scalar(select(func.count()).select_from(Entity)) == 0
+
+
+def test_merged_cells_give_their_value_to_every_row_they_span(db_url, tmp_path):
+    """A registry merges an owner's cells over the rows of its properties: each row keeps the owner."""
+    import csv as csv_module
+
+    from openpyxl import Workbook
+
+    rows = list(csv_module.reader((MAPPINGS / "county_property_roll_FICTIONAL.csv").open(encoding="utf-8")))
+    book = Workbook()
+    sheet = book.active
+    for row in rows:
+        sheet.append(row)
+    for column in "CDE":  # the owner of row 2 also owns row 3's parcel
+        sheet[f"{column}3"] = None
+        sheet.merge_cells(f"{column}2:{column}3")
+    path = tmp_path / "merged.xlsx"
+    book.save(path)
+    summary = _run(db_url, path, _mapping("county_property_roll"))
+    assert summary.rejected == [] and summary.details["links_created"] == 8
+    with store_db.session_scope(db_url) as s:
+        parcel = s.scalars(select(Entity).where(Entity.caption == "Parcel FICT-001-0002")).one()
+        owner = s.get(Entity, s.scalars(select(Link.source_id).where(Link.target_id == parcel.id)).one())
+        assert owner.caption == rows[1][3]

@@ -166,3 +166,12 @@ def test_a_merge_whose_winner_was_merged_again_is_undone_only_after_that_one(ses
     unmerge(session, researcher, inner.id)
     session.commit()
     assert session.get(Link, link.id).source_id == z.id
+
+
+def test_an_entry_holding_the_same_curp_is_a_duplicate_whatever_its_name(session, researcher):
+    known = person(session, researcher, "FICTIONAL Rosalinda Tapia Quinones",
+                   identifier=["CURP:TAQR810714MSLPXS05"])
+    session.commit()
+    hits = find_duplicates(session, "Person", {"name": ["La Rosy"], "identifier": ["curp: taqr810714mslpxs05"]})
+    assert [h.entity_id for h in hits] == [known.id] and hits[0].score >= 0.99
+    assert find_duplicates(session, "Person", {"name": ["La Rosy"], "identifier": ["CURP:TAQR810714MSLPXS06"]}) == []

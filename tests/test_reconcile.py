@@ -212,3 +212,21 @@ def test_a_browser_may_ask_before_sending_a_bearer_token(db_url):
     assert "Authorization" in answer.headers["Access-Control-Allow-Headers"]
     assert "POST" in answer.headers["Access-Control-Allow-Methods"]
     assert client.get("/reconcile").status_code == 401  # the service itself still needs the token
+
+
+def test_countries_and_dates_are_compared_as_what_they_mean(api):
+    """A spreadsheet writes 'Mexico' and '04/04/1957'; the workbench stores 'mx' and '1957-04-04'."""
+    client, token = api
+
+    def first(properties):
+        queries = {"q": {"query": "Joaquin Ejemplo", "type": "Person", "properties": properties}}
+        answer = client.post("/reconcile", data={"queries": json.dumps(queries)},
+                             headers={"Authorization": f"Bearer {token}"}).json()["q"]["result"]
+        return answer[0]["id"], {f["id"]: f["value"] for f in answer[0].get("features", [])}
+
+    top, features = first([{"pid": "nationality", "v": "Mexico"}])
+    assert top == "p-1" and features["property:nationality"] == 1.0
+    assert first([{"pid": "nationality", "v": "Colombia"}])[0] == "p-2"
+    assert first([{"pid": "birthDate", "v": "04/04/1957"}])[1].get("property:birthDate") == 1.0
+    # A value that is no country at all says nothing either way.
+    assert "property:nationality" not in first([{"pid": "nationality", "v": "n/a"}])[1]

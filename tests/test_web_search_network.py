@@ -184,8 +184,31 @@ def test_different_verdict_on_the_entity_page_hides_the_pair(client):
     two = make(client, "Person", name="Aurelio Quintanar Bello")
     assert f'name="other_id" value="{two}"' in client.get(f"/entities/{one}/duplicates").text
     client.post(f"/entities/{one}/judge", data={"csrf_token": token, "other_id": two, "verdict": "different"})
-    assert f'name="other_id" value="{two}"' not in client.get(f"/entities/{one}/duplicates").text
-    assert f'name="other_id" value="{one}"' not in client.get(f"/entities/{two}/duplicates").text
+
+    def suggested(page: str) -> str:  # the suggestions, not the judged pairs listed after them
+        return page.split('id="judged"')[0]
+
+    assert f'name="other_id" value="{two}"' not in suggested(client.get(f"/entities/{one}/duplicates").text)
+    assert f'name="other_id" value="{one}"' not in suggested(client.get(f"/entities/{two}/duplicates").text)
+
+
+def test_a_judgement_is_shown_with_its_author_and_can_be_changed(client):
+    """'Different' hides a pair from the suggestions; the judged pairs say who decided it and when,
+    and changing it keeps the earlier verdict in the pair's history (page and API alike)."""
+    token = client.headers["X-CSRF-Token"]
+    one = make(client, "Person", name="Aurelio Quintanar Bello")
+    two = make(client, "Person", name="Aurelio Quintanar Bello")
+    client.post(f"/entities/{one}/judge", data={"csrf_token": token, "other_id": two, "verdict": "different"})
+    page = client.get(f"/entities/{two}/duplicates").text
+    judged = page.split('id="judged"')[1]
+    assert "<strong>different</strong> by" in judged and f'value="{one}"' in judged
+    client.post(f"/entities/{two}/judge", data={"csrf_token": token, "other_id": one, "verdict": "unsure"})
+    pairs = client.get(f"/api/entities/{one}/judgements").json()
+    assert [(p["other_id"], p["current"]["verdict"], [e["verdict"] for e in p["earlier"]]) for p in pairs] == \
+        [(two, "unsure", ["different"])]
+    again = client.post(f"/api/entities/{one}/judgements", json={"other_id": two, "verdict": "different"})
+    assert again.status_code == 201 and again.json()[0]["earlier"][0]["verdict"] == "unsure"
+    assert client.post(f"/api/entities/{one}/judgements", json={"other_id": two, "verdict": "maybe"}).status_code == 422
 
 
 def test_home_ranks_officials_by_state_and_shows_work_queues(client, db_url):

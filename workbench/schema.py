@@ -144,6 +144,9 @@ class EntityKind:
     properties: dict[str, Property] = field(default_factory=dict)
     ancestors: tuple[str, ...] = ()
     record: bool = False  # a record about another entity, named after it (see Registry.default_kinds)
+    # An abstract kind's FtM schema read on import as this concrete kind (FtM's LegalEntity, which
+    # other tools send for a party they cannot tell person from organisation).
+    ftm_import_as: str | None = None
 
     def is_a(self, other: str) -> bool:
         return other == self.name or other in self.ancestors
@@ -339,7 +342,13 @@ class Registry:
                 properties=properties,
                 ancestors=chain,
                 record=bool(spec.get("record", False)),
+                ftm_import_as=spec.get("ftm_import_as"),
             )
+        for kind in self.entity_kinds.values():
+            target = self.entity_kinds.get(kind.ftm_import_as or "")
+            if kind.ftm_import_as and (target is None or target.abstract or not target.is_a(kind.name)):
+                raise SchemaError(f"entities.yml: {kind.name}.ftm_import_as must name a concrete kind extending "
+                                  f"{kind.name}, not {kind.ftm_import_as!r}")
 
     def _load_links(self, data: dict) -> None:
         common = data.get("common_properties") or {}

@@ -50,6 +50,17 @@ def judgement_history(session: Session, a: str, b: str) -> list[Judgement]:
     ).scalars())
 
 
+def judgements_of(session: Session, entity_id: str) -> list[tuple[Judgement, list[Judgement]]]:
+    """The current judgement of every pair the entity is in (newest first), each with the pair's
+    earlier judgements (newest first): who decided what, when, and what it replaced."""
+    current = session.execute(
+        select(Judgement).where(or_(Judgement.left_id == entity_id, Judgement.right_id == entity_id),
+                                Judgement.superseded_by.is_(None)).order_by(Judgement.id.desc())
+    ).scalars().all()
+    return [(j, [e for e in reversed(judgement_history(session, j.left_id, j.right_id)) if e.id != j.id])
+            for j in current]
+
+
 def judge(session: Session, actor: Actor, a: str, b: str, verdict: str, score: float | None = None) -> Judgement:
     """Record a verdict on two entities; a new verdict supersedes the previous one (which is kept)."""
     require(actor, "edit", "judge duplicates")

@@ -10,12 +10,13 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, or_, select
 from sqlalchemy.orm import Session
 
 from workbench.matching.entity_score import score_entities
 from workbench.matching.index import NameIndex, young_collections_only
 from workbench.schema import registry
+from workbench.types import compact_identifier, format_identifier, split_identifier
 from workbench.store.models import AuditEntry, AuditHead, Entity, Name
 
 REBUILD_AFTER = 5000  # more changed entities than this: rebuilding is cheaper than patching
@@ -179,6 +180,29 @@ def _same_family(a: str, b: str) -> bool:
     return ka.is_a(b) or kb.is_a(a)
 
 
+def _holding_identifiers(session: Session, properties: dict, exclude_id: str | None) -> list[str]:
+    """Live entities whose stored properties hold one of these identifiers of a one-per-holder scheme."""
+    from workbench.matching.entity_score import UNIQUE_SCHEMES
+
+    wanted = []
+    for raw in properties.get("identifier", []) or []:
+        if ":" not in str(raw):
+            continue
+        scheme, number = split_identifier(str(raw))
+        number = compact_identifier(number)
+        if scheme in UNIQUE_SCHEMES and number:
+            wanted.append(format_identifier(scheme, number))  # as stored
+    wanted = wanted[:10]
+    if not wanted:
+        return []
+    text = cast(Entity.properties, String)
+    query = select(Entity.id).where(Entity.merged_into.is_(None),
+                                    or_(*[text.contains(f'"{value}"', autoescape=True) for value in wanted]))
+    if exclude_id:
+        query = query.where(Entity.id != exclude_id)
+    return list(session.scalars(query.limit(50)))
+
+
 def find_duplicates(session: Session, kind: str, properties: dict, limit: int = 5, exclude_id: str | None = None,
                     threshold: float = 0.7) -> list[SearchHit]:
     """Existing entities that look like the one being entered ('this looks like X (0.93)')."""
@@ -188,7 +212,9 @@ def find_duplicates(session: Session, kind: str, properties: dict, limit: int = 
     if not names:
         return []
     idx = store_index(session)
-    candidate_ids: set[str] = set()
+    # An entry holding the same CURP, RFC... is a candidate whatever its names (a nickname entered
+    # first, a married name): the entity score rates an equal unique identifier near-certain.
+    candidate_ids: set[str] = set(_holding_identifiers(session, properties, exclude_id))
     for name in names:
         for hit in idx.index.search(name, kind, top=20, threshold=max(0.0, threshold - 0.3),
                                     max_candidates=INTERACTIVE_CANDIDATES):

@@ -69,6 +69,9 @@ class _Maps:
             if kind.ftm and not kind.abstract and kind.ftm not in FTM_ABSTRACT \
                     and (kind.name == kind.ftm or kind.ftm not in self.kind_for_schema):
                 self.kind_for_schema[kind.ftm] = kind.name
+        for kind in reg.entity_kinds.values():
+            if kind.ftm and kind.ftm_import_as and kind.ftm not in self.kind_for_schema:
+                self.kind_for_schema[kind.ftm] = kind.ftm_import_as
         # FtM interval schema -> candidate (link kind, source prop, target prop), in declaration order;
         # the first whose endpoints fit is used (FtM's Ownership is our Ownership or Control).
         self.link_for_schema: dict[str, list[tuple[str, str, str]]] = {}
@@ -453,6 +456,38 @@ def _record_problem(data: dict) -> str | None:
     return None
 
 
+def _fragments_joined(rows: list[tuple[int, dict]], file_name: str, summary: ImportSummary) -> list[tuple[int, dict]]:
+    """One entity per id: FtM streams (Aleph, OpenSanctions, `ftm aggregate` input) send an entity as
+    several lines with the same id and schema, each with some of its values; they are joined into the
+    first line's place. A line giving the id another schema is left out, with a warning."""
+    first: dict[str, tuple[int, dict]] = {}
+    out: list[tuple[int, dict]] = []
+    joined = 0
+    for number, data in rows:
+        key = str(data["id"])
+        seen = first.get(key)
+        if seen is None:
+            first[key] = (number, data)
+            out.append((number, data))
+            continue
+        seen_number, seen_data = seen
+        if seen_data.get("schema") != data.get("schema"):
+            summary.warnings.append((f"{file_name} line {number}", f"id {key!r} already came on line {seen_number} as "
+                                     f"{seen_data.get('schema')}: this line ({data.get('schema')}) is left out"))
+            continue
+        merged = seen_data.setdefault("properties", {})
+        for prop, values in (data.get("properties") or {}).items():
+            values = values if isinstance(values, list) else [values]
+            have = merged.setdefault(prop, [])
+            if not isinstance(have, list):
+                have = merged[prop] = [have]
+            have.extend(v for v in values if v not in have)
+        joined += 1
+    if joined:
+        summary.details["fragments_joined"] = joined
+    return out
+
+
 def import_ftm(session: Session, actor: Actor, path: Path | str, progress: Callable[[int, int], None] | None = None,
                source_id: str | None = None) -> ImportSummary:
     """Import FtM JSON lines: entities first, then the relationship entities as links."""
@@ -467,13 +502,13 @@ def import_ftm(session: Session, actor: Actor, path: Path | str, progress: Calla
             session, actor, sha256=stored.sha256, file_name=path.name, media_type="application/x-ndjson",
             size=stored.size, title=f"FollowTheMoney file {path.name}", source_type="other")
         source_id = source.id
+    rows = _fragments_joined(rows, path.name, summary)
     writer = BulkWriter(session, actor, summary, maps.reg)
     writer.load_existing(ids=[data["id"] for _, data in rows if data.get("schema") != "Identification"])
     identifications = _identifications(maps, rows)
     total = len(rows)
     deferred: list[tuple[int, dict]] = []
     sanction_entities: list[tuple[int, str, list[str]]] = []
-    first_line: dict[str, int] = {}
     left_out: dict[tuple[str, str, bool], int] = {}  # (schema, property, known to FtM) -> values
     for index, (number, data) in enumerate(rows, 1):
         where = f"{path.name} line {number}"
@@ -492,11 +527,6 @@ def import_ftm(session: Session, actor: Actor, path: Path | str, progress: Calla
                 summary.reject(where, f"FtM schema {schema!r} has no workbench kind")
             continue
         entity_id = str(data["id"])
-        if entity_id in first_line:
-            summary.warnings.append((where, f"id {entity_id!r} already came on line {first_line[entity_id]}: "
-                                            "this line is left out"))
-            continue
-        first_line[entity_id] = number
         stored_kind = writer.stored_kind(entity_id)
         if stored_kind and stored_kind != kind and maps.reg.entity_kind(stored_kind).ftm == schema:
             kind = stored_kind  # a Port travels as an Organization: the stored entity stays a Port

@@ -10,12 +10,15 @@ type is refused (422) rather than read as every type.
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workbench.schema import ValidationError, registry
+from workbench.sources.countries import country_code
 from workbench.store.entities import get_entity
 from workbench.store.models import Entity
 from workbench.store.permissions import Actor, require
@@ -73,10 +76,39 @@ def _kinds_for(type_id: str | list | None) -> list[str]:
     return kinds
 
 
-def _values_agree(prop: str, wanted: str, have: list[str]) -> bool:
+# How spreadsheets write dates; a day and a month both up to 12 are read both ways (either may agree).
+_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y/%m/%d", "%d %b %Y", "%d %B %Y",
+                 "%b %d, %Y", "%B %d, %Y")
+
+
+def _dates(text: str) -> set[str] | None:
+    """ISO forms a written date may stand for (a year, a year-month, or whole dates); None: unreadable."""
+    text = text.strip()
+    if re.fullmatch(r"\d{4}(-\d{2})?", text):
+        return {text}
+    found = set()
+    for fmt in _DATE_FORMATS:
+        try:
+            found.add(datetime.strptime(text, fmt).date().isoformat())
+        except ValueError:
+            continue
+    return found or None
+
+
+def _values_agree(prop: str, wanted: str, have: list[str], value_type: str | None = None) -> bool | None:
+    """Whether a value from the spreadsheet agrees with the entity's; None when it cannot be read as
+    the property's type ('Mexico' is a country, 'mx' too; '25/12/1954' a date): neither for nor against."""
     if prop == "identifier":
         wanted_number = compact_identifier(split_identifier(wanted)[1] if ":" in wanted else wanted)
         return any(compact_identifier(split_identifier(h)[1]) == wanted_number for h in have)
+    if value_type == "country":
+        code = country_code(wanted)
+        return None if code is None else code in {h.lower() for h in have}
+    if value_type == "date":
+        dates = _dates(wanted)
+        if dates is None:
+            return None
+        return any(d.startswith(h) or h.startswith(d) for d in dates for h in have)
     target = fold(wanted)
     return any(fold(h) == target or (len(target) >= 4 and target in fold(h)) for h in have)
 
@@ -93,7 +125,11 @@ def _property_factor(entity: Entity, properties: list[dict]) -> tuple[float, lis
         have = entity.properties.get(pid) or []
         if not pid or not wanted or not have:
             continue
-        agree = any(_values_agree(pid, w, have) for w in wanted)
+        spec = registry().entity_kind(entity.kind).properties.get(pid)
+        verdicts = [_values_agree(pid, w, have, spec.type.validator if spec else None) for w in wanted]
+        if all(v is None for v in verdicts):
+            continue  # nothing in the cell reads as this property's type
+        agree = any(verdicts)
         factor *= 1.15 if agree else 0.8
         features.append({"id": f"property:{pid}", "value": 1.0 if agree else 0.0})
     return factor, features

@@ -95,10 +95,13 @@ _SIMPLE = {
     "mmsi": "mmsi",
 }
 _SIMPLE_RE = re.compile(
-    r"^(?:alt\.\s+)?(" + "|".join(re.escape(k) for k in sorted(_SIMPLE, key=len, reverse=True)) + r")\s+(.+?)\.?$",
+    # 'Telephone No. 0096...', 'Telephone: +1...': the label's 'No.' or colon is not part of the value.
+    r"^(?:alt\.\s+)?(" + "|".join(re.escape(k) for k in sorted(_SIMPLE, key=len, reverse=True))
+    + r")(?:\s+(?:no\.?|number|#))?\s*:?\s+(.+?)\.?$",
     re.IGNORECASE,
 )
 DATE_PROPS = {"incorporationDate", "buildDate"}
+MAX_YEAR_RANGE = 10
 
 
 @dataclass
@@ -117,12 +120,15 @@ class Parsed:
 
 
 def parse_date(text: str) -> list[str]:
-    """'06 Nov 1968' -> ['1968-11-06']; 'circa 1960' -> ['1960']; '1960 to 1962' -> both ends."""
+    """'06 Nov 1968' -> ['1968-11-06']; 'circa 1960' -> ['1960']; '1960 to 1962' -> every year of it
+    (1960, 1961, 1962: a range of up to ten years; other ranges, both ends)."""
     text = text.strip().rstrip(".").strip()
     text = re.sub(r"^(circa|approximately|about)\s+", "", text, flags=re.IGNORECASE)
     if " to " in text or re.match(r"^\d{4}\s*-\s*\d{4}$", text):
-        ends = re.split(r"\s+to\s+|\s*-\s*", text, maxsplit=1)
-        return [d for end in ends for d in parse_date(end)]
+        ends = [d for end in re.split(r"\s+to\s+|\s*-\s*", text, maxsplit=1) for d in parse_date(end)]
+        if len(ends) == 2 and all(len(e) == 4 for e in ends) and 0 < int(ends[1]) - int(ends[0]) <= MAX_YEAR_RANGE:
+            return [str(year) for year in range(int(ends[0]), int(ends[1]) + 1)]
+        return ends
     match = _DATE_RE.match(text)
     if not match:
         return []

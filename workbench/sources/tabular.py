@@ -609,8 +609,12 @@ def _xlsx_rows(path: Path, mapping: TableMapping | None) -> Iterator[tuple[Place
         except StopIteration:
             raise TableError(path.name, None, "the sheet is empty") from None
         _check_header(path, header, mapping)
+        merged = _merged_ranges(book, sheet)
+        anchors: dict[tuple[int, int], Any] = {}
         number = 0
         for sheet_row, cells in enumerate(rows, start=2):  # the header is the sheet's row 1
+            if merged:
+                cells = _filled(cells, sheet_row, merged, anchors)
             if not any(c is not None and str(c).strip() for c in cells):
                 continue
             number += 1
@@ -625,6 +629,55 @@ def _xlsx_rows(path: Path, mapping: TableMapping | None) -> Iterator[tuple[Place
     finally:
         book.close()
         handle.close()
+
+
+_MERGE_REF = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]+[0-9]+):([A-Z]+[0-9]+)"')
+
+
+def _merged_ranges(book, sheet) -> dict[int, list[tuple[int, int, int, int]]]:
+    """Merged cells of the sheet by row: row -> [(first column, last column, anchor row, anchor column)].
+
+    A spreadsheet shows a merged cell's value across the range, and registries merge an owner over
+    the rows of each of its properties; read-only openpyxl gives the other cells as blank, which would
+    drop those rows' owners without a word. The ranges are listed after the sheet's data, so the
+    sheet's XML is scanned for them in chunks (a large roll is not held in memory twice)."""
+    from openpyxl.utils.cell import range_boundaries
+
+    path = getattr(sheet, "_worksheet_path", None)
+    archive = getattr(book, "_archive", None)
+    if not path or archive is None:
+        return {}
+    refs: list[tuple[bytes, bytes]] = []
+    tail = b""
+    with archive.open(path) as xml:
+        while chunk := xml.read(1 << 20):
+            data = tail + chunk
+            cut = data.rfind(b"<")
+            complete, tail = (data[:cut], data[cut:]) if cut > 0 else (data, b"")
+            refs.extend(_MERGE_REF.findall(complete))
+        refs.extend(_MERGE_REF.findall(tail))
+    by_row: dict[int, list[tuple[int, int, int, int]]] = {}
+    for first, last in refs:
+        min_col, min_row, max_col, max_row = range_boundaries(f"{first.decode()}:{last.decode()}")
+        for row in range(max(min_row, 2), max_row + 1):
+            by_row.setdefault(row, []).append((min_col, max_col, min_row, min_col))
+    return by_row
+
+
+def _filled(cells: tuple, sheet_row: int, merged: dict, anchors: dict) -> tuple:
+    """The row's cells with each merged range's value in every cell of the range."""
+    spans = merged.get(sheet_row)
+    if not spans:
+        return cells
+    out = list(cells)
+    for min_col, max_col, anchor_row, anchor_col in spans:
+        if sheet_row == anchor_row:
+            anchors[(anchor_row, anchor_col)] = out[anchor_col - 1] if anchor_col <= len(out) else None
+        value = anchors.get((anchor_row, anchor_col))
+        for col in range(min_col, min(max_col, len(out)) + 1):
+            if out[col - 1] is None:
+                out[col - 1] = value
+    return tuple(out)
 
 
 # ---- applying ------------------------------------------------------------------------------

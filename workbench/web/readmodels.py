@@ -502,6 +502,24 @@ def review_counts(session: Session, job_id: str) -> dict[str, int]:
     return {status: int(n) for status, n in rows}
 
 
+@dataclass
+class JudgedPair:
+    other_id: str
+    other: Entity | None
+    current: Any  # the pair's Judgement in force
+    earlier: list[Any]  # the judgements it replaced, newest first
+
+
+def judged_pairs(session: Session, entity_id: str) -> list[JudgedPair]:
+    """Every pair the entity was judged in, so a verdict can be seen (who, when) and changed."""
+    from workbench.matching.judgements import judgements_of
+
+    rows = judgements_of(session, entity_id)
+    others = [j.right_id if j.left_id == entity_id else j.left_id for j, _ in rows]
+    found = entities_by_id(session, others)
+    return [JudgedPair(other, found.get(other), j, earlier) for other, (j, earlier) in zip(others, rows)]
+
+
 def merges_into(session: Session, entity_id: str) -> list[tuple[Any, Entity | None]]:
     """Merges into this entity that are still in force, with the merged entity, for the undo buttons."""
     from workbench.store.models import Merge

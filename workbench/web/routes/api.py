@@ -261,6 +261,45 @@ def duplicates(body: DuplicateQuery, actor: Actor = Depends(current_actor),
                        score=round(h.score, 3)) for h in hits]
 
 
+class JudgementOut(BaseModel):
+    verdict: str
+    user: str
+    at: datetime
+
+
+class JudgedPairOut(BaseModel):
+    other_id: str
+    other_caption: str | None
+    current: JudgementOut
+    earlier: list[JudgementOut]
+
+
+class JudgementIn(BaseModel):
+    other_id: str
+    verdict: str  # same (merges the other entry into this one) / different / unsure
+
+
+def _judgement_out(j) -> JudgementOut:
+    return JudgementOut(verdict=j.verdict, user=j.user, at=_in_utc(j.created_at))
+
+
+@router.get("/entities/{entity_id}/judgements", response_model=list[JudgedPairOut],
+            summary="Every duplicate judgement about this entity, with who made it, when, and what it replaced")
+def judgements(entity_id: str, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
+    store.get_entity(session, entity_id)
+    return [JudgedPairOut(other_id=p.other_id, other_caption=p.other.caption if p.other else None,
+                          current=_judgement_out(p.current), earlier=[_judgement_out(e) for e in p.earlier])
+            for p in readmodels.judged_pairs(session, entity_id)]
+
+
+@router.post("/entities/{entity_id}/judgements", response_model=list[JudgedPairOut], status_code=201,
+             summary="Judge (or judge again) this entity and another: same merges the other into this one")
+def judge(entity_id: str, body: JudgementIn, actor: Actor = Depends(current_actor),
+          session: Session = Depends(get_session)):
+    engines.judge_pair(session, actor, entity_id, body.other_id, body.verdict)
+    return judgements(entity_id, actor, session)
+
+
 @router.get("/entities/{entity_id}", response_model=EntityDetail)
 def entity(entity_id: str, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
     page = readmodels.entity_page(session, entity_id, history_limit=0)
