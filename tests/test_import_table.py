@@ -326,3 +326,45 @@ def test_merged_cells_give_their_value_to_every_row_they_span(db_url, tmp_path):
         parcel = s.scalars(select(Entity).where(Entity.caption == "Parcel FICT-001-0002")).one()
         owner = s.get(Entity, s.scalars(select(Link.source_id).where(Link.target_id == parcel.id)).one())
         assert owner.caption == rows[1][3]
+
+
+def test_an_owner_on_several_rows_gains_each_rows_values(db_url, tmp_path):
+    """The same owner (by the mapping's keys) on two rows of one file with two mailing addresses keeps
+    both, whether or not the rows fall in the same write batch."""
+    path = tmp_path / "roll.csv"
+    path.write_text("APN,OWNER_NAME,OWNER_MAILING_ADDRESS\n"
+                    "FICT-9-1,FICTIONAL REPEATED OWNER LLC,1 First St\n"
+                    "FICT-9-2,FICTIONAL REPEATED OWNER LLC,2 Second St\n", encoding="utf-8")
+    mapping = load_mapping("name: QA owners\nentities:\n  parcel:\n    kind: RealEstate\n    keys: [APN]\n"
+                           "    properties: {name: {template: 'Parcel {APN}'}, parcelNumber: APN}\n"
+                           "  owner:\n    kind: Company\n    keys: [OWNER_NAME]\n"
+                           "    properties: {name: OWNER_NAME, address: OWNER_MAILING_ADDRESS}\n"
+                           "links:\n  - {kind: Ownership, source: owner, target: parcel}\n", "owners.yml")
+    summary = _run(db_url, path, mapping)
+    assert summary.rejected == [] and summary.created == 3 and summary.updated == 1
+    with store_db.session_scope(db_url) as s:
+        owner = s.scalars(select(Entity).where(Entity.kind == "Company")).one()
+        assert owner.properties["address"] == ["1 First St", "2 Second St"]
+        assert audit.verify(s)[1] is None
+
+
+def test_an_entity_saved_by_someone_else_during_an_import_is_not_overwritten(db_url):
+    """The import read version 1; a page saved version 2 meanwhile: the import stops, nothing of it stays."""
+    from workbench.sources.bulk import BulkWriter
+    from workbench.store.entities import Conflict, update_entity
+
+    with store_db.session_scope(db_url) as s:
+        create_entity(s, ACTOR, "Person", {"name": "FICTIONAL Editado Dos Veces"}, entity_id="tbl-x")
+    with pytest.raises(Conflict, match="changed by someone else while it ran"):
+        with store_db.session_scope(db_url) as s:
+            writer = BulkWriter(s, ACTOR)
+            writer.load_existing(prefix="tbl-")
+            with store_db.session_scope(db_url) as other:  # the page's own transaction, committed first
+                update_entity(other, ACTOR, "tbl-x", {"name": "FICTIONAL Editado Dos Veces",
+                                                      "notes": "saved from the page"})
+            writer.entity("tbl-x", "Person", {"name": "FICTIONAL Editado Dos Veces", "alias": "FICTIONAL Alias"},
+                          "row 1")
+            writer.flush()
+    with store_db.session_scope(db_url) as s:
+        entity = s.get(Entity, "tbl-x")
+        assert entity.properties.get("notes") == ["saved from the page"] and "alias" not in entity.properties

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from workbench.faults import checkpoint
 from workbench.schema import Registry, ValidationError, registry
 from workbench.store import audit
-from workbench.store.entities import _names_for, caption_for
+from workbench.store.entities import Conflict, _names_for, caption_for
 from workbench.store.models import Citation, Entity, Link, Name
 from workbench.store.permissions import Actor, require
 from workbench.text import fold
@@ -295,7 +295,7 @@ class BulkWriter:
             return "unchanged"
         caption = caption_for(kind_spec, merged)
         self._entity_updates.append({"b_id": entity_id, "kind": kind, "caption": caption, "properties": merged,
-                                     "updated_at": self.now, "version": version + 1})
+                                     "updated_at": self.now, "version": version + 1, "b_version": version})
         self._names_to_replace.append(entity_id)
         self._add_names(entity_id, kind_spec, merged)
         self._audit.append(("entity.update", "entity", entity_id,
@@ -362,7 +362,7 @@ class BulkWriter:
             return "unchanged"
         self._link_updates.append({"b_id": link_id, "kind": kind, "source_id": source_id, "target_id": target_id,
                                    "properties": cleaned, "start_date": start, "end_date": end,
-                                   "updated_at": self.now, "version": version + 1})
+                                   "updated_at": self.now, "version": version + 1, "b_version": version})
         self._audit.append(("link.update", "link", link_id,
                             {"kind": old_kind, "source": old_source, "target": old_target, "properties": old_props},
                             state))
@@ -390,6 +390,14 @@ class BulkWriter:
         return True
 
     # ---- writing ----------------------------------------------------------------------------
+    @staticmethod
+    def _updated_all(result, rows: list[dict]) -> None:
+        """Updates carry the version the import read: a row someone saved meanwhile (a page, on
+        PostgreSQL, during a long import) is not overwritten; the whole import stops instead."""
+        if result.context.dialect.supports_sane_multi_rowcount and result.rowcount != len(rows):
+            raise Conflict(f"{len(rows) - result.rowcount} of the records this import updates were changed by "
+                           "someone else while it ran; nothing was imported: run the import again")
+
     def pending(self) -> int:
         return len(self._entity_inserts) + len(self._entity_updates) + len(self._link_inserts) + len(self._citations)
 
@@ -401,11 +409,12 @@ class BulkWriter:
         link_table = Link.__table__
         audit.bulk_insert(session, entity_table, self._entity_inserts, columns=_ENTITY_COLUMNS)
         if self._entity_updates:
-            stmt = (update(entity_table).where(entity_table.c.id == bindparam("b_id"))
+            stmt = (update(entity_table).where(entity_table.c.id == bindparam("b_id"),
+                                               entity_table.c.version == bindparam("b_version"))
                     .values(kind=bindparam("kind"), caption=bindparam("caption"),
                             properties=bindparam("properties"), updated_at=bindparam("updated_at"),
                             version=bindparam("version")))
-            session.connection().execute(stmt, self._entity_updates)
+            self._updated_all(session.connection().execute(stmt, self._entity_updates), self._entity_updates)
         for start in range(0, len(self._names_to_replace), 900):
             session.execute(delete(Name.__table__).where(
                 Name.__table__.c.entity_id.in_(self._names_to_replace[start:start + 900])))
@@ -418,7 +427,8 @@ class BulkWriter:
                             target_id=bindparam("target_id"), properties=bindparam("properties"),
                             start_date=bindparam("start_date"), end_date=bindparam("end_date"),
                             updated_at=bindparam("updated_at"), version=bindparam("version")))
-            session.connection().execute(stmt, self._link_updates)
+            stmt = stmt.where(link_table.c.version == bindparam("b_version"))
+            self._updated_all(session.connection().execute(stmt, self._link_updates), self._link_updates)
         audit.bulk_insert(session, Citation.__table__, self._citations, columns=_CITATION_COLUMNS)
         if self._citations:  # a re-import of a newer list cites it for every entry it still carries
             self.summary.details["citations_added"] = self.summary.details.get("citations_added", 0) + \
