@@ -6,14 +6,14 @@ import io
 import json
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from workbench.schema import registry
 from workbench.sources.ftm import import_ftm, write_ftm
 from workbench.sources.ftm_schemata import FTM_ABSTRACT
 from workbench.store import db as store_db
 from workbench.store.entities import create_entity, create_link
-from workbench.store.models import Base
+from workbench.store.models import AuditEntry, Base
 from workbench.store.permissions import Actor
 
 followthemoney = pytest.importorskip("followthemoney")
@@ -310,7 +310,7 @@ def test_importing_an_export_into_the_store_it_came_from_changes_nothing(session
     with store_db.session_scope(db_url) as s:
         summary = import_ftm(s, ACTOR, path)
     assert summary.rejected == [] and summary.created == 0
-    assert summary.details.get("links_created", 0) == 0
+    assert summary.details.get("links_created", 0) == 0 and summary.details.get("links_updated", 0) == 0
     session.expire_all()
     assert {link.id: (link.kind, link.source_id, link.target_id, link.properties)
             for link in session.query(Link)} == links
@@ -332,3 +332,23 @@ def test_an_ftm_file_with_a_byte_order_mark_imports_and_a_bad_byte_is_named_by_i
     with pytest.raises(FtmError, match=r"bom\.ftm\.json, line 2: not UTF-8 text"):
         with store_db.session_scope(db_url) as s:
             import_ftm(s, ACTOR, path)
+
+
+def test_the_demo_exported_and_read_back_into_its_own_store_updates_nothing(session, db_url, tmp_path):
+    from workbench.sources.demo import load_demo
+    from workbench.store.models import AuditHead
+    from workbench.store.permissions import SYSTEM
+
+    load_demo(session, SYSTEM, users=False)
+    session.commit()
+    rows, _ = _export(session)
+    path = tmp_path / "demo.ftm.json"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    head = session.get(AuditHead, 1).seq
+    with store_db.session_scope(db_url) as s:
+        summary = import_ftm(s, ACTOR, path)
+    assert (summary.created, summary.updated, summary.rejected) == (0, 0, [])
+    session.expire_all()
+    # Only the FtM file's own Source and its citations were added, nothing about the entities changed.
+    changed = session.execute(select(AuditEntry.action).where(AuditEntry.seq > head)).scalars().all()
+    assert not {"entity.update", "link.update", "entity.create", "link.create"} & set(changed)

@@ -283,7 +283,8 @@ def test_json_after_the_trio_keeps_every_kind_of_property_and_the_surname_split(
     """The JSON repackaging carries names, aliases, type and programs only: a vessel keeps its flag
     and call sign, and a Mexican's double surname stays split as the trio's countries split it."""
     lines = (sdn_dir / "sdn.csv").read_bytes().splitlines(keepends=True)
-    vessels = [l for l in lines if b',"vessel",' in l and b'-0- ,"' not in l.split(b'"vessel"', 1)[1][:8]][:3]
+    former = {r.split(b",", 1)[0] for r in (sdn_dir / "alt.csv").read_bytes().splitlines() if b",fka," in r}
+    vessels = [l for l in lines if b',"vessel",' in l and l.split(b",", 1)[0] in former][:3]
     mexicans = [l for l in lines if b'"SDNTK"' in l and b"C.U.R.P." in l][:5]
     _import(db_url, _slice(sdn_dir, tmp_path, vessels + mexicans))
     ents = {int(l.split(b",", 1)[0]) for l in vessels + mexicans}
@@ -294,12 +295,16 @@ def test_json_after_the_trio_keeps_every_kind_of_property_and_the_surname_split(
     with store_db.session_scope(db_url) as s:
         before = {e.id: e.properties for e in s.scalars(select(Entity).where(Entity.kind.in_(["Vessel", "Person"])))}
     assert any(p.get("flag") for p in before.values()) and any(p.get("motherName") for p in before.values())
+    assert any(p.get("previousName") for p in before.values())
     _import(db_url, [path], delist=False)
     with store_db.session_scope(db_url) as s:
         for entity_id, props in before.items():
             after = s.get(Entity, entity_id).properties
-            for prop in ("flag", "callSign", "vesselType", "fatherName", "motherName", "identifier", "birthDate"):
+            for prop in ("flag", "callSign", "vesselType", "fatherName", "motherName", "identifier", "birthDate",
+                         "previousName"):
                 assert after.get(prop) == props.get(prop), (entity_id, prop)
+            # The JSON lists former names among its untyped alternate names: they stay former names.
+            assert not set(after.get("alias", [])) & set(after.get("previousName", [])), entity_id
 
 
 def _cut(paths, which: str, keep_bytes: int | None = None, drop_marker: bool = False):

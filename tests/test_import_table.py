@@ -334,17 +334,18 @@ def test_an_owner_on_several_rows_gains_each_rows_values(db_url, tmp_path):
     path = tmp_path / "roll.csv"
     path.write_text("APN,OWNER_NAME,OWNER_MAILING_ADDRESS\n"
                     "FICT-9-1,FICTIONAL REPEATED OWNER LLC,1 First St\n"
-                    "FICT-9-2,FICTIONAL REPEATED OWNER LLC,2 Second St\n", encoding="utf-8")
+                    "FICT-9-2,FICTIONAL REPEATED OWNER LLC,2 Second St\n"
+                    "FICT-9-3,FICTIONAL REPEATED OWNER LLC,3 Third St\n", encoding="utf-8")
     mapping = load_mapping("name: QA owners\nentities:\n  parcel:\n    kind: RealEstate\n    keys: [APN]\n"
                            "    properties: {name: {template: 'Parcel {APN}'}, parcelNumber: APN}\n"
                            "  owner:\n    kind: Company\n    keys: [OWNER_NAME]\n"
                            "    properties: {name: OWNER_NAME, address: OWNER_MAILING_ADDRESS}\n"
                            "links:\n  - {kind: Ownership, source: owner, target: parcel}\n", "owners.yml")
     summary = _run(db_url, path, mapping)
-    assert summary.rejected == [] and summary.created == 3 and summary.updated == 1
+    assert summary.rejected == [] and summary.created == 4 and summary.updated == 2
     with store_db.session_scope(db_url) as s:
         owner = s.scalars(select(Entity).where(Entity.kind == "Company")).one()
-        assert owner.properties["address"] == ["1 First St", "2 Second St"]
+        assert owner.properties["address"] == ["1 First St", "2 Second St", "3 Third St"]
         assert audit.verify(s)[1] is None
 
 
@@ -368,3 +369,22 @@ def test_an_entity_saved_by_someone_else_during_an_import_is_not_overwritten(db_
     with store_db.session_scope(db_url) as s:
         entity = s.get(Entity, "tbl-x")
         assert entity.properties.get("notes") == ["saved from the page"] and "alias" not in entity.properties
+
+
+def test_a_stored_owner_gaining_values_on_several_rows_of_one_batch(db_url, tmp_path):
+    """Each row adds an address to the same stored owner: one update after another in one batch,
+    whose names are planned once (they were inserted twice, and the import failed)."""
+    mapping = load_mapping("name: QA owners 2\nentities:\n  owner:\n    kind: Company\n    keys: [OWNER_NAME]\n"
+                           "    properties: {name: OWNER_NAME, address: ADDRESS}\n", "owners.yml")
+    first = tmp_path / "first.csv"
+    first.write_text("OWNER_NAME,ADDRESS\nFICTIONAL MANY ADDRESSES LLC,0 Zero St\n", encoding="utf-8")
+    _run(db_url, first, mapping)
+    later = tmp_path / "later.csv"
+    later.write_text("OWNER_NAME,ADDRESS\n" + "".join(f"FICTIONAL MANY ADDRESSES LLC,{i} Main St\n"
+                                                    for i in range(1, 4)), encoding="utf-8")
+    summary = _run(db_url, later, mapping)
+    assert summary.rejected == [] and summary.updated == 3
+    with store_db.session_scope(db_url) as s:
+        owner = s.scalars(select(Entity).where(Entity.kind == "Company")).one()
+        assert owner.properties["address"] == ["0 Zero St", "1 Main St", "2 Main St", "3 Main St"]
+        assert owner.version == 4 and audit.verify(s)[1] is None

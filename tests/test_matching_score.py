@@ -182,3 +182,16 @@ def test_a_word_cut_short_is_not_read_as_a_feminine_name():
     assert not gendered_pair("muestr", "muestra") and not gendered_pair("valdivi", "valdivia")
     result = score_names("Transportes Muestr del Vale", "TRANSPORTES MUESTRA DEL VALLE SA DE CV")
     assert ("muestr", "muestra") in {(a.query, a.candidate) for a in result.aligned}
+
+
+@pytest.mark.parametrize("left, right, schema", [
+    ("GRUPO MEXICANO SA", "GRUPO MEXICANA SA", "Company"),  # an adjective's agreement
+    ("GARCIA LOPEZ, Juan", "GARCIO LOPEZ, Juan", "Person"),  # a typo in a surname
+    ("CARRILLO FUENTES, Amado", "CARRILLA FUENTES, Amado", "Person"),
+])
+def test_the_o_a_difference_outside_given_names_is_a_variant(left, right, schema):
+    assert score_names(left, right, schema).score > 0.7
+
+
+def test_a_family_name_ma_is_not_an_abbreviated_maria():
+    assert score_names("MA, Jian", "MARIA, Jian", "Person").score < 0.5

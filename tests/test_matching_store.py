@@ -175,3 +175,17 @@ def test_an_entry_holding_the_same_curp_is_a_duplicate_whatever_its_name(session
     hits = find_duplicates(session, "Person", {"name": ["La Rosy"], "identifier": ["curp: taqr810714mslpxs05"]})
     assert [h.entity_id for h in hits] == [known.id] and hits[0].score >= 0.99
     assert find_duplicates(session, "Person", {"name": ["La Rosy"], "identifier": ["CURP:TAQR810714MSLPXS06"]}) == []
+
+
+def test_a_merged_pair_cannot_be_judged_different_without_undoing_the_merge(session, researcher):
+    import pytest
+
+    from workbench.store.entities import Conflict
+
+    keep = person(session, researcher, "FICTIONAL Lucero Ibarra Soto")
+    gone = person(session, researcher, "IBARRA SOTO, FICTIONAL Lucero")
+    record = merge(session, researcher, keep.id, gone.id)
+    with pytest.raises(Conflict, match="undo the merge"):
+        judge(session, researcher, keep.id, gone.id, "different")
+    unmerge(session, researcher, record.id)
+    assert judge(session, researcher, keep.id, gone.id, "different").verdict == "different"

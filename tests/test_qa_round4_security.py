@@ -97,3 +97,22 @@ def test_forwarded_addresses_are_believed_only_from_configured_proxies(monkeypat
     monkeypatch.setenv("WORKBENCH_TRUSTED_PROXIES", "10.0.0.5")
     reset_settings()
     assert proxy_options() == {"proxy_headers": True, "forwarded_allow_ips": "10.0.0.5"}
+
+
+@pytest.mark.parametrize("path", ["/login", "/reconcile", "/screening"])
+def test_a_chunked_form_over_the_limit_is_a_413_on_form_pages_too(db_url, monkeypatch, path):
+    from workbench.settings import reset_settings
+
+    monkeypatch.setenv("WORKBENCH_UPLOAD_MAX_BYTES", "1000")
+    reset_settings()
+    client = signed_in_client(db_url, "rita", "researcher")
+    token = csrf_of(client, "/")
+
+    def body():
+        yield f"csrf_token={token}&mapping_text=".encode()
+        for _ in range(40):
+            yield b"x" * 16 * 1024
+
+    response = client.post(path, content=body(), headers={"content-type": "application/x-www-form-urlencoded",
+                                                          "X-CSRF-Token": token})
+    assert response.status_code == 413

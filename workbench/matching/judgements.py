@@ -67,8 +67,10 @@ def judge(session: Session, actor: Actor, a: str, b: str, verdict: str, score: f
     if verdict not in VERDICTS:
         raise ValidationError({"verdict": [f"verdict must be one of {', '.join(VERDICTS)}, not {verdict!r}"]})
     left, right = _ordered(a, b)
-    get_entity(session, left)
-    get_entity(session, right)
+    one, other = get_entity(session, left), get_entity(session, right)
+    if verdict != "same" and (one.merged_into == other.id or other.merged_into == one.id):
+        # The merge is what 'same' did: a verdict against it must undo it, not sit beside it.
+        raise Conflict(f"{one.caption} and {other.caption} are merged: undo the merge to judge them otherwise")
     previous = current_judgement(session, left, right)
     judgement = Judgement(left_id=left, right_id=right, verdict=verdict, score=score, user=actor.username)
     session.add(judgement)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from workbench.matching.data.names import (
+    DIMINUTIVES,
     GENERIC_ORG_WORDS,
     JOINABLE_PARTICLES,
     LEGAL_FORMS,
@@ -191,7 +192,8 @@ def strip_legal_tail(words: list[str], inner: frozenset[int] = frozenset()) -> t
 
 
 def _token(text: str, role: str | None, kind: str | None) -> list[Token]:
-    expansions, alts = _alternatives(text)
+    # A family name is never an abbreviated given name ('MA, Jian' is not María).
+    expansions, alts = _alternatives(text, role != FAMILY)
     if alts is None:
         return [Token(part, role, 1.0, phonetic(part), note=f"from diminutive {text}")
                 for part in expansions[0].split()]
@@ -204,10 +206,10 @@ def _token(text: str, role: str | None, kind: str | None) -> list[Token]:
 
 
 @lru_cache(maxsize=500_000)
-def _alternatives(text: str) -> tuple[tuple[str, ...], frozenset[str] | None]:
+def _alternatives(text: str, abbreviations: bool = True) -> tuple[tuple[str, ...], frozenset[str] | None]:
     """A word's diminutive expansions and what it may stand for (None: it expands to several words).
     Remembered per word: owners' names repeat their words endlessly."""
-    expansions = SHORT_FORMS.get(text, ())
+    expansions = (SHORT_FORMS if abbreviations else DIMINUTIVES).get(text, ())
     if len(expansions) == 1 and " " in expansions[0]:
         return expansions, None
     alts = set(expansions)

@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from rapidfuzz.distance import OSA, Levenshtein
 
-from workbench.matching.data.names import JOINABLE_PARTICLES, ORG_SIGN_WORDS
+from workbench.matching.data.names import GIVEN_NAMES, JOINABLE_PARTICLES, ORG_SIGN_WORDS
 from workbench.matching.normalize import ORG, PERSON, NameForm, Token, normalize, phonetic
 
 # Alignment settings (patterns, not names); how the aligned parts weigh is learned: see model.py.
@@ -82,12 +82,13 @@ class NameScore:
 
 
 def gendered_pair(x: str, y: str) -> bool:
-    """A Spanish name's masculine and feminine forms ('mario'/'maria', 'daniel'/'daniela'): a brother
-    and a sister with the same surnames, not one name spelled two ways. (So are surname pairs such as
-    'castillo'/'castilla'.)"""
+    """A Spanish given name's masculine and feminine forms ('mario'/'maria', 'daniel'/'daniela'): a
+    brother and a sister with the same surnames, not one name spelled two ways. Only for given names
+    (names.GIVEN_NAMES): in a surname or a company's word the same difference is a typo ('GARCIO')
+    or an adjective's agreement ('GRUPO MEXICANO' / 'MEXICANA')."""
     if len(x) > len(y):
         x, y = y, x
-    if len(x) < 4:
+    if len(x) < 4 or (x not in GIVEN_NAMES and y not in GIVEN_NAMES):
         return False
     if len(x) == len(y):
         return x[:-1] == y[:-1] and x[-1] != y[-1] and x[-1] in "oa" and y[-1] in "oa"

@@ -68,8 +68,11 @@ class ImportSummary:
                 "warnings": len(self.warnings), **self.details}
 
 
-def _as_lists(properties: dict[str, Any]) -> dict[str, list[str]]:
-    return {k: list(v) for k, v in properties.items()}
+def _same_values(stored: dict[str, Any], planned: dict[str, list[str]]) -> bool:
+    """The same values under the same properties, in any order: a file listing a stored entity's
+    topics in another order (an FtM export read back) changes nothing, and its order stays."""
+    stored = {k: v for k, v in stored.items() if v}
+    return stored.keys() == planned.keys() and all(sorted(stored[k]) == sorted(planned[k]) for k in planned)
 
 
 @dataclass
@@ -106,6 +109,7 @@ class BulkWriter:
         self._entity_updates: list[dict] = []
         self._name_rows: list[dict] = []
         self._names_to_replace: list[str] = []
+        self._replacing: set[str] = set()
         self._link_inserts: list[dict] = []
         self._link_updates: list[dict] = []
         self._citations: list[dict] = []
@@ -290,13 +294,17 @@ class BulkWriter:
             if prop in old_props and prop in kind_spec.properties:
                 stored = list(old_props[prop])
                 merged[prop] = stored + [v for v in merged.get(prop, []) if v not in stored]
-        if old_kind == kind and _as_lists(old_props) == merged:
+        if old_kind == kind and _same_values(old_props, merged):
             self.summary.skipped += 1
             return "unchanged"
         caption = caption_for(kind_spec, merged)
         self._entity_updates.append({"b_id": entity_id, "kind": kind, "caption": caption, "properties": merged,
                                      "updated_at": self.now, "version": version + 1, "b_version": version})
-        self._names_to_replace.append(entity_id)
+        if entity_id in self._replacing:  # updated again in this batch: its names are planned anew
+            self._name_rows[:] = [row for row in self._name_rows if row[0] != entity_id]
+        else:
+            self._replacing.add(entity_id)
+            self._names_to_replace.append(entity_id)
         self._add_names(entity_id, kind_spec, merged)
         self._audit.append(("entity.update", "entity", entity_id,
                             {"kind": old_kind, "properties": old_props},
@@ -358,7 +366,7 @@ class BulkWriter:
         for prop in keep:
             if old_props.get(prop) and prop not in cleaned and prop in spec.properties:
                 cleaned[prop] = list(old_props[prop])
-        if (old_kind, old_source, old_target) == (kind, source_id, target_id) and _as_lists(old_props) == cleaned:
+        if (old_kind, old_source, old_target) == (kind, source_id, target_id) and _same_values(old_props, cleaned):
             return "unchanged"
         self._link_updates.append({"b_id": link_id, "kind": kind, "source_id": source_id, "target_id": target_id,
                                    "properties": cleaned, "start_date": start, "end_date": end,
@@ -462,6 +470,7 @@ class BulkWriter:
         self._entity_updates.clear()
         self._name_rows.clear()
         self._names_to_replace.clear()
+        self._replacing.clear()
         self._link_inserts.clear()
         self._link_updates.clear()
         self._citations.clear()

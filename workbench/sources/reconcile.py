@@ -11,7 +11,7 @@ type is refused (422) rather than read as every type.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -78,7 +78,7 @@ def _kinds_for(type_id: str | list | None) -> list[str]:
 
 # How spreadsheets write dates; a day and a month both up to 12 are read both ways (either may agree).
 _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y/%m/%d", "%d %b %Y", "%d %B %Y",
-                 "%b %d, %Y", "%B %d, %Y")
+                 "%b %d, %Y", "%B %d, %Y", "%d/%m/%y", "%m/%d/%y")
 
 
 def _dates(text: str) -> set[str] | None:
@@ -87,11 +87,18 @@ def _dates(text: str) -> set[str] | None:
     if re.fullmatch(r"\d{4}(-\d{2})?", text):
         return {text}
     found = set()
+    try:  # OpenRefine sends date cells as ISO date-times ('1954-12-25T00:00:00Z')
+        found.add(datetime.fromisoformat(text).date().isoformat())
+    except ValueError:
+        pass
     for fmt in _DATE_FORMATS:
         try:
-            found.add(datetime.strptime(text, fmt).date().isoformat())
+            day = datetime.strptime(text, fmt).date()
         except ValueError:
             continue
+        if fmt.endswith("%y") and day > date.today():  # '57' is 1957, not 2057: no record is dated ahead
+            day = day.replace(year=day.year - 100)
+        found.add(day.isoformat())
     return found or None
 
 

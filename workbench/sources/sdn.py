@@ -272,8 +272,15 @@ def _import_sdn(session: Session, actor: Actor, paths: list[Path | str], publish
         kind, props, linked = plan_entity(record, writer.reg, known)
         where = f"{file_name} line {record.line} (ent_num {record.ent_num})"
         if not parsed.full and writer.existing_properties(entity_id) is not None:
-            # A list that only names the entry keeps the kind an earlier, fuller import chose.
+            # A list that only names the entry keeps the kind an earlier, fuller import chose, and
+            # an alternate name it cannot type stays what the fuller list said it is (a former name).
+            stored = writer.existing_properties(entity_id)
             kind = writer.existing[entity_id][0]
+            typed = set(stored.get("previousName", [])) | set(stored.get("weakAlias", []))
+            if typed and props.get("alias"):
+                props["alias"] = [a for a in props["alias"] if a not in typed]
+                if not props["alias"]:
+                    del props["alias"]
         status = writer.entity(entity_id, kind, props, where, keep=keep_for(kind), merge=merge, lenient=True)
         if status is None:
             continue

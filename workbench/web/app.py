@@ -182,6 +182,13 @@ def create_app() -> FastAPI:
     app.state.login_throttle = LoginThrottle(settings.login_attempts_per_minute)
     app.state.jobs = {}
 
+    # The Content-Length check below refuses an announced large body at once; a chunked body announces
+    # nothing, and would be read whole (by the CSRF check or the JSON parser, before anyone signed in)
+    # before anything refused it: Starlette's limit counts the bytes as they arrive. Added first, it is
+    # the innermost middleware: the route reads through it directly, so its 413 reaches the error
+    # handlers as itself (through the other middlewares' receive it would arrive wrapped, as a 500).
+    app.add_middleware(RequestBodyLimitMiddleware, max_body_size=settings.upload_max_bytes + 64 * 1024)
+
     @app.middleware("http")
     async def limits_and_headers(request: Request, call_next):
         length = request.headers.get("content-length")
@@ -203,10 +210,6 @@ def create_app() -> FastAPI:
         return response
 
     app.add_middleware(CommitBeforeResponse)
-    # The Content-Length check above refuses an announced large body at once; a chunked body announces
-    # nothing, and would be read whole (by the CSRF check or the JSON parser, before anyone signed in)
-    # before anything refused it: Starlette's limit counts the bytes as they arrive.
-    app.add_middleware(RequestBodyLimitMiddleware, max_body_size=settings.upload_max_bytes + 64 * 1024)
     app.add_middleware(SessionMiddleware, secret_key=settings.signing_key(), session_cookie="workbench_session",
                        max_age=settings.session_max_age, same_site="lax", https_only=settings.secure_cookies)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")

@@ -88,6 +88,26 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
 }
 SHORT_FORMS: dict[str, tuple[str, ...]] = {**DIMINUTIVES, **ABBREVIATIONS}
 
+# Common Spanish given names, both forms where a name has two (Mario / María): the masculine and
+# feminine forms of a given name are a brother and a sister, while the same o/a difference in a
+# surname or a company's word is a typo or an adjective's agreement (GARCIO, MEXICANA).
+GIVEN_NAMES: frozenset[str] = frozenset("""
+jose juan luis carlos jesus miguel francisco antonio alejandro manuel pedro jorge ricardo fernando roberto
+javier eduardo rafael sergio daniel arturo raul mario alberto enrique ramon hector oscar victor martin
+salvador guillermo alfredo gerardo ruben adrian andres pablo hugo ignacio gustavo rodolfo armando ernesto
+cesar julio jaime felipe alfonso joaquin santiago ismael gilberto rogelio abel agustin emilio rigoberto
+gabriel julian cristian ivan marco marcos octavio orlando patricio paulo paulino samuel saul tomas ulises
+valentin vicente adolfo aurelio benito bernardo bruno camilo claudio cristobal dario diego domingo efrain
+emiliano esteban eugenio fabian federico fidel genaro german gonzalo gregorio heriberto horacio humberto
+jeronimo lorenzo luciano mariano mauricio nicolas norberto osvaldo simon teodoro valerio
+maria ana rosa carmen laura elena patricia guadalupe veronica leticia silvia adriana gabriela alejandra
+claudia monica norma martha margarita lucia teresa josefina juana francisca antonia manuela daniela
+fernanda julia paula mariana andrea beatriz isabel sofia valeria ximena yolanda angelica araceli cristina
+diana erika karla liliana lorena marisol miriam nancy olga raquel sandra susana alicia blanca cecilia
+dolores esperanza gloria irma marcela rocio victoria ivana jesusa roberta alberta ernestina emilia
+cesarea fabiana federica gregoria juliana luciana mauricia nicolasa paulina simona valentina
+""".split())
+
 # Spelling families that a phonetic key does not unite (transliteration, Spanish/English forms).
 # Each tuple is one name in several spellings; the first is the canonical form.
 VARIANT_FAMILIES: tuple[tuple[str, ...], ...] = (
