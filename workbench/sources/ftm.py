@@ -210,13 +210,19 @@ def identifications_to_ftm(entity: Entity, maps: _Maps) -> Iterator[dict]:
             yield {"id": f"{entity.id}-idn-{digest}", "schema": "Identification", "properties": props}
 
 
-def link_to_ftm(link: Link, maps: _Maps) -> dict | None:
+def link_to_ftm(link: Link, maps: _Maps, left_out: dict[tuple[str, str], int] | None = None) -> dict | None:
+    """``left_out`` counts, by (link kind, property), the values FtM has no place for."""
     spec = maps.reg.link_kinds.get(link.kind)
     if spec is None or not spec.ftm or not spec.ftm_source or not spec.ftm_target:
         return None
     props: dict[str, list[str]] = {spec.ftm_source: [link.source_id], spec.ftm_target: [link.target_id]}
+    known = FTM_PROPERTIES.get(spec.ftm)
     for name, values in (link.properties or {}).items():
         prop = spec.properties.get(name)
+        if prop is not None and (not prop.ftm or (known is not None and prop.ftm not in known)):
+            if left_out is not None and values:
+                left_out[(link.kind, name)] = left_out.get((link.kind, name), 0) + len(values)
+            continue
         if prop is not None and prop.ftm:
             bucket = props.setdefault(prop.ftm, [])
             bucket.extend(v for v in values if v not in bucket)
@@ -263,7 +269,8 @@ def export_ftm(session: Session, entity_ids: Iterable[str] | None = None,
             continue
         if wanted is not None and not (link.source_id in wanted and link.target_id in wanted):
             continue
-        data = link_to_ftm(link, maps) if link.source_id in exported and link.target_id in exported else None
+        data = link_to_ftm(link, maps, left_out) if link.source_id in exported and link.target_id in exported \
+            else None
         if data is None:
             if skipped is not None:
                 skipped.append(f"{link.kind} link {link.id}: FtM cannot carry it or one of its ends")
@@ -546,10 +553,6 @@ def import_ftm(session: Session, actor: Actor, path: Path | str, progress: Calla
             writer.cite(source_id, entity_id=str(data["id"]), locator=f"line {number}")
         if progress and index % 500 == 0:
             progress(index, total)
-    for (schema, prop, known), count in sorted(left_out.items()):
-        summary.warnings.append((path.name, f"{schema}.{prop}: " + (
-            f"no workbench property holds it; {count} value(s) left out" if known else
-            f"FtM's {schema} has no such property; {count} value(s) left out")))
     writer.flush()
     for number, data in deferred:
         where = f"{path.name} line {number}"
@@ -565,9 +568,13 @@ def import_ftm(session: Session, actor: Actor, path: Path | str, progress: Calla
         spec = maps.reg.link_kind(link_kind)
         link_props: dict[str, list[str]] = {}
         by_ftm = maps.reading(spec)
+        known = FTM_PROPERTIES.get(data["schema"])
         for name, values in props.items():
             if name in by_ftm and name not in (source_prop, target_prop):
                 link_props.setdefault(by_ftm[name], []).extend(map(str, values))
+            elif name not in (source_prop, target_prop, "description") and values:
+                key = (data["schema"], name, known is None or name in known)
+                left_out[key] = left_out.get(key, 0) + (len(values) if isinstance(values, list) else 1)
         link_id = str(data["id"])
         stored = writer.existing_links.get(link_id)
         link_props = _as_stored(spec, link_props, stored[3] if stored else None)
@@ -579,6 +586,10 @@ def import_ftm(session: Session, actor: Actor, path: Path | str, progress: Calla
     sanction_links = {(row.source_id, row.target_id): row.id for row in session.execute(
         select(Link.id, Link.source_id, Link.target_id).where(Link.kind == "SanctionOf"))} \
         if sanction_entities else {}
+    for (schema, prop, known), count in sorted(left_out.items()):
+        summary.warnings.append((path.name, f"{schema}.{prop}: " + (
+            f"no workbench property holds it; {count} value(s) left out" if known else
+            f"FtM's {schema} has no such property; {count} value(s) left out")))
     for number, sanction, targets in sanction_entities:
         for position, target in enumerate(targets):
             link_id = sanction_links.get((sanction, target)) or (
