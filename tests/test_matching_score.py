@@ -195,3 +195,8 @@ def test_the_o_a_difference_outside_given_names_is_a_variant(left, right, schema
 
 def test_a_family_name_ma_is_not_an_abbreviated_maria():
     assert score_names("MA, Jian", "MARIA, Jian", "Person").score < 0.5
+
+
+@pytest.mark.parametrize("one, other", [("Jose", "Josue"), ("Ismael", "Israel"), ("Mario", "Marco")])
+def test_distinct_given_names_a_letter_apart_are_two_people(one, other):
+    assert score_names(f"GUZMAN LOERA, {one}", f"GUZMAN LOERA, {other}", "Person").score < 0.5

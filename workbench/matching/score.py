@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from rapidfuzz.distance import OSA, Levenshtein
 
-from workbench.matching.data.names import GIVEN_NAMES, JOINABLE_PARTICLES, ORG_SIGN_WORDS
+from workbench.matching.data.names import DISTINCT_GIVEN_NAMES, GIVEN_NAMES, JOINABLE_PARTICLES, ORG_SIGN_WORDS
 from workbench.matching.normalize import ORG, PERSON, NameForm, Token, normalize, phonetic
 
 # Alignment settings (patterns, not names); how the aligned parts weigh is learned: see model.py.
@@ -109,7 +109,7 @@ def token_similarity(a: Token, b: Token) -> tuple[float, str]:
         if a.text[0] == b.text[0]:
             return 0.75, "initial"
         return 0.0, "different"
-    if gendered_pair(a.text, b.text):
+    if gendered_pair(a.text, b.text) or frozenset((a.text, b.text)) in DISTINCT_GIVEN_NAMES:
         return 0.0, "different"
     if a.phon == b.phon:
         return 0.92, "phonetic"

@@ -108,6 +108,12 @@ dolores esperanza gloria irma marcela rocio victoria ivana jesusa roberta albert
 cesarea fabiana federica gregoria juliana luciana mauricia nicolasa paulina simona valentina
 """.split())
 
+# Distinct given names one or two letters apart, which spelling similarity would align: two people.
+DISTINCT_GIVEN_NAMES: frozenset[frozenset[str]] = frozenset(frozenset(pair) for pair in (
+    ("jose", "josue"), ("ismael", "israel"), ("mario", "marco"), ("raul", "saul"), ("elias", "elisa"),
+    ("julio", "julian"), ("ramon", "ramiro"), ("adan", "adrian"), ("ivan", "ivana"), ("noe", "noel"),
+))
+
 # Spelling families that a phonetic key does not unite (transliteration, Spanish/English forms).
 # Each tuple is one name in several spellings; the first is the canonical form.
 VARIANT_FAMILIES: tuple[tuple[str, ...], ...] = (
