@@ -73,3 +73,19 @@ def test_table_import_with_a_rejected_row_exits_3_with_the_row(db_url, tmp_path)
     assert "partial import: 1 record rejected" in result.output
     assert "roll.csv line 3 (data row 2): Ownership.acquisitionDate" in result.output and "someday" in result.output
     assert _count(db_url) > 0  # the good row went in
+
+
+def test_a_table_whose_every_row_is_rejected_leaves_the_database_as_it_was(db_url, tmp_path):
+    lines = (MAPPINGS / "county_property_roll_FICTIONAL.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    path = tmp_path / "roll.csv"
+    path.write_text(lines[0] + "".join(l.replace("/20", "/x20", 1) for l in lines[1:3]), encoding="utf-8")
+    result = invoke("import", "table", str(path), "--mapping", str(MAPPINGS / "county_property_roll.yml"))
+    assert result.exit_code == 2, result.output
+    assert "rejected roll.csv line 2 (data row 1)" in result.output
+    assert "every record was rejected, so nothing was imported" in result.output
+    assert _count(db_url) == 0
+    from workbench.store import db as store_db
+    from workbench.store.models import Source
+
+    with store_db.session_scope(db_url) as s:
+        assert s.query(Source).count() == 0

@@ -80,10 +80,27 @@ def _run_import(label: str, work: Callable) -> None:
     try:
         with progress, session() as s:
             summary = run_guarded(work, s, update)
+            if _nothing_accepted(summary):
+                raise _AllRejected(summary)  # rolls the session back: no Source records an import of nothing
     except (SdnFormatError, FtmError, TableError, MappingError) as exc:
         fail(f"{exc} (nothing was imported)", code=BAD_INPUT)
+    except _AllRejected as exc:
+        _summary(exc.summary, label)
+        fail("every record was rejected, so nothing was imported: the database is as it was", code=BAD_INPUT)
     _summary(summary, label)
     _exit_if_partial(summary)
+
+
+class _AllRejected(Exception):
+    def __init__(self, summary):
+        super().__init__("every record was rejected")
+        self.summary = summary
+
+
+def _nothing_accepted(summary) -> bool:
+    """Every record rejected: keeping the file's Source and stored copy would record an import of nothing."""
+    return bool(summary.rejected) and not (summary.created or summary.updated or summary.skipped
+                                           or summary.details.get("links_created") or summary.details.get("links_updated"))
 
 
 def _exit_if_partial(summary) -> None:
