@@ -309,7 +309,7 @@ def test_importing_an_export_into_the_store_it_came_from_changes_nothing(session
     path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     with store_db.session_scope(db_url) as s:
         summary = import_ftm(s, ACTOR, path)
-    assert summary.rejected == [] and summary.created == 0
+    assert summary.rejected == [] and summary.created == 0 and summary.updated == 0
     assert summary.details.get("links_created", 0) == 0 and summary.details.get("links_updated", 0) == 0
     session.expire_all()
     assert {link.id: (link.kind, link.source_id, link.target_id, link.properties)
@@ -378,3 +378,17 @@ def test_link_values_ftm_cannot_carry_are_reported_both_ways(session, tmp_path):
     summary = import_ftm(session, ACTOR, path)
     assert ("shares.ftm.json", "Ownership.sharesCount: no workbench property holds it; 1 value(s) left out") \
         in summary.warnings
+
+
+def test_an_aircraft_registration_read_back_over_its_store_adds_nothing(session, db_url, tmp_path):
+    """The REGISTRATION scheme cannot travel as an FtM Identification (it holds people and
+    organisations): it comes back as the plane's registrationNumber, which the stored plane need not gain."""
+    create_entity(session, ACTOR, "Airplane", {"name": "FICTIONAL plane", "identifier": "REGISTRATION:T7OKY"},
+                  entity_id="plane-1")
+    session.commit()
+    rows, _ = _export(session)
+    path = tmp_path / "plane.ftm.json"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    with store_db.session_scope(db_url) as s:
+        summary = import_ftm(s, ACTOR, path)
+    assert (summary.created, summary.updated) == (0, 0)

@@ -200,3 +200,17 @@ def test_a_family_name_ma_is_not_an_abbreviated_maria():
 @pytest.mark.parametrize("one, other", [("Jose", "Josue"), ("Ismael", "Israel"), ("Mario", "Marco")])
 def test_distinct_given_names_a_letter_apart_are_two_people(one, other):
     assert score_names(f"GUZMAN LOERA, {one}", f"GUZMAN LOERA, {other}", "Person").score < 0.5
+
+
+@pytest.mark.parametrize("left, right, schema", [
+    ("ELIAS CALLES, Plutarco", "ELISA CALLES, Plutarco", "Person"),  # a surname, not a given name
+    ("INMOBILIARIA ISRAEL", "INMOBILIARIA ISMAEL", "Company"),  # a company's word
+    ("MARTIN LOPEZ, Juan", "MARTINA LOPEZ, Juan", "Person"),
+])
+def test_given_name_rules_leave_surnames_and_company_words_to_spelling(left, right, schema):
+    assert score_names(left, right, schema).score > 0.6
+
+
+def test_a_roll_name_against_a_listed_given_name_is_read_as_a_given_name():
+    assert score_names("Mario Guzman Loera", "GUZMAN LOERA, Maria", "Person").score < 0.5
+    assert score_names("Jose Guzman Loera", "GUZMAN LOERA, Josue", "Person").score < 0.5

@@ -187,5 +187,11 @@ def test_a_merged_pair_cannot_be_judged_different_without_undoing_the_merge(sess
     record = merge(session, researcher, keep.id, gone.id)
     with pytest.raises(Conflict, match="undo the merge"):
         judge(session, researcher, keep.id, gone.id, "different")
+    # Through a chain too: 'gone' went into 'keep', and 'keep' into 'top'.
+    top = person(session, researcher, "FICTIONAL Lucero Ibarra S.")
+    outer = merge(session, researcher, top.id, keep.id)
+    with pytest.raises(Conflict, match="undo the merge"):
+        judge(session, researcher, top.id, gone.id, "different")
+    unmerge(session, researcher, outer.id)
     unmerge(session, researcher, record.id)
     assert judge(session, researcher, keep.id, gone.id, "different").verdict == "different"

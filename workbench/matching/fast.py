@@ -71,7 +71,7 @@ class _Prep:
         tokens = form.tokens
         ids = []
         for t in tokens:
-            key = (t.text, t.alts)
+            key = (t.text, t.alts, t.role)  # token_similarity reads roles (given-name rules)
             tid = _TOKEN_IDS.get(key)
             if tid is None:
                 tid = _TOKEN_IDS[key] = len(_TOKEN_IDS)

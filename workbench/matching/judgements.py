@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from workbench.schema import ValidationError, registry
 from workbench.store import audit
-from workbench.store.entities import Conflict, NotFound, get_entity, update_entity
+from workbench.store.entities import Conflict, NotFound, get_entity, surviving, update_entity
 from workbench.store.models import Citation, Dossier, DossierEvent, Judgement, Link, Merge, Note
 from workbench.store.permissions import Actor, require
 
@@ -68,7 +68,8 @@ def judge(session: Session, actor: Actor, a: str, b: str, verdict: str, score: f
         raise ValidationError({"verdict": [f"verdict must be one of {', '.join(VERDICTS)}, not {verdict!r}"]})
     left, right = _ordered(a, b)
     one, other = get_entity(session, left), get_entity(session, right)
-    if verdict != "same" and (one.merged_into == other.id or other.merged_into == one.id):
+    if verdict != "same" and (one.merged_into or other.merged_into) and \
+            surviving(session, one).id == surviving(session, other).id:
         # The merge is what 'same' did: a verdict against it must undo it, not sit beside it.
         raise Conflict(f"{one.caption} and {other.caption} are merged: undo the merge to judge them otherwise")
     previous = current_judgement(session, left, right)

@@ -16,7 +16,7 @@ from functools import lru_cache
 from rapidfuzz.distance import OSA, Levenshtein
 
 from workbench.matching.data.names import DISTINCT_GIVEN_NAMES, GIVEN_NAMES, JOINABLE_PARTICLES, ORG_SIGN_WORDS
-from workbench.matching.normalize import ORG, PERSON, NameForm, Token, normalize, phonetic
+from workbench.matching.normalize import FAMILY, GIVEN, ORG, PERSON, NameForm, Token, normalize, phonetic
 
 # Alignment settings (patterns, not names); how the aligned parts weigh is learned: see model.py.
 MIN_TOKEN_SIM = 0.7  # fuzzier token pairs are treated as different words
@@ -81,6 +81,14 @@ class NameScore:
         return "; ".join(parts)
 
 
+def _as_given_names(a: Token, b: Token) -> bool:
+    """Whether two words are compared as given names: one of them is known to be one (the given-name
+    part of an OFAC 'SURNAMES, Given' name) and neither is a family name. Unknown roles on both sides
+    (a company's words, two names written without the comma) say nothing: there Elias / Elisa or
+    Israel / Ismael may be a typo, a surname or a company's word, and spelling decides."""
+    return (a.role == GIVEN or b.role == GIVEN) and a.role != FAMILY and b.role != FAMILY
+
+
 def gendered_pair(x: str, y: str) -> bool:
     """A Spanish given name's masculine and feminine forms ('mario'/'maria', 'daniel'/'daniela'): a
     brother and a sister with the same surnames, not one name spelled two ways. Only for given names
@@ -109,7 +117,8 @@ def token_similarity(a: Token, b: Token) -> tuple[float, str]:
         if a.text[0] == b.text[0]:
             return 0.75, "initial"
         return 0.0, "different"
-    if gendered_pair(a.text, b.text) or frozenset((a.text, b.text)) in DISTINCT_GIVEN_NAMES:
+    if _as_given_names(a, b) and (gendered_pair(a.text, b.text)
+                                  or frozenset((a.text, b.text)) in DISTINCT_GIVEN_NAMES):
         return 0.0, "different"
     if a.phon == b.phon:
         return 0.92, "phonetic"

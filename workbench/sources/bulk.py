@@ -68,6 +68,20 @@ class ImportSummary:
                 "warnings": len(self.warnings), **self.details}
 
 
+def _merged(kind_spec, old: dict, new: dict, keep: Iterable[str], merge: Iterable[str]) -> dict[str, list[str]]:
+    """The new values, with ``keep``'s stored properties the new ones lack and ``merge``'s stored
+    values before the new ones they do not repeat."""
+    merged = dict(new)
+    for prop in keep:
+        if prop in old and prop not in merged and prop in kind_spec.properties:
+            merged[prop] = old[prop]
+    for prop in merge:
+        if prop in old and prop in kind_spec.properties:
+            stored = list(old[prop])
+            merged[prop] = stored + [v for v in merged.get(prop, []) if v not in stored]
+    return merged
+
+
 def _same_values(stored: dict[str, Any], planned: dict[str, list[str]]) -> bool:
     """The same values under the same properties, in any order: a file listing a stored entity's
     topics in another order (an FtM export read back) changes nothing, and its order stays."""
@@ -109,7 +123,10 @@ class BulkWriter:
         self._entity_updates: list[dict] = []
         self._name_rows: list[dict] = []
         self._names_to_replace: list[str] = []
-        self._replacing: set[str] = set()
+        # Where this batch plans an entity's insert (insert, audit entry) or update (update, audit
+        # entry, the stored version, the stored state), to fold a later change of it into them.
+        self._planned_insert: dict[str, tuple[int, int]] = {}
+        self._planned_update: dict[str, tuple[int, int, int, dict]] = {}
         self._link_inserts: list[dict] = []
         self._link_updates: list[dict] = []
         self._citations: list[dict] = []
@@ -271,12 +288,12 @@ class BulkWriter:
                 self.summary.warnings.append((where, message))
         found = self._stored_entity(entity_id)
         if found is None and entity_id in self.pending_ids:
-            self.summary.skipped += 1
-            return "unchanged"
+            return self._into_planned_insert(entity_id, kind_spec, cleaned, keep, merge)
         if found is None:
             caption = caption_for(kind_spec, cleaned)
             # Serialised once: the same canonical text is the stored column and part of the audit entry.
             text = audit.RawJSON(audit.canonical_state(cleaned))
+            self._planned_insert[entity_id] = (len(self._entity_inserts), len(self._audit))
             self._entity_inserts.append((entity_id, kind, caption, text, self.now, self.now, self.actor.username, 1))
             self._add_names(entity_id, kind_spec, cleaned)
             self._audit.append(("entity.create", "entity", entity_id, None, _CreatedState(caption, kind, text)))
@@ -286,31 +303,55 @@ class BulkWriter:
             self.summary.created += 1
             return "created"
         old_kind, old_props, version = found
-        merged = dict(cleaned)
-        for prop in keep:
-            if prop in old_props and prop not in merged and prop in kind_spec.properties:
-                merged[prop] = old_props[prop]
-        for prop in merge:
-            if prop in old_props and prop in kind_spec.properties:
-                stored = list(old_props[prop])
-                merged[prop] = stored + [v for v in merged.get(prop, []) if v not in stored]
+        merged = _merged(kind_spec, old_props, cleaned, keep, merge)
         if old_kind == kind and _same_values(old_props, merged):
             self.summary.skipped += 1
             return "unchanged"
         caption = caption_for(kind_spec, merged)
-        self._entity_updates.append({"b_id": entity_id, "kind": kind, "caption": caption, "properties": merged,
-                                     "updated_at": self.now, "version": version + 1, "b_version": version})
-        if entity_id in self._replacing:  # updated again in this batch: its names are planned anew
+        update = {"b_id": entity_id, "kind": kind, "caption": caption, "properties": merged,
+                  "updated_at": self.now, "version": version + 1, "b_version": version}
+        planned = self._planned_update.get(entity_id)
+        if planned is not None:
+            # Updated again in this batch (a roll naming one owner on many rows): one update and one
+            # audit entry from the stored state to the last, not one per row, each repeating every value.
+            at_update, at_audit, first_version, before = planned
+            update.update(version=first_version + 1, b_version=first_version)
+            self._entity_updates[at_update] = update
+            self._audit[at_audit] = ("entity.update", "entity", entity_id, before,
+                                     {"kind": kind, "caption": caption, "properties": merged})
             self._name_rows[:] = [row for row in self._name_rows if row[0] != entity_id]
+            version = first_version
         else:
-            self._replacing.add(entity_id)
+            before = {"kind": old_kind, "properties": old_props}
+            self._planned_update[entity_id] = (len(self._entity_updates), len(self._audit), version, before)
+            self._entity_updates.append(update)
             self._names_to_replace.append(entity_id)
+            self._audit.append(("entity.update", "entity", entity_id, before,
+                                {"kind": kind, "caption": caption, "properties": merged}))
         self._add_names(entity_id, kind_spec, merged)
-        self._audit.append(("entity.update", "entity", entity_id,
-                            {"kind": old_kind, "properties": old_props},
-                            {"kind": kind, "caption": caption, "properties": merged}))
         self.existing[entity_id] = (kind, merged, version + 1)
         self.kinds[entity_id] = kind
+        self.summary.updated += 1
+        return "updated"
+
+    def _into_planned_insert(self, entity_id: str, kind_spec, cleaned: dict, keep: Iterable[str],
+                             merge: Iterable[str]) -> str:
+        """An entity created earlier in this batch, named again (a new owner on several rows): the
+        values ``merge`` lets it add go into the planned insert; else it is left as planned."""
+        planned = self._new_props[entity_id]
+        merged = _merged(kind_spec, planned, cleaned, keep, merge) if merge else planned
+        if _same_values(planned, merged):
+            self.summary.skipped += 1
+            return "unchanged"
+        at_insert, at_audit = self._planned_insert[entity_id]
+        caption = caption_for(kind_spec, merged)
+        text = audit.RawJSON(audit.canonical_state(merged))
+        self._entity_inserts[at_insert] = (entity_id, kind_spec.name, caption, text, self.now, self.now,
+                                           self.actor.username, 1)
+        self._audit[at_audit] = ("entity.create", "entity", entity_id, None, _CreatedState(caption, kind_spec.name, text))
+        self._name_rows[:] = [row for row in self._name_rows if row[0] != entity_id]
+        self._add_names(entity_id, kind_spec, merged)
+        self._new_props[entity_id] = merged
         self.summary.updated += 1
         return "updated"
 
@@ -470,7 +511,8 @@ class BulkWriter:
         self._entity_updates.clear()
         self._name_rows.clear()
         self._names_to_replace.clear()
-        self._replacing.clear()
+        self._planned_insert.clear()
+        self._planned_update.clear()
         self._link_inserts.clear()
         self._link_updates.clear()
         self._citations.clear()

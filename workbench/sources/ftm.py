@@ -30,7 +30,7 @@ from workbench.sources.ftm_schemata import FTM_ABSTRACT, FTM_PROPERTIES, FTM_TOP
 from workbench.store.entities import MAX_ID, create_source, id_problem, source_with_file
 from workbench.store.models import Entity, Link
 from workbench.store.permissions import Actor, require
-from workbench.types import split_identifier
+from workbench.types import compact_identifier, split_identifier
 
 
 def _ftm_topics(values: list[str]) -> tuple[list[str], list[str]]:
@@ -408,6 +408,25 @@ def _restore_identifiers(maps: _Maps, kind: str, props: dict[str, list[str]], ex
                 del props[plain]
 
 
+def _drop_identifier_echoes(maps: _Maps, spec, props: dict[str, list[str]], stored: dict) -> None:
+    """An identifier whose scheme cannot travel as an Identification (an aircraft's REGISTRATION) comes
+    back as the number property FtM holds it in: over a stored entity holding that identifier, the
+    echo is no new value."""
+    held = {compact_identifier(split_identifier(v)[1]) for v in stored.get("identifier", []) if ":" in v}
+    if not held:
+        return
+    by_ftm = maps.reading(spec)
+    for ftm_prop in maps.schemes_for_prop:
+        name = by_ftm.get(ftm_prop)
+        if not name or name == "identifier" or name not in props:
+            continue
+        kept = [v for v in props[name] if v in (stored.get(name) or []) or compact_identifier(v) not in held]
+        if kept:
+            props[name] = kept
+        else:
+            del props[name]
+
+
 def _count_left_out(maps: _Maps, kind: str, schema: str, ftm_props: dict, left_out: dict) -> None:
     """Count the values ftm_to_properties will leave out, by property, for one summary warning each."""
     spec = maps.reg.entity_kind(kind)
@@ -545,7 +564,10 @@ def import_ftm(session: Session, actor: Actor, path: Path | str, progress: Calla
         if entity_id in identifications:
             _restore_identifiers(maps, kind, properties, identifications[entity_id])
         spec = maps.reg.entity_kind(kind)
-        properties = _as_stored(spec, properties, writer.existing_properties(entity_id))
+        stored_props = writer.existing_properties(entity_id)
+        properties = _as_stored(spec, properties, stored_props)
+        if stored_props:
+            _drop_identifier_echoes(maps, spec, properties, stored_props)
         # A stored entity keeps what FtM cannot carry, and its identifiers (an aircraft's or vessel's
         # scheme cannot travel: FtM's Identification holds people and organisations only).
         if writer.entity(entity_id, kind, properties, where, keep=maps.not_carried(spec),

@@ -276,9 +276,9 @@ def _import_sdn(session: Session, actor: Actor, paths: list[Path | str], publish
             # an alternate name it cannot type stays what the fuller list said it is (a former name).
             stored = writer.existing_properties(entity_id)
             kind = writer.existing[entity_id][0]
-            typed = set(stored.get("previousName", [])) | set(stored.get("weakAlias", []))
-            if typed and props.get("alias"):
-                props["alias"] = [a for a in props["alias"] if a not in typed]
+            typed = {" ".join(n.split()) for n in stored.get("previousName", []) + stored.get("weakAlias", [])}
+            if typed and props.get("alias"):  # compared as spaced alike (the lists' spacing differs)
+                props["alias"] = [a for a in props["alias"] if " ".join(a.split()) not in typed]
                 if not props["alias"]:
                     del props["alias"]
         status = writer.entity(entity_id, kind, props, where, keep=keep_for(kind), merge=merge, lenient=True)

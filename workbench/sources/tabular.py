@@ -800,12 +800,6 @@ def apply_plan(writer: BulkWriter, plan: RowPlan, source_id: str, locator: str, 
     created: list[str] = []
     for entity_id, kind, values, warnings in plan.entities:
         names = tuple(writer.reg.entity_kind(kind).properties)
-        if entity_id in writer.pending_ids:
-            # Created by an earlier row of this batch and not written yet: a value this row adds is
-            # merged into the written entity, so the batch is written first.
-            planned = writer.existing_properties(entity_id) or {}
-            if any(v not in planned.get(p, []) for p, vs in values.items() for v in vs):
-                writer.flush()
         if writer.entity(entity_id, kind, values, where, keep=names, merge=names,
                          checked=(values, warnings)) == "created":
             created.append(entity_id)

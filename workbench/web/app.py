@@ -94,7 +94,9 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Conflict)
     async def conflict(request: Request, exc: Conflict) -> Response:
-        return _error(request, 409, "Changed by someone else", str(exc))
+        # Optimistic locking, or a state that forbids the step (already merged, already decided):
+        # the message says which.
+        return _error(request, 409, "Conflict", str(exc))
 
     @app.exception_handler(ValidationError)
     async def invalid(request: Request, exc: ValidationError) -> Response:

@@ -44,6 +44,11 @@ class LoginRequired(Exception):
     """A page was requested without sign-in: the app redirects to /login (or answers 401 for the API)."""
 
 
+# Fields a form may post (Starlette's default is 1,000): an entity imported from a large roll can hold
+# more values than that, and its edit form posts each one.
+MAX_FORM_FIELDS = 20_000
+
+
 def wants_json(request: Request) -> bool:
     """API clients get JSON errors; browsers get pages."""
     path = request.url.path
@@ -151,7 +156,9 @@ async def csrf_protect(request: Request) -> None:
     if not sent:
         content_type = request.headers.get("content-type", "")
         if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-            form = await request.form()
+            # The form is parsed once, here, for the route too: an entity holding a thousand values
+            # posts more fields than Starlette's default of 1,000 (the body size stays limited).
+            form = await request.form(max_fields=MAX_FORM_FIELDS)
             value = form.get("csrf_token")
             sent = value if isinstance(value, str) else None
     if not expected or not sent or not hmac.compare_digest(str(expected), str(sent)):
