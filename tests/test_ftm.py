@@ -75,6 +75,19 @@ def _export(session) -> tuple[list[dict], list[str]]:
     return [json.loads(line) for line in buffer.getvalue().splitlines()], skipped
 
 
+def _write_lines(path, rows: list[dict]) -> None:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+
+
+def _into_empty_store(session, db_url, tmp_path, rows: list[dict]):
+    """Import FtM rows, as a file, into the emptied store (a fresh database): the import's summary."""
+    path = tmp_path / "export.ftm.json"
+    _write_lines(path, rows)
+    _empty_store(session)
+    with store_db.session_scope(db_url) as s:
+        return import_ftm(s, ACTOR, path)
+
+
 def _validate(rows: list[dict]) -> None:
     ids = {row["id"] for row in rows}
     for row in rows:
@@ -127,11 +140,7 @@ def test_round_trip_keeps_everything_ftm_carries(session, db_url, tmp_path):
     first, _ = _export(session)
     plain = {row["id"]: row["properties"] for row in first if row["id"] in ("l-UnknownLink", "l-Ownership")}
     assert len(plain) == 2 and not any("description" in props for props in plain.values())
-    path = tmp_path / "export.ftm.json"
-    path.write_text("".join(json.dumps(row) + "\n" for row in first), encoding="utf-8")
-    _empty_store(session)
-    with store_db.session_scope(db_url) as s:
-        summary = import_ftm(s, ACTOR, path)
+    summary = _into_empty_store(session, db_url, tmp_path, first)
     assert summary.rejected == []
     second, _ = _export(session)
 
@@ -194,7 +203,7 @@ def test_round_trip_keeps_kinds_territory_levels_and_parents(session, db_url, tm
     assert exported[muni]["properties"]["territoryCode"] == ["25006"]
     assert exported["l-culiacan-in-sinaloa"]["properties"]["description"] == ["part of"]
     path = tmp_path / "territories.ftm.json"
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    _write_lines(path, rows)
     _empty_store(session)
     with store_db.session_scope(db_url) as s:
         assert import_ftm(s, ACTOR, path).rejected == []
@@ -213,7 +222,7 @@ def test_unknown_properties_and_repeated_ids_are_reported_not_dropped_silently(s
                                                              "weight": ["80 kg"]}},
             {"id": "p1", "schema": "Person", "properties": {"alias": ["FICTIONAL Otro"]}},
             {"id": "p1", "schema": "Company", "properties": {"name": ["FICTIONAL Otra SA"]}}]
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    _write_lines(path, rows)
     summary = import_ftm(session, ACTOR, path)
     messages = [m for _, m in summary.warnings]
     assert "Person.wingspan: FtM's Person has no such property; 1 value(s) left out" in messages
@@ -238,7 +247,7 @@ def test_other_tools_ftm_fragments_are_joined_and_legal_entities_kept(session, t
             {"id": "own-2", "schema": "Ownership", "properties": {"owner": ["le-beta"], "asset": ["c-gamma"],
                                                                    "percentage": ["49"]}}]
     path = tmp_path / "other.ftm.json"
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    _write_lines(path, rows)
     summary = import_ftm(session, ACTOR, path)
     assert summary.rejected == [] and summary.details["fragments_joined"] == 1
     alpha = session.get(Entity, "p-alpha").properties
@@ -276,11 +285,7 @@ def test_round_trip_keeps_identifier_schemes_and_sanction_names(session, db_url,
     assert left_out[("RealEstate", "county")] == 1  # FtM has no place for it: reported, not dropped silently
     c2 = next(r for r in rows if r["id"] == "c2")
     assert c2["properties"]["registrationNumber"] == ["0803412267"]  # once, not twice
-    path = tmp_path / "export.ftm.json"
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
-    _empty_store(session)
-    with store_db.session_scope(db_url) as s:
-        summary = import_ftm(s, ACTOR, path)
+    summary = _into_empty_store(session, db_url, tmp_path, rows)
     assert summary.rejected == []
     session.expire_all()
     after = {e: dict(get_entity(session, e).properties) for e in ("p1", "c1", "c2", "r1", "s1")}
@@ -306,7 +311,7 @@ def test_importing_an_export_into_the_store_it_came_from_changes_nothing(session
     assert any(props.get("confidence") for _, _, _, props in links.values())  # FtM has no place for it
     rows, _ = _export(session)
     path = tmp_path / "export.ftm.json"
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    _write_lines(path, rows)
     with store_db.session_scope(db_url) as s:
         summary = import_ftm(s, ACTOR, path)
     assert summary.rejected == [] and summary.created == 0 and summary.updated == 0
@@ -343,7 +348,7 @@ def test_the_demo_exported_and_read_back_into_its_own_store_updates_nothing(sess
     session.commit()
     rows, _ = _export(session)
     path = tmp_path / "demo.ftm.json"
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    _write_lines(path, rows)
     head = session.get(AuditHead, 1).seq
     with store_db.session_scope(db_url) as s:
         summary = import_ftm(s, ACTOR, path)
@@ -373,7 +378,7 @@ def test_link_values_ftm_cannot_carry_are_reported_both_ways(session, tmp_path):
             {"id": "own-1", "schema": "Ownership", "properties": {"owner": ["p-own"], "asset": ["c-own"],
                                                                    "sharesCount": ["5100"]}}]
     path = tmp_path / "shares.ftm.json"
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    _write_lines(path, rows)
     _empty_store(session)
     summary = import_ftm(session, ACTOR, path)
     assert ("shares.ftm.json", "Ownership.sharesCount: no workbench property holds it; 1 value(s) left out") \
@@ -388,7 +393,7 @@ def test_an_aircraft_registration_read_back_over_its_store_adds_nothing(session,
     session.commit()
     rows, _ = _export(session)
     path = tmp_path / "plane.ftm.json"
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    _write_lines(path, rows)
     with store_db.session_scope(db_url) as s:
         summary = import_ftm(s, ACTOR, path)
     assert (summary.created, summary.updated) == (0, 0)

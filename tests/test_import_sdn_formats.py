@@ -344,6 +344,7 @@ def test_files_without_ofacs_end_marker_remove_nothing(db_url, sdn_dir, sdn_line
     messages = " ".join(m for _, m in summary.warnings)
     assert "may be cut short: nothing was delisted" in messages
     assert "its aliases were added to the stored ones and none was removed" in messages
+    assert "newer list" not in messages  # the reason nothing was delisted is the marker, said once
     with store_db.session_scope(db_url) as s:
         sanctions = s.scalars(select(Entity).where(Entity.kind == "Sanction")).all()
         assert len(sanctions) == len(sdn_lines) and all(e.properties["status"] == ["active"] for e in sanctions)

@@ -41,7 +41,6 @@ class ValidationError(ValueError):
 
 
 _SHIPPED_SCHEMA = Path(__file__).resolve().parent.parent / "schema"
-_SHIPPED_STR = str(_SHIPPED_SCHEMA)
 
 
 def schema_dir() -> Path:
@@ -564,9 +563,7 @@ def _registry_for(path: str) -> Registry:
 
 
 def registry() -> Registry:
-    """The process-wide registry (loaded once per schema directory).
-
-    Called for nearly every value a request or an import handles: it reads the override from the
-    environment and nothing from the file system (the shipped path is resolved once, at import)."""
-    override = os.environ.get("WORKBENCH_SCHEMA_DIR")
-    return _registry_for(override or _SHIPPED_STR)
+    """The process-wide registry (loaded once per schema directory). Called for nearly every value
+    a request or an import handles, so ``schema_dir`` touches no file system (the shipped path is
+    resolved once, at import)."""
+    return _registry_for(str(schema_dir()))

@@ -52,10 +52,15 @@ RFC_ROOT_EFFECT = 0.2
 
 
 def _same_root(scheme: str, ours: set[str], theirs: set[str]) -> bool:
+    """Whether an RFC written without its homoclave begins an RFC the other side holds."""
     if scheme != "RFC":
         return False
-    return any(len(short) in RFC_ROOTS and long.startswith(short) and len(long) == len(short) + 3
-               for a in ours for b in theirs for short, long in ((a, b) if len(a) < len(b) else (b, a),))
+    for a in ours:
+        for b in theirs:
+            short, long = sorted((a, b), key=len)
+            if len(short) in RFC_ROOTS and len(long) == len(short) + 3 and long.startswith(short):
+                return True
+    return False
 
 
 def _values(props: dict, key: str) -> set[str]:

@@ -53,12 +53,17 @@ def judgement_history(session: Session, a: str, b: str) -> list[Judgement]:
 def judgements_of(session: Session, entity_id: str) -> list[tuple[Judgement, list[Judgement]]]:
     """The current judgement of every pair the entity is in (newest first), each with the pair's
     earlier judgements (newest first): who decided what, when, and what it replaced."""
-    current = session.execute(
-        select(Judgement).where(or_(Judgement.left_id == entity_id, Judgement.right_id == entity_id),
-                                Judgement.superseded_by.is_(None)).order_by(Judgement.id.desc())
-    ).scalars().all()
-    return [(j, [e for e in reversed(judgement_history(session, j.left_id, j.right_id)) if e.id != j.id])
-            for j in current]
+    by_pair: dict[tuple[str, str], list[Judgement]] = {}
+    for j in session.execute(select(Judgement).where(or_(Judgement.left_id == entity_id,
+                                                         Judgement.right_id == entity_id))
+                             .order_by(Judgement.id.desc())).scalars():
+        by_pair.setdefault((j.left_id, j.right_id), []).append(j)
+    out = []
+    for history in by_pair.values():  # newest pair first, as the query ordered them
+        current = next((j for j in history if j.superseded_by is None), None)
+        if current is not None:
+            out.append((current, [j for j in history if j is not current]))
+    return out
 
 
 def judge(session: Session, actor: Actor, a: str, b: str, verdict: str, score: float | None = None) -> Judgement:

@@ -137,6 +137,7 @@ class NameForm:
     legal_forms: tuple[str, ...] = ()
     ordered: bool = False  # True when the OFAC comma form told us which parts are family names
     dropped: list[str] = field(default_factory=list)  # particles, titles, suffixes removed
+    generation: str | None = None  # the generational suffix the name carries: Jr., Sr., II...
     # What the fast scorer (workbench.matching.fast) derives once per form; forms are cached and shared.
     prep: object = field(default=None, repr=False, compare=False)
 
@@ -282,7 +283,22 @@ def normalize(name: str, schema: str | None = None) -> NameForm:
     if not tokens:  # a name made only of particles ("DE LA O"): keep them rather than nothing
         for words, role in groups:
             tokens.extend(Token(w, role, 0.5, phonetic(w)) for w in words)
-    return NameForm(raw, fold(raw), kind, tokens, legal, ordered, dropped)
+    folded = fold(raw)
+    return NameForm(raw, folded, kind, tokens, legal, ordered, dropped, _generation(folded, dropped))
+
+
+# Generational suffixes: a father and a son share every other part of their names.
+_GENERATIONS = {"jr": "Jr.", "junior": "Jr.", "hijo": "Jr.", "ii": "II", "iii": "III", "iv": "IV"}
+_ELDER = {"sr": "Sr.", "senior": "Sr."}  # only as the last word: a leading 'Sr.' is 'Señor'
+
+
+def _generation(folded: str, dropped: list[str]) -> str | None:
+    found = next((_GENERATIONS[w] for w in dropped if w in _GENERATIONS), None)
+    if found is None:
+        words = folded.replace(",", " ").split()
+        if words and words[-1] in _ELDER:
+            found = _ELDER[words[-1]]
+    return found
 
 
 def name_key(name: str, schema: str | None = None) -> str:

@@ -15,7 +15,12 @@ from functools import lru_cache
 
 from rapidfuzz.distance import OSA, Levenshtein
 
-from workbench.matching.data.names import DISTINCT_GIVEN_NAMES, GIVEN_NAMES, JOINABLE_PARTICLES, ORG_SIGN_WORDS
+from workbench.matching.data.names import (
+    DISTINCT_GIVEN_NAMES,
+    GIVEN_NAMES,
+    JOINABLE_PARTICLES,
+    ORG_SIGN_WORDS,
+)
 from workbench.matching.normalize import FAMILY, GIVEN, ORG, PERSON, NameForm, Token, normalize, phonetic
 
 # Alignment settings (patterns, not names); how the aligned parts weigh is learned: see model.py.
@@ -401,33 +406,14 @@ def reordered(qf: NameForm, cf: NameForm, pair_how) -> bool:
     return descents > 1 or (descents == 1 and seq[-1] > seq[0])
 
 
-# Generational suffixes: a father and a son share every other part of their names.
-_GENERATIONS = {"jr": "Jr.", "junior": "Jr.", "hijo": "Jr.", "ii": "II", "iii": "III", "iv": "IV"}
-_ELDER = {"sr": "Sr.", "senior": "Sr."}  # only as the last word: a leading 'Sr.' is 'Señor'
-GENERATION_CAP = 0.5
-_GENERATION_OF: dict[str, str | None] = {}
-
-
-def generation(form: NameForm) -> str | None:
-    """The generational suffix a name carries (Jr., Sr., III...), if any."""
-    found = _GENERATION_OF.get(form.folded, False)
-    if found is False:
-        words = form.folded.replace(",", " ").split()
-        found = next((_GENERATIONS[w] for w in form.dropped if w in _GENERATIONS), None)
-        if found is None and words and words[-1] in _ELDER:
-            found = _ELDER[words[-1]]
-        if len(_GENERATION_OF) < 500_000:
-            _GENERATION_OF[form.folded] = found
-    return found
+GENERATION_CAP = 0.5  # a parent and a child (different generational suffixes) score at most this
 
 
 def generation_adjusted(qf: NameForm, cf: NameForm, score: float) -> tuple[float, dict | None]:
     """The score with the names' generational suffixes weighed (idempotent): different suffixes
     (Jr. / Sr.) mean a parent and a child, at most GENERATION_CAP; a suffix on one side only keeps
     two otherwise identical names from counting as identical."""
-    if not (qf.dropped or cf.dropped or qf.folded[-2:] in ("sr", "or") or cf.folded[-2:] in ("sr", "or")):
-        return score, None
-    a, b = generation(qf), generation(cf)
+    a, b = qf.generation, cf.generation
     if a == b:
         return score, None
     if a and b:

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from workbench.matching.entity_score import score_entities
 from workbench.matching.index import NameIndex, young_collections_only
 from workbench.schema import registry
-from workbench.types import compact_identifier, format_identifier, split_identifier
 from workbench.store.models import AuditEntry, AuditHead, Entity, Name
+from workbench.types import compact_identifier, format_identifier, split_identifier
 
 REBUILD_AFTER = 5000  # more changed entities than this: rebuilding is cheaper than patching
 # Interactive search scores at most this many of the best pre-scored candidates in full: on a large

@@ -26,7 +26,6 @@ from workbench.store.models import Citation, Entity, Link, Name
 from workbench.store.permissions import Actor, require
 from workbench.text import fold
 
-
 IMPORTER_VERSION = "workbench.sources 0.1"
 CHUNK = 2000
 # Planned inserts are tuples in these column orders (audit.bulk_insert takes them as they are).
@@ -52,16 +51,6 @@ class ImportSummary:
     def reject(self, where: str, reason: str) -> None:
         self.rejected.append((where, reason))
 
-    def absorb(self, other: ImportSummary) -> None:
-        """Add what one committed part of an import (a row in its savepoint) counted."""
-        self.created += other.created
-        self.updated += other.updated
-        self.skipped += other.skipped
-        self.rejected.extend(other.rejected)
-        self.warnings.extend(other.warnings)
-        for key, value in other.details.items():
-            self.details[key] = self.details.get(key, 0) + value
-
     def as_dict(self) -> dict:
         return {"created": self.created, "updated": self.updated, "skipped": self.skipped,
                 "rejected": [{"where": w, "reason": r} for w, r in self.rejected],
@@ -86,6 +75,7 @@ def _same_values(stored: dict[str, Any], planned: dict[str, list[str]]) -> bool:
     """The same values under the same properties, in any order: a file listing a stored entity's
     topics in another order (an FtM export read back) changes nothing, and its order stays."""
     stored = {k: v for k, v in stored.items() if v}
+    planned = {k: v for k, v in planned.items() if v}
     return stored.keys() == planned.keys() and all(sorted(stored[k]) == sorted(planned[k]) for k in planned)
 
 
@@ -121,7 +111,7 @@ class BulkWriter:
         self.kinds: dict[str, str] = {}
         self._entity_inserts: list[dict] = []
         self._entity_updates: list[dict] = []
-        self._name_rows: list[dict] = []
+        self._name_rows: dict[str, list[tuple]] = {}  # entity id -> its planned names (replaced whole)
         self._names_to_replace: list[str] = []
         # Where this batch plans an entity's insert (insert, audit entry) or update (update, audit
         # entry, the stored version, the stored state), to fold a later change of it into them.
@@ -170,13 +160,6 @@ class BulkWriter:
         for row in self.session.execute(link_query):
             self.existing_links[row.id] = (row.kind, row.source_id, row.target_id, row.properties or {}, row.version)
 
-    def kind_of(self, entity_id: str) -> str | None:
-        kind = self.kinds.get(entity_id)
-        if kind is None:
-            kind = self.session.scalar(select(Entity.kind).where(Entity.id == entity_id))
-            if kind is not None:
-                self.kinds[entity_id] = kind
-        return kind
 
     def _loaded(self, object_id: str) -> bool:
         return object_id in self._looked_up or (self._complete is not None and object_id.startswith(self._complete))
@@ -204,7 +187,7 @@ class BulkWriter:
                                                         row.version)
         return found
 
-    def stored_kind(self, entity_id: str) -> str | None:
+    def kind_of(self, entity_id: str) -> str | None:
         """The kind of an entity already stored or planned in this import (None: neither)."""
         kind = self.kinds.get(entity_id)
         if kind is None:
@@ -319,7 +302,6 @@ class BulkWriter:
             self._entity_updates[at_update] = update
             self._audit[at_audit] = ("entity.update", "entity", entity_id, before,
                                      {"kind": kind, "caption": caption, "properties": merged})
-            self._name_rows[:] = [row for row in self._name_rows if row[0] != entity_id]
             version = first_version
         else:
             before = {"kind": old_kind, "properties": old_props}
@@ -349,7 +331,6 @@ class BulkWriter:
         self._entity_inserts[at_insert] = (entity_id, kind_spec.name, caption, text, self.now, self.now,
                                            self.actor.username, 1)
         self._audit[at_audit] = ("entity.create", "entity", entity_id, None, _CreatedState(caption, kind_spec.name, text))
-        self._name_rows[:] = [row for row in self._name_rows if row[0] != entity_id]
         self._add_names(entity_id, kind_spec, merged)
         self._new_props[entity_id] = merged
         self.summary.updated += 1
@@ -364,7 +345,7 @@ class BulkWriter:
 
     def _add_names(self, entity_id: str, kind_spec, properties: dict) -> None:
         seen = set()
-        rows = self._name_rows
+        rows = self._name_rows[entity_id] = []
         for prop, name_kind, value in _names_for(kind_spec, properties):
             if (prop, value) in seen:
                 continue
@@ -389,8 +370,10 @@ class BulkWriter:
         except ValidationError as exc:
             self.summary.reject(where, str(exc))
             return None
-        state = {"kind": kind, "source": source_id, "target": target_id, "properties": cleaned}
         found = self._stored_link(link_id)
+        if found is not None and keep:
+            cleaned = _merged(spec, found[3], cleaned, keep, ())
+        state = {"kind": kind, "source": source_id, "target": target_id, "properties": cleaned}
         start = (cleaned.get("startDate") or [None])[0]
         end = (cleaned.get("endDate") or [None])[0]
         if found is None:
@@ -404,9 +387,6 @@ class BulkWriter:
             self.summary.details["links_created"] = self.summary.details.get("links_created", 0) + 1
             return "created"
         old_kind, old_source, old_target, old_props, version = found
-        for prop in keep:
-            if old_props.get(prop) and prop not in cleaned and prop in spec.properties:
-                cleaned[prop] = list(old_props[prop])
         if (old_kind, old_source, old_target) == (kind, source_id, target_id) and _same_values(old_props, cleaned):
             return "unchanged"
         self._link_updates.append({"b_id": link_id, "kind": kind, "source_id": source_id, "target_id": target_id,
@@ -467,7 +447,8 @@ class BulkWriter:
         for start in range(0, len(self._names_to_replace), 900):
             session.execute(delete(Name.__table__).where(
                 Name.__table__.c.entity_id.in_(self._names_to_replace[start:start + 900])))
-        audit.bulk_insert(session, Name.__table__, self._name_rows, columns=_NAME_COLUMNS)
+        audit.bulk_insert(session, Name.__table__, [row for rows in self._name_rows.values() for row in rows],
+                          columns=_NAME_COLUMNS)
         checkpoint("import-flush", 1)  # entities and names written, links and citations not yet
         audit.bulk_insert(session, link_table, self._link_inserts, columns=_LINK_COLUMNS)
         if self._link_updates:

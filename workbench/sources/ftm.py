@@ -84,6 +84,8 @@ class _Maps:
         # first kind is what the import picks anyway, so plain UnknownLinks and Ownerships carry none).
         self.described_link_kinds = {name for kinds in self.link_for_schema.values() for name, _, _ in kinds[1:]}
         self._reading: dict[int, dict[str, str]] = {}
+        self._not_carried: dict[int, tuple[str, ...]] = {}
+        self._shared: dict[int, list[list[str]]] = {}
         # ftm property -> identifier scheme guesses on import.
         self.schemes_for_prop: dict[str, list[str]] = {}
         for scheme in reg.identifier_schemes.values():
@@ -105,24 +107,39 @@ class _Maps:
     def not_carried(self, spec) -> tuple[str, ...]:
         """Properties of a kind that FtM has no place for: an FtM file never holds them, so importing
         one over a stored entity or link keeps them (they are not the file's to remove)."""
-        known = FTM_PROPERTIES.get(spec.ftm or "")
-        return tuple(name for name, prop in spec.properties.items() if name != "identifier" and (
-            not prop.ftm or (known is not None and prop.ftm not in known)))
+        found = self._not_carried.get(id(spec))
+        if found is None:
+            found = self._not_carried[id(spec)] = tuple(
+                name for name, prop in spec.properties.items() if name != "identifier" and not _carried(spec, prop))
+        return found
+
+    def shared(self, spec) -> list[list[str]]:
+        """Groups of a kind's properties that one FtM property carries (acquisitionDate, startDate)."""
+        found = self._shared.get(id(spec))
+        if found is None:
+            groups: dict[str, list[str]] = {}
+            for prop in spec.properties.values():
+                if prop.ftm:
+                    groups.setdefault(prop.ftm, []).append(prop.name)
+            found = self._shared[id(spec)] = [names for names in groups.values() if len(names) > 1]
+        return found
 
 
-def _as_stored(spec, incoming: dict[str, list[str]], stored: dict | None) -> dict[str, list[str]]:
+def _carried(spec, prop) -> bool:
+    """Whether FtM has a place for a property of an entity or link kind (its schema has the property)."""
+    return bool(prop.ftm) and prop.ftm in FTM_PROPERTIES.get(spec.ftm or "", {prop.ftm})
+
+
+def _as_stored(maps: _Maps, spec, incoming: dict[str, list[str]], stored: dict | None) -> dict[str, list[str]]:
     """Where several properties share one FtM property (Ownership's acquisitionDate and startDate
     both travel as FtM startDate, once when equal), each value read back goes to every property
     that already holds it; a new value stays where the import read it."""
-    if not stored:
+    groups = maps.shared(spec)
+    if not stored or not groups:
         return incoming
-    groups: dict[str, list[str]] = {}
-    for prop in spec.properties.values():
-        if prop.ftm:
-            groups.setdefault(prop.ftm, []).append(prop.name)
     out = {k: list(v) for k, v in incoming.items()}
-    for names in groups.values():
-        if len(names) < 2 or not any(name in out for name in names):
+    for names in groups:
+        if not any(name in out for name in names):
             continue
         brought: dict[str, str] = {}  # value -> the property the import read it into
         for name in names:
@@ -163,7 +180,7 @@ def entity_to_ftm(entity: Entity, maps: _Maps, sanction_targets: dict[str, list[
                 if number not in bucket:
                     bucket.append(number)
             continue
-        if not prop.ftm or prop.ftm not in FTM_PROPERTIES.get(kind.ftm, {prop.ftm}):
+        if not _carried(kind, prop):
             if left_out is not None and values:
                 left_out[(entity.kind, name)] = left_out.get((entity.kind, name), 0) + len(values)
             continue
@@ -216,10 +233,9 @@ def link_to_ftm(link: Link, maps: _Maps, left_out: dict[tuple[str, str], int] | 
     if spec is None or not spec.ftm or not spec.ftm_source or not spec.ftm_target:
         return None
     props: dict[str, list[str]] = {spec.ftm_source: [link.source_id], spec.ftm_target: [link.target_id]}
-    known = FTM_PROPERTIES.get(spec.ftm)
     for name, values in (link.properties or {}).items():
         prop = spec.properties.get(name)
-        if prop is not None and (not prop.ftm or (known is not None and prop.ftm not in known)):
+        if prop is not None and not _carried(spec, prop):
             if left_out is not None and values:
                 left_out[(link.kind, name)] = left_out.get((link.kind, name), 0) + len(values)
             continue
@@ -553,7 +569,7 @@ def import_ftm(session: Session, actor: Actor, path: Path | str, progress: Calla
                 summary.reject(where, f"FtM schema {schema!r} has no workbench kind")
             continue
         entity_id = str(data["id"])
-        stored_kind = writer.stored_kind(entity_id)
+        stored_kind = writer.kind_of(entity_id)
         if stored_kind and stored_kind != kind and maps.reg.entity_kind(stored_kind).ftm == schema:
             kind = stored_kind  # a Port travels as an Organization: the stored entity stays a Port
         ftm_props = dict(data.get("properties") or {})
@@ -565,7 +581,7 @@ def import_ftm(session: Session, actor: Actor, path: Path | str, progress: Calla
             _restore_identifiers(maps, kind, properties, identifications[entity_id])
         spec = maps.reg.entity_kind(kind)
         stored_props = writer.existing_properties(entity_id)
-        properties = _as_stored(spec, properties, stored_props)
+        properties = _as_stored(maps, spec, properties, stored_props)
         if stored_props:
             _drop_identifier_echoes(maps, spec, properties, stored_props)
         # A stored entity keeps what FtM cannot carry, and its identifiers (an aircraft's or vessel's
@@ -599,7 +615,7 @@ def import_ftm(session: Session, actor: Actor, path: Path | str, progress: Calla
                 left_out[key] = left_out.get(key, 0) + (len(values) if isinstance(values, list) else 1)
         link_id = str(data["id"])
         stored = writer.existing_links.get(link_id)
-        link_props = _as_stored(spec, link_props, stored[3] if stored else None)
+        link_props = _as_stored(maps, spec, link_props, stored[3] if stored else None)
         if writer.link(link_id, link_kind, str(sources[0]), str(targets[0]), link_props, where,
                        keep=maps.not_carried(spec)) is not None:
             writer.cite(source_id, link_id=link_id, locator=f"line {number}")
@@ -612,12 +628,13 @@ def import_ftm(session: Session, actor: Actor, path: Path | str, progress: Calla
         summary.warnings.append((path.name, f"{schema}.{prop}: " + (
             f"no workbench property holds it; {count} value(s) left out" if known else
             f"FtM's {schema} has no such property; {count} value(s) left out")))
+    none_travels = tuple(maps.reg.link_kind("SanctionOf").properties)  # FtM's Sanction.entity is the link alone
     for number, sanction, targets in sanction_entities:
         for position, target in enumerate(targets):
             link_id = sanction_links.get((sanction, target)) or (
                 f"{sanction}-sanctionof" if position == 0 else f"{sanction}-sanctionof-{position}")
             if writer.link(link_id, "SanctionOf", sanction, target, {}, f"{path.name} line {number}",
-                           keep=tuple(maps.reg.link_kind("SanctionOf").properties)) is not None:  # none travels
+                           keep=none_travels) is not None:
                 writer.cite(source_id, link_id=link_id, locator=f"line {number}")
     writer.flush()
     if progress:

@@ -316,12 +316,11 @@ def _import_sdn(session: Session, actor: Actor, paths: list[Path | str], publish
             if status is not None:
                 links += 1
                 writer.cite(sources.main, link_id=link_id, locator=locator, excerpt=f"Linked To: {target_name}")
-    if delist and "entries" in parsed.unmarked:
-        pass  # warned above: a list that may be cut short delists nothing
-    elif delist and _is_latest(session, parsed.published, sources.main):
-        _delist(writer, {r.ent_num for r in parsed.records}, parsed.published, summary, allow_mass_delist)
-    elif delist:
-        summary.warnings.append((parsed.files[0].name, "an import of a newer list exists: nothing was delisted"))
+    if delist and "entries" not in parsed.unmarked:  # a list that may be cut short delists nothing (warned above)
+        if _is_latest(session, parsed.published, sources.main):
+            _delist(writer, {r.ent_num for r in parsed.records}, parsed.published, summary, allow_mass_delist)
+        else:
+            summary.warnings.append((parsed.files[0].name, "an import of a newer list exists: nothing was delisted"))
     writer.flush()
     summary.details.update(entries=total, linked_to=links, linked_to_unresolved=unresolved)
     if progress:

@@ -99,6 +99,11 @@ _UTF8_SEQUENCE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
 
 
 def _read_text(path: Path) -> str:
+    """The file's text without OFAC's end-of-file marker (see ``_decoded``)."""
+    return _decoded(path).replace(END_MARKER, "")
+
+
+def _decoded(path: Path) -> str:
     """UTF-8, or OFAC's older Windows-1252. A file that is UTF-8 but for a few bytes is damaged, not
     Windows-1252: reading it as such would turn every accented name into mojibake, so it is refused
     with the line of the first bad byte, as is a byte that neither encoding defines."""
@@ -120,7 +125,7 @@ def _read_text(path: Path) -> str:
             line = data.count(b"\n", 0, bad.start) + 1
             raise SdnFormatError(path, line, f"byte 0x{data[bad.start]:02x} is neither UTF-8 nor Windows-1252 "
                                              "text") from None
-    return text.replace("\x1a", "")
+    return text
 
 
 END_MARKER = "\x1a"  # OFAC ends SDN.CSV, ALT.CSV and ADD.CSV with it (ALT/ADD on a row of empty cells)
@@ -128,11 +133,8 @@ END_MARKER = "\x1a"  # OFAC ends SDN.CSV, ALT.CSV and ADD.CSV with it (ALT/ADD o
 
 def _read_list_file(path: Path) -> tuple[str, bool]:
     """The text of one file of the CSV trio, and whether it ends with OFAC's end-of-file marker."""
-    with open(path, "rb") as handle:
-        handle.seek(0, 2)
-        handle.seek(max(handle.tell() - 16, 0))
-        marked = END_MARKER.encode() in handle.read()
-    return _read_text(path), marked
+    text = _decoded(path)
+    return text.replace(END_MARKER, ""), END_MARKER in text[-16:]
 
 
 def _check_last_row(path: Path, text: str) -> None:

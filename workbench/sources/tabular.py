@@ -109,7 +109,7 @@ class ValueSpec:
         if self.column:
             cols.append(self.column)
         if self.template:
-            cols.extend(re.findall(r"{([^{}]+)}", self.template))
+            cols.extend(_TEMPLATE_FIELD.findall(self.template))
         return cols
 
     def _date(self, value: str) -> str:
@@ -134,7 +134,7 @@ class ValueSpec:
         elif self.template is not None:
             # A template over blank cells says nothing ('{SALE_PRICE} USD' with no price is not ' USD'):
             # rolls leave optional columns empty, and one such row must not refuse the whole file.
-            used = re.findall(r"{([^{}]+)}", self.template)
+            used = _TEMPLATE_FIELD.findall(self.template)
             if used and not any(str(row.get(c) or "").strip() for c in used):
                 return []
             text = _TEMPLATE_FIELD.sub(lambda m: str(row.get(m.group(1)) or ""), self.template)
@@ -268,8 +268,7 @@ def _value_spec(where: str, raw: Any) -> ValueSpec:
         raise MappingError(f"{where}: unknown identifier scheme {scheme!r}")
     template = raw.get("template")
     if template is not None:
-        if not isinstance(template, str) or _TEMPLATE_FIELD.sub("", template).count("{") or \
-                _TEMPLATE_FIELD.sub("", template).count("}"):
+        if not isinstance(template, str) or any(brace in _TEMPLATE_FIELD.sub("", template) for brace in "{}"):
             raise MappingError(f"{where}.template: {template!r} has a brace without its pair: write columns as "
                                "{COLUMN NAME}")
         if not _TEMPLATE_FIELD.search(template):
@@ -284,9 +283,8 @@ def _value_spec(where: str, raw: Any) -> ValueSpec:
             raise MappingError(f"{where}.date_format: {date_format!r} cannot read a date back (use codes such as "
                                "%d/%m/%Y or %m/%d/%Y)") from None
     return ValueSpec(column=raw.get("column"), columns=list(raw.get("columns") or []), join=str(raw.get("join", " ")),
-                     literal=None if raw.get("literal") is None else str(raw["literal"]), template=raw.get("template"),
-                     split=raw.get("split"), scheme=scheme.upper() if scheme else None,
-                     date_format=raw.get("date_format") or raw.get("format"))
+                     literal=None if raw.get("literal") is None else str(raw["literal"]), template=template,
+                     split=raw.get("split"), scheme=scheme.upper() if scheme else None, date_format=date_format)
 
 
 def _possible_kinds(entity: EntityMapping) -> list[str]:
@@ -715,7 +713,7 @@ def plan_row(writer: BulkWriter, mapping: TableMapping, row: dict, row_number: i
     kinds: dict[str, str] = {}
     for key, entity in mapping.entities.items():
         if key in bind:
-            kind = writer.stored_kind(bind[key])
+            kind = writer.kind_of(bind[key])
             if kind is None:
                 raise NotFound(f"no entity with id {bind[key]!r}")
             plan.ids[key], kinds[key] = bind[key], kind
@@ -735,7 +733,7 @@ def plan_row(writer: BulkWriter, mapping: TableMapping, row: dict, row_number: i
                 continue  # nothing mapped in this row for this entity (e.g. no second owner)
             raise ValidationError({f"{key}.name": ["is empty in this row"]})
         entity_id = _entity_id(mapping, entity, row, row_number, source_id)
-        stored = writer.stored_kind(entity_id)
+        stored = writer.kind_of(entity_id)
         if stored is not None:
             kind, spec = stored, reg.entity_kind(stored)
         if spec.abstract:
@@ -760,6 +758,13 @@ def plan_row(writer: BulkWriter, mapping: TableMapping, row: dict, row_number: i
         link_id = "tbl-" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:24]
         plan.links.append((link_id, link.kind, source, target, cleaned))
     return plan
+
+
+IMPORTED_BY = f"imported by {IMPORTER_VERSION}"  # the excerpt of a table row's citations
+
+
+def _row_locator(row_number: int) -> str:
+    return f"row {row_number}"
 
 
 class _SameLinks:
@@ -829,8 +834,8 @@ def apply_row(session: Session, actor: Actor, mapping: TableMapping, row: dict, 
     ``where`` is how the summary's warnings name the row (the file and line), else its locator.
     Raises ValidationError when the row's values do not fit (nothing is written then).
     """
-    locator = f"row {row_number}"
-    cite_locator, cite_excerpt = cite_as or (locator, f"imported by {IMPORTER_VERSION}")
+    locator = _row_locator(row_number)
+    cite_locator, cite_excerpt = cite_as or (locator, IMPORTED_BY)
     writer = BulkWriter(session, actor, summary)
     plan = plan_row(writer, mapping, row, row_number, source_id, bind)
     created = apply_plan(writer, plan, source_id, cite_locator, cite_excerpt, where or locator, _SameLinks(writer))
@@ -874,7 +879,6 @@ def import_table(session: Session, actor: Actor, path: str | Path, mapping: Tabl
     writer = BulkWriter(session, actor, summary)
     writer.load_existing(prefix="tbl-")
     same = _SameLinks(writer)
-    excerpt = f"imported by {IMPORTER_VERSION}"
     for place, row in rows:
         where = f"{path.name} {place}"
         try:
@@ -882,7 +886,7 @@ def import_table(session: Session, actor: Actor, path: str | Path, mapping: Tabl
         except ValidationError as exc:
             summary.reject(where, str(exc))
         else:
-            apply_plan(writer, plan, source_id, f"row {place.row}", excerpt, where, same)
+            apply_plan(writer, plan, source_id, _row_locator(place.row), IMPORTED_BY, where, same)
         if writer.pending() >= CHUNK:
             writer.flush()
         if progress:

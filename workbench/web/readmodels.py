@@ -502,22 +502,33 @@ def review_counts(session: Session, job_id: str) -> dict[str, int]:
     return {status: int(n) for status, n in rows}
 
 
+# A verdict's button on the duplicates page.
+VERDICT_LABELS = {"same": "Same: merge into this entry", "different": "Different", "unsure": "Unsure"}
+
+
 @dataclass
 class JudgedPair:
     other_id: str
     other: Entity | None
     current: Any  # the pair's Judgement in force
     earlier: list[Any]  # the judgements it replaced, newest first
+    offered: list[str]  # the verdicts it may be changed to now (none while either entry is merged)
 
 
-def judged_pairs(session: Session, entity_id: str) -> list[JudgedPair]:
+def judged_pairs(session: Session, entity: Entity) -> list[JudgedPair]:
     """Every pair the entity was judged in, so a verdict can be seen (who, when) and changed."""
-    from workbench.matching.judgements import judgements_of
+    from workbench.matching.judgements import VERDICTS, judgements_of
 
-    rows = judgements_of(session, entity_id)
-    others = [j.right_id if j.left_id == entity_id else j.left_id for j, _ in rows]
+    rows = judgements_of(session, entity.id)
+    others = [j.right_id if j.left_id == entity.id else j.left_id for j, _ in rows]
     found = entities_by_id(session, others)
-    return [JudgedPair(other, found.get(other), j, earlier) for other, (j, earlier) in zip(others, rows)]
+    pairs = []
+    for other_id, (current, earlier) in zip(others, rows):
+        other = found.get(other_id)
+        open_to_change = other is not None and not other.merged_into and not entity.merged_into
+        offered = [v for v in VERDICTS if v != current.verdict] if open_to_change else []
+        pairs.append(JudgedPair(other_id, other, current, earlier, offered))
+    return pairs
 
 
 def merges_into(session: Session, entity_id: str) -> list[tuple[Any, Entity | None]]:

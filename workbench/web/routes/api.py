@@ -286,10 +286,10 @@ def _judgement_out(j) -> JudgementOut:
 @router.get("/entities/{entity_id}/judgements", response_model=list[JudgedPairOut],
             summary="Every duplicate judgement about this entity, with who made it, when, and what it replaced")
 def judgements(entity_id: str, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
-    store.get_entity(session, entity_id)
+    entity = store.get_entity(session, entity_id)
     return [JudgedPairOut(other_id=p.other_id, other_caption=p.other.caption if p.other else None,
                           current=_judgement_out(p.current), earlier=[_judgement_out(e) for e in p.earlier])
-            for p in readmodels.judged_pairs(session, entity_id)]
+            for p in readmodels.judged_pairs(session, entity)]
 
 
 @router.post("/entities/{entity_id}/judgements", response_model=list[JudgedPairOut], status_code=201,

@@ -77,7 +77,7 @@ def entity_duplicates(entity_id: str, request: Request, actor: Actor = Depends(c
     return templates.TemplateResponse(request, "entities/duplicates.html", {
         "e": entity, "duplicates": [d for d in duplicates if d.score >= DUPLICATE_WARN_SCORE],
         "merges": readmodels.merges_into(session, entity.id),
-        "judged": readmodels.judged_pairs(session, entity.id),
+        "judged": readmodels.judged_pairs(session, entity), "verdict_labels": readmodels.VERDICT_LABELS,
     })
 
 
