@@ -95,3 +95,73 @@ def test_damaged_archive_is_refused_and_leaves_the_database_empty(db_url, tmp_pa
     result = runner.invoke(app, ["restore", str(damaged)])
     assert result.exit_code == 2 and "tables/entities.jsonl does not match its checksum" in result.output
     assert all(not rows for rows in _snapshot(db_url).values())
+
+
+def _with_a_stored_file(db_url) -> str:
+    """A source whose document is kept in the files folder (as an upload is)."""
+    from workbench.sources.files import store_file
+
+    with session_scope(db_url) as s:
+        stored = store_file(s, SYSTEM, b"%PDF-1.4 stored evidence (FICTIONAL)", "deed.pdf", "application/pdf")
+        create_source(s, SYSTEM, title="Uploaded deed (FICTIONAL)", sha256=stored.sha256, file_name="deed.pdf")
+    return stored.sha256
+
+
+def test_a_backup_that_cannot_find_the_stored_files_is_refused_not_written_empty(db_url, tmp_path, monkeypatch):
+    """With WORKBENCH_DATA_DIR wrong (a cron job started in another folder), the backup said '0 stored
+    files' and exited 0, and restoring it said 'audit chain intact': every document was gone."""
+    from workbench.settings import reset_settings
+
+    sha = _with_a_stored_file(db_url)
+    monkeypatch.setenv("WORKBENCH_DATA_DIR", str(tmp_path / "wrong-folder"))
+    reset_settings()
+    archive = tmp_path / "backup.zip"
+    refused = runner.invoke(app, ["backup", str(archive)])
+    assert refused.exit_code == 2 and "1 of the 1 stored files the database lists are not in" in refused.output
+    assert "WORKBENCH_DATA_DIR" in refused.output and not archive.exists()
+    kept = runner.invoke(app, ["backup", str(archive), "--allow-missing-files"])
+    assert kept.exit_code == 0 and "1 listed file(s) were missing" in kept.output
+    _wipe(db_url)
+    restored = runner.invoke(app, ["restore", str(archive)])  # the archive says they were missing already
+    assert restored.exit_code == 0, restored.output
+    with get_engine(db_url).connect() as conn:
+        from workbench.store.models import StoredFile
+
+        assert conn.execute(select(StoredFile.sha256)).scalars().all() == [sha]
+
+
+def test_an_archive_stripped_of_a_listed_file_is_refused(db_url, tmp_path):
+    import zipfile
+
+    _with_a_stored_file(db_url)
+    archive = tmp_path / "backup.zip"
+    assert runner.invoke(app, ["backup", str(archive)]).exit_code == 0
+    stripped = tmp_path / "stripped.zip"
+    with zipfile.ZipFile(archive) as src, zipfile.ZipFile(stripped, "w") as dst:
+        manifest = json.loads(src.read("manifest.json"))
+        manifest["files"] = {}
+        for item in src.infolist():
+            if item.filename.startswith("files/"):
+                continue
+            dst.writestr(item, json.dumps(manifest) if item.filename == "manifest.json" else src.read(item.filename))
+    _wipe(db_url)
+    result = runner.invoke(app, ["restore", str(stripped)])
+    assert result.exit_code == 2 and "stored file(s) the archive's tables list are not in it" in result.output
+    assert all(not rows for rows in _snapshot(db_url).values())
+
+
+def test_a_restore_that_cannot_write_its_files_says_so_and_leaves_nothing(db_url, tmp_path, monkeypatch):
+    from workbench.settings import reset_settings
+
+    _with_a_stored_file(db_url)
+    archive = tmp_path / "backup.zip"
+    assert runner.invoke(app, ["backup", str(archive)]).exit_code == 0
+    _wipe(db_url)
+    blocked = tmp_path / "data-is-a-file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("WORKBENCH_DATA_DIR", str(blocked))
+    reset_settings()
+    result = runner.invoke(app, ["restore", str(archive)])
+    assert result.exit_code == 1 and "cannot write the stored file" in result.output
+    assert "Traceback" not in result.output and blocked.read_text() == "not a folder"
+    assert all(not rows for rows in _snapshot(db_url).values())

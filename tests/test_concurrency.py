@@ -136,3 +136,56 @@ def test_a_save_while_an_import_holds_sqlite_gets_a_busy_page_not_a_server_error
     saved = client.post(f"/entities/{entity_id}/notes", data={"csrf_token": token, "text": "seen in court file"},
                         follow_redirects=False)
     assert saved.status_code == 303
+
+
+def test_a_save_waiting_for_an_import_holds_up_no_other_page(db_url, monkeypatch):
+    """A form route that waited for SQLite's write lock on the server's event loop froze every page for
+    everyone until the lock came or the wait ran out. Form routes now wait in the thread pool: another
+    user's page is answered while the save still waits, and the save goes through once the lock is free."""
+    import sqlite3
+
+    from sqlalchemy.engine import make_url
+    from web_helpers import csrf_of, signed_in_client
+
+    from workbench.settings import reset_settings
+    from workbench.store import db as store_db
+    from workbench.store import entities as store
+    from workbench.store.entities import create_entity
+    from workbench.store.permissions import SYSTEM
+
+    if make_url(db_url).get_backend_name() != "sqlite":
+        pytest.skip("PostgreSQL has row locks: a writer elsewhere does not block this save")
+    monkeypatch.setenv("WORKBENCH_SQLITE_BUSY_SECONDS", "60")  # far longer than the page below takes
+    reset_settings()
+    store_db.dispose_all()
+    with store_db.session_scope(db_url) as s:
+        entity_id = create_entity(s, SYSTEM, "Person", {"name": "Ana Roja"}).obj.id
+    client = signed_in_client(db_url, "rita", "researcher")
+    token = csrf_of(client, f"/entities/{entity_id}")
+    saving = threading.Event()
+    add_note = store.add_note
+
+    def add_note_noticed(*args, **kwargs):
+        saving.set()
+        return add_note(*args, **kwargs)
+
+    monkeypatch.setattr(store, "add_note", add_note_noticed)
+    results = {}
+    importer = sqlite3.connect(make_url(db_url).database)
+    importer.execute("BEGIN IMMEDIATE")  # what an import's open write transaction does
+    with client:  # one event loop for every request, as under uvicorn
+        save = threading.Thread(target=lambda: results.setdefault("save", client.post(
+            f"/entities/{entity_id}/notes", data={"csrf_token": token, "text": "seen in court file"},
+            follow_redirects=False)))
+        try:
+            save.start()
+            assert saving.wait(30)
+            page = client.get(f"/entities/{entity_id}")
+            still_waiting = save.is_alive()
+        finally:
+            importer.rollback()
+            importer.close()
+            save.join()
+    assert page.status_code == 200 and "Ana Roja" in page.text
+    assert still_waiting  # the page did not wait for the save
+    assert results["save"].status_code == 303  # and the save went through once the import was done

@@ -12,7 +12,7 @@ from test_dossier_scenario import LEAK_EXCERPT, LEAK_TITLE, build_scenario, comp
 from typer.testing import CliRunner
 
 from workbench.dossiers import service, workflow
-from workbench.dossiers.exports import BANNER, FORMATS, export_dossier
+from workbench.dossiers.exports import BANNER, FICTIONAL_BANNER, FORMATS, export_dossier
 from workbench.schema import ValidationError
 from workbench.store.entities import update_entity
 
@@ -76,6 +76,26 @@ def test_releasable_export_holds_no_unreleasable_exhibit(session, approved):
     assert [ex["number"] for ex in doc["exhibits"]] == [1, 2, 3]
     assert doc["meta"]["withheld_exhibits"] == [4] and doc["meta"]["releasable"] is True
     assert all(ex["source"]["releasable"] for ex in doc["exhibits"])
+
+
+def test_a_source_closed_after_approval_is_withheld_from_releasable_exports(session, researcher, approved):
+    """The package is frozen at approval, but whether a source may be released is decided now: a
+    source marked unreleasable afterwards must not leak through the frozen copy of its flag."""
+    from workbench.store.entities import get_source, update_source
+
+    _, dossier = approved
+    before = json.loads(export_dossier(session, dossier.id, "json", releasable=True).content)
+    first = before["exhibits"][0]
+    source = get_source(session, first["source"]["id"])
+    update_source(session, researcher, source.id, expected_version=source.version, releasable=False)
+    session.commit()
+    for fmt in FORMATS:
+        released = export_dossier(session, dossier.id, fmt, releasable=True).content
+        text = _pdf_text(released) if fmt == "pdf" else released.decode()
+        assert first["statement"] not in text, fmt
+    after = json.loads(export_dossier(session, dossier.id, "json", releasable=True).content)
+    assert first["number"] in after["meta"]["withheld_exhibits"]
+    assert after["meta"]["snapshot_hash"] == dossier.snapshot_hash  # the approved package itself is unchanged
 
 
 def test_markdown_marks_allegation_and_fact_and_cites_sources(session, approved):
@@ -163,6 +183,9 @@ def test_ftm_package_is_valid_followthemoney(session, approved):
     assert any(p.schema.name == "Sanction" and p.first("entity") == sc.cartel for p in proxies.values())
     doc = [p for p in proxies.values() if p.schema.name == "Documentation"][0]
     assert dossier.snapshot_hash in doc.first("role") and BANNER in doc.first("role")
+    # A fictional scenario says so here too, as in every other format.
+    package = [p for p in proxies.values() if p.schema.name == "Document"][0]
+    assert FICTIONAL_BANNER in doc.first("role") and FICTIONAL_BANNER in package.first("summary")
 
 
 def test_unknown_format_is_refused(session, approved):

@@ -211,3 +211,17 @@ def test_comments_and_exports_over_http(db_url, session, clients):
     assert reviewer.get(f"/dossiers/{dossier_id}/export?format=docx").status_code == 422
     listing = reviewer.get("/dossiers", headers={"accept": "application/json"}).json()
     assert [d["id"] for d in listing] == [dossier_id]
+
+
+def test_clearing_the_title_is_refused_not_ignored(db_url, session, clients):
+    """An emptied title used to be replaced by the old one before the check, and the page said 'Saved.'."""
+    researcher, _ = clients
+    sc = build_scenario(session, RESEARCHER)
+    dossier = service.create_dossier(session, RESEARCHER, sc.target, "kingpin-b2", title="Keep me")
+    session.commit()
+    token = csrf_of(researcher, f"/dossiers/{dossier.id}")
+    refused = researcher.post(f"/dossiers/{dossier.id}/edit", data={
+        "csrf_token": token, "version": str(dossier.version), "title": "", "narrative_summary": "typed"})
+    assert refused.status_code == 422 and "a dossier needs a title" in refused.text
+    session.expire_all()
+    assert service.get_dossier(session, dossier.id).title == "Keep me"

@@ -332,3 +332,50 @@ def test_an_exhibit_cites_only_what_the_dossier_shows(session, researcher):
                         citation_id=designation_citation)
     service.add_exhibit(session, researcher, dossier.id, element="material_support", statement="Payments.",
                         citation_id=sc.associate_citation)
+
+
+def test_a_returned_dossier_with_a_newer_version_cannot_be_reopened(session, researcher, reviewer):
+    """Reopening version 1 after version 2 was opened from it made two drafts of one package, both of
+    which could be approved (the older without the newer one's edits)."""
+    sc = build_scenario(session, researcher)
+    dossier_id = complete_dossier(session, researcher, sc)
+    workflow.submit(session, researcher, dossier_id)
+    workflow.return_for_changes(session, reviewer, dossier_id, "corroborate exhibit 4")
+    v2 = service.new_version(session, researcher, dossier_id)
+    with pytest.raises(InvalidMove, match=f"version 2 of this dossier \\({v2.id}\\)"):
+        workflow.reopen(session, researcher, dossier_id)
+    old = service.get_dossier(session, dossier_id)
+    assert old.state == "returned" and "reopen" not in {m.name for m in workflow.allowed_moves(session, researcher, old)}
+
+
+def test_removing_an_exhibit_keeps_its_discussion_and_its_number(session, researcher, reviewer):
+    """The reviewer's comment on an exhibit vanished with it, and the next exhibit took its number, so
+    'Exhibit 4' in the narrative or a comment came to mean other evidence."""
+    sc = build_scenario(session, researcher)
+    dossier_id = complete_dossier(session, researcher, sc)
+    last = max(service.get_dossier(session, dossier_id).exhibits, key=lambda e: e.number)
+    service.add_comment(session, reviewer, dossier_id, "Leak needs corroboration.", exhibit_id=last.id)
+    service.remove_exhibit(session, researcher, dossier_id, last.id)
+    comments = service.comments_for(session, dossier_id)
+    assert [(c.exhibit_id, c.text) for c in comments] == [
+        (None, f"[on exhibit {last.number}, since removed] Leak needs corroboration.")]
+    added = service.add_exhibit(session, researcher, dossier_id, element="foreign_person", statement="Another fact.",
+                                statement_type="fact", source_id=sc.official)
+    assert added.number == last.number + 1
+
+
+def test_dossier_titles_and_visa_dates_are_checked_not_cut_or_copied(session, researcher):
+    sc = build_scenario(session, researcher)
+    with pytest.raises(ValidationError, match="at most 300 characters"):
+        service.create_dossier(session, researcher, sc.target, "kingpin-b2", title="T" * 301)
+    dossier = service.create_dossier(session, researcher, sc.target, "visa-212a2c")
+    with pytest.raises(ValidationError) as bad:
+        service.update_dossier(session, researcher, dossier.id,
+                               visa_data={"issue_date": "31/31/2020", "expiry_date": "2019-01-01"})
+    assert "is not a date" in bad.value.errors["visa_issue_date"][0]
+    with pytest.raises(ValidationError, match="expiry date 2019-01-01 is before the issue date 2020-03-01"):
+        service.update_dossier(session, researcher, dossier.id,
+                               visa_data={"issue_date": "2020-03-01", "expiry_date": "2019-01-01"})
+    saved = service.update_dossier(session, researcher, dossier.id,
+                                   visa_data={"issue_date": "2020-03-01", "expiry_date": "2030"})
+    assert saved.visa_data == {"issue_date": "2020-03-01", "expiry_date": "2030"}

@@ -223,3 +223,14 @@ def test_sdn_entries_export_as_valid_ftm(s, sdn_rows):
                     assert prop.type.clean(value, proxy=None) is not None, (row["id"], prop_name, value)
     sanction = next(r for r in rows if r["schema"] == "Sanction")
     assert sanction["properties"]["entity"] == [sanction["id"].removesuffix("-sanction")]
+
+
+def test_a_circa_date_of_birth_is_kept_as_rough(s, sdn_rows):
+    """'DOB circa 1957' is a rough year: stored as an exact birthDate, screening would rule out 1956."""
+    rough = {r[0]: re.findall(r"DOB circa (\d{4})", r[11]) for r in sdn_rows}
+    rough = {ent: years for ent, years in rough.items() if years}
+    assert len(rough) > 20
+    for ent, years in rough.items():
+        props = s.get(Entity, f"ofac-{ent}").properties
+        assert set(years) <= set(props["birthDateCirca"]), ent
+        assert not set(years) & set(props.get("birthDate", [])), ent

@@ -414,3 +414,19 @@ def test_an_entity_gaining_a_value_on_every_row_gets_one_audit_entry_per_batch(d
         assert len(agent.properties["address"]) == 350 and agent.version == 2
         actions = s.scalars(select(AuditEntry.action).where(AuditEntry.object_id == agent.id)).all()
         assert actions.count("entity.update") == 1 and audit.verify(s)[1] is None
+
+
+def test_a_registry_row_without_a_registered_agent_imports_the_company_and_its_officer(db_url, tmp_path):
+    """The mapping's literal topic made an empty agent look like an entity with no name: the row was
+    refused ('agent.name: is empty in this row'), and a screening hit on it could never be confirmed."""
+    from workbench.store.models import Entity, Link
+
+    path = tmp_path / "registry_FICTIONAL.csv"
+    path.write_text("FILE_NUMBER,ENTITY_NAME,STATUS,FORMED,REGISTERED_AGENT,OFFICER_NAME,OFFICER_TITLE\n"
+                    "QA-0900001,QA HOLDINGS ONE LLC,Active,2018-06-01,,VILLASENOR IBARRA JOSE MARIA,Managing Member\n",
+                    encoding="utf-8")
+    summary = _run(db_url, path, _mapping("state_company_registry"))
+    assert summary.rejected == [] and summary.created == 2  # the company and the officer, no nameless agent
+    with store_db.session_scope(db_url) as s:
+        assert sorted(e.caption for e in s.query(Entity)) == ["QA HOLDINGS ONE LLC", "VILLASENOR IBARRA JOSE MARIA"]
+        assert [link.properties.get("role") for link in s.query(Link)] == [["Managing Member"]]

@@ -70,6 +70,20 @@ def test_dates_of_birth_full_partial_and_conflicting():
     assert any("year" in f["detail"] for f in partial.features)
 
 
+def test_a_circa_year_of_birth_allows_the_years_around_it():
+    """OFAC's 'DOB circa 1960': a roll's 1961 is the same person as far as the date goes; 1970 is not."""
+    listed = {"name": ["PEREZ LOPEZ, Juan"], "birthDateCirca": ["1960"]}
+    name_only = score_entities({"name": ["PEREZ LOPEZ, Juan"]}, listed, "Person").score
+    near = score_entities({"name": ["PEREZ LOPEZ, Juan"], "birthDate": ["1961-05-02"]}, listed, "Person")
+    far = score_entities({"name": ["PEREZ LOPEZ, Juan"], "birthDate": ["1970-05-02"]}, listed, "Person")
+    assert near.score >= name_only > far.score + 0.2
+    assert any("circa 1960" in f["detail"] for f in near.features)
+    # An exact date beside the rough one: agreeing with the exact date is the stronger evidence.
+    both = dict(listed, birthDate=["1961-05-02"])
+    exact = score_entities({"name": ["PEREZ LOPEZ, Juan"], "birthDate": ["1961-05-02"]}, both, "Person")
+    assert any(f["detail"] == "same full date of birth" for f in exact.features)
+
+
 def test_gender_conflict_lowers_the_score():
     a = {"name": ["PEREZ LOPEZ, Guadalupe"], "gender": ["female"]}
     b = {"name": ["PEREZ LOPEZ, Guadalupe"], "gender": ["male"]}

@@ -1,5 +1,6 @@
 """Search over the store's names (kept current from the audit log), duplicates, judgements, merges."""
 
+import pytest
 from sqlalchemy import select
 
 from workbench.matching.judgements import current_judgement, judge, judgement_history, merge, unmerge
@@ -195,3 +196,36 @@ def test_a_merged_pair_cannot_be_judged_different_without_undoing_the_merge(sess
     unmerge(session, researcher, outer.id)
     unmerge(session, researcher, record.id)
     assert judge(session, researcher, keep.id, gone.id, "different").verdict == "different"
+
+
+def test_two_reviewers_deciding_one_hit_at_the_same_moment_get_one_decision(db_url, session, researcher):
+    """Both had read the hit before either saved: both passed the version check, and a rejection was
+    stored beside the confirmation (the true match was never raised again) or the second got a 500."""
+    from workbench.matching.review import create_review_items, decide, open_items
+    from workbench.store import db as store_db
+    from workbench.store.entities import Conflict
+    from workbench.store.models import PairDecision, ReviewItem
+    from workbench.store.permissions import Actor
+
+    a = person(session, researcher, "GUZMAN LOERA, Joaquin")
+    hit = {"row_number": 3, "row_data": {"owner": "JOAQUIN GUZMAN"}, "query_name": "JOAQUIN GUZMAN",
+           "entity_id": a.id, "matched_name": "GUZMAN LOERA, Joaquin", "score": 0.9, "explanation": {}}
+    create_review_items(session, researcher, None, [hit])
+    session.commit()
+    item_id = open_items(session)[0].id
+    factory = store_db.session_factory(db_url)
+    first, second = factory(), factory()
+    try:
+        held = (first.get(ReviewItem, item_id), second.get(ReviewItem, item_id))  # as two open pages
+        seen = [item.version for item in held]
+        decide(first, researcher, item_id, "unsure", expected_version=seen[0])
+        first.commit()
+        with pytest.raises(Conflict, match="decided by someone else"):
+            decide(second, Actor("victor", "reviewer"), item_id, "rejected", expected_version=seen[1])
+        second.rollback()
+    finally:
+        first.close()
+        second.close()
+    session.expire_all()
+    assert session.get(ReviewItem, item_id).status == "unsure"
+    assert session.scalars(select(PairDecision)).all() == []  # no rejection was stored beside it

@@ -52,6 +52,10 @@ def test_only_authors_reviewers_and_admins_may_withdraw_and_a_reason_is_required
     with pytest.raises(PermissionDenied, match="only its authors, a reviewer or an admin may withdraw"):
         workflow.withdraw(session, CARLA, dossier_id, "not mine, but withdrawn anyway")
     assert "withdraw" not in [m.name for m in workflow.allowed_moves(session, CARLA, dossier)]
+    # An edit made in passing does not make an author: a final move is not one edit away.
+    service.update_dossier(session, CARLA, dossier_id, narrative={"summary": "a word changed"})
+    with pytest.raises(PermissionDenied, match="only its authors, a reviewer or an admin may withdraw"):
+        workflow.withdraw(session, CARLA, dossier_id, "edited it once, so withdrawn")
     for allowed in (ROSA, RUBEN, ADA):
         assert "withdraw" in [m.name for m in workflow.allowed_moves(session, allowed, dossier)]
 

@@ -184,3 +184,37 @@ def test_a_hit_on_an_entry_merged_since_the_job_ran_is_confirmed_onto_the_surviv
         assert len(owned) == 1 and owned[0].source_id == survivor.id
         assert not [l for l in links_of(s, "demo-fictional-official") if l.kind == "Ownership"
                     and l.target.properties.get("parcelNumber") == ["FICT-888-0001"]]
+
+
+def test_a_rejection_can_be_undone_and_a_later_confirmation_lifts_it(demo, tmp_path, researcher):
+    """A rejected pair was suppressed for good: no page undid it, and confirming the same pair in
+    another queue did not lift it either."""
+    from workbench.matching.review import undo_rejection
+
+    roll = _roll(tmp_path, ['FICT-1,"1 A St",P,"VILLASENOR IBARRA, JOSE MARIA","x",01/01/2020,1'])
+
+    def screen() -> str:
+        with session_scope(demo) as s:
+            job_id = jobs.start_job(s, researcher, roll, MAPPING).id
+        jobs.run_job(job_id, demo)
+        return job_id
+
+    first = screen()
+    with session_scope(demo) as s:
+        [item] = [i for i in open_items(s, first) if i.entity_id == "demo-fictional-official"]
+        decide(s, researcher, item.id, "rejected")
+    assert not [i for i in _items(demo, screen()) if i.entity_id == "demo-fictional-official"]
+    with session_scope(demo) as s:
+        assert undo_rejection(s, researcher, item.id).status == "open"
+    raised = [i for i in _items(demo, screen()) if i.entity_id == "demo-fictional-official"]
+    assert raised, "the pair was not raised again after the rejection was undone"
+    # Rejected again in one queue, then confirmed in another: the confirmation lifts the rejection.
+    with session_scope(demo) as s:
+        decide(s, researcher, item.id, "rejected")
+        decide(s, researcher, raised[0].id, "confirmed")
+    assert [i for i in _items(demo, screen()) if i.entity_id == "demo-fictional-official"]
+
+
+def _items(url: str, job_id: str) -> list:
+    with session_scope(url) as s:
+        return open_items(s, job_id)

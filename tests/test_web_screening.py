@@ -151,6 +151,10 @@ def test_the_same_file_uploaded_again_is_the_same_source(client, db_url):
         wait_until_finished(client, response.headers["location"].rsplit("/", 1)[-1])
     with store_db.session_scope(db_url) as s:
         assert s.scalar(select(func.count()).select_from(Source).where(Source.file_name == ROLL.name)) == 1
+    # The same bytes under another name: one source still, but the job names this upload.
+    renamed = start(client, name="roll_2025_update.csv")
+    job_page = client.get(renamed.headers["location"]).text
+    assert "roll_2025_update.csv" in job_page
 
 
 def test_an_upload_with_several_bad_rows_lists_them_together(client):
@@ -166,3 +170,25 @@ def test_an_upload_with_several_bad_rows_lists_them_together(client):
     text = html.unescape(response.text)
     assert "three_bad_FICTIONAL.csv, line 2 (data row 1): " in text
     assert "also line 3 (data row 2): " in text and "line 4 (data row 3): " in text
+
+
+def test_a_rejected_hit_can_be_taken_back_on_its_page(client):
+    client.post("/api/entities", json={"kind": "Person", "properties": {"name": OFFICIAL}})
+    job_id = start(client).headers["location"].rsplit("/", 1)[-1]
+    wait_until_finished(client, job_id)
+    page = client.get(f"/screening/{job_id}").text
+    item_id, body = re.findall(r'<tr id="item-(\d+)" class="status-open">(.*?)</tr>', page, re.DOTALL)[0]
+    version = re.search(r'name="version" value="(\d+)"', body).group(1)
+    token = client.headers["X-CSRF-Token"]
+    rejected = client.post(f"/screening/items/{item_id}", data={"csrf_token": token, "verdict": "rejected",
+                                                                "job_id": job_id, "version": version})
+    assert "nor any name that reads the same" in rejected.text
+    row = re.search(rf'<tr id="item-{item_id}" class="status-rejected">(.*?)</tr>', rejected.text, re.DOTALL).group(1)
+    assert f'action="/screening/items/{item_id}/undo"' in row
+    version = re.search(r'name="version" value="(\d+)"', row).group(1)
+    undone = client.post(f"/screening/items/{item_id}/undo", data={"csrf_token": token, "job_id": job_id,
+                                                                   "version": version})
+    assert "Rejection undone" in undone.text
+    assert f'<tr id="item-{item_id}" class="status-open">' in undone.text
+    again = client.post(f"/screening/items/{item_id}/undo", data={"csrf_token": token, "job_id": job_id})
+    assert "Not undone: this hit is open, not rejected" in again.text

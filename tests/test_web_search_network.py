@@ -109,7 +109,9 @@ def test_duplicate_warning_offers_open_different_and_merge(client, world):
     assert merged.headers["location"] == f"/entities/{world['official']}"
     assert "La Jefa" in client.get(f"/entities/{world['official']}").text
     different = client.post("/entities/new", data={"csrf_token": token, "kind": "Person", "decision": "new",
-                                                   "p.name": "Rosa Elena Mendez Ruiz"}, follow_redirects=False)
+                                                   "p.name": "Rosa Elena Mendez Ruiz",
+                                                   "different_from": world["official"]},  # as the button sends
+                            follow_redirects=False)
     assert different.status_code == 303 and world["official"] not in different.headers["location"]
 
 
@@ -150,6 +152,17 @@ def test_its_different_is_remembered_as_a_judgement(client, world, db_url):
                                                                 "properties": {"name": "Rosa Elena Mendez Ruiz"}})
     assert suggestions.status_code == 200
     assert world["official"] not in suggestions.text
+
+
+def test_its_different_answers_for_the_entries_shown_not_for_a_resubmitted_form(client, world):
+    """Back and resubmit sent "it's different" again and made a third copy unseen: the answer was taken
+    for every duplicate, including the entry the first submission had just created."""
+    token = client.headers["X-CSRF-Token"]
+    typed = {"csrf_token": token, "kind": "Person", "decision": "new", "p.name": "Rosa Elena Mendez Ruiz",
+             "different_from": world["official"]}
+    assert client.post("/entities/new", data=typed, follow_redirects=False).status_code == 303
+    again = client.post("/entities/new", data=typed, follow_redirects=False)
+    assert again.status_code == 200 and "This looks like" in again.text  # the first copy, not confirmed
 
 
 def test_entity_page_offers_duplicates_and_a_merge_can_be_undone(client, db_url):

@@ -71,11 +71,18 @@ def open_database(create: bool = False):
         db.check_connection(engine)
     except DatabaseError as exc:
         fail(str(exc))
+    if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
+        # Each command would get its own empty database, gone when it ends: 'ready' would be a lie.
+        fail(f"{settings.database_url} is an in-memory database, gone when the command ends: give a file, "
+             "e.g. sqlite:///workbench.db", 2)
+    current = migrate.current_revision(engine) if db.is_initialised(engine) else None
+    if not migrate.known_revision(current):  # a rolled-back deployment: init cannot upgrade it either
+        fail(migrate.newer_schema_message(current))
     if create:
         migrate.upgrade(engine)
     elif not db.is_initialised(engine):
         fail(f"the database {engine.url.render_as_string(hide_password=True)} is not initialised: run `workbench init`")
-    elif migrate.current_revision(engine) != migrate.head_revision():
+    elif current != migrate.head_revision():
         fail("the database schema is older than this version of the workbench: run `workbench init` to upgrade it")
     return engine
 

@@ -55,8 +55,13 @@ def _stored_files() -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
-def backup(connection: Connection, path: Path) -> dict:
-    """Write the archive; returns the manifest."""
+def backup(connection: Connection, path: Path, allow_missing_files: bool = False) -> dict:
+    """Write the archive; returns the manifest.
+
+    Every file the ``stored_files`` table lists must be in the files folder: a wrong WORKBENCH_DATA_DIR
+    (a cron job started elsewhere, with the relative default) would otherwise make an archive without
+    a single document that restores 'successfully'. ``allow_missing_files`` backs up what there is and
+    names the missing files in the manifest, for a store that really lost some."""
     manifest: dict[str, Any] = {
         "format": FORMAT,
         "revision": current_revision(connection.engine),
@@ -68,7 +73,7 @@ def backup(connection: Connection, path: Path) -> dict:
         raise BackupError(f"{path} is a folder: give the name of the archive to write, e.g. {path / 'workbench.zip'}")
     tmp = path.with_suffix(path.suffix + ".partial")
     try:
-        _write_archive(connection, tmp, manifest)
+        _write_archive(connection, tmp, manifest, allow_missing_files)
         tmp.replace(path)
     except OSError as exc:
         raise BackupError(f"cannot write {path}: {exc.strerror or exc}") from exc
@@ -77,7 +82,23 @@ def backup(connection: Connection, path: Path) -> dict:
     return manifest
 
 
-def _write_archive(connection: Connection, tmp: Path, manifest: dict[str, Any]) -> None:
+def _listed_files(sha256s) -> dict[str, str]:
+    """The archive names ('ab/abcdef...') of the files the stored_files rows list, by SHA-256."""
+    return {f"{sha[:2]}/{sha}": sha for sha in sha256s if isinstance(sha, str) and sha}
+
+
+def _write_archive(connection: Connection, tmp: Path, manifest: dict[str, Any], allow_missing_files: bool) -> None:
+    from workbench.store.models import StoredFile
+
+    listed = _listed_files(connection.execute(select(StoredFile.sha256)).scalars())
+    root = _files_dir()
+    missing = sorted(name for name in listed if not (root / name).is_file())
+    if missing and not allow_missing_files:
+        raise BackupError(f"{len(missing)} of the {len(listed)} stored files the database lists are not in {root} "
+                          f"(e.g. {missing[0]}): is WORKBENCH_DATA_DIR right? Nothing was written. To back up "
+                          "a store that lost them, give --allow-missing-files (the archive then names them)")
+    if missing:
+        manifest["missing_files"] = missing
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for table in Base.metadata.sorted_tables:
             order = [c for c in table.primary_key.columns]
@@ -86,7 +107,6 @@ def _write_archive(connection: Connection, tmp: Path, manifest: dict[str, Any]) 
             data = ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
             archive.writestr(f"tables/{table.name}.jsonl", data)
             manifest["tables"][table.name] = {"rows": len(lines), "sha256": hashlib.sha256(data).hexdigest()}
-        root = _files_dir()
         for file in _stored_files():
             relative = file.relative_to(root).as_posix()
             if relative == "secret_key":
@@ -208,11 +228,41 @@ def restore(connection: Connection, path: Path) -> dict:
             if hashlib.sha256(_read(archive, path, f"files/{relative}")).hexdigest() != digest:
                 raise BackupError(f"{path}: stored file {relative} does not match its checksum")
             files[relative] = target
+        _check_listed_files(connection, path, manifest, files)
         _verify_chain(connection, path)
+        _write_files(archive, path, files)
+    return manifest
+
+
+def _check_listed_files(connection: Connection, path: Path, manifest: dict, files: dict) -> None:
+    """Every file the restored stored_files rows list is in the archive, unless the backup said it was
+    missing already (--allow-missing-files): an archive stripped of its documents is refused."""
+    from workbench.store.models import StoredFile
+
+    known_missing = set(manifest.get("missing_files") or [])
+    absent = sorted(name for name in _listed_files(connection.execute(select(StoredFile.sha256)).scalars())
+                    if name not in files and name not in known_missing)
+    if absent:
+        raise BackupError(f"{path}: {len(absent)} stored file(s) the archive's tables list are not in it "
+                          f"(e.g. {absent[0]}): the archive is incomplete")
+
+
+def _write_files(archive: zipfile.ZipFile, path: Path, files: dict[str, Path]) -> None:
+    """Write the stored files; if one cannot be written, take back those this restore wrote, so the
+    files folder is as it was (the caller's transaction takes back the rows)."""
+    written: list[Path] = []
+    try:
         for relative, target in files.items():
+            if target.is_file():  # content-addressed: the same name holds the same bytes
+                continue
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(_read(archive, path, f"files/{relative}"))
-    return manifest
+            written.append(target)
+    except OSError as exc:
+        for done in written:
+            done.unlink(missing_ok=True)
+        raise BackupError(f"cannot write the stored file {relative} into {_files_dir()}: {exc.strerror or exc}; "
+                          "nothing was restored", 1) from exc
 
 
 def _reset_sequences(connection: Connection) -> None:
@@ -244,17 +294,25 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     from workbench.cli import console, fail, open_database
 
     @app.command("backup")
-    def backup_command(file: Path = typer.Argument(..., help="Archive to write (.zip).")) -> None:
+    def backup_command(
+        file: Path = typer.Argument(..., help="Archive to write (.zip)."),
+        allow_missing_files: bool = typer.Option(False, "--allow-missing-files",
+                                                 help="Back up even if stored files the database lists are missing "
+                                                      "from the files folder (the archive names them)."),
+    ) -> None:
         """Write everything (entities, links, sources and files, users, judgements, dossiers, audit) to FILE."""
         engine = open_database()
         try:
             with engine.connect() as connection:
-                manifest = backup(connection, file)
+                manifest = backup(connection, file, allow_missing_files)
         except BackupError as exc:
             fail(escape(str(exc)), exc.code)
         rows = sum(t["rows"] for t in manifest["tables"].values())
+        missing = manifest.get("missing_files") or []
         console.print(f"backup written to {file}: {rows} rows in {len(manifest['tables'])} tables, "
-                      f"{len(manifest['files'])} stored files", markup=False, highlight=False)
+                      f"{len(manifest['files'])} stored files"
+                      + (f"; {len(missing)} listed file(s) were missing and are named in the manifest" if missing else ""),
+                      markup=False, highlight=False)
 
     @app.command("restore")
     def restore_command(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Archive made by backup.")) -> None:

@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cache, cached_property, lru_cache
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,8 @@ class Property:
     choices_from: str | None = None
     owner: str = ""
     name_kind: str | None = None
+    until: str | None = None  # a date property that this one's dates should not come after (startDate: endDate)
+    past: bool = False  # a date that cannot lie ahead (a birth, an incorporation)
 
     @cached_property
     def spec(self) -> dict:
@@ -195,7 +198,34 @@ class LegalBasis:
 
 
 _ELEMENT_KEYS = frozenset({"label", "text"})
-_PROPERTY_KEYS = frozenset({"type", "label", "ftm", "required", "help", "choices", "choices_from", "name_kind"})
+_PROPERTY_KEYS = frozenset({"type", "label", "ftm", "required", "help", "choices", "choices_from", "name_kind",
+                            "until", "past"})
+
+
+def _after(a: str, b: str) -> bool:
+    """Whether partial ISO date ``a`` lies after ``b`` as far as both go ('2005' after '2001-05')."""
+    n = min(len(a), len(b))
+    return a[:n] > b[:n]
+
+
+def _date_order_warnings(cleaned: dict[str, list[str]], known: dict[str, Property],
+                         warnings: dict[str, list[str]]) -> None:
+    """Dates in an impossible order are kept (the source may say so) but never pass unseen: a membership
+    ending before it starts, a company dissolved before it was founded, a birth in the future."""
+    today = date.today().isoformat()
+    for name, values in cleaned.items():
+        prop = known.get(name)
+        if prop is None or prop.type.validator != "date":
+            continue
+        if prop.past:
+            for value in values:
+                if _after(value, today):
+                    warnings.setdefault(name, []).append(f"{prop.label} {value} is in the future")
+        later = known.get(prop.until) if prop.until else None
+        if later is not None and cleaned.get(later.name):
+            first, last = min(values), max(cleaned[later.name])
+            if _after(first, last):
+                warnings.setdefault(name, []).append(f"{prop.label} {first} is after {later.label} {last}")
 
 
 class Registry:
@@ -293,6 +323,8 @@ class Registry:
             choices_from=choices_from,
             owner=owner,
             name_kind=spec.get("name_kind"),
+            until=spec.get("until"),
+            past=bool(spec.get("past", False)),
         )
 
     def _load_entities(self, specs: dict) -> None:
@@ -524,6 +556,7 @@ class Registry:
                     errors.setdefault(name, []).append(f"{prop.label} is required")
         if errors:
             raise ValidationError(errors)
+        _date_order_warnings(cleaned, known, warnings)
         return cleaned, warnings
 
     def check_endpoints(self, link: LinkKind, source_kind: str, target_kind: str) -> None:

@@ -117,6 +117,10 @@ def check_country(raw: str, spec: dict, registry: Registry) -> Checked:
         return Checked(None)
     if not _COUNTRY_RE.match(value):
         return Checked(None, errors=[f"'{raw}' is not an ISO country code (e.g. mx, us)"])
+    from workbench.sources.countries import CODES
+
+    if value not in CODES:  # kept (another tool's list may know it), but a typo should not pass unseen
+        return Checked(value, warnings=[f"'{value}' is not a country code this workbench knows (e.g. mx, us)"])
     return Checked(value)
 
 
@@ -236,7 +240,10 @@ def check_identifier(raw: str, spec: dict, registry: Registry) -> Checked:
     if not value:
         return Checked(None)
     if ":" not in value:
-        return Checked(None, errors=[f"'{value}' needs a scheme: SCHEME:VALUE, e.g. CURP:{value}"])
+        first, _, rest = value.partition(" ")
+        example = (f"{first.upper()}:{rest.strip()}" if rest.strip() and first.upper() in registry.identifier_schemes
+                   else f"CURP:{value}")
+        return Checked(None, errors=[f"'{value}' needs a scheme: SCHEME:VALUE, e.g. {example}"])
     scheme_name, number = split_identifier(value)
     scheme = registry.identifier_schemes.get(scheme_name)
     if scheme is None:

@@ -104,6 +104,6 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         try:
             output.write_bytes(result.content)
         except OSError as exc:
-            fail(f"cannot write {output}: {exc.strerror}")
+            fail(f"cannot write {output}: {exc.strerror}", 2)
         console.print(f"wrote {output} ({len(result.content)} bytes, {fmt}{', releasable' if releasable else ''})",
                       highlight=False)

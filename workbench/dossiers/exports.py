@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,13 +21,14 @@ from types import SimpleNamespace
 from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workbench.dossiers import completeness, snapshot
 from workbench.dossiers.service import get_dossier
 from workbench.labels import value_label
 from workbench.schema import ValidationError, registry
-from workbench.store.models import Dossier
+from workbench.store.models import Dossier, Source
 from workbench.text import spreadsheet_cell
 
 BANNER = "Candidate package - not an official designation"
@@ -89,6 +91,32 @@ def releasable_view(view: dict) -> dict:
     return out
 
 
+def _source_records(view: dict) -> Iterator[dict]:
+    """Every source (or citation of one) the view names, where releasable_view reads its flag."""
+    for ex in view["exhibits"]:
+        yield ex["source"]
+    yield from view["target"]["sources"]
+    for path in view["designated_links"]:
+        for step in path["steps"]:
+            yield from step["citations"]
+    for asset in view["assets"]:
+        yield from asset["sources"]
+
+
+def _closed_since(session: Session, view: dict) -> None:
+    """Whether a source may be released is decided now, not frozen with an approved package: a source
+    marked unreleasable after approval is withheld (and shown so) like one that always was. One freed
+    since stays withheld: the package was approved without it."""
+    records = list(_source_records(view))
+    ids = {r["id"] for r in records if r.get("id")}
+    if not ids:
+        return
+    closed = set(session.scalars(select(Source.id).where(Source.id.in_(ids), Source.releasable.is_(False))))
+    for record in records:
+        if record.get("id") in closed:
+            record["releasable"] = False
+
+
 def _with_display_values(target: dict) -> None:
     """Give each target property the words a reader reads, as the entity page shows them (a topic
     'role.pep' as 'Politically exposed person', a country 'mx' as 'Mexico'). Done on the document, not
@@ -146,6 +174,7 @@ def document(session: Session, dossier: Dossier, releasable: bool = False) -> di
     digest, frozen = snapshot.hash_of(session, dossier, view)
     view = copy.deepcopy(view)  # a frozen snapshot is the stored row: label a copy
     _with_element_labels(view)
+    _closed_since(session, view)
     result = completeness.check(view)
     shown = copy.deepcopy(releasable_view(view) if releasable else view)
     _with_display_values(shown["target"])
@@ -252,7 +281,7 @@ def render_visa_csv(doc: dict) -> str:
         _csv_row(writer, [
             target["id"], target["caption"],
             "; ".join(n["name"] for n in target["names"] if n["name"] != target["caption"]),
-            "; ".join(props.get("birthDate", [])), "; ".join(props.get("nationality", [])), "; ".join(passports),
+            "; ".join([*props.get("birthDate", []), *(f"circa {d}" for d in props.get("birthDateCirca", []))]), "; ".join(props.get("nationality", [])), "; ".join(passports),
             "; ".join(i["value"] for i in target["identifiers"]), *[visa.get(k, "") for k in visa_keys],
             f"{doc['legal_basis']['key']}: {doc['legal_basis']['citation']}", doc["meta"]["state"],
             "; ".join(exhibits), _cite(doc["sources"]),
@@ -327,14 +356,16 @@ def render_ftm(doc: dict) -> str:
             lines.append({"id": sanction["id"], "schema": "Sanction",
                           "properties": {k: v for k, v in props.items() if v and v[0]}})
     meta = doc["meta"]
+    # Every format says what the package is, a fictional scenario's banner included.
+    banners = "; ".join(b for b in (meta["fictional_banner"], meta["banner"]) if b)
     lines.append({"id": f"dossier-{meta['dossier_id']}-v{meta['version']}", "schema": "Documentation",
                   "properties": {"entity": [target["id"]], "document": [f"dossier-{meta['dossier_id']}"],
-                                 "role": [f"{meta['banner']}; state {meta['state']}; version {meta['version']}; "
+                                 "role": [f"{banners}; state {meta['state']}; version {meta['version']}; "
                                           f"snapshot sha256 {meta['snapshot_hash']}"],
                                  "summary": [doc["legal_basis"]["label"]]}})
     # FtM needs the document itself to exist for the Documentation to be valid.
     lines.append({"id": f"dossier-{meta['dossier_id']}", "schema": "Document",
-                  "properties": {"title": [meta["title"]], "summary": [meta["banner"]]}})
+                  "properties": {"title": [meta["title"]], "summary": [banners]}})
     return "".join(json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n" for line in lines)
 
 

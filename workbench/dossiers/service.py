@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from workbench.schema import LegalBasis, ValidationError, registry
 from workbench.store import audit
 from workbench.store.entities import MAX_ROW_ID, Conflict, NotFound, get_entity, get_source
-from workbench.store.models import Citation, Comment, Dossier, DossierEvent, Exhibit, Link, new_id
+from workbench.store.models import AuditEntry, Citation, Comment, Dossier, DossierEvent, Exhibit, Link, new_id
 from workbench.store.permissions import Actor, require
 
 STATES = ("draft", "submitted", "approved", "returned", "rejected", "withdrawn")
@@ -196,13 +196,42 @@ def _clean_text_map(values: dict[str, Any] | None, field: str) -> dict[str, str]
     return cleaned
 
 
+VISA_DATES = ("issue_date", "expiry_date")
+MAX_TITLE = 300
+
+
 def _clean_visa(values: dict[str, Any] | None) -> dict[str, str] | None:
+    """The visa fields, their dates checked as an entity's are (1979, 1979-02 or 1979-02-13): the
+    visa CSV goes to consular staff, who must not get '31/31/2020' or an expiry before the issue."""
+    from workbench.types import check_date
+
     cleaned = _clean_text_map(values, "visa_data")
     unknown = sorted(set(cleaned) - set(VISA_FIELDS))
     if unknown:
         raise ValidationError({"visa_data": [f"unknown visa field(s): {', '.join(unknown)} "
                                              f"(use {', '.join(VISA_FIELDS)})"]})
+    errors: dict[str, list[str]] = {}
+    for key in VISA_DATES:
+        if cleaned.get(key):
+            checked = check_date(cleaned[key], {}, registry())
+            if checked.errors:
+                errors[f"visa_{key}"] = [f"{VISA_FIELDS[key]}: {e}" for e in checked.errors]
+            else:
+                cleaned[key] = checked.value
+    issued, expires = cleaned.get("issue_date"), cleaned.get("expiry_date")
+    if not errors and issued and expires and expires < issued[:len(expires)]:
+        errors["visa_expiry_date"] = [f"the expiry date {expires} is before the issue date {issued}"]
+    if errors:
+        raise ValidationError(errors)
     return cleaned or None
+
+
+def _title(text: str | None) -> str:
+    """A title as typed, refused (not cut) when it is too long: a cut title would be saved unseen."""
+    title = " ".join((text or "").split())
+    if len(title) > MAX_TITLE:
+        raise ValidationError({"title": [f"a title is at most {MAX_TITLE} characters (this one has {len(title)})"]})
+    return title
 
 
 # ---- dossiers --------------------------------------------------------------------------------
@@ -237,7 +266,7 @@ def create_dossier(session: Session, actor: Actor, target_id: str, legal_basis: 
         fictional = "fictional" in target.properties.get("topics", [])
     dossier = Dossier(
         id=dossier_id or new_id(),
-        title=(title or "").strip()[:300] or f"{target.caption} - {basis.label}"[:300],
+        title=_title(title) or f"{target.caption} - {basis.label}"[:MAX_TITLE],
         target_id=target.id, legal_basis=basis.key, state="draft", number=1,
         narrative=_clean_text_map(narrative, "narrative"), visa_data=_clean_visa(visa_data),
         identifier_notes=(identifier_notes or "").strip() or None, fictional=bool(fictional),
@@ -266,7 +295,7 @@ def update_dossier(session: Session, actor: Actor, dossier_id: str, *, expected_
     before = dossier_state(dossier)
     changed: list[str] = []
     if title is not _UNSET:
-        title = (title or "").strip()[:300]
+        title = _title(title)
         if not title:
             raise ValidationError({"title": ["a dossier needs a title"]})
         if title != dossier.title:
@@ -336,7 +365,7 @@ def add_exhibit(session: Session, actor: Actor, dossier_id: str, *, element: str
     if errors:
         raise ValidationError(errors)
     source = get_source(session, citation.source_id if citation else source_id)
-    number = (session.scalar(select(func.max(Exhibit.number)).where(Exhibit.dossier_id == dossier.id)) or 0) + 1
+    number = _last_exhibit_number(session, dossier) + 1
     exhibit = Exhibit(
         dossier_id=dossier.id, number=number, source_id=source.id, citation_id=citation.id if citation else None,
         element=element, statement=statement, statement_type=statement_type,
@@ -352,6 +381,16 @@ def add_exhibit(session: Session, actor: Actor, dossier_id: str, *, element: str
 
 
 @conflict_safe
+def _last_exhibit_number(session: Session, dossier: Dossier) -> int:
+    """The highest number this dossier ever gave an exhibit, removed ones included (the audit log keeps
+    them): a number is never given twice, so 'Exhibit 2' in a narrative or a comment means one thing."""
+    held = session.scalar(select(func.max(Exhibit.number)).where(Exhibit.dossier_id == dossier.id)) or 0
+    removed = [entry.before.get("number") or 0 for entry in session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "dossier.exhibit_remove", AuditEntry.object_id == dossier.id))
+        if isinstance(entry.before, dict)]
+    return max([held, *removed])
+
+
 def remove_exhibit(session: Session, actor: Actor, dossier_id: str, exhibit_id: int,
                    expected_version: int | None = None) -> None:
     """Remove an exhibit; the others keep their numbers, so citations in the narrative stay right."""
@@ -363,6 +402,11 @@ def remove_exhibit(session: Session, actor: Actor, dossier_id: str, exhibit_id: 
     if exhibit is None:
         raise NotFound(f"dossier {dossier.title!r} has no exhibit {exhibit_id}")
     before = exhibit_state(exhibit)
+    # The discussion of the exhibit stays on the dossier, saying which exhibit it was about.
+    for comment in session.scalars(select(Comment).where(Comment.exhibit_id == exhibit.id)):
+        comment.exhibit_id = None
+        comment.text = f"[on exhibit {exhibit.number}, since removed] {comment.text}"
+    session.flush()
     dossier.exhibits.remove(exhibit)
     add_event(session, dossier, actor, "exhibit_removed", f"exhibit {exhibit.number} removed")
     touch(session, dossier)

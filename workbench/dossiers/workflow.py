@@ -10,6 +10,7 @@ open only to the dossier's authors, reviewers and admins, and it needs a reason.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -77,13 +78,19 @@ def contributors(session: Session, dossier: Dossier) -> set[str]:
     A new version starts as a copy of the one before (title, narrative, identifier notes, exhibits),
     so whoever wrote an earlier version wrote part of this one too: the earlier versions count."""
     people: set[str] = set()
+    for version in _versions(session, dossier):
+        people |= _own_contributors(session, version)
+    return people
+
+
+def _versions(session: Session, dossier: Dossier) -> Iterator[Dossier]:
+    """The dossier and the versions it was opened from, newest first."""
     seen: set[str] = set()
     current: Dossier | None = dossier
     while current is not None and current.id not in seen:
         seen.add(current.id)
-        people |= _own_contributors(session, current)
+        yield current
         current = session.get(Dossier, current.previous_id) if current.previous_id else None
-    return people
 
 
 def _own_contributors(session: Session, dossier: Dossier) -> set[str]:
@@ -108,13 +115,19 @@ def may_review(session: Session, actor: Actor, dossier: Dossier) -> str | None:
     return None
 
 
+def authors(session: Session, dossier: Dossier) -> set[str]:
+    """Who opened the dossier or one of its versions (not everyone who edited it since)."""
+    return {version.created_by for version in _versions(session, dossier)}
+
+
 def may_withdraw(session: Session, actor: Actor, dossier: Dossier) -> str | None:
     """None if the actor may withdraw the dossier; otherwise the reason. Withdrawal cannot be undone, so
-    it is for the dossier's authors (of any version) and for reviewers and admins, not for any researcher."""
-    if actor.can("withdraw_any") or actor.username in contributors(session, dossier):
+    it is for the dossier's authors (who opened it or one of its versions) and for reviewers and admins:
+    not for any researcher, and not for one who edited it once (any researcher can make an edit)."""
+    if actor.can("withdraw_any") or actor.username in authors(session, dossier):
         return None
-    return (f"{actor.username} ({actor.role}) did not write dossier {dossier.title!r}: only its authors, "
-            "a reviewer or an admin may withdraw it")
+    return (f"{actor.username} ({actor.role}) did not open dossier {dossier.title!r} or a version of it: only its "
+            "authors, a reviewer or an admin may withdraw it")
 
 
 def _refusal(session: Session, actor: Actor, spec: Move, dossier: Dossier) -> str | None:
@@ -123,6 +136,18 @@ def _refusal(session: Session, actor: Actor, spec: Move, dossier: Dossier) -> st
         return may_review(session, actor, dossier)
     if spec.name == "withdraw":
         return may_withdraw(session, actor, dossier)
+    if spec.name == "reopen":
+        return superseded(session, dossier)
+    return None
+
+
+def superseded(session: Session, dossier: Dossier) -> str | None:
+    """Why a returned dossier may not be reopened: a newer version of it is open already (two drafts
+    of one package could both be approved, the older one without the newer one's edits)."""
+    successor = session.scalar(select(Dossier.id).where(Dossier.previous_id == dossier.id))
+    if successor:
+        return (f"version {dossier.number + 1} of this dossier ({successor}) was opened from it: "
+                "work on that version instead")
     return None
 
 
@@ -159,6 +184,8 @@ def move(session: Session, actor: Actor, dossier_id: str, name: str, comment: st
         raise InvalidMove(f"cannot {name} dossier {dossier.title!r}: it is {dossier.state} "
                           f"({name} is allowed only from {' or '.join(spec.sources)})")
     reason = _refusal(session, actor, spec, dossier)
+    if reason and name == "reopen":
+        raise InvalidMove(f"cannot reopen dossier {dossier.title!r}: {reason}")
     if reason:
         raise FourEyesViolation(reason) if spec.review else PermissionDenied(reason)
     comment = (comment or "").strip() or None

@@ -224,7 +224,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         try:
             output.write_bytes(data)
         except OSError as exc:
-            fail(f"cannot write {output}: {exc.strerror}")
+            fail(f"cannot write {output}: {exc.strerror}", 2)
         console.print(f"wrote {output} ({len(data)} bytes, {fmt.lower()})", highlight=False, markup=False)
 
     @bench_app.command("graph")

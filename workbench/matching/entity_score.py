@@ -67,6 +67,44 @@ def _values(props: dict, key: str) -> set[str]:
     return {str(v).strip().lower() for v in props.get(key, []) or [] if str(v).strip()}
 
 
+CIRCA_YEARS = 2  # 'DOB circa 1960' agrees with a birth in 1958-1962
+
+
+def birth_date_effect(query: dict, candidate: dict) -> tuple[float, str] | None:
+    """(effect, detail) of the dates of birth both sides hold, None when one side holds none.
+
+    Exact dates (birthDate) agree in full, agree as far as the shorter one goes, or differ. A rough
+    year (birthDateCirca, OFAC's 'circa 1960') agrees with any date within CIRCA_YEARS of it."""
+    q_dob, c_dob = _values(query, "birthDate"), _values(candidate, "birthDate")
+    exact = _exact_dates(q_dob, c_dob) if q_dob and c_dob else None
+    if exact and exact[0] > 0:
+        return exact
+    q_circa, c_circa = _values(query, "birthDateCirca"), _values(candidate, "birthDateCirca")
+    if not (q_circa and (c_dob or c_circa)) and not (c_circa and q_dob):
+        return exact
+    for rough, other in ((q_circa, c_dob | c_circa), (c_circa, q_dob | q_circa)):
+        for year in sorted(rough):
+            near = sorted(d for d in other if _year(d) is not None and _year(year) is not None
+                          and abs(_year(d) - _year(year)) <= CIRCA_YEARS)
+            if near:
+                return 0.03, f"born {near[0]}, listed as circa {year}"
+    return -0.3, "different year of birth (beyond a circa year's margin)"
+
+
+def _exact_dates(q_dob: set[str], c_dob: set[str]) -> tuple[float, str]:
+    if q_dob & c_dob and any(len(d) >= 10 for d in q_dob & c_dob):
+        return 0.1, "same full date of birth"
+    if {d[:4] for d in q_dob} & {d[:4] for d in c_dob}:
+        if any(a.startswith(b) or b.startswith(a) for a in q_dob for b in c_dob):
+            return 0.05, "same year of birth (partial date)"
+        return -0.15, "same year, different day or month of birth"
+    return -0.3, "different year of birth"
+
+
+def _year(date: str) -> int | None:
+    return int(date[:4]) if date[:4].isdigit() else None
+
+
 def identifier_effect(score: float, query: dict, candidate: dict) -> tuple[float, list[tuple[str, float, str]]]:
     """A score moved by the identifiers both sides hold: (new score, [(feature, effect, detail)])."""
     effects: list[tuple[str, float, str]] = []
@@ -106,22 +144,10 @@ def score_entities(query: dict, candidate: dict, schema: str | None = None) -> E
     for label, effect, detail in effects:
         feature(label, effect, detail)
 
-    q_dob, c_dob = _values(query, "birthDate"), _values(candidate, "birthDate")
-    if q_dob and c_dob:
-        if q_dob & c_dob and any(len(d) >= 10 for d in q_dob & c_dob):
-            feature("date of birth", 0.1, "same full date of birth")
-            score += 0.1
-        elif {d[:4] for d in q_dob} & {d[:4] for d in c_dob}:
-            compatible = any(a.startswith(b) or b.startswith(a) for a in q_dob for b in c_dob)
-            if compatible:
-                feature("date of birth", 0.05, "same year of birth (partial date)")
-                score += 0.05
-            else:
-                feature("date of birth", -0.15, "same year, different day or month of birth")
-                score -= 0.15
-        else:
-            feature("date of birth", -0.3, "different year of birth")
-            score -= 0.3
+    dob = birth_date_effect(query, candidate)
+    if dob:
+        feature("date of birth", *dob)
+        score += dob[0]
 
     for prop in ("nationality", "country", "citizenship"):
         qv, cv = _values(query, prop), _values(candidate, prop)

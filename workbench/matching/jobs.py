@@ -40,8 +40,11 @@ def screened_kinds() -> list[str]:
 
 
 def start_job(session: Session, actor: Actor, path_or_source_id: str | Path, mapping_text: str,
-              threshold: float = 0.7) -> ScreeningJob:
-    """Check the mapping and the file, store the file as a source, and queue the job."""
+              threshold: float = 0.7, file_name: str | None = None) -> ScreeningJob:
+    """Check the mapping and the file, store the file as a source, and queue the job.
+
+    ``file_name``: the name the file was uploaded under this time (the same bytes uploaded before under
+    another name are one source, but this job is about this upload)."""
     from workbench.sources.files import file_path
     from workbench.sources.tabular import load_mapping, read_rows, source_for_table
 
@@ -57,7 +60,7 @@ def start_job(session: Session, actor: Actor, path_or_source_id: str | Path, map
         for _ in read_rows(path, mapping):  # fail now, with file and row, rather than in the background
             pass
         source_id = source_for_table(session, actor, path, mapping)
-        file_name = path.name
+        file_name = file_name or path.name
     else:
         source = get_source(session, str(path_or_source_id))
         if not source.sha256:
@@ -65,7 +68,7 @@ def start_job(session: Session, actor: Actor, path_or_source_id: str | Path, map
         path = file_path(source.sha256)
         if not path.exists():
             raise NotFound(f"the stored file of source {source.title!r} is missing")
-        source_id, file_name = source.id, source.file_name or source.title
+        source_id, file_name = source.id, file_name or source.file_name or source.title
     job = ScreeningJob(source_id=source_id, file_name=file_name, mapping=mapping.text or mapping_text,
                        against="db", threshold=threshold, status="queued", created_by=actor.username)
     session.add(job)

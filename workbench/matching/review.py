@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -81,6 +81,7 @@ def record_decision(session: Session, actor: Actor, item_id: int, verdict: str,
     if item.status in FINAL:  # confirming again would lose the list of records it created
         raise Conflict(f"this hit was already {item.status} by {item.decided_by}: the decision stands")
     before = {"status": item.status}
+    _claim(session, item, verdict, actor)
     provenance: dict = {}
     if verdict == "confirmed" and item.job_id:
         job = session.get(ScreeningJob, item.job_id)
@@ -98,13 +99,15 @@ def record_decision(session: Session, actor: Actor, item_id: int, verdict: str,
                       "importer": IMPORTER_VERSION}
         if target.id != item.entity_id:
             provenance["merged_into"] = target.id
-    if verdict == "rejected":
+    if verdict in FINAL:
+        # A rejection keeps the pair from being raised again; a later confirmation of the same pair
+        # lifts it (the reviewer has seen it is the same person after all).
         existing = session.scalar(select(PairDecision).where(PairDecision.query_key == item.query_key,
                                                              PairDecision.entity_id == item.entity_id))
-        if existing is None:
+        if existing is None and verdict == "rejected":
             session.add(PairDecision(query_key=item.query_key, entity_id=item.entity_id, verdict=verdict,
                                      user=actor.username))
-        else:
+        elif existing is not None:
             existing.verdict, existing.user = verdict, actor.username
     item.status = verdict
     item.decided_by = actor.username
@@ -114,6 +117,49 @@ def record_decision(session: Session, actor: Actor, item_id: int, verdict: str,
                          {"status": verdict, "entity": item.entity_id, "query": item.query_name, **provenance})
     also = _reject_alike(session, actor, item, entry.seq) if verdict == "rejected" else []
     return Decision(item, also)
+
+
+def undo_rejection(session: Session, actor: Actor, item_id: int, expected_version: int | None = None) -> ReviewItem:
+    """Open a rejected hit again and forget the rejection of its pair, so later screens raise it again."""
+    require(actor, "edit", "decide screening hits")
+    item = session.get(ReviewItem, item_id)
+    if item is None:
+        raise NotFound(f"no review item {item_id}")
+    if expected_version is not None and item.version != expected_version:
+        raise Conflict("this hit was decided by someone else since you opened it; reload it")
+    if item.status != "rejected":
+        raise Conflict(f"this hit is {item.status}, not rejected: there is no rejection to undo")
+    before = {"status": item.status, "decided_by": item.decided_by}
+    pair = session.scalar(select(PairDecision).where(PairDecision.query_key == item.query_key,
+                                                     PairDecision.entity_id == item.entity_id,
+                                                     PairDecision.verdict == "rejected"))
+    if pair is not None:
+        session.delete(pair)
+    item.status, item.decided_by, item.decided_at = "open", None, None
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Conflict("this hit was decided by someone else at the same moment; reload it") from None
+    audit.record(session, actor.username, "review.undo", "review_item", str(item.id), before,
+                 {"status": "open", "entity": item.entity_id, "query": item.query_name,
+                  "pair_rejection_lifted": pair is not None})
+    return item
+
+
+def _claim(session: Session, item: ReviewItem, verdict: str, actor: Actor) -> None:
+    """Take the hit for this decision in the database before anything else is written: two reviewers
+    deciding it at the same moment both passed the version check above, and the second then created
+    the row's records again (a server error) or stored a rejection beside the confirmation. The update
+    matches only the version this reviewer saw, so exactly one of them gets it; the other is told so."""
+    claimed = session.execute(
+        update(ReviewItem)
+        .where(ReviewItem.id == item.id, ReviewItem.version == item.version, ReviewItem.status.not_in(FINAL))
+        .values(version=ReviewItem.version + 1, status=verdict, decided_by=actor.username)
+        .execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:
+        session.rollback()
+        raise Conflict("this hit was decided by someone else at the same moment; reload it to see their decision")
+    session.refresh(item)  # the version it holds now: the writes below are checked against it
 
 
 def _reject_alike(session: Session, actor: Actor, item: ReviewItem, decision_seq: int) -> list[ReviewItem]:

@@ -119,11 +119,18 @@ class Parsed:
                 values.append(value)
 
 
+_CIRCA_RE = re.compile(r"^\s*(circa|ca\.|c\.|approximately|approx\.|about)\s+", re.IGNORECASE)
+
+
+def is_circa(text: str) -> bool:
+    """'circa 1960', 'approximately 1960': a date OFAC gives only roughly."""
+    return bool(_CIRCA_RE.match(text))
+
+
 def parse_date(text: str) -> list[str]:
-    """'06 Nov 1968' -> ['1968-11-06']; 'circa 1960' -> ['1960']; '1960 to 1962' -> every year of it
-    (1960, 1961, 1962: a range of up to ten years; other ranges, both ends)."""
-    text = text.strip().rstrip(".").strip()
-    text = re.sub(r"^(circa|approximately|about)\s+", "", text, flags=re.IGNORECASE)
+    """'06 Nov 1968' -> ['1968-11-06']; 'circa 1960' -> ['1960'] (is_circa tells it apart); '1960 to
+    1962' -> every year of it (1960, 1961, 1962: a range of up to ten years; other ranges, both ends)."""
+    text = _CIRCA_RE.sub("", text.strip().rstrip(".").strip())
     if " to " in text or re.match(r"^\d{4}\s*-\s*\d{4}$", text):
         ends = [d for end in re.split(r"\s+to\s+|\s*-\s*", text, maxsplit=1) for d in parse_date(end)]
         if len(ends) == 2 and all(len(e) == 4 for e in ends) and 0 < int(ends[1]) - int(ends[0]) <= MAX_YEAR_RANGE:
@@ -171,9 +178,12 @@ def _phrase(parsed: Parsed, phrase: str) -> None:
         if target:
             parsed.linked_to.append(target)
         return
-    for prefix, prop in (("dob ", "birthDate"), ("alt. dob ", "birthDate")):
+    for prefix in ("dob ", "alt. dob "):
         if lower.startswith(prefix):
-            for value in parse_date(phrase[len(prefix):]):
+            text = phrase[len(prefix):]
+            # A rough year is kept as such: stored as an exact one, it would rule out the years around it.
+            prop = "birthDateCirca" if is_circa(text) else "birthDate"
+            for value in parse_date(text):
                 parsed.add(prop, value)
             return
     if lower.startswith(("pob ", "alt. pob ")):

@@ -187,13 +187,13 @@ class EntityMapping:
         if not self.kind_column or self.kind_default:
             return None
         raw = str(row.get(self.kind_column) or "").strip()
-        if raw in self.kind_map or (not raw and not self._has_values(row)):
+        if raw in self.kind_map or (not raw and not self.has_values(row)):
             return None
         value = f"{raw!r}" if raw else "empty"
         return (f"{self.kind_column} is {value}, a code the mapping does not list (it knows "
                 f"{', '.join(map(repr, self.kind_map))}); add it to kind_from's map, or give kind_from a default")
 
-    def _has_values(self, row: dict) -> bool:
+    def has_values(self, row: dict) -> bool:
         """Does the row fill any column this entity reads (literals do not count: every row has them)?"""
         return any(str(row.get(column) or "").strip()
                    for spec in self.properties.values() for column in spec.referenced())
@@ -729,8 +729,10 @@ def plan_row(writer: BulkWriter, mapping: TableMapping, row: dict, row_number: i
         if unreadable:
             raise ValidationError({key: list(unreadable.values())[:1]})
         if not props.get("name") and "name" in spec.properties and spec.properties["name"].required:
-            if not props:
-                continue  # nothing mapped in this row for this entity (e.g. no second owner)
+            if not entity.has_values(row):
+                # Nothing in this row for this entity (no second owner, no registered agent): its
+                # literals (a topic every row gets) do not make it one.
+                continue
             raise ValidationError({f"{key}.name": ["is empty in this row"]})
         entity_id = _entity_id(mapping, entity, row, row_number, source_id)
         stored = writer.kind_of(entity_id)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -162,6 +162,17 @@ def surviving(session: Session, entity: Entity | None) -> Entity | None:
     return entity
 
 
+def get_live_entity(session: Session, entity_id: str, field: str = "entity") -> Entity:
+    """The entity, unless it was merged into another: a change made to a merged-away entry (from a page
+    opened before the merge, or an old id in a script) would sit on a record no page or graph shows."""
+    entity = get_entity(session, entity_id)
+    if entity.merged_into:
+        kept = surviving(session, entity) or entity
+        raise ValidationError({field: [f"{entity.caption} ({entity.id}) was merged into {kept.caption} ({kept.id}): "
+                                       "make the change there, or undo the merge first"]})
+    return entity
+
+
 def get_link(session: Session, link_id: str) -> Link:
     link = session.get(Link, link_id)
     if link is None:
@@ -223,7 +234,7 @@ def update_entity(session: Session, actor: Actor, entity_id: str, properties: di
     """Replace (or, with replace=False, merge in) the entity's properties."""
     require(actor, "edit", "edit entities")
     reg = reg or registry()
-    entity = get_entity(session, entity_id)
+    entity = get_live_entity(session, entity_id)
     _check_version(entity, expected_version, entity.caption)
     kind_spec = reg.entity_kind(entity.kind)
     before = entity_state(entity)
@@ -255,6 +266,14 @@ def delete_entity(session: Session, actor: Actor, entity_id: str, expected_versi
     links = session.execute(
         select(Link).where(or_(Link.source_id == entity_id, Link.target_id == entity_id))
     ).scalars().all()
+    # The database takes the entry's citations and notes with it: each is recorded as removed, as
+    # when removed by hand, so the audit log keeps what they said.
+    for citation in citations_for(session, entity_id=entity_id, link_ids=[link.id for link in links]):
+        audit.record(session, actor.username, "citation.delete", "citation", citation.entity_id or citation.link_id,
+                     citation_state(citation), None)
+    for note in session.scalars(select(Note).where(Note.entity_id == entity_id).order_by(Note.id)):
+        audit.record(session, actor.username, "note.delete", "entity", entity_id, {"note": note.id, "text": note.text},
+                     None)
     for link in links:
         audit.record(session, actor.username, "link.delete", "link", link.id, link_state(link), None)
         session.delete(link)
@@ -291,10 +310,14 @@ def create_link(session: Session, actor: Actor, kind: str, source_id: str, targe
     link_spec = reg.link_kind(kind)
     if source_id == target_id:
         raise ValidationError({"target": ["an entity cannot be linked to itself"]})
-    source = get_entity(session, source_id)
-    target = get_entity(session, target_id)
+    source = get_live_entity(session, source_id, "source")
+    target = get_live_entity(session, target_id, "target")
     reg.check_endpoints(link_spec, source.kind, target.kind)
     cleaned, warnings = reg.validate_properties(kind, properties or {}, link_spec.properties)
+    same = _same_link(session, link_spec, source.id, target.id, cleaned)
+    if same is not None:  # a form sent twice (back button, double click) or an API call retried
+        raise ValidationError({"link": [f"{source.caption} is already '{link_spec.label}' {target.caption} with "
+                                        f"these values (link {same.id}): edit that link instead"]})
     link = Link(id=link_id or new_id(), kind=kind, source_id=source.id, target_id=target.id, properties=cleaned,
                 start_date=(cleaned.get("startDate") or [None])[0], end_date=(cleaned.get("endDate") or [None])[0],
                 created_by=actor.username)
@@ -302,6 +325,18 @@ def create_link(session: Session, actor: Actor, kind: str, source_id: str, targe
     session.flush()
     audit.record(session, actor.username, "link.create", "link", link.id, None, link_state(link))
     return Saved(link, warnings)
+
+
+def _same_link(session: Session, spec, source_id: str, target_id: str, properties: dict) -> Link | None:
+    """A stored link of this kind between the same ends (either way round for a symmetric kind, such as
+    Family) holding the same values: the same statement made twice."""
+    ends = [and_(Link.source_id == source_id, Link.target_id == target_id)]
+    if spec.symmetric:
+        ends.append(and_(Link.source_id == target_id, Link.target_id == source_id))
+    for link in session.scalars(select(Link).where(Link.kind == spec.name, or_(*ends))):
+        if link.properties == properties:
+            return link
+    return None
 
 
 def update_link(session: Session, actor: Actor, link_id: str, properties: dict[str, Any],
@@ -440,8 +475,14 @@ def cite(session: Session, actor: Actor, source_id: str, *, entity_id: str | Non
     if (entity_id is None) == (link_id is None):
         raise ValidationError({"subject": ["cite either an entity or a link"]})
     get_source(session, source_id)
+    if excerpt is not None and len(excerpt) > MAX_EXCERPT:
+        raise ValidationError({"excerpt": [f"an excerpt is at most {MAX_EXCERPT:,} characters (this one has "
+                                           f"{len(excerpt):,}): quote the passage, and give the page"]})
+    if value is not None and prop is None:
+        raise ValidationError({"prop": ["name the property whose value this cites (or leave the value out "
+                                        "to cite the whole entry)"]})
     if entity_id is not None:
-        entity = get_entity(session, entity_id)
+        entity = get_live_entity(session, entity_id)
         if prop is not None:
             if prop not in registry().entity_kind(entity.kind).properties:
                 raise ValidationError({"prop": [f"{entity.kind} has no property {prop!r}"]})
@@ -458,6 +499,7 @@ def cite(session: Session, actor: Actor, source_id: str, *, entity_id: str | Non
     return citation
 
 
+MAX_EXCERPT = 20_000  # characters: a passage quoted from a source, shown inline on the entity's page
 MAX_ROW_ID = 2**31 - 1  # integer ids are 32-bit on PostgreSQL: a larger one names nothing, never an error
 
 
@@ -496,7 +538,7 @@ def citations_for(session: Session, *, entity_id: str | None = None, link_ids: I
 
 def add_note(session: Session, actor: Actor, entity_id: str, text: str) -> Note:
     require(actor, "edit", "add notes")
-    get_entity(session, entity_id)
+    get_live_entity(session, entity_id)
     text = (text or "").strip()
     if not text:
         raise ValidationError({"text": ["a note cannot be empty"]})

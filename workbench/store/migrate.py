@@ -37,6 +37,21 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
+def known_revision(revision: str | None) -> bool:
+    """Whether this version of the workbench has the migration (a newer one may have migrated further)."""
+    if revision is None:
+        return True
+    try:
+        return ScriptDirectory.from_config(alembic_config()).get_revision(revision) is not None
+    except Exception:  # alembic raises its own errors for an unknown or malformed id
+        return False
+
+
+def newer_schema_message(revision: str | None) -> str:
+    return (f"the database schema is at revision {revision!r}, which this version of the workbench does not know: "
+            "a newer workbench has migrated it. Use that version (or a newer one); nothing was changed")
+
+
 def _regenerate_initial() -> None:  # pragma: no cover - developer tool, used before the first release
     """Rewrite versions/0001 from the models (allowed only while no database has been released)."""
     import tempfile

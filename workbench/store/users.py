@@ -43,8 +43,9 @@ def _check_password(password: str) -> None:
 
 def _check_username(username: str) -> None:
     """The column holds 80 characters: a longer name is a message here, not a database error (PostgreSQL)."""
-    if not username or not username.replace("-", "").replace("_", "").replace(".", "").isalnum():
-        raise ValidationError({"username": ["use letters, digits, '.', '-' or '_'"]})
+    # ASCII only: a Cyrillic 'а' makes an 'аdmin' that reads as 'admin' in the user list and the audit log.
+    if not username or not username.isascii() or not username.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        raise ValidationError({"username": ["use the letters a-z, digits, '.', '-' or '_'"]})
     if len(username) > MAX_USERNAME:
         raise ValidationError({"username": [f"at most {MAX_USERNAME} characters (this one has {len(username)})"]})
 
@@ -78,7 +79,7 @@ def add_user(session: Session, actor: Actor, username: str, role: str, password:
     # 'Rita' beside 'rita' would read as one person in the audit log: names are compared without case.
     alike = session.scalar(select(User.username).where(func.lower(User.username) == username.lower()))
     if alike is not None:
-        case = "" if alike == username else " (user names differ by more than case)"
+        case = "" if alike == username else " (user names must differ by more than upper and lower case)"
         raise ValidationError({"username": [f"user {alike!r} already exists{case}"]})
     user = User(username=username, role=role, password_hash=hash_password(password))
     session.add(user)
@@ -221,7 +222,7 @@ def revoke_token(session: Session, actor: Actor, username: str, token_id: int) -
         require(actor, "admin", "revoke other users' tokens")
     user = _existing_user(session, username)
     row = session.execute(select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id)
-                          ).scalar_one_or_none()
+                          ).scalar_one_or_none() if 0 < token_id <= 2**31 - 1 else None  # ids are 32-bit
     if row is None:
         raise NotFound(f"{username} has no token {token_id}")
     if not row.revoked:

@@ -18,6 +18,7 @@ from urllib.parse import quote, urlparse
 from fastapi import Depends, HTTPException, Request
 from fastapi import Path as PathParam
 from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData
 from sqlalchemy.orm import Session
 
 from workbench.schema import registry
@@ -164,6 +165,15 @@ async def csrf_protect(request: Request) -> None:
     if not expected or not sent or not hmac.compare_digest(str(expected), str(sent)):
         raise HTTPException(status_code=403, detail="the form's security token is missing or out of date: "
                                                     "reload the page and try again")
+
+
+async def posted_form(request: Request) -> FormData:
+    """The posted form, read on the event loop so that the route itself can be a plain function.
+
+    FastAPI runs plain routes in its thread pool: a save waiting for SQLite's write lock (while an
+    import runs) then holds up its own request only, not every page of the server. The form is
+    parsed once per request (Starlette keeps it): csrf_protect may have read it already."""
+    return await request.form(max_fields=MAX_FORM_FIELDS)
 
 
 def flash(request: Request, message: str, level: str = "info") -> None:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from workbench.labels import value_label
@@ -199,6 +199,9 @@ class EntityPage:
     sanctions: list[Entity]
     status: str
     merged_into: Entity | None = None
+    # Citations of values the entity no longer holds (a date corrected since): the source said it, and
+    # the page must not show the corrected fact as if it had never been sourced otherwise.
+    former: list[FactRow] = field(default_factory=list)
 
 
 def entity_page(session: Session, entity_id: str, history_limit: int = 100) -> EntityPage:
@@ -236,6 +239,10 @@ def entity_page(session: Session, entity_id: str, history_limit: int = 100) -> E
         if name not in kind.properties:
             facts.extend(FactRow(name, property_label(kind.properties, name), v, by_value.get((name, v), []))
                          for v in values)
+    held = {(name, v) for name, values in entity.properties.items() for v in values}
+    former = [FactRow(name, property_label(kind.properties, name), value, cited,
+                      display=value_label(kind.properties.get(name), value))
+              for (name, value), cited in by_value.items() if (name, value) not in held]
 
     others = entities_by_id(session, [l.target_id if l.source_id == entity.id else l.source_id for l in links])
     groups: dict[str, list[LinkRow]] = defaultdict(list)
@@ -264,7 +271,7 @@ def entity_page(session: Session, entity_id: str, history_limit: int = 100) -> E
         history=history_rows(history, kind.properties, _cited_sources(session, history),
                              _merge_captions(session, history)),
         notes=notes, sanctions=sanctions,
-        status=sanction_status(sanctions), merged_into=merged_into,
+        status=sanction_status(sanctions), merged_into=merged_into, former=former,
     )
 
 
@@ -281,14 +288,31 @@ def entity_history(session: Session, entity_id: str, limit: int = 100) -> list[A
     from workbench.store.models import Merge
 
     merge_ids = [str(i) for i in session.execute(select(Merge.id).where(Merge.winner_id == entity_id)).scalars()]
-    if not merge_ids:
-        return own
-    merges = session.execute(
-        select(AuditEntry).where(AuditEntry.object_type == "merge", AuditEntry.object_id.in_(merge_ids),
-                                 AuditEntry.action.in_(("merge.create", "merge.undo")))
+    kept: list[AuditEntry] = []
+    if merge_ids:
+        merges = session.execute(
+            select(AuditEntry).where(AuditEntry.object_type == "merge", AuditEntry.object_id.in_(merge_ids),
+                                     AuditEntry.action.in_(("merge.create", "merge.undo")))
+            .order_by(AuditEntry.seq.desc()).limit(limit)).scalars().all()
+        kept = [e for e in merges if _state(e).get("winner") == entity_id]
+    return sorted([*own, *kept, *_link_entries(session, entity_id, limit)], key=lambda e: e.seq, reverse=True)[:limit]
+
+
+def _link_entries(session: Session, entity_id: str, limit: int) -> list[AuditEntry]:
+    """The entity's links as they were added, changed and removed (links are filed under their own ids):
+    those it holds by id, and removed ones (fewer, and gone from the links table) by the ends they had."""
+    held = [link.id for link in links_of(session, entity_id)]
+    found: list[AuditEntry] = []
+    for start in range(0, len(held), 500):
+        found += session.execute(
+            select(AuditEntry).where(AuditEntry.object_type == "link", AuditEntry.object_id.in_(held[start:start + 500]))
+            .order_by(AuditEntry.seq.desc()).limit(limit)).scalars().all()
+    removed = session.execute(
+        select(AuditEntry).where(AuditEntry.action == "link.delete",
+                                 cast(AuditEntry.before, String).contains(entity_id, autoescape=True))
         .order_by(AuditEntry.seq.desc()).limit(limit)).scalars().all()
-    kept = [e for e in merges if _state(e).get("winner") == entity_id]
-    return sorted([*own, *kept], key=lambda e: e.seq, reverse=True)[:limit]
+    return [e for e in {e.seq: e for e in [*found, *removed]}.values()
+            if entity_id in (_state(e).get("source"), _state(e).get("target"))]
 
 
 def _state(entry: AuditEntry) -> dict:
@@ -305,14 +329,22 @@ def _cited(entry: AuditEntry) -> list[dict]:
 
 
 def _merge_captions(session: Session, entries: list[AuditEntry]) -> dict[str, str]:
-    """Captions of the entities the merge entries among ``entries`` name (kept and merged)."""
+    """Captions of the entities the merge and link entries among ``entries`` name (kept and merged, ends)."""
     ids: set[str] = set()
     for entry in entries:
-        if entry.object_type == "merge":
+        if entry.object_type == "link":
+            ids.update(str(_state(entry)[k]) for k in ("source", "target") if _state(entry).get(k))
+        elif entry.object_type == "merge":
             ids.update(str(v) for k, v in _state(entry).items() if k in ("winner", "loser") and v)
         elif entry.action in ("entity.merge", "entity.unmerge"):
             ids.update(str(v) for v in _state(entry).values() if isinstance(v, str) and v)
-    return {i: e.caption for i, e in entities_by_id(session, ids).items()}
+    captions = {i: e.caption for i, e in entities_by_id(session, ids).items()}
+    gone = ids - set(captions)
+    if gone:  # deleted since: named as they were when deleted
+        for entry in session.scalars(select(AuditEntry).where(AuditEntry.action == "entity.delete",
+                                                              AuditEntry.object_id.in_(gone))):
+            captions[entry.object_id] = f"{_state(entry).get('caption') or entry.object_id} (deleted)"
+    return captions
 
 
 def _merge_text(entry: AuditEntry, captions: Mapping[str, str]) -> str | None:
@@ -344,19 +376,44 @@ def history_rows(entries: Iterable[AuditEntry], props: Mapping[str, Property],
         row = HistoryRow(entry)
         if entry.object_type == "citation":
             row.text = _citation_text(entry.action, _cited(entry), props, titles)
+        elif entry.object_type == "link":
+            row.text, row.changes = _link_text(entry, entity_captions or {})
         elif (merged := _merge_text(entry, entity_captions or {})) is not None:
             row.text = merged
         elif isinstance(before, dict) and isinstance(after, dict) and "properties" in before and "properties" in after:
-            old, new = before["properties"] or {}, after["properties"] or {}
-            names = [n for n in props if n in old or n in new]
-            names += [n for n in dict.fromkeys([*old, *new]) if n not in props]
-            row.changes = [Change(property_label(props, n), [value_label(props.get(n), v) for v in old.get(n) or []],
-                                  [value_label(props.get(n), v) for v in new.get(n) or []])
-                           for n in names if old.get(n) != new.get(n)]
+            row.changes = _changes(before["properties"] or {}, after["properties"] or {}, props)
         elif isinstance(after, dict) and "text" in after:
             row.text = after["text"]
         rows.append(row)
     return rows
+
+
+def _changes(old: dict, new: dict, props: Mapping[str, Property]) -> list[Change]:
+    """The values that differ, property by property in the schema's order (then any it no longer
+    declares), each named by its label."""
+    names = [n for n in props if n in old or n in new]
+    names += [n for n in dict.fromkeys([*old, *new]) if n not in props]
+    return [Change(property_label(props, n), [value_label(props.get(n), v) for v in old.get(n) or []],
+                   [value_label(props.get(n), v) for v in new.get(n) or []])
+            for n in names if old.get(n) != new.get(n)]
+
+
+def _link_text(entry: AuditEntry, captions: Mapping[str, str]) -> tuple[str, list[Change]]:
+    """'Link added: A member of B (Role: jefe)', 'Link removed: ...', or 'Link changed: ...' with its
+    changed values by their labels."""
+    state = _state(entry)
+    spec = registry().link_kinds.get(state.get("kind", ""))
+    props = spec.properties if spec else {}
+    ends = (f"{captions.get(state.get('source'), state.get('source'))} {spec.label if spec else state.get('kind')} "
+            f"{captions.get(state.get('target'), state.get('target'))}")
+    values = state.get("properties") or {}
+    if entry.action == "link.update" and isinstance(entry.before, dict) and isinstance(entry.after, dict):
+        return f"Link changed: {ends}", _changes(entry.before.get("properties") or {},
+                                                  entry.after.get("properties") or {}, props)
+    details = "; ".join(f"{property_label(props, n)}: {', '.join(value_label(props.get(n), v) for v in vs)}"
+                        for n, vs in values.items() if vs)
+    verb = "Link removed" if entry.action == "link.delete" else "Link added"
+    return f"{verb}: {ends}" + (f" ({details})" if details else ""), []
 
 
 def _citation_text(action: str, cited: list[dict], props: Mapping[str, Property], titles: Mapping[str, str]) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from workbench.settings import get_settings
@@ -104,6 +105,12 @@ async def add_uploaded_source(session: Session, actor: Actor, upload: UploadFile
     The bytes are written last, once the source's fields have passed: a refused upload leaves no file
     in the data directory (the rollback takes the rows; nothing would take the file)."""
     checked = await read_upload(upload, get_settings().upload_max_bytes, DOCUMENT_TYPES)
+    # The writes wait for the database (SQLite's one writer may be an import): in the thread pool,
+    # so that only this request waits, not every page of the server.
+    return await run_in_threadpool(_store_upload, session, actor, checked, fields)
+
+
+def _store_upload(session: Session, actor: Actor, checked: Upload, fields: dict[str, Any]) -> Source:
     stored = record_file(session, actor, checked.data, checked.name, checked.media_type)
     fields = {**fields, "title": fields.get("title") or checked.name}
     source = store.create_source(session, actor, sha256=stored.sha256, file_name=checked.name,

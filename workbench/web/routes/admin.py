@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from workbench.schema import ValidationError
 from workbench.store import users
 from workbench.store.permissions import ROLES, Actor
-from workbench.web.deps import RowId, flash, get_session, require_role, templates
+from workbench.web.deps import RowId, flash, get_session, posted_form, require_role, templates
 from workbench.web.forms import form_value
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -29,8 +30,8 @@ def user_list(request: Request, actor: Actor = Depends(admin_only), session: Ses
 
 
 @router.post("/users")
-async def user_add(request: Request, actor: Actor = Depends(admin_only), session: Session = Depends(get_session)):
-    form = await request.form()
+def user_add(request: Request, actor: Actor = Depends(admin_only), session: Session = Depends(get_session),
+             form: FormData = Depends(posted_form)):
     values = {"username": form_value(form, "username"), "role": form_value(form, "role")}
     password = form.get("password") if isinstance(form.get("password"), str) else ""
     try:
@@ -43,9 +44,8 @@ async def user_add(request: Request, actor: Actor = Depends(admin_only), session
 
 
 @router.post("/users/{username}/role")
-async def user_role(username: str, request: Request, actor: Actor = Depends(admin_only),
-                    session: Session = Depends(get_session)):
-    form = await request.form()
+def user_role(username: str, request: Request, actor: Actor = Depends(admin_only),
+              session: Session = Depends(get_session), form: FormData = Depends(posted_form)):
     role = form_value(form, "role")
     try:
         users.set_role(session, actor, username, role)
@@ -57,9 +57,8 @@ async def user_role(username: str, request: Request, actor: Actor = Depends(admi
 
 
 @router.post("/users/{username}/active")
-async def user_active(username: str, request: Request, actor: Actor = Depends(admin_only),
-                      session: Session = Depends(get_session)):
-    form = await request.form()
+def user_active(username: str, request: Request, actor: Actor = Depends(admin_only),
+                session: Session = Depends(get_session), form: FormData = Depends(posted_form)):
     active = form_value(form, "active") == "1"
     try:
         users.set_active(session, actor, username, active)
@@ -89,10 +88,9 @@ def token_list(username: str, request: Request, actor: Actor = Depends(admin_onl
 
 
 @router.post("/users/{username}/tokens")
-async def token_create(username: str, request: Request, actor: Actor = Depends(admin_only),
-                       session: Session = Depends(get_session)):
+def token_create(username: str, request: Request, actor: Actor = Depends(admin_only),
+                 session: Session = Depends(get_session), form: FormData = Depends(posted_form)):
     """Show the new token on the answer itself: a flash would carry it in the (signed, not encrypted) cookie."""
-    form = await request.form()
     label = form_value(form, "label")
     try:
         token = users.create_token(session, actor, label, username)
@@ -103,8 +101,8 @@ async def token_create(username: str, request: Request, actor: Actor = Depends(a
 
 
 @router.post("/users/{username}/tokens/{token_id}/revoke")
-async def token_revoke(username: str, token_id: RowId, request: Request, actor: Actor = Depends(admin_only),
-                       session: Session = Depends(get_session)):
+def token_revoke(username: str, token_id: RowId, request: Request, actor: Actor = Depends(admin_only),
+                 session: Session = Depends(get_session)):
     row = users.revoke_token(session, actor, username, token_id)
     flash(request, f"Revoked token {row.id} ({row.label}) of {username}: scripts using it now get 401.")
     return RedirectResponse(f"/admin/users/{username}/tokens", status_code=303)

@@ -304,7 +304,7 @@ def judge(entity_id: str, body: JudgementIn, actor: Actor = Depends(current_acto
 def entity(entity_id: str, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
     page = readmodels.entity_page(session, entity_id, history_limit=0)
     links = [row.link for _, rows in page.link_groups for row in rows]
-    citations = page.whole_citations + [c for f in page.facts + page.identifiers for c in f.citations] + \
+    citations = page.whole_citations + [c for f in page.facts + page.identifiers + page.former for c in f.citations] + \
         [c for _, rows in page.link_groups for row in rows for c in row.citations]
     unique = {c.id: c for c in citations}
     return EntityDetail(**_entity_out(page.entity).model_dump(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from workbench.store import entities as store
 from workbench.store import users
@@ -17,6 +17,7 @@ from workbench.web.deps import (
     current_actor,
     get_session,
     optional_actor,
+    posted_form,
     templates,
 )
 from workbench.web.forms import form_value, same_site_path
@@ -38,8 +39,7 @@ def login_page(request: Request, next: str = "/", actor: Actor | None = Depends(
 
 
 @router.post("/login", include_in_schema=False)
-async def login(request: Request, session: Session = Depends(get_session)):
-    form = await request.form()
+def login(request: Request, session: Session = Depends(get_session), form: FormData = Depends(posted_form)):
     username = form_value(form, "username")
     password = form.get("password") if isinstance(form.get("password"), str) else ""
     target = same_site_path(form_value(form, "next"))
@@ -52,9 +52,9 @@ async def login(request: Request, session: Session = Depends(get_session)):
             {"next": target, "username": username,
              "error": f"Too many failed sign-in attempts. Try again in {wait} seconds."},
             status_code=429, headers={"Retry-After": str(wait)})
-    # argon2 costs ~0.1 s of CPU by design (unknown names too): off the event loop, or a stream of
-    # sign-in attempts would stall every other page.
-    actor = await run_in_threadpool(users.authenticate, session, username, password)
+    # argon2 costs ~0.1 s of CPU by design (unknown names too): a plain route, so in the thread pool,
+    # off the event loop, or a stream of sign-in attempts would stall every other page.
+    actor = users.authenticate(session, username, password)
     if actor is None:
         throttle.failed(username, address)
         return templates.TemplateResponse(

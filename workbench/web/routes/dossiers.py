@@ -9,13 +9,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from workbench.dossiers import exports, service, workflow
 from workbench.schema import ValidationError, registry
 from workbench.store.entities import Conflict, get_entity
 from workbench.store.permissions import Actor
 from workbench.web import engines
-from workbench.web.deps import RowId, current_actor, flash, get_session, require_role, templates, wants_json
+from workbench.web.deps import (RowId, current_actor, flash, get_session, posted_form, require_role, templates,
+                                wants_json)
 from workbench.web.forms import field_errors, form_int, form_value
 
 router = APIRouter(include_in_schema=False)
@@ -65,9 +67,8 @@ def dossier_new(request: Request, q: str = "", target: str = "", actor: Actor = 
 
 
 @router.post("/dossiers/new")
-async def dossier_create(request: Request, actor: Actor = Depends(current_actor),
-                         session: Session = Depends(get_session)):
-    form = await request.form()
+def dossier_create(request: Request, actor: Actor = Depends(current_actor),
+                   session: Session = Depends(get_session), form: FormData = Depends(posted_form)):
     dossier = service.create_dossier(session, actor, form_value(form, "target_id"), form_value(form, "legal_basis"),
                                      title=form_value(form, "title") or None)
     if wants_json(request):
@@ -162,9 +163,8 @@ def dossier_completeness(dossier_id: str, actor: Actor = Depends(current_actor),
 
 
 @router.post("/dossiers/{dossier_id}/edit")
-async def dossier_edit(dossier_id: str, request: Request, actor: Actor = Depends(current_actor),
-                       session: Session = Depends(get_session)):
-    form = await request.form()
+def dossier_edit(dossier_id: str, request: Request, actor: Actor = Depends(current_actor),
+                 session: Session = Depends(get_session), form: FormData = Depends(posted_form)):
     dossier = service.get_dossier(session, dossier_id)
 
     def act():
@@ -172,7 +172,7 @@ async def dossier_edit(dossier_id: str, request: Request, actor: Actor = Depends
         for key in service.NARRATIVE_SECTIONS:
             if f"narrative_{key}" in form:
                 narrative[key] = form_value(form, f"narrative_{key}")
-        changes = {"narrative": narrative, "title": form_value(form, "title") or dossier.title,
+        changes = {"narrative": narrative, "title": form_value(form, "title") if "title" in form else dossier.title,
                    "identifier_notes": form_value(form, "identifier_notes")}
         if service.basis_of(dossier).visa:
             changes["visa_data"] = {k: form_value(form, f"visa_{k}") for k in service.VISA_FIELDS}
@@ -184,9 +184,8 @@ async def dossier_edit(dossier_id: str, request: Request, actor: Actor = Depends
 
 
 @router.post("/dossiers/{dossier_id}/exhibits")
-async def exhibit_add(dossier_id: str, request: Request, actor: Actor = Depends(current_actor),
-                      session: Session = Depends(get_session)):
-    form = await request.form()
+def exhibit_add(dossier_id: str, request: Request, actor: Actor = Depends(current_actor),
+                session: Session = Depends(get_session), form: FormData = Depends(posted_form)):
     pick = form_value(form, "evidence")  # "citation:12" or "source:abc"
     kind, _, ref = pick.partition(":")
 
@@ -206,9 +205,8 @@ async def exhibit_add(dossier_id: str, request: Request, actor: Actor = Depends(
 
 
 @router.post("/dossiers/{dossier_id}/exhibits/{exhibit_id}/remove")
-async def exhibit_remove(dossier_id: str, exhibit_id: RowId, request: Request, actor: Actor = Depends(current_actor),
-                         session: Session = Depends(get_session)):
-    form = await request.form()
+def exhibit_remove(dossier_id: str, exhibit_id: RowId, request: Request, actor: Actor = Depends(current_actor),
+                   session: Session = Depends(get_session), form: FormData = Depends(posted_form)):
 
     def act():
         service.remove_exhibit(session, actor, dossier_id, exhibit_id, expected_version=form_int(form, "version"))
@@ -219,9 +217,8 @@ async def exhibit_remove(dossier_id: str, exhibit_id: RowId, request: Request, a
 
 
 @router.post("/dossiers/{dossier_id}/comments")
-async def comment_add(dossier_id: str, request: Request, actor: Actor = Depends(current_actor),
-                      session: Session = Depends(get_session)):
-    form = await request.form()
+def comment_add(dossier_id: str, request: Request, actor: Actor = Depends(current_actor),
+                session: Session = Depends(get_session), form: FormData = Depends(posted_form)):
 
     def act():
         service.add_comment(session, actor, dossier_id, form_value(form, "text"), form_int(form, "exhibit_id"))
@@ -232,9 +229,8 @@ async def comment_add(dossier_id: str, request: Request, actor: Actor = Depends(
 
 
 @router.post("/dossiers/{dossier_id}/move")
-async def dossier_move(dossier_id: str, request: Request, actor: Actor = Depends(current_actor),
-                       session: Session = Depends(get_session)):
-    form = await request.form()
+def dossier_move(dossier_id: str, request: Request, actor: Actor = Depends(current_actor),
+                 session: Session = Depends(get_session), form: FormData = Depends(posted_form)):
     name = form_value(form, "action")
 
     def act():
@@ -249,9 +245,8 @@ async def dossier_move(dossier_id: str, request: Request, actor: Actor = Depends
 
 
 @router.post("/dossiers/{dossier_id}/new-version")
-async def dossier_new_version(dossier_id: str, request: Request, actor: Actor = Depends(current_actor),
-                              session: Session = Depends(get_session)):
-    form = await request.form()
+def dossier_new_version(dossier_id: str, request: Request, actor: Actor = Depends(current_actor),
+                        session: Session = Depends(get_session), form: FormData = Depends(posted_form)):
 
     def act():
         dossier = service.new_version(session, actor, dossier_id, form_value(form, "comment") or None)

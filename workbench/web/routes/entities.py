@@ -7,6 +7,7 @@ import json
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from workbench.labels import country_label
 from workbench.schema import Property, ValidationError, registry
@@ -14,7 +15,7 @@ from workbench.store import entities as store
 from workbench.store.models import Entity
 from workbench.store.permissions import Actor
 from workbench.web import engines, readmodels
-from workbench.web.deps import RowId, current_actor, flash, get_session, templates
+from workbench.web.deps import RowId, current_actor, flash, get_session, posted_form, templates
 from workbench.web.forms import (conflict_messages, fields_for, form_int, form_value, other_errors, posted_base,
                                  properties_from_form, same_site_path)
 
@@ -82,10 +83,9 @@ def entity_duplicates(entity_id: str, request: Request, actor: Actor = Depends(c
 
 
 @router.post("/entities/{entity_id}/judge")
-async def entity_judge(entity_id: str, request: Request, actor: Actor = Depends(current_actor),
-                       session: Session = Depends(get_session)):
+def entity_judge(entity_id: str, request: Request, actor: Actor = Depends(current_actor),
+                 session: Session = Depends(get_session), form: FormData = Depends(posted_form)):
     """Same (merge the other entry into this one), different, or unsure about a possible duplicate."""
-    form = await request.form()
     other_id, verdict = form_value(form, "other_id"), form_value(form, "verdict")
     engines.judge_pair(session, actor, entity_id, other_id, verdict)
     other = store.get_entity(session, other_id)
@@ -97,8 +97,8 @@ async def entity_judge(entity_id: str, request: Request, actor: Actor = Depends(
 
 
 @router.post("/merges/{merge_id}/undo")
-async def merge_undo(merge_id: RowId, request: Request, actor: Actor = Depends(current_actor),
-                     session: Session = Depends(get_session)):
+def merge_undo(merge_id: RowId, request: Request, actor: Actor = Depends(current_actor),
+               session: Session = Depends(get_session)):
     record = engines.undo_merge(session, actor, merge_id)
     flash(request, "Merge undone: the merged entry, its names, links, citations and notes are back.")
     return RedirectResponse(f"/entities/{record.winner_id}/duplicates", status_code=303)
@@ -157,9 +157,8 @@ def _confirmed_entities(session: Session, ids: list[str]) -> list[Entity]:
 
 
 @router.post("/entities/new")
-async def entity_create(request: Request, kind: str = "", actor: Actor = Depends(current_actor),
-                        session: Session = Depends(get_session)):
-    form = await request.form()
+def entity_create(request: Request, kind: str = "", actor: Actor = Depends(current_actor),
+                  session: Session = Depends(get_session), form: FormData = Depends(posted_form)):
     kind = form_value(form, "kind") or kind
     spec = registry().entity_kind(kind)
     values = properties_from_form(form, spec.properties)
@@ -176,12 +175,13 @@ async def entity_create(request: Request, kind: str = "", actor: Actor = Depends
     confirmed = [c for c in dict.fromkeys(form.getlist("confirmed_different")
                                           + (form.getlist("different_from") if decision == "new" else []))
                  if isinstance(c, str) and c]
-    if decision != "new":
-        duplicates = [d for d in engines.find_duplicates(session, kind, values)
-                      if d.score >= DUPLICATE_WARN_SCORE and d.entity_id not in confirmed]
-        if duplicates:
-            return _form(request, kind, values, duplicates=duplicates,
-                         confirmed=_confirmed_entities(session, confirmed), status=200)
+    # "It's different" answers for the entries it was shown, not for any other: the same form sent
+    # again (back button, a second tab) meets the entry it created the first time, and is asked again.
+    duplicates = [d for d in engines.find_duplicates(session, kind, values)
+                  if d.score >= DUPLICATE_WARN_SCORE and d.entity_id not in confirmed]
+    if duplicates:
+        return _form(request, kind, values, duplicates=duplicates,
+                     confirmed=_confirmed_entities(session, confirmed), status=200)
     try:
         saved = store.create_entity(session, actor, kind, values)
     except ValidationError as exc:
@@ -206,9 +206,8 @@ def entity_edit(entity_id: str, request: Request, actor: Actor = Depends(current
 
 
 @router.post("/entities/{entity_id}/edit")
-async def entity_update(entity_id: str, request: Request, actor: Actor = Depends(current_actor),
-                        session: Session = Depends(get_session)):
-    form = await request.form()
+def entity_update(entity_id: str, request: Request, actor: Actor = Depends(current_actor),
+                  session: Session = Depends(get_session), form: FormData = Depends(posted_form)):
     entity = store.get_entity(session, entity_id)
     spec = registry().entity_kind(entity.kind)
     values = properties_from_form(form, spec.properties)
@@ -236,22 +235,20 @@ async def entity_update(entity_id: str, request: Request, actor: Actor = Depends
 
 
 @router.post("/entities/{entity_id}/delete")
-async def entity_delete(entity_id: str, request: Request, actor: Actor = Depends(current_actor),
-                        session: Session = Depends(get_session)):
-    form = await request.form()
+def entity_delete(entity_id: str, request: Request, actor: Actor = Depends(current_actor),
+                  session: Session = Depends(get_session), form: FormData = Depends(posted_form)):
     entity = store.get_entity(session, entity_id)
     caption = entity.caption
     store.delete_entity(session, actor, entity_id, expected_version=form_int(form, "version"))
-    flash(request, f"Deleted {caption} and its links.")
+    flash(request, f"Deleted {caption} with its links, citations and notes (the audit log keeps them).")
     return RedirectResponse("/entities", status_code=303)
 
 
 # ---- notes and citations ---------------------------------------------------------------------
 
 @router.post("/entities/{entity_id}/notes")
-async def note_add(entity_id: str, request: Request, actor: Actor = Depends(current_actor),
-                   session: Session = Depends(get_session)):
-    form = await request.form()
+def note_add(entity_id: str, request: Request, actor: Actor = Depends(current_actor),
+             session: Session = Depends(get_session), form: FormData = Depends(posted_form)):
     try:
         store.add_note(session, actor, entity_id, form_value(form, "text"))
     except ValidationError as exc:
@@ -279,9 +276,8 @@ def parse_cite_target(session: Session, entity_id: str, target: str) -> dict:
 
 
 @router.post("/entities/{entity_id}/cite")
-async def cite_add(entity_id: str, request: Request, actor: Actor = Depends(current_actor),
-                   session: Session = Depends(get_session)):
-    form = await request.form()
+def cite_add(entity_id: str, request: Request, actor: Actor = Depends(current_actor),
+             session: Session = Depends(get_session), form: FormData = Depends(posted_form)):
     source_id = form_value(form, "source_id")
     try:
         if not source_id:
@@ -299,10 +295,10 @@ async def cite_add(entity_id: str, request: Request, actor: Actor = Depends(curr
 
 
 @router.post("/citations/{citation_id}/delete")
-async def citation_delete(citation_id: RowId, request: Request,
-                          actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
+def citation_delete(citation_id: RowId, request: Request,
+                    actor: Actor = Depends(current_actor), session: Session = Depends(get_session),
+                    form: FormData = Depends(posted_form)):
     """Remove a citation attached to the wrong fact; the audit log keeps what it said."""
-    form = await request.form()
     citation = store.get_citation(session, citation_id)
     title = citation.source.title
     default = f"/entities/{citation.entity_id}" if citation.entity_id else f"/sources/{citation.source_id}"
@@ -315,11 +311,15 @@ async def citation_delete(citation_id: RowId, request: Request,
 
 def _link_form(request: Request, kind_name: str, entity, direction: str, values: dict, errors: dict | None = None,
                link=None, other=None, other_name: str = "", other_id: str = "", status: int = 200,
-               candidates: list | None = None):
+               candidates: list | None = None, base: dict | None = None):
+    """``base``: as for entity forms (_form), the stored values an edit form starts from."""
     kind = registry().link_kind(kind_name)
     errors = errors or {}
+    if link is not None and base is None:
+        base = link.properties
     return templates.TemplateResponse(request, "links/form.html", {
         "kind": kind, "entity": entity, "direction": direction, "link": link, "other": other,
+        "base": json.dumps(base, ensure_ascii=False) if base is not None else None,
         "other_name": other_name, "other_id": other_id, "candidates": candidates or [],
         "fields": fields_for(kind.properties, values, errors),
         "form_errors": other_errors(errors, kind.properties),
@@ -359,9 +359,8 @@ def _resolve_other(session: Session, other_id: str, other_name: str, allowed: li
 
 
 @router.post("/links/new")
-async def link_create(request: Request, actor: Actor = Depends(current_actor),
-                      session: Session = Depends(get_session)):
-    form = await request.form()
+def link_create(request: Request, actor: Actor = Depends(current_actor),
+                session: Session = Depends(get_session), form: FormData = Depends(posted_form)):
     kind = registry().link_kind(form_value(form, "kind"))
     entity = store.get_entity(session, form_value(form, "entity"))
     direction = form_value(form, "direction") or "out"
@@ -404,32 +403,42 @@ def link_edit(link_id: str, request: Request, entity: str = "", actor: Actor = D
 
 
 @router.post("/links/{link_id}/edit")
-async def link_update(link_id: str, request: Request, actor: Actor = Depends(current_actor),
-                      session: Session = Depends(get_session)):
-    form = await request.form()
+def link_update(link_id: str, request: Request, actor: Actor = Depends(current_actor),
+                session: Session = Depends(get_session), form: FormData = Depends(posted_form)):
     link = store.get_link(session, link_id)
     here_id = form_value(form, "entity") or link.source_id
-    values = properties_from_form(form, registry().link_kind(link.kind).properties)
+    spec = registry().link_kind(link.kind)
+    values = properties_from_form(form, spec.properties)
+    base = posted_base(form, lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v))
     try:
         saved = store.update_link(session, actor, link_id, values, expected_version=form_int(form, "version"))
     except (ValidationError, store.Conflict) as exc:
         session.rollback()
         errors = exc.errors if isinstance(exc, ValidationError) else {"version": [str(exc)]}
         link = store.get_link(session, link_id)
+        if isinstance(exc, store.Conflict) and base is not None:
+            # As for entities: the other person's change stays, the user's own changes are carried over.
+            rebased = store.rebase_edit(base, values, link.properties, spec.properties)
+            values = {name: found for name, found in rebased.values.items() if found}
+            errors = {"version": conflict_messages(f"This {spec.label} link", rebased,
+                                                   lambda name: spec.properties[name].label)}
+            base = None  # the form now starts from the current version
+        elif isinstance(exc, store.Conflict):
+            # A form from before this was posted: a blind save again must not undo the other change.
+            base = None
         here = store.get_entity(session, here_id)
         direction = "out" if here.id == link.source_id else "in"
         return _link_form(request, link.kind, here, direction, values, errors, link=link,
                           other=link.target if direction == "out" else link.source,
-                          status=409 if isinstance(exc, store.Conflict) else 422)
+                          status=409 if isinstance(exc, store.Conflict) else 422, base=base)
     _flash_warnings(request, saved.warnings, registry().link_kind(saved.obj.kind).properties)
     flash(request, "Link saved.")
     return RedirectResponse(f"/entities/{here_id}", status_code=303)
 
 
 @router.post("/links/{link_id}/delete")
-async def link_delete(link_id: str, request: Request, actor: Actor = Depends(current_actor),
-                      session: Session = Depends(get_session)):
-    form = await request.form()
+def link_delete(link_id: str, request: Request, actor: Actor = Depends(current_actor),
+                session: Session = Depends(get_session), form: FormData = Depends(posted_form)):
     here_id = form_value(form, "entity")
     store.delete_link(session, actor, link_id)
     flash(request, "Link removed.")

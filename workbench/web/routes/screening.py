@@ -14,6 +14,7 @@ from pathlib import Path
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -22,7 +23,7 @@ from workbench.settings import get_settings
 from workbench.store import entities as store
 from workbench.store.permissions import Actor
 from workbench.web import readmodels
-from workbench.web.deps import RowId, current_actor, flash, get_session, templates
+from workbench.web.deps import RowId, current_actor, flash, get_session, posted_form, templates
 from workbench.web.forms import form_value, other_errors
 from workbench.web.uploads import TABLE_TYPES, UploadRejected, check_table_upload, read_upload
 
@@ -120,22 +121,28 @@ async def screening_start(request: Request, actor: Actor = Depends(current_actor
         await run_in_threadpool(check_table_upload, checked, load_mapping(text))
     except TableError as exc:
         return _page(request, session, values, {"file": [exc.named(checked.name)]}, status=422)
-    try:  # the bytes are written last: a refused upload leaves no file behind (see uploads.add_uploaded_source)
+
+    def store_and_start() -> str:
+        """The bytes are written last: a refused upload leaves no file behind (see
+        uploads.add_uploaded_source). In the thread pool: the writes may wait for an import's lock."""
         stored = record_file(session, actor, checked.data, checked.name, checked.media_type)
         source = store.source_with_file(session, stored.sha256) or store.create_source(
             session, actor, sha256=stored.sha256, file_name=checked.name, media_type=checked.media_type,
             size=len(checked.data), retrieved_at=stored.captured_at, title=values["title"] or checked.name,
             source_type=values["source_type"], reliability="B")
         keep_bytes(checked.data)  # the job reads them
-        job = start_job(session, actor, source.id, text, threshold)
+        job_id = start_job(session, actor, source.id, text, threshold, file_name=checked.name).id
+        session.commit()  # the background thread must see the job
+        return job_id
+
+    try:
+        job_id = await run_in_threadpool(store_and_start)
     except (ValidationError, MappingError) as exc:
         session.rollback()
         errors = exc.errors if isinstance(exc, ValidationError) else {"mapping_text": [str(exc)]}
         if "mapping" in errors:
             errors["mapping_text"] = errors.pop("mapping")
         return _page(request, session, values, errors, status=422)
-    job_id = job.id
-    session.commit()  # the background thread must see the job
     start_runner(request, job_id)
     return RedirectResponse(f"/screening/{job_id}", status_code=303)
 
@@ -182,11 +189,10 @@ def screening_status(job_id: str, request: Request, actor: Actor = Depends(curre
 
 
 @router.post("/screening/items/{item_id}")
-async def review_decide(item_id: RowId, request: Request, actor: Actor = Depends(current_actor),
-                        session: Session = Depends(get_session)):
+def review_decide(item_id: RowId, request: Request, actor: Actor = Depends(current_actor),
+                  session: Session = Depends(get_session), form: FormData = Depends(posted_form)):
     from workbench.matching.review import record_decision
 
-    form = await request.form()
     verdict = form_value(form, "verdict")
     job_id = form_value(form, "job_id")
     version = form_value(form, "version")
@@ -218,11 +224,31 @@ async def review_decide(item_id: RowId, request: Request, actor: Actor = Depends
         flash(request, f"Confirmed: row {item.row_number} is {item.matched_name or item.query_name}; "
                        f"{created} new record(s) created with a citation to the file.")
     elif verdict == "rejected":
-        flash(request, f"Rejected: {item.query_name} will not be raised against this entity again."
-                       f"{_also_rejected(decision.also_rejected)}")
+        flash(request, f"Rejected: {item.query_name} will not be raised against this entity again, nor any name "
+                       "that reads the same (its words in another order, a nickname as the name it stands for). "
+                       f"'Undo rejection' on this page takes it back.{_also_rejected(decision.also_rejected)}")
     else:
         flash(request, f"Marked unsure: row {item.row_number}.")
     return RedirectResponse(f"/screening/{job_id or item.job_id}#item-{item_id}", status_code=303)
+
+
+@router.post("/screening/items/{item_id}/undo")
+def review_undo(item_id: RowId, request: Request, actor: Actor = Depends(current_actor),
+                session: Session = Depends(get_session), form: FormData = Depends(posted_form)):
+    from workbench.matching.review import undo_rejection
+
+    version = form_value(form, "version")
+    try:
+        item = undo_rejection(session, actor, item_id, expected_version=int(version) if version.isdigit() else None)
+    except store.Conflict as exc:
+        session.rollback()
+        flash(request, f"Not undone: {exc}.", "error")
+        item = readmodels.review_item(session, item_id)
+        return RedirectResponse(f"/screening/{form_value(form, 'job_id') or item.job_id}#item-{item_id}",
+                                status_code=303)
+    flash(request, f"Rejection undone: {item.query_name} is open again, and later screens raise it again.")
+    return RedirectResponse(f"/screening/{item.job_id}#item-{item_id}" if item.job_id else "/screening",
+                            status_code=303)
 
 
 def _also_rejected(items: list) -> str:

@@ -7,14 +7,15 @@ import json
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, RedirectResponse
 from sqlalchemy.orm import Session
-from starlette.datastructures import UploadFile
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
 
 from workbench.schema import ValidationError, registry
 from workbench.settings import get_settings
 from workbench.store import entities as store
 from workbench.store.permissions import Actor
 from workbench.web import readmodels
-from workbench.web.deps import current_actor, flash, get_session, templates
+from workbench.web.deps import current_actor, flash, get_session, posted_form, templates
 from workbench.web.forms import conflict_messages, form_int, form_value, posted_base
 from workbench.web.uploads import UploadRejected, add_uploaded_source
 
@@ -81,7 +82,7 @@ async def source_create(request: Request, actor: Actor = Depends(current_actor),
         if isinstance(upload, UploadFile) and upload.filename:
             source = await add_uploaded_source(session, actor, upload, values)
         else:
-            source = store.create_source(session, actor, **values)
+            source = await run_in_threadpool(store.create_source, session, actor, **values)
     except UploadRejected as exc:
         session.rollback()
         return _form(request, values, {"file": [str(exc)]}, status=422, back=form_value(form, "back"))
@@ -103,11 +104,10 @@ def source_edit(source_id: str, request: Request, actor: Actor = Depends(current
 
 
 @router.post("/sources/{source_id}/edit")
-async def source_update(source_id: str, request: Request, actor: Actor = Depends(current_actor),
-                        session: Session = Depends(get_session)):
+def source_update(source_id: str, request: Request, actor: Actor = Depends(current_actor),
+                  session: Session = Depends(get_session), form: FormData = Depends(posted_form)):
     """Save the corrected description. A refused save shows what was typed; after a conflict the form
     carries the current version, with the other person's changes and the user's carried over."""
-    form = await request.form()
     values = _posted_values(form)
     version = form_int(form, "version")
     base = posted_base(form, lambda v: v is None or isinstance(v, (str, bool)))
