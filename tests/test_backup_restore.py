@@ -165,3 +165,17 @@ def test_a_restore_that_cannot_write_its_files_says_so_and_leaves_nothing(db_url
     assert result.exit_code == 1 and "cannot write the stored file" in result.output
     assert "Traceback" not in result.output and blocked.read_text() == "not a folder"
     assert all(not rows for rows in _snapshot(db_url).values())
+
+
+def test_a_restore_repairs_a_stored_file_damaged_on_disk(db_url, tmp_path):
+    from workbench.sources.files import file_path
+
+    sha = _with_a_stored_file(db_url)
+    archive = tmp_path / "backup.zip"
+    assert runner.invoke(app, ["backup", str(archive)]).exit_code == 0
+    _wipe(db_url)
+    damaged = file_path(sha)
+    damaged.parent.mkdir(parents=True, exist_ok=True)
+    damaged.write_bytes(b"%PDF-1.4 stor")  # truncated
+    assert runner.invoke(app, ["restore", str(archive)]).exit_code == 0
+    assert damaged.read_bytes() == b"%PDF-1.4 stored evidence (FICTIONAL)"

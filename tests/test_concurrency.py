@@ -107,22 +107,8 @@ def test_a_save_while_an_import_holds_sqlite_gets_a_busy_page_not_a_server_error
     import sqlite3
 
     from sqlalchemy.engine import make_url
-    from web_helpers import csrf_of, signed_in_client
 
-    from workbench.settings import reset_settings
-    from workbench.store import db as store_db
-    from workbench.store.entities import create_entity
-    from workbench.store.permissions import SYSTEM
-
-    if make_url(db_url).get_backend_name() != "sqlite":
-        pytest.skip("PostgreSQL has row locks: a writer elsewhere does not block this save")
-    monkeypatch.setenv("WORKBENCH_SQLITE_BUSY_SECONDS", "0.2")
-    reset_settings()
-    store_db.dispose_all()
-    with store_db.session_scope(db_url) as s:
-        entity_id = create_entity(s, SYSTEM, "Person", {"name": "Ana Roja"}).obj.id
-    client = signed_in_client(db_url, "rita", "researcher")
-    token = csrf_of(client, f"/entities/{entity_id}")
+    client, entity_id, token = _signed_in_beside_an_import(db_url, monkeypatch, busy_seconds="0.2")
     importer = sqlite3.connect(make_url(db_url).database)
     importer.execute("BEGIN IMMEDIATE")  # what an import's open write transaction does
     try:
@@ -145,23 +131,11 @@ def test_a_save_waiting_for_an_import_holds_up_no_other_page(db_url, monkeypatch
     import sqlite3
 
     from sqlalchemy.engine import make_url
-    from web_helpers import csrf_of, signed_in_client
 
-    from workbench.settings import reset_settings
-    from workbench.store import db as store_db
     from workbench.store import entities as store
-    from workbench.store.entities import create_entity
-    from workbench.store.permissions import SYSTEM
 
-    if make_url(db_url).get_backend_name() != "sqlite":
-        pytest.skip("PostgreSQL has row locks: a writer elsewhere does not block this save")
-    monkeypatch.setenv("WORKBENCH_SQLITE_BUSY_SECONDS", "60")  # far longer than the page below takes
-    reset_settings()
-    store_db.dispose_all()
-    with store_db.session_scope(db_url) as s:
-        entity_id = create_entity(s, SYSTEM, "Person", {"name": "Ana Roja"}).obj.id
-    client = signed_in_client(db_url, "rita", "researcher")
-    token = csrf_of(client, f"/entities/{entity_id}")
+    # The save waits far longer than the page below takes.
+    client, entity_id, token = _signed_in_beside_an_import(db_url, monkeypatch, busy_seconds="60")
     saving = threading.Event()
     add_note = store.add_note
 
@@ -189,3 +163,25 @@ def test_a_save_waiting_for_an_import_holds_up_no_other_page(db_url, monkeypatch
     assert page.status_code == 200 and "Ana Roja" in page.text
     assert still_waiting  # the page did not wait for the save
     assert results["save"].status_code == 303  # and the save went through once the import was done
+
+
+def _signed_in_beside_an_import(db_url, monkeypatch, busy_seconds: str):
+    """A signed-in researcher, an entity to write a note on and the page's CSRF token, on SQLite with
+    the given wait for the write lock (PostgreSQL has row locks: another writer does not block a save)."""
+    from sqlalchemy.engine import make_url
+    from web_helpers import csrf_of, signed_in_client
+
+    from workbench.settings import reset_settings
+    from workbench.store import db as store_db
+    from workbench.store.entities import create_entity
+    from workbench.store.permissions import SYSTEM
+
+    if make_url(db_url).get_backend_name() != "sqlite":
+        pytest.skip("PostgreSQL has row locks: a writer elsewhere does not block this save")
+    monkeypatch.setenv("WORKBENCH_SQLITE_BUSY_SECONDS", busy_seconds)
+    reset_settings()
+    store_db.dispose_all()
+    with store_db.session_scope(db_url) as s:
+        entity_id = create_entity(s, SYSTEM, "Person", {"name": "Ana Roja"}).obj.id
+    client = signed_in_client(db_url, "rita", "researcher")
+    return client, entity_id, csrf_of(client, f"/entities/{entity_id}")

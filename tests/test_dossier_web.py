@@ -180,7 +180,7 @@ def test_csrf_and_stale_form_are_refused(db_url, session, clients):
     assert ok.status_code == 303
     conflict = researcher.post(f"/dossiers/{dossier.id}/edit", data={"csrf_token": token, "version": stale,
                                                                       "narrative_summary": "second"})
-    assert conflict.status_code == 409 and "changed by someone else" in conflict.text
+    assert conflict.status_code == 409 and "you changed dossier" in conflict.text  # the same user, twice
     session.expire_all()
     assert service.get_dossier(session, dossier.id).narrative == {"summary": "first"}
 

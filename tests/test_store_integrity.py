@@ -34,6 +34,8 @@ def test_a_merged_away_entry_takes_no_more_changes_and_names_the_kept_one(sessio
             attempt()
         message = " ".join(sum(refused.value.errors.values(), []))
         assert f"was merged into Juan Perez Nunez (FICTIONAL) ({kept})" in message, what
+    with pytest.raises(ValidationError, match="was merged into"):  # deleting it would strand the merge
+        store.delete_entity(session, researcher, gone)
     # The kept entry takes the same changes.
     assert store.create_link(session, researcher, "Family", other, kept).obj.target_id == kept
 
@@ -46,8 +48,11 @@ def test_the_same_link_twice_is_refused_either_way_round_for_a_symmetric_kind(se
     for source, target in ((a, b), (b, a)):
         with pytest.raises(ValidationError, match=f"link {first.id}"):
             store.create_link(session, researcher, "Family", source, target, {"relationship": "hermano"})
-    # Other values are another statement (a second role, another period): kept apart.
-    store.create_link(session, researcher, "Family", a, b, {"relationship": "primo"})
+    # Other values are another statement (a second role, another period): kept apart, but not edited
+    # into a copy of the first.
+    second = store.create_link(session, researcher, "Family", a, b, {"relationship": "primo"}).obj
+    with pytest.raises(ValidationError, match=f"link {first.id} already states this"):
+        store.update_link(session, researcher, second.id, {"relationship": "hermano"})
     company = store.create_entity(session, researcher, "Company", {"name": "Inmobiliaria Roja (FICTIONAL)"}).obj.id
     store.create_link(session, researcher, "Ownership", a, company, {"percentage": "51.5"})
     with pytest.raises(ValidationError):
@@ -91,6 +96,7 @@ def test_identifier_and_country_messages_help_rather_than_mislead():
     unknown = check_country("xq", {}, reg)
     assert unknown.value == "xq" and "not a country code this workbench knows" in unknown.warnings[0]
     assert check_country("MX", {}, reg).warnings == []
+    assert check_country("zz", {}, reg).warnings == []  # FtM's "no particular country"
 
 
 def test_dates_in_an_impossible_order_are_kept_with_a_warning(session, researcher):
@@ -106,3 +112,17 @@ def test_dates_in_an_impossible_order_are_kept_with_a_warning(session, researche
     assert born.warnings["birthDate"] == ["Date of birth 2999-01-01 is in the future"]
     assert store.create_link(session, researcher, "Membership", a, cartel,
                              {"startDate": "2001", "endDate": "2001-06"}).warnings == {}
+
+
+def test_loading_the_demo_again_leaves_a_users_merge_of_demo_entries_alone(session, researcher):
+    """`serve --demo` loads the demo on every start: after a user merged two demo entries it stopped
+    with 'was merged into ...' (it tried to cite the merged-away entry again), and the server did not start."""
+    from workbench.sources.demo import load_demo
+    from workbench.store.permissions import SYSTEM
+
+    load_demo(session, SYSTEM, users=False)
+    merge(session, researcher, "demo-lnfm", "demo-lfm")
+    session.commit()
+    again = load_demo(session, SYSTEM, users=False)
+    assert again.created == 0 and again.citations == 0
+    assert session.get(store.Entity, "demo-lfm").merged_into == "demo-lnfm"

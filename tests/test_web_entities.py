@@ -315,3 +315,4 @@ def test_an_entitys_history_shows_its_links_added_changed_and_removed(db_url, cl
     assert "Link changed: Rosa Elena Mendez (FICTIONAL) member of Cartel Ficticio (FICTIONAL)" in history
     assert "contadora → jefa de plaza" in history
     assert "Link removed: Pedro Mendez (FICTIONAL)" in history and "hermano" in history
+    assert "Link added: Pedro Mendez (FICTIONAL) (deleted)" in history  # a removed link's whole story

@@ -152,9 +152,13 @@ def test_the_same_file_uploaded_again_is_the_same_source(client, db_url):
     with store_db.session_scope(db_url) as s:
         assert s.scalar(select(func.count()).select_from(Source).where(Source.file_name == ROLL.name)) == 1
     # The same bytes under another name: one source still, but the job names this upload.
-    renamed = start(client, name="roll_2025_update.csv")
-    job_page = client.get(renamed.headers["location"]).text
-    assert "roll_2025_update.csv" in job_page
+    token = client.headers["X-CSRF-Token"]
+    renamed = client.post("/screening", data={"csrf_token": token, "mapping_name": "county_property_roll.yml",
+                                              "threshold": "0.7", "source_type": "registry",
+                                              "title": "County roll 2025 update"},
+                          files={"file": ("roll_2025_update.csv", ROLL.read_bytes(), "text/csv")})
+    assert "roll_2025_update.csv" in renamed.text  # the job page names this upload
+    assert "the title typed now was not used" in renamed.text
 
 
 def test_an_upload_with_several_bad_rows_lists_them_together(client):

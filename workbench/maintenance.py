@@ -253,11 +253,18 @@ def _write_files(archive: zipfile.ZipFile, path: Path, files: dict[str, Path]) -
     written: list[Path] = []
     try:
         for relative, target in files.items():
-            if target.is_file():  # content-addressed: the same name holds the same bytes
+            data = _read(archive, path, f"files/{relative}")
+            if target.is_file() and target.read_bytes() == data:  # already there, whole
                 continue
+            # Absent, or damaged (a stored file truncated on disk): the archive's checked bytes go in,
+            # through a temporary name, so a failed write never leaves half a file under the real one.
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(_read(archive, path, f"files/{relative}"))
-            written.append(target)
+            partial = target.with_name(target.name + ".partial")
+            partial.write_bytes(data)
+            existed = target.is_file()
+            partial.replace(target)
+            if not existed:
+                written.append(target)
     except OSError as exc:
         for done in written:
             done.unlink(missing_ok=True)

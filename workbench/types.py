@@ -119,7 +119,9 @@ def check_country(raw: str, spec: dict, registry: Registry) -> Checked:
         return Checked(None, errors=[f"'{raw}' is not an ISO country code (e.g. mx, us)"])
     from workbench.sources.countries import CODES
 
-    if value not in CODES:  # kept (another tool's list may know it), but a typo should not pass unseen
+    # Kept (another tool's list may know it), but a typo should not pass unseen. 'zz' is FtM's "no
+    # particular country" (global lists), which FtM files carry.
+    if value not in CODES and value != "zz":
         return Checked(value, warnings=[f"'{value}' is not a country code this workbench knows (e.g. mx, us)"])
     return Checked(value)
 

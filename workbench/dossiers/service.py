@@ -130,12 +130,17 @@ def count_dossiers(session: Session, state: str | Iterable[str] | None = None, a
     return int(session.scalar(query) or 0)
 
 
-def check_version(dossier: Dossier, expected_version: int | None) -> None:
+def check_version(dossier: Dossier, expected_version: int | None, actor: Actor | None = None) -> None:
+    """Refuse a change made from a page older than the dossier, saying who changed it: a second click
+    or another tab of the same user must not read as someone else's doing."""
     if expected_version is not None and dossier.version != int(expected_version):
-        raise Conflict(
-            f"dossier {dossier.title!r} was changed by someone else since you opened it (your version "
-            f"{expected_version}, now {dossier.version}). Reload it, re-apply your change, and save again."
-        )
+        last = dossier.events[-1] if dossier.events else None
+        if actor is not None and last is not None and last.user == actor.username:
+            who = f"you changed dossier {dossier.title!r} since this page was opened (another tab, or a second click)"
+        else:
+            who = f"dossier {dossier.title!r} was changed by someone else since you opened it"
+        raise Conflict(f"{who}: it is now {dossier.state}, version {dossier.version} (the page had version "
+                       f"{expected_version}). Reload it, check it, and make your change again if it is still needed.")
 
 
 def _require_editable(dossier: Dossier) -> None:
@@ -290,7 +295,7 @@ def update_dossier(session: Session, actor: Actor, dossier_id: str, *, expected_
     """Change the dossier's own fields (narrative sections are replaced as a whole)."""
     require(actor, "edit", "edit dossiers")
     dossier = get_dossier(session, dossier_id)
-    check_version(dossier, expected_version)
+    check_version(dossier, expected_version, actor)
     _require_editable(dossier)
     before = dossier_state(dossier)
     changed: list[str] = []
@@ -336,7 +341,7 @@ def add_exhibit(session: Session, actor: Actor, dossier_id: str, *, element: str
     """Add an exhibit: an existing citation (or a source) supporting one element of the basis."""
     require(actor, "edit", "add exhibits")
     dossier = get_dossier(session, dossier_id)
-    check_version(dossier, expected_version)
+    check_version(dossier, expected_version, actor)
     _require_editable(dossier)
     basis = basis_of(dossier)
     errors: dict[str, list[str]] = {}
@@ -380,7 +385,6 @@ def add_exhibit(session: Session, actor: Actor, dossier_id: str, *, element: str
     return exhibit
 
 
-@conflict_safe
 def _last_exhibit_number(session: Session, dossier: Dossier) -> int:
     """The highest number this dossier ever gave an exhibit, removed ones included (the audit log keeps
     them): a number is never given twice, so 'Exhibit 2' in a narrative or a comment means one thing."""
@@ -391,12 +395,13 @@ def _last_exhibit_number(session: Session, dossier: Dossier) -> int:
     return max([held, *removed])
 
 
+@conflict_safe
 def remove_exhibit(session: Session, actor: Actor, dossier_id: str, exhibit_id: int,
                    expected_version: int | None = None) -> None:
     """Remove an exhibit; the others keep their numbers, so citations in the narrative stay right."""
     require(actor, "edit", "remove exhibits")
     dossier = get_dossier(session, dossier_id)
-    check_version(dossier, expected_version)
+    check_version(dossier, expected_version, actor)
     _require_editable(dossier)
     exhibit = next((e for e in dossier.exhibits if e.id == int(exhibit_id)), None)
     if exhibit is None:

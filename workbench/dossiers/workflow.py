@@ -178,7 +178,7 @@ def move(session: Session, actor: Actor, dossier_id: str, name: str, comment: st
     if spec is None:
         raise InvalidMove(f"unknown move {name!r} (use {', '.join(MOVES)})")
     dossier = get_dossier(session, dossier_id)
-    check_version(dossier, expected_version)
+    check_version(dossier, expected_version, actor)
     require(actor, spec.permission, f"{spec.label.lower()} dossiers")
     if dossier.state not in spec.sources:
         raise InvalidMove(f"cannot {name} dossier {dossier.title!r}: it is {dossier.state} "

@@ -102,11 +102,21 @@ def _load_source(session: Session, actor: Actor, item: _Item, result: DemoResult
         result.unchanged += 1
 
 
+def _merged_away(session: Session, *entity_ids: str) -> bool:
+    """Whether a user merged one of these demo entries into another: the merge is theirs to keep (the
+    names, links and citations went to the kept entry), so loading the demo again leaves it alone."""
+    return any((entity := session.get(Entity, entity_id)) is not None and entity.merged_into
+               for entity_id in entity_ids)
+
+
 def _load_entity(session: Session, actor: Actor, item: _Item, result: DemoResult) -> None:
     data = item.data
     reg = registry()
     properties = data.get("properties") or {}
     existing = session.get(Entity, data["id"])
+    if existing is not None and existing.merged_into:
+        result.unchanged += 1
+        return
     try:
         if existing is None:
             svc.create_entity(session, actor, data["kind"], properties, entity_id=data["id"])
@@ -128,6 +138,9 @@ def _load_link(session: Session, actor: Actor, item: _Item, result: DemoResult) 
     reg = registry()
     properties = data.get("properties") or {}
     existing = session.get(Link, data["id"])
+    if _merged_away(session, data["source"], data["target"]):
+        result.unchanged += 1
+        return
     try:
         if existing is None:
             svc.create_link(session, actor, data["kind"], data["source"], data["target"], properties, link_id=data["id"])
@@ -144,6 +157,9 @@ def _load_link(session: Session, actor: Actor, item: _Item, result: DemoResult) 
 
 
 def _load_citations(session: Session, actor: Actor, item: _Item, subject: str, result: DemoResult) -> None:
+    ends = [item.data["id"]] if subject == "entity" else [item.data["source"], item.data["target"]]
+    if _merged_away(session, *ends):
+        return
     for cite in item.data.get("cite") or []:
         key = dict(source_id=cite["source"], prop=cite.get("prop"), value=cite.get("value"),
                    excerpt=cite.get("excerpt"), page=cite.get("page"), locator=cite.get("locator"))

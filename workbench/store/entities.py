@@ -257,7 +257,7 @@ def update_entity(session: Session, actor: Actor, entity_id: str, properties: di
 
 def delete_entity(session: Session, actor: Actor, entity_id: str, expected_version: int | None = None) -> None:
     require(actor, "edit", "delete entities")
-    entity = get_entity(session, entity_id)
+    entity = get_live_entity(session, entity_id)  # a merged-away entry goes with its merge (undo it first)
     _check_version(entity, expected_version, entity.caption)
     dossiers = session.execute(select(Dossier.title).where(Dossier.target_id == entity_id)).scalars().all()
     if dossiers:
@@ -327,14 +327,15 @@ def create_link(session: Session, actor: Actor, kind: str, source_id: str, targe
     return Saved(link, warnings)
 
 
-def _same_link(session: Session, spec, source_id: str, target_id: str, properties: dict) -> Link | None:
+def _same_link(session: Session, spec, source_id: str, target_id: str, properties: dict,
+               besides: str | None = None) -> Link | None:
     """A stored link of this kind between the same ends (either way round for a symmetric kind, such as
     Family) holding the same values: the same statement made twice."""
     ends = [and_(Link.source_id == source_id, Link.target_id == target_id)]
     if spec.symmetric:
         ends.append(and_(Link.source_id == target_id, Link.target_id == source_id))
     for link in session.scalars(select(Link).where(Link.kind == spec.name, or_(*ends))):
-        if link.properties == properties:
+        if link.properties == properties and link.id != besides:
             return link
     return None
 
@@ -346,7 +347,12 @@ def update_link(session: Session, actor: Actor, link_id: str, properties: dict[s
     link = get_link(session, link_id)
     _check_version(link, expected_version, f"{link.kind} link")
     before = link_state(link)
-    cleaned, warnings = reg.validate_properties(link.kind, properties, reg.link_kind(link.kind).properties)
+    spec = reg.link_kind(link.kind)
+    cleaned, warnings = reg.validate_properties(link.kind, properties, spec.properties)
+    same = _same_link(session, spec, link.source_id, link.target_id, cleaned, besides=link.id)
+    if same is not None:  # edited into a copy of another: the same statement twice
+        raise ValidationError({"link": [f"link {same.id} already states this with these values: edit or remove "
+                                        "that one instead"]})
     link.properties = cleaned
     link.start_date = (cleaned.get("startDate") or [None])[0]
     link.end_date = (cleaned.get("endDate") or [None])[0]

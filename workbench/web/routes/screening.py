@@ -122,27 +122,32 @@ async def screening_start(request: Request, actor: Actor = Depends(current_actor
     except TableError as exc:
         return _page(request, session, values, {"file": [exc.named(checked.name)]}, status=422)
 
-    def store_and_start() -> str:
+    def store_and_start() -> tuple[str, str | None]:
         """The bytes are written last: a refused upload leaves no file behind (see
-        uploads.add_uploaded_source). In the thread pool: the writes may wait for an import's lock."""
+        uploads.add_uploaded_source). In the thread pool: the writes may wait for an import's lock.
+        Returns the job and, when the same bytes were uploaded before, the title of that source."""
         stored = record_file(session, actor, checked.data, checked.name, checked.media_type)
-        source = store.source_with_file(session, stored.sha256) or store.create_source(
+        earlier = store.source_with_file(session, stored.sha256)
+        source = earlier or store.create_source(
             session, actor, sha256=stored.sha256, file_name=checked.name, media_type=checked.media_type,
             size=len(checked.data), retrieved_at=stored.captured_at, title=values["title"] or checked.name,
             source_type=values["source_type"], reliability="B")
         keep_bytes(checked.data)  # the job reads them
         job_id = start_job(session, actor, source.id, text, threshold, file_name=checked.name).id
         session.commit()  # the background thread must see the job
-        return job_id
+        return job_id, earlier.title if earlier else None
 
     try:
-        job_id = await run_in_threadpool(store_and_start)
+        job_id, earlier_title = await run_in_threadpool(store_and_start)
     except (ValidationError, MappingError) as exc:
         session.rollback()
         errors = exc.errors if isinstance(exc, ValidationError) else {"mapping_text": [str(exc)]}
         if "mapping" in errors:
             errors["mapping_text"] = errors.pop("mapping")
         return _page(request, session, values, errors, status=422)
+    if earlier_title is not None and values["title"] and values["title"] != earlier_title:
+        flash(request, f"This file was uploaded before: its hits cite that source, {earlier_title!r}; the title "
+                       "typed now was not used (edit the source to change it).")
     start_runner(request, job_id)
     return RedirectResponse(f"/screening/{job_id}", status_code=303)
 
