@@ -179,3 +179,17 @@ def test_a_restore_repairs_a_stored_file_damaged_on_disk(db_url, tmp_path):
     damaged.write_bytes(b"%PDF-1.4 stor")  # truncated
     assert runner.invoke(app, ["restore", str(archive)]).exit_code == 0
     assert damaged.read_bytes() == b"%PDF-1.4 stored evidence (FICTIONAL)"
+
+
+def test_a_restore_that_fails_on_one_file_leaves_no_partial_file(db_url, tmp_path):
+    from workbench.sources.files import file_path
+
+    sha = _with_a_stored_file(db_url)
+    archive = tmp_path / "backup.zip"
+    assert runner.invoke(app, ["backup", str(archive)]).exit_code == 0
+    _wipe(db_url)
+    blocked = file_path(sha)
+    blocked.mkdir(parents=True)  # a folder where the file should go
+    result = runner.invoke(app, ["restore", str(archive)])
+    assert result.exit_code == 1 and "cannot write the stored file" in result.output
+    assert [p.name for p in blocked.parent.iterdir()] == [blocked.name]  # no '.partial' beside it

@@ -126,3 +126,56 @@ def test_loading_the_demo_again_leaves_a_users_merge_of_demo_entries_alone(sessi
     again = load_demo(session, SYSTEM, users=False)
     assert again.created == 0 and again.citations == 0
     assert session.get(store.Entity, "demo-lfm").merged_into == "demo-lnfm"
+
+
+def test_loading_the_demo_again_after_a_merge_keeps_what_the_merge_brought(session, researcher):
+    """A merge into a demo entry brings the merged entry's names and links; loading the demo again
+    reset the kept entry to the fixture (the names went) and stopped at a link the merge had doubled."""
+    from workbench.sources.demo import load_demo
+    from workbench.store.permissions import SYSTEM
+
+    load_demo(session, SYSTEM, users=False)
+    twin = store.create_entity(session, researcher, "Person", {"name": "GUZMAN LOERA, Joaquin Archivaldo"}).obj.id
+    store.create_link(session, researcher, "Membership", twin, "demo-sinaloa-cartel", {"role": "leader"})
+    merge(session, researcher, "demo-guzman-loera", twin)  # two identical Membership links now
+    store.update_link(session, researcher, "demo-l-guzman-sinaloa", {"role": "jefe"})  # a user's edit
+    session.commit()
+    load_demo(session, SYSTEM, users=False)
+    session.commit()
+    kept = session.get(store.Entity, "demo-guzman-loera")
+    assert "GUZMAN LOERA, Joaquin Archivaldo" in kept.properties["alias"]  # what the merge brought stays
+
+
+def test_the_entry_holding_a_merge_cannot_be_deleted_until_the_merge_is_undone(session, researcher):
+    kept = _person(session, researcher, "Juan Perez Nunez (FICTIONAL)")
+    gone = _person(session, researcher, "Juan Perez N (FICTIONAL)")
+    merge(session, researcher, kept, gone)
+    with pytest.raises(ValidationError, match=f"holds the merge of {gone}: undo the merge first"):
+        store.delete_entity(session, researcher, kept)
+
+
+def test_a_roll_row_about_a_merged_away_parcel_goes_to_the_kept_parcel(session, researcher, tmp_path):
+    """The row's parcel is found by its APN: when a user had merged that parcel into another, the
+    import added the new owner's link and citations to the merged-away record no page shows."""
+    from pathlib import Path
+
+    from workbench.sources.tabular import import_table, load_mapping
+    from workbench.store.models import Link
+
+    mappings = Path(__file__).resolve().parents[1] / "fixtures" / "mappings"
+    mapping = load_mapping((mappings / "county_property_roll.yml").read_text(encoding="utf-8"), "roll")
+    roll = tmp_path / "roll_FICTIONAL.csv"
+    header = (mappings / "county_property_roll_FICTIONAL.csv").read_text(encoding="utf-8").splitlines()[0]
+    first = (mappings / "county_property_roll_FICTIONAL.csv").read_text(encoding="utf-8").splitlines()[1]
+    roll.write_text(header + "\n" + first + "\n", encoding="utf-8")
+    import_table(session, researcher, roll, mapping)
+    session.commit()
+    parcel = next(link.target_id for link in session.query(Link) if link.kind == "Ownership")
+    other = store.create_entity(session, researcher, "RealEstate", {"name": "Parcel kept (FICTIONAL)"}).obj.id
+    merge(session, researcher, other, parcel)
+    session.commit()
+    again = tmp_path / "roll2_FICTIONAL.csv"
+    again.write_text(header + "\n" + first.replace(first.split(",")[-1], "999999") + "\n", encoding="utf-8")
+    import_table(session, researcher, again, mapping)
+    session.commit()
+    assert not [link for link in session.query(Link) if parcel in (link.source_id, link.target_id)]

@@ -316,3 +316,18 @@ def test_an_entitys_history_shows_its_links_added_changed_and_removed(db_url, cl
     assert "contadora → jefa de plaza" in history
     assert "Link removed: Pedro Mendez (FICTIONAL)" in history and "hermano" in history
     assert "Link added: Pedro Mendez (FICTIONAL) (deleted)" in history  # a removed link's whole story
+
+
+def test_the_history_of_an_entity_with_an_accented_id_shows_its_removed_links(db_url, client):
+    """Audit JSON writes non-ASCII escaped: a search for the id as typed never found its removed links."""
+    from workbench.store import db as store_db
+    from workbench.store.entities import create_entity, create_link, delete_link
+    from workbench.store.permissions import SYSTEM
+
+    with store_db.session_scope(db_url) as s:
+        person = create_entity(s, SYSTEM, "Person", {"name": "José Ñúñez (FICTIONAL)"}, entity_id="josé-ñúñez").obj.id
+        other = create_entity(s, SYSTEM, "Person", {"name": "Ana Ñúñez (FICTIONAL)"}).obj.id
+        link = create_link(s, SYSTEM, "Family", person, other, {"relationship": "hermana"}).obj.id
+        delete_link(s, SYSTEM, link)
+    history = client.get(f"/entities/{person}").text
+    assert "Link removed: José Ñúñez (FICTIONAL)" in history and "Link added: José Ñúñez (FICTIONAL)" in history

@@ -251,6 +251,7 @@ def _write_files(archive: zipfile.ZipFile, path: Path, files: dict[str, Path]) -
     """Write the stored files; if one cannot be written, take back those this restore wrote, so the
     files folder is as it was (the caller's transaction takes back the rows)."""
     written: list[Path] = []
+    partial: Path | None = None
     try:
         for relative, target in files.items():
             data = _read(archive, path, f"files/{relative}")
@@ -263,11 +264,15 @@ def _write_files(archive: zipfile.ZipFile, path: Path, files: dict[str, Path]) -
             partial.write_bytes(data)
             existed = target.is_file()
             partial.replace(target)
+            partial = None
             if not existed:
                 written.append(target)
     except OSError as exc:
-        for done in written:
-            done.unlink(missing_ok=True)
+        for done in [*written, *([partial] if partial is not None else [])]:
+            try:
+                done.unlink(missing_ok=True)
+            except OSError:  # a folder where the file should go: nothing of ours to take back
+                pass
         raise BackupError(f"cannot write the stored file {relative} into {_files_dir()}: {exc.strerror or exc}; "
                           "nothing was restored", 1) from exc
 

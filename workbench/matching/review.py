@@ -157,7 +157,6 @@ def _claim(session: Session, item: ReviewItem, verdict: str, actor: Actor) -> No
         .values(version=ReviewItem.version + 1, status=verdict, decided_by=actor.username)
         .execution_options(synchronize_session=False))
     if claimed.rowcount != 1:
-        session.rollback()
         raise Conflict("this hit was decided by someone else at the same moment; reload it to see their decision")
     session.refresh(item)  # the version it holds now: the writes below are checked against it
 

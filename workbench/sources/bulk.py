@@ -133,10 +133,11 @@ class BulkWriter:
         # this prefix need no lookup.
         self._complete: str | None = None
         self._looked_up: set[str] = set()
+        self._merged_into: dict[str, str] = {}  # stored entities a user merged into another
 
     # ---- loading what is already there -----------------------------------------------------
     def load_existing(self, *, prefix: str | None = None, ids: Iterable[str] | None = None) -> None:
-        query = select(Entity.id, Entity.kind, Entity.properties, Entity.version)
+        query = select(Entity.id, Entity.kind, Entity.properties, Entity.version, Entity.merged_into)
         link_query = select(Link.id, Link.kind, Link.source_id, Link.target_id, Link.properties, Link.version)
         if prefix is not None:
             self._complete = prefix
@@ -148,15 +149,13 @@ class BulkWriter:
             for start in range(0, len(wanted), 900):
                 chunk = wanted[start:start + 900]
                 for row in self.session.execute(query.where(Entity.id.in_(chunk))):
-                    self.existing[row.id] = (row.kind, row.properties or {}, row.version)
-                    self.kinds[row.id] = row.kind
+                    self._keep_stored(row.id, row)
                 for row in self.session.execute(link_query.where(Link.id.in_(chunk))):
                     self.existing_links[row.id] = (row.kind, row.source_id, row.target_id, row.properties or {},
                                                    row.version)
             return
         for row in self.session.execute(query):
-            self.existing[row.id] = (row.kind, row.properties or {}, row.version)
-            self.kinds[row.id] = row.kind
+            self._keep_stored(row.id, row)
         for row in self.session.execute(link_query):
             self.existing_links[row.id] = (row.kind, row.source_id, row.target_id, row.properties or {}, row.version)
 
@@ -169,12 +168,31 @@ class BulkWriter:
         found = self.existing.get(entity_id)
         if found is None and entity_id not in self.pending_ids and not self._loaded(entity_id):
             self._looked_up.add(entity_id)
-            row = self.session.execute(select(Entity.kind, Entity.properties, Entity.version)
+            row = self.session.execute(select(Entity.kind, Entity.properties, Entity.version, Entity.merged_into)
                                        .where(Entity.id == entity_id)).first()
             if row is not None:
-                found = self.existing[entity_id] = (row.kind, row.properties or {}, row.version)
-                self.kinds[entity_id] = row.kind
+                found = self._keep_stored(entity_id, row)
         return found
+
+    def _keep_stored(self, entity_id: str, row) -> tuple[str, dict, int]:
+        found = self.existing[entity_id] = (row.kind, row.properties or {}, row.version)
+        self.kinds[entity_id] = row.kind
+        if row.merged_into:
+            self._merged_into[entity_id] = row.merged_into
+        return found
+
+    def surviving(self, entity_id: str) -> str:
+        """The entry a stored entity stands for now: itself, or the one a user merged it into (and so
+        on). A row about a parcel merged into another belongs to the kept parcel, the one pages show."""
+        seen: set[str] = set()
+        while entity_id not in seen:
+            seen.add(entity_id)
+            self.kind_of(entity_id)  # looked up once, with what it was merged into
+            merged = self._merged_into.get(entity_id)
+            if not merged:
+                break
+            entity_id = merged
+        return entity_id
 
     def _stored_link(self, link_id: str) -> tuple[str, str, str, dict, int] | None:
         found = self.existing_links.get(link_id)

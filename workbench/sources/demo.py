@@ -124,8 +124,12 @@ def _load_entity(session: Session, actor: Actor, item: _Item, result: DemoResult
             return
         kind = reg.entity_kind(existing.kind)
         cleaned, _ = reg.validate_properties(existing.kind, properties, kind.properties)
-        if cleaned != existing.properties:
-            svc.update_entity(session, actor, data["id"], properties)
+        # The demo's facts are put back where they went missing, beside whatever users added (a merge
+        # into a demo entry brings the merged entry's names): loading the demo again removes nothing.
+        wanted = {name: [*values, *(v for v in cleaned.get(name, []) if v not in values)]
+                  for name, values in {**{n: [] for n in cleaned}, **existing.properties}.items()}
+        if wanted != existing.properties:
+            svc.update_entity(session, actor, data["id"], wanted)
             result.updated += 1
         else:
             result.unchanged += 1
@@ -146,11 +150,12 @@ def _load_link(session: Session, actor: Actor, item: _Item, result: DemoResult) 
             svc.create_link(session, actor, data["kind"], data["source"], data["target"], properties, link_id=data["id"])
             result.created += 1
             return
-        cleaned, _ = reg.validate_properties(existing.kind, properties, reg.link_kind(existing.kind).properties)
-        if cleaned != existing.properties:
+        spec = reg.link_kind(existing.kind)
+        cleaned, _ = reg.validate_properties(existing.kind, properties, spec.properties)
+        if cleaned != existing.properties and not svc.same_link_exists(session, spec, existing, cleaned):
             svc.update_link(session, actor, data["id"], properties)
             result.updated += 1
-        else:
+        else:  # as it is, or (after a user's merge) another link states the demo's values already
             result.unchanged += 1
     except ValidationError as exc:
         raise ValidationError({item.where(): [str(exc)]}) from exc

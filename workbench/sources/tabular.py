@@ -734,7 +734,7 @@ def plan_row(writer: BulkWriter, mapping: TableMapping, row: dict, row_number: i
                 # literals (a topic every row gets) do not make it one.
                 continue
             raise ValidationError({f"{key}.name": ["is empty in this row"]})
-        entity_id = _entity_id(mapping, entity, row, row_number, source_id)
+        entity_id = writer.surviving(_entity_id(mapping, entity, row, row_number, source_id))
         stored = writer.kind_of(entity_id)
         if stored is not None:
             kind, spec = stored, reg.entity_kind(stored)

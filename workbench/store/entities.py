@@ -21,7 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from workbench.schema import EntityKind, Registry, ValidationError, registry
 from workbench.store import audit
-from workbench.store.models import Citation, Dossier, Entity, Link, Name, Note, Source, new_id
+from workbench.store.models import Citation, Dossier, Entity, Link, Merge, Name, Note, Source, new_id
 from workbench.store.permissions import Actor, require
 from workbench.text import fold
 from workbench.types import direction_control_error
@@ -259,6 +259,10 @@ def delete_entity(session: Session, actor: Actor, entity_id: str, expected_versi
     require(actor, "edit", "delete entities")
     entity = get_live_entity(session, entity_id)  # a merged-away entry goes with its merge (undo it first)
     _check_version(entity, expected_version, entity.caption)
+    kept = session.scalars(select(Merge.loser_id).where(Merge.winner_id == entity_id, Merge.undone_at.is_(None))).all()
+    if kept:  # the merged entries' names, links and citations are held here: they would go with it, unrecorded
+        raise ValidationError({"entity": [f"{entity.caption} holds the merge of {', '.join(kept)}: undo the "
+                                          "merge first (its duplicates page), then delete"]})
     dossiers = session.execute(select(Dossier.title).where(Dossier.target_id == entity_id)).scalars().all()
     if dossiers:
         raise ValidationError({"entity": [f"{entity.caption} is the target of dossier(s) {', '.join(map(repr, dossiers))}; "
@@ -338,6 +342,11 @@ def _same_link(session: Session, spec, source_id: str, target_id: str, propertie
         if link.properties == properties and link.id != besides:
             return link
     return None
+
+
+def same_link_exists(session: Session, spec, link: Link, properties: dict) -> bool:
+    """Whether another link between the link's ends already states these values."""
+    return _same_link(session, spec, link.source_id, link.target_id, properties, besides=link.id) is not None
 
 
 def update_link(session: Session, actor: Actor, link_id: str, properties: dict[str, Any],
@@ -594,9 +603,11 @@ __all__ = [
     "get_citation",
     "get_entity",
     "get_link",
+    "get_live_entity",
     "get_source",
     "links_of",
     "remove_name",
+    "same_link_exists",
     "stats",
     "sync_names",
     "update_entity",

@@ -7,6 +7,7 @@ Fuzzy search and graph data come from the matching and graph layers.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -301,22 +302,24 @@ def entity_history(session: Session, entity_id: str, limit: int = 100) -> list[A
 def _link_entries(session: Session, entity_id: str, limit: int) -> list[AuditEntry]:
     """The entity's links as they were added, changed and removed (links are filed under their own ids):
     those it holds by id, and removed ones (fewer, and gone from the links table) by the ends they had."""
-    # A removed link's entry names its ends in its JSON: the quoted id narrows the search in the
-    # database, and the ends themselves decide (an id can be part of a longer one).
+    # A removed link's entry names its ends in its JSON, written as json.dumps writes them (non-ASCII
+    # escaped): that narrows the search in the database, and the ends themselves decide.
     removed = [e for e in session.execute(
         select(AuditEntry).where(AuditEntry.action == "link.delete",
-                                 cast(AuditEntry.before, String).contains(f'"{entity_id}"', autoescape=True))
+                                 cast(AuditEntry.before, String).contains(json.dumps(entity_id), autoescape=True))
         .order_by(AuditEntry.seq.desc())).scalars()
         if entity_id in (_state(e).get("source"), _state(e).get("target"))]
-    ids = [link.id for link in links_of(session, entity_id)] + [e.object_id for e in removed]
+    removed_ids = {e.object_id for e in removed}
+    ids = [link.id for link in links_of(session, entity_id)] + sorted(removed_ids)
     found: list[AuditEntry] = []
     for start in range(0, len(ids), 500):
         found += session.execute(
             select(AuditEntry).where(AuditEntry.object_type == "link", AuditEntry.object_id.in_(ids[start:start + 500]))
             .order_by(AuditEntry.seq.desc()).limit(limit)).scalars().all()
-    # A link moved by a merge has had other ends: only what it was while at this entity counts.
+    # A held link's whole story counts (edits made while a merge had moved it included); a removed
+    # link's only while it was at this entity (the same id may have been another link since).
     return [e for e in {e.seq: e for e in [*found, *removed]}.values()
-            if entity_id in (_state(e).get("source"), _state(e).get("target"))]
+            if e.object_id not in removed_ids or entity_id in (_state(e).get("source"), _state(e).get("target"))]
 
 
 def _state(entry: AuditEntry) -> dict:

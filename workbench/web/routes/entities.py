@@ -224,9 +224,7 @@ def entity_update(entity_id: str, request: Request, actor: Actor = Depends(curre
         current = store.get_entity(session, entity_id)
         if base is None:  # a form from before this was posted: show what was typed, as it was
             return _form(request, entity.kind, values, {"version": [str(exc)]}, entity=current, status=409)
-        rebased = store.rebase_edit(base, values, current.properties, spec.properties)
-        values = {name: found for name, found in rebased.values.items() if found}
-        messages = conflict_messages(current.caption, rebased, lambda name: spec.properties[name].label)
+        values, messages = _carried_over(base, values, current.properties, spec.properties, current.caption)
         return _form(request, entity.kind, values, {"version": messages},
                      entity=current, status=409)
     _flash_warnings(request, saved.warnings, spec.properties)
@@ -308,6 +306,14 @@ def citation_delete(citation_id: RowId, request: Request,
 
 
 # ---- links -----------------------------------------------------------------------------------
+
+def _carried_over(base: dict, typed: dict, current: dict, props: dict[str, Property], what: str):
+    """After a conflict, an entity's or a link's form: the current values with the user's own changes
+    carried over (the other person's change stays), and what the form says about it."""
+    rebased = store.rebase_edit(base, typed, current, props)
+    values = {name: found for name, found in rebased.values.items() if found}
+    return values, conflict_messages(what, rebased, lambda name: props[name].label)
+
 
 def _link_form(request: Request, kind_name: str, entity, direction: str, values: dict, errors: dict | None = None,
                link=None, other=None, other_name: str = "", other_id: str = "", status: int = 200,
@@ -417,11 +423,9 @@ def link_update(link_id: str, request: Request, actor: Actor = Depends(current_a
         errors = exc.errors if isinstance(exc, ValidationError) else {"version": [str(exc)]}
         link = store.get_link(session, link_id)
         if isinstance(exc, store.Conflict) and base is not None:
-            # As for entities: the other person's change stays, the user's own changes are carried over.
-            rebased = store.rebase_edit(base, values, link.properties, spec.properties)
-            values = {name: found for name, found in rebased.values.items() if found}
-            errors = {"version": conflict_messages(f"This {spec.label} link", rebased,
-                                                   lambda name: spec.properties[name].label)}
+            values, messages = _carried_over(base, values, link.properties, spec.properties,
+                                             f"This {spec.label} link")
+            errors = {"version": messages}
             base = None  # the form now starts from the current version
         elif isinstance(exc, store.Conflict):
             # A form from before this was posted: a blind save again must not undo the other change.
