@@ -193,3 +193,19 @@ def test_a_restore_that_fails_on_one_file_leaves_no_partial_file(db_url, tmp_pat
     result = runner.invoke(app, ["restore", str(archive)])
     assert result.exit_code == 1 and "cannot write the stored file" in result.output
     assert [p.name for p in blocked.parent.iterdir()] == [blocked.name]  # no '.partial' beside it
+
+
+def test_files_prune_lists_then_removes_only_bytes_no_record_names(db_url):
+    """An import that fails or is killed leaves its file's bytes (its rollback takes only the row)."""
+    sha = _with_a_stored_file(db_url)
+    root = get_settings().files_dir
+    orphan = root / "ab" / ("ab" + "1" * 62)
+    orphan.parent.mkdir(parents=True, exist_ok=True)
+    orphan.write_bytes(b"bytes of an import that failed")
+    listed = runner.invoke(app, ["files", "prune"])
+    assert listed.exit_code == 0 and str(orphan) in listed.output and "give --delete" in listed.output
+    assert orphan.exists()
+    removed = runner.invoke(app, ["files", "prune", "--delete"])
+    assert removed.exit_code == 0 and "1 file(s) no record names" in removed.output
+    assert not orphan.exists() and (root / sha[:2] / sha).exists()
+    assert "every file in the files folder is named by a record" in runner.invoke(app, ["files", "prune"]).output

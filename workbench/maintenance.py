@@ -326,6 +326,31 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
                       + (f"; {len(missing)} listed file(s) were missing and are named in the manifest" if missing else ""),
                       markup=False, highlight=False)
 
+    files_app = typer.Typer(help="The stored files folder (WORKBENCH_DATA_DIR/files).", no_args_is_help=True)
+    app.add_typer(files_app, name="files")
+
+    @files_app.command("prune")
+    def files_prune_command(
+        delete: bool = typer.Option(False, "--delete", help="Remove them (without it, they are only listed)."),
+    ) -> None:
+        """List (or with --delete remove) files no stored-file record names: the bytes of imports that failed,
+        were killed or had every record rejected. A file any record names is never touched."""
+        from workbench.cli import session
+        from workbench.sources.files import unrecorded_files
+
+        open_database()
+        with session() as s:
+            found = unrecorded_files(s)
+        for path in found:
+            console.print(str(path), markup=False, highlight=False)
+        size = sum(path.stat().st_size for path in found)
+        if delete:
+            for path in found:
+                path.unlink(missing_ok=True)
+        verb = "removed" if delete else "found (give --delete to remove them)"
+        console.print(f"{len(found)} file(s) no record names, {size:,} bytes, {verb}" if found
+                      else "every file in the files folder is named by a record", markup=False, highlight=False)
+
     @app.command("restore")
     def restore_command(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Archive made by backup.")) -> None:
         """Restore FILE into an empty database (run `workbench init` first)."""

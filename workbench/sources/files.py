@@ -101,3 +101,16 @@ def _record(session: Session, actor: Actor, sha: str, size: int, original_name: 
 
 def read_file(sha256: str) -> bytes:
     return file_path(sha256).read_bytes()
+
+
+def unrecorded_files(session: Session) -> list[Path]:
+    """Files in the files folder that no ``stored_files`` row names. An import writes a file's bytes
+    before its transaction ends; when the import fails, is killed or has every record rejected, the
+    rollback takes the row but not the bytes (and a killed write leaves its '.incoming-' temporary)."""
+    from sqlalchemy import select
+
+    root = get_settings().files_dir
+    if not root.is_dir():
+        return []
+    recorded = set(session.scalars(select(StoredFile.sha256)))
+    return sorted(path for path in root.glob("*/*") if path.is_file() and path.name not in recorded)
