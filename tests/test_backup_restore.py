@@ -107,6 +107,15 @@ def _with_a_stored_file(db_url) -> str:
     return stored.sha256
 
 
+def _backed_up_and_wiped(db_url, tmp_path) -> tuple[str, object]:
+    """A stored file, a backup holding it, and the database and files folder emptied (as for a restore)."""
+    sha = _with_a_stored_file(db_url)
+    archive = tmp_path / "backup.zip"
+    assert runner.invoke(app, ["backup", str(archive)]).exit_code == 0
+    _wipe(db_url)
+    return sha, archive
+
+
 def test_a_backup_that_cannot_find_the_stored_files_is_refused_not_written_empty(db_url, tmp_path, monkeypatch):
     """With WORKBENCH_DATA_DIR wrong (a cron job started in another folder), the backup said '0 stored
     files' and exited 0, and restoring it said 'audit chain intact': every document was gone."""
@@ -153,10 +162,7 @@ def test_an_archive_stripped_of_a_listed_file_is_refused(db_url, tmp_path):
 def test_a_restore_that_cannot_write_its_files_says_so_and_leaves_nothing(db_url, tmp_path, monkeypatch):
     from workbench.settings import reset_settings
 
-    _with_a_stored_file(db_url)
-    archive = tmp_path / "backup.zip"
-    assert runner.invoke(app, ["backup", str(archive)]).exit_code == 0
-    _wipe(db_url)
+    _sha, archive = _backed_up_and_wiped(db_url, tmp_path)
     blocked = tmp_path / "data-is-a-file"
     blocked.write_text("not a folder")
     monkeypatch.setenv("WORKBENCH_DATA_DIR", str(blocked))
@@ -170,10 +176,7 @@ def test_a_restore_that_cannot_write_its_files_says_so_and_leaves_nothing(db_url
 def test_a_restore_repairs_a_stored_file_damaged_on_disk(db_url, tmp_path):
     from workbench.sources.files import file_path
 
-    sha = _with_a_stored_file(db_url)
-    archive = tmp_path / "backup.zip"
-    assert runner.invoke(app, ["backup", str(archive)]).exit_code == 0
-    _wipe(db_url)
+    sha, archive = _backed_up_and_wiped(db_url, tmp_path)
     damaged = file_path(sha)
     damaged.parent.mkdir(parents=True, exist_ok=True)
     damaged.write_bytes(b"%PDF-1.4 stor")  # truncated
@@ -184,10 +187,7 @@ def test_a_restore_repairs_a_stored_file_damaged_on_disk(db_url, tmp_path):
 def test_a_restore_that_fails_on_one_file_leaves_no_partial_file(db_url, tmp_path):
     from workbench.sources.files import file_path
 
-    sha = _with_a_stored_file(db_url)
-    archive = tmp_path / "backup.zip"
-    assert runner.invoke(app, ["backup", str(archive)]).exit_code == 0
-    _wipe(db_url)
+    sha, archive = _backed_up_and_wiped(db_url, tmp_path)
     blocked = file_path(sha)
     blocked.mkdir(parents=True)  # a folder where the file should go
     result = runner.invoke(app, ["restore", str(archive)])

@@ -83,8 +83,12 @@ def backup(connection: Connection, path: Path, allow_missing_files: bool = False
 
 
 def _listed_files(sha256s) -> dict[str, str]:
-    """The archive names ('ab/abcdef...') of the files the stored_files rows list, by SHA-256."""
-    return {f"{sha[:2]}/{sha}": sha for sha in sha256s if isinstance(sha, str) and sha}
+    """The names inside the files folder (as the archive writes them) of the files the stored_files
+    rows list, by SHA-256; where a file lives is sources.files' to say."""
+    from workbench.sources.files import file_path
+
+    root = _files_dir()
+    return {file_path(sha).relative_to(root).as_posix(): sha for sha in sha256s if isinstance(sha, str) and sha}
 
 
 def _write_archive(connection: Connection, tmp: Path, manifest: dict[str, Any], allow_missing_files: bool) -> None:

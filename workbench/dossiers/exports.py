@@ -281,7 +281,8 @@ def render_visa_csv(doc: dict) -> str:
         _csv_row(writer, [
             target["id"], target["caption"],
             "; ".join(n["name"] for n in target["names"] if n["name"] != target["caption"]),
-            "; ".join([*props.get("birthDate", []), *(f"circa {d}" for d in props.get("birthDateCirca", []))]), "; ".join(props.get("nationality", [])), "; ".join(passports),
+            "; ".join([*props.get("birthDate", []), *(f"circa {d}" for d in props.get("birthDateCirca", []))]),
+            "; ".join(props.get("nationality", [])), "; ".join(passports),
             "; ".join(i["value"] for i in target["identifiers"]), *[visa.get(k, "") for k in visa_keys],
             f"{doc['legal_basis']['key']}: {doc['legal_basis']['citation']}", doc["meta"]["state"],
             "; ".join(exhibits), _cite(doc["sources"]),

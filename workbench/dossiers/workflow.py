@@ -136,9 +136,12 @@ def _refusal(session: Session, actor: Actor, spec: Move, dossier: Dossier) -> st
         return may_review(session, actor, dossier)
     if spec.name == "withdraw":
         return may_withdraw(session, actor, dossier)
-    if spec.name == "reopen":
-        return superseded(session, dossier)
     return None
+
+
+def _blocked(session: Session, spec: Move, dossier: Dossier) -> str | None:
+    """Why the move cannot be made on this dossier now, whoever asks (beyond the states it starts from)."""
+    return superseded(session, dossier) if spec.name == "reopen" else None
 
 
 def superseded(session: Session, dossier: Dossier) -> str | None:
@@ -155,7 +158,7 @@ def allowed_moves(session: Session, actor: Actor, dossier: Dossier) -> list[Move
     """The moves the actor can make on the dossier in its current state (buttons on the page)."""
     out = []
     for move in MOVES.values():
-        if dossier.state not in move.sources or not actor.can(move.permission):
+        if dossier.state not in move.sources or not actor.can(move.permission) or _blocked(session, move, dossier):
             continue
         if _refusal(session, actor, move, dossier) is not None:
             continue
@@ -183,9 +186,10 @@ def move(session: Session, actor: Actor, dossier_id: str, name: str, comment: st
     if dossier.state not in spec.sources:
         raise InvalidMove(f"cannot {name} dossier {dossier.title!r}: it is {dossier.state} "
                           f"({name} is allowed only from {' or '.join(spec.sources)})")
+    blocked = _blocked(session, spec, dossier)
+    if blocked:
+        raise InvalidMove(f"cannot {name} dossier {dossier.title!r}: {blocked}")
     reason = _refusal(session, actor, spec, dossier)
-    if reason and name == "reopen":
-        raise InvalidMove(f"cannot reopen dossier {dossier.title!r}: {reason}")
     if reason:
         raise FourEyesViolation(reason) if spec.review else PermissionDenied(reason)
     comment = (comment or "").strip() or None

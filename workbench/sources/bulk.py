@@ -159,7 +159,6 @@ class BulkWriter:
         for row in self.session.execute(link_query):
             self.existing_links[row.id] = (row.kind, row.source_id, row.target_id, row.properties or {}, row.version)
 
-
     def _loaded(self, object_id: str) -> bool:
         return object_id in self._looked_up or (self._complete is not None and object_id.startswith(self._complete))
 
@@ -184,14 +183,12 @@ class BulkWriter:
     def surviving(self, entity_id: str) -> str:
         """The entry a stored entity stands for now: itself, or the one a user merged it into (and so
         on). A row about a parcel merged into another belongs to the kept parcel, the one pages show."""
-        seen: set[str] = set()
-        while entity_id not in seen:
-            seen.add(entity_id)
-            self.kind_of(entity_id)  # looked up once, with what it was merged into
-            merged = self._merged_into.get(entity_id)
-            if not merged:
-                break
-            entity_id = merged
+        self.kind_of(entity_id)  # looked up once, with what it was merged into
+        seen: list[str] = []
+        while entity_id in self._merged_into and entity_id not in seen:  # a chain of merges, never a loop
+            seen.append(entity_id)
+            entity_id = self._merged_into[entity_id]
+            self.kind_of(entity_id)
         return entity_id
 
     def _stored_link(self, link_id: str) -> tuple[str, str, str, dict, int] | None:

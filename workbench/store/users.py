@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from workbench.schema import ValidationError
 from workbench.store import audit
-from workbench.store.entities import NotFound
+from workbench.store.entities import MAX_ROW_ID, NotFound
 from workbench.store.models import ApiToken, User
 from workbench.store.permissions import ROLES, Actor, require
 
@@ -222,7 +222,7 @@ def revoke_token(session: Session, actor: Actor, username: str, token_id: int) -
         require(actor, "admin", "revoke other users' tokens")
     user = _existing_user(session, username)
     row = session.execute(select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id)
-                          ).scalar_one_or_none() if 0 < token_id <= 2**31 - 1 else None  # ids are 32-bit
+                          ).scalar_one_or_none() if 0 < token_id <= MAX_ROW_ID else None
     if row is None:
         raise NotFound(f"{username} has no token {token_id}")
     if not row.revoked:

@@ -18,8 +18,8 @@ from urllib.parse import quote, urlparse
 from fastapi import Depends, HTTPException, Request
 from fastapi import Path as PathParam
 from fastapi.templating import Jinja2Templates
-from starlette.datastructures import FormData
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from workbench.schema import registry
 from workbench.settings import get_settings
