@@ -257,3 +257,63 @@ def test_a_common_word_is_not_made_rare_by_its_odd_neighbours():
     assert "iac" in reached
     hits = index.search("I A C INTERNATIONAL INC.", None, top=3, threshold=0.5)
     assert hits and hits[0].record_id == "iac"
+
+
+# ---- the second-word rule of blocking (NameIndex.candidates, from SECOND_WORD_FROM up) --------------
+
+SECOND_WORD_LIST = [
+    ("thomas", "CAMPBELL, Thomas Edward", [], "Person"),
+    ("judith", "CAMPBELL, Judith", [], "Person"),
+    ("lone", "CAMPBELL", [], "Organization"),
+    ("zelda", "ZELDA, Branko", [], "Person"),
+    ("pyon", "PYON, Haksun", [], "Person"),
+    ("thornton", "THORNTON, Andrea Denise", [], "Person"),
+]
+
+
+@pytest.fixture(scope="module")
+def second_word_index():
+    return NameIndex.from_records(SECOND_WORD_LIST)
+
+
+def _ids(index, positions):
+    return {index.entries[k].record_id for k in positions}
+
+
+def test_a_name_sharing_one_word_is_not_scored_from_point_six(second_word_index):
+    """'JUDITH CAMPBELL' shares only CAMPBELL with 'CAMPBELL, Thomas Edward': from 0.6 up it is not a
+    candidate; the one-word name 'CAMPBELL' stays (one word is all it has), and so does the match."""
+    words = name_words("JUDITH CAMPBELL")
+    assert {"thomas", "judith", "lone"} <= _ids(second_word_index, second_word_index.candidates(words))
+    narrowed = _ids(second_word_index, second_word_index.candidates(words, second_word=True))
+    assert "thomas" not in narrowed and {"judith", "lone"} <= narrowed
+    assert [h.record_id for h in second_word_index.search("JUDITH CAMPBELL", None, threshold=0.7)] == ["judith"]
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("ZLEDA, Branko", "zelda"),  # two letters swapped: no blocking key in common, a near key ('zeda')
+    ("Hak Sun PYON", "pyon"),  # two words written as one
+    ("ANDREA D THORNTON", "thornton"),  # an initial has no keys: the query is left whole
+])
+def test_second_word_rule_keeps_what_aligns_without_a_shared_key(second_word_index, query, expected):
+    hits = second_word_index.search(query, None, top=5, threshold=0.7)
+    assert hits and hits[0].record_id == expected, [(h.record_id, h.score) for h in hits]
+
+
+def test_typo_shares_no_blocking_key_with_its_target():
+    """The premise of the ZLEDA case above: only the near keys bring the second word together."""
+    from workbench.matching.terms import word
+
+    assert not set(word("zleda").probes) & set(word("zelda").keys)
+    assert set(word("zleda").near) & set(word("zelda").near)
+
+
+def test_second_word_rule_is_off_below_point_six(second_word_index):
+    """At 0.5 one shared surname can be enough: every name sharing a word is still scored."""
+    from workbench.matching.index import SECOND_WORD_FROM
+
+    assert SECOND_WORD_FROM > 0.5
+    hits = {h.record_id for h in second_word_index.search("CAMPBELL, Thomas", None, top=10, threshold=0.5)}
+    assert "thomas" in hits
+    narrow = {h.record_id for h in second_word_index.search("JUDITH CAMPBELL", None, top=10, threshold=0.0)}
+    assert "thomas" in narrow  # scored (if weakly) at threshold 0: the rule did not remove it

@@ -6,7 +6,8 @@
 2. Screening recall: the same aliases screened against every SDN primary name (recall@1, @10).
 3. Throughput: synthetic input rows against a ~40,000-name watchlist (SDN names and aliases), timed,
    compared with an exhaustive rapidfuzz process.cdist measured on a sample, and the share of the
-   hits that exhaustive scoring with our own scorer finds on a sample of rows.
+   hits that exhaustive scoring with our own scorer finds on a sample of rows; then how the pre-score
+   cut-offs and the second-word rule of blocking hold (the latter on a roll of another seed).
 """
 
 from __future__ import annotations
@@ -453,6 +454,7 @@ def _throughput(sdn_dir: Path, full: bool, rows: int, workers: int, exhaustive_r
                   "word with each other: the acronym keys (workbench.matching.acronyms) block them; they are "
                   "shown apart because no word key could.")
     _calibration_table(calib, threshold)
+    _second_word_table(index, records, rows=min(n, 8_000))
     console.print("targets: 1,000,000 rows in <= 60 s on 2 cores, >= 0.99 of exhaustive hits, <= 2 GB")
 
 
@@ -491,6 +493,49 @@ def _calibration_table(calib: list[tuple[float, list[tuple[float, float]]]], thr
                       f"{passed / len(pairs):.3f}", f"{best[int(0.01 * len(best))]:.0f}")
     console.print(table)
     console.print(f"The token_sort cut-off applies to pairs whose token_set_ratio is below {SORT_ESCAPE:.0f}.")
+
+
+def _second_word_table(index: NameIndex, records, rows: int, seed: int = 13) -> None:
+    """How the second-word rule (NameIndex.candidates, from SECOND_WORD_FROM up) holds on a roll the
+    throughput run did not use: every candidate blocking finds without the rule is scored by the
+    fast exact score; of the pairs at or above each threshold, the share the rule keeps."""
+    from workbench.matching.fast import model_for, quick_score
+    from workbench.matching.index import SECOND_WORD_FROM, young_collections_only
+    from workbench.matching.synthetic import property_roll
+    from workbench.matching.terms import name_words
+
+    data = property_roll(records, rows, seed=seed)
+    names = list(dict.fromkeys((r.name, r.schema) for r in data))
+    model = model_for(index.stats)
+    levels = (0.5, SECOND_WORD_FROM, 0.7, 0.8)
+    counts = {t: [0, 0] for t in levels}  # [pairs at or above, kept by the rule]
+    plain_total = kept_total = 0
+    t0 = time.perf_counter()
+    with young_collections_only():
+        for name, schema in names:
+            words = name_words(name)
+            plain = index.candidates(words)
+            if not plain:
+                continue
+            kept = set(index.candidates(words, second_word=True))
+            plain_total += len(plain)
+            kept_total += len(kept)
+            form = normalize(name, schema)
+            for idx in plain:
+                score = quick_score(form, index.entries[idx].form, index.stats, floor=levels[0] - 1e-9, model=model)
+                for t in levels:
+                    if score >= t - 1e-9:
+                        counts[t][0] += 1
+                        counts[t][1] += idx in kept
+    table = Table(title=f"Second-word rule: {len(names):,} distinct owners of another generated roll (seed {seed}), "
+                        f"{kept_total:,} of {plain_total:,} blocked candidates kept "
+                        f"({kept_total / max(1, plain_total):.1%}), {time.perf_counter() - t0:.0f} s")
+    for col in ("full score >=", "pairs", "kept by the rule", "share", "rule applies"):
+        table.add_column(col, justify="right")
+    for t, (total, kept_pairs) in counts.items():
+        table.add_row(f"{t:.2f}", f"{total:,}", f"{kept_pairs:,}", f"{kept_pairs / max(1, total):.4f}",
+                      "yes" if t >= SECOND_WORD_FROM else "no (below SECOND_WORD_FROM)")
+    console.print(table)
 
 
 def run_bench(full: bool = False, rows: int = 100_000, workers: int = 2, sdn_dir: Path | None = None,

@@ -67,6 +67,7 @@ class Word:
     sounds: tuple[str, ...]  # canonical phonetic form(s): 'pepe' -> ('jose',) sound, 'chema' -> two
     skel: str = ""  # consonant skeleton of the sound key, for pair_keys
     skel_key: bool = False  # posted under its own skeleton already (a long word): no pair needed
+    near: tuple[str, ...] = ()  # looser keys, for the second-word check only (near_keys)
 
 
 _WORDS: dict[str, Word] = {}
@@ -110,10 +111,30 @@ def word(text: str) -> Word:
     if len(text) == 1:  # an initial blocks nothing and pre-scores as itself
         keys, probes, sounds = set(), set(), (text,)
     found = Word(text, tuple(sorted(keys)), tuple(sorted(probes)), sounds, skeleton(phon) if len(text) > 1 else "",
-                 len(phon) >= SKELETON_FROM)
+                 len(phon) >= SKELETON_FROM, near_keys(text, phon))
     if len(_WORDS) < 2_000_000:
         _WORDS[text] = found
     return found
+
+
+def near_keys(text: str, phon: str) -> tuple[str, ...]:
+    """Keys two spellings of one word almost always share, though they may share no blocking key:
+    the word or its sound with one letter left out ('HLODINGS' / 'HOLDINGS' both give 'hodings';
+    'OUUKA' / 'OKUKA' give 'ouka'), the sound's consonant skeleton ('TYLER' / 'TAYLOR') and the first
+    four letters ('VELASCO' / 'VELASQUEZ'). Too loose to block on (they would bring back most of the
+    list); the index uses them only to tell whether a query's second word could align
+    (NameIndex.candidates)."""
+    if len(text) < 3:
+        return ()
+    keys = {"e:" + phon, "s:" + skeleton(phon), "d:" + text}
+    keys.update("e:" + phon[:i] + phon[i + 1:] for i in range(len(phon)))
+    keys.update("d:" + text[:i] + text[i + 1:] for i in range(len(text)))
+    if len(text) >= PREFIX:
+        keys.add("f:" + text[:PREFIX])
+        keys.add("g:" + phon[:PREFIX])
+    if len(text) > PREFIX:
+        keys.add("l:" + text[-PREFIX:])
+    return tuple(sorted(keys))
 
 
 def name_words(name: str) -> list[Word]:
@@ -134,12 +155,14 @@ def name_words(name: str) -> list[Word]:
             continue
         found = word(w)
         if particles:
-            keys, probes = set(found.keys), set(found.probes)
+            keys, probes, near = set(found.keys), set(found.probes), set(found.near)
             for k in range(len(particles)):
                 joined = word("".join(particles[k:]) + w)
                 keys.update(joined.keys)
                 probes.update(joined.probes)
-            found = Word(w, tuple(sorted(keys)), tuple(sorted(probes)), found.sounds, found.skel, found.skel_key)
+                near.update(joined.near)
+            found = Word(w, tuple(sorted(keys)), tuple(sorted(probes)), found.sounds, found.skel, found.skel_key,
+                         tuple(sorted(near)))
             particles.clear()
         kept.append(found)
     if not kept:
