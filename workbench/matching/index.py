@@ -66,9 +66,9 @@ SORT_CUTOFFS = ((0.6, 50.0), (0.65, 56.0), (0.7, 70.0), (0.75, 72.0), (1.0, 72.0
 SORT_ESCAPE = 80.0
 # From this screening threshold up, when both names have two words or more, a candidate must be near
 # two of the query's words (NameIndex.candidates). Measured on generated rolls against the SDN names
-# (seeds other than the benchmark's): it drops ~86 % of the candidates before the pre-score and keeps
-# >= 99.8 % of the pairs the full scorer rates at or above 0.6, 0.7 or 0.8. At 0.5 it would lose ~2 %
-# (one shared surname can reach 0.5), so below this it is off.
+# (seeds 3, 5, 11 and 13, not the benchmark's 7): it drops 84-86 % of the candidates before the pre-score
+# and keeps 0.992-1.000 of the pairs the full scorer rates at or above 0.6, 0.7 or 0.8 (`workbench bench
+# matching` prints seed 13). At 0.5 it would lose 1-2 % (one shared surname can reach 0.5): off below.
 SECOND_WORD_FROM = 0.6
 
 
@@ -186,7 +186,7 @@ class NameIndex:
                     self.near_words.setdefault(key, []).append(w)
             if not names or names[-1] != idx:
                 names.append(idx)
-        if min(2, len(words)) - sum(1 for w in words if len(w.text) == 1) <= 1:
+        if len(words) < 2 or any(len(w.text) == 1 for w in words):
             self.one_word.add(idx)
         if form.kind != PERSON:
             self.acronyms.add(idx, [t.text for t in form.tokens])
@@ -267,7 +267,8 @@ class NameIndex:
         'CAMPBELL'); when both names have two words or more, a pair with one aligned word stays far
         below a screening threshold. Words written as one ('UN JONG' / 'UNJONG') count as two. A
         query with an initial is left whole: an initial has no keys to be near by."""
-        rare: list[tuple[frozenset[int] | list[int], int | None]] = []  # (names, the query word's position)
+        # (names, the query word's position; None for a posting of two words written as one, a list)
+        rare: list[tuple[frozenset[int] | list[int], int | None]] = []
         common: list[tuple[frozenset[int], int]] = []
         for at, w in enumerate(words):
             cands, only_common = self._word_candidates(w)
@@ -291,7 +292,6 @@ class NameIndex:
                 if at is None:
                     kept.update(names)
                     continue
-                names = names if isinstance(names, frozenset) else frozenset(names)
                 kept |= names & one_word
                 for other, near in enumerate(nears):
                     if other != at:

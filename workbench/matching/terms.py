@@ -120,8 +120,9 @@ def word(text: str) -> Word:
 def near_keys(text: str, phon: str) -> tuple[str, ...]:
     """Keys two spellings of one word almost always share, though they may share no blocking key:
     the word or its sound with one letter left out ('HLODINGS' / 'HOLDINGS' both give 'hodings';
-    'OUUKA' / 'OKUKA' give 'ouka'), the sound's consonant skeleton ('TYLER' / 'TAYLOR') and the first
-    four letters ('VELASCO' / 'VELASQUEZ'). Too loose to block on (they would bring back most of the
+    'OUUKA' / 'OKUKA' give 'ouka'), the sound's consonant skeleton ('TYLER' / 'TAYLOR'), the first
+    four letters of the spelling ('VELASCO' / 'VELASQUEZ') and of the sound ('NICOLE' / 'NIKOLOV'),
+    and the last four letters ('PADILLA' / 'LAVILLA'). Too loose to block on (they would bring back most of the
     list); the index uses them only to tell whether a query's second word could align
     (NameIndex.candidates)."""
     if len(text) < 3:
