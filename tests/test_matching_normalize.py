@@ -83,6 +83,16 @@ def test_a_surname_after_particles_also_reads_joined():
     assert joined.score > 0.9
     assert {"query": "delacruz", "candidate": "cruz", "similarity": 0.95, "how": "particle joined"} \
         in joined.explanation()["aligned"]
+
+
+def test_the_joined_spellings_stay_with_the_name_that_has_the_particles():
+    """Names share their words' parsed parts: 'CRUZ' read after 'DE LA' in one name must not carry
+    'delacruz' into every later name holding a plain 'CRUZ'."""
+    plain_before = next(t for t in normalize("CRUZ MENDOZA, Ana", "Person").tokens if t.text == "cruz")
+    joined = next(t for t in normalize("DE LA CRUZ MENDOZA, Ana", "Person").tokens if t.text == "cruz")
+    plain_after = next(t for t in normalize("CRUZ LOPEZ, Ana", "Person").tokens if t.text == "cruz")
+    assert "delacruz" in joined.alts
+    assert "delacruz" not in plain_before.alts and "delacruz" not in plain_after.alts
     # A conjunction is not joined: 'y' + 'leon' is no surname.
     leon = next(t for t in normalize("GARCIA Y LEON, Ana", "Person").tokens if t.text == "leon")
     assert not leon.alts

@@ -154,14 +154,19 @@ class NameIndex:
         self.by_record: dict[str, list[int]] = {}
         self.stats = stats or TokenStats()
         self.dead = 0
-        self._words: dict[str, tuple[frozenset[int], bool]] = {}  # word -> (its candidates, only common keys)
-        # terms.near_keys -> listed words, and each listed word -> its names: two levels, as names
-        # repeat their words and each word has ~20 near keys.
-        self.near_words: dict[str, list] = {}
+        # word -> (its candidates, only common keys, those of them in self.one_word)
+        self._words: dict[str, tuple[frozenset[int], bool, frozenset[int]]] = {}
+        # terms.near_keys -> the name lists of the listed words holding the key, and each listed word ->
+        # its names (the same list objects): two levels, as names repeat their words and each word has
+        # ~20 near keys.
+        self.near_words: dict[str, list[list[int]]] = {}
         self.word_names: dict = {}  # terms.Word -> names
         self.one_word: set[int] = set()  # names a single aligned word may carry (one word, or initials)
         self._near: dict[str, frozenset[int]] = {}  # word -> the names it is near (_near_names)
         self.acronyms = AcronymIndex()
+        # Per name: its parts when an acronym of the query may spell it out (the acronym stage's own
+        # condition, prep.expands), else None; read for every acronym candidate, most of them rejected.
+        self.expand_texts: list[set[str] | None] = []
 
     # ---- building -------------------------------------------------------------------------
     def add(self, record_id: str, name: str, primary: str | None = None, schema: str | None = None) -> None:
@@ -174,6 +179,7 @@ class NameIndex:
         prepare(form)  # once here, not in every screening worker
         self.entries.append(Entry(record_id, name, primary or name, schema, form, sort))
         self.sorts.append(sort)
+        self.expand_texts.append(form.prep.texts if form.prep.expands else None)
         self.by_record.setdefault(record_id, []).append(idx)
         for key in _posting_keys(words):
             self.postings.setdefault(key, []).append(idx)
@@ -183,7 +189,7 @@ class NameIndex:
             if names is None:
                 names = word_names[w] = []
                 for key in w.near:
-                    self.near_words.setdefault(key, []).append(w)
+                    self.near_words.setdefault(key, []).append(names)
             if not names or names[-1] != idx:
                 names.append(idx)
         if len(words) < 2 or any(len(w.text) == 1 for w in words):
@@ -233,7 +239,9 @@ class NameIndex:
     def cap(self) -> int:
         return max(MIN_POSTING_CAP, int(MAX_POSTING_SHARE * len(self.entries)))
 
-    def _word_candidates(self, word) -> tuple[frozenset[int], bool]:
+    def _word_candidates(self, word) -> tuple[frozenset[int], bool, frozenset[int]]:
+        """(the names a word blocks, whether only through keys too common to block on, those of the
+        names that a single aligned word may carry: the second-word rule keeps them whole)."""
         found = self._words.get(word.text)
         if found is None:
             cap = self.cap
@@ -249,11 +257,12 @@ class NameIndex:
                 lists.append(spelled[0] if len(spelled) == 1 else frozenset().union(*spelled))
             rare = [p for p in lists if len(p) <= cap]
             if rare:
-                found = (frozenset().union(*rare), False)
+                names, only_common = frozenset().union(*rare), False
             elif lists:
-                found = (frozenset(min(lists, key=len)), True)
+                names, only_common = frozenset(min(lists, key=len)), True
             else:
-                found = (frozenset(), False)
+                names, only_common = frozenset(), False
+            found = (names, only_common, names & self.one_word)
             if len(self._words) < 500_000:
                 self._words[word.text] = found
         return found
@@ -267,39 +276,39 @@ class NameIndex:
         'CAMPBELL'); when both names have two words or more, a pair with one aligned word stays far
         below a screening threshold. Words written as one ('UN JONG' / 'UNJONG') count as two. A
         query with an initial is left whole: an initial has no keys to be near by."""
-        # (names, the query word's position; None for a posting of two words written as one, a list)
-        rare: list[tuple[frozenset[int] | list[int], int | None]] = []
-        common: list[tuple[frozenset[int], int]] = []
+        # (names, the query word's position or None for a posting of two words written as one, the
+        # names of the first that one word may carry)
+        rare: list[tuple[frozenset[int] | list[int], int | None, frozenset[int]]] = []
+        common: list[tuple[frozenset[int], int, frozenset[int]]] = []
         for at, w in enumerate(words):
-            cands, only_common = self._word_candidates(w)
+            cands, only_common, one_word = self._word_candidates(w)
             if cands:
-                (common if only_common else rare).append((cands, at))
+                (common if only_common else rare).append((cands, at, one_word))
         cap = self.cap
         # The query's adjacent words written as one ('MAE SAI' = 'MAESAI'), and its pairs of skeletons.
         for key in join_keys(words) + pair_keys(words):
             posting = self.postings.get(key)
             if posting and len(posting) <= cap:
-                rare.append((posting, None))  # two words of the query at once
+                rare.append((posting, None, frozenset()))  # two words of the query at once
         if not rare:
             if not common:
                 return []
             rare = [min(common, key=lambda c: len(c[0]))]
         if second_word and len(words) >= 2 and all(len(w.text) > 1 for w in words):
             nears = [self._near_names(w) for w in words]
-            one_word = self.one_word
             kept: set[int] = set()
-            for names, at in rare:
+            for names, at, one_word in rare:
                 if at is None:
                     kept.update(names)
                     continue
-                kept |= names & one_word
+                kept |= one_word
                 for other, near in enumerate(nears):
                     if other != at:
                         kept |= names & near
             return list(kept)
         if len(rare) == 1:
             return list(rare[0][0])
-        return list(frozenset().union(*(names for names, _at in rare)))
+        return list(frozenset().union(*(names for names, _at, _one in rare)))
 
     def _near_names(self, word) -> frozenset[int]:
         """Every name that has a word which could align with ``word``: its blocking keys, however
@@ -310,10 +319,10 @@ class NameIndex:
             for key in word.probes:
                 names.update(self.postings.get(key, ()))
             near_words = self.near_words
-            listed = {w for key in word.near for w in near_words.get(key, ())}
-            word_names = self.word_names
-            for w in listed:
-                names.update(word_names[w])
+            # Each listed word's list of names once, however many near keys it shares with this word.
+            listed = {id(names_of): names_of for key in word.near for names_of in near_words.get(key, ())}
+            for names_of in listed.values():
+                names.update(names_of)
             found = frozenset(names)
             if len(self._near) < 200_000:
                 self._near[word.text] = found
@@ -375,10 +384,15 @@ class NameIndex:
         q_texts = {t.text for t in tokens}
         keep = []
         if spelled:
+            # A name the acronym spells out holds every other part of the query: with two parts or more,
+            # one shared part at least (a test without a new set, as most candidates share none).
+            expand_texts, shared = self.expand_texts, len(q_texts) > 1
             for idx in spelled:
-                entry = entries[idx]
-                if (entry.alive and len(q_texts - entry.form.prep.texts) == 1 and entry.form.prep.expands
-                        and acronym_stage(tokens, entry.form.tokens, {}, {}, False, True)):
+                texts = expand_texts[idx]
+                if (texts is None or (shared and q_texts.isdisjoint(texts)) or len(q_texts - texts) != 1
+                        or not entries[idx].alive):
+                    continue
+                if acronym_stage(tokens, entries[idx].form.tokens, {}, {}, False, True):
                     keep.append(idx)
         if abbreviating and may_expand(form):
             for idx in abbreviating:

@@ -10,7 +10,7 @@ Spanish (c/s/z, b/v, ll/y, silent h, qu/k), which Soundex is not.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from workbench.matching.data.names import (
@@ -109,8 +109,10 @@ def skeleton(phon: str) -> str:
     return phon[:1] + _VOWELS.sub("", phon[1:]) if len(phon) > 3 else phon
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, frozen=True)
 class Token:
+    """One part of a parsed name. Frozen: forms share their words' tokens (normalize._token)."""
+
     text: str
     role: str | None = None  # given / family / None (unknown)
     weight: float = 1.0
@@ -121,7 +123,7 @@ class Token:
 
     def __post_init__(self):
         if self.phon and not self.skeleton:
-            self.skeleton = skeleton(self.phon)
+            object.__setattr__(self, "skeleton", skeleton(self.phon))
 
     @property
     def initial(self) -> bool:
@@ -192,7 +194,14 @@ def strip_legal_tail(words: list[str], inner: frozenset[int] = frozenset()) -> t
     return words, tuple(found)
 
 
-def _token(text: str, role: str | None, kind: str | None) -> list[Token]:
+@lru_cache(maxsize=200_000)
+def _token(text: str, role: str | None, kind: str | None) -> tuple[Token, ...]:
+    """A word's tokens. Remembered per (word, role, kind) and shared between forms: owners' names
+    repeat their words, and a Token is never changed once made (normalize replaces, never edits)."""
+    return tuple(_make_tokens(text, role, kind))
+
+
+def _make_tokens(text: str, role: str | None, kind: str | None) -> list[Token]:
     # A family name is never an abbreviated given name ('MA, Jian' is not María).
     expansions, alts = _alternatives(text, role != FAMILY)
     if alts is None:
@@ -277,7 +286,8 @@ def normalize(name: str, schema: str | None = None) -> NameForm:
             parts = _token(w, role, kind)
             if particles:  # 'de leon' is also 'deleon', 'de la cruz' also 'delacruz' and 'lacruz'
                 first = parts[0]
-                first.alts = first.alts | {"".join(particles[k:]) + first.text for k in range(len(particles))}
+                joined_alts = first.alts | {"".join(particles[k:]) + first.text for k in range(len(particles))}
+                parts = (replace(first, alts=joined_alts), *parts[1:])
                 particles.clear()
             tokens.extend(parts)
     if not tokens:  # a name made only of particles ("DE LA O"): keep them rather than nothing

@@ -79,7 +79,8 @@ def list_negatives(all_rows: list[dict], names: list[tuple[str, str, str]], per_
         if r["kind"] != "alias" or (r["query"], r["query_uid"]) in seen:
             continue
         seen.add((r["query"], r["query_uid"]))
-        pool = [k for t in {t.text for t in normalize(r["query"]).tokens} for k in by_token.get(t, [])[:2000]]
+        # In a fixed order (not a set's, which varies with the hash seed): the same negatives every run.
+        pool = [k for t in sorted({t.text for t in normalize(r["query"]).tokens}) for k in by_token.get(t, [])[:2000]]
         pool = [k for k in pool if names[k][0] != str(r["query_uid"]) and names[k][2] == r["type"]]
         for k in rng.sample(pool, min(per_query, len(pool))):
             out.append({"query": r["query"], "candidate": names[k][1], "same_entity": False, "kind": "list_negative",
