@@ -427,6 +427,16 @@ def generation_adjusted(qf: NameForm, cf: NameForm, score: float) -> tuple[float
                              "detail": f"{a or b} on one name only"}
 
 
+def same_parts(qf: NameForm, cf: NameForm, result: NameScore, state) -> bool:
+    """Whether the aligned names have the same parts after normalisation (no acronym, no part in
+    another role, the same legal forms): such a pair scores 1, or REORDERED_SCORE when written in
+    another order, and the model is not asked."""
+    return (not result.unmatched_query and not result.unmatched_candidate
+            and all(how == "exact" for _i, _j, _s, how in state.pair_how) and not state.acronyms
+            and not state.cross_role and not (qf.legal_forms and cf.legal_forms
+                                              and set(qf.legal_forms) != set(cf.legal_forms)))
+
+
 def score_forms(qf: NameForm, cf: NameForm, stats: TokenStats | None = None, explain: bool = True) -> NameScore:
     """``_score_forms`` with the names' generational suffixes weighed (see ``generation_adjusted``)."""
     result = _score_forms(qf, cf, stats, explain)
@@ -450,10 +460,7 @@ def _score_forms(qf: NameForm, cf: NameForm, stats: TokenStats | None = None, ex
     result, state = align(qf, cf, stats)
     if state is None:
         return result
-    if (not result.unmatched_query and not result.unmatched_candidate
-            and all(how == "exact" for _i, _j, _s, how in state.pair_how) and not state.acronyms
-            and not state.cross_role and not (qf.legal_forms and cf.legal_forms
-                                              and set(qf.legal_forms) != set(cf.legal_forms))):
+    if same_parts(qf, cf, result, state):
         if reordered(qf, cf, state.pair_how):
             result.score = REORDERED_SCORE
             result.features.append({"feature": "same parts, in another order", "effect": REORDERED_SCORE - 1.0,

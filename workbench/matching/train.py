@@ -17,32 +17,38 @@ import numpy as np
 from workbench.matching.features import FEATURES, pair_features
 from workbench.matching.model import MODEL_PATH, Model, fit, save_models  # noqa: F401 (MODEL_PATH: for the bench)
 from workbench.matching.normalize import normalize
-from workbench.matching.score import TokenStats, align
+from workbench.matching.score import (
+    REORDERED_SCORE,
+    TokenStats,
+    align,
+    generation_adjusted,
+    reordered,
+    same_parts,
+)
 
 FOLDS = 5
 
 
-def is_identical(result, state) -> bool:
-    return (state is not None and not result.unmatched_query and not result.unmatched_candidate
-            and all(how == "exact" for _i, _j, _s, how in state.pair_how) and not state.acronyms
-            and not state.cross_role)
-
-
-def featurise(rows: list[dict], schema_of, stats: TokenStats | None) -> tuple[np.ndarray, np.ndarray]:
-    """Feature matrix and an 'identical after normalisation' flag per row."""
+def featurise(rows: list[dict], schema_of, stats: TokenStats | None) -> tuple[np.ndarray, np.ndarray, list]:
+    """Feature matrix; per row the score the scorer gives without the model (names with the same
+    parts, an empty name) or NaN; and the parsed pair, for what score_forms applies after the model."""
     names = list(FEATURES)
     x = np.zeros((len(rows), len(names)))
-    same = np.zeros(len(rows), dtype=bool)
+    settled = np.full(len(rows), np.nan)
+    forms = []
     for k, r in enumerate(rows):
         schema = schema_of(r["type"])
         qf, cf = normalize(r["query"], schema), normalize(r["candidate"], schema)
+        forms.append((qf, cf))
         result, state = align(qf, cf, stats)
         if state is None:
+            settled[k] = result.score
             continue
-        same[k] = is_identical(result, state)
+        if same_parts(qf, cf, result, state):
+            settled[k] = REORDERED_SCORE if reordered(qf, cf, state.pair_how) else 1.0
         values = pair_features(qf, cf, state, stats)
         x[k] = [values[n] for n in names]
-    return x, same
+    return x, settled, forms
 
 
 def training_rows(all_rows: list[dict]) -> list[dict]:
@@ -95,9 +101,9 @@ def _fold(uid) -> int:
 def out_of_fold(all_rows: list[dict], eval_rows: list[dict], schema_of, stats: TokenStats | None) -> np.ndarray:
     """Scores of ``eval_rows`` from models fitted without their query entity's fold."""
     train = training_rows(all_rows)
-    x_train, _ = featurise(train, schema_of, stats)
+    x_train, _, _ = featurise(train, schema_of, stats)
     y_train = np.array([bool(r["same_entity"]) for r in train], dtype=float)
-    x_eval, same = featurise(eval_rows, schema_of, stats)
+    x_eval, settled, forms = featurise(eval_rows, schema_of, stats)
     folds_train = np.array([_fold(r["query_uid"]) for r in train])
     folds_eval = np.array([_fold(r["query_uid"]) for r in eval_rows])
     scores = np.zeros(len(eval_rows))
@@ -106,13 +112,14 @@ def out_of_fold(all_rows: list[dict], eval_rows: list[dict], schema_of, stats: T
         mask = folds_eval == f
         z = model._offset + x_eval[mask] @ np.asarray(model._coef)
         scores[mask] = 1 / (1 + np.exp(-np.clip(z, -40, 40)))
-    scores[same] = 1.0
-    return scores
+    # As score_forms: the scores the model is not asked for, then the generational suffixes weighed.
+    scores = np.where(np.isnan(settled), scores, settled)
+    return np.array([generation_adjusted(qf, cf, float(score))[0] for score, (qf, cf) in zip(scores, forms)])
 
 
 def fit_all(all_rows: list[dict], schema_of, stats: TokenStats | None) -> Model:
     train = training_rows(all_rows)
-    x, _ = featurise(train, schema_of, stats)
+    x, _, _ = featurise(train, schema_of, stats)
     y = np.array([bool(r["same_entity"]) for r in train], dtype=float)
     return fit(x, y, list(FEATURES))
 
