@@ -27,6 +27,11 @@ def index():
     return NameIndex.from_records(WATCHLIST)
 
 
+def _ids(index, positions):
+    """The watchlist ids of the index positions blocking returned."""
+    return {index.entries[k].record_id for k in positions}
+
+
 @pytest.mark.parametrize("query, expected", [
     ("Josefina Maricela Corrales Villasenor", "p1"),  # given name first, accent dropped
     ("CORRALES, Josefina Maricela", "p1"),  # second surname dropped
@@ -122,7 +127,7 @@ def test_a_name_transliterated_with_other_vowels_in_every_word_is_still_found():
                                     ("p2", "DIMA, Karim", [], "Person")])
     hits = index.search("DOMAA, Hussam Saied", "Person", threshold=0.5)
     assert [h.record_id for h in hits] == ["p1"]
-    reached = {index.entries[k].record_id for k in index.candidates(name_words("DOMAA, Hussam Saied"))}
+    reached = _ids(index, index.candidates(name_words("DOMAA, Hussam Saied")))
     assert reached == {"p1"}
 
 
@@ -132,7 +137,7 @@ def test_a_late_typo_meets_words_of_about_its_length_only():
     records = [(f"m{i}", f"MARISOL ZUBIZARRETA{i}", [], "Person") for i in range(50)]
     records += [("mario", "MARIO ECHEVERRI", [], "Person"), ("cal", "MARISCAL EXPORT", [], "Organization")]
     index = NameIndex.from_records(records)
-    reached = {index.entries[k].record_id for k in index.candidates(name_words("MARIA"))}
+    reached = _ids(index, index.candidates(name_words("MARIA")))
     assert "mario" in reached
     assert not reached & {"cal", "m0", "m49"}
 
@@ -253,7 +258,7 @@ def test_a_common_word_is_not_made_rare_by_its_odd_neighbours():
     records += [("iac", "IAC INTERNATIONAL INC.", [], "Organization"),
                 ("odd", "INTERNATIONALE FOO", [], "Organization")]
     index = NameIndex.from_records(records)
-    reached = {index.entries[k].record_id for k in index.candidates(name_words("I A C INTERNATIONAL INC."))}
+    reached = _ids(index, index.candidates(name_words("I A C INTERNATIONAL INC.")))
     assert "iac" in reached
     hits = index.search("I A C INTERNATIONAL INC.", None, top=3, threshold=0.5)
     assert hits and hits[0].record_id == "iac"
@@ -274,10 +279,6 @@ SECOND_WORD_LIST = [
 @pytest.fixture(scope="module")
 def second_word_index():
     return NameIndex.from_records(SECOND_WORD_LIST)
-
-
-def _ids(index, positions):
-    return {index.entries[k].record_id for k in positions}
 
 
 def test_a_name_sharing_one_word_is_not_scored_from_point_six(second_word_index):
