@@ -227,6 +227,78 @@ def test_a_dotted_acronym_ending_in_s_a_finds_the_name_it_spells():
     assert {a.how for a in hits[0].result.aligned} == {"initial"}
 
 
+# Names whose words alone do not say how normalize parses them, beside plain ones of each shape.
+TRICKY_NAMES = [
+    "RUNNING BROOK, LLC (USA)",  # a legal form before a note in brackets: an organisation, not 'SURNAME, Given'
+    "GLOBAL TECHNOLOGY IMPORT & EXPORT, S.A. (GTI)", "X LLC (DELAWARE)",
+    "GENERAL TRADING LLC", "JUAN GENERAL", "GENERAL, Juan",  # a title that is also a company word
+    "DR. SMITH S.A.", "MR JOHN", "HAJI, Ahmed", "CAPT. HOOK",  # titles
+    "LIMITED LIABILITY COMPANY ROSNEFT", "X CO HOLDINGS",  # legal-form words before the end
+    "CHEMA PEREZ", "PEREZ, Chema", "MAYTE LOPEZ TRADING",  # a short form that stands for two names
+    "DE LA O", "DE LA CRUZ, Maria", "A, B, C", "  , SMITH", "ACME, S.A. DE C.V.", "COLCERDOS, LTDA.",
+    "ÑANDÚ, José", "ÑANDÚ, , José", "O'NEIL, Pat", "AL-ASSAD TRADING", "SMITH & SONS",
+    "S.A.S. E.U.", "T.A.U.S.A.", "M.A.T.S.A. S.A. DE C.V.", "ING BANK", "TAUSA S.A.", "SCOTT K BOYD",
+]
+
+
+def _preview_disagreements(names, schemas=(None, "Person", "Organization", "Company", "Vessel")):
+    from workbench.matching.normalize import PERSON
+    from workbench.matching.terms import name_view
+
+    wrong = []
+    for schema in schemas:
+        for name in names:
+            kind, texts = name_view(name).parsed(schema)
+            form = normalize(name, schema)
+            if kind == PERSON and form.kind != PERSON:
+                wrong.append((name, schema, form.kind, "read as a person"))
+            elif texts is not None and (form.kind, [t.text for t in form.tokens]) != (kind, texts):
+                wrong.append((name, schema, (form.kind, [t.text for t in form.tokens]), (kind, texts)))
+    return wrong
+
+
+def test_screening_reads_a_name_without_the_parse_only_where_the_parse_would_agree():
+    """Screening parses only the owners it scores; for the others the acronym check reads the kind and
+    parts off the cheap words. Where those could differ from the parse (titles in a company's name, a
+    note in brackets after a legal form, a short form for two names, a name in another script) it
+    must ask the parse, or an acronym would be missed or a person's initials taken for one."""
+    records = generated_watchlist(300, seed=9)
+    rows = [r.name for r in property_roll(records, 2000, seed=4, planted_share=0.2)]
+    assert _preview_disagreements(TRICKY_NAMES + [r[1] for r in records] + rows) == []
+
+
+def test_the_cheap_reading_agrees_with_the_parse_on_every_sdn_name(sdn_dir):
+    from workbench.matching.bench import watchlist_records
+
+    names = [name for _id, primary, aliases, _schema in watchlist_records(sdn_dir) for name in [primary, *aliases]]
+    assert len(names) > 30_000
+    assert _preview_disagreements(names) == []
+
+
+def test_an_acronym_written_in_a_rolls_comma_form_is_still_found():
+    """'COLCERDOS, LTDA.' has the comma of 'SURNAME, Given', but its legal form makes it a company:
+    read without the parse it must not be taken for a person, whose parts no acronym stage reads."""
+    index = NameIndex.from_records(ACRONYM_LIST)
+    hits = index.search("COLCERDOS, LTDA.", None, top=3, threshold=0.7)
+    assert [h.record_id for h in hits] == ["a1"]
+    assert any(a.how == "acronym" for a in hits[0].result.aligned)
+
+
+def test_a_rows_hits_do_not_depend_on_the_rows_screened_before_it():
+    """'LEON' and the 'LEON' of 'DE LEON' (also looked up as 'DELEON') have different keys. Blocking
+    remembered a word's candidates by its text, so after a row with a plain 'LEON' the row
+    'DE LEON, Ana' no longer met 'DELEON, Ana': a hit came or went with the order of the roll and with
+    how the rows were shared between workers."""
+    records = [("d1", "DELEON, Ana", [], "Person"), ("l1", "LEON GARCIA, Rosa", [], "Person")]
+    records += [(f"f{i}", f"FILLER{i} GOMEZ, Luis", [], "Person") for i in range(50)]
+    alone = NameIndex.from_records(records).search("DE LEON, Ana", None, threshold=0.7)
+    assert [h.record_id for h in alone] == ["d1"]
+    index = NameIndex.from_records(records)
+    assert [h.record_id for h in index.search("LEON GARCIA, Rosa", None, threshold=0.7)] == ["l1"]
+    after = index.search("DE LEON, Ana", None, threshold=0.7)
+    assert [(h.record_id, h.score) for h in after] == [(h.record_id, h.score) for h in alone]
+
+
 def test_a_failing_screening_batch_leaves_the_garbage_collector_on(monkeypatch):
     """Batches run with automatic collection off (it cost ~15 % of screening's CPU); a batch that
     fails must not leave a long-running server without it."""

@@ -46,8 +46,8 @@ from rapidfuzz import fuzz, process
 from workbench.matching.acronyms import AcronymIndex
 from workbench.matching.fast import model_for, prepare, quick_score
 from workbench.matching.normalize import PERSON, NameForm, normalize
-from workbench.matching.score import NameScore, TokenStats, acronym_stage, may_expand, score_forms
-from workbench.matching.terms import SPELLED_KEYS, join_keys, name_words, pair_keys, sort_string
+from workbench.matching.score import NameScore, TokenStats, acronym_stage, may_expand_parts, score_forms
+from workbench.matching.terms import SPELLED_KEYS, join_keys, name_view, name_words, pair_keys, sort_string
 
 MAX_POSTING_SHARE = 0.02  # keys on more than 2 % of names are too common to block on
 MIN_POSTING_CAP = 300
@@ -242,7 +242,7 @@ class NameIndex:
     def _word_candidates(self, word) -> tuple[frozenset[int], bool, frozenset[int]]:
         """(the names a word blocks, whether only through keys too common to block on, those of the
         names that a single aligned word may carry: the second-word rule keeps them whole)."""
-        found = self._words.get(word.text)
+        found = self._words.get(word.ident)
         if found is None:
             cap = self.cap
             lists, spelled = [], []
@@ -264,7 +264,7 @@ class NameIndex:
                 names, only_common = frozenset(), False
             found = (names, only_common, names & self.one_word)
             if len(self._words) < 500_000:
-                self._words[word.text] = found
+                self._words[word.ident] = found
         return found
 
     def candidates(self, words, second_word: bool = False) -> list[int]:
@@ -313,7 +313,7 @@ class NameIndex:
     def _near_names(self, word) -> frozenset[int]:
         """Every name that has a word which could align with ``word``: its blocking keys, however
         common, and its near keys (terms.near_keys)."""
-        found = self._near.get(word.text)
+        found = self._near.get(word.ident)
         if found is None:
             names: set[int] = set()
             for key in word.probes:
@@ -325,7 +325,7 @@ class NameIndex:
                 names.update(names_of)
             found = frozenset(names)
             if len(self._near) < 200_000:
-                self._near[word.text] = found
+                self._near[word.ident] = found
         return found
 
     # ---- stages 2 and 3 -----------------------------------------------------------------------
@@ -335,21 +335,29 @@ class NameIndex:
 
         ``max_candidates`` bounds how many pre-scored candidates reach the full scorer (best first):
         interactive search uses it to answer in time on large stores; screening leaves it unset."""
-        return self._search(name, lambda: normalize(name, schema), top, threshold, max_candidates)
+        view = name_view(name)
+        return self._search(view.words, view.parsed(schema), lambda: normalize(name, schema), top, threshold,
+                            max_candidates)
 
     def search_form(self, form: NameForm, top: int = 10, threshold: float = 0.5) -> list[Hit]:
-        return self._search(form.original, lambda: form, top, threshold)
+        return self._search(name_words(form.original), (form.kind, [t.text for t in form.tokens]), lambda: form,
+                            top, threshold)
 
-    def _search(self, name: str, parse, top: int, threshold: float, max_candidates: int | None = None) -> list[Hit]:
-        words = name_words(name)
+    def _search(self, words: list, parsed: tuple[str | None, list[str] | None], parse, top: int, threshold: float,
+                max_candidates: int | None = None) -> list[Hit]:
+        """``parsed``: the parse's kind and part texts where known without it (NameView.parsed). Most
+        owners of a roll are turned away before any full score: they are parsed only if the acronym
+        stage needs their parts."""
         if not words:
             return []
         cands = self.candidates(words, second_word=threshold >= SECOND_WORD_FROM)
-        form = None
         acronyms: list[int] = []
         if (self.acronyms.postings or self.acronyms.trie) and (len(words) >= 3 or any(len(w.text) >= 3 for w in words)):
-            form = parse()
-            acronyms = self._acronym_candidates(form)
+            kind, texts = parsed
+            if texts is None and kind != PERSON:
+                form = parse()
+                kind, texts = form.kind, [t.text for t in form.tokens]
+            acronyms = self._acronym_candidates(kind, texts, parse)
         if not cands and not acronyms:
             return []
         cutoff = pre_cutoff(threshold)
@@ -368,43 +376,45 @@ class NameIndex:
             cands = list(dict.fromkeys(cands + acronyms))
         if not cands:
             return []
-        return self._score(form or parse(), cands, top, threshold)
+        return self._score(parse(), cands, top, threshold)
 
-    def _acronym_candidates(self, form: NameForm) -> list[int]:
+    def _acronym_candidates(self, kind: str | None, texts: list[str] | None, parse) -> list[int]:
         """Listed names that the query abbreviates or that abbreviate it, as the scorer aligns them.
 
-        The set tests first are the acronym stage's own conditions: the acronym is the one part of its
-        name that the other name lacks, and the spelled-out name may be spelled out (may_expand)."""
-        if form.kind == PERSON or not form.tokens:
+        ``kind``/``texts``: the query's parse's kind and part texts; ``parse()`` gives its parts, asked
+        only when a candidate passes the set tests, which are the acronym stage's own conditions: the
+        acronym is the one part of its name that the other name lacks, and the spelled-out name may be
+        spelled out (may_expand)."""
+        if kind == PERSON or not texts:
             return []
-        spelled, abbreviating, lettered = self.acronyms.candidates([t.text for t in form.tokens])
+        spelled, abbreviating, lettered = self.acronyms.candidates(texts)
         if not spelled and not abbreviating and not lettered:
             return []
-        tokens, entries = form.tokens, self.entries
-        q_texts = {t.text for t in tokens}
+        entries = self.entries
+        q_texts = set(texts)
         keep = []
         if spelled:
             # A name the acronym spells out holds every other part of the query: with two parts or more,
             # one shared part at least (a test without a new set, as most candidates share none).
             expand_texts, shared = self.expand_texts, len(q_texts) > 1
             for idx in spelled:
-                texts = expand_texts[idx]
-                if (texts is None or (shared and q_texts.isdisjoint(texts)) or len(q_texts - texts) != 1
-                        or not entries[idx].alive):
+                names_texts = expand_texts[idx]
+                if (names_texts is None or (shared and q_texts.isdisjoint(names_texts))
+                        or len(q_texts - names_texts) != 1 or not entries[idx].alive):
                     continue
-                if acronym_stage(tokens, entries[idx].form.tokens, {}, {}, False, True):
+                if acronym_stage(parse().tokens, entries[idx].form.tokens, {}, {}, False, True):
                     keep.append(idx)
-        if abbreviating and may_expand(form):
+        if abbreviating and may_expand_parts(kind, texts):
             for idx in abbreviating:
                 entry = entries[idx]
                 if entry.alive and entry.form.kind != PERSON and (
-                        _spelled_letters(entry.form.tokens, tokens)
+                        _spelled_letters(entry.form.tokens, parse().tokens)
                         or (len(entry.form.prep.texts - q_texts) == 1
-                            and acronym_stage(tokens, entry.form.tokens, {}, {}, True, False))):
+                            and acronym_stage(parse().tokens, entry.form.tokens, {}, {}, True, False))):
                     keep.append(idx)
         for idx in lettered:  # aligned letter by letter as initials, no acronym stage
             entry = entries[idx]
-            if entry.alive and entry.form.kind != PERSON and _spelled_letters(tokens, entry.form.tokens):
+            if entry.alive and entry.form.kind != PERSON and _spelled_letters(parse().tokens, entry.form.tokens):
                 keep.append(idx)
         return sorted(set(keep))
 

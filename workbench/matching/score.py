@@ -247,7 +247,12 @@ def _spells(token: str, words: tuple[str, ...]) -> bool:
 def may_expand(form: NameForm) -> bool:
     """Whether an acronym may spell this name out: an organisation's, or an untyped name with a word
     only organisations use. Initials alone are too weak to tell a person's name from a company's."""
-    return form.kind == ORG or (form.kind is None and any(t.text in ORG_SIGN_WORDS for t in form.tokens))
+    return may_expand_parts(form.kind, [t.text for t in form.tokens])
+
+
+def may_expand_parts(kind: str | None, texts: list[str]) -> bool:
+    """may_expand, from the parse's kind and the texts of its parts."""
+    return kind == ORG or (kind is None and any(text in ORG_SIGN_WORDS for text in texts))
 
 
 def acronym_stage(q: list[Token], c: list[Token], used_q: dict[int, float], used_c: dict[int, float],

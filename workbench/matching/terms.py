@@ -24,10 +24,13 @@ from workbench.matching.data.names import (
 )
 from workbench.matching.normalize import (
     INNER_APOSTROPHE,
+    ORG,
+    PERSON,
     SUFFIXES,
     TITLES,
     dotted_inner,
     phonetic,
+    schema_kind,
     skeleton,
     strip_legal_tail,
 )
@@ -55,6 +58,10 @@ _TITLES = TITLES - GENERIC_ORG_WORDS
 # Legal-form words anywhere in a name ('LIMITED LIABILITY COMPANY X', 'X CO LTD'): they say which kind
 # of company, not which one, and dropping them on both sides can only raise the pre-score.
 _FORM_WORDS = frozenset(w for forms in LEGAL_FORMS.values() for f in forms for w in f.split() if len(w) > 2)
+# Words this view and normalize may treat differently (normalize keeps a title in an organisation's name
+# and a legal-form word before the end): a name holding one is not plain (NameView.plain).
+_UNSURE = (TITLES | _FORM_WORDS) - _DROPPED
+_WORDISH = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +75,10 @@ class Word:
     skel: str = ""  # consonant skeleton of the sound key, for pair_keys
     skel_key: bool = False  # posted under its own skeleton already (a long word): no pair needed
     near: tuple[str, ...] = ()  # looser keys, for the second-word check only (near_keys)
+    splits: bool = False  # stands for several words ('chema' = 'jose maria'): normalize parses it into them
+    # What the word's keys depend on: its text, and the particles before it when it is also looked up
+    # joined with them ('de leon' has the keys of 'deleon' too). The index caches look-ups by it.
+    ident: str = ""
 
 
 _WORDS: dict[str, Word] = {}
@@ -111,7 +122,7 @@ def word(text: str) -> Word:
     if len(text) == 1:  # an initial blocks nothing and pre-scores as itself
         keys, probes, sounds = set(), set(), (text,)
     found = Word(text, tuple(sorted(keys)), tuple(sorted(probes)), sounds, skeleton(phon) if len(text) > 1 else "",
-                 len(phon) >= SKELETON_FROM, near_keys(text, phon))
+                 len(phon) >= SKELETON_FROM, near_keys(text, phon), len(expansions) == 1 and " " in expansions[0], text)
     if len(_WORDS) < 2_000_000:
         _WORDS[text] = found
     return found
@@ -138,23 +149,65 @@ def near_keys(text: str, phon: str) -> tuple[str, ...]:
     return tuple(sorted(keys))
 
 
+@dataclass(frozen=True, slots=True)
+class NameView:
+    """A name's words, the legal forms stripped from its end, and whether the name is plain: every
+    word left out is one normalize leaves out too, and none stands for several words."""
+
+    words: list[Word]
+    legal: tuple[str, ...]
+    plain: bool
+    # Parts between commas that hold a letter or digit, as normalize counts them (two: the OFAC
+    # 'SURNAMES, Given' form). None where only the parse can tell: a name in another script, or one
+    # ending in a note in brackets, before which normalize also looks for a legal form.
+    commas: int | None
+
+    def parsed(self, schema: str | None) -> tuple[str | None, list[str] | None]:
+        """normalize(name, schema)'s kind and the texts of its parts, where the words tell them without
+        the parse (screening parses only the owners it scores): (PERSON, None) for a person's name,
+        whose parts no acronym stage needs; (kind, texts) for a plain name; (None, None) when only the
+        parse can tell. Follows normalize's decisions: a schema's kind first, a legal form makes an
+        organisation, the OFAC comma form a person."""
+        kind = schema_kind(schema)
+        if kind is None and self.legal:
+            kind = ORG
+        if kind is None and self.commas == 2:
+            kind = PERSON
+        if kind == PERSON:
+            return PERSON, None
+        if not self.plain or self.commas is None:
+            return None, None
+        return kind, [w.text for w in self.words]
+
+
 def name_words(name: str) -> list[Word]:
-    """The identity words of a name, legal-form tail, particles, suffixes and titles left out.
+    """The identity words of a name, legal-form tail, particles, suffixes and titles left out."""
+    return name_view(name).words
+
+
+def name_view(name: str) -> NameView:
+    """The identity words of a name, legal-form tail, particles, suffixes and titles left out, with
+    what normalize would make of them (NameView).
 
     A word after particles that surnames are written joined with ('DE LEON' / 'DELEON') is also
     posted and looked up under the joined spelling, as normalize aligns them."""
     text = INNER_APOSTROPHE.sub("", (name or "").replace("&", " and "))
-    words = strip_legal_tail(fold(text).split(), dotted_inner(text))[0]
+    words, legal = strip_legal_tail(fold(text).split(), dotted_inner(text))
     kept: list[Word] = []
     particles: list[str] = []
+    plain = True
     for w in words:
         if w in _DROPPED or w in _TITLES or w in _FORM_WORDS:
+            if w in _UNSURE:
+                plain = False
             if w in JOINABLE_PARTICLES:
                 particles.append(w)
             else:
                 particles.clear()
             continue
         found = word(w)
+        if found.splits or w in _UNSURE:
+            plain = False
         if particles:
             keys, probes, near = set(found.keys), set(found.probes), set(found.near)
             for k in range(len(particles)):
@@ -163,12 +216,18 @@ def name_words(name: str) -> list[Word]:
                 probes.update(joined.probes)
                 near.update(joined.near)
             found = Word(w, tuple(sorted(keys)), tuple(sorted(probes)), found.sounds, found.skel, found.skel_key,
-                         tuple(sorted(near)))
+                         tuple(sorted(near)), found.splits, " ".join([*particles, w]))
             particles.clear()
         kept.append(found)
     if not kept:
         kept = [word(w) for w in ([w for w in words if w not in _DROPPED] or words)]
-    return kept
+        plain = False
+    commas: int | None = 1
+    if text.rstrip().endswith(")") and "(" in text:
+        commas = None  # normalize looks for a legal form before a note in brackets ('X, LLC (USA)'): not here
+    elif "," in text:  # normalize's parts: those that fold to something (told cheaply for ASCII only)
+        commas = (sum(1 for part in text.split(",") if not _WORDISH.isdisjoint(part)) if text.isascii() else None)
+    return NameView(kept, legal, plain, commas)
 
 
 def join_keys(words: list[Word]) -> list[str]:
