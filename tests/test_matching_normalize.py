@@ -27,6 +27,36 @@ def test_mexican_legal_forms_abbreviated_and_spelled_out_are_the_same():
     assert normalize("LOLA LOLITA 1110, S. DE R.L. DE C.V.").legal_forms == ("srl_cv",)
 
 
+def test_rural_production_and_polish_company_forms_spelled_out_are_the_abbreviation():
+    """Dev pairs: OFAC lists 'AGRICOLA RUELAS, S.P.R. DE R.I.' with its spelled-out form, and 'LAKE
+    FOREST SP Z O O' with 'SPOLKA Z OGRANICZONA ODPOWIEDZIALNOSCIA'. Left in, the long form's words
+    outweighed the name (0.59 and 0.26), and two Polish companies sharing only the form scored 0.26."""
+    from workbench.matching.score import score_names
+
+    ruelas = normalize("'AGRICOLA RUELAS', SOCIEDAD DE PRODUCCION RURAL DE RESPONSABILIDAD ILIMITADA")
+    assert ruelas.legal_forms == normalize("AGRICOLA RUELAS, S.P.R. DE R.I.").legal_forms == ("spr_ri",)
+    assert [t.text for t in ruelas.tokens] == ["agricola", "ruelas"]
+    polish = "LAKE FOREST SPOLKA Z OGRANICZONA ODPOWIEDZIALNOSCIA"
+    assert normalize(polish).legal_forms == normalize("LAKE FOREST SP Z O O").legal_forms == ("spzoo",)
+    assert score_names(polish, "LAKE FOREST SP Z O O", "Organization").score > 0.95
+    assert score_names(polish, "CALLLYNC SPOLKA Z OGRANICZONA ODPOWIEDZIALNOSCIA", "Organization").score < 0.1
+
+
+def test_cartel_and_trade_words_say_which_kind_of_organisation_not_which_one():
+    """Dev pairs: 'LOS VIAGRAS CARTEL' is OFAC's alias of LOS VIAGRAS, 'HEBEI XIUNA COMMERCE AND TRADE
+    CO, LTD.' of HEBEI XIUNA TRADING CO., LTD. The generic word weighs little, so the alias comes
+    closer and two cartels sharing only the word 'cartel' fall further apart."""
+    from workbench.matching.score import score_names
+
+    viagras = normalize("LOS VIAGRAS CARTEL", "Organization")
+    assert {t.text: t.weight for t in viagras.tokens}["cartel"] < 0.5
+    assert score_names("LOS VIAGRAS CARTEL", "LOS VIAGRAS", "Organization").score > 0.4
+    assert score_names("HEBEI XIUNA COMMERCE AND TRADE CO, LTD.", "HEBEI XIUNA TRADING CO., LTD.",
+                       "Organization").score > 0.4
+    assert score_names("CARTEL DEL GOLFO", "CARTEL DE SINALOA", "Organization").score < 0.1
+    assert score_names("CARTEL DE SINALOA", "SINALOA CARTEL", "Organization").score > 0.95
+
+
 def test_a_dotted_acronym_ending_in_s_a_keeps_its_letters():
     """OFAC lists 'M.A.T.S.A. S.A. DE C.V.' for MANTENIMIENTO, AERONAUTICA, TRANSPORTE, Y SERVICIOS
     AEREOS: the last two letters of the acronym are not the legal form S.A.; the separate S.A. is."""

@@ -170,7 +170,7 @@ LEGAL_FORMS: dict[str, tuple[str, ...]] = {
     "sapi_cv": ("s a p i de c v", "sapi de cv", "sociedad anonima promotora de inversion de capital variable"),
     "sab_cv": ("s a b de c v", "sab de cv", "sociedad anonima bursatil de capital variable"),
     "spr_rl": ("s p r de r l", "spr de rl", "sociedad de produccion rural de responsabilidad limitada"),
-    "spr_ri": ("s p r de r i", "spr de ri"),
+    "spr_ri": ("s p r de r i", "spr de ri", "sociedad de produccion rural de responsabilidad ilimitada"),
     "sc_rl": ("s c de r l", "sc de rl", "sociedad cooperativa de responsabilidad limitada"),
     "sa": ("s a", "sa", "sociedad anonima", "societe anonyme"),
     "sas": ("s a s", "sas", "sociedad por acciones simplificada"),
@@ -196,6 +196,7 @@ LEGAL_FORMS: dict[str, tuple[str, ...]] = {
     "pte": ("pte",),
     "pvt": ("pvt", "private"),
     "sarl": ("s a r l", "sarl"),
+    "spzoo": ("sp z o o", "spolka z ograniczona odpowiedzialnoscia"),
 }
 
 # Words that are common in organisation names and say little about which organisation it is.
@@ -210,7 +211,8 @@ GENERIC_ORG_WORDS: frozenset[str] = frozenset({
     "quimica", "mexico", "mexicana", "de", "bank", "banco", "exchange", "casa", "cambio", "associates",
     "store", "shop", "tienda", "restaurante", "restaurant", "bar", "hotel", "club", "center", "centro",
     "factory", "fabrica", "manufacturing", "products", "productos", "network", "organization", "organizacion",
-    "foundation", "fundacion", "institute", "instituto", "company", "firm",
+    "foundation", "fundacion", "institute", "instituto", "company", "firm", "cartel", "commerce", "comercio",
+    "trade",
 })
 
 # Words that make a name of unknown type an organisation's, which an acronym may spell out. Without
