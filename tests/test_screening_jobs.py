@@ -218,3 +218,20 @@ def test_a_rejection_can_be_undone_and_a_later_confirmation_lifts_it(demo, tmp_p
 def _items(url: str, job_id: str) -> list:
     with session_scope(url) as s:
         return open_items(s, job_id)
+
+
+def test_a_job_whose_row_is_removed_while_it_runs_fails_with_its_own_cause(demo, tmp_path, researcher, monkeypatch):
+    """A store reset or restored under a running job takes the job's row away: the job stops with the
+    error that stopped it, not with 'NoneType has no attribute status' from marking a missing row."""
+    roll = _roll(tmp_path, ['FICT-777-0001,"9 Test St, Laredo, TX 78045",P,"SMITH, JOHN","1 Main St",01/15/2023,1'])
+    with session_scope(demo) as s:
+        job_id = jobs.start_job(s, researcher, roll, MAPPING, threshold=0.7).id
+
+    def row_removed(*args, **kwargs):
+        with session_scope(demo) as other:
+            other.delete(other.get(ScreeningJob, job_id))
+        raise RuntimeError("the store was reset")
+
+    monkeypatch.setattr(jobs, "_hits_for_row", row_removed)
+    with pytest.raises(RuntimeError, match="the store was reset"):
+        jobs.run_job(job_id, demo)

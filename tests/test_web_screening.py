@@ -159,6 +159,8 @@ def test_the_same_file_uploaded_again_is_the_same_source(client, db_url):
                           files={"file": ("roll_2025_update.csv", ROLL.read_bytes(), "text/csv")})
     assert "roll_2025_update.csv" in renamed.text  # the job page names this upload
     assert "the title typed now was not used" in renamed.text
+    # Its run ends here, not in the next test's fresh database.
+    assert wait_until_finished(client, str(renamed.url).rstrip("/").rsplit("/", 1)[-1])["status"] == "done"
 
 
 def test_an_upload_with_several_bad_rows_lists_them_together(client):

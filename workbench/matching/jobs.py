@@ -154,7 +154,9 @@ def run_job(job_id: str, db_url: str | None = None, progress: Progress | None = 
                 progress(job.done_rows, job.total_rows)
         except Exception as exc:
             session.rollback()
-            job = session.get(ScreeningJob, job_id)
+            job = session.get(ScreeningJob, job_id, populate_existing=True)
+            if job is None:  # the job's row is gone (its store was reset or restored meanwhile): the cause stands
+                raise
             job.status, job.error = "failed", f"{exc.__class__.__name__}: {exc}"[:2000]
             session.commit()
             raise
