@@ -10,6 +10,7 @@ surname vs a rare surname that differs on both sides, as between relatives ``GUZ
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -247,11 +248,11 @@ def _spells(token: str, words: tuple[str, ...]) -> bool:
 def may_expand(form: NameForm) -> bool:
     """Whether an acronym may spell this name out: an organisation's, or an untyped name with a word
     only organisations use. Initials alone are too weak to tell a person's name from a company's."""
-    return may_expand_parts(form.kind, [t.text for t in form.tokens])
+    return may_expand_parts(form.kind, (t.text for t in form.tokens))
 
 
-def may_expand_parts(kind: str | None, texts: list[str]) -> bool:
-    """may_expand, from the parse's kind and the texts of its parts."""
+def may_expand_parts(kind: str | None, texts: Iterable[str]) -> bool:
+    """may_expand, from the parse's kind and the texts of its parts (read only when the kind is unknown)."""
     return kind == ORG or (kind is None and any(text in ORG_SIGN_WORDS for text in texts))
 
 
