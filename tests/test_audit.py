@@ -111,3 +111,18 @@ def test_bulk_rows_read_back_as_orm_rows(session):
         assert (entity.kind, entity.caption, entity.created_by) == (row[1], row[2], row[6])
         assert entity.created_at.replace(tzinfo=UTC) == row[4]
         assert entity.updated_at.replace(tzinfo=UTC) == row[5]
+
+
+def test_a_bulk_row_the_database_refuses_raises_the_same_error_on_every_backend(session):
+    """A duplicate key is an IntegrityError naming the constraint, on SQLite's executemany and on
+    PostgreSQL's COPY alike, so callers handle one kind of error."""
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    at = datetime(2024, 5, 2, tzinfo=UTC)
+    row = ("dup-1", "Person", "One", {"name": ["One"]}, at, at, "rita", 1)
+    columns = ("id", "kind", "caption", "properties", "created_at", "updated_at", "created_by", "version")
+    with pytest.raises(IntegrityError, match="(?i)unique|duplicate"):
+        audit.bulk_insert(session, Entity.__table__, [row, row], columns=columns)
+    session.rollback()
+    assert session.get(Entity, "dup-1") is None

@@ -397,3 +397,29 @@ def test_an_aircraft_registration_read_back_over_its_store_adds_nothing(session,
     with store_db.session_scope(db_url) as s:
         summary = import_ftm(s, ACTOR, path)
     assert (summary.created, summary.updated) == (0, 0)
+
+
+def test_imported_values_with_tabs_newlines_backslashes_and_quotes_read_back_exactly(session, tmp_path):
+    """Bulk writes (COPY on PostgreSQL) keep the characters a copy format has to escape."""
+    from workbench.store.audit import verify
+    from workbench.store.entities import citations_for
+    from workbench.store.models import Entity, Name
+
+    odd = 'FICTIONAL "El Tabulador" \\ Back\\slash'  # a name's tabs become spaces (check_name)
+    note = "col one\tcol two\nline two\r\n\\N is not null; \\. is not the end"
+    rows = [{"id": "p-odd", "schema": "Person", "properties": {"name": [odd], "notes": [note],
+                                                                "alias": ["O'Brien \\ \"Q\""]}}]
+    path = tmp_path / "odd-characters.ftm.json"
+    _write_lines(path, rows)
+    summary = import_ftm(session, ACTOR, path)
+    assert summary.rejected == [] and summary.created == 1
+    session.expire_all()
+    stored = session.get(Entity, "p-odd")
+    assert stored.properties["name"] == [odd]
+    assert stored.properties["notes"] == [note]
+    assert stored.properties["alias"] == ["O'Brien \\ \"Q\""]
+    assert sorted(session.scalars(select(Name.name).where(Name.entity_id == "p-odd"))) == \
+        sorted([odd, "O'Brien \\ \"Q\""])
+    assert {c.locator for c in citations_for(session, entity_id="p-odd")} == {"line 1"}
+    checked, broken = verify(session)
+    assert checked > 0 and broken is None

@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -223,8 +224,44 @@ def _bench_table(url: str, tmp: Path, rows: int) -> dict:
             "table_created": summary.created, "table_rejected": len(summary.rejected)}
 
 
-def bench_import(sdn_dir: Path, repeat: int = 1, table_rows: int = 20_000) -> dict:
-    """Parse-only baseline, full trio import, re-import and FtM round trip on a scratch database."""
+@contextmanager
+def _scratch_databases(server: str | None, tmp: str, count: int):
+    """``count`` empty databases for the benchmark: SQLite files in ``tmp``, or databases created on
+    the PostgreSQL server ``server`` names (its user needs CREATEDB) and dropped afterwards, so the
+    figures are those of a deployment's own server and no store is touched."""
+    if server is None:
+        yield [f"sqlite:///{tmp}/bench{i or ''}.db" for i in range(count)]
+        return
+    import secrets
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = make_url(server)
+    if base.get_backend_name() != "postgresql":
+        raise ValueError(f"--postgres takes a postgresql:// URL, not {base.get_backend_name()!r}")
+    names = [f"wb_bench_{secrets.token_hex(4)}_{i}" for i in range(count)]
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    created: list[str] = []
+    try:
+        with admin.connect() as connection:
+            for name in names:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+                created.append(name)
+        yield [base.set(database=name).render_as_string(hide_password=False) for name in names]
+    finally:
+        from workbench.store import db
+
+        db.dispose_all()
+        with admin.connect() as connection:
+            for name in created:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+def bench_import(sdn_dir: Path, repeat: int = 1, table_rows: int = 20_000, postgres: str | None = None) -> dict:
+    """Parse-only baseline, full trio import, re-import and FtM round trip on scratch databases
+    (SQLite files, or databases on the PostgreSQL server ``postgres`` names)."""
     import os
 
     from workbench.settings import reset_settings
@@ -234,10 +271,11 @@ def bench_import(sdn_dir: Path, repeat: int = 1, table_rows: int = 20_000) -> di
     from workbench.store.permissions import SYSTEM
 
     paths = [sdn_dir / "sdn.csv", sdn_dir / "alt.csv", sdn_dir / "add.csv"]
-    figures: dict = {}
-    with tempfile.TemporaryDirectory(prefix="wb-bench-") as tmp:
+    figures: dict = {"database": "PostgreSQL" if postgres else "SQLite"}
+    with tempfile.TemporaryDirectory(prefix="wb-bench-") as tmp, \
+            _scratch_databases(postgres, tmp, 2) as (url, url2):
         saved = {k: os.environ.get(k) for k in ("WORKBENCH_DATABASE_URL", "WORKBENCH_DATA_DIR")}
-        os.environ["WORKBENCH_DATABASE_URL"] = url = f"sqlite:///{tmp}/bench.db"
+        os.environ["WORKBENCH_DATABASE_URL"] = url
         os.environ["WORKBENCH_DATA_DIR"] = f"{tmp}/data"
         reset_settings()
         try:
@@ -265,7 +303,6 @@ def bench_import(sdn_dir: Path, repeat: int = 1, table_rows: int = 20_000) -> di
                 exported = write_ftm(s, handle)
             figures["ftm_export_s"] = time.perf_counter() - start
             figures["ftm_entities"] = exported
-            url2 = f"sqlite:///{tmp}/bench2.db"
             migrate.upgrade(db.get_engine(url2))
             start = time.perf_counter()
             with db.session_scope(url2) as s:
@@ -296,18 +333,32 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
                                      "--sdn-dir", help="Folder with sdn.csv, alt.csv, add.csv."),
         repeat: int = typer.Option(3, "--repeat", help="Parse baseline repetitions (the best is kept)."),
         table_rows: int = typer.Option(20_000, "--table-rows", min=1, help="Rows of the generated county roll."),
+        postgres: str | None = typer.Option(
+            None, "--postgres", metavar="URL",
+            help="Run on scratch databases created (and dropped) on this PostgreSQL server, e.g. "
+                 "postgresql+psycopg://postgres@127.0.0.1:5432/postgres, instead of SQLite files."),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """Time the SDN trio import against the raw parse of the same files, and FtM entities/s."""
+        from sqlalchemy.exc import OperationalError, ProgrammingError
+
         from workbench.cli import console, fail
 
         if not (sdn_dir / "sdn.csv").exists():
             fail(f"no sdn.csv in {sdn_dir} (use --sdn-dir)")
-        figures = bench_import(sdn_dir, repeat, table_rows)
+        try:
+            figures = bench_import(sdn_dir, repeat, table_rows, postgres)
+        except ValueError as exc:
+            fail(str(exc), code=2)
+        except (OperationalError, ProgrammingError) as exc:
+            if postgres is None:
+                raise
+            fail(f"--postgres {postgres}: cannot create a scratch database there: {str(exc).splitlines()[0]}")
         if as_json:
             sys.stdout.write(json.dumps(figures) + "\n")
             return
-        table = Table(title=f"SDN import benchmark ({figures['entries']} entries, scratch SQLite database)")
+        table = Table(title=f"SDN import benchmark ({figures['entries']} entries, scratch {figures['database']} "
+                            "database)")
         table.add_column("measure")
         table.add_column("value", justify="right")
         table.add_column("target", justify="right")

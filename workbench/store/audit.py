@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import bindparam, inspect, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from workbench.store.models import AuditEntry, AuditHead
@@ -138,7 +139,8 @@ def _json_column(values: tuple) -> list | tuple:
 
 def bulk_insert(session: Session, table, rows: list, chunk: int = 5000,
                 columns: list[str] | tuple[str, ...] | None = None) -> None:
-    """executemany straight to the driver, for importers writing tens of thousands of rows.
+    """executemany straight to the driver (COPY on PostgreSQL), for importers writing tens of
+    thousands of rows.
 
     SQLAlchemy's per-row parameter processing costs more than SQLite's insert itself at this
     scale. Rows are dicts, or tuples in the order of ``columns`` (no per-row dict to build or
@@ -171,8 +173,11 @@ def bulk_insert(session: Session, table, rows: list, chunk: int = 5000,
                 converting.append((index, _each(processor)))
             placeholders.append(marker)
     preparer = dialect.identifier_preparer
-    sql = (f"INSERT INTO {preparer.format_table(table)} ({', '.join(preparer.quote(c) for c in columns)}) "
-           f"VALUES ({', '.join(placeholders)})")
+    target = f"{preparer.format_table(table)} ({', '.join(preparer.quote(c) for c in columns)})"
+    if dialect.name == "postgresql" and dialect.driver == "psycopg":
+        _copy_rows(connection, target, rows, converting)
+        return
+    sql = f"INSERT INTO {target} VALUES ({', '.join(placeholders)})"
     for start in range(0, len(rows), chunk):
         params = rows[start:start + chunk]
         if converting:
@@ -181,6 +186,25 @@ def bulk_insert(session: Session, table, rows: list, chunk: int = 5000,
                 values[index] = convert(values[index])
             params = list(zip(*values))
         connection.exec_driver_sql(sql, params)
+
+
+def _copy_rows(connection, target: str, rows: list, converting: list) -> None:
+    """PostgreSQL's COPY FROM STDIN on the session's own connection (so in its transaction): several
+    times faster than executemany there, where each row is a statement for the server to plan. JSON
+    columns arrive as text, which the server parses as it would a cast parameter."""
+    if converting:
+        values = list(zip(*rows))
+        for index, convert in converting:
+            values[index] = convert(values[index])
+        rows = list(zip(*values))
+    statement = f"COPY {target} FROM STDIN"
+    dbapi = connection.dialect.loaded_dbapi
+    try:
+        with connection.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except dbapi.Error as exc:  # as executemany's errors arrive: IntegrityError, DataError, ...
+        raise DBAPIError.instance(statement, None, exc, dbapi.Error) from exc
 
 
 def _json_param(value: Any) -> str | None:
