@@ -14,7 +14,9 @@ from sqlalchemy import String, cast, or_, select
 from sqlalchemy.orm import Session
 
 from workbench.matching.entity_score import score_entities
-from workbench.matching.index import NameIndex, young_collections_only
+from workbench.matching.index import Hit, NameIndex, young_collections_only
+from workbench.matching.normalize import FAMILY, PERSON, NameForm, normalize
+from workbench.matching.score import NameScore, align, score_forms
 from workbench.schema import registry
 from workbench.store.models import AuditEntry, AuditHead, Entity, Name
 from workbench.types import compact_identifier, format_identifier, split_identifier
@@ -157,7 +159,9 @@ def search_entities(session: Session, query: str, kinds: list[str] | None = None
     hits = idx.index.search(query, schema, top=max(limit * 3, limit), threshold=0.0 if partial else threshold,
                             max_candidates=INTERACTIVE_CANDIDATES)
     if partial:  # one search: the hits, then the names holding every word typed
-        hits = ([h for h in hits if h.score >= threshold]
+        form = normalize(query, schema)
+        hits = [(names_together(idx.index, form, h) or h) if h.result.unmatched_query else h for h in hits]
+        hits = (sorted((h for h in hits if h.score >= threshold), key=lambda h: (-h.score, h.primary))
                 + [h for h in hits if h.score < threshold and not h.result.unmatched_query])
     out = []
     for hit in hits:
@@ -169,6 +173,58 @@ def search_entities(session: Session, query: str, kinds: list[str] | None = None
         if len(out) >= limit:
             break
     return out
+
+
+TOGETHER_PART_SIMILARITY = 0.8  # a query word another name holds: the same, a variant, a sound or a close spelling
+
+
+def _held(result: NameScore) -> dict[str, str]:
+    """The query's words an aligned name holds, each with the name's own spelling of it."""
+    return {a.query: a.candidate for a in result.aligned if a.similarity >= TOGETHER_PART_SIMILARITY}
+
+
+def names_together(index: NameIndex, form: NameForm, hit: Hit) -> Hit | None:
+    """A person's names read together: 'Mayo Zambada', 'El Mencho Oseguera'.
+
+    The press joins a nickname to the surnames, so no stored name holds every word: 'El Mayo' holds
+    one, 'ZAMBADA GARCIA, Ismael' the other, and each alone scores too low to be shown. When two names
+    of one entry hold every word between them, the query is scored against the name they make
+    together: the nickname in place of the given names, before the surnames ('ZAMBADA GARCIA,
+    Mayo'). None when no two names of the entry do."""
+    wanted = {t.text for t in form.tokens}
+    if len(wanted) < 2 or form.kind not in (PERSON, None):
+        return None
+    names = [index.entries[idx] for idx in index.by_record.get(hit.record_id, ())]
+    names = [entry for entry in names if entry.alive and entry.form.kind == PERSON]
+    if len(names) < 2:
+        return None
+    # What each name holds is the alignment's business alone: no name is scored until they are read together.
+    scored = [(entry, _held(align(form, entry.form, index.stats)[0])) for entry in names]
+    # The name holding most words, the fuller one of two holding as many ('Ismael Zambada García', not
+    # 'El Mayo'): its surnames stay, and the other name's words take the place of its given names.
+    main, main_held = max(scored, key=lambda item: (len(item[1]), len(item[0].form.tokens)))
+    rest = wanted - main_held.keys()
+    if not main_held or not rest:
+        return None
+    others = [item for item in scored if item[0] is not main and rest <= item[1].keys()]
+    if not others:
+        return None
+    other, other_held = min(others, key=lambda item: len(item[0].form.tokens))  # the nickname: the shortest
+    nickname = [other_held[word] for word in (t.text for t in form.tokens) if word in rest]
+    texts = [t.text for t in main.form.tokens]
+    family = [t.text for t in main.form.tokens if t.role == FAMILY]
+    if main.form.ordered and family:
+        together = f"{' '.join(family)}, {' '.join(nickname)}"
+    else:  # written given names first: the nickname takes the place of those before the first word held
+        start = min(i for i, text in enumerate(texts) if text in main_held.values())
+        together = " ".join(nickname + texts[start:])
+    result = score_forms(form, normalize(together, "Person"), index.stats)
+    if result.score <= hit.score:
+        return None
+    result.features.append({"feature": "names together", "effect": 0.0,
+                            "detail": f"'{other.name}' and '{main.name}' are names of the same entry, "
+                                      f"read together as '{together}'"})
+    return Hit(hit.record_id, hit.primary, f"{other.name} + {main.name}", result.score, result, hit.schema)
 
 
 def _same_family(a: str, b: str) -> bool:
