@@ -122,7 +122,21 @@ def test_openrefine_can_post_queries_with_the_token_in_the_url(api):
     queries = json.dumps({"q0": {"query": "Ejemplo Holdings", "type": "Company"}})
     response = client.post(f"/reconcile?token={token}", data={"queries": queries})
     assert response.status_code == 200 and response.json()["q0"]["result"][0]["id"] == "c-1"
-    assert client.post("/reconcile?token=wbt_wrong", data={"queries": queries}).status_code == 401
+    wrong = client.post("/reconcile?token=wbt_wrong", data={"queries": queries})
+    assert wrong.status_code == 401 and "this API token is not valid" in wrong.text
+
+
+def test_a_revoked_token_is_told_apart_from_a_missing_one(api, db_url):
+    from workbench.store.users import revoke_tokens
+
+    client, token = api
+    with store_db.session_scope(db_url) as s:
+        revoke_tokens(s, SYSTEM, "rita")
+    for response in (client.get(f"/reconcile?token={token}"),
+                     client.get("/reconcile", headers={"Authorization": f"Bearer {token}"})):
+        assert response.status_code == 401
+        assert "not valid (unknown, revoked, or its user is disabled)" in response.text
+    assert "needs an API token" in client.get("/reconcile").text
 
 
 def test_a_signed_in_browser_cannot_be_made_to_post_with_a_bogus_token(api, db_url):

@@ -61,6 +61,13 @@ def test_filters_by_kind_topic_and_sanction_status(client, world):
     assert world["official"] not in topic
 
 
+def test_an_unknown_sanction_status_is_refused_not_ignored(client, world):
+    """Ignoring it would answer as if unfiltered, and the person would trust the filter."""
+    refused = client.get("/search", params={"q": "Ismael Zambada", "sanction": "maybe"})
+    assert refused.status_code == 422
+    assert "unknown sanction status &#39;maybe&#39;: choose one of designated, delisted, none" in refused.text
+
+
 def test_state_filter_keeps_entities_connected_to_the_state(client, world):
     state = make(client, "Territory", name="Sinaloa", level="state")
     muni = make(client, "Territory", name="Culiacan", level="municipality")

@@ -64,9 +64,11 @@ router = APIRouter(prefix="/reconcile", tags=["reconcile"], route_class=OpenRefi
 def reconcile_actor(request: Request, token: str | None = None, session: Session = Depends(get_session)) -> Actor:
     actor = users.actor_for_token(session, token) if token else optional_actor(request, session)
     if actor is None:
-        raise HTTPException(status_code=401, detail="the reconciliation service needs an API token "
-                                                    "(Authorization: Bearer ..., or ?token=...)",
-                            headers={"WWW-Authenticate": "Bearer"})
+        given = token or request.headers.get("authorization", "").lower().startswith("bearer ")
+        detail = ("this API token is not valid (unknown, revoked, or its user is disabled): an administrator "
+                  "issues a new one under Admin > Users > API tokens" if given else
+                  "the reconciliation service needs an API token (Authorization: Bearer ..., or ?token=...)")
+        raise HTTPException(status_code=401, detail=detail, headers={"WWW-Authenticate": "Bearer"})
     return actor
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 
-from workbench.schema import registry
+from workbench.schema import ValidationError, registry
 from workbench.store.permissions import Actor
 from workbench.web import readmodels
 from workbench.web.deps import current_actor, get_session, templates
@@ -22,13 +22,17 @@ def search_page(request: Request, q: str = "", kind: str = "", state: str = "", 
     reg = registry()
     if kind:
         reg.entity_kind(kind)
+    # An unknown filter would be ignored or filter everything away, either way looking like an answer.
+    if sanction and sanction not in STATUSES:
+        raise ValidationError({"sanction": [f"unknown sanction status {sanction!r}: choose one of "
+                                            + ", ".join(STATUSES)]})
     default_kinds = reg.default_kinds()  # what a search without a kind covers (readmodels.search)
     other_kinds = [k.label for k in reg.concrete_kinds() if k.name not in default_kinds]
     rows, problem = [], None
     if q.strip():
         try:
             rows = readmodels.search(session, q, kind=kind or None, state=state or None, topic=topic or None,
-                                     sanction=sanction if sanction in STATUSES else None, limit=RESULTS)
+                                     sanction=sanction or None, limit=RESULTS)
         except EngineMissing as exc:
             problem = f"Search is not available: {exc}"
     return templates.TemplateResponse(request, "search.html", {
