@@ -44,7 +44,9 @@ def _citation_records(session: Session, citations: Iterable[Citation]) -> list[d
     out = []
     for c in citations:
         rec = source_record(c.source)
-        rec.update(citation_id=c.id, excerpt=c.excerpt, page=c.page, locator=c.locator)
+        # prop and value: which value the citation supports (none: the whole entity or link), so
+        # that the releasable export can tell which values rest only on unreleasable sources.
+        rec.update(citation_id=c.id, prop=c.prop, value=c.value, excerpt=c.excerpt, page=c.page, locator=c.locator)
         out.append(rec)
     return out
 
@@ -166,6 +168,24 @@ def designated_links(session: Session, target_id: str, basis: LegalBasis) -> lis
     return out
 
 
+# The asset properties an asset record shows (its caption, identifiers and the fields below).
+ASSET_PROPERTIES = ("name", "identifier", "address", "full", "parcelNumber", "county", "amount", "country",
+                    "jurisdiction")
+
+
+def asset_fields(props: dict) -> dict:
+    """What an asset record shows of the asset's properties, as the exports print it. The releasable
+    export builds the same fields from the values it may release (see ``exports.releasable_view``)."""
+    return {
+        "identifiers": identifiers_of(props),
+        "address": "; ".join(props.get("address", []) or props.get("full", [])),
+        "parcel_number": "; ".join(props.get("parcelNumber", [])),
+        "county": "; ".join(props.get("county", [])),
+        "value": "; ".join(props.get("amount", [])),
+        "country": "; ".join(props.get("country", []) or props.get("jurisdiction", [])),
+    }
+
+
 def assets_to_block(session: Session, target_id: str) -> list[dict]:
     """Real estate, companies and accounts the target owns or controls, from the ownership chains."""
     from workbench.graph.analysis import ownership_chains
@@ -193,6 +213,7 @@ def assets_to_block(session: Session, target_id: str) -> list[dict]:
             pct = (link.properties.get("percentage") or [None])[0]
             owner_chain.append({"link_id": link.id, "kind": link.kind, "percentage": pct,
                                 "properties": link.properties or {},
+                                "citations": link_citations.get(link.id, []),
                                 "owner": link.source_id, "owner_caption": entities[link.source_id].caption,
                                 "owned": link.target_id, "owned_caption": entities[link.target_id].caption})
         props = asset.properties
@@ -200,12 +221,11 @@ def assets_to_block(session: Session, target_id: str) -> list[dict]:
         if record is None:
             record = by_asset[asset_id] = {
                 "id": asset.id, "kind": asset.kind, "kind_label": kind.label, "caption": asset.caption,
-                "identifiers": identifiers_of(props),
-                "address": "; ".join(props.get("address", []) or props.get("full", [])),
-                "parcel_number": "; ".join(props.get("parcelNumber", [])),
-                "county": "; ".join(props.get("county", [])),
-                "value": "; ".join(props.get("amount", [])),
-                "country": "; ".join(props.get("country", []) or props.get("jurisdiction", [])),
+                **asset_fields(props),
+                # The values shown and the asset's own citations (with the value each supports): what
+                # the releasable export decides on, value by value.
+                "properties": {p: list(props[p]) for p in ASSET_PROPERTIES if props.get(p)},
+                "citations": list(asset_citations.get(asset_id, [])),
                 "chains": [], "sources": _one_per_source(asset_citations.get(asset_id, [])),
             }
         record["chains"].append({"links": owner_chain, "effective_percentage": chain.effective_percentage})

@@ -3,7 +3,9 @@
 Every export is rendered from the dossier view (the frozen snapshot once approved), carries the
 dossier's state, version and snapshot hash and the banner, numbers and cites its exhibits, and
 marks allegations apart from established facts. ``releasable=True`` leaves out every exhibit and
-citation whose source may not be released, so a package can be shared without them.
+citation whose source may not be released, and every value, link and asset that only such sources
+support (the rule is spelled out above ``releasable_view``), so a package can be shared without them.
+Every format, the PDF included, is rendered from the one document ``document`` builds.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workbench.dossiers import completeness, snapshot
+from workbench.dossiers import completeness, evidence, snapshot
 from workbench.dossiers.service import get_dossier
 from workbench.labels import value_label
 from workbench.schema import ValidationError, registry
@@ -76,20 +78,184 @@ _env.filters["md"] = _md_escape
 _env.filters["mdurl"] = _md_url
 
 
-# ---- the export document ---------------------------------------------------------------------
+# ---- what the releasable export may show -----------------------------------------------------
+#
+# The rule, value by value. A value is withheld from the releasable export when every citation that
+# supports it cites an unreleasable source; which citations support a value is decided by the most
+# specific ones that exist, because a citation names what its source says:
+#
+# 1. citations of that very value (prop and value): the source was cited for this value, so these
+#    decide, whatever the entity's other citations say (a whole-entity citation of a releasable
+#    gazette does not vouch for an alias that only a leak gives);
+# 2. otherwise citations of the whole property (prop, no value);
+# 3. otherwise citations of the entity as a whole (no prop): when an entity is cited as a whole only
+#    to unreleasable sources, its values that no more specific citation supports are withheld.
+#
+# A value with no citation at any level stays, as uncited facts always have in these exports (an
+# uncited link is shown as "no source cited"): nothing says it came from an unreleasable source.
+# Links work the same way: a link (to a designated party, or in an ownership chain) whose citations
+# all cite unreleasable sources is withheld, and with it the whole chain it belongs to (a chain with
+# a gap would still show who is tied to whom); an asset all of whose ownership chains are withheld is
+# withheld. An entity's own name (its caption) is never withheld, since the export must name its
+# subject: when only unreleasable sources support it, it stays and the withheld note says so.
+#
+# Every withheld item is counted (never shown) in the export's withheld note, as withheld exhibits
+# are, and the completeness check on releasability says what was left out.
 
-def releasable_view(view: dict) -> dict:
-    """A copy of the view without anything that cites an unreleasable source."""
-    out = copy.deepcopy(view)
-    out["exhibits"] = [ex for ex in out["exhibits"] if ex["source"]["releasable"]]
-    out["target"]["sources"] = [s for s in out["target"]["sources"] if s["releasable"]]
-    for path in out["designated_links"]:
+def _support(citations: list[dict], prop: str, value: str) -> list[dict]:
+    """The citations that decide whether ``value`` of ``prop`` may be released (see the rule above)."""
+    for level in ((lambda c: c.get("prop") == prop and c.get("value") == value),
+                  (lambda c: c.get("prop") == prop and c.get("value") is None),
+                  (lambda c: c.get("prop") is None)):
+        found = [c for c in citations if level(c)]
+        if found:
+            return found
+    return []
+
+
+def _only_unreleasable(citations: list[dict]) -> bool:
+    """Cited, and only to sources that may not be released (uncited is not unreleasable)."""
+    return bool(citations) and not any(c["releasable"] for c in citations)
+
+
+def _withheld_value(citations: list[dict], prop: str, value: str) -> bool:
+    return _only_unreleasable(_support(citations, prop, value))
+
+
+def _is_caption(value: str, caption: str) -> bool:
+    return value[:500] == caption  # an entity's caption is its first name, cut at 500 characters
+
+
+class _Withheld:
+    """What the releasable view left out, counted by what a reader calls it; never the values."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.notes: list[str] = []
+
+    def add(self, what: str, number: int = 1) -> None:
+        if number:
+            self.counts[what] = self.counts.get(what, 0) + number
+
+    def as_dict(self) -> dict:
+        return {"items": [{"what": what, "count": n} for what, n in self.counts.items()], "notes": self.notes}
+
+
+def _prop_label(kind: str, prop: str) -> str:
+    spec = registry().entity_kinds.get(kind)
+    found = spec.properties.get(prop) if spec else None
+    return found.label if found else prop
+
+
+def _release_target(target: dict, withheld: _Withheld) -> None:
+    cites, caption = target["sources"], target["caption"]
+    gone: dict[str, set[str]] = {}  # property -> values withheld (a name is also a property value)
+    caption_unsupported = False
+
+    def keep(prop: str, value: str) -> bool:
+        nonlocal caption_unsupported
+        if not _withheld_value(cites, prop, value):
+            return True
+        if _is_caption(value, caption):
+            caption_unsupported = True
+            return True  # the export must name its subject
+        gone.setdefault(prop, set()).add(value)
+        return False
+
+    for prop in target["properties"]:
+        prop["values"] = [v for v in prop["values"] if keep(prop["name"], v)]
+    target["properties"] = [p for p in target["properties"] if p["values"]]
+    target["names"] = [n for n in target["names"] if keep(n["property"], n["name"])]
+    target["identifiers"] = [i for i in target["identifiers"] if keep("identifier", i["value"])]
+    for prop, values in gone.items():
+        withheld.add(_prop_label(target["kind"], prop), len(values))
+    if caption_unsupported:
+        withheld.notes.append("The target's name is supported only by unreleasable sources; the releasable "
+                              "export keeps it, without those sources, so that it names its subject.")
+
+
+def _release_designated_links(paths: list[dict], withheld: _Withheld) -> list[dict]:
+    kept = []
+    for path in paths:
+        if any(_only_unreleasable(step["citations"]) for step in path["steps"]):
+            withheld.add("chain to a designated party")
+            continue
         for step in path["steps"]:
             step["citations"] = [c for c in step["citations"] if c["releasable"]]
-    for asset in out["assets"]:
+        kept.append(path)
+    return kept
+
+
+def _release_asset(asset: dict, withheld: _Withheld) -> bool:
+    """Filter one asset in place; False when the whole asset is withheld."""
+    if "citations" not in asset:
+        # A snapshot frozen before assets carried their own citations: only the merged sources of the
+        # asset and its chains are known, so the asset is withheld when all of them are unreleasable.
+        if _only_unreleasable(asset["sources"]):
+            return False
         asset["sources"] = [s for s in asset["sources"] if s["releasable"]]
+        return True
+    chains = [c for c in asset["chains"] if not any(_only_unreleasable(link.get("citations", []))
+                                                   for link in c["links"])]
+    if not chains:
+        return False
+    withheld.add("ownership chain", len(asset["chains"]) - len(chains))
+    for chain in chains:
+        for link in chain["links"]:
+            link["citations"] = [c for c in link.get("citations", []) if c["releasable"]]
+    asset["chains"] = chains
+    cites, caption = asset["citations"], asset["caption"]
+    props = {}
+    for prop, values in asset["properties"].items():
+        kept = [v for v in values if not _withheld_value(cites, prop, v) or _is_caption(v, caption)]
+        withheld.add(f"asset: {_prop_label(asset['kind'], prop)}", len(values) - len(kept))
+        if kept:
+            props[prop] = kept
+    if any(_withheld_value(cites, prop, v) and _is_caption(v, caption)
+           for prop, values in asset["properties"].items() for v in values):
+        withheld.notes.append(f"The name of the asset {caption} is supported only by unreleasable sources; the "
+                              "releasable export keeps it, without those sources, so that it names the asset.")
+    asset["properties"] = props
+    asset.update(evidence.asset_fields(props))
+    asset["citations"] = [c for c in cites if c["releasable"]]
+    # The sources listed: released ones cited for the asset itself or for a link of a chain kept.
+    cited = {c["id"] for c in asset["citations"]}
+    cited.update(c["id"] for chain in chains for link in chain["links"] for c in link["citations"])
+    asset["sources"] = [s for s in asset["sources"] if s["releasable"] and s["id"] in cited]
+    return True
+
+
+def releasable_view(view: dict) -> dict:
+    """A copy of the view without anything that rests only on unreleasable sources: the exhibits citing
+    them, their citations, and (by the rule above) the target's values, the chains to designated parties
+    and the assets, their chains and values. ``withheld`` counts what was left out (never the values).
+    Every export format is rendered from this one view (through ``document``)."""
+    out = copy.deepcopy(view)
+    withheld = _Withheld()
+    out["exhibits"] = [ex for ex in out["exhibits"] if ex["source"]["releasable"]]
+    _release_target(out["target"], withheld)
+    out["target"]["sources"] = [s for s in out["target"]["sources"] if s["releasable"]]
+    out["designated_links"] = _release_designated_links(out["designated_links"], withheld)
+    assets = [a for a in out["assets"] if _release_asset(a, withheld)]
+    withheld.add("asset to block", len(out["assets"]) - len(assets))
+    out["assets"] = assets
+    out["withheld"] = {"exhibits": [ex["number"] for ex in view["exhibits"] if not ex["source"]["releasable"]],
+                       **withheld.as_dict()}
     return out
 
+
+def withheld_summary(withheld: dict) -> str:
+    """The withheld note: 'exhibit 4; Weak alias / nickname (1), Date of birth (1)'."""
+    parts = []
+    if withheld["exhibits"]:
+        parts.append(f"exhibit{'s' if len(withheld['exhibits']) > 1 else ''} "
+                     + ", ".join(str(n) for n in withheld["exhibits"]))
+    if withheld["items"]:
+        parts.append(", ".join(f"{item['what']} ({item['count']})" for item in withheld["items"]))
+    return "; ".join(parts)
+
+
+# ---- the export document ---------------------------------------------------------------------
 
 def _source_records(view: dict) -> Iterator[dict]:
     """Every source (or citation of one) the view names, where releasable_view reads its flag."""
@@ -101,6 +267,10 @@ def _source_records(view: dict) -> Iterator[dict]:
             yield from step["citations"]
     for asset in view["assets"]:
         yield from asset["sources"]
+        yield from asset.get("citations", [])
+        for chain in asset["chains"]:
+            for link in chain["links"]:
+                yield from link.get("citations", [])
 
 
 def _closed_since(session: Session, view: dict) -> None:
@@ -168,6 +338,17 @@ def _with_chain_wording(assets: list[dict]) -> None:
             chain["wording"] = "".join(words)
 
 
+def _note_withheld(result: completeness.Completeness, withheld: dict) -> None:
+    """The releasability check says which values the releasable export leaves out (counted, not shown)."""
+    check = next((c for c in result.checks if c.key == "releasable"), None)
+    if check is None:
+        return
+    if withheld["items"]:
+        check.notes.append("Left out of the releasable export because only unreleasable sources support them: "
+                           + withheld_summary({"exhibits": [], "items": withheld["items"]}) + ".")
+    check.notes.extend(withheld["notes"])
+
+
 def document(session: Session, dossier: Dossier, releasable: bool = False) -> dict:
     """The view plus what every export carries: banner, state, version, snapshot hash, completeness."""
     view = snapshot.view_of(session, dossier)
@@ -175,12 +356,20 @@ def document(session: Session, dossier: Dossier, releasable: bool = False) -> di
     view = copy.deepcopy(view)  # a frozen snapshot is the stored row: label a copy
     _with_element_labels(view)
     _closed_since(session, view)
-    result = completeness.check(view)
-    shown = copy.deepcopy(releasable_view(view) if releasable else view)
+    released = releasable_view(view)
+    withheld = released.pop("withheld")
+    # A releasable export's checklist is checked against what that export shows (the identifiers and
+    # chains it keeps: the checks' notes name them), with every exhibit still counted: the exhibit checks
+    # read only numbers and elements, and say themselves which are left out of the releasable export.
+    result = completeness.check({**released, "exhibits": view["exhibits"]} if releasable else view)
+    _note_withheld(result, withheld)
+    shown = copy.deepcopy(released if releasable else view)
     _with_display_values(shown["target"])
     _with_chain_wording(shown["assets"])
-    # Exhibits whose source is not in this export are listed by number only in `withheld`.
-    withheld = [ex["number"] for ex in view["exhibits"] if not ex["source"]["releasable"]] if releasable else []
+    # What this export leaves out is counted in `withheld` (exhibits by number, values by what they are),
+    # never shown.
+    if not releasable:
+        withheld = {"exhibits": [], "items": [], "notes": []}
     sources: dict[str, dict] = {}
     for ex in shown["exhibits"]:
         sources.setdefault(ex["source"]["id"], ex["source"])
@@ -189,7 +378,9 @@ def document(session: Session, dossier: Dossier, releasable: bool = False) -> di
         "meta": {
             "banner": BANNER, "fictional_banner": FICTIONAL_BANNER if view["dossier"]["fictional"] else None,
             "dossier_id": dossier.id, "title": dossier.title, "state": dossier.state, "version": dossier.number,
-            "snapshot_hash": digest, "frozen": frozen, "releasable": releasable, "withheld_exhibits": withheld,
+            "snapshot_hash": digest, "frozen": frozen, "releasable": releasable,
+            "withheld_exhibits": withheld["exhibits"], "withheld": withheld["items"],
+            "withheld_notes": withheld["notes"], "withheld_summary": withheld_summary(withheld),
             "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         },
         "completeness": result.as_dict(),
@@ -233,10 +424,16 @@ def _csv_preamble(doc: dict) -> list[str]:
     if meta["fictional_banner"]:
         lines.append(f"# {meta['fictional_banner']}")
     lines.append("# " + _comment(f"dossier {meta['dossier_id']}: {meta['title']}"))
-    lines.append(f"# state {meta['state']}; version {meta['version']}; snapshot sha256 {meta['snapshot_hash']}"
-                 + (" (frozen)" if meta["frozen"] else " (live, not frozen)")
-                 + ("; releasable export" if meta["releasable"] else ""))
+    lines.append("# " + _comment(f"state {meta['state']}; version {meta['version']}; "
+                                 f"snapshot sha256 {meta['snapshot_hash']}"
+                                 + (" (frozen)" if meta["frozen"] else " (live, not frozen)")
+                                 + (_released_words(meta) if meta["releasable"] else "")))
     return lines
+
+
+def _released_words(meta: dict) -> str:
+    """'; releasable export (withheld: exhibit 4; Date of birth (1))', for the CSV and FtM packages."""
+    return "; releasable export" + (f" (withheld: {meta['withheld_summary']})" if meta["withheld_summary"] else "")
 
 
 def _cite(sources: list[dict]) -> str:
@@ -362,7 +559,8 @@ def render_ftm(doc: dict) -> str:
     lines.append({"id": f"dossier-{meta['dossier_id']}-v{meta['version']}", "schema": "Documentation",
                   "properties": {"entity": [target["id"]], "document": [f"dossier-{meta['dossier_id']}"],
                                  "role": [f"{banners}; state {meta['state']}; version {meta['version']}; "
-                                          f"snapshot sha256 {meta['snapshot_hash']}"],
+                                          f"snapshot sha256 {meta['snapshot_hash']}"
+                                          + (_released_words(meta) if meta["releasable"] else "")],
                                  "summary": [doc["legal_basis"]["label"]]}})
     # FtM needs the document itself to exist for the Documentation to be valid.
     lines.append({"id": f"dossier-{meta['dossier_id']}", "schema": "Document",
