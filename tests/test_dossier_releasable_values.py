@@ -237,3 +237,20 @@ def test_demo_alias_el_contador_cited_to_the_leaked_ledger_stays_out(session):
     assert row["birth_date"] == "" and row["identifiers"] == "RFC:VIIM750312K26"
     meta = json.loads(released["json"])["meta"]
     assert meta["withheld_exhibits"] == [5] and {"what": "Weak alias / nickname", "count": 1} in meta["withheld"]
+
+
+def test_the_shipped_demo_leaves_its_leak_only_nickname_out_of_releasable_exports(session):
+    """As shipped, the demo cites 'El Contador' to the leaked ledger alone: the releasable package
+    leaves it out and keeps everything else it showed (the birth date no source is cited for stays)."""
+    from workbench.dossiers.demo import DEMO_DOSSIER_ID
+    from workbench.sources.demo import load_demo
+    from workbench.store.permissions import SYSTEM
+
+    load_demo(session, SYSTEM, users=False)
+    session.commit()
+    full, released = _exports(session, DEMO_DOSSIER_ID, False), _exports(session, DEMO_DOSSIER_ID, True)
+    for fmt in ("visa-csv", "json", "html", "md", "ftm", "pdf"):
+        assert "El Contador" in full[fmt], fmt
+        assert "El Contador" not in released[fmt], fmt
+    [row] = list(csv.DictReader(line for line in released["visa-csv"].splitlines() if not line.startswith("#")))
+    assert row["aliases"] == "VILLASENOR IBARRA, Jose Maria" and row["birth_date"] == "1975-03-12"
