@@ -145,17 +145,18 @@ def test_update_refuses_bad_input_with_the_field_named(client):
              ({"title": "  "}, "title"), ({"title": "x" * 501}, "title"), ({"sha256": "0" * 64}, "sha256"),
              ({"url": None}, "url"), ({"url": "javascript:alert(1)"}, "url")]
     for body, field in cases:
-        refused = client.put(path, json=body)
+        refused = client.put(path, json={**body, "version": 1})
         assert refused.status_code == 422, (body, refused.text)
         assert field in refused.json()["errors"], (body, refused.json())
     after = client.get(path).json()
     assert (after["title"], after["url"], after["version"]) == (source["title"], source["url"], 1)
-    assert client.put("/api/sources/no-such-source", json={"title": "x"}).status_code == 404
+    assert client.put("/api/sources/no-such-source", json={"title": "x", "version": 1}).status_code == 404
 
 
 def test_an_uploaded_sources_file_never_changes_but_its_url_may_be_cleared(client):
     made = upload(client, "escritura.pdf", PDF, title="Escritura", url="https://example.org/escritura").json()
-    updated = client.put(f"/api/sources/{made['id']}", json={"url": None, "title": "Escritura (FICTIONAL)"})
+    updated = client.put(f"/api/sources/{made['id']}", json={"url": None, "title": "Escritura (FICTIONAL)",
+                                                               "version": made["version"]})
     assert updated.status_code == 200, updated.text
     assert updated.json()["url"] is None
     assert (updated.json()["sha256"], updated.json()["file_name"]) == (made["sha256"], made["file_name"])
@@ -238,7 +239,7 @@ def test_a_role_without_the_edit_permission_is_refused_by_the_domain_layer(clien
 
     monkeypatch.setitem(permissions.PERMISSIONS, "edit", frozenset({"admin"}))
     source_id, citation_id = cited["source"]["id"], cited["on_person"]["id"]
-    for response in (client.put(f"/api/sources/{source_id}", json={"title": "x"}),
+    for response in (client.put(f"/api/sources/{source_id}", json={"title": "x", "version": 1}),
                      client.delete(f"/api/citations/{citation_id}"),
                      upload(client, "escritura.pdf", PDF, title="x")):
         assert response.status_code == 403

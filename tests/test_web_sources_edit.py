@@ -295,3 +295,18 @@ def test_a_hostile_source_title_in_the_remove_confirmation_is_escaped(client):
     page = client.get(f"/entities/{person}").text
     assert "<script>alert" not in page
     assert f'data-confirm="Remove this citation of {ESCAPED}? The source itself stays."' in page
+
+
+def test_an_edit_posted_without_its_version_is_refused_with_what_was_typed(db_url, client):
+    source_id = add_source(client)
+    for version in (None, "abc"):
+        form = edit_form(client, source_id)
+        form.pop("version")
+        if version:
+            form["version"] = version
+        form["publisher"] = "Ayuntamiento de Culiacán (FICTIONAL)"
+        refused = client.post(f"/sources/{source_id}/edit", data=form)
+        assert refused.status_code == 422
+        assert "could not be checked" in refused.text
+        assert 'value="Ayuntamiento de Culiacán (FICTIONAL)"' in refused.text
+    assert (stored(db_url, source_id).publisher, stored(db_url, source_id).version) == ("Ayuntamiento", 1)

@@ -19,8 +19,18 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from workbench.schema import LegalBasis, ValidationError, registry
 from workbench.store import audit
-from workbench.store.entities import MAX_ROW_ID, Conflict, NotFound, get_entity, get_source
-from workbench.store.models import AuditEntry, Citation, Comment, Dossier, DossierEvent, Exhibit, Link, new_id
+from workbench.store.entities import MAX_ROW_ID, Conflict, NotFound, get_source, surviving
+from workbench.store.models import (
+    AuditEntry,
+    Citation,
+    Comment,
+    Dossier,
+    DossierEvent,
+    Entity,
+    Exhibit,
+    Link,
+    new_id,
+)
 from workbench.store.permissions import Actor, require
 
 STATES = ("draft", "submitted", "approved", "returned", "rejected", "withdrawn")
@@ -57,6 +67,19 @@ class InvalidMove(ValidationError):
 
     def __str__(self) -> str:
         return self.message
+
+
+class TargetMerged(ValidationError):
+    """A dossier pointed at an entry merged into another: its page, completeness and exports would answer
+    404 (they show live entries only). ``merged`` is the entry named, ``kept`` the one it went into."""
+
+    lead = "Nothing was changed."
+
+    def __init__(self, merged: Entity, kept: Entity, advice: str | None = None):
+        self.merged, self.kept = merged, kept
+        advice = advice or f"create the dossier on {kept.caption}"
+        super().__init__({"target": [f"{merged.caption} ({merged.id}) was merged into {kept.caption} ({kept.id}): "
+                                     f"{advice}"]})
 
 
 class Incomplete(ValidationError):
@@ -254,14 +277,33 @@ def target_kinds() -> list[str]:
     return sorted({k for b in bases for k in b.target_kinds})
 
 
+def live_target(session: Session, target_id: str | None, advice: str | None = None) -> Entity:
+    """The entity a dossier may be about: one that exists and was not merged into another. A merged entry
+    is refused naming the entry it went into (TargetMerged; a merge moves the dossiers already about it,
+    and a dossier pointed at it afterwards would have no page); a deleted one is NotFound."""
+    target_id = (target_id or "").strip()
+    if not target_id:
+        raise ValidationError({"target": ["choose the entity the dossier is about"]})
+    target = session.get(Entity, target_id)
+    if target is None:
+        raise NotFound(f"no entity with id {target_id!r}: it was deleted, or never existed. Choose the target again")
+    if target.merged_into:
+        kept = surviving(session, target)
+        if kept is None or kept.merged_into:  # a broken chain: nothing to offer instead
+            raise ValidationError({"target": [f"{target.caption} ({target.id}) was merged into another entry: "
+                                              "choose the target again"]})
+        raise TargetMerged(target, kept, advice)
+    return target
+
+
 def create_dossier(session: Session, actor: Actor, target_id: str, legal_basis: str, *, title: str | None = None,
                    narrative: dict[str, str] | None = None, visa_data: dict[str, str] | None = None,
                    identifier_notes: str | None = None, fictional: bool | None = None,
                    dossier_id: str | None = None) -> Dossier:
     require(actor, "edit", "create dossiers")
     reg = registry()
+    target = live_target(session, target_id)
     basis = reg.legal_basis(legal_basis)
-    target = get_entity(session, target_id)
     if not applies_to(basis, target.kind):
         raise ValidationError({"target": [f"{basis.label} applies to {', '.join(basis.target_kinds)}, "
                                           f"not to a {target.kind} ({target.caption})"]})
@@ -459,6 +501,10 @@ def new_version(session: Session, actor: Actor, dossier_id: str, comment: str | 
     successor = session.scalar(select(Dossier.id).where(Dossier.previous_id == old.id))
     if successor:
         raise InvalidMove(f"version {old.number + 1} of this dossier already exists ({successor})")
+    # A merge moves every dossier about the merged entry; one left on it (written before dossiers were
+    # refused a merged target) must not hand the fault on to its next version.
+    live_target(session, old.target_id, "open the new version once the merge is undone, or create a dossier "
+                                        "on the kept entry")
     dossier = Dossier(
         id=new_id(), title=old.title, target_id=old.target_id, legal_basis=old.legal_basis, state="draft",
         number=old.number + 1, previous_id=old.id, narrative=dict(old.narrative or {}),

@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 
 from starlette.datastructures import FormData
 
-from workbench.schema import Property, registry
+from workbench.schema import Property, ValidationError, registry
 
 PREFIX = "p."
 
@@ -113,9 +113,31 @@ def conflict_messages(what: str, rebased: Any, label: Callable[[str], str]) -> l
     return messages
 
 
+def _whole_number(value: str) -> bool:
+    return value.isascii() and value.isdigit()  # '²' and '١' are digits to str.isdigit, not to int()
+
+
 def form_int(form: FormData, key: str) -> int | None:
+    """An optional whole number: None when the field is missing or blank. A value that is no whole number
+    is refused, never read as 'not given' (a version 'abc' skipped the optimistic lock)."""
     value = form_value(form, key)
-    return int(value) if value.isdigit() else None
+    if not value:
+        return None
+    if not _whole_number(value):
+        raise ValidationError({key: [f"{value[:40]!r} is not a whole number"]})
+    return int(value)
+
+
+def form_version(form: FormData, what: str, key: str = "version") -> int:
+    """The version of ``what`` an edit or delete form was opened with (its hidden ``version``), which every
+    such form sends: without it, or with one that is no whole number (a form altered or cut short), the
+    change is refused, since whether someone else changed ``what`` meanwhile cannot be told."""
+    value = form_value(form, key)
+    if _whole_number(value):
+        return int(value)
+    got = "had no version" if not value else f"had {value[:40]!r} for its version, which is not a whole number"
+    raise ValidationError({key: [f"This form {got}, so whether someone else changed {what} since it was opened "
+                                 f"could not be checked: check {what} as it is now, and make your change again."]})
 
 
 def other_errors(errors: dict[str, list[str]], known: dict[str, Any]) -> dict[str, list[str]]:

@@ -145,6 +145,18 @@ def sanction_status(sanctions: list[Entity]) -> str:
     return "designated" if any(_sanction_active(s) for s in sanctions) else "delisted"
 
 
+def badge_status(entity: Entity, sanctions: list[Entity]) -> str:
+    """What a page's sanctions badge says: the sanction status, or 'record' for a record about another
+    entity (``record: true`` in schema/, a Sanction): it is the sanction, and 'not sanctioned' on it
+    would read as a finding."""
+    try:
+        if registry().entity_kind(entity.kind).record:
+            return "record"
+    except ValidationError:  # a kind schema/ no longer declares: shown as any other entry
+        pass
+    return sanction_status(sanctions)
+
+
 # ---- the entity page -------------------------------------------------------------------------
 
 @dataclass
@@ -200,6 +212,7 @@ class EntityPage:
     sanctions: list[Entity]
     status: str
     merged_into: Entity | None = None
+    badge: str = ""  # badge_status: what the page's badge says
     # Citations of values the entity no longer holds (a date corrected since): the source said it, and
     # the page must not show the corrected fact as if it had never been sourced otherwise.
     former: list[FactRow] = field(default_factory=list)
@@ -272,7 +285,8 @@ def entity_page(session: Session, entity_id: str, history_limit: int = 100) -> E
         history=history_rows(history, kind.properties, _cited_sources(session, history),
                              _merge_captions(session, history)),
         notes=notes, sanctions=sanctions,
-        status=sanction_status(sanctions), merged_into=merged_into, former=former,
+        status=sanction_status(sanctions), badge=badge_status(entity, sanctions), merged_into=merged_into,
+        former=former,
     )
 
 
@@ -474,6 +488,7 @@ class SearchRow:
     score: float
     explanation: dict
     status: str
+    badge: str = ""  # badge_status: what the page shows
 
 
 def territory_scope(session: Session, territory_id: str, depth: int = 3) -> set[str]:
@@ -518,6 +533,8 @@ def search(session: Session, query: str, kind: str | None = None, state: str | N
         found = session.get(Entity, state)
         if found is None or found.kind not in reg.kinds_descending_from(["Territory"]):
             raise ValidationError({"state": [f"no state or territory with id {state!r}: choose one from the list"]})
+    if topic and topic not in reg.vocabularies["topics"]:  # would filter everything away, like a bad state
+        raise ValidationError({"topic": [f"unknown topic {topic!r}: choose one from the list"]})
     filtered = bool(state or topic or sanction)
     hits = search_entities(session, query, kinds=kinds, limit=limit * (4 if filtered else 1), threshold=threshold,
                            partial=True)
@@ -536,7 +553,8 @@ def search(session: Session, query: str, kind: str | None = None, state: str | N
             continue
         if scope is not None and entity.id not in scope:
             continue
-        rows.append(SearchRow(entity, hit.matched_name, hit.score, hit.explanation or {}, status))
+        rows.append(SearchRow(entity, hit.matched_name, hit.score, hit.explanation or {}, status,
+                              badge_status(entity, sanctions.get(entity.id, []))))
         if len(rows) >= limit:
             break
     return rows
@@ -615,16 +633,18 @@ class Queue:
 
 
 def work_queues(session: Session, actor) -> list[Queue]:
-    """What is waiting: open screening hits, dossiers awaiting review, the user's own drafts and returned
-    dossiers; each links to a page listing the items it counts (a page the user's role may open)."""
+    """What is waiting: undecided (open or unsure) screening hits, dossiers awaiting review, the user's own
+    drafts and returned dossiers; each links to a page listing the items it counts (a page the user's role
+    may open)."""
     from urllib.parse import urlencode
 
     from workbench.dossiers import service as dossiers
     from workbench.dossiers import workflow
     from workbench.store.models import ReviewItem
 
-    open_hits = int(session.scalar(select(func.count()).select_from(ReviewItem).where(ReviewItem.status == "open"))
-                    or 0)
+    # An "unsure" hit is still undecided: it waits in the queue as an open one does.
+    undecided = int(session.scalar(select(func.count()).select_from(ReviewItem)
+                                   .where(ReviewItem.status.in_(("open", "unsure")))) or 0)
     mine = urlencode([("state", s) for s in dossiers.AUTHOR_STATES] + [("author", actor.username)])
     if actor.can("review"):  # four eyes: what this reviewer wrote or edited is not waiting for them
         reviewable = sum(1 for item in workflow.review_queue(session, actor) if not item["blocked"])
@@ -633,7 +653,7 @@ def work_queues(session: Session, actor) -> list[Queue]:
         submitted = Queue("Dossiers submitted for review", "/dossiers?state=submitted",
                           dossiers.count_dossiers(session, "submitted"))
     return [
-        Queue("Open screening hits to review", "/screening", open_hits),
+        Queue("Screening hits to decide (open or unsure)", "/screening", undecided),
         submitted,
         Queue("Your drafts and returned dossiers", f"/dossiers?{mine}",
               dossiers.count_dossiers(session, dossiers.AUTHOR_STATES, author=actor.username)),

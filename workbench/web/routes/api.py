@@ -32,9 +32,18 @@ class EntityIn(BaseModel):
     id: str | None = Field(default=None, description="optional stable id")
 
 
+VERSION_HELP = ("the version you read (optimistic locking: 409 when the record changed since); required, so "
+                "that a change made meanwhile is never overwritten unseen")
+
+
+def _version_field() -> Any:
+    # Strict: a JSON integer, not true (read as 1) nor "3".
+    return Field(..., ge=1, strict=True, description=VERSION_HELP)
+
+
 class EntityUpdate(BaseModel):
     properties: Values
-    version: int | None = Field(default=None, description="the version you read (optimistic locking)")
+    version: int = _version_field()
 
 
 class EntityOut(BaseModel):
@@ -75,7 +84,7 @@ class LinkIn(BaseModel):
 
 class LinkUpdate(BaseModel):
     properties: Values
-    version: int | None = None
+    version: int = _version_field()
 
 
 class LinkOut(BaseModel):
@@ -113,7 +122,7 @@ class SourceUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: int | None = Field(default=None, description="the version you read (optimistic locking)")
+    version: int = _version_field()
     url: str | None = None
     title: str | None = None
     publisher: str | None = None
@@ -322,8 +331,8 @@ def entity_update(entity_id: str, body: EntityUpdate, actor: Actor = Depends(cur
 
 
 @router.delete("/entities/{entity_id}", status_code=204)
-def entity_delete(entity_id: str, version: int | None = None, actor: Actor = Depends(current_actor),
-                  session: Session = Depends(get_session)) -> Response:
+def entity_delete(entity_id: str, version: int = Query(..., ge=1, description=VERSION_HELP),
+                  actor: Actor = Depends(current_actor), session: Session = Depends(get_session)) -> Response:
     store.delete_entity(session, actor, entity_id, expected_version=version)
     return Response(status_code=204)
 
@@ -349,8 +358,8 @@ def link_update(link_id: str, body: LinkUpdate, actor: Actor = Depends(current_a
 
 
 @router.delete("/links/{link_id}", status_code=204)
-def link_delete(link_id: str, version: int | None = None, actor: Actor = Depends(current_actor),
-                session: Session = Depends(get_session)) -> Response:
+def link_delete(link_id: str, version: int = Query(..., ge=1, description=VERSION_HELP),
+                actor: Actor = Depends(current_actor), session: Session = Depends(get_session)) -> Response:
     store.delete_link(session, actor, link_id, expected_version=version)
     return Response(status_code=204)
 

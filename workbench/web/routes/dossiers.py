@@ -13,12 +13,20 @@ from starlette.datastructures import FormData
 
 from workbench.dossiers import exports, service, workflow
 from workbench.schema import ValidationError, registry
-from workbench.store.entities import Conflict, get_entity
+from workbench.store.entities import Conflict, NotFound
 from workbench.store.permissions import Actor
 from workbench.web import engines
-from workbench.web.deps import (RowId, current_actor, flash, get_session, posted_form, require_role, templates,
-                                wants_json)
-from workbench.web.forms import field_errors, form_int, form_value
+from workbench.web.deps import (
+    RowId,
+    current_actor,
+    flash,
+    get_session,
+    posted_form,
+    require_role,
+    templates,
+    wants_json,
+)
+from workbench.web.forms import field_errors, form_int, form_value, form_version
 
 router = APIRouter(include_in_schema=False)
 
@@ -52,25 +60,62 @@ def dossier_list(request: Request, state: list[str] = Query([]), author: str = "
 @router.get("/dossiers/new")
 def dossier_new(request: Request, q: str = "", target: str = "", actor: Actor = Depends(current_actor),
                 session: Session = Depends(get_session)):
+    """Choose the target, then the legal basis. A target merged into another entry is said so up front,
+    and the form is about the kept entry (a dossier on the merged one would have no page)."""
+    return _new_form(request, session, q, target)
+
+
+def _new_form(request: Request, session: Session, q: str, target: str, typed: dict | None = None,
+              refused: Exception | None = None) -> Response:
+    """The new-dossier page. ``typed``: what a refused form held (title, legal basis), kept in it;
+    ``refused``: why it was refused (a merged or deleted target, an invalid basis or title)."""
     reg = registry()
     # Only kinds some legal basis applies to can be targets; a person typing a surname ('guzman')
     # expects the search page's partial matches, not only whole-name hits.
     target_kinds = service.target_kinds()
     hits = engines.search_entities(session, q, kinds=target_kinds or None, limit=15, partial=True) \
         if q.strip() else []
-    chosen = get_entity(session, target) if target else None
+    chosen = merged = None
+    problem = ""  # why the target asked for cannot be the target (deleted, never existed)
+    status = 200
+    if target:
+        try:
+            chosen = service.live_target(session, target)
+        except service.TargetMerged as exc:
+            chosen, merged = exc.kept, exc.merged
+        except (NotFound, ValidationError) as exc:
+            problem = "; ".join(sum(exc.errors.values(), [])) if isinstance(exc, ValidationError) else str(exc)
+            status = 404 if isinstance(exc, NotFound) else 422
     bases = [b for b in reg.legal_bases.values() if chosen is None or service.applies_to(b, chosen.kind)]
+    notice = None
+    if refused is not None:
+        status = 422
+        errors = refused.errors if isinstance(refused, ValidationError) else {"target": [str(refused)]}
+        typed = typed or {}
+        notice = {"target": errors.get("target", []),
+                  "errors": field_errors({k: v for k, v in errors.items() if k != "target"}),
+                  # with no form to hold it (no target to create the dossier on), the title is listed
+                  "typed": [("Title", typed["title"])] if chosen is None and typed.get("title") else []}
     return templates.TemplateResponse(request, "dossiers/new.html", {
         "q": q, "hits": hits, "chosen": chosen, "bases": bases, "target_kinds": target_kinds,
-        "kind_label": reg.entity_kind(chosen.kind).label if chosen else "",
-    })
+        "kind_label": reg.entity_kind(chosen.kind).label if chosen else "", "merged": merged, "problem": problem,
+        "asked": target, "refused": notice, "typed": typed or {},
+    }, status_code=status)
 
 
 @router.post("/dossiers/new")
 def dossier_create(request: Request, actor: Actor = Depends(current_actor),
                    session: Session = Depends(get_session), form: FormData = Depends(posted_form)):
-    dossier = service.create_dossier(session, actor, form_value(form, "target_id"), form_value(form, "legal_basis"),
-                                     title=form_value(form, "title") or None)
+    """Create the dossier; a refused form (the target merged or deleted since the form was opened, an
+    invalid basis or title) comes back with the reason and what was typed (JSON clients get the error)."""
+    target_id, basis, title = form_value(form, "target_id"), form_value(form, "legal_basis"), form_value(form, "title")
+    try:
+        dossier = service.create_dossier(session, actor, target_id, basis, title=title or None)
+    except (ValidationError, NotFound) as exc:
+        if wants_json(request):
+            raise
+        session.rollback()
+        return _new_form(request, session, "", target_id, {"title": title, "legal_basis": basis}, exc)
     if wants_json(request):
         return JSONResponse(_summary(dossier), status_code=201)
     flash(request, f"Created dossier {dossier.title}.")
@@ -176,7 +221,8 @@ def dossier_edit(dossier_id: str, request: Request, actor: Actor = Depends(curre
                    "identifier_notes": form_value(form, "identifier_notes")}
         if service.basis_of(dossier).visa:
             changes["visa_data"] = {k: form_value(form, f"visa_{k}") for k in service.VISA_FIELDS}
-        service.update_dossier(session, actor, dossier.id, expected_version=form_int(form, "version"), **changes)
+        service.update_dossier(session, actor, dossier.id, expected_version=form_version(form, "the dossier"),
+                               **changes)
         flash(request, "Saved.")
         return _page(dossier.id)
 
@@ -193,10 +239,10 @@ def exhibit_add(dossier_id: str, request: Request, actor: Actor = Depends(curren
         exhibit = service.add_exhibit(
             session, actor, dossier_id, element=form_value(form, "element"), statement=form_value(form, "statement"),
             statement_type=form_value(form, "statement_type"),
-            citation_id=int(ref) if kind == "citation" and ref.isdigit() else None,
+            citation_id=int(ref) if kind == "citation" and ref.isascii() and ref.isdigit() else None,
             source_id=ref if kind == "source" else None,
             excerpt=form_value(form, "excerpt") or None, page=form_value(form, "page") or None,
-            expected_version=form_int(form, "version"),
+            expected_version=form_version(form, "the dossier"),
         )
         flash(request, f"Added exhibit {exhibit.number}.")
         return _page(dossier_id)
@@ -209,7 +255,8 @@ def exhibit_remove(dossier_id: str, exhibit_id: RowId, request: Request, actor: 
                    session: Session = Depends(get_session), form: FormData = Depends(posted_form)):
 
     def act():
-        service.remove_exhibit(session, actor, dossier_id, exhibit_id, expected_version=form_int(form, "version"))
+        service.remove_exhibit(session, actor, dossier_id, exhibit_id,
+                               expected_version=form_version(form, "the dossier"))
         flash(request, "Removed the exhibit.")
         return _page(dossier_id)
 
@@ -234,6 +281,8 @@ def dossier_move(dossier_id: str, request: Request, actor: Actor = Depends(curre
     name = form_value(form, "action")
 
     def act():
+        # The workflow buttons send the dossier's version; scripts moving a dossier (JSON) may leave it
+        # out, but one that is no whole number is refused (form_int), never read as 'not given'.
         dossier = workflow.move(session, actor, dossier_id, name, form_value(form, "comment") or None,
                                 expected_version=form_int(form, "version"))
         if wants_json(request):

@@ -16,8 +16,16 @@ from workbench.store.models import Entity
 from workbench.store.permissions import Actor
 from workbench.web import engines, readmodels
 from workbench.web.deps import RowId, current_actor, flash, get_session, posted_form, templates
-from workbench.web.forms import (conflict_messages, fields_for, form_int, form_value, other_errors, posted_base,
-                                 properties_from_form, same_site_path)
+from workbench.web.forms import (
+    conflict_messages,
+    fields_for,
+    form_value,
+    form_version,
+    other_errors,
+    posted_base,
+    properties_from_form,
+    same_site_path,
+)
 
 router = APIRouter(include_in_schema=False)
 DUPLICATE_WARN_SCORE = 0.85
@@ -45,7 +53,7 @@ def entity_list(request: Request, kind: str = "", page: int = 1, actor: Actor = 
     statuses = readmodels.sanctions_of(session, [e.id for e in rows])
     return templates.TemplateResponse(request, "entities/list.html", {
         "rows": rows, "total": total, "kind": kind, "page": page, "last": last,
-        "status": {e.id: readmodels.sanction_status(statuses.get(e.id, [])) for e in rows},
+        "status": {e.id: readmodels.badge_status(e, statuses.get(e.id, [])) for e in rows},
         "kinds": list(registry().entity_kinds.values()), "country_label": country_label,
     })
 
@@ -211,10 +219,11 @@ def entity_update(entity_id: str, request: Request, actor: Actor = Depends(curre
     entity = store.get_entity(session, entity_id)
     spec = registry().entity_kind(entity.kind)
     values = properties_from_form(form, spec.properties)
-    version = form_int(form, "version")
     base = posted_base(form, lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v))
     try:
-        saved = store.update_entity(session, actor, entity_id, values, expected_version=version)
+        # The edit form always sends the version it was opened with: without one, nothing is overwritten.
+        saved = store.update_entity(session, actor, entity_id, values,
+                                    expected_version=form_version(form, entity.caption))
     except ValidationError as exc:
         session.rollback()
         return _form(request, entity.kind, values, exc.errors, entity=store.get_entity(session, entity_id),
@@ -237,7 +246,7 @@ def entity_delete(entity_id: str, request: Request, actor: Actor = Depends(curre
                   session: Session = Depends(get_session), form: FormData = Depends(posted_form)):
     entity = store.get_entity(session, entity_id)
     caption = entity.caption
-    store.delete_entity(session, actor, entity_id, expected_version=form_int(form, "version"))
+    store.delete_entity(session, actor, entity_id, expected_version=form_version(form, caption))
     flash(request, f"Deleted {caption} with its links, citations and notes (the audit log keeps them).")
     return RedirectResponse("/entities", status_code=303)
 
@@ -417,7 +426,8 @@ def link_update(link_id: str, request: Request, actor: Actor = Depends(current_a
     values = properties_from_form(form, spec.properties)
     base = posted_base(form, lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v))
     try:
-        saved = store.update_link(session, actor, link_id, values, expected_version=form_int(form, "version"))
+        saved = store.update_link(session, actor, link_id, values,
+                                  expected_version=form_version(form, f"this {spec.label} link"))
     except (ValidationError, store.Conflict) as exc:
         session.rollback()
         errors = exc.errors if isinstance(exc, ValidationError) else {"version": [str(exc)]}
@@ -444,6 +454,6 @@ def link_update(link_id: str, request: Request, actor: Actor = Depends(current_a
 def link_delete(link_id: str, request: Request, actor: Actor = Depends(current_actor),
                 session: Session = Depends(get_session), form: FormData = Depends(posted_form)):
     here_id = form_value(form, "entity")
-    store.delete_link(session, actor, link_id)
+    store.delete_link(session, actor, link_id, expected_version=form_version(form, "this link"))
     flash(request, "Link removed.")
     return RedirectResponse(f"/entities/{here_id}" if here_id else "/entities", status_code=303)

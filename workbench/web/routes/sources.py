@@ -16,7 +16,7 @@ from workbench.store import entities as store
 from workbench.store.permissions import Actor
 from workbench.web import readmodels
 from workbench.web.deps import current_actor, flash, get_session, posted_form, templates
-from workbench.web.forms import conflict_messages, form_int, form_value, posted_base
+from workbench.web.forms import conflict_messages, form_value, form_version, posted_base
 from workbench.web.uploads import UploadRejected, add_uploaded_source
 
 router = APIRouter(include_in_schema=False)
@@ -109,9 +109,10 @@ def source_update(source_id: str, request: Request, actor: Actor = Depends(curre
     """Save the corrected description. A refused save shows what was typed; after a conflict the form
     carries the current version, with the other person's changes and the user's carried over."""
     values = _posted_values(form)
-    version = form_int(form, "version")
+    version = None
     base = posted_base(form, lambda v: v is None or isinstance(v, (str, bool)))
     try:
+        version = form_version(form, "this source")
         source = store.update_source(session, actor, source_id, expected_version=version, **values)
     except ValidationError as exc:
         session.rollback()

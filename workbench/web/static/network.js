@@ -14,7 +14,6 @@
 
   var cy = cytoscape({
     container: box,
-    wheelSensitivity: 0.3,
     style: [
       { selector: "node", style: { "label": "data(label)", "font-size": 10, "text-wrap": "wrap", "text-max-width": 120,
         "background-color": "#2f6fb0", "width": 22, "height": 22, "color": "#1b1f24", "text-valign": "bottom", "text-margin-y": 3 } },
