@@ -75,6 +75,16 @@ def test_source_needs_url_or_file_and_title(client):
     assert re.search(r'id="src-url-errors"><li>.*is not an http\(s\) URL', response.text)
 
 
+def test_a_missing_url_or_file_is_said_with_the_other_problems_at_once(client):
+    token = csrf_of(client, "/sources/new")
+    response = client.post("/sources/new", data={"csrf_token": token, "title": "Gaceta (FICTIONAL)",
+                                                  "published_at": "2020-02-30"})
+    assert response.status_code == 422
+    assert re.search(r'id="src-url-errors"><li>a source needs a URL or an uploaded file', response.text)
+    assert 'id="src-published-errors"><li>' in response.text
+    assert 'value="Gaceta (FICTIONAL)"' in response.text
+
+
 def test_a_source_cited_by_thousands_of_facts_pages_its_citations(db_url, client):
     """An imported list is cited by every fact it carries: its page used to render all of them
     (36 MB for the SDN JSON). The page shows 100 at a time with the total; the API can page too."""
