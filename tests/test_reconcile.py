@@ -245,3 +245,20 @@ def test_countries_and_dates_are_compared_as_what_they_mean(api):
         assert first([{"pid": "birthDate", "v": written}])[1].get("property:birthDate") == 1.0, written
     # A value that is no country at all says nothing either way.
     assert "property:nationality" not in first([{"pid": "nationality", "v": "n/a"}])[1]
+
+
+def test_a_nickname_before_a_surname_reconciles_to_the_person(api, db_url):
+    """A spreadsheet from the press writes 'El Tigre Quintanilla': the nickname is one stored name and
+    the surname another; reconciliation reads them together, as the search page does."""
+    client, token = api
+    with store_db.session_scope(db_url) as s:
+        create_entity(s, ACTOR, "Person", {"name": "FICTIONAL Ramiro Quintanilla Salcido",
+                                           "weakAlias": "El Tigre"}, entity_id="p-tigre")
+    queries = json.dumps({"q0": {"query": "El Tigre Quintanilla", "type": "Person"},
+                          "q1": {"query": "El Tigre Ejemplo", "type": "Person"}})
+    answer = client.post("/reconcile", data={"queries": queries}, headers={"Authorization": f"Bearer {token}"}).json()
+    best = answer["q0"]["result"][0]
+    assert best["id"] == "p-tigre" and best["score"] >= 50
+    assert best["description"] == "matched El Tigre + FICTIONAL Ramiro Quintanilla Salcido"
+    # A nickname of one person and a surname of another are not read together.
+    assert all(r["id"] != "p-tigre" or r["score"] < 50 for r in answer["q1"]["result"])

@@ -145,24 +145,28 @@ def _kind_filter(kinds: list[str] | None):
 
 
 def search_entities(session: Session, query: str, kinds: list[str] | None = None, limit: int = 20,
-                    threshold: float = 0.5, partial: bool = False) -> list[SearchHit]:
+                    threshold: float = 0.5, partial: bool = False, together: bool = False) -> list[SearchHit]:
     """Fuzzy search over every name and alias in the store; one hit per entity, best first.
 
     ``partial`` (what a person typing in a search box expects): names that hold every word typed
     follow the hits, whatever their score: 'guzman' lists the Guzmáns, whose full names it matches
-    poorly. Screening leaves it off: a roll owner's surname alone is no hit."""
+    poorly. Screening leaves it off: a roll owner's surname alone is no hit. ``partial`` or
+    ``together`` (reconciliation: a spreadsheet of names from the press) also reads each person's
+    names together (``names_together``): 'Mayo Zambada'. Screening leaves both off, since it would
+    have to score every owner's weaker candidates in full."""
     if not (query or "").strip():
         return []
     idx = store_index(session)
     accept = _kind_filter(kinds)
     schema = kinds[0] if kinds and len(kinds) == 1 else None
-    hits = idx.index.search(query, schema, top=max(limit * 3, limit), threshold=0.0 if partial else threshold,
+    wide = partial or together
+    hits = idx.index.search(query, schema, top=max(limit * 3, limit), threshold=0.0 if wide else threshold,
                             max_candidates=INTERACTIVE_CANDIDATES)
-    if partial:  # one search: the hits, then the names holding every word typed
+    if wide:  # one search: the hits (names read together), then (partial) the names holding every word typed
         form = normalize(query, schema)
         hits = [(names_together(idx.index, form, h) or h) if h.result.unmatched_query else h for h in hits]
         hits = (sorted((h for h in hits if h.score >= threshold), key=lambda h: (-h.score, h.primary))
-                + [h for h in hits if h.score < threshold and not h.result.unmatched_query])
+                + ([h for h in hits if h.score < threshold and not h.result.unmatched_query] if partial else []))
     out = []
     for hit in hits:
         kind = idx.kinds.get(hit.record_id, "")

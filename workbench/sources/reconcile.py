@@ -188,7 +188,7 @@ def reconcile_one(session: Session, query: dict) -> list[dict]:
         if unknown:
             raise ValidationError({"properties": [f"unknown property {', '.join(map(repr, unknown))} "
                                                   "(/reconcile/suggest/property lists them)"]})
-    hits = search_entities(session, text, kinds=kinds, limit=max(limit * 2, 10), threshold=0.5)
+    hits = search_entities(session, text, kinds=kinds, limit=max(limit * 2, 10), threshold=0.5, together=True)
     entities = {}
     if hits:
         ids = [h.entity_id for h in hits]
