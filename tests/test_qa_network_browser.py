@@ -7,7 +7,7 @@ FICTIONAL names throughout. Fixtures are the browser tests' own (tests/browser/c
 from __future__ import annotations
 
 import pytest
-from browser.conftest import browser, page, server  # noqa: F401  (fixtures: Chromium, a live server, a page)
+from browser.conftest import browser, page, server, signed_in  # noqa: F401  (fixtures: Chromium, a live server, a page)
 
 from workbench.store import db as store_db
 from workbench.store import entities as svc
@@ -19,17 +19,6 @@ expect = pytest.importorskip("playwright.sync_api").expect
 CROWD = 505  # more neighbours than the graph JSON sends (ego_network's max_nodes is 500)
 
 
-def _sign_in(page, server) -> None:  # noqa: F811
-    """Sign in unless the module's page already is (the page fixture is shared by the module)."""
-    page.goto("/login")
-    if page.get_by_label("User name").count() == 0:
-        return
-    page.get_by_label("User name").fill(server["username"])
-    page.get_by_label("Password").fill(server["password"])
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Workbench")).to_be_visible()
-
-
 def test_a_cut_off_neighbourhood_says_it_is_cut_off(page, server):  # noqa: F811
     """The JSON said truncated: true, but the page said 'N entities shown' as if that were all of it."""
     with store_db.session_scope(server["url"]) as s:
@@ -39,7 +28,7 @@ def test_a_cut_off_neighbourhood_says_it_is_cut_off(page, server):  # noqa: F811
                               entity_id=f"qa-contact-{n}")
             svc.create_link(s, SYSTEM, "Associate", "qa-hub", f"qa-contact-{n}", {})
     store_db.dispose_all()
-    _sign_in(page, server)
+    signed_in(page, server)
     page.goto("/entities/qa-hub/network")
     status = page.locator("#graph-status")
     expect(status).to_contain_text("links shown", timeout=60000)
@@ -55,7 +44,7 @@ def test_path_button_on_a_designated_entity_says_it_is_designated(page, server):
                                                    "program": "SDNTK", "status": "active"}, entity_id="qa-sdn")
         svc.create_link(s, SYSTEM, "SanctionOf", "qa-sdn", "qa-cartel", {})
     store_db.dispose_all()
-    _sign_in(page, server)
+    signed_in(page, server)
     page.goto("/entities/qa-cartel/network")
     expect(page.locator("#graph-status")).to_contain_text("links shown")
     page.get_by_role("button", name="Path to nearest designated party").click()

@@ -7,7 +7,7 @@ FICTIONAL names throughout. Fixtures are the browser tests' own (tests/browser/c
 from __future__ import annotations
 
 import pytest
-from browser.conftest import browser, page, server  # noqa: F401  (fixtures: Chromium, a live server, a page)
+from browser.conftest import browser, page, server, signed_in  # noqa: F401  (fixtures: Chromium, a live server, a page)
 
 from workbench.dossiers import service as dossiers
 from workbench.store import db as store_db
@@ -23,17 +23,6 @@ LONG_TITLE = ("Registro Público de la Propiedad y del Comercio del Municipio Fi
 LONG_EXCERPT = "Consta en el folio que la sociedad adquirió el inmueble mediante escritura pública " * 5
 
 
-def _sign_in(page, server) -> None:  # noqa: F811
-    """Sign in unless the module's page already is (the page fixture is shared by the module)."""
-    page.goto("/login")
-    if page.get_by_label("User name").count() == 0:
-        return
-    page.get_by_label("User name").fill(server["username"])
-    page.get_by_label("Password").fill(server["password"])
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Workbench")).to_be_visible()
-
-
 def _widths(page) -> tuple[int, int]:  # noqa: F811
     return page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
 
@@ -47,7 +36,7 @@ def test_a_long_source_title_does_not_make_the_entity_page_scroll_sideways(page,
         dossier = dossiers.create_dossier(s, SYSTEM, "wide-person", "kingpin-b2", fictional=True)
         dossier_id = dossier.id
     store_db.dispose_all()
-    _sign_in(page, server)
+    signed_in(page, server)
     page.set_viewport_size({"width": 1280, "height": 800})
     for path in ("/entities/wide-person", f"/dossiers/{dossier_id}"):
         page.goto(path)
@@ -68,7 +57,7 @@ def test_the_network_page_logs_no_csp_violation_and_no_warning(page, server):  #
         svc.create_entity(s, SYSTEM, "Company", {"name": "Consola Ficticia SA (FICTIONAL)"}, entity_id="csp-company")
         svc.create_link(s, SYSTEM, "Ownership", "csp-owner", "csp-company", {"percentage": "60"})
     store_db.dispose_all()
-    _sign_in(page, server)
+    signed_in(page, server)
     messages: list[str] = []
     page.on("console", lambda m: messages.append(f"{m.type}: {m.text}"))
     violations: list[str] = []

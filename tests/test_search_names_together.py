@@ -4,22 +4,17 @@ Zambada', 'El Mencho Oseguera'), which no single stored name holds. All people h
 from __future__ import annotations
 
 import pytest
-from web_helpers import csrf_of, signed_in_client
+from web_helpers import api_client, api_entity
 
 pytest.importorskip("workbench.matching.search")
 
 
 @pytest.fixture
 def client(db_url):
-    client = signed_in_client(db_url, "rita", "researcher")
-    client.headers["X-CSRF-Token"] = csrf_of(client, "/")
-    return client
+    return api_client(db_url)
 
 
-def make(client, kind, **props):
-    response = client.post("/api/entities", json={"kind": kind, "properties": props})
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
+make = api_entity
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from web_helpers import csrf_of, signed_in_client
+from web_helpers import api_client, api_entity
 
 pytest.importorskip("workbench.matching.search")
 pytest.importorskip("workbench.graph.analysis")
@@ -13,15 +13,10 @@ pytest.importorskip("workbench.graph.analysis")
 
 @pytest.fixture
 def client(db_url):
-    client = signed_in_client(db_url, "rita", "researcher")
-    client.headers["X-CSRF-Token"] = csrf_of(client, "/")
-    return client
+    return api_client(db_url)
 
 
-def make(client, kind, **props):
-    response = client.post("/api/entities", json={"kind": kind, "properties": props})
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
+make = api_entity
 
 
 def designate(client, entity_id, status="active"):

@@ -53,3 +53,16 @@ def page(browser, server):
     page = context.new_page()
     yield page
     context.close()
+
+
+def signed_in(page, server) -> None:
+    """Sign the module's page in as the server's user, unless it already is (the page is shared)."""
+    from playwright.sync_api import expect
+
+    page.goto("/login")
+    if page.get_by_label("User name").count() == 0:
+        return
+    page.get_by_label("User name").fill(server["username"])
+    page.get_by_label("Password").fill(server["password"])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Workbench")).to_be_visible()
