@@ -89,3 +89,16 @@ def test_a_table_whose_every_row_is_rejected_leaves_the_database_as_it_was(db_ur
 
     with store_db.session_scope(db_url) as s:
         assert s.query(Source).count() == 0
+
+
+def test_brackets_in_values_and_file_names_are_printed_as_text_not_read_as_styles(db_url, tmp_path):
+    """'[/i]' in a row or a file name is what the file says: the summary prints it, and a partial
+    import still exits 3 (a style parser choking on it turned that into a traceback and exit 1)."""
+    path = _ftm_lines(tmp_path / "rows[b].json", GOOD,
+                      {"id": "fict-p2", "schema": "Person",
+                       "properties": {"name": ["FICTIONAL [red]Persona[/] Dos"], "birthDate": ["[/i]"]}})
+    result = invoke("import", "ftm", str(path))
+    assert result.exit_code == 3, result.output
+    assert "rows[b].json line 2: birthDate" in result.output and "'[/i]'" in result.output
+    missing = invoke("export", "ftm", "-o", str(tmp_path / "no such [red]folder" / "out.json"))
+    assert missing.exit_code == 2 and "no such [red]folder" in missing.output

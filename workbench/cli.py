@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from workbench.schema import SchemaError, ValidationError
 from workbench.settings import get_settings
@@ -33,8 +34,15 @@ app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(bench_app, name="bench")
 
-console = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+# No markup: what these print holds names, file names and values from the files and the store, where
+# '[/i]' or '[red]' is text, not a style (styles go in as Text, see ``labelled``).
+console = Console(soft_wrap=True, markup=False)
+err = Console(stderr=True, soft_wrap=True, markup=False)
+
+
+def labelled(label: str, style: str, message: str) -> Text:
+    """'error: ...' with the label styled and the message exactly as given."""
+    return Text.assemble((label, style), " ", message)
 
 # Feature areas that add commands; each module defines register(app, bench_app).
 PLUGINS = (
@@ -49,7 +57,7 @@ PLUGINS = (
 
 
 def fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(labelled("error:", "bold red", message), highlight=False)
     raise typer.Exit(code)
 
 

@@ -15,7 +15,7 @@ from rich.table import Table
 
 
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
-    from workbench.cli import console, fail, open_database, run_guarded, session
+    from workbench.cli import console, fail, labelled, open_database, run_guarded, session
 
     dossier_app = typer.Typer(help="Candidate designation dossiers: list, show, export.", no_args_is_help=True)
     app.add_typer(dossier_app, name="dossier")
@@ -56,17 +56,17 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         with session() as s:
             doc = run_guarded(lambda: document(s, get_dossier(s, dossier_id)))
         meta = doc["meta"]
-        console.print(f"[bold]{meta['banner']}[/]", highlight=False)
+        console.print(meta["banner"], style="bold", highlight=False)
         if meta["fictional_banner"]:
-            console.print(f"[bold yellow]{meta['fictional_banner']}[/]", highlight=False)
-        console.print(f"[bold]{meta['title']}[/]  ({meta['dossier_id']})", highlight=False)
+            console.print(meta["fictional_banner"], style="bold yellow", highlight=False)
+        console.print(labelled(meta["title"], "bold", f" ({meta['dossier_id']})"), highlight=False)
         console.print(f"state {meta['state']}, version {meta['version']}, snapshot sha256 {meta['snapshot_hash']}"
                       + (" (frozen)" if meta["frozen"] else " (live)"), highlight=False)
         console.print(f"basis: {doc['legal_basis']['label']} ({doc['legal_basis']['citation']})", highlight=False)
         console.print(f"target: {doc['target']['caption']} ({doc['target']['kind']}, {doc['target']['id']})",
                       highlight=False)
         result = doc["completeness"]
-        console.print("complete" if result["complete"] else "[red]incomplete[/]:")
+        console.print("complete" if result["complete"] else labelled("incomplete", "red", ":"))
         for item in result["missing"]:
             console.print(f"  - {item}", highlight=False)
         table = Table(title="Exhibits")

@@ -47,7 +47,7 @@ def _progress(label: str):
 
 
 def _summary(summary, title: str) -> None:
-    from workbench.cli import console
+    from workbench.cli import console, labelled
 
     table = Table(title=title)
     table.add_column("result")
@@ -61,11 +61,11 @@ def _summary(summary, title: str) -> None:
     table.add_row("warnings", str(len(summary.warnings)))
     console.print(table)
     for where, reason in summary.rejected[:REASONS_SHOWN]:
-        console.print(f"[red]rejected[/] {where}: {reason}", highlight=False)
+        console.print(labelled("rejected", "red", f"{where}: {reason}"), highlight=False)
     if len(summary.rejected) > REASONS_SHOWN:
         console.print(f"... and {len(summary.rejected) - REASONS_SHOWN} more rejections")
     for where, message in summary.warnings[:10]:
-        console.print(f"[yellow]warning[/] {where}: {message}", highlight=False)
+        console.print(labelled("warning", "yellow", f"{where}: {message}"), highlight=False)
     if len(summary.warnings) > 10:
         console.print(f"... and {len(summary.warnings) - 10} more warnings")
 
@@ -106,20 +106,21 @@ def _nothing_accepted(summary) -> bool:
 
 def _exit_if_partial(summary) -> None:
     """A script sees exit 0 only when every record went in; the rest is committed either way."""
-    from workbench.cli import err
+    from workbench.cli import err, labelled
 
     rejected = len(summary.rejected)
     if not rejected:
         return
     listed = "each listed above" if rejected <= REASONS_SHOWN else f"the first {REASONS_SHOWN} listed above"
-    err.print(f"[bold yellow]partial import:[/] {rejected} record{'s' if rejected != 1 else ''} rejected and not "
-              f"imported ({listed}, with line and reason); everything else was imported", highlight=False)
+    err.print(labelled("partial import:", "bold yellow", f"{rejected} record{'s' if rejected != 1 else ''} rejected "
+                       f"and not imported ({listed}, with line and reason); everything else was imported"),
+              highlight=False)
     raise typer.Exit(PARTIAL_IMPORT)
 
 
 @import_app.command("sdn")
 def import_sdn_command(
-    paths: list[Path] = typer.Argument(..., help="sdn.csv [alt.csv add.csv], a folder holding them, SDN.XML, "
+    paths: list[Path] = typer.Argument(..., help="sdn.csv \\[alt.csv add.csv], a folder holding them, SDN.XML, "
                                                  "or the SDN JSON repackaging"),
     published: str | None = typer.Option(None, "--published", help="Publication date of the list (YYYY-MM-DD)."),
     no_delist: bool = typer.Option(False, "--no-delist", help="Do not mark entries missing from this list delisted."),
@@ -167,7 +168,7 @@ def import_table_command(
 @export_app.command("ftm")
 def export_ftm_command(output: Path | None = typer.Option(None, "-o", "--output", help="File (default stdout).")) -> None:
     """Export every entity and link as FollowTheMoney JSON lines."""
-    from workbench.cli import err, fail, open_database, session
+    from workbench.cli import err, fail, labelled, open_database, session
     from workbench.sources.ftm import write_ftm
 
     open_database()
@@ -185,11 +186,11 @@ def export_ftm_command(output: Path | None = typer.Option(None, "-o", "--output"
                 count = write_ftm(s, handle, skipped=skipped, left_out=left_out)
     err.print(f"exported {count} FtM entities" + (f" to {output}" if output else ""))
     for line in skipped[:20]:
-        err.print(f"[yellow]not exportable to FtM[/] {line}", highlight=False)
+        err.print(labelled("not exportable to FtM", "yellow", line), highlight=False)
     if len(skipped) > 20:
         err.print(f"... and {len(skipped) - 20} more not exportable", highlight=False)
     for (kind, prop), values in sorted(left_out.items()):
-        err.print(f"[yellow]left out[/] {kind}.{prop}: FtM has no property for it ({values} value(s))",
+        err.print(labelled("left out", "yellow", f"{kind}.{prop}: FtM has no property for it ({values} value(s))"),
                   highlight=False)
 
 

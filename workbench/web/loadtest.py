@@ -112,10 +112,11 @@ def register(bench_app: typer.Typer) -> None:
         """Bounded concurrent load on loopback: sign-in, search, entity page, graph JSON. Exit 1 on any 5xx."""
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
 
         if users < 1 or iterations < 1 or entities < 10:
             raise typer.BadParameter("use at least 1 user, 1 iteration and 10 entities")
-        console = Console()
+        console = Console(markup=False)  # answers and server log lines are text, not styles
         result = run_load(users, iterations, entities)
         table = Table(title=f"workbench bench load: {users} concurrent users, {result['requests']} requests, "
                             f"{result['rps']:.0f} req/s overall, {entities:,} entities")
@@ -127,7 +128,7 @@ def register(bench_app: typer.Typer) -> None:
         console.print(table)
         console.print(f"server errors (5xx): {result['server_errors']}")
         if result["server_errors"] or result["unexpected"]:
-            console.print(f"[red]unexpected answers:[/] {result['unexpected'][:20]}")
+            console.print(Text.assemble(("unexpected answers:", "red"), f" {result['unexpected'][:20]}"))
             if result["server_log_tail"]:
                 console.print(result["server_log_tail"])
             raise typer.Exit(1)
