@@ -251,3 +251,13 @@ def test_a_bad_filter_on_a_reading_page_does_not_claim_nothing_was_changed(clien
 def test_an_unknown_state_filter_is_named_not_an_empty_result(client, world):
     page = client.get("/search", params={"q": "Guzman", "state": "Nowhere"})
     assert page.status_code == 422 and "no state or territory with id &#39;Nowhere&#39;" in page.text
+
+
+def test_a_search_longer_than_any_name_is_refused_not_scored_for_minutes(client, world):
+    """Scoring time grows with the square of a name's words; no stored name holds over 500 characters."""
+    long = " ".join(["Rosa Elena Mendez"] * 70)  # 1,259 characters
+    for path in ("/api/search", "/search"):
+        refused = client.get(path, params={"q": long})
+        assert refused.status_code == 422
+        assert "a name searched for is at most 1000 characters, not 1,259" in refused.text
+    assert client.get("/api/search", params={"q": long[:999]}).status_code == 200

@@ -17,9 +17,9 @@ from workbench.matching.entity_score import score_entities
 from workbench.matching.index import Hit, NameIndex, young_collections_only
 from workbench.matching.normalize import FAMILY, PERSON, NameForm, normalize
 from workbench.matching.score import NameScore, align, score_forms
-from workbench.schema import registry
+from workbench.schema import ValidationError, registry
 from workbench.store.models import AuditEntry, AuditHead, Entity, Name
-from workbench.types import compact_identifier, format_identifier, split_identifier
+from workbench.types import NAME_MAX_CHARS, compact_identifier, format_identifier, split_identifier
 
 REBUILD_AFTER = 5000  # more changed entities than this: rebuilding is cheaper than patching
 # Interactive search scores at most this many of the best pre-scored candidates in full: on a large
@@ -156,6 +156,9 @@ def search_entities(session: Session, query: str, kinds: list[str] | None = None
     have to score every owner's weaker candidates in full."""
     if not (query or "").strip():
         return []
+    if len(query) > 2 * NAME_MAX_CHARS:  # no stored name is this long; scoring it would take seconds a candidate
+        raise ValidationError({"q": [f"a name searched for is at most {2 * NAME_MAX_CHARS} characters, "
+                                     f"not {len(query):,}"]})
     idx = store_index(session)
     accept = _kind_filter(kinds)
     schema = kinds[0] if kinds and len(kinds) == 1 else None
