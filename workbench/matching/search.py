@@ -156,13 +156,15 @@ def search_entities(session: Session, query: str, kinds: list[str] | None = None
     have to score every owner's weaker candidates in full."""
     if not (query or "").strip():
         return []
-    if len(query) > 2 * NAME_MAX_CHARS:  # no stored name is this long; scoring it would take seconds a candidate
+    wide = partial or together
+    if wide and len(query) > 2 * NAME_MAX_CHARS:
+        # What a person typed (or a spreadsheet cell): no stored name is this long, and scoring its weaker
+        # candidates in full would take seconds each. Screening keeps its owners, as long as they come.
         raise ValidationError({"q": [f"a name searched for is at most {2 * NAME_MAX_CHARS} characters, "
                                      f"not {len(query):,}"]})
     idx = store_index(session)
     accept = _kind_filter(kinds)
     schema = kinds[0] if kinds and len(kinds) == 1 else None
-    wide = partial or together
     hits = idx.index.search(query, schema, top=max(limit * 3, limit), threshold=0.0 if wide else threshold,
                             max_candidates=INTERACTIVE_CANDIDATES)
     if wide:  # one search: the hits (names read together), then (partial) the names holding every word typed
