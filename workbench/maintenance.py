@@ -251,6 +251,26 @@ def _check_listed_files(connection: Connection, path: Path, manifest: dict, file
                           f"(e.g. {absent[0]}): the archive is incomplete")
 
 
+MISSING_SHOWN = 5  # missing stored files a restore names at once
+
+
+def still_missing_files(connection: Connection, manifest: dict) -> list[str]:
+    """The stored files the archive's manifest says were missing at backup time (``--allow-missing-files``)
+    and that the files folder still lacks after the restore, each as 'original name (sha256)'."""
+    from workbench.store.models import StoredFile
+
+    names = [str(name) for name in manifest.get("missing_files") or []]
+    if not names:
+        return []
+    root = _files_dir()
+    absent = [name for name in names if not (root / name).is_file()]
+    shas = [Path(name).name for name in absent]
+    shown = shas[:MISSING_SHOWN]  # only these are named; the count covers the rest
+    originals = dict(connection.execute(select(StoredFile.sha256, StoredFile.original_name)
+                                        .where(StoredFile.sha256.in_(shown))).all()) if shown else {}
+    return [f"{originals[sha]} ({sha})" if originals.get(sha) else sha for sha in shas]
+
+
 def _write_files(archive: zipfile.ZipFile, path: Path, files: dict[str, Path]) -> None:
     """Write the stored files; if one cannot be written, take back those this restore wrote, so the
     files folder is as it was (the caller's transaction takes back the rows)."""
@@ -358,12 +378,28 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     @app.command("restore")
     def restore_command(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Archive made by backup.")) -> None:
         """Restore FILE into an empty database (run `workbench init` first)."""
+        from workbench.cli import err, labelled
+
         engine = open_database()
         try:
             with engine.begin() as connection:
                 manifest = restore(connection, file)
+                absent = still_missing_files(connection, manifest)
         except BackupError as exc:
             fail(escape(str(exc)), exc.code)
         rows = sum(t["rows"] for t in manifest["tables"].values())
-        console.print(f"restored {rows} rows and {len(manifest['files'])} stored files from {file}; audit chain intact",
+        if not absent:
+            console.print(f"restored {rows} rows and {len(manifest['files'])} stored files from {file}; "
+                          "audit chain intact", markup=False, highlight=False)
+            return
+        # A backup made with --allow-missing-files: the rows are whole, the documents are not.
+        console.print(f"restored {rows} rows and {len(manifest['files'])} stored files from {file}; audit chain "
+                      f"intact; INCOMPLETE: {len(absent)} stored file(s) the database lists have no bytes",
                       markup=False, highlight=False)
+        shown = ", ".join(absent[:MISSING_SHOWN]) + (f" and {len(absent) - MISSING_SHOWN} more"
+                                                     if len(absent) > MISSING_SHOWN else "")
+        err.print(labelled("warning:", "yellow",
+                           f"{len(absent)} stored file(s) were missing when the backup was made (it was written with "
+                           f"--allow-missing-files) and are not in the files folder now: {shown}. Their sources and "
+                           "citations are restored, their documents are not: copy them into "
+                           f"{_files_dir()} from another copy if there is one"), highlight=False)

@@ -434,6 +434,41 @@ def is_workbook(path: Path) -> bool:
         return False
 
 
+# A workbook's XML compresses about ten times; a 'zip bomb' (one cell's text repeated millions of
+# times) hundreds of times, and parsing what it unpacks to takes minutes and gigabytes. Checked from
+# the archive's directory, before a byte is inflated, by every reader of workbooks: the importer
+# (`workbench import table`) and the web upload alike.
+MAX_UNPACK_RATIO = 100
+MAX_UNPACKED_BYTES = 512 * 1024 * 1024
+
+
+def unpacked_problem(path: Path, size: int | None = None) -> str | None:
+    """Why a workbook is refused before it is opened (None: it may be read). ``size`` is the
+    workbook's size in bytes (the file's, when not given)."""
+    import zipfile
+
+    try:
+        size = Path(path).stat().st_size if size is None else size
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        return f"not a readable XLSX workbook ({exc})"
+    too_big = unpacked > MAX_UNPACKED_BYTES
+    if too_big or unpacked > MAX_UNPACK_RATIO * max(size, 1):
+        limit = (f"over {MAX_UNPACKED_BYTES // (1024 * 1024)} MB" if too_big
+                 else f"over {MAX_UNPACK_RATIO}x its size")
+        return (f"the workbook unpacks to {unpacked / (1024 * 1024):.0f} MB from {size / 1024:.0f} KB, {limit}: "
+                "refused as a possible zip bomb; save it again from a spreadsheet program, or give it as CSV")
+    return None
+
+
+def check_workbook(path: Path, name: str | None = None) -> None:
+    """Raise TableError (naming the file as ``name``) if the workbook must not be opened."""
+    problem = unpacked_problem(path)
+    if problem:
+        raise TableError(name or Path(path).name, None, problem)
+
+
 def located_rows(path: str | Path, mapping: TableMapping | None = None) -> Iterator[tuple[Place, dict]]:
     """Stream (place, row) from CSV or XLSX: every message about a row names its place."""
     path = Path(path)
@@ -587,6 +622,7 @@ def _csv_rows(path: Path, mapping: TableMapping | None) -> Iterator[tuple[Place,
 def _xlsx_rows(path: Path, mapping: TableMapping | None) -> Iterator[tuple[Place, dict]]:
     from openpyxl import load_workbook
 
+    check_workbook(path)  # before openpyxl inflates a byte of it
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed with the workbook; openpyxl refuses a path without .xlsx
     except OSError as exc:

@@ -72,8 +72,35 @@ def get_engine(url: str | None = None) -> Engine:
     return engine_for(url or get_settings().database_url)
 
 
+def missing_sqlite_file(engine: Engine) -> Path | None:
+    """The SQLite file the engine names, if it does not exist yet (None for any other database).
+
+    Connecting to SQLite creates the file: a mistyped path would leave an empty database behind a
+    command that only reports it 'not initialised'. Until `workbench init` (which migrates, and so
+    creates it) nothing connects to a missing file."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    if str(url.query.get("uri", "")).lower() in ("true", "1"):  # file:...?mode= URIs say themselves
+        return None
+    path = Path(url.database).expanduser()
+    return None if path.exists() else path
+
+
 def check_connection(engine: Engine) -> None:
-    """Open a connection now so that a bad URL fails with a message, not a traceback later."""
+    """Open a connection now so that a bad URL fails with a message, not a traceback later.
+
+    A SQLite file that does not exist yet is not created here (see ``missing_sqlite_file``): only its
+    folder is checked, which must let the file be created."""
+    import os
+
+    missing = missing_sqlite_file(engine)
+    if missing is not None:
+        folder = missing.resolve().parent
+        if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+            raise DatabaseError(f"cannot open SQLite database {missing}: folder {folder} "
+                                f"{'is not writable' if folder.is_dir() else 'does not exist'}")
+        return
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
@@ -83,6 +110,8 @@ def check_connection(engine: Engine) -> None:
 
 
 def is_initialised(engine: Engine) -> bool:
+    if missing_sqlite_file(engine) is not None:  # asking would create an empty file
+        return False
     return inspect(engine).has_table("alembic_version")
 
 
