@@ -27,6 +27,7 @@ from workbench.schema import Registry, registry
 from workbench.sources.bulk import BulkWriter, ImportSummary
 from workbench.sources.files import store_file
 from workbench.sources.ftm_schemata import FTM_ABSTRACT, FTM_PROPERTIES, FTM_TOPICS
+from workbench.sources.sdn_parse import json_error_detail, json_type_name
 from workbench.store.entities import MAX_ID, create_source, id_problem, source_with_file
 from workbench.store.models import Entity, Link
 from workbench.store.permissions import Actor, require
@@ -305,8 +306,52 @@ def write_ftm(session: Session, handle, entity_ids: Iterable[str] | None = None,
 
 # ---- import --------------------------------------------------------------------------------
 
+# How deeply one line may nest: an FtM entity is an object of an object of lists of strings (a stream's
+# extra keys, such as "context", add a level or two). Deeper is not FtM, and refused before any code
+# walks it (json and _has_nul recurse).
+MAX_DEPTH = 32
+
+
+def _depth_over(value, limit: int) -> bool:
+    """Whether lists and objects nest more than ``limit`` levels deep (walked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (list, dict)):
+            if depth > limit:
+                return True
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return False
+
+
+def _line_problem(data) -> str | None:
+    """Why a decoded line is no FtM entity at all (the file is refused, naming the line)."""
+    if not isinstance(data, dict):
+        return f"not a JSON object but {json_type_name(data)}: an FtM entity is an object with 'id' and 'schema'"
+    if _depth_over(data, MAX_DEPTH):
+        return f"nested too deeply (more than {MAX_DEPTH} levels): not an FtM entity"
+    if data.get("id") is None or data.get("schema") is None:
+        return "an FtM entity needs 'id' and 'schema'"
+    for key in ("id", "schema"):
+        value = data[key]
+        if not isinstance(value, str) or not value.strip():
+            what = ("empty" if value == "" else "blank") if isinstance(value, str) else json_type_name(value)
+            return f"{key!r} must be a non-empty string, not {what}"
+    props = data.get("properties", {})
+    if props is None:
+        props = {}
+    if not isinstance(props, dict):
+        return f"'properties' must be an object, not {json_type_name(props)}"
+    for name, values in props.items():
+        if not isinstance(values, list):
+            return f"property {name!r} must be a list of values, not {json_type_name(values)}"
+    return None
+
+
 def read_ftm(path: Path) -> list[tuple[int, dict]]:
-    """Every line parsed up front, so a bad line fails before anything is written."""
+    """Every line parsed up front, so a bad line fails before anything is written: one that is not an
+    object with a string 'id' and 'schema' and 'properties' of lists. (A value in those lists that is
+    not a string is the entity's problem: it is rejected with its line, see ``_record_problem``.)"""
     rows: list[tuple[int, dict]] = []
     try:
         handle = open(path, "rb")
@@ -323,11 +368,13 @@ def read_ftm(path: Path) -> list[tuple[int, dict]]:
             try:
                 data = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise FtmError(f"{path}, line {number}: not JSON ({exc.msg})") from exc
-            if not isinstance(data, dict) or not data.get("id") or not data.get("schema"):
-                raise FtmError(f"{path}, line {number}: an FtM entity needs 'id' and 'schema'")
-            if not isinstance(data.get("properties", {}), dict):
-                raise FtmError(f"{path}, line {number}: 'properties' must be an object")
+                raise FtmError(f"{path}, line {number}: not JSON ({json_error_detail(exc, line=False)})") from exc
+            except RecursionError:
+                raise FtmError(f"{path}, line {number}: nested too deeply (more than {MAX_DEPTH} levels): "
+                               "not an FtM entity") from None
+            problem = _line_problem(data)
+            if problem:
+                raise FtmError(f"{path}, line {number}: {problem}")
             rows.append((number, data))
     if not rows:  # as the SDN and table importers say: an empty file is a mistake, not an import of nothing
         raise FtmError(f"{path}: the file is empty")
@@ -493,6 +540,10 @@ def _record_problem(data: dict) -> str | None:
         return f"id: {problem}"
     if data.get("schema") == "Sanction" and len(entity_id) > MAX_ID - len("-sanctionof-999"):
         return f"id: a Sanction's id has at most {MAX_ID - len('-sanctionof-999')} characters (its links add to it)"
+    for prop, values in (data.get("properties") or {}).items():
+        for position, value in enumerate(values, 1):
+            if not isinstance(value, str):
+                return f"{prop}: value {position} is {json_type_name(value)}, not a string (FtM values are strings)"
     if _has_nul(data):
         return "contains a NUL character (\\u0000), which no text field may hold"
     return None
@@ -544,7 +595,16 @@ def import_ftm(session: Session, actor: Actor, path: Path | str, progress: Calla
             session, actor, sha256=stored.sha256, file_name=path.name, media_type="application/x-ndjson",
             size=stored.size, title=f"FollowTheMoney file {path.name}", source_type="other")
         source_id = source.id
-    rows = _fragments_joined(rows, path.name, summary)
+    # An entity that cannot be stored is rejected with its own line before the fragments of an id are
+    # joined (a bad fragment does not take the good ones with it) and before its Identifications are read.
+    storable = []
+    for number, data in rows:
+        problem = _record_problem(data)
+        if problem:
+            summary.reject(f"{path.name} line {number}", problem)
+        else:
+            storable.append((number, data))
+    rows = _fragments_joined(storable, path.name, summary)
     writer = BulkWriter(session, actor, summary, maps.reg)
     writer.load_existing(ids=[data["id"] for _, data in rows if data.get("schema") != "Identification"])
     identifications = _identifications(maps, rows)
@@ -554,10 +614,6 @@ def import_ftm(session: Session, actor: Actor, path: Path | str, progress: Calla
     left_out: dict[tuple[str, str, bool], int] = {}  # (schema, property, known to FtM) -> values
     for index, (number, data) in enumerate(rows, 1):
         where = f"{path.name} line {number}"
-        problem = _record_problem(data)
-        if problem:
-            summary.reject(where, problem)
-            continue
         schema = data["schema"]
         kind = maps.kind_for_schema.get(schema)
         if schema == "Identification":  # read above, into its holder's identifiers

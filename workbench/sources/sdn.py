@@ -259,6 +259,7 @@ def _import_sdn(session: Session, actor: Actor, paths: list[Path | str], publish
         given = "ALT.CSV" if what == "aliases" else "ADD.CSV"
         summary.warnings.append((file_name, f"no {given} given: the {what} of earlier imports are kept, "
                                             "and new ones added"))
+    summary.warnings.extend(parsed.warnings)  # entries the parser read with a caveat (an unknown type)
     for what, name in parsed.unmarked.items():
         outcome = "nothing was delisted" if what == "entries" else \
             f"its {what} were added to the stored ones and none was removed"

@@ -19,6 +19,8 @@ from pathlib import Path
 
 EMPTY = "-0-"
 CSV_KINDS = "SDN.CSV, ALT.CSV or ADD.CSV"  # what a CSV given to the SDN importer should be
+# SDN types the importer knows (anything else is imported as an organisation, with a warning).
+KNOWN_SDN_TYPES = ("individual", "entity", "vessel", "aircraft")
 
 
 class SdnFormatError(ValueError):
@@ -83,6 +85,9 @@ class SdnList:
     # at a line end: 'entries' (SDN.CSV: nothing is delisted), 'aliases', 'addresses' (their
     # values are added to the stored ones, never removed).
     unmarked: dict[str, str] = field(default_factory=dict)  # what -> file name
+    # (where, message) for the import summary: entries read in a way the user should check
+    # (an unknown SDN type, imported as an organisation).
+    warnings: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _clean(value: str | None) -> str | None:
@@ -181,6 +186,7 @@ def parse_csv_trio(sdn: Path, alt: Path | None = None, add: Path | None = None,
                    published: str | None = None) -> SdnList:
     records: dict[int, SdnRecord] = {}
     unmarked: dict[str, str] = {}
+    warnings: list[tuple[str, str]] = []
     text, marked = _read_list_file(sdn)
     if not text.strip():
         raise SdnFormatError(sdn, None, "the file is empty")
@@ -191,7 +197,10 @@ def parse_csv_trio(sdn: Path, alt: Path | None = None, add: Path | None = None,
         name = _clean(row[1])
         if not name:
             raise SdnFormatError(sdn, line, f"entry {ent} has no name")
-        sdn_type = (_clean(row[2]) or "entity").lower()
+        raw_type = _clean(row[2])
+        if raw_type and raw_type.lower() not in KNOWN_SDN_TYPES:
+            warnings.append(_unknown_type_warning(f"{sdn.name} line {line} (ent_num {ent})", raw_type, "SDN_Type"))
+        sdn_type = (raw_type or "entity").lower()
         if ent in records:
             raise SdnFormatError(sdn, line, f"ent_num {ent} is already the entry on line {records[ent].line}: "
                                             "each entry has its own number (the file is damaged)")
@@ -232,7 +241,7 @@ def parse_csv_trio(sdn: Path, alt: Path | None = None, add: Path | None = None,
     files = [p for p in (sdn, alt, add) if p is not None]
     missing = tuple(what for what, path in (("aliases", alt), ("addresses", add)) if path is None)
     return SdnList(list(records.values()), files, "csv", published, full=True, missing=missing,
-                   unmarked=unmarked)
+                   unmarked=unmarked, warnings=warnings)
 
 
 def _split_programs(raw: str) -> list[str]:
@@ -242,28 +251,106 @@ def _split_programs(raw: str) -> list[str]:
     return [p.strip() for p in value.split("] [") if p.strip()]
 
 
+def json_type_name(value) -> str:
+    """What a decoded JSON value is, in JSON's words, for messages ('a string', 'null', 'an object')."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def json_error_detail(exc: json.JSONDecodeError, line: bool = True) -> str:
+    """The decoder's message with where it stopped ('Unterminated string starting at line 3, column 12');
+    ``exc.msg`` alone ends in a dangling 'at'."""
+    message = exc.msg if exc.msg.endswith(" at") else f"{exc.msg} at"
+    return f"{message} line {exc.lineno}, column {exc.colno}" if line else f"{message} column {exc.colno}"
+
+
+def _unknown_type_warning(where: str, raw: str, field_name: str = "sdnType") -> tuple[str, str]:
+    known = ", ".join(KNOWN_SDN_TYPES)
+    return where, f"unknown {field_name} {raw!r}: imported as an organisation (known: {known})"
+
+
+def _json_strings(path: Path, where: str, entry: dict, key: str) -> list[str]:
+    """A list-of-strings field of a JSON entry (absent: empty), blank items left out."""
+    if key not in entry:
+        return []
+    value = entry[key]
+    if not isinstance(value, list):
+        raise SdnFormatError(path, None, f"{where}: {key!r} must be a list of strings, not {json_type_name(value)}")
+    out = []
+    for position, item in enumerate(value, 1):
+        if not isinstance(item, str):
+            raise SdnFormatError(path, None, f"{where}: {key!r} item {position} must be a string, not "
+                                             f"{json_type_name(item)}")
+        if item.strip():
+            out.append(item.strip())
+    return out
+
+
 def parse_json(path: Path) -> SdnList:
+    """The CC0 JSON repackaging: {"entries": [{"uid": int, "name": str, "type": str, "programs": [str],
+    "alternateNames": [str]}]}. A value of another shape is refused with the entry (position and uid),
+    never turned into text (a string taken for a list of letters, an object's Python repr)."""
     try:
         data = json.loads(_read_text(path))
     except json.JSONDecodeError as exc:
-        raise SdnFormatError(path, exc.lineno, f"malformed JSON: {exc.msg}") from exc
+        raise SdnFormatError(path, exc.lineno, f"malformed JSON: {json_error_detail(exc)}") from exc
+    except RecursionError:
+        raise SdnFormatError(path, None, "malformed JSON: nested too deeply (not the SDN JSON repackaging)") from None
     entries = data.get("entries") if isinstance(data, dict) else None
     if not isinstance(entries, list):
         raise SdnFormatError(path, None, "no 'entries' list: not the SDN JSON repackaging")
     records = []
+    warnings: list[tuple[str, str]] = []
+    seen: dict[int, int] = {}
     for index, entry in enumerate(entries, 1):
-        try:
-            ent = int(entry["uid"])
-            name = str(entry["name"]).strip()
-        except (KeyError, TypeError, ValueError):
-            raise SdnFormatError(path, None, f"entry #{index} lacks a numeric uid or a name") from None
-        record = SdnRecord(ent, name, (entry.get("type") or "entity").lower(), list(entry.get("programs") or []),
-                           line=index)
-        for alias in entry.get("alternateNames") or []:
-            record.aliases.append(("aka", str(alias), f"uid {ent}"))
+        if not isinstance(entry, dict):
+            raise SdnFormatError(path, None, f"entry {index} is not an object but {json_type_name(entry)}")
+        if "uid" not in entry:
+            raise SdnFormatError(path, None, f"entry {index} lacks a 'uid'")
+        uid = entry["uid"]
+        # OFAC's number written as text, or as 36.0
+        if (isinstance(uid, str) and uid.strip().isdigit()) or (isinstance(uid, float) and uid.is_integer()):
+            uid = int(uid)
+        if not isinstance(uid, int) or isinstance(uid, bool):
+            what = repr(uid) if isinstance(uid, (str, float)) else json_type_name(uid)
+            raise SdnFormatError(path, None, f"entry {index}: 'uid' must be a whole number, not {what}")
+        where = f"entry {index} (uid {uid})"
+        if uid in seen:
+            raise SdnFormatError(path, None, f"{where}: uid {uid} is already entry {seen[uid]}: each entry has its "
+                                             "own number (the file is damaged)")
+        seen[uid] = index
+        if "name" not in entry:
+            raise SdnFormatError(path, None, f"{where} lacks a 'name'")
+        name = entry["name"]
+        if not isinstance(name, str) or not name.strip():
+            what = "blank" if isinstance(name, str) else json_type_name(name)
+            raise SdnFormatError(path, None, f"{where}: 'name' must be a non-empty string, not {what}")
+        sdn_type = entry.get("type")
+        if sdn_type is None and "type" not in entry:
+            sdn_type = ""
+        if not isinstance(sdn_type, str):
+            raise SdnFormatError(path, None, f"{where}: 'type' must be a string, not {json_type_name(sdn_type)}")
+        sdn_type = sdn_type.strip()
+        if sdn_type and sdn_type.lower() not in KNOWN_SDN_TYPES:
+            warnings.append(_unknown_type_warning(f"{path.name} {where}", sdn_type, "type"))
+        record = SdnRecord(uid, name.strip(), (sdn_type or "entity").lower(),
+                           _json_strings(path, where, entry, "programs"), line=index)
+        for alias in _json_strings(path, where, entry, "alternateNames"):
+            record.aliases.append(("aka", alias, f"uid {uid}"))
         records.append(record)
     published = data.get("published") if isinstance(data.get("published"), str) else None
-    return SdnList(records, [path], "json", published, full=False)
+    return SdnList(records, [path], "json", published, full=False, warnings=warnings)
 
 
 def _xml_text(element, tag: str, ns: str) -> str | None:
@@ -296,6 +383,7 @@ def parse_xml(path: Path) -> SdnList:
             except ValueError:
                 published = None
     records = []
+    warnings: list[tuple[str, str]] = []
     for index, entry in enumerate(root.iter(f"{ns}sdnEntry"), 1):
         uid = _xml_text(entry, "uid", ns)
         last = _xml_text(entry, "lastName", ns)
@@ -303,7 +391,10 @@ def parse_xml(path: Path) -> SdnList:
             raise SdnFormatError(path, None, f"sdnEntry #{index} lacks a numeric uid or a lastName")
         first = _xml_text(entry, "firstName", ns)
         name = f"{last}, {first}" if first else last
-        sdn_type = (_xml_text(entry, "sdnType", ns) or "entity").lower()
+        raw_type = _xml_text(entry, "sdnType", ns)
+        if raw_type and raw_type.lower() not in KNOWN_SDN_TYPES:
+            warnings.append(_unknown_type_warning(f"{path.name} sdnEntry {index} (uid {uid})", raw_type))
+        sdn_type = (raw_type or "entity").lower()
         programs = [p.text.strip() for p in entry.iter(f"{ns}program") if p.text and p.text.strip()]
         record = SdnRecord(int(uid), name, sdn_type, programs, title=_xml_text(entry, "title", ns),
                            remarks=_xml_text(entry, "remarks", ns), first_name=first, last_name=last, line=index)
@@ -354,7 +445,7 @@ def parse_xml(path: Path) -> SdnList:
         records.append(record)
     if not records:
         raise SdnFormatError(path, None, "no sdnEntry elements: not an OFAC SDN.XML file")
-    return SdnList(records, [path], "xml", published, full=True)
+    return SdnList(records, [path], "xml", published, full=True, warnings=warnings)
 
 
 def parse_paths(paths: list[Path], published: str | None = None) -> SdnList:
