@@ -373,3 +373,27 @@ def test_remarks_read_year_ranges_and_telephone_labels(remarks, prop, values):
     from workbench.sources.remarks import parse_remarks
 
     assert parse_remarks(remarks).properties[prop] == values
+
+
+def test_a_publication_date_given_for_a_file_imported_before_is_checked_and_never_dropped_silently(
+        db_url, sdn_dir, sdn_lines, tmp_path):
+    from sqlalchemy import select
+
+    from workbench.cli import app
+    from workbench.schema import ValidationError
+    from workbench.sources.sdn import AUTHORITY
+    from workbench.store.models import Source
+
+    paths = _slice(sdn_dir, tmp_path, sdn_lines)
+    _import(db_url, paths)  # no date at first
+    with pytest.raises(ValidationError, match="month 13 does not exist"):
+        _import(db_url, paths, published="2024-13-45")
+    dated = _import(db_url, paths, published="2024-05-02")  # fills the date the sources lacked
+    assert dated.details["sources_dated"] == 3 and dated.created == 0
+    with store_db.session_scope(db_url) as s:
+        assert set(s.scalars(select(Source.published_at).where(Source.publisher == AUTHORITY))) == {"2024-05-02"}
+    result = CliRunner().invoke(app, ["import", "sdn", *map(str, paths), "--published", "2024-06-01"])
+    assert result.exit_code == 0, result.output
+    assert "imported before as the list published 2024-05-02: --published 2024-06-01 was not taken" in result.output
+    with store_db.session_scope(db_url) as s:
+        assert set(s.scalars(select(Source.published_at).where(Source.publisher == AUTHORITY))) == {"2024-05-02"}

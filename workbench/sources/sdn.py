@@ -26,7 +26,7 @@ from workbench.sources.countries import country_code
 from workbench.sources.files import store_file
 from workbench.sources.remarks import parse_remarks
 from workbench.sources.sdn_parse import SdnList, SdnRecord, parse_paths
-from workbench.store.entities import create_source
+from workbench.store.entities import create_source, update_source, validate_source_fields
 from workbench.store.models import Source
 from workbench.store.permissions import Actor
 from workbench.text import fold
@@ -172,6 +172,8 @@ def _source_for(session: Session, actor: Actor, path: Path, title: str, publishe
         select(Source.id).where(Source.sha256 == stored.sha256, Source.file_name == path.name).limit(1)
     )
     if existing:
+        if published:
+            _published_again(session, actor, existing, published, path, summary)
         return existing
     source = create_source(
         session, actor, sha256=stored.sha256, file_name=path.name, media_type=stored.media_type, size=stored.size,
@@ -180,6 +182,23 @@ def _source_for(session: Session, actor: Actor, path: Path, title: str, publishe
     )
     summary.details["sources_created"] = summary.details.get("sources_created", 0) + 1
     return source.id
+
+
+def _published_again(session: Session, actor: Actor, source_id: str, published: str, path: Path,
+                     summary: ImportSummary) -> None:
+    """A publication date given for a file imported before: the same bytes are the same source, so the
+    date fills one the source lacks, and one that differs from its date is said, not taken. Either way
+    it is checked as a new source's would be (a month 13 is refused, not ignored)."""
+    source = session.get(Source, source_id)
+    if source.published_at == published:
+        return
+    if source.published_at is None:
+        update_source(session, actor, source_id, expected_version=source.version, published_at=published)
+        summary.details["sources_dated"] = summary.details.get("sources_dated", 0) + 1
+        return
+    validate_source_fields({"title": source.title, "published_at": published}, registry())
+    summary.warnings.append((path.name, f"this file was imported before as the list published {source.published_at}: "
+                                        f"--published {published} was not taken (the same file is the same source)"))
 
 
 def _media_type(path: Path) -> str:
