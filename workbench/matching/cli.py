@@ -38,10 +38,11 @@ def match_pairs(
     """Score name pairs: OUT repeats the input columns and adds score (0..1) and explanation (JSON)."""
     from workbench.cli import console, fail
     from workbench.matching.pairs import score_pairs_file
-    from workbench.matching.tables import InputError
+    from workbench.matching.tables import InputError, refuse_overwriting
 
     progress, total = _progress("scoring pairs", _count_lines(in_path))
     try:
+        refuse_overwriting(out, input=in_path)
         with progress:
             task = progress.add_task("pairs", total=total)
             counts = score_pairs_file(in_path, out, lambda n: progress.advance(task, n))
@@ -63,11 +64,12 @@ def screen(
     """Screen every name of a CSV; OUT has one row per hit, best first within each input row."""
     from workbench.cli import console, fail
     from workbench.matching.screen import load_watchlist, screen_file
-    from workbench.matching.tables import InputError
+    from workbench.matching.tables import InputError, refuse_overwriting
 
     if not in_path.exists():
         fail(f"{in_path}: no such file", 2)
     try:
+        refuse_overwriting(out, input=in_path, watchlist=None if against == "db" else Path(against))
         if against == "db":
             from workbench.cli import open_database, session
             from workbench.matching.jobs import screened_kinds
@@ -87,6 +89,14 @@ def screen(
         fail(str(exc), 2)
     console.print(f"screened {stats.screened} names ({stats.empty} empty names skipped) against {len(index)} names: "
                   f"{stats.hits} hits for {stats.rows_with_hits} rows -> {out}")
+    if not len(index):  # exit 0 (the command did what it was asked), but no hit here proves nothing
+        from workbench.cli import err, labelled
+
+        listed = "the store holds no names (no people or organisations)" if against == "db" else \
+            f"{against} holds no names"
+        err.print(labelled("warning:", "bold yellow", f"{listed} to screen against: nothing was compared, and 0 hits "
+                           "does not mean the names are clear (import a list first, e.g. `workbench import sdn`, or "
+                           "screen --against WATCHLIST.csv)"), highlight=False)
 
 
 def bench_matching(

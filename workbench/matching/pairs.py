@@ -11,16 +11,19 @@ from workbench.matching.score import score_names
 from workbench.matching.tables import atomic_output, check_schema, read_table
 from workbench.text import spreadsheet_cell
 
+ADDED = ("score", "explanation")  # the columns OUT adds after the input's (a fixed format)
+
 
 def score_pairs_file(in_path: Path, out_path: Path, progress: Callable[[int], None] | None = None) -> dict:
-    header, rows = read_table(Path(in_path), ("left", "right"))
+    # an input 'score' column would make OUT hold two: the format is fixed, so the input must give way
+    header, rows = read_table(Path(in_path), ("left", "right"), reserved=ADDED)
     counts = {"rows": 0, "empty": 0}
     with atomic_output(Path(out_path)) as handle:
         writer = csv.writer(handle)
-        writer.writerow(header + ["score", "explanation"])
-        for row_number, row in rows:
+        writer.writerow(header + list(ADDED))
+        for row_number, line, row in rows:
             counts["rows"] += 1
-            check_schema(in_path, row_number, row.get("schema"))
+            check_schema(in_path, row_number, line, row.get("schema"))
             left, right = row["left"].strip(), row["right"].strip()
             values = [spreadsheet_cell(row[h]) for h in header]  # a roll's '=HYPERLINK(..)' stays text
             if not left or not right:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from workbench.matching.index import NameIndex, young_collections_only
 from workbench.matching.owners import owner_names
-from workbench.matching.tables import InputError, atomic_output, check_schema, read_table
+from workbench.matching.tables import InputError, atomic_output, check_schema, read_table, where
 from workbench.text import spreadsheet_cell
 
 OUTPUT_COLUMNS = ("row", "query", "match_id", "match_name", "matched_name", "score", "rank", "explanation")
@@ -36,16 +36,19 @@ def load_watchlist(path: Path) -> NameIndex:
     """WATCHLIST.csv: id,name[,schema][,aliases separated by ';']."""
     _header, rows = read_table(path, ("id", "name"))
     records = []
-    first_row: dict[str, int] = {}
-    for row_number, row in rows:
+    first_row: dict[str, tuple[int, int]] = {}
+    for row_number, line, row in rows:
+        if not any(v.strip() for v in row.values()):  # a blank line is no entry (and no half of one)
+            continue
         record_id, name = row["id"].strip(), row["name"].strip()
         if not record_id or not name:
-            raise InputError(f"{path}: data row {row_number} needs both an id and a name")
+            raise InputError(f"{where(path, line, row_number)}: needs both an id and a name")
         if record_id in first_row:  # hits name one entry per id: a second row would hide behind the first
-            raise InputError(f"{path}: data row {row_number}: id {record_id!r} is already data row "
-                             f"{first_row[record_id]} (give one row per entry, its other names as aliases)")
-        first_row[record_id] = row_number
-        check_schema(path, row_number, row.get("schema"))
+            first_number, first_line = first_row[record_id]
+            raise InputError(f"{where(path, line, row_number)}: id {record_id!r} is already data row {first_number} "
+                             f"(line {first_line}); give one row per entry, its other names as aliases")
+        first_row[record_id] = row_number, line
+        check_schema(path, row_number, line, row.get("schema"))
         aliases = [a.strip() for a in (row.get("aliases") or "").split(";") if a.strip()]
         records.append((record_id, name, aliases, (row.get("schema") or "").strip() or None))
     if not records:  # screening against nothing would report every row as clear
@@ -148,7 +151,7 @@ def screen_file(in_path: Path, out_path: Path, index: NameIndex, name_column: st
     pending: deque[tuple[int, str]] = deque()
 
     def queries() -> Iterator[tuple[str, str | None]]:
-        for row_number, row in rows:
+        for row_number, _line, row in rows:
             stats.rows += 1
             name = (row.get(name_column) or "").strip()
             if progress:

@@ -2,6 +2,21 @@
 
 The importers' tabular reader (workbench.sources.tabular) handles mapped imports; the matching CLIs
 need only a header and named columns, and must fail the same clear way on every input.
+
+Messages about a data row read "FILE line L, 0-based data row N": L is the physical line an editor
+shows (a quoted cell may run a record over several lines; L is where it starts), N counts the data
+rows under the header from 0, as the `row` column of `workbench screen`'s output does (`import table`
+counts its data rows from 1, which is why the matching commands say "0-based").
+
+Encoding: UTF-8 only (a BOM is allowed), as `import table` (workbench.sources.tabular) reads tables.
+`import sdn` falls back to Windows-1252 because OFAC's files are known to be written in it; a table of
+names from anywhere else could be Latin-1, Windows-1252, Latin-2 or a mis-saved UTF-8, and a wrong
+guess garbles the names silently (a Latin-2 'ŁUKASZ' read as Windows-1252 is '£UKASZ'), so a
+file that is not UTF-8 is refused with its line, to be re-saved as UTF-8.
+
+Delimiter: commas only. `import table` guesses ';', tab and '|' with csv.Sniffer inside its reader
+(there is no separate function to share), and a guess on a names file can split 'GUZMAN; Joaquin';
+a header that reads as one column holding ';' (or a tab, or '|') is told to be saved with commas.
 """
 
 from __future__ import annotations
@@ -18,6 +33,42 @@ from workbench.matching.normalize import known_schema
 
 class InputError(Exception):
     """Bad input the user can fix; the message names the file and row."""
+
+
+def where(path: Path, line: int, row: int) -> str:
+    """'roll.csv line 3, 0-based data row 1': the physical line, and the row as the outputs count it."""
+    return f"{path} line {line}, 0-based data row {row}"
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)  # links and other spellings of one file
+    except OSError:  # one of them does not exist (yet)
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def refuse_overwriting(out: Path, **inputs: Path) -> None:
+    """Refuse an output that is one of the inputs (``role=path``): the input would be replaced by the
+    output, with exit 0. Checked before any work."""
+    for role, path in inputs.items():
+        if path is not None and _same_file(Path(out), Path(path)):
+            raise InputError(f"-o {out}: is the same file as the {role} {path}; writing the output there would "
+                             f"replace the {role} (give the output another file name)")
+
+
+_SEPARATORS = {";": "';'", "\t": "tabs", "|": "'|'"}
+
+
+def _separator_hint(header: list[str], missing: list[str]) -> str | None:
+    """How a header split by another separator reads, when that would hold the missing columns."""
+    for separator, label in _SEPARATORS.items():
+        parts = [p.strip() for h in header for p in h.split(separator)]
+        if any(separator in h for h in header) and any(m in parts for m in missing):
+            shown = ", ".join(repr(h) for h in header)
+            one = "one column" if len(header) == 1 else "columns"
+            return (f"it reads as {one} {shown}. Is the file separated by {label}? The matching commands "
+                    "read comma-separated CSV only: save it with commas")
+    return None
 
 
 def _first_bad_utf8(path: Path) -> tuple[int, int, str] | None:
@@ -39,7 +90,7 @@ def _lines(handle, path: Path, counter: list[int]) -> Iterator[str]:
         except UnicodeDecodeError as exc:
             found = _first_bad_utf8(path)
             line_number, byte, reason = found or (counter[0] + 1, exc.start, exc.reason)
-            raise InputError(f"{path}: line {line_number} is not valid UTF-8 ({reason} at byte {byte} of the line); "
+            raise InputError(f"{path} line {line_number}: not valid UTF-8 ({reason} at byte {byte} of the line); "
                              "save the file as UTF-8 and try again") from None
         if not line:
             return
@@ -47,8 +98,11 @@ def _lines(handle, path: Path, counter: list[int]) -> Iterator[str]:
         yield line
 
 
-def read_table(path: Path, required: tuple[str, ...] = ()) -> tuple[list[str], Iterator[tuple[int, dict]]]:
-    """Header and a stream of (0-based data row, {column: value}); raises InputError naming file and row."""
+def read_table(path: Path, required: tuple[str, ...] = (),
+               reserved: tuple[str, ...] = ()) -> tuple[list[str], Iterator[tuple[int, int, dict]]]:
+    """Header and a stream of (0-based data row, line the row starts on, {column: value}); raises
+    InputError naming the file, the line and the row (see ``where``). ``reserved``: columns the
+    output adds after the input's, which the input must not have."""
     path = Path(path)
     try:
         handle = open(path, encoding="utf-8-sig", newline="")
@@ -63,7 +117,7 @@ def read_table(path: Path, required: tuple[str, ...] = ()) -> tuple[list[str], I
         raise InputError(f"{path}: the file is empty (a header row is needed)") from None
     except csv.Error as exc:
         handle.close()
-        raise InputError(f"{path}: line 1: {exc}") from None
+        raise InputError(f"{path} line 1 (the header): {exc}") from None
     header = [h.strip() for h in header]
     missing = [c for c in required if c not in header]
     repeated = [c for c in required if header.count(c) > 1]
@@ -71,36 +125,45 @@ def read_table(path: Path, required: tuple[str, ...] = ()) -> tuple[list[str], I
         handle.close()
         raise InputError(f"{path}: the header names column {', '.join(repr(c) for c in repeated)} more than once "
                          "(rename one)")
+    taken = [c for c in reserved if c in header]
+    if taken:
+        handle.close()
+        raise InputError(f"{path}: the input already has {' and '.join(f'a column {c!r}' for c in taken)}, which the "
+                         f"output adds (it would hold two); rename it in the input (e.g. "
+                         f"{', '.join(repr(c + '_before') for c in taken)}) and try again")
     if missing:
         handle.close()
+        hint = _separator_hint(header, missing)
         raise InputError(f"{path}: no column {', '.join(repr(m) for m in missing)} in the header "
-                         f"(columns found: {', '.join(header) or 'none'})")
+                         + (f"- {hint}" if hint else f"(columns found: {', '.join(header) or 'none'})"))
 
-    def rows() -> Iterator[tuple[int, dict]]:
+    def rows() -> Iterator[tuple[int, int, dict]]:
         row_number = -1
-        blank = 0  # blank lines not yet given out: rows with no value, unless nothing follows them
+        blank: list[int] = []  # lines of blank rows not yet given out: rows with no value, unless nothing follows
         try:
             while True:
+                start = counter[0] + 1  # the reader takes lines one by one: its next record starts here
                 try:
                     values = next(reader)
                 except StopIteration:
                     return
                 except csv.Error as exc:
-                    raise InputError(f"{path}: line {counter[0]} (data row {row_number + blank + 1}): {exc}") from None
+                    ended = f" (read up to line {counter[0]})" if counter[0] > start else ""
+                    raise InputError(f"{where(path, start, row_number + len(blank) + 1)}: {exc}{ended}") from None
                 if not values or all(not v.strip() for v in values):
-                    blank += 1
+                    blank.append(start)
                     continue
                 # A blank line between rows is a row with an empty name (skipped and counted), so that
                 # row numbers stay those of the file; blank lines at the end of a file are no rows.
-                for _ in range(blank):
+                for line in blank:
                     row_number += 1
-                    yield row_number, dict.fromkeys(header, "")
-                blank = 0
+                    yield row_number, line, dict.fromkeys(header, "")
+                blank = []
                 row_number += 1
                 if len(values) != len(header):
-                    raise InputError(f"{path}: line {counter[0]} (data row {row_number}) has {len(values)} fields "
+                    raise InputError(f"{where(path, start, row_number)}: has {len(values)} fields "
                                      f"but the header has {len(header)}")
-                yield row_number, dict(zip(header, values))
+                yield row_number, start, dict(zip(header, values))
         finally:
             handle.close()
 
@@ -130,8 +193,8 @@ def atomic_output(path: Path):
         raise
 
 
-def check_schema(path: Path, row_number: int, schema: str | None) -> None:
+def check_schema(path: Path, row_number: int, line: int, schema: str | None) -> None:
     """A schema the file names must be one we know: a typo ('Perosn') would silently score as unknown."""
     if schema and schema.strip() and not known_schema(schema):
-        raise InputError(f"{path}: data row {row_number}: schema {schema.strip()!r} is not a kind of the workbench "
+        raise InputError(f"{where(path, line, row_number)}: schema {schema.strip()!r} is not a kind of the workbench "
                          "(Person, Organization, Company, ...) nor an OFAC type (individual, entity, vessel, aircraft)")
