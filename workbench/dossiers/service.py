@@ -323,6 +323,15 @@ def create_dossier(session: Session, actor: Actor, target_id: str, legal_basis: 
     add_event(session, dossier, actor, "created", to_state="draft")
     session.flush()
     audit.record(session, actor.username, "dossier.create", "dossier", dossier.id, None, dossier_state(dossier))
+    # Appending waited for any merge that had appended first: if one merged the target meanwhile (it
+    # could not see this dossier to move it), read afresh now and refuse, as live_target would have.
+    if session.scalar(select(Entity.merged_into).where(Entity.id == target.id)) is not None:
+        session.refresh(target)
+        kept = surviving(session, target)
+        if kept is None or kept.merged_into:
+            raise ValidationError({"target": [f"{target.caption} ({target.id}) was merged into another entry "
+                                              "while the dossier was being created: choose the target again"]})
+        raise TargetMerged(target, kept)
     return dossier
 
 

@@ -152,6 +152,9 @@ def merge(session: Session, actor: Actor, winner_id: str, loser_id: str) -> Merg
     for note in session.execute(select(Note).where(Note.entity_id == loser.id)).scalars():
         note.entity_id = winner.id
         moved["notes"].append(note.id)
+    # After the head's lock: a dossier created on the loser while this merge ran has committed by now
+    # (creating one appends to the log), so it is found and moved too, never left on a merged entry.
+    audit.hold_head(session)
     moved["dossiers"] = _retarget_dossiers(session, actor, loser, winner,
                                            f"its target {loser.caption} was merged into {winner.caption}")
 

@@ -89,6 +89,14 @@ def _forget_loaded_head(session: Session) -> None:
         session.expire(loaded)
 
 
+def hold_head(session: Session) -> None:
+    """Take the head row's lock now, as an append would, until the transaction ends. A change that must
+    see everything committed before it (a merge looking for the dossiers about the merged entry) reads
+    after this: any writer that appended first has committed by then, and none can append until it ends.
+    SQLite's single write lock already serialises writers; there this only waits for it like a write."""
+    session.connection().execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq))
+
+
 def record(session: Session, actor: str, action: str, object_type: str, object_id: str,
            before: Any = None, after: Any = None) -> AuditEntry:
     """Append one entry in the caller's transaction (it commits or rolls back with the change)."""
