@@ -4,21 +4,12 @@ import csv
 import json
 
 import pytest
+from table_helpers import read_csv, write
 from typer.testing import CliRunner
 
 from workbench.cli import app
 
 runner = CliRunner()
-
-
-def write(path, text, encoding="utf-8"):
-    path.write_bytes(text.encode(encoding))
-    return path
-
-
-def read_csv(path):
-    with open(path, encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 def test_match_pairs_repeats_columns_and_adds_score_and_explanation(tmp_path):

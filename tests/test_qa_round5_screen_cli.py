@@ -3,24 +3,14 @@ files, line numbers in every message, an input that already has the added column
 
 All names are FICTIONAL."""
 
-import csv
 
 import pytest
+from table_helpers import read_csv, write
 from typer.testing import CliRunner
 
 from workbench.cli import app
 
 runner = CliRunner()
-
-
-def write(path, text, encoding="utf-8"):
-    path.write_bytes(text.encode(encoding))
-    return path
-
-
-def read_csv(path):
-    with open(path, encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 @pytest.fixture

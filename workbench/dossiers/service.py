@@ -287,13 +287,19 @@ def live_target(session: Session, target_id: str | None, advice: str | None = No
     target = session.get(Entity, target_id)
     if target is None:
         raise NotFound(f"no entity with id {target_id!r}: it was deleted, or never existed. Choose the target again")
-    if target.merged_into:
-        kept = surviving(session, target)
-        if kept is None or kept.merged_into:  # a broken chain: nothing to offer instead
-            raise ValidationError({"target": [f"{target.caption} ({target.id}) was merged into another entry: "
-                                              "choose the target again"]})
-        raise TargetMerged(target, kept, advice)
+    _refuse_merged(session, target, advice)
     return target
+
+
+def _refuse_merged(session: Session, target: Entity, advice: str | None = None) -> None:
+    """TargetMerged (naming the kept entry) when ``target`` was merged into another entry."""
+    if not target.merged_into:
+        return
+    kept = surviving(session, target)
+    if kept is None or kept.merged_into:  # a broken chain: nothing to offer instead
+        raise ValidationError({"target": [f"{target.caption} ({target.id}) was merged into another entry: "
+                                          "choose the target again"]})
+    raise TargetMerged(target, kept, advice)
 
 
 def create_dossier(session: Session, actor: Actor, target_id: str, legal_basis: str, *, title: str | None = None,
@@ -325,13 +331,8 @@ def create_dossier(session: Session, actor: Actor, target_id: str, legal_basis: 
     audit.record(session, actor.username, "dossier.create", "dossier", dossier.id, None, dossier_state(dossier))
     # Appending waited for any merge that had appended first: if one merged the target meanwhile (it
     # could not see this dossier to move it), read afresh now and refuse, as live_target would have.
-    if session.scalar(select(Entity.merged_into).where(Entity.id == target.id)) is not None:
-        session.refresh(target)
-        kept = surviving(session, target)
-        if kept is None or kept.merged_into:
-            raise ValidationError({"target": [f"{target.caption} ({target.id}) was merged into another entry "
-                                              "while the dossier was being created: choose the target again"]})
-        raise TargetMerged(target, kept)
+    session.refresh(target, ["merged_into"])
+    _refuse_merged(session, target)
     return dossier
 
 

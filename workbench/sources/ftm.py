@@ -27,7 +27,7 @@ from workbench.schema import Registry, registry
 from workbench.sources.bulk import BulkWriter, ImportSummary
 from workbench.sources.files import store_file
 from workbench.sources.ftm_schemata import FTM_ABSTRACT, FTM_PROPERTIES, FTM_TOPICS
-from workbench.sources.sdn_parse import json_error_detail, json_type_name
+from workbench.sources.json_values import json_error_detail, json_type_name
 from workbench.store.entities import MAX_ID, create_source, id_problem, source_with_file
 from workbench.store.models import Entity, Link
 from workbench.store.permissions import Actor, require

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from workbench.sources.json_values import json_error_detail, json_type_name
+
 EMPTY = "-0-"
 CSV_KINDS = "SDN.CSV, ALT.CSV or ADD.CSV"  # what a CSV given to the SDN importer should be
 # SDN types the importer knows (anything else is imported as an organisation, with a warning).
@@ -251,30 +253,6 @@ def _split_programs(raw: str) -> list[str]:
     return [p.strip() for p in value.split("] [") if p.strip()]
 
 
-def json_type_name(value) -> str:
-    """What a decoded JSON value is, in JSON's words, for messages ('a string', 'null', 'an object')."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
-
-
-def json_error_detail(exc: json.JSONDecodeError, line: bool = True) -> str:
-    """The decoder's message with where it stopped ('Unterminated string starting at line 3, column 12');
-    ``exc.msg`` alone ends in a dangling 'at'."""
-    message = exc.msg if exc.msg.endswith(" at") else f"{exc.msg} at"
-    return f"{message} line {exc.lineno}, column {exc.colno}" if line else f"{message} column {exc.colno}"
-
-
 def _unknown_type_warning(where: str, raw: str, field_name: str = "sdnType") -> tuple[str, str]:
     known = ", ".join(KNOWN_SDN_TYPES)
     return where, f"unknown {field_name} {raw!r}: imported as an organisation (known: {known})"
@@ -336,9 +314,7 @@ def parse_json(path: Path) -> SdnList:
         if not isinstance(name, str) or not name.strip():
             what = "blank" if isinstance(name, str) else json_type_name(name)
             raise SdnFormatError(path, None, f"{where}: 'name' must be a non-empty string, not {what}")
-        sdn_type = entry.get("type")
-        if sdn_type is None and "type" not in entry:
-            sdn_type = ""
+        sdn_type = entry.get("type", "")  # absent: an entity; null is refused below like any non-string
         if not isinstance(sdn_type, str):
             raise SdnFormatError(path, None, f"{where}: 'type' must be a string, not {json_type_name(sdn_type)}")
         sdn_type = sdn_type.strip()

@@ -442,13 +442,12 @@ MAX_UNPACK_RATIO = 100
 MAX_UNPACKED_BYTES = 512 * 1024 * 1024
 
 
-def unpacked_problem(path: Path, size: int | None = None) -> str | None:
-    """Why a workbook is refused before it is opened (None: it may be read). ``size`` is the
-    workbook's size in bytes (the file's, when not given)."""
+def unpacked_problem(path: Path) -> str | None:
+    """Why a workbook is refused before it is opened (None: it may be read)."""
     import zipfile
 
     try:
-        size = Path(path).stat().st_size if size is None else size
+        size = Path(path).stat().st_size
         with zipfile.ZipFile(path) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
     except (zipfile.BadZipFile, OSError) as exc:
@@ -462,11 +461,11 @@ def unpacked_problem(path: Path, size: int | None = None) -> str | None:
     return None
 
 
-def check_workbook(path: Path, name: str | None = None) -> None:
-    """Raise TableError (naming the file as ``name``) if the workbook must not be opened."""
+def check_workbook(path: Path) -> None:
+    """Raise TableError naming the file if the workbook must not be opened."""
     problem = unpacked_problem(path)
     if problem:
-        raise TableError(name or Path(path).name, None, problem)
+        raise TableError(Path(path).name, None, problem)
 
 
 def located_rows(path: str | Path, mapping: TableMapping | None = None) -> Iterator[tuple[Place, dict]]:

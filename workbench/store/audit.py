@@ -187,24 +187,24 @@ def bulk_insert(session: Session, table, rows: list, chunk: int = 5000,
         return
     sql = f"INSERT INTO {target} VALUES ({', '.join(placeholders)})"
     for start in range(0, len(rows), chunk):
-        params = rows[start:start + chunk]
-        if converting:
-            values = list(zip(*params))
-            for index, convert in converting:
-                values[index] = convert(values[index])
-            params = list(zip(*values))
-        connection.exec_driver_sql(sql, params)
+        connection.exec_driver_sql(sql, _converted(rows[start:start + chunk], converting))
+
+
+def _converted(rows: list, converting: list) -> list:
+    """The rows with each converted column converted (a column at a time: rows transposed with zip)."""
+    if not converting:
+        return rows
+    values = list(zip(*rows))
+    for index, convert in converting:
+        values[index] = convert(values[index])
+    return list(zip(*values))
 
 
 def _copy_rows(connection, target: str, rows: list, converting: list) -> None:
-    """PostgreSQL's COPY FROM STDIN on the session's own connection (so in its transaction): several
-    times faster than executemany there, where each row is a statement for the server to plan. JSON
+    """PostgreSQL's COPY FROM STDIN on the session's own connection (so in its transaction): the SDN
+    import's inserts took about half the time executemany took there (3.7 s against 6.5 s). JSON
     columns arrive as text, which the server parses as it would a cast parameter."""
-    if converting:
-        values = list(zip(*rows))
-        for index, convert in converting:
-            values[index] = convert(values[index])
-        rows = list(zip(*values))
+    rows = _converted(rows, converting)
     statement = f"COPY {target} FROM STDIN"
     dbapi = connection.dialect.loaded_dbapi
     try:

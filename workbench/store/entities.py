@@ -446,15 +446,15 @@ def create_source(session: Session, actor: Actor, *, source_id: str | None = Non
                   retrieved_at: datetime | None = None, reg: Registry | None = None, **fields: Any) -> Source:
     require(actor, "edit", "add sources")
     reg = reg or registry()
+    needs_url = "a source needs a URL or an uploaded file"
     try:
         cleaned = validate_source_fields(fields, reg)
     except ValidationError as exc:  # every problem at once: the missing URL or file among the others
         if fields.get("url") or sha256:
             raise
-        raise ValidationError({**exc.errors, "url": [*exc.errors.get("url", []),
-                                                     "a source needs a URL or an uploaded file"]}) from None
+        raise ValidationError({**exc.errors, "url": [*exc.errors.get("url", []), needs_url]}) from None
     if not cleaned.get("url") and not sha256:
-        raise ValidationError({"url": ["a source needs a URL or an uploaded file"]})
+        raise ValidationError({"url": [needs_url]})
     source = Source(id=source_id or new_id(), sha256=sha256, file_name=file_name, media_type=media_type, size=size,
                     retrieved_at=retrieved_at or datetime.now(UTC), created_by=actor.username, **cleaned)
     session.add(source)

@@ -149,12 +149,8 @@ def badge_status(entity: Entity, sanctions: list[Entity]) -> str:
     """What a page's sanctions badge says: the sanction status, or 'record' for a record about another
     entity (``record: true`` in schema/, a Sanction): it is the sanction, and 'not sanctioned' on it
     would read as a finding."""
-    try:
-        if registry().entity_kind(entity.kind).record:
-            return "record"
-    except ValidationError:  # a kind schema/ no longer declares: shown as any other entry
-        pass
-    return sanction_status(sanctions)
+    spec = registry().entity_kinds.get(entity.kind)  # None: a kind schema/ no longer declares
+    return "record" if spec is not None and spec.record else sanction_status(sanctions)
 
 
 # ---- the entity page -------------------------------------------------------------------------

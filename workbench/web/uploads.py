@@ -123,11 +123,10 @@ def _store_upload(session: Session, actor: Actor, checked: Upload, fields: dict[
 def check_table_upload(checked: Upload, mapping) -> None:
     """Read an uploaded table row by row against its mapping before any byte of it is stored, so a
     refused roll leaves no file in the data directory. Raises TableError naming the upload and line."""
-    from workbench.sources.tabular import check_table, check_workbook, is_workbook
+    from workbench.sources.tabular import check_table
 
     with tempfile.TemporaryDirectory(prefix="workbench-upload-") as tmp:
         path = Path(tmp) / "table"  # checked by content: CSV, or XLSX (a ZIP archive)
         path.write_bytes(checked.data)
-        if is_workbook(path):  # the importer's zip-bomb check, under the name the user uploaded
-            check_workbook(path, checked.name)
+        # The reader refuses a zip-bomb workbook before opening it; check_table names the upload.
         check_table(path, mapping, checked.name)
