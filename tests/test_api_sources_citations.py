@@ -8,6 +8,7 @@ Every scenario here is FICTIONAL (example.org sources, invented names).
 from __future__ import annotations
 
 import hashlib
+import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -177,6 +178,19 @@ def test_citations_are_listed_by_entity_link_or_source_and_read_one_by_one(clien
     assert one.status_code == 200 and one.json() == cited["on_person"]
     assert one.json()["excerpt"] == "nacida el 13 de febrero de 1979" and one.json()["page"] == "4"
     assert one.json()["created_at"][:4].isdigit() and one.json()["created_by"]  # when and by whom it was cited
+
+
+def test_a_sources_citations_come_a_page_at_a_time_with_the_way_to_the_next(client, cited):
+    source_id = cited["source"]["id"]
+    first = client.get("/api/citations", params={"source_id": source_id, "limit": 2})
+    assert first.status_code == 200 and first.headers["x-total-count"] == "3"
+    assert [c["id"] for c in first.json()] == [cited["on_person"]["id"], cited["on_company"]["id"]]
+    following = re.fullmatch(r'<([^>]+)>; rel="next"', first.headers["link"]).group(1)
+    last = client.get(following)
+    assert [c["id"] for c in last.json()] == [cited["on_link"]["id"]] and "link" not in last.headers
+    whole = client.get("/api/citations", params={"source_id": source_id})  # the default page holds all three
+    assert len(whole.json()) == 3 and "link" not in whole.headers
+    assert client.get("/api/citations", params={"source_id": source_id, "limit": 10_001}).status_code == 422
 
 
 def test_citation_queries_say_what_is_wrong(client, cited):

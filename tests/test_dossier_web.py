@@ -25,6 +25,11 @@ def _version(page_html: str) -> str:
     return re.search(r'name="version" value="(\d+)"', page_html).group(1)
 
 
+def _content_hash(page_html: str) -> str:
+    """The hash of the content the page shows, which its workflow form sends with a verdict."""
+    return re.search(r'name="content_hash" value="([0-9a-f]{64})"', page_html).group(1)
+
+
 def test_researcher_builds_and_submits_reviewer_approves_over_http(db_url, session, clients):
     researcher, reviewer = clients
     sc = build_scenario(session, RESEARCHER)
@@ -63,6 +68,7 @@ def test_researcher_builds_and_submits_reviewer_approves_over_http(db_url, sessi
     assert 'value="approve"' in page.text
     token_r = csrf_of(reviewer, url)
     response = reviewer.post(f"{url}/move", data={"csrf_token": token_r, "version": _version(page.text),
+                                                   "content_hash": _content_hash(page.text),
                                                    "action": "approve", "comment": "ok"}, follow_redirects=False)
     assert response.status_code == 303
     page = reviewer.get(url)

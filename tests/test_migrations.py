@@ -75,14 +75,16 @@ def test_sqlite_never_gives_a_removed_citations_id_to_a_new_one(tmp_path):
     unused, so an audit entry or a late DELETE cannot name a different citation."""
     from sqlalchemy.orm import Session
 
-    from workbench.store.models import Citation, Dossier, Entity, Exhibit, Source
+    from workbench.store.models import Citation, Dossier, Exhibit, Source
 
     engine = store_db.make_engine(f"sqlite:///{tmp_path}/ids.db")
     try:
         upgrade(engine, "0002")
         with Session(engine) as s, s.begin():
-            s.add_all([Source(id="src", title="FICTIONAL source"),
-                       Entity(id="e1", kind="Person", caption="FICTIONAL Persona", properties={})])
+            s.add(Source(id="src", title="FICTIONAL source"))
+            # Written as the schema of 0002 has it (the model has columns later revisions added).
+            s.execute(text("INSERT INTO entities (id, kind, caption, properties, created_at, updated_at, version) "
+                           "VALUES ('e1', 'Person', 'FICTIONAL Persona', '{}', '2026-01-01', '2026-01-01', 1)"))
             s.flush()
             s.add_all([Citation(source_id="src", entity_id="e1", prop="name", value=f"v{i}") for i in range(3)])
             s.add(Dossier(id="d1", title="FICTIONAL dossier", target_id="e1", legal_basis="kingpin", created_by="t"))
@@ -99,5 +101,22 @@ def test_sqlite_never_gives_a_removed_citations_id_to_a_new_one(tmp_path):
             s.add(Citation(source_id="src", entity_id="e1", prop="name", value="new"))
         with Session(engine) as s:
             assert s.query(Citation).filter_by(value="new").one().id == 4
+    finally:
+        engine.dispose()
+
+
+def test_migration_0007_gives_stored_entries_their_place_in_lists(tmp_path):
+    engine = store_db.make_engine(f"sqlite:///{tmp_path}/old.db")
+    try:
+        upgrade(engine, "0006")
+        with engine.begin() as conn:
+            for entity_id, caption in (("p1", "Ávila Ruiz, Ana"), ("p2", "de León, Tomás"), ("p3", "ZETA, Juan")):
+                conn.execute(text("INSERT INTO entities (id, kind, caption, properties, created_at, updated_at, "
+                                  "created_by, version) VALUES (:id, 'Person', :caption, '{}', '2026-01-01', "
+                                  "'2026-01-01', 'rita', 1)"), {"id": entity_id, "caption": caption})
+        upgrade(engine)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT caption FROM entities ORDER BY sort_key")).scalars().all() == [
+                "Ávila Ruiz, Ana", "de León, Tomás", "ZETA, Juan"]
     finally:
         engine.dispose()

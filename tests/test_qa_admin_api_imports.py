@@ -43,12 +43,19 @@ def _audit_actions(db_url: str, object_id: str) -> list[str]:
 
 # ---- API tokens: create (shown once), list, revoke -----------------------------------------------
 
+def _token_form(client, path: str) -> dict[str, str]:
+    """The hidden fields of the token form as the page renders them (CSRF token, one-time key)."""
+    page = client.get(path).text
+    return {"csrf_token": re.search(r'name="csrf-token" content="([^"]+)"', page).group(1),
+            "once": re.search(r'name="once" value="([^"]+)"', page).group(1)}
+
+
 def test_an_admin_creates_lists_and_revokes_a_token_on_the_admin_page(db_url):
     admin = signed_in_client(db_url, "ada", "admin")
     make_user(db_url, "rita", "researcher")
     assert 'href="/admin/users/rita/tokens"' in admin.get("/admin/users").text
     page = admin.post("/admin/users/rita/tokens", data={"label": "OpenRefine laptop",
-                                                        "csrf_token": csrf_of(admin, "/admin/users/rita/tokens")})
+                                                        **_token_form(admin, "/admin/users/rita/tokens")})
     assert page.status_code == 201 and page.headers["cache-control"] == "no-store"
     token = re.search(r'<code id="new-token">(wbt_[^<]+)</code>', page.text).group(1)
     assert TestClient(admin.app).get("/api/entities", headers={"Authorization": f"Bearer {token}"}).status_code == 200
@@ -71,6 +78,24 @@ def test_an_admin_creates_lists_and_revokes_a_token_on_the_admin_page(db_url):
     assert admin.get("/admin/users/rita/tokens/999/revoke").status_code == 405
 
 
+def test_reloading_the_page_that_shows_a_new_token_creates_no_second_token(db_url):
+    admin = signed_in_client(db_url, "ada", "admin")
+    form = {"label": "OpenRefine", **_token_form(admin, "/admin/users/ada/tokens")}
+    first = admin.post("/admin/users/ada/tokens", data=form)
+    assert first.status_code == 201 and 'id="new-token"' in first.text
+    again = admin.post("/admin/users/ada/tokens", data=form)  # what a browser's reload sends
+    assert again.status_code == 409 and 'id="new-token"' not in again.text
+    assert "already sent" in again.text and "no new token was created" in again.text
+    assert admin.post("/admin/users/ada/tokens", data={**form, "once": "made-up"}).status_code == 409
+    with store_db.session_scope(db_url) as s:
+        assert len(s.execute(select(ApiToken)).all()) == 1
+    # The refusal's own form works: another token, on purpose.
+    fresh = re.search(r'name="once" value="([^"]+)"', again.text).group(1)
+    assert admin.post("/admin/users/ada/tokens", data={**form, "once": fresh}).status_code == 201
+    with store_db.session_scope(db_url) as s:
+        assert len(s.execute(select(ApiToken)).all()) == 2
+
+
 def test_a_researcher_cannot_open_or_use_the_token_pages(db_url):
     client = signed_in_client(db_url, "rita", "researcher")
     assert client.get("/admin/users/rita/tokens").status_code == 403
@@ -81,7 +106,7 @@ def test_a_researcher_cannot_open_or_use_the_token_pages(db_url):
 def test_an_over_long_token_label_is_a_message_on_the_page(db_url):
     admin = signed_in_client(db_url, "ada", "admin")
     page = admin.post("/admin/users/ada/tokens", data={"label": "L" * 121,
-                                                       "csrf_token": csrf_of(admin, "/admin/users/ada/tokens")})
+                                                       **_token_form(admin, "/admin/users/ada/tokens")})
     assert page.status_code == 422 and "at most 120 characters" in page.text
     with store_db.session_scope(db_url) as s:
         assert s.execute(select(ApiToken)).first() is None

@@ -80,7 +80,7 @@ def test_a_semicolon_file_is_told_how_its_header_reads(tmp_path, watchlist):
     assert result.exit_code == 2
     assert "semi.csv" in result.output
     assert "reads as one column 'name;city'" in result.output and "separated by ';'" in result.output
-    assert "commas" in result.output
+    assert "pass --delimiter ';'" in result.output
     assert not out.exists()
     semi = write(tmp_path / "semipairs.csv", "left;right\nAna Ficticia;Ana Ficticia\n")
     result = pairs(semi, "-o", out)
@@ -88,6 +88,33 @@ def test_a_semicolon_file_is_told_how_its_header_reads(tmp_path, watchlist):
     semi_watch = write(tmp_path / "semiwatch.csv", "id;name\nw1;FICTIONAL HOLDINGS LLC\n")
     result = screen(write(tmp_path / "roll.csv", "name\nX\n"), "-o", out, "--against", semi_watch)
     assert result.exit_code == 2 and "semiwatch.csv" in result.output and "separated by ';'" in result.output
+    assert "save it with commas" in result.output and "--delimiter" not in result.output  # the watchlist has none
+
+
+def test_a_semicolon_or_tab_file_is_read_with_delimiter_and_the_output_stays_comma_separated(tmp_path, watchlist):
+    src = write(tmp_path / "semi.csv", "parcel;name\n001;FICTIONAL HOLDINGS, LLC\n002;Nadie Conocido\n")
+    out = tmp_path / "hits.csv"
+    result = screen(src, "-o", out, "--against", watchlist, "--delimiter", ";")
+    assert result.exit_code == 0, result.output
+    hits = read_csv(out)
+    assert hits[0]["row"] == "0" and hits[0]["query"] == "FICTIONAL HOLDINGS, LLC" and hits[0]["match_id"] == "w2"
+    assert out.read_text(encoding="utf-8").splitlines()[0].startswith("row,query,match_id")
+    tabs = write(tmp_path / "pairs.tsv", "left\tright\nAna Ficticia\tFICTICIA, Ana\n")
+    result = pairs(tabs, "-o", tmp_path / "scored.csv", "--delimiter", "tab")
+    assert result.exit_code == 0, result.output
+    assert float(read_csv(tmp_path / "scored.csv")[0]["score"]) > 0.9
+    # Told ';' for a comma file: the header reads as one column, and the message says what to pass.
+    commas = write(tmp_path / "commas.csv", "name,city\nAna,X\n")
+    result = screen(commas, "-o", out, "--against", watchlist, "--delimiter", ";")
+    assert result.exit_code == 2 and "separated by commas" in result.output and "--delimiter ','" in result.output
+
+
+def test_a_delimiter_that_cannot_separate_fields_is_refused_before_any_work(tmp_path, watchlist):
+    src = write(tmp_path / "roll.csv", "name\nAna\n")
+    for bad in (";;", "a", '"', ""):
+        result = screen(src, "-o", tmp_path / "hits.csv", "--against", watchlist, "--delimiter", bad)
+        assert result.exit_code == 2 and "--delimiter" in result.output and "one character" in result.output
+        assert not (tmp_path / "hits.csv").exists()
 
 
 def test_a_tab_file_is_told_too(tmp_path, watchlist):

@@ -81,6 +81,45 @@ def test_sign_in_attempts_are_throttled_per_user(db_url, app, monkeypatch):
     assert sign_in(client, "victor").status_code == 303  # other users are not locked out
 
 
+def test_attempts_sent_at_once_are_throttled_like_attempts_sent_one_by_one(db_url, app):
+    """Checked before the password hash and counted after it, forty attempts sent together all got
+    to try a password."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    make_user(db_url, "rita", "researcher")
+    clients = [TestClient(app) for _ in range(12)]
+    tokens = [csrf_of(c, "/login") for c in clients]
+
+    def guess(k: int) -> int:
+        return clients[k].post("/login", data={"username": "rita", "password": f"wrong {k}", "csrf_token": tokens[k],
+                                               "next": "/"}, follow_redirects=False).status_code
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        codes = list(pool.map(guess, range(12)))
+    assert codes.count(401) == app.state.login_throttle.limit and codes.count(429) == 12 - codes.count(401)
+
+
+def test_one_address_trying_many_user_names_is_throttled_too(db_url, app):
+    from workbench.web.throttle import ADDRESS_FACTOR
+
+    make_user(db_url, "rita", "researcher")
+    client = TestClient(app)
+    limit = app.state.login_throttle.limit
+    for k in range(limit * ADDRESS_FACTOR):  # one guess for each name: never a name's own limit
+        assert sign_in(client, f"name{k}", "Password1!").status_code == 401
+    assert sign_in(client, "someone-else", "Password1!").status_code == 429
+    assert sign_in(client, "rita").status_code == 429  # the address waits, whatever the name
+
+
+def test_successful_sign_ins_do_not_use_up_the_address_allowance(db_url, app):
+    from workbench.web.throttle import ADDRESS_FACTOR
+
+    make_user(db_url, "rita", "researcher")
+    limit = app.state.login_throttle.limit
+    for _ in range(limit * ADDRESS_FACTOR + 2):  # a shared office signing in all morning
+        assert sign_in(TestClient(app), "rita").status_code == 303
+
+
 def test_post_without_csrf_token_is_refused(db_url):
     client = signed_in_client(db_url, "rita", "researcher")
     response = client.post("/entities/new", data={"kind": "Person", "p.name": "Juan Perez"})

@@ -7,6 +7,8 @@ import re
 import pytest
 from web_helpers import csrf_of, signed_in_client
 
+from workbench.store.permissions import SYSTEM as SYSTEM_ACTOR
+
 
 @pytest.fixture
 def client(db_url):
@@ -331,3 +333,66 @@ def test_the_history_of_an_entity_with_an_accented_id_shows_its_removed_links(db
         delete_link(s, SYSTEM, link)
     history = client.get(f"/entities/{person}").text
     assert "Link removed: José Ñúñez (FICTIONAL)" in history and "Link added: José Ñúñez (FICTIONAL)" in history
+
+
+def test_the_entity_list_is_alphabetical_whatever_the_accents_and_case(db_url, client):
+    """Byte order put 'Álvarez' and 'de la Cruz' after every capitalised name up to 'Z'."""
+    from workbench.store import db as store_db
+    from workbench.store.entities import create_entity, update_entity
+    from workbench.store.permissions import SYSTEM
+
+    with store_db.session_scope(db_url) as s:
+        for name in ("Zambada García, Ismael", "Álvarez Lara, Óscar", "de la Cruz Ávila, Ana", "Bravo Núñez, Elena",
+                     "Ángeles Pérez, Luis"):
+            create_entity(s, SYSTEM, "Person", {"name": [name]})
+        renamed = create_entity(s, SYSTEM, "Person", {"name": ["Xochitl Ortega"]}).obj.id
+    with store_db.session_scope(db_url) as s:
+        update_entity(s, SYSTEM, renamed, {"name": ["Élmer Ortega"]})
+    page = client.get("/entities", params={"kind": "Person"}).text
+    shown = [name for name in re.findall(r'<a href="/entities/[^"]+">([^<]+)</a>', page)]
+    assert shown == ["Álvarez Lara, Óscar", "Ángeles Pérez, Luis", "Bravo Núñez, Elena", "de la Cruz Ávila, Ana",
+                     "Élmer Ortega", "Zambada García, Ismael"]
+
+
+def test_imported_entries_take_their_place_in_the_list(db_url, client, tmp_path):
+    from typer.testing import CliRunner
+
+    from workbench.cli import app
+
+    (tmp_path / "roll.csv").write_text("apn,owner\n1,Zúñiga Soto Ana\n2,álvarez ruiz juan\n3,Mora Díaz Eva\n",
+                                       encoding="utf-8")
+    (tmp_path / "map.yml").write_text(
+        "entities:\n  owner:\n    kind: Person\n    key: [owner]\n    properties:\n      name: owner\n",
+        encoding="utf-8")
+    result = CliRunner().invoke(app, ["import", "table", str(tmp_path / "roll.csv"), "--mapping",
+                                      str(tmp_path / "map.yml")])
+    assert result.exit_code == 0, result.output
+    page = client.get("/entities", params={"kind": "Person"}).text
+    assert re.findall(r'<a href="/entities/[^"]+">([^<]+)</a>', page) == [
+        "álvarez ruiz juan", "Mora Díaz Eva", "Zúñiga Soto Ana"]
+
+
+def test_an_older_source_is_found_for_a_citation_and_none_is_chosen_for_the_researcher(db_url, client):
+    """Only the newest 200 sources were offered (every screening upload adds one), the newest chosen
+    by default: a researcher could cite a screening CSV without noticing."""
+    from workbench.store import db as store_db
+    from workbench.store.entities import create_entity, create_source
+
+    with store_db.session_scope(db_url) as s:
+        person = create_entity(s, SYSTEM_ACTOR, "Person", {"name": ["Ana Ficticia"]}).obj.id
+        old = create_source(s, SYSTEM_ACTOR, title="Gaceta Oficial FICTICIA 1999", url="https://example.org/gaceta").id
+        for number in range(200):
+            create_source(s, SYSTEM_ACTOR, title=f"roll-{number:03d}.csv (FICTIONAL)", url=f"https://example.org/r{number}")
+    page = client.get(f"/entities/{person}").text
+    select = re.search(r'<select id="cite-source"[^>]*>(.*?)</select>', page, re.DOTALL).group(1)
+    assert select.startswith('<option value="">') and old not in select
+    assert "Listing the 200 newest sources" in page and 'name="source_q"' in page
+    found = client.get(f"/entities/{person}", params={"source_q": "gaceta"}).text
+    select = re.search(r'<select id="cite-source"[^>]*>(.*?)</select>', found, re.DOTALL).group(1)
+    assert f'<option value="{old}">Gaceta Oficial FICTICIA 1999' in select and "roll-" not in select
+    token = csrf_of(client, f"/entities/{person}")
+    cited = client.post(f"/entities/{person}/cite", data={"csrf_token": token, "source_id": old, "target": ""},
+                        follow_redirects=True)
+    assert "Source cited." in cited.text
+    none = client.get(f"/entities/{person}", params={"source_q": "no such thing"}).text
+    assert "No source matches" in none

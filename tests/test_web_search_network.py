@@ -75,6 +75,28 @@ def test_state_filter_keeps_entities_connected_to_the_state(client, world):
     assert world["company"] not in outside
 
 
+def test_a_state_filter_does_not_reach_other_states_through_the_country(client, world):
+    """Sinaloa and Jalisco are both in Mexico: two links apart, but a search limited to Sinaloa must not
+    find Jalisco, its municipality or an office whose jurisdiction is Jalisco."""
+    mexico = make(client, "Territory", name="Mexico", level="country")
+    sinaloa = make(client, "Territory", name="Sinaloa", level="state")
+    jalisco = make(client, "Territory", name="Jalisco", level="state")
+    ameca = make(client, "Territory", name="Ameca", level="municipality")
+    office = make(client, "Position", name="Fiscal General del Estado de Jalisco")
+    for child, parent in ((sinaloa, mexico), (jalisco, mexico), (ameca, jalisco)):
+        assert client.post("/api/links", json={"kind": "TerritoryParent", "source_id": child,
+                                               "target_id": parent}).status_code == 201
+    assert client.post("/api/links", json={"kind": "Jurisdiction", "source_id": office,
+                                           "target_id": jalisco}).status_code == 201
+    for query, wanted in (("Ameca", ameca), ("Jalisco", jalisco), ("Fiscal General Jalisco", office)):
+        everywhere = result_rows(client.get("/search", params={"q": query}).text)
+        assert wanted in everywhere
+        assert wanted in result_rows(client.get("/search", params={"q": query, "state": jalisco}).text)
+        page = client.get("/search", params={"q": query, "state": sinaloa}).text
+        found = re.search(r'<table class="dense results">(.*?)</table>', page, re.DOTALL)
+        assert found is None or wanted not in found.group(1), query
+
+
 def test_api_search_and_autocomplete(client, world):
     hits = client.get("/api/search", params={"q": "Rosa Mendes"}).json()
     assert hits[0]["entity_id"] == world["official"] and 0 < hits[0]["score"] <= 1
@@ -191,6 +213,24 @@ def test_entity_page_offers_duplicates_and_a_merge_can_be_undone(client, db_url)
     assert "El Güero Q" not in names.search(client.get(f"/entities/{keep}").text).group(0)
     with store_db.session_scope(db_url) as s:
         assert get_entity(s, dupe).merged_into is None
+
+
+def test_the_history_says_where_a_merge_and_its_undoing_moved_a_link(client):
+    """The repoint entries hold only the moved end: the history read them as 'Link added: None None None'."""
+    token = client.headers["X-CSRF-Token"]
+    keep = make(client, "Person", name="Aurelio Quintanar Bello")
+    dupe = make(client, "Person", name="QUINTANAR BELLO, Aurelio")
+    firm = make(client, "Company", name="Fletes Ficticios SA")
+    assert client.post("/api/links", json={"kind": "Ownership", "source_id": dupe, "target_id": firm}
+                       ).status_code == 201
+    merged = client.post(f"/entities/{keep}/judge", data={"csrf_token": token, "other_id": dupe, "verdict": "same"})
+    merge_id = re.search(r'action="/merges/(\d+)/undo"', merged.text).group(1)
+    client.post(f"/merges/{merge_id}/undo", data={"csrf_token": token})
+    history = client.get(f"/entities/{firm}").text.split('id="h-history"')[1]
+    assert "None" not in history
+    assert "Link moved by a merge or its undoing: its source end from QUINTANAR BELLO, Aurelio to " \
+           "Aurelio Quintanar Bello" in history
+    assert "its source end from Aurelio Quintanar Bello to QUINTANAR BELLO, Aurelio" in history
 
 
 def test_different_verdict_on_the_entity_page_hides_the_pair(client):

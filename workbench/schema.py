@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from workbench.text import NUL_MESSAGE
+from workbench.text import unstorable
 from workbench.types import VALIDATORS, Checked, split_identifier, stdnum_check
 
 
@@ -504,8 +504,8 @@ class Registry:
         return scheme.check_warnings(number)
 
     def check_value(self, prop: Property, raw: Any) -> Checked:
-        if isinstance(raw, str) and "\x00" in raw:  # no database text can hold it (see store.db)
-            return Checked(None, errors=[NUL_MESSAGE])
+        if isinstance(raw, str) and (problem := unstorable(raw)):  # no database text can hold it (see store.db)
+            return Checked(None, errors=[problem])
         return VALIDATORS[prop.type.validator](raw, prop.spec, self)
 
     def validate_properties(

@@ -34,8 +34,33 @@ def fold(text: str) -> str:
     return _NON_WORD.sub(" ", ascii_fold(text or "").lower()).strip()
 
 
+def sort_key(text: str, folded: str | None = None) -> str:
+    """How a list orders names: by their fold, so 'Álvarez' and 'de la Cruz' stand among the A's and
+    D's (byte order puts accented and lower-case names after 'Z'). The same on SQLite and PostgreSQL,
+    whatever the server's collation. ``folded``: fold(text), when the caller has it (an importer's cache)."""
+    return (fold(text) if folded is None else folded)[:500]
+
+
 # PostgreSQL cannot store a NUL character in text (SQLite can): the one message for every way it is refused.
 NUL_MESSAGE = "contains a NUL character (\\x00), which cannot be stored: remove it"
+# A lone surrogate (half of a UTF-16 pair: JSON can spell one, '\ud800') is no character: UTF-8 cannot
+# encode it, so SQLite refused it with a traceback and PostgreSQL with an error.
+SURROGATE_MESSAGE = ("contains a lone surrogate (half of a character, e.g. '\\ud800' from text decoded wrongly), "
+                     "which cannot be stored: retype that part")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable(text: str) -> str | None:
+    """Why no database can store ``text`` (a NUL, a lone surrogate), or None."""
+    found = _UNSTORABLE.search(text)
+    if found is None:
+        return None
+    return NUL_MESSAGE if found.group() == "\x00" else SURROGATE_MESSAGE
+
+
+def encodable(text: str) -> str:
+    """``text`` with any lone surrogate written out ('\\ud800'), so an answer quoting it can be sent."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 # A spreadsheet reads a cell that starts with one of these as a formula (CSV injection): names come

@@ -26,7 +26,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workbench.dossiers import completeness, evidence, snapshot
+from workbench.dossiers import completeness, evidence, service, snapshot
 from workbench.dossiers.service import get_dossier
 from workbench.labels import value_label
 from workbench.schema import ValidationError, registry
@@ -338,6 +338,18 @@ def _with_chain_wording(assets: list[dict]) -> None:
             chain["wording"] = "".join(words)
 
 
+_PAGE_WORD = re.compile(r"(?i)(pp?|pgs?|pages?)(\.|\s|\d|$)")
+
+
+def page_label(page: object) -> str | None:
+    """How an exhibit's page is cited: 'p. 3'. A page typed as 'p. 3' or 'pp. 3-4' (a citation's page
+    often is) is shown as typed, not as 'p. p. 3'."""
+    text = "" if page is None else str(page).strip()
+    if not text:
+        return None
+    return text if _PAGE_WORD.match(text) else f"p. {text}"
+
+
 def _note_withheld(result: completeness.Completeness, withheld: dict) -> None:
     """The releasability check says which values the releasable export leaves out (counted, not shown)."""
     check = next((c for c in result.checks if c.key == "releasable"), None)
@@ -366,6 +378,8 @@ def document(session: Session, dossier: Dossier, releasable: bool = False) -> di
     shown = copy.deepcopy(released if releasable else view)
     _with_display_values(shown["target"])
     _with_chain_wording(shown["assets"])
+    for exhibit in shown["exhibits"]:
+        exhibit["page_label"] = page_label(exhibit.get("page"))
     # What this export leaves out is counted in `withheld` (exhibits by number, values by what they are),
     # never shown.
     if not releasable:
@@ -373,12 +387,18 @@ def document(session: Session, dossier: Dossier, releasable: bool = False) -> di
     sources: dict[str, dict] = {}
     for ex in shown["exhibits"]:
         sources.setdefault(ex["source"]["id"], ex["source"])
+    # Read now, not frozen: an approved package stays approved, but once a later version is approved
+    # every copy of this one must say it is no longer the package in force.
+    newer = service.superseded_by(session, dossier)
+    superseded = {"version": newer.number, "id": newer.id,
+                  "note": f"Superseded by version {newer.number} ({newer.id}), approved later: this version is "
+                          "no longer the package in force."} if newer else None
     return {
         **shown,
         "meta": {
             "banner": BANNER, "fictional_banner": FICTIONAL_BANNER if view["dossier"]["fictional"] else None,
             "dossier_id": dossier.id, "title": dossier.title, "state": dossier.state, "version": dossier.number,
-            "snapshot_hash": digest, "frozen": frozen, "releasable": releasable,
+            "snapshot_hash": digest, "frozen": frozen, "releasable": releasable, "superseded_by": superseded,
             "withheld_exhibits": withheld["exhibits"], "withheld": withheld["items"],
             "withheld_notes": withheld["notes"], "withheld_summary": withheld_summary(withheld),
             "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -424,11 +444,16 @@ def _csv_preamble(doc: dict) -> list[str]:
     if meta["fictional_banner"]:
         lines.append(f"# {meta['fictional_banner']}")
     lines.append("# " + _comment(f"dossier {meta['dossier_id']}: {meta['title']}"))
-    lines.append("# " + _comment(f"state {meta['state']}; version {meta['version']}; "
+    lines.append("# " + _comment(f"state {meta['state']}{_superseded_words(meta)}; version {meta['version']}; "
                                  f"snapshot sha256 {meta['snapshot_hash']}"
                                  + (" (frozen)" if meta["frozen"] else " (live, not frozen)")
                                  + (_released_words(meta) if meta["releasable"] else "")))
     return lines
+
+
+def _superseded_words(meta: dict) -> str:
+    """' (superseded by version 2)' after an approved state that a later approval replaced, else ''."""
+    return f" (superseded by version {meta['superseded_by']['version']})" if meta["superseded_by"] else ""
 
 
 def _released_words(meta: dict) -> str:
@@ -491,7 +516,7 @@ def render_visa_csv(doc: dict) -> str:
 
 def render_ftm(doc: dict) -> str:
     """FtM entities: target, assets, designated parties, and the links that tie them (JSON lines)."""
-    from workbench.sources.ftm import entity_to_ftm, ftm_maps, link_to_ftm
+    from workbench.sources.ftm import entity_to_ftm, ftm_maps, identifications_to_ftm, link_to_ftm
 
     maps = ftm_maps()
     lines: list[dict] = []
@@ -503,8 +528,13 @@ def render_ftm(doc: dict) -> str:
         if entity_id in seen:
             return
         seen.add(entity_id)
-        record = entity_to_ftm(SimpleNamespace(id=entity_id, kind=kind, properties=props), maps)
+        stored = SimpleNamespace(id=entity_id, kind=kind, properties=props)
+        record = entity_to_ftm(stored, maps)
         lines.append(record or {"id": entity_id, "schema": "LegalEntity", "properties": {"name": props["name"]}})
+        # idNumber keeps the number but not its scheme (CURP, RFC), which the dossier checks: each
+        # identifier also travels as an Identification, as in `workbench export ftm`.
+        if record is not None:
+            lines.extend(identifications_to_ftm(stored, maps))
 
     def link(link_id: str, kind: str, source: str, target: str, props: dict[str, list[str]]) -> None:
         if link_id in seen:
@@ -558,7 +588,8 @@ def render_ftm(doc: dict) -> str:
     banners = "; ".join(b for b in (meta["fictional_banner"], meta["banner"]) if b)
     lines.append({"id": f"dossier-{meta['dossier_id']}-v{meta['version']}", "schema": "Documentation",
                   "properties": {"entity": [target["id"]], "document": [f"dossier-{meta['dossier_id']}"],
-                                 "role": [f"{banners}; state {meta['state']}; version {meta['version']}; "
+                                 "role": [f"{banners}; state {meta['state']}{_superseded_words(meta)}; "
+                                          f"version {meta['version']}; "
                                           f"snapshot sha256 {meta['snapshot_hash']}"
                                           + (_released_words(meta) if meta["releasable"] else "")],
                                  "summary": [doc["legal_basis"]["label"]]}})

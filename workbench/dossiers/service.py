@@ -61,8 +61,9 @@ class InvalidMove(ValidationError):
 
     lead = "Nothing was changed."
 
-    def __init__(self, message: str):
-        super().__init__({"state": [message]})
+    def __init__(self, message: str, field: str = "state"):
+        # ``field``: what the page labels the refusal with; not every refusal is about the state.
+        super().__init__({field: [message]})
         self.message = message
 
     def __str__(self) -> str:
@@ -176,7 +177,7 @@ def _require_editable(dossier: Dossier) -> None:
 def add_event(session: Session, dossier: Dossier, actor: Actor, event: str, comment: str | None = None,
               from_state: str | None = None, to_state: str | None = None) -> DossierEvent:
     row = DossierEvent(dossier_id=dossier.id, event=event, from_state=from_state, to_state=to_state,
-                       user=actor.username, comment=(comment or "").strip() or None,
+                       user=actor.username, comment=clean_text(comment) or None,
                        at=datetime.now(UTC))
     # Loading the events to append to would flush the change in progress first, and every flush of a
     # changed dossier raises its version: one edit showed up as two ("your version 6, now 8").
@@ -208,6 +209,13 @@ def touch(session: Session, dossier: Dossier) -> None:
         raise Conflict(f"dossier {title!r} was changed by someone else at the same time; reload and retry") from exc
 
 
+def clean_text(text: object) -> str:
+    """Dossier text as stored. Browsers post a textarea's line breaks as CR LF, while the page and every
+    export split paragraphs on an empty line of bare LFs: kept as typed, a browser's paragraphs ran
+    together into one."""
+    return ("" if text is None else str(text)).replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
 def _clean_text_map(values: dict[str, Any] | None, field: str) -> dict[str, str]:
     if values is None:
         return {}
@@ -218,7 +226,7 @@ def _clean_text_map(values: dict[str, Any] | None, field: str) -> dict[str, str]
         key = str(key).strip()
         if not key:
             raise ValidationError({field: ["a section needs a name"]})
-        text = "" if text is None else str(text).strip()
+        text = clean_text(text)
         if text:
             cleaned[key] = text
     return cleaned
@@ -322,7 +330,7 @@ def create_dossier(session: Session, actor: Actor, target_id: str, legal_basis: 
         title=_title(title) or f"{target.caption} - {basis.label}"[:MAX_TITLE],
         target_id=target.id, legal_basis=basis.key, state="draft", number=1,
         narrative=_clean_text_map(narrative, "narrative"), visa_data=_clean_visa(visa_data),
-        identifier_notes=(identifier_notes or "").strip() or None, fictional=bool(fictional),
+        identifier_notes=clean_text(identifier_notes) or None, fictional=bool(fictional),
         created_by=actor.username,
     )
     session.add(dossier)
@@ -371,7 +379,7 @@ def update_dossier(session: Session, actor: Actor, dossier_id: str, *, expected_
             dossier.visa_data = cleaned_visa
             changed.append("visa data")
     if identifier_notes is not _UNSET:
-        notes = (identifier_notes or "").strip() or None
+        notes = clean_text(identifier_notes) or None
         if notes != dossier.identifier_notes:
             dossier.identifier_notes = notes
             changed.append("identifier notes")
@@ -401,7 +409,7 @@ def add_exhibit(session: Session, actor: Actor, dossier_id: str, *, element: str
         errors["element"] = [f"{element!r} is not an element of {basis.label} (use {', '.join(basis.elements)})"]
     if statement_type not in STATEMENT_TYPES:
         errors["statement_type"] = ["say whether the exhibit states an established fact or an allegation"]
-    statement = (statement or "").strip()
+    statement = clean_text(statement)
     if not statement:
         errors["statement"] = ["say what the exhibit shows"]
     citation = None
@@ -426,7 +434,7 @@ def add_exhibit(session: Session, actor: Actor, dossier_id: str, *, element: str
     exhibit = Exhibit(
         dossier_id=dossier.id, number=number, source_id=source.id, citation_id=citation.id if citation else None,
         element=element, statement=statement, statement_type=statement_type,
-        excerpt=(excerpt or "").strip() or (citation.excerpt if citation else None),
+        excerpt=clean_text(excerpt) or (citation.excerpt if citation else None),
         page=(page or "").strip() or (citation.page if citation else None), created_by=actor.username,
     )
     dossier.exhibits.append(exhibit)
@@ -438,11 +446,18 @@ def add_exhibit(session: Session, actor: Actor, dossier_id: str, *, element: str
 
 
 def _last_exhibit_number(session: Session, dossier: Dossier) -> int:
-    """The highest number this dossier ever gave an exhibit, removed ones included (the audit log keeps
-    them): a number is never given twice, so 'Exhibit 2' in a narrative or a comment means one thing."""
-    held = session.scalar(select(func.max(Exhibit.number)).where(Exhibit.dossier_id == dossier.id)) or 0
+    """The highest number the package ever gave an exhibit, removed ones included (the audit log keeps
+    them): a number is never given twice, so 'Exhibit 2' in a narrative or a comment means one thing.
+    Every earlier version counts too: a reviewer's 'see exhibit 3' on version 1 must not come to name a
+    new exhibit of version 2."""
+    ids = [dossier.id]
+    previous = dossier.previous_id
+    while previous and previous not in ids:  # a broken (cyclic) chain must not loop forever
+        ids.append(previous)
+        previous = session.scalar(select(Dossier.previous_id).where(Dossier.id == previous))
+    held = session.scalar(select(func.max(Exhibit.number)).where(Exhibit.dossier_id.in_(ids))) or 0
     removed = [entry.before.get("number") or 0 for entry in session.scalars(
-        select(AuditEntry).where(AuditEntry.action == "dossier.exhibit_remove", AuditEntry.object_id == dossier.id))
+        select(AuditEntry).where(AuditEntry.action == "dossier.exhibit_remove", AuditEntry.object_id.in_(ids)))
         if isinstance(entry.before, dict)]
     return max([held, *removed])
 
@@ -476,7 +491,7 @@ def add_comment(session: Session, actor: Actor, dossier_id: str, text: str, exhi
     """Discussion on a dossier or one exhibit. Allowed in every state: reviewers comment on frozen ones."""
     require(actor, "read", "comment on dossiers")
     dossier = get_dossier(session, dossier_id)
-    text = (text or "").strip()
+    text = clean_text(text)
     if not text:
         raise ValidationError({"text": ["a comment cannot be empty"]})
     if exhibit_id not in (None, ""):
@@ -508,9 +523,11 @@ def new_version(session: Session, actor: Actor, dossier_id: str, comment: str | 
     old = get_dossier(session, dossier_id)
     if old.state not in ("approved", "returned"):
         raise InvalidMove(f"a new version can be opened from an approved or returned dossier, not a {old.state} one")
-    successor = session.scalar(select(Dossier.id).where(Dossier.previous_id == old.id))
+    successor = session.scalar(select(Dossier).where(Dossier.previous_id == old.id))
     if successor:
-        raise InvalidMove(f"version {old.number + 1} of this dossier already exists ({successor})")
+        raise InvalidMove(f"version {successor.number} of this dossier already exists ({successor.id}, "
+                          f"{successor.state}), opened from version {old.number}: work on that version instead",
+                          "new_version")
     # A merge moves every dossier about the merged entry; one left on it (written before dossiers were
     # refused a merged target) must not hand the fault on to its next version.
     live_target(session, old.target_id, "open the new version once the merge is undone, or create a dossier "
@@ -552,6 +569,27 @@ def version_chain(session: Session, dossier: Dossier) -> list[Dossier]:
         chain.append(nxt)
         current = nxt
     return chain
+
+
+def successor_of(session: Session, dossier: Dossier) -> Dossier | None:
+    """The version opened from this one, if any (one at most: new_version refuses a second)."""
+    return session.scalar(select(Dossier).where(Dossier.previous_id == dossier.id).limit(1))
+
+
+def superseded_by(session: Session, dossier: Dossier) -> Dossier | None:
+    """The newest later version that was approved, for an approved dossier: its exports and page must not
+    read as the package in force. A later draft or returned version supersedes nothing yet."""
+    if dossier.state != "approved":
+        return None
+    newest = None
+    seen = {dossier.id}
+    current = successor_of(session, dossier)
+    while current is not None and current.id not in seen:
+        seen.add(current.id)
+        if current.state == "approved":
+            newest = current
+        current = successor_of(session, current)
+    return newest
 
 
 def _shown_in_dossier(session: Session, dossier: Dossier, basis, citation: Citation) -> bool:

@@ -136,5 +136,12 @@ def hash_of(session: Session, dossier: Dossier, view: dict | None = None) -> tup
     return content_hash(json.loads(canonical(view))), False
 
 
+def live_hash(session: Session, dossier: Dossier) -> str:
+    """The hash of what the dossier shows now, as its page shows it: a reviewer's verdict carries the hash
+    of the page they read, and the verdict is refused when the two differ (the target, its links, a
+    source or a citation may change under a submitted dossier, whose own row is frozen)."""
+    return content_hash(as_json(live_view(session, dossier)))
+
+
 def as_json(value: Any) -> Any:
     return json.loads(canonical(value))

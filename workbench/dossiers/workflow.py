@@ -5,7 +5,9 @@ returned -> withdrawn. Every move is a typed DossierEvent (user, time, comment) 
 in the same transaction. Reviewing (approve, return, reject) needs the 'review' permission and is
 refused to anyone who authored or edited the dossier, judged from its events, its exhibits and the
 audit log, so the rule holds whatever the entry point (web, API, CLI). Withdrawal is final, so it is
-open only to the dossier's authors, reviewers and admins, and it needs a reason.
+open only to the dossier's authors, reviewers and admins, and it needs a reason. A verdict (approve,
+reject) is given on what the reviewer read: it carries the content hash of their page and is refused
+when the live content (target, links, sources, citations) changed since.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from workbench.dossiers.service import (
 )
 from workbench.schema import ValidationError
 from workbench.store import audit
+from workbench.store.entities import Conflict
 from workbench.store.models import AuditEntry, Dossier, DossierEvent
 from workbench.store.permissions import Actor, PermissionDenied, require
 
@@ -47,14 +50,18 @@ class Move:
     comment_hint: str = "the comment is sent to its authors"
     # A final move cannot be undone: the page says so before the user confirms it.
     final: str | None = None
+    # A verdict on the content (approve, reject): refused when what the dossier shows changed since the
+    # reviewer's page was opened. A return is not, since it hands the package back to its authors anyway.
+    verdict: bool = False
 
 
 MOVES: dict[str, Move] = {m.name: m for m in (
     Move("submit", "Submit for review", "submitted", ("draft",), "submitted", "edit"),
-    Move("approve", "Approve", "approved", ("submitted",), "approved", "review", review=True),
+    Move("approve", "Approve", "approved", ("submitted",), "approved", "review", review=True, verdict=True),
     Move("return", "Return for changes", "returned", ("submitted",), "returned", "review", review=True,
          needs_comment=True),
-    Move("reject", "Reject", "rejected", ("submitted",), "rejected", "review", review=True, needs_comment=True),
+    Move("reject", "Reject", "rejected", ("submitted",), "rejected", "review", review=True, needs_comment=True,
+         verdict=True),
     Move("reopen", "Reopen as draft", "reopened", ("returned",), "draft", "edit"),
     Move("withdraw", "Withdraw", "withdrawn", ("draft", "submitted", "returned"), "withdrawn", "edit",
          needs_comment=True, comment_hint="the reason is recorded and shown on the dossier's page",
@@ -173,10 +180,32 @@ def withdrawal(dossier: Dossier) -> DossierEvent | None:
     return next((e for e in reversed(dossier.events) if e.event == "withdrawn"), None)
 
 
+def _check_seen(session: Session, spec: Move, dossier: Dossier, seen_hash: str | None, require_seen: bool) -> None:
+    """Refuse a verdict on content the reviewer was not shown. A submitted dossier's own row is frozen,
+    but the target, its links, the sources and the citations it shows are live: the version check does
+    not see them change, the content hash does. ``require_seen``: an approval from outside (pages,
+    scripts) must say what it approved; in-process callers build no page and may leave it out."""
+    if not spec.verdict:
+        return
+    if not seen_hash:
+        if require_seen and spec.name == "approve":
+            raise ValidationError({"content_hash": [
+                "an approval must say which content was reviewed: send content_hash, the hash of the package as "
+                "you read it (the dossier page's form sends it; the dossier's JSON gives it as content_hash). "
+                "Nothing was approved"]})
+        return
+    now = snapshot.live_hash(session, dossier)
+    if seen_hash.strip().lower() != now:
+        raise Conflict(f"the package changed since you opened it: what dossier {dossier.title!r} shows (its target, "
+                       f"links, sources, citations or exhibits) now hashes to {now[:12]}, not {seen_hash[:12]} as on "
+                       f"your page. Reload it and review again; nothing was {spec.target}.")
+
+
 @conflict_safe
 def move(session: Session, actor: Actor, dossier_id: str, name: str, comment: str | None = None,
-         expected_version: int | None = None) -> Dossier:
-    """Make one workflow move, or refuse it with a message that says why."""
+         expected_version: int | None = None, seen_hash: str | None = None, require_seen: bool = False) -> Dossier:
+    """Make one workflow move, or refuse it with a message that says why. ``seen_hash``: the content hash
+    of the page the reviewer read (see _check_seen)."""
     spec = MOVES.get(name)
     if spec is None:
         raise InvalidMove(f"unknown move {name!r} (use {', '.join(MOVES)})")
@@ -192,6 +221,7 @@ def move(session: Session, actor: Actor, dossier_id: str, name: str, comment: st
     reason = _refusal(session, actor, spec, dossier)
     if reason:
         raise FourEyesViolation(reason) if spec.review else PermissionDenied(reason)
+    _check_seen(session, spec, dossier, seen_hash, require_seen)
     comment = (comment or "").strip() or None
     if spec.needs_comment and not comment:
         raise ValidationError({"comment": [f"say why you {name} the dossier ({spec.comment_hint})"]})

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import typer
 
+DELIMITER_HELP = ("The input's field separator: one character such as ';' or '|', or 'tab' (default ','). "
+                  "The output is comma-separated.")
 match_app = typer.Typer(help="Name matching: score pairs of names (duplicates are judged on the entity pages of the web app).", no_args_is_help=True)
 
 
@@ -34,18 +36,20 @@ def _progress(description: str, total: int | None):
 def match_pairs(
     in_path: Path = typer.Argument(..., metavar="IN.csv", help="CSV with columns left,right[,schema]."),
     out: Path = typer.Option(..., "-o", "--output", help="Where to write the scored CSV."),
+    separator: str = typer.Option(",", "--delimiter", help=DELIMITER_HELP),
 ) -> None:
     """Score name pairs: OUT repeats the input columns and adds score (0..1) and explanation (JSON)."""
     from workbench.cli import console, fail
     from workbench.matching.pairs import score_pairs_file
-    from workbench.matching.tables import InputError, refuse_overwriting
+    from workbench.matching.tables import InputError, delimiter, refuse_overwriting
 
     progress, total = _progress("scoring pairs", _count_lines(in_path))
     try:
+        separator = delimiter(separator)
         refuse_overwriting(out, input=in_path)
         with progress:
             task = progress.add_task("pairs", total=total)
-            counts = score_pairs_file(in_path, out, lambda n: progress.advance(task, n))
+            counts = score_pairs_file(in_path, out, lambda n: progress.advance(task, n), separator=separator)
     except InputError as exc:
         fail(str(exc), 2)
     console.print(f"scored {counts['rows'] - counts['empty']} pairs ({counts['empty']} with an empty name) -> {out}")
@@ -60,15 +64,18 @@ def screen(
     top: int = typer.Option(10, "--top", min=1, help="Hits kept per input row."),
     threshold: float = typer.Option(0.5, "--threshold", min=0.0, max=1.0, help="Lowest score reported."),
     workers: int = typer.Option(1, "--workers", min=1, help="Worker processes (inputs over ~50k rows gain)."),
+    separator: str = typer.Option(",", "--delimiter", help=DELIMITER_HELP + " WATCHLIST.csv is always "
+                                  "comma-separated (its aliases are separated by ';')."),
 ) -> None:
     """Screen every name of a CSV; OUT has one row per hit, best first within each input row."""
     from workbench.cli import console, fail
     from workbench.matching.screen import load_watchlist, screen_file
-    from workbench.matching.tables import InputError, refuse_overwriting
+    from workbench.matching.tables import InputError, delimiter, refuse_overwriting
 
     if not in_path.exists():
         fail(f"{in_path}: no such file", 2)
     try:
+        separator = delimiter(separator)
         refuse_overwriting(out, input=in_path, watchlist=None if against == "db" else Path(against))
         if against == "db":
             from workbench.cli import open_database, session
@@ -84,7 +91,7 @@ def screen(
         with progress:
             task = progress.add_task("rows", total=total)
             stats = screen_file(in_path, out, index, name_column, top, threshold, workers,
-                                lambda n: progress.advance(task, n))
+                                lambda n: progress.advance(task, n), separator=separator)
     except InputError as exc:
         fail(str(exc), 2)
     console.print(f"screened {stats.screened} names ({stats.empty} empty names skipped) against {len(index)} names: "

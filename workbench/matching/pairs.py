@@ -14,9 +14,12 @@ from workbench.text import spreadsheet_cell
 ADDED = ("score", "explanation")  # the columns OUT adds after the input's (a fixed format)
 
 
-def score_pairs_file(in_path: Path, out_path: Path, progress: Callable[[int], None] | None = None) -> dict:
+def score_pairs_file(in_path: Path, out_path: Path, progress: Callable[[int], None] | None = None,
+                     separator: str = ",") -> dict:
+    """OUT is comma-separated whatever ``separator`` IN uses (the output format is fixed)."""
     # an input 'score' column would make OUT hold two: the format is fixed, so the input must give way
-    header, rows = read_table(Path(in_path), ("left", "right"), reserved=ADDED)
+    header, rows = read_table(Path(in_path), ("left", "right"), reserved=ADDED, separator=separator,
+                              option="--delimiter")
     counts = {"rows": 0, "empty": 0}
     with atomic_output(Path(out_path)) as handle:
         writer = csv.writer(handle)

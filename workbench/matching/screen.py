@@ -141,12 +141,14 @@ def screen_names(index: NameIndex, names: Iterable[tuple[str, str | None]], top:
 
 
 def screen_file(in_path: Path, out_path: Path, index: NameIndex, name_column: str = "name", top: int = 10,
-                threshold: float = 0.5, workers: int = 1, progress: Callable[[int], None] | None = None) -> ScreenStats:
-    """Screen a CSV and write the hits CSV atomically (nothing is written if the input is bad)."""
+                threshold: float = 0.5, workers: int = 1, progress: Callable[[int], None] | None = None,
+                separator: str = ",") -> ScreenStats:
+    """Screen a CSV and write the hits CSV atomically (nothing is written if the input is bad); the
+    hits CSV is comma-separated whatever ``separator`` the input uses."""
     import csv
 
     in_path, out_path = Path(in_path), Path(out_path)
-    _header, rows = read_table(in_path, (name_column,))
+    _header, rows = read_table(in_path, (name_column,), separator=separator, option="--delimiter")
     stats = ScreenStats()
     pending: deque[tuple[int, str]] = deque()
 

@@ -273,7 +273,9 @@ def find_duplicates(session: Session, kind: str, properties: dict, limit: int = 
     """Existing entities that look like the one being entered ('this looks like X (0.93)')."""
     from workbench.matching.entity_score import NAME_PROPS
 
-    names = [n for p in NAME_PROPS for n in properties.get(p, []) or [] if str(n).strip()]
+    # A name over the limit cannot be saved (the save says so); looking it up would only cost time.
+    names = [n for p in NAME_PROPS for n in properties.get(p, []) or []
+             if str(n).strip() and len(str(n)) <= NAME_MAX_CHARS]
     if not names:
         return []
     idx = store_index(session)

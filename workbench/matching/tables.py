@@ -14,9 +14,10 @@ names from anywhere else could be Latin-1, Windows-1252, Latin-2 or a mis-saved 
 guess garbles the names silently (a Latin-2 'ŁUKASZ' read as Windows-1252 is '£UKASZ'), so a
 file that is not UTF-8 is refused with its line, to be re-saved as UTF-8.
 
-Delimiter: commas only. `import table` guesses ';', tab and '|' with csv.Sniffer inside its reader
-(there is no separate function to share), and a guess on a names file can split 'GUZMAN; Joaquin';
-a header that reads as one column holding ';' (or a tab, or '|') is told to be saved with commas.
+Delimiter: commas unless the user names another (`--delimiter ';'`: rolls exported with a Spanish or
+European locale use semicolons). Never guessed: `import table` guesses ';', tab and '|' with
+csv.Sniffer inside its reader, but a guess on a names file can split 'GUZMAN; Joaquin'. A header
+that reads as one column holding ';' (or a tab, or '|') is told how to read it.
 """
 
 from __future__ import annotations
@@ -56,18 +57,29 @@ def refuse_overwriting(out: Path, **inputs: Path) -> None:
                              f"replace the {role} (give the output another file name)")
 
 
-_SEPARATORS = {";": "';'", "\t": "tabs", "|": "'|'"}
+_SEPARATORS = {";": ("';'", "';'"), "\t": ("tabs", "tab"), "|": ("'|'", "'|'"), ",": ("commas", "','")}
 
 
-def _separator_hint(header: list[str], missing: list[str]) -> str | None:
+def delimiter(text: str) -> str:
+    """The field separator an option names: one character such as ';' or '|', or 'tab'."""
+    value = "\t" if text.strip().lower() in ("tab", "\\t", "\t") else text
+    if len(value) != 1 or value.isalnum() or value in "\"'\r\n ":
+        raise InputError(f"--delimiter {text!r}: give one character that separates the fields, such as ';' or '|', "
+                         "or 'tab'")
+    return value
+
+
+def _separator_hint(header: list[str], missing: list[str], used: str, option: str | None) -> str | None:
     """How a header split by another separator reads, when that would hold the missing columns."""
-    for separator, label in _SEPARATORS.items():
+    for separator, (label, spelled) in _SEPARATORS.items():
+        if separator == used:
+            continue
         parts = [p.strip() for h in header for p in h.split(separator)]
         if any(separator in h for h in header) and any(m in parts for m in missing):
             shown = ", ".join(repr(h) for h in header)
             one = "one column" if len(header) == 1 else "columns"
-            return (f"it reads as {one} {shown}. Is the file separated by {label}? The matching commands "
-                    "read comma-separated CSV only: save it with commas")
+            how = f"pass {option} {spelled}" if option else "save it with commas (this file is read as CSV only)"
+            return f"it reads as {one} {shown}. Is the file separated by {label}? Then {how}"
     return None
 
 
@@ -98,18 +110,19 @@ def _lines(handle, path: Path, counter: list[int]) -> Iterator[str]:
         yield line
 
 
-def read_table(path: Path, required: tuple[str, ...] = (),
-               reserved: tuple[str, ...] = ()) -> tuple[list[str], Iterator[tuple[int, int, dict]]]:
+def read_table(path: Path, required: tuple[str, ...] = (), reserved: tuple[str, ...] = (), separator: str = ",",
+               option: str | None = None) -> tuple[list[str], Iterator[tuple[int, int, dict]]]:
     """Header and a stream of (0-based data row, line the row starts on, {column: value}); raises
     InputError naming the file, the line and the row (see ``where``). ``reserved``: columns the
-    output adds after the input's, which the input must not have."""
+    output adds after the input's, which the input must not have. ``option``: the command's option
+    that sets ``separator`` (a header that reads as one column suggests it), if it has one."""
     path = Path(path)
     try:
         handle = open(path, encoding="utf-8-sig", newline="")
     except OSError as exc:
         raise InputError(f"{path}: cannot open ({exc.strerror})") from None
     counter = [0]
-    reader = csv.reader(_lines(handle, path, counter), strict=True)
+    reader = csv.reader(_lines(handle, path, counter), delimiter=separator, strict=True)
     try:
         header = next(reader)
     except StopIteration:
@@ -133,7 +146,7 @@ def read_table(path: Path, required: tuple[str, ...] = (),
                          f"{', '.join(repr(c + '_before') for c in taken)}) and try again")
     if missing:
         handle.close()
-        hint = _separator_hint(header, missing)
+        hint = _separator_hint(header, missing, separator, option)
         raise InputError(f"{path}: no column {', '.join(repr(m) for m in missing)} in the header "
                          + (f"- {hint}" if hint else f"(columns found: {', '.join(header) or 'none'})"))
 

@@ -42,6 +42,11 @@ SPELLED_KEYS = frozenset("xt")
 # Long words are also posted under their consonant skeleton: a vowel dropped, added or changed early
 # in the word ('RAWNSTVO' / 'RAWENSTVO', 'JOUMAA' / 'JOMAA') leaves it as it was.
 SKELETON_FROM = 6
+# A word's one-letter-left-out and cut-short keys number its length, each as long as the word: the
+# square of its length in memory. Real name words stay far below this; a longer 'word' (a pasted
+# hash, a garbled cell) gets no letter-left-out keys and cut-short keys for its first letters only,
+# and is not remembered: one 200,000-letter query took 23 GB.
+KEYED_LETTERS = 48
 
 
 def _length_slack(length: int) -> int:
@@ -107,11 +112,11 @@ def word(text: str) -> Word:
     if len(text) >= PREFIX:
         n = len(text)
         keys.add(f"x:{text[:PREFIX]}{n}")
-        slack = _length_slack(n)
+        slack = _length_slack(min(n, KEYED_LETTERS))
         probes.update(f"x:{text[:PREFIX]}{m}" for m in range(max(PREFIX, n - slack), n + slack + 1))
         # A word cut short ('TRANSLOM' for 'TRANSLOMMARKET': a roll's owner field has a fixed width)
         # meets the listed words it could be cut from: they are posted under their proper prefixes.
-        keys.update("t:" + text[:m] for m in range(PREFIX, n))
+        keys.update("t:" + text[:m] for m in range(PREFIX, min(n, KEYED_LETTERS)))
         probes.add("t:" + text)
     if len(expansions) == 1 and " " in expansions[0]:
         sounds = tuple(phonetic(p) for p in expansions[0].split())
@@ -123,7 +128,7 @@ def word(text: str) -> Word:
         keys, probes, sounds = set(), set(), (text,)
     found = Word(text, tuple(sorted(keys)), tuple(sorted(probes)), sounds, skeleton(phon) if len(text) > 1 else "",
                  len(phon) >= SKELETON_FROM, near_keys(text, phon), len(expansions) == 1 and " " in expansions[0], text)
-    if len(_WORDS) < 2_000_000:
+    if len(_WORDS) < 2_000_000 and len(text) <= KEYED_LETTERS:  # no name has longer words: none to remember
         _WORDS[text] = found
     return found
 
@@ -139,8 +144,9 @@ def near_keys(text: str, phon: str) -> tuple[str, ...]:
     if len(text) < 3:
         return ()
     keys = {"e:" + phon, "s:" + skeleton(phon), "d:" + text}
-    keys.update("e:" + phon[:i] + phon[i + 1:] for i in range(len(phon)))
-    keys.update("d:" + text[:i] + text[i + 1:] for i in range(len(text)))
+    if len(text) <= KEYED_LETTERS:
+        keys.update("e:" + phon[:i] + phon[i + 1:] for i in range(len(phon)))
+        keys.update("d:" + text[:i] + text[i + 1:] for i in range(len(text)))
     if len(text) >= PREFIX:
         keys.add("f:" + text[:PREFIX])
         keys.add("g:" + phon[:PREFIX])

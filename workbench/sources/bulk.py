@@ -24,12 +24,13 @@ from workbench.store import audit
 from workbench.store.entities import Conflict, _names_for, caption_for
 from workbench.store.models import Citation, Entity, Link, Name
 from workbench.store.permissions import Actor, require
-from workbench.text import fold
+from workbench.text import fold, sort_key
 
 IMPORTER_VERSION = "workbench.sources 0.1"
 CHUNK = 2000
 # Planned inserts are tuples in these column orders (audit.bulk_insert takes them as they are).
-_ENTITY_COLUMNS = ("id", "kind", "caption", "properties", "created_at", "updated_at", "created_by", "version")
+_ENTITY_COLUMNS = ("id", "kind", "caption", "properties", "created_at", "updated_at", "created_by", "version",
+                   "sort_key")
 _NAME_COLUMNS = ("entity_id", "name", "normalized", "name_kind", "prop")
 _LINK_COLUMNS = ("id", "kind", "source_id", "target_id", "properties", "start_date", "end_date", "created_at",
                  "updated_at", "created_by", "version")
@@ -292,7 +293,8 @@ class BulkWriter:
             # Serialised once: the same canonical text is the stored column and part of the audit entry.
             text = audit.RawJSON(audit.canonical_state(cleaned))
             self._planned_insert[entity_id] = (len(self._entity_inserts), len(self._audit))
-            self._entity_inserts.append((entity_id, kind, caption, text, self.now, self.now, self.actor.username, 1))
+            self._entity_inserts.append((entity_id, kind, caption, text, self.now, self.now, self.actor.username, 1,
+                                         self.sort_key(caption)))
             self._add_names(entity_id, kind_spec, cleaned)
             self._audit.append(("entity.create", "entity", entity_id, None, _CreatedState(caption, kind, text)))
             self._new_props[entity_id] = cleaned
@@ -306,7 +308,8 @@ class BulkWriter:
             self.summary.skipped += 1
             return "unchanged"
         caption = caption_for(kind_spec, merged)
-        update = {"b_id": entity_id, "kind": kind, "caption": caption, "properties": merged,
+        update = {"b_id": entity_id, "kind": kind, "caption": caption, "sort_key": self.sort_key(caption),
+                  "properties": merged,
                   "updated_at": self.now, "version": version + 1, "b_version": version}
         planned = self._planned_update.get(entity_id)
         if planned is not None:
@@ -344,7 +347,7 @@ class BulkWriter:
         caption = caption_for(kind_spec, merged)
         text = audit.RawJSON(audit.canonical_state(merged))
         self._entity_inserts[at_insert] = (entity_id, kind_spec.name, caption, text, self.now, self.now,
-                                           self.actor.username, 1)
+                                           self.actor.username, 1, self.sort_key(caption))
         self._audit[at_audit] = ("entity.create", "entity", entity_id, None, _CreatedState(caption, kind_spec.name, text))
         self._add_names(entity_id, kind_spec, merged)
         self._new_props[entity_id] = merged
@@ -357,6 +360,9 @@ class BulkWriter:
         if folded is None:
             folded = self._folded[text] = fold(text)
         return folded
+
+    def sort_key(self, caption: str) -> str:
+        return sort_key(caption, self.fold(caption))  # the caption is one of the names just folded
 
     def _add_names(self, entity_id: str, kind_spec, properties: dict) -> None:
         seen = set()
@@ -455,7 +461,7 @@ class BulkWriter:
         if self._entity_updates:
             stmt = (update(entity_table).where(entity_table.c.id == bindparam("b_id"),
                                                entity_table.c.version == bindparam("b_version"))
-                    .values(kind=bindparam("kind"), caption=bindparam("caption"),
+                    .values(kind=bindparam("kind"), caption=bindparam("caption"), sort_key=bindparam("sort_key"),
                             properties=bindparam("properties"), updated_at=bindparam("updated_at"),
                             version=bindparam("version")))
             self._updated_all(session.connection().execute(stmt, self._entity_updates), self._entity_updates)

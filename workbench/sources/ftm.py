@@ -32,6 +32,7 @@ from workbench.store.entities import MAX_ID, create_source, id_problem, source_w
 from workbench.store.models import Entity, Link
 from workbench.store.permissions import Actor, require
 from workbench.types import compact_identifier, split_identifier
+from workbench.text import unstorable
 
 
 def _ftm_topics(values: list[str]) -> tuple[list[str], list[str]]:
@@ -308,7 +309,7 @@ def write_ftm(session: Session, handle, entity_ids: Iterable[str] | None = None,
 
 # How deeply one line may nest: an FtM entity is an object of an object of lists of strings (a stream's
 # extra keys, such as "context", add a level or two). Deeper is not FtM, and refused before any code
-# walks it (json and _has_nul recurse).
+# walks it (json and _unstorable recurse).
 MAX_DEPTH = 32
 
 
@@ -519,20 +520,21 @@ def _fitting_link(maps: _Maps, writer: BulkWriter, candidates: list[tuple[str, s
     return candidates[0][0]  # the writer rejects it with the endpoint message
 
 
-def _has_nul(value) -> bool:
+def _unstorable(value) -> str | None:
+    """Why some text in ``value`` cannot be stored (a NUL, a lone surrogate: JSON spells both), if so."""
     if isinstance(value, str):
-        return "\x00" in value
+        return unstorable(value)
     if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+        return next((p for k, v in value.items() if (p := _unstorable(k) or _unstorable(v))), None)
     if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
+        return next((p for v in value if (p := _unstorable(v))), None)
+    return None
 
 
 def _record_problem(data: dict) -> str | None:
     """Why one record cannot be stored at all (it is rejected with its line; the rest goes in).
 
-    The database would refuse these mid-import (PostgreSQL: over-long ids, NUL characters), which
+    The database would refuse these mid-import (PostgreSQL: over-long ids, NUL characters; both: lone surrogates), which
     would abort the whole file with a traceback instead of naming the line."""
     entity_id = str(data["id"])
     problem = id_problem(entity_id)
@@ -544,9 +546,7 @@ def _record_problem(data: dict) -> str | None:
         for position, value in enumerate(values, 1):
             if not isinstance(value, str):
                 return f"{prop}: value {position} is {json_type_name(value)}, not a string (FtM values are strings)"
-    if _has_nul(data):
-        return "contains a NUL character (\\u0000), which no text field may hold"
-    return None
+    return _unstorable(data)
 
 
 def _fragments_joined(rows: list[tuple[int, dict]], file_name: str, summary: ImportSummary) -> list[tuple[int, dict]]:

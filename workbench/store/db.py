@@ -17,7 +17,7 @@ from sqlalchemy.exc import DatabaseError as SQLAlchemyDatabaseError
 from sqlalchemy.orm import Session, sessionmaker
 
 from workbench.settings import get_settings
-from workbench.text import NUL_MESSAGE
+from workbench.text import unstorable
 
 
 class DatabaseError(RuntimeError):
@@ -119,12 +119,12 @@ def session_factory(url: str | None = None) -> sessionmaker[Session]:
     url = url or get_settings().database_url
     if url not in _factories:
         factory = sessionmaker(bind=engine_for(url), expire_on_commit=False)
-        event.listen(factory, "before_flush", _refuse_nul)
+        event.listen(factory, "before_flush", _refuse_unstorable)
         _factories[url] = factory
     return _factories[url]
 
 
-def _refuse_nul(session: Session, _context, _instances) -> None:
+def _refuse_unstorable(session: Session, _context, _instances) -> None:
     """PostgreSQL cannot store a NUL character in text (SQLite can, so the two would disagree): every
     row written through a session (pages, API, CLI) is refused here with the field that holds one,
     instead of failing in the database. Bulk imports check their values before writing."""
@@ -133,23 +133,25 @@ def _refuse_nul(session: Session, _context, _instances) -> None:
     for obj in (*session.new, *session.dirty):
         state = inspect(obj)
         for attr in state.mapper.column_attrs:
-            where = _nul_in(state.dict.get(attr.key), attr.key)
-            if where:
-                raise ValidationError({where: [NUL_MESSAGE]})
+            found = _unstorable_in(state.dict.get(attr.key), attr.key)
+            if found:
+                raise ValidationError({found[0]: [found[1]]})
 
 
-def _nul_in(value, key: str) -> str | None:
-    """The field (a JSON column's own key when the value is a mapping) that holds a NUL, if any."""
+def _unstorable_in(value, key: str) -> tuple[str, str] | None:
+    """(the field, a JSON column's own key when the value is a mapping; why) of text no database can
+    store (a NUL, a lone surrogate), if any."""
     if isinstance(value, str):
-        return key if "\x00" in value else None
+        problem = unstorable(value)
+        return (key, problem) if problem else None
     if isinstance(value, dict):
         for k, v in value.items():
-            found = _nul_in(k, str(k)) or _nul_in(v, str(k))
+            found = _unstorable_in(k, str(k)) or _unstorable_in(v, str(k))
             if found:
                 return found
     elif isinstance(value, list | tuple):
         for v in value:
-            found = _nul_in(v, key)
+            found = _unstorable_in(v, key)
             if found:
                 return found
     return None

@@ -21,7 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from workbench.schema import EntityKind, Registry, ValidationError, registry
 from workbench.store import audit
-from workbench.store.models import Citation, Dossier, Entity, Link, Merge, Name, Note, Source, new_id
+from workbench.store.models import Citation, Dossier, Entity, Exhibit, Link, Merge, Name, Note, Source, new_id
 from workbench.store.permissions import Actor, require
 from workbench.text import fold
 from workbench.types import direction_control_error
@@ -272,7 +272,9 @@ def delete_entity(session: Session, actor: Actor, entity_id: str, expected_versi
     ).scalars().all()
     # The database takes the entry's citations and notes with it: each is recorded as removed, as
     # when removed by hand, so the audit log keeps what they said.
-    for citation in citations_for(session, entity_id=entity_id, link_ids=[link.id for link in links]):
+    going = citations_for(session, entity_id=entity_id, link_ids=[link.id for link in links])
+    refuse_exhibited(session, [c.id for c in going], "entity")
+    for citation in going:
         audit.record(session, actor.username, "citation.delete", "citation", citation.entity_id or citation.link_id,
                      citation_state(citation), None)
     for note in session.scalars(select(Note).where(Note.entity_id == entity_id).order_by(Note.id)):
@@ -377,6 +379,8 @@ def delete_link(session: Session, actor: Actor, link_id: str, expected_version: 
     require(actor, "edit", "delete links")
     link = get_link(session, link_id)
     _check_version(link, expected_version, f"{link.kind} link")
+    # The database takes the link's citations with it.
+    refuse_exhibited(session, session.scalars(select(Citation.id).where(Citation.link_id == link.id)), "link")
     audit.record(session, actor.username, "link.delete", "link", link.id, link_state(link), None)
     session.delete(link)
     session.flush()
@@ -531,10 +535,38 @@ def get_citation(session: Session, citation_id: int) -> Citation:
     return citation
 
 
+# Dossiers whose exhibits must keep their citations: the exhibit's citation would silently become
+# NULL (ondelete SET NULL) under a package being reviewed or already approved.
+EXHIBIT_HOLDING_STATES = {"submitted": "under review", "approved": "approved"}
+
+
+def refuse_exhibited(session: Session, citation_ids: Iterable[int], field: str = "citation") -> None:
+    """ValidationError naming the dossier when one of these citations is the evidence of an exhibit of a
+    dossier under review or approved: what the reviewer read (and the record of what was approved) must
+    not lose its evidence. A draft's or a returned dossier's exhibit may lose it: its authors see that."""
+    ids = sorted(set(citation_ids))
+    if not ids:
+        return
+    rows = session.execute(
+        select(Exhibit.citation_id, Exhibit.number, Dossier.id, Dossier.title, Dossier.number, Dossier.state)
+        .join(Dossier, Dossier.id == Exhibit.dossier_id)
+        .where(Exhibit.citation_id.in_(ids), Dossier.state.in_(list(EXHIBIT_HOLDING_STATES)))
+        .order_by(Exhibit.citation_id, Dossier.title, Dossier.number, Exhibit.number)
+    ).all()
+    if rows:
+        raise ValidationError({field: [
+            f"citation {cid} is the evidence of exhibit {exhibit} of dossier {title!r} ({dossier_id}, version "
+            f"{version}, {EXHIBIT_HOLDING_STATES[state]}): a dossier under review or approved keeps the evidence "
+            "it was reviewed on, so the citation cannot be removed"
+            + (" (have the dossier returned and the exhibit removed first)" if state == "submitted" else "")
+            for cid, exhibit, dossier_id, title, version, state in rows]})
+
+
 def delete_citation(session: Session, actor: Actor, citation_id: int) -> None:
     """Remove a citation; its audit entry keeps all of it (excerpt and page included), so nothing is lost."""
     require(actor, "edit", "remove citations")
     citation = get_citation(session, citation_id)
+    refuse_exhibited(session, [citation.id])
     audit.record(session, actor.username, "citation.delete", "citation", citation.entity_id or citation.link_id,
                  citation_state(citation), None)
     session.delete(citation)

@@ -28,7 +28,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
+
+from workbench.text import sort_key
 
 
 def utcnow() -> datetime:
@@ -49,6 +51,8 @@ class Entity(Base):
     id: Mapped[str] = mapped_column(String(120), primary_key=True, default=new_id)
     kind: Mapped[str] = mapped_column(String(64), index=True)
     caption: Mapped[str] = mapped_column(String(500), index=True)
+    # The caption as lists order it (text.sort_key), kept with every write of the caption.
+    sort_key: Mapped[str] = mapped_column(String(500), index=True, default="", server_default="")
     properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # When a duplicate is merged into another entity, it stays (for undo and history) but points here.
     merged_into: Mapped[str | None] = mapped_column(ForeignKey("entities.id", ondelete="SET NULL"), index=True)
@@ -60,6 +64,11 @@ class Entity(Base):
     names: Mapped[list[Name]] = relationship(back_populates="entity", cascade="all, delete-orphan")
 
     __mapper_args__ = {"version_id_col": version}
+
+    @validates("caption")
+    def _keep_sort_key(self, _key: str, caption: str) -> str:
+        self.sort_key = sort_key(caption)
+        return caption
 
 
 class Name(Base):

@@ -26,6 +26,7 @@ from workbench.schema import ValidationError
 from workbench.settings import get_settings
 from workbench.store.entities import MAX_ROW_ID, Conflict, NotFound
 from workbench.store.permissions import Actor, PermissionDenied
+from workbench.text import encodable
 from workbench.web import routes as routes_pkg
 from workbench.web.deps import (
     LoginRequired,
@@ -69,6 +70,11 @@ def _error(request: Request, status: int, title: str, message: str, errors: dict
            lead: str | None = None) -> Response:
     """JSON for scripts (``detail`` plus ``errors``); a page for people. A ValidationError's message is
     its field errors run together, so the page puts ``lead`` above the list instead of saying it all twice."""
+    # A message may quote what was sent, a lone surrogate included, which no answer can encode.
+    message, lead = encodable(message), lead and encodable(lead)
+    if errors is not None:
+        errors = {encodable(str(k)): [encodable(str(m)) for m in (v if isinstance(v, list) else [v])]
+                  for k, v in errors.items()}
     if wants_json(request):
         body: dict = {"detail": message}
         if errors is not None:

@@ -72,7 +72,7 @@ def generate(url: str, entities: int, seed: int = 7) -> dict[str, list]:
     from workbench.store import db as store_db
     from workbench.store.entities import caption_for
     from workbench.store.models import Entity, Link, Name
-    from workbench.text import fold
+    from workbench.text import fold, sort_key
 
     rng = random.Random(seed)
     reg = registry()
@@ -113,7 +113,8 @@ def generate(url: str, entities: int, seed: int = 7) -> dict[str, list]:
                 people.append(entity_id)
             names.append(name)
             spec = reg.entity_kind(kind)
-            entity_rows.append({"id": entity_id, "kind": kind, "caption": caption_for(spec, props),
+            caption = caption_for(spec, props)
+            entity_rows.append({"id": entity_id, "kind": kind, "caption": caption, "sort_key": sort_key(caption),
                                 "properties": props, "created_by": "bench"})
             for prop, kind_of_name in (("name", "primary"), ("alias", "alias")):
                 for value in props.get(prop, []):

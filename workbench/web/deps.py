@@ -139,6 +139,28 @@ def csrf_token(request: Request) -> str:
     return token
 
 
+SESSION_ONCE = "once"
+_ONCE_KEPT = 5  # open forms remembered per session (several tabs)
+
+
+def form_once(request: Request) -> str:
+    """A key for one submission of a form whose effect must not repeat on a reload (a new API token):
+    the browser re-sends a reloaded POST with the same key, which ``use_once`` then refuses."""
+    key = secrets.token_urlsafe(16)
+    request.session[SESSION_ONCE] = [*request.session.get(SESSION_ONCE, [])[-(_ONCE_KEPT - 1):], key]
+    return key
+
+
+def use_once(request: Request, key: str | None) -> bool:
+    """Whether ``key`` came from a form this session rendered and has not used yet (it is used now)."""
+    kept = list(request.session.get(SESSION_ONCE, []))
+    if not key or key not in kept:
+        return False
+    kept.remove(key)
+    request.session[SESSION_ONCE] = kept
+    return True
+
+
 async def csrf_protect(request: Request) -> None:
     """Reject state-changing requests that do not carry the session's CSRF token (403).
 

@@ -38,6 +38,17 @@ class Field:
     def input_name(self) -> str:
         return PREFIX + self.name
 
+    @property
+    def refused(self) -> list[int]:
+        """Which inputs (by index) get aria-invalid and the summary's link: those whose value a message
+        quotes ('1990-13-45' is not a date), else every filled one, else the first (a required field
+        left empty); none without errors. The spare "another value" input is never one of them."""
+        if not self.errors:
+            return []
+        said = "\n".join(self.errors)
+        quoted = [k for k, value in enumerate(self.values) if f"'{value}'" in said]
+        return quoted or list(range(len(self.values))) or [0]
+
 
 _INPUT_TYPES = {"date": "text", "url": "url", "email": "email", "number": "text", "percentage": "text"}
 

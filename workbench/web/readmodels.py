@@ -21,6 +21,7 @@ from workbench.schema import Property, ValidationError, registry
 from workbench.store import audit
 from workbench.store.entities import citations_for, get_entity, links_of
 from workbench.store.models import AuditEntry, Citation, Entity, Link, Name, Note, ScreeningJob, Source
+from workbench.types import NAME_MAX_CHARS
 
 PAGE_SIZE = 100
 # Link dates have their own columns on the entity page; the other link properties are its details.
@@ -63,7 +64,8 @@ def list_entities(session: Session, kind: str | None = None, offset: int = 0,
         kinds = registry().kinds_descending_from([kind])
         query = query.where(Entity.kind.in_(kinds))
         count = count.where(Entity.kind.in_(kinds))
-    rows = session.execute(query.order_by(Entity.caption, Entity.id).offset(offset).limit(limit)).scalars().all()
+    rows = session.execute(query.order_by(Entity.sort_key, Entity.caption, Entity.id)
+                           .offset(offset).limit(limit)).scalars().all()
     return list(rows), int(session.scalar(count) or 0)
 
 
@@ -349,8 +351,11 @@ def _merge_captions(session: Session, entries: list[AuditEntry]) -> dict[str, st
     """Captions of the entities the merge and link entries among ``entries`` name (kept and merged, ends)."""
     ids: set[str] = set()
     for entry in entries:
-        if entry.object_type == "link":
-            ids.update(str(_state(entry)[k]) for k in ("source", "target") if _state(entry).get(k))
+        if entry.object_type == "link":  # both states: a merge's repoint names the end it moved from
+            for state in (entry.before, entry.after):
+                if isinstance(state, dict):
+                    ids.update(str(state[k]) for k in ("source", "target", "source_id", "target_id")
+                               if state.get(k))
         elif entry.object_type == "merge":
             ids.update(str(v) for k, v in _state(entry).items() if k in ("winner", "loser") and v)
         elif entry.action in ("entity.merge", "entity.unmerge"):
@@ -418,6 +423,13 @@ def _changes(old: dict, new: dict, props: Mapping[str, Property]) -> list[Change
 def _link_text(entry: AuditEntry, captions: Mapping[str, str]) -> tuple[str, list[Change]]:
     """'Link added: A member of B (Role: jefe)', 'Link removed: ...', or 'Link changed: ...' with its
     changed values by their labels."""
+    if entry.action == "link.repoint":  # a merge (or its undoing) moved one end; the entry holds only that end
+        before = entry.before if isinstance(entry.before, dict) else {}
+        after = entry.after if isinstance(entry.after, dict) else {}
+        moved = "; ".join(f"its {end.removesuffix('_id')} end from {captions.get(before.get(end), before.get(end))} "
+                          f"to {captions.get(after.get(end), after.get(end))}" for end in ("source_id", "target_id")
+                          if end in after)
+        return f"Link moved by a merge or its undoing: {moved}", []
     state = _state(entry)
     spec = registry().link_kinds.get(state.get("kind", ""))
     props = spec.properties if spec else {}
@@ -488,7 +500,11 @@ class SearchRow:
 
 
 def territory_scope(session: Session, territory_id: str, depth: int = 3) -> set[str]:
-    """Entities within a few links of a territory or the territories inside it (its 'state')."""
+    """Entities within a few links of a territory or the territories inside it (its 'state').
+
+    Other territories are walls, never passed through: Sinaloa's parent is Mexico, whose other states
+    (and everything tied to them) are two links away, and a search limited to Sinaloa found Jalisco's
+    municipalities. A territory inside the state is in scope from the start."""
     territories = {territory_id}
     frontier = {territory_id}
     while frontier:  # territories contained in it (TerritoryParent points child -> parent)
@@ -496,6 +512,7 @@ def territory_scope(session: Session, territory_id: str, depth: int = 3) -> set[
                                                             Link.target_id.in_(frontier))).scalars().all()
         frontier = set(rows) - territories
         territories |= frontier
+    territory_kinds = registry().kinds_descending_from(["Territory"])
     seen = set(territories)
     frontier = set(territories)
     for _ in range(depth):
@@ -503,15 +520,19 @@ def territory_scope(session: Session, territory_id: str, depth: int = 3) -> set[
             break
         rows = session.execute(select(Link.source_id, Link.target_id).where(
             or_(Link.source_id.in_(frontier), Link.target_id.in_(frontier)))).all()
-        nxt = {a for a, _b in rows} | {b for _a, b in rows}
-        frontier = nxt - seen
+        reached = list(({a for a, _b in rows} | {b for _a, b in rows}) - seen)
+        walls: set[str] = set()
+        for start in range(0, len(reached), 900):
+            walls.update(session.execute(select(Entity.id).where(Entity.id.in_(reached[start:start + 900]),
+                                                                 Entity.kind.in_(territory_kinds))).scalars())
+        frontier = set(reached) - walls
         seen |= frontier
     return seen
 
 
 def territories(session: Session, levels: tuple[str, ...] = ("state",)) -> list[Entity]:
     rows = session.execute(select(Entity).where(Entity.kind.in_(registry().kinds_descending_from(["Territory"])))
-                           .order_by(Entity.caption)).scalars().all()
+                           .order_by(Entity.sort_key, Entity.caption)).scalars().all()
     return [t for t in rows if set(t.properties.get("level", [])) & set(levels)]
 
 
@@ -677,6 +698,9 @@ def suggest(session: Session, query: str, kinds: list[str] | None = None, limit:
     from workbench.text import fold
     from workbench.web.engines import search_entities
 
+    if len(query) > 2 * NAME_MAX_CHARS:  # as the search refuses: no stored name is this long
+        too_long = f"a name to complete is at most {2 * NAME_MAX_CHARS} characters, not {len(query):,}"
+        raise ValidationError({"q": [too_long]})
     key = fold(query)
     out: dict[str, Suggestion] = {}
     if key:

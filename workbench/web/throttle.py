@@ -1,4 +1,5 @@
-"""Sign-in throttling: a sliding one-minute window of failed attempts per (username, client address).
+"""Sign-in throttling: a sliding one-minute window of failed attempts per (username, client address),
+and a wider one per address.
 
 Kept in memory per application process: enough to make password guessing slow on a
 single-server deployment, and forgotten on restart (which an attacker cannot trigger).
@@ -11,6 +12,8 @@ import time
 from collections import deque
 
 WINDOW_SECONDS = 60.0
+ADDRESS_FACTOR = 4  # attempts an address may make over all user names: this many times one name's limit
+ANY_USER = "\x00any"  # the key of an address's attempts over all names (no user name holds a NUL)
 
 
 class LoginThrottle:
@@ -27,20 +30,28 @@ class LoginThrottle:
             failures.popleft()
         return failures
 
-    def retry_after(self, username: str, address: str) -> int:
-        """Seconds to wait before another attempt is allowed (0 = allowed now)."""
-        key = ((username or "").strip().lower(), address)
-        with self._lock:
-            failures = self._recent(key)
-            if len(failures) < self.limit:
-                return 0
-            return max(1, int(WINDOW_SECONDS - (self.clock() - failures[0])) + 1)
+    def attempt(self, username: str, address: str) -> int:
+        """Count a sign-in attempt before its password is checked; seconds to wait (0: go ahead).
 
-    def failed(self, username: str, address: str) -> None:
-        key = ((username or "").strip().lower(), address)
+        Counted first, as a failure until ``succeeded`` says otherwise: checked first and counted after
+        the ~0.1 s password hash, forty attempts sent at once all passed the check. An address also
+        gets ADDRESS_FACTOR times the limit over all user names (one password tried on many names)."""
+        keys = [((username or "").strip().lower(), address), (ANY_USER, address)]
+        limits = [self.limit, self.limit * ADDRESS_FACTOR]
         with self._lock:
-            self._recent(key).append(self.clock())
+            now = self.clock()
+            waits = [max(1, int(WINDOW_SECONDS - (now - failures[0])) + 1)
+                     for key, limit in zip(keys, limits) if len(failures := self._recent(key)) >= limit]
+            if waits:
+                return max(waits)
+            for key in keys:
+                self._recent(key).append(now)
+            return 0
 
     def succeeded(self, username: str, address: str) -> None:
+        """The attempt was right: it no longer counts against the name (nor, once, the address)."""
         with self._lock:
             self._failures.pop(((username or "").strip().lower(), address), None)
+            shared = self._failures.get((ANY_USER, address))
+            if shared:
+                shared.pop()

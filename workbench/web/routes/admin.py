@@ -10,7 +10,7 @@ from starlette.datastructures import FormData
 from workbench.schema import ValidationError
 from workbench.store import users
 from workbench.store.permissions import ROLES, Actor
-from workbench.web.deps import RowId, flash, get_session, posted_form, require_role, templates
+from workbench.web.deps import RowId, flash, form_once, get_session, posted_form, require_role, templates, use_once
 from workbench.web.forms import form_value
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -75,7 +75,7 @@ def _tokens_page(request: Request, session: Session, actor: Actor, username: str
                  errors=None, label: str = "", status: int = 200):
     response = templates.TemplateResponse(request, "admin/tokens.html", {
         "username": username, "tokens": users.list_tokens(session, actor, username), "new_token": new_token,
-        "errors": errors or {}, "label": label,
+        "errors": errors or {}, "label": label, "once": form_once(request),
     }, status_code=status)
     response.headers["Cache-Control"] = "no-store"  # a new token is shown once: no copy in any cache
     return response
@@ -90,8 +90,13 @@ def token_list(username: str, request: Request, actor: Actor = Depends(admin_onl
 @router.post("/users/{username}/tokens")
 def token_create(username: str, request: Request, actor: Actor = Depends(admin_only),
                  session: Session = Depends(get_session), form: FormData = Depends(posted_form)):
-    """Show the new token on the answer itself: a flash would carry it in the (signed, not encrypted) cookie."""
+    """Show the new token on the answer itself: a flash would carry it in the (signed, not encrypted) cookie.
+    So the answer is not a redirect, and a reload would post the form again: its one-time key stops that."""
     label = form_value(form, "label")
+    if not use_once(request, form_value(form, "once")):
+        return _tokens_page(request, session, actor, username, label=label, status=409, errors={
+            "label": ["this form was already sent (the page was reloaded, or opened long ago): no new token was "
+                      "created; the one created then was shown once. Create another with this form if needed"]})
     try:
         token = users.create_token(session, actor, label, username)
     except ValidationError as exc:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,7 @@ from workbench.web.uploads import UploadRejected, add_uploaded_source
 
 router = APIRouter(prefix="/api", tags=["api"])
 CitationId = RowId  # the one type of every integer id in an address (deps.RowId)
+CITATION_PAGE, MAX_CITATION_PAGE = 1000, 10_000  # /api/citations?source_id=: default and largest page
 MAX_OFFSET = 2**31 - 1  # beyond what SQLite and PostgreSQL take as an OFFSET (a 500 before)
 
 Values = dict[str, list[str] | str]
@@ -411,8 +412,13 @@ def source_update(source_id: str, body: SourceUpdate, actor: Actor = Depends(cur
             summary="The citations of one entity (not of its links), one link or one source")
 def citations(entity_id: str | None = None, link_id: str | None = None, source_id: str | None = None,
               offset: int = Query(0, ge=0, le=MAX_OFFSET, description="With source_id: skip this many (oldest first)."),
-              limit: int | None = Query(None, ge=1, description="With source_id: at most this many (default all)."),
+              limit: int = Query(CITATION_PAGE, ge=1, le=MAX_CITATION_PAGE,
+                                 description=f"With source_id: at most this many (default {CITATION_PAGE})."),
+              *, request: Request, response: Response,
               actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
+    """An imported list cites tens of thousands of facts: a source's citations come a page at a time.
+    ``X-Total-Count`` says how many there are, and a ``Link: <...>; rel="next"`` header where the next
+    page is, so a script that reads pages until no next link is given misses none."""
     given = [name for name, value in (("entity_id", entity_id), ("link_id", link_id), ("source_id", source_id))
              if value]
     if len(given) != 1:
@@ -423,8 +429,12 @@ def citations(entity_id: str | None = None, link_id: str | None = None, source_i
     elif link_id:
         rows = store.citations_for(session, link_ids=[store.get_link(session, link_id).id])
     else:
-        rows, _total = readmodels.citations_of_source(session, store.get_source(session, source_id).id,
-                                                      offset=offset, limit=limit)
+        rows, total = readmodels.citations_of_source(session, store.get_source(session, source_id).id,
+                                                     offset=offset, limit=limit)
+        response.headers["X-Total-Count"] = str(total)
+        if offset + len(rows) < total:
+            following = request.url.include_query_params(offset=offset + len(rows), limit=limit)
+            response.headers["Link"] = f'<{following}>; rel="next"'
     return [_citation_out(c) for c in rows]
 
 

@@ -45,7 +45,7 @@ def login(request: Request, session: Session = Depends(get_session), form: FormD
     target = same_site_path(form_value(form, "next"))
     throttle = request.app.state.login_throttle
     address = request.client.host if request.client else "unknown"
-    wait = throttle.retry_after(username, address)
+    wait = throttle.attempt(username, address)
     if wait:
         return templates.TemplateResponse(
             request, "login.html",
@@ -56,7 +56,6 @@ def login(request: Request, session: Session = Depends(get_session), form: FormD
     # off the event loop, or a stream of sign-in attempts would stall every other page.
     actor = users.authenticate(session, username, password)
     if actor is None:
-        throttle.failed(username, address)
         return templates.TemplateResponse(
             request, "login.html",
             {"next": target, "username": username, "error": "Unknown user name or wrong password."},

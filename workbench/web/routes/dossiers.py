@@ -136,7 +136,10 @@ def dossier_page(dossier_id: str, request: Request, actor: Actor = Depends(curre
                  session: Session = Depends(get_session)):
     dossier = service.get_dossier(session, dossier_id)
     if wants_json(request):
-        return JSONResponse(dict(_summary(dossier), completeness=exports.document(session, dossier)["completeness"]))
+        doc = exports.document(session, dossier)
+        # content_hash: what a script approving the dossier must send back (see workflow._check_seen).
+        return JSONResponse(dict(_summary(dossier), completeness=doc["completeness"],
+                                 content_hash=doc["meta"]["snapshot_hash"]))
     return _view(request, session, actor, dossier)
 
 
@@ -156,7 +159,9 @@ def _view(request: Request, session: Session, actor: Actor, dossier, status_code
         else None,
         "sections": service.NARRATIVE_SECTIONS, "visa_fields": service.VISA_FIELDS,
         "statement_types": service.STATEMENT_TYPES, "versions": service.version_chain(session, dossier),
-        "formats": exports.FORMATS, "can_new_version": dossier.state in ("approved", "returned"),
+        "formats": exports.FORMATS,
+        # One version is opened from each at most: once it exists, work goes on there.
+        "can_new_version": dossier.state in ("approved", "returned") and service.successor_of(session, dossier) is None,
         "refused": refused,
     }, status_code=status_code)
 
@@ -218,10 +223,16 @@ def dossier_edit(dossier_id: str, request: Request, actor: Actor = Depends(curre
         for key in service.NARRATIVE_SECTIONS:
             if f"narrative_{key}" in form:
                 narrative[key] = form_value(form, f"narrative_{key}")
-        changes = {"narrative": narrative, "title": form_value(form, "title") if "title" in form else dossier.title,
-                   "identifier_notes": form_value(form, "identifier_notes")}
-        if service.basis_of(dossier).visa:
-            changes["visa_data"] = {k: form_value(form, f"visa_{k}") for k in service.VISA_FIELDS}
+        # Only what the form sent changes: a script posting the title alone must not wipe the identifier
+        # notes or the visa holder's data, any more than it wipes the narrative.
+        changes = {"narrative": narrative, "title": form_value(form, "title") if "title" in form else dossier.title}
+        if "identifier_notes" in form:
+            changes["identifier_notes"] = form_value(form, "identifier_notes")
+        sent_visa = [k for k in service.VISA_FIELDS if f"visa_{k}" in form]
+        if service.basis_of(dossier).visa and sent_visa:
+            visa = dict(dossier.visa_data or {})
+            visa.update({k: form_value(form, f"visa_{k}") for k in sent_visa})
+            changes["visa_data"] = visa
         service.update_dossier(session, actor, dossier.id, expected_version=form_version(form, "the dossier"),
                                **changes)
         flash(request, "Saved.")
@@ -283,9 +294,11 @@ def dossier_move(dossier_id: str, request: Request, actor: Actor = Depends(curre
 
     def act():
         # The workflow buttons send the dossier's version; scripts moving a dossier (JSON) may leave it
-        # out, but one that is no whole number is refused (form_int), never read as 'not given'.
+        # out, but one that is no whole number is refused (form_int), never read as 'not given'. They
+        # send the content hash of the page too: an approval must name the content it approves.
         dossier = workflow.move(session, actor, dossier_id, name, form_value(form, "comment") or None,
-                                expected_version=form_int(form, "version"))
+                                expected_version=form_int(form, "version"),
+                                seen_hash=form_value(form, "content_hash") or None, require_seen=True)
         if wants_json(request):
             return JSONResponse(_summary(dossier))
         flash(request, f"Dossier is now {dossier.state}.")

@@ -58,8 +58,13 @@ def entity_list(request: Request, kind: str = "", page: int = 1, actor: Actor = 
     })
 
 
-def entity_view(entity_id: str, request: Request, actor: Actor = Depends(current_actor),
+CITE_SOURCES = 200  # sources offered in the cite form at once: the newest, or those matching a search
+
+
+def entity_view(entity_id: str, request: Request, source_q: str = "", actor: Actor = Depends(current_actor),
                 session: Session = Depends(get_session)):
+    """``source_q`` narrows the cite form's sources to those whose title, URL or publisher holds it:
+    every screening upload adds a source, and older ones fall off the newest CITE_SOURCES."""
     page = readmodels.entity_page(session, entity_id)
     reg = registry()
     kind = reg.entity_kind(page.entity.kind)
@@ -69,7 +74,8 @@ def entity_view(entity_id: str, request: Request, actor: Actor = Depends(current
     return templates.TemplateResponse(request, "entities/view.html", {
         "p": page, "link_kinds": link_kinds,
         "cite_targets": readmodels.cite_targets(page),
-        "sources": readmodels.list_sources(session, limit=200),
+        "sources": readmodels.list_sources(session, source_q.strip() or None, limit=CITE_SOURCES),
+        "source_q": source_q.strip(), "cite_sources": CITE_SOURCES,
         "merges": readmodels.merges_into(session, page.entity.id),
         "can_edit": actor.can("edit"),
     })
