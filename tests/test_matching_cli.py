@@ -168,6 +168,23 @@ def test_names_that_a_spreadsheet_would_run_as_formulas_are_written_as_text(tmp_
     assert row["left"] == "'" + evil and row["parcel"] == "-12.5" and float(row["score"]) > 0
 
 
+
+def test_a_formula_after_a_semicolon_is_written_as_text_for_spreadsheets_that_split_at_semicolons(tmp_path):
+    """Spanish and European locales split a CSV line at ';': 'ACME;=HYPERLINK(..)' gave a formula cell."""
+    watch = tmp_path / "watch.csv"
+    with open(watch, "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([["id", "name", "schema"],
+                                      ["w1", 'FICTICIA HOLDINGS;=HYPERLINK("http://evil.example")', "Company"]])
+    roll = tmp_path / "roll.csv"
+    roll.write_text("name\nFICTICIA HOLDINGS\n", encoding="utf-8")
+    out = tmp_path / "hits.csv"
+    assert runner.invoke(app, ["screen", str(roll), "-o", str(out), "--against", str(watch), "--threshold", "0.3"]
+                         ).exit_code == 0
+    text = out.read_text(encoding="utf-8")
+    assert 'FICTICIA HOLDINGS; =HYPERLINK("http://evil.example")' in read_csv(out)[0]["match_name"]
+    assert not any(cell.startswith(("=", "+", "-", "@")) for line in text.splitlines() for cell in line.split(";"))
+
+
 def test_blank_lines_between_rows_are_empty_rows_so_row_numbers_stay_those_of_the_file(tmp_path, watchlist):
     """A blank line in a one-column roll is an owner left empty: it used to vanish, so every later hit
     pointed at the row before its own and the summary said '0 empty'. Trailing blank lines are no rows."""

@@ -78,14 +78,14 @@ def test_markdown_export_keeps_a_hostile_source_url_inside_its_link(session, res
 def test_csv_exports_keep_formula_like_names_as_text(session, researcher):
     """A name such as '=HYPERLINK(...)' (from an imported roll or registry) must not become a spreadsheet
     formula; a title with a comma, a quote and a line break must not add cells or rows to the preamble."""
-    title = 'QA package,"=HYPERLINK(""https://example.org"")"\nsecond line'
+    title = 'QA package,"=HYPERLINK(""https://example.org"")"\nsecond line;=HYPERLINK("https://example.org/b")'
     dossier_id, shell = _dossier_with_hostile_source_and_asset(session, researcher, title=title)
     text = exports.export_dossier(session, dossier_id, "assets-csv").content.decode()
     lines = text.splitlines()
     preamble = [line for line in lines if line.startswith("#")]
     body = [line for line in lines if not line.startswith("#")]
     assert body[0].startswith("asset_id,"), "the title's second line became a data row"
-    assert all(",=" not in line and ',"=' not in line for line in preamble)
+    assert all(",=" not in line and ',"=' not in line and ";=" not in line for line in preamble)
     rows = {r["asset_id"]: r for r in csv.DictReader(io.StringIO("\n".join(body)))}
     assert rows[shell]["name"] == "'" + '=HYPERLINK("https://example.org/x","click") LLC (FICTIONAL)'
     assert rows[shell]["effective_percentage"] == "10"  # numbers stay numbers

@@ -37,3 +37,15 @@ def test_a_duplicate_check_of_an_over_long_name_answers_at_once_with_nothing(db_
     assert answer.status_code == 200 and answer.json() == []
     found = client.post("/api/entities/duplicates", json={"kind": "Person", "properties": {"name": ["Ana Ficticia"]}})
     assert [hit["caption"] for hit in found.json()] == ["Ana Ficticia"]
+
+
+def test_an_id_that_looks_like_another_or_steps_out_of_its_address_is_refused(db_url):
+    """'.' and '..' are path steps; a zero-width space makes two ids look alike; a right-to-left override
+    reverses what follows it wherever the id is shown; quotes and angle brackets invite trouble."""
+    client = api_client(db_url)
+    for bad, said in ((".", "a step in a web address"), ("..", "a step in a web address"),
+                      ("fict\u200bcio", "U+200B"), ("admin\u202e", "U+202E"), ('a"b<c>', "cannot contain '\"'")):
+        refused = client.post("/api/entities", json={"kind": "Person", "id": bad, "properties": {"name": ["Ana"]}})
+        assert refused.status_code == 422 and said in refused.json()["errors"]["id"][0], (bad, refused.text)
+    kept = client.post("/api/entities", json={"kind": "Person", "id": "fict-josé.1:a_b", "properties": {"name": ["Ana"]}})
+    assert kept.status_code == 201, kept.text  # letters (accented too), digits, '-', '_', '.' and ':'

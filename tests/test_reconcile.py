@@ -61,6 +61,19 @@ def test_manifest(api):
     assert f"token={token}" in with_query["preview"]["url"]  # OpenRefine cannot send headers to the preview
 
 
+def test_the_manifest_builds_its_token_urls_from_the_configured_address_not_the_host_header(api, monkeypatch):
+    from workbench.settings import reset_settings
+
+    client, token = api
+    spoofed = client.get(f"/reconcile?token={token}", headers={"Host": "evil.example"}).json()
+    assert spoofed["preview"]["url"].startswith("http://evil.example/")  # unset: the request's own address
+    monkeypatch.setenv("WORKBENCH_PUBLIC_URL", "https://workbench.example.org/")
+    reset_settings()
+    answered = client.get(f"/reconcile?token={token}", headers={"Host": "evil.example"}).json()
+    assert answered["preview"]["url"].startswith(f"https://workbench.example.org/reconcile/preview?token={token}")
+    assert "evil.example" not in str(answered)
+
+
 def test_batched_queries_with_type_and_properties(api):
     client, token = api
     queries = {

@@ -132,6 +132,10 @@ def test_citing_a_source_shows_it_under_the_fact(client):
     row = re.search(r"Date of birth</th><td>(.*?)</td>", cited.text, re.DOTALL).group(1)
     assert "State gazette no. 12" in row and "born in 1979" in row and "p. 4" in row
     assert "Rosa Elena Mendez" in client.get(f"/sources/{source_id}").text
+    # A page typed as 'pp. 7-8' is shown as typed, here and in the history ('p. pp. 7-8' before).
+    again = client.post(f"/entities/{person}/cite", data={"csrf_token": token, "source_id": source_id,
+                                                          "target": "", "page": "pp. 7-8"}, follow_redirects=True)
+    assert "pp. 7-8" in again.text and "p. pp." not in again.text
 
 
 def test_notes_are_listed_with_author(client):

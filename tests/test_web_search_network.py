@@ -301,3 +301,31 @@ def test_a_search_longer_than_any_name_is_refused_not_scored_for_minutes(client,
         assert refused.status_code == 422
         assert "a name searched for is at most 1000 characters, not 1,259" in refused.text
     assert client.get("/api/search", params={"q": long[:999]}).status_code == 200
+
+
+def test_a_curp_a_parcel_number_or_an_account_finds_its_holder(client):
+    """A researcher often has only the number, from a deed or a court record: no name matches it."""
+    person = make(client, "Person", name="Valeria Ficticia Ibarra", identifier="CURP:FIIV850312MSLCBL02")
+    parcel = make(client, "RealEstate", name="Lot 7 FICTIONAL", parcelNumber="FICT-900-0001")
+    make(client, "Person", name="Otra Persona Ficticia", birthDate="1985-03-12")
+    for query, wanted in (("FIIV850312MSLCBL02", person), ("fiiv850312mslcbl02", person),
+                          ("FICT-900-0001", parcel)):
+        rows = result_rows(client.get("/search", params={"q": query}).text)
+        assert wanted in rows.split("</tr>")[1], query  # the first row under the header
+        assert "exactly" in rows
+    api = client.get("/api/search", params={"q": "FIIV850312MSLCBL02"}).json()
+    assert api[0]["entity_id"] == person and api[0]["score"] == 1.0
+    # A date is no identifier: it would list everyone born that day as a certain match.
+    assert "exactly" not in client.get("/search", params={"q": "1985-03-12"}).text
+
+
+def test_a_link_between_two_merged_entries_says_so_on_the_kept_ones_page(client):
+    """It stays on the merged entry (it would become a link to itself), and read as a real relative."""
+    token = client.headers["X-CSRF-Token"]
+    keep = make(client, "Person", name="Aurelio Quintanar Bello")
+    dupe = make(client, "Person", name="QUINTANAR BELLO, Aurelio")
+    assert client.post("/api/links", json={"kind": "Associate", "source_id": dupe, "target_id": keep}
+                       ).status_code == 201
+    client.post(f"/entities/{keep}/judge", data={"csrf_token": token, "other_id": dupe, "verdict": "same"})
+    links = client.get(f"/entities/{keep}").text.split('id="h-links"')[1].split("</section>")[0]
+    assert "QUINTANAR BELLO, Aurelio" in links and "merged into this entry" in links

@@ -42,6 +42,17 @@ def test_pdf_upload_is_stored_by_sha256_with_capture_time(client, tmp_path):
     assert download.headers["content-type"] == "application/octet-stream"
 
 
+def test_uploading_a_file_that_is_already_a_source_says_which_one(client):
+    """One deed uploaded twice became two sources without a word, and got cited under both."""
+    first = upload(client, "deed.pdf", PDF, "application/pdf", title="Grant deed 2019 (FICTIONAL)")
+    assert first.status_code == 303
+    assert "is also the source" not in client.get(first.headers["location"]).text
+    again = upload(client, "deed-copy.pdf", PDF, "application/pdf", title="Deed, again (FICTIONAL)")
+    assert again.status_code == 303
+    page = client.get(again.headers["location"]).text
+    assert "is also the source &#39;Grant deed 2019 (FICTIONAL)&#39;" in page and "remove this copy" in page
+
+
 def test_file_whose_bytes_do_not_match_an_accepted_type_is_refused(client):
     response = upload(client, "invoice.pdf", b"MZ\x90\x00 not a pdf at all", "application/pdf", title="x")
     assert response.status_code == 422

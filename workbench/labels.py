@@ -5,6 +5,7 @@ Pages, exports and case summaries all show values this way; the stored values ne
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from functools import cache
 
@@ -55,3 +56,15 @@ def _country_names() -> dict[str, str]:
         words = best.split()
         result[code] = " ".join(w if i and w in _SMALL_WORDS else w.capitalize() for i, w in enumerate(words))
     return result
+
+
+_PAGE_WORD = re.compile(r"(?i)(pp?|pgs?|pages?)(\.|\s|\d|$)")
+
+
+def page_label(page: object) -> str | None:
+    """How a cited page is shown: 'p. 3'. A page typed as 'p. 3' or 'pp. 3-4' (a citation's page
+    often is) is shown as typed, not as 'p. p. 3'."""
+    text = "" if page is None else str(page).strip()
+    if not text:
+        return None
+    return text if _PAGE_WORD.match(text) else f"p. {text}"

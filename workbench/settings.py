@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     # "127.0.0.1"). Empty: no header is, so nobody can pose as another address to the sign-in throttle.
     trusted_proxies: str = ""
     sqlite_busy_seconds: float = 15.0  # how long a write waits for another writer (an import) on SQLite
+    # The address users reach the workbench at (e.g. "https://workbench.example.org"). The reconciliation
+    # manifest builds its URLs, which carry the API token, from it; unset, from the request's own Host
+    # header, which a client chooses (behind a shared cache or a careless proxy, another user's
+    # OpenRefine could be sent to the host an attacker named, token and all).
+    public_url: str | None = None
 
     @property
     def files_dir(self) -> Path:

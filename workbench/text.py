@@ -69,9 +69,18 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
 
 
+# A spreadsheet set to a Spanish or European locale splits a CSV line at ';' (quotes or not, a comma
+# file read that way is split at every ';'): 'ACME;=HYPERLINK(..)' would give a cell '=HYPERLINK(..)'.
+_FORMULA_AFTER_SEMICOLON = re.compile(r";(?=[=+\-@])")
+
+
 def spreadsheet_cell(value: object) -> object:
     """The value as a CSV cell a spreadsheet shows as written: text that would start a formula gets
-    a leading apostrophe (numbers such as -3.5 stay numbers)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
+    a leading apostrophe (numbers such as -3.5 stay numbers), and a ';' before a formula sign gets a
+    space after it, so that the cell a ';'-splitting spreadsheet makes of the rest starts with a space."""
+    if not isinstance(value, str):
+        return value
+    value = _FORMULA_AFTER_SEMICOLON.sub("; ", value)
+    if value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
         return "'" + value
     return value

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from workbench.dossiers import completeness, evidence, service, snapshot
 from workbench.dossiers.service import get_dossier
-from workbench.labels import value_label
+from workbench.labels import page_label, value_label
 from workbench.schema import ValidationError, registry
 from workbench.store.models import Dossier, Source
 from workbench.text import spreadsheet_cell
@@ -338,18 +338,6 @@ def _with_chain_wording(assets: list[dict]) -> None:
             chain["wording"] = "".join(words)
 
 
-_PAGE_WORD = re.compile(r"(?i)(pp?|pgs?|pages?)(\.|\s|\d|$)")
-
-
-def page_label(page: object) -> str | None:
-    """How an exhibit's page is cited: 'p. 3'. A page typed as 'p. 3' or 'pp. 3-4' (a citation's page
-    often is) is shown as typed, not as 'p. p. 3'."""
-    text = "" if page is None else str(page).strip()
-    if not text:
-        return None
-    return text if _PAGE_WORD.match(text) else f"p. {text}"
-
-
 def _note_withheld(result: completeness.Completeness, withheld: dict) -> None:
     """The releasability check says which values the releasable export leaves out (counted, not shown)."""
     check = next((c for c in result.checks if c.key == "releasable"), None)
@@ -433,9 +421,10 @@ def _csv_row(writer, values: list) -> None:
 
 
 def _comment(text: str) -> str:
-    """One '# ...' preamble line: a title's line breaks would start a data row, and a comma followed by
-    '=' would start a formula cell in a spreadsheet, so lines are joined and every comma takes a space."""
-    return re.sub(r",(?! )", ", ", " ".join(str(text).split()))
+    """One '# ...' preamble line: a title's line breaks would start a data row, and a comma (or, where a
+    spreadsheet splits at ';', a semicolon) followed by '=' would start a formula cell, so lines are
+    joined and every comma and semicolon takes a space."""
+    return re.sub(r"([,;])(?! )", r"\1 ", " ".join(str(text).split()))
 
 
 def _csv_preamble(doc: dict) -> list[str]:

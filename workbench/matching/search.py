@@ -7,6 +7,7 @@ no longer matches what was seen (a restored or truncated database), the index is
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass, field
 
@@ -153,7 +154,8 @@ def search_entities(session: Session, query: str, kinds: list[str] | None = None
     poorly. Screening leaves it off: a roll owner's surname alone is no hit. ``partial`` or
     ``together`` (reconciliation: a spreadsheet of names from the press) also reads each person's
     names together (``names_together``): 'Mayo Zambada'. Screening leaves both off, since it would
-    have to score every owner's weaker candidates in full."""
+    have to score every owner's weaker candidates in full. ``partial`` also puts first the entries
+    holding the query as a value (``holding_value``: a CURP, a parcel number)."""
     if not (query or "").strip():
         return []
     wide = partial or together
@@ -172,16 +174,55 @@ def search_entities(session: Session, query: str, kinds: list[str] | None = None
         hits = [(names_together(idx.index, form, h) or h) if h.result.unmatched_query else h for h in hits]
         hits = (sorted((h for h in hits if h.score >= threshold), key=lambda h: (-h.score, h.primary))
                 + ([h for h in hits if h.score < threshold and not h.result.unmatched_query] if partial else []))
-    out = []
+    out = holding_value(session, query, accept, limit) if partial else []
+    held = {h.entity_id for h in out}
     for hit in hits:
+        if len(out) >= limit:
+            break
         kind = idx.kinds.get(hit.record_id, "")
-        if not accept(kind):
+        if not accept(kind) or hit.record_id in held:
             continue
         out.append(SearchHit(hit.record_id, kind, hit.primary, hit.matched_name, round(hit.score, 4),
                              hit.result.explanation()))
-        if len(out) >= limit:
-            break
     return out
+
+
+_DATE_LIKE = re.compile(r"\d{4}(-\d{2}){0,2}")
+IDENTIFIER_MIN, IDENTIFIER_MAX = 5, 64  # what a CURP, an RFC, a parcel or an account number can be
+
+
+def holding_value(session: Session, query: str, accept=None, limit: int = 20) -> list[SearchHit]:
+    """Live entries holding the query as one of their values: a CURP, an RFC, a parcel number, an
+    account number. A researcher often has only the number (from a deed, a court record, a
+    declaration), and no name matches it. Asked only for something that looks like a number (a digit,
+    not a date, 5 to 64 characters); compared as written, in capitals, and as an identifier is stored
+    (SCHEME:NUMBER without separators)."""
+    text = (query or "").strip()
+    if not IDENTIFIER_MIN <= len(text) <= IDENTIFIER_MAX or not any(c.isdigit() for c in text) \
+            or _DATE_LIKE.fullmatch(text):
+        return []
+    compact = compact_identifier(text)
+    variants = set(filter(None, (text, text.upper(), compact)))
+    column = cast(Entity.properties, String)
+    condition = or_(*[column.contains(f'"{v}"', autoescape=True) for v in variants],
+                    *[column.contains(f':{v}"', autoescape=True) for v in variants])
+    reg = registry()
+    hits = []
+    for entity in session.scalars(select(Entity).where(Entity.merged_into.is_(None), condition).limit(200)):
+        if accept is not None and not accept(entity.kind):
+            continue
+        for prop, values in (entity.properties or {}).items():
+            held = next((v for v in values or [] if isinstance(v, str) and (
+                v in variants or (":" in v and compact_identifier(split_identifier(v)[1]) == compact))), None)
+            if held is not None:
+                spec = reg.entity_kinds.get(entity.kind)
+                label = spec.properties[prop].label if spec and prop in spec.properties else prop
+                hits.append(SearchHit(entity.id, entity.kind, entity.caption, held, 1.0,
+                                      {"identifiers": f"holds {held} ({label}) exactly"}))
+                break
+        if len(hits) >= limit:
+            break
+    return hits
 
 
 TOGETHER_PART_SIMILARITY = 0.8  # a query word another name holds: the same, a variant, a sound or a close spelling

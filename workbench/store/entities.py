@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -190,7 +191,10 @@ def get_source(session: Session, source_id: str) -> Source:
 # ---- entities --------------------------------------------------------------------------------
 
 MAX_ID = 120  # the id columns of entities and links
-_UNSAFE_ID = re.compile(r"[\s/\\?#%\x00-\x1f\x7f]")
+_UNSAFE_ID = re.compile(r"[\s/\\?#%\x00-\x1f\x7f\"'<>`]")
+# Invisible or unassigned characters: a zero-width space or a right-to-left override in an id makes two
+# ids look alike, or reverses what follows it wherever the id is shown.
+_INVISIBLE = frozenset(("Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"))
 
 
 def id_problem(value: str) -> str | None:
@@ -201,9 +205,15 @@ def id_problem(value: str) -> str | None:
         return "an id cannot be empty"
     if len(value) > MAX_ID:
         return f"an id has at most {MAX_ID} characters (this one has {len(value)})"
+    if value in (".", ".."):
+        return f"an id cannot be {value!r} (a step in a web address, not a name)"
     bad = _UNSAFE_ID.search(value)
     if bad:
         return f"an id cannot contain {bad.group()!r} (use letters, digits, '-', '_', '.' or ':')"
+    hidden = next((ch for ch in value if unicodedata.category(ch) in _INVISIBLE), None)
+    if hidden is not None:
+        return (f"an id cannot contain the invisible character U+{ord(hidden):04X} "
+                f"({unicodedata.name(hidden, 'unnamed')}; use letters, digits, '-', '_', '.' or ':')")
     return None
 
 

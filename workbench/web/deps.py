@@ -21,6 +21,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from workbench.labels import page_label
 from workbench.schema import registry
 from workbench.settings import get_settings
 from workbench.store import db as store_db
@@ -242,3 +243,4 @@ def _actor_of(request: Request) -> Actor | None:
 
 
 templates.env.globals["actor_of"] = _actor_of
+templates.env.filters["page_label"] = page_label

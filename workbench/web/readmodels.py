@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from workbench.labels import value_label
+from workbench.labels import page_label, value_label
 from workbench.schema import Property, ValidationError, registry
 from workbench.store import audit
 from workbench.store.entities import citations_for, get_entity, links_of
@@ -75,6 +75,15 @@ def list_sources(session: Session, query: str | None = None, limit: int = 200) -
         like = f"%{query.strip()}%"
         stmt = stmt.where(or_(Source.title.ilike(like), Source.url.ilike(like), Source.publisher.ilike(like)))
     return list(session.execute(stmt.order_by(Source.created_at.desc()).limit(limit)).scalars())
+
+
+def same_file_sources(session: Session, source: Source) -> list[Source]:
+    """Other sources holding the same bytes (an upload of a file added before): the page says so, so
+    that one document does not end up cited under two sources."""
+    if not source.sha256:
+        return []
+    return list(session.scalars(select(Source).where(Source.sha256 == source.sha256, Source.id != source.id)
+                                .order_by(Source.created_at).limit(5)))
 
 
 def entities_by_id(session: Session, ids: Iterable[str]) -> dict[str, Entity]:
@@ -457,7 +466,7 @@ def _citation_text(action: str, cited: list[dict], props: Mapping[str, Property]
         elif c.get("link"):
             text += " for a link"
         if c.get("page"):
-            text += f", p. {c['page']}"
+            text += f", {page_label(c['page'])}"
         parts.append(text)
     verb = "Removed the citation of" if action.endswith(".delete") else "Cited"
     return f"{verb} {'; '.join(parts)}" if parts else verb

@@ -18,6 +18,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from workbench.settings import get_settings
 from workbench.sources import reconcile as service
 from workbench.store import users
 from workbench.store.permissions import Actor
@@ -98,7 +99,7 @@ async def _answer(request: Request, session: Session, actor: Actor, token: str |
     if "extend" in params:
         extend = _json_field(params["extend"], "extend")
         return JSONResponse(await run_in_threadpool(service.extend, session, actor, extend))
-    base = str(request.base_url).rstrip("/")
+    base = (get_settings().public_url or str(request.base_url)).rstrip("/")
     return JSONResponse(service.manifest(base, f"?token={quote(token)}" if token else ""))
 
 

@@ -90,6 +90,9 @@ async def source_create(request: Request, actor: Actor = Depends(current_actor),
         session.rollback()
         return _form(request, values, exc.errors, status=422, back=form_value(form, "back"))
     flash(request, f"Source added: {source.title}.")
+    for twin in readmodels.same_file_sources(session, source):
+        flash(request, f"The same file (SHA-256 {source.sha256[:12]}...) is also the source '{twin.title}', added "
+                       f"{twin.created_at:%Y-%m-%d}: cite one of them, or remove this copy.", "warning")
     back = form_value(form, "back")
     if back.startswith("/entities/"):
         return RedirectResponse(back, status_code=303)
