@@ -450,11 +450,7 @@ def _last_exhibit_number(session: Session, dossier: Dossier) -> int:
     them): a number is never given twice, so 'Exhibit 2' in a narrative or a comment means one thing.
     Every earlier version counts too: a reviewer's 'see exhibit 3' on version 1 must not come to name a
     new exhibit of version 2."""
-    ids = [dossier.id]
-    previous = dossier.previous_id
-    while previous and previous not in ids:  # a broken (cyclic) chain must not loop forever
-        ids.append(previous)
-        previous = session.scalar(select(Dossier.previous_id).where(Dossier.id == previous))
+    ids = [version.id for version in version_chain(session, dossier)]
     held = session.scalar(select(func.max(Exhibit.number)).where(Exhibit.dossier_id.in_(ids))) or 0
     removed = [entry.before.get("number") or 0 for entry in session.scalars(
         select(AuditEntry).where(AuditEntry.action == "dossier.exhibit_remove", AuditEntry.object_id.in_(ids)))
@@ -581,15 +577,8 @@ def superseded_by(session: Session, dossier: Dossier) -> Dossier | None:
     read as the package in force. A later draft or returned version supersedes nothing yet."""
     if dossier.state != "approved":
         return None
-    newest = None
-    seen = {dossier.id}
-    current = successor_of(session, dossier)
-    while current is not None and current.id not in seen:
-        seen.add(current.id)
-        if current.state == "approved":
-            newest = current
-        current = successor_of(session, current)
-    return newest
+    chain = version_chain(session, dossier)
+    return next((v for v in reversed(chain[chain.index(dossier) + 1:]) if v.state == "approved"), None)
 
 
 def _shown_in_dossier(session: Session, dossier: Dossier, basis, citation: Citation) -> bool:
