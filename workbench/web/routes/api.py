@@ -1,4 +1,4 @@
-"""The JSON API under /api/: entities, links, sources, citations, search, graph. Same sign-in and roles as
+"""The JSON API under /api/: entities, links, sources, citations, search, graph (dossiers: api_dossiers). Same sign-in and roles as
 the pages (session cookie with the X-CSRF-Token header, or an API token); the domain layer checks roles.
 """
 

@@ -322,8 +322,13 @@ def dossier_new_version(dossier_id: str, request: Request, actor: Actor = Depend
 @router.get("/dossiers/{dossier_id}/export")
 def dossier_export(dossier_id: str, format: str = "html", releasable: str = "", download: str = "",
                    actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
-    result = exports.export_dossier(session, dossier_id, format, releasable=releasable in ("1", "true", "on", "yes"))
-    inline = format in ("html", "pdf") and not download
+    return export_response(session, dossier_id, format, releasable=releasable in ("1", "true", "on", "yes"),
+                           inline=format in ("html", "pdf") and not download)
+
+
+def export_response(session: Session, dossier_id: str, format: str, *, releasable: bool, inline: bool) -> Response:
+    """An export as a download (or shown in the browser: ``inline``), for the page and the JSON API alike."""
+    result = exports.export_dossier(session, dossier_id, format, releasable=releasable)
     headers = {"Content-Disposition": f'{"inline" if inline else "attachment"}; filename="{result.filename}"'}
     if format == "html":
         # The standalone summary carries its own print stylesheet; nothing else may load or run.
