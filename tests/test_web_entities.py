@@ -400,3 +400,20 @@ def test_an_older_source_is_found_for_a_citation_and_none_is_chosen_for_the_rese
     assert "Source cited." in cited.text
     none = client.get(f"/entities/{person}", params={"source_q": "no such thing"}).text
     assert "No source matches" in none
+
+
+def test_a_second_link_of_the_same_kind_between_two_entries_is_kept_with_a_warning(client):
+    """Two terms in one cartel are two facts, but the same membership entered twice would count double in
+    the network and in a dossier: the second is saved, and the user is told which link was already there."""
+    person = create(client, "Person", name="Rosa Elena Mendez (FICTIONAL)")
+    cartel = create(client, "Organization", name="Cartel de Prueba (FICTIONAL)")
+    token = csrf_of(client, "/")
+    form = {"csrf_token": token, "kind": "Membership", "entity": person, "direction": "out", "other_id": cartel}
+    first = client.post("/links/new", data={**form, "p.startDate": "2012", "p.endDate": "2015"})
+    assert first.status_code == 200 and "already" not in first.text
+    second = client.post("/links/new", data={**form, "p.startDate": "2019"})
+    assert second.status_code == 200
+    assert re.search(r"was already &#39;member of&#39; Cartel de Prueba \(FICTIONAL\) \(link [0-9a-f]+, 2012-2015\)",
+                     second.text), second.text
+    page = client.get(f"/entities/{person}").text
+    assert "2012" in page and "2019" in page

@@ -330,10 +330,15 @@ def create_link(session: Session, actor: Actor, kind: str, source_id: str, targe
     target = get_live_entity(session, target_id, "target")
     reg.check_endpoints(link_spec, source.kind, target.kind)
     cleaned, warnings = reg.validate_properties(kind, properties or {}, link_spec.properties)
-    same = _same_link(session, link_spec, source.id, target.id, cleaned)
+    between = _links_between(session, link_spec, source.id, target.id)
+    same = next((link for link in between if link.properties == cleaned), None)
     if same is not None:  # a form sent twice (back button, double click) or an API call retried
         raise ValidationError({"link": [f"{source.caption} is already '{link_spec.label}' {target.caption} with "
                                         f"these values (link {same.id}): edit that link instead"]})
+    if between:  # two terms of office are two facts; the same one entered twice would count double
+        warnings = {**warnings, "link": [
+            f"{source.caption} was already '{link_spec.label}' {target.caption} ({_link_summary(between)}): "
+            "if this is the same fact, add its dates or citation to that link and delete this one"]}
     link = Link(id=link_id or new_id(), kind=kind, source_id=source.id, target_id=target.id, properties=cleaned,
                 start_date=(cleaned.get("startDate") or [None])[0], end_date=(cleaned.get("endDate") or [None])[0],
                 created_by=actor.username)
@@ -343,14 +348,31 @@ def create_link(session: Session, actor: Actor, kind: str, source_id: str, targe
     return Saved(link, warnings)
 
 
-def _same_link(session: Session, spec, source_id: str, target_id: str, properties: dict,
-               besides: str | None = None) -> Link | None:
-    """A stored link of this kind between the same ends (either way round for a symmetric kind, such as
-    Family) holding the same values: the same statement made twice."""
+def _links_between(session: Session, spec, source_id: str, target_id: str) -> list[Link]:
+    """The stored links of this kind between the same ends (either way round for a symmetric kind, such
+    as Family), oldest first."""
     ends = [and_(Link.source_id == source_id, Link.target_id == target_id)]
     if spec.symmetric:
         ends.append(and_(Link.source_id == target_id, Link.target_id == source_id))
-    for link in session.scalars(select(Link).where(Link.kind == spec.name, or_(*ends))):
+    return list(session.scalars(select(Link).where(Link.kind == spec.name, or_(*ends))
+                                .order_by(Link.created_at, Link.id)))
+
+
+def _link_summary(links: list[Link]) -> str:
+    """'link 3f2a..., 2012-2015' for each stored link, so that the user can tell which one is meant."""
+    parts = []
+    for link in links[:3]:
+        span = "-".join(d for d in (link.start_date, link.end_date) if d) or "no dates"
+        parts.append(f"link {link.id}, {span}")
+    more = f" and {len(links) - 3} more" if len(links) > 3 else ""
+    return "; ".join(parts) + more
+
+
+def _same_link(session: Session, spec, source_id: str, target_id: str, properties: dict,
+               besides: str | None = None) -> Link | None:
+    """A stored link of this kind between the same ends holding the same values: the same statement
+    made twice."""
+    for link in _links_between(session, spec, source_id, target_id):
         if link.properties == properties and link.id != besides:
             return link
     return None
