@@ -80,6 +80,9 @@ def test_merge_and_unmerge_lose_nothing(session, researcher):
     assert session.get(Link, link.id).source_id == loser.id
     assert session.get(Citation, citation.id).entity_id == loser.id
     assert [h.entity_id for h in search_entities(session, "El Chapo")] == [loser.id]
+    # Two entries again: "same" no longer stands, and the pair waits for a new verdict (history kept).
+    assert current_judgement(session, winner.id, loser.id).verdict == "unsure"
+    assert [j.verdict for j in judgement_history(session, winner.id, loser.id)] == ["same", "unsure"]
     # Every earlier audit entry is still there and the chain is intact.
     assert session.scalar(select(AuditEntry.seq).where(AuditEntry.seq == audit_before)) == audit_before
     count, broken = verify(session)

@@ -110,7 +110,8 @@ def test_dates_in_an_impossible_order_are_kept_with_a_warning(session, researche
     assert company.warnings["incorporationDate"] == ["Founded / incorporated 2010 is after Dissolved 2005-01"]
     born = store.create_entity(session, researcher, "Person", {"name": "Nadie (FICTIONAL)", "birthDate": "2999-01-01"})
     assert born.warnings["birthDate"] == ["Date of birth 2999-01-01 is in the future"]
-    assert store.create_link(session, researcher, "Membership", a, cartel,
+    other = store.create_entity(session, researcher, "Organization", {"name": "Otro Cartel (FICTIONAL)"}).obj.id
+    assert store.create_link(session, researcher, "Membership", a, other,
                              {"startDate": "2001", "endDate": "2001-06"}).warnings == {}
 
 

@@ -173,7 +173,8 @@ def merge(session: Session, actor: Actor, winner_id: str, loser_id: str) -> Merg
 
 
 def unmerge(session: Session, actor: Actor, merge_id: int) -> Merge:
-    """Undo a merge: put back exactly what it moved; the judgement history stays."""
+    """Undo a merge: put back exactly what it moved; the pair's "same" gives way to "unsure" (its history
+    stays)."""
     require(actor, "edit", "undo merges")
     record = session.get(Merge, merge_id)
     if record is None:
@@ -220,6 +221,10 @@ def unmerge(session: Session, actor: Actor, merge_id: int) -> Merge:
     audit.record(session, actor.username, "entity.unmerge", "entity", loser.id, {"merged_into": winner.id}, None)
     audit.record(session, actor.username, "merge.undo", "merge", str(record.id),
                  {"winner": winner.id, "loser": loser.id}, None)
+    # The pair is two entries again, so "same" no longer stands: undoing the merge withdraws it, and the
+    # pair waits for a new verdict. The earlier verdicts stay in its history.
+    if (current := current_judgement(session, winner.id, loser.id)) is not None and current.verdict == "same":
+        judge(session, actor, winner.id, loser.id, "unsure")
     session.flush()
     return record
 
