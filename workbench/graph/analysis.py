@@ -86,7 +86,8 @@ def _link_filter(link_kinds: Iterable[str] | None):
     allowed = frozenset(link_kinds)
     unknown = [k for k in allowed if k not in registry().link_kinds]
     if unknown:
-        raise ValidationError({"link_kinds": [f"unknown link kind {k!r}" for k in sorted(unknown)]})
+        raise ValidationError({"kinds": [f"unknown link kind {k!r} (known: {', '.join(registry().link_kinds)})"
+                                         for k in sorted(unknown)]})
     return lambda kind: kind in allowed
 
 

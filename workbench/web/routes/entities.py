@@ -205,7 +205,7 @@ def entity_create(request: Request, kind: str = "", actor: Actor = Depends(curre
     if confirmed:
         engines.record_different(session, actor, saved.obj.id, confirmed)
     _flash_warnings(request, saved.warnings, spec.properties)
-    flash(request, f"Created {saved.obj.caption}.")
+    flash(request, f"Created {saved.obj.caption.rstrip('.')}.")  # 'Jose A.' ends its own sentence
     return RedirectResponse(f"/entities/{saved.obj.id}", status_code=303)
 
 
