@@ -430,3 +430,38 @@ def test_a_registry_row_without_a_registered_agent_imports_the_company_and_its_o
     with store_db.session_scope(db_url) as s:
         assert sorted(e.caption for e in s.query(Entity)) == ["QA HOLDINGS ONE LLC", "VILLASENOR IBARRA JOSE MARIA"]
         assert [link.properties.get("role") for link in s.query(Link)] == [["Managing Member"]]
+
+
+def test_merges_declared_over_a_million_rows_cost_what_the_rows_hold(tmp_path):
+    """A 5 KB workbook declaring A2:A1048576 merged (ten times over) took a gigabyte to read, once on the
+    screening page's upload check and again in its job: memory now follows the ranges, not the rows they
+    claim, and the sheet's one row is read as before."""
+    import re
+    import tracemalloc
+    import zipfile
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["APN", "OWNER_NAME"])
+    book.active.append(["FICT-1", "FICTIONAL OWNER LLC"])
+    plain = tmp_path / "plain.xlsx"
+    book.save(plain)
+    path = tmp_path / "claims.xlsx"
+    merges = "".join(f'<mergeCell ref="{c}2:{c}1048576"/>' for c in "AB" for _ in range(5))
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(rb"</sheetData>", f"</sheetData><mergeCells count=\"10\">{merges}</mergeCells>".encode(),
+                              data)
+            out.writestr(item, data)
+    assert path.stat().st_size < 10_000
+    tracemalloc.start()
+    try:
+        rows = list(read_rows(path))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [row for _, row in rows] == [{"APN": "FICT-1", "OWNER_NAME": "FICTIONAL OWNER LLC"}]
+    assert peak < 50_000_000, f"reading took {peak / 1e6:.0f} MB"

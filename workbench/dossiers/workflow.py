@@ -69,10 +69,12 @@ MOVES: dict[str, Move] = {m.name: m for m in (
                "version. To change a dossier, edit it or ask for it to be returned instead."),
 )}
 
-# Events and audit actions that make their user an author or editor of the dossier.
-EDITING_EVENTS = frozenset({"created", "edited", "exhibit_added", "exhibit_removed", "submitted", "reopened"})
+# Events and audit actions that make their user an author or editor of the dossier. A merge or its undo
+# that moved the dossier to another target changed what it is about: its user edited it.
+EDITING_EVENTS = frozenset({"created", "edited", "exhibit_added", "exhibit_removed", "submitted", "reopened",
+                            "target changed"})
 EDITING_ACTIONS = frozenset({"dossier.create", "dossier.update", "dossier.exhibit_add", "dossier.exhibit_remove",
-                             "dossier.version", "dossier.submit", "dossier.reopen"})
+                             "dossier.version", "dossier.submit", "dossier.reopen", "dossier.retarget"})
 
 
 class FourEyesViolation(PermissionDenied):

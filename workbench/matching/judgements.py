@@ -102,6 +102,7 @@ def merge(session: Session, actor: Actor, winner_id: str, loser_id: str) -> Merg
     reg = registry()
     if not (reg.entity_kind(winner.kind).is_a(loser.kind) or reg.entity_kind(loser.kind).is_a(winner.kind)):
         raise ValidationError({"loser": [f"a {loser.kind} cannot be merged into a {winner.kind}"]})
+    _refuse_under_review(session, (winner, loser), "a merge")
     moved: dict = {"names": [], "values": [], "links": [], "citations": [], "notes": []}
 
     # Names: every name of the loser becomes a name of the winner (those the winner lacks are recorded).
@@ -182,6 +183,7 @@ def unmerge(session: Session, actor: Actor, merge_id: int) -> Merge:
     if record.undone_at is not None:
         raise Conflict(f"merge {merge_id} was already undone")
     winner, loser = get_entity(session, record.winner_id), get_entity(session, record.loser_id)
+    _refuse_under_review(session, (winner, loser), "undoing the merge")
     if winner.merged_into is not None:
         # What this merge moved now sits on the entity the winner went into: undo that merge first.
         later = session.scalar(select(Merge.id).where(Merge.loser_id == winner.id, Merge.undone_at.is_(None)))
@@ -227,6 +229,20 @@ def unmerge(session: Session, actor: Actor, merge_id: int) -> Merge:
         judge(session, actor, winner.id, loser.id, "unsure")
     session.flush()
     return record
+
+
+def _refuse_under_review(session: Session, entities, what: str) -> None:
+    """A dossier under review is about what its reviewer reads: a merge would change its target (or the
+    names and identifiers it shows) between reading and verdict, and a reviewer who merged could approve
+    a package they reshaped themselves. The merge waits until the dossier is returned or decided."""
+    ids = [e.id for e in entities]
+    found = session.scalars(select(Dossier).where(Dossier.target_id.in_(ids), Dossier.state == "submitted")
+                            .order_by(Dossier.created_at, Dossier.id)).first()
+    if found is not None:
+        about = next(e for e in entities if e.id == found.target_id)
+        raise Conflict(f"{about.caption} is the target of dossier {found.title!r} ({found.id}), which is submitted for "
+                       f"review: {what} would change what its reviewer approves. Nothing was merged or moved: "
+                       "ask for the dossier to be returned, or wait for the verdict, then try again")
 
 
 def _retarget_dossiers(session: Session, actor: Actor, old, new, why: str, only: list[str] | None = None) -> list[str]:

@@ -643,11 +643,10 @@ def _xlsx_rows(path: Path, mapping: TableMapping | None) -> Iterator[tuple[Place
             raise TableError(path.name, None, "the sheet is empty") from None
         _check_header(path, header, mapping)
         merged = _merged_ranges(book, sheet)
-        anchors: dict[tuple[int, int], Any] = {}
         number = 0
         for sheet_row, cells in enumerate(rows, start=2):  # the header is the sheet's row 1
-            if merged:
-                cells = _filled(cells, sheet_row, merged, anchors)
+            if merged is not None:
+                cells = merged.fill(cells, sheet_row)
             if not any(c is not None and str(c).strip() for c in cells):
                 continue
             number += 1
@@ -667,8 +666,8 @@ def _xlsx_rows(path: Path, mapping: TableMapping | None) -> Iterator[tuple[Place
 _MERGE_REF = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]+[0-9]+):([A-Z]+[0-9]+)"')
 
 
-def _merged_ranges(book, sheet) -> dict[int, list[tuple[int, int, int, int]]]:
-    """Merged cells of the sheet by row: row -> [(first column, last column, anchor row, anchor column)].
+def _merged_ranges(book, sheet) -> _MergedCells | None:
+    """The sheet's merged cells, or None when it has none.
 
     A spreadsheet shows a merged cell's value across the range, and registries merge an owner over
     the rows of each of its properties; read-only openpyxl gives the other cells as blank, which would
@@ -679,38 +678,51 @@ def _merged_ranges(book, sheet) -> dict[int, list[tuple[int, int, int, int]]]:
     path = getattr(sheet, "_worksheet_path", None)
     archive = getattr(book, "_archive", None)
     if not path or archive is None:
-        return {}
-    refs: list[tuple[bytes, bytes]] = []
+        return None
+    refs: set[tuple[bytes, bytes]] = set()  # a range declared twice is one range
     tail = b""
     with archive.open(path) as xml:
         while chunk := xml.read(1 << 20):
             data = tail + chunk
             cut = data.rfind(b"<")
             complete, tail = (data[:cut], data[cut:]) if cut > 0 else (data, b"")
-            refs.extend(_MERGE_REF.findall(complete))
-        refs.extend(_MERGE_REF.findall(tail))
-    by_row: dict[int, list[tuple[int, int, int, int]]] = {}
+            refs.update(_MERGE_REF.findall(complete))
+        refs.update(_MERGE_REF.findall(tail))
+    ranges = []
     for first, last in refs:
         min_col, min_row, max_col, max_row = range_boundaries(f"{first.decode()}:{last.decode()}")
-        for row in range(max(min_row, 2), max_row + 1):
-            by_row.setdefault(row, []).append((min_col, max_col, min_row, min_col))
-    return by_row
+        ranges.append((min_row, max_row, min_col, max_col))
+    return _MergedCells(ranges) if ranges else None
 
 
-def _filled(cells: tuple, sheet_row: int, merged: dict, anchors: dict) -> tuple:
-    """The row's cells with each merged range's value in every cell of the range."""
-    spans = merged.get(sheet_row)
-    if not spans:
-        return cells
-    out = list(cells)
-    for min_col, max_col, anchor_row, anchor_col in spans:
-        if sheet_row == anchor_row:
-            anchors[(anchor_row, anchor_col)] = out[anchor_col - 1] if anchor_col <= len(out) else None
-        value = anchors.get((anchor_row, anchor_col))
-        for col in range(min_col, min(max_col, len(out)) + 1):
-            if out[col - 1] is None:
-                out[col - 1] = value
-    return tuple(out)
+class _MergedCells:
+    """Merged ranges met row by row as the sheet is read: a range is held from its first row to its
+    last, so memory follows the number of ranges, never the rows they claim. (Expanding each range
+    into its rows let a 5 KB workbook declaring A2:A1048576 a few times take a gigabyte.)"""
+
+    def __init__(self, ranges: list[tuple[int, int, int, int]]):
+        self.ranges = sorted(ranges)  # (first row, last row, first column, last column)
+        self.next = 0
+        self.open: list[tuple[int, int, int, int]] = []
+        self.anchors: dict[tuple[int, int], Any] = {}
+
+    def fill(self, cells: tuple, sheet_row: int) -> tuple:
+        """The row's cells with each merged range's value in every cell of the range."""
+        while self.next < len(self.ranges) and self.ranges[self.next][0] <= sheet_row:
+            self.open.append(self.ranges[self.next])
+            self.next += 1
+        if not self.open:
+            return cells
+        self.open = [r for r in self.open if r[1] >= sheet_row]
+        out = list(cells)
+        for first_row, _last_row, first_col, last_col in self.open:
+            if sheet_row == first_row:
+                self.anchors[(first_row, first_col)] = out[first_col - 1] if first_col <= len(out) else None
+            value = self.anchors.get((first_row, first_col))
+            for col in range(first_col, min(last_col, len(out)) + 1):
+                if out[col - 1] is None:
+                    out[col - 1] = value
+        return tuple(out)
 
 
 # ---- applying ------------------------------------------------------------------------------

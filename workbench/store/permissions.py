@@ -26,12 +26,21 @@ class PermissionDenied(Exception):
     """The actor's role does not allow the action."""
 
 
+# What an API token never carries, whatever its user's role. A token lives in scripts and in
+# OpenRefine's service address (and so in web-server logs): one leaked must not create users, change
+# roles or make tokens. Administration is done signed in, or with `workbench users` on the server.
+NOT_BY_TOKEN = frozenset({"admin"})
+
+
 @dataclass(frozen=True)
 class Actor:
     username: str
     role: str
+    via_token: bool = False  # authenticated by an API token rather than a signed-in session
 
     def can(self, permission: str) -> bool:
+        if self.via_token and permission in NOT_BY_TOKEN:
+            return False
         return self.role in PERMISSIONS.get(permission, frozenset())
 
 
@@ -41,4 +50,7 @@ SYSTEM = Actor("system", "admin")
 def require(actor: Actor, permission: str, what: str = "") -> None:
     if not actor.can(permission):
         action = f" to {what}" if what else ""
+        if actor.via_token and permission in NOT_BY_TOKEN and actor.role in PERMISSIONS.get(permission, ()):
+            raise PermissionDenied(f"an API token cannot be used{action}: sign in as {actor.username} to do it, "
+                                   "or use `workbench users` on the server")
         raise PermissionDenied(f"{actor.username} ({actor.role}) is not allowed{action}: needs '{permission}' permission")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from pwdlib import PasswordHash
 from sqlalchemy import func, select, update
@@ -14,7 +14,7 @@ from workbench.schema import ValidationError
 from workbench.store import audit
 from workbench.store.entities import MAX_ROW_ID, NotFound
 from workbench.store.models import ApiToken, User
-from workbench.store.permissions import ROLES, Actor, require
+from workbench.store.permissions import ROLES, Actor, PermissionDenied, require
 
 _hasher = PasswordHash.recommended()
 # Verifying against this keeps sign-in time the same whether or not the user exists.
@@ -193,6 +193,8 @@ def _token_digest(token: str) -> str:
 def create_token(session: Session, actor: Actor, label: str, username: str | None = None) -> str:
     """Create an API token; the clear text is returned once and never stored."""
     username = username or actor.username
+    if actor.via_token:  # a leaked token must not mint another that outlives its revocation
+        raise PermissionDenied("an API token cannot create tokens: sign in to do it, or use `workbench users token`")
     if username != actor.username:
         require(actor, "admin", "create tokens for other users")
     label = (label or "").strip() or "token"
@@ -233,14 +235,24 @@ def revoke_token(session: Session, actor: Actor, username: str, token_id: int) -
     return row
 
 
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)  # how finely a token's "last used" is kept
+
+
 def actor_for_token(session: Session, token: str) -> Actor | None:
+    """The token's user, or None. Its "last used" time moves at most once a minute: each move is a write,
+    and OpenRefine sends batch after batch (the caller commits it at once, see web.deps)."""
     row = session.execute(
         select(ApiToken).where(ApiToken.token_hash == _token_digest(token or ""), ApiToken.revoked.is_(False))
     ).scalar_one_or_none()
     if row is None or not row.user.active:
         return None
-    row.last_used_at = datetime.now(UTC)
-    return Actor(row.user.username, row.user.role)
+    now = datetime.now(UTC)
+    last = row.last_used_at
+    if last is not None and last.tzinfo is None:  # SQLite gives back naive UTC times
+        last = last.replace(tzinfo=UTC)
+    if last is None or now - last >= TOKEN_USE_RESOLUTION:
+        row.last_used_at = now
+    return Actor(row.user.username, row.user.role, via_token=True)
 
 
 def revoke_tokens(session: Session, actor: Actor, username: str) -> int:

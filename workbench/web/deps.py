@@ -99,6 +99,10 @@ def optional_actor(request: Request, session: Session = Depends(get_session)) ->
     if token is not None:
         actor = users.actor_for_token(session, token)
         request.state.via_token = actor is not None
+        if session.dirty:
+            # The token's "last used" time, written and committed before the request's work: held to its
+            # end, the write would lock every other save out while a long reconciliation batch is scored.
+            session.commit()
     else:
         username = request.session.get(SESSION_USER)
         if username:

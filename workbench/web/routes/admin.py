@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -14,7 +14,16 @@ from workbench.web.deps import RowId, flash, form_once, get_session, posted_form
 from workbench.web.forms import form_value
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
-admin_only = require_role("admin")
+_admin_role = require_role("admin")
+
+
+def admin_only(actor: Actor = Depends(_admin_role)) -> Actor:
+    """Admins, signed in: the services refuse administration by API token too, but no admin page,
+    nor its one-time keys, should serve a token at all (store.permissions.NOT_BY_TOKEN)."""
+    if actor.via_token:
+        raise HTTPException(status_code=403, detail="an API token cannot be used for user administration: sign "
+                                                    f"in as {actor.username}, or use `workbench users` on the server")
+    return actor
 
 
 def _page(request: Request, session: Session, actor: Actor, errors=None, values=None, status: int = 200):
