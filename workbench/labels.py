@@ -58,13 +58,22 @@ def _country_names() -> dict[str, str]:
     return result
 
 
-_PAGE_WORD = re.compile(r"(?i)(pp?|pgs?|pages?)(\.|\s|\d|$)")
+# A page as a bare number: arabic ('12') or lowercase roman ('xii'), as front matter numbers its pages
+# (capital roman numerals number chapters, articles and annexes: 'XII' is no page).
+_PAGE = r"(?:\d+|(?=[ivxlc])c{0,3}(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3}))"
+_ONE_PAGE = re.compile(_PAGE)
+# Pages: a range ('7-8', '12–14', 'xii-xiv') or a list of pages and ranges ('3, 5, 9-10').
+_RANGE = rf"{_PAGE}(?:\s*[-–—]\s*{_PAGE})?"
+_PAGES = re.compile(rf"{_RANGE}(?:\s*,\s*{_RANGE})*")
 
 
 def page_label(page: object) -> str | None:
-    """How a cited page is shown: 'p. 3'. A page typed as 'p. 3' or 'pp. 3-4' (a citation's page
-    often is) is shown as typed, not as 'p. p. 3'."""
+    """How a cited page is shown: 'p. 3', 'pp. 7-8'. Only a bare page number, range or list of pages takes
+    'p.'/'pp.': a locator that carries its own word ('p. 3', 'párr. 3', 'foja 12', 'row 1', 'Anexo B') is
+    shown as typed, not as 'p. párr. 3' (nor 'p. p. 3')."""
     text = "" if page is None else str(page).strip()
     if not text:
         return None
-    return text if _PAGE_WORD.match(text) else f"p. {text}"
+    if _ONE_PAGE.fullmatch(text):
+        return f"p. {text}"
+    return f"pp. {text}" if _PAGES.fullmatch(text) else text

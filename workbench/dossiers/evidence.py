@@ -168,11 +168,6 @@ def designated_links(session: Session, target_id: str, basis: LegalBasis) -> lis
     return out
 
 
-# The asset properties an asset record shows (its caption, identifiers and the fields below).
-ASSET_PROPERTIES = ("name", "identifier", "address", "full", "parcelNumber", "county", "amount", "country",
-                    "jurisdiction")
-
-
 def asset_fields(props: dict) -> dict:
     """What an asset record shows of the asset's properties, as the exports print it. The releasable
     export builds the same fields from the values it may release (see ``exports.releasable_view``)."""
@@ -224,7 +219,9 @@ def assets_to_block(session: Session, target_id: str) -> list[dict]:
                 **asset_fields(props),
                 # The values shown and the asset's own citations (with the value each supports): what
                 # the releasable export decides on, value by value.
-                "properties": {p: list(props[p]) for p in ASSET_PROPERTIES if props.get(p)},
+                # Every value of the asset, not only those the summaries print: the FtM package carries
+                # what FtM can (a company's registration number, a parcel's topics), as the store's export does.
+                "properties": {p: list(values) for p, values in props.items() if values},
                 "citations": list(asset_citations.get(asset_id, [])),
                 "chains": [], "sources": _one_per_source(asset_citations.get(asset_id, [])),
             }

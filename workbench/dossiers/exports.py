@@ -63,6 +63,20 @@ def _md_escape(value: object) -> str:
     return text.replace("\r", "").replace("\n", " ")
 
 
+# What would start a block at the head of a line once lines are kept: a list item ('- ', '+ ', '1. ', '2) ')
+# or a heading's underline ('---', '===') that turns the line above into a heading.
+_MD_LINE_START = re.compile(r"^(?:([-+=~])|(\d+)([.)]))")
+
+
+def _md_lines(value: object) -> str:
+    """Typed text (a narrative paragraph, a statement) kept line by line: each line escaped as ``_md_escape``
+    escapes it, and a list marker or heading underline at its head too, ended by a hard line break (two
+    spaces), so a list typed line by line reads as one instead of running into a single line."""
+    lines = [_md_escape(line.strip()) for line in ("" if value is None else str(value)).split("\n")]
+    return "  \n".join(_MD_LINE_START.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", line)
+                        for line in lines)
+
+
 # Characters a URL may hold that end or break a Markdown autolink (<...>): percent-encoded, so that a
 # stored URL such as 'https://host/a<script>' stays one link instead of becoming raw HTML.
 _URL_SAFE = "!#$%&'()*+,-./:;=?@[]_~"
@@ -75,6 +89,7 @@ def _md_url(value: object) -> str:
 _env = Environment(loader=FileSystemLoader(str(TEMPLATES_DIR)), autoescape=select_autoescape(["html"]),
                    undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 _env.filters["md"] = _md_escape
+_env.filters["md_lines"] = _md_lines
 _env.filters["mdurl"] = _md_url
 
 
@@ -503,6 +518,29 @@ def render_visa_csv(doc: dict) -> str:
 
 # ---- FollowTheMoney --------------------------------------------------------------------------
 
+def _asset_properties(asset: dict) -> dict[str, list[str]]:
+    """The asset's values as the dossier holds them (for a releasable export, what ``releasable_view`` kept),
+    for the same FtM conversion as `workbench export ftm`. Snapshots frozen before assets carried their
+    properties hold only the fields the summaries show."""
+    if "properties" in asset:
+        props = {name: list(values) for name, values in asset["properties"].items()}
+        props.setdefault("name", [asset["caption"]])
+        return props
+    props = {"name": [asset["caption"]], "identifier": [i["value"] for i in asset["identifiers"]]}
+    if asset["address"]:
+        props["address"] = [asset["address"]]
+    if asset["parcel_number"]:
+        props["parcelNumber"] = [asset["parcel_number"]]
+    return props
+
+
+def _left_out_words(left_out: dict[tuple[str, str], int]) -> str:
+    """'; left out RealEstate.county: FtM has no property for it (1 value(s))', as `workbench export ftm`
+    reports the values FtM has no place for: the package says what it does not carry."""
+    return "".join(f"; left out {kind}.{prop}: FtM has no property for it ({count} value(s))"
+                   for (kind, prop), count in sorted(left_out.items()))
+
+
 def render_ftm(doc: dict) -> str:
     """FtM entities: target, assets, designated parties, and the links that tie them (JSON lines)."""
     from workbench.sources.ftm import entity_to_ftm, ftm_maps, identifications_to_ftm, link_to_ftm
@@ -510,6 +548,7 @@ def render_ftm(doc: dict) -> str:
     maps = ftm_maps()
     lines: list[dict] = []
     seen: set[str] = set()
+    left_out: dict[tuple[str, str], int] = {}  # (kind, property) -> values FtM has no place for
 
     # The package maps values as `workbench export ftm` does (topics, identifiers, link dates and
     # roles), from what the snapshot holds rather than the live store.
@@ -518,7 +557,7 @@ def render_ftm(doc: dict) -> str:
             return
         seen.add(entity_id)
         stored = SimpleNamespace(id=entity_id, kind=kind, properties=props)
-        record = entity_to_ftm(stored, maps)
+        record = entity_to_ftm(stored, maps, left_out=left_out)
         lines.append(record or {"id": entity_id, "schema": "LegalEntity", "properties": {"name": props["name"]}})
         # idNumber keeps the number but not its scheme (CURP, RFC), which the dossier checks: each
         # identifier also travels as an Identification, as in `workbench export ftm`.
@@ -529,7 +568,7 @@ def render_ftm(doc: dict) -> str:
         if link_id in seen:
             return
         record = link_to_ftm(SimpleNamespace(id=link_id, kind=kind, source_id=source, target_id=target,
-                                             properties=props), maps)
+                                             properties=props), maps, left_out)
         if record is not None:
             seen.add(link_id)
             lines.append(record)
@@ -543,13 +582,11 @@ def render_ftm(doc: dict) -> str:
             if n["name"] not in target_props[n["property"]]:
                 target_props[n["property"]].append(n["name"])
     entity(target["id"], target["kind"], target_props)
+    # Every asset before any chain: a company held is also the owner in the chain of what it holds, where
+    # only its name is known, and an entity goes out once.
     for asset in doc["assets"]:
-        props = {"name": [asset["caption"]], "identifier": [i["value"] for i in asset["identifiers"]]}
-        if asset["address"]:
-            props["address"] = [asset["address"]]
-        if asset["parcel_number"]:
-            props["parcelNumber"] = [asset["parcel_number"]]
-        entity(asset["id"], asset["kind"], props)
+        entity(asset["id"], asset["kind"], _asset_properties(asset))
+    for asset in doc["assets"]:
         for chain in asset["chains"]:
             for step in chain["links"]:
                 entity(step["owner"], "LegalEntity", {"name": [step["owner_caption"]]})
@@ -580,7 +617,8 @@ def render_ftm(doc: dict) -> str:
                                  "role": [f"{banners}; state {meta['state']}{_superseded_words(meta)}; "
                                           f"version {meta['version']}; "
                                           f"snapshot sha256 {meta['snapshot_hash']}"
-                                          + (_released_words(meta) if meta["releasable"] else "")],
+                                          + (_released_words(meta) if meta["releasable"] else "")
+                                          + _left_out_words(left_out)],
                                  "summary": [doc["legal_basis"]["label"]]}})
     # FtM needs the document itself to exist for the Documentation to be valid.
     lines.append({"id": f"dossier-{meta['dossier_id']}", "schema": "Document",

@@ -165,7 +165,11 @@ def run_job(job_id: str, db_url: str | None = None, progress: Progress | None = 
 
 def _commit_batch(session: Session, actor: Actor, job: ScreeningJob, hits: list[dict], done_rows: int,
                   empty_rows: int) -> None:
-    job.hits += create_review_items(session, actor, job.id, hits)
+    """Write a batch's review items and progress. The hit count is added in the database, not written
+    back from this thread's copy: a reviewer raising a hidden hit of this job meanwhile adds one too."""
+    raised = create_review_items(session, actor, job.id, hits)
+    if raised:
+        job.hits = ScreeningJob.hits + raised
     job.done_rows = done_rows
     job.empty_rows = empty_rows
     session.commit()

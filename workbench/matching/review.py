@@ -2,6 +2,9 @@
 
 A rejected (name, entity) pair is remembered in ``pair_decisions`` so the same hit is not raised again,
 and the open hits of the same pair already in the same queue (the owner's other rows) are rejected with it.
+A later job's match of a rejected pair is kept as a ``hidden`` item, out of the queue: the job's page
+counts and lists them with the rejection that hid them, for "0 hits" alone would read as "not in the
+workbench". Lifting the rejection (undo, or confirming the pair elsewhere) puts them in their queues.
 A confirmed item asks the importers' tabular mapper to create the row's entities and links, bound to
 the matched entity and citing the screened file and row, with the job and the reviewer who confirmed it
 ("row 12 (screening job 1a2b3c4d, confirmed by rita)"). The decision's audit entry keeps the file name,
@@ -26,24 +29,32 @@ from workbench.store.permissions import Actor, require
 
 VERDICTS = ("confirmed", "rejected", "unsure")
 FINAL = ("confirmed", "rejected")  # only an open or unsure hit can still be decided
+HIDDEN = "hidden"  # a match of a pair rejected earlier: not in the queue, but counted and listed on the job
 
 
 def create_review_items(session: Session, actor: Actor, job_id: str | None, hits) -> int:
-    """hits: dicts with row_number, row_data, query_name, entity_id, matched_name, score, explanation."""
+    """hits: dicts with row_number, row_data, query_name, entity_id, matched_name, score, explanation.
+
+    Returns the hits raised. A job's hit of a rejected pair is stored hidden, with who rejected the pair
+    and when, so the job can say what it left out; outside a job there is no page to say it on."""
     require(actor, "edit", "create review items")
     created = 0
     for hit in hits:
         key = name_key(hit["query_name"])[:500]
-        rejected = session.scalar(select(PairDecision.id).where(
+        rejected = session.scalar(select(PairDecision).where(
             PairDecision.query_key == key, PairDecision.entity_id == hit["entity_id"],
             PairDecision.verdict == "rejected"))
-        if rejected:
+        if rejected is not None and job_id is None:
             continue
-        session.add(ReviewItem(job_id=job_id, row_number=hit["row_number"], row_data=hit.get("row_data") or {},
-                               query_name=hit["query_name"][:500], query_key=key, entity_id=hit["entity_id"],
-                               matched_name=hit.get("matched_name"), score=float(hit["score"]),
-                               explanation=hit.get("explanation")))
-        created += 1
+        item = ReviewItem(job_id=job_id, row_number=hit["row_number"], row_data=hit.get("row_data") or {},
+                          query_name=hit["query_name"][:500], query_key=key, entity_id=hit["entity_id"],
+                          matched_name=hit.get("matched_name"), score=float(hit["score"]),
+                          explanation=hit.get("explanation"))
+        if rejected is not None:
+            item.status, item.decided_by, item.decided_at = HIDDEN, rejected.user, rejected.created_at
+        else:
+            created += 1
+        session.add(item)
     session.flush()
     return created
 
@@ -80,6 +91,9 @@ def record_decision(session: Session, actor: Actor, item_id: int, verdict: str,
         raise Conflict("this hit was decided by someone else since you opened it; reload it")
     if item.status in FINAL:  # confirming again would lose the list of records it created
         raise Conflict(f"this hit was already {item.status} by {item.decided_by}: the decision stands")
+    if item.status == HIDDEN:  # no one saw it in the queue: the rejection that hid it is lifted first
+        raise Conflict(f"this hit is hidden by {item.decided_by}'s earlier rejection of the same name and entry: "
+                       "'Raise it again' lifts that rejection and puts it in the queue")
     before = {"status": item.status}
     _claim(session, item, verdict, actor)
     provenance: dict = {}
@@ -108,7 +122,10 @@ def record_decision(session: Session, actor: Actor, item_id: int, verdict: str,
             session.add(PairDecision(query_key=item.query_key, entity_id=item.entity_id, verdict=verdict,
                                      user=actor.username))
         elif existing is not None:
+            lifted = existing.verdict == "rejected" and verdict == "confirmed"
             existing.verdict, existing.user = verdict, actor.username
+            if lifted:
+                _reopen_hidden(session, actor, item.query_key, item.entity_id)
     item.status = verdict
     item.decided_by = actor.username
     item.decided_at = datetime.now(UTC)
@@ -120,14 +137,17 @@ def record_decision(session: Session, actor: Actor, item_id: int, verdict: str,
 
 
 def undo_rejection(session: Session, actor: Actor, item_id: int, expected_version: int | None = None) -> ReviewItem:
-    """Open a rejected hit again and forget the rejection of its pair, so later screens raise it again."""
+    """Open a rejected hit again and forget the rejection of its pair, so later screens raise it again.
+
+    A hidden hit (a later job's match of the rejected pair) is undone the same way, from its own job's
+    page; either way the pair's other hidden hits go to their queues too, as nothing hides them now."""
     require(actor, "edit", "decide screening hits")
     item = session.get(ReviewItem, item_id)
     if item is None:
         raise NotFound(f"no review item {item_id}")
     if expected_version is not None and item.version != expected_version:
         raise Conflict("this hit was decided by someone else since you opened it; reload it")
-    if item.status != "rejected":
+    if item.status not in ("rejected", HIDDEN):
         raise Conflict(f"this hit is {item.status}, not rejected: there is no rejection to undo")
     before = {"status": item.status, "decided_by": item.decided_by}
     pair = session.scalar(select(PairDecision).where(PairDecision.query_key == item.query_key,
@@ -135,6 +155,8 @@ def undo_rejection(session: Session, actor: Actor, item_id: int, expected_versio
                                                      PairDecision.verdict == "rejected"))
     if pair is not None:
         session.delete(pair)
+    if item.status == HIDDEN:
+        _count_raised(session, [item])
     item.status, item.decided_by, item.decided_at = "open", None, None
     try:
         session.flush()
@@ -143,7 +165,33 @@ def undo_rejection(session: Session, actor: Actor, item_id: int, expected_versio
     audit.record(session, actor.username, "review.undo", "review_item", str(item.id), before,
                  {"status": "open", "entity": item.entity_id, "query": item.query_name,
                   "pair_rejection_lifted": pair is not None})
+    _reopen_hidden(session, actor, item.query_key, item.entity_id)
     return item
+
+
+def _reopen_hidden(session: Session, actor: Actor, query_key: str, entity_id: str) -> list[ReviewItem]:
+    """Put the pair's hidden hits in their queues: the rejection that hid them is lifted. Each gets an audit
+    entry, and its job counts it as a hit (the job page's count and its queue agree)."""
+    hidden = list(session.execute(select(ReviewItem).where(
+        ReviewItem.query_key == query_key, ReviewItem.entity_id == entity_id, ReviewItem.status == HIDDEN)
+        .order_by(ReviewItem.id)).scalars())
+    _count_raised(session, hidden)
+    for other in hidden:
+        before = {"status": HIDDEN, "decided_by": other.decided_by}
+        other.status, other.decided_by, other.decided_at = "open", None, None
+        session.flush()
+        audit.record(session, actor.username, "review.undo", "review_item", str(other.id), before,
+                     {"status": "open", "entity": other.entity_id, "query": other.query_name,
+                      "pair_rejection_lifted": True})
+    return hidden
+
+
+def _count_raised(session: Session, items: list[ReviewItem]) -> None:
+    """Count hits taken out of hiding as their jobs' hits, in the database: the job may still be running,
+    and its thread adds its own hits the same way (matching.jobs._commit_batch), so neither count is lost."""
+    for job_id in [i.job_id for i in items if i.job_id]:
+        session.execute(update(ScreeningJob).where(ScreeningJob.id == job_id)
+                        .values(hits=ScreeningJob.hits + 1))
 
 
 def _claim(session: Session, item: ReviewItem, verdict: str, actor: Actor) -> None:

@@ -11,6 +11,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import String, cast, func, or_, select
@@ -589,10 +590,12 @@ def search(session: Session, query: str, kind: str | None = None, state: str | N
 # ---- screening review ------------------------------------------------------------------------
 
 def review_items(session: Session, job_id: str) -> list[Any]:
-    """Every hit of a job: open ones first (best score first), then the decided ones."""
+    """Every hit of a job: open ones first (best score first), then the decided ones. The matches hidden
+    by earlier rejections are not in the queue (``hidden_hits`` lists them)."""
     from workbench.store.models import ReviewItem
 
-    rows = session.execute(select(ReviewItem).where(ReviewItem.job_id == job_id)).scalars().all()
+    rows = session.execute(select(ReviewItem).where(ReviewItem.job_id == job_id, ReviewItem.status != "hidden")
+                           ).scalars().all()
     return sorted(rows, key=lambda i: (i.status != "open", -i.score, i.row_number))
 
 
@@ -729,3 +732,150 @@ def suggest(session: Session, query: str, kinds: list[str] | None = None, limit:
             if hit.entity_id not in out:
                 out[hit.entity_id] = Suggestion(hit.entity_id, hit.kind, hit.caption, hit.matched_name, hit.score)
     return list(out.values())[:limit]
+
+
+# ---- screening: mappings offered and matches hidden by earlier rejections --------------------
+
+MAPPINGS_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "mappings"
+SAMPLE_SUFFIXES = (".csv", ".xlsx")
+
+
+@dataclass
+class FixedValue:
+    """A value a mapping writes on a record whatever the row says (a ``literal``): shown before anything
+    is confirmed, because it lands on the user's records unseen (a county, a topic)."""
+
+    record: str  # 'parcel (Real estate)', 'Ownership link (owner → parcel)'
+    prop: str  # the property's label
+    value: str  # the value as a reader reads it ('FICTIONAL (demo scenario)' for the topic 'fictional')
+    demo: bool  # invented for the FICTIONAL sample files: wrong on anyone else's records
+
+
+@dataclass
+class MappingChoice:
+    """A shipped mapping as the screening page offers it."""
+
+    file: str
+    name: str
+    text: str
+    sample: str | None  # the FICTIONAL sample file it was written for; None: a mapping for real files
+    fixed: list[FixedValue]
+    problem: str | None = None  # why the file cannot be read as a mapping
+
+    @property
+    def demo_values(self) -> list[FixedValue]:
+        return [f for f in self.fixed if f.demo]
+
+
+def _demo_value(text: str) -> bool:
+    """The sample mappings mark what they create FICTIONAL (the topic 'fictional', 'FICTIONAL Example
+    County'): the marker the demo data keeps, and exactly what must not reach a user's records."""
+    return "fictional" in text.lower()
+
+
+def mapping_fixed_values(text: str, name: str = "mapping") -> list[FixedValue]:
+    """The fixed values confirming a hit writes with this mapping: those of every mapped entity but the
+    screened one (confirming binds it to the matched entry, and nothing of the row is written to it),
+    and those of the links. An unreadable mapping fixes nothing (the forms report why)."""
+    from workbench.sources.tabular import MappingError, load_mapping
+
+    try:
+        mapping = load_mapping(text, name)
+    except MappingError:
+        return []
+    reg = registry()
+    out: list[FixedValue] = []
+    for key, entity in mapping.entities.items():
+        if key == mapping.screen_entity:
+            continue
+        kinds = [reg.entity_kinds[k] for k in dict.fromkeys([entity.kind, *entity.kind_map.values(),
+                                                              entity.kind_default]) if k in reg.entity_kinds]
+        record = f"{key} ({' or '.join(k.label for k in kinds)})"
+        for prop, spec in entity.properties.items():
+            if spec.literal is None:
+                continue
+            found = next((k.properties[prop] for k in kinds if prop in k.properties), None)
+            out.append(FixedValue(record, found.label if found else prop, value_label(found, spec.literal),
+                                  _demo_value(spec.literal)))
+    for link in mapping.links:
+        kind = reg.link_kinds.get(link.kind)
+        record = f"{link.kind} link ({link.source} → {link.target})"
+        for prop, spec in link.properties.items():
+            if spec.literal is None:
+                continue
+            found = kind.properties.get(prop) if kind else None
+            out.append(FixedValue(record, found.label if found else prop, value_label(found, spec.literal),
+                                  _demo_value(spec.literal)))
+    return out
+
+
+def screening_mappings(directory: Path | None = None) -> list[MappingChoice]:
+    """The shipped mappings, those for real files first: the first one is preselected, and a mapping
+    written for a FICTIONAL sample file (``X.yml`` beside ``X_FICTIONAL.csv``) stamps the demo's fixed
+    values on whatever it imports."""
+    from workbench.sources.tabular import MappingError, load_mapping
+
+    folder = directory or MAPPINGS_DIR
+    if not folder.is_dir():
+        return []
+    choices = []
+    for path in sorted(folder.glob("*.y*ml")):
+        text = path.read_text(encoding="utf-8")
+        sample = next((f"{path.stem}_FICTIONAL{s}" for s in SAMPLE_SUFFIXES
+                       if (folder / f"{path.stem}_FICTIONAL{s}").exists()), None)
+        try:
+            name, problem = load_mapping(text, path.name).name, None
+        except MappingError as exc:
+            name, problem = path.name, str(exc)
+        choices.append(MappingChoice(path.name, name, text, sample, mapping_fixed_values(text, path.name), problem))
+    return sorted(choices, key=lambda c: (c.sample is not None, c.file))
+
+
+@dataclass
+class HiddenHit:
+    """A row's match that no one was asked about: its pair (the same name and entry) was rejected before."""
+
+    item: Any  # the ReviewItem, status 'hidden'
+    entity: Entity | None
+    rejected_by: str | None
+    rejected_at: Any  # datetime
+    earlier: Any | None  # the rejected hit that hid it, when still stored
+    earlier_job: ScreeningJob | None
+
+
+def hidden_hits(session: Session, job_id: str) -> list[HiddenHit]:
+    """A job's matches hidden by earlier rejections, each with the rejection that hid it (who, when,
+    which row of which job): '0 hits' alone would read as 'not in the workbench'."""
+    from workbench.store.models import ReviewItem
+
+    items = list(session.execute(select(ReviewItem).where(ReviewItem.job_id == job_id, ReviewItem.status == "hidden")
+                                 .order_by(ReviewItem.row_number, ReviewItem.id)).scalars())
+    entities = entities_by_id(session, [i.entity_id for i in items])
+    out = []
+    rejections: dict[tuple[str, str], Any] = {}  # one owner on many rows is one rejection, looked up once
+    for item in items:
+        pair = (item.query_key, item.entity_id)
+        if pair not in rejections:
+            rejections[pair] = session.execute(
+                select(ReviewItem).where(ReviewItem.query_key == item.query_key,
+                                         ReviewItem.entity_id == item.entity_id, ReviewItem.status == "rejected")
+                .order_by(ReviewItem.decided_at.desc(), ReviewItem.id.desc()).limit(1)).scalar_one_or_none()
+        earlier = rejections[pair]
+        job = session.get(ScreeningJob, earlier.job_id) if earlier is not None and earlier.job_id else None
+        who, when = (earlier.decided_by, earlier.decided_at) if earlier is not None \
+            else (item.decided_by, item.decided_at)
+        out.append(HiddenHit(item, entities.get(item.entity_id), who, when, earlier, job))
+    return out
+
+
+def hidden_counts(session: Session, job_ids: Iterable[str]) -> dict[str, int]:
+    """Matches hidden by earlier rejections, per job (jobs without any are left out)."""
+    from workbench.store.models import ReviewItem
+
+    ids = list(job_ids)
+    if not ids:
+        return {}
+    rows = session.execute(select(ReviewItem.job_id, func.count()).where(ReviewItem.job_id.in_(ids),
+                                                                         ReviewItem.status == "hidden")
+                           .group_by(ReviewItem.job_id)).all()
+    return {job_id: int(n) for job_id, n in rows}

@@ -9,7 +9,6 @@ a restart can be resumed, continuing after its last committed row.
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
@@ -27,21 +26,17 @@ from workbench.web.forms import form_value, other_errors
 from workbench.web.uploads import TABLE_TYPES, UploadRejected, check_table_upload, read_upload
 
 router = APIRouter(include_in_schema=False)
-MAPPINGS_DIR = Path(__file__).resolve().parents[3] / "fixtures" / "mappings"
 VERDICTS = ("confirmed", "rejected", "unsure")
 FORM_FIELDS = ("file", "title", "source_type", "mapping_text", "threshold")  # each shows its own errors
 
 
-def available_mappings() -> dict[str, str]:
-    """Mapping files shipped in fixtures/mappings/: name -> YAML text."""
-    if not MAPPINGS_DIR.is_dir():
-        return {}
-    return {p.name: p.read_text(encoding="utf-8") for p in sorted(MAPPINGS_DIR.glob("*.y*ml"))}
-
-
 def _page(request: Request, session: Session, values: dict, errors: dict | None = None, status: int = 200):
+    jobs = readmodels.list_jobs(session)
+    choices = readmodels.screening_mappings()
     return templates.TemplateResponse(request, "screening/index.html", {
-        "jobs": readmodels.list_jobs(session), "mappings": available_mappings(), "values": values,
+        "jobs": jobs, "hidden_counts": readmodels.hidden_counts(session, [j.id for j in jobs]),
+        "mapping_choices": choices, "for_real_files": [c for c in choices if c.sample is None],
+        "for_samples": [c for c in choices if c.sample is not None], "values": values,
         "errors": errors or {}, "other_errors": other_errors(errors or {}, FORM_FIELDS),
         "source_types": registry().vocabularies["source_types"],
         "max_mb": get_settings().upload_max_bytes // (1024 * 1024),
@@ -70,7 +65,8 @@ def runner_alive(request: Request, job_id: str) -> bool:
 @router.get("/screening")
 def screening_index(request: Request, mapping: str = "", actor: Actor = Depends(current_actor),
                     session: Session = Depends(get_session)):
-    mappings = available_mappings()
+    # The first offered is a mapping for real files: the sample mappings stamp FICTIONAL values on what they create.
+    mappings = {c.file: c.text for c in readmodels.screening_mappings()}
     chosen = mapping if mapping in mappings else next(iter(mappings), "")
     return _page(request, session, {"mapping_name": chosen, "mapping_text": mappings.get(chosen, ""),
                                     "threshold": "0.7", "source_type": "registry"})
@@ -84,7 +80,7 @@ async def screening_start(request: Request, actor: Actor = Depends(current_actor
     from workbench.sources.tabular import MappingError, TableError, load_mapping
 
     form = await request.form()
-    mappings = available_mappings()
+    mappings = {c.file: c.text for c in readmodels.screening_mappings()}
     values = {"mapping_name": form_value(form, "mapping_name"), "mapping_text": form_value(form, "mapping_text"),
               "threshold": form_value(form, "threshold") or "0.7",
               "source_type": form_value(form, "source_type") or "registry", "title": form_value(form, "title")}
@@ -160,9 +156,14 @@ def screening_job(job_id: str, request: Request, actor: Actor = Depends(current_
     items = readmodels.review_items(session, job_id)
     created = [e for i in items for e in (i.created_entities or [])]  # entity and link ids
     entities = readmodels.entities_by_id(session, [i.entity_id for i in items] + created)
+    # What Confirm will write whatever the row says, shown beside the buttons: the mapping may have
+    # been made for the FICTIONAL samples (a demo topic, an invented county).
+    fixed = readmodels.mapping_fixed_values(job.mapping, job.file_name)
+    real_files = [c.file for c in readmodels.screening_mappings() if c.sample is None]
     return templates.TemplateResponse(request, "screening/job.html", {
         "job": job, "items": items, "entities": entities, "links": readmodels.links_by_id(session, created),
-        "running_here": runner_alive(request, job_id),
+        "running_here": runner_alive(request, job_id), "hidden": readmodels.hidden_hits(session, job_id),
+        "fixed": fixed, "demo_values": [f for f in fixed if f.demo], "real_mappings": real_files,
     })
 
 
@@ -189,6 +190,7 @@ def screening_status(job_id: str, request: Request, actor: Actor = Depends(curre
     counts = readmodels.review_counts(session, job_id)
     return {"id": job.id, "status": job.status, "done_rows": job.done_rows, "total_rows": job.total_rows,
             "hits": job.hits, "rows_without_name": job.empty_rows, "error": job.error, "review": counts,
+            "hidden_by_earlier_rejections": counts.get("hidden", 0),
             "running_here": runner_alive(request, job_id)}
 
 
