@@ -110,10 +110,9 @@ def test_an_admins_api_token_cannot_manage_users_or_make_tokens(db_url):
 
     from workbench.store import db as store_db
     from workbench.store.models import ApiToken, User
-    from workbench.store.permissions import SYSTEM
+    from workbench.store.permissions import SYSTEM, PermissionDenied
     from workbench.store.users import actor_for_token, add_user, create_token
     from workbench.web.app import create_app
-    from workbench.store.permissions import PermissionDenied
 
     with store_db.session_scope(db_url) as s:
         add_user(s, SYSTEM, "ada", "admin", "correct horse battery")
