@@ -257,6 +257,16 @@ def test_a_repeated_ent_num_is_refused_naming_both_lines(db_url, sdn_dir, sdn_li
         assert stats(s)["entities"] == {}
 
 
+@pytest.mark.parametrize("ent", [b"-5", b"+7", b"0"])
+def test_an_ent_num_that_is_no_positive_whole_number_is_refused_naming_its_line(db_url, sdn_dir, sdn_lines, tmp_path,
+                                                                               ent):
+    paths = _slice(sdn_dir, tmp_path, [sdn_lines[0], ent + b"," + sdn_lines[1].split(b",", 1)[1]])
+    with pytest.raises(SdnFormatError, match=rf"sdn\.csv, line 2: ent_num '{re.escape(ent.decode())}' is not a positive"):
+        _import(db_url, paths)
+    with store_db.session_scope(db_url) as s:
+        assert stats(s)["entities"] == {}
+
+
 def test_a_file_that_is_not_part_of_the_trio_is_refused_not_ignored(db_url, sdn_dir, sdn_lines, tmp_path):
     paths = _slice(sdn_dir, tmp_path, sdn_lines)
     stray = tmp_path / "alt_fixed.csv"

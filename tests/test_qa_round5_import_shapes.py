@@ -62,7 +62,8 @@ BAD_ENTRIES = {
     "name-blank": ({"name": "  "}, "'name' must be a non-empty string"),
     "name-missing": ({"name": ...}, "lacks a 'name'"),
     "type-number": ({"type": 5}, "'type' must be a string, not a number"),
-    "uid-object": ({"uid": {"x": 1}}, "'uid' must be a whole number, not an object"),
+    "uid-object": ({"uid": {"x": 1}}, "'uid' must be a positive whole number, not an object"),
+    "uid-negative": ({"uid": -5}, "'uid' must be a positive whole number, not -5"),
 }
 
 

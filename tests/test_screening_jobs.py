@@ -235,3 +235,29 @@ def test_a_job_whose_row_is_removed_while_it_runs_fails_with_its_own_cause(demo,
     monkeypatch.setattr(jobs, "_hits_for_row", row_removed)
     with pytest.raises(RuntimeError, match="the store was reset"):
         jobs.run_job(job_id, demo)
+
+
+def test_a_confirmed_owner_gains_the_rolls_mailing_address_cited_to_its_row(demo, tmp_path, researcher):
+    """The owner's mailing address on a U.S. roll is what ties the parcel to the official: confirming the
+    hit adds it to the official, cited to the row; the roll's way of writing the name is not added."""
+    from workbench.store.entities import citations_for
+    from workbench.store.models import Entity
+
+    roll = _roll(tmp_path, [
+        'FICT-778-0001,"11 Test St, Laredo, TX 78045",P,"VILLASENOR IBARRA, JOSE MARIA ET AL",'
+        '"Calle Hidalgo 12, Santiago Papasquiaro, Dgo (FICTIONAL)",01/15/2023,510000'])
+    with session_scope(demo) as s:
+        before = dict(s.get(Entity, "demo-fictional-official").properties)
+        job_id = jobs.start_job(s, researcher, roll, MAPPING, threshold=0.7).id
+    jobs.run_job(job_id, demo)
+    with session_scope(demo) as s:
+        item = next(i for i in open_items(s, job_id) if i.entity_id == "demo-fictional-official")
+        decide(s, researcher, item.id, "confirmed")
+    with session_scope(demo) as s:
+        official = s.get(Entity, "demo-fictional-official")
+        address = "Calle Hidalgo 12, Santiago Papasquiaro, Dgo (FICTIONAL)"
+        assert official.properties["address"] == before.get("address", []) + [address]
+        assert official.properties.get("alias") == before.get("alias")  # no 'ET AL' name
+        assert official.properties.get("topics") == before.get("topics")
+        cited = [c for c in citations_for(s, entity_id=official.id) if c.prop == "address" and c.value == address]
+        assert len(cited) == 1 and cited[0].locator.startswith("row 1")

@@ -108,8 +108,10 @@ def test_full_workflow(page, server):
             has=page.locator(f'a[href="/entities/{person_id}"]'))
         expect(row.first).to_be_visible(timeout=60000)  # the page reloads itself when the job is done
         expect(page.locator("#job-status")).to_have_text("done")
+        # The sample mapping's fixed FICTIONAL values are announced above the Confirm buttons.
+        expect(page.locator("#fixed-values")).to_contain_text("FICTIONAL")
         row.first.get_by_role("button", name="Confirm").click()
-        expect(page.locator(".flash")).to_contain_text("Confirmed")
+        expect(page.locator(".flash.info")).to_contain_text("Confirmed")
         page.goto(f"/entities/{person_id}")
         expect(page.locator("table.links")).to_contain_text("FICT-001-0001")
         expect(page.locator("table.links")).to_contain_text("county_property_roll_FICTIONAL.csv")

@@ -178,10 +178,11 @@ def _csv_rows(path: Path, text: str, width: int, header: bool, kind: str):
 
 
 def _ent_num(path: Path, line: int, raw: str) -> int:
-    try:
-        return int(raw.strip())
-    except ValueError:
-        raise SdnFormatError(path, line, f"ent_num {raw!r} is not a number") from None
+    """OFAC's entry number: a positive whole number ('-5' or '+7' is a damaged row, not an entry)."""
+    text = raw.strip()
+    if not (text.isascii() and text.isdigit()) or int(text) == 0:
+        raise SdnFormatError(path, line, f"ent_num {raw!r} is not a positive whole number")
+    return int(text)
 
 
 def parse_csv_trio(sdn: Path, alt: Path | None = None, add: Path | None = None,
@@ -300,9 +301,9 @@ def parse_json(path: Path) -> SdnList:
         # OFAC's number written as text, or as 36.0
         if (isinstance(uid, str) and uid.strip().isdigit()) or (isinstance(uid, float) and uid.is_integer()):
             uid = int(uid)
-        if not isinstance(uid, int) or isinstance(uid, bool):
-            what = repr(uid) if isinstance(uid, (str, float)) else json_type_name(uid)
-            raise SdnFormatError(path, None, f"entry {index}: 'uid' must be a whole number, not {what}")
+        if not isinstance(uid, int) or isinstance(uid, bool) or uid < 1:
+            what = repr(uid) if isinstance(uid, (str, float, int)) else json_type_name(uid)
+            raise SdnFormatError(path, None, f"entry {index}: 'uid' must be a positive whole number, not {what}")
         where = f"entry {index} (uid {uid})"
         if uid in seen:
             raise SdnFormatError(path, None, f"{where}: uid {uid} is already entry {seen[uid]}: each entry has its "

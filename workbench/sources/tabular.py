@@ -746,6 +746,9 @@ class RowPlan:
     # (id, kind, checked values, warnings)
     entities: list[tuple[str, str, dict[str, list[str]], dict[str, list[str]]]] = field(default_factory=list)
     links: list[tuple[str, str, str, str, dict[str, list[str]]]] = field(default_factory=list)  # id, kind, ends, values
+    # A bound entity's values read from the row's own cells (an owner's mailing address), added beside its
+    # own and each cited to the row: (id, kind, values, warnings).
+    additions: list[tuple[str, str, dict[str, list[str]], dict[str, list[str]]]] = field(default_factory=list)
 
 
 def plan_row(writer: BulkWriter, mapping: TableMapping, row: dict, row_number: int, source_id: str,
@@ -764,6 +767,9 @@ def plan_row(writer: BulkWriter, mapping: TableMapping, row: dict, row_number: i
             if kind is None:
                 raise NotFound(f"no entity with id {bind[key]!r}")
             plan.ids[key], kinds[key] = bind[key], kind
+            added = _bound_values(writer, entity, row, kind)
+            if added[0]:
+                plan.additions.append((bind[key], kind, *added))
             continue
         unlisted = entity.unlisted_code(row)
         if unlisted:
@@ -807,6 +813,32 @@ def plan_row(writer: BulkWriter, mapping: TableMapping, row: dict, row_number: i
         link_id = "tbl-" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:24]
         plan.links.append((link_id, link.kind, source, target, cleaned))
     return plan
+
+
+def _bound_values(writer: BulkWriter, entity: EntityMapping, row: dict, kind: str) -> tuple[dict, dict]:
+    """What the row says of an entity it is bound to (a confirmed screening match): the values read from
+    its cells that the entity's kind holds (the owner's mailing address, which ties a U.S. parcel to the
+    official), checked as any value is. Its names stay as the researcher keeps them (the roll's 'SMITH
+    JOHN ET AL' is no name of the person), and a mapping's fixed values (a literal) say nothing of this
+    row's owner. A value that does not fit is left out with a warning: the confirmation stands."""
+    known = writer.reg.entity_kind(kind).properties
+    specs = {name: spec for name, spec in entity.properties.items()
+             if name in known and not known[name].name_kind and spec.referenced()}
+    if not specs:
+        return {}, {}
+    props, unreadable = _mapped_values(specs, row, known)
+    kept: dict[str, list[str]] = {}
+    warnings: dict[str, list[str]] = {prop: [f"left out: {reason}"] for prop, reason in unreadable.items()}
+    for name, values in props.items():
+        try:
+            cleaned, said = writer.validate(kind, {name: values}, known, partial=True)
+        except ValidationError as exc:
+            warnings.setdefault(name, []).extend(m for msgs in exc.errors.values() for m in msgs)
+            continue
+        kept.update(cleaned)
+        for prop, messages in said.items():
+            warnings.setdefault(prop, []).extend(messages)
+    return kept, warnings
 
 
 IMPORTED_BY = f"imported by {IMPORTER_VERSION}"  # the excerpt of a table row's citations
@@ -859,6 +891,12 @@ def apply_plan(writer: BulkWriter, plan: RowPlan, source_id: str, locator: str, 
             created.append(entity_id)
             same.new_entities.add(entity_id)
         writer.cite(source_id, entity_id=entity_id, locator=locator, excerpt=excerpt)
+    for entity_id, kind, values, warnings in plan.additions:
+        names = tuple(writer.reg.entity_kind(kind).properties)
+        writer.entity(entity_id, kind, values, where, keep=names, merge=names, checked=(values, warnings))
+        for prop, prop_values in values.items():  # this row supports these values, not the whole entry
+            for value in prop_values:
+                writer.cite(source_id, entity_id=entity_id, prop=prop, value=value, locator=locator, excerpt=excerpt)
     for link_id, kind, source, target, props in plan.links:
         if not writer.has_link(link_id):
             existing = same.find(kind, source, target, props)
