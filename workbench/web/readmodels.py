@@ -775,8 +775,9 @@ def _demo_value(text: str) -> bool:
 
 def mapping_fixed_values(text: str, name: str = "mapping") -> list[FixedValue]:
     """The fixed values confirming a hit writes with this mapping: those of every mapped entity but the
-    screened one (confirming binds it to the matched entry, and nothing of the row is written to it),
-    and those of the links. An unreadable mapping fixes nothing (the forms report why)."""
+    screened one (confirming binds it to the matched entry, which gains only values read from the row's
+    own cells, never a fixed one: tabular._bound_values), and those of the links. An unreadable mapping
+    fixes nothing (the forms report why)."""
     from workbench.sources.tabular import MappingError, load_mapping
 
     try:
