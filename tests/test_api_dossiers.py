@@ -158,6 +158,10 @@ def test_edits_change_only_what_is_sent_and_a_stale_version_changes_nothing(api,
     assert cleared.status_code == 422 and "title" in cleared.json()["errors"]
     unknown = researcher.patch(f"/api/dossiers/{dossier['id']}", json={"version": after["version"], "state": "approved"})
     assert unknown.status_code == 422
+    # A section the page has no field for would be stored and exported, but never shown to edit.
+    typo = researcher.patch(f"/api/dossiers/{dossier['id']}", json={"version": after["version"],
+                                                                    "narrative": {"sumary": "Typo."}})
+    assert typo.status_code == 422 and "unknown narrative section(s): sumary" in typo.json()["errors"]["narrative"][0]
     assert researcher.get(f"/api/dossiers/{dossier['id']}").json()["state"] == "draft"
 
 
@@ -170,7 +174,15 @@ def test_exhibits_and_comments_report_bad_evidence_and_unknown_exhibits(api, db_
     assert wrong.status_code == 422 and "element" in wrong.json()["errors"]
     missing = researcher.post(f"{path}/exhibits", json={"version": dossier["version"], "element": "sfnt_link",
                                                         "statement": "x", "citation_id": 999_999})
-    assert missing.status_code == 422
+    assert missing.status_code == 422 and list(missing.json()["errors"]) == ["citation_id"]  # as sent
+    no_source = researcher.post(f"{path}/exhibits", json={"version": dossier["version"], "element": "sfnt_link",
+                                                          "statement": "x", "source_id": "no-such-source"})
+    assert no_source.status_code == 422 and list(no_source.json()["errors"]) == ["source_id"]
+    nothing = researcher.post(f"{path}/exhibits", json={"version": dossier["version"], "element": "sfnt_link",
+                                                        "statement": "x"})
+    assert nothing.status_code == 422 and "source_id" in nothing.json()["errors"]
+    unknown_move = researcher.post(f"{path}/moves", json={"action": "publish", "version": dossier["version"]})
+    assert unknown_move.status_code == 422 and list(unknown_move.json()["errors"]) == ["action"]
     with store_db.session_scope(db_url) as s:
         assert s.query(Exhibit).count() == 0
     leak = researcher.post(f"{path}/exhibits", json={"version": dossier["version"], "element": "material_support",

@@ -184,3 +184,26 @@ def test_the_exhibit_legend_reads_right_for_facts_and_allegations(session, resea
     lines = _pdf_lines(export_dossier(session, dossier_id, "pdf").content)
     legend = next(line for line in lines if line.startswith("Each exhibit is marked"))
     assert legend.replace(" .", ".") == "Each exhibit is marked FACT (established fact) or ALLEGATION."
+
+
+def test_an_exhibits_page_is_shown_when_it_has_no_excerpt(session, researcher, db_url):
+    """QA round 8: the page of an exhibit without an excerpt ('párr. 3' of a gazette) was printed only
+    beside an excerpt, so the page, the Markdown, HTML and PDF exports dropped it."""
+    sc = build_scenario(session, researcher)
+    dossier = service.create_dossier(session, researcher, sc.target, "kingpin-b2")
+    service.add_exhibit(session, researcher, dossier.id, element="foreign_person", statement_type="fact",
+                        statement="Holds municipal office.", source_id=sc.official, page="párr. 3")
+    service.add_exhibit(session, researcher, dossier.id, element="sfnt_link", statement_type="fact",
+                        statement="The cartel is designated.", source_id=sc.official, page="7-8")
+    service.add_comment(session, researcher, dossier.id, "please\nfix the dates")
+    session.commit()
+    for fmt in ("md", "html"):
+        text = export_dossier(session, dossier.id, fmt).content.decode()
+        assert "párr. 3" in text and "pp. 7-8" in text and "p. párr" not in text, fmt
+    pdf = " ".join(_pdf_lines(export_dossier(session, dossier.id, "pdf").content))
+    assert "párr. 3" in pdf and "pp. 7-8" in pdf
+    client = signed_in_client(db_url, "rosa", "researcher")
+    page = client.get(f"/dossiers/{dossier.id}").text
+    assert re.search(r"Municipal gazette \(TEST\)</a>, párr\. 3", page) and "pp. 7-8" in page
+    # a comment keeps its lines on the page too
+    assert re.search(r'<p class="comment typed">.*please\nfix the dates</p>', page)

@@ -261,3 +261,30 @@ def test_a_confirmed_owner_gains_the_rolls_mailing_address_cited_to_its_row(demo
         assert official.properties.get("topics") == before.get("topics")
         cited = [c for c in citations_for(s, entity_id=official.id) if c.prop == "address" and c.value == address]
         assert len(cited) == 1 and cited[0].locator.startswith("row 1")
+
+
+def test_a_confirmed_declarant_gains_no_name_parts_nor_the_declared_title(demo, tmp_path, researcher):
+    """An asset declaration names the declarant in parts and gives a job title: none of that is written
+    on the official a confirmed hit binds it to (a row's 'JOSE MA.' is no given name of theirs); only
+    where the owner is reached is added."""
+    from workbench.sources.tabular import apply_row, load_mapping
+    from workbench.store.entities import create_source
+    from workbench.store.models import Entity
+
+    mapping = load_mapping(
+        "name: QA declaration\nscreen: declarant\nentities:\n"
+        "  declarant:\n    kind: Person\n    properties:\n      name: {template: '{NOMBRE} {PATERNO}'}\n"
+        "      firstName: NOMBRE\n      fatherName: PATERNO\n      position: CARGO\n      address: DOMICILIO\n"
+        "      topics: {literal: fictional}\n"
+        "  bien:\n    kind: RealEstate\n    keys: [CLAVE]\n    properties:\n      name: {template: 'Bien {CLAVE}'}\n"
+        "links:\n  - {kind: Ownership, source: declarant, target: bien}\n", "qa.yml")
+    row = {"NOMBRE": "JOSE MA.", "PATERNO": "VILLASENOR", "CARGO": "DIRECTOR DE OBRAS (FICTIONAL)",
+           "DOMICILIO": "Av. Obregon 5, Culiacan (FICTIONAL)", "CLAVE": "FICT-D-1"}
+    with session_scope(demo) as s:
+        before = dict(s.get(Entity, "demo-fictional-official").properties)
+        source = create_source(s, researcher, url="https://example.org/qa/declaracion", title="Declaracion (FICTIONAL)")
+        apply_row(s, researcher, mapping, row, 1, source.id, bind={"declarant": "demo-fictional-official"})
+    with session_scope(demo) as s:
+        after = s.get(Entity, "demo-fictional-official").properties
+        assert after["address"] == before.get("address", []) + ["Av. Obregon 5, Culiacan (FICTIONAL)"]
+        assert {k: v for k, v in after.items() if k != "address"} == {k: v for k, v in before.items() if k != "address"}

@@ -61,6 +61,7 @@ class PropertyType:
     help: str | None = None
     choices: tuple[str, ...] = ()
     choices_from: str | None = None
+    contact: bool = False  # where an entity is reached: a confirmed screening hit adds such values (tabular)
 
 
 @dataclass(frozen=True)
@@ -274,6 +275,7 @@ class Registry:
                 validator=validator,
                 ftm_type=spec.get("ftm_type"),
                 matchable=bool(spec.get("matchable", False)),
+                contact=bool(spec.get("contact", False)),
                 help=spec.get("help"),
                 choices=tuple(spec.get("choices", ())),
                 choices_from=choices_from,

@@ -236,6 +236,17 @@ VISA_DATES = ("issue_date", "expiry_date")
 MAX_TITLE = 300
 
 
+def _clean_narrative(values: dict[str, Any] | None) -> dict[str, str]:
+    """The narrative's sections, each one the page has a field for: a section under another name (a typo
+    in a script's 'sumary') would be stored and exported, but never shown on the page to edit."""
+    cleaned = _clean_text_map(values, "narrative")
+    unknown = sorted(set(cleaned) - set(NARRATIVE_SECTIONS))
+    if unknown:
+        raise ValidationError({"narrative": [f"unknown narrative section(s): {', '.join(unknown)} "
+                                             f"(use {', '.join(NARRATIVE_SECTIONS)})"]})
+    return cleaned
+
+
 def _clean_visa(values: dict[str, Any] | None) -> dict[str, str] | None:
     """The visa fields, their dates checked as an entity's are (1979, 1979-02 or 1979-02-13): the
     visa CSV goes to consular staff, who must not get '31/31/2020' or an expiry before the issue."""
@@ -329,7 +340,7 @@ def create_dossier(session: Session, actor: Actor, target_id: str, legal_basis: 
         id=dossier_id or new_id(),
         title=_title(title) or f"{target.caption} - {basis.label}"[:MAX_TITLE],
         target_id=target.id, legal_basis=basis.key, state="draft", number=1,
-        narrative=_clean_text_map(narrative, "narrative"), visa_data=_clean_visa(visa_data),
+        narrative=_clean_narrative(narrative), visa_data=_clean_visa(visa_data),
         identifier_notes=clean_text(identifier_notes) or None, fictional=bool(fictional),
         created_by=actor.username,
     )
@@ -367,7 +378,7 @@ def update_dossier(session: Session, actor: Actor, dossier_id: str, *, expected_
             dossier.title = title
             changed.append("title")
     if narrative is not _UNSET:
-        cleaned = _clean_text_map(narrative, "narrative")
+        cleaned = _clean_narrative(narrative)
         if cleaned != (dossier.narrative or {}):
             dossier.narrative = cleaned
             changed.append("narrative")

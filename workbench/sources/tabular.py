@@ -816,14 +816,16 @@ def plan_row(writer: BulkWriter, mapping: TableMapping, row: dict, row_number: i
 
 
 def _bound_values(writer: BulkWriter, entity: EntityMapping, row: dict, kind: str) -> tuple[dict, dict]:
-    """What the row says of an entity it is bound to (a confirmed screening match): the values read from
-    its cells that the entity's kind holds (the owner's mailing address, which ties a U.S. parcel to the
-    official), checked as any value is. Its names stay as the researcher keeps them (the roll's 'SMITH
-    JOHN ET AL' is no name of the person), and a mapping's fixed values (a literal) say nothing of this
-    row's owner. A value that does not fit is left out with a warning: the confirmation stands."""
+    """What the row says of an entity it is bound to (a confirmed screening match): where the owner is
+    reached, read from the row's cells (the mailing address, which ties a U.S. parcel to the official:
+    the property types schema/ marks ``contact``), checked as any value is. Nothing else of the row is
+    written on the entry: its names and name parts stay as the researcher keeps them (the roll's 'SMITH
+    JOHN ET AL', a declaration's 'JOSE MA.'), a declared job title is the declaration's word, and a
+    mapping's fixed values (a literal) say nothing of this row's owner. A value that does not fit is
+    left out with a warning: the confirmation stands."""
     known = writer.reg.entity_kind(kind).properties
     specs = {name: spec for name, spec in entity.properties.items()
-             if name in known and not known[name].name_kind and spec.referenced()}
+             if name in known and known[name].type.contact and spec.referenced()}
     if not specs:
         return {}, {}
     props, unreadable = _mapped_values(specs, row, known)

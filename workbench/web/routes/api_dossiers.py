@@ -12,6 +12,7 @@ API; ``number`` is the package's version (1, 2, ... as the pages say "version 2"
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.orm import Session
 
 from workbench.dossiers import exports, service, workflow
+from workbench.schema import ValidationError
+from workbench.store.entities import NotFound
 from workbench.store.permissions import Actor
 from workbench.web.deps import RowId, current_actor, get_session
 from workbench.web.routes.api import VERSION_HELP
@@ -160,6 +163,17 @@ class DossierDetail(DossierSummary):
     events: list[EventOut]
 
 
+@contextmanager
+def _named_as_sent(names: dict[str, str]):
+    """The services name a refused field as the pages' forms do ('citation', 'source', 'state'); an API
+    caller sent it as 'citation_id', 'source_id', 'action', and the error must name what was sent."""
+    try:
+        yield
+    except ValidationError as exc:
+        exc.errors = {names.get(key, key): messages for key, messages in exc.errors.items()}
+        raise
+
+
 def _summary(dossier) -> DossierSummary:
     return DossierSummary(
         id=dossier.id, title=dossier.title, state=dossier.state, number=dossier.number, version=dossier.version,
@@ -206,9 +220,10 @@ def dossiers(state: list[str] = Query([], description="repeat to list several st
 
 @router.post("", response_model=DossierDetail, status_code=201, summary="Open a draft dossier on a target")
 def dossier_create(body: DossierIn, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
-    dossier = service.create_dossier(session, actor, body.target_id, body.legal_basis, title=body.title,
-                                     narrative=body.narrative, visa_data=body.visa_data,
-                                     identifier_notes=body.identifier_notes)
+    with _named_as_sent({"target": "target_id"}):
+        dossier = service.create_dossier(session, actor, body.target_id, body.legal_basis, title=body.title,
+                                         narrative=body.narrative, visa_data=body.visa_data,
+                                         identifier_notes=body.identifier_notes)
     return _detail(session, actor, dossier)
 
 
@@ -239,10 +254,15 @@ def dossier_update(dossier_id: str, body: DossierUpdate, actor: Actor = Depends(
              summary="Add an exhibit (a citation or a source supporting one element)")
 def exhibit_add(dossier_id: str, body: ExhibitIn, actor: Actor = Depends(current_actor),
                 session: Session = Depends(get_session)):
-    exhibit = service.add_exhibit(session, actor, dossier_id, element=body.element, statement=body.statement,
-                                  statement_type=body.statement_type, citation_id=body.citation_id,
-                                  source_id=body.source_id, excerpt=body.excerpt, page=body.page,
-                                  expected_version=body.version)
+    service.get_dossier(session, dossier_id)  # an unknown dossier is a 404; an unknown source is a bad field
+    try:
+        with _named_as_sent({"citation": "citation_id", "source": "source_id"}):
+            exhibit = service.add_exhibit(session, actor, dossier_id, element=body.element, statement=body.statement,
+                                          statement_type=body.statement_type, citation_id=body.citation_id,
+                                          source_id=body.source_id, excerpt=body.excerpt, page=body.page,
+                                          expected_version=body.version)
+    except NotFound as exc:
+        raise ValidationError({"source_id": [str(exc)]}) from exc
     return _exhibit(exhibit)
 
 
@@ -263,8 +283,9 @@ def comment_add(dossier_id: str, body: CommentIn, actor: Actor = Depends(current
              summary="Submit, approve, return, reject, reopen or withdraw")
 def dossier_move(dossier_id: str, body: MoveIn, actor: Actor = Depends(current_actor),
                  session: Session = Depends(get_session)):
-    dossier = workflow.move(session, actor, dossier_id, body.action, body.comment, expected_version=body.version,
-                            seen_hash=body.content_hash, require_seen=True)
+    with _named_as_sent({"state": "action"}):
+        dossier = workflow.move(session, actor, dossier_id, body.action, body.comment,
+                                expected_version=body.version, seen_hash=body.content_hash, require_seen=True)
     return _detail(session, actor, dossier)
 
 
