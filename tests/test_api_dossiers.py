@@ -96,6 +96,11 @@ def test_a_script_builds_submits_and_a_reviewer_approves_with_the_hash_it_read(a
     # The frozen package (which now reads "approved") carries its own hash, which every export repeats.
     assert body["state"] == "approved" and len(body["snapshot_hash"]) == 64
     assert [(e["event"], e["user"]) for e in body["events"]][-2:] == [("submitted", "rosa"), ("approved", "ruben")]
+    # Every time says its zone (UTC), whether just written or read back from the database.
+    again = reviewer.get(f"/api/dossiers/{dossier['id']}").json()
+    stamps = [again["created_at"], again["updated_at"], *(e["at"] for e in again["events"]),
+              *(x["created_at"] for x in again["exhibits"]), body["updated_at"]]
+    assert all(t.endswith(("Z", "+00:00")) for t in stamps), stamps
 
     exported = reviewer.get(f"/api/dossiers/{dossier['id']}/export", params={"format": "json"})
     assert exported.status_code == 200 and "attachment" in exported.headers["content-disposition"]
@@ -208,3 +213,7 @@ def test_the_dossier_api_is_documented(api):
             "/api/dossiers/{dossier_id}/moves", "/api/dossiers/{dossier_id}/versions",
             "/api/dossiers/{dossier_id}/export"} <= set(paths)
     assert "patch" in paths["/api/dossiers/{dossier_id}"]
+    # What a move may answer besides success is documented: stale (409), four eyes (403), refused (422).
+    answers = paths["/api/dossiers/{dossier_id}/moves"]["post"]["responses"]
+    assert {"200", "401", "403", "404", "409", "422"} <= set(answers)
+    assert "four eyes" in answers["403"]["description"]

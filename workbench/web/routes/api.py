@@ -204,7 +204,7 @@ def _link_out(link, warnings=None) -> LinkOut:
                    version=link.version, warnings=warnings or {})
 
 
-def _in_utc(at: datetime | None) -> datetime | None:
+def in_utc(at: datetime | None) -> datetime | None:
     """SQLite gives times back without their zone; they are stored in UTC, and the API says so."""
     return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
 
@@ -212,12 +212,12 @@ def _in_utc(at: datetime | None) -> datetime | None:
 def _citation_out(c) -> CitationOut:
     return CitationOut(id=c.id, source_id=c.source_id, entity_id=c.entity_id, link_id=c.link_id, prop=c.prop,
                        value=c.value, excerpt=c.excerpt, page=c.page, locator=c.locator,
-                       created_at=_in_utc(c.created_at), created_by=c.created_by)
+                       created_at=in_utc(c.created_at), created_by=c.created_by)
 
 
 def _source_out(s) -> SourceOut:
     out = SourceOut.model_validate(s, from_attributes=True)
-    out.retrieved_at = _in_utc(out.retrieved_at)
+    out.retrieved_at = in_utc(out.retrieved_at)
     return out
 
 
@@ -290,7 +290,7 @@ class JudgementIn(BaseModel):
 
 
 def _judgement_out(j) -> JudgementOut:
-    return JudgementOut(verdict=j.verdict, user=j.user, at=_in_utc(j.created_at))
+    return JudgementOut(verdict=j.verdict, user=j.user, at=in_utc(j.created_at))
 
 
 @router.get("/entities/{entity_id}/judgements", response_model=list[JudgedPairOut],

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.orm import Session
 
 from workbench.dossiers import exports, service, workflow
@@ -25,10 +25,22 @@ from workbench.schema import ValidationError
 from workbench.store.entities import NotFound
 from workbench.store.permissions import Actor
 from workbench.web.deps import RowId, current_actor, get_session
-from workbench.web.routes.api import VERSION_HELP
+from workbench.web.routes.api import VERSION_HELP, in_utc
 from workbench.web.routes.dossiers import export_response
 
-router = APIRouter(prefix="/api/dossiers", tags=["dossiers"])
+# What every route may answer besides its success (the app's error handlers give each a JSON body with
+# ``detail``, and a 422 an ``errors`` mapping of field to messages).
+ERRORS = {
+    401: {"description": "no signed-in session and no valid API token"},
+    403: {"description": "your role may not do this, or four eyes: you authored or edited the dossier"},
+    404: {"description": "no such dossier or exhibit"},
+    409: {"description": "changed since you read it (the row version, or the content hash of a verdict)"},
+    422: {"description": "a field is refused (named in `errors`), the move is not allowed from this state, "
+                         "or the dossier is not complete"},
+}
+router = APIRouter(prefix="/api/dossiers", tags=["dossiers"], responses=ERRORS)
+# A time as stored, in UTC: SQLite gives back stored times without their zone, fresh ones carry it.
+Stamp = Annotated[datetime | None, AfterValidator(in_utc)]
 
 
 def _version_field() -> Any:
@@ -113,8 +125,8 @@ class DossierSummary(BaseModel):
     target_id: str
     fictional: bool
     created_by: str
-    created_at: datetime | None
-    updated_at: datetime | None
+    created_at: Stamp
+    updated_at: Stamp
     snapshot_hash: str | None = Field(description="set once approved: SHA-256 of the frozen package")
 
 
@@ -129,7 +141,7 @@ class ExhibitOut(BaseModel):
     excerpt: str | None
     page: str | None
     created_by: str
-    created_at: datetime | None
+    created_at: Stamp
 
 
 class CommentOut(BaseModel):
@@ -137,7 +149,7 @@ class CommentOut(BaseModel):
     exhibit_id: int | None
     author: str
     text: str
-    created_at: datetime | None
+    created_at: Stamp
 
 
 class EventOut(BaseModel):
@@ -146,7 +158,7 @@ class EventOut(BaseModel):
     to_state: str | None
     user: str
     comment: str | None
-    at: datetime | None
+    at: Stamp
 
 
 class DossierDetail(DossierSummary):
