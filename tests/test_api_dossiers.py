@@ -167,6 +167,13 @@ def test_edits_change_only_what_is_sent_and_a_stale_version_changes_nothing(api,
     typo = researcher.patch(f"/api/dossiers/{dossier['id']}", json={"version": after["version"],
                                                                     "narrative": {"sumary": "Typo."}})
     assert typo.status_code == 422 and "unknown narrative section(s): sumary" in typo.json()["errors"]["narrative"][0]
+    # Megabytes of text would make every PDF of the package take minutes: refused, naming the section.
+    huge = researcher.patch(f"/api/dossiers/{dossier['id']}", json={"version": after["version"],
+                                                                    "narrative": {"background": "x" * 100_001}})
+    assert huge.status_code == 422 and "at most 100,000 characters" in huge.json()["errors"]["narrative.background"][0]
+    long_comment = researcher.post(f"/api/dossiers/{dossier['id']}/comments", json={"text": "y" * 100_001})
+    assert long_comment.status_code == 422 and "text" in long_comment.json()["errors"]
+    assert researcher.get(f"/api/dossiers/{dossier['id']}").json()["narrative"]["background"] == "Background as typed."
     assert researcher.get(f"/api/dossiers/{dossier['id']}").json()["state"] == "draft"
 
 

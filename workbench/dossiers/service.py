@@ -177,7 +177,7 @@ def _require_editable(dossier: Dossier) -> None:
 def add_event(session: Session, dossier: Dossier, actor: Actor, event: str, comment: str | None = None,
               from_state: str | None = None, to_state: str | None = None) -> DossierEvent:
     row = DossierEvent(dossier_id=dossier.id, event=event, from_state=from_state, to_state=to_state,
-                       user=actor.username, comment=clean_text(comment) or None,
+                       user=actor.username, comment=clean_text(comment, "comment") or None,
                        at=datetime.now(UTC))
     # Loading the events to append to would flush the change in progress first, and every flush of a
     # changed dossier raises its version: one edit showed up as two ("your version 6, now 8").
@@ -209,11 +209,20 @@ def touch(session: Session, dossier: Dossier) -> None:
         raise Conflict(f"dossier {title!r} was changed by someone else at the same time; reload and retry") from exc
 
 
-def clean_text(text: object) -> str:
+MAX_TEXT = 100_000  # characters in one piece of dossier text (some 30 pages): every export renders it whole
+
+
+def clean_text(text: object, field: str | None = None) -> str:
     """Dossier text as stored. Browsers post a textarea's line breaks as CR LF, while the page and every
     export split paragraphs on an empty line of bare LFs: kept as typed, a browser's paragraphs ran
-    together into one."""
-    return ("" if text is None else str(text)).replace("\r\n", "\n").replace("\r", "\n").strip()
+    together into one. ``field``: what a text over MAX_TEXT is refused as (every export renders the whole
+    text, for every reader who opens it: a PDF took 2.4 s with a 100,000-character section and 6.6 s with
+    400,000, and grows with the text)."""
+    cleaned = ("" if text is None else str(text)).replace("\r\n", "\n").replace("\r", "\n").strip()
+    if field is not None and len(cleaned) > MAX_TEXT:
+        raise ValidationError({field: [f"at most {MAX_TEXT:,} characters (this one has {len(cleaned):,}): "
+                                       "put a long text in a source and cite it"]})
+    return cleaned
 
 
 def _clean_text_map(values: dict[str, Any] | None, field: str) -> dict[str, str]:
@@ -226,7 +235,7 @@ def _clean_text_map(values: dict[str, Any] | None, field: str) -> dict[str, str]
         key = str(key).strip()
         if not key:
             raise ValidationError({field: ["a section needs a name"]})
-        text = clean_text(text)
+        text = clean_text(text, f"{field}.{key}")
         if text:
             cleaned[key] = text
     return cleaned
@@ -341,7 +350,7 @@ def create_dossier(session: Session, actor: Actor, target_id: str, legal_basis: 
         title=_title(title) or f"{target.caption} - {basis.label}"[:MAX_TITLE],
         target_id=target.id, legal_basis=basis.key, state="draft", number=1,
         narrative=_clean_narrative(narrative), visa_data=_clean_visa(visa_data),
-        identifier_notes=clean_text(identifier_notes) or None, fictional=bool(fictional),
+        identifier_notes=clean_text(identifier_notes, "identifier_notes") or None, fictional=bool(fictional),
         created_by=actor.username,
     )
     session.add(dossier)
@@ -390,7 +399,7 @@ def update_dossier(session: Session, actor: Actor, dossier_id: str, *, expected_
             dossier.visa_data = cleaned_visa
             changed.append("visa data")
     if identifier_notes is not _UNSET:
-        notes = clean_text(identifier_notes) or None
+        notes = clean_text(identifier_notes, "identifier_notes") or None
         if notes != dossier.identifier_notes:
             dossier.identifier_notes = notes
             changed.append("identifier notes")
@@ -420,7 +429,7 @@ def add_exhibit(session: Session, actor: Actor, dossier_id: str, *, element: str
         errors["element"] = [f"{element!r} is not an element of {basis.label} (use {', '.join(basis.elements)})"]
     if statement_type not in STATEMENT_TYPES:
         errors["statement_type"] = ["say whether the exhibit states an established fact or an allegation"]
-    statement = clean_text(statement)
+    statement = clean_text(statement, "statement")
     if not statement:
         errors["statement"] = ["say what the exhibit shows"]
     citation = None
@@ -445,7 +454,7 @@ def add_exhibit(session: Session, actor: Actor, dossier_id: str, *, element: str
     exhibit = Exhibit(
         dossier_id=dossier.id, number=number, source_id=source.id, citation_id=citation.id if citation else None,
         element=element, statement=statement, statement_type=statement_type,
-        excerpt=clean_text(excerpt) or (citation.excerpt if citation else None),
+        excerpt=clean_text(excerpt, "excerpt") or (citation.excerpt if citation else None),
         page=(page or "").strip() or (citation.page if citation else None), created_by=actor.username,
     )
     dossier.exhibits.append(exhibit)
@@ -498,7 +507,7 @@ def add_comment(session: Session, actor: Actor, dossier_id: str, text: str, exhi
     """Discussion on a dossier or one exhibit. Allowed in every state: reviewers comment on frozen ones."""
     require(actor, "read", "comment on dossiers")
     dossier = get_dossier(session, dossier_id)
-    text = clean_text(text)
+    text = clean_text(text, "text")
     if not text:
         raise ValidationError({"text": ["a comment cannot be empty"]})
     if exhibit_id not in (None, ""):
