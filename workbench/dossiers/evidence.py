@@ -16,7 +16,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from workbench.schema import LegalBasis, registry
-from workbench.store.models import Citation, Entity, Link, Source
+from workbench.store.models import Citation, Entity, Link, Source, as_utc
 from workbench.types import split_identifier
 
 MAX_PATHS = 20
@@ -26,9 +26,7 @@ def _utc_iso(value: datetime | None) -> str | None:
     """SQLite hands back naive datetimes, PostgreSQL aware ones: print both as UTC."""
     if value is None:
         return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat()
+    return as_utc(value).astimezone(UTC).isoformat()
 
 
 def source_record(source: Source) -> dict:

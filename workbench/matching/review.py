@@ -13,6 +13,7 @@ row number, job and importer version, as an import's citations and source notes 
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -189,9 +190,9 @@ def _reopen_hidden(session: Session, actor: Actor, query_key: str, entity_id: st
 def _count_raised(session: Session, items: list[ReviewItem]) -> None:
     """Count hits taken out of hiding as their jobs' hits, in the database: the job may still be running,
     and its thread adds its own hits the same way (matching.jobs._commit_batch), so neither count is lost."""
-    for job_id in [i.job_id for i in items if i.job_id]:
+    for job_id, raised in Counter(i.job_id for i in items if i.job_id).items():  # one update per job
         session.execute(update(ScreeningJob).where(ScreeningJob.id == job_id)
-                        .values(hits=ScreeningJob.hits + 1))
+                        .values(hits=ScreeningJob.hits + raised))
 
 
 def _claim(session: Session, item: ReviewItem, verdict: str, actor: Actor) -> None:

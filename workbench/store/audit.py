@@ -21,7 +21,7 @@ from sqlalchemy import bindparam, inspect, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from workbench.store.models import AuditEntry, AuditHead
+from workbench.store.models import AuditEntry, AuditHead, as_utc
 
 GENESIS = "0" * 64
 
@@ -59,9 +59,7 @@ def column_json(value: Any) -> str:
 
 
 def _timestamp(at: datetime) -> str:
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return as_utc(at).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def entry_hash(seq: int, at: datetime, actor: str, action: str, object_type: str, object_id: str,

@@ -37,6 +37,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(at: datetime | None) -> datetime | None:
+    """A stored time with its zone: times are stored in UTC, and SQLite gives them back without one
+    (PostgreSQL with it), so two of them compare and print alike."""
+    return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
+
+
 def new_id() -> str:
     return uuid.uuid4().hex
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from workbench.schema import ValidationError
 from workbench.store import audit
 from workbench.store.entities import MAX_ROW_ID, NotFound
-from workbench.store.models import ApiToken, User
+from workbench.store.models import ApiToken, User, as_utc
 from workbench.store.permissions import ROLES, Actor, PermissionDenied, require
 
 _hasher = PasswordHash.recommended()
@@ -247,9 +247,7 @@ def actor_for_token(session: Session, token: str) -> Actor | None:
     if row is None or not row.user.active:
         return None
     now = datetime.now(UTC)
-    last = row.last_used_at
-    if last is not None and last.tzinfo is None:  # SQLite gives back naive UTC times
-        last = last.replace(tzinfo=UTC)
+    last = as_utc(row.last_used_at)
     if last is None or now - last >= TOKEN_USE_RESOLUTION:
         row.last_used_at = now
     return Actor(row.user.username, row.user.role, via_token=True)

@@ -4,7 +4,7 @@ the pages (session cookie with the X-CSRF-Token header, or an API token); the do
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, Response, UploadFile
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from workbench.schema import ValidationError, registry
 from workbench.store import entities as store
+from workbench.store.models import as_utc
 from workbench.store.permissions import Actor
 from workbench.web import engines, readmodels
 from workbench.web.deps import RowId, current_actor, get_session
@@ -204,20 +205,15 @@ def _link_out(link, warnings=None) -> LinkOut:
                    version=link.version, warnings=warnings or {})
 
 
-def in_utc(at: datetime | None) -> datetime | None:
-    """SQLite gives times back without their zone; they are stored in UTC, and the API says so."""
-    return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
-
-
 def _citation_out(c) -> CitationOut:
     return CitationOut(id=c.id, source_id=c.source_id, entity_id=c.entity_id, link_id=c.link_id, prop=c.prop,
                        value=c.value, excerpt=c.excerpt, page=c.page, locator=c.locator,
-                       created_at=in_utc(c.created_at), created_by=c.created_by)
+                       created_at=as_utc(c.created_at), created_by=c.created_by)
 
 
 def _source_out(s) -> SourceOut:
     out = SourceOut.model_validate(s, from_attributes=True)
-    out.retrieved_at = in_utc(out.retrieved_at)
+    out.retrieved_at = as_utc(out.retrieved_at)
     return out
 
 
@@ -290,7 +286,7 @@ class JudgementIn(BaseModel):
 
 
 def _judgement_out(j) -> JudgementOut:
-    return JudgementOut(verdict=j.verdict, user=j.user, at=in_utc(j.created_at))
+    return JudgementOut(verdict=j.verdict, user=j.user, at=as_utc(j.created_at))
 
 
 @router.get("/entities/{entity_id}/judgements", response_model=list[JudgedPairOut],

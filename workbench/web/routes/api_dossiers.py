@@ -23,9 +23,10 @@ from sqlalchemy.orm import Session
 from workbench.dossiers import exports, service, workflow
 from workbench.schema import ValidationError
 from workbench.store.entities import NotFound
+from workbench.store.models import as_utc
 from workbench.store.permissions import Actor
 from workbench.web.deps import RowId, current_actor, get_session
-from workbench.web.routes.api import VERSION_HELP, in_utc
+from workbench.web.routes.api import VERSION_HELP
 from workbench.web.routes.dossiers import export_response
 
 # What every route may answer besides its success (the app's error handlers give each a JSON body with
@@ -40,7 +41,7 @@ ERRORS = {
 }
 router = APIRouter(prefix="/api/dossiers", tags=["dossiers"], responses=ERRORS)
 # A time as stored, in UTC: SQLite gives back stored times without their zone, fresh ones carry it.
-Stamp = Annotated[datetime | None, AfterValidator(in_utc)]
+Stamp = Annotated[datetime | None, AfterValidator(as_utc)]
 
 
 def _version_field() -> Any:
