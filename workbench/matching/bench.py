@@ -86,10 +86,38 @@ def ofac_style(query: str, candidate: str) -> float:
     return 0.5 * jw + 0.5 * sx
 
 
+def logic_v2_scorer():
+    """OpenSanctions' own matcher on one pair, or None when nomenklatura is not installed.
+
+    Each name becomes a FollowTheMoney entity of the pair's schema holding that name alone, as the
+    pairs carry nothing else. Every entity gets an id of its own: logic-v2 caches what it derives from
+    an entity by id, so reused ids would score every pair as the first."""
+    try:
+        from followthemoney import model as ftm_model
+        from nomenklatura.matching import LogicV2
+    except ImportError:
+        return None
+    config = LogicV2.default_config()
+    counter = iter(range(1, 1 << 62))
+    ftm_schema = {"individual": "Person", "entity": "Organization"}
+
+    def score(row: dict) -> float:
+        schema = ftm_schema.get(row.get("type"), "LegalEntity")
+        entities = []
+        for side in ("query", "candidate"):
+            entity = ftm_model.make_entity(schema)
+            entity.id = f"bench-{side}-{next(counter)}"
+            entity.add("name", row[side])
+            entities.append(entity)
+        return float(LogicV2.compare(entities[0], entities[1], config).score)
+
+    return score
+
+
 # ---- data -------------------------------------------------------------------------------------
 
 def variants_subset(sdn_dir: Path) -> list[dict]:
-    rows = [json.loads(line) for line in open(sdn_dir / "dev_pairs.jsonl", encoding="utf-8")]
+    rows = [json.loads(line) for line in (sdn_dir / "dev_pairs.jsonl").read_text(encoding="utf-8").splitlines()]
     pos = [r for r in rows if r["kind"] == "alias" and r.get("alias_category") == "strong"
            and "different_name" not in (r.get("variation") or [])]
     queries = {r["query"] for r in pos}
@@ -108,14 +136,14 @@ def sdn_primaries(sdn_dir: Path) -> dict[str, tuple[str, str]]:
         for row in csv.reader(handle):
             if len(row) > 3 and row[0].strip().isdigit():
                 names[row[0].strip()] = (row[1], schema_of(row[2]))
-    data = json.load(open(sdn_dir / "sdn-2026-08-20.json", encoding="utf-8"))
+    data = json.loads((sdn_dir / "sdn-2026-08-20.json").read_text(encoding="utf-8"))
     for entry in data["entries"]:
         names.setdefault(str(entry["uid"]), (entry["name"], schema_of(entry.get("type", ""))))
     return names
 
 
 def watchlist_records(sdn_dir: Path, target: int = 40_000) -> list[tuple[str, str, list[str], str]]:
-    data = json.load(open(sdn_dir / "sdn-2026-08-20.json", encoding="utf-8"))
+    data = json.loads((sdn_dir / "sdn-2026-08-20.json").read_text(encoding="utf-8"))
     records = []
     count = 0
     for entry in data["entries"]:
@@ -186,7 +214,7 @@ def screened_list(sdn_dir: Path) -> list[tuple[str, str, str]]:
         for row in csv.reader(handle):
             if len(row) > 3 and row[0].strip().isdigit() and row[3].strip() not in ("", "-0-"):
                 aliases.setdefault(row[0].strip(), set()).add(row[3].strip())
-    data = json.load(open(sdn_dir / "sdn-2026-08-20.json", encoding="utf-8"))
+    data = json.loads((sdn_dir / "sdn-2026-08-20.json").read_text(encoding="utf-8"))
     for entry in data["entries"]:
         for alias in entry.get("alternateNames") or []:
             aliases.setdefault(str(entry["uid"]), set()).add(alias)
@@ -205,7 +233,7 @@ def _accuracy(sdn_dir: Path, train: bool) -> None:
 
     data = variants_subset(sdn_dir)
     labels = [bool(r["same_entity"]) for r in data]
-    all_rows = [json.loads(line) for line in open(sdn_dir / "dev_pairs.jsonl", encoding="utf-8")]
+    all_rows = [json.loads(line) for line in (sdn_dir / "dev_pairs.jsonl").read_text(encoding="utf-8").splitlines()]
     names = screened_list(sdn_dir)
     stats = list_stats(names)
     if train:
@@ -227,12 +255,11 @@ def _accuracy(sdn_dir: Path, train: bool) -> None:
          lambda r: fuzz.token_set_ratio(r["query"], r["candidate"], processor=utils.default_process) / 100),
         ("OFAC-style Jaro-Winkler + Soundex", lambda r: ofac_style(r["query"], r["candidate"])),
     ]
-    try:  # pragma: no cover - optional peer
-        from nomenklatura.matching import LogicV2  # type: ignore  # noqa: F401
-
-        console.print("nomenklatura is installed but its logic-v2 adapter is not wired in this bench")
-    except Exception:
-        console.print("nomenklatura logic-v2: not installed (skipped)")
+    peer = logic_v2_scorer()
+    if peer is None:
+        console.print("nomenklatura logic-v2: not installed (skipped; `pip install -e '.[peers]'` adds it)")
+    else:
+        scorers.append(("nomenklatura logic-v2 (OpenSanctions)", peer))
     for label, fn in scorers:
         t0 = time.perf_counter()
         scores = [fn(r) for r in data]
