@@ -66,22 +66,22 @@ def test_table_import_with_a_rejected_row_exits_3_with_the_row(db_url, tmp_path)
     lines = (MAPPINGS / "county_property_roll_FICTIONAL.csv").read_text(encoding="utf-8").splitlines(keepends=True)
     header, first, *_ = lines
     bad = first.replace("03/15/2019", "someday").replace("FICT-001-0001", "FICT-001-9999")
-    path = tmp_path / "roll.csv"
+    path = tmp_path / "roll_FICTIONAL.csv"
     path.write_text(header + first + bad, encoding="utf-8")
     result = invoke("import", "table", str(path), "--mapping", str(MAPPINGS / "county_property_roll.yml"))
     assert result.exit_code == 3, result.output
     assert "partial import: 1 record rejected" in result.output
-    assert "roll.csv line 3 (data row 2): Ownership.acquisitionDate" in result.output and "someday" in result.output
+    assert "roll_FICTIONAL.csv line 3 (data row 2): Ownership.acquisitionDate" in result.output and "someday" in result.output
     assert _count(db_url) > 0  # the good row went in
 
 
 def test_a_table_whose_every_row_is_rejected_leaves_the_database_as_it_was(db_url, tmp_path):
     lines = (MAPPINGS / "county_property_roll_FICTIONAL.csv").read_text(encoding="utf-8").splitlines(keepends=True)
-    path = tmp_path / "roll.csv"
+    path = tmp_path / "roll_FICTIONAL.csv"
     path.write_text(lines[0] + "".join(l.replace("/20", "/x20", 1) for l in lines[1:3]), encoding="utf-8")
     result = invoke("import", "table", str(path), "--mapping", str(MAPPINGS / "county_property_roll.yml"))
     assert result.exit_code == 2, result.output
-    assert "rejected roll.csv line 2 (data row 1)" in result.output
+    assert "rejected roll_FICTIONAL.csv line 2 (data row 1)" in result.output
     assert "every record was rejected, so nothing was imported" in result.output
     assert _count(db_url) == 0
     from workbench.store import db as store_db

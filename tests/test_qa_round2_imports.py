@@ -88,16 +88,16 @@ def test_a_list_cut_short_after_good_rows_is_still_called_truncated(tmp_path):
 # ---- 3. Tables: messages name the line an editor shows, with the data row ---------------------------
 
 def test_a_rejected_row_is_named_by_its_file_line_and_data_row(db_url, tmp_path):
-    path = tmp_path / "roll.csv"
+    path = tmp_path / "roll_FICTIONAL.csv"
     # line 1 header, line 2 row 1, line 3 blank, line 4 row 2, line 5 row 3 (bad date)
     path.write_text(ROLL_HEADER + _roll_row("F-1", "FICTIONAL Ana Uno") + "\n"
                     + _roll_row("F-2", "FICTIONAL Ana Dos") + _roll_row("F-3", "FICTIONAL Ana Tres", deed="31/31/2021"),
                     encoding="utf-8")
     summary = _import(db_url, path)
-    assert [where for where, _ in summary.rejected] == ["roll.csv line 5 (data row 3)"]
+    assert [where for where, _ in summary.rejected] == ["roll_FICTIONAL.csv line 5 (data row 3)"]
     result = invoke("import", "table", str(path), "--mapping", str(MAPPINGS / "county_property_roll.yml"))
     assert result.exit_code == 3, result.output
-    assert "rejected roll.csv line 5 (data row 3): Ownership.acquisitionDate" in result.output
+    assert "rejected roll_FICTIONAL.csv line 5 (data row 3): Ownership.acquisitionDate" in result.output
     assert "row 3:" not in result.output.replace("data row 3)", "")
 
 

@@ -139,6 +139,36 @@ def test_the_mappings_for_real_files_import_the_sample_columns_without_demo_valu
             assert not any("FICTIONAL Example" in v for v in entity.properties.get("county", []))
 
 
+def test_the_cli_refuses_a_sample_mapping_on_a_file_that_is_not_a_sample(db_url, tmp_path):
+    """`workbench import table` stamped the sample mapping's FICTIONAL topic and county on a user's own
+    roll without a word; it now refuses, names the values and the mapping for real files, and imports
+    nothing. The sample itself (and any file named as one) still imports with it; --allow-demo-values
+    overrides."""
+    from workbench.cli import app
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    own = tmp_path / "travis_county_2024.csv"
+    own.write_text((MAPPINGS / "county_property_roll_FICTIONAL.csv").read_text(encoding="utf-8"), encoding="utf-8")
+    mapping = MAPPINGS / "county_property_roll.yml"
+
+    refused = runner.invoke(app, ["import", "table", str(own), "--mapping", str(mapping)])
+
+    assert refused.exit_code == 2, refused.output
+    message = " ".join(refused.output.split())
+    assert "written for the FICTIONAL sample files" in message and "travis_county_2024.csv" in message
+    assert "'FICTIONAL Example County'" in message and "Nothing was imported" in message
+    assert "county_property_roll_real.yml" in message
+    with store_db.session_scope(db_url) as s:
+        assert s.query(Entity).filter(Entity.id.like("tbl-%")).count() == 0
+
+    sample = runner.invoke(app, ["import", "table", str(MAPPINGS / "county_property_roll_FICTIONAL.csv"),
+                                 "--mapping", str(mapping)])
+    assert sample.exit_code == 0, sample.output
+    forced = runner.invoke(app, ["import", "table", str(own), "--mapping", str(mapping), "--allow-demo-values"])
+    assert forced.exit_code == 0, forced.output
+
+
 # ---- 2. matches hidden by an earlier rejection -------------------------------------------------
 
 def test_a_match_hidden_by_an_earlier_rejection_is_counted_named_and_can_be_raised_again(client, db_url):

@@ -150,10 +150,13 @@ def import_ftm_command(path: Path = typer.Argument(..., help="FollowTheMoney JSO
 def import_table_command(
     path: Path = typer.Argument(..., help="CSV or XLSX file"),
     mapping: Path = typer.Option(..., "--mapping", help="YAML mapping (see fixtures/mappings/)"),
+    allow_demo_values: bool = typer.Option(False, "--allow-demo-values",
+                                           help="Import a file that is not a FICTIONAL sample with a mapping "
+                                                "that writes the samples' FICTIONAL values."),
 ) -> None:
     """Import a property roll, company registry or asset declaration with a YAML mapping."""
     from workbench.cli import cli_actor, fail
-    from workbench.sources.tabular import MappingError, import_table, load_mapping
+    from workbench.sources.tabular import MappingError, import_table, is_sample_file, load_mapping
 
     try:
         table_mapping = load_mapping(mapping.read_text(encoding="utf-8"), mapping.name)
@@ -161,6 +164,14 @@ def import_table_command(
         fail(f"cannot read {mapping}: {exc.strerror}", code=BAD_INPUT)
     except MappingError as exc:
         fail(str(exc), code=BAD_INPUT)
+    demo = table_mapping.demo_literals()
+    if demo and not is_sample_file(path) and not allow_demo_values:
+        stamped = ", ".join(f"{record}.{prop} = {value!r}" for record, prop, value in demo)
+        real = mapping.with_name(f"{mapping.stem}_real{mapping.suffix}")
+        hint = f" Use {real} for real files." if real.exists() else ""
+        fail(f"{mapping} was written for the FICTIONAL sample files: it would mark every record imported from "
+             f"{path.name} with values invented for the demo ({stamped}). Nothing was imported.{hint} "
+             "(--allow-demo-values imports it anyway.)", code=BAD_INPUT)
     _run_import(f"Table import ({table_mapping.name})",
                 lambda s, update: import_table(s, cli_actor(), path, table_mapping, progress=update))
 

@@ -230,6 +230,15 @@ class TableMapping:
                 cols.update(spec.referenced())
         return cols
 
+    def demo_literals(self) -> list[tuple[str, str, str]]:
+        """(record, property, value) of every fixed value marked FICTIONAL (``is_demo_value``): a mapping
+        written for a sample file stamps them on whatever it imports."""
+        found = [(key, prop, spec.literal) for key, entity in self.entities.items()
+                 for prop, spec in entity.properties.items() if spec.literal is not None and is_demo_value(spec.literal)]
+        found += [(f"{link.kind} link", prop, spec.literal) for link in self.links
+                  for prop, spec in link.properties.items() if spec.literal is not None and is_demo_value(spec.literal)]
+        return found
+
     def screen_names(self, row: dict) -> list[str]:
         """The names to screen for a row: the screened entity's name-typed properties."""
         if not self.screen_entity:
@@ -245,6 +254,17 @@ class TableMapping:
                     if value not in names:
                         names.append(value)
         return names
+
+
+def is_demo_value(text: str) -> bool:
+    """The sample mappings mark what they create FICTIONAL (the topic 'fictional', 'FICTIONAL Example
+    County'): the marker the demo data keeps, and exactly what must not reach a user's records."""
+    return "fictional" in text.lower()
+
+
+def is_sample_file(path: str | Path) -> bool:
+    """The shipped samples, and copies of them, say FICTIONAL in their file name (``X_FICTIONAL.csv``)."""
+    return "fictional" in Path(path).name.lower()
 
 
 def _line_of(node: Any) -> str:

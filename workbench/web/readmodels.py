@@ -767,18 +767,12 @@ class MappingChoice:
         return [f for f in self.fixed if f.demo]
 
 
-def _demo_value(text: str) -> bool:
-    """The sample mappings mark what they create FICTIONAL (the topic 'fictional', 'FICTIONAL Example
-    County'): the marker the demo data keeps, and exactly what must not reach a user's records."""
-    return "fictional" in text.lower()
-
-
 def mapping_fixed_values(text: str, name: str = "mapping") -> list[FixedValue]:
     """The fixed values confirming a hit writes with this mapping: those of every mapped entity but the
     screened one (confirming binds it to the matched entry, which gains only values read from the row's
     own cells, never a fixed one: tabular._bound_values), and those of the links. An unreadable mapping
     fixes nothing (the forms report why)."""
-    from workbench.sources.tabular import MappingError, load_mapping
+    from workbench.sources.tabular import MappingError, is_demo_value, load_mapping
 
     try:
         mapping = load_mapping(text, name)
@@ -797,7 +791,7 @@ def mapping_fixed_values(text: str, name: str = "mapping") -> list[FixedValue]:
                 continue
             found = next((k.properties[prop] for k in kinds if prop in k.properties), None)
             out.append(FixedValue(record, found.label if found else prop, value_label(found, spec.literal),
-                                  _demo_value(spec.literal)))
+                                  is_demo_value(spec.literal)))
     for link in mapping.links:
         kind = reg.link_kinds.get(link.kind)
         record = f"{link.kind} link ({link.source} → {link.target})"
@@ -806,7 +800,7 @@ def mapping_fixed_values(text: str, name: str = "mapping") -> list[FixedValue]:
                 continue
             found = kind.properties.get(prop) if kind else None
             out.append(FixedValue(record, found.label if found else prop, value_label(found, spec.literal),
-                                  _demo_value(spec.literal)))
+                                  is_demo_value(spec.literal)))
     return out
 
 
