@@ -95,6 +95,32 @@ def test_confirming_a_hit_on_a_users_roll_with_the_preselected_mapping_stamps_no
         assert not any("FICTIONAL" in v for v in parcels[0].properties.get("county", []))
 
 
+def test_a_mailing_address_left_out_of_a_confirmation_is_said_on_the_queue(client, db_url):
+    """Confirming adds the row's mailing address to the official. A value that no longer fits when the hit
+    is decided (the row was checked at upload, under the rules of that day) was left out with a warning
+    no one saw. The queue now says so; the confirmation stands."""
+    official = api_entity(client, "Person", name=OFFICIAL, topics=["role.official"])
+    mapping_name, mapping_text = _form_defaults(client)
+    row = f'FICT-555-0103,"16 Sample St, Fictionville, TX 79999",P,{OFFICIAL},"1 Calle Ficticia",04/02/2021,310000'
+    job_id = _screen(client, _roll([row]), "county_roll_2024_FICTIONAL.csv", mapping_name, mapping_text)
+    [(item_id, body)] = [(i, b) for i, b in _open_items(client.get(f"/screening/{job_id}").text)
+                         if f"/entities/{official}" in b]
+    with store_db.session_scope(db_url) as s:  # what a stricter check of today makes of the stored row
+        item = s.get(ReviewItem, int(item_id))
+        item.row_data = {**item.row_data, "OWNER_MAILING_ADDRESS": "1 Calle \u202eFicticia"}
+    [body] = [b for i, b in _open_items(client.get(f"/screening/{job_id}").text) if i == item_id]
+
+    page = _decide(client, job_id, item_id, body, "confirmed").text
+
+    assert "Confirmed: row 1" in page, re.findall(r'<p class="flash.*?</p>', page, re.DOTALL)
+    warning = re.search(r'<p class="flash warning" role="status">(.*?)</p>', page, re.DOTALL)
+    assert warning, "the left-out address is not mentioned"
+    assert "Row 1: Address &#39;1 Calle" in warning.group(1) and "left out: contains the invisible direction control U+202E" in warning.group(1)
+    with store_db.session_scope(db_url) as s:
+        assert s.get(ReviewItem, int(item_id)).status == "confirmed"
+        assert not s.get(Entity, official).properties.get("address")
+
+
 def test_the_page_shows_every_fixed_value_and_offers_the_sample_mappings_for_the_samples_only(client):
     page = client.get("/screening").text
     real = re.search(r'<optgroup label="For your files">(.*?)</optgroup>', page, re.DOTALL).group(1)

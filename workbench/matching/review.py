@@ -73,6 +73,9 @@ class Decision:
 
     item: ReviewItem
     also_rejected: list[ReviewItem] = field(default_factory=list)
+    # What a confirmation left out of the row's values (an address that does not fit, say): the
+    # confirmation stands, and the reviewer is told.
+    warnings: list[str] = field(default_factory=list)
 
 
 def decide(session: Session, actor: Actor, item_id: int, verdict: str, expected_version: int | None = None) -> ReviewItem:
@@ -100,7 +103,7 @@ def record_decision(session: Session, actor: Actor, item_id: int, verdict: str,
     provenance: dict = {}
     if verdict == "confirmed" and item.job_id:
         job = session.get(ScreeningJob, item.job_id)
-        from workbench.sources.bulk import IMPORTER_VERSION
+        from workbench.sources.bulk import IMPORTER_VERSION, ImportSummary
         from workbench.sources.tabular import apply_row, load_mapping
 
         mapping = load_mapping(job.mapping, job.file_name)
@@ -108,8 +111,11 @@ def record_decision(session: Session, actor: Actor, item_id: int, verdict: str,
         # The hit's entity may have been merged since the job ran: the row's records go to the entry
         # it was merged into, the one people see.
         target = surviving(session, get_entity(session, item.entity_id))
+        summary = ImportSummary()
         item.created_entities = apply_row(session, actor, mapping, item.row_data, item.row_number, job.source_id,
-                                          bind={mapping.screen_entity: target.id}, cite_as=(locator, None))
+                                          bind={mapping.screen_entity: target.id}, cite_as=(locator, None),
+                                          summary=summary)
+        warnings = [message for _where, message in summary.warnings]
         provenance = {"job": job.id, "file": job.file_name, "row": item.row_number, "citation": locator,
                       "importer": IMPORTER_VERSION}
         if target.id != item.entity_id:
@@ -134,7 +140,7 @@ def record_decision(session: Session, actor: Actor, item_id: int, verdict: str,
     entry = audit.record(session, actor.username, "review.decide", "review_item", str(item.id), before,
                          {"status": verdict, "entity": item.entity_id, "query": item.query_name, **provenance})
     also = _reject_alike(session, actor, item, entry.seq) if verdict == "rejected" else []
-    return Decision(item, also)
+    return Decision(item, also, warnings if verdict == "confirmed" and item.job_id else [])
 
 
 def undo_rejection(session: Session, actor: Actor, item_id: int, expected_version: int | None = None) -> ReviewItem:

@@ -769,6 +769,8 @@ class RowPlan:
     # A bound entity's values read from the row's own cells (an owner's mailing address), added beside its
     # own and each cited to the row: (id, kind, values, warnings).
     additions: list[tuple[str, str, dict[str, list[str]], dict[str, list[str]]]] = field(default_factory=list)
+    # What was left out of a bound entity's values when nothing of them was kept (said all the same).
+    notes: list[str] = field(default_factory=list)
 
 
 def plan_row(writer: BulkWriter, mapping: TableMapping, row: dict, row_number: int, source_id: str,
@@ -787,9 +789,11 @@ def plan_row(writer: BulkWriter, mapping: TableMapping, row: dict, row_number: i
             if kind is None:
                 raise NotFound(f"no entity with id {bind[key]!r}")
             plan.ids[key], kinds[key] = bind[key], kind
-            added = _bound_values(writer, entity, row, kind)
-            if added[0]:
-                plan.additions.append((bind[key], kind, *added))
+            values, warned = _bound_values(writer, entity, row, kind)
+            if values:
+                plan.additions.append((bind[key], kind, values, warned))
+            else:
+                plan.notes += [message for messages in warned.values() for message in messages]
             continue
         unlisted = entity.unlisted_code(row)
         if unlisted:
@@ -850,16 +854,19 @@ def _bound_values(writer: BulkWriter, entity: EntityMapping, row: dict, kind: st
         return {}, {}
     props, unreadable = _mapped_values(specs, row, known)
     kept: dict[str, list[str]] = {}
-    warnings: dict[str, list[str]] = {prop: [f"left out: {reason}"] for prop, reason in unreadable.items()}
+    # Each message names its property: the reviewer reads them beside the confirmation, not a form.
+    warnings: dict[str, list[str]] = {prop: [f"{known[prop].label} left out: {reason}"]
+                                      for prop, reason in unreadable.items()}
     for name, values in props.items():
         try:
             cleaned, said = writer.validate(kind, {name: values}, known, partial=True)
         except ValidationError as exc:
-            warnings.setdefault(name, []).extend(m for msgs in exc.errors.values() for m in msgs)
+            warnings.setdefault(name, []).extend(f"{known[name].label} {values[0]!r} left out: {m}"
+                                                 for msgs in exc.errors.values() for m in msgs)
             continue
         kept.update(cleaned)
         for prop, messages in said.items():
-            warnings.setdefault(prop, []).extend(messages)
+            warnings.setdefault(prop, []).extend(f"{known[prop].label}: {m}" for m in messages)
     return kept, warnings
 
 
@@ -906,6 +913,7 @@ def apply_plan(writer: BulkWriter, plan: RowPlan, source_id: str, locator: str, 
 
     A stored entity gains the row's values beside its own (nothing it holds is dropped)."""
     created: list[str] = []
+    writer.summary.warnings += [(where, note) for note in plan.notes]
     for entity_id, kind, values, warnings in plan.entities:
         names = tuple(writer.reg.entity_kind(kind).properties)
         if writer.entity(entity_id, kind, values, where, keep=names, merge=names,

@@ -229,6 +229,8 @@ def review_decide(item_id: RowId, request: Request, actor: Actor = Depends(curre
     if verdict == "confirmed":
         flash(request, f"Confirmed: row {item.row_number} is {item.matched_name or item.query_name}; "
                        f"{created} new record(s) created with a citation to the file.")
+        if decision.warnings:
+            flash(request, f"Row {item.row_number}: " + "; ".join(decision.warnings) + ".", "warning")
     elif verdict == "rejected":
         flash(request, f"Rejected: {item.query_name} will not be raised against this entity again, nor any name "
                        "that reads the same (its words in another order, a nickname as the name it stands for). "
