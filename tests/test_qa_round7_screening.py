@@ -220,6 +220,9 @@ def test_a_match_hidden_by_an_earlier_rejection_is_counted_named_and_can_be_rais
     listing = client.get("/screening").text
     assert re.search(r'roll_march_FICTIONAL\.csv</a>.*?<td class="num">0</td><td class="num">'
                      rf'<a href="/screening/{second}#hidden">1</a></td>', listing)
+    home = client.get("/").text  # the home page's recent jobs say it too
+    assert re.search(r'roll_march_FICTIONAL\.csv</a>.*?<td class="num">0</td><td class="num">'
+                     rf'<a href="/screening/{second}#hidden">1</a></td>', home)
     status = client.get(f"/api/screening/{second}").json()
     assert (status["hits"], status["hidden_by_earlier_rejections"]) == (0, 1)
 

@@ -83,9 +83,10 @@ def logout(request: Request, actor: Actor | None = Depends(optional_actor), sess
 def home(request: Request, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
     from workbench.web import engines, readmodels
 
+    jobs = readmodels.list_jobs(session, limit=5)
     return templates.TemplateResponse(request, "home.html", {
         "stats": store.stats(session),
-        "jobs": readmodels.list_jobs(session, limit=5),
+        "jobs": jobs, "hidden_counts": readmodels.hidden_counts(session, [j.id for j in jobs]),
         "queues": readmodels.work_queues(session, actor),
         "priorities": [r for r in engines.exposure(session) if r["rank"] <= 5][:25],
         "changes": readmodels.recent_changes(session),
