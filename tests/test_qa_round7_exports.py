@@ -173,6 +173,15 @@ def test_the_markdown_keeps_each_typed_line_and_paragraph(session, typed):
     assert "<li>bullet" not in rendered and "<b>" not in rendered
 
 
+def test_the_markdown_history_keeps_a_comments_lines_in_its_cell(session, typed):
+    markdown_it = pytest.importorskip("markdown_it")
+    md = export_dossier(session, typed, "md").content.decode()
+    row = next(line for line in md.splitlines() if "Please check:" in line)
+    assert row.endswith("| Please check:<br>the dates<br>the amounts |"), row
+    rendered = markdown_it.MarkdownIt("gfm-like").render(md)
+    assert "<td>Please check:<br>the dates<br>the amounts</td>" in rendered
+
+
 # ---- the exhibits' legend ------------------------------------------------------------------------
 
 def test_the_exhibit_legend_reads_right_for_facts_and_allegations(session, researcher):

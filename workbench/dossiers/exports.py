@@ -77,6 +77,13 @@ def _md_lines(value: object) -> str:
                         for line in lines)
 
 
+def _md_cell_lines(value: object) -> str:
+    """Typed text in a table cell (a comment in the history), line by line: a cell holds no line end,
+    so its lines are joined with ``<br>``, the break GitHub-flavoured tables take; each line is escaped."""
+    lines = [_md_escape(line.strip()) for line in ("" if value is None else str(value)).split("\n")]
+    return "<br>".join(line for line in lines if line)
+
+
 # Characters a URL may hold that end or break a Markdown autolink (<...>): percent-encoded, so that a
 # stored URL such as 'https://host/a<script>' stays one link instead of becoming raw HTML.
 _URL_SAFE = "!#$%&'()*+,-./:;=?@[]_~"
@@ -90,6 +97,7 @@ _env = Environment(loader=FileSystemLoader(str(TEMPLATES_DIR)), autoescape=selec
                    undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 _env.filters["md"] = _md_escape
 _env.filters["md_lines"] = _md_lines
+_env.filters["md_cell_lines"] = _md_cell_lines
 _env.filters["mdurl"] = _md_url
 
 
