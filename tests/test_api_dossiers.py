@@ -113,8 +113,10 @@ def test_a_script_builds_submits_and_a_reviewer_approves_with_the_hash_it_read(a
     assert opened.status_code == 201, opened.text
     assert opened.json()["number"] == 2 and opened.json()["previous_id"] == dossier["id"]
     assert len(opened.json()["exhibits"]) == 3
+    v1 = researcher.get(f"/api/dossiers/{dossier['id']}").json()
+    assert v1["version"] > body["version"]  # opening a version is a change to the old one (its event)
     frozen = researcher.delete(f"/api/dossiers/{dossier['id']}/exhibits/{body['exhibits'][0]['id']}",
-                               params={"version": body["version"]})
+                               params={"version": v1["version"]})
     assert frozen.status_code == 422
     assert len(researcher.get(f"/api/dossiers/{dossier['id']}").json()["exhibits"]) == 3
 

@@ -120,3 +120,33 @@ def test_migration_0007_gives_stored_entries_their_place_in_lists(tmp_path):
                 "Ávila Ruiz, Ana", "de León, Tomás", "ZETA, Juan"]
     finally:
         engine.dispose()
+
+
+def test_migration_0008_keeps_the_first_of_twin_versions_in_the_chain_and_detaches_the_other(tmp_path):
+    """Twin drafts left by the race of QA round 9: the first opened stays the next version, the other
+    keeps all it holds as a package of its own; then the database refuses a second successor."""
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    engine = store_db.make_engine(f"sqlite:///{tmp_path}/old.db")
+    insert = text("INSERT INTO dossiers (id, title, target_id, legal_basis, state, number, previous_id, narrative, "
+                  "fictional, created_by, created_at, updated_at, version) VALUES (:id, :title, 'p1', 'kingpin', "
+                  ":state, :number, :previous, '{}', 1, 'rita', :at, :at, 1)")
+    try:
+        upgrade(engine, "0007")
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO entities (id, kind, caption, properties, created_at, updated_at, "
+                              "created_by, version) VALUES ('p1', 'Person', 'FICTIONAL', '{}', '2026-01-01', "
+                              "'2026-01-01', 'rita', 1)"))
+            for row in (("v1", "approved", 1, None, "2026-01-01"), ("v2b", "draft", 2, "v1", "2026-01-03"),
+                        ("v2a", "draft", 2, "v1", "2026-01-02")):
+                conn.execute(insert, dict(zip(("id", "state", "number", "previous", "at"), row), title=row[0]))
+        upgrade(engine)
+        with engine.connect() as conn:
+            assert dict(conn.execute(text("SELECT id, previous_id FROM dossiers")).all()) == {
+                "v1": None, "v2a": "v1", "v2b": None}
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(insert, {"id": "v2c", "title": "v2c", "state": "draft", "number": 2, "previous": "v1",
+                                  "at": "2026-01-04"})
+    finally:
+        engine.dispose()

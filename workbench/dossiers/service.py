@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -548,6 +549,11 @@ def new_version(session: Session, actor: Actor, dossier_id: str, comment: str | 
     # refused a merged target) must not hand the fault on to its next version.
     live_target(session, old.target_id, "open the new version once the merge is undone, or create a dossier "
                                         "on the kept entry")
+    # Opening a version changes the old one (it is versioned now): its row version moves, so a second
+    # request opening another version, or reopening it, at the same moment conflicts instead of
+    # leaving two drafts of one package (the unique index on previous_id holds the rule as well).
+    title = old.title
+    touch(session, old)
     dossier = Dossier(
         id=new_id(), title=old.title, target_id=old.target_id, legal_basis=old.legal_basis, state="draft",
         number=old.number + 1, previous_id=old.id, narrative=dict(old.narrative or {}),
@@ -564,7 +570,10 @@ def new_version(session: Session, actor: Actor, dossier_id: str, comment: str | 
     add_event(session, dossier, actor, "created", comment or f"version {dossier.number}, opened from version "
               f"{old.number} ({old.state})", to_state="draft")
     add_event(session, old, actor, "versioned", f"version {dossier.number} opened: {dossier.id}")
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as exc:  # another writer's next version went in first
+        raise Conflict(f"another version of dossier {title!r} was opened at the same moment; reload it") from exc
     audit.record(session, actor.username, "dossier.version", "dossier", dossier.id,
                  {"previous": old.id}, dossier_state(dossier))
     return dossier
@@ -579,7 +588,7 @@ def version_chain(session: Session, dossier: Dossier) -> list[Dossier]:
         chain.insert(0, current)
     current = dossier
     while True:
-        nxt = session.execute(select(Dossier).where(Dossier.previous_id == current.id)).scalar_one_or_none()
+        nxt = successor_of(session, current)
         if nxt is None:
             break
         chain.append(nxt)

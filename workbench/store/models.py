@@ -386,6 +386,8 @@ class Dossier(Base):
         back_populates="dossier", cascade="all, delete-orphan", order_by="DossierEvent.id"
     )
 
+    # A version has at most one successor (two drafts of one package could both be approved).
+    __table_args__ = (Index("uq_dossiers_previous_id", "previous_id", unique=True),)
     __mapper_args__ = {"version_id_col": version}
 
 

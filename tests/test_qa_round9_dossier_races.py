@@ -1,0 +1,99 @@
+"""QA round 9: two requests on one dossier version at the same moment.
+
+Opening the next version checked that none existed and then inserted one, with nothing between the
+two: two requests at the same moment (or one opening a version while another reopened the returned
+dossier) made two drafts of one package, each of which could be approved, and the approved version's
+page, API and exports then failed. The interleaving is forced here, not hoped for: the second request
+runs whole right after the first one's check.
+
+FICTIONAL scenario (test_dossier_scenario).
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event, select
+from test_dossier_scenario import build_scenario, complete_dossier
+
+from workbench.dossiers import service, workflow
+from workbench.dossiers.exports import export_dossier
+from workbench.store import db as store_db
+from workbench.store.entities import Conflict
+from workbench.store.models import Dossier
+from workbench.store.permissions import Actor
+
+OTHER_RESEARCHER = Actor("rosa", "researcher")
+
+
+def _after_successor_check(session, run_meanwhile):
+    """Run ``run_meanwhile`` (another request, in its own session) right after ``session`` has looked
+    for a successor of the dossier and found none: the moment the race needs."""
+    fired = []
+
+    @event.listens_for(session, "do_orm_execute")
+    def interleave(state):
+        where = getattr(state.statement, "whereclause", None) if state.is_select else None
+        if fired or where is None or "previous_id" not in str(where):
+            return None
+        fired.append(True)
+        result = state.invoke_statement()
+        run_meanwhile()
+        return result
+
+    return fired
+
+
+@pytest.fixture
+def returned(db_url, session, researcher, reviewer):
+    sc = build_scenario(session, researcher)
+    dossier_id = complete_dossier(session, researcher, sc)
+    workflow.submit(session, researcher, dossier_id)
+    workflow.return_for_changes(session, reviewer, dossier_id, "corroborate exhibit 4")
+    session.commit()
+    return dossier_id
+
+
+@pytest.fixture
+def approved(db_url, session, researcher, reviewer):
+    sc = build_scenario(session, researcher)
+    dossier_id = complete_dossier(session, researcher, sc)
+    workflow.submit(session, researcher, dossier_id)
+    workflow.approve(session, reviewer, dossier_id)
+    session.commit()
+    return dossier_id
+
+
+def _open_version_elsewhere(db_url, dossier_id):
+    def run():
+        with store_db.session_scope(db_url) as other:
+            service.new_version(other, OTHER_RESEARCHER, dossier_id)
+    return run
+
+
+def test_two_new_versions_at_the_same_moment_leave_one_and_the_approved_version_readable(db_url, approved,
+                                                                                          researcher):
+    with store_db.session_scope(db_url) as mine:
+        fired = _after_successor_check(mine, _open_version_elsewhere(db_url, approved))
+        with pytest.raises(Conflict, match="at the same (time|moment)"):
+            service.new_version(mine, researcher, approved)
+        assert fired
+        mine.rollback()  # as a request that failed
+    with store_db.session_scope(db_url) as s:
+        successors = s.scalars(select(Dossier).where(Dossier.previous_id == approved)).all()
+        assert [(d.number, d.created_by) for d in successors] == [(2, OTHER_RESEARCHER.username)]
+        v1 = service.get_dossier(s, approved)
+        assert [d.number for d in service.version_chain(s, v1)] == [1, 2]
+        assert export_dossier(s, approved, "md").content  # the approved version still exports
+
+
+def test_a_new_version_while_the_returned_dossier_is_reopened_leaves_one_draft(db_url, returned, researcher):
+    with store_db.session_scope(db_url) as mine:
+        fired = _after_successor_check(mine, _open_version_elsewhere(db_url, returned))
+        with pytest.raises(Conflict):
+            workflow.reopen(mine, researcher, returned)
+        assert fired
+        mine.rollback()
+    with store_db.session_scope(db_url) as s:
+        drafts = s.scalars(select(Dossier).where(Dossier.state == "draft")).all()
+        assert [(d.number, d.previous_id) for d in drafts] == [(2, returned)]
+        assert service.get_dossier(s, returned).state == "returned"
