@@ -121,7 +121,51 @@ def may_review(session: Session, actor: Actor, dossier: Dossier) -> str | None:
     if actor.username in contributors(session, dossier):
         return (f"four eyes: {actor.username} authored or edited dossier {dossier.title!r} and cannot review it; "
                 "another reviewer must")
+    changed = changed_under_review(session, actor.username, dossier)
+    if changed:
+        return (f"four eyes: {actor.username} changed what dossier {dossier.title!r} shows since it was submitted "
+                f"({', '.join(changed[:3])}{' and more' if len(changed) > 3 else ''}) and cannot review it; "
+                "another reviewer must")
     return None
+
+
+def _shown_ids(value, out: set[str]) -> set[str]:
+    """The stored records a dossier's view is made of: entries, links and sources (their ids), wherever
+    they stand in it. (A citation's audit entries name the entry or link it is on.)"""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in ("id", "link_id") and isinstance(item, str):
+                out.add(item)
+            else:
+                _shown_ids(item, out)
+    elif isinstance(value, list):
+        for item in value:
+            _shown_ids(item, out)
+    return out
+
+
+def changed_under_review(session: Session, username: str, dossier: Dossier) -> list[str]:
+    """What this user changed, since the dossier was last submitted, of the records its page shows (the
+    target, its links and assets, the sources and citations of its evidence): a reviewer who reshaped the
+    evidence under review is its editor, not its second pair of eyes. Empty when nothing."""
+    submitted = [e.at for e in dossier.events if e.event == "submitted" and e.at is not None]
+    if not submitted or dossier.state != "submitted":
+        return []
+    since = max(submitted)
+    touched = session.execute(
+        select(AuditEntry.object_type, AuditEntry.object_id, AuditEntry.action)
+        .where(AuditEntry.actor == username, AuditEntry.at >= since, AuditEntry.object_type != "dossier")
+    ).all()
+    if not touched:  # most reviewers changed nothing meanwhile: no view to build
+        return []
+    shown = _shown_ids(snapshot.live_view(session, dossier), {dossier.target_id})
+    found: list[str] = []
+    for object_type, object_id, action in touched:
+        if object_id in shown:
+            label = f"{object_type} {object_id} ({action})"
+            if label not in found:
+                found.append(label)
+    return found
 
 
 def authors(session: Session, dossier: Dossier) -> set[str]:
