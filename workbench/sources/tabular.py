@@ -271,6 +271,30 @@ def _line_of(node: Any) -> str:
     return ""
 
 
+def _text(where: str, value: Any, what: str = "a text") -> Any:
+    """``value`` when it is a text (or absent): a list or number where a name is due is refused here,
+    named, rather than failing later where it is used as one."""
+    if value is not None and not isinstance(value, str):
+        raise MappingError(f"{where}: expected {what}, not {_shape(value)}")
+    return value
+
+
+def _texts(where: str, value: Any) -> list[str]:
+    """A text or a list of texts (``keys: APN`` or ``keys: [APN, COUNTY]``), as a list."""
+    if value is None:
+        return []
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return [str(value)]
+    if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) and not isinstance(v, bool)
+                                              for v in value):
+        raise MappingError(f"{where}: expected a column name or a list of column names, not {_shape(value)}")
+    return [str(v) for v in value]
+
+
+def _shape(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", bool: "true/false"}.get(type(value), f"{type(value).__name__} {value!r}")
+
+
 def _value_spec(where: str, raw: Any) -> ValueSpec:
     if isinstance(raw, str):
         return ValueSpec(column=raw)
@@ -283,6 +307,13 @@ def _value_spec(where: str, raw: Any) -> ValueSpec:
     sources = [k for k in ("column", "columns", "literal", "template") if k in raw]
     if len(sources) != 1:
         raise MappingError(f"{where}: give exactly one of column, columns, literal, template")
+    for key, what in (("column", "a column name"), ("literal", "a text"), ("split", "a separator"),
+                      ("scheme", "an identifier scheme"), ("join", "a separator"), ("date_format", "a date format"),
+                      ("format", "a date format")):
+        if key == "literal" and isinstance(raw.get(key), (int, float)) and not isinstance(raw.get(key), bool):
+            continue  # literal: 100 is the text '100'
+        _text(f"{where}.{key}", raw.get(key), what)
+    columns = _texts(f"{where}.columns", raw.get("columns"))
     scheme = raw.get("scheme")
     if scheme and scheme.upper() not in registry().identifier_schemes:
         raise MappingError(f"{where}: unknown identifier scheme {scheme!r}")
@@ -302,7 +333,7 @@ def _value_spec(where: str, raw: Any) -> ValueSpec:
         except ValueError:
             raise MappingError(f"{where}.date_format: {date_format!r} cannot read a date back (use codes such as "
                                "%d/%m/%Y or %m/%d/%Y)") from None
-    return ValueSpec(column=raw.get("column"), columns=list(raw.get("columns") or []), join=str(raw.get("join", " ")),
+    return ValueSpec(column=raw.get("column"), columns=columns, join=str(raw.get("join", " ")),
                      literal=None if raw.get("literal") is None else str(raw["literal"]), template=template,
                      split=raw.get("split"), scheme=scheme.upper() if scheme else None, date_format=date_format)
 
@@ -331,6 +362,10 @@ def _check_kind_from(where: str, kind_from: Any) -> None:
                            "(allowed: column, default, map)")
     if not kind_from.get("column") or not isinstance(kind_from.get("map") or {}, dict):
         raise MappingError(f"{where}: needs a 'column' and a 'map' from its codes to entity kinds")
+    _text(f"{where}.column", kind_from["column"], "a column name")
+    _text(f"{where}.default", kind_from.get("default"), "an entity kind")
+    for code, kind in (kind_from.get("map") or {}).items():
+        _text(f"{where}.map.{code}", kind, "an entity kind")
 
 
 def _check_source_fields(name: str, source: dict) -> None:
@@ -378,7 +413,10 @@ def load_mapping(text: str, name: str = "mapping") -> TableMapping:
     if not isinstance(data, dict):
         raise MappingError(f"{name}: expected a mapping with 'entities'")
     reg = registry()
-    raw_entities = data.get("entities") or data.get("query", {}).get("entities")
+    query = data.get("query")
+    if query is not None and not isinstance(query, dict):
+        raise MappingError(f"{name}: query: expected a mapping holding 'entities', not {_shape(query)}")
+    raw_entities = data.get("entities") or (query or {}).get("entities")
     if not isinstance(raw_entities, dict) or not raw_entities:
         raise MappingError(f"{name}: 'entities' must map names to entity definitions")
     entities: dict[str, EntityMapping] = {}
@@ -386,7 +424,7 @@ def load_mapping(text: str, name: str = "mapping") -> TableMapping:
         where = f"{name}: entities.{key}"
         if not isinstance(spec, dict):
             raise MappingError(f"{where}: expected a mapping")
-        kind = spec.get("kind") or spec.get("schema")
+        kind = _text(f"{where}.kind", spec.get("kind") or spec.get("schema"), "an entity kind")
         kind_from = spec.get("kind_from") or {}
         if kind is None and not kind_from:
             raise MappingError(f"{where}: needs 'kind' (or 'kind_from')")
@@ -402,35 +440,43 @@ def load_mapping(text: str, name: str = "mapping") -> TableMapping:
             if reg.entity_kinds[k].abstract:
                 raise MappingError(f"{where}.kind: {k} is abstract")
         properties: dict[str, ValueSpec] = {}
-        for prop, raw in (spec.get("properties") or {}).items():
+        raw_properties = spec.get("properties") or {}
+        if not isinstance(raw_properties, dict):
+            raise MappingError(f"{where}.properties: expected a mapping of properties, not {_shape(raw_properties)}")
+        for prop, raw in raw_properties.items():
             if not any(prop in reg.entity_kinds[k].properties for k in kinds):
                 raise MappingError(f"{where}.properties.{prop}: {'/'.join(kinds)} has no property {prop!r}")
             properties[prop] = _value_spec(f"{where}.properties.{prop}", raw)
-        keys = spec.get("keys") or []
-        if isinstance(keys, str):
-            keys = [keys]
+        keys = _texts(f"{where}.keys", spec.get("keys"))
         entities[key] = EntityMapping(key, kind, kind_from.get("column"),
                                       {str(k): str(v) for k, v in (kind_from.get("map") or {}).items()},
                                       [str(k) for k in keys], properties, kind_from.get("default"))
     links: list[LinkMapping] = []
-    for index, spec in enumerate(data.get("links") or []):
+    raw_links = data.get("links") or []
+    if not isinstance(raw_links, list):
+        raise MappingError(f"{name}: links: expected a list of links, not {_shape(raw_links)}")
+    for index, spec in enumerate(raw_links):
         where = f"{name}: links[{index}]"
         if not isinstance(spec, dict):
             raise MappingError(f"{where}: expected a mapping")
-        kind = spec.get("kind") or spec.get("schema")
+        kind = _text(f"{where}.kind", spec.get("kind") or spec.get("schema"), "a link kind")
         if kind not in reg.link_kinds:
             raise MappingError(f"{where}.kind: unknown link kind {kind!r}")
         for end in ("source", "target"):
-            if spec.get(end) not in entities:
+            if _text(f"{where}.{end}", spec.get(end), "a mapped entity's name") not in entities:
                 raise MappingError(f"{where}.{end}: {spec.get(end)!r} is not one of the mapped entities")
         props = {}
-        for prop, raw in (spec.get("properties") or {}).items():
+        raw_props = spec.get("properties") or {}
+        if not isinstance(raw_props, dict):
+            raise MappingError(f"{where}.properties: expected a mapping of properties, not {_shape(raw_props)}")
+        for prop, raw in raw_props.items():
             if prop not in reg.link_kinds[kind].properties:
                 raise MappingError(f"{where}.properties.{prop}: {kind} has no property {prop!r}")
             props[prop] = _value_spec(f"{where}.properties.{prop}", raw)
         _check_link_ends(where, reg, reg.link_kinds[kind], entities[spec["source"]], entities[spec["target"]])
         links.append(LinkMapping(kind, spec["source"], spec["target"], props))
-    screen = data.get("screen")
+    screen = _text(f"{name}: screen", data.get("screen"), "a mapped entity's name")
+    _text(f"{name}: sheet", data.get("sheet"), "a sheet name")
     if screen is not None and screen not in entities:
         raise MappingError(f"{name}: screen: {screen!r} is not one of the mapped entities")
     source = data.get("source") or {}
