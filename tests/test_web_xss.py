@@ -68,3 +68,24 @@ def test_pages_send_a_content_security_policy_without_inline_scripts(db_url):
     response = client.get("/entities")
     assert "script-src 'self'" in response.headers["content-security-policy"]
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", response.text)
+
+
+def test_pages_exports_and_files_are_not_kept_in_caches_but_the_style_sheet_may_be(db_url, tmp_path):
+    """QA round 9: a dossier's page, its exports and a source's stored file carried no Cache-Control, so a
+    browser or a shared proxy could keep allegations about named people after the sign-out."""
+    from test_dossier_scenario import build_scenario, complete_dossier
+
+    from workbench.store import db as store_db
+    from workbench.store.permissions import Actor
+
+    with store_db.session_scope(db_url) as s:
+        sc = build_scenario(s, Actor("rita", "researcher"))
+        dossier_id = complete_dossier(s, Actor("rita", "researcher"), sc)
+    client = signed_in_client(db_url, "rita", "researcher")
+    for path in (f"/dossiers/{dossier_id}", f"/dossiers/{dossier_id}/export?format=md", "/entities",
+                 f"/api/dossiers/{dossier_id}"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert response.headers.get("cache-control") == "no-store", path
+    style = client.get("/static/style.css")
+    assert style.status_code == 200 and "no-store" not in style.headers.get("cache-control", "")

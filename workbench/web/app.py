@@ -209,6 +209,10 @@ def create_app() -> FastAPI:
             # A page that says who may frame it (OpenRefine's preview iframe) is not contradicted here.
             response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if not request.url.path.startswith("/static/"):
+            # Pages, exports and files name people and allegations: no copy in a browser's or a shared
+            # proxy's cache outlives the sign-out. (The style sheet and scripts may be cached.)
+            response.headers.setdefault("Cache-Control", "no-store")
         if not request.url.path.startswith("/docs"):
             response.headers.setdefault(
                 "Content-Security-Policy",
