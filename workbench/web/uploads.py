@@ -7,6 +7,7 @@ is not one of the accepted document or table types is refused with a message say
 from __future__ import annotations
 
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,13 +121,22 @@ def _store_upload(session: Session, actor: Actor, checked: Upload, fields: dict[
     return source
 
 
+# A workbook's reader holds its shared strings in memory (up to tabular.MAX_SHARED_STRINGS_BYTES, about
+# 130 MB of it): one workbook is checked at a time, so parallel uploads wait instead of adding up.
+_WORKBOOK_CHECKS = threading.BoundedSemaphore(1)
+
+
 def check_table_upload(checked: Upload, mapping) -> None:
     """Read an uploaded table row by row against its mapping before any byte of it is stored, so a
     refused roll leaves no file in the data directory. Raises TableError naming the upload and line."""
-    from workbench.sources.tabular import check_table
+    from workbench.sources.tabular import check_table, is_workbook
 
     with tempfile.TemporaryDirectory(prefix="workbench-upload-") as tmp:
         path = Path(tmp) / "table"  # checked by content: CSV, or XLSX (a ZIP archive)
         path.write_bytes(checked.data)
         # The reader refuses a zip-bomb workbook before opening it; check_table names the upload.
-        check_table(path, mapping, checked.name)
+        if is_workbook(path):
+            with _WORKBOOK_CHECKS:
+                check_table(path, mapping, checked.name)
+        else:
+            check_table(path, mapping, checked.name)
