@@ -199,7 +199,7 @@ def test_target_topics_read_as_their_labels_in_the_page_and_every_summary(db_url
     md = exports.export_dossier(session, dossier_id, "md").content.decode()
     assert "- Topics: FICTIONAL (demo scenario); Politically exposed person" in md
     html = exports.export_dossier(session, dossier_id, "html").content.decode()
-    assert "<td>FICTIONAL (demo scenario); Politically exposed person</td>" in html
+    assert "<td class=\"typed\">FICTIONAL (demo scenario); Politically exposed person</td>" in html
     page = signed_in_client(db_url, "rosa", "researcher").get(f"/dossiers/{dossier_id}").text
     assert "<td>FICTIONAL (demo scenario); Politically exposed person</td>" in page
     assert "role.pep" not in md and "role.pep" not in page

@@ -3,6 +3,10 @@
 - A PDF of a dossier whose target holds a long text (a pasted article as its description) took minutes
   (2,500 characters 12 s, 20,000 over two minutes, and kept a core busy after the client left): the PDF
   now lays such cells out in a fraction of a second, every word kept.
+- Typed lines of a description or an excerpt collapsed into one on the pages and in the exports.
+- A releasable export called itself complete, "Material assistance: exhibit 3", while leaving exhibit 3
+  out, the element's only support; and it carried the reviewers' comments, which may discuss the
+  withheld material, word for word.
 
 FICTIONAL scenario (test_dossier_scenario).
 """
@@ -92,3 +96,51 @@ def test_the_entity_page_and_the_dossier_page_keep_the_typed_lines(db_url, sessi
     assert f'<blockquote class="excerpt-text">{EXCERPT}</blockquote>' in client.get(f"/dossiers/{dossier_id}").text
     css = (Path(__file__).resolve().parents[1] / "workbench" / "web" / "static" / "style.css").read_text()
     assert "span.value, del.value, .excerpt-text { white-space: pre-line; }" in css
+
+
+# ---- the releasable export's checklist and comments --------------------------------------------
+
+RETURN_COMMENT = "Exhibit 4 rests on the leaked ledger (FICTIONAL): not releasable."
+
+
+@pytest.fixture
+def leak_only(session, researcher, reviewer):
+    """Material assistance supported only by the leak (unreleasable), and a return comment about it."""
+    from workbench.dossiers import service, workflow
+
+    sc = build_scenario(session, researcher)
+    dossier_id = complete_dossier(session, researcher, sc)
+    support = next(ex for ex in service.get_dossier(session, dossier_id).exhibits if ex.number == 3)
+    service.remove_exhibit(session, researcher, dossier_id, support.id)
+    workflow.submit(session, researcher, dossier_id)
+    workflow.return_for_changes(session, reviewer, dossier_id, RETURN_COMMENT)
+    session.commit()
+    return dossier_id
+
+
+def test_a_releasable_export_says_which_element_it_leaves_without_support(session, leak_only):
+    html = export_dossier(session, leak_only, "html", releasable=True).content.decode()
+    assert "The checklist is that of the whole package: this releasable export leaves out exhibit 4." in html
+    assert "Met, with a warning</span>: The releasable export cites no unreleasable source" in html
+    assert ("Warning: In the releasable export the element Material assistance or support has no exhibit left"
+            in html)
+    assert "Material assistance or support: exhibit 4 (unreleasable source: not in the releasable export)" in html
+    md = export_dossier(session, leak_only, "md", releasable=True).content.decode()
+    assert "WARNING: In the releasable export the element Material assistance or support has no exhibit left" in md
+    full = export_dossier(session, leak_only, "html").content.decode()
+    assert "The checklist is that of the whole package" not in full
+
+
+def test_a_releasable_export_says_a_comment_was_made_but_not_what_it_says(session, leak_only):
+    for fmt in ("html", "md", "json"):
+        released = export_dossier(session, leak_only, fmt, releasable=True).content.decode()
+        assert "leaked ledger" not in released, fmt
+        assert "withheld from the releasable export" in released or '"comment_withheld": true' in released, fmt
+        assert "leaked ledger" in export_dossier(session, leak_only, fmt).content.decode(), fmt
+
+
+def test_the_dossier_page_marks_the_releasable_check_as_a_warning(db_url, session, leak_only):
+    from web_helpers import signed_in_client
+
+    page = signed_in_client(db_url, "rita", "researcher").get(f"/dossiers/{leak_only}").text
+    assert '<li class="warning" data-check="releasable"><strong>⚠ The releasable export cites no' in page

@@ -21,6 +21,8 @@ class Check:
     ok: bool
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # Met, but with something a reader must not miss (an element the releasable export has no exhibit for).
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -40,8 +42,8 @@ class Completeness:
     def as_dict(self) -> dict:
         return {
             "complete": self.complete, "missing": self.missing, "withheld_exhibits": self.withheld_exhibits,
-            "checks": [{"key": c.key, "label": c.label, "ok": c.ok, "problems": c.problems, "notes": c.notes}
-                       for c in self.checks],
+            "checks": [{"key": c.key, "label": c.label, "ok": c.ok, "problems": c.problems, "notes": c.notes,
+                        "warnings": c.warnings} for c in self.checks],
         }
 
 
@@ -63,15 +65,16 @@ def _step_words(step: dict) -> str:
 
 
 def _elements(view: dict) -> Check:
-    supported: dict[str, list[int]] = {}
+    supported: dict[str, list[str]] = {}
     for ex in view["exhibits"]:
-        supported.setdefault(ex["element"], []).append(ex["number"])
+        # An exhibit the releasable export leaves out says so wherever its number is given as support.
+        mark = "" if ex["source"].get("releasable", True) else " (unreleasable source: not in the releasable export)"
+        supported.setdefault(ex["element"], []).append(f"{ex['number']}{mark}")
     problems, notes = [], []
     for element in view["legal_basis"]["elements"]:
         numbers = supported.get(element["key"])
         if numbers:
-            notes.append(f"{_label(element)}: exhibit{'s' if len(numbers) > 1 else ''} "
-                         + ", ".join(str(n) for n in numbers))
+            notes.append(f"{_label(element)}: exhibit{'s' if len(numbers) > 1 else ''} " + ", ".join(numbers))
         else:
             # The key follows the label: it is what an API client sends as an exhibit's element.
             problems.append(f"No exhibit supports the element {_label(element)} ('{element['key']}'): "
@@ -147,7 +150,7 @@ def _visa(view: dict) -> Check | None:
 
 def _releasable(view: dict) -> tuple[Check, list[int]]:
     withheld = [ex["number"] for ex in view["exhibits"] if not ex["source"]["releasable"]]
-    notes = []
+    notes, warnings = [], []
     if withheld:
         notes.append("Exhibit" + ("s " if len(withheld) > 1 else " ") + ", ".join(str(n) for n in withheld)
                      + " cite" + ("" if len(withheld) > 1 else "s") + " an unreleasable source and "
@@ -155,10 +158,12 @@ def _releasable(view: dict) -> tuple[Check, list[int]]:
         released = {ex["element"] for ex in view["exhibits"] if ex["source"]["releasable"]}
         for element in view["legal_basis"]["elements"]:
             if element["key"] not in released and any(ex["element"] == element["key"] for ex in view["exhibits"]):
-                notes.append(f"In the releasable export the element {_label(element)} has no exhibit left.")
+                warnings.append(f"In the releasable export the element {_label(element)} has no exhibit left: "
+                                "read alone, it does not show that element supported.")
     else:
         notes.append("Every exhibit cites a releasable source.")
-    return Check("releasable", "The releasable export cites no unreleasable source", True, [], notes), withheld
+    return Check("releasable", "The releasable export cites no unreleasable source", True, [], notes,
+                 warnings), withheld
 
 
 def check(view: dict) -> Completeness:

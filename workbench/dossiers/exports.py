@@ -396,6 +396,12 @@ def document(session: Session, dossier: Dossier, releasable: bool = False) -> di
     # never shown.
     if not releasable:
         withheld = {"exhibits": [], "items": [], "notes": []}
+    # The discussion is the reviewers' and authors' own (a return may say what is wrong with a withheld
+    # exhibit): a releasable package says a comment was made, not what it says.
+    for event in shown.get("events", []):
+        event["comment_withheld"] = bool(releasable and event.get("comment"))
+        if event["comment_withheld"]:
+            event["comment"] = None
     sources: dict[str, dict] = {}
     for ex in shown["exhibits"]:
         sources.setdefault(ex["source"]["id"], ex["source"])
