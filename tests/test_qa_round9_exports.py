@@ -144,3 +144,23 @@ def test_the_dossier_page_marks_the_releasable_check_as_a_warning(db_url, sessio
 
     page = signed_in_client(db_url, "rita", "researcher").get(f"/dossiers/{leak_only}").text
     assert '<li class="warning" data-check="releasable"><strong>⚠ The releasable export cites no' in page
+
+
+# ---- what a link to a designated party says ----------------------------------------------------
+
+def test_a_link_to_a_designated_party_shows_its_dates_and_an_impossible_order(session, researcher):
+    """The HTML, Markdown and PDF summaries showed only 'member of -> the cartel': not when, nor that the
+    membership was recorded as ending before it began (the JSON and FtM exports had the dates)."""
+    from workbench.store.entities import update_link
+
+    sc = build_scenario(session, researcher)
+    update_link(session, researcher, sc.associate_link, {"relationship": "protection payments",
+                                                         "startDate": "2021-05", "endDate": "2019"})
+    dossier_id = complete_dossier(session, researcher, sc)
+    session.commit()
+    html = export_dossier(session, dossier_id, "html").content.decode()
+    assert "Start: 2021-05; End: 2019" in html
+    assert "[Start 2021-05 is after End 2019]" in html
+    md = export_dossier(session, dossier_id, "md").content.decode()
+    assert "Start: 2021-05; End: 2019" in md and "WARNING: Start 2021-05 is after End 2019" in md
+    assert "Start: 2021-05; End: 2019" in _pdf_text(export_dossier(session, dossier_id, "pdf").content)

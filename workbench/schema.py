@@ -229,6 +229,13 @@ def _date_order_warnings(cleaned: dict[str, list[str]], known: dict[str, Propert
                 warnings.setdefault(name, []).append(f"{prop.label} {first} is after {later.label} {last}")
 
 
+def date_order_warnings(values: dict[str, list[str]], known: dict[str, Property]) -> list[str]:
+    """What ``_date_order_warnings`` says of stored values, for a reader of them (an export)."""
+    warnings: dict[str, list[str]] = {}
+    _date_order_warnings(values, known, warnings)
+    return [message for messages in warnings.values() for message in messages]
+
+
 class Registry:
     """Everything ``schema/`` declares, typed and cross-checked."""
 

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from workbench.dossiers import completeness, evidence, service, snapshot
 from workbench.dossiers.service import get_dossier
 from workbench.labels import page_label, value_label
-from workbench.schema import ValidationError, registry
+from workbench.schema import ValidationError, date_order_warnings, registry
 from workbench.store.models import Dossier, Source
 from workbench.text import spreadsheet_cell
 
@@ -321,6 +321,23 @@ def _with_display_values(target: dict) -> None:
         prop["display"] = [value_label(spec, v) for v in prop["values"]]
 
 
+def _with_step_facts(paths: list[dict]) -> None:
+    """Give each link of a chain to a designated party what it says besides its kind (its dates, role,
+    summary), in the schema's order and a reader's words, and any impossible order of its dates: a
+    membership that ended before it began must not read as current. Snapshots frozen before links kept
+    their values have none to show."""
+    for path in paths:
+        for step in path["steps"]:
+            spec = registry().link_kinds.get(step["kind"])
+            values = {k: v for k, v in (step.get("properties") or {}).items() if v}
+            known = spec.properties if spec else {}
+            order = [name for name in known if name in values] + [name for name in values if name not in known]
+            step["facts"] = [{"label": known[name].label if name in known else name,
+                              "value": "; ".join(value_label(known.get(name), v) for v in values[name])}
+                             for name in order]
+            step["date_warnings"] = date_order_warnings(values, known) if spec else []
+
+
 def _with_element_labels(view: dict) -> None:
     """Label the legal basis's elements and each exhibit's element for readers. Views built now carry the
     labels; snapshots frozen before elements had labels get them from the schema (the key if it is gone)."""
@@ -389,6 +406,7 @@ def document(session: Session, dossier: Dossier, releasable: bool = False) -> di
     _note_withheld(result, withheld)
     shown = copy.deepcopy(released if releasable else view)
     _with_display_values(shown["target"])
+    _with_step_facts(shown["designated_links"])
     _with_chain_wording(shown["assets"])
     for exhibit in shown["exhibits"]:
         exhibit["page_label"] = page_label(exhibit.get("page"))
