@@ -164,3 +164,29 @@ def test_a_link_to_a_designated_party_shows_its_dates_and_an_impossible_order(se
     md = export_dossier(session, dossier_id, "md").content.decode()
     assert "Start: 2021-05; End: 2019" in md and "WARNING: Start 2021-05 is after End 2019" in md
     assert "Start: 2021-05; End: 2019" in _pdf_text(export_dossier(session, dossier_id, "pdf").content)
+
+
+# ---- exhibits on values no longer held ----------------------------------------------------------
+
+def test_an_exhibit_cannot_rest_on_a_value_the_target_no_longer_holds(session, researcher):
+    """A citation of the date of birth '1970-02', corrected since to '1970-02-14', was offered as
+    'gazette - birthDate' and accepted as an established fact with no value shown."""
+    from workbench.dossiers import service
+    from workbench.schema import ValidationError
+    from workbench.store.entities import cite
+
+    sc = build_scenario(session, researcher)
+    update_entity(session, researcher, sc.target, {"birthDate": "1970-02"}, replace=False)
+    old = cite(session, researcher, sc.official, entity_id=sc.target, prop="birthDate", value="1970-02").id
+    dossier_id = complete_dossier(session, researcher, sc)
+    dossier = service.get_dossier(session, dossier_id)
+    offered = {c["id"]: c["about"] for c in service.exhibit_choices(session, dossier)["citations"]}
+    assert offered[old] == "Date of birth 1970-02"  # named as a reader reads it, with its value
+
+    update_entity(session, researcher, sc.target, {"birthDate": "1970-02-14"}, replace=False)
+    session.expire_all()
+    dossier = service.get_dossier(session, dossier_id)
+    assert old not in {c["id"] for c in service.exhibit_choices(session, dossier)["citations"]}
+    with pytest.raises(ValidationError, match="no longer holds"):
+        service.add_exhibit(session, researcher, dossier_id, element="foreign_person", statement_type="fact",
+                            statement="Born in February 1970 (FICTIONAL).", citation_id=old)

@@ -25,6 +25,11 @@ def value_label(prop: Property | None, value: str) -> str:
     return value
 
 
+def shortened(text: str, limit: int = 80) -> str:
+    """A value named in a menu or a one-line label: its start, when it is long (a pasted article)."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def country_label(code: str) -> str:
     """A country's name for its ISO code: the schema's ``countries`` vocabulary when it declares one,
     else the name the importers' country table (workbench/sources/countries.py) reads as that code."""

@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from workbench.schema import LegalBasis, ValidationError, registry
+from workbench.labels import shortened, value_label
 from workbench.store import audit
-from workbench.store.entities import MAX_ROW_ID, Conflict, NotFound, get_source, surviving
+from workbench.store.entities import MAX_ROW_ID, Conflict, NotFound, get_source, still_held, surviving
 from workbench.store.models import (
     AuditEntry,
     Citation,
@@ -446,6 +447,11 @@ def add_exhibit(session: Session, actor: Actor, dossier_id: str, *, element: str
             errors["citation"] = [f"citation {number} supports a fact the dossier does not show (not about the "
                                   "target, its links, its chains to designated parties or its assets): choose one "
                                   "of those, or the source itself"]
+        elif not still_held(citation, (session.get(Link, citation.link_id) if citation.link_id else
+                                       session.get(Entity, citation.entity_id)).properties):
+            errors["citation"] = [f"citation {number} supports {citation.prop} {citation.value!r}, a value its entry "
+                                  "no longer holds (it was corrected or removed): cite the value held now, or the "
+                                  "source itself"]
     elif not source_id:
         errors["source"] = ["pick a source or one of its citations"]
     if errors:
@@ -626,31 +632,52 @@ def exhibit_choices(session: Session, dossier: Dossier, view: dict | None = None
     ``view``: the dossier's live view when the caller has built it (the page has)."""
     from workbench.dossiers.evidence import evidence_subjects
     from workbench.store.entities import citations_for
-    from workbench.store.models import Entity, Source
+    from workbench.store.models import Source
 
     entity_ids, link_ids = evidence_subjects(session, dossier.target_id, basis_of(dossier), view)
     citations = citations_for(session, entity_ids=sorted(entity_ids), link_ids=sorted(link_ids))
     links = {l.id: l for l in session.execute(select(Link).where(Link.id.in_(sorted(link_ids)))).scalars()}
-    captions = dict(session.execute(select(Entity.id, Entity.caption).where(Entity.id.in_(
-        sorted(entity_ids | {e for l in links.values() for e in (l.source_id, l.target_id)})))).all())
-    kinds = registry().link_kinds  # 'A associate of B', as the schema's label reads from source to target
+    holders = {e.id: e for e in session.execute(select(Entity).where(Entity.id.in_(
+        sorted(entity_ids | {e for l in links.values() for e in (l.source_id, l.target_id)})))).scalars()}
+    reg = registry()
+    kinds = reg.link_kinds  # 'A associate of B', as the schema's label reads from source to target
+
+    def caption(entity_id: str) -> str:
+        return holders[entity_id].caption if entity_id in holders else entity_id
+
+    def what(c: Citation, known: dict) -> str:
+        """The cited property as a reader calls it, with the value cited: 'Date of birth 1970-02'."""
+        if not c.prop:
+            return ""
+        label = known[c.prop].label if c.prop in known else c.prop
+        if c.value is None:
+            return label
+        return f"{label} {shortened(value_label(known.get(c.prop), c.value))}"
 
     def about(c: Citation) -> str:
         if c.link_id:
             link = links[c.link_id]
-            label = kinds[link.kind].label if link.kind in kinds else link.kind
-            source, target = captions.get(link.source_id, link.source_id), captions.get(link.target_id, link.target_id)
-            return f"{source} {label} {target}"
+            spec = kinds.get(link.kind)
+            words = f"{caption(link.source_id)} {spec.label if spec else link.kind} {caption(link.target_id)}"
+            return words + (f": {what(c, spec.properties)}" if c.prop and spec else "")
+        holder = holders.get(c.entity_id)
+        known = reg.entity_kinds[holder.kind].properties if holder and holder.kind in reg.entity_kinds else {}
         if c.entity_id == dossier.target_id:
-            return c.prop or "the target"
-        return f"{captions.get(c.entity_id, c.entity_id)}{': ' + c.prop if c.prop else ''}"
+            return what(c, known) or "the target"
+        return f"{caption(c.entity_id)}{': ' + what(c, known) if c.prop else ''}"
+
+    def held(c: Citation) -> bool:
+        holder = links.get(c.link_id) if c.link_id else holders.get(c.entity_id)
+        return holder is not None and still_held(c, holder.properties)
 
     sources = list(session.execute(select(Source).order_by(Source.title).limit(500)).scalars())
     return {
+        # A citation of a value no longer held is not offered (add_exhibit refuses it); one the same source
+        # gave twice (a roll screened twice) is told apart by where in the source it is.
         "citations": [
             {"id": c.id, "source_id": c.source_id, "title": c.source.title, "about": about(c),
-             "excerpt": c.excerpt, "page": c.page}
-            for c in citations
+             "excerpt": c.excerpt, "page": c.page, "locator": c.locator}
+            for c in citations if held(c)
         ],
         "sources": [{"id": s.id, "title": s.title, "releasable": s.releasable} for s in sources],
     }

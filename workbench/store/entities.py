@@ -605,6 +605,15 @@ def delete_citation(session: Session, actor: Actor, citation_id: int) -> None:
     session.flush()
 
 
+def still_held(citation: Citation, properties: dict[str, list[str]] | None) -> bool:
+    """Whether the value a citation supports is still one its entry or link holds (a citation of the whole
+    entry, or of a property, always is): a corrected date of birth leaves the old one's citation behind,
+    shown on the entry's page under values no longer held, and no dossier may rest on it."""
+    if not citation.prop or citation.value is None:
+        return True
+    return citation.value in (properties or {}).get(citation.prop, [])
+
+
 def citations_for(session: Session, *, entity_id: str | None = None, link_ids: Iterable[str] = (),
                   entity_ids: Iterable[str] = ()) -> list[Citation]:
     conditions = []

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from workbench.labels import page_label, value_label
+from workbench.labels import page_label, shortened, value_label
 from workbench.schema import Property, ValidationError, registry
 from workbench.store import audit
 from workbench.store.entities import citations_for, get_entity, links_of
@@ -490,7 +490,7 @@ def cite_targets(page: EntityPage) -> list[tuple[str, str]]:
     for name, values in entity.properties.items():
         label = property_label(kind.properties, name)
         for index, value in enumerate(values):
-            options.append((f"prop:{name}:{index}", f"{label}: {value_label(kind.properties.get(name), value)}"))
+            options.append((f"prop:{name}:{index}", f"{label}: {shortened(value_label(kind.properties.get(name), value))}"))
     for _heading, rows in page.link_groups:
         for row in rows:
             options.append((f"link:{row.link.id}", f"Link: {row.label} {row.other.caption}"))
