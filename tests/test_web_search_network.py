@@ -71,8 +71,13 @@ def test_state_filter_keeps_entities_connected_to_the_state(client, world):
     inside = result_rows(client.get("/search", params={"q": "Transportes del Valle", "state": state}).text)
     assert world["company"] in inside
     other = make(client, "Territory", name="Michoacan", level="state")
-    outside = result_rows(client.get("/search", params={"q": "Transportes del Valle", "state": other}).text)
-    assert world["company"] not in outside
+    page = client.get("/search", params={"q": "Transportes del Valle", "state": other}).text
+    assert world["company"] not in result_rows(page)
+    # QA round 9: 'No match. Try another spelling' read as 'not in the store'; the page says what the
+    # filter left out, and links to the search without it
+    assert re.search(r'<strong id="outside-filters">\d+ more match(es)? left out by the filters: '
+                     r'<a href="/search\?q=Transportes%20del%20Valle">search without them</a>', page), page
+    assert "No match within the filters" in page and "another spelling" not in page
 
 
 def test_a_state_filter_does_not_reach_other_states_through_the_country(client, world):

@@ -546,9 +546,16 @@ def territories(session: Session, levels: tuple[str, ...] = ("state",)) -> list[
     return [t for t in rows if set(t.properties.get("level", [])) & set(levels)]
 
 
+@dataclass
+class SearchResults:
+    rows: list[SearchRow]
+    # Matches the state, topic or sanction filter left out: 'no match' would read as 'not in the store'.
+    outside_filters: int = 0
+
+
 def search(session: Session, query: str, kind: str | None = None, state: str | None = None,
            topic: str | None = None, sanction: str | None = None, limit: int = 50,
-           threshold: float | None = None) -> list[SearchRow]:
+           threshold: float | None = None) -> SearchResults:
     """The best matches for ``query``. Without ``kind``, records about others (a Sanction carries its
     target's names and would outrank the people who bear them) are left out: they are one choice away."""
     from workbench.web.engines import SEARCH_THRESHOLD, search_entities
@@ -569,22 +576,20 @@ def search(session: Session, query: str, kind: str | None = None, state: str | N
     sanctions = sanctions_of(session, entities)
     scope = territory_scope(session, state) if state else None
     rows: list[SearchRow] = []
+    outside = 0
     for hit in hits:
         entity = entities.get(hit.entity_id)
         if entity is None:
             continue
         status = sanction_status(sanctions.get(entity.id, []))
-        if topic and topic not in entity.properties.get("topics", []):
+        if ((topic and topic not in entity.properties.get("topics", [])) or (sanction and status != sanction)
+                or (scope is not None and entity.id not in scope)):
+            outside += 1
             continue
-        if sanction and status != sanction:
-            continue
-        if scope is not None and entity.id not in scope:
-            continue
-        rows.append(SearchRow(entity, hit.matched_name, hit.score, hit.explanation or {}, status,
-                              badge_status(entity, sanctions.get(entity.id, []))))
-        if len(rows) >= limit:
-            break
-    return rows
+        if len(rows) < limit:
+            rows.append(SearchRow(entity, hit.matched_name, hit.score, hit.explanation or {}, status,
+                                  badge_status(entity, sanctions.get(entity.id, []))))
+    return SearchResults(rows, outside)
 
 
 # ---- screening review ------------------------------------------------------------------------

@@ -466,7 +466,7 @@ def search(q: str = Query(..., min_length=1), kind: str | None = None, state: st
     if kind:
         registry().entity_kind(kind)
     rows = _engine(readmodels.search, session, q, kind=kind, state=state, topic=topic, sanction=sanction,
-                   limit=limit)
+                   limit=limit).rows
     return [SearchResult(entity_id=r.entity.id, kind=r.entity.kind, caption=r.entity.caption,
                          matched_name=r.matched_name, score=round(r.score, 4), explanation=r.explanation,
                          sanction_status=r.status) for r in rows]

@@ -28,16 +28,17 @@ def search_page(request: Request, q: str = "", kind: str = "", state: str = "", 
                                             + ", ".join(STATUSES)]})
     default_kinds = reg.default_kinds()  # what a search without a kind covers (readmodels.search)
     other_kinds = [k.label for k in reg.concrete_kinds() if k.name not in default_kinds]
-    rows, problem = [], None
+    rows, outside, problem = [], 0, None
     if q.strip():
         try:
-            rows = readmodels.search(session, q, kind=kind or None, state=state or None, topic=topic or None,
-                                     sanction=sanction or None, limit=RESULTS)
+            found = readmodels.search(session, q, kind=kind or None, state=state or None, topic=topic or None,
+                                      sanction=sanction or None, limit=RESULTS)
+            rows, outside = found.rows, found.outside_filters
         except EngineMissing as exc:
             problem = f"Search is not available: {exc}"
     return templates.TemplateResponse(request, "search.html", {
         "q": q, "searched": bool(q.strip()), "more": len(rows) >= RESULTS, "kind": kind, "state": state,
-        "topic": topic, "sanction": sanction, "rows": rows,
+        "topic": topic, "sanction": sanction, "rows": rows, "outside_filters": outside,
         "other_kinds": other_kinds, "any_kind": "Any but " + ", ".join(other_kinds) if other_kinds else "Any",
         "problem": problem, "kinds": [k for k in reg.entity_kinds.values()],
         "states": readmodels.territories(session), "topics": reg.vocabularies["topics"], "statuses": STATUSES,
