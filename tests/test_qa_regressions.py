@@ -92,6 +92,11 @@ def test_link_form_keeps_the_picked_entity_after_a_validation_error(client):
             "direction": "out", "other_name": "Pedro Salas Ruiz", "other_id": twin, "p.startDate": "2020-13"}
     refused = client.post("/links/new", data=data)
     assert refused.status_code == 422 and "month 13 does not exist" in refused.text
+    # QA round 9: the refusal is announced at the top, each refused field linked, as on the entity form
+    summary = re.search(r'<div class="flash error" role="alert" id="error-summary">(.*?)</div>', refused.text,
+                        re.DOTALL)
+    assert summary and "Not saved: see the messages next to the fields." in summary.group(1)
+    assert re.search(r'<li><a href="#f-startDate-0">Start</a>: [^<]*month 13 does not exist', summary.group(1))
     kept = re.search(r'name="other_id" value="([^"]*)"', refused.text).group(1)
     assert kept == twin
     fixed = client.post("/links/new", data={**data, "other_id": kept, "p.startDate": "2020-12"},
@@ -123,7 +128,8 @@ def test_link_form_says_where_the_problem_is_when_the_other_end_is_missing(clien
     refused = client.post("/links/new", data={"csrf_token": client.headers["X-CSRF-Token"], "kind": "Associate",
                                               "entity": person, "direction": "out", "other_name": "Nobody Known"})
     assert refused.status_code == 422
-    assert "Not saved: see the message below." in refused.text and "<ul></ul>" not in refused.text
+    assert "Not saved: see the messages next to the fields." in refused.text and "<ul></ul>" not in refused.text
+    assert re.search(r'<li><a href="#other-name">The other entity</a>: no single entity matches', refused.text)
     assert re.search(r'id="other-name-errors"><li>no single entity matches', refused.text)
 
 

@@ -190,3 +190,17 @@ def test_an_exhibit_cannot_rest_on_a_value_the_target_no_longer_holds(session, r
     with pytest.raises(ValidationError, match="no longer holds"):
         service.add_exhibit(session, researcher, dossier_id, element="foreign_person", statement_type="fact",
                             statement="Born in February 1970 (FICTIONAL).", citation_id=old)
+
+
+def test_labels_meant_for_screen_readers_only_are_hidden_by_the_style_sheet():
+    """The 'Comment on exhibit N' labels used a class the style sheet did not define, so they showed."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    used = {m for path in (root / "templates").rglob("*.html")
+            for m in re.findall(r'class="(visually-hidden)"', path.read_text(encoding="utf-8"))}
+    css = (root / "workbench" / "web" / "static" / "style.css").read_text(encoding="utf-8")
+    assert used == {"visually-hidden"}
+    rule = re.search(r"\.visually-hidden \{([^}]*)\}", css)
+    assert rule and "clip:rect(0 0 0 0)" in rule.group(1) and "position:absolute" in rule.group(1)

@@ -305,6 +305,9 @@ def test_a_search_longer_than_any_name_is_refused_not_scored_for_minutes(client,
         refused = client.get(path, params={"q": long})
         assert refused.status_code == 422
         assert "a name searched for is at most 1000 characters, not 1,259" in refused.text
+    # the page names the field as its form labels it (QA round 9: it said 'Q'); the API keeps its parameter
+    assert "<strong>Name</strong>: a name searched for" in client.get("/search", params={"q": long}).text
+    assert "q" in client.get("/api/search", params={"q": long}).json()["errors"]
     assert client.get("/api/search", params={"q": long[:999]}).status_code == 200
 
 

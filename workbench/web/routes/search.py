@@ -36,6 +36,9 @@ def search_page(request: Request, q: str = "", kind: str = "", state: str = "", 
             rows, outside = found.rows, found.outside_filters
         except EngineMissing as exc:
             problem = f"Search is not available: {exc}"
+        except ValidationError as exc:  # the page names the field as its form does ('Name'), not 'q'
+            raise ValidationError({("name" if key == "q" else key): messages
+                                   for key, messages in exc.errors.items()}) from exc
     return templates.TemplateResponse(request, "search.html", {
         "q": q, "searched": bool(q.strip()), "more": len(rows) >= RESULTS, "kind": kind, "state": state,
         "topic": topic, "sanction": sanction, "rows": rows, "outside_filters": outside,
