@@ -100,6 +100,8 @@ def test_link_form_creates_ownership_shown_on_both_pages_with_dates(client):
                                          "direction": "out", "other_id": company, "p.percentage": "60",
                                          "p.startDate": "2015-03"}, follow_redirects=False)
     assert ok.status_code == 303
+    # the message names the entry the link went to (QA round 9: 'Linked: owns.')
+    assert "Linked: Rosa Elena Mendez owns Transportes del Valle SA." in client.get(ok.headers["location"]).text
     owner_page = client.get(f"/entities/{person}").text
     assert "Transportes del Valle SA" in owner_page and "2015-03" in owner_page and "Share (%): 60" in owner_page
     company_page = client.get(f"/entities/{company}").text

@@ -461,7 +461,7 @@ def render_markdown(doc: dict) -> str:
 # to the page as 'anywhere' did (a 20,000-character description: 0.3 s).
 _RUN = 30
 _PDF_CSS = ".facts td, td.wrap { overflow-wrap: break-word !important; }"
-_LONG_RUN = re.compile(r"(?:&#?\w+;|[^\s<&]){%d,}" % (_RUN + 1))
+_LONG_RUN = re.compile(rf"(?:&#?\w+;|[^\s<&]){{{_RUN + 1},}}")
 _UNIT = re.compile(r"&#?\w+;|[^\s<&]")
 
 

@@ -219,6 +219,20 @@ def allowed_moves(session: Session, actor: Actor, dossier: Dossier) -> list[Move
     return out
 
 
+def last_return(dossier: Dossier) -> DossierEvent | None:
+    """The event that returned the dossier (who, when, what to change), while it waits on its authors
+    (returned, or reopened as a draft after it): its page shows the reason at the top, not only in the
+    history at the bottom."""
+    if dossier.state not in ("returned", "draft"):
+        return None
+    for event in reversed(dossier.events):
+        if event.event == "returned":
+            return event
+        if event.event in ("submitted", "approved", "rejected"):
+            return None  # resubmitted since: the return was answered
+    return None
+
+
 def withdrawal(dossier: Dossier) -> DossierEvent | None:
     """The event that withdrew the dossier (who, when, why), or None: its page shows the reason."""
     if dossier.state != "withdrawn":

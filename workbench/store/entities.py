@@ -42,6 +42,7 @@ class Saved:
 
     obj: Any
     warnings: dict[str, list[str]] = field(default_factory=dict)
+    changed: bool = True  # False: the values sent were those stored; nothing was written or recorded
 
 
 # ---- helpers ---------------------------------------------------------------------------------
@@ -250,6 +251,9 @@ def update_entity(session: Session, actor: Actor, entity_id: str, properties: di
     before = entity_state(entity)
     merged = dict(properties) if replace else {**entity.properties, **properties}
     cleaned, warnings = reg.validate_properties(entity.kind, merged, kind_spec.properties)
+    if cleaned == {k: v for k, v in (entity.properties or {}).items() if v}:
+        # A form saved as it was opened: no new version, and no empty entry in the history.
+        return Saved(entity, warnings, changed=False)
     with session.no_autoflush:
         entity.names  # load before changing, so no autoflush happens outside the conflict check
         entity.properties = cleaned

@@ -129,7 +129,7 @@ _WORKBOOK_CHECKS = threading.BoundedSemaphore(1)
 def check_table_upload(checked: Upload, mapping) -> None:
     """Read an uploaded table row by row against its mapping before any byte of it is stored, so a
     refused roll leaves no file in the data directory. Raises TableError naming the upload and line."""
-    from workbench.sources.tabular import check_table, is_workbook
+    from workbench.sources.tabular import TableError, check_table, is_workbook
 
     with tempfile.TemporaryDirectory(prefix="workbench-upload-") as tmp:
         path = Path(tmp) / "table"  # checked by content: CSV, or XLSX (a ZIP archive)
@@ -137,6 +137,8 @@ def check_table_upload(checked: Upload, mapping) -> None:
         # The reader refuses a zip-bomb workbook before opening it; check_table names the upload.
         if is_workbook(path):
             with _WORKBOOK_CHECKS:
-                check_table(path, mapping, checked.name)
+                rows = check_table(path, mapping, checked.name)
         else:
-            check_table(path, mapping, checked.name)
+            rows = check_table(path, mapping, checked.name)
+    if not rows:  # a job of no rows would end 'done, 0 hits', which reads as 'no one on it matched'
+        raise TableError(checked.name, None, "the file has a header but no data rows: there is nothing to screen")

@@ -151,7 +151,7 @@ def _view(request: Request, session: Session, actor: Actor, dossier, status_code
     return templates.TemplateResponse(request, "dossiers/view.html", {
         "d": dossier, "doc": doc, "moves": workflow.allowed_moves(session, actor, dossier),
         "review_blocked": workflow.may_review(session, actor, dossier) if dossier.state == "submitted" else None,
-        "withdrawal": workflow.withdrawal(dossier),
+        "withdrawal": workflow.withdrawal(dossier), "returned": workflow.last_return(dossier),
         "editable": dossier.state in service.EDITABLE_STATES and actor.can("edit"),
         "comments": [c for c in comments if c.exhibit_id is None],
         "exhibit_comments": {ex.id: [c for c in comments if c.exhibit_id == ex.id] for ex in dossier.exhibits},

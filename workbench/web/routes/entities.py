@@ -243,7 +243,8 @@ def entity_update(entity_id: str, request: Request, actor: Actor = Depends(curre
         return _form(request, entity.kind, values, {"version": messages},
                      entity=current, status=409)
     _flash_warnings(request, saved.warnings, spec.properties)
-    flash(request, f"Saved {saved.obj.caption}.")
+    flash(request, f"Saved {saved.obj.caption}." if saved.changed else
+          f"Nothing changed: {saved.obj.caption} already holds these values.")
     return RedirectResponse(f"/entities/{entity_id}", status_code=303)
 
 
@@ -409,7 +410,10 @@ def link_create(request: Request, actor: Actor = Depends(current_actor),
                           other_name=other_name, other_id=picked, status=422,
                           candidates=[c for c in candidates if c.entity_id != entity.id])
     _flash_warnings(request, saved.warnings, kind.properties)
-    flash(request, f"Linked: {kind.label}.")
+    other = store.get_entity(session, other_id)
+    words = f"{entity.caption} {kind.label} {other.caption}" if direction == "out" else \
+        f"{other.caption} {kind.label} {entity.caption}"
+    flash(request, f"Linked: {words}.")  # which entry the name typed was taken for, said back
     return RedirectResponse(f"/entities/{entity.id}", status_code=303)
 
 
