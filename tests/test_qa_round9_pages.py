@@ -77,3 +77,27 @@ def test_saving_an_entry_unchanged_says_so_and_records_nothing(db_url):
         assert s.query(AuditEntry).filter(AuditEntry.object_id == entity_id).count() == entries
     changed = client.post(f"/entities/{entity_id}/edit", data={**data, "p.country": "us"}, follow_redirects=True)
     assert "Saved Inmobiliaria Costa Ficticia SA de CV." in changed.text
+
+
+def test_row_controls_say_what_they_act_on_to_a_screen_reader(db_url):
+    """'Edit', 'Remove' and 'Confirm' repeated on every row said nothing of which row to a screen reader."""
+    from test_qa_round7_screening import OFFICIAL, _open_items, _roll, _screen
+    from test_web_entities import create
+    from web_helpers import api_entity, csrf_of
+
+    client = signed_in_client(db_url, "rita", "researcher")
+    client.headers["X-CSRF-Token"] = csrf_of(client, "/")
+    person = create(client, "Person", name="Rosa Ficticia Mendez")
+    company = create(client, "Company", name="Transportes Ficticios SA")
+    assert client.post("/api/links", json={"kind": "Ownership", "source_id": person,
+                                           "target_id": company}).status_code == 201
+    page = client.get(f"/entities/{person}").text
+    assert 'aria-label="Edit the link to Transportes Ficticios SA">Edit</a>' in page
+    assert 'aria-label="Remove the link to Transportes Ficticios SA">Remove</button>' in page
+
+    official = api_entity(client, "Person", name=OFFICIAL, topics=["role.official"])
+    row = f'FICT-555-0901,"9 Sample St, Fictionville, TX 79999",P,{OFFICIAL},"PO BOX 9",04/02/2021,1'
+    job_id = _screen(client, _roll([row]), "roll_FICTIONAL.csv", "county_property_roll_real.yml")
+    [(_item, body)] = [(i, b) for i, b in _open_items(client.get(f"/screening/{job_id}").text)
+                       if f"/entities/{official}" in b]
+    assert f'aria-label="Confirm row 1, {OFFICIAL}">Confirm</button>' in body
