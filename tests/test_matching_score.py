@@ -27,6 +27,16 @@ def test_diminutive_matches_given_name_and_explains_it():
     assert hows[("chuy", "jesus")] == "diminutive/variant"
 
 
+def test_a_diminutive_of_two_names_is_explained_as_the_word_written():
+    """'Chema' stands for 'jose maria': the explanation said 'jose = jose; maria = maria', hiding the
+    nickname the query held (QA round 9). Each word it stands for now says where it came from."""
+    result = score_names("Chema Villasenor Ibarra", "VILLASENOR IBARRA, Jose Maria")
+    hows = {(a["query"], a["candidate"]): a["how"] for a in result.explanation()["aligned"]}
+    assert hows[("chema→jose", "jose")] == hows[("chema→maria", "maria")] == "diminutive/variant"
+    partial = score_names("Chema Villasenor", "VILLASENOR, Jose").explanation()
+    assert partial["unmatched_query"] == ["chema→maria"]
+
+
 def test_reordered_organisation_names_match():
     assert score_names("CARTEL DE SINALOA", "SINALOA CARTEL").score == 1.0
 

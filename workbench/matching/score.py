@@ -87,6 +87,20 @@ class NameScore:
         return "; ".join(parts)
 
 
+_EXPANDED = "from diminutive "  # normalize's note on each word a diminutive stands for ('chema': jose, maria)
+
+
+def _expanded_from(token: Token) -> str | None:
+    return token.note[len(_EXPANDED):] if token.note and token.note.startswith(_EXPANDED) else None
+
+
+def _as_written(token: Token) -> str:
+    """A word as the explanation shows it: one a diminutive stood for says so ('chema→jose'), since the
+    name compared did not hold it."""
+    source = _expanded_from(token)
+    return f"{source}→{token.text}" if source else token.text
+
+
 def _as_given_names(a: Token, b: Token) -> bool:
     """Whether two words are compared as given names: one of them is known to be one (the given-name
     part of an OFAC 'SURNAMES, Given' name) and neither is a family name. Unknown roles on both sides
@@ -372,15 +386,16 @@ def align(qf: NameForm, cf: NameForm, stats: TokenStats | None = None) -> tuple[
         used_q[i] = credit
         used_c[j] = credit
         state.pair_how.append((i, j, sim, how))
-        result.aligned.append(Alignment(q[i].text, c[j].text, sim, how))
+        shown = "diminutive/variant" if how == "exact" and (_expanded_from(q[i]) or _expanded_from(c[j])) else how
+        result.aligned.append(Alignment(_as_written(q[i]), _as_written(c[j]), sim, shown))
     if not state.acronyms and only_initials(qf, cf, q, c, state.pair_how):
         for i, j, _sim, _how in state.pair_how:
             del used_q[i], used_c[j]
         state.pair_how.clear()
         state.cross_role = 0
         result.aligned.clear()
-    result.unmatched_query = [q[i].text for i in range(len(q)) if i not in used_q]
-    result.unmatched_candidate = [c[j].text for j in range(len(c)) if j not in used_c]
+    result.unmatched_query = [_as_written(q[i]) for i in range(len(q)) if i not in used_q]
+    result.unmatched_candidate = [_as_written(c[j]) for j in range(len(c)) if j not in used_c]
     return result, state
 
 
