@@ -101,3 +101,26 @@ def test_row_controls_say_what_they_act_on_to_a_screen_reader(db_url):
     [(_item, body)] = [(i, b) for i, b in _open_items(client.get(f"/screening/{job_id}").text)
                        if f"/entities/{official}" in b]
     assert f'aria-label="Confirm row 1, {OFFICIAL}">Confirm</button>' in body
+
+
+def test_a_roll_screened_again_says_which_hits_were_confirmed_before(db_url):
+    """Screening the same roll again raised every confirmed pair as news, with nothing to say it had been
+    confirmed (QA round 9)."""
+    from test_qa_round7_screening import OFFICIAL, _decide, _open_items, _roll, _screen
+    from web_helpers import api_entity, csrf_of
+
+    client = signed_in_client(db_url, "rita", "researcher")
+    client.headers["X-CSRF-Token"] = csrf_of(client, "/")
+    official = api_entity(client, "Person", name=OFFICIAL, topics=["role.official"])
+    row = f'FICT-555-0951,"9 Sample St, Fictionville, TX 79999",P,{OFFICIAL},"PO BOX 9",04/02/2021,1'
+    first = _screen(client, _roll([row]), "roll_january_FICTIONAL.csv", "county_property_roll_real.yml")
+    [(item_id, body)] = [(i, b) for i, b in _open_items(client.get(f"/screening/{first}").text)
+                         if f"/entities/{official}" in b]
+    assert "Confirmed before" not in body
+    assert "Confirmed" in _decide(client, first, item_id, body, "confirmed").text
+
+    second = _screen(client, _roll([row]), "roll_february_FICTIONAL.csv", "county_property_roll_real.yml")
+    [(_again, body)] = [(i, b) for i, b in _open_items(client.get(f"/screening/{second}").text)
+                        if f"/entities/{official}" in b]
+    assert re.search(r'Confirmed before by rita on \d{4}-\d\d-\d\d \(row 1 of <a href="/screening/'
+                     + first + f'#item-{item_id}">roll_january_FICTIONAL.csv</a>\\)', body), body

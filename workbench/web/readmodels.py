@@ -868,6 +868,37 @@ def hidden_hits(session: Session, job_id: str) -> list[HiddenHit]:
     return out
 
 
+@dataclass
+class EarlierConfirmation:
+    """A pair (the same name and entry) a reviewer confirmed in another job: said beside the new hit, so
+    a roll screened again does not read as news (confirming again still adds the new row's records)."""
+
+    item: Any  # the earlier ReviewItem, confirmed
+    job: ScreeningJob | None
+
+
+def confirmed_before(session: Session, items: Iterable[Any]) -> dict[int, EarlierConfirmation]:
+    """For each open hit whose pair was confirmed in another job, the latest such confirmation."""
+    from workbench.store.models import ReviewItem
+
+    out: dict[int, EarlierConfirmation] = {}
+    found: dict[tuple[str, str], EarlierConfirmation | None] = {}  # one owner on many rows, looked up once
+    for item in items:
+        if item.status != "open":
+            continue
+        pair = (item.query_key, item.entity_id)
+        if pair not in found:
+            earlier = session.execute(
+                select(ReviewItem).where(ReviewItem.query_key == item.query_key, ReviewItem.entity_id == item.entity_id,
+                                         ReviewItem.status == "confirmed", ReviewItem.job_id != item.job_id)
+                .order_by(ReviewItem.decided_at.desc(), ReviewItem.id.desc()).limit(1)).scalar_one_or_none()
+            found[pair] = EarlierConfirmation(earlier, session.get(ScreeningJob, earlier.job_id)
+                                              if earlier.job_id else None) if earlier is not None else None
+        if found[pair] is not None:
+            out[item.id] = found[pair]
+    return out
+
+
 def hidden_counts(session: Session, job_ids: Iterable[str]) -> dict[str, int]:
     """Matches hidden by earlier rejections, per job (jobs without any are left out)."""
     from workbench.store.models import ReviewItem

@@ -163,6 +163,7 @@ def screening_job(job_id: str, request: Request, actor: Actor = Depends(current_
     return templates.TemplateResponse(request, "screening/job.html", {
         "job": job, "items": items, "entities": entities, "links": readmodels.links_by_id(session, created),
         "running_here": runner_alive(request, job_id), "hidden": readmodels.hidden_hits(session, job_id),
+        "confirmed_before": readmodels.confirmed_before(session, items),
         "fixed": fixed, "demo_values": [f for f in fixed if f.demo], "real_mappings": real_files,
     })
 
