@@ -152,16 +152,15 @@ def changed_under_review(session: Session, username: str, dossier: Dossier) -> l
     if not submitted or dossier.state != "submitted":
         return []
     since = max(submitted)
-    touched = session.execute(
-        select(AuditEntry.object_type, AuditEntry.object_id, AuditEntry.action)
-        .where(AuditEntry.actor == username, AuditEntry.at >= since, AuditEntry.object_type != "dossier")
-    ).all()
-    if not touched:  # most reviewers changed nothing meanwhile: no view to build
-        return []
-    shown = _shown_ids(snapshot.live_view(session, dossier), {dossier.target_id})
+    mine = (AuditEntry.actor == username, AuditEntry.at >= since, AuditEntry.object_type != "dossier")
+    if session.scalar(select(AuditEntry.seq).where(*mine).limit(1)) is None:
+        return []  # most reviewers changed nothing meanwhile: no view to build
+    shown = sorted(_shown_ids(snapshot.live_view(session, dossier), {dossier.target_id}))
     found: list[str] = []
-    for object_type, object_id, action in touched:
-        if object_id in shown:
+    for start in range(0, len(shown), 500):  # the view's records, not everything the user did (an import)
+        for object_type, object_id, action in session.execute(
+                select(AuditEntry.object_type, AuditEntry.object_id, AuditEntry.action)
+                .where(*mine, AuditEntry.object_id.in_(shown[start:start + 500])).order_by(AuditEntry.seq)):
             label = f"{object_type} {object_id} ({action})"
             if label not in found:
                 found.append(label)
