@@ -246,7 +246,8 @@ def test_the_link_forms_without_a_version_are_refused_and_remove_sends_it(db_url
     # The entity page's Remove button sends the version it shows.
     page = client.get(f"/entities/{owner}").text
     assert f'action="/links/{link}/delete"' in page
-    assert '<input type="hidden" name="version" value="1"><button type="submit" class="link">Remove' in page
+    assert re.search(r'<input type="hidden" name="version" value="1"><button type="submit" class="link"'
+                     r'( aria-label="[^"]*")?>Remove<', page)
     removed = client.post(f"/links/{link}/delete", data={"csrf_token": token, "entity": owner, "version": "1"},
                           follow_redirects=False)
     assert removed.status_code == 303
