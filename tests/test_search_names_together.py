@@ -65,3 +65,16 @@ def test_the_search_page_shows_both_names(client, people):
     page = client.get("/search", params={"q": "Tigre Quintanilla"}).text
     assert f'/entities/{people["tigre"]}' in page
     assert "El Tigre + Ramiro Quintanilla Salcido" in page
+
+
+def test_a_diminutive_of_two_names_is_read_together_as_before(client):
+    """An explanation change (QA round 9) put 'chema→jose' where names_together reads the words compared:
+    a search crashed, and a nickname with a surname lost its entry. The explanation shows it; the
+    reading keeps the words."""
+    zambada = make(client, "Person", name="ZAMBADA FICTICIO, Ismael", alias=["Jose Maria"])
+    lopez = make(client, "Person", name="Chema Lopez Ficticio", weakAlias=["El Gordo"])
+    hits = search(client, "Chema Zambada")
+    assert hits and hits[0]["entity_id"] == zambada and hits[0]["score"] >= 0.99
+    response = client.get("/api/search", params={"q": "Jose Maria Gordo"})
+    assert response.status_code == 200
+    assert lopez in [h["entity_id"] for h in response.json()]

@@ -60,27 +60,41 @@ class NameScore:
     query: NameForm | None = None
     candidate: NameForm | None = None
 
+    def _written(self) -> tuple[dict[str, str], dict[str, str]]:
+        """Each side's words as the explanation shows them: one a diminutive stood for says so
+        ('chema→jose'). The alignment itself keeps the words compared (names_together reads them)."""
+        return tuple({t.text: _as_written(t) for t in form.tokens if _expanded_from(t)} if form else {}
+                     for form in (self.query, self.candidate))
+
+    def _shown(self) -> tuple[list[tuple[str, str, float, str]], list[str], list[str]]:
+        wq, wc = self._written()
+        aligned = [(wq.get(a.query, a.query), wc.get(a.candidate, a.candidate), a.similarity,
+                    "diminutive/variant" if a.how == "exact" and (a.query in wq or a.candidate in wc) else a.how)
+                   for a in self.aligned]
+        return (aligned, [wq.get(t, t) for t in self.unmatched_query],
+                [wc.get(t, t) for t in self.unmatched_candidate])
+
     def explanation(self) -> dict:
+        aligned, only_q, only_c = self._shown()
         return {
             "score": round(self.score, 4),
             "query": self.query.as_dict() if self.query else None,
             "candidate": self.candidate.as_dict() if self.candidate else None,
-            "aligned": [
-                {"query": a.query, "candidate": a.candidate, "similarity": round(a.similarity, 3), "how": a.how}
-                for a in self.aligned
-            ],
-            "unmatched_query": self.unmatched_query,
-            "unmatched_candidate": self.unmatched_candidate,
+            "aligned": [{"query": q, "candidate": c, "similarity": round(sim, 3), "how": how}
+                        for q, c, sim, how in aligned],
+            "unmatched_query": only_q,
+            "unmatched_candidate": only_c,
             "features": self.features,
         }
 
     def summary(self) -> str:
         """One line for CSV output: 'joaquin=joaquin exact; lopez!=loera; penalty ...'."""
-        parts = [f"{a.query}={a.candidate} ({a.how} {a.similarity:.2f})" for a in self.aligned]
-        if self.unmatched_query:
-            parts.append("only in query: " + " ".join(self.unmatched_query))
-        if self.unmatched_candidate:
-            parts.append("only in candidate: " + " ".join(self.unmatched_candidate))
+        aligned, only_q, only_c = self._shown()
+        parts = [f"{q}={c} ({how} {sim:.2f})" for q, c, sim, how in aligned]
+        if only_q:
+            parts.append("only in query: " + " ".join(only_q))
+        if only_c:
+            parts.append("only in candidate: " + " ".join(only_c))
         for f in self.features:
             if f["feature"] != "coverage":
                 parts.append(f"{f['feature']} {f['effect']:+.2f}")
@@ -386,16 +400,15 @@ def align(qf: NameForm, cf: NameForm, stats: TokenStats | None = None) -> tuple[
         used_q[i] = credit
         used_c[j] = credit
         state.pair_how.append((i, j, sim, how))
-        shown = "diminutive/variant" if how == "exact" and (_expanded_from(q[i]) or _expanded_from(c[j])) else how
-        result.aligned.append(Alignment(_as_written(q[i]), _as_written(c[j]), sim, shown))
+        result.aligned.append(Alignment(q[i].text, c[j].text, sim, how))
     if not state.acronyms and only_initials(qf, cf, q, c, state.pair_how):
         for i, j, _sim, _how in state.pair_how:
             del used_q[i], used_c[j]
         state.pair_how.clear()
         state.cross_role = 0
         result.aligned.clear()
-    result.unmatched_query = [_as_written(q[i]) for i in range(len(q)) if i not in used_q]
-    result.unmatched_candidate = [_as_written(c[j]) for j in range(len(c)) if j not in used_c]
+    result.unmatched_query = [q[i].text for i in range(len(q)) if i not in used_q]
+    result.unmatched_candidate = [c[j].text for j in range(len(c)) if j not in used_c]
     return result, state
 
 
