@@ -68,3 +68,28 @@ def test_changes_elsewhere_and_before_the_submission_leave_the_reviewer_free(ses
     create_entity(session, reviewer, "Person", {"name": "Persona Ajena Ficticia (TEST)"})
     session.commit()
     assert _approve(session, reviewer, dossier_id).state == "approved"
+
+
+def test_a_reviewer_who_deleted_an_ownership_link_under_review_cannot_approve_it(session, submitted, reviewer):
+    """Deleting the target's ownership of the company took the assets out of the page, and with them the
+    trace of the change (found by review)."""
+    from sqlalchemy import select
+
+    from workbench.store.entities import delete_link
+    from workbench.store.models import Link
+
+    sc, dossier_id = submitted
+    owned = session.scalar(select(Link.id).where(Link.kind == "Ownership", Link.source_id == sc.target,
+                                                 Link.target_id == sc.company))
+    delete_link(session, reviewer, owned)
+    session.commit()
+    with pytest.raises(FourEyesViolation, match="link.delete"):
+        _approve(session, reviewer, dossier_id)
+
+
+def test_a_reviewer_who_edited_the_designated_party_cannot_approve_it(session, submitted, reviewer):
+    sc, dossier_id = submitted
+    update_entity(session, reviewer, sc.cartel, {"notes": "FICTIONAL note by the reviewer"}, replace=False)
+    session.commit()
+    with pytest.raises(FourEyesViolation, match=sc.cartel):
+        _approve(session, reviewer, dossier_id)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workbench.dossiers import completeness, snapshot
@@ -129,13 +129,20 @@ def may_review(session: Session, actor: Actor, dossier: Dossier) -> str | None:
     return None
 
 
+# Keys of the dossier's view that hold the id of a stored record: an entry, a link or a source.
+_ID_KEYS = frozenset({"id", "link_id", "source", "target", "designated_id"})
+
+
 def _shown_ids(value, out: set[str]) -> set[str]:
-    """The stored records a dossier's view is made of: entries, links and sources (their ids), wherever
-    they stand in it. (A citation's audit entries name the entry or link it is on.)"""
+    """The stored records a dossier's view is made of (entries, links, sources, and the entries on the
+    chains to designated parties), wherever they stand in it. (A citation's audit entries name the
+    entry or link it is on.)"""
     if isinstance(value, dict):
         for key, item in value.items():
-            if key in ("id", "link_id") and isinstance(item, str):
+            if key in _ID_KEYS and isinstance(item, str):
                 out.add(item)
+            elif key == "nodes" and isinstance(item, list):
+                out.update(n for n in item if isinstance(n, str))
             else:
                 _shown_ids(item, out)
     elif isinstance(value, list):
@@ -146,21 +153,28 @@ def _shown_ids(value, out: set[str]) -> set[str]:
 
 def changed_under_review(session: Session, username: str, dossier: Dossier) -> list[str]:
     """What this user changed, since the dossier was last submitted, of the records its page shows (the
-    target, its links and assets, the sources and citations of its evidence): a reviewer who reshaped the
+    target, its links and assets, the chains to designated parties, the sources and citations of its
+    evidence), or removed from it (a link from or to one of them, deleted): a reviewer who reshaped the
     evidence under review is its editor, not its second pair of eyes. Empty when nothing."""
-    submitted = [e.at for e in dossier.events if e.event == "submitted" and e.at is not None]
-    if not submitted or dossier.state != "submitted":
+    if dossier.state != "submitted":
         return []
-    since = max(submitted)
-    mine = (AuditEntry.actor == username, AuditEntry.at >= since, AuditEntry.object_type != "dossier")
-    if session.scalar(select(AuditEntry.seq).where(*mine).limit(1)) is None:
-        return []  # most reviewers changed nothing meanwhile: no view to build
-    shown = sorted(_shown_ids(snapshot.live_view(session, dossier), {dossier.target_id}))
+    # The submission's own audit entry (found by the dossier's id, which is indexed) bounds the search to
+    # what came after it by sequence number: the log's primary key, not a scan of the user's history.
+    submitted = session.scalar(select(func.max(AuditEntry.seq)).where(
+        AuditEntry.object_id == dossier.id, AuditEntry.object_type == "dossier", AuditEntry.action == "dossier.submit"))
+    if submitted is None:
+        return []
+    mine = session.execute(
+        select(AuditEntry.object_type, AuditEntry.object_id, AuditEntry.action, AuditEntry.before, AuditEntry.after)
+        .where(AuditEntry.seq > submitted, AuditEntry.actor == username, AuditEntry.object_type != "dossier")
+        .order_by(AuditEntry.seq)).all()
+    if not mine:  # most reviewers changed nothing meanwhile: no view to build
+        return []
+    shown = _shown_ids(snapshot.live_view(session, dossier), {dossier.target_id})
     found: list[str] = []
-    for start in range(0, len(shown), 500):  # the view's records, not everything the user did (an import)
-        for object_type, object_id, action in session.execute(
-                select(AuditEntry.object_type, AuditEntry.object_id, AuditEntry.action)
-                .where(*mine, AuditEntry.object_id.in_(shown[start:start + 500])).order_by(AuditEntry.seq)):
+    for object_type, object_id, action, before, after in mine:
+        ends = {state.get(end) for state in (before, after) if isinstance(state, dict) for end in ("source", "target")}
+        if object_id in shown or (object_type == "link" and ends & shown):
             label = f"{object_type} {object_id} ({action})"
             if label not in found:
                 found.append(label)
