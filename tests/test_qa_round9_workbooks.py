@@ -19,7 +19,7 @@ from workbench.store.models import Entity, Source
 MAPPING = "entities:\n  owner:\n    kind: Person\n    keys: [NAME]\n    properties:\n      name: NAME\n"
 
 
-def _workbook(rows: int) -> bytes:
+def _workbook(rows: int, shared_part: str = "sharedStrings.xml") -> bytes:
     """A minimal workbook as spreadsheet programs write one: its cells point into xl/sharedStrings.xml
     (openpyxl itself writes inline strings, which the reader streams)."""
     import zipfile
@@ -36,7 +36,7 @@ def _workbook(rows: int) -> bytes:
             'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/'
             'workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
             '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-'
-            'officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/sharedStrings.xml" ContentType='
+            f'officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/{shared_part}" ContentType='
             '"application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>'),
         "_rels/.rels": (
             '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/'
@@ -48,11 +48,11 @@ def _workbook(rows: int) -> bytes:
         "xl/_rels/workbook.xml.rels": (
             '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/'
             f'2006/relationships"><Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
-            f'<Relationship Id="rId2" Type="{rel}/sharedStrings" Target="sharedStrings.xml"/></Relationships>'),
+            f'<Relationship Id="rId2" Type="{rel}/sharedStrings" Target="{shared_part}"/></Relationships>'),
         "xl/worksheets/sheet1.xml": (
             f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{main}"><sheetData>{cells}</sheetData>'
             '</worksheet>'),
-        "xl/sharedStrings.xml": (
+        f"xl/{shared_part}": (
             f'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{main}" count="{len(texts)}" '
             f'uniqueCount="{len(texts)}">{shared}</sst>'),
     }
@@ -106,3 +106,17 @@ def test_the_screening_page_refuses_it_too_and_starts_no_job(db_url, low_limit):
     assert response.status_code == 422
     assert "shared strings" in response.text and "roll_FICTIONAL.xlsx" in response.text
     assert _counts(db_url) == before
+
+
+def test_a_renamed_shared_strings_part_is_counted_too(db_url, tmp_path, low_limit):
+    """The reader finds the shared strings by their content type, not their name (found by review)."""
+    from workbench.cli import app
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    book = tmp_path / "renamed_FICTIONAL.xlsx"
+    book.write_bytes(_workbook(2000, shared_part="s.xml"))
+    mapping = tmp_path / "roll.yml"
+    mapping.write_text(MAPPING, encoding="utf-8")
+    result = runner.invoke(app, ["import", "table", str(book), "--mapping", str(mapping)])
+    assert result.exit_code == 2 and "shared strings" in " ".join(result.output.split()), result.output

@@ -506,8 +506,8 @@ def is_workbook(path: Path) -> bool:
 # (`workbench import table`) and the web upload alike.
 MAX_UNPACK_RATIO = 100
 MAX_UNPACKED_BYTES = 512 * 1024 * 1024
-# The sheets are read as a stream, but a workbook's shared strings (every distinct text of its cells) are
-# held in memory whole, at about 1.3x their unpacked size: 412 MB of them took a server to 1.5 GB with
+# The sheets are read as a stream, but a workbook's other parts, its shared strings above all (every
+# distinct text of its cells), are held in memory whole, at about 1.3x their unpacked size: 412 MB of them took a server to 1.5 GB with
 # three uploads. 100 MB holds some two million distinct owner names and addresses.
 MAX_SHARED_STRINGS_BYTES = 100 * 1024 * 1024
 
@@ -523,11 +523,13 @@ def unpacked_problem(path: Path) -> str | None:
     except (zipfile.BadZipFile, OSError) as exc:
         return f"not a readable XLSX workbook ({exc})"
     unpacked = sum(info.file_size for info in members)
-    shared = sum(info.file_size for info in members if info.filename.lower().endswith("sharedstrings.xml"))
+    # Every part but the sheets, whatever its name: the reader finds the shared strings by their content
+    # type, so a renamed part ('xl/s.xml') holds them as well as 'xl/sharedStrings.xml' does.
+    shared = sum(info.file_size for info in members if not info.filename.lower().startswith("xl/worksheets/"))
     if shared > MAX_SHARED_STRINGS_BYTES:
-        return (f"the workbook's shared strings (the text of its cells) unpack to {shared / (1024 * 1024):.0f} MB, "
-                f"over {MAX_SHARED_STRINGS_BYTES // (1024 * 1024)} MB, which the reader would hold in memory whole: "
-                "give it as CSV, or split it")
+        return (f"the workbook's shared strings and other parts (all but its sheets: the text of its cells) unpack "
+                f"to {shared / (1024 * 1024):.0f} MB, over {MAX_SHARED_STRINGS_BYTES // (1024 * 1024)} MB, which "
+                "the reader would hold in memory whole: give it as CSV, or split it")
     too_big = unpacked > MAX_UNPACKED_BYTES
     if too_big or unpacked > MAX_UNPACK_RATIO * max(size, 1):
         limit = (f"over {MAX_UNPACKED_BYTES // (1024 * 1024)} MB" if too_big
