@@ -204,3 +204,18 @@ def test_labels_meant_for_screen_readers_only_are_hidden_by_the_style_sheet():
     assert used == {"visually-hidden"}
     rule = re.search(r"\.visually-hidden \{([^}]*)\}", css)
     assert rule and "clip:rect(0 0 0 0)" in rule.group(1) and "position:absolute" in rule.group(1)
+
+
+def test_the_pdf_breaks_long_runs_only_inside_table_cells():
+    """A hash or an identifier outside a table copies whole from the PDF (found by review: the zero-width
+    breaks went into the snapshot hash and the dossier id too)."""
+    from workbench.dossiers.exports import _breakable
+
+    digest = "ab" * 32
+    html = (f'<html><head><title>{"t" * 40}</title></head><body><p>Snapshot hash: <span class="hash">{digest}'
+            f'</span></p><table><tr><td class="wrap">{"x" * 45} &amp;{"y" * 40}</td><td>short</td></tr></table>'
+            '</body></html>')
+    out = _breakable(html)
+    assert digest in out and "t" * 40 in out
+    cell = out[out.index('<td class="wrap">'):out.index("</td>")]
+    assert "\u200b" in cell and cell.replace("\u200b", "") == f'<td class="wrap">{"x" * 45} &amp;{"y" * 40}'

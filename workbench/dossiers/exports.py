@@ -457,27 +457,31 @@ def render_markdown(doc: dict) -> str:
 # WeasyPrint lays out a table cell with 'overflow-wrap: anywhere' (which the HTML export keeps, so a
 # browser shrinks a cell holding a long URL to the page) in time that grows with the square of its text:
 # 2,500 characters took 12 s, 20,000 over two minutes. The PDF wraps with 'break-word' instead, and long
-# runs without a space get a zero-width break opportunity every _RUN characters, which keeps the cells
-# to the page as 'anywhere' did (a 20,000-character description: 0.3 s).
+# runs without a space in a table cell get a zero-width break opportunity every _RUN characters, which
+# keeps the cells to the page as 'anywhere' did (a 20,000-character description: 0.3 s).
 _RUN = 30
 _PDF_CSS = ".facts td, td.wrap { overflow-wrap: break-word !important; }"
 _LONG_RUN = re.compile(rf"(?:&#?\w+;|[^\s<&]){{{_RUN + 1},}}")
 _UNIT = re.compile(r"&#?\w+;|[^\s<&]")
 
 
+_CELL = re.compile(r"(<td\b[^>]*>)(.*?)(</td>)", re.DOTALL)
+
+
 def _breakable(html: str) -> str:
-    """The page's text (never its tags, attributes or style sheet) with a break opportunity (U+200B) in
+    """The table cells' text (never a tag, an attribute, or text outside a cell: a hash or a URL in a
+    paragraph wraps there with 'break-word' and copies whole) with a break opportunity (U+200B) in
     every run of more than _RUN characters without a space; an entity (&amp;) counts as one character."""
-    start = html.find("<body")
-    head, body = (html[:start], html[start:]) if start >= 0 else ("", html)
 
-    def runs(text: re.Match) -> str:
-        def split(run: re.Match) -> str:
-            units = _UNIT.findall(run.group(0))
-            return "\u200b".join("".join(units[i:i + _RUN]) for i in range(0, len(units), _RUN))
-        return ">" + _LONG_RUN.sub(split, text.group(1))
+    def split(run: re.Match) -> str:
+        units = _UNIT.findall(run.group(0))
+        return "\u200b".join("".join(units[i:i + _RUN]) for i in range(0, len(units), _RUN))
 
-    return head + re.sub(r">([^<]+)", runs, body)
+    def cell(match: re.Match) -> str:
+        inner = re.sub(r"(^|>)([^<]+)", lambda t: t.group(1) + _LONG_RUN.sub(split, t.group(2)), match.group(2))
+        return match.group(1) + inner + match.group(3)
+
+    return _CELL.sub(cell, html)
 
 
 def render_pdf(doc: dict) -> bytes:
