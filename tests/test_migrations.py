@@ -123,8 +123,9 @@ def test_migration_0007_gives_stored_entries_their_place_in_lists(tmp_path):
 
 
 def test_migration_0008_keeps_the_first_of_twin_versions_in_the_chain_and_detaches_the_other(tmp_path):
-    """Twin drafts left by the race of QA round 9: the first opened stays the next version, the other
-    keeps all it holds as a package of its own; then the database refuses a second successor."""
+    """Twins left by the race of QA round 9: the one furthest along (else the first opened) stays the next
+    version, the other keeps all it holds as a package of its own; then the database refuses a second
+    successor."""
     import pytest
     from sqlalchemy.exc import IntegrityError
 
@@ -139,12 +140,14 @@ def test_migration_0008_keeps_the_first_of_twin_versions_in_the_chain_and_detach
                               "created_by, version) VALUES ('p1', 'Person', 'FICTIONAL', '{}', '2026-01-01', "
                               "'2026-01-01', 'rita', 1)"))
             for row in (("v1", "approved", 1, None, "2026-01-01"), ("v2b", "draft", 2, "v1", "2026-01-03"),
-                        ("v2a", "draft", 2, "v1", "2026-01-02")):
+                        ("v2a", "draft", 2, "v1", "2026-01-02"), ("w1", "approved", 1, None, "2026-01-01"),
+                        ("w2a", "draft", 2, "w1", "2026-01-02"), ("w2b", "approved", 2, "w1", "2026-01-03")):
                 conn.execute(insert, dict(zip(("id", "state", "number", "previous", "at"), row), title=row[0]))
         upgrade(engine)
         with engine.connect() as conn:
             assert dict(conn.execute(text("SELECT id, previous_id FROM dossiers")).all()) == {
-                "v1": None, "v2a": "v1", "v2b": None}
+                "v1": None, "v2a": "v1", "v2b": None,  # two drafts: the first opened stays
+                "w1": None, "w2a": None, "w2b": "w1"}  # an approved twin stays before an older draft
         with pytest.raises(IntegrityError), engine.begin() as conn:
             conn.execute(insert, {"id": "v2c", "title": "v2c", "state": "draft", "number": 2, "previous": "v1",
                                   "at": "2026-01-04"})

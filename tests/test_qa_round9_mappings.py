@@ -32,6 +32,8 @@ def client(db_url):
     (BASE + "screen: [owner]\n", "screen: expected a mapped entity's name, not a list"),
     (BASE.replace("    properties:\n      name: OWNER_NAME\n", "    properties: 5\n"),
      "entities.owner.properties: expected a mapping of properties"),
+    (BASE + "source: {title: true}\n", "source.title: expected a text, not true/false"),
+    (BASE + "source: {publisher: [a]}\n", "source.publisher: expected a text, not a list"),
 ])
 def test_a_mapping_value_of_the_wrong_shape_is_named_not_a_server_error(client, mapping, named):
     jobs_before = client.get("/screening").text.count("/screening/")

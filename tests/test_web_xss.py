@@ -71,8 +71,9 @@ def test_pages_send_a_content_security_policy_without_inline_scripts(db_url):
 
 
 def test_pages_exports_and_files_are_not_kept_in_caches_but_the_style_sheet_may_be(db_url, tmp_path):
-    """QA round 9: a dossier's page, its exports and a source's stored file carried no Cache-Control, so a
-    browser or a shared proxy could keep allegations about named people after the sign-out."""
+    """QA round 9: a dossier's page, its exports and its JSON carried no Cache-Control, so a browser or a
+    shared proxy could keep allegations about named people after the sign-out (the rule is the app's,
+    for every path but /static/)."""
     from test_dossier_scenario import build_scenario, complete_dossier
 
     from workbench.store import db as store_db

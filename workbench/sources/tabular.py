@@ -377,6 +377,9 @@ def _check_source_fields(name: str, source: dict) -> None:
     if unknown:
         raise MappingError(f"{name}: source: unknown key(s) {', '.join(sorted(map(str, unknown)))} "
                            f"(allowed: {', '.join(SOURCE_FIELDS)})")
+    for key, value in source.items():  # a flag only where the field is one; a list or mapping nowhere
+        if isinstance(value, (list, dict)) or (isinstance(value, bool) and key != "releasable"):
+            raise MappingError(f"{name}: source.{key}: expected a text, not {_shape(value)}")
     try:
         texts = {k: v if v is None or isinstance(v, bool) else str(v) for k, v in source.items()}
         validate_source_fields({"title": "x", **texts}, registry())

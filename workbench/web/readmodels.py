@@ -878,25 +878,29 @@ class EarlierConfirmation:
 
 
 def confirmed_before(session: Session, items: Iterable[Any]) -> dict[int, EarlierConfirmation]:
-    """For each open hit whose pair was confirmed in another job, the latest such confirmation."""
+    """For each open hit whose pair was confirmed in another job (or outside one), the latest such
+    confirmation: one query for the job's pairs, one for the jobs named."""
     from workbench.store.models import ReviewItem
 
-    out: dict[int, EarlierConfirmation] = {}
-    found: dict[tuple[str, str], EarlierConfirmation | None] = {}  # one owner on many rows, looked up once
-    for item in items:
-        if item.status != "open":
-            continue
-        pair = (item.query_key, item.entity_id)
-        if pair not in found:
-            earlier = session.execute(
-                select(ReviewItem).where(ReviewItem.query_key == item.query_key, ReviewItem.entity_id == item.entity_id,
-                                         ReviewItem.status == "confirmed", ReviewItem.job_id != item.job_id)
-                .order_by(ReviewItem.decided_at.desc(), ReviewItem.id.desc()).limit(1)).scalar_one_or_none()
-            found[pair] = EarlierConfirmation(earlier, session.get(ScreeningJob, earlier.job_id)
-                                              if earlier.job_id else None) if earlier is not None else None
-        if found[pair] is not None:
-            out[item.id] = found[pair]
-    return out
+    open_items = [i for i in items if i.status == "open"]
+    keys = sorted({i.query_key for i in open_items})
+    latest: dict[tuple[str, str], list[Any]] = {}
+    for start in range(0, len(keys), 500):
+        for earlier in session.execute(
+                select(ReviewItem).where(ReviewItem.query_key.in_(keys[start:start + 500]),
+                                         ReviewItem.status == "confirmed")
+                .order_by(ReviewItem.decided_at.desc(), ReviewItem.id.desc())).scalars():
+            latest.setdefault((earlier.query_key, earlier.entity_id), []).append(earlier)
+    chosen: dict[int, Any] = {}
+    for item in open_items:
+        earlier = next((e for e in latest.get((item.query_key, item.entity_id), []) if e.job_id != item.job_id
+                        or e.job_id is None), None)
+        if earlier is not None:
+            chosen[item.id] = earlier
+    job_ids = sorted({e.job_id for e in chosen.values() if e.job_id})
+    jobs = {j.id: j for j in session.execute(select(ScreeningJob).where(ScreeningJob.id.in_(job_ids))).scalars()} \
+        if job_ids else {}
+    return {item_id: EarlierConfirmation(e, jobs.get(e.job_id)) for item_id, e in chosen.items()}
 
 
 def hidden_counts(session: Session, job_ids: Iterable[str]) -> dict[str, int]:

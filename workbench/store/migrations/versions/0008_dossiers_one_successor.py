@@ -19,12 +19,15 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # Twins left by the race: the first opened stays the next version; a later one keeps everything it
-    # holds but is detached from the chain (a package of its own), since only one can follow.
+    # Twins left by the race: the one furthest along (approved, then submitted or decided, before a draft),
+    # else the first opened, stays the next version; another keeps everything it holds but is detached
+    # from the chain (a package of its own), since only one can follow.
     connection = op.get_bind()
     rows = connection.execute(sa.text(
         "SELECT id, previous_id FROM dossiers WHERE previous_id IN (SELECT previous_id FROM dossiers "
-        "WHERE previous_id IS NOT NULL GROUP BY previous_id HAVING COUNT(*) > 1) ORDER BY created_at, id")).all()
+        "WHERE previous_id IS NOT NULL GROUP BY previous_id HAVING COUNT(*) > 1) ORDER BY "
+        "CASE state WHEN 'approved' THEN 0 WHEN 'draft' THEN 2 WHEN 'withdrawn' THEN 3 ELSE 1 END, "
+        "created_at, id")).all()
     kept: set[str] = set()
     for dossier_id, previous_id in rows:
         if previous_id in kept:
