@@ -257,7 +257,8 @@ def _accuracy(sdn_dir: Path, train: bool) -> None:
     ]
     peer = logic_v2_scorer()
     if peer is None:
-        console.print("nomenklatura logic-v2: not installed (skipped; `pip install -e '.[peers]'` adds it)")
+        console.print("nomenklatura logic-v2: not installed (skipped; `pip install -e '.[peers]'` adds it)",
+                      markup=False)  # '[peers]' is text, not a Rich style
     else:
         scorers.append(("nomenklatura logic-v2 (OpenSanctions)", peer))
     for label, fn in scorers:
