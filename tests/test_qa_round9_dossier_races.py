@@ -43,24 +43,24 @@ def _after_successor_check(session, run_meanwhile):
     return fired
 
 
-@pytest.fixture
-def returned(db_url, session, researcher, reviewer):
-    sc = build_scenario(session, researcher)
-    dossier_id = complete_dossier(session, researcher, sc)
+def _reviewed(session, researcher, verdict) -> str:
+    """A complete dossier, submitted and then given ``verdict`` (a workflow move) by its reviewer."""
+    dossier_id = complete_dossier(session, researcher, build_scenario(session, researcher))
     workflow.submit(session, researcher, dossier_id)
-    workflow.return_for_changes(session, reviewer, dossier_id, "corroborate exhibit 4")
+    verdict(dossier_id)
     session.commit()
     return dossier_id
+
+
+@pytest.fixture
+def returned(db_url, session, researcher, reviewer):
+    return _reviewed(session, researcher, lambda d: workflow.return_for_changes(session, reviewer, d,
+                                                                                 "corroborate exhibit 4"))
 
 
 @pytest.fixture
 def approved(db_url, session, researcher, reviewer):
-    sc = build_scenario(session, researcher)
-    dossier_id = complete_dossier(session, researcher, sc)
-    workflow.submit(session, researcher, dossier_id)
-    workflow.approve(session, reviewer, dossier_id)
-    session.commit()
-    return dossier_id
+    return _reviewed(session, researcher, lambda d: workflow.approve(session, reviewer, d))
 
 
 def _open_version_elsewhere(db_url, dossier_id):

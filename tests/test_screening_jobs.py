@@ -141,6 +141,16 @@ def test_rows_without_an_owner_name_are_counted_once_even_across_a_resume(demo, 
         assert len(screened) == 234 and not any(n % 10 == 1 for n in screened)  # blank rows raised nothing
 
 
+def _screen_and_confirm_the_official(demo, researcher, roll) -> None:
+    """Screen ``roll`` against the demo store and confirm its hit on the fictional official."""
+    with session_scope(demo) as s:
+        job_id = jobs.start_job(s, researcher, roll, MAPPING, threshold=0.7).id
+    jobs.run_job(job_id, demo)
+    with session_scope(demo) as s:
+        item = next(i for i in open_items(s, job_id) if i.entity_id == "demo-fictional-official")
+        decide(s, researcher, item.id, "confirmed")
+
+
 def test_the_same_fact_confirmed_from_another_roll_is_cited_not_doubled(demo, tmp_path, researcher):
     row = 'FICT-777-0001,"9 Test St, Laredo, TX 78045",P,"VILLASENOR IBARRA, JOSE MARIA","Calle 1, Culiacan",01/15/2023,510000'
     first = _roll(tmp_path, [row])
@@ -149,12 +159,7 @@ def test_the_same_fact_confirmed_from_another_roll_is_cited_not_doubled(demo, tm
     # A later extract of the county roll: another file (another source), the same parcel, owner and deed.
     second = _roll(second_dir, ['FICT-777-0002,"10 Test St, Laredo, TX 78045",P,"SMITH, JOHN","x",02/01/2020,1', row])
     for roll in (first, second):
-        with session_scope(demo) as s:
-            job_id = jobs.start_job(s, researcher, roll, MAPPING, threshold=0.7).id
-        jobs.run_job(job_id, demo)
-        with session_scope(demo) as s:
-            item = next(i for i in open_items(s, job_id) if i.entity_id == "demo-fictional-official")
-            decide(s, researcher, item.id, "confirmed")
+        _screen_and_confirm_the_official(demo, researcher, roll)
     with session_scope(demo) as s:
         owned = [l for l in links_of(s, "demo-fictional-official") if l.kind == "Ownership"
                  and l.target.properties.get("parcelNumber") == ["FICT-777-0001"]]
@@ -248,11 +253,7 @@ def test_a_confirmed_owner_gains_the_rolls_mailing_address_cited_to_its_row(demo
         '"Calle Hidalgo 12, Santiago Papasquiaro, Dgo (FICTIONAL)",01/15/2023,510000'])
     with session_scope(demo) as s:
         before = dict(s.get(Entity, "demo-fictional-official").properties)
-        job_id = jobs.start_job(s, researcher, roll, MAPPING, threshold=0.7).id
-    jobs.run_job(job_id, demo)
-    with session_scope(demo) as s:
-        item = next(i for i in open_items(s, job_id) if i.entity_id == "demo-fictional-official")
-        decide(s, researcher, item.id, "confirmed")
+    _screen_and_confirm_the_official(demo, researcher, roll)
     with session_scope(demo) as s:
         official = s.get(Entity, "demo-fictional-official")
         address = "Calle Hidalgo 12, Santiago Papasquiaro, Dgo (FICTIONAL)"

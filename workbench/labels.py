@@ -7,9 +7,16 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from functools import cache
 
 from workbench.schema import Property, registry
+
+
+def property_label(props: Mapping[str, Property], name: str) -> str:
+    """The schema's label for a property key (a key the schema no longer declares shows as itself)."""
+    prop = props.get(name)
+    return prop.label if prop is not None else name
 
 
 def value_label(prop: Property | None, value: str) -> str:

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from workbench.dossiers import completeness, evidence, service, snapshot
 from workbench.dossiers.service import get_dossier
-from workbench.labels import page_label, value_label
+from workbench.labels import page_label, property_label, value_label
 from workbench.schema import ValidationError, date_order_warnings, registry
 from workbench.store.models import Dossier, Source
 from workbench.text import spreadsheet_cell
@@ -73,16 +73,19 @@ def _md_lines(value: object, indent: str = "") -> str:
     escapes it, and a list marker or heading underline at its head too, ended by a hard line break (two
     spaces), so a list typed line by line reads as one instead of running into a single line. ``indent``
     starts each line after the first: what keeps it inside a list item ('  ') or a quotation ('> ')."""
-    lines = [_md_escape(line.strip()) for line in ("" if value is None else str(value)).split("\n")]
     return f"  \n{indent}".join(_MD_LINE_START.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", line)
-                        for line in lines)
+                                 for line in _md_escaped_lines(value))
+
+
+def _md_escaped_lines(value: object) -> list[str]:
+    """Typed text's lines, each escaped as ``_md_escape`` escapes it."""
+    return [_md_escape(line.strip()) for line in ("" if value is None else str(value)).split("\n")]
 
 
 def _md_cell_lines(value: object) -> str:
     """Typed text in a table cell (a comment in the history), line by line: a cell holds no line end,
     so its lines are joined with ``<br>``, the break GitHub-flavoured tables take; each line is escaped."""
-    lines = [_md_escape(line.strip()) for line in ("" if value is None else str(value)).split("\n")]
-    return "<br>".join(line for line in lines if line)
+    return "<br>".join(line for line in _md_escaped_lines(value) if line)
 
 
 # Characters a URL may hold that end or break a Markdown autolink (<...>): percent-encoded, so that a
@@ -332,7 +335,7 @@ def _with_step_facts(paths: list[dict]) -> None:
             values = {k: v for k, v in (step.get("properties") or {}).items() if v}
             known = spec.properties if spec else {}
             order = [name for name in known if name in values] + [name for name in values if name not in known]
-            step["facts"] = [{"label": known[name].label if name in known else name,
+            step["facts"] = [{"label": property_label(known, name),
                               "value": "; ".join(value_label(known.get(name), v) for v in values[name])}
                              for name in order]
             step["date_warnings"] = date_order_warnings(values, known) if spec else []
@@ -463,8 +466,6 @@ _RUN = 30
 _PDF_CSS = ".facts td, td.wrap { overflow-wrap: break-word !important; }"
 _LONG_RUN = re.compile(rf"(?:&#?\w+;|[^\s<&]){{{_RUN + 1},}}")
 _UNIT = re.compile(r"&#?\w+;|[^\s<&]")
-
-
 _CELL = re.compile(r"(<td\b[^>]*>)(.*?)(</td>)", re.DOTALL)
 
 

@@ -18,8 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from workbench.labels import property_label, shortened, value_label
 from workbench.schema import LegalBasis, ValidationError, registry
-from workbench.labels import shortened, value_label
 from workbench.store import audit
 from workbench.store.entities import MAX_ROW_ID, Conflict, NotFound, get_source, still_held, surviving
 from workbench.store.models import (
@@ -649,10 +649,8 @@ def exhibit_choices(session: Session, dossier: Dossier, view: dict | None = None
         """The cited property as a reader calls it, with the value cited: 'Date of birth 1970-02'."""
         if not c.prop:
             return ""
-        label = known[c.prop].label if c.prop in known else c.prop
-        if c.value is None:
-            return label
-        return f"{label} {shortened(value_label(known.get(c.prop), c.value))}"
+        label = property_label(known, c.prop)
+        return label if c.value is None else f"{label} {shortened(value_label(known.get(c.prop), c.value))}"
 
     def about(c: Citation) -> str:
         if c.link_id:

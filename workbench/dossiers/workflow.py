@@ -220,13 +220,25 @@ def superseded(session: Session, dossier: Dossier) -> str | None:
     return None
 
 
-def allowed_moves(session: Session, actor: Actor, dossier: Dossier) -> list[Move]:
-    """The moves the actor can make on the dossier in its current state (buttons on the page)."""
+_UNKNOWN = object()
+
+
+def allowed_moves(session: Session, actor: Actor, dossier: Dossier, review_refusal: object = _UNKNOWN) -> list[Move]:
+    """The moves the actor can make on the dossier in its current state (buttons on the page).
+
+    Approve, return and reject share one refusal (``may_review``, which may build the dossier's view):
+    it is worked out once, or taken from a caller that has it."""
     out = []
     for move in MOVES.values():
         if dossier.state not in move.sources or not actor.can(move.permission) or _blocked(session, move, dossier):
             continue
-        if _refusal(session, actor, move, dossier) is not None:
+        if move.review:
+            if review_refusal is _UNKNOWN:
+                review_refusal = may_review(session, actor, dossier)
+            refused = review_refusal
+        else:
+            refused = _refusal(session, actor, move, dossier)
+        if refused is not None:
             continue
         out.append(move)
     return out

@@ -230,14 +230,19 @@ class TableMapping:
                 cols.update(spec.referenced())
         return cols
 
+    def literals(self) -> Iterator[tuple[EntityMapping | LinkMapping, str, str]]:
+        """(mapped entity or link, property, value) of every fixed value: what the mapping writes whatever
+        a row says (a county, a topic, the kind of an ownership)."""
+        for owner in [*self.entities.values(), *self.links]:
+            for prop, spec in owner.properties.items():
+                if spec.literal is not None:
+                    yield owner, prop, spec.literal
+
     def demo_literals(self) -> list[tuple[str, str, str]]:
         """(record, property, value) of every fixed value marked FICTIONAL (``is_demo_value``): a mapping
         written for a sample file stamps them on whatever it imports."""
-        found = [(key, prop, spec.literal) for key, entity in self.entities.items()
-                 for prop, spec in entity.properties.items() if spec.literal is not None and is_demo_value(spec.literal)]
-        found += [(f"{link.kind} link", prop, spec.literal) for link in self.links
-                  for prop, spec in link.properties.items() if spec.literal is not None and is_demo_value(spec.literal)]
-        return found
+        return [(owner.key if isinstance(owner, EntityMapping) else f"{owner.kind} link", prop, value)
+                for owner, prop, value in self.literals() if is_demo_value(value)]
 
     def screen_names(self, row: dict) -> list[str]:
         """The names to screen for a row: the screened entity's name-typed properties."""
@@ -510,8 +515,9 @@ def is_workbook(path: Path) -> bool:
 MAX_UNPACK_RATIO = 100
 MAX_UNPACKED_BYTES = 512 * 1024 * 1024
 # The sheets are read as a stream, but a workbook's other parts, its shared strings above all (every
-# distinct text of its cells), are held in memory whole, at about 1.3x their unpacked size: 412 MB of them took a server to 1.5 GB with
-# three uploads. 100 MB holds some two million distinct owner names and addresses.
+# distinct text of its cells), are held in memory whole, at about 1.3x their unpacked size: 412 MB of
+# them took a server to 1.5 GB with three uploads. 100 MB holds some two million distinct owner names
+# and addresses.
 MAX_SHARED_STRINGS_BYTES = 100 * 1024 * 1024
 
 

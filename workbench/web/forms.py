@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
@@ -178,3 +179,15 @@ def field_errors(errors: dict | None) -> list[tuple[str, str]]:
     """(field, message) pairs for the page, each message once."""
     pairs = [(field_label(key), str(m)) for key, messages in (errors or {}).items() for m in messages]
     return list(dict.fromkeys(pairs))
+
+
+@contextmanager
+def named_as_sent(names: dict[str, str]) -> Iterator[None]:
+    """A refused field named as the request sent it: the services name fields as the pages' forms do
+    ('citation', 'state', 'q'), while an API caller sent 'citation_id' or 'action', and the search page
+    labels its 'q' as 'Name'."""
+    try:
+        yield
+    except ValidationError as exc:
+        exc.errors = {names.get(key, key): messages for key, messages in exc.errors.items()}
+        raise

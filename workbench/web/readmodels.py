@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from workbench.labels import page_label, shortened, value_label
+from workbench.labels import page_label, property_label, shortened, value_label
 from workbench.schema import Property, ValidationError, registry
 from workbench.store import audit
 from workbench.store.entities import citations_for, get_entity, links_of
@@ -27,14 +27,6 @@ from workbench.types import NAME_MAX_CHARS
 PAGE_SIZE = 100
 # Link dates have their own columns on the entity page; the other link properties are its details.
 LINK_DATE_PROPERTIES = ("startDate", "endDate")
-
-
-# ---- labels ----------------------------------------------------------------------------------
-
-def property_label(props: Mapping[str, Property], name: str) -> str:
-    """The schema's label for a property key (a key the schema no longer declares shows as itself)."""
-    prop = props.get(name)
-    return prop.label if prop is not None else name
 
 
 MAX_PAGE = 10**9  # a larger page number in a URL would overflow the database's OFFSET
@@ -777,7 +769,7 @@ def mapping_fixed_values(text: str, name: str = "mapping") -> list[FixedValue]:
     screened one (confirming binds it to the matched entry, which gains only values read from the row's
     own cells, never a fixed one: tabular._bound_values), and those of the links. An unreadable mapping
     fixes nothing (the forms report why)."""
-    from workbench.sources.tabular import MappingError, is_demo_value, load_mapping
+    from workbench.sources.tabular import EntityMapping, MappingError, is_demo_value, load_mapping
 
     try:
         mapping = load_mapping(text, name)
@@ -785,27 +777,20 @@ def mapping_fixed_values(text: str, name: str = "mapping") -> list[FixedValue]:
         return []
     reg = registry()
     out: list[FixedValue] = []
-    for key, entity in mapping.entities.items():
-        if key == mapping.screen_entity:
-            continue
-        kinds = [reg.entity_kinds[k] for k in dict.fromkeys([entity.kind, *entity.kind_map.values(),
-                                                              entity.kind_default]) if k in reg.entity_kinds]
-        record = f"{key} ({' or '.join(k.label for k in kinds)})"
-        for prop, spec in entity.properties.items():
-            if spec.literal is None:
+    for owner, prop, value in mapping.literals():
+        if isinstance(owner, EntityMapping):
+            if owner.key == mapping.screen_entity:
                 continue
+            kinds = [reg.entity_kinds[k] for k in dict.fromkeys([owner.kind, *owner.kind_map.values(),
+                                                                 owner.kind_default]) if k in reg.entity_kinds]
+            record = f"{owner.key} ({' or '.join(k.label for k in kinds)})"
             found = next((k.properties[prop] for k in kinds if prop in k.properties), None)
-            out.append(FixedValue(record, found.label if found else prop, value_label(found, spec.literal),
-                                  is_demo_value(spec.literal)))
-    for link in mapping.links:
-        kind = reg.link_kinds.get(link.kind)
-        record = f"{link.kind} link ({link.source} → {link.target})"
-        for prop, spec in link.properties.items():
-            if spec.literal is None:
-                continue
+        else:
+            kind = reg.link_kinds.get(owner.kind)
+            record = f"{owner.kind} link ({owner.source} → {owner.target})"
             found = kind.properties.get(prop) if kind else None
-            out.append(FixedValue(record, found.label if found else prop, value_label(found, spec.literal),
-                                  is_demo_value(spec.literal)))
+        out.append(FixedValue(record, found.label if found else prop, value_label(found, value),
+                              is_demo_value(value)))
     return out
 
 
@@ -893,8 +878,8 @@ def confirmed_before(session: Session, items: Iterable[Any]) -> dict[int, Earlie
             latest.setdefault((earlier.query_key, earlier.entity_id), []).append(earlier)
     chosen: dict[int, Any] = {}
     for item in open_items:
-        earlier = next((e for e in latest.get((item.query_key, item.entity_id), []) if e.job_id != item.job_id
-                        or e.job_id is None), None)
+        earlier = next((e for e in latest.get((item.query_key, item.entity_id), []) if e.job_id != item.job_id),
+                       None)
         if earlier is not None:
             chosen[item.id] = earlier
     job_ids = sorted({e.job_id for e in chosen.values() if e.job_id})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tempfile
 import threading
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -135,10 +136,7 @@ def check_table_upload(checked: Upload, mapping) -> None:
         path = Path(tmp) / "table"  # checked by content: CSV, or XLSX (a ZIP archive)
         path.write_bytes(checked.data)
         # The reader refuses a zip-bomb workbook before opening it; check_table names the upload.
-        if is_workbook(path):
-            with _WORKBOOK_CHECKS:
-                rows = check_table(path, mapping, checked.name)
-        else:
+        with _WORKBOOK_CHECKS if is_workbook(path) else nullcontext():
             rows = check_table(path, mapping, checked.name)
     if not rows:  # a job of no rows would end 'done, 0 hits', which reads as 'no one on it matched'
         raise TableError(checked.name, None, "the file has a header but no data rows: there is nothing to screen")

@@ -12,7 +12,6 @@ API; ``number`` is the package's version (1, 2, ... as the pages say "version 2"
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -26,6 +25,7 @@ from workbench.store.entities import NotFound
 from workbench.store.models import as_utc
 from workbench.store.permissions import Actor
 from workbench.web.deps import RowId, current_actor, get_session
+from workbench.web.forms import named_as_sent
 from workbench.web.routes.api import VERSION_HELP
 from workbench.web.routes.dossiers import export_response
 
@@ -176,17 +176,6 @@ class DossierDetail(DossierSummary):
     events: list[EventOut]
 
 
-@contextmanager
-def _named_as_sent(names: dict[str, str]):
-    """The services name a refused field as the pages' forms do ('citation', 'source', 'state'); an API
-    caller sent it as 'citation_id', 'source_id', 'action', and the error must name what was sent."""
-    try:
-        yield
-    except ValidationError as exc:
-        exc.errors = {names.get(key, key): messages for key, messages in exc.errors.items()}
-        raise
-
-
 def _summary(dossier) -> DossierSummary:
     return DossierSummary(
         id=dossier.id, title=dossier.title, state=dossier.state, number=dossier.number, version=dossier.version,
@@ -233,7 +222,7 @@ def dossiers(state: list[str] = Query([], description="repeat to list several st
 
 @router.post("", response_model=DossierDetail, status_code=201, summary="Open a draft dossier on a target")
 def dossier_create(body: DossierIn, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
-    with _named_as_sent({"target": "target_id"}):
+    with named_as_sent({"target": "target_id"}):
         dossier = service.create_dossier(session, actor, body.target_id, body.legal_basis, title=body.title,
                                          narrative=body.narrative, visa_data=body.visa_data,
                                          identifier_notes=body.identifier_notes)
@@ -269,7 +258,7 @@ def exhibit_add(dossier_id: str, body: ExhibitIn, actor: Actor = Depends(current
                 session: Session = Depends(get_session)):
     service.get_dossier(session, dossier_id)  # an unknown dossier is a 404; an unknown source is a bad field
     try:
-        with _named_as_sent({"citation": "citation_id", "source": "source_id"}):
+        with named_as_sent({"citation": "citation_id", "source": "source_id"}):
             exhibit = service.add_exhibit(session, actor, dossier_id, element=body.element, statement=body.statement,
                                           statement_type=body.statement_type, citation_id=body.citation_id,
                                           source_id=body.source_id, excerpt=body.excerpt, page=body.page,
@@ -296,7 +285,7 @@ def comment_add(dossier_id: str, body: CommentIn, actor: Actor = Depends(current
              summary="Submit, approve, return, reject, reopen or withdraw")
 def dossier_move(dossier_id: str, body: MoveIn, actor: Actor = Depends(current_actor),
                  session: Session = Depends(get_session)):
-    with _named_as_sent({"state": "action"}):
+    with named_as_sent({"state": "action"}):
         dossier = workflow.move(session, actor, dossier_id, body.action, body.comment,
                                 expected_version=body.version, seen_hash=body.content_hash, require_seen=True)
     return _detail(session, actor, dossier)

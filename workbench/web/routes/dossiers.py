@@ -148,9 +148,10 @@ def _view(request: Request, session: Session, actor: Actor, dossier, status_code
     """The dossier page; ``refused``: why a form posted from it was refused, and what was typed into it."""
     doc = exports.document(session, dossier)
     comments = service.comments_for(session, dossier.id)
+    review_blocked = workflow.may_review(session, actor, dossier) if dossier.state == "submitted" else None
     return templates.TemplateResponse(request, "dossiers/view.html", {
-        "d": dossier, "doc": doc, "moves": workflow.allowed_moves(session, actor, dossier),
-        "review_blocked": workflow.may_review(session, actor, dossier) if dossier.state == "submitted" else None,
+        "d": dossier, "doc": doc, "moves": workflow.allowed_moves(session, actor, dossier, review_blocked),
+        "review_blocked": review_blocked,
         "withdrawal": workflow.withdrawal(dossier), "returned": workflow.last_return(dossier),
         "editable": dossier.state in service.EDITABLE_STATES and actor.can("edit"),
         "comments": [c for c in comments if c.exhibit_id is None],

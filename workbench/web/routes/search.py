@@ -10,6 +10,7 @@ from workbench.store.permissions import Actor
 from workbench.web import readmodels
 from workbench.web.deps import current_actor, get_session, templates
 from workbench.web.engines import EngineMissing
+from workbench.web.forms import named_as_sent
 
 router = APIRouter(include_in_schema=False)
 STATUSES = {"designated": "Designated (active sanction)", "delisted": "Delisted only", "none": "Not sanctioned"}
@@ -31,14 +32,12 @@ def search_page(request: Request, q: str = "", kind: str = "", state: str = "", 
     rows, outside, problem = [], 0, None
     if q.strip():
         try:
-            found = readmodels.search(session, q, kind=kind or None, state=state or None, topic=topic or None,
-                                      sanction=sanction or None, limit=RESULTS)
+            with named_as_sent({"q": "name"}):  # the page names the field as its form does: 'Name'
+                found = readmodels.search(session, q, kind=kind or None, state=state or None, topic=topic or None,
+                                          sanction=sanction or None, limit=RESULTS)
             rows, outside = found.rows, found.outside_filters
         except EngineMissing as exc:
             problem = f"Search is not available: {exc}"
-        except ValidationError as exc:  # the page names the field as its form does ('Name'), not 'q'
-            raise ValidationError({("name" if key == "q" else key): messages
-                                   for key, messages in exc.errors.items()}) from exc
     return templates.TemplateResponse(request, "search.html", {
         "q": q, "searched": bool(q.strip()), "more": len(rows) >= RESULTS, "kind": kind, "state": state,
         "topic": topic, "sanction": sanction, "rows": rows, "outside_filters": outside,
