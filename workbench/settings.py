@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -39,18 +40,30 @@ class Settings(BaseSettings):
         return self.data_dir / "files"
 
     def signing_key(self) -> str:
-        """The configured key, or one generated once and stored under the data directory."""
+        """The configured key, or one generated once and stored under the data directory.
+
+        Two processes starting on one fresh data directory (two workers, or two test runs side by side)
+        must agree on one key: each writes its candidate to a private file and links it into place,
+        which only the first can do; the others read the winner's key, complete since it was written
+        before it became visible.
+        """
         if self.secret_key:
             return self.secret_key
         path = self.data_dir / "secret_key"
         if path.exists():
             return path.read_text().strip()
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(48)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(key)
-        return key
+        fd, candidate = tempfile.mkstemp(dir=self.data_dir, prefix=".secret_key.")  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+            try:
+                os.link(candidate, path)
+            except FileExistsError:
+                pass  # another process published its key first: everyone uses that one
+        finally:
+            os.unlink(candidate)
+        return path.read_text().strip()
 
 
 @lru_cache(maxsize=1)
