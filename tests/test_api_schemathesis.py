@@ -13,17 +13,9 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
+from web_helpers import app_for_introspection
 
-from workbench.settings import reset_settings
-from workbench.web.app import create_app
-
-# Only the OpenAPI document is wanted here: a throwaway signing key keeps collection from writing one
-# into the checkout's data directory (where the SQLite and PostgreSQL runs, side by side in CI, met).
-with pytest.MonkeyPatch.context() as _patch:
-    _patch.setenv("WORKBENCH_SECRET_KEY", "schema-only")
-    reset_settings()
-    schema = schemathesis.openapi.from_dict(create_app().openapi())
-reset_settings()
+schema = schemathesis.openapi.from_dict(app_for_introspection().openapi())
 EXAMPLES = int(os.environ.get("WORKBENCH_SCHEMATHESIS_EXAMPLES", "15"))
 
 

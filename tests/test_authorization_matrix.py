@@ -13,7 +13,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 from starlette.routing import Mount
-from web_helpers import csrf_of, signed_in_client
+from web_helpers import app_for_introspection, csrf_of, signed_in_client
 
 from workbench.sources.demo import load_demo
 from workbench.store.db import session_scope
@@ -56,9 +56,7 @@ def _walk(routes, prefix=""):
 
 
 def route_table():
-    from workbench.web.app import create_app
-
-    return sorted(set(_walk(create_app().router.routes)))
+    return sorted(set(_walk(app_for_introspection().router.routes)))
 
 
 def _fill(path: str) -> str:

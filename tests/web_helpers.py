@@ -4,14 +4,31 @@ from __future__ import annotations
 
 import re
 
+import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from workbench.settings import reset_settings
 from workbench.store import db as store_db
 from workbench.store.permissions import SYSTEM
 from workbench.store.users import add_user
 
 PASSWORD = "correct horse battery"
 _CSRF = re.compile(r'name="csrf-token" content="([^"]+)"')
+
+
+def app_for_introspection() -> FastAPI:
+    """The app, built at collection time only to read its routes or OpenAPI document: a throwaway
+    signing key keeps it from writing one into the checkout's data directory (where CI's SQLite and
+    PostgreSQL runs, side by side, met)."""
+    from workbench.web.app import create_app
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("WORKBENCH_SECRET_KEY", "introspection-only")
+        reset_settings()
+        app = create_app()
+    reset_settings()
+    return app
 
 
 def make_user(db_url: str, username: str, role: str, password: str = PASSWORD) -> None:
