@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser.conftest import browser, page, server  # noqa: F401  (fixtures: Chromium, a live server, a page)
+from browser.conftest import browser, page, server, signed_in  # noqa: F401  (fixtures: Chromium, a live server, a page)
 
 from workbench.store import db as store_db
 from workbench.store import entities as svc
@@ -107,3 +107,48 @@ def test_without_javascript_the_network_page_says_where_the_links_are(server, br
     expect(page.locator("#graph-status")).to_contain_text("1 entities")
     expect(page.get_by_text("The network diagram needs JavaScript")).to_have_count(0)
     page.context.close()
+
+
+_DRAWN_NAMES = """() => {
+  const cy = window.workbenchGraph, zoom = cy.zoom();
+  const drawn = cy.nodes().filter(n => parseFloat(n.style('font-size')) * zoom >= parseFloat(n.style('min-zoomed-font-size')));
+  const boxes = drawn.map(n => [n.data('label'), n.boundingBox({includeNodes: false, includeEdges: false, includeLabels: true})]);
+  const overlapping = [];
+  for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+    const a = boxes[i][1], b = boxes[j][1];
+    if (a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2) overlapping.push([boxes[i][0], boxes[j][0]]);
+  }
+  return {drawn: boxes.map(b => b[0]), overlapping: overlapping};
+}"""
+
+
+def test_a_hub_with_many_links_stays_readable_and_names_what_the_pointer_rests_on(page, server):  # noqa: F811
+    """A vessel operator with 130 linked vessels (a real SDN entry) drew 130 names on top of one another.
+    A crowded neighbourhood is drawn in rings around the entity, with only names that do not collide,
+    and pointing at a node names it, and its links, at a readable size."""
+    with store_db.session_scope(server["url"]) as s:
+        svc.create_entity(s, SYSTEM, "Company", {"name": "Naviera Central del Golfo SA"}, entity_id="hub")
+        for i in range(40):
+            svc.create_entity(s, SYSTEM, "Vessel", {"name": f"Buque Golfo {i:02d}"}, entity_id=f"hub-v{i}")
+            svc.create_link(s, SYSTEM, "Ownership", "hub", f"hub-v{i}", {})
+    store_db.dispose_all()
+
+    signed_in(page, server)
+    page.goto("/entities/hub/network")
+    status = page.locator("#graph-status")
+    expect(status).to_contain_text("41 entities, 40 links shown")
+    expect(status).to_contain_text("Names appear as you zoom in")
+    expect(page.locator("#node-list li")).to_have_count(41)  # the list still names every one
+    names = page.evaluate(_DRAWN_NAMES)
+    assert names["overlapping"] == [] and "Naviera Central del Golfo SA" in names["drawn"]
+
+    leaf = page.evaluate("""() => { const cy = window.workbenchGraph, n = cy.getElementById('hub-v7'),
+      box = cy.container().getBoundingClientRect(), p = n.renderedPosition(); return [box.left + p.x, box.top + p.y]; }""")
+    page.mouse.move(*leaf)
+    on_screen = page.evaluate("""() => { const cy = window.workbenchGraph, n = cy.getElementById('hub-v7');
+      return [n.hasClass('near'), parseFloat(n.style('font-size')) * cy.zoom(), n.connectedEdges()[0].style('label')]; }""")
+    assert on_screen[0] and on_screen[1] >= 11.9 and on_screen[2] == "owns"
+
+    page.mouse.wheel(0, -1200)  # zoomed in, the ring's names are drawn, still apart
+    names = page.evaluate(_DRAWN_NAMES)
+    assert any(n.startswith("Buque Golfo") for n in names["drawn"]) and names["overlapping"] == []

@@ -12,18 +12,32 @@
   var expanded = {};
   var truncated = false;  // a neighbourhood larger than the server sends: say so, or the count misleads
 
+  // Above this many entities a force layout piles labels on one another (a vessel operator's 130
+  // linked vessels): the view switches to rings around the root, and names appear as one zooms in
+  // or points at a node, while the list beside the diagram names every entity.
+  var CROWDED = 30;
   var cy = cytoscape({
     container: box,
     style: [
       { selector: "node", style: { "label": "data(label)", "font-size": 10, "text-wrap": "wrap", "text-max-width": 120,
-        "background-color": "#2f6fb0", "width": 22, "height": 22, "color": "#1b1f24", "text-valign": "bottom", "text-margin-y": 3 } },
+        "background-color": "#2f6fb0", "width": 22, "height": 22, "color": "#1b1f24", "text-valign": "bottom", "text-margin-y": 3,
+        "min-zoomed-font-size": 7 } },
       { selector: "node[?designated]", style: { "background-color": "#b42318", "shape": "diamond", "width": 28, "height": 28 } },
-      { selector: "node.root", style: { "border-width": 3, "border-color": "#f0a500" } },
+      { selector: "node.root", style: { "border-width": 3, "border-color": "#f0a500", "font-size": 12, "font-weight": "bold",
+        "min-zoomed-font-size": 0, "text-background-color": "#ffffff", "text-background-opacity": 0.85, "z-index": 10 } },
       { selector: "edge", style: { "label": "data(label)", "font-size": 8, "curve-style": "bezier", "target-arrow-shape": "triangle",
-        "width": 1.5, "line-color": "#8d99a6", "target-arrow-color": "#8d99a6", "text-rotation": "autorotate", "color": "#5b6570" } },
+        "width": 1.5, "line-color": "#8d99a6", "target-arrow-color": "#8d99a6", "text-rotation": "autorotate", "color": "#5b6570",
+        "min-zoomed-font-size": 7 } },
+      // A crowded view names its links only where one points (the edge table lists them all).
+      { selector: "edge.quiet", style: { "label": "" } },
       // Edges on the path get thicker; nodes only a border (a node's "width" is its size, not its outline).
       { selector: "edge.path", style: { "line-color": "#f0a500", "target-arrow-color": "#f0a500", "width": 4 } },
       { selector: "node.path", style: { "border-width": 4, "border-color": "#f0a500" } },
+      // What the pointer rests on, and its neighbours, are named at any zoom, above the rest.
+      { selector: "node.near", style: { "min-zoomed-font-size": 0, "font-size": 12, "text-background-color": "#ffffff",
+        "text-background-opacity": 0.9, "z-index": 20 } },
+      { selector: "edge.near", style: { "label": "data(label)", "min-zoomed-font-size": 0, "font-size": 10, "width": 3,
+        "line-color": "#1b1f24", "target-arrow-color": "#1b1f24", "z-index": 20 } },
       { selector: ".filtered", style: { "display": "none" } }
     ]
   });
@@ -53,6 +67,7 @@
     cy.edges().forEach(function (e) {
       e.toggleClass("filtered", !!off[e.data("kind")] || !reached[e.source().id()] || !reached[e.target().id()]);
     });
+    cy.edges().toggleClass("quiet", crowded());
     renderTable();
   }
   function renderTable() {
@@ -67,6 +82,7 @@
     });
     renderNodes();
     status.textContent = cy.nodes().not(".filtered").length + " entities, " + cy.edges().not(".filtered").length + " links shown." +
+      (crowded() ? " Names appear as you zoom in (scroll) or point at a node; the list below names every one." : "") +
       (truncated ? " Only part of a larger neighbourhood is drawn; workbench graph export --around exports all of it." : "");
   }
   // The keyboard's way through the diagram: each entity drawn, with a link to its page and a button
@@ -101,6 +117,35 @@
       if (links[i].getAttribute("href") === "/entities/" + encodeURIComponent(id)) { links[i].focus(); return; }
     }
   }
+  function crowded() { return cy.nodes().not(".filtered").length > CROWDED; }
+  // Steps from the root over the links shown: the rings of the crowded layout.
+  function depths() {
+    var depth = {};
+    depth[root] = 0;
+    var queue = [root];
+    while (queue.length) {
+      var id = queue.shift();
+      cy.getElementById(id).connectedEdges().not(".filtered").forEach(function (e) {
+        var other = e.source().id() === id ? e.target().id() : e.source().id();
+        if (depth[other] === undefined) { depth[other] = depth[id] + 1; queue.push(other); }
+      });
+    }
+    return depth;
+  }
+  function arrange() {
+    var shown = cy.elements().not(".filtered");
+    if (!crowded()) {
+      shown.layout({ name: "cose", animate: false, fit: true, padding: 30, randomize: false }).run();
+      return;
+    }
+    var depth = depths();
+    var deepest = 0;
+    Object.keys(depth).forEach(function (id) { deepest = Math.max(deepest, depth[id]); });
+    shown.layout({ name: "concentric", animate: false, fit: true, padding: 30, avoidOverlap: true, minNodeSpacing: 12,
+      nodeDimensionsIncludeLabels: true,
+      concentric: function (n) { return deepest - (depth[n.id()] === undefined ? deepest : depth[n.id()]); },
+      levelWidth: function () { return 1; } }).run();
+  }
   function add(data) {
     var added = cy.collection();
     (data.nodes || []).forEach(function (n) { if (cy.getElementById(n.data.id).empty()) added = added.union(cy.add({ group: "nodes", data: n.data })); });
@@ -118,15 +163,40 @@
         expanded[id] = true;
         if (data.truncated) truncated = true;
         var added = add(data);
-        if (added.length) cy.layout({ name: "cose", animate: false, fit: true, padding: 30, randomize: false }).run();
         applyFilter();
+        if (added.length) arrange();
         return added;
       })
       .catch(function (err) { status.textContent = String(err.message || err); });
   }
 
-  load(root).then(function () { cy.getElementById(root).addClass("root"); });
+  load(root).then(function () { legible(cy.getElementById(root).addClass("root"), 12); });
   cy.on("tap", "node", function (ev) { var id = ev.target.id(); if (!expanded[id]) load(id); });
+  // Labels scale with the zoom; the root's name and those pointed at keep a readable size on screen.
+  function legible(elements, px) {
+    var zoom = cy.zoom();
+    elements.forEach(function (el) {
+      el.style({ "font-size": Math.max(px, px / zoom), "text-max-width": Math.max(120, 120 / zoom) });
+      if (el.isEdge()) el.style("width", Math.max(3, 2 / zoom));
+    });
+  }
+  // Zoomed out over a crowded ring, nodes keep a size one can see and point at.
+  function visible() {
+    var zoom = cy.zoom();
+    cy.nodes().forEach(function (n) {
+      if (!crowded()) { n.removeStyle("width height"); return; }
+      var size = n.data("designated") ? Math.max(28, 13 / zoom) : Math.max(22, 10 / zoom);
+      n.style({ "width": size, "height": size });
+    });
+  }
+  cy.on("zoom", function () { visible(); legible(cy.nodes(".root"), 12); legible(cy.elements(".near"), 12); });
+  cy.on("layoutstop", function () { visible(); legible(cy.nodes(".root"), 12); });
+  cy.on("mouseover", "node", function (ev) { legible(ev.target.closedNeighborhood().addClass("near"), 12); });
+  cy.on("mouseout", "node", function () {
+    var near = cy.elements(".near").removeClass("near");
+    near.nodes().not(".root").removeStyle("font-size text-max-width");
+    near.edges().removeStyle("font-size text-max-width width");
+  });
   cy.on("dbltap", "node", function (ev) { window.location.href = "/entities/" + encodeURIComponent(ev.target.id()); });
   document.querySelectorAll("#kind-filter input[type=checkbox]").forEach(function (c) { c.addEventListener("change", applyFilter); });
   document.getElementById("fit-button").addEventListener("click", function () { cy.fit(undefined, 30); });
