@@ -13,6 +13,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from workbench.output import OutputError, write_output
+
 
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     from workbench.cli import console, fail, labelled, open_database, run_guarded, session
@@ -102,8 +104,10 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
             sys.stdout.flush()
             return
         try:
-            output.write_bytes(result.content)
-        except OSError as exc:
-            fail(f"cannot write {output}: {exc.strerror}", 2)
+            write_output(output, result.content)
+        except OutputError as exc:
+            fail(str(exc), 2)
+        except OSError as exc:  # a full disk: the file named is left as it was
+            fail(f"cannot write {output}: {exc.strerror}; nothing was written there", 2)
         console.print(f"wrote {output} ({len(result.content)} bytes, {fmt}{', releasable' if releasable else ''})",
                       highlight=False)

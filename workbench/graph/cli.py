@@ -11,6 +11,8 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
+from workbench.output import OutputError, write_output
+
 
 def _caption(session, entity_id: str | None) -> str:
     from workbench.store.models import Entity
@@ -222,9 +224,11 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
             sys.stdout.flush()
             return
         try:
-            output.write_bytes(data)
-        except OSError as exc:
-            fail(f"cannot write {output}: {exc.strerror}", 2)
+            write_output(output, data)
+        except OutputError as exc:
+            fail(str(exc), 2)
+        except OSError as exc:  # a full disk: the file named is left as it was
+            fail(f"cannot write {output}: {exc.strerror}; nothing was written there", 2)
         console.print(f"wrote {output} ({len(data)} bytes, {fmt.lower()})", highlight=False, markup=False)
 
     @bench_app.command("graph")

@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import csv
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from workbench import output
 from workbench.matching.normalize import known_schema
 
 
@@ -185,25 +185,12 @@ def read_table(path: Path, required: tuple[str, ...] = (), reserved: tuple[str, 
 
 @contextmanager
 def atomic_output(path: Path):
-    """Write to a temporary file beside ``path`` and rename it into place only if everything succeeded."""
-    path = Path(path)
-    if path.is_dir():  # found now, not by the rename after all the work
-        raise InputError(f"{path}: is a folder; give the output a file name (e.g. {path / 'out.csv'})")
-    directory = path.parent if str(path.parent) else Path(".")
+    """``workbench.output.atomic_output``, its refusals as InputError (exit 2, like bad input)."""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
-    except OSError as exc:  # no such folder, no permission: the output option cannot be used
-        raise InputError(f"{path}: cannot write the output there ({exc.strerror})") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        with output.atomic_output(path) as handle:
             yield handle
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    except output.OutputError as exc:
+        raise InputError(str(exc)) from None
 
 
 def check_schema(path: Path, row_number: int, line: int, schema: str | None) -> None:

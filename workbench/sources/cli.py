@@ -180,6 +180,7 @@ def import_table_command(
 def export_ftm_command(output: Path | None = typer.Option(None, "-o", "--output", help="File (default stdout).")) -> None:
     """Export every entity and link as FollowTheMoney JSON lines."""
     from workbench.cli import err, fail, labelled, open_database, session
+    from workbench.output import OutputError, atomic_output
     from workbench.sources.ftm import write_ftm
 
     open_database()
@@ -190,11 +191,12 @@ def export_ftm_command(output: Path | None = typer.Option(None, "-o", "--output"
             count = write_ftm(s, sys.stdout, skipped=skipped, left_out=left_out)
         else:
             try:
-                handle = open(output, "w", encoding="utf-8")
-            except OSError as exc:
-                fail(f"cannot write {output}: {exc.strerror}", code=2)
-            with handle:
-                count = write_ftm(s, handle, skipped=skipped, left_out=left_out)
+                with atomic_output(output) as handle:
+                    count = write_ftm(s, handle, skipped=skipped, left_out=left_out)
+            except OutputError as exc:
+                fail(str(exc), code=2)
+            except OSError as exc:  # a full disk: the file named is left as it was
+                fail(f"cannot write {output}: {exc.strerror}; nothing was written there", code=2)
     err.print(f"exported {count} FtM entities" + (f" to {output}" if output else ""))
     for line in skipped[:20]:
         err.print(labelled("not exportable to FtM", "yellow", line), highlight=False)
