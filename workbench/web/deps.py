@@ -204,7 +204,12 @@ async def posted_form(request: Request) -> FormData:
 
 
 def flash(request: Request, message: str, level: str = "info") -> None:
-    """A message shown once on the next page (after a redirect)."""
+    """A message shown once on the next page (after a redirect).
+
+    A sentence ending in a name or message that ends its own sentence ('S.A. de C.V.', 'Jose A.') keeps
+    one full stop."""
+    if message.endswith("..") and not message.endswith("..."):
+        message = message[:-1]
     request.session.setdefault("flash", []).append({"level": level, "text": message})
     request.session["flash"] = request.session["flash"]
 

@@ -216,9 +216,11 @@ class EntityPage:
     # Citations of values the entity no longer holds (a date corrected since): the source said it, and
     # the page must not show the corrected fact as if it had never been sourced otherwise.
     former: list[FactRow] = field(default_factory=list)
+    history_more: bool = False  # older changes than those listed exist (the page offers them all)
 
 
-def entity_page(session: Session, entity_id: str, history_limit: int = 100) -> EntityPage:
+def entity_page(session: Session, entity_id: str, history_limit: int | None = 100) -> EntityPage:
+    """``history_limit``: the newest changes listed (None: all of them, 0: none)."""
     reg = registry()
     entity = get_entity(session, entity_id)
     kind = reg.entity_kind(entity.kind)
@@ -277,7 +279,10 @@ def entity_page(session: Session, entity_id: str, history_limit: int = 100) -> E
     notes = list(session.execute(select(Note).where(Note.entity_id == entity.id).order_by(Note.id.desc())).scalars())
     sanctions = sanctions_of(session, [entity.id]).get(entity.id, [])
     merged_into = session.get(Entity, entity.merged_into) if entity.merged_into else None
-    history = entity_history(session, entity.id, limit=history_limit)
+    history = entity_history(session, entity.id, limit=_ALL if history_limit is None else history_limit + 1) \
+        if history_limit != 0 else []
+    history_more = history_limit is not None and len(history) > history_limit
+    history = history[:history_limit]
     return EntityPage(
         entity=entity, kind_label=kind.label, facts=facts,
         names=sorted(entity.names, key=lambda n: (n.name_kind != "primary", n.name_kind, n.name)),
@@ -286,8 +291,11 @@ def entity_page(session: Session, entity_id: str, history_limit: int = 100) -> E
                              _merge_captions(session, history)),
         notes=notes, sanctions=sanctions,
         status=sanction_status(sanctions), badge=badge_status(entity, sanctions), merged_into=merged_into,
-        former=former,
+        former=former, history_more=history_more,
     )
+
+
+_ALL = 10**9  # no limit, as the queries below take one
 
 
 def entity_history(session: Session, entity_id: str, limit: int = 100) -> list[AuditEntry]:

@@ -59,13 +59,14 @@ def entity_list(request: Request, kind: str = "", page: int = 1, actor: Actor = 
 
 
 CITE_SOURCES = 200  # sources offered in the cite form at once: the newest, or those matching a search
+HISTORY_SHOWN = 100  # changes listed on the page unless the whole history is asked for (?history=all)
 
 
-def entity_view(entity_id: str, request: Request, source_q: str = "", actor: Actor = Depends(current_actor),
-                session: Session = Depends(get_session)):
+def entity_view(entity_id: str, request: Request, source_q: str = "", history: str = "",
+                actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
     """``source_q`` narrows the cite form's sources to those whose title, URL or publisher holds it:
     every screening upload adds a source, and older ones fall off the newest CITE_SOURCES."""
-    page = readmodels.entity_page(session, entity_id)
+    page = readmodels.entity_page(session, entity_id, history_limit=None if history == "all" else HISTORY_SHOWN)
     reg = registry()
     kind = reg.entity_kind(page.entity.kind)
     link_kinds = [(lk, d) for lk in reg.link_kinds.values() for d in ("out", "in")
@@ -77,7 +78,8 @@ def entity_view(entity_id: str, request: Request, source_q: str = "", actor: Act
         "sources": readmodels.list_sources(session, source_q.strip() or None, limit=CITE_SOURCES),
         "source_q": source_q.strip(), "cite_sources": CITE_SOURCES,
         "merges": readmodels.merges_into(session, page.entity.id),
-        "can_edit": actor.can("edit"),
+        # A merged entry stays as it was, so that the merge can be undone: its page offers no edits.
+        "editable": actor.can("edit") and not page.entity.merged_into,
     })
 
 
@@ -205,7 +207,7 @@ def entity_create(request: Request, kind: str = "", actor: Actor = Depends(curre
     if confirmed:
         engines.record_different(session, actor, saved.obj.id, confirmed)
     _flash_warnings(request, saved.warnings, spec.properties)
-    flash(request, f"Created {saved.obj.caption.rstrip('.')}.")  # 'Jose A.' ends its own sentence
+    flash(request, f"Created {saved.obj.caption}.")
     return RedirectResponse(f"/entities/{saved.obj.id}", status_code=303)
 
 
