@@ -240,3 +240,26 @@ def test_screen_reads_alias_and_care_of_cells_as_the_names_they_hold(tmp_path):
     assert by_row["0"][0] == ("w1", 1.0) and by_row["1"][0] == ("w1", 1.0)
     assert {m for m, _ in by_row["2"]} == {"w1", "w2"} and all(s == 1.0 for _, s in by_row["2"])
     assert hits[0]["query"] == "Ernesto Valdivia Ruelas alias El Toro Ficticio"
+
+
+def test_match_pairs_refuses_a_header_whose_columns_share_a_name(tmp_path):
+    """OUT repeats the input's columns: two called 'note' were written as the second one's value twice."""
+    out = tmp_path / "out.csv"
+    for header, named in (("left,right,note,note", "'note' more than once"), ("left,right,,", "without a name")):
+        src = write(tmp_path / "in.csv", f"{header}\nJose,Jose,a,b\n")
+        result = runner.invoke(app, ["match", "pairs", str(src), "-o", str(out)])
+        assert result.exit_code == 2 and "in.csv" in result.output and named in result.output, result.output
+        assert not out.exists()
+
+
+def test_match_pairs_leaves_a_pasted_page_unscored_and_says_which_row(tmp_path):
+    """A 55 KB cell took 73 s to score (time grows with the square of a name's words)."""
+    page = " ".join(f"palabra{i}" for i in range(3000))
+    src = write(tmp_path / "in.csv", f'left,right\n"{page}",Jose Perez\n"GUZMAN LOERA, Joaquin",Joaquin Guzman Loera\n')
+    out = tmp_path / "out.csv"
+    result = runner.invoke(app, ["match", "pairs", str(src), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "not scored: 1 pair(s) with a name longer than 1,000 characters (0-based data rows 0)" in result.output
+    rows = read_csv(out)
+    assert rows[0]["score"] == "" and "longer than 1,000 characters" in rows[0]["explanation"]
+    assert float(rows[1]["score"]) == 1.0

@@ -40,7 +40,7 @@ def match_pairs(
 ) -> None:
     """Score name pairs: OUT repeats the input columns and adds score (0..1) and explanation (JSON)."""
     from workbench.cli import console, fail
-    from workbench.matching.pairs import score_pairs_file
+    from workbench.matching.pairs import LONGEST, score_pairs_file
     from workbench.matching.tables import InputError, delimiter, refuse_overwriting
 
     progress, total = _progress("scoring pairs", _count_lines(in_path))
@@ -52,7 +52,12 @@ def match_pairs(
             counts = score_pairs_file(in_path, out, lambda n: progress.advance(task, n), separator=separator)
     except InputError as exc:
         fail(str(exc), 2)
-    console.print(f"scored {counts['rows'] - counts['empty']} pairs ({counts['empty']} with an empty name) -> {out}")
+    console.print(f"scored {counts['rows'] - counts['empty'] - counts['too_long']} pairs "
+                  f"({counts['empty']} with an empty name) -> {out}")
+    if counts["too_long"]:
+        rows = ", ".join(map(str, counts["too_long_rows"])) + (", ..." if counts["too_long"] > 10 else "")
+        console.print(f"not scored: {counts['too_long']} pair(s) with a name longer than {LONGEST:,} characters "
+                      f"(0-based data rows {rows}); their score is empty", highlight=False, markup=False)
 
 
 def screen(

@@ -111,11 +111,13 @@ def _lines(handle, path: Path, counter: list[int]) -> Iterator[str]:
 
 
 def read_table(path: Path, required: tuple[str, ...] = (), reserved: tuple[str, ...] = (), separator: str = ",",
-               option: str | None = None) -> tuple[list[str], Iterator[tuple[int, int, dict]]]:
+               option: str | None = None, distinct: bool = False) -> tuple[list[str], Iterator[tuple[int, int, dict]]]:
     """Header and a stream of (0-based data row, line the row starts on, {column: value}); raises
     InputError naming the file, the line and the row (see ``where``). ``reserved``: columns the
     output adds after the input's, which the input must not have. ``option``: the command's option
-    that sets ``separator`` (a header that reads as one column suggests it), if it has one."""
+    that sets ``separator`` (a header that reads as one column suggests it), if it has one.
+    ``distinct``: every column must have a name of its own (an output repeating the input's columns
+    would otherwise write one column's value under both)."""
     path = Path(path)
     try:
         handle = open(path, encoding="utf-8-sig", newline="")
@@ -138,6 +140,16 @@ def read_table(path: Path, required: tuple[str, ...] = (), reserved: tuple[str, 
         handle.close()
         raise InputError(f"{path}: the header names column {', '.join(repr(c) for c in repeated)} more than once "
                          "(rename one)")
+    if distinct:
+        twice = sorted({h for h in header if header.count(h) > 1})
+        if twice:
+            handle.close()
+            named = [repr(h) for h in twice if h]
+            unnamed = "" in twice
+            what = (f"names column {', '.join(named)} more than once" if named else "") + \
+                (" and " if named and unnamed else "") + ("has several columns without a name" if unnamed else "")
+            raise InputError(f"{path}: the header {what}; the output repeats every input column, so each needs a "
+                             "name of its own (rename them)")
     taken = [c for c in reserved if c in header]
     if taken:
         handle.close()
