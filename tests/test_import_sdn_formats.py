@@ -148,7 +148,15 @@ EXTERNAL = """<?xml version="1.0"?>
 """
 
 
-@pytest.mark.parametrize("content", [BOMB, EXTERNAL], ids=["entity-expansion-bomb", "external-entity"])
+# An external DTD is not fetched, but naming one lets a planted file call out to a host (QA round 10).
+EXTERNAL_DTD = """<?xml version="1.0"?>
+<!DOCTYPE sdnList SYSTEM "http://127.0.0.1:9/evil.dtd">
+<sdnList><sdnEntry><uid>1</uid><lastName>FICTICIO</lastName></sdnEntry></sdnList>
+"""
+
+
+@pytest.mark.parametrize("content", [BOMB, EXTERNAL, EXTERNAL_DTD],
+                         ids=["entity-expansion-bomb", "external-entity", "external-dtd"])
 def test_unsafe_xml_is_refused_and_nothing_is_written(db_url, tmp_path, content):
     path = tmp_path / "SDN.XML"
     path.write_text(content, encoding="utf-8")
