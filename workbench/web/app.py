@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -29,6 +30,7 @@ from workbench.store.permissions import Actor, PermissionDenied
 from workbench.text import encodable
 from workbench.web import routes as routes_pkg
 from workbench.web.deps import (
+    FormRefused,
     LoginRequired,
     csrf_protect,
     current_actor,
@@ -89,6 +91,24 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
         return RedirectResponse(login_url(request), status_code=303)
+
+    @app.exception_handler(FormRefused)
+    async def form_refused(request: Request, exc: FormRefused) -> Response:
+        if wants_json(request) or not exc.sent:
+            return _error(request, 403, "Not allowed", str(exc))
+        back = referring_page(request)
+        if exc.signed_out:
+            message = ("You are no longer signed in (the session ended, or you signed out in another tab), so "
+                       "nothing was saved. What the form sent is below: copy what you typed, sign in again in a "
+                       "new tab, and send the form from there.")
+        else:
+            message = ("The form's security token is out of date (the page was opened before you last signed in), "
+                       "so nothing was saved. What the form sent is below: copy what you typed, reload the page "
+                       "and send it again.")
+        sign_in = f"/login?next={quote(back or '/', safe='')}" if exc.signed_out else None
+        return templates.TemplateResponse(request, "error.html", {
+            "title": "Not saved", "message": message, "errors": [], "status": 403, "back": back,
+            "sent": [(encodable(k), encodable(v)) for k, v in exc.sent], "sign_in": sign_in}, status_code=403)
 
     @app.exception_handler(PermissionDenied)
     async def permission_denied(request: Request, exc: PermissionDenied) -> Response:

@@ -46,6 +46,17 @@ class LoginRequired(Exception):
     """A page was requested without sign-in: the app redirects to /login (or answers 401 for the API)."""
 
 
+class FormRefused(Exception):
+    """A form came without a valid CSRF token (signed out in another tab, a session that ended, a page
+    opened before the last sign-in). Nothing is saved; the answer gives back what the form sent, so
+    that a long text typed into it is not lost with the refusal."""
+
+    def __init__(self, signed_out: bool, sent: list[tuple[str, str]]):
+        super().__init__("the form's security token is missing or out of date: reload the page and try again")
+        self.signed_out = signed_out
+        self.sent = sent
+
+
 # Fields a form may post (Starlette's default is 1,000): an entity imported from a large roll can hold
 # more values than that, and its edit form posts each one.
 MAX_FORM_FIELDS = 20_000
@@ -190,8 +201,13 @@ async def csrf_protect(request: Request) -> None:
             value = form.get("csrf_token")
             sent = value if isinstance(value, str) else None
     if not expected or not sent or not hmac.compare_digest(str(expected), str(sent)):
-        raise HTTPException(status_code=403, detail="the form's security token is missing or out of date: "
-                                                    "reload the page and try again")
+        content_type = request.headers.get("content-type", "")
+        form_sent: list[tuple[str, str]] = []
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form(max_fields=MAX_FORM_FIELDS)
+            form_sent = [(k, v) for k, v in form.multi_items()
+                         if isinstance(v, str) and v.strip() and k not in ("csrf_token", "version")]
+        raise FormRefused(signed_out=not request.session.get(SESSION_USER), sent=form_sent)
 
 
 async def posted_form(request: Request) -> FormData:
