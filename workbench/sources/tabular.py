@@ -31,19 +31,31 @@ Rows go through the domain services (validation, permissions, audit) and every c
 value and link cites the file's Source with the locator ``row N`` (N counts data rows, from the
 first under the header). Messages name the line a user finds in an editor, with the data row:
 ``roll.csv, line 4 (data row 3): ...`` (``sheet row 4`` in an XLSX workbook).
+
+An XLSX workbook is read from its first sheet, or from the sheet the mapping names (``sheet: Roll``; a
+name the workbook lacks is refused with the sheets it has, and a header that lacks the mapping's
+columns is refused naming the sheet read and the others). Cells are read as a spreadsheet program
+shows them: a number formatted as a percentage in percent (0.5 shown as 50% reads '50'), a date as
+YYYY-MM-DD. A formula cell the file holds no computed value for (a workbook a program wrote and no
+spreadsheet program saved) is never read as blank: a required value in it (a name, a key) rejects the
+row naming the cell, an optional one is left out with a warning naming it, and a screening upload is
+refused until the file is saved from a spreadsheet program.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
+import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import yaml
 from sqlalchemy import select
@@ -604,7 +616,7 @@ def row_problems(mapping: TableMapping, row: dict) -> list[str]:
     problems: list[str] = []
     reg = registry()
     for key, entity in mapping.entities.items():
-        unlisted = entity.unlisted_code(row)
+        unlisted = _formula_reason(row, [entity.kind_column] if entity.kind_column else []) or entity.unlisted_code(row)
         if unlisted:
             problems.append(f"{key}: {unlisted}")
             continue
@@ -614,6 +626,9 @@ def row_problems(mapping: TableMapping, row: dict) -> list[str]:
         spec = reg.entity_kind(kind)
         props, unreadable = _mapped_values(entity.properties, row, spec.properties)
         problems += [f"{key} {prop}: {reason}" for prop, reason in unreadable.items()]
+        held = _formula_reason(row, entity.keys)
+        if held and held not in unreadable.values():
+            problems.append(f"{key} keys: {held}")
         problems += _refused(kind, props, spec.properties, key)
     for link in mapping.links:
         spec = reg.link_kind(link.kind)
@@ -623,14 +638,22 @@ def row_problems(mapping: TableMapping, row: dict) -> list[str]:
     return problems
 
 
-def _mapped_values(specs: dict[str, ValueSpec], row: dict,
-                   known: dict | None = None) -> tuple[dict[str, list[str]], dict[str, str]]:
+def _mapped_values(specs: dict[str, ValueSpec], row: dict, known: dict | None = None,
+                   formulas: dict[str, str] | None = None) -> tuple[dict[str, list[str]], dict[str, str]]:
     """The row's values by property (only the properties in ``known``, when given), and the
-    properties whose value the mapping cannot read, with the reason (a date in another format)."""
+    properties whose value the mapping cannot read, with the reason (a date in another format).
+
+    A property read from a workbook's formula cell that holds no computed value (``FormulaCell``) is
+    unreadable, with the reason naming the cell; when ``formulas`` is given it goes there instead, so
+    that the caller refuses the row for a required value and leaves an optional one out, saying so."""
     props: dict[str, list[str]] = {}
     unreadable: dict[str, str] = {}
     for prop, value_spec in specs.items():
         if known is not None and prop not in known:
+            continue
+        formula = _formula_reason(row, value_spec.referenced())
+        if formula:
+            (unreadable if formulas is None else formulas)[prop] = formula
             continue
         try:
             values = value_spec.values(row)
@@ -640,6 +663,15 @@ def _mapped_values(specs: dict[str, ValueSpec], row: dict,
         if values:
             props[prop] = values
     return props, unreadable
+
+
+def _formula_reason(row: dict, columns: list[str]) -> str | None:
+    """Why the first of ``columns`` that is a formula cell without a computed value cannot be read, or None."""
+    for column in columns:
+        cell = row.get(column)
+        if isinstance(cell, FormulaCell):
+            return cell.reason
+    return None
 
 
 def _refused(kind: str, props: dict[str, list[str]], known: dict, label: str) -> list[str]:
@@ -718,36 +750,230 @@ def _xlsx_rows(path: Path, mapping: TableMapping | None) -> Iterator[tuple[Place
     except Exception as exc:  # openpyxl raises several types for non-workbooks
         handle.close()
         raise TableError(path.name, None, f"not a readable XLSX workbook ({exc.__class__.__name__})") from exc
+    opened: list = []  # the sheet's rows, closed (with the part of the archive they read) before the workbook
     try:
         sheet_name = mapping.sheet if mapping is not None and mapping.sheet else None
         if sheet_name and sheet_name not in book.sheetnames:
-            raise TableError(path.name, None, f"no sheet {sheet_name!r} (sheets: {', '.join(book.sheetnames)})")
+            raise TableError(path.name, None, f"no sheet {sheet_name!r}, which the mapping's sheet: names (the "
+                                              f"workbook's sheets: {', '.join(map(repr, book.sheetnames))})")
         sheet = book[sheet_name] if sheet_name else book.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
+        rows = _sheet_rows(book, sheet)
+        opened.append(rows)
         try:
-            header = [str(h).strip() if h is not None else "" for h in next(rows)]
-        except StopIteration:
-            raise TableError(path.name, None, "the sheet is empty") from None
-        _check_header(path, header, mapping)
+            try:
+                header = [h.strip() if isinstance(h, str) else "" for h in next(rows)]
+            except StopIteration:
+                raise TableError(path.name, None, "the sheet is empty") from None
+            _check_header(path, header, mapping)
+        except TableError as exc:  # a README before the table: say which sheet was read, and how to name another
+            raise TableError(exc.file, exc.where, f"{exc.message}; {_which_sheet(book, sheet, mapping)}") from None
         merged = _merged_ranges(book, sheet)
         number = 0
         for sheet_row, cells in enumerate(rows, start=2):  # the header is the sheet's row 1
             if merged is not None:
                 cells = merged.fill(cells, sheet_row)
-            if not any(c is not None and str(c).strip() for c in cells):
+            if not any(isinstance(c, _NotComputed) or (c is not None and c.strip()) for c in cells):
                 continue
             number += 1
             row = {}
             for name, cell in zip(header, cells):
-                if isinstance(cell, datetime):
-                    cell = cell.date().isoformat()
-                elif isinstance(cell, float) and cell.is_integer():
-                    cell = str(int(cell))
-                row[name] = "" if cell is None else str(cell)
+                if isinstance(cell, _NotComputed):
+                    cell = FormulaCell(f"{name} (cell {cell.coordinate}) {NOT_COMPUTED}")
+                row[name] = "" if cell is None else cell
             yield Place(number, sheet_row, "sheet row"), row
     finally:
+        for rows in opened:
+            rows.close()
         book.close()
         handle.close()
+
+
+def _which_sheet(book, sheet, mapping: TableMapping | None) -> str:
+    """Which sheet of the workbook was read, its others, and how a mapping names the one to read: a workbook
+    whose first sheet is a README otherwise reads as a table with the README's first line for a header."""
+    others = [name for name in book.sheetnames if name != sheet.title]
+    if mapping is not None and mapping.sheet:
+        said = f"this is the sheet {sheet.title!r}, which the mapping's sheet: names"
+    elif others:
+        said = f"this is the workbook's first sheet, {sheet.title!r}"
+    else:
+        return f"this is the workbook's only sheet, {sheet.title!r}"
+    if not others:
+        return f"{said}, and the workbook has no other"
+    said += f", and its other sheets are {', '.join(map(repr, others))}"
+    fits = _sheet_with_columns(book, others, mapping)
+    if fits:
+        return f"{said}: the sheet {fits!r} has the mapping's columns; name it in the mapping (sheet: {fits})"
+    return f"{said}: name the sheet to read in the mapping (sheet: NAME)"
+
+
+def _sheet_with_columns(book, names: list[str], mapping: TableMapping | None) -> str | None:
+    """The first of the sheets ``names`` whose header row holds every column the mapping reads."""
+    if mapping is None:
+        return None
+    wanted = mapping.columns()
+    for name in names:
+        rows = _sheet_rows(book, book[name])
+        try:
+            first = next(rows, ())
+        except Exception:  # noqa: BLE001, S112 - a sheet that cannot be read is no suggestion; the error stands
+            continue
+        finally:
+            rows.close()
+        if wanted <= {h.strip() for h in first if isinstance(h, str)}:
+            return name
+    return None
+
+
+NOT_COMPUTED = ("is a formula Excel has not computed: open and save the file in Excel or LibreOffice, or export "
+                "it as CSV")
+
+
+class FormulaCell(str):
+    """A formula cell the workbook holds no computed value for (a workbook a program wrote, which no spreadsheet
+    program has saved since). It reads as blank wherever a blank cell is read, and ``reason`` names the cell,
+    so a value the mapping reads from it is refused or left out with that reason, never taken for empty."""
+
+    reason: str
+
+    def __new__(cls, reason: str) -> Self:
+        cell = super().__new__(cls, "")
+        cell.reason = reason
+        return cell
+
+
+@dataclass(frozen=True)
+class _NotComputed:
+    """The reader's mark for a formula cell without a computed value (the row names it by its header)."""
+
+    coordinate: str
+
+
+def _sheet_rows(book, sheet) -> Iterator[tuple]:
+    """The sheet's rows as text, from its row 1, the way read-only openpyxl's ``iter_rows(values_only=True)``
+    gives them (a row missing from the file is a blank one; rows are as wide as the sheet's dimension says),
+    each cell read by _cell_text, or marked _NotComputed: read-only openpyxl reads a formula cell without a
+    computed value as a blank cell, and its cells do not carry their number format."""
+    max_col, max_row = sheet.max_column, sheet.max_row
+    blank = (None,) * max_col if max_col else ()
+    counter = index = 1
+    with sheet._get_source() as source:
+        for index, cells in _cell_parser()(source, book, sheet).parse():
+            if max_row is not None and index > max_row:
+                break
+            while counter < index:
+                counter += 1
+                yield blank
+            if counter <= index:
+                counter += 1
+                if not cells and not max_col:
+                    yield ()
+                    continue
+                out = [None] * (max_col or cells[-1]["column"])
+                for cell in cells:
+                    if 1 <= cell["column"] <= len(out):
+                        out[cell["column"] - 1] = cell["value"]
+                yield tuple(out)
+    if max_row is not None and max_row < index:
+        for _ in range(counter, max_row + 1):
+            yield blank
+
+
+@functools.cache
+def _cell_parser() -> type:
+    """openpyxl's sheet parser, reading each cell's computed value as text (``_cell_text``, with the cell's
+    number format) and marking a formula cell whose computed value the file lacks. (Made on first use:
+    openpyxl is imported only when a workbook is read.)"""
+    from openpyxl.styles.numbers import BUILTIN_FORMATS, BUILTIN_FORMATS_MAX_SIZE
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
+
+    class CellParser(WorkSheetParser):
+        def __init__(self, source, book, sheet):
+            super().__init__(source, sheet._shared_strings, data_only=True, epoch=book.epoch,
+                             date_formats=book._date_formats, timedelta_formats=book._timedelta_formats)
+            self.book = book
+            self.formats: dict[int, str] = {}
+
+        def number_format(self, style_id: int) -> str:
+            """A cell style's number format, found as openpyxl's read-only cells find it."""
+            found = self.formats.get(style_id)
+            if found is None:
+                try:
+                    format_id = self.book._cell_styles[style_id].numFmtId
+                    found = (BUILTIN_FORMATS.get(format_id, "General") if format_id < BUILTIN_FORMATS_MAX_SIZE
+                             else self.book._number_formats[format_id - BUILTIN_FORMATS_MAX_SIZE])
+                except (IndexError, AttributeError, TypeError):
+                    found = "General"
+                self.formats[style_id] = found
+            return found
+
+        def parse_cell(self, element):
+            cell = super().parse_cell(element)
+            value = cell["value"]
+            if value is None:
+                # A formula whose result is an empty text is written t="str" with an empty value; any other
+                # formula without a value was never computed (openpyxl and other libraries write them so).
+                if element.find(FORMULA_TAG) is not None and element.get("t") != "str":
+                    cell["value"] = _NotComputed(f"{get_column_letter(cell['column'])}{cell['row']}")
+            else:
+                cell["value"] = _cell_text(value, self.number_format(cell["style_id"] or 0))
+            return cell
+
+    return CellParser
+
+
+def _cell_text(value: Any, number_format: str = "General") -> str:
+    """A workbook cell's value as text, as a spreadsheet program shows it where that matters: a date as
+    YYYY-MM-DD, a whole number without '.0', and a number formatted as a percentage in percent (0.5 shown
+    as 50% is '50', 0.125 shown as 12.5% is '12.5': the cell holds the fraction)."""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if _is_percentage(number_format, value) and math.isfinite(value):
+            return _plain(Decimal(repr(value)) * 100)
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+    return str(value)
+
+
+def _plain(number: Decimal) -> str:
+    """A decimal without exponent or trailing zeros ('50', '12.5')."""
+    text = format(number.normalize(), "f")
+    return "0" if text in ("-0", "") else text
+
+
+def _is_percentage(number_format: str, value: float) -> bool:
+    """Does the format section that shows ``value`` multiply it by 100 (a '%' that is not quoted text, an
+    escaped character or inside brackets)? Sections are positive;negative;zero;text."""
+    if "%" not in number_format:
+        return False
+    sections: list[bool] = []
+    percent = quoted = bracket = literal = False
+    for char in number_format:
+        if literal:
+            literal = False
+        elif quoted:
+            quoted = char != '"'
+        elif bracket:
+            bracket = char != "]"
+        elif char in "\\_*":  # the next character is shown (\), spaced (_) or repeated (*), as written
+            literal = True
+        elif char == '"':
+            quoted = True
+        elif char == "[":
+            bracket = True
+        elif char == ";":
+            sections.append(percent)
+            percent = False
+        elif char == "%":
+            percent = True
+    sections.append(percent)
+    if value < 0 and len(sections) > 1:
+        return sections[1]
+    if value == 0 and len(sections) > 2:
+        return sections[2]
+    return sections[0]
 
 
 _MERGE_REF = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]+[0-9]+):([A-Z]+[0-9]+)"')
@@ -862,6 +1088,9 @@ def plan_row(writer: BulkWriter, mapping: TableMapping, row: dict, row_number: i
             else:
                 plan.notes += [message for messages in warned.values() for message in messages]
             continue
+        code = _formula_reason(row, [entity.kind_column] if entity.kind_column else [])
+        if code:
+            raise ValidationError({f"{key}.kind_from": [code]})
         unlisted = entity.unlisted_code(row)
         if unlisted:
             raise ValidationError({key: [unlisted]})
@@ -869,15 +1098,23 @@ def plan_row(writer: BulkWriter, mapping: TableMapping, row: dict, row_number: i
         if kind is None:
             continue
         spec = reg.entity_kind(kind)
-        props, unreadable = _mapped_values(entity.properties, row, spec.properties)
+        formulas: dict[str, str] = {}
+        props, unreadable = _mapped_values(entity.properties, row, spec.properties, formulas)
         if unreadable:
             raise ValidationError({key: list(unreadable.values())[:1]})
+        _refuse_required_formulas(key, formulas, spec.properties)
+        held = _formula_reason(row, entity.keys)
+        if held:  # the entity cannot be found again by its keys
+            raise ValidationError({f"{key}.keys": [held]})
+        left_out = [f"{key} {prop} left out: {reason}" for prop, reason in formulas.items()]
         if not props.get("name") and "name" in spec.properties and spec.properties["name"].required:
             if not entity.has_values(row):
                 # Nothing in this row for this entity (no second owner, no registered agent): its
                 # literals (a topic every row gets) do not make it one.
+                plan.notes += left_out
                 continue
             raise ValidationError({f"{key}.name": ["is empty in this row"]})
+        plan.notes += left_out
         entity_id = writer.surviving(_entity_id(mapping, entity, row, row_number, source_id))
         stored = writer.kind_of(entity_id)
         if stored is not None:
@@ -890,7 +1127,8 @@ def plan_row(writer: BulkWriter, mapping: TableMapping, row: dict, row_number: i
     for link in mapping.links:
         if link.source not in plan.ids or link.target not in plan.ids:
             continue
-        props, unreadable = _mapped_values(link.properties, row)
+        formulas = {}
+        props, unreadable = _mapped_values(link.properties, row, None, formulas)
         if unreadable:
             prop, reason = next(iter(unreadable.items()))
             raise ValidationError({f"{link.kind}.{prop}": [reason]})
@@ -898,12 +1136,21 @@ def plan_row(writer: BulkWriter, mapping: TableMapping, row: dict, row_number: i
         if source == target:
             raise ValidationError({link.kind: ["an entity cannot be linked to itself"]})
         spec = reg.link_kind(link.kind)
+        _refuse_required_formulas(link.kind, formulas, spec.properties)
+        plan.notes += [f"{link.kind} {prop} left out: {reason}" for prop, reason in formulas.items()]
         reg.check_endpoints(spec, kinds[link.source], kinds[link.target])
         cleaned, _ = writer.validate(link.kind, props, spec.properties)
         basis = "|".join([link.kind, source, target, mapping.name, source_id, str(row_number)])
         link_id = "tbl-" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:24]
         plan.links.append((link_id, link.kind, source, target, cleaned))
     return plan
+
+
+def _refuse_required_formulas(label: str, formulas: dict[str, str], known: dict) -> None:
+    """A required value (a name) in a formula cell without a computed value rejects the row, naming the cell."""
+    for prop, reason in formulas.items():
+        if prop in known and known[prop].required:
+            raise ValidationError({f"{label}.{prop}": [reason]})
 
 
 def _bound_values(writer: BulkWriter, entity: EntityMapping, row: dict, kind: str) -> tuple[dict, dict]:
