@@ -29,6 +29,25 @@
     form.addEventListener("submit", function (ev) { if (!window.confirm(form.dataset.confirm)) ev.preventDefault(); });
   });
 
+  // One post per click: a double click sent a form twice while the first was on its way (two notes,
+  // two comments, two dossiers). Registered after the confirmation, so a cancelled one sends nothing.
+  // Buttons are not disabled (a disabled button's name and value would not be sent); a form that
+  // leads nowhere new (a download) takes clicks again after a while, and coming back to the page does too.
+  document.querySelectorAll("form[method=post], form[method=POST]").forEach(function (form) {
+    form.addEventListener("submit", function (ev) {
+      if (ev.defaultPrevented) return;
+      if (form.dataset.sending) { ev.preventDefault(); return; }
+      form.dataset.sending = "1";
+      form.setAttribute("aria-busy", "true");
+      setTimeout(function () { delete form.dataset.sending; form.removeAttribute("aria-busy"); }, 10000);
+    });
+  });
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-sending]").forEach(function (form) {
+      delete form.dataset.sending; form.removeAttribute("aria-busy");
+    });
+  });
+
   // Name autocomplete (combobox with keyboard support).
   document.querySelectorAll("input[data-suggest]").forEach(function (input) {
     var list = document.getElementById(input.getAttribute("aria-controls"));
