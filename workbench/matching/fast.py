@@ -16,7 +16,8 @@ same order (so the result of ``score_forms(..., explain=False)``, bit for bit), 
   after it, from the exact coverage. Every feature not yet known is taken at its most favourable
   value for the model's signed weights, so the bound never rejects a pair the full score keeps.
 
-Whatever this module cannot do cheaply (words that join across the two names) goes to score_forms.
+Whatever this module cannot do cheaply (words that join across the two names) goes to score_forms'
+unweighed score (``_score_forms``): quick_score weighs the generational suffixes once, as score_forms does.
 ``tests/test_matching_speed_invariants.py`` holds both paths to scores recorded before this module.
 """
 
@@ -34,12 +35,13 @@ from workbench.matching.score import (
     REORDERED_SCORE,
     SPELL_POWER,
     TokenStats,
+    _score_forms,
     acronym_stage,
     generation_adjusted,
     may_expand,
     only_initials,
+    other_sex_compound,
     reordered,
-    score_forms,
     token_similarity,
 )
 
@@ -199,7 +201,7 @@ def _quick_score(qf: NameForm, cf: NameForm, stats: TokenStats | None = None, fl
     # Words that join across the two names (score._join_split_words) change the parts: the full path.
     if (not nq or not nc or not (pq.join_texts.isdisjoint(pc.texts) and pq.join_phons.isdisjoint(pc.phon5)
                                  and pc.join_texts.isdisjoint(pq.texts) and pc.join_phons.isdisjoint(pq.phon5))):
-        return score_forms(qf, cf, stats, explain=False).score
+        return _score_forms(qf, cf, stats, explain=False).score  # quick_score weighs the suffixes
     q, c = qf.tokens, cf.tokens
     cached = pq.weights
     wq = cached[2] if cached is not None and cached[0] is stats and cached[1] == stats.version \
@@ -280,6 +282,12 @@ def _quick_score(qf: NameForm, cf: NameForm, stats: TokenStats | None = None, fl
         used_q[i] = credit
         used_c[j] = credit
         pair_how.append((i, j, sim, how))
+    if pair_how and (nq > 1 or nc > 1):
+        for k, _on_q in reversed(other_sex_compound(q, c, pair_how)):
+            i, j, _sim, _how = pair_how.pop(k)
+            if both_ordered and roles_q[i] != roles_c[j]:
+                cross_role -= 1
+            del used_q[i], used_c[j]
     if not acronyms and only_initials(qf, cf, q, c, pair_how):
         for i, j, _sim, _how in pair_how:
             del used_q[i], used_c[j]

@@ -294,7 +294,9 @@ def normalize(name: str, schema: str | None = None) -> NameForm:
         for words, role in groups:
             tokens.extend(Token(w, role, 0.5, phonetic(w)) for w in words)
     folded = fold(raw)
-    return NameForm(raw, folded, kind, tokens, legal, ordered, dropped, _generation(folded, dropped))
+    # An organisation has no generation: 'JR ALIMENTOS DEL MAR, S. DE R.L.' holds a company's initials.
+    generation = None if kind == ORG else _generation(folded, dropped)
+    return NameForm(raw, folded, kind, tokens, legal, ordered, dropped, generation)
 
 
 # Generational suffixes: a father and a son share every other part of their names.
@@ -309,6 +311,18 @@ def _generation(folded: str, dropped: list[str]) -> str | None:
         if words and words[-1] in _ELDER:
             found = _ELDER[words[-1]]
     return found
+
+
+def generation_written(form: NameForm) -> str | None:
+    """The generational suffix as the name writes it ('JR', 'JUNIOR', 'HIJO', 'III', 'SR'), for the
+    explanation (``NameForm.generation`` holds its canonical form: 'Jr.' for all three of the first)."""
+    if form.generation is None:
+        return None
+    word = next((w for w in form.dropped if w in _GENERATIONS), None)
+    if word is None:
+        words = form.folded.replace(",", " ").split()
+        word = words[-1] if words and words[-1] in _ELDER else None
+    return word.upper() if word else form.generation
 
 
 def name_key(name: str, schema: str | None = None) -> str:

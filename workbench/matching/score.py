@@ -17,12 +17,27 @@ from functools import lru_cache
 from rapidfuzz.distance import OSA, Levenshtein
 
 from workbench.matching.data.names import (
+    CROSS_SEX_SECOND_NAMES,
     DISTINCT_GIVEN_NAMES,
+    FEMININE_CONSONANT_NAMES,
+    FEMININE_GIVEN_NAMES,
     GIVEN_NAMES,
     JOINABLE_PARTICLES,
+    MASCULINE_GIVEN_NAMES,
+    MASCULINE_NAMES_IN_A,
     ORG_SIGN_WORDS,
 )
-from workbench.matching.normalize import FAMILY, GIVEN, ORG, PERSON, NameForm, Token, normalize, phonetic
+from workbench.matching.normalize import (
+    FAMILY,
+    GIVEN,
+    ORG,
+    PERSON,
+    NameForm,
+    Token,
+    generation_written,
+    normalize,
+    phonetic,
+)
 
 # Alignment settings (patterns, not names); how the aligned parts weigh is learned: see model.py.
 MIN_TOKEN_SIM = 0.7  # fuzzier token pairs are treated as different words
@@ -124,19 +139,97 @@ def _as_given_names(a: Token, b: Token) -> bool:
 
 
 def gendered_pair(x: str, y: str) -> bool:
-    """A Spanish given name's masculine and feminine forms ('mario'/'maria', 'daniel'/'daniela'): a
-    brother and a sister with the same surnames, not one name spelled two ways. Only for given names
-    (names.GIVEN_NAMES): in a surname or a company's word the same difference is a typo ('GARCIO')
-    or an adjective's agreement ('GRUPO MEXICANO' / 'MEXICANA')."""
+    """A given name's masculine and feminine forms: a brother and a sister with the same surnames, not
+    one name spelled two ways. A pattern of Spanish names, not a list: the forms differ only in the
+    gender ending, -o / -a ('mario'/'maria', 'severo'/'severa'), or the feminine adds -a to a masculine
+    that ends in a vowel and l, n, s or r ('daniel'/'daniela', 'crispin'/'crispina', 'jesus'/'jesusa',
+    'nicanor'/'nicanora'). Only for given names (the caller checks, ``_as_given_names``): in a surname
+    or a company's word the same difference is a typo ('GARCIO') or an adjective's agreement
+    ('GRUPO MEXICANO' / 'MEXICANA'). Not a gender pair: a man's name that ends in -a in its own language,
+    whose -o form is another spelling of it (Tajik 'Mustafo', 'Abdullo'; Indonesian 'Ridho' for 'Ridha');
+    a woman's name that ends in a consonant and takes an -a in another language ('isabel'/'isabela',
+    'susan'/'susana'); a word cut short ('muestr'/'muestra')."""
     if len(x) > len(y):
         x, y = y, x
-    if len(x) < 4 or (x not in GIVEN_NAMES and y not in GIVEN_NAMES):
+    if len(x) < 4:
         return False
     if len(x) == len(y):
-        return x[:-1] == y[:-1] and x[-1] != y[-1] and x[-1] in "oa" and y[-1] in "oa"
-    # Daniel/Daniela, Jesus/Jesusa, Juan/Juana: the masculine ends in l, n or s ('muestr'/'muestra' is a
-    # word cut short, not a name).
-    return len(y) == len(x) + 1 and y.endswith("a") and y.startswith(x) and x[-1] in "lns"
+        stem = x[:-1]
+        return (stem == y[:-1] and x[-1] != y[-1] and x[-1] in "oa" and y[-1] in "oa"
+                and stem + "a" not in MASCULINE_NAMES_IN_A
+                # transliterations: an 'h' after the stem's last consonant (Arabic dh, kh, th), -ullah
+                and not stem.endswith("h") and not stem.endswith("ull"))
+    return (len(y) == len(x) + 1 and y.endswith("a") and y.startswith(x) and x[-1] in "lnsr"
+            and x[-2] in "aeiou" and x not in FEMININE_CONSONANT_NAMES and y not in MASCULINE_NAMES_IN_A)
+
+
+MASCULINE_FORMS, DISTINCT_NAMES = "masculine and feminine forms", "distinct given names"
+
+
+def given_name_rule(a: Token, b: Token) -> str | None:
+    """Why two words compared as given names are two people's names, or None: the masculine and the
+    feminine form of one name (``gendered_pair``), or two distinct names a letter apart (José / Josué)."""
+    if not _as_given_names(a, b):
+        return None
+    if gendered_pair(a.text, b.text):
+        return MASCULINE_FORMS
+    if frozenset((a.text, b.text)) in DISTINCT_GIVEN_NAMES:
+        return DISTINCT_NAMES
+    return None
+
+
+def _sex(text: str) -> str | None:
+    """The sex a given name names when it stands first, where the vocabulary knows it."""
+    if text in MASCULINE_GIVEN_NAMES:
+        return "man"
+    if text in FEMININE_GIVEN_NAMES:
+        return "woman"
+    return None
+
+
+def _second_of_other_sex(tokens: list[Token], i: int, aligned: set[int]) -> bool:
+    """Whether ``tokens[i]`` is the second part of a compound given name whose first part, left
+    unaligned, names the other sex: 'maria' in José María or Jesús María (a man), 'jose' in María José
+    (a woman). Only compounds of the names that cross the sexes so (names.CROSS_SEX_SECOND_NAMES):
+    of other words in an unusual order ('Leticia Rafael', 'Arturo María') the model judges. The two
+    words are adjacent, of the same role, and the first is its name's first given name, so a roll's
+    surnames-first order ('ROJAS LEON JOSE MARIA') reads alike."""
+    if i == 0 or (i - 1) in aligned:
+        return False
+    t, first = tokens[i], tokens[i - 1]
+    if (t.text not in CROSS_SEX_SECOND_NAMES or first.text not in CROSS_SEX_SECOND_NAMES
+            or t.role == FAMILY or first.role != t.role or not _first_given(tokens, i - 1)):
+        return False
+    sex_first, sex_t = _sex(first.text), _sex(t.text)
+    return sex_first is not None and sex_t is not None and sex_first != sex_t
+
+
+def _first_given(tokens: list[Token], j: int) -> bool:
+    """Whether ``tokens[j]`` is its name's first given name (no given name before it)."""
+    t = tokens[j]
+    if t.role == GIVEN:
+        return not any(u.role == GIVEN for u in tokens[:j])
+    return t.role is None and (j == 0 or tokens[j - 1].text not in GIVEN_NAMES)
+
+
+def other_sex_compound(q: list[Token], c: list[Token], pair_how) -> list[tuple[int, bool]]:
+    """Positions in ``pair_how`` of the aligned pairs that join the second part of a compound given
+    name of one sex to the other name's first given name, which names the other sex: a man's 'José
+    María' (or 'Chema') and a woman's 'María', a woman's 'María José' and a man's 'José'. A María is not
+    the second part of a man's name, and the pair must not stand as his name's agreement. (A man
+    known by the second part of his compound, 'José Luis' / 'Luis', is left aligned.)
+    Returns (position, whether the compound is the query's)."""
+    if not pair_how or (len(q) < 2 and len(c) < 2):
+        return []
+    aligned_q = {p[0] for p in pair_how}
+    aligned_c = {p[1] for p in pair_how}
+    found = []
+    for k, (i, j, _s, _h) in enumerate(pair_how):
+        if _second_of_other_sex(q, i, aligned_q) and _first_given(c, j):
+            found.append((k, True))
+        elif _second_of_other_sex(c, j, aligned_c) and _first_given(q, i):
+            found.append((k, False))
+    return found
 
 
 def token_similarity(a: Token, b: Token) -> tuple[float, str]:
@@ -151,8 +244,7 @@ def token_similarity(a: Token, b: Token) -> tuple[float, str]:
         if a.text[0] == b.text[0]:
             return 0.75, "initial"
         return 0.0, "different"
-    if _as_given_names(a, b) and (gendered_pair(a.text, b.text)
-                                  or frozenset((a.text, b.text)) in DISTINCT_GIVEN_NAMES):
+    if given_name_rule(a, b) is not None:
         return 0.0, "different"
     if a.phon == b.phon:
         return 0.92, "phonetic"
@@ -352,6 +444,8 @@ class Aligned:
     pair_how: list[tuple[int, int, float, str]]  # (query index, candidate index, similarity, how)
     acronyms: int = 0
     cross_role: int = 0
+    # Why parts that would have aligned did not: given names of two people (explanation entries).
+    notes: list[dict] = field(default_factory=list)
 
 
 def align(qf: NameForm, cf: NameForm, stats: TokenStats | None = None) -> tuple[NameScore, Aligned | None]:
@@ -401,6 +495,15 @@ def align(qf: NameForm, cf: NameForm, stats: TokenStats | None = None) -> tuple[
         used_c[j] = credit
         state.pair_how.append((i, j, sim, how))
         result.aligned.append(Alignment(q[i].text, c[j].text, sim, how))
+    dropped = other_sex_compound(q, c, state.pair_how)
+    if dropped:
+        before = len(result.aligned) - len(state.pair_how)  # the acronyms come first
+        for k, on_q in reversed(dropped):
+            i, j, _sim, _how = state.pair_how.pop(k)
+            if both_ordered and q[i].role != c[j].role:
+                state.cross_role -= 1
+            del used_q[i], used_c[j], result.aligned[before + k]
+            state.notes.append(_other_sex_note(q, i) if on_q else _other_sex_note(c, j))
     if not state.acronyms and only_initials(qf, cf, q, c, state.pair_how):
         for i, j, _sim, _how in state.pair_how:
             del used_q[i], used_c[j]
@@ -409,7 +512,39 @@ def align(qf: NameForm, cf: NameForm, stats: TokenStats | None = None) -> tuple[
         result.aligned.clear()
     result.unmatched_query = [q[i].text for i in range(len(q)) if i not in used_q]
     result.unmatched_candidate = [c[j].text for j in range(len(c)) if j not in used_c]
+    if result.unmatched_query and result.unmatched_candidate:
+        for i in (i for i in range(len(q)) if i not in used_q):
+            for j in (j for j in range(len(c)) if j not in used_c):
+                reason = given_name_rule(q[i], c[j])
+                if reason is not None:
+                    state.notes.append(_given_name_note(reason, q[i], c[j]))
     return result, state
+
+
+def _given_name_note(reason: str, a: Token, b: Token) -> dict:
+    """The explanation's entry for two given names the rules keep apart (``given_name_rule``)."""
+    pair = f"'{_as_written(a)}' / '{_as_written(b)}'"
+    if reason == MASCULINE_FORMS:
+        detail = (f"{pair}: the masculine and feminine forms of a given name, two people (a brother and "
+                  "a sister, a father and a daughter), not one name spelled two ways: not aligned")
+    else:
+        detail = f"{pair}: two distinct given names a letter apart, two people, not one name misspelt: not aligned"
+    return {"feature": reason, "effect": 0.0, "detail": detail}
+
+
+OTHER_SEX_COMPOUND = "compound given name of the other sex"
+
+
+def _other_sex_note(side: list[Token], k: int) -> dict:
+    """The explanation's entry for a pair ``other_sex_compound`` took apart (``side[k]``: the compound's
+    second part)."""
+    first, second = side[k - 1], side[k]
+    source = _expanded_from(second)
+    compound = f"{first.text} {second.text}" + (f" (written '{source}')" if source else "")
+    sex, other = _sex(first.text), _sex(second.text)
+    return {"feature": OTHER_SEX_COMPOUND, "effect": 0.0,
+            "detail": f"'{second.text}' is the second part of a {sex}'s compound given name, {compound}, "
+                      f"and the first given name of the other, a {other}'s: two people, not aligned"}
 
 
 def only_initials(qf: NameForm, cf: NameForm, q: list[Token], c: list[Token],
@@ -441,12 +576,17 @@ def reordered(qf: NameForm, cf: NameForm, pair_how) -> bool:
 
 
 GENERATION_CAP = 0.5  # a parent and a child (different generational suffixes) score at most this
+# A suffix on one name only: a father and a son share the rest of the name, but OFAC's own aliases also
+# drop a 'Jr.' now and then (the dev pairs hold such aliases). The pair stays a hit to review, clearly
+# below the names written alike and the same names in another order (REORDERED_SCORE): at most this.
+ONE_SIDED_GENERATION_CAP = 0.92
 
 
 def generation_adjusted(qf: NameForm, cf: NameForm, score: float) -> tuple[float, dict | None]:
     """The score with the names' generational suffixes weighed (idempotent): different suffixes
-    (Jr. / Sr.) mean a parent and a child, at most GENERATION_CAP; a suffix on one side only keeps
-    two otherwise identical names from counting as identical."""
+    (Jr. / Sr.) mean a parent and a child, at most GENERATION_CAP; a suffix on one side only (Jr.,
+    Junior, hijo, III), at most ONE_SIDED_GENERATION_CAP, and the explanation names the suffix even
+    where the rest of the names already scores below it."""
     a, b = qf.generation, cf.generation
     if a == b:
         return score, None
@@ -455,10 +595,11 @@ def generation_adjusted(qf: NameForm, cf: NameForm, score: float) -> tuple[float
             return score, None
         return GENERATION_CAP, {"feature": "generational suffix differs", "effect": round(GENERATION_CAP - score, 4),
                                 "detail": f"{a} / {b}: a parent and a child share the rest of their names"}
-    if score < 1.0:
-        return score, None
-    return REORDERED_SCORE, {"feature": "generational suffix on one side", "effect": round(REORDERED_SCORE - 1.0, 4),
-                             "detail": f"{a or b} on one name only"}
+    adjusted = min(score, ONE_SIDED_GENERATION_CAP)
+    written = generation_written(qf if a else cf)
+    return adjusted, {"feature": "generational suffix on one side only", "effect": round(adjusted - score, 4),
+                      "detail": f"'{written}' ({a or b}) on one name only: a father and a son share the rest "
+                                f"of their names (at most {ONE_SIDED_GENERATION_CAP})"}
 
 
 def same_parts(qf: NameForm, cf: NameForm, result: NameScore, state) -> bool:
@@ -509,6 +650,8 @@ def _score_forms(qf: NameForm, cf: NameForm, stats: TokenStats | None = None, ex
     variant = "list" if stats is not None and stats.total >= 50 else "plain"
     if explain:
         result.score, result.features = current_model(variant).explain(values)
+        # Why parts left over did not align, when a rule about given names kept them apart, first.
+        result.features[:0] = state.notes
     else:
         result.score = current_model(variant).probability(values)
     return result

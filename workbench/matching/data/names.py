@@ -88,10 +88,13 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
 }
 SHORT_FORMS: dict[str, tuple[str, ...]] = {**DIMINUTIVES, **ABBREVIATIONS}
 
-# Common Spanish given names, both forms where a name has two (Mario / María): the masculine and
-# feminine forms of a given name are a brother and a sister, while the same o/a difference in a
-# surname or a company's word is a typo or an adjective's agreement (GARCIO, MEXICANA).
-GIVEN_NAMES: frozenset[str] = frozenset("""
+# Common Spanish given names, by the sex they name when they stand first, both forms where a name has
+# two (Mario / María): the masculine and feminine forms of a given name are a brother and a sister,
+# while the same o/a difference in a surname or a company's word is a typo or an adjective's agreement
+# (GARCIO, MEXICANA). The rule itself is a pattern (score.gendered_pair): these lists only add the
+# forms it cannot read off the ending, and tell a man's compound name from a woman's (José María /
+# María José, score.other_sex_compound).
+MASCULINE_GIVEN_NAMES: frozenset[str] = frozenset("""
 jose juan luis carlos jesus miguel francisco antonio alejandro manuel pedro jorge ricardo fernando roberto
 javier eduardo rafael sergio daniel arturo raul mario alberto enrique ramon hector oscar victor martin
 salvador guillermo alfredo gerardo ruben adrian andres pablo hugo ignacio gustavo rodolfo armando ernesto
@@ -100,12 +103,36 @@ gabriel julian cristian ivan marco marcos octavio orlando patricio paulo paulino
 valentin vicente adolfo aurelio benito bernardo bruno camilo claudio cristobal dario diego domingo efrain
 emiliano esteban eugenio fabian federico fidel genaro german gonzalo gregorio heriberto horacio humberto
 jeronimo lorenzo luciano mariano mauricio nicolas norberto osvaldo simon teodoro valerio
-maria ana rosa carmen laura elena patricia guadalupe veronica leticia silvia adriana gabriela alejandra
+""".split())
+FEMININE_GIVEN_NAMES: frozenset[str] = frozenset("""
+maria ana rosa laura elena patricia veronica leticia silvia adriana gabriela alejandra
 claudia monica norma martha margarita lucia teresa josefina juana francisca antonia manuela daniela
 fernanda julia paula mariana andrea beatriz isabel sofia valeria ximena yolanda angelica araceli cristina
 diana erika karla liliana lorena marisol miriam nancy olga raquel sandra susana alicia blanca cecilia
 dolores esperanza gloria irma marcela rocio victoria ivana jesusa roberta alberta ernestina emilia
 cesarea fabiana federica gregoria juliana luciana mauricia nicolasa paulina simona valentina
+""".split())
+# Given names of either sex in Mexico (José Guadalupe, María Guadalupe): they tell no compound's sex.
+EITHER_SEX_GIVEN_NAMES: frozenset[str] = frozenset("guadalupe carmen rosario refugio trinidad".split())
+GIVEN_NAMES: frozenset[str] = MASCULINE_GIVEN_NAMES | FEMININE_GIVEN_NAMES | EITHER_SEX_GIVEN_NAMES
+
+# Given names that a compound of the other sex takes as its second part: a man's José María or Jesús
+# María (Chema, Josema), a woman's María José or María (de) Jesús. Standing first, each names one sex:
+# a woman called María is not a man's José María (score.other_sex_compound).
+CROSS_SEX_SECOND_NAMES: frozenset[str] = frozenset({"maria", "jose", "jesus"})
+
+# Women's names that end in a consonant and are written with a final -a in another language, the same
+# name (Isabel / Isabela, Susan / Susana, Karin / Karina): not a masculine form.
+FEMININE_CONSONANT_NAMES: frozenset[str] = frozenset("""
+isabel maribel mabel anabel raquel marisol carmen susan karin helen ellen miriam ester esther ruth ines
+lourdes mercedes dolores rachel
+""".split())
+
+# Men's names that end in -a in their own language (Arabic, Slavic, Italian, Basque), whose -o form is
+# another spelling of the same name (Tajik 'Mustafo', Serbian 'Danilo'), not a brother's name.
+MASCULINE_NAMES_IN_A: frozenset[str] = frozenset("""
+mustafa musa isa yahya hamza taha osama usama khalifa talha zakaria zakariya murtada abdulla nikita ilya
+danila foma kuzma luca andrea nicola borja bautista
 """.split())
 
 # Distinct given names one or two letters apart, which spelling similarity would align: two people.
