@@ -75,3 +75,32 @@ def test_a_name_ending_in_a_full_stop_is_not_followed_by_another(db_url):
     assert linked.status_code == 200  # followed to the entry's page, where the flash says what was linked
     flash = re.search(r'class="flash[^"]*"[^>]*>([^<]*Linked:.*?)</', linked.text, re.DOTALL)
     assert flash and flash.group(1).rstrip().endswith("S.A. de C.V."), flash
+
+
+def test_many_links_are_counted_and_listed_by_the_other_entrys_name(db_url):
+    client = signed_in_client(db_url, "rita", "researcher")
+    names = ["Zacatecas Lote 9", "Álamos Lote 3", "Culiacán Lote 1", "Badiraguato Lote 7"]
+    with store_db.session_scope(db_url) as s:
+        svc.create_entity(s, SYSTEM, "Person", {"name": "Rosa Elena Mendez"}, entity_id="owner")
+        for i, name in enumerate(names):
+            svc.create_entity(s, SYSTEM, "RealEstate", {"name": name}, entity_id=f"lot-{i}")
+            svc.create_link(s, SYSTEM, "Ownership", "owner", f"lot-{i}", {})
+    store_db.dispose_all()
+    page = client.get("/entities/owner").text
+    assert re.search(r"<h3>Ownership: Owns <span class=\"muted\">\(4\)</span></h3>", page)
+    shown = re.findall(r'<a href="/entities/lot-\d">([^<]+)</a>', page)
+    assert shown == ["Álamos Lote 3", "Badiraguato Lote 7", "Culiacán Lote 1", "Zacatecas Lote 9"]
+
+
+def test_a_sources_page_shows_a_cited_page_as_the_entity_page_does(db_url):
+    client = signed_in_client(db_url, "rita", "researcher")
+    with store_db.session_scope(db_url) as s:
+        svc.create_entity(s, SYSTEM, "Person", {"name": "Rosa Elena Mendez"}, entity_id="rosa")
+        source = svc.create_source(s, SYSTEM, title="Periódico Oficial de Sonora", url="https://example.org/po.pdf")
+        svc.cite(s, SYSTEM, source.id, entity_id="rosa", page="1")
+        source_id = source.id
+    store_db.dispose_all()
+    assert "p. 1" in client.get("/entities/rosa").text
+    cited_by = client.get(f"/sources/{source_id}").text
+    row = re.search(r'<tr><td><a href="/entities/rosa">Rosa Elena Mendez</a>.*?</tr>', cited_by, re.DOTALL)
+    assert row and "<td>p. 1</td>" in row.group(0)

@@ -22,6 +22,7 @@ from workbench.schema import Property, ValidationError, registry
 from workbench.store import audit
 from workbench.store.entities import citations_for, get_entity, links_of
 from workbench.store.models import AuditEntry, Citation, Entity, Link, Name, Note, ScreeningJob, Source
+from workbench.text import sort_key
 from workbench.types import NAME_MAX_CHARS
 
 PAGE_SIZE = 100
@@ -262,7 +263,14 @@ def entity_page(session: Session, entity_id: str, history_limit: int | None = 10
 
     others = entities_by_id(session, [l.target_id if l.source_id == entity.id else l.source_id for l in links])
     groups: dict[str, list[LinkRow]] = defaultdict(list)
-    for link in sorted(links, key=lambda l: (l.kind, l.start_date or "", l.id)):
+
+    def other_caption(link: Link) -> str:
+        other = others.get(link.target_id if link.source_id == entity.id else link.source_id)
+        return sort_key(other.caption) if other else ""
+
+    # Within a kind, by date, then by the other entry's name: an entry with 200 owned parcels lists them
+    # in an order one can scan (by id, it was random).
+    for link in sorted(links, key=lambda l: (l.kind, l.start_date or "", other_caption(l), l.id)):
         spec = reg.link_kinds.get(link.kind)
         outgoing = link.source_id == entity.id
         label = (spec.label if outgoing else spec.reverse) if spec else link.kind
