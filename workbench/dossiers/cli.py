@@ -12,6 +12,7 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from workbench.output import OutputError, write_output
 
@@ -72,10 +73,13 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         for item in result["missing"]:
             console.print(f"  - {item}", highlight=False)
         table = Table(title="Exhibits")
-        for col in ("#", "element", "type", "statement", "source", "releasable"):
+        for col in ("#", "element", "type", "statement", "cites", "source", "releasable"):
             table.add_column(col)
         for ex in doc["exhibits"]:
-            table.add_row(str(ex["number"]), ex["element"], ex["statement_type"], ex["statement"],
+            cites = ex.get("cites")  # what its citation cites, as the page and the summaries say it
+            cited = (cites["about"] + (f" ({cites['note']})" if cites["note"] else "")) if cites \
+                else "the source as a whole"
+            table.add_row(str(ex["number"]), ex["element"], ex["statement_type"], ex["statement"], Text(cited),
                           ex["source"]["title"], "yes" if ex["source"]["releasable"] else "NO")
         console.print(table)
         console.print(f"designated parties linked: {len(doc['designated_links'])}; assets to block: {len(doc['assets'])}")

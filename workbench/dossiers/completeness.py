@@ -9,6 +9,7 @@ export must not cite an unreleasable source (such exhibits are flagged and left 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from workbench.schema import registry
@@ -83,20 +84,43 @@ def _elements(view: dict) -> Check:
                  problems, notes)
 
 
+def _folded(text: str) -> str:
+    """Text compared without its spacing, punctuation or case: 'VIIM-7503 12' reads as 'viim750312'."""
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+def _mentions(notes: str, ident: dict, identifiers: list[dict]) -> bool:
+    """Whether the identifier notes name this identifier: its number (or its whole value), however spaced,
+    punctuated or capitalised, or its scheme as a word ('the CURP is printed so in the gazette') while it is
+    the target's only identifier of that scheme. A note explains the identifiers it names and no other: one
+    about the CURP says nothing of an RFC added since, nor of which CURP is meant once there are two."""
+    folded = _folded(notes)
+    if any(key and key in folded for key in (_folded(ident.get("number") or ""), _folded(ident["value"]))):
+        return True
+    scheme = ident.get("scheme") or ""
+    alone = sum(1 for other in identifiers if other.get("scheme") == scheme) == 1
+    return bool(scheme) and alone and re.search(rf"(?<![^\W_]){re.escape(scheme)}(?![^\W_])", notes,
+                                                re.IGNORECASE) is not None
+
+
 def _identifiers(view: dict) -> Check:
     identifiers = view["target"]["identifiers"]
-    explained = bool((view.get("identifier_notes") or "").strip())
+    notes_text = (view.get("identifier_notes") or "").strip()
     problems, notes = [], []
     if not identifiers:
-        if explained:
+        if notes_text:
             notes.append("No identifiers recorded; explained in the identifier notes.")
         else:
             problems.append("The target has no identifiers (CURP, RFC, passport, ...): add them, or explain "
                             "their absence in the identifier notes.")
     for ident in identifiers:
+        explained = bool(notes_text) and _mentions(notes_text, ident, identifiers)
         for warning in ident["warnings"]:
             if explained:
                 notes.append(f"{warning} (explained in the identifier notes)")
+            elif notes_text:
+                problems.append(f"{warning}: unexplained, since the identifier notes do not mention it: correct it, "
+                                f"or explain it in the identifier notes, naming {ident['number'] or ident['value']}.")
             else:
                 problems.append(f"{warning}: correct it, or explain it in the identifier notes.")
         if not ident["warnings"]:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from workbench.labels import property_label, shortened, value_label
 from workbench.schema import LegalBasis, registry
 from workbench.store.models import Citation, Entity, Link, Source, as_utc
 from workbench.types import split_identifier
@@ -257,3 +258,77 @@ def evidence_subjects(session: Session, target_id: str, basis: LegalBasis,
         for chain in asset["chains"]:
             links.update(step["link_id"] for step in chain["links"])
     return entities, links
+
+
+# ---- what a citation cites -----------------------------------------------------------------------
+
+def cited_facts(session: Session, citations: Iterable[Citation]) -> dict[int, dict]:
+    """What each citation cites, by citation id: the entity (``entity_id``, its ``caption``) or the link
+    (``link``: its kind's label and its two ends, with their captions), and, for a citation of a property
+    or of one value, the property (``prop``, ``prop_label``) and the value (``value``, ``value_label``: as a
+    reader reads it, 'Mexico' for 'mx'). The author's evidence picker and every exhibit (the dossier's page
+    and its exports) describe a citation from this record, in the words of ``cited_words``."""
+    citations = list(citations)
+    links = {l.id: l for l in session.execute(select(Link).where(
+        Link.id.in_(sorted({c.link_id for c in citations if c.link_id})))).scalars()}
+    holders = _captions(session, {c.entity_id for c in citations if c.entity_id}
+                        | {end for l in links.values() for end in (l.source_id, l.target_id)})
+    reg = registry()
+
+    def caption(entity_id: str) -> str:
+        return holders[entity_id].caption if entity_id in holders else entity_id
+
+    out = {}
+    for c in citations:
+        record = {"citation_id": c.id, "entity_id": c.entity_id, "caption": None, "link_id": c.link_id,
+                  "link": None, "prop": c.prop, "prop_label": None, "value": c.value, "value_label": None}
+        known: dict = {}
+        if c.link_id:
+            link = links.get(c.link_id)
+            if link is not None:
+                spec = reg.link_kinds.get(link.kind)
+                known = spec.properties if spec else {}
+                record["link"] = {"kind": link.kind, "label": spec.label if spec else link.kind,
+                                  "source_id": link.source_id, "source_caption": caption(link.source_id),
+                                  "target_id": link.target_id, "target_caption": caption(link.target_id)}
+        else:
+            holder = holders.get(c.entity_id)
+            kind = reg.entity_kinds.get(holder.kind) if holder is not None else None
+            known = kind.properties if kind else {}
+            record["caption"] = caption(c.entity_id)
+        if c.prop:
+            record["prop_label"] = property_label(known, c.prop)
+            if c.value is not None:
+                record["value_label"] = value_label(known.get(c.prop), c.value)
+        out[c.id] = record
+    return out
+
+
+WITHHELD_VALUE = "value withheld from the releasable export"
+WITHHELD_FACT = "a fact withheld from the releasable export"
+
+
+def cited_words(record: dict, target_id: str | None = None, short: bool = False) -> str:
+    """A citation's record (``cited_facts``) in words: 'Cartel X: Country Mexico', 'A associate of B',
+    'A owns B: Share 60'. With ``target_id`` (the picker, which lists citations on the target first), a
+    citation of the target says only what it cites ('Date of birth 1970-02', or 'the target'); ``short``
+    cuts a long value, as a menu must. A releasable export's record may have its value or its whole
+    subject withheld (``value_withheld``, ``withheld``): the words say so, never what it was."""
+    if record.get("withheld"):
+        return WITHHELD_FACT
+    what = ""
+    if record.get("prop"):
+        what = record.get("prop_label") or record["prop"]
+        if record.get("value_withheld"):
+            what += f" ({WITHHELD_VALUE})"
+        elif record.get("value") is not None:
+            value = record.get("value_label") or record["value"]
+            what += " " + (shortened(value) if short else value)
+    if record.get("link_id"):
+        link = record.get("link")
+        subject = (f"{link['source_caption']} {link['label']} {link['target_caption']}" if link
+                   else f"link {record['link_id']}")
+        return subject + (f": {what}" if what else "")
+    if target_id is not None and record.get("entity_id") == target_id:
+        return what or "the target"
+    return (record.get("caption") or record.get("entity_id") or "") + (f": {what}" if what else "")

@@ -252,6 +252,65 @@ def _release_asset(asset: dict, withheld: _Withheld) -> bool:
     return True
 
 
+def _chain_subjects(view: dict) -> dict[str, tuple[set[str], set[str]]]:
+    """The entities and links the view shows besides the target, by where: ``designated`` (the chains to
+    designated parties, with their designations) and ``asset`` (the assets to block and the ownership
+    chains that hold them)."""
+    entities, links = set(), set()
+    for path in view["designated_links"]:
+        entities.update(path["nodes"])
+        entities.add(path["designated_id"])
+        entities.update(sanction["id"] for sanction in path["sanctions"])
+        links.update(step["link_id"] for step in path["steps"])
+    asset_entities, asset_links = set(), set()
+    for asset in view["assets"]:
+        asset_entities.add(asset["id"])
+        for chain in asset["chains"]:
+            for link in chain["links"]:
+                asset_links.add(link["link_id"])
+                asset_entities.update((link["owner"], link["owned"]))
+    return {"designated": (entities, links), "asset": (asset_entities, asset_links)}
+
+
+def _held_values(view: dict) -> dict[str, set[tuple[str, str]]]:
+    """(property, value) pairs the view shows, by entity: the target's, and each asset's (snapshots frozen
+    before assets carried their properties show none of theirs)."""
+    target = view["target"]
+    held = {target["id"]: {(p["name"], v) for p in target["properties"] for v in p["values"]}
+            | {(n["property"], n["name"]) for n in target["names"]}
+            | {("identifier", i["value"]) for i in target["identifiers"]}}
+    for asset in view["assets"]:
+        if "properties" in asset:
+            held[asset["id"]] = {(prop, v) for prop, values in asset["properties"].items() for v in values}
+    return held
+
+
+def _release_cited_facts(view: dict, out: dict) -> None:
+    """What the released exhibits' citations cite, less what the releasable view withholds: an exhibit whose
+    source may be released stays, but its citation must not name an entity or a link withheld with its
+    chain or its asset (its whole subject is withheld), nor a value withheld (its value is)."""
+    target_id = view["target"]["id"]
+    before, after = _chain_subjects(view), _chain_subjects(out)
+    shown_after = set().union(*(e for e, _ in after.values()), *(l for _, l in after.values()), {target_id})
+    gone = set().union(*(e for e, _ in before.values()), *(l for _, l in before.values())) - shown_after
+    held_before, held_after = _held_values(view), _held_values(out)
+    for exhibit in out["exhibits"]:
+        record = exhibit.get("cites")
+        if not record:
+            continue
+        link = record.get("link") or {}
+        subjects = {record.get("entity_id"), record.get("link_id"), link.get("source_id"), link.get("target_id")}
+        if subjects & gone:
+            exhibit["cites"] = {"citation_id": record.get("citation_id"), "withheld": True, "entity_id": None,
+                                "caption": None, "link_id": None, "link": None, "prop": None, "prop_label": None,
+                                "value": None, "value_label": None}
+            continue
+        pair, entity = (record.get("prop"), record.get("value")), record.get("entity_id")
+        if record.get("value") is not None and pair in held_before.get(entity, set()) \
+                and pair not in held_after.get(entity, set()):
+            record.update(value=None, value_label=None, value_withheld=True)
+
+
 def releasable_view(view: dict) -> dict:
     """A copy of the view without anything that rests only on unreleasable sources: the exhibits citing
     them, their citations, and (by the rule above) the target's values, the chains to designated parties
@@ -266,6 +325,7 @@ def releasable_view(view: dict) -> dict:
     assets = [a for a in out["assets"] if _release_asset(a, withheld)]
     withheld.add("asset to block", len(out["assets"]) - len(assets))
     out["assets"] = assets
+    _release_cited_facts(view, out)
     out["withheld"] = {"exhibits": [ex["number"] for ex in view["exhibits"] if not ex["source"]["releasable"]],
                        **withheld.as_dict()}
     return out
@@ -364,6 +424,58 @@ def share_text(percentage: object) -> str:
         return f"{raw}%"
 
 
+def _with_cited_facts(session: Session, view: dict) -> None:
+    """What each exhibit's citation cites, for snapshots frozen before exhibits carried it: read from the
+    store (a citation an approved package's exhibit uses cannot be removed)."""
+    missing = [ex for ex in view["exhibits"] if "cites" not in ex]
+    if missing:
+        facts = snapshot.cited_facts_of(session, [ex.get("citation_id") for ex in missing])
+        for exhibit in missing:
+            exhibit["cites"] = facts.get(exhibit.get("citation_id"))
+
+
+# What an exhibit says beside what its citation cites, when that is not the target nor one of its links.
+CITED_RELATIONS = {
+    "target": "",
+    "designated": "not the target: on its chain to a designated party",
+    "asset": "not the target: an asset to block, or on the chain that holds one",
+    "other": "not the target, nor on its chains to designated parties or assets",
+}
+
+
+def _cited_relation(record: dict, target_id: str, subjects: dict[str, tuple[set[str], set[str]]]) -> str:
+    """Where what a citation cites stands in the dossier: the target (or one of its links), a chain to a
+    designated party, an asset or its chain, or none of them (an entry a link removed since took off the
+    dossier's chains, or one that never was on them)."""
+    link = record.get("link")
+    if record.get("entity_id") == target_id or (link and target_id in (link["source_id"], link["target_id"])):
+        return "target"
+    for where, (entities, links) in subjects.items():
+        if record.get("link_id"):
+            if record["link_id"] in links or (link and {link["source_id"], link["target_id"]} <= entities):
+                return where
+        elif record.get("entity_id") in entities:
+            return where
+    return "other"
+
+
+def _with_cited_words(shown: dict, view: dict) -> None:
+    """Each exhibit's citation in words (``about``, as the evidence picker words it, naming the target too),
+    and where what it cites stands (``relation``) with what a reader is told of it (``note``: 'not the
+    target: ...'), decided on the whole view: what a releasable export withholds says only that."""
+    target_id = view["target"]["id"]
+    subjects = _chain_subjects(view)
+    for exhibit in shown["exhibits"]:
+        record = exhibit.get("cites")
+        if not record:
+            continue
+        record.setdefault("withheld", False)
+        record.setdefault("value_withheld", False)
+        record["about"] = evidence.cited_words(record)
+        record["relation"] = None if record["withheld"] else _cited_relation(record, target_id, subjects)
+        record["note"] = CITED_RELATIONS.get(record["relation"], "")
+
+
 def _with_chain_wording(assets: list[dict]) -> None:
     """Spell each owner chain out in words ('A owns 60% of B, which controls C') with the link kinds'
     labels from the schema; the stored kind and percentage stay beside it for machine formats."""
@@ -399,6 +511,7 @@ def document(session: Session, dossier: Dossier, releasable: bool = False) -> di
     digest, frozen = snapshot.hash_of(session, dossier, view)
     view = copy.deepcopy(view)  # a frozen snapshot is the stored row: label a copy
     _with_element_labels(view)
+    _with_cited_facts(session, view)
     _closed_since(session, view)
     released = releasable_view(view)
     withheld = released.pop("withheld")
@@ -411,6 +524,7 @@ def document(session: Session, dossier: Dossier, releasable: bool = False) -> di
     _with_display_values(shown["target"])
     _with_step_facts(shown["designated_links"])
     _with_chain_wording(shown["assets"])
+    _with_cited_words(shown, view)
     for exhibit in shown["exhibits"]:
         exhibit["page_label"] = page_label(exhibit.get("page"))
     # What this export leaves out is counted in `withheld` (exhibits by number, values by what they are),

@@ -18,7 +18,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from workbench.labels import property_label, shortened, value_label
 from workbench.schema import LegalBasis, ValidationError, registry
 from workbench.store import audit
 from workbench.store.entities import MAX_ROW_ID, Conflict, NotFound, get_source, still_held, surviving
@@ -630,39 +629,16 @@ def exhibit_choices(session: Session, dossier: Dossier, view: dict | None = None
     """What the add-exhibit form offers: citations of what the dossier shows (the target, its links,
     its chains to designated parties with their designations, its assets), and all sources.
     ``view``: the dossier's live view when the caller has built it (the page has)."""
-    from workbench.dossiers.evidence import evidence_subjects
+    from workbench.dossiers.evidence import cited_facts, cited_words, evidence_subjects
     from workbench.store.entities import citations_for
     from workbench.store.models import Source
 
     entity_ids, link_ids = evidence_subjects(session, dossier.target_id, basis_of(dossier), view)
     citations = citations_for(session, entity_ids=sorted(entity_ids), link_ids=sorted(link_ids))
     links = {l.id: l for l in session.execute(select(Link).where(Link.id.in_(sorted(link_ids)))).scalars()}
-    holders = {e.id: e for e in session.execute(select(Entity).where(Entity.id.in_(
-        sorted(entity_ids | {e for l in links.values() for e in (l.source_id, l.target_id)})))).scalars()}
-    reg = registry()
-    kinds = reg.link_kinds  # 'A associate of B', as the schema's label reads from source to target
-
-    def caption(entity_id: str) -> str:
-        return holders[entity_id].caption if entity_id in holders else entity_id
-
-    def what(c: Citation, known: dict) -> str:
-        """The cited property as a reader calls it, with the value cited: 'Date of birth 1970-02'."""
-        if not c.prop:
-            return ""
-        label = property_label(known, c.prop)
-        return label if c.value is None else f"{label} {shortened(value_label(known.get(c.prop), c.value))}"
-
-    def about(c: Citation) -> str:
-        if c.link_id:
-            link = links[c.link_id]
-            spec = kinds.get(link.kind)
-            words = f"{caption(link.source_id)} {spec.label if spec else link.kind} {caption(link.target_id)}"
-            return words + (f": {what(c, spec.properties)}" if c.prop and spec else "")
-        holder = holders.get(c.entity_id)
-        known = reg.entity_kinds[holder.kind].properties if holder and holder.kind in reg.entity_kinds else {}
-        if c.entity_id == dossier.target_id:
-            return what(c, known) or "the target"
-        return f"{caption(c.entity_id)}{': ' + what(c, known) if c.prop else ''}"
+    holders = {e.id: e for e in session.execute(select(Entity).where(Entity.id.in_(sorted(entity_ids)))).scalars()}
+    # What each citation cites, named as the exhibits built on it name it (evidence.cited_words).
+    facts = cited_facts(session, citations)
 
     def held(c: Citation) -> bool:
         holder = links.get(c.link_id) if c.link_id else holders.get(c.entity_id)
@@ -673,7 +649,8 @@ def exhibit_choices(session: Session, dossier: Dossier, view: dict | None = None
         # A citation of a value no longer held is not offered (add_exhibit refuses it); one the same source
         # gave twice (a roll screened twice) is told apart by where in the source it is.
         "citations": [
-            {"id": c.id, "source_id": c.source_id, "title": c.source.title, "about": about(c),
+            {"id": c.id, "source_id": c.source_id, "title": c.source.title,
+             "about": cited_words(facts[c.id], dossier.target_id, short=True),
              "excerpt": c.excerpt, "page": c.page, "locator": c.locator}
             for c in citations if held(c)
         ],

@@ -12,6 +12,7 @@ import hashlib
 import json
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workbench.dossiers import evidence
@@ -19,7 +20,7 @@ from workbench.dossiers.service import NARRATIVE_SECTIONS, STATEMENT_TYPES, VISA
 from workbench.schema import registry
 from workbench.store.audit import canonical
 from workbench.store.entities import citations_for, get_entity
-from workbench.store.models import Dossier, Name
+from workbench.store.models import Citation, Dossier, Name
 
 SNAPSHOT_FORMAT = 1
 FROZEN_STATES = ("approved",)
@@ -53,8 +54,11 @@ def _target(session: Session, dossier: Dossier) -> dict:
     }
 
 
-def _exhibits(dossier: Dossier) -> list[dict]:
+def _exhibits(session: Session, dossier: Dossier) -> list[dict]:
     basis = basis_of(dossier)
+    # What each exhibit's citation cites (an entity and its value, or a link), frozen with the package:
+    # a reviewer must see that an element rests on a fact about another entity.
+    cites = cited_facts_of(session, [ex.citation_id for ex in dossier.exhibits])
     out = []
     for ex in sorted(dossier.exhibits, key=lambda e: e.number):
         out.append({
@@ -64,9 +68,18 @@ def _exhibits(dossier: Dossier) -> list[dict]:
             "statement": ex.statement, "statement_type": ex.statement_type,
             "statement_label": STATEMENT_TYPES.get(ex.statement_type, ex.statement_type),
             "excerpt": ex.excerpt, "page": ex.page, "citation_id": ex.citation_id,
+            "cites": cites.get(ex.citation_id),
             "created_by": ex.created_by, "source": evidence.source_record(ex.source),
         })
     return out
+
+
+def cited_facts_of(session: Session, citation_ids) -> dict[int, dict]:
+    """What each of these citations cites (``evidence.cited_facts``), by id; a citation removed since is absent."""
+    ids = sorted({i for i in citation_ids if i is not None})
+    if not ids:
+        return {}
+    return evidence.cited_facts(session, session.scalars(select(Citation).where(Citation.id.in_(ids))))
 
 
 def live_view(session: Session, dossier: Dossier) -> dict:
@@ -96,7 +109,7 @@ def live_view(session: Session, dossier: Dossier) -> dict:
         "target": _target(session, dossier),
         "designated_links": evidence.designated_links(session, dossier.target_id, basis),
         "assets": evidence.assets_to_block(session, dossier.target_id),
-        "exhibits": _exhibits(dossier),
+        "exhibits": _exhibits(session, dossier),
         "narrative": sections,
         "visa_data": visa,
         "identifier_notes": dossier.identifier_notes,

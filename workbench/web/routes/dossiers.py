@@ -13,7 +13,7 @@ from starlette.datastructures import FormData
 
 from workbench.dossiers import exports, service, workflow
 from workbench.schema import ValidationError, registry
-from workbench.store.entities import Conflict, NotFound
+from workbench.store.entities import Conflict, NotFound, rebase_edit
 from workbench.store.permissions import Actor
 from workbench.web import engines
 from workbench.web.deps import (
@@ -26,7 +26,7 @@ from workbench.web.deps import (
     templates,
     wants_json,
 )
-from workbench.web.forms import field_errors, form_int, form_value, form_version
+from workbench.web.forms import conflict_messages, field_errors, form_int, form_value, form_version
 
 router = APIRouter(include_in_schema=False)
 
@@ -144,9 +144,11 @@ def dossier_page(dossier_id: str, request: Request, actor: Actor = Depends(curre
 
 
 def _view(request: Request, session: Session, actor: Actor, dossier, status_code: int = 200,
-          refused: dict | None = None) -> Response:
-    """The dossier page; ``refused``: why a form posted from it was refused, and what was typed into it."""
+          refused: dict | None = None, refill: dict | None = None) -> Response:
+    """The dossier page; ``refused``: why a form posted from it was refused, and what was typed into it;
+    ``refill``: the refused form's fields as they go back into it (see ``_refill``)."""
     doc = exports.document(session, dossier)
+    refill = refill or {}
     comments = service.comments_for(session, dossier.id)
     review_blocked = workflow.may_review(session, actor, dossier) if dossier.state == "submitted" else None
     return templates.TemplateResponse(request, "dossiers/view.html", {
@@ -164,23 +166,115 @@ def _view(request: Request, session: Session, actor: Actor, dossier, status_code
         # One version is opened from each at most: once it exists, work goes on there.
         "can_new_version": dossier.state in ("approved", "returned") and service.successor_of(session, dossier) is None,
         "refused": refused,
+        # The narrative form holds the stored text, or what a refused save of it held.
+        "narrative_form": refill.get("narrative") or _narrative_form(dossier),
+        "refill": refill,
     }, status_code=status_code)
+
+
+def _form_labels() -> dict[str, str]:
+    """What the dossier page's forms call their fields, by the name each field posts."""
+    labels = {"comment": "Comment", "text": "Comment", "statement": "What it shows", "excerpt": "Excerpt",
+              "page": "Page", "title": "Title", "identifier_notes": "Identifier notes",
+              "evidence": "Citation or source", "citation": "Citation or source", "source": "Citation or source",
+              "element": "Element", "statement_type": "States"}
+    labels.update({f"narrative_{k}": v for k, v in service.NARRATIVE_SECTIONS.items()})
+    labels.update({f"visa_{k}": v for k, v in service.VISA_FIELDS.items()})
+    return labels
+
+
+def _stored_fields(dossier) -> dict[str, str]:
+    """The narrative form's fields as stored: title, narrative sections, identifier notes, visa data."""
+    narrative, visa = dossier.narrative or {}, dossier.visa_data or {}
+    fields = {"title": dossier.title or ""}
+    fields.update({f"narrative_{k}": narrative.get(k, "") for k in service.NARRATIVE_SECTIONS})
+    fields["identifier_notes"] = dossier.identifier_notes or ""
+    fields.update({f"visa_{k}": visa.get(k, "") for k in service.VISA_FIELDS})
+    return fields
+
+
+def _field_of(key: str) -> str:
+    """The form field a service's error key is about: 'narrative.summary' -> 'narrative_summary',
+    'visa_data.issue_date' -> 'visa_issue_date'; other keys name their field already."""
+    head, _, tail = key.partition(".")
+    if tail and head in ("narrative", "visa_data"):
+        return f"{'narrative' if head == 'narrative' else 'visa'}_{tail}"
+    return key
+
+
+def _field_errors(errors: dict | None) -> dict[str, list[str]]:
+    """A refusal's messages by the form field they are about."""
+    out: dict[str, list[str]] = {}
+    for key, messages in (errors or {}).items():
+        out.setdefault(_field_of(key), []).extend(str(m) for m in messages)
+    return out
+
+
+def _error_pairs(errors: dict | None) -> list[tuple[str, str]]:
+    """(field, message) pairs for the refusal's list, each field named as the form labels it (a message
+    that starts with that label already does not say it twice)."""
+    labels = _form_labels()
+    pairs = []
+    for field, messages in _field_errors(errors).items():
+        label = labels.get(field)
+        if label is None:
+            pairs.extend(field_errors({field: messages}))
+            continue
+        pairs.extend((label, m.removeprefix(f"{label}: ")) for m in messages)
+    return list(dict.fromkeys(pairs))
+
+
+def _narrative_form(dossier, form=None, conflict: bool = False, errors: dict | None = None) -> dict:
+    """What the narrative form holds: ``shown`` in its fields, ``opened`` what it showed when opened
+    (its hidden ``opened_*``), ``errors`` by field, ``notes`` after a conflict.
+
+    Without ``form``: the stored text. After a refused save: exactly what was typed in every field the form
+    sent, so that correcting the one refused field and saving again saves the rest as typed (the form held
+    the stored text again, and saving it dropped the edits). After a conflict (someone saved meanwhile) the
+    form is carried over onto the newer version (store.rebase_edit): the fields the user changed hold what
+    was typed, the others what the other person saved, so that saving again undoes neither."""
+    stored = _stored_fields(dossier)
+    out = {"shown": dict(stored), "opened": dict(stored), "errors": _field_errors(errors), "notes": []}
+    if form is None:
+        return out
+    posted = {k: form.get(k) for k in stored if isinstance(form.get(k), str)}
+    opened = {}
+    for key in stored:
+        was = form.get(f"opened_{key}")
+        opened[key] = was if isinstance(was, str) else stored[key]
+    if not conflict:
+        out["shown"].update(posted)
+        out["opened"] = opened
+        return out
+    clean = service.clean_text
+    mine = {k: clean(posted.get(k, opened[k])) for k in stored}
+    rebased = rebase_edit({k: clean(v) for k, v in opened.items()}, mine, stored, list(stored))
+    out["shown"] = {k: rebased.values[k] or "" for k in stored}
+    labels = _form_labels()
+    carried = ("The narrative form below holds your changes, carried over onto the current version: check it "
+               "and save again.")
+    out["notes"] = [carried, *conflict_messages(f"Dossier {dossier.title!r}", rebased, labels.__getitem__)[1:]]
+    return out
+
+
+def _refill(kind: str, form, dossier, conflict: bool, errors: dict | None) -> dict:
+    """The refused form's fields as they go back into it: ``kind`` names the form (narrative, exhibit,
+    comment, move); what was typed is never dropped."""
+    if kind == "narrative":
+        return {"narrative": _narrative_form(dossier, form, conflict, errors)}
+    typed = {k: v for k, v in form.multi_items() if isinstance(v, str) and k not in ("csrf_token", "version")}
+    return {kind: dict(typed, errors=_field_errors(errors))}
 
 
 def _typed(form, dossier) -> list[tuple[str, str]]:
     """What the user typed into a refused form, labelled. The narrative form posts every field, and
     what it showed when opened (``opened_*``): only the fields the user changed are listed, so that
     copying them back cannot undo what someone else saved meanwhile."""
-    labels = {"comment": "Comment", "text": "Comment", "statement": "What it shows", "excerpt": "Excerpt",
-              "page": "Page", "title": "Title", "identifier_notes": "Identifier notes"}
-    labels.update({f"narrative_{k}": v for k, v in service.NARRATIVE_SECTIONS.items()})
-    labels.update({f"visa_{k}": v for k, v in service.VISA_FIELDS.items()})
-    stored = {"title": dossier.title, "identifier_notes": dossier.identifier_notes or ""}
-    stored.update({f"narrative_{k}": v for k, v in (dossier.narrative or {}).items()})
-    stored.update({f"visa_{k}": v for k, v in (dossier.visa_data or {}).items()})
+    labels = _form_labels()
+    stored = _stored_fields(dossier)
     out = []
     for key, value in form.multi_items():
-        if key not in labels or not isinstance(value, str) or not value.strip():
+        if key not in _TYPED or not isinstance(value, str) or not value.strip():
             continue
         was = form.get(f"opened_{key}")
         was = stored.get(key) if was is None else was
@@ -189,10 +283,17 @@ def _typed(form, dossier) -> list[tuple[str, str]]:
     return out
 
 
-def _posted(request: Request, session: Session, actor: Actor, dossier_id: str, form, act) -> Response:
+# The fields whose text a refusal lists as typed (a menu's choice is no typing to copy back).
+_TYPED = {"comment", "text", "statement", "excerpt", "page", "title", "identifier_notes",
+          *(f"narrative_{k}" for k in service.NARRATIVE_SECTIONS), *(f"visa_{k}" for k in service.VISA_FIELDS)}
+
+
+def _posted(request: Request, session: Session, actor: Actor, dossier_id: str, form, act,
+            kind: str = "") -> Response:
     """Run a form's change; a refusal (invalid input, four eyes aside, or a dossier changed meanwhile)
     shows the dossier page again with the reason and what was typed, instead of an error page that
-    loses both (JSON clients still get the app's error responses)."""
+    loses both (JSON clients still get the app's error responses). ``kind``: which form of the page was
+    posted (narrative, exhibit, comment, move), refilled with what was typed."""
     try:
         return act()
     except (ValidationError, Conflict) as exc:
@@ -201,10 +302,14 @@ def _posted(request: Request, session: Session, actor: Actor, dossier_id: str, f
         session.rollback()
         dossier = service.get_dossier(session, dossier_id)
         conflict = isinstance(exc, Conflict)
+        errors = None if conflict else exc.errors
+        refill = _refill(kind, form, dossier, conflict, errors) if kind else {}
+        notes = refill["narrative"]["notes"] if "narrative" in refill else []
         refused = {"title": "Changed by someone else" if conflict else "Not saved",
                    "message": f"{exc} Nothing was saved." if conflict else exc.lead,
-                   "errors": [] if conflict else field_errors(exc.errors), "typed": _typed(form, dossier)}
-        return _view(request, session, actor, dossier, 409 if conflict else 422, refused)
+                   "errors": [] if conflict else _error_pairs(errors), "notes": notes,
+                   "typed": _typed(form, dossier)}
+        return _view(request, session, actor, dossier, 409 if conflict else 422, refused, refill)
 
 
 @router.get("/dossiers/{dossier_id}/completeness")
@@ -239,7 +344,7 @@ def dossier_edit(dossier_id: str, request: Request, actor: Actor = Depends(curre
         flash(request, "Saved.")
         return _page(dossier.id)
 
-    return _posted(request, session, actor, dossier_id, form, act)
+    return _posted(request, session, actor, dossier_id, form, act, "narrative")
 
 
 @router.post("/dossiers/{dossier_id}/exhibits")
@@ -260,7 +365,7 @@ def exhibit_add(dossier_id: str, request: Request, actor: Actor = Depends(curren
         flash(request, f"Added exhibit {exhibit.number}.")
         return _page(dossier_id)
 
-    return _posted(request, session, actor, dossier_id, form, act)
+    return _posted(request, session, actor, dossier_id, form, act, "exhibit")
 
 
 @router.post("/dossiers/{dossier_id}/exhibits/{exhibit_id}/remove")
@@ -285,7 +390,7 @@ def comment_add(dossier_id: str, request: Request, actor: Actor = Depends(curren
         flash(request, "Comment added.")
         return _page(dossier_id)
 
-    return _posted(request, session, actor, dossier_id, form, act)
+    return _posted(request, session, actor, dossier_id, form, act, "comment")
 
 
 @router.post("/dossiers/{dossier_id}/move")
@@ -305,7 +410,7 @@ def dossier_move(dossier_id: str, request: Request, actor: Actor = Depends(curre
         flash(request, f"Dossier is now {dossier.state}.")
         return _page(dossier.id)
 
-    return _posted(request, session, actor, dossier_id, form, act)
+    return _posted(request, session, actor, dossier_id, form, act, "move")
 
 
 @router.post("/dossiers/{dossier_id}/new-version")
