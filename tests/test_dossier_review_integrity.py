@@ -186,6 +186,11 @@ def test_a_superseded_version_says_so_on_its_page_and_in_every_export(session, c
     assert meta["superseded_by"]["version"] == 2 and meta["superseded_by"]["id"] == v2
     # The version in force says nothing of the kind.
     assert "superseded" not in reviewer.get(f"/dossiers/{v2}/export?format=md").text.lower()
+    # QA round 10: the list (and its 'approved' filter) showed version 1 as plainly approved.
+    listed = reviewer.get("/dossiers?state=approved").text
+    row_v1 = re.search(rf'<tr>\s*<td><a href="/dossiers/{v1}">.*?</tr>', listed, re.DOTALL).group(0)
+    row_v2 = re.search(rf'<tr>\s*<td><a href="/dossiers/{v2}">.*?</tr>', listed, re.DOTALL).group(0)
+    assert f'superseded by <a href="/dossiers/{v2}">version 2</a>' in row_v1 and "superseded" not in row_v2
 
 
 def test_open_a_new_version_is_offered_only_while_none_exists(session, clients, submitted):

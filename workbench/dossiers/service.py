@@ -615,6 +615,25 @@ def superseded_by(session: Session, dossier: Dossier) -> Dossier | None:
     return next((v for v in reversed(chain[chain.index(dossier) + 1:]) if v.state == "approved"), None)
 
 
+def superseded_among(session: Session, dossiers: Iterable[Dossier]) -> dict[str, Dossier]:
+    """``superseded_by`` for a list of dossiers at once (one query): approved id -> its newest approved
+    later version, so that a list does not show a superseded package as plainly 'approved'."""
+    approved = [d for d in dossiers if d.state == "approved"]
+    if not approved:
+        return {}
+    successor = {d.previous_id: d for d in session.scalars(select(Dossier).where(Dossier.previous_id.is_not(None)))}
+    found: dict[str, Dossier] = {}
+    for dossier in approved:
+        newest, current = None, successor.get(dossier.id)
+        while current is not None:
+            if current.state == "approved":
+                newest = current
+            current = successor.get(current.id)
+        if newest is not None:
+            found[dossier.id] = newest
+    return found
+
+
 def _shown_in_dossier(session: Session, dossier: Dossier, basis, citation: Citation) -> bool:
     """Whether the citation is about something the dossier shows (what exhibit_choices offers)."""
     from workbench.dossiers.evidence import evidence_subjects

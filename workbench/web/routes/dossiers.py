@@ -54,6 +54,7 @@ def dossier_list(request: Request, state: list[str] = Query([]), author: str = "
     return templates.TemplateResponse(request, "dossiers/list.html", {
         "rows": rows, "selected": states, "author": author, "states": service.STATES,
         "bases": registry().legal_bases, "me": actor.username,
+        "superseded": service.superseded_among(session, rows),
     })
 
 
