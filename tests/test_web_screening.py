@@ -198,3 +198,27 @@ def test_a_rejected_hit_can_be_taken_back_on_its_page(client):
     assert f'<tr id="item-{item_id}" class="status-open">' in undone.text
     again = client.post(f"/screening/items/{item_id}/undo", data={"csrf_token": token, "job_id": job_id})
     assert "Not undone: this hit is open, not rejected" in again.text
+
+
+def test_the_jobs_list_tells_uploads_of_one_file_name_apart_and_counts_open_hits(client):
+    """QA round 10: three uploads of 'roll.csv' read the same in the list, and nothing said which still
+    had hits to decide."""
+    client.post("/api/entities", json={"kind": "Person", "properties": {"name": OFFICIAL, "topics": ["role.official"]}})
+    token = client.headers["X-CSRF-Token"]
+    jobs = []
+    for title, data in (("Example County roll, March", ROLL.read_bytes()),
+                        ("Example County roll, April", ROLL.read_bytes() + b"\n")):
+        response = client.post("/screening", data={"csrf_token": token, "mapping_name": "county_property_roll.yml",
+                                                   "threshold": "0.7", "source_type": "registry", "title": title},
+                               files={"file": ("roll.csv", data, "text/csv")}, follow_redirects=False)
+        assert response.status_code == 303, response.text
+        jobs.append(response.headers["location"].rsplit("/", 1)[-1])
+        wait_until_finished(client, jobs[-1])
+    listed = client.get("/screening").text
+    for job_id, title in zip(jobs, ("Example County roll, March", "Example County roll, April")):
+        row = re.search(rf'<tr><td><a href="/screening/{job_id}">([^<]+)</a> <span class="muted">\(roll\.csv\)</span>'
+                        r'(.*?)</tr>', listed, re.DOTALL)
+        assert row and row.group(1) == title
+        cells = re.findall(r'<td class="num">(?:<a [^>]*>)?(\d+)', row.group(2))
+        open_on_page = client.get(f"/screening/{job_id}").text.count('class="status-open"')
+        assert open_on_page > 0 and int(cells[2]) == open_on_page  # rows, hits, open, hidden, skipped

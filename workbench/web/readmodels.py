@@ -904,14 +904,31 @@ def confirmed_before(session: Session, items: Iterable[Any]) -> dict[int, Earlie
     return {item_id: EarlierConfirmation(e, jobs.get(e.job_id)) for item_id, e in chosen.items()}
 
 
-def hidden_counts(session: Session, job_ids: Iterable[str]) -> dict[str, int]:
-    """Matches hidden by earlier rejections, per job (jobs without any are left out)."""
+@dataclass
+class JobRow:
+    """A screening job as the lists show it: by the title its source was given (three uploads of
+    'roll.csv' are told apart), with the hits still open and those hidden by earlier rejections."""
+
+    job: ScreeningJob
+    title: str
+    open: int = 0
+    hidden: int = 0
+
+
+def job_rows(session: Session, jobs: list[ScreeningJob]) -> list[JobRow]:
     from workbench.store.models import ReviewItem
 
-    ids = list(job_ids)
+    ids = [j.id for j in jobs]
     if not ids:
-        return {}
-    rows = session.execute(select(ReviewItem.job_id, func.count()).where(ReviewItem.job_id.in_(ids),
-                                                                         ReviewItem.status == "hidden")
-                           .group_by(ReviewItem.job_id)).all()
-    return {job_id: int(n) for job_id, n in rows}
+        return []
+    source_ids = [j.source_id for j in jobs if j.source_id]
+    titles = dict(session.execute(select(Source.id, Source.title).where(Source.id.in_(source_ids))).all()) \
+        if source_ids else {}
+    counts = session.execute(select(ReviewItem.job_id, ReviewItem.status, func.count())
+                             .where(ReviewItem.job_id.in_(ids), ReviewItem.status.in_(("open", "hidden")))
+                             .group_by(ReviewItem.job_id, ReviewItem.status)).all()
+    by_job: dict[str, dict[str, int]] = defaultdict(dict)
+    for job_id, status, n in counts:
+        by_job[job_id][status] = int(n)
+    return [JobRow(j, titles.get(j.source_id) or j.file_name, by_job[j.id].get("open", 0),
+                   by_job[j.id].get("hidden", 0)) for j in jobs]

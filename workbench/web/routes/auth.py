@@ -86,7 +86,7 @@ def home(request: Request, actor: Actor = Depends(current_actor), session: Sessi
     jobs = readmodels.list_jobs(session, limit=5)
     return templates.TemplateResponse(request, "home.html", {
         "stats": store.stats(session),
-        "jobs": jobs, "hidden_counts": readmodels.hidden_counts(session, [j.id for j in jobs]),
+        "jobs": readmodels.job_rows(session, jobs),
         "queues": readmodels.work_queues(session, actor),
         "priorities": [r for r in engines.exposure(session) if r["rank"] <= 5][:25],
         "changes": readmodels.recent_changes(session),

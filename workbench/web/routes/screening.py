@@ -34,7 +34,7 @@ def _page(request: Request, session: Session, values: dict, errors: dict | None 
     jobs = readmodels.list_jobs(session)
     choices = readmodels.screening_mappings()
     return templates.TemplateResponse(request, "screening/index.html", {
-        "jobs": jobs, "hidden_counts": readmodels.hidden_counts(session, [j.id for j in jobs]),
+        "jobs": readmodels.job_rows(session, jobs),
         "mapping_choices": choices, "for_real_files": [c for c in choices if c.sample is None],
         "for_samples": [c for c in choices if c.sample is not None], "values": values,
         "errors": errors or {}, "other_errors": other_errors(errors or {}, FORM_FIELDS),
