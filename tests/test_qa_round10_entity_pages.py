@@ -104,3 +104,28 @@ def test_a_sources_page_shows_a_cited_page_as_the_entity_page_does(db_url):
     cited_by = client.get(f"/sources/{source_id}").text
     row = re.search(r'<tr><td><a href="/entities/rosa">Rosa Elena Mendez</a>.*?</tr>', cited_by, re.DOTALL)
     assert row and "<td>p. 1</td>" in row.group(0)
+
+
+def test_removing_a_dossiers_evidence_is_refused_on_the_entity_page_itself(db_url):
+    """The refusal came as a bare 'Invalid input (422)' page; it is said on the page the button was on."""
+    from test_dossier_scenario import build_scenario, complete_dossier
+
+    from workbench.dossiers import workflow
+    from workbench.store.models import Citation
+
+    with store_db.session_scope(db_url) as s:
+        sc = build_scenario(s, RITA)
+        workflow.submit(s, RITA, complete_dossier(s, RITA, sc))
+        cited = s.get(Citation, sc.associate_citation)
+        page_of, link_id = (cited.entity_id, None) if cited.entity_id else (sc.target, cited.link_id)
+    store_db.dispose_all()
+    client = signed_in_client(db_url, "rita", "researcher")
+    token = csrf_of(client, f"/entities/{page_of}")
+    refused = client.post(f"/citations/{sc.associate_citation}/delete",
+                          data={"csrf_token": token, "back": f"/entities/{page_of}"})
+    assert refused.status_code == 200 and str(refused.url).endswith(f"/entities/{page_of}")
+    flash = re.search(r'class="flash error"[^>]*>(.*?)</', refused.text, re.DOTALL)
+    assert flash and flash.group(1).startswith("Not removed: citation") and "under review" in flash.group(1)
+    with store_db.session_scope(db_url) as s:
+        assert s.get(Citation, sc.associate_citation) is not None
+        assert link_id is None or s.get(Citation, sc.associate_citation).link_id == link_id

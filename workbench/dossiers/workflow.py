@@ -171,13 +171,55 @@ def changed_under_review(session: Session, username: str, dossier: Dossier) -> l
     if not mine:  # most reviewers changed nothing meanwhile: no view to build
         return []
     shown = _shown_ids(snapshot.live_view(session, dossier), {dossier.target_id})
-    found: list[str] = []
+    changes = []
     for object_type, object_id, action, before, after in mine:
         ends = {state.get(end) for state in (before, after) if isinstance(state, dict) for end in ("source", "target")}
         if object_id in shown or (object_type == "link" and ends & shown):
-            label = f"{object_type} {object_id} ({action})"
-            if label not in found:
-                found.append(label)
+            state = after if isinstance(after, dict) else before if isinstance(before, dict) else {}
+            changes.append((object_type, object_id, action, state))
+    return _change_labels(session, changes)
+
+
+_DONE = {"create": "added", "update": "changed", "delete": "removed"}
+
+
+def _change_labels(session: Session, changes: list[tuple[str, str, str, dict]]) -> list[str]:
+    """'a citation on GUZMAN LOERA, Joaquin (added)', not 'citation a4164e42... (citation.create)': the
+    reviewer refused must recognise what they changed. Captions come in one query."""
+    from workbench.store.models import Entity, Link, Source
+
+    source_ids = [object_id for kind, object_id, _action, _state in changes if kind == "source"]
+    titles = dict(session.execute(select(Source.id, Source.title).where(Source.id.in_(source_ids))).all()) \
+        if source_ids else {}
+    link_ids = [object_id for kind, object_id, _action, _state in changes if kind in ("link", "citation")]
+    links = {link.id: link for link in session.scalars(select(Link).where(Link.id.in_(link_ids)))} if link_ids else {}
+    ids = {object_id for _kind, object_id, _action, _state in changes}
+    ids |= {state.get(end) for _kind, _id, _action, state in changes for end in ("source", "target") if state.get(end)}
+    ids |= {end for link in links.values() for end in (link.source_id, link.target_id)}
+    captions = dict(session.execute(select(Entity.id, Entity.caption).where(Entity.id.in_(ids))).all()) if ids else {}
+
+    def link_words(link_id: str, state: dict) -> str:
+        link = links.get(link_id)
+        source, target = (link.source_id, link.target_id) if link else (state.get("source"), state.get("target"))
+        kind = link.kind if link else state.get("kind") or "link"
+        return f"{captions.get(source, source)} – {kind} – {captions.get(target, target)}"
+
+    found: list[str] = []
+    for object_type, object_id, action, state in changes:
+        done = _DONE.get(action.rsplit(".", 1)[-1], action)
+        if object_type == "entity":
+            label = f"{captions.get(object_id, object_id)} ({done})"
+        elif object_type == "link":
+            label = f"the link {link_words(object_id, state)} ({done})"
+        elif object_type == "source":
+            label = f"the source {titles.get(object_id, object_id)!r} ({done})"
+        elif object_type == "citation":
+            on = f"the link {link_words(object_id, {})}" if object_id in links else captions.get(object_id, object_id)
+            label = f"a citation on {on} ({done})"
+        else:
+            label = f"{object_type} {object_id} ({done})"
+        if label not in found:
+            found.append(label)
     return found
 
 

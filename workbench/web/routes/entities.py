@@ -255,7 +255,10 @@ def entity_delete(entity_id: str, request: Request, actor: Actor = Depends(curre
                   session: Session = Depends(get_session), form: FormData = Depends(posted_form)):
     entity = store.get_entity(session, entity_id)
     caption = entity.caption
-    store.delete_entity(session, actor, entity_id, expected_version=form_version(form, caption))
+    try:
+        store.delete_entity(session, actor, entity_id, expected_version=form_version(form, caption))
+    except ValidationError as exc:  # evidence of a dossier under review: said on the page it was asked from
+        return _not_removed(request, session, exc, f"/entities/{entity_id}")
     flash(request, f"Deleted {caption} with its links, citations and notes (the audit log keeps them).")
     return RedirectResponse("/entities", status_code=303)
 
@@ -318,9 +321,21 @@ def citation_delete(citation_id: RowId, request: Request,
     citation = store.get_citation(session, citation_id)
     title = citation.source.title
     default = f"/entities/{citation.entity_id}" if citation.entity_id else f"/sources/{citation.source_id}"
-    store.delete_citation(session, actor, citation_id)
+    back = same_site_path(form_value(form, "back"), default)
+    try:
+        store.delete_citation(session, actor, citation_id)
+    except ValidationError as exc:
+        return _not_removed(request, session, exc, back)
     flash(request, f"Citation of {title} removed; the audit log keeps what it said.")
-    return RedirectResponse(same_site_path(form_value(form, "back"), default), status_code=303)
+    return RedirectResponse(back, status_code=303)
+
+
+def _not_removed(request: Request, session: Session, exc: ValidationError, back: str) -> RedirectResponse:
+    """A removal the domain refuses (the evidence of a dossier under review or approved) is reported on
+    the page it was asked from, as its other messages are, not on an error page of its own."""
+    session.rollback()
+    flash(request, f"Not removed: {'; '.join(m for ms in exc.errors.values() for m in ms)}", "error")
+    return RedirectResponse(back, status_code=303)
 
 
 # ---- links -----------------------------------------------------------------------------------
@@ -466,6 +481,10 @@ def link_update(link_id: str, request: Request, actor: Actor = Depends(current_a
 def link_delete(link_id: str, request: Request, actor: Actor = Depends(current_actor),
                 session: Session = Depends(get_session), form: FormData = Depends(posted_form)):
     here_id = form_value(form, "entity")
-    store.delete_link(session, actor, link_id, expected_version=form_version(form, "this link"))
+    back = f"/entities/{here_id}" if here_id else "/entities"
+    try:
+        store.delete_link(session, actor, link_id, expected_version=form_version(form, "this link"))
+    except ValidationError as exc:
+        return _not_removed(request, session, exc, back)
     flash(request, "Link removed.")
-    return RedirectResponse(f"/entities/{here_id}" if here_id else "/entities", status_code=303)
+    return RedirectResponse(back, status_code=303)
