@@ -6,6 +6,7 @@ where a name belongs, a 500, a form that forgot what was picked, an error page w
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -80,8 +81,23 @@ def test_a_malformed_fact_choice_is_a_message_not_a_server_error(client):
     response = client.post(f"/entities/{person}/cite", data={"csrf_token": client.headers["X-CSRF-Token"],
                                                              "source_id": source, "target": "prop:name"},
                            follow_redirects=True)
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert any("Citation not saved" in f for f in flashes(response.text))
+
+
+def test_a_refused_citation_comes_back_with_what_was_chosen_and_typed(client):
+    """QA round 10: the refusal redirected with a message, and the excerpt and page typed were gone."""
+    person = create(client, "Person", name="Rosa Elena Mendez")
+    source = add_source(client, "State gazette no. 12")
+    excerpt = "La C. Rosa Elena Méndez, <síndica> del municipio, firmó el contrato & el anexo."
+    response = client.post(f"/entities/{person}/cite", data={
+        "csrf_token": client.headers["X-CSRF-Token"], "source_id": source, "target": "value:name:Someone Else",
+        "excerpt": excerpt, "page": "14-15"})
+    assert response.status_code == 422 and 'id="cite-error"' in response.text
+    assert f"<textarea id=\"cite-excerpt\" name=\"excerpt\" rows=\"2\">{html.escape(excerpt, quote=False)}</textarea>" \
+        in response.text.replace("&#39;", "'")
+    assert 'id="cite-page" name="page" size="6" value="14-15"' in response.text
+    assert re.search(rf'<option value="{source}" selected>State gazette no. 12', response.text)
 
 
 def test_link_form_keeps_the_picked_entity_after_a_validation_error(client):

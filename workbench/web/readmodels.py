@@ -63,12 +63,19 @@ def list_entities(session: Session, kind: str | None = None, offset: int = 0,
     return list(rows), int(session.scalar(count) or 0)
 
 
-def list_sources(session: Session, query: str | None = None, limit: int = 200) -> list[Source]:
+def list_sources(session: Session, query: str | None = None, limit: int = 200,
+                 keep: str | None = None) -> list[Source]:
+    """The newest sources (or those matching ``query``); ``keep``: a source id a refused form had chosen,
+    listed first even if it is older than the rest, so the form comes back with it."""
     stmt = select(Source)
     if query:
         like = f"%{query.strip()}%"
         stmt = stmt.where(or_(Source.title.ilike(like), Source.url.ilike(like), Source.publisher.ilike(like)))
-    return list(session.execute(stmt.order_by(Source.created_at.desc()).limit(limit)).scalars())
+    found = list(session.execute(stmt.order_by(Source.created_at.desc()).limit(limit)).scalars())
+    if keep and all(source.id != keep for source in found):
+        kept = session.get(Source, keep)
+        found = [kept, *found] if kept is not None else found
+    return found
 
 
 def same_file_sources(session: Session, source: Source) -> list[Source]:

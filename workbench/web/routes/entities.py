@@ -66,6 +66,13 @@ def entity_view(entity_id: str, request: Request, source_q: str = "", history: s
                 actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
     """``source_q`` narrows the cite form's sources to those whose title, URL or publisher holds it:
     every screening upload adds a source, and older ones fall off the newest CITE_SOURCES."""
+    return _entity_page(request, session, actor, entity_id, source_q, history)
+
+
+def _entity_page(request: Request, session: Session, actor: Actor, entity_id: str, source_q: str = "",
+                 history: str = "", cite: dict | None = None, status: int = 200):
+    """The entity page; ``cite``: a refused cite form (what was chosen and typed, and why it was refused)."""
+    cite = cite or {}
     page = readmodels.entity_page(session, entity_id, history_limit=None if history == "all" else HISTORY_SHOWN)
     reg = registry()
     kind = reg.entity_kind(page.entity.kind)
@@ -75,12 +82,13 @@ def entity_view(entity_id: str, request: Request, source_q: str = "", history: s
     return templates.TemplateResponse(request, "entities/view.html", {
         "p": page, "link_kinds": link_kinds,
         "cite_targets": readmodels.cite_targets(page),
-        "sources": readmodels.list_sources(session, source_q.strip() or None, limit=CITE_SOURCES),
-        "source_q": source_q.strip(), "cite_sources": CITE_SOURCES,
+        "sources": readmodels.list_sources(session, source_q.strip() or None, limit=CITE_SOURCES,
+                                           keep=cite.get("source_id")),
+        "source_q": source_q.strip(), "cite_sources": CITE_SOURCES, "cite": cite,
         "merges": readmodels.merges_into(session, page.entity.id),
         # A merged entry stays as it was, so that the merge can be undone: its page offers no edits.
         "editable": actor.can("edit") and not page.entity.merged_into,
-    })
+    }, status_code=status)
 
 
 @router.get("/entities/{entity_id}/duplicates")
@@ -307,8 +315,10 @@ def cite_add(entity_id: str, request: Request, actor: Actor = Depends(current_ac
     except (ValidationError, store.NotFound) as exc:
         session.rollback()
         message = "; ".join(sum(exc.errors.values(), [])) if isinstance(exc, ValidationError) else str(exc)
-        flash(request, "Citation not saved: " + message, "error")
-        return RedirectResponse(f"/entities/{entity_id}#cite", status_code=303)
+        # The page again, the form holding what was chosen and typed (a redirect lost the excerpt).
+        typed = {name: form_value(form, name) for name in ("target", "source_id", "excerpt", "page")}
+        return _entity_page(request, session, actor, entity_id, status=422,
+                            cite={**typed, "error": "Citation not saved: " + message})
     flash(request, "Source cited.")
     return RedirectResponse(f"/entities/{entity_id}", status_code=303)
 
