@@ -6,6 +6,14 @@ the importers plan their changes here instead: every value is validated against 
 exactly as the services do, link endpoints are checked, each change gets its audit entry (one
 chained batch via ``audit.record_many``), and rows go to the database with executemany in the
 caller's transaction. Stable ids make a re-import compare and update in place.
+
+A re-import never drops what users entered since the last import: each stored entity or link it
+changes is merged three ways (``BulkWriter._keep_user_values``) from base, the values the last
+import of it gave (its audit entry: the importer marks its own with ``"import"``), ours, the values
+stored now, and theirs, what the file says. Each property becomes theirs followed by the values of
+ours that are not in base (a user's), and the summary says so; a value the file no longer gives and
+no user added goes, as before. The importer's audit entry names the users' values it kept, so the
+next import still tells them from the file's.
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ from workbench.faults import checkpoint
 from workbench.schema import Registry, ValidationError, registry
 from workbench.store import audit
 from workbench.store.entities import Conflict, _names_for, caption_for
-from workbench.store.models import Citation, Entity, Link, Name
+from workbench.store.models import AuditEntry, Citation, Entity, Link, Name
 from workbench.store.permissions import Actor, require
 from workbench.text import fold, sort_key
 
@@ -36,6 +44,11 @@ _LINK_COLUMNS = ("id", "kind", "source_id", "target_id", "properties", "start_da
                  "updated_at", "created_by", "version")
 _CITATION_COLUMNS = ("source_id", "entity_id", "link_id", "prop", "value", "excerpt", "locator", "created_at",
                      "created_by")
+# What the importer adds to the state of each entity entry it writes ("import"), so that the next
+# import finds what this one wrote (the base of its three-way merge); with "user_values" (property ->
+# values) when the state holds values users added, which are not the file's.
+_IMPORTED = {"importer": IMPORTER_VERSION}
+_IMPORTED_TEXT = audit.canonical_state(_IMPORTED)
 
 
 @dataclass
@@ -72,6 +85,76 @@ def _merged(kind_spec, old: dict, new: dict, keep: Iterable[str], merge: Iterabl
     return merged
 
 
+def _import_base(action: str, before: Any, after: Any) -> dict[str, list[str]] | None:
+    """The values an import wrote, from its audit entry (of an entity or a link): the state's
+    properties less the users' values it kept; None when a user (a page, the API, a merge) wrote the
+    entry. Entries an importer wrote before it marked them are told by their shape where they can be:
+    an import's entity update records the state before it without a caption (the services' with
+    one), and an import's create holds the citations it made. (An unmarked link update cannot be told
+    from a user's: it counts as a user's, so its values are kept rather than lost.)"""
+    if not isinstance(after, dict):
+        return None
+    mark = after.get("import")
+    if isinstance(mark, dict):
+        users = mark.get("user_values") or {}
+        return {prop: [v for v in values if v not in users.get(prop, ())]
+                for prop, values in (after.get("properties") or {}).items()}
+    if (action == "entity.update" and isinstance(before, dict) and "caption" not in before) or \
+            (action in ("entity.create", "link.create") and "citations" in after):
+        return after.get("properties") or {}
+    return None
+
+
+@dataclass
+class _ThreeWay:
+    """A stored entity's or link's values merged with what users added since the last import."""
+
+    merged: dict[str, list[str]]  # theirs, then the users' values theirs lacks
+    users: dict[str, list[str]]  # ours less base: what users added (all of it in ``merged``)
+    kept: dict[str, int]  # of the users' values, how many theirs lacked, by property
+    back: dict[str, int]  # values users removed since the last import that theirs gives again, by property
+
+    def told(self) -> list[str]:
+        """What the summary says about the users' values (nothing when none was at stake)."""
+        out = []
+        if self.kept:
+            out.append(f"kept {sum(self.kept.values())} value(s) a user added since the last import "
+                       f"({', '.join(sorted(self.kept))})")
+        if self.back:
+            out.append(f"{sum(self.back.values())} value(s) a user removed since the last import are back: the file "
+                       f"still gives them ({', '.join(sorted(self.back))})")
+        return out
+
+
+def _three_way(base: dict[str, list[str]], ours: dict[str, list[str]], theirs: dict[str, list[str]],
+               known: Iterable[str]) -> _ThreeWay:
+    """Each property: theirs, followed by the values of ours that are not in base (in ours' order,
+    without repeats); ``known``: the properties the kind has (a kind changed by the file holds no others)."""
+    merged = {prop: list(values) for prop, values in theirs.items()}
+    result = _ThreeWay(merged, {}, {}, {})
+    for prop, values in ours.items():
+        if not values or prop not in known:
+            continue
+        given = set(base.get(prop, ()))
+        added = [v for v in values if v not in given]
+        if not added:
+            continue
+        result.users[prop] = added
+        have = merged.setdefault(prop, [])
+        held = set(have)
+        for value in added:
+            if value not in held:
+                held.add(value)
+                have.append(value)
+                result.kept[prop] = result.kept.get(prop, 0) + 1
+    for prop, values in base.items():
+        held, given = set(ours.get(prop, ())), set(theirs.get(prop, ()))
+        count = sum(1 for v in values if v not in held and v in given)
+        if count:
+            result.back[prop] = count
+    return result
+
+
 def _same_values(stored: dict[str, Any], planned: dict[str, list[str]]) -> bool:
     """The same values under the same properties, in any order: a file listing a stored entity's
     topics in another order (an FtM export read back) changes nothing, and its order stays."""
@@ -92,7 +175,8 @@ class _CreatedState:
         parts = ['{"caption":', audit.canonical_state(self.caption)]
         if citations:
             parts += [',"citations":', audit.canonical_state(citations)]
-        parts += [',"kind":', audit.canonical_state(self.kind), ',"properties":', self.properties, "}"]
+        parts += [',"import":', _IMPORTED_TEXT, ',"kind":', audit.canonical_state(self.kind), ',"properties":',
+                  self.properties, "}"]
         return audit.RawJSON("".join(parts))
 
 
@@ -118,6 +202,9 @@ class BulkWriter:
         # entry, the stored version, the stored state), to fold a later change of it into them.
         self._planned_insert: dict[str, tuple[int, int]] = {}
         self._planned_update: dict[str, tuple[int, int, int, dict]] = {}
+        self._planned_link_update: dict[str, tuple[int, int, int, dict]] = {}  # the same for links
+        self._updates_counted: dict[str, int] = {}  # stored entity or link -> the updates the summary counts of it
+        self._user_warnings = 0  # warnings about users' values, put before the others
         self._link_inserts: list[dict] = []
         self._link_updates: list[dict] = []
         self._citations: list[dict] = []
@@ -263,7 +350,10 @@ class BulkWriter:
         ``checked`` is (cleaned values, warnings) of ``properties`` when the caller has validated them
         already (with ``validate``): a row-by-row importer checks a whole row before planning any of it.
 
-        Returns "created", "updated", "unchanged", or None when the values were rejected.
+        Returns "created", "updated", "unchanged", or None when the values were rejected. An update
+        is planned with the file's values; ``flush`` adds the values users entered since the last
+        import (``_keep_user_values``), and leaves the entity as stored (counted unchanged) when
+        they were all the difference.
         """
         kind_spec = self.reg.entity_kind(kind)
         if checked is not None:
@@ -319,7 +409,7 @@ class BulkWriter:
             update.update(version=first_version + 1, b_version=first_version)
             self._entity_updates[at_update] = update
             self._audit[at_audit] = ("entity.update", "entity", entity_id, before,
-                                     {"kind": kind, "caption": caption, "properties": merged})
+                                     {"kind": kind, "caption": caption, "properties": merged, "import": _IMPORTED})
             version = first_version
         else:
             before = {"kind": old_kind, "properties": old_props}
@@ -327,11 +417,12 @@ class BulkWriter:
             self._entity_updates.append(update)
             self._names_to_replace.append(entity_id)
             self._audit.append(("entity.update", "entity", entity_id, before,
-                                {"kind": kind, "caption": caption, "properties": merged}))
+                                {"kind": kind, "caption": caption, "properties": merged, "import": _IMPORTED}))
         self._add_names(entity_id, kind_spec, merged)
         self.existing[entity_id] = (kind, merged, version + 1)
         self.kinds[entity_id] = kind
         self.summary.updated += 1
+        self._updates_counted[entity_id] = self._updates_counted.get(entity_id, 0) + 1
         return "updated"
 
     def _into_planned_insert(self, entity_id: str, kind_spec, cleaned: dict, keep: Iterable[str],
@@ -394,7 +485,7 @@ class BulkWriter:
         found = self._stored_link(link_id)
         if found is not None and keep:
             cleaned = _merged(spec, found[3], cleaned, keep, ())
-        state = {"kind": kind, "source": source_id, "target": target_id, "properties": cleaned}
+        state = {"kind": kind, "source": source_id, "target": target_id, "properties": cleaned, "import": _IMPORTED}
         start = (cleaned.get("startDate") or [None])[0]
         end = (cleaned.get("endDate") or [None])[0]
         if found is None:
@@ -410,14 +501,23 @@ class BulkWriter:
         old_kind, old_source, old_target, old_props, version = found
         if (old_kind, old_source, old_target) == (kind, source_id, target_id) and _same_values(old_props, cleaned):
             return "unchanged"
-        self._link_updates.append({"b_id": link_id, "kind": kind, "source_id": source_id, "target_id": target_id,
-                                   "properties": cleaned, "start_date": start, "end_date": end,
-                                   "updated_at": self.now, "version": version + 1, "b_version": version})
-        self._audit.append(("link.update", "link", link_id,
-                            {"kind": old_kind, "source": old_source, "target": old_target, "properties": old_props},
-                            state))
+        update = {"b_id": link_id, "kind": kind, "source_id": source_id, "target_id": target_id,
+                  "properties": cleaned, "start_date": start, "end_date": end,
+                  "updated_at": self.now, "version": version + 1, "b_version": version}
+        planned = self._planned_link_update.get(link_id)
+        if planned is not None:  # updated again in this batch: one update from the stored state, as for entities
+            at_update, at_audit, version, before = planned
+            update.update(version=version + 1, b_version=version)
+            self._link_updates[at_update] = update
+            self._audit[at_audit] = ("link.update", "link", link_id, before, state)
+        else:
+            before = {"kind": old_kind, "source": old_source, "target": old_target, "properties": old_props}
+            self._planned_link_update[link_id] = (len(self._link_updates), len(self._audit), version, before)
+            self._link_updates.append(update)
+            self._audit.append(("link.update", "link", link_id, before, state))
         self.existing_links[link_id] = (kind, source_id, target_id, cleaned, version + 1)
         self.summary.details["links_updated"] = self.summary.details.get("links_updated", 0) + 1
+        self._updates_counted[link_id] = self._updates_counted.get(link_id, 0) + 1
         return "updated"
 
     def cite(self, source_id: str, *, entity_id: str | None = None, link_id: str | None = None,
@@ -439,6 +539,110 @@ class BulkWriter:
                                 self.actor.username))
         return True
 
+    # ---- what users entered since the last import -----------------------------------------
+    def _import_bases(self, object_type: str, object_ids: list[str]) -> dict[str, dict[str, list[str]]]:
+        """For each entity (or link), the values the last import of it gave (``_import_base`` of the
+        newest import entry in its history), in one query per 900; one no import wrote has none."""
+        bases: dict[str, dict[str, list[str]]] = {}
+        actions = (f"{object_type}.create", f"{object_type}.update")
+        query = select(AuditEntry.object_id, AuditEntry.action, AuditEntry.before, AuditEntry.after) \
+            .where(AuditEntry.object_type == object_type, AuditEntry.action.in_(actions))
+        for start in range(0, len(object_ids), 900):
+            chunk = object_ids[start:start + 900]
+            for object_id, action, before, after in self.session.execute(
+                    query.where(AuditEntry.object_id.in_(chunk)).order_by(AuditEntry.seq.desc())):
+                if object_id not in bases:
+                    base = _import_base(action, before, after)
+                    if base is not None:
+                        bases[object_id] = base
+        return bases
+
+    def _keep_user_values(self) -> None:
+        """Three-way merge of the stored entities and links this batch updates, before anything is written.
+
+        base: what the last import of it gave; ours: the values stored (the state the update starts
+        from); theirs: the values planned from the file (``_three_way``). Only what the file would
+        change gets here (the rest is unchanged), and the bases come in a few queries. Where the
+        users' values were all the difference, the update is dropped and counted unchanged. The
+        summary names each entry whose users' values were kept, or whose values a user removed came
+        back because the file still gives them, ahead of the file's own warnings.
+        """
+        told: list[tuple[str, str]] = []
+        if self._planned_update:
+            bases = self._import_bases("entity", list(self._planned_update))
+            dropped: set[str] = set()
+            for entity_id, (at_update, at_audit, version, before) in self._planned_update.items():
+                update = self._entity_updates[at_update]
+                kind_spec = self.reg.entity_kind(update["kind"])
+                ours = before["properties"]
+                three = _three_way(bases.get(entity_id, {}), ours, update["properties"], kind_spec.properties)
+                told += self._told(entity_id, three)
+                if not three.users:
+                    continue
+                if update["kind"] == before["kind"] and _same_values(ours, three.merged):
+                    # The file gives what it gave: the users' values are the whole difference.
+                    dropped.add(entity_id)
+                    self._entity_updates[at_update] = self._audit[at_audit] = None
+                    self._name_rows.pop(entity_id, None)
+                    self.existing[entity_id] = (before["kind"], ours, version)
+                    self._count_unchanged(entity_id, "entity")
+                    continue
+                caption = caption_for(kind_spec, three.merged)
+                update.update(properties=three.merged, caption=caption, sort_key=self.sort_key(caption))
+                self._audit[at_audit] = ("entity.update", "entity", entity_id, before,
+                                         {"kind": update["kind"], "caption": caption, "properties": three.merged,
+                                          "import": {**_IMPORTED, "user_values": three.users}})
+                self._add_names(entity_id, kind_spec, three.merged)
+                self.existing[entity_id] = (update["kind"], three.merged, version + 1)
+            if dropped:
+                self._entity_updates = [u for u in self._entity_updates if u is not None]
+                self._names_to_replace = [i for i in self._names_to_replace if i not in dropped]
+        if self._planned_link_update:
+            bases = self._import_bases("link", list(self._planned_link_update))
+            for link_id, (at_update, at_audit, version, before) in self._planned_link_update.items():
+                update = self._link_updates[at_update]
+                ours = before["properties"]
+                three = _three_way(bases.get(link_id, {}), ours, update["properties"],
+                                   self.reg.link_kind(update["kind"]).properties)
+                told += self._told(link_id, three)
+                if not three.users:
+                    continue
+                ends = (update["kind"], update["source_id"], update["target_id"])
+                if ends == (before["kind"], before["source"], before["target"]) and _same_values(ours, three.merged):
+                    self._link_updates[at_update] = self._audit[at_audit] = None
+                    self.existing_links[link_id] = (*ends, ours, version)
+                    self._count_unchanged(link_id, "link")
+                    continue
+                merged = three.merged
+                update.update(properties=merged, start_date=(merged.get("startDate") or [None])[0],
+                              end_date=(merged.get("endDate") or [None])[0])
+                self._audit[at_audit] = ("link.update", "link", link_id, before,
+                                         {"kind": ends[0], "source": ends[1], "target": ends[2], "properties": merged,
+                                          "import": {**_IMPORTED, "user_values": three.users}})
+                self.existing_links[link_id] = (*ends, merged, version + 1)
+            self._link_updates = [u for u in self._link_updates if u is not None]
+        if told:  # about the users' own values: before the file's warnings, which may be many
+            self.summary.warnings[self._user_warnings:self._user_warnings] = told
+            self._user_warnings += len(told)
+
+    def _told(self, object_id: str, three: _ThreeWay) -> list[tuple[str, str]]:
+        """The warnings about one entry's users' values; the kept ones also count in the details."""
+        if three.kept:
+            self.summary.details["user_values_kept"] = \
+                self.summary.details.get("user_values_kept", 0) + sum(three.kept.values())
+        return [(object_id, message) for message in three.told()]
+
+    def _count_unchanged(self, object_id: str, object_type: str) -> None:
+        """An update planned (and counted) that turned out to change nothing: counted as such."""
+        counted = self._updates_counted.get(object_id, 1)
+        if object_type == "entity":
+            self.summary.updated -= counted
+            self.summary.skipped += counted
+        else:
+            self.summary.details["links_updated"] -= counted
+            if not self.summary.details["links_updated"]:
+                del self.summary.details["links_updated"]
+
     # ---- writing ----------------------------------------------------------------------------
     @staticmethod
     def _updated_all(result, rows: list[dict]) -> None:
@@ -455,6 +659,7 @@ class BulkWriter:
         """Write everything planned so far (entities before links before citations)."""
         session = self.session
         session.flush()
+        self._keep_user_values()
         entity_table = Entity.__table__
         link_table = Link.__table__
         audit.bulk_insert(session, entity_table, self._entity_inserts, columns=_ENTITY_COLUMNS)
@@ -494,7 +699,7 @@ class BulkWriter:
             cited.append({"source": source_id, "entity": entity_id, "link": link_id, "prop": prop, "value": value,
                           "locator": locator})
         entries = []
-        for action, object_type, object_id, before, after in self._audit:
+        for action, object_type, object_id, before, after in filter(None, self._audit):
             if action in ("entity.create", "link.create"):
                 cites = grouped.pop(object_id, None)
                 if isinstance(after, _CreatedState):
@@ -515,6 +720,8 @@ class BulkWriter:
         self._names_to_replace.clear()
         self._planned_insert.clear()
         self._planned_update.clear()
+        self._planned_link_update.clear()
+        self._updates_counted.clear()
         self._link_inserts.clear()
         self._link_updates.clear()
         self._citations.clear()

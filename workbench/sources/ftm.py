@@ -583,7 +583,9 @@ def _fragments_joined(rows: list[tuple[int, dict]], file_name: str, summary: Imp
 
 def import_ftm(session: Session, actor: Actor, path: Path | str, progress: Callable[[int, int], None] | None = None,
                source_id: str | None = None) -> ImportSummary:
-    """Import FtM JSON lines: entities first, then the relationship entities as links."""
+    """Import FtM JSON lines: entities first, then the relationship entities as links. Over stored
+    entities and links, the values users added since their last import are kept beside the file's
+    (``BulkWriter``'s three-way merge; the summary names them)."""
     require(actor, "edit", "import data")
     path = Path(path)
     rows = read_ftm(path)

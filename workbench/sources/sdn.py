@@ -1,7 +1,9 @@
 """Import OFAC's SDN list: one entity per entry, its Sanction, names, addresses, IDs and links.
 
 Ids are stable (``ofac-<ent_num>``, ``ofac-<ent_num>-sanction``), so importing the same list
-twice changes nothing and a newer list updates entries in place. An entry that a newer full list
+twice changes nothing and a newer list updates entries in place. Values users added to an entry,
+its Sanction or its links since the last import stay beside the list's (``BulkWriter``'s three-way
+merge), and the summary names the entries where they did. An entry that a newer full list
 no longer carries keeps its entity and history; its Sanction is marked ``delisted``. Every value
 cites the list file it came from (sha256, publication date) with the entry, alias or address
 number as locator. The whole import is one transaction: the caller's session scope.
