@@ -14,7 +14,7 @@ from workbench.sources.sdn_parse import SdnFormatError, parse_xml
 from workbench.store import db as store_db
 from workbench.store.audit import verify
 from workbench.store.entities import stats
-from workbench.store.models import AuditHead, Entity, Link
+from workbench.store.models import AuditHead, Entity, Link, Source
 from workbench.store.permissions import Actor
 
 IMPORTER = Actor("importer", "researcher")
@@ -415,3 +415,18 @@ def test_a_publication_date_given_for_a_file_imported_before_is_checked_and_neve
     assert "imported before as the list published 2024-05-02: --published 2024-06-01 was not taken" in result.output
     with store_db.session_scope(db_url) as s:
         assert set(s.scalars(select(Source.published_at).where(Source.publisher == AUTHORITY))) == {"2024-05-02"}
+
+
+def test_an_xml_import_names_its_entries_and_its_file_as_they_are(db_url, tmp_path):
+    """QA round 10: warnings said 'SDN.XML line 1' for the first entry (the XML has no such line), and the
+    source and every Sanction's sourceUrl named OFAC's SDN.CSV for an SDN.XML import."""
+    path = tmp_path / "SDN.XML"
+    path.write_text(SDN_XML.replace("FILJ800101HSLCPN09", "FILJ800101HSLCPN00"), encoding="utf-8")
+    summary = _import(db_url, [path])
+    places = [where for where, _message in summary.warnings if "90001" in where]
+    assert places and all(where.startswith("SDN.XML sdnEntry 1 (ent_num 90001)") for where in places), places
+    with store_db.session_scope(db_url) as s:
+        sanction = s.get(Entity, "ofac-90001-sanction")
+        assert sanction.properties["sourceUrl"] == ["https://sanctionslistservice.ofac.treas.gov/api/"
+                                                    "PublicationPreview/exports/SDN.XML"]
+        assert s.scalars(select(Source.url).where(Source.file_name == "SDN.XML")).one().endswith("/SDN.XML")

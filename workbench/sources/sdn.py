@@ -34,7 +34,19 @@ from workbench.store.permissions import Actor
 from workbench.text import fold
 
 AUTHORITY = "U.S. Treasury Office of Foreign Assets Control (OFAC)"
-LIST_URL = "https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports/SDN.CSV"
+EXPORTS = "https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports/"
+LIST_URL = EXPORTS + "SDN.CSV"
+# Where each file OFAC publishes comes from: a source (and a Sanction's sourceUrl) names the one read.
+FILE_URLS = {"sdn.csv": LIST_URL, "alt.csv": EXPORTS + "ALT.CSV", "add.csv": EXPORTS + "ADD.CSV",
+             "sdn.xml": EXPORTS + "SDN.XML"}
+# How a place in each format is named: a line of a CSV file, the n-th entry of the XML or JSON list.
+PLACE_WORDS = {"csv": "line", "xml": "sdnEntry", "json": "entry"}
+
+
+def list_url(path: Path) -> str | None:
+    """OFAC's address of the file read, by its name (sdn.csv, ALT.CSV, SDN.XML...); None for another file
+    (the JSON repackaging is not OFAC's): the stored copy is the source then."""
+    return FILE_URLS.get(path.name.lower())
 PREFIX = "ofac-"
 PROGRESS_STEP = 500
 # A real publication drops a few entries (925 of 14,017 over the two years between the files in
@@ -179,7 +191,7 @@ def _source_for(session: Session, actor: Actor, path: Path, title: str, publishe
         return existing
     source = create_source(
         session, actor, sha256=stored.sha256, file_name=path.name, media_type=stored.media_type, size=stored.size,
-        title=title, publisher=AUTHORITY, published_at=published, url=LIST_URL, source_type="official",
+        title=title, publisher=AUTHORITY, published_at=published, url=list_url(path), source_type="official",
         reliability="A", notes=f"Imported by {IMPORTER_VERSION}",
     )
     summary.details["sources_created"] = summary.details.get("sources_created", 0) + 1
@@ -272,6 +284,8 @@ def _import_sdn(session: Session, actor: Actor, paths: list[Path | str], publish
     by_alias: dict[str, int] = {}
     planned: list[tuple[SdnRecord, str, list[str]]] = []
     file_name = parsed.files[0].name
+    place = PLACE_WORDS.get(parsed.fmt, "line")
+    sanction_url = list_url(parsed.files[0]) or LIST_URL  # the repackaged JSON is still OFAC's list
     # Aliases or addresses from a file not given, or from one that may be cut short, are added to
     # the stored ones, never put in their place.
     unsure = parsed.missing + tuple(what for what in parsed.unmarked if what in _FROM_FILE)
@@ -292,7 +306,7 @@ def _import_sdn(session: Session, actor: Actor, paths: list[Path | str], publish
         known = (writer.existing_properties(entity_id) or {}).get("country", []) \
             if "addresses" in unsure or not parsed.full else ()
         kind, props, linked = plan_entity(record, writer.reg, known)
-        where = f"{file_name} line {record.line} (ent_num {record.ent_num})"
+        where = f"{file_name} {place} {record.line} (ent_num {record.ent_num})"
         if not parsed.full and writer.existing_properties(entity_id) is not None:
             # A list that only names the entry keeps the kind an earlier, fuller import chose, and
             # an alternate name it cannot type stays what the fuller list said it is (a former name).
@@ -311,7 +325,7 @@ def _import_sdn(session: Session, actor: Actor, paths: list[Path | str], publish
             by_alias.setdefault(writer.fold(alias), record.ent_num)
         sanction_props = {"name": f"OFAC SDN entry {record.ent_num}", "authority": AUTHORITY,
                           "program": record.programs, "status": "active", "listEntryId": str(record.ent_num),
-                          "sourceUrl": LIST_URL}
+                          "sourceUrl": sanction_url}
         if record.title and kind != "Person":
             sanction_props["reason"] = record.title
         writer.entity(sanction_id(record.ent_num), "Sanction", sanction_props, where, keep=("listingDate",))
