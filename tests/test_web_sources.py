@@ -50,7 +50,7 @@ def test_uploading_a_file_that_is_already_a_source_says_which_one(client):
     again = upload(client, "deed-copy.pdf", PDF, "application/pdf", title="Deed, again (FICTIONAL)")
     assert again.status_code == 303
     page = client.get(again.headers["location"]).text
-    assert "is also the source &#39;Grant deed 2019 (FICTIONAL)&#39;" in page and "remove this copy" in page
+    assert "is also the source &#39;Grant deed 2019 (FICTIONAL)&#39;" in page and "delete this copy" in page
 
 
 def test_file_whose_bytes_do_not_match_an_accepted_type_is_refused(client):

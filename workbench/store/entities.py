@@ -528,6 +528,30 @@ def update_source(session: Session, actor: Actor, source_id: str, expected_versi
     return source
 
 
+def delete_source(session: Session, actor: Actor, source_id: str, expected_version: int | None = None) -> str:
+    """Delete a source nothing rests on (a second upload of one file, a URL added twice); returns its title.
+    A cited source, or one a dossier's exhibit names, is refused: what it supports must go first. The
+    audit entry keeps every field; the stored bytes stay (other sources may hold the same file)."""
+    require(actor, "edit", "delete sources")
+    source = get_source(session, source_id)
+    _check_version(source, expected_version, f"source {source.title!r}")
+    cited = session.scalar(select(func.count()).select_from(Citation).where(Citation.source_id == source.id))
+    if cited:
+        raise ValidationError({"source": [f"{source.title!r} is cited {cited} time(s): remove those citations first "
+                                          "(they are listed on its page)"]})
+    exhibits = session.execute(select(Exhibit.number, Dossier.title).join(Dossier, Dossier.id == Exhibit.dossier_id)
+                               .where(Exhibit.source_id == source.id).order_by(Dossier.title, Exhibit.number)).all()
+    if exhibits:
+        named = "; ".join(f"exhibit {number} of dossier {title!r}" for number, title in exhibits[:3])
+        raise ValidationError({"source": [f"{source.title!r} is the evidence of {named}"
+                                          f"{' and more' if len(exhibits) > 3 else ''}: it cannot be deleted"]})
+    title = source.title
+    audit.record(session, actor.username, "source.delete", "source", source.id, source_state(source), None)
+    session.delete(source)
+    session.flush()
+    return title
+
+
 def cite(session: Session, actor: Actor, source_id: str, *, entity_id: str | None = None,
          link_id: str | None = None, prop: str | None = None, value: str | None = None,
          excerpt: str | None = None, page: str | None = None, locator: str | None = None) -> Citation:

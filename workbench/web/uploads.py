@@ -10,6 +10,7 @@ import tempfile
 import threading
 from contextlib import nullcontext
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +118,7 @@ def _store_upload(session: Session, actor: Actor, checked: Upload, fields: dict[
     fields = {**fields, "title": fields.get("title") or checked.name}
     source = store.create_source(session, actor, sha256=stored.sha256, file_name=checked.name,
                                  media_type=checked.media_type, size=len(checked.data),
-                                 retrieved_at=stored.captured_at, **fields)
+                                 retrieved_at=datetime.now(UTC), **fields)
     keep_bytes(checked.data)
     return source
 

@@ -92,7 +92,8 @@ async def source_create(request: Request, actor: Actor = Depends(current_actor),
     flash(request, f"Source added: {source.title}.")
     for twin in readmodels.same_file_sources(session, source):
         flash(request, f"The same file (SHA-256 {source.sha256[:12]}...) is also the source '{twin.title}', added "
-                       f"{twin.created_at:%Y-%m-%d}: cite one of them, or remove this copy.", "warning")
+                       f"{twin.created_at:%Y-%m-%d}: cite one of them, or delete this copy (Delete source, "
+                       "on its page, while nothing cites it).", "warning")
     back = form_value(form, "back")
     if back.startswith("/entities/"):
         return RedirectResponse(back, status_code=303)
@@ -152,7 +153,21 @@ def source_view(source_id: str, request: Request, page: int = 1, actor: Actor = 
         "source": source, "citations": citations, "subjects": subjects, "links": links,
         "page": page, "total": total, "last": last,
         "fact_labels": readmodels.cited_fact_labels(citations, subjects), "can_edit": actor.can("edit"),
+        "deletable": actor.can("edit") and total == 0,
         **_vocab()})
+
+
+@router.post("/sources/{source_id}/delete")
+def source_delete(source_id: str, request: Request, actor: Actor = Depends(current_actor),
+                  session: Session = Depends(get_session), form: FormData = Depends(posted_form)):
+    try:
+        title = store.delete_source(session, actor, source_id, expected_version=form_version(form, "this source"))
+    except ValidationError as exc:  # cited, or an exhibit's evidence: said on the source's page
+        session.rollback()
+        flash(request, "Not deleted: " + "; ".join(m for ms in exc.errors.values() for m in ms), "error")
+        return RedirectResponse(f"/sources/{source_id}", status_code=303)
+    flash(request, f"Deleted the source {title!r}; the audit log keeps what it said.")
+    return RedirectResponse("/sources", status_code=303)
 
 
 @router.get("/sources/{source_id}/file")
