@@ -256,9 +256,21 @@ def test_a_later_roll_adds_its_values_to_the_parcels_it_shares_and_cites_them(db
     with store_db.session_scope(db_url) as s:
         parcel = s.scalars(select(Entity).where(Entity.caption == "Parcel FICT-001-0002")).one()
         assert len(parcel.properties["address"]) == 2 and parcel.version == 2
-        files = sorted(s.scalars(select(Source.file_name).join(Citation, Citation.source_id == Source.id)
-                                 .where(Citation.entity_id == parcel.id)))
+        files = sorted(set(s.scalars(select(Source.file_name).join(Citation, Citation.source_id == Source.id)
+                                     .where(Citation.entity_id == parcel.id))))
         assert files == ["county_property_roll_FICTIONAL.csv", "roll-2025.csv"]
+        # QA round 10: the later roll cited the whole parcel, so neither address said which file gave it.
+        by_value = dict(s.execute(select(Citation.value, Source.file_name).join(Source, Citation.source_id == Source.id)
+                                  .where(Citation.entity_id == parcel.id, Citation.prop == "address")).all())
+        assert [f for v, f in by_value.items() if v.startswith("202 Nowhere Rd, Unit B")] == ["roll-2025.csv"]
+        whole = s.scalars(select(Source.file_name).join(Citation, Citation.source_id == Source.id)
+                          .where(Citation.entity_id == parcel.id, Citation.prop.is_(None))).all()
+        assert whole == ["county_property_roll_FICTIONAL.csv"]  # the first roll made the entry
+        cited = s.scalar(select(func.count()).select_from(Citation))
+    again = _run(db_url, later, mapping)  # the same roll again adds nothing
+    assert again.updated == 0 and again.created == 0
+    with store_db.session_scope(db_url) as s:
+        assert s.scalar(select(func.count()).select_from(Citation)) == cited
         assert audit.verify(s)[1] is None
 
 

@@ -520,10 +520,13 @@ class BulkWriter:
         self._updates_counted[link_id] = self._updates_counted.get(link_id, 0) + 1
         return "updated"
 
-    def cite(self, source_id: str, *, entity_id: str | None = None, link_id: str | None = None,
-             prop: str | None = None, value: str | None = None, locator: str | None = None,
-             excerpt: str | None = None) -> bool:
-        """Plan a citation unless the same one exists (re-imports add nothing)."""
+    def cites(self, source_id: str, *, entity_id: str | None = None, link_id: str | None = None,
+              prop: str | None = None, value: str | None = None, locator: str | None = None) -> bool:
+        """Whether this citation exists or is planned."""
+        self._load_citations(source_id)
+        return (source_id, entity_id, link_id, prop, value, locator) in self._cited
+
+    def _load_citations(self, source_id: str) -> None:
         if source_id not in self._cited_loaded:
             for row in self.session.execute(
                 select(Citation.entity_id, Citation.link_id, Citation.prop, Citation.value, Citation.locator)
@@ -531,6 +534,12 @@ class BulkWriter:
             ):
                 self._cited.add((source_id, *row))
             self._cited_loaded.add(source_id)
+
+    def cite(self, source_id: str, *, entity_id: str | None = None, link_id: str | None = None,
+             prop: str | None = None, value: str | None = None, locator: str | None = None,
+             excerpt: str | None = None) -> bool:
+        """Plan a citation unless the same one exists (re-imports add nothing)."""
+        self._load_citations(source_id)
         key = (source_id, entity_id, link_id, prop, value, locator)
         if key in self._cited:
             return False

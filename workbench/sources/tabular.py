@@ -1221,6 +1221,13 @@ class _SameLinks:
         self.known.setdefault(self._key(kind, source, target, props), link_id)
 
 
+def _cite_values(writer: BulkWriter, source_id: str, entity_id: str, values: dict[str, list[str]], locator: str,
+                 excerpt: str | None) -> None:
+    for prop, prop_values in values.items():
+        for value in prop_values:
+            writer.cite(source_id, entity_id=entity_id, prop=prop, value=value, locator=locator, excerpt=excerpt)
+
+
 def apply_plan(writer: BulkWriter, plan: RowPlan, source_id: str, locator: str, excerpt: str | None, where: str,
                same: _SameLinks) -> list[str]:
     """Plan the row's writes (nothing is rejected here: plan_row checked every value); return new ids.
@@ -1230,17 +1237,18 @@ def apply_plan(writer: BulkWriter, plan: RowPlan, source_id: str, locator: str, 
     writer.summary.warnings += [(where, note) for note in plan.notes]
     for entity_id, kind, values, warnings in plan.entities:
         names = tuple(writer.reg.entity_kind(kind).properties)
-        if writer.entity(entity_id, kind, values, where, keep=names, merge=names,
-                         checked=(values, warnings)) == "created":
+        status = writer.entity(entity_id, kind, values, where, keep=names, merge=names, checked=(values, warnings))
+        if status == "created":
             created.append(entity_id)
             same.new_entities.add(entity_id)
-        writer.cite(source_id, entity_id=entity_id, locator=locator, excerpt=excerpt)
+        if status == "created" or writer.cites(source_id, entity_id=entity_id, locator=locator):
+            writer.cite(source_id, entity_id=entity_id, locator=locator, excerpt=excerpt)  # the row made the entry
+        else:  # an entry found again by its keys (a parcel in a corrected roll): each value cites its own row
+            _cite_values(writer, source_id, entity_id, values, locator, excerpt)
     for entity_id, kind, values, warnings in plan.additions:
         names = tuple(writer.reg.entity_kind(kind).properties)
         writer.entity(entity_id, kind, values, where, keep=names, merge=names, checked=(values, warnings))
-        for prop, prop_values in values.items():  # this row supports these values, not the whole entry
-            for value in prop_values:
-                writer.cite(source_id, entity_id=entity_id, prop=prop, value=value, locator=locator, excerpt=excerpt)
+        _cite_values(writer, source_id, entity_id, values, locator, excerpt)  # the row supports these values
     for link_id, kind, source, target, props in plan.links:
         if not writer.has_link(link_id):
             existing = same.find(kind, source, target, props)

@@ -6,6 +6,7 @@ is not one of the accepted document or table types is refused with a message say
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 import threading
 from contextlib import nullcontext
@@ -21,7 +22,7 @@ from starlette.datastructures import UploadFile
 from workbench.settings import get_settings
 from workbench.sources.files import keep_bytes, record_file
 from workbench.store import entities as store
-from workbench.store.models import Source
+from workbench.store.models import Source, StoredFile
 from workbench.store.permissions import Actor
 
 DOCUMENT_TYPES = ("application/pdf", "text/html", "image/png", "image/jpeg", "image/gif", "image/webp")
@@ -114,11 +115,14 @@ async def add_uploaded_source(session: Session, actor: Actor, upload: UploadFile
 
 
 def _store_upload(session: Session, actor: Actor, checked: Upload, fields: dict[str, Any]) -> Source:
+    # A file stored before (another source holds it) was captured then, by its first uploader: this
+    # source's capture is this upload's, now, by this user (the page said 'captured <then> by <now's user>').
+    stored_before = session.get(StoredFile, hashlib.sha256(checked.data).hexdigest()) is not None
     stored = record_file(session, actor, checked.data, checked.name, checked.media_type)
     fields = {**fields, "title": fields.get("title") or checked.name}
     source = store.create_source(session, actor, sha256=stored.sha256, file_name=checked.name,
                                  media_type=checked.media_type, size=len(checked.data),
-                                 retrieved_at=datetime.now(UTC), **fields)
+                                 retrieved_at=datetime.now(UTC) if stored_before else stored.captured_at, **fields)
     keep_bytes(checked.data)
     return source
 
