@@ -76,6 +76,23 @@ class Decision:
     # What a confirmation left out of the row's values (an address that does not fit, say): the
     # confirmation stands, and the reviewer is told.
     warnings: list[str] = field(default_factory=list)
+    # The hit already had this verdict (a form sent twice, the back button, a second reviewer agreeing):
+    # nothing was recorded, and ``item`` says who decided it and when.
+    already: bool = False
+
+
+def decided_phrase(item: ReviewItem, actor: Actor | None = None, you: bool = True, at: bool = True) -> str:
+    """'confirmed by rita (at 2024-05-01 14:02 UTC)', 'marked unsure by you (at ...)': who decided a hit
+    and when, as the queue's messages say it (``you``: the actor's own decision says "you")."""
+    verb = "marked unsure" if item.status == "unsure" else item.status
+    mine = you and actor is not None and item.decided_by == actor.username
+    who = "you" if mine else (item.decided_by or "someone")
+    when = item.decided_at
+    if when is None or not at:
+        return f"{verb} by {who}"
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC)
+    return f"{verb} by {who} (at {when.strftime('%Y-%m-%d %H:%M')} UTC)"
 
 
 def decide(session: Session, actor: Actor, item_id: int, verdict: str, expected_version: int | None = None) -> ReviewItem:
@@ -84,22 +101,29 @@ def decide(session: Session, actor: Actor, item_id: int, verdict: str, expected_
 
 def record_decision(session: Session, actor: Actor, item_id: int, verdict: str,
                     expected_version: int | None = None) -> Decision:
-    """Decide one hit; a rejection also rejects the same pair's other open hits of the job."""
+    """Decide one hit; a rejection also rejects the same pair's other open hits of the job.
+
+    Deciding a hit again with the verdict it already has (a form sent twice, the back button, another
+    reviewer who agrees) records nothing: the Decision says ``already``, with who decided it and when.
+    Another verdict on a decided hit is refused, naming who decided it and when."""
     require(actor, "edit", "decide screening hits")
     if verdict not in VERDICTS:
         raise ValidationError({"verdict": [f"verdict must be one of {', '.join(VERDICTS)}"]})
     item = session.get(ReviewItem, item_id)
     if item is None:
         raise NotFound(f"no review item {item_id}")
-    if expected_version is not None and item.version != expected_version:
-        raise Conflict("this hit was decided by someone else since you opened it; reload it")
+    if item.status == verdict:  # before the version check: the version moved with this very decision
+        return Decision(item, already=True)
     if item.status in FINAL:  # confirming again would lose the list of records it created
-        raise Conflict(f"this hit was already {item.status} by {item.decided_by}: the decision stands")
+        raise Conflict(f"this hit was already {decided_phrase(item, actor, you=False)}: the decision stands")
+    if expected_version is not None and item.version != expected_version:
+        raise Conflict(_changed_since(item, actor))
     if item.status == HIDDEN:  # no one saw it in the queue: the rejection that hid it is lifted first
         raise Conflict(f"this hit is hidden by {item.decided_by}'s earlier rejection of the same name and entry: "
                        "'Raise it again' lifts that rejection and puts it in the queue")
     before = {"status": item.status}
-    _claim(session, item, verdict, actor)
+    if not _claim(session, item, verdict, actor):  # the same verdict, recorded at the same moment
+        return Decision(item, already=True)
     provenance: dict = {}
     if verdict == "confirmed" and item.job_id:
         job = session.get(ScreeningJob, item.job_id)
@@ -201,19 +225,34 @@ def _count_raised(session: Session, items: list[ReviewItem]) -> None:
                         .values(hits=ScreeningJob.hits + raised))
 
 
-def _claim(session: Session, item: ReviewItem, verdict: str, actor: Actor) -> None:
+def _changed_since(item: ReviewItem, actor: Actor) -> str:
+    """Why a decision from a page older than the hit's last change is refused, naming who changed it."""
+    if item.decided_by is None:  # opened again (a rejection undone): no decision to name
+        return "this hit was changed since you opened it; reload it"
+    if item.decided_by == actor.username:
+        return f"this hit was {decided_phrase(item, actor)} since this page was loaded; reload it"
+    return f"this hit was decided by someone else since you opened it: {decided_phrase(item, actor)}; reload it"
+
+
+def _claim(session: Session, item: ReviewItem, verdict: str, actor: Actor) -> bool:
     """Take the hit for this decision in the database before anything else is written: two reviewers
     deciding it at the same moment both passed the version check above, and the second then created
     the row's records again (a server error) or stored a rejection beside the confirmation. The update
-    matches only the version this reviewer saw, so exactly one of them gets it; the other is told so."""
+    matches only the version this reviewer saw, so exactly one of them gets it; the other is told so,
+    unless the one recorded is the same verdict (a form sent twice at once): False, nothing to record."""
     claimed = session.execute(
         update(ReviewItem)
         .where(ReviewItem.id == item.id, ReviewItem.version == item.version, ReviewItem.status.not_in(FINAL))
         .values(version=ReviewItem.version + 1, status=verdict, decided_by=actor.username)
         .execution_options(synchronize_session=False))
-    if claimed.rowcount != 1:
-        raise Conflict("this hit was decided by someone else at the same moment; reload it to see their decision")
     session.refresh(item)  # the version it holds now: the writes below are checked against it
+    if claimed.rowcount != 1:
+        if item.status == verdict:
+            return False
+        raise Conflict("this hit was decided by someone else at the same moment"
+                       f"{f': {decided_phrase(item, actor)}' if item.decided_by else ''}; "
+                       "reload it to see their decision")
+    return True
 
 
 def _reject_alike(session: Session, actor: Actor, item: ReviewItem, decision_seq: int) -> list[ReviewItem]:

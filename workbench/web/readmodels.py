@@ -887,22 +887,33 @@ class EarlierConfirmation:
 
 def confirmed_before(session: Session, items: Iterable[Any]) -> dict[int, EarlierConfirmation]:
     """For each open hit whose pair was confirmed in another job (or outside one), the latest such
-    confirmation: one query for the job's pairs, one for the jobs named."""
+    confirmation: a query for the job's pairs, one for their entries, one for the jobs named.
+
+    An entry is the one it was merged into: a confirmation made on an entry since merged counts for the
+    kept one (and for the kept one's hits on the merged entry), until the merge is undone."""
+    from workbench.store.entities import surviving
     from workbench.store.models import ReviewItem
 
     open_items = [i for i in items if i.status == "open"]
     keys = sorted({i.query_key for i in open_items})
-    latest: dict[tuple[str, str], list[Any]] = {}
+    found: list[Any] = []
     for start in range(0, len(keys), 500):
-        for earlier in session.execute(
-                select(ReviewItem).where(ReviewItem.query_key.in_(keys[start:start + 500]),
-                                         ReviewItem.status == "confirmed")
-                .order_by(ReviewItem.decided_at.desc(), ReviewItem.id.desc())).scalars():
-            latest.setdefault((earlier.query_key, earlier.entity_id), []).append(earlier)
+        found.extend(session.execute(
+            select(ReviewItem).where(ReviewItem.query_key.in_(keys[start:start + 500]),
+                                     ReviewItem.status == "confirmed")
+            .order_by(ReviewItem.decided_at.desc(), ReviewItem.id.desc())).scalars())
+    ids = sorted({e.entity_id for e in found} | {i.entity_id for i in open_items})
+    loaded: dict[str, Entity] = {}
+    for start in range(0, len(ids), 500):  # surviving() then follows merges through the session's map
+        loaded.update(entities_by_id(session, ids[start:start + 500]))
+    kept = {i: getattr(surviving(session, loaded.get(i)), "id", i) for i in ids}
+    latest: dict[tuple[str, str], list[Any]] = {}
+    for earlier in found:  # newest first within each name's batch, and a pair's rows are all in one batch
+        latest.setdefault((earlier.query_key, kept[earlier.entity_id]), []).append(earlier)
     chosen: dict[int, Any] = {}
     for item in open_items:
-        earlier = next((e for e in latest.get((item.query_key, item.entity_id), []) if e.job_id != item.job_id),
-                       None)
+        earlier = next((e for e in latest.get((item.query_key, kept[item.entity_id]), [])
+                        if e.job_id != item.job_id), None)
         if earlier is not None:
             chosen[item.id] = earlier
     job_ids = sorted({e.job_id for e in chosen.values() if e.job_id})

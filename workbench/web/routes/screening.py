@@ -155,7 +155,10 @@ def screening_job(job_id: str, request: Request, actor: Actor = Depends(current_
     job = job_status(session, job_id)
     items = readmodels.review_items(session, job_id)
     created = [e for i in items for e in (i.created_entities or [])]  # entity and link ids
-    entities = readmodels.entities_by_id(session, [i.entity_id for i in items] + created)
+    # A pair confirmed in an earlier job, possibly on an entry merged with this hit's since: named too.
+    confirmed_before = readmodels.confirmed_before(session, items)
+    entities = readmodels.entities_by_id(session, [i.entity_id for i in items] + created
+                                         + [c.item.entity_id for c in confirmed_before.values()])
     # What Confirm will write whatever the row says, shown beside the buttons: the mapping may have
     # been made for the FICTIONAL samples (a demo topic, an invented county).
     fixed = readmodels.mapping_fixed_values(job.mapping, job.file_name)
@@ -163,7 +166,7 @@ def screening_job(job_id: str, request: Request, actor: Actor = Depends(current_
     return templates.TemplateResponse(request, "screening/job.html", {
         "job": job, "items": items, "entities": entities, "links": readmodels.links_by_id(session, created),
         "running_here": runner_alive(request, job_id), "hidden": readmodels.hidden_hits(session, job_id),
-        "confirmed_before": readmodels.confirmed_before(session, items),
+        "confirmed_before": confirmed_before,
         "fixed": fixed, "demo_values": [f for f in fixed if f.demo], "real_mappings": real_files,
     })
 
@@ -226,6 +229,9 @@ def review_decide(item_id: RowId, request: Request, actor: Actor = Depends(curre
               "error")
         return RedirectResponse(f"/screening/{job_id or item.job_id}#item-{item_id}", status_code=303)
     item = decision.item
+    if decision.already:  # the hit had this verdict already: a form sent again, or someone agreeing
+        flash(request, _already_decided(item, actor))
+        return RedirectResponse(f"/screening/{job_id or item.job_id}#item-{item_id}", status_code=303)
     created = len(item.created_entities or [])
     if verdict == "confirmed":
         flash(request, f"Confirmed: row {item.row_number} is {item.matched_name or item.query_name}; "
@@ -258,6 +264,18 @@ def review_undo(item_id: RowId, request: Request, actor: Actor = Depends(current
     flash(request, f"Rejection undone: {item.query_name} is open again, and later screens raise it again.")
     return RedirectResponse(f"/screening/{item.job_id}#item-{item_id}" if item.job_id else "/screening",
                             status_code=303)
+
+
+def _already_decided(item, actor: Actor) -> str:
+    """'Row 1 (X) was already confirmed by you (at ...): nothing more was recorded', for a decision sent
+    again; who decided it and when, when someone else did."""
+    from workbench.matching.review import decided_phrase
+
+    said = (f"Row {item.row_number} ({item.query_name}) was already {decided_phrase(item, actor)}: "
+            "nothing more was recorded")
+    if item.decided_by == actor.username:  # the queue names the account: say it is this one
+        said += f"; it stays as it was, already {decided_phrase(item, actor, you=False, at=False)}"
+    return said + "."
 
 
 def _also_rejected(items: list) -> str:
