@@ -477,3 +477,17 @@ def test_merges_declared_over_a_million_rows_cost_what_the_rows_hold(tmp_path):
         tracemalloc.stop()
     assert [row for _, row in rows] == [{"APN": "FICT-1", "OWNER_NAME": "FICTIONAL OWNER LLC"}]
     assert peak < 50_000_000, f"reading took {peak / 1e6:.0f} MB"
+
+
+def test_a_header_only_table_is_refused_and_leaves_no_source(db_url, tmp_path):
+    """QA round 10: it made a source and stored the file for an import of nothing (exit 0, '0 created')."""
+    from workbench.cli import app
+
+    header = _roll_lines()[0]
+    path = tmp_path / "empty_roll_FICTIONAL.csv"
+    path.write_text(header + "\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["import", "table", str(path), "--mapping",
+                                      str(MAPPINGS / "county_property_roll.yml")])
+    assert result.exit_code == 2 and "empty_roll_FICTIONAL.csv: the file has a header but no data rows" in result.output
+    with store_db.session_scope(db_url) as s:
+        assert s.scalar(select(func.count()).select_from(Source)) == 0

@@ -1313,6 +1313,8 @@ def import_table(session: Session, actor: Actor, path: str | Path, mapping: Tabl
     require(actor, "edit", "import data")
     path = Path(path)
     rows = list(located_rows(path, mapping))
+    if not rows:  # a source and a stored file for a table that gave nothing would read as an import made
+        raise TableError(path.name, None, "the file has a header but no data rows: there is nothing to import")
     summary = ImportSummary()
     source_id = source_for_table(session, actor, path, mapping)
     writer = BulkWriter(session, actor, summary)
