@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from workbench.sources.ftm import import_ftm
 from workbench.sources.sdn import import_sdn
+from workbench.sources.tabular import apply_row, load_mapping
 from workbench.store import db as store_db
 from workbench.store.audit import verify
 from workbench.store.entities import cite, create_source, still_held, update_entity, update_link
@@ -25,6 +26,8 @@ from workbench.store.models import AuditHead, Citation, Entity, Link, Name
 from workbench.store.permissions import Actor
 
 IMPORTER = Actor("importer", "researcher")
+ROLL_MAPPING = Path(__file__).resolve().parents[1] / "fixtures" / "mappings" / "county_property_roll_real.yml"
+ADDRESS = "1 Calle Ficticia, Culiacan, Sinaloa (FICTIONAL)"
 CHAPO = "ofac-6861"  # GUZMAN LOERA, Joaquin (SDNTK): 18 aliases in ALT.CSV, no nationality, remarks as notes
 TRIO = ("sdn.csv", "alt.csv", "add.csv")
 USER_ALIAS = "El Chapo"
@@ -301,3 +304,26 @@ def test_import_entries_written_before_the_importer_marked_them_are_still_told_f
               "import": {"importer": "workbench.sources 0.1", "user_values": {"alias": ["C"]}}}
     assert _import_base("entity.update", {"kind": "Person", "caption": "A", "properties": {}}, marked) == \
         {"name": ["A"], "alias": ["B"]}
+
+
+def test_a_screening_confirmations_values_survive_a_reimport_of_the_list(listed, sdn_dir, researcher):
+    """Review of round 10: a confirmation writes through the importers' writer, and was taken for an
+    import, so the next import of the list dropped the mailing address the researcher confirmed."""
+    mapping = load_mapping(ROLL_MAPPING.read_text(), ROLL_MAPPING.name)
+    row = {"APN": "FICT-1", "SITUS_ADDRESS": "1 Sample St, Fictionville, TX 79999", "OWNER_TYPE": "P",
+           "OWNER_NAME": "GUZMAN LOERA JOAQUIN", "OWNER_MAILING_ADDRESS": ADDRESS, "DEED_DATE": "04/02/2021",
+           "SALE_PRICE": "1"}
+    with store_db.session_scope(listed) as s:
+        src = create_source(s, researcher, url="https://example.org/roll-FICTIONAL", title="roll FICTIONAL",
+                            source_type="registry")
+        apply_row(s, researcher, mapping, row, 1, src.id, bind={mapping.screen_entity: CHAPO},
+                  cite_as=("row 1 of job X, confirmed by rita", None))
+    with store_db.session_scope(listed) as s:
+        props = s.get(Entity, CHAPO).properties
+        assert ADDRESS in props.get("address", [])
+    with store_db.session_scope(listed) as s:
+        summary = import_sdn(s, IMPORTER, _trio(sdn_dir), published="2024-05-02")
+        assert summary.created == 0
+    with store_db.session_scope(listed) as s:
+        props = s.get(Entity, CHAPO).properties
+        assert ADDRESS in props.get("address", []), "the confirmed mailing address was dropped by the re-import"

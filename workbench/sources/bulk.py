@@ -95,6 +95,8 @@ def _import_base(action: str, before: Any, after: Any) -> dict[str, list[str]] |
     if not isinstance(after, dict):
         return None
     mark = after.get("import")
+    if mark is False:  # written through an importer's writer by a user (a screening confirmation)
+        return None
     if isinstance(mark, dict):
         users = mark.get("user_values") or {}
         return {prop: [v for v in values if v not in users.get(prop, ())]
@@ -170,13 +172,14 @@ class _CreatedState:
     caption: str
     kind: str
     properties: str
+    marked: bool = True  # an importer's entry, or a screening confirmation's ("import": false)
 
     def text(self, citations: list[dict] | None) -> audit.RawJSON:
         parts = ['{"caption":', audit.canonical_state(self.caption)]
         if citations:
             parts += [',"citations":', audit.canonical_state(citations)]
-        parts += [',"import":', _IMPORTED_TEXT, ',"kind":', audit.canonical_state(self.kind), ',"properties":',
-                  self.properties, "}"]
+        parts += [',"import":', _IMPORTED_TEXT if self.marked else "false"]
+        parts += [',"kind":', audit.canonical_state(self.kind), ',"properties":', self.properties, "}"]
         return audit.RawJSON("".join(parts))
 
 
@@ -184,10 +187,17 @@ class BulkWriter:
     """Collects planned upserts and writes them in bulk; nothing is committed here."""
 
     def __init__(self, session: Session, actor: Actor, summary: ImportSummary | None = None,
-                 reg: Registry | None = None):
+                 reg: Registry | None = None, marks: bool = True):
+        """``marks``: this writer is an importer's, whose audit entries are the base the next import
+        merges against. A screening confirmation writes through it too, unmarked: what a researcher
+        confirms is theirs, and a later import of the list must keep it."""
         require(actor, "edit", "import data")
         self.session = session
         self.actor = actor
+        self.marks = marks
+        # An unmarked entry says so ("import": false): the shape by which entries written before imports
+        # were marked are told (_import_base) would otherwise take it for an import's.
+        self._mark = {"import": _IMPORTED if marks else False}
         self.reg = reg or registry()
         self.summary = summary or ImportSummary()
         self.now = datetime.now(UTC)
@@ -386,7 +396,7 @@ class BulkWriter:
             self._entity_inserts.append((entity_id, kind, caption, text, self.now, self.now, self.actor.username, 1,
                                          self.sort_key(caption)))
             self._add_names(entity_id, kind_spec, cleaned)
-            self._audit.append(("entity.create", "entity", entity_id, None, _CreatedState(caption, kind, text)))
+            self._audit.append(("entity.create", "entity", entity_id, None, _CreatedState(caption, kind, text, self.marks)))
             self._new_props[entity_id] = cleaned
             self.kinds[entity_id] = kind
             self.pending_ids.add(entity_id)
@@ -409,7 +419,7 @@ class BulkWriter:
             update.update(version=first_version + 1, b_version=first_version)
             self._entity_updates[at_update] = update
             self._audit[at_audit] = ("entity.update", "entity", entity_id, before,
-                                     {"kind": kind, "caption": caption, "properties": merged, "import": _IMPORTED})
+                                     {"kind": kind, "caption": caption, "properties": merged, **self._mark})
             version = first_version
         else:
             before = {"kind": old_kind, "properties": old_props}
@@ -417,7 +427,7 @@ class BulkWriter:
             self._entity_updates.append(update)
             self._names_to_replace.append(entity_id)
             self._audit.append(("entity.update", "entity", entity_id, before,
-                                {"kind": kind, "caption": caption, "properties": merged, "import": _IMPORTED}))
+                                {"kind": kind, "caption": caption, "properties": merged, **self._mark}))
         self._add_names(entity_id, kind_spec, merged)
         self.existing[entity_id] = (kind, merged, version + 1)
         self.kinds[entity_id] = kind
@@ -439,7 +449,7 @@ class BulkWriter:
         text = audit.RawJSON(audit.canonical_state(merged))
         self._entity_inserts[at_insert] = (entity_id, kind_spec.name, caption, text, self.now, self.now,
                                            self.actor.username, 1, self.sort_key(caption))
-        self._audit[at_audit] = ("entity.create", "entity", entity_id, None, _CreatedState(caption, kind_spec.name, text))
+        self._audit[at_audit] = ("entity.create", "entity", entity_id, None, _CreatedState(caption, kind_spec.name, text, self.marks))
         self._add_names(entity_id, kind_spec, merged)
         self._new_props[entity_id] = merged
         self.summary.updated += 1
@@ -485,7 +495,7 @@ class BulkWriter:
         found = self._stored_link(link_id)
         if found is not None and keep:
             cleaned = _merged(spec, found[3], cleaned, keep, ())
-        state = {"kind": kind, "source": source_id, "target": target_id, "properties": cleaned, "import": _IMPORTED}
+        state = {"kind": kind, "source": source_id, "target": target_id, "properties": cleaned, **self._mark}
         start = (cleaned.get("startDate") or [None])[0]
         end = (cleaned.get("endDate") or [None])[0]
         if found is None:
@@ -668,7 +678,8 @@ class BulkWriter:
         """Write everything planned so far (entities before links before citations)."""
         session = self.session
         session.flush()
-        self._keep_user_values()
+        if self.marks:
+            self._keep_user_values()
         entity_table = Entity.__table__
         link_table = Link.__table__
         audit.bulk_insert(session, entity_table, self._entity_inserts, columns=_ENTITY_COLUMNS)

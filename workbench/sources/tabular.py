@@ -1275,7 +1275,7 @@ def apply_row(session: Session, actor: Actor, mapping: TableMapping, row: dict, 
     """
     locator = _row_locator(row_number)
     cite_locator, cite_excerpt = cite_as or (locator, IMPORTED_BY)
-    writer = BulkWriter(session, actor, summary)
+    writer = BulkWriter(session, actor, summary, marks=False)  # a researcher's confirmation, not an import
     plan = plan_row(writer, mapping, row, row_number, source_id, bind)
     created = apply_plan(writer, plan, source_id, cite_locator, cite_excerpt, where or locator, _SameLinks(writer))
     writer.flush()
