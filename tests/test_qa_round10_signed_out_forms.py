@@ -68,3 +68,18 @@ def test_scripts_still_get_a_short_json_refusal(db_url):
                           headers={"Accept": "application/json"})
     assert refused.status_code == 403 and refused.json() == {
         "detail": "the form's security token is missing or out of date: reload the page and try again"}
+
+
+def test_a_stale_sign_in_form_never_shows_the_password_back(db_url):
+    """Review of round 10: a sign-in form sent with a stale token came back with the password in plain text."""
+    from fastapi.testclient import TestClient
+    from web_helpers import make_user
+
+    from workbench.web.app import create_app
+
+    make_user(db_url, "rita", "researcher")
+    client = TestClient(create_app())
+    client.get("/login")
+    refused = client.post("/login", data={"csrf_token": "stale", "username": "rita", "password": PASSWORD,
+                                          "next": "/entities"})
+    assert refused.status_code == 403 and PASSWORD not in refused.text and "rita" in refused.text

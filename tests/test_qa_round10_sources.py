@@ -70,3 +70,21 @@ def test_an_uncited_copy_can_be_deleted_and_a_cited_source_cannot(db_url):
     with store_db.session_scope(db_url) as s:
         entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "source.delete")).one()
         assert entry.actor == "rita" and entry.before["title"] == "Folio 88 (copia)"
+
+
+def test_a_screening_jobs_roll_cannot_be_deleted(db_url):
+    """Review of round 10: the roll's source has no citation until a hit is confirmed, so it could be
+    deleted, and every Confirm of the job failed after (a server error)."""
+    from workbench.store.models import ScreeningJob
+
+    client = signed_in_client(db_url, "rita", "researcher")
+    roll = _created(upload(client, "roll.pdf", PDF, "application/pdf", title="Example County roll (FICTIONAL)"))
+    with store_db.session_scope(db_url) as s:
+        s.add(ScreeningJob(source_id=roll, file_name="roll.csv", mapping="", created_by="rita", status="done"))
+    store_db.dispose_all()
+    assert "Delete source" not in client.get(f"/sources/{roll}").text
+    refused = client.post(f"/sources/{roll}/delete", data={"csrf_token": csrf_of(client, f"/sources/{roll}"),
+                                                           "version": "1"})
+    assert "is the roll of 1 screening job(s): it cannot be deleted" in html.unescape(refused.text)
+    with store_db.session_scope(db_url) as s:
+        assert s.get(Source, roll) is not None

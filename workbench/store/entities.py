@@ -22,7 +22,19 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from workbench.schema import EntityKind, Registry, ValidationError, registry
 from workbench.store import audit
-from workbench.store.models import Citation, Dossier, Entity, Exhibit, Link, Merge, Name, Note, Source, new_id
+from workbench.store.models import (
+    Citation,
+    Dossier,
+    Entity,
+    Exhibit,
+    Link,
+    Merge,
+    Name,
+    Note,
+    ScreeningJob,
+    Source,
+    new_id,
+)
 from workbench.store.permissions import Actor, require
 from workbench.text import fold
 from workbench.types import direction_control_error
@@ -530,7 +542,7 @@ def update_source(session: Session, actor: Actor, source_id: str, expected_versi
 
 def delete_source(session: Session, actor: Actor, source_id: str, expected_version: int | None = None) -> str:
     """Delete a source nothing rests on (a second upload of one file, a URL added twice); returns its title.
-    A cited source, or one a dossier's exhibit names, is refused: what it supports must go first. The
+    A cited source, one a dossier's exhibit names, or a screening job's roll is refused. The
     audit entry keeps every field; the stored bytes stay (other sources may hold the same file)."""
     require(actor, "edit", "delete sources")
     source = get_source(session, source_id)
@@ -539,6 +551,10 @@ def delete_source(session: Session, actor: Actor, source_id: str, expected_versi
     if cited:
         raise ValidationError({"source": [f"{source.title!r} is cited {cited} time(s): remove those citations first "
                                           "(they are listed on its page)"]})
+    jobs = session.scalar(select(func.count()).select_from(ScreeningJob).where(ScreeningJob.source_id == source.id))
+    if jobs:  # the roll a job screens: its hits are confirmed against it, and a resumed job reads it
+        raise ValidationError({"source": [f"{source.title!r} is the roll of {jobs} screening job(s): it cannot be "
+                                          "deleted"]})
     exhibits = session.execute(select(Exhibit.number, Dossier.title).join(Dossier, Dossier.id == Exhibit.dossier_id)
                                .where(Exhibit.source_id == source.id).order_by(Dossier.title, Exhibit.number)).all()
     if exhibits:

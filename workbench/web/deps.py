@@ -205,8 +205,10 @@ async def csrf_protect(request: Request) -> None:
         form_sent: list[tuple[str, str]] = []
         if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
             form = await request.form(max_fields=MAX_FORM_FIELDS)
+            # Never a password (a sign-in or new-user form sent with a stale token) nor a token.
             form_sent = [(k, v) for k, v in form.multi_items()
-                         if isinstance(v, str) and v.strip() and k not in ("csrf_token", "version")]
+                         if isinstance(v, str) and v.strip() and k not in ("csrf_token", "version")
+                         and not any(secret in k.lower() for secret in ("password", "token", "secret"))]
         raise FormRefused(signed_out=not request.session.get(SESSION_USER), sent=form_sent)
 
 

@@ -153,7 +153,7 @@ def source_view(source_id: str, request: Request, page: int = 1, actor: Actor = 
         "source": source, "citations": citations, "subjects": subjects, "links": links,
         "page": page, "total": total, "last": last,
         "fact_labels": readmodels.cited_fact_labels(citations, subjects), "can_edit": actor.can("edit"),
-        "deletable": actor.can("edit") and total == 0,
+        "deletable": actor.can("edit") and total == 0 and not readmodels.source_rests_on(session, source_id),
         **_vocab()})
 
 
