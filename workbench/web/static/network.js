@@ -181,15 +181,33 @@
     });
   }
   // Zoomed out over a crowded ring, nodes keep a size one can see and point at.
+  var sizedAt = null;  // the zoom the node sizes were last set for (null: not set)
   function visible() {
     var zoom = cy.zoom();
-    cy.nodes().forEach(function (n) {
-      if (!crowded()) { n.removeStyle("width height"); return; }
-      var size = n.data("designated") ? Math.max(28, 13 / zoom) : Math.max(22, 10 / zoom);
-      n.style({ "width": size, "height": size });
+    if (!crowded()) {
+      if (sizedAt !== null) { cy.nodes().removeStyle("width height"); sizedAt = null; }
+      return;
+    }
+    if (sizedAt !== null && Math.max(28, 13 / zoom) === Math.max(28, 13 / sizedAt) &&
+        Math.max(22, 10 / zoom) === Math.max(22, 10 / sizedAt)) return;  // zoomed in past the floor: nothing changes
+    sizedAt = zoom;
+    cy.batch(function () {
+      cy.nodes().forEach(function (n) {
+        var size = n.data("designated") ? Math.max(28, 13 / zoom) : Math.max(22, 10 / zoom);
+        n.style({ "width": size, "height": size });
+      });
     });
   }
-  cy.on("zoom", function () { visible(); legible(cy.nodes(".root"), 12); legible(cy.elements(".near"), 12); });
+  // A wheel sends many zoom events: the sizes follow once per frame, not once per event.
+  var framed = false;
+  cy.on("zoom", function () {
+    if (framed) return;
+    framed = true;
+    window.requestAnimationFrame(function () {
+      framed = false;
+      visible(); legible(cy.nodes(".root"), 12); legible(cy.elements(".near"), 12);
+    });
+  });
   cy.on("layoutstop", function () { visible(); legible(cy.nodes(".root"), 12); });
   cy.on("mouseover", "node", function (ev) { legible(ev.target.closedNeighborhood().addClass("near"), 12); });
   cy.on("mouseout", "node", function () {
@@ -198,7 +216,7 @@
     near.edges().removeStyle("font-size text-max-width width");
   });
   cy.on("dbltap", "node", function (ev) { window.location.href = "/entities/" + encodeURIComponent(ev.target.id()); });
-  document.querySelectorAll("#kind-filter input[type=checkbox]").forEach(function (c) { c.addEventListener("change", applyFilter); });
+  document.querySelectorAll("#kind-filter input[type=checkbox]").forEach(function (c) { c.addEventListener("change", function () { applyFilter(); visible(); }); });
   document.getElementById("fit-button").addEventListener("click", function () { cy.fit(undefined, 30); });
 
   document.getElementById("path-button").addEventListener("click", function () {
