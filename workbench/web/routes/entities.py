@@ -263,8 +263,9 @@ def entity_delete(entity_id: str, request: Request, actor: Actor = Depends(curre
                   session: Session = Depends(get_session), form: FormData = Depends(posted_form)):
     entity = store.get_entity(session, entity_id)
     caption = entity.caption
+    version = form_version(form, caption)  # a form without it is refused as such (422), not as evidence
     try:
-        store.delete_entity(session, actor, entity_id, expected_version=form_version(form, caption))
+        store.delete_entity(session, actor, entity_id, expected_version=version)
     except ValidationError as exc:  # evidence of a dossier under review: said on the page it was asked from
         return _not_removed(request, session, exc, f"/entities/{entity_id}")
     flash(request, f"Deleted {caption} with its links, citations and notes (the audit log keeps them).")
@@ -492,8 +493,9 @@ def link_delete(link_id: str, request: Request, actor: Actor = Depends(current_a
                 session: Session = Depends(get_session), form: FormData = Depends(posted_form)):
     here_id = form_value(form, "entity")
     back = f"/entities/{here_id}" if here_id else "/entities"
+    version = form_version(form, "this link")
     try:
-        store.delete_link(session, actor, link_id, expected_version=form_version(form, "this link"))
+        store.delete_link(session, actor, link_id, expected_version=version)
     except ValidationError as exc:
         return _not_removed(request, session, exc, back)
     flash(request, "Link removed.")
