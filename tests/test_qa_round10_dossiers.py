@@ -335,3 +335,16 @@ def test_an_identifier_note_explains_only_the_identifiers_it_mentions(session, r
     assert refused.status_code == 422 and "VIIM750312HSLLBR07" in refused.text
     session.expire_all()
     assert service.get_dossier(session, dossier_id).state == "draft"
+
+
+def test_an_identifier_is_named_by_whole_words_not_inside_a_longer_one():
+    """Review of round 10: the note was searched as one run of letters, so a CURP named in it also
+    'named' an RFC it begins with."""
+    from workbench.dossiers.completeness import _mentions
+
+    rfc = {"scheme": "RFC", "number": "VIIM750312", "value": "RFC:VIIM750312"}
+    curp = {"scheme": "CURP", "number": "VIIM750312HSLLBR09", "value": "CURP:VIIM750312HSLLBR09"}
+    note = "The CURP VIIM750312HSLLBR09 is printed so in the official gazette."
+    assert not _mentions(note, rfc, [rfc, curp])
+    assert _mentions(note, curp, [rfc, curp])
+    assert _mentions("RFC viim-7503 12, as the SAT lists it", rfc, [rfc, curp])

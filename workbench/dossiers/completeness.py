@@ -89,13 +89,27 @@ def _folded(text: str) -> str:
     return "".join(ch for ch in text.casefold() if ch.isalnum())
 
 
+def _spelled_out(words: list[str], key: str) -> bool:
+    """Whether consecutive whole words of a note, run together, are exactly ``key``: 'VIIM-7503 12' names
+    viim750312, but a CURP does not name the RFC it begins with, nor 'born 1970' a passport '1970...'."""
+    for start in range(len(words)):
+        run = ""
+        for word in words[start:]:
+            run += word
+            if run == key:
+                return True
+            if len(run) >= len(key) or not key.startswith(run):
+                break
+    return False
+
+
 def _mentions(notes: str, ident: dict, identifiers: list[dict]) -> bool:
     """Whether the identifier notes name this identifier: its number (or its whole value), however spaced,
     punctuated or capitalised, or its scheme as a word ('the CURP is printed so in the gazette') while it is
     the target's only identifier of that scheme. A note explains the identifiers it names and no other: one
     about the CURP says nothing of an RFC added since, nor of which CURP is meant once there are two."""
-    folded = _folded(notes)
-    if any(key and key in folded for key in (_folded(ident.get("number") or ""), _folded(ident["value"]))):
+    words = re.findall(r"[^\W_]+", notes.casefold())
+    if any(key and _spelled_out(words, key) for key in (_folded(ident.get("number") or ""), _folded(ident["value"]))):
         return True
     scheme = ident.get("scheme") or ""
     alone = sum(1 for other in identifiers if other.get("scheme") == scheme) == 1
