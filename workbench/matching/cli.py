@@ -101,6 +101,11 @@ def screen(
         fail(str(exc), 2)
     console.print(f"screened {stats.screened} names ({stats.empty} empty names skipped) against {len(index)} names: "
                   f"{stats.hits} hits for {stats.rows_with_hits} rows -> {out}")
+    if stats.legal_form_only:
+        from workbench.cli import err, labelled
+        from workbench.matching.screen import legal_form_only_message
+
+        err.print(labelled("warning:", "bold yellow", legal_form_only_message(stats)), highlight=False)
     if not len(index):  # exit 0 (the command did what it was asked), but no hit here proves nothing
         from workbench.cli import err, labelled
 

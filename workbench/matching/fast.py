@@ -17,7 +17,8 @@ same order (so the result of ``score_forms(..., explain=False)``, bit for bit), 
   value for the model's signed weights, so the bound never rejects a pair the full score keeps.
 
 Whatever this module cannot do cheaply (words that join across the two names) goes to score_forms'
-unweighed score (``_score_forms``): quick_score weighs the generational suffixes once, as score_forms does.
+unweighed score (``_score_forms``): quick_score weighs the generational suffixes and the numbers
+once (score.adjusted), as score_forms does.
 ``tests/test_matching_speed_invariants.py`` holds both paths to scores recorded before this module.
 """
 
@@ -37,7 +38,7 @@ from workbench.matching.score import (
     TokenStats,
     _score_forms,
     acronym_stage,
-    generation_adjusted,
+    adjusted,
     may_expand,
     only_initials,
     other_sex_compound,
@@ -190,7 +191,9 @@ def quick_score(qf: NameForm, cf: NameForm, stats: TokenStats | None = None, flo
     """score_forms(qf, cf, stats).score, or, when ``floor`` is given and the pair provably scores
     below it, any value below ``floor`` (-1.0). ``model``: model_for(stats), when the caller has it."""
     score = _quick_score(qf, cf, stats, floor, model)
-    return generation_adjusted(qf, cf, score)[0] if score >= 0 else score  # only ever lowers it
+    if score < 0 or (qf.generation == cf.generation and qf.numbers == cf.numbers):
+        return score
+    return adjusted(qf, cf, score)[0]  # suffixes and numbers, as score_forms: only ever lowers it
 
 
 def _quick_score(qf: NameForm, cf: NameForm, stats: TokenStats | None = None, floor: float | None = None,
@@ -201,7 +204,7 @@ def _quick_score(qf: NameForm, cf: NameForm, stats: TokenStats | None = None, fl
     # Words that join across the two names (score._join_split_words) change the parts: the full path.
     if (not nq or not nc or not (pq.join_texts.isdisjoint(pc.texts) and pq.join_phons.isdisjoint(pc.phon5)
                                  and pc.join_texts.isdisjoint(pq.texts) and pc.join_phons.isdisjoint(pq.phon5))):
-        return _score_forms(qf, cf, stats, explain=False).score  # quick_score weighs the suffixes
+        return _score_forms(qf, cf, stats, explain=False).score  # quick_score weighs suffixes and numbers
     q, c = qf.tokens, cf.tokens
     cached = pq.weights
     wq = cached[2] if cached is not None and cached[0] is stats and cached[1] == stats.version \

@@ -2,7 +2,9 @@
 
 One pass handles: accents and case (``workbench.text.fold``), punctuation, OFAC's ``SURNAMES, Given``
 order (parts get tagged family/given), particles (de, del, y, al, ...), suffixes (Jr., III), legal forms
-(``S.A. DE C.V.`` = ``SOCIEDAD ANONIMA DE CAPITAL VARIABLE``; LLC, Inc., Ltd. ...), ``&`` = ``and``,
+(``S.A. DE C.V.`` = ``SOCIEDAD ANONIMA DE CAPITAL VARIABLE``; LLC, Inc., Ltd. ...; a name that is only
+a legal form has no parts), numbers (``001`` = ``1``, ``No. 5`` = ``5``, XII = 12 in an organisation's
+name: ``NameForm.numbers``), ``&`` = ``and``,
 diminutives and spelling families (Chuy = Jesús, Mohamed = Muhammad) and a phonetic key tuned to
 Spanish (c/s/z, b/v, ll/y, silent h, qu/k), which Soundex is not.
 """
@@ -34,9 +36,55 @@ TITLES = frozenset({"mr", "mrs", "ms", "dr", "lic", "ing", "sr", "sra", "haji", 
 
 _VARIANT_CANON = {spelling: family[0] for family in VARIANT_FAMILIES for spelling in family}
 
+# Numbers in a name (a branch, a series, a lot: 'GASOLINERA 5 DE MAYO', 'EMPRESA 011') are no words to
+# spell-match but a fact that tells two names apart: each is a part written as its value, aligned only
+# with the same value, and kept in ``NameForm.numbers`` for the scorer to weigh (score.numbers_adjusted).
+# '001' = '1'; an ordinal ending ('1º' folds to '1o', '3er', '2nd') and a sign written before the number
+# ('No. 5', 'Nº 5', 'NUM 5', '#5') say nothing more. 'A' is no ordinal ending here: '1A' is a series
+# ('LOTE 1A' / 'LOTE 1B'), a part of its own (a code: score.token_similarity).
+NUMBER_SIGNS = frozenset({"n", "no", "nro", "nr", "num", "numero", "ndeg"})
+_NUMBER_WORD = re.compile(r"(?:n|no|nro|nr|num|numero|ndeg)?(\d+)"
+                          r"(?:o|er|ro|ra|do|da|to|ta|vo|va|mo|ma|no|na|st|nd|rd|th)?")
+
+
+def _roman(value: int) -> str:
+    out = []
+    for number, letters in ((10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")):
+        while value >= number:
+            out.append(letters)
+            value -= number
+    return "".join(out)
+
+
+# Roman numerals of two letters or more written with i, v and x (II to XXXIX): in an organisation's
+# name a number ('FIDEICOMISO III' = 'FIDEICOMISO 3'). Single letters are initials, and numerals with
+# l, c, d or m are words too often ('MIL', 'CD', 'DC', 'MIX'). In a person's name II, III and IV stay
+# generational suffixes.
+ROMAN_NUMERALS = {_roman(v): str(v) for v in range(2, 40) if len(_roman(v)) >= 2}
+
+
+_THOUSANDS = re.compile(r"(?<=\d)[,.](?=\d{3}(?!\d))")
+_DIGIT = re.compile(r"\d")
+
+
+def without_thousands(text: str) -> str:
+    """'2,100' and '2.100' as '2100': a thousands separator is no comma of the OFAC 'SURNAMES, Given' form."""
+    return _THOUSANDS.sub("", text) if ("," in text or "." in text) and _DIGIT.search(text) else text
+
+
+@lru_cache(maxsize=100_000)
+def number_value(word: str) -> str | None:
+    """The value of a folded word that is a number ('001' -> '1', '3er' -> '3', 'no5' -> '5'), or None.
+    Letters-only words are no numbers (callers test ``word.isalpha()`` first: it is most words)."""
+    found = _NUMBER_WORD.fullmatch(word)
+    if found is None:
+        return None
+    return found.group(1).lstrip("0") or "0"
+
 # A legal form only counts at the end of an organisation name (or before a trailing comma part).
 _LEGAL_TAIL = {form: code for code, forms in LEGAL_FORMS.items() for form in forms}
 _MAX_FORM_WORDS = max(len(form.split()) for form in _LEGAL_TAIL)
+_FORM_WORDS = frozenset(w for form in _LEGAL_TAIL for w in form.split())  # the last word of a legal form is one
 
 
 # Schema values that say person or organisation whatever schema/ holds (FtM names, OFAC SDN types).
@@ -142,6 +190,11 @@ class NameForm:
     generation: str | None = None  # the generational suffix the name carries: Jr., Sr., II...
     # What the fast scorer (workbench.matching.fast) derives once per form; forms are cached and shared.
     prep: object = field(default=None, repr=False, compare=False)
+    # The numbers the name holds, by value (sorted, each once), and as written (folded, in order). Each
+    # is also a part (a token whose text is the value: '001' and '1' align), and the scorer weighs them
+    # apart too (score.numbers_adjusted). See number_value.
+    numbers: tuple[str, ...] = ()
+    numbers_written: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -153,12 +206,20 @@ class NameForm:
         """Like ``key`` but diminutives and spelling families replaced: what the C pre-scorer compares."""
         return " ".join(sorted(min(t.alts) if t.alts else t.text for t in self.tokens))
 
+    @property
+    def legal_form_only(self) -> bool:
+        """Whether the name is nothing but a legal form ('S.A. DE C.V.'): no name to compare."""
+        return not self.tokens and bool(self.legal_forms)
+
     def as_dict(self) -> dict:
-        return {
+        shown = {
             "tokens": [t.text + (f"/{t.role}" if t.role else "") for t in self.tokens],
             "legal_forms": list(self.legal_forms),
             "dropped": self.dropped,
         }
+        if self.numbers_written:
+            shown["numbers"] = list(self.numbers_written)
+        return shown
 
 
 def dotted_inner(text: str) -> frozenset[int]:
@@ -192,6 +253,45 @@ def strip_legal_tail(words: list[str], inner: frozenset[int] = frozenset()) -> t
                 changed = True
                 break
     return words, tuple(found)
+
+
+_FORM_FILLERS = PARTICLES | ORG_PARTICLES  # 'Y CIA. S.A.', '& CO. LTD.': conjunctions between legal forms
+
+
+def whole_legal_form(words: list[str], inner: frozenset[int] = frozenset(),
+                     kept: int | None = None) -> tuple[str, ...] | None:
+    """The legal forms a name's folded words are made of when they are nothing else ('S.A. DE C.V.',
+    'S. DE R.L. DE C.V.', 'CO., LTD.', 'LIMITED LIABILITY COMPANY', 'Y CIA. S.A.'), or None. Not a name
+    whose words before its legal form (``kept``: how many strip_legal_tail left) are one word of dotted
+    letters ('S.A.S.', 'S.A.S. E.U.': an acronym, OFAC's alias of Servicio Aereo de Santander, before
+    its legal form), nor a name of one word of three letters or fewer ('SAS', 'CIA', 'INC' are also
+    acronyms); ``inner`` as for strip_legal_tail."""
+    if not words or (len(words) == 1 and len(words[0]) <= 3) or words[-1] not in _FORM_WORDS:
+        return None
+    kept = len(words) if kept is None else kept
+    if kept >= 3 and inner >= frozenset(range(1, kept)):  # one word of dotted letters
+        return None
+    found: list[str] = []
+    rest = list(words)
+    while rest:
+        if rest[-1] in _FORM_FILLERS and found:
+            rest.pop()
+            continue
+        for n in range(min(_MAX_FORM_WORDS, len(rest)), 0, -1):
+            code = _LEGAL_TAIL.get(" ".join(rest[-n:]))
+            if code and len(rest) - n not in inner:
+                found.insert(0, code)
+                del rest[-n:]
+                break
+        else:
+            return None
+    return tuple(found)
+
+
+@lru_cache(maxsize=10_000)
+def _number_token(value: str, role: str | None) -> Token:
+    """A number's part: its value ('001' -> '1'), weighed as any part of as many characters."""
+    return Token(value, role, 0.5 if len(value) <= 2 else 1.0, value)
 
 
 @lru_cache(maxsize=200_000)
@@ -239,15 +339,17 @@ def normalize(name: str, schema: str | None = None) -> NameForm:
     raw = (name or "").strip()
     raw = raw.replace("&", " and ")
     # Words joined by hyphen or apostrophe stay one word: 'AL-ASSAD' -> 'alassad', "O'NEIL" -> 'oneil'.
-    joined = INNER_APOSTROPHE.sub("", raw)
+    joined = without_thousands(INNER_APOSTROPHE.sub("", raw))
     parts = [fold(p) for p in joined.split(",")]
     parts = [p for p in parts if p]
     dropped: list[str] = []
     legal: tuple[str, ...] = ()
+    legal_only = False
     if kind != PERSON and parts:
         # 'CITY PLAZA, S.A. DE C.V.': a comma before a legal form is not the OFAC surname comma.
         words, inner = " ".join(parts).split(), dotted_inner(joined)
         stripped, legal = strip_legal_tail(words, inner)
+        noted = False
         if not legal and joined.endswith(")") and "(" in joined:
             # 'RIBERA NORTE HOLDINGS LLC (DELAWARE)': a note in brackets at the end does not hide the
             # legal form before it (the note's words stay in the name).
@@ -255,9 +357,13 @@ def normalize(name: str, schema: str | None = None) -> NameForm:
             if note and len(note) < len(words):
                 head, legal = strip_legal_tail(words[:-len(note)], inner)
                 if legal:
-                    stripped = head + note
+                    stripped, noted = head + note, True
+        whole = None if noted else whole_legal_form(words, inner, len(stripped))
+        if whole is not None:
+            # 'S.A. DE C.V.' alone: a legal form, and no name at all (it would match every company's form)
+            legal, stripped, legal_only = whole, [], True
         if legal:
-            parts = [" ".join(stripped)]
+            parts = [" ".join(stripped)] if stripped else []
             if kind is None:
                 kind = ORG
     ordered = False
@@ -271,9 +377,26 @@ def normalize(name: str, schema: str | None = None) -> NameForm:
     else:
         groups = [(" ".join(parts).split(), None)]
     n_words = sum(len(words) for words, _role in groups)
+    numbers: list[tuple[str, str]] = []  # (value, as written)
     for words, role in groups:
         particles: list[str] = []  # the joinable particles just before the next part
-        for w in words:
+        for k, w in enumerate(words):
+            if not w.isalpha():  # a digit in it: a number ('001', '3er', 'no5'), or a code ('pk2', '12b')
+                value = number_value(w)
+                if value is not None:
+                    numbers.append((value, w))
+                    tokens.append(_number_token(value, role))
+                    particles.clear()
+                    continue
+            elif w in NUMBER_SIGNS and k + 1 < len(words) and not words[k + 1].isalpha() \
+                    and number_value(words[k + 1]) is not None:  # 'No. 5', 'Nº 5' is '5'
+                dropped.append(w)
+                continue
+            elif kind == ORG and w in ROMAN_NUMERALS:  # 'FIDEICOMISO III' (a person's III is a suffix)
+                numbers.append((ROMAN_NUMERALS[w], w))
+                tokens.append(_number_token(ROMAN_NUMERALS[w], role))
+                particles.clear()
+                continue
             # A title goes when anything else is left ('IBRAHIM, Haji' = 'IBRAHIM, Haji Ehai' minus 'Ehai').
             if (w in PARTICLES or w in SUFFIXES or (kind != ORG and w in TITLES and n_words > 1)
                     or (kind != PERSON and w in ORG_PARTICLES)):
@@ -290,13 +413,15 @@ def normalize(name: str, schema: str | None = None) -> NameForm:
                 parts = (replace(first, alts=joined_alts), *parts[1:])
                 particles.clear()
             tokens.extend(parts)
-    if not tokens:  # a name made only of particles ("DE LA O"): keep them rather than nothing
+    if not tokens and not legal_only:  # a name made only of particles ("DE LA O"): keep them rather than nothing
         for words, role in groups:
             tokens.extend(Token(w, role, 0.5, phonetic(w)) for w in words)
     folded = fold(raw)
     # An organisation has no generation: 'JR ALIMENTOS DEL MAR, S. DE R.L.' holds a company's initials.
     generation = None if kind == ORG else _generation(folded, dropped)
-    return NameForm(raw, folded, kind, tokens, legal, ordered, dropped, generation)
+    return NameForm(raw, folded, kind, tokens, legal, ordered, dropped, generation,
+                    numbers=tuple(sorted({value for value, _w in numbers}, key=lambda v: (len(v), v))),
+                    numbers_written=tuple(w for _v, w in numbers))
 
 
 # Generational suffixes: a father and a son share every other part of their names.

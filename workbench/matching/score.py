@@ -10,6 +10,7 @@ surname vs a rare surname that differs on both sides, as between relatives ``GUZ
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -32,10 +33,12 @@ from workbench.matching.normalize import (
     GIVEN,
     ORG,
     PERSON,
+    ROMAN_NUMERALS,
     NameForm,
     Token,
     generation_written,
     normalize,
+    number_value,
     phonetic,
 )
 
@@ -111,7 +114,9 @@ class NameScore:
         if only_c:
             parts.append("only in candidate: " + " ".join(only_c))
         for f in self.features:
-            if f["feature"] != "coverage":
+            if f["feature"] in _NAMED_IN_DETAIL:  # 'different numbers: 001 / 011 (...) -0.70'
+                parts.append(f"{f['detail'].partition(' (')[0]} {f['effect']:+.2f}")
+            elif f["feature"] != "coverage":
                 parts.append(f"{f['feature']} {f['effect']:+.2f}")
         return "; ".join(parts)
 
@@ -232,9 +237,22 @@ def other_sex_compound(q: list[Token], c: list[Token], pair_how) -> list[tuple[i
     return found
 
 
+_DIGIT_RUNS = re.compile(r"\d+")
+
+
+@lru_cache(maxsize=100_000)
+def _digit_runs(text: str) -> tuple[str, ...]:
+    """The numbers a part holds, by value ('pk02' -> ('2',))."""
+    return tuple(run.lstrip("0") or "0" for run in _DIGIT_RUNS.findall(text))
+
+
 def token_similarity(a: Token, b: Token) -> tuple[float, str]:
     if a.text == b.text:
         return 1.0, "exact"
+    # A part holding a digit ('PK2', '12B', 'SOURCE1WELLNESS') is a code: another number in it is
+    # another code, never a typo ('PK2' / 'PK3'), however close the spellings.
+    if not (a.text.isalpha() and b.text.isalpha()) and _digit_runs(a.text) != _digit_runs(b.text):
+        return 0.0, "different"
     if (a.alts and (b.text in a.alts or a.alts & b.alts)) or (b.alts and a.text in b.alts):
         # 'deleon' = 'de leon': the same credit as a variant, named for what it is in explanations
         long, short = (a.text, b.text) if len(a.text) > len(b.text) else (b.text, a.text)
@@ -453,7 +471,14 @@ def align(qf: NameForm, cf: NameForm, stats: TokenStats | None = None) -> tuple[
     q, c = _join_split_words(qf.tokens, cf.tokens)
     result = NameScore(0.0, query=qf, candidate=cf)
     if not q or not c:
-        result.features.append({"feature": "empty", "effect": 0.0, "detail": "a name has no comparable parts"})
+        only_form = next((f for f in (qf, cf) if f.legal_form_only), None)
+        if only_form is not None:
+            result.features.append({"feature": LEGAL_FORM_ONLY, "effect": 0.0,
+                                    "detail": f"'{only_form.original}' is only a legal form "
+                                              f"({', '.join(only_form.legal_forms)}): no name to compare, "
+                                              "and a legal form says which kind of company, not which one"})
+        else:
+            result.features.append({"feature": "empty", "effect": 0.0, "detail": "a name has no comparable parts"})
         return result, None
     if stats is not None:
         wq_list = [t.weight * stats.factor(t.text) for t in q]
@@ -602,6 +627,72 @@ def generation_adjusted(qf: NameForm, cf: NameForm, score: float) -> tuple[float
                                 f"of their names (at most {ONE_SIDED_GENERATION_CAP})"}
 
 
+# Numbers in names (NameForm.numbers: a branch, a series, a lot, a numbered company) are weighed apart
+# from the parts. Two different numbers ('EMPRESA FANTASMA 001' / 'EMPRESA FANTASMA 011', 'GASOLINERA 5
+# DE MAYO' / '6 DE MAYO', 'LOTE 12' / 'LOTE 21') are two organisations whatever the rest: at most
+# DIFFERENT_NUMBERS_CAP, well below any screening threshold (the CLI reports from 0.5, jobs queue from
+# 0.7). A number on one name only ('EMPRESA FANTASMA' / 'EMPRESA FANTASMA 001 SA DE CV': a roll may drop
+# it, or the other is one of a series) is a mild penalty: at most ONE_SIDED_NUMBER_CAP. The same number
+# written otherwise ('001' / '1', 'No. 5' / '5', 'XII' / '12' in an organisation's name) is the same.
+DIFFERENT_NUMBERS_CAP = 0.3
+ONE_SIDED_NUMBER_CAP = 0.9
+DIFFERENT_NUMBERS, ONE_SIDED_NUMBER, SAME_NUMBER = "different numbers", "number on one side only", "same number"
+# Features whose detail starts with what they name ('different numbers: 001 / 011'): the one-line
+# summary (NameScore.summary) shows that, not the feature's name alone.
+_NAMED_IN_DETAIL = frozenset({DIFFERENT_NUMBERS, ONE_SIDED_NUMBER, SAME_NUMBER})
+LEGAL_FORM_ONLY = "only a legal form"
+
+
+def _written_numbers(form: NameForm, values) -> str:
+    values = set(values)
+    shown = [w.upper() for w in form.numbers_written
+             if (number_value(w) if not w.isalpha() else ROMAN_NUMERALS.get(w)) in values]
+    return " ".join(dict.fromkeys(shown))
+
+
+def numbers_adjusted(qf: NameForm, cf: NameForm, score: float) -> tuple[float, dict | None]:
+    """The score with the names' numbers weighed (idempotent; see DIFFERENT_NUMBERS_CAP): the
+    explanation names the numbers even where the rest of the names already scores below the cap."""
+    a, b = qf.numbers, cf.numbers
+    if a == b:
+        return score, None
+    sa, sb = set(a), set(b)
+    if sa and sb and not (sa <= sb or sb <= sa):
+        capped = min(score, DIFFERENT_NUMBERS_CAP)
+        pair = f"{_written_numbers(qf, sa - sb)} / {_written_numbers(cf, sb - sa)}"
+        return capped, {"feature": DIFFERENT_NUMBERS, "effect": round(capped - score, 4),
+                        "detail": f"different numbers: {pair} (a branch, series or lot number tells two "
+                                  f"organisations apart: at most {DIFFERENT_NUMBERS_CAP})"}
+    capped = min(score, ONE_SIDED_NUMBER_CAP)
+    only = _written_numbers(qf, sa - sb) if sa - sb else _written_numbers(cf, sb - sa)
+    return capped, {"feature": ONE_SIDED_NUMBER, "effect": round(capped - score, 4),
+                    "detail": f"number on one name only: {only} (one of a series, or a number left out: "
+                              f"at most {ONE_SIDED_NUMBER_CAP})"}
+
+
+def _same_numbers_note(qf: NameForm, cf: NameForm) -> dict | None:
+    """The explanation's entry for the same numbers written otherwise ('001' / '1', 'XII' / '12')."""
+    if not qf.numbers or qf.numbers != cf.numbers or qf.numbers_written == cf.numbers_written:
+        return None
+    a, b = _written_numbers(qf, qf.numbers), _written_numbers(cf, cf.numbers)
+    if a == b:
+        return None
+    return {"feature": SAME_NUMBER, "effect": 0.0, "detail": f"same number written differently: {a} / {b}"}
+
+
+def adjusted(qf: NameForm, cf: NameForm, score: float) -> tuple[float, list[dict]]:
+    """What the scorer applies after the model, in order: generational suffixes, then numbers."""
+    notes = []
+    score, feature = generation_adjusted(qf, cf, score)
+    if feature is not None:
+        notes.append(feature)
+    if qf.numbers or cf.numbers:
+        score, feature = numbers_adjusted(qf, cf, score)
+        if feature is not None:
+            notes.append(feature)
+    return score, notes
+
+
 def same_parts(qf: NameForm, cf: NameForm, result: NameScore, state) -> bool:
     """Whether the aligned names have the same parts after normalisation (no acronym, no part in
     another role, the same legal forms): such a pair scores 1, or REORDERED_SCORE when written in
@@ -615,13 +706,18 @@ def same_parts(qf: NameForm, cf: NameForm, result: NameScore, state) -> bool:
 def score_forms(qf: NameForm, cf: NameForm, stats: TokenStats | None = None, explain: bool = True) -> NameScore:
     """``_score_forms`` with the names' generational suffixes weighed (see ``generation_adjusted``)."""
     result = _score_forms(qf, cf, stats, explain)
-    adjusted, feature = generation_adjusted(qf, cf, result.score)
-    if feature is not None:
-        result.score = adjusted
-        if explain:
-            if result.features and result.features[-1]["feature"] == "identical":
-                result.features.pop()
-            result.features.append(feature)
+    if qf.generation == cf.generation and qf.numbers == cf.numbers:  # most pairs: nothing to weigh
+        if explain and qf.numbers:
+            note = _same_numbers_note(qf, cf)
+            if note is not None:
+                result.features.append(note)
+        return result
+    score, notes = adjusted(qf, cf, result.score)
+    result.score = score
+    if explain and notes:
+        if result.features and result.features[-1]["feature"] == "identical":
+            result.features.pop()
+        result.features.extend(notes)
     return result
 
 

@@ -11,12 +11,13 @@ import multiprocessing as mp
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from workbench.matching.index import NameIndex, young_collections_only
 from workbench.matching.owners import owner_names
 from workbench.matching.tables import InputError, atomic_output, check_schema, read_table, where
+from workbench.matching.terms import name_view
 from workbench.text import spreadsheet_cell
 
 OUTPUT_COLUMNS = ("row", "query", "match_id", "match_name", "matched_name", "score", "rank", "explanation")
@@ -27,9 +28,18 @@ CHUNK = 2000
 class ScreenStats:
     rows: int = 0
     screened: int = 0
-    empty: int = 0
+    empty: int = 0  # blank cells, and cells that are only a legal form (counted in legal_form_only too)
     hits: int = 0
     rows_with_hits: int = 0
+    legal_form_only: int = 0  # cells such as 'S.A. DE C.V.': no name to screen
+    legal_form_only_rows: list = field(default_factory=list)  # (0-based data row, cell), the first few
+
+
+def legal_form_only(name: str) -> bool:
+    """Whether a cell is nothing but a legal form ('S.A. DE C.V.', 'CO., LTD.'): once the form is set
+    aside no name is left, and it would otherwise meet every company written with that form."""
+    view = name_view(name)
+    return not view.words and bool(view.legal)
 
 
 def load_watchlist(path: Path) -> NameIndex:
@@ -144,7 +154,10 @@ def screen_file(in_path: Path, out_path: Path, index: NameIndex, name_column: st
                 threshold: float = 0.5, workers: int = 1, progress: Callable[[int], None] | None = None,
                 separator: str = ",") -> ScreenStats:
     """Screen a CSV and write the hits CSV atomically (nothing is written if the input is bad); the
-    hits CSV is comma-separated whatever ``separator`` the input uses."""
+    hits CSV is comma-separated whatever ``separator`` the input uses.
+
+    A cell that is only a legal form ('S.A. DE C.V.') is not screened: it is counted with the empty
+    cells, and the stats keep its rows (``legal_form_only_message`` says it to the user)."""
     import csv
 
     in_path, out_path = Path(in_path), Path(out_path)
@@ -160,6 +173,12 @@ def screen_file(in_path: Path, out_path: Path, index: NameIndex, name_column: st
                 progress(1)
             if not name:
                 stats.empty += 1
+                continue
+            if legal_form_only(name):
+                stats.empty += 1
+                stats.legal_form_only += 1
+                if len(stats.legal_form_only_rows) < SHOWN_ROWS:
+                    stats.legal_form_only_rows.append((row_number, name))
                 continue
             pending.append((row_number, name))
             yield name, (row.get("schema") or "").strip() or None
@@ -179,3 +198,15 @@ def screen_file(in_path: Path, out_path: Path, index: NameIndex, name_column: st
                                  f"{score:.4f}", rank,
                                  json.dumps(explanation, ensure_ascii=False, separators=(",", ":"))])
     return stats
+
+
+SHOWN_ROWS = 10
+
+
+def legal_form_only_message(stats: ScreenStats) -> str:
+    shown = ", ".join(f"{row} ({name!r})" for row, name in stats.legal_form_only_rows)
+    more = ", ..." if stats.legal_form_only > len(stats.legal_form_only_rows) else ""
+    return (f"{stats.legal_form_only} name(s) only a legal form, with no name left once it is set aside, "
+            f"not screened (counted with the empty names; 0-based data rows {shown}{more}): a legal form "
+            "says which kind of company, not which one, and would match every company written with it")
+

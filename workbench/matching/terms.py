@@ -24,15 +24,20 @@ from workbench.matching.data.names import (
 )
 from workbench.matching.normalize import (
     INNER_APOSTROPHE,
+    NUMBER_SIGNS,
     ORG,
     PERSON,
+    ROMAN_NUMERALS,
     SUFFIXES,
     TITLES,
     dotted_inner,
+    number_value,
     phonetic,
     schema_kind,
     skeleton,
     strip_legal_tail,
+    whole_legal_form,
+    without_thousands,
 )
 from workbench.text import fold
 
@@ -197,12 +202,30 @@ def name_view(name: str) -> NameView:
 
     A word after particles that surnames are written joined with ('DE LEON' / 'DELEON') is also
     posted and looked up under the joined spelling, as normalize aligns them."""
-    text = INNER_APOSTROPHE.sub("", (name or "").replace("&", " and "))
-    words, legal = strip_legal_tail(fold(text).split(), dotted_inner(text))
+    text = without_thousands(INNER_APOSTROPHE.sub("", (name or "").replace("&", " and ")))
+    inner = dotted_inner(text)
+    folded = fold(text).split()
+    words, legal = strip_legal_tail(folded, inner)
+    # A name that is only a legal form ('S.A. DE C.V.') has no words to look up, as normalize gives it no parts.
+    whole = whole_legal_form(folded, inner, len(words))  # None at once unless the last word ends a legal form
+    if whole is not None:
+        return NameView([], whole, True, 1)
     kept: list[Word] = []
     particles: list[str] = []
     plain = True
-    for w in words:
+    for at, w in enumerate(words):
+        # A number is its value ('001' = '1', '3er' = '3'), and a sign before one ('No. 5') goes, as normalize.
+        if not w.isalpha():
+            value = number_value(w)
+            if value is not None:
+                kept.append(word(value))
+                particles.clear()
+                continue
+        elif w in NUMBER_SIGNS and at + 1 < len(words) and not words[at + 1].isalpha() \
+                and number_value(words[at + 1]) is not None:
+            continue
+        elif w in ROMAN_NUMERALS:  # a number in an organisation's name (normalize), a suffix in a person's
+            plain = False
         if w in _DROPPED or w in _TITLES or w in _FORM_WORDS:
             if w in _UNSURE:
                 plain = False

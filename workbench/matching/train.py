@@ -20,8 +20,8 @@ from workbench.matching.normalize import normalize
 from workbench.matching.score import (
     REORDERED_SCORE,
     TokenStats,
+    adjusted,
     align,
-    generation_adjusted,
     reordered,
     same_parts,
 )
@@ -112,9 +112,9 @@ def out_of_fold(all_rows: list[dict], eval_rows: list[dict], schema_of, stats: T
         mask = folds_eval == f
         z = model._offset + x_eval[mask] @ np.asarray(model._coef)
         scores[mask] = 1 / (1 + np.exp(-np.clip(z, -40, 40)))
-    # As score_forms: the scores the model is not asked for, then the generational suffixes weighed.
+    # As score_forms: the scores the model is not asked for, then the generational suffixes and numbers weighed.
     scores = np.where(np.isnan(settled), scores, settled)
-    return np.array([generation_adjusted(qf, cf, float(score))[0] for score, (qf, cf) in zip(scores, forms)])
+    return np.array([adjusted(qf, cf, float(score))[0] for score, (qf, cf) in zip(scores, forms)])
 
 
 def fit_all(all_rows: list[dict], schema_of, stats: TokenStats | None) -> Model:
