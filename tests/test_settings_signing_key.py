@@ -11,6 +11,8 @@ import multiprocessing
 import os
 import stat
 
+import pytest
+
 from workbench.settings import Settings
 
 
@@ -45,3 +47,21 @@ def test_processes_starting_together_agree_on_one_key(tmp_path):
     with multiprocessing.get_context("spawn").Pool(6) as pool:
         keys = pool.map(_key_for, [data] * 12)
     assert len(set(keys)) == 1 and keys[0] == (tmp_path / "data" / "secret_key").read_text().strip()
+
+
+def test_a_file_system_without_hard_links_still_gets_one_key(tmp_path, monkeypatch):
+    def no_links(src, dst):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    first = _key_for(str(tmp_path / "data"))
+    assert first == _key_for(str(tmp_path / "data")) == (tmp_path / "data" / "secret_key").read_text()
+    assert [p.name for p in (tmp_path / "data").iterdir()] == ["secret_key"]
+
+
+def test_an_empty_key_file_is_refused_not_used(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "secret_key").write_text("\n")
+    with pytest.raises(RuntimeError, match="secret_key is empty"):  # cookies signed with '' could be forged
+        _key_for(str(data))

@@ -50,20 +50,40 @@ class Settings(BaseSettings):
         if self.secret_key:
             return self.secret_key
         path = self.data_dir / "secret_key"
-        if path.exists():
-            return path.read_text().strip()
+        if not path.exists():
+            self._publish_key(path)
+        key = path.read_text().strip()
+        if not key:  # cookies signed with an empty key could be forged by anyone
+            raise RuntimeError(f"{path} is empty: delete it (a new key is made; everyone signs in again) or "
+                               "set WORKBENCH_SECRET_KEY")
+        return key
+
+    def _publish_key(self, path: Path) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
         fd, candidate = tempfile.mkstemp(dir=self.data_dir, prefix=".secret_key.")  # mode 0600
         try:
             with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(48))
+                handle.write(key)
+                handle.flush()
+                os.fsync(handle.fileno())
             try:
                 os.link(candidate, path)
             except FileExistsError:
                 pass  # another process published its key first: everyone uses that one
+            except OSError:  # a file system without hard links: created exclusively instead
+                self._create_key(path, key)
         finally:
             os.unlink(candidate)
-        return path.read_text().strip()
+
+    @staticmethod
+    def _create_key(path: Path, key: str) -> None:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key)
 
 
 @lru_cache(maxsize=1)

@@ -36,7 +36,9 @@ from workbench.text import fold
 AUTHORITY = "U.S. Treasury Office of Foreign Assets Control (OFAC)"
 EXPORTS = "https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports/"
 LIST_URL = EXPORTS + "SDN.CSV"
-# Where each file OFAC publishes comes from: a source (and a Sanction's sourceUrl) names the one read.
+# Where each file OFAC publishes comes from: a source names the one read. (A Sanction's sourceUrl stays
+# the list's CSV address whichever format was read: the entry is the same, and rewriting 14,017 of them
+# when a later import reads the XML would only fill the audit log.)
 FILE_URLS = {"sdn.csv": LIST_URL, "alt.csv": EXPORTS + "ALT.CSV", "add.csv": EXPORTS + "ADD.CSV",
              "sdn.xml": EXPORTS + "SDN.XML"}
 # How a place in each format is named: a line of a CSV file, the n-th entry of the XML or JSON list.
@@ -285,7 +287,6 @@ def _import_sdn(session: Session, actor: Actor, paths: list[Path | str], publish
     planned: list[tuple[SdnRecord, str, list[str]]] = []
     file_name = parsed.files[0].name
     place = PLACE_WORDS.get(parsed.fmt, "line")
-    sanction_url = list_url(parsed.files[0]) or LIST_URL  # the repackaged JSON is still OFAC's list
     # Aliases or addresses from a file not given, or from one that may be cut short, are added to
     # the stored ones, never put in their place.
     unsure = parsed.missing + tuple(what for what in parsed.unmarked if what in _FROM_FILE)
@@ -325,7 +326,7 @@ def _import_sdn(session: Session, actor: Actor, paths: list[Path | str], publish
             by_alias.setdefault(writer.fold(alias), record.ent_num)
         sanction_props = {"name": f"OFAC SDN entry {record.ent_num}", "authority": AUTHORITY,
                           "program": record.programs, "status": "active", "listEntryId": str(record.ent_num),
-                          "sourceUrl": sanction_url}
+                          "sourceUrl": LIST_URL}
         if record.title and kind != "Person":
             sanction_props["reason"] = record.title
         writer.entity(sanction_id(record.ent_num), "Sanction", sanction_props, where, keep=("listingDate",))
