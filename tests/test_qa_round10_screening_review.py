@@ -184,3 +184,26 @@ def _job_with_a_second_hit(db_url, client):
     job = _screen(client, _roll(ROWS[1:]), "roll_june_FICTIONAL.csv", MAPPING)
     item_id, body = _hit(client.get(f"/screening/{job}").text, 1, official)
     return (job, item_id), body
+
+
+def test_a_rejection_made_on_an_entry_merged_into_another_hides_the_kept_entrys_hit(db_url):
+    """The counterpart of a confirmation's: row 1 rejected for X, X merged into Y, and a new job raised
+    row 1 against Y as if no one had said the owner is not that person."""
+    from workbench.store.models import ReviewItem
+
+    client = _client(db_url, "rita")
+    x = _person(client, ROW_1_OWNER)
+    y = _person(client, "Cuatro Ejemplo Duplicado FICTIONAL")
+    roll = _roll(ROWS)
+    first = _screen(client, roll, "roll_march_FICTIONAL.csv", MAPPING)
+    item_1, body_1 = _hit(client.get(f"/screening/{first}").text, 1, x)
+    _decide(client, first, item_1, body_1, "rejected")
+    merged = client.post(f"/entities/{y}/judge", data={"csrf_token": client.headers["X-CSRF-Token"],
+                                                        "other_id": x, "verdict": "same"}, follow_redirects=True)
+    assert merged.status_code == 200 and "Merged" in merged.text
+
+    second = _screen(client, roll, "roll_april_FICTIONAL.csv", MAPPING)
+    with store_db.session_scope(db_url) as s:
+        row_1 = s.query(ReviewItem).filter(ReviewItem.job_id == second, ReviewItem.row_number == 1,
+                                           ReviewItem.entity_id == y).one()
+        assert row_1.status == "hidden" and row_1.decided_by == "rita"

@@ -25,12 +25,25 @@ from workbench.matching.normalize import name_key
 from workbench.schema import ValidationError
 from workbench.store import audit
 from workbench.store.entities import Conflict, NotFound, get_entity, surviving
-from workbench.store.models import PairDecision, ReviewItem, ScreeningJob
+from workbench.store.models import Entity, PairDecision, ReviewItem, ScreeningJob
 from workbench.store.permissions import Actor, require
 
 VERDICTS = ("confirmed", "rejected", "unsure")
 FINAL = ("confirmed", "rejected")  # only an open or unsure hit can still be decided
 HIDDEN = "hidden"  # a match of a pair rejected earlier: not in the queue, but counted and listed on the job
+
+
+def _rejection(session: Session, query_key: str, entity_id: str) -> PairDecision | None:
+    """The rejection of this name against this entry, or against an entry merged with it since: a name
+    rejected for X is rejected for the entry X was merged into (the same person), until the merge is undone."""
+    decisions = list(session.scalars(select(PairDecision).where(PairDecision.query_key == query_key,
+                                                                PairDecision.verdict == "rejected")))
+    exact = next((d for d in decisions if d.entity_id == entity_id), None)
+    if exact is not None or not decisions:
+        return exact
+    here = surviving(session, session.get(Entity, entity_id))
+    return next((d for d in decisions
+                 if here is not None and surviving(session, session.get(Entity, d.entity_id)) is here), None)
 
 
 def create_review_items(session: Session, actor: Actor, job_id: str | None, hits) -> int:
@@ -42,9 +55,7 @@ def create_review_items(session: Session, actor: Actor, job_id: str | None, hits
     created = 0
     for hit in hits:
         key = name_key(hit["query_name"])[:500]
-        rejected = session.scalar(select(PairDecision).where(
-            PairDecision.query_key == key, PairDecision.entity_id == hit["entity_id"],
-            PairDecision.verdict == "rejected"))
+        rejected = _rejection(session, key, hit["entity_id"])
         if rejected is not None and job_id is None:
             continue
         item = ReviewItem(job_id=job_id, row_number=hit["row_number"], row_data=hit.get("row_data") or {},
@@ -181,9 +192,7 @@ def undo_rejection(session: Session, actor: Actor, item_id: int, expected_versio
     if item.status not in ("rejected", HIDDEN):
         raise Conflict(f"this hit is {item.status}, not rejected: there is no rejection to undo")
     before = {"status": item.status, "decided_by": item.decided_by}
-    pair = session.scalar(select(PairDecision).where(PairDecision.query_key == item.query_key,
-                                                     PairDecision.entity_id == item.entity_id,
-                                                     PairDecision.verdict == "rejected"))
+    pair = _rejection(session, item.query_key, item.entity_id)
     if pair is not None:
         session.delete(pair)
     if item.status == HIDDEN:
