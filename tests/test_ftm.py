@@ -423,3 +423,24 @@ def test_imported_values_with_tabs_newlines_backslashes_and_quotes_read_back_exa
     assert {c.locator for c in citations_for(session, entity_id="p-odd")} == {"line 1"}
     checked, broken = verify(session)
     assert checked > 0 and broken is None
+
+
+def test_the_export_says_which_values_come_back_as_another_property(session, db_url, tmp_path):
+    """QA round 10: an export read back into an empty store turned a circa date of birth into an exact one
+    and an acquisition date into a start date, and nothing said so."""
+    from typer.testing import CliRunner
+
+    from workbench.cli import app
+    from workbench.store.permissions import SYSTEM
+
+    create_entity(session, SYSTEM, "Person", {"name": "FICTIONAL Persona Circa", "birthDateCirca": ["1968"]},
+                  entity_id="fict-circa")
+    create_entity(session, SYSTEM, "RealEstate", {"name": "FICTIONAL Lote 4"}, entity_id="fict-lote")
+    create_link(session, SYSTEM, "Ownership", "fict-circa", "fict-lote", {"acquisitionDate": ["2019-05-02"]})
+    session.commit()
+    result = CliRunner().invoke(app, ["export", "ftm", "-o", str(tmp_path / "out.ftm.json")])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "Person.birthDateCirca travels as FtM birthDate, shared with Person.birthDate: imported into a store " \
+           "without the entry, it comes back as birthDate (1 value(s))" in said
+    assert "Ownership.acquisitionDate travels as FtM startDate" in said

@@ -186,13 +186,14 @@ def export_ftm_command(output: Path | None = typer.Option(None, "-o", "--output"
     open_database()
     skipped: list[str] = []
     left_out: dict[tuple[str, str], int] = {}
+    folded: dict[tuple[str, str, str], int] = {}
     with session() as s:
         if output is None:
-            count = write_ftm(s, sys.stdout, skipped=skipped, left_out=left_out)
+            count = write_ftm(s, sys.stdout, skipped=skipped, left_out=left_out, folded=folded)
         else:
             try:
                 with atomic_output(output) as handle:
-                    count = write_ftm(s, handle, skipped=skipped, left_out=left_out)
+                    count = write_ftm(s, handle, skipped=skipped, left_out=left_out, folded=folded)
             except OutputError as exc:
                 fail(str(exc), code=2)
             except OSError as exc:  # a full disk: the file named is left as it was
@@ -205,6 +206,10 @@ def export_ftm_command(output: Path | None = typer.Option(None, "-o", "--output"
     for (kind, prop), values in sorted(left_out.items()):
         err.print(labelled("left out", "yellow", f"{kind}.{prop}: FtM has no property for it ({values} value(s))"),
                   highlight=False)
+    for (kind, prop, reader), values in sorted(folded.items()):
+        err.print(labelled("read back as", "yellow", f"{kind}.{prop} travels as FtM {reader}, shared with {kind}."
+                           f"{reader}: imported into a store without the entry, it comes back as {reader} "
+                           f"({values} value(s))"), highlight=False)
 
 
 def _bench_table(url: str, tmp: Path, rows: int) -> dict:

@@ -163,9 +163,23 @@ def ftm_maps(reg: Registry | None = None) -> _Maps:
     return _Maps(reg or registry())
 
 
+def _count_folded(folded: dict[tuple[str, str, str], int] | None, maps: _Maps, spec, kind: str, name: str,
+                  prop, values: list) -> None:
+    """A value of a property that travels as an FtM property another one of the kind is read back into
+    (birthDateCirca as birthDate, acquisitionDate as startDate): counted, by (kind, property, the property
+    it is read back as), so the export can say what a store without the entry will make of it."""
+    if folded is None or not values or not prop.ftm:
+        return
+    reader = maps.reading(spec).get(prop.ftm)
+    if reader and reader != name:
+        folded[(kind, name, reader)] = folded.get((kind, name, reader), 0) + len(values)
+
+
 def entity_to_ftm(entity: Entity, maps: _Maps, sanction_targets: dict[str, list[str]] | None = None,
-                  left_out: dict[tuple[str, str], int] | None = None) -> dict | None:
-    """``left_out`` counts, by (kind, property), the values FtM has no place for (reported by the CLI)."""
+                  left_out: dict[tuple[str, str], int] | None = None,
+                  folded: dict[tuple[str, str, str], int] | None = None) -> dict | None:
+    """``left_out`` counts, by (kind, property), the values FtM has no place for (reported by the CLI);
+    ``folded``, those read back as another property (``_count_folded``)."""
     kind = maps.reg.entity_kinds.get(entity.kind)
     if kind is None or not kind.ftm or kind.ftm in FTM_ABSTRACT:
         return None
@@ -193,6 +207,7 @@ def entity_to_ftm(entity: Entity, maps: _Maps, sanction_targets: dict[str, list[
             if keywords:
                 props.setdefault("keywords", []).extend(keywords)
             continue
+        _count_folded(folded, maps, kind, entity.kind, name, prop, values)
         bucket = props.setdefault(prop.ftm, [])
         bucket.extend(v for v in values if v not in bucket)
     if entity.kind == "Sanction" and sanction_targets:
@@ -229,8 +244,10 @@ def identifications_to_ftm(entity: Entity, maps: _Maps) -> Iterator[dict]:
             yield {"id": f"{entity.id}-idn-{digest}", "schema": "Identification", "properties": props}
 
 
-def link_to_ftm(link: Link, maps: _Maps, left_out: dict[tuple[str, str], int] | None = None) -> dict | None:
-    """``left_out`` counts, by (link kind, property), the values FtM has no place for."""
+def link_to_ftm(link: Link, maps: _Maps, left_out: dict[tuple[str, str], int] | None = None,
+                folded: dict[tuple[str, str, str], int] | None = None) -> dict | None:
+    """``left_out`` counts, by (link kind, property), the values FtM has no place for; ``folded``, those
+    read back as another property."""
     spec = maps.reg.link_kinds.get(link.kind)
     if spec is None or not spec.ftm or not spec.ftm_source or not spec.ftm_target:
         return None
@@ -242,6 +259,7 @@ def link_to_ftm(link: Link, maps: _Maps, left_out: dict[tuple[str, str], int] | 
                 left_out[(link.kind, name)] = left_out.get((link.kind, name), 0) + len(values)
             continue
         if prop is not None and prop.ftm:
+            _count_folded(folded, maps, spec, link.kind, name, prop, values)
             bucket = props.setdefault(prop.ftm, [])
             bucket.extend(v for v in values if v not in bucket)
     if link.kind in maps.described_link_kinds and "description" not in props:
@@ -250,10 +268,11 @@ def link_to_ftm(link: Link, maps: _Maps, left_out: dict[tuple[str, str], int] | 
 
 
 def export_ftm(session: Session, entity_ids: Iterable[str] | None = None,
-               skipped: list[str] | None = None, left_out: dict[tuple[str, str], int] | None = None
-               ) -> Iterator[dict]:
+               skipped: list[str] | None = None, left_out: dict[tuple[str, str], int] | None = None,
+               folded: dict[tuple[str, str, str], int] | None = None) -> Iterator[dict]:
     """Yield FtM entity dicts for the given entities (or all) and the links among them; ``left_out``
-    counts the values of properties FtM has no place for, by (kind, property)."""
+    counts the values of properties FtM has no place for, by (kind, property), and ``folded`` those a
+    store without the entry reads back as another property, by (kind, property, read back as)."""
     maps = ftm_maps()
     wanted = set(entity_ids) if entity_ids is not None else None
     travelling = {k.name for k in maps.reg.entity_kinds.values() if k.ftm and k.ftm not in FTM_ABSTRACT}
@@ -274,7 +293,7 @@ def export_ftm(session: Session, entity_ids: Iterable[str] | None = None,
     for entity in session.execute(query).scalars():
         if wanted is not None and entity.id not in wanted:
             continue
-        data = entity_to_ftm(entity, maps, sanction_targets, left_out) if entity.id in exported else None
+        data = entity_to_ftm(entity, maps, sanction_targets, left_out, folded) if entity.id in exported else None
         if data is None:
             if skipped is not None:
                 skipped.append(f"{entity.kind} {entity.id}: no concrete FtM schema")
@@ -287,7 +306,7 @@ def export_ftm(session: Session, entity_ids: Iterable[str] | None = None,
             continue
         if wanted is not None and not (link.source_id in wanted and link.target_id in wanted):
             continue
-        data = link_to_ftm(link, maps, left_out) if link.source_id in exported and link.target_id in exported \
+        data = link_to_ftm(link, maps, left_out, folded) if link.source_id in exported and link.target_id in exported \
             else None
         if data is None:
             if skipped is not None:
@@ -297,9 +316,10 @@ def export_ftm(session: Session, entity_ids: Iterable[str] | None = None,
 
 
 def write_ftm(session: Session, handle, entity_ids: Iterable[str] | None = None,
-              skipped: list[str] | None = None, left_out: dict[tuple[str, str], int] | None = None) -> int:
+              skipped: list[str] | None = None, left_out: dict[tuple[str, str], int] | None = None,
+              folded: dict[tuple[str, str, str], int] | None = None) -> int:
     count = 0
-    for data in export_ftm(session, entity_ids, skipped, left_out):
+    for data in export_ftm(session, entity_ids, skipped, left_out, folded):
         handle.write(json.dumps(data, ensure_ascii=False, sort_keys=True) + "\n")
         count += 1
     return count
