@@ -284,3 +284,22 @@ def test_the_screening_upload_names_the_sheet_it_read_too(client):
     assert "roll_FICTIONAL.xlsx: missing column(s) APN" in errors
     assert "this is the workbook's first sheet, 'README', and its other sheets are 'Roll', 'Notes'" in errors
     assert "name it in the mapping (sheet: Roll)" in errors
+
+
+def test_a_workbook_waiting_too_long_behind_another_is_refused_with_a_way_forward(client, monkeypatch):
+    """Each upload waiting for the workbook before it held a server thread for as long as it took: the
+    wait is bounded, and the user is told what to do. (The other workbook is held here by the test.)"""
+    from workbench.web import uploads
+
+    monkeypatch.setattr(uploads, "WORKBOOK_WAIT_SECONDS", 0.05)
+    assert uploads._WORKBOOK_CHECKS.acquire(blocking=False)  # another upload's workbook, being read
+    try:
+        response = _upload(client, _roll_after_a_readme(), "roll_FICTIONAL.xlsx")
+    finally:
+        uploads._WORKBOOK_CHECKS.release()
+    assert response.status_code == 422
+    errors = _file_errors(response.text)
+    assert "roll_FICTIONAL.xlsx: another workbook has been checked for over 0.05 s" in errors
+    assert "send the file again in a minute, or as CSV" in errors
+    again = _upload(client, _roll_after_a_readme(), "roll_FICTIONAL.xlsx")  # once it is done, it is read
+    assert "missing column(s) APN" in _file_errors(again.text)

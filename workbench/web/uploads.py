@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import threading
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -130,6 +130,23 @@ def _store_upload(session: Session, actor: Actor, checked: Upload, fields: dict[
 # A workbook's reader holds its shared strings in memory (up to tabular.MAX_SHARED_STRINGS_BYTES, about
 # 130 MB of it): one workbook is checked at a time, so parallel uploads wait instead of adding up.
 _WORKBOOK_CHECKS = threading.BoundedSemaphore(1)
+# How long an upload waits for the workbook before it: each waiting upload holds a worker thread, so
+# the wait is bounded and the user is told to try again rather than the server filling with waiters.
+WORKBOOK_WAIT_SECONDS = 60.0
+
+
+@contextmanager
+def _one_workbook_at_a_time(name: str):
+    from workbench.sources.tabular import TableError
+
+    if not _WORKBOOK_CHECKS.acquire(timeout=WORKBOOK_WAIT_SECONDS):
+        raise TableError(name, None, f"another workbook has been checked for over {WORKBOOK_WAIT_SECONDS:g} s (one "
+                                     "is read at a time, for memory): nothing was stored; send the file again in a "
+                                     "minute, or as CSV, which is checked at once")
+    try:
+        yield
+    finally:
+        _WORKBOOK_CHECKS.release()
 
 
 def check_table_upload(checked: Upload, mapping) -> None:
@@ -141,7 +158,7 @@ def check_table_upload(checked: Upload, mapping) -> None:
         path = Path(tmp) / "table"  # checked by content: CSV, or XLSX (a ZIP archive)
         path.write_bytes(checked.data)
         # The reader refuses a zip-bomb workbook before opening it; check_table names the upload.
-        with _WORKBOOK_CHECKS if is_workbook(path) else nullcontext():
+        with _one_workbook_at_a_time(checked.name) if is_workbook(path) else nullcontext():
             rows = check_table(path, mapping, checked.name)
     if not rows:  # a job of no rows would end 'done, 0 hits', which reads as 'no one on it matched'
         raise TableError(checked.name, None, "the file has a header but no data rows: there is nothing to screen")
