@@ -294,20 +294,18 @@ def test_an_identifier_note_explains_only_the_identifiers_it_mentions(session, r
         checks = researcher_client.get(f"{url}/completeness").json()["checks"]
         return next(c for c in checks if c["key"] == "identifiers")
 
+    def notes_saved(note: str) -> dict:
+        """The identifier notes saved through the page's form; the check as it reads then."""
+        form = _form_fields(researcher_client.get(url).text, "narrative-form")
+        saved = researcher_client.post(f"{url}/edit", data={**form, "identifier_notes": note}, follow_redirects=False)
+        assert saved.status_code == 303, saved.text
+        return identifiers_check()
+
     # A note that names no identifier explains none.
-    form = _form_fields(researcher_client.get(url).text, "narrative-form")
-    saved = researcher_client.post(f"{url}/edit", follow_redirects=False,
-                                   data={**form, "identifier_notes": "Printed so in the gazette."})
-    assert saved.status_code == 303, saved.text
-    check = identifiers_check()
+    check = notes_saved("Printed so in the gazette.")
     assert not check["ok"] and "VIIM750312HSLLBR09" in check["problems"][0]
     # The CURP named (as the gazette spaces it, in small letters) is explained.
-    form = _form_fields(researcher_client.get(url).text, "narrative-form")
-    note = "The CURP viim 750312-hsllbr09 is printed so in the official gazette; verified twice."
-    saved = researcher_client.post(f"{url}/edit", data={**form, "identifier_notes": note},
-                                   follow_redirects=False)
-    assert saved.status_code == 303, saved.text
-    check = identifiers_check()
+    check = notes_saved("The CURP viim 750312-hsllbr09 is printed so in the official gazette; verified twice.")
     assert check["ok"] and any("VIIM750312HSLLBR09" in n and "explained" in n for n in check["notes"])
 
     # An RFC failing its check digit, added after the note, is not explained by it.
@@ -321,12 +319,7 @@ def test_an_identifier_note_explains_only_the_identifiers_it_mentions(session, r
     other_curp = "CURP:VIIM750312HSLLBR07"  # fails its check digit too
     update_entity(session, RESEARCHER, sc.target, {"identifier": [BAD_CURP, BAD_RFC, other_curp]}, replace=False)
     session.commit()
-    form = _form_fields(researcher_client.get(url).text, "narrative-form")
-    note = "The CURP is printed so in the official gazette; RFC VIIM750312K27 as the SAT lists it."
-    saved = researcher_client.post(f"{url}/edit", data={**form, "identifier_notes": note},
-                                   follow_redirects=False)
-    assert saved.status_code == 303, saved.text
-    check = identifiers_check()
+    check = notes_saved("The CURP is printed so in the official gazette; RFC VIIM750312K27 as the SAT lists it.")
     assert len(check["problems"]) == 2 and all("CURP" in p and "do not mention it" in p for p in check["problems"])
     assert any("VIIM750312K27" in n and "explained" in n for n in check["notes"])
     page = researcher_client.get(url).text

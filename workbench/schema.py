@@ -40,6 +40,10 @@ class ValidationError(ValueError):
         text = "; ".join(f"{key}: {', '.join(msgs)}" for key, msgs in errors.items())
         super().__init__(text)
 
+    def messages(self) -> str:
+        """The messages alone, run together: what a flash on the page the form was on says."""
+        return "; ".join(m for msgs in self.errors.values() for m in msgs)
+
 
 _SHIPPED_SCHEMA = Path(__file__).resolve().parent.parent / "schema"
 

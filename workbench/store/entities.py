@@ -540,27 +540,32 @@ def update_source(session: Session, actor: Actor, source_id: str, expected_versi
     return source
 
 
-def delete_source(session: Session, actor: Actor, source_id: str, expected_version: int | None = None) -> str:
-    """Delete a source nothing rests on (a second upload of one file, a URL added twice); returns its title.
-    A cited source, one a dossier's exhibit names, or a screening job's roll is refused. The
-    audit entry keeps every field; the stored bytes stay (other sources may hold the same file)."""
-    require(actor, "edit", "delete sources")
-    source = get_source(session, source_id)
-    _check_version(source, expected_version, f"source {source.title!r}")
+def source_rests_on(session: Session, source: Source) -> str | None:
+    """Why a source cannot be deleted (cited, a screening job's roll, an exhibit's evidence), or None.
+    The delete refuses with it, and the source's page offers no Delete then."""
     cited = session.scalar(select(func.count()).select_from(Citation).where(Citation.source_id == source.id))
     if cited:
-        raise ValidationError({"source": [f"{source.title!r} is cited {cited} time(s): remove those citations first "
-                                          "(they are listed on its page)"]})
+        return f"{source.title!r} is cited {cited} time(s): remove those citations first (they are listed on its page)"
     jobs = session.scalar(select(func.count()).select_from(ScreeningJob).where(ScreeningJob.source_id == source.id))
     if jobs:  # the roll a job screens: its hits are confirmed against it, and a resumed job reads it
-        raise ValidationError({"source": [f"{source.title!r} is the roll of {jobs} screening job(s): it cannot be "
-                                          "deleted"]})
+        return f"{source.title!r} is the roll of {jobs} screening job(s): it cannot be deleted"
     exhibits = session.execute(select(Exhibit.number, Dossier.title).join(Dossier, Dossier.id == Exhibit.dossier_id)
                                .where(Exhibit.source_id == source.id).order_by(Dossier.title, Exhibit.number)).all()
     if exhibits:
         named = "; ".join(f"exhibit {number} of dossier {title!r}" for number, title in exhibits[:3])
-        raise ValidationError({"source": [f"{source.title!r} is the evidence of {named}"
-                                          f"{' and more' if len(exhibits) > 3 else ''}: it cannot be deleted"]})
+        return f"{source.title!r} is the evidence of {named}{' and more' if len(exhibits) > 3 else ''}: it cannot be deleted"
+    return None
+
+
+def delete_source(session: Session, actor: Actor, source_id: str, expected_version: int | None = None) -> str:
+    """Delete a source nothing rests on (a second upload of one file, a URL added twice); returns its title.
+    The audit entry keeps every field; the stored bytes stay (other sources may hold the same file)."""
+    require(actor, "edit", "delete sources")
+    source = get_source(session, source_id)
+    _check_version(source, expected_version, f"source {source.title!r}")
+    reason = source_rests_on(session, source)
+    if reason:
+        raise ValidationError({"source": [reason]})
     title = source.title
     audit.record(session, actor.username, "source.delete", "source", source.id, source_state(source), None)
     session.delete(source)

@@ -78,15 +78,6 @@ def list_sources(session: Session, query: str | None = None, limit: int = 200,
     return found
 
 
-def source_rests_on(session: Session, source_id: str) -> bool:
-    """Whether a screening job screens this source or an exhibit names it (its page then offers no
-    Delete: store.delete_source would refuse; citations are counted on the page already)."""
-    from workbench.store.models import Exhibit
-
-    return bool(session.scalar(select(func.count()).select_from(ScreeningJob).where(ScreeningJob.source_id == source_id))
-                or session.scalar(select(func.count()).select_from(Exhibit).where(Exhibit.source_id == source_id)))
-
-
 def same_file_sources(session: Session, source: Source) -> list[Source]:
     """Other sources holding the same bytes (an upload of a file added before): the page says so, so
     that one document does not end up cited under two sources."""

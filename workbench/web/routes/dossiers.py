@@ -85,8 +85,7 @@ def _new_form(request: Request, session: Session, q: str, target: str, typed: di
         except service.TargetMerged as exc:
             chosen, merged = exc.kept, exc.merged
         except (NotFound, ValidationError) as exc:
-            problem = ("; ".join(m for msgs in exc.errors.values() for m in msgs) if isinstance(exc, ValidationError)
-                       else str(exc))
+            problem = exc.messages() if isinstance(exc, ValidationError) else str(exc)
             status = 404 if isinstance(exc, NotFound) else 422
     bases = [b for b in reg.legal_bases.values() if chosen is None or service.applies_to(b, chosen.kind)]
     notice = None

@@ -281,7 +281,7 @@ def note_add(entity_id: str, request: Request, actor: Actor = Depends(current_ac
         store.add_note(session, actor, entity_id, form_value(form, "text"))
     except ValidationError as exc:
         session.rollback()
-        flash(request, "Note not saved: " + "; ".join(sum(exc.errors.values(), [])), "error")
+        flash(request, "Note not saved: " + exc.messages(), "error")
         return RedirectResponse(f"/entities/{entity_id}#notes", status_code=303)
     flash(request, "Note added.")
     return RedirectResponse(f"/entities/{entity_id}#notes", status_code=303)
@@ -315,7 +315,7 @@ def cite_add(entity_id: str, request: Request, actor: Actor = Depends(current_ac
                    page=form_value(form, "page") or None, **subject)
     except (ValidationError, store.NotFound) as exc:
         session.rollback()
-        message = "; ".join(sum(exc.errors.values(), [])) if isinstance(exc, ValidationError) else str(exc)
+        message = exc.messages() if isinstance(exc, ValidationError) else str(exc)
         # The page again, the form holding what was chosen and typed (a redirect lost the excerpt).
         typed = {name: form_value(form, name) for name in ("target", "source_id", "excerpt", "page")}
         return _entity_page(request, session, actor, entity_id, status=422,
@@ -345,7 +345,7 @@ def _not_removed(request: Request, session: Session, exc: ValidationError, back:
     """A removal the domain refuses (the evidence of a dossier under review or approved) is reported on
     the page it was asked from, as its other messages are, not on an error page of its own."""
     session.rollback()
-    flash(request, f"Not removed: {'; '.join(m for ms in exc.errors.values() for m in ms)}", "error")
+    flash(request, f"Not removed: {exc.messages()}", "error")
     return RedirectResponse(back, status_code=303)
 
 

@@ -153,7 +153,7 @@ def source_view(source_id: str, request: Request, page: int = 1, actor: Actor = 
         "source": source, "citations": citations, "subjects": subjects, "links": links,
         "page": page, "total": total, "last": last,
         "fact_labels": readmodels.cited_fact_labels(citations, subjects), "can_edit": actor.can("edit"),
-        "deletable": actor.can("edit") and total == 0 and not readmodels.source_rests_on(session, source_id),
+        "deletable": actor.can("edit") and store.source_rests_on(session, source) is None,
         **_vocab()})
 
 
@@ -164,7 +164,7 @@ def source_delete(source_id: str, request: Request, actor: Actor = Depends(curre
         title = store.delete_source(session, actor, source_id, expected_version=form_version(form, "this source"))
     except ValidationError as exc:  # cited, or an exhibit's evidence: said on the source's page
         session.rollback()
-        flash(request, "Not deleted: " + "; ".join(m for ms in exc.errors.values() for m in ms), "error")
+        flash(request, "Not deleted: " + exc.messages(), "error")
         return RedirectResponse(f"/sources/{source_id}", status_code=303)
     flash(request, f"Deleted the source {title!r}; the audit log keeps what it said.")
     return RedirectResponse("/sources", status_code=303)
