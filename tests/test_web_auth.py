@@ -120,6 +120,29 @@ def test_successful_sign_ins_do_not_use_up_the_address_allowance(db_url, app):
         assert sign_in(TestClient(app), "rita").status_code == 303
 
 
+def test_names_sent_to_sign_in_are_not_kept_beyond_the_window(db_url, app):
+    """Anyone may post names to /login: every name, refused or not, stayed in memory for the life of the
+    process (300 posts of 1 MB names held 290 MB). A name is kept at most as long as a user's can be,
+    and once its failures are older than the window, it is forgotten."""
+    from workbench.store.users import MAX_USERNAME
+    from workbench.web.throttle import ADDRESS_FACTOR, WINDOW_SECONDS, LoginThrottle
+
+    client = TestClient(app)
+    response = sign_in(client, "x" * 200_000, "Password1!")
+    assert response.status_code == 401  # no such user, told as any unknown name is
+    throttle = app.state.login_throttle
+    assert max(len(name) for name, _address in throttle._failures) <= MAX_USERNAME + 1
+
+    now = [1000.0]
+    throttle = LoginThrottle(5, clock=lambda: now[0])
+    for k in range(5 * ADDRESS_FACTOR + 50):  # most of these are refused (429): none may add a key
+        throttle.attempt(f"name {k} " + "a" * 10_000, "203.0.113.9")
+    assert len(throttle) == 5 * ADDRESS_FACTOR + 1  # the names that were counted, and the address
+    now[0] += WINDOW_SECONDS + 1
+    assert throttle.attempt("rita", "203.0.113.9") == 0  # the window has passed: the address may try again
+    assert len(throttle) == 2  # rita's attempt and the address's; the old names are gone
+
+
 def test_post_without_csrf_token_is_refused(db_url):
     client = signed_in_client(db_url, "rita", "researcher")
     response = client.post("/entities/new", data={"kind": "Person", "p.name": "Juan Perez"})
