@@ -88,3 +88,27 @@ def test_uninitialised_database_says_run_init(monkeypatch, tmp_path):
     result = invoke("stats")
     assert result.exit_code == 1 and "run `workbench init`" in result.output
     reset_settings()
+
+
+def test_a_new_sqlite_database_and_a_backup_are_readable_by_their_owner_alone(monkeypatch, tmp_path):
+    """They hold password and token hashes and every unreleased finding: both came out 0644 (every
+    local user could copy them) while the stored files were 0600."""
+    import os
+    import stat
+
+    from workbench.settings import reset_settings
+
+    monkeypatch.setenv("WORKBENCH_DATABASE_URL", f"sqlite:///{tmp_path}/fresh.db")
+    monkeypatch.setenv("WORKBENCH_DATA_DIR", str(tmp_path / "data"))
+    reset_settings()
+    old = os.umask(0o022)  # the usual umask, whatever the test runner's
+    try:
+        assert invoke("init").exit_code == 0
+        assert invoke("users", "add", "rita", "--role", "researcher", input="Password1!x\nPassword1!x\n").exit_code == 0
+        assert invoke("backup", str(tmp_path / "backup.zip")).exit_code == 0
+    finally:
+        os.umask(old)
+        reset_settings()
+    for name in ("fresh.db", "fresh.db-wal", "backup.zip"):
+        if (tmp_path / name).exists() or name != "fresh.db-wal":  # the WAL file may be checkpointed away
+            assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import zipfile
 import zlib
 from datetime import UTC, date, datetime
@@ -103,7 +104,10 @@ def _write_archive(connection: Connection, tmp: Path, manifest: dict[str, Any], 
                           "a store that lost them, give --allow-missing-files (the archive then names them)")
     if missing:
         manifest["missing_files"] = missing
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    # Owner-only, as the stored files are: the archive holds password and token hashes and every finding.
+    tmp.unlink(missing_ok=True)
+    with os.fdopen(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600), "wb") as raw, \
+            zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for table in Base.metadata.sorted_tables:
             order = [c for c in table.primary_key.columns]
             rows = connection.execute(select(table).order_by(*order)).mappings()

@@ -87,6 +87,23 @@ def missing_sqlite_file(engine: Engine) -> Path | None:
     return None if path.exists() else path
 
 
+def create_private_sqlite_file(engine: Engine) -> None:
+    """Create the engine's SQLite file, readable by its owner alone, if it does not exist yet.
+
+    The file holds password and token hashes and every unreleased finding: SQLite would create it
+    (and its -wal and -shm files, which take the database file's mode) as the umask allows, 0644 on
+    most systems, readable by every local user. Stored files and backups are 0600 for the same reason."""
+    import os
+
+    missing = missing_sqlite_file(engine)
+    if missing is None:
+        return
+    try:
+        os.close(os.open(missing, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:  # another process created it meanwhile: theirs stands
+        pass
+
+
 def check_connection(engine: Engine) -> None:
     """Open a connection now so that a bad URL fails with a message, not a traceback later.
 

@@ -22,6 +22,9 @@ def alembic_config(url: str | None = None) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    from workbench.store.db import create_private_sqlite_file
+
+    create_private_sqlite_file(engine)  # before connecting would create it as the umask allows
     config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
