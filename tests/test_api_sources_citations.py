@@ -75,8 +75,17 @@ def test_upload_stores_the_file_by_sha256_with_the_fields_given(client):
     assert (body["source_type"], body["reliability"], body["releasable"]) == ("registry", "B", False)
     assert body["retrieved_at"] and body["version"] == 1
     assert (get_settings().files_dir / digest[:2] / digest).read_bytes() == PDF
+    assert body.pop("same_file_as") == []  # a file no other source holds
     assert client.get(f"/api/sources/{body['id']}").json() == body
     assert client.get(f"/sources/{body['id']}/file").content == PDF  # the same stored file the pages serve
+
+
+def test_uploading_a_file_another_source_holds_names_that_source(client):
+    """The page says so; the API gave a plain 201, so a script learnt nothing of the duplicate."""
+    first = upload(client, "escritura.pdf", PDF, title="Escritura 2019 (FICTIONAL)").json()
+    again = upload(client, "copia.pdf", PDF, title="Copia de la escritura (FICTIONAL)")
+    assert again.status_code == 201, again.text
+    assert again.json()["same_file_as"] == [{"id": first["id"], "title": "Escritura 2019 (FICTIONAL)"}]
 
 
 def test_upload_without_a_title_is_named_after_its_file(client):
@@ -268,3 +277,5 @@ def test_the_new_routes_are_in_the_openapi_docs(client):
     assert "post" in paths["/api/sources/upload"] and "put" in paths["/api/sources/{source_id}"]
     assert "get" in paths["/api/citations"]
     assert {"get", "delete"} <= set(paths["/api/citations/{citation_id}"])
+    # The screening job's progress, which the README names for scripts, was left out with the pages' routes.
+    assert "get" in paths["/api/screening/{job_id}"]

@@ -204,6 +204,8 @@ def test_cli_list_show_export(db_url, session, approved, tmp_path):
     [row] = json.loads(listed.stdout)
     assert (row["id"], row["state"], row["version"], row["snapshot_hash"]) == (
         dossier.id, "approved", 1, dossier.snapshot_hash)
+    table = runner.invoke(app, ["dossier", "list"], env={"COLUMNS": "250"})  # the help promised a target column
+    assert "target" in table.stdout and dossier.target_id in table.stdout
     shown = runner.invoke(app, ["dossier", "show", dossier.id])
     assert shown.exit_code == 0 and BANNER in shown.stdout and "complete" in shown.stdout
     out = tmp_path / "summary.pdf"

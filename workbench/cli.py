@@ -264,7 +264,8 @@ def users_list() -> None:
 
 
 @users_app.command("role")
-def users_role(username: str, role: str) -> None:
+def users_role(username: str,
+               role: str = typer.Argument(..., help="researcher, reviewer or admin")) -> None:
     """Change a user's role."""
     from workbench.store.users import set_role
 

@@ -43,10 +43,10 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
             return
         table = Table(title=f"Dossiers ({len(data)})")
         table.add_column("id", overflow="fold")  # the full id is what `show` and `export` take
-        for col in ("title", "state", "v", "basis"):
-            table.add_column(col)
+        for col in ("title", "state", "v", "target", "basis"):
+            table.add_column(col, overflow="fold")
         for d in data:
-            table.add_row(d["id"], d["title"], d["state"], str(d["version"]), d["legal_basis"])
+            table.add_row(d["id"], d["title"], d["state"], str(d["version"]), d["target_id"], d["legal_basis"])
         console.print(table)
 
     @dossier_app.command("show")

@@ -147,8 +147,8 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     @graph_app.command("ownership")
     def ownership_cmd(
         entity: str = typer.Argument(..., help=ENTITY_HELP),
-        max_depth: int = typer.Option(6, "--max-depth", min=1),
-        as_json: bool = typer.Option(False, "--json"),
+        max_depth: int = typer.Option(6, "--max-depth", min=1, help="Longest ownership chain followed."),
+        as_json: bool = typer.Option(False, "--json", help="One JSON array."),
     ) -> None:
         """Ownership and control chains from an entity to assets and the companies it holds, with
         effective ownership (what a dossier lists as assets to block)."""
@@ -179,7 +179,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         around: str | None = typer.Option(None, "--around", help="Only this entity's neighbourhood."),
         depth: int | None = typer.Option(None, "--depth", min=0, help="Neighbourhood depth (with --around; "
                                                                             "default 2)."),
-        as_json: bool = typer.Option(False, "--json"),
+        as_json: bool = typer.Option(False, "--json", help="One JSON array."),
     ) -> None:
         """Louvain communities of the relational network (e.g. the cells of a cartel network)."""
         from workbench.graph.analysis import communities
@@ -233,11 +233,11 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
 
     @bench_app.command("graph")
     def bench_graph(
-        entities: int = typer.Option(100_000, "--entities"),
-        links: int = typer.Option(300_000, "--links"),
+        entities: int = typer.Option(100_000, "--entities", help="Entities in the generated graph."),
+        links: int = typer.Option(300_000, "--links", help="Links in the generated graph."),
         samples: int = typer.Option(200, "--samples", help="Queries timed per analysis."),
-        seed: int = typer.Option(7, "--seed"),
-        as_json: bool = typer.Option(False, "--json"),
+        seed: int = typer.Option(7, "--seed", help="Seed of the generated graph (the same seed, the same graph)."),
+        as_json: bool = typer.Option(False, "--json", help="The figures as one JSON object."),
     ) -> None:
         """Projection build, memory and query p95 on a generated graph, beside plain networkx BFS."""
         from workbench.graph.bench import print_report, run_benchmark

@@ -119,8 +119,8 @@ def screen(
 def bench_matching(
     full: bool = typer.Option(False, "--full", help="Screen the full 1,000,000 rows instead of a scaled sample."),
     rows: int = typer.Option(100_000, "--rows", help="Rows in the scaled throughput run (extrapolated to 1M)."),
-    workers: int = typer.Option(2, "--workers", min=1),
-    sdn_dir: Path | None = typer.Option(None, "--sdn-dir", help="OFAC SDN data (default ../shared/data/ofac-sdn)."),
+    workers: int = typer.Option(2, "--workers", min=1, help="Worker processes for the throughput run."),
+    sdn_dir: Path | None = typer.Option(None, "--sdn-dir", help="OFAC SDN data (default: shared/data/ofac-sdn beside the checkout, as `bench import` shows)."),
     train: bool = typer.Option(False, "--train", help="Refit the name model on dev_pairs.jsonl and rewrite "
                                "workbench/matching/data/model.json before measuring."),
     exhaustive_rows: int = typer.Option(100, "--exhaustive-rows", min=0, help="Distinct input rows scored "

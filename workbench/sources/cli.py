@@ -356,7 +356,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
             None, "--postgres", metavar="URL",
             help="Run on scratch databases created (and dropped) on this PostgreSQL server, e.g. "
                  "postgresql+psycopg://postgres@127.0.0.1:5432/postgres, instead of SQLite files."),
-        as_json: bool = typer.Option(False, "--json"),
+        as_json: bool = typer.Option(False, "--json", help="The figures as one JSON object."),
     ) -> None:
         """Time the SDN trio import against the raw parse of the same files, and FtM entities/s."""
         from sqlalchemy.exc import OperationalError, ProgrammingError

@@ -357,7 +357,8 @@ def _import_sdn(session: Session, actor: Actor, paths: list[Path | str], publish
         if _is_latest(session, parsed.published, sources.main):
             _delist(writer, {r.ent_num for r in parsed.records}, parsed.published, summary, allow_mass_delist)
         else:
-            summary.warnings.append((parsed.files[0].name, "an import of a newer list exists: nothing was delisted"))
+            # First, as every whole-list message: the summary shows only the first warnings of a list's many.
+            summary.warnings.insert(0, (parsed.files[0].name, "an import of a newer list exists: nothing was delisted"))
     writer.flush()
     summary.details.update(entries=total, linked_to=links, linked_to_unresolved=unresolved)
     if progress:
@@ -410,7 +411,7 @@ def _delist(writer: BulkWriter, present: set[int], published: str | None, summar
     if len(gone) > max(MASS_DELIST_MIN, MASS_DELIST_SHARE * len(active)) and not allow_mass_delist:
         message = (f"{len(gone)} of {len(active)} listed entries are missing from this list: that looks like a "
                    "partial file, so none was delisted (pass --allow-mass-delist if the list really drops them)")
-        summary.warnings.append(("delisting", message))
+        summary.warnings.insert(0, ("delisting", message))  # before the entries' many warnings, or unseen
         summary.details["delisted"] = 0
         summary.details["missing_not_delisted"] = len(gone)
         return

@@ -218,7 +218,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     def bench_web(
         entities: int = typer.Option(100_000, "--entities", help="Generated entities in the throw-away database."),
         requests: int = typer.Option(200, "--requests", help="Requests per endpoint (after warm-up)."),
-        seed: int = typer.Option(7, "--seed"),
+        seed: int = typer.Option(7, "--seed", help="Seed of the generated data (the same seed, the same data)."),
     ) -> None:
         """Serve the app on a generated database and measure it against a bare FastAPI hello-world."""
         import httpx

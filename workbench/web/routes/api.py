@@ -160,6 +160,17 @@ class SourceOut(BaseModel):
     version: int
 
 
+class SameFileOut(BaseModel):
+    id: str
+    title: str
+
+
+class SourceUploadOut(SourceOut):
+    same_file_as: list[SameFileOut] = Field(
+        default_factory=list, description="other sources that hold the same bytes (the page names them too): "
+                                          "cite one of them rather than the same document under two sources")
+
+
 class CitationIn(BaseModel):
     source_id: str
     entity_id: str | None = None
@@ -374,7 +385,7 @@ def source_create(body: SourceIn, actor: Actor = Depends(current_actor), session
     return _source_out(store.create_source(session, actor, **body.model_dump()))
 
 
-@router.post("/sources/upload", response_model=SourceOut, status_code=201,
+@router.post("/sources/upload", response_model=SourceUploadOut, status_code=201,
              summary="Add a source by uploading its file (PDF, HTML or image; checked by content)")
 async def source_upload(file: UploadFile = File(description="the document"),
                         title: str | None = Form(None, description="defaults to the file name"),
@@ -389,7 +400,8 @@ async def source_upload(file: UploadFile = File(description="the document"),
         source = await add_uploaded_source(session, actor, file, fields)
     except UploadRejected as exc:
         raise ValidationError({"file": [str(exc)]}) from exc
-    return _source_out(source)
+    twins = [{"id": twin.id, "title": twin.title} for twin in readmodels.same_file_sources(session, source)]
+    return SourceUploadOut(**_source_out(source).model_dump(), same_file_as=twins)
 
 
 @router.get("/sources/{source_id}", response_model=SourceOut)

@@ -293,9 +293,11 @@ def dossier_move(dossier_id: str, body: MoveIn, actor: Actor = Depends(current_a
 
 @router.post("/{dossier_id}/versions", response_model=DossierDetail, status_code=201,
              summary="Open the next version of an approved or returned dossier as a draft")
-def dossier_new_version(dossier_id: str, body: NewVersionIn, actor: Actor = Depends(current_actor),
+def dossier_new_version(dossier_id: str, body: NewVersionIn | None = None, actor: Actor = Depends(current_actor),
                         session: Session = Depends(get_session)):
-    return _detail(session, actor, service.new_version(session, actor, dossier_id, body.comment))
+    """The body (an optional comment) may be left out: a bare POST asked for a body of `{}` (422)."""
+    comment = body.comment if body is not None else None
+    return _detail(session, actor, service.new_version(session, actor, dossier_id, comment))
 
 
 @router.get("/{dossier_id}/export", summary="The case summary in one of the export formats",

@@ -185,18 +185,6 @@ def screening_resume(job_id: str, request: Request, actor: Actor = Depends(curre
     return RedirectResponse(f"/screening/{job_id}", status_code=303)
 
 
-@router.get("/api/screening/{job_id}", include_in_schema=True, tags=["api"], summary="Screening job progress")
-def screening_status(job_id: str, request: Request, actor: Actor = Depends(current_actor),
-                     session: Session = Depends(get_session)) -> dict:
-    from workbench.matching.jobs import job_status
-
-    job = job_status(session, job_id)
-    counts = readmodels.review_counts(session, job_id)
-    return {"id": job.id, "status": job.status, "done_rows": job.done_rows, "total_rows": job.total_rows,
-            "hits": job.hits, "rows_without_name": job.empty_rows, "error": job.error, "review": counts,
-            "hidden_by_earlier_rejections": counts.get("hidden", 0),
-            "running_here": runner_alive(request, job_id)}
-
 
 @router.post("/screening/items/{item_id}")
 def review_decide(item_id: RowId, request: Request, actor: Actor = Depends(current_actor),
