@@ -83,10 +83,14 @@ def _json_field(raw: str | None, name: str):
         raise HTTPException(status_code=400, detail=f"'{name}' must be JSON") from None
 
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 async def _answer(request: Request, session: Session, actor: Actor, token: str | None) -> JSONResponse:
     params = dict(request.query_params)
-    if request.method == "POST" and request.headers.get("content-type", "").startswith("application/json"):
-        # The protocol posts a form; answering a JSON body with the manifest would look like success.
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()  # media types ignore case
+    if request.method == "POST" and media_type and media_type not in FORM_TYPES:
+        # The protocol posts a form; answering a JSON (or text) body with the manifest would look like success.
         raise HTTPException(status_code=400, detail="post the queries as the form field 'queries' "
                                                     "(application/x-www-form-urlencoded), as OpenRefine does")
     if request.method == "POST":
@@ -115,12 +119,14 @@ def reconcile_preflight(rest: str = "") -> Response:
 
 
 @router.get("")
+@router.get("/", include_in_schema=False)  # a service address written with a trailing slash
 async def reconcile_get(request: Request, token: str | None = None, session: Session = Depends(get_session),
                         actor: Actor = Depends(reconcile_actor)) -> JSONResponse:
     return await _answer(request, session, actor, token)
 
 
 @router.post("")
+@router.post("/", include_in_schema=False)
 async def reconcile_post(request: Request, token: str | None = None, session: Session = Depends(get_session),
                          actor: Actor = Depends(reconcile_actor)) -> JSONResponse:
     return await _answer(request, session, actor, token)
@@ -135,23 +141,34 @@ def reconcile_preview(request: Request, id: str, session: Session = Depends(get_
 
 
 @router.get("/suggest/entity")
-def suggest_entity(prefix: str = "", type: str | None = None, session: Session = Depends(get_session),
+def suggest_entity(prefix: str = "", type: str | None = None, cursor: int = 0, session: Session = Depends(get_session),
                    actor: Actor = Depends(reconcile_actor)) -> dict:
     # OpenRefine sends what is typed so far ('Guzm'): the pages' autocomplete answers it, not a full search.
-    kinds = service.suggest_kinds(actor, type)
-    return service.entity_suggestions(readmodels.suggest(session, prefix, kinds=kinds) if prefix.strip() else [])
+    return service.suggest_entities(session, actor, prefix, type, cursor, complete=readmodels.suggest)
 
 
 @router.get("/suggest/type")
-def suggest_type(prefix: str = "", actor: Actor = Depends(reconcile_actor)) -> dict:
-    return service.suggest_type(prefix)
+def suggest_type(prefix: str = "", cursor: int = 0, actor: Actor = Depends(reconcile_actor)) -> dict:
+    return service.suggest_type(prefix, cursor)
 
 
 @router.get("/suggest/property")
-def suggest_property(prefix: str = "", type: str | None = None, actor: Actor = Depends(reconcile_actor)) -> dict:
-    return service.suggest_property(prefix, type)
+def suggest_property(prefix: str = "", type: str | None = None, cursor: int = 0,
+                     actor: Actor = Depends(reconcile_actor)) -> dict:
+    return service.suggest_property(prefix, type, cursor)
 
 
 @router.get("/extend/propose")
 def extend_propose(type: str | None = None, limit: int = 50, actor: Actor = Depends(reconcile_actor)) -> dict:
     return service.propose_properties(type, limit)
+
+
+# Last, so that every address above is matched first. Without these, an unknown address under
+# /reconcile matched only the preflight route above and got a 405 ("target of a form") with no CORS
+# header, which OpenRefine's page cannot read; now it is a 404 it can read (after the token check, as
+# every address of the service).
+@router.get("/{rest:path}", include_in_schema=False)
+@router.post("/{rest:path}", include_in_schema=False)
+def reconcile_unknown(rest: str, actor: Actor = Depends(reconcile_actor)) -> Response:
+    raise HTTPException(status_code=404, detail="no such address of the reconciliation service (the manifest at "
+                                                "/reconcile lists its addresses)")
