@@ -48,31 +48,42 @@
     });
   });
 
-  // Name autocomplete (combobox with keyboard support).
+  // Name autocomplete (combobox with keyboard support). Focus stays in the input; the option picked with
+  // the arrow keys is announced through the input's aria-activedescendant (and aria-selected on it).
   document.querySelectorAll("input[data-suggest]").forEach(function (input) {
     var list = document.getElementById(input.getAttribute("aria-controls"));
     var hidden = document.getElementById(input.dataset.target);
     var items = [], active = -1;
-    function close() { list.hidden = true; input.setAttribute("aria-expanded", "false"); active = -1; }
-    function choose(i) {
-      var item = items[i]; if (!item) return;
-      input.value = item.caption; hidden.value = item.id; close();
+    // The list is named by the input's label ("Owner", "Associate", ...).
+    var label = input.id && document.querySelector('label[for="' + CSS.escape(input.id) + '"]');
+    if (label && !list.hasAttribute("aria-label") && !list.hasAttribute("aria-labelledby")) {
+      if (!label.id) label.id = input.id + "-label";
+      list.setAttribute("aria-labelledby", label.id);
     }
     function mark() {
       Array.prototype.forEach.call(list.children, function (li, i) { li.setAttribute("aria-selected", i === active ? "true" : "false"); });
+      var li = active >= 0 ? list.children[active] : null;
+      if (li) { input.setAttribute("aria-activedescendant", li.id); li.scrollIntoView({ block: "nearest" }); }
+      else input.removeAttribute("aria-activedescendant");
+    }
+    function close() { list.hidden = true; input.setAttribute("aria-expanded", "false"); active = -1; mark(); }
+    function choose(i) {
+      var item = items[i]; if (!item) return;
+      input.value = item.caption; hidden.value = item.id; close();
     }
     var lookup = debounce(function () {
       var q = input.value.trim();
       if (q.length < 2) { close(); return; }
       var url = input.dataset.suggest + "?q=" + encodeURIComponent(q) + "&kinds=" + encodeURIComponent(input.dataset.kinds || "");
       getJSON(url).then(function (data) {
-        items = data; list.textContent = "";
+        items = data; list.textContent = ""; active = -1;
         data.forEach(function (item, i) {
           var li = el("li", item.caption + " (" + item.kind + ")" + (item.matched_name !== item.caption ? " as " + item.matched_name : "") + " " + item.score.toFixed(2),
-                      { role: "option", id: input.id + "-opt-" + i, "data-id": item.id });
+                      { role: "option", id: input.id + "-opt-" + i, "aria-selected": "false", "data-id": item.id });
           li.addEventListener("mousedown", function (ev) { ev.preventDefault(); choose(i); });
           list.appendChild(li);
         });
+        mark();
         list.hidden = data.length === 0; input.setAttribute("aria-expanded", data.length ? "true" : "false");
       }).catch(close);
     }, 200);
