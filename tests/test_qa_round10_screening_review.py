@@ -75,11 +75,11 @@ def test_a_confirmation_made_on_an_entry_merged_into_another_counts_for_the_kept
     page = client.get(f"/screening/{second}").text
     _again_1, body = _hit(page, 1, y)
     assert re.search(r'Confirmed before by rita on \d{4}-\d\d-\d\d \(row 1 of <a href="/screening/'
-                     + first + f'#item-{item_1}">roll_march_FICTIONAL.csv</a>\\), for <a href="/entities/{x}">'
+                     + first + f'\\?item={item_1}#item-{item_1}">roll_march_FICTIONAL.csv</a>\\), for <a href="/entities/{x}">'
                      + f'{ROW_1_OWNER}</a>, an entry merged with this one since:', body), body
     _again_2, body = _hit(page, 2, z)  # the entry that was not merged: as before
     assert re.search(r'Confirmed before by rita on \d{4}-\d\d-\d\d \(row 2 of <a href="/screening/'
-                     + first + f'#item-{item_2}">roll_march_FICTIONAL.csv</a>\\)', body), body
+                     + first + f'\\?item={item_2}#item-{item_2}">roll_march_FICTIONAL.csv</a>\\)', body), body
 
     # Undoing the merge puts things back: X and Y are two entries, and row 1 was confirmed for X only.
     with store_db.session_scope(db_url) as s:

@@ -119,7 +119,7 @@ def test_a_sanction_record_carries_no_not_sanctioned_badge(client):
 
 def _queue_count(client) -> int:
     home = client.get("/").text
-    row = re.search(r'<a href="/screening">Screening hits to decide \(open or unsure\)</a></td>'
+    row = re.search(r'<a href="/screening\?waiting=1#jobs">Screening hits to decide \(open or unsure\)</a></td>'
                     r'<td class="num">(\d+)</td>', home)
     assert row, "no screening line in 'Waiting for you'"
     return int(row.group(1))

@@ -216,7 +216,7 @@ def test_a_match_hidden_by_an_earlier_rejection_is_counted_named_and_can_be_rais
     assert COMPANY in hidden and f'href="/entities/{company}"' in hidden and "FICT-777-0002" in hidden
     who = re.search(r'<td class="hidden-by">(.*?)</td>', hidden, re.DOTALL).group(1)
     assert re.search(r"rejected by rita on \d{4}-\d\d-\d\d \d\d:\d\d UTC \(row 1 of <a href=\"/screening/"
-                     + first + r"#item-" + item_id + r'">roll_january_FICTIONAL\.csv</a>\)', who), who
+                     + first + r"\?item=" + item_id + r"#item-" + item_id + r'">roll_january_FICTIONAL\.csv</a>\)', who), who
     listing = client.get("/screening").text
     assert re.search(r'roll_march_FICTIONAL\.csv</a>.*?<td class="num">0</td><td class="num">'
                      rf'<a href="/screening/{second}#hidden">1</a></td>', listing)

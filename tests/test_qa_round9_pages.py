@@ -123,4 +123,4 @@ def test_a_roll_screened_again_says_which_hits_were_confirmed_before(db_url):
     [(_again, body)] = [(i, b) for i, b in _open_items(client.get(f"/screening/{second}").text)
                         if f"/entities/{official}" in b]
     assert re.search(r'Confirmed before by rita on \d{4}-\d\d-\d\d \(row 1 of <a href="/screening/'
-                     + first + f'#item-{item_id}">roll_january_FICTIONAL.csv</a>\\)', body), body
+                     + first + f'\\?item={item_id}#item-{item_id}">roll_january_FICTIONAL.csv</a>\\)', body), body

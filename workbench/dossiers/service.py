@@ -145,13 +145,17 @@ def _filtered(query, state: str | Iterable[str] | None, target_id: str | None, a
 
 
 def list_dossiers(session: Session, state: str | Iterable[str] | None = None, target_id: str | None = None,
-                  author: str | None = None) -> list[Dossier]:
+                  author: str | None = None, offset: int = 0, limit: int | None = None) -> list[Dossier]:
+    """The dossiers, most recently updated first; ``offset``/``limit``: a page of them (the lists page them,
+    ``count_dossiers`` says how many there are)."""
     query = _filtered(select(Dossier), state or None, target_id, author)
-    return list(session.execute(query.order_by(Dossier.updated_at.desc(), Dossier.id)).scalars())
+    return list(session.execute(query.order_by(Dossier.updated_at.desc(), Dossier.id)
+                                .offset(offset).limit(limit)).scalars())
 
 
-def count_dossiers(session: Session, state: str | Iterable[str] | None = None, author: str | None = None) -> int:
-    query = _filtered(select(func.count()).select_from(Dossier), state or None, None, author)
+def count_dossiers(session: Session, state: str | Iterable[str] | None = None, author: str | None = None,
+                   target_id: str | None = None) -> int:
+    query = _filtered(select(func.count()).select_from(Dossier), state or None, target_id, author)
     return int(session.scalar(query) or 0)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy import String, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from workbench.labels import page_label, property_label, shortened, value_label
@@ -125,8 +125,29 @@ def cited_fact_labels(citations: Iterable[Citation], subjects: Mapping[str, Enti
     return labels
 
 
-def list_jobs(session: Session, limit: int = 50) -> list[ScreeningJob]:
-    return list(session.execute(select(ScreeningJob).order_by(ScreeningJob.created_at.desc()).limit(limit)).scalars())
+JOBS_PAGE_SIZE = 50  # screening jobs listed a page at a time, newest first
+UNDECIDED = ("open", "unsure")  # a hit still waiting for a decision (the home page counts both)
+
+
+def _jobs_query(query, waiting: bool):
+    """``waiting``: only the jobs with a hit still to decide (open or unsure), as the home page counts them."""
+    if not waiting:
+        return query
+    from workbench.store.models import ReviewItem
+
+    return query.where(ScreeningJob.id.in_(select(ReviewItem.job_id).where(ReviewItem.status.in_(UNDECIDED))))
+
+
+def list_jobs(session: Session, limit: int = JOBS_PAGE_SIZE, offset: int = 0,
+              waiting: bool = False) -> list[ScreeningJob]:
+    """The newest jobs (or those with hits to decide), a page at a time."""
+    query = _jobs_query(select(ScreeningJob), waiting)
+    return list(session.execute(query.order_by(ScreeningJob.created_at.desc(), ScreeningJob.id.desc())
+                                .offset(offset).limit(limit)).scalars())
+
+
+def count_jobs(session: Session, waiting: bool = False) -> int:
+    return int(session.scalar(_jobs_query(select(func.count()).select_from(ScreeningJob), waiting)) or 0)
 
 
 # ---- sanctions -------------------------------------------------------------------------------
@@ -609,14 +630,141 @@ def search(session: Session, query: str, kind: str | None = None, state: str | N
 
 # ---- screening review ------------------------------------------------------------------------
 
-def review_items(session: Session, job_id: str) -> list[Any]:
-    """Every hit of a job: open ones first (best score first), then the decided ones. The matches hidden
-    by earlier rejections are not in the queue (``hidden_hits`` lists them)."""
+REVIEW_PAGE_SIZE = 50  # hits on a page of a job's review queue (each row holds its data, explanation, forms)
+HIDDEN_SHOWN = 20  # hidden matches listed under the queue; the "hidden" view pages through all of them
+# The queue's views: every hit (open ones first), the hits in one state, or the matches hidden by earlier
+# rejections. The key is the page's ?show= value.
+REVIEW_VIEWS = {"": "All hits", "open": "Open", "unsure": "Unsure", "confirmed": "Confirmed",
+                "rejected": "Rejected", "hidden": "Hidden by earlier rejections"}
+
+
+def review_view(value: str | None) -> str:
+    """A ?show= value as a view of the queue (anything unknown: every hit)."""
+    return value if value in REVIEW_VIEWS else ""
+
+
+def _in_view(view: str, status: str) -> bool:
+    return status != "hidden" if view == "" else status == view
+
+
+def _view_filter(job_id: str, view: str) -> list:
     from workbench.store.models import ReviewItem
 
-    rows = session.execute(select(ReviewItem).where(ReviewItem.job_id == job_id, ReviewItem.status != "hidden")
-                           ).scalars().all()
-    return sorted(rows, key=lambda i: (i.status != "open", -i.score, i.row_number))
+    return [ReviewItem.job_id == job_id, ReviewItem.status != "hidden" if view == "" else ReviewItem.status == view]
+
+
+def _view_order(view: str) -> list[tuple[Any, bool, Any]]:
+    """The view's ordering as (column, descending, the key's value for an item): open hits first (best score
+    first, then by row), then the decided ones; hidden matches by row, as the file has them."""
+    from workbench.store.models import ReviewItem
+
+    if view == "hidden":
+        return [(ReviewItem.row_number, False, lambda i: i.row_number), (ReviewItem.id, False, lambda i: i.id)]
+    keys = [(ReviewItem.score, True, lambda i: i.score), (ReviewItem.row_number, False, lambda i: i.row_number),
+            (ReviewItem.id, False, lambda i: i.id)]
+    if view == "":
+        keys.insert(0, (case((ReviewItem.status == "open", 0), else_=1), False,
+                        lambda i: 0 if i.status == "open" else 1))
+    return keys
+
+
+def _beyond(keys: list[tuple[Any, bool, Any]], item: Any, before: bool = False):
+    """Rows ordered after ``item`` in ``keys`` (or before it): a lexicographic comparison in SQL."""
+    clauses = []
+    for n, (column, descending, value_of) in enumerate(keys):
+        later = (column < value_of(item)) if descending != before else (column > value_of(item))
+        clauses.append(and_(*[c == v(item) for c, _, v in keys[:n]], later))
+    return or_(*clauses)
+
+
+@dataclass
+class ReviewPage:
+    """One page of a job's review queue, ordered and cut in SQL, with the counts of every view so the page
+    says what the other pages hold."""
+
+    view: str
+    items: list[Any]  # the ReviewItems of this page (none in the "hidden" view)
+    hidden: list[HiddenHit]  # the hidden view's page; elsewhere the first HIDDEN_SHOWN hidden matches
+    counts: dict[str, int]  # hits by status, hidden matches included
+    total: int  # the hits in this view
+    page: int
+    last: int
+    size: int
+
+    @property
+    def first(self) -> int:
+        """The number (from 1) of the first hit on this page."""
+        return (self.page - 1) * self.size + 1 if self.total else 0
+
+    @property
+    def shown_to(self) -> int:
+        return min(self.total, self.page * self.size)
+
+    def count(self, view: str) -> int:
+        if view == "":
+            return sum(n for status, n in self.counts.items() if status != "hidden")
+        return self.counts.get(view, 0)
+
+
+def review_page(session: Session, job_id: str, view: str = "", page: int = 1,
+                size: int = REVIEW_PAGE_SIZE) -> ReviewPage:
+    """A page of the job's queue in ``view`` (past the end: the last page). The matches hidden by earlier
+    rejections are not in the queue: the "hidden" view pages through them, the others list the first few."""
+    from workbench.store.models import ReviewItem
+
+    view = review_view(view)
+    counts = review_counts(session, job_id)
+    total = sum(n for s, n in counts.items() if _in_view(view, s))
+    last = last_page(total, size)
+    page = min(page_number(page), last)
+    offset = (page - 1) * size
+    if view == "hidden":
+        items, hidden = [], hidden_hits(session, job_id, offset=offset, limit=size)
+    else:
+        order = [column.desc() if descending else column for column, descending, _ in _view_order(view)]
+        items = list(session.execute(select(ReviewItem).where(*_view_filter(job_id, view))
+                                     .order_by(*order).offset(offset).limit(size)).scalars())
+        hidden = hidden_hits(session, job_id, limit=HIDDEN_SHOWN) if counts.get("hidden") else []
+    return ReviewPage(view, items, hidden, counts, total, page, last, size)
+
+
+def review_item_page(session: Session, job_id: str, item_id: int | None, view: str = "",
+                     size: int = REVIEW_PAGE_SIZE) -> tuple[str, int] | None:
+    """Where a hit of this job is listed: ``view`` if it holds the hit (else every hit, or the hidden
+    ones), and the page there. None for a hit of another job or none."""
+    from workbench.store.models import ReviewItem
+
+    item = session.get(ReviewItem, item_id) if item_id else None
+    if item is None or item.job_id != job_id:
+        return None
+    view = review_view(view)
+    if not _in_view(view, item.status):
+        view = "hidden" if item.status == "hidden" else ""
+    before = session.scalar(select(func.count()).select_from(ReviewItem)
+                            .where(*_view_filter(job_id, view), _beyond(_view_order(view), item, before=True)))
+    return view, int(before or 0) // size + 1
+
+
+def next_to_review(session: Session, item: Any, status: str, view: str = "") -> Any | None:
+    """The hit a reviewer goes on to once ``item`` (which was ``status``) is decided: the next hit in that
+    state after it in the queue's order, else the first one in that state, else the first undecided hit
+    of the view; None when the view has none left."""
+    from workbench.store.models import ReviewItem
+
+    view = review_view(view)
+    keys = _view_order("open")  # the order within one state, in every view
+    order = [column.desc() if descending else column for column, descending, _ in keys]
+
+    def first(*where):
+        return session.execute(select(ReviewItem).where(ReviewItem.job_id == item.job_id, ReviewItem.id != item.id,
+                                                        *where).order_by(*order).limit(1)).scalar_one_or_none()
+
+    if status in UNDECIDED and _in_view(view, status):
+        found = first(ReviewItem.status == status, _beyond(keys, item)) or first(ReviewItem.status == status)
+        if found is not None:
+            return found
+    return next((found for state in UNDECIDED if _in_view(view, state)
+                 for found in [first(ReviewItem.status == state)] if found is not None), None)
 
 
 def review_item(session: Session, item_id: int) -> Any | None:
@@ -702,7 +850,7 @@ def work_queues(session: Session, actor) -> list[Queue]:
         submitted = Queue("Dossiers submitted for review", "/dossiers?state=submitted",
                           dossiers.count_dossiers(session, "submitted"))
     return [
-        Queue("Screening hits to decide (open or unsure)", "/screening", undecided),
+        Queue("Screening hits to decide (open or unsure)", "/screening?waiting=1#jobs", undecided),
         submitted,
         Queue("Your drafts and returned dossiers", f"/dossiers?{mine}",
               dossiers.count_dossiers(session, dossiers.AUTHOR_STATES, author=actor.username)),
@@ -851,13 +999,15 @@ class HiddenHit:
     earlier_job: ScreeningJob | None
 
 
-def hidden_hits(session: Session, job_id: str) -> list[HiddenHit]:
-    """A job's matches hidden by earlier rejections, each with the rejection that hid it (who, when,
-    which row of which job): '0 hits' alone would read as 'not in the workbench'."""
+def hidden_hits(session: Session, job_id: str, offset: int = 0, limit: int | None = None) -> list[HiddenHit]:
+    """A job's matches hidden by earlier rejections (by row; ``offset``/``limit``: a page of them), each
+    with the rejection that hid it (who, when, which row of which job): '0 hits' alone would read as
+    'not in the workbench'."""
     from workbench.store.models import ReviewItem
 
     items = list(session.execute(select(ReviewItem).where(ReviewItem.job_id == job_id, ReviewItem.status == "hidden")
-                                 .order_by(ReviewItem.row_number, ReviewItem.id)).scalars())
+                                 .order_by(ReviewItem.row_number, ReviewItem.id).offset(offset).limit(limit))
+                 .scalars())
     entities = entities_by_id(session, [i.entity_id for i in items])
     out = []
     rejections: dict[tuple[str, str], Any] = {}  # one owner on many rows is one rejection, looked up once
@@ -931,6 +1081,7 @@ class JobRow:
     title: str
     open: int = 0
     hidden: int = 0
+    unsure: int = 0
 
 
 def job_rows(session: Session, jobs: list[ScreeningJob]) -> list[JobRow]:
@@ -943,10 +1094,10 @@ def job_rows(session: Session, jobs: list[ScreeningJob]) -> list[JobRow]:
     titles = dict(session.execute(select(Source.id, Source.title).where(Source.id.in_(source_ids))).all()) \
         if source_ids else {}
     counts = session.execute(select(ReviewItem.job_id, ReviewItem.status, func.count())
-                             .where(ReviewItem.job_id.in_(ids), ReviewItem.status.in_(("open", "hidden")))
+                             .where(ReviewItem.job_id.in_(ids), ReviewItem.status.in_(("open", "unsure", "hidden")))
                              .group_by(ReviewItem.job_id, ReviewItem.status)).all()
     by_job: dict[str, dict[str, int]] = defaultdict(dict)
     for job_id, status, n in counts:
         by_job[job_id][status] = int(n)
     return [JobRow(j, titles.get(j.source_id) or j.file_name, by_job[j.id].get("open", 0),
-                   by_job[j.id].get("hidden", 0)) for j in jobs]
+                   by_job[j.id].get("hidden", 0), by_job[j.id].get("unsure", 0)) for j in jobs]

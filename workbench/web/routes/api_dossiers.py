@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.orm import Session
 
@@ -26,7 +26,7 @@ from workbench.store.models import as_utc
 from workbench.store.permissions import Actor
 from workbench.web.deps import RowId, current_actor, get_session
 from workbench.web.forms import named_as_sent
-from workbench.web.routes.api import VERSION_HELP
+from workbench.web.routes.api import MAX_OFFSET, VERSION_HELP
 from workbench.web.routes.dossiers import export_response
 
 # What every route may answer besides its success (the app's error handlers give each a JSON body with
@@ -40,6 +40,7 @@ ERRORS = {
                          "or the dossier is not complete"},
 }
 router = APIRouter(prefix="/api/dossiers", tags=["dossiers"], responses=ERRORS)
+DOSSIER_PAGE, MAX_DOSSIER_PAGE = 100, 1000  # GET /api/dossiers: default and largest page
 # A time as stored, in UTC: SQLite gives back stored times without their zone, fresh ones carry it.
 Stamp = Annotated[datetime | None, AfterValidator(as_utc)]
 
@@ -213,11 +214,24 @@ def _detail(session: Session, actor: Actor, dossier) -> DossierDetail:
 
 @router.get("", response_model=list[DossierSummary], summary="Dossiers, optionally by state, author or target")
 def dossiers(state: list[str] = Query([], description="repeat to list several states"), author: str | None = None,
-             target_id: str | None = None, actor: Actor = Depends(current_actor),
-             session: Session = Depends(get_session)):
+             target_id: str | None = None,
+             offset: int = Query(0, ge=0, le=MAX_OFFSET, description="skip this many (most recently updated first)"),
+             limit: int = Query(DOSSIER_PAGE, ge=1, le=MAX_DOSSIER_PAGE,
+                                description=f"at most this many (default {DOSSIER_PAGE})"),
+             *, request: Request, response: Response,
+             actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
+    """A page of the dossiers, most recently updated first. As ``/api/citations`` does, ``X-Total-Count``
+    says how many there are and a ``Link: <...>; rel="next"`` header where the next page is."""
     states = [s for s in dict.fromkeys(state) if s]
-    return [_summary(d) for d in service.list_dossiers(session, states, target_id=target_id or None,
-                                                       author=(author or "").strip() or None)]
+    author = (author or "").strip() or None
+    rows = service.list_dossiers(session, states, target_id=target_id or None, author=author,
+                                 offset=offset, limit=limit)
+    total = service.count_dossiers(session, states, author=author, target_id=target_id or None)
+    response.headers["X-Total-Count"] = str(total)
+    if offset + len(rows) < total:
+        following = request.url.include_query_params(offset=offset + len(rows), limit=limit)
+        response.headers["Link"] = f'<{following}>; rel="next"'
+    return [_summary(d) for d in rows]
 
 
 @router.post("", response_model=DossierDetail, status_code=201, summary="Open a draft dossier on a target")

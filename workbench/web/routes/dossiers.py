@@ -6,6 +6,8 @@ reason and what was typed; other domain errors (403 four eyes, 404) reach the ap
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
@@ -15,7 +17,7 @@ from workbench.dossiers import exports, service, workflow
 from workbench.schema import ValidationError, registry
 from workbench.store.entities import Conflict, NotFound, rebase_edit
 from workbench.store.permissions import Actor
-from workbench.web import engines
+from workbench.web import engines, readmodels
 from workbench.web.deps import (
     RowId,
     current_actor,
@@ -42,19 +44,26 @@ def _summary(dossier) -> dict:
 
 
 @router.get("/dossiers")
-def dossier_list(request: Request, state: list[str] = Query([]), author: str = "",
+def dossier_list(request: Request, state: list[str] = Query([]), author: str = "", page: int = 1,
                  actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
     """Every dossier, or those in the ticked states and/or by one author (the home page links here
-    with the user's drafts and returned dossiers)."""
+    with the user's drafts and returned dossiers), PAGE_SIZE a page, most recently updated first."""
     states = [s for s in dict.fromkeys(state) if s]
     author = author.strip()
-    rows = service.list_dossiers(session, states, author=author or None)
+    total = service.count_dossiers(session, states, author=author or None)
+    last = readmodels.last_page(total)
+    page = min(readmodels.page_number(page), last)  # past the end: the last page, not an empty one
+    first = (page - 1) * readmodels.PAGE_SIZE
+    rows = service.list_dossiers(session, states, author=author or None, offset=first, limit=readmodels.PAGE_SIZE)
     if wants_json(request):
-        return JSONResponse([_summary(d) for d in rows])
+        return JSONResponse([_summary(d) for d in rows], headers={"X-Total-Count": str(total)})
+    here = "/dossiers" + ("?" + urlencode([("state", s) for s in states] + ([("author", author)] if author else []))
+                          if states or author else "")
     return templates.TemplateResponse(request, "dossiers/list.html", {
         "rows": rows, "selected": states, "author": author, "states": service.STATES,
         "bases": registry().legal_bases, "me": actor.username,
         "superseded": service.superseded_among(session, rows),
+        "total": total, "page": page, "last": last, "first": first + 1, "here": here,
     })
 
 

@@ -9,8 +9,9 @@ a restart can be resumed, continuing after its last committed row.
 from __future__ import annotations
 
 import threading
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -21,7 +22,7 @@ from workbench.settings import get_settings
 from workbench.store import entities as store
 from workbench.store.permissions import Actor
 from workbench.web import readmodels
-from workbench.web.deps import RowId, current_actor, flash, get_session, posted_form, templates
+from workbench.web.deps import RowId, current_actor, flash, get_session, pop_flashes, posted_form, templates
 from workbench.web.forms import form_value, other_errors
 from workbench.web.uploads import TABLE_TYPES, UploadRejected, check_table_upload, read_upload
 
@@ -30,11 +31,20 @@ VERDICTS = ("confirmed", "rejected", "unsure")
 FORM_FIELDS = ("file", "title", "source_type", "mapping_text", "threshold")  # each shows its own errors
 
 
-def _page(request: Request, session: Session, values: dict, errors: dict | None = None, status: int = 200):
-    jobs = readmodels.list_jobs(session)
+def _page(request: Request, session: Session, values: dict, errors: dict | None = None, status: int = 200,
+          page: int = 1, waiting: bool = False):
+    """The upload form and the jobs, newest first, a page at a time (``waiting``: only the jobs with hits
+    to decide, where the home page's count of them leads)."""
+    total = readmodels.count_jobs(session, waiting)
+    last = readmodels.last_page(total, readmodels.JOBS_PAGE_SIZE)
+    page = min(readmodels.page_number(page), last)
+    jobs = readmodels.list_jobs(session, offset=(page - 1) * readmodels.JOBS_PAGE_SIZE, waiting=waiting)
     choices = readmodels.screening_mappings()
     return templates.TemplateResponse(request, "screening/index.html", {
-        "jobs": readmodels.job_rows(session, jobs),
+        "jobs": readmodels.job_rows(session, jobs), "jobs_total": total, "jobs_page": page, "jobs_last": last,
+        "jobs_first": (page - 1) * readmodels.JOBS_PAGE_SIZE + 1, "waiting": waiting,
+        "all_jobs": readmodels.count_jobs(session) if waiting else total,
+        "waiting_jobs": total if waiting else readmodels.count_jobs(session, waiting=True),
         "mapping_choices": choices, "for_real_files": [c for c in choices if c.sample is None],
         "for_samples": [c for c in choices if c.sample is not None], "values": values,
         "errors": errors or {}, "other_errors": other_errors(errors or {}, FORM_FIELDS),
@@ -63,13 +73,13 @@ def runner_alive(request: Request, job_id: str) -> bool:
 
 
 @router.get("/screening")
-def screening_index(request: Request, mapping: str = "", actor: Actor = Depends(current_actor),
-                    session: Session = Depends(get_session)):
+def screening_index(request: Request, mapping: str = "", page: int = 1, waiting: bool = False,
+                    actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
     # The first offered is a mapping for real files: the sample mappings stamp FICTIONAL values on what they create.
     mappings = {c.file: c.text for c in readmodels.screening_mappings()}
     chosen = mapping if mapping in mappings else next(iter(mappings), "")
     return _page(request, session, {"mapping_name": chosen, "mapping_text": mappings.get(chosen, ""),
-                                    "threshold": "0.7", "source_type": "registry"})
+                                    "threshold": "0.7", "source_type": "registry"}, page=page, waiting=waiting)
 
 
 @router.post("/screening")
@@ -148,12 +158,28 @@ async def screening_start(request: Request, actor: Actor = Depends(current_actor
 
 
 @router.get("/screening/{job_id}")
-def screening_job(job_id: str, request: Request, actor: Actor = Depends(current_actor),
-                  session: Session = Depends(get_session)):
+def screening_job(job_id: str, request: Request, show: str = "", page: int = 1,
+                  item: int | None = Query(None, ge=1, le=store.MAX_ROW_ID),
+                  after: int | None = Query(None, ge=1, le=store.MAX_ROW_ID),
+                  actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
+    """One page of the job's review queue (``show``: a view, every hit or those in one state).
+    ``item``: the hit to land on (after a decision, the next one to decide), on whichever page holds it,
+    with the result of the decision (``after``: the hit just decided) just above it, where the page opens
+    (#result) and focus goes."""
     from workbench.matching.jobs import job_status
 
     job = job_status(session, job_id)
-    items = readmodels.review_items(session, job_id)
+    view = readmodels.review_view(show)
+    found = readmodels.review_item_page(session, job_id, item, view)
+    if found is not None:
+        view, page = found
+    queue = readmodels.review_page(session, job_id, view, page)
+    items = queue.items
+    target = next((i for i in items if i.id == item), None) if found is not None else None
+    # The result of a decision is said above the row the reviewer goes on with (or above the queue when
+    # none is left), not at the top of the page: taken here, base.html has none left to show.
+    notices = pop_flashes(request) if after is not None or target is not None else []
+    decided_at = readmodels.review_item_page(session, job_id, after) if after is not None else None
     created = [e for i in items for e in (i.created_entities or [])]  # entity and link ids
     # A pair confirmed in an earlier job, possibly on an entry merged with this hit's since: named too.
     confirmed_before = readmodels.confirmed_before(session, items)
@@ -162,13 +188,26 @@ def screening_job(job_id: str, request: Request, actor: Actor = Depends(current_
     # What Confirm will write whatever the row says, shown beside the buttons: the mapping may have
     # been made for the FICTIONAL samples (a demo topic, an invented county).
     fixed = readmodels.mapping_fixed_values(job.mapping, job.file_name)
-    real_files = [c.file for c in readmodels.screening_mappings() if c.sample is None]
+    # Named only in the warning about a sample's mapping (reading every shipped mapping takes a while).
+    real_files = [c.file for c in readmodels.screening_mappings() if c.sample is None] \
+        if any(f.demo for f in fixed) else []
     return templates.TemplateResponse(request, "screening/job.html", {
-        "job": job, "items": items, "entities": entities, "links": readmodels.links_by_id(session, created),
-        "running_here": runner_alive(request, job_id), "hidden": readmodels.hidden_hits(session, job_id),
-        "confirmed_before": confirmed_before,
+        "job": job, "queue": queue, "items": items, "views": readmodels.REVIEW_VIEWS,
+        "entities": entities, "links": readmodels.links_by_id(session, created),
+        "running_here": runner_alive(request, job_id), "hidden": queue.hidden,
+        "hidden_total": queue.counts.get("hidden", 0), "confirmed_before": confirmed_before,
+        "target": target, "notices": notices, "landing": after is not None or bool(notices),
+        "decided": readmodels.review_item(session, after) if decided_at else None, "decided_at": decided_at,
         "fixed": fixed, "demo_values": [f for f in fixed if f.demo], "real_mappings": real_files,
     })
+
+
+def _queue_url(job_id: str, view: str, item: int | None = None, after: int | None = None) -> str:
+    """Back to the queue after a decision: the page holding ``item`` (the hit to go on with), opened at
+    the decision's result (#result), which stands just above that hit."""
+    query = urlencode([(k, v) for k, v in (("show", readmodels.review_view(view)), ("item", item),
+                                           ("after", after)) if v not in (None, "")])
+    return f"/screening/{job_id}{'?' + query if query else ''}#result"
 
 
 @router.post("/screening/{job_id}/resume")
@@ -194,8 +233,11 @@ def review_decide(item_id: RowId, request: Request, actor: Actor = Depends(curre
     verdict = form_value(form, "verdict")
     job_id = form_value(form, "job_id")
     version = form_value(form, "version")
+    view = form_value(form, "show")  # the view of the queue the form was on: back to it
     if verdict not in VERDICTS:
         raise ValidationError({"verdict": [f"choose one of {', '.join(VERDICTS)}"]})
+    before = readmodels.review_item(session, item_id)
+    was = before.status if before is not None else None  # the next hit to go on with is one in this state
     try:
         decision = record_decision(session, actor, item_id, verdict,
                                    expected_version=int(version) if version.isdigit() else None)
@@ -203,7 +245,7 @@ def review_decide(item_id: RowId, request: Request, actor: Actor = Depends(curre
         session.rollback()
         flash(request, f"Not recorded: {exc}.", "error")
         item = readmodels.review_item(session, item_id)
-        return RedirectResponse(f"/screening/{job_id or item.job_id}#item-{item_id}", status_code=303)
+        return RedirectResponse(_queue_url(job_id or item.job_id, view, item=item_id), status_code=303)
     except ValidationError as exc:
         # Confirming creates the row's records; a value the mapping cannot read (a date in another
         # format, say) refuses the whole row. Say which row and why, back on the queue.
@@ -215,11 +257,13 @@ def review_decide(item_id: RowId, request: Request, actor: Actor = Depends(curre
         flash(request, f"Row {item.row_number} ({item.query_name}) was not confirmed and nothing was created: "
                        f"{problems}. Correct the file and screen it again, or mark the hit unsure or rejected.",
               "error")
-        return RedirectResponse(f"/screening/{job_id or item.job_id}#item-{item_id}", status_code=303)
+        return RedirectResponse(_queue_url(job_id or item.job_id, view, item=item_id), status_code=303)
     item = decision.item
+    following = readmodels.next_to_review(session, item, was or "open", view)
+    back = _queue_url(job_id or item.job_id, view, item=following.id if following else None, after=item_id)
     if decision.already:  # the hit had this verdict already: a form sent again, or someone agreeing
         flash(request, _already_decided(item, actor))
-        return RedirectResponse(f"/screening/{job_id or item.job_id}#item-{item_id}", status_code=303)
+        return RedirectResponse(back, status_code=303)
     created = len(item.created_entities or [])
     if verdict == "confirmed":
         flash(request, f"Confirmed: row {item.row_number} is {item.matched_name or item.query_name}; "
@@ -229,10 +273,11 @@ def review_decide(item_id: RowId, request: Request, actor: Actor = Depends(curre
     elif verdict == "rejected":
         flash(request, f"Rejected: {item.query_name} will not be raised against this entity again, nor any name "
                        "that reads the same (its words in another order, a nickname as the name it stands for). "
-                       f"'Undo rejection' on this page takes it back.{_also_rejected(decision.also_rejected)}")
+                       "'Undo rejection' beside the hit, among the rejected ones, takes it back."
+                       f"{_also_rejected(decision.also_rejected)}")
     else:
         flash(request, f"Marked unsure: row {item.row_number}.")
-    return RedirectResponse(f"/screening/{job_id or item.job_id}#item-{item_id}", status_code=303)
+    return RedirectResponse(back, status_code=303)
 
 
 @router.post("/screening/items/{item_id}/undo")
@@ -241,16 +286,18 @@ def review_undo(item_id: RowId, request: Request, actor: Actor = Depends(current
     from workbench.matching.review import undo_rejection
 
     version = form_value(form, "version")
+    view = form_value(form, "show")
     try:
         item = undo_rejection(session, actor, item_id, expected_version=int(version) if version.isdigit() else None)
     except store.Conflict as exc:
         session.rollback()
         flash(request, f"Not undone: {exc}.", "error")
         item = readmodels.review_item(session, item_id)
-        return RedirectResponse(f"/screening/{form_value(form, 'job_id') or item.job_id}#item-{item_id}",
+        return RedirectResponse(_queue_url(form_value(form, 'job_id') or item.job_id, view, item=item_id),
                                 status_code=303)
     flash(request, f"Rejection undone: {item.query_name} is open again, and later screens raise it again.")
-    return RedirectResponse(f"/screening/{item.job_id}#item-{item_id}" if item.job_id else "/screening",
+    # Back to the hit, open now: on the page of the queue that holds it, with this message above it.
+    return RedirectResponse(_queue_url(item.job_id, view, item=item_id) if item.job_id else "/screening",
                             status_code=303)
 
 
