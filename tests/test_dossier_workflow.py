@@ -246,8 +246,11 @@ def test_concurrent_sessions_editing_the_same_dossier_conflict(db_url, session, 
         assert held[0].version == held[1].version
         service.update_dossier(first, researcher, dossier_id, narrative={"summary": "first"})
         first.commit()
+        # The second form sends the version it was opened at (as the pages and the API do): a change
+        # reads the dossier afresh before checking (audit.begin_change), so the version is what tells.
         with pytest.raises(Conflict):
-            service.update_dossier(second, researcher, dossier_id, narrative={"summary": "second"})
+            service.update_dossier(second, researcher, dossier_id, expected_version=held[1].version,
+                                   narrative={"summary": "second"})
         second.rollback()
     finally:
         first.close()

@@ -72,6 +72,7 @@ def backup(connection: Connection, path: Path, allow_missing_files: bool = False
     }
     if path.is_dir():
         raise BackupError(f"{path} is a folder: give the name of the archive to write, e.g. {path / 'workbench.zip'}")
+    _one_snapshot(connection)
     tmp = path.with_suffix(path.suffix + ".partial")
     try:
         _write_archive(connection, tmp, manifest, allow_missing_files)
@@ -90,6 +91,20 @@ def _listed_files(sha256s) -> dict[str, str]:
 
     root = _files_dir()
     return {file_path(sha).relative_to(root).as_posix(): sha for sha in sha256s if isinstance(sha, str) and sha}
+
+
+def _one_snapshot(connection: Connection) -> None:
+    """Read every table as of one moment. Read table by table as writes went on (each SELECT its own
+    snapshot), an archive held links to entities it lacked and could not be restored. PostgreSQL: one
+    REPEATABLE READ transaction; SQLite (whose driver begins a transaction only before a write): an
+    explicit BEGIN, whose first read fixes the snapshot in WAL mode. Only on a connection that has not
+    begun: a caller's open transaction is its own."""
+    if connection.in_transaction():
+        return
+    if connection.dialect.name == "postgresql":
+        connection.execution_options(isolation_level="REPEATABLE READ")
+    elif connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN")
 
 
 def _write_archive(connection: Connection, tmp: Path, manifest: dict[str, Any], allow_missing_files: bool) -> None:

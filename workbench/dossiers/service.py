@@ -340,6 +340,7 @@ def create_dossier(session: Session, actor: Actor, target_id: str, legal_basis: 
                    identifier_notes: str | None = None, fictional: bool | None = None,
                    dossier_id: str | None = None) -> Dossier:
     require(actor, "edit", "create dossiers")
+    audit.begin_change(session)
     reg = registry()
     target = live_target(session, target_id)
     basis = reg.legal_basis(legal_basis)
@@ -379,6 +380,7 @@ def update_dossier(session: Session, actor: Actor, dossier_id: str, *, expected_
                    comment: str | None = None) -> Dossier:
     """Change the dossier's own fields (narrative sections are replaced as a whole)."""
     require(actor, "edit", "edit dossiers")
+    audit.begin_change(session)
     dossier = get_dossier(session, dossier_id)
     check_version(dossier, expected_version, actor)
     _require_editable(dossier)
@@ -425,6 +427,7 @@ def add_exhibit(session: Session, actor: Actor, dossier_id: str, *, element: str
                 expected_version: int | None = None) -> Exhibit:
     """Add an exhibit: an existing citation (or a source) supporting one element of the basis."""
     require(actor, "edit", "add exhibits")
+    audit.begin_change(session)
     dossier = get_dossier(session, dossier_id)
     check_version(dossier, expected_version, actor)
     _require_editable(dossier)
@@ -493,6 +496,7 @@ def remove_exhibit(session: Session, actor: Actor, dossier_id: str, exhibit_id: 
                    expected_version: int | None = None) -> None:
     """Remove an exhibit; the others keep their numbers, so citations in the narrative stay right."""
     require(actor, "edit", "remove exhibits")
+    audit.begin_change(session)
     dossier = get_dossier(session, dossier_id)
     check_version(dossier, expected_version, actor)
     _require_editable(dossier)
@@ -516,6 +520,7 @@ def remove_exhibit(session: Session, actor: Actor, dossier_id: str, exhibit_id: 
 def add_comment(session: Session, actor: Actor, dossier_id: str, text: str, exhibit_id: int | None = None) -> Comment:
     """Discussion on a dossier or one exhibit. Allowed in every state: reviewers comment on frozen ones."""
     require(actor, "read", "comment on dossiers")
+    audit.begin_change(session)
     dossier = get_dossier(session, dossier_id)
     text = clean_text(text, "text")
     if not text:
@@ -546,6 +551,7 @@ def comments_for(session: Session, dossier_id: str) -> list[Comment]:
 def new_version(session: Session, actor: Actor, dossier_id: str, comment: str | None = None) -> Dossier:
     """Open version number+1 as a draft from an approved or returned dossier, copying its content."""
     require(actor, "edit", "open a new dossier version")
+    audit.begin_change(session)
     old = get_dossier(session, dossier_id)
     if old.state not in ("approved", "returned"):
         raise InvalidMove(f"a new version can be opened from an approved or returned dossier, not a {old.state} one")

@@ -336,6 +336,9 @@ def move(session: Session, actor: Actor, dossier_id: str, name: str, comment: st
     spec = MOVES.get(name)
     if spec is None:
         raise InvalidMove(f"unknown move {name!r} (use {', '.join(MOVES)})")
+    # Before the checks: an edit that committed between the check of the hash the reviewer read and
+    # the freeze went into the approved snapshot unseen (PostgreSQL, 17 races in 20).
+    audit.begin_change(session)
     dossier = get_dossier(session, dossier_id)
     check_version(dossier, expected_version, actor)
     require(actor, spec.permission, f"{spec.label.lower()} dossiers")

@@ -95,6 +95,9 @@ def merge(session: Session, actor: Actor, winner_id: str, loser_id: str) -> Merg
     require(actor, "edit", "merge entities")
     if winner_id == loser_id:
         raise ValidationError({"loser": ["an entity cannot be merged into itself"]})
+    # Before reading the two entries: two opposite merges sent at once each saw the other unmerged
+    # and made a cycle (each merged into the other, both gone from search, neither undoable).
+    audit.begin_change(session)
     winner, loser = get_entity(session, winner_id), get_entity(session, loser_id)
     for entity in (winner, loser):
         if entity.merged_into is not None:
@@ -153,9 +156,8 @@ def merge(session: Session, actor: Actor, winner_id: str, loser_id: str) -> Merg
     for note in session.execute(select(Note).where(Note.entity_id == loser.id)).scalars():
         note.entity_id = winner.id
         moved["notes"].append(note.id)
-    # After the head's lock: a dossier created on the loser while this merge ran has committed by now
+    # After the head's lock (begin_change): a dossier created on the loser before this merge has committed
     # (creating one appends to the log), so it is found and moved too, never left on a merged entry.
-    audit.hold_head(session)
     moved["dossiers"] = _retarget_dossiers(session, actor, loser, winner,
                                            f"its target {loser.caption} was merged into {winner.caption}")
 
@@ -177,6 +179,7 @@ def unmerge(session: Session, actor: Actor, merge_id: int) -> Merge:
     """Undo a merge: put back exactly what it moved; the pair's "same" gives way to "unsure" (its history
     stays)."""
     require(actor, "edit", "undo merges")
+    audit.begin_change(session)
     record = session.get(Merge, merge_id)
     if record is None:
         raise NotFound(f"no merge {merge_id}")

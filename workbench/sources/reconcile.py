@@ -63,6 +63,13 @@ DEFAULT_LIMIT = 5
 # OpenRefine sends small batches (ten queries by default); a request beyond these limits is refused
 # with a 422 that says the limit, rather than left to hold a worker (queries) or cut short unseen (ids).
 MAX_QUERIES = 500
+# A query's properties are compared with its candidates; a query with properties only looks each value up
+# in the whole store (a scan of every entry's values): bounded per query and per batch, or one request of
+# a thousand values held a worker for seconds per value.
+MAX_PROPERTIES = 20  # properties a query may send
+MAX_VALUES = 10  # values a property may send
+MAX_HOLDER_VALUES = 5  # values a query with properties only may look up
+MAX_BATCH_LOOKUPS = 500  # values the queries with properties only of one batch may look up in all
 MAX_EXTEND_IDS = 1000
 SUGGEST_PAGE = 10  # entity suggestions a request returns
 MAX_SUGGEST_CURSOR = 200  # paging beyond this many entity suggestions offers nothing more
@@ -280,6 +287,14 @@ def _query_properties(query: dict, kinds: list[str]) -> list[dict]:
     properties = query.get("properties") or []
     if not isinstance(properties, list) or not all(isinstance(p, dict) for p in properties):
         raise ValidationError({"properties": ['expected a list of {"pid": ..., "v": ...}']})
+    if len(properties) > MAX_PROPERTIES:
+        raise ValidationError({"properties": [f"at most {MAX_PROPERTIES} properties a query, not {len(properties):,}"]})
+    for pid, values in _wanted(properties):
+        if len(values) > MAX_VALUES:
+            raise ValidationError({"properties": [f"at most {MAX_VALUES} values a property, not {len(values):,} "
+                                                  f"for {pid[:80]!r}"]})
+        if any(len(value) > NAME_MAX_CHARS for value in values):
+            raise ValidationError({"properties": [f"a value of {pid[:80]!r} is over {NAME_MAX_CHARS:,} characters"]})
     if properties:  # a property id from nowhere would be ignored, and its column would seem to agree
         known = {name for kind in kinds for name in registry().entity_kind(kind).properties}
         unknown = sorted({str(p.get("pid") or p.get("p") or "") for p in properties} - known)
@@ -381,6 +396,10 @@ def _holders(session: Session, properties: list[dict], kinds: list[str]) -> list
     (search.holding_value). No name was compared, so none of them is a match by itself (``_decide``)."""
     from workbench.matching.search import holding_value
 
+    looked_up = sum(len(values) for _pid, values in _wanted(properties))
+    if looked_up > MAX_HOLDER_VALUES:
+        raise ValidationError({"properties": [f"a query without a name may look up at most {MAX_HOLDER_VALUES} "
+                                              f"values, not {looked_up:,}: add the name, or send fewer values"]})
     found: dict[str, tuple[str, str, str]] = {}
     for pid, values in _wanted(properties):
         for value in values:
@@ -482,6 +501,12 @@ def reconcile(session: Session, actor: Actor, queries: dict[str, Any]) -> dict:
     if len(queries) > MAX_QUERIES:
         message = f"at most {MAX_QUERIES:,} queries a batch, not {len(queries):,}: send them in smaller batches"
         raise ValidationError({"queries": [message]})
+    lookups = sum(len(values) for query in queries.values() if isinstance(query, dict) and not query.get("query")
+                  and isinstance(query.get("properties"), list) and all(isinstance(p, dict) for p in query["properties"])
+                  for _pid, values in _wanted(query["properties"]))
+    if lookups > MAX_BATCH_LOOKUPS:
+        raise ValidationError({"queries": [f"the queries without a name look up {lookups:,} values, at most "
+                                           f"{MAX_BATCH_LOOKUPS} a batch: send them in smaller batches"]})
     out: dict[str, dict] = {}
     refused: dict[str, list[str]] = {}  # 'queries.KEY.FIELD' -> messages, for a batch refused whole
     unread: set[str] = set()

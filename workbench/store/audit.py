@@ -18,6 +18,8 @@ from typing import Any
 
 import orjson
 from sqlalchemy import bindparam, inspect, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -75,6 +77,7 @@ _HEAD = AuditHead.__table__
 _BUMP = (update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq + 1)
          .returning(_HEAD.c.seq, _HEAD.c.hash))
 _MOVE_HASH = update(_HEAD).where(_HEAD.c.id == 1).values(hash=bindparam("digest"))
+_HOLD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq)  # a write that changes nothing: the lock
 
 
 _HEAD_KEY = inspect(AuditHead).identity_key_from_primary_key((1,))
@@ -91,8 +94,37 @@ def hold_head(session: Session) -> None:
     """Take the head row's lock now, as an append would, until the transaction ends. A change that must
     see everything committed before it (a merge looking for the dossiers about the merged entry) reads
     after this: any writer that appended first has committed by then, and none can append until it ends.
-    SQLite's single write lock already serialises writers; there this only waits for it like a write."""
-    session.connection().execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq))
+    SQLite's single write lock already serialises writers; there this only waits for it like a write.
+    An empty log has no head row to lock: it is created (seq 0, which the first append makes 1), and a
+    writer that created it at the same moment is waited for, so the two still queue."""
+    connection = session.connection()
+    if connection.execute(_HOLD).rowcount == 0:
+        dialect_insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+        connection.execute(dialect_insert(_HEAD).values(id=1, seq=0, hash=GENESIS).on_conflict_do_nothing())
+        connection.execute(_HOLD)
+        _forget_loaded_head(session)
+
+
+def begin_change(session: Session) -> None:
+    """Serialise a change with every other writer *before* it reads what it checks, and read afresh.
+
+    Every change appends to the log, so every writer takes the head's lock; taken only at the append,
+    after the checks, two changes could each check the other's stale state and both pass (on PostgreSQL:
+    two opposite merges each saw the other entry unmerged and made a cycle; a citation landed on an
+    entry merged meanwhile; a double-clicked link was stored twice; an approval froze an edit the
+    reviewer never saw), and a delete that locked the head before the row deadlocked with an edit that
+    locked the row first. Taken here, first: writers queue, each reads what the one before committed
+    (rows loaded earlier in the request are expired and read again), and every change locks the head
+    before any row. Once per transaction: a change made of other changes (a merge updates its winner)
+    takes it once."""
+    transaction = session.get_transaction()
+    if transaction is not None and session.info.get("change_begun") is transaction:
+        return
+    if session.dirty:
+        session.flush()  # nothing a caller changed is lost to the expiry below
+    hold_head(session)
+    session.expire_all()
+    session.info["change_begun"] = session.get_transaction()
 
 
 def record(session: Session, actor: str, action: str, object_type: str, object_id: str,

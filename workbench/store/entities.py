@@ -233,6 +233,7 @@ def id_problem(value: str) -> str | None:
 def create_entity(session: Session, actor: Actor, kind: str, properties: dict[str, Any],
                   entity_id: str | None = None, reg: Registry | None = None) -> Saved:
     require(actor, "edit", "create entities")
+    audit.begin_change(session)
     reg = reg or registry()
     kind_spec = reg.entity_kind(kind)
     if kind_spec.abstract:
@@ -256,6 +257,7 @@ def update_entity(session: Session, actor: Actor, entity_id: str, properties: di
                   reg: Registry | None = None) -> Saved:
     """Replace (or, with replace=False, merge in) the entity's properties."""
     require(actor, "edit", "edit entities")
+    audit.begin_change(session)
     reg = reg or registry()
     entity = get_live_entity(session, entity_id)
     _check_version(entity, expected_version, entity.caption)
@@ -283,6 +285,7 @@ def update_entity(session: Session, actor: Actor, entity_id: str, properties: di
 
 def delete_entity(session: Session, actor: Actor, entity_id: str, expected_version: int | None = None) -> None:
     require(actor, "edit", "delete entities")
+    audit.begin_change(session)
     entity = get_live_entity(session, entity_id)  # a merged-away entry goes with its merge (undo it first)
     _check_version(entity, expected_version, entity.caption)
     kept = session.scalars(select(Merge.loser_id).where(Merge.winner_id == entity_id, Merge.undone_at.is_(None))).all()
@@ -316,6 +319,8 @@ def delete_entity(session: Session, actor: Actor, entity_id: str, expected_versi
 
 def add_name(session: Session, actor: Actor, entity_id: str, name: str, prop: str = "alias",
              expected_version: int | None = None) -> Saved:
+    require(actor, "edit", "edit entities")
+    audit.begin_change(session)
     entity = get_entity(session, entity_id)
     values = list(entity.properties.get(prop, []))
     if name in values:
@@ -325,6 +330,8 @@ def add_name(session: Session, actor: Actor, entity_id: str, name: str, prop: st
 
 def remove_name(session: Session, actor: Actor, entity_id: str, name: str, prop: str = "alias",
                 expected_version: int | None = None) -> Saved:
+    require(actor, "edit", "edit entities")
+    audit.begin_change(session)
     entity = get_entity(session, entity_id)
     values = [v for v in entity.properties.get(prop, []) if v != name]
     if len(values) == len(entity.properties.get(prop, [])):
@@ -338,6 +345,7 @@ def create_link(session: Session, actor: Actor, kind: str, source_id: str, targe
                 properties: dict[str, Any] | None = None, link_id: str | None = None,
                 reg: Registry | None = None) -> Saved:
     require(actor, "edit", "link entities")
+    audit.begin_change(session)
     reg = reg or registry()
     link_spec = reg.link_kind(kind)
     if source_id == target_id:
@@ -402,6 +410,7 @@ def same_link_exists(session: Session, spec, link: Link, properties: dict) -> bo
 def update_link(session: Session, actor: Actor, link_id: str, properties: dict[str, Any],
                 expected_version: int | None = None, reg: Registry | None = None) -> Saved:
     require(actor, "edit", "edit links")
+    audit.begin_change(session)
     reg = reg or registry()
     link = get_link(session, link_id)
     _check_version(link, expected_version, f"{link.kind} link")
@@ -425,6 +434,7 @@ def update_link(session: Session, actor: Actor, link_id: str, properties: dict[s
 
 def delete_link(session: Session, actor: Actor, link_id: str, expected_version: int | None = None) -> None:
     require(actor, "edit", "delete links")
+    audit.begin_change(session)
     link = get_link(session, link_id)
     _check_version(link, expected_version, f"{link.kind} link")
     # The database takes the link's citations with it.
@@ -520,6 +530,7 @@ def update_source(session: Session, actor: Actor, source_id: str, expected_versi
     """Change the descriptive fields given (the others are kept). The stored file and its SHA-256 are
     the chain of custody and never change: another file is another source."""
     require(actor, "edit", "edit sources")
+    audit.begin_change(session)
     reg = reg or registry()
     source = get_source(session, source_id)
     _check_version(source, expected_version, f"source {source.title!r}")
@@ -561,6 +572,7 @@ def delete_source(session: Session, actor: Actor, source_id: str, expected_versi
     """Delete a source nothing rests on (a second upload of one file, a URL added twice); returns its title.
     The audit entry keeps every field; the stored bytes stay (other sources may hold the same file)."""
     require(actor, "edit", "delete sources")
+    audit.begin_change(session)
     source = get_source(session, source_id)
     _check_version(source, expected_version, f"source {source.title!r}")
     reason = source_rests_on(session, source)
@@ -578,6 +590,7 @@ def cite(session: Session, actor: Actor, source_id: str, *, entity_id: str | Non
          excerpt: str | None = None, page: str | None = None, locator: str | None = None) -> Citation:
     """Attach a source to an entity (or one of its property values) or to a link."""
     require(actor, "edit", "cite sources")
+    audit.begin_change(session)
     if (entity_id is None) == (link_id is None):
         raise ValidationError({"subject": ["cite either an entity or a link"]})
     get_source(session, source_id)
@@ -646,6 +659,7 @@ def refuse_exhibited(session: Session, citation_ids: Iterable[int], field: str =
 def delete_citation(session: Session, actor: Actor, citation_id: int) -> None:
     """Remove a citation; its audit entry keeps all of it (excerpt and page included), so nothing is lost."""
     require(actor, "edit", "remove citations")
+    audit.begin_change(session)
     citation = get_citation(session, citation_id)
     refuse_exhibited(session, [citation.id])
     audit.record(session, actor.username, "citation.delete", "citation", citation.entity_id or citation.link_id,
@@ -681,6 +695,7 @@ def citations_for(session: Session, *, entity_id: str | None = None, link_ids: I
 
 def add_note(session: Session, actor: Actor, entity_id: str, text: str) -> Note:
     require(actor, "edit", "add notes")
+    audit.begin_change(session)
     get_live_entity(session, entity_id)
     text = (text or "").strip()
     if not text:

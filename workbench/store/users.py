@@ -76,12 +76,16 @@ def add_user(session: Session, actor: Actor, username: str, role: str, password:
     _check_username(username)
     _check_role(role)
     _check_password(password)
+    password_hash = hash_password(password)  # ~0.1 s: before the lock, which every other writer waits for
+    # Checked after the lock: two adds of one name at once both found it free, and the second died on
+    # the unique index with a traceback instead of this message.
+    audit.begin_change(session)
     # 'Rita' beside 'rita' would read as one person in the audit log: names are compared without case.
     alike = session.scalar(select(User.username).where(func.lower(User.username) == username.lower()))
     if alike is not None:
         case = "" if alike == username else " (user names must differ by more than upper and lower case)"
         raise ValidationError({"username": [f"user {alike!r} already exists{case}"]})
-    user = User(username=username, role=role, password_hash=hash_password(password))
+    user = User(username=username, role=role, password_hash=password_hash)
     session.add(user)
     session.flush()
     audit.record(session, actor.username, "user.create", "user", username, None, {"role": role})

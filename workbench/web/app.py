@@ -154,6 +154,11 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     async def database_busy(request: Request, exc: OperationalError) -> Response:
+        if getattr(exc.orig, "sqlstate", None) in ("40P01", "40001"):
+            # PostgreSQL chose this change to give way to another (a deadlock or a serialisation failure):
+            # nothing of it was saved, as for any other change that met someone else's.
+            return _error(request, 409, "Conflict", "someone else changed the same records at the same moment; "
+                                                    "nothing was saved: reload and try again")
         if "database is locked" not in str(exc.orig):
             raise exc  # any other database failure is a server error (500)
         response = _error(request, 503, "Database busy",

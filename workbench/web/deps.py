@@ -73,6 +73,15 @@ def wants_json(request: Request) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
+def page_headers(request: Request, response, offset: int, shown: int, total: int, limit: int) -> None:
+    """An API page's ``X-Total-Count`` and, when more follow, ``Link: <...>; rel="next"`` (one way for
+    every paged list: citations, dossiers)."""
+    response.headers["X-Total-Count"] = str(total)
+    if offset + shown < total:
+        following = request.url.include_query_params(offset=offset + shown, limit=limit)
+        response.headers["Link"] = f'<{following}>; rel="next"'
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """One session per request: committed when the route succeeds, rolled back when it raises.
 

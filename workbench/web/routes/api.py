@@ -16,7 +16,7 @@ from workbench.store import entities as store
 from workbench.store.models import as_utc
 from workbench.store.permissions import Actor
 from workbench.web import engines, readmodels
-from workbench.web.deps import RowId, current_actor, get_session
+from workbench.web.deps import RowId, current_actor, get_session, page_headers
 from workbench.web.engines import EngineMissing
 from workbench.web.uploads import UploadRejected, add_uploaded_source
 
@@ -439,10 +439,7 @@ def citations(entity_id: str | None = None, link_id: str | None = None, source_i
     else:
         rows, total = readmodels.citations_of_source(session, store.get_source(session, source_id).id,
                                                      offset=offset, limit=limit)
-        response.headers["X-Total-Count"] = str(total)
-        if offset + len(rows) < total:
-            following = request.url.include_query_params(offset=offset + len(rows), limit=limit)
-            response.headers["Link"] = f'<{following}>; rel="next"'
+        page_headers(request, response, offset, len(rows), total, limit)
     return [_citation_out(c) for c in rows]
 
 

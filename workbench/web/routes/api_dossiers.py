@@ -24,7 +24,7 @@ from workbench.schema import ValidationError
 from workbench.store.entities import NotFound
 from workbench.store.models import as_utc
 from workbench.store.permissions import Actor
-from workbench.web.deps import RowId, current_actor, get_session
+from workbench.web.deps import RowId, current_actor, get_session, page_headers
 from workbench.web.forms import named_as_sent
 from workbench.web.routes.api import MAX_OFFSET, VERSION_HELP
 from workbench.web.routes.dossiers import export_response
@@ -227,10 +227,7 @@ def dossiers(state: list[str] = Query([], description="repeat to list several st
     rows = service.list_dossiers(session, states, target_id=target_id or None, author=author,
                                  offset=offset, limit=limit)
     total = service.count_dossiers(session, states, author=author, target_id=target_id or None)
-    response.headers["X-Total-Count"] = str(total)
-    if offset + len(rows) < total:
-        following = request.url.include_query_params(offset=offset + len(rows), limit=limit)
-        response.headers["Link"] = f'<{following}>; rel="next"'
+    page_headers(request, response, offset, len(rows), total, limit)
     return [_summary(d) for d in rows]
 
 
