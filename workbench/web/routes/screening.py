@@ -191,12 +191,16 @@ def screening_job(job_id: str, request: Request, show: str = "", page: int = 1,
     # Named only in the warning about a sample's mapping (reading every shipped mapping takes a while).
     real_files = [c.file for c in readmodels.screening_mappings() if c.sample is None] \
         if any(f.demo for f in fixed) else []
+    landing = after is not None or bool(notices)
+    # Where the result stands: above the queue when the hit to go on with heads it (or none is left),
+    # else between the hits above that one and it ('result_at' names it; the template splits the table).
+    result_at = None if not landing else "top" if target is None or items[0].id == target.id else target.id
     return templates.TemplateResponse(request, "screening/job.html", {
-        "job": job, "queue": queue, "items": items, "views": readmodels.REVIEW_VIEWS,
+        "job": job, "queue": queue, "items": items, "views": readmodels.REVIEW_VIEWS, "result_at": result_at,
         "entities": entities, "links": readmodels.links_by_id(session, created),
         "running_here": runner_alive(request, job_id), "hidden": queue.hidden,
         "hidden_total": queue.counts.get("hidden", 0), "confirmed_before": confirmed_before,
-        "target": target, "notices": notices, "landing": after is not None or bool(notices),
+        "target": target, "notices": notices,
         "decided": readmodels.review_item(session, after) if decided_at else None, "decided_at": decided_at,
         "fixed": fixed, "demo_values": [f for f in fixed if f.demo], "real_mappings": real_files,
     })
