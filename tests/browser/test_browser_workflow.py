@@ -112,6 +112,10 @@ def test_full_workflow(page, server):
         expect(page.locator("#fixed-values")).to_contain_text("FICTIONAL")
         row.first.get_by_role("button", name="Confirm").click()
         expect(page.locator(".flash.info")).to_contain_text("Confirmed")
+        # The page opens at the result, beside the hit to go on with, and focus is there: a keyboard or
+        # screen-reader user hears the result and goes on from it, not from the top of a long queue.
+        expect(page.locator("#result .flash.info")).to_contain_text("Confirmed")
+        expect(page.locator("#result")).to_be_focused()
         page.goto(f"/entities/{person_id}")
         expect(page.locator("table.links")).to_contain_text("FICT-001-0001")
         expect(page.locator("table.links")).to_contain_text("county_property_roll_FICTIONAL.csv")
