@@ -15,17 +15,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from table_helpers import read_csv, write
-from typer.testing import CliRunner
+from table_helpers import match_pairs
 
-from workbench.cli import app
 from workbench.matching.normalize import normalize
 from workbench.matching.score import REORDERED_SCORE, TokenStats, score_forms, score_names
 
 NO_ALERT = 0.5  # below what screening (CLI default) and search raise as a hit
 REVIEW = 0.7  # a screening job's default threshold: its review queue starts here
 
-runner = CliRunner()
 
 # A brother and a sister (or a father and a daughter) with the same surnames: the given names differ
 # only in the final -o / -a, or the feminine adds -a. None of these given names is in the vocabulary.
@@ -57,11 +54,7 @@ def test_masculine_and_feminine_forms_of_a_given_name_are_two_people(left, right
 
 
 def test_the_reason_is_in_the_match_pairs_output(tmp_path):
-    src = write(tmp_path / "in.csv", "left,right\n" + "".join(f'"{a}","{b}"\n' for a, b in GENDERED[:3]))
-    out = tmp_path / "out.csv"
-    result = runner.invoke(app, ["match", "pairs", str(src), "-o", str(out)])
-    assert result.exit_code == 0, result.output
-    for row in read_csv(out):
+    for row in match_pairs(tmp_path, "left,right\n" + "".join(f'"{a}","{b}"\n' for a, b in GENDERED[:3])):
         assert float(row["score"]) < NO_ALERT, row
         explanation = json.loads(row["explanation"])
         assert "transliteration" not in {a["how"] for a in explanation["aligned"]}

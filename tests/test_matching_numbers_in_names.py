@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from table_helpers import read_csv, write
+from table_helpers import match_pairs, read_csv, write
 from typer.testing import CliRunner
 
 from workbench.cli import app
@@ -246,12 +246,8 @@ def test_screen_cli_keeps_numbered_companies_apart_and_says_why_a_legal_form_was
 
 
 def test_match_pairs_explains_different_numbers(tmp_path):
-    src = write(tmp_path / "in.csv", "left,right\nTRANSPORTES FICTICIOS 001 SA DE CV,Transportes Ficticios 011\n"
-                                     "S.A. DE C.V.,UNION FICTICIA DE MUESTRA S.C. DE R.L. DE C.V.\n")
-    out = tmp_path / "out.csv"
-    result = runner.invoke(app, ["match", "pairs", str(src), "-o", str(out)])
-    assert result.exit_code == 0, result.output
-    first, second = read_csv(out)
+    first, second = match_pairs(tmp_path, "left,right\nTRANSPORTES FICTICIOS 001 SA DE CV,Transportes Ficticios 011\n"
+                                          "S.A. DE C.V.,UNION FICTICIA DE MUESTRA S.C. DE R.L. DE C.V.\n")
     assert float(first["score"]) <= 0.3
     assert "different numbers: 001 / 011" in first["explanation"]
     assert float(second["score"]) == 0.0 and "only a legal form" in second["explanation"]

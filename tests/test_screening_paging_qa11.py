@@ -306,3 +306,8 @@ def test_the_dossier_list_and_api_come_a_page_at_a_time(client, db_url):
     assert client.get("/api/dossiers", params={"limit": 0}).status_code == 422
     seen = [d["id"] for d in everyone] + [d["id"] for d in client.get("/api/dossiers", params={"offset": 100}).json()]
     assert len(set(seen)) == 105
+    # The page's JSON form is paged as the page is, and says where its next page is (it said only how many).
+    as_json = client.get("/dossiers", params={"state": "draft"}, headers={"Accept": "application/json"})
+    assert len(as_json.json()) == 100 and as_json.headers["X-Total-Count"] == "105"
+    assert as_json.headers["Link"] == '</dossiers?state=draft&page=2>; rel="next"'
+    assert len(client.get(as_json.headers["Link"][1:].split(">")[0], headers={"Accept": "application/json"}).json()) == 5

@@ -226,6 +226,11 @@ def _wanted(properties: list[dict]) -> list[tuple[str, list[str]]]:
     return out
 
 
+def _lookups(properties: list[dict]) -> int:
+    """How many values a query with properties only looks up in the store (each a scan: bounded)."""
+    return sum(len(values) for _pid, values in _wanted(properties))
+
+
 def _verdicts(entity: Entity, properties: list[dict]) -> dict[str, bool]:
     """For each property of the query the entity holds and the query's value can be read as: whether
     they agree. A property the entity lacks, or a value unreadable as its type, is left out (neutral)."""
@@ -291,8 +296,8 @@ def _query_properties(query: dict, kinds: list[str]) -> list[dict]:
         raise ValidationError({"properties": [f"at most {MAX_PROPERTIES} properties a query, not {len(properties):,}"]})
     for pid, values in _wanted(properties):
         if len(values) > MAX_VALUES:
-            raise ValidationError({"properties": [f"at most {MAX_VALUES} values a property, not {len(values):,} "
-                                                  f"for {pid[:80]!r}"]})
+            message = f"at most {MAX_VALUES} values a property, not {len(values):,} for {pid[:80]!r}"
+            raise ValidationError({"properties": [message]})
         if any(len(value) > NAME_MAX_CHARS for value in values):
             raise ValidationError({"properties": [f"a value of {pid[:80]!r} is over {NAME_MAX_CHARS:,} characters"]})
     if properties:  # a property id from nowhere would be ignored, and its column would seem to agree
@@ -396,10 +401,11 @@ def _holders(session: Session, properties: list[dict], kinds: list[str]) -> list
     (search.holding_value). No name was compared, so none of them is a match by itself (``_decide``)."""
     from workbench.matching.search import holding_value
 
-    looked_up = sum(len(values) for _pid, values in _wanted(properties))
+    looked_up = _lookups(properties)
     if looked_up > MAX_HOLDER_VALUES:
-        raise ValidationError({"properties": [f"a query without a name may look up at most {MAX_HOLDER_VALUES} "
-                                              f"values, not {looked_up:,}: add the name, or send fewer values"]})
+        message = (f"a query without a name may look up at most {MAX_HOLDER_VALUES} values, not {looked_up:,}: "
+                   "add the name, or send fewer values")
+        raise ValidationError({"properties": [message]})
     found: dict[str, tuple[str, str, str]] = {}
     for pid, values in _wanted(properties):
         for value in values:
@@ -501,12 +507,13 @@ def reconcile(session: Session, actor: Actor, queries: dict[str, Any]) -> dict:
     if len(queries) > MAX_QUERIES:
         message = f"at most {MAX_QUERIES:,} queries a batch, not {len(queries):,}: send them in smaller batches"
         raise ValidationError({"queries": [message]})
-    lookups = sum(len(values) for query in queries.values() if isinstance(query, dict) and not query.get("query")
-                  and isinstance(query.get("properties"), list) and all(isinstance(p, dict) for p in query["properties"])
-                  for _pid, values in _wanted(query["properties"]))
+    nameless = [q["properties"] for q in queries.values() if isinstance(q, dict) and not q.get("query")
+                and isinstance(q.get("properties"), list) and all(isinstance(p, dict) for p in q["properties"])]
+    lookups = sum(map(_lookups, nameless))
     if lookups > MAX_BATCH_LOOKUPS:
-        raise ValidationError({"queries": [f"the queries without a name look up {lookups:,} values, at most "
-                                           f"{MAX_BATCH_LOOKUPS} a batch: send them in smaller batches"]})
+        message = (f"the queries without a name look up {lookups:,} values, at most {MAX_BATCH_LOOKUPS} a batch: "
+                   "send them in smaller batches")
+        raise ValidationError({"queries": [message]})
     out: dict[str, dict] = {}
     refused: dict[str, list[str]] = {}  # 'queries.KEY.FIELD' -> messages, for a batch refused whole
     unread: set[str] = set()

@@ -43,6 +43,14 @@ def last_page(total: int, page_size: int = PAGE_SIZE) -> int:
     return max(1, (total + page_size - 1) // page_size)
 
 
+def page_of(total: int, page: int, page_size: int = PAGE_SIZE) -> tuple[int, int, int]:
+    """(page, last page, offset) of a list of ``total`` items asked for at ``page``: past the end, the last
+    page, not an empty one."""
+    last = last_page(total, page_size)
+    page = min(page_number(page), last)
+    return page, last, (page - 1) * page_size
+
+
 def labelled_messages(props: Mapping[str, Property], messages: Mapping[str, list[str]]) -> list[str]:
     """``{property: [message]}`` (a service's warnings) as 'Label: message' lines for a flash."""
     return [f"{property_label(props, name)}: {text}" for name, texts in messages.items() for text in texts]
@@ -715,9 +723,7 @@ def review_page(session: Session, job_id: str, view: str = "", page: int = 1,
     view = review_view(view)
     counts = review_counts(session, job_id)
     total = sum(n for s, n in counts.items() if _in_view(view, s))
-    last = last_page(total, size)
-    page = min(page_number(page), last)
-    offset = (page - 1) * size
+    page, last, offset = page_of(total, page, size)
     if view == "hidden":
         items, hidden = [], hidden_hits(session, job_id, offset=offset, limit=size)
     else:

@@ -51,14 +51,15 @@ def dossier_list(request: Request, state: list[str] = Query([]), author: str = "
     states = [s for s in dict.fromkeys(state) if s]
     author = author.strip()
     total = service.count_dossiers(session, states, author=author or None)
-    last = readmodels.last_page(total)
-    page = min(readmodels.page_number(page), last)  # past the end: the last page, not an empty one
-    first = (page - 1) * readmodels.PAGE_SIZE
+    page, last, first = readmodels.page_of(total, page)
     rows = service.list_dossiers(session, states, author=author or None, offset=first, limit=readmodels.PAGE_SIZE)
-    if wants_json(request):
-        return JSONResponse([_summary(d) for d in rows], headers={"X-Total-Count": str(total)})
     here = "/dossiers" + ("?" + urlencode([("state", s) for s in states] + ([("author", author)] if author else []))
                           if states or author else "")
+    if wants_json(request):  # a page of them, as the HTML list; the next one is named as the API names it
+        headers = {"X-Total-Count": str(total)}
+        if page < last:
+            headers["Link"] = f'<{here}{"&" if "?" in here else "?"}page={page + 1}>; rel="next"'
+        return JSONResponse([_summary(d) for d in rows], headers=headers)
     return templates.TemplateResponse(request, "dossiers/list.html", {
         "rows": rows, "selected": states, "author": author, "states": service.STATES,
         "bases": registry().legal_bases, "me": actor.username,

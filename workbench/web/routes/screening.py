@@ -36,13 +36,12 @@ def _page(request: Request, session: Session, values: dict, errors: dict | None 
     """The upload form and the jobs, newest first, a page at a time (``waiting``: only the jobs with hits
     to decide, where the home page's count of them leads)."""
     total = readmodels.count_jobs(session, waiting)
-    last = readmodels.last_page(total, readmodels.JOBS_PAGE_SIZE)
-    page = min(readmodels.page_number(page), last)
-    jobs = readmodels.list_jobs(session, offset=(page - 1) * readmodels.JOBS_PAGE_SIZE, waiting=waiting)
+    page, last, offset = readmodels.page_of(total, page, readmodels.JOBS_PAGE_SIZE)
+    jobs = readmodels.list_jobs(session, offset=offset, waiting=waiting)
     choices = readmodels.screening_mappings()
     return templates.TemplateResponse(request, "screening/index.html", {
         "jobs": readmodels.job_rows(session, jobs), "jobs_total": total, "jobs_page": page, "jobs_last": last,
-        "jobs_first": (page - 1) * readmodels.JOBS_PAGE_SIZE + 1, "waiting": waiting,
+        "jobs_first": offset + 1, "waiting": waiting,
         "all_jobs": readmodels.count_jobs(session) if waiting else total,
         "waiting_jobs": total if waiting else readmodels.count_jobs(session, waiting=True),
         "mapping_choices": choices, "for_real_files": [c for c in choices if c.sample is None],
