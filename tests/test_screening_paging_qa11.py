@@ -117,6 +117,8 @@ def test_a_large_jobs_review_queue_comes_a_page_at_a_time_best_open_hits_first(c
     assert f'href="/screening/{job_id}?page=2" rel="next"' in first.text
     second = client.get(f"/screening/{job_id}", params={"page": 2}).text
     rest = _rows(second)
+    assert (f'<p id="queue-range">Hits {PAGE + 1}–{len(hits)} of {len(hits)}: open ones first, best score first, '
+            f'then the decided ones. {PAGE} a page.</p>') in second
     assert len(rest) == len(hits) - PAGE and f'href="/screening/{job_id}?page=1" rel="prev"' in second
     assert {i for i, _ in rows} | {i for i, _ in rest} == set(hits) and not {i for i, _ in rows} & {i for i, _ in rest}
     order = [hits[i] for i, _ in rows + rest]  # best score first, then by row
@@ -136,6 +138,8 @@ def test_a_large_jobs_review_queue_comes_a_page_at_a_time_best_open_hits_first(c
     assert "Unsure (1)" in page and f"Rejected ({also})" in page and f"Open ({len(hits) - 1 - also})" in page
     unsure = client.get(f"/screening/{job_id}", params={"show": "unsure"}).text
     assert _rows(unsure) == [(top[0], "unsure")] and 'value="confirmed"' in _row_body(unsure, top[0])
+    assert '<p id="queue-range">Hits 1–1 of 1 unsure, best score first.</p>' in unsure
+    assert '<p id="queue-range">None confirmed.</p>' in client.get(f"/screening/{job_id}", params={"show": "confirmed"}).text
     listed = client.get(f"/screening/{job_id}", params={"show": "rejected"}).text
     assert (rejected, "rejected") in _rows(listed) and len(_rows(listed)) == also
     assert "Undo rejection" in _row_body(listed, rejected)

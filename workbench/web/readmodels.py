@@ -708,6 +708,21 @@ class ReviewPage:
     def shown_to(self) -> int:
         return min(self.total, self.page * self.size)
 
+    @property
+    def summary(self) -> str:
+        """What this page holds, in words ('Hits 51–100 of 240: open ones first, ... 50 a page.'), or '' for
+        every hit when there are none (the page says so elsewhere)."""
+        if not self.total:
+            if not self.view:
+                return ""
+            return f"None {'hidden' if self.view == 'hidden' else REVIEW_VIEWS[self.view].lower()}."
+        what = "Matches" if self.view == "hidden" else "Hits"
+        order = {"": ": open ones first, best score first, then the decided ones",
+                 "hidden": " hidden by earlier rejections, by row"}.get(
+            self.view, f" {REVIEW_VIEWS[self.view].lower()}, best score first")
+        paged = f" {self.size} a page." if self.last > 1 else ""
+        return f"{what} {self.first}–{self.shown_to} of {self.total}{order}.{paged}"
+
     def count(self, view: str) -> int:
         if view == "":
             return sum(n for status, n in self.counts.items() if status != "hidden")
@@ -1015,21 +1030,35 @@ def hidden_hits(session: Session, job_id: str, offset: int = 0, limit: int | Non
                                  .order_by(ReviewItem.row_number, ReviewItem.id).offset(offset).limit(limit))
                  .scalars())
     entities = entities_by_id(session, [i.entity_id for i in items])
+    rejections = _latest_rejections(session, {(i.query_key, i.entity_id) for i in items})
+    jobs = {j.id: j for j in session.execute(select(ScreeningJob).where(
+        ScreeningJob.id.in_({r.job_id for r in rejections.values() if r.job_id}))).scalars()} if rejections else {}
     out = []
-    rejections: dict[tuple[str, str], Any] = {}  # one owner on many rows is one rejection, looked up once
     for item in items:
-        pair = (item.query_key, item.entity_id)
-        if pair not in rejections:
-            rejections[pair] = session.execute(
-                select(ReviewItem).where(ReviewItem.query_key == item.query_key,
-                                         ReviewItem.entity_id == item.entity_id, ReviewItem.status == "rejected")
-                .order_by(ReviewItem.decided_at.desc(), ReviewItem.id.desc()).limit(1)).scalar_one_or_none()
-        earlier = rejections[pair]
-        job = session.get(ScreeningJob, earlier.job_id) if earlier is not None and earlier.job_id else None
+        earlier = rejections.get((item.query_key, item.entity_id))
+        job = jobs.get(earlier.job_id) if earlier is not None and earlier.job_id else None
         who, when = (earlier.decided_by, earlier.decided_at) if earlier is not None \
             else (item.decided_by, item.decided_at)
         out.append(HiddenHit(item, entities.get(item.entity_id), who, when, earlier, job))
     return out
+
+
+def _latest_rejections(session: Session, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+    """The latest rejection of each (name, entry) pair, in one query for a page of hidden matches."""
+    from workbench.store.models import ReviewItem
+
+    if not pairs:
+        return {}
+    latest: dict[tuple[str, str], Any] = {}
+    rows = session.execute(select(ReviewItem).where(
+        ReviewItem.status == "rejected", ReviewItem.entity_id.in_({e for _, e in pairs}),
+        ReviewItem.query_key.in_({q for q, _ in pairs}))
+        .order_by(ReviewItem.decided_at.desc(), ReviewItem.id.desc())).scalars()
+    for row in rows:
+        pair = (row.query_key, row.entity_id)
+        if pair in pairs:
+            latest.setdefault(pair, row)
+    return latest
 
 
 @dataclass
