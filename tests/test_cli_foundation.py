@@ -112,3 +112,29 @@ def test_a_new_sqlite_database_and_a_backup_are_readable_by_their_owner_alone(mo
     for name in ("fresh.db", "fresh.db-wal", "backup.zip"):
         if (tmp_path / name).exists() or name != "fresh.db-wal":  # the WAL file may be checkpointed away
             assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
+
+
+def test_serving_a_database_other_users_can_read_says_so_and_a_private_one_does_not(monkeypatch, tmp_path):
+    """A database created before new files were made 0600 kept its 0644: nothing told its owner."""
+    import os
+
+    import uvicorn
+
+    from workbench.settings import reset_settings
+
+    monkeypatch.setenv("WORKBENCH_DATABASE_URL", f"sqlite:///{tmp_path}/old.db")
+    monkeypatch.setenv("WORKBENCH_DATA_DIR", str(tmp_path / "data"))
+    served = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.append(options["port"]))
+    reset_settings()
+    try:
+        assert invoke("init").exit_code == 0
+        private = CliRunner().invoke(app, ["serve", "--port", "8931"])
+        os.chmod(tmp_path / "old.db", 0o644)  # as a database made by an earlier version is
+        shared = CliRunner().invoke(app, ["serve", "--port", "8931"])
+    finally:
+        reset_settings()
+    assert private.exit_code == shared.exit_code == 0 and served == [8931, 8931]
+    assert "other users" not in private.output
+    assert f"other users of this machine can read {tmp_path}/old.db (-rw-r--r--)" in shared.output
+    assert "chmod 600" in shared.output

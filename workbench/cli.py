@@ -158,8 +158,13 @@ def serve(
         load_demo_data()
     else:
         open_database()
+    from workbench.store.db import get_engine, shared_sqlite_files
     from workbench.web.app import create_app
 
+    shared = shared_sqlite_files(get_engine(get_settings().database_url))
+    if shared:
+        err.print(f"warning: other users of this machine can read {', '.join(shared)}, which holds password hashes "
+                  "and every unreleased finding: `chmod 600` them unless you share the database on purpose")
     console.print(f"serving on http://{host}:{port}/")
     uvicorn.run(create_app(), host=host, port=port, log_level="info", **proxy_options())
 

@@ -104,6 +104,27 @@ def create_private_sqlite_file(engine: Engine) -> None:
         pass
 
 
+def shared_sqlite_files(engine: Engine) -> list[str]:
+    """The engine's SQLite file (and its -wal and -shm) where other users of the machine may read or write
+    them: a database created before files were made 0600 (see ``create_private_sqlite_file``) keeps the
+    mode it was given. Said when the server starts, not changed unasked: a team may share it on purpose."""
+    import os
+    import stat
+
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return []
+    found = []
+    for suffix in ("", "-wal", "-shm"):
+        path = f"{engine.url.database}{suffix}"
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            continue
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            found.append(f"{path} ({stat.filemode(mode)})")
+    return found
+
+
 def check_connection(engine: Engine) -> None:
     """Open a connection now so that a bad URL fails with a message, not a traceback later.
 
