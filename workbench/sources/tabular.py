@@ -205,6 +205,10 @@ class EntityMapping:
         return (f"{self.kind_column} is {value}, a code the mapping does not list (it knows "
                 f"{', '.join(map(repr, self.kind_map))}); add it to kind_from's map, or give kind_from a default")
 
+    def key_columns(self) -> list[str]:
+        """The keys read from the row's cells (the others name a fixed value of this entity: see _key_value)."""
+        return [k for k in self.keys if k not in self.properties or self.properties[k].literal is None]
+
     def has_values(self, row: dict) -> bool:
         """Does the row fill any column this entity reads (literals do not count: every row has them)?"""
         return any(str(row.get(column) or "").strip()
@@ -234,7 +238,7 @@ class TableMapping:
         for entity in self.entities.values():
             for spec in entity.properties.values():
                 cols.update(spec.referenced())
-            cols.update(entity.keys)
+            cols.update(entity.key_columns())
             if entity.kind_column:
                 cols.add(entity.kind_column)
         for link in self.links:
@@ -1040,9 +1044,34 @@ class _MergedCells:
 
 # ---- applying ------------------------------------------------------------------------------
 
+def _key_value(entity: EntityMapping, row: dict, key: str) -> str:
+    """A key's value in the row: its column's cell, or the fixed value of the entity's property of that name
+    (``keys: [APN, county]`` with ``county: {literal: Webb}``: parcel numbers are unique within a county)."""
+    spec = entity.properties.get(key)
+    if spec is not None and spec.literal is not None:
+        return spec.literal.strip()
+    return str(row.get(key) or "").strip()
+
+
+def _unkept_values(key: str, kind: str, entity: EntityMapping, row: dict, known: dict) -> list[str]:
+    """What the row gives for properties this row's kind does not have (a declared holding's value, mapped
+    for real estate, on a company): said, not dropped unsaid."""
+    notes = []
+    for prop, spec in entity.properties.items():
+        if prop in known or spec.literal is not None or _formula_reason(row, spec.referenced()):
+            continue
+        try:
+            values = spec.values(row)
+        except ValueError:
+            values = []
+        if values:
+            notes.append(f"{key} {prop} left out: a {kind} has no {prop} ({', '.join(values)})")
+    return notes
+
+
 def _entity_id(mapping: TableMapping, entity: EntityMapping, row: dict, row_number: int, source_id: str) -> str:
     if entity.keys:
-        key_values = [str(row.get(k) or "").strip() for k in entity.keys]
+        key_values = [_key_value(entity, row, k) for k in entity.keys]
         if all(key_values):
             basis = "|".join([mapping.name, entity.key, *key_values])
             return "tbl-" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:24]
@@ -1115,6 +1144,11 @@ def plan_row(writer: BulkWriter, mapping: TableMapping, row: dict, row_number: i
                 continue
             raise ValidationError({f"{key}.name": ["is empty in this row"]})
         plan.notes += left_out
+        plan.notes += _unkept_values(key, kind, entity, row, spec.properties)
+        blank = [k for k in entity.keys if not _key_value(entity, row, k)]
+        if blank:  # a declaration that redacts the CURP: one record per row, which screening checks apart
+            plan.notes.append(f"{key}: {', '.join(blank)} blank, so this row's {key} is a record of its own, not "
+                              "found again by other rows or files")
         entity_id = writer.surviving(_entity_id(mapping, entity, row, row_number, source_id))
         stored = writer.kind_of(entity_id)
         if stored is not None:

@@ -1,0 +1,104 @@
+"""QA round 12, tabular imports: a key can be scoped by a fixed value (parcel numbers repeat across counties);
+a blank key, and a value the row's kind has no place for, are said rather than passed over. FICTIONAL rows."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from workbench.sources.tabular import import_table, load_mapping
+from workbench.store import db as store_db
+from workbench.store.models import Entity, Link
+from workbench.store.permissions import Actor
+
+ACTOR = Actor("rita", "researcher")
+HEADER = "APN,SITUS_ADDRESS,OWNER_TYPE,OWNER_NAME,OWNER_MAILING_ADDRESS,DEED_DATE,SALE_PRICE\n"
+
+
+def _roll_mapping(county: str, keys: str) -> str:
+    return f"""name: County property roll
+entities:
+  parcel:
+    kind: RealEstate
+    keys: {keys}
+    properties:
+      name: {{template: "Parcel {{APN}}"}}
+      parcelNumber: APN
+      county: {{literal: "{county}"}}
+  owner:
+    kind: Person
+    keys: [OWNER_NAME]
+    properties:
+      name: OWNER_NAME
+links:
+  - kind: Ownership
+    source: owner
+    target: parcel
+"""
+
+
+def _import(db_url, path, text, name="roll.yml"):
+    with store_db.session_scope(db_url) as s:
+        return import_table(s, ACTOR, path, load_mapping(text, name))
+
+
+def _parcels(db_url) -> list[dict]:
+    with store_db.session_scope(db_url) as s:
+        return [e.properties for e in s.execute(select(Entity).where(Entity.kind == "RealEstate")).scalars()]
+
+
+def test_the_same_parcel_number_in_two_counties_is_two_parcels_when_the_key_names_the_county(db_url, tmp_path):
+    laredo = tmp_path / "webb_roll_FICTIONAL.csv"
+    laredo.write_text(HEADER + "100-200-002,1 Sample St Laredo,P,FICTIONAL SMITH JOHN,,01/02/2020,1\n")
+    mcallen = tmp_path / "hidalgo_roll_FICTIONAL.csv"
+    mcallen.write_text(HEADER + "100-200-002,9 Other Ave McAllen,P,FICTIONAL DOE JANE,,01/02/2021,1\n")
+    _import(db_url, laredo, _roll_mapping("FICTIONAL Webb", "[APN, county]"))
+    second = _import(db_url, mcallen, _roll_mapping("FICTIONAL Hidalgo", "[APN, county]"))
+    assert second.created == 2  # a parcel and its owner: the Webb parcel is not found again
+    assert sorted(p["county"] for p in _parcels(db_url)) == [["FICTIONAL Hidalgo"], ["FICTIONAL Webb"]]
+    again = _import(db_url, laredo, _roll_mapping("FICTIONAL Webb", "[APN, county]"))
+    assert again.created == 0  # the same county's roll still finds its parcel again
+
+
+def test_without_the_county_in_the_key_the_same_number_is_found_again_as_before(db_url, tmp_path):
+    """Keys that name only columns make the ids they always made: stores imported earlier are found again."""
+    first = tmp_path / "a_roll_FICTIONAL.csv"
+    first.write_text(HEADER + "100-200-003,1 Sample St,P,FICTIONAL SMITH JOHN,,01/02/2020,1\n")
+    second = tmp_path / "b_roll_FICTIONAL.csv"
+    second.write_text(HEADER + "100-200-003,1 Sample St,P,FICTIONAL SMITH JOHN,,01/02/2020,1\n")
+    _import(db_url, first, _roll_mapping("FICTIONAL Webb", "[APN]"))
+    assert _import(db_url, second, _roll_mapping("FICTIONAL Hidalgo", "[APN]")).created == 0
+    assert len(_parcels(db_url)) == 1
+
+
+def test_a_blank_key_makes_a_record_of_the_row_and_says_so(db_url, tmp_path):
+    roll = tmp_path / "roll_FICTIONAL.csv"
+    roll.write_text(HEADER + "100-1,1 Sample St,P,FICTIONAL SMITH JOHN,,01/02/2020,1\n"
+                             "100-2,2 Sample St,P,FICTIONAL SMITH JOHN,,01/02/2020,1\n"
+                             "100-3,3 Sample St,P,FICTIONAL SMITH JOHN,PO BOX 1,01/02/2020,1\n")
+    mapping = _roll_mapping("FICTIONAL Webb", "[APN]").replace(
+        "keys: [OWNER_NAME]\n    properties:\n      name: OWNER_NAME\n",
+        "keys: [OWNER_NAME, OWNER_MAILING_ADDRESS]\n    properties:\n      name: OWNER_NAME\n"
+        "      address: OWNER_MAILING_ADDRESS\n")
+    summary = _import(db_url, roll, mapping)
+    said = [(where, message) for where, message in summary.warnings if "OWNER_MAILING_ADDRESS blank" in message]
+    assert [where for where, _ in said] == ["roll_FICTIONAL.csv line 2 (data row 1)",
+                                         "roll_FICTIONAL.csv line 3 (data row 2)"], summary.warnings
+    assert "owner is a record of its own" in said[0][1]
+    with store_db.session_scope(db_url) as s:
+        assert len(s.execute(select(Entity).where(Entity.kind == "Person")).all()) == 3
+
+
+def test_a_declared_company_holding_keeps_its_value_on_the_ownership_and_the_left_out_amount_is_said(db_url):
+    from pathlib import Path
+
+    mappings = Path(__file__).resolve().parents[1] / "fixtures" / "mappings"
+    path = mappings / "mx_asset_declaration.yml"
+    summary = _import(db_url, mappings / "mx_asset_declaration_FICTIONAL.xlsx",
+                      path.read_text(encoding="utf-8"), path.name)
+    with store_db.session_scope(db_url) as s:
+        companies = {e.id: e for e in s.execute(select(Entity).where(Entity.kind == "Company")).scalars()}
+        held = [link.properties for link in s.execute(select(Link).where(
+            Link.kind == "Ownership", Link.target_id.in_(companies))).scalars()]
+    assert companies and held and all(p.get("price") for p in held), held
+    notes = [m for _, m in summary.warnings if "a Company has no amount" in m]
+    assert len(notes) == len(held) and all(p["price"][0].split()[0] in " ".join(notes) for p in held)
