@@ -227,3 +227,24 @@ def test_the_dossier_api_is_documented(api):
     answers = paths["/api/dossiers/{dossier_id}/moves"]["post"]["responses"]
     assert {"200", "401", "403", "404", "409", "422"} <= set(answers)
     assert "four eyes" in answers["403"]["description"]
+
+
+def test_a_direction_control_in_a_dossiers_text_is_refused_as_in_entity_values(api, db_url):
+    """QA round 12: U+202E in a narrative went into the HTML and Markdown exports as typed, where it shows
+    the text after it in another order than it is stored; entity values already refused it."""
+    researcher, sc = api["researcher"], api["scenario"]
+    dossier = researcher.post("/api/dossiers", json={"target_id": sc.target, "legal_basis": "kingpin-b2",
+                                                     "narrative": {"summary": "As typed."}}).json()
+    for body, field in (({"narrative": {"summary": "Paid \u202e000,01 USD"}}, "narrative.summary"),
+                        ({"title": "Case \u2066A\u2069"}, "title"),
+                        ({"identifier_notes": "CURP \u202dchecked"}, "identifier_notes")):
+        refused = researcher.patch(f"/api/dossiers/{dossier['id']}", json={"version": dossier["version"], **body})
+        assert refused.status_code == 422, (body, refused.text)
+        assert "direction control" in refused.json()["errors"][field][0]
+    comment = researcher.post(f"/api/dossiers/{dossier['id']}/comments", json={"text": "See \u202bexhibit 1"})
+    assert comment.status_code == 422 and "direction control" in comment.json()["errors"]["text"][0]
+    kept = researcher.get(f"/api/dossiers/{dossier['id']}").json()
+    assert kept["narrative"] == {"summary": "As typed."} and kept["version"] == dossier["version"]
+    arabic = researcher.patch(f"/api/dossiers/{dossier['id']}", json={  # right-to-left text itself is welcome
+        "version": dossier["version"], "narrative": {"summary": "Alias \u0623\u0628\u0648 \u0639\u0644\u064a."}})
+    assert arabic.status_code == 200, arabic.text

@@ -33,6 +33,7 @@ from workbench.store.models import (
     new_id,
 )
 from workbench.store.permissions import Actor, require
+from workbench.types import direction_control_error
 
 STATES = ("draft", "submitted", "approved", "returned", "rejected", "withdrawn")
 EDITABLE_STATES = ("draft",)
@@ -224,6 +225,8 @@ def clean_text(text: object, field: str | None = None) -> str:
     text, for every reader who opens it: a PDF took 2.4 s with a 100,000-character section and 6.6 s with
     400,000, and grows with the text)."""
     cleaned = ("" if text is None else str(text)).replace("\r\n", "\n").replace("\r", "\n").strip()
+    if field is not None and (problem := direction_control_error(cleaned)):  # as entity values refuse it
+        raise ValidationError({field: problem})
     if field is not None and len(cleaned) > MAX_TEXT:
         raise ValidationError({field: [f"at most {MAX_TEXT:,} characters (this one has {len(cleaned):,}): "
                                        "put a long text in a source and cite it"]})
@@ -290,6 +293,8 @@ def _clean_visa(values: dict[str, Any] | None) -> dict[str, str] | None:
 def _title(text: str | None) -> str:
     """A title as typed, refused (not cut) when it is too long: a cut title would be saved unseen."""
     title = " ".join((text or "").split())
+    if problem := direction_control_error(title):
+        raise ValidationError({"title": problem})
     if len(title) > MAX_TITLE:
         raise ValidationError({"title": [f"a title is at most {MAX_TITLE} characters (this one has {len(title)})"]})
     return title
