@@ -337,3 +337,30 @@ def test_a_link_between_two_merged_entries_says_so_on_the_kept_ones_page(client)
     client.post(f"/entities/{keep}/judge", data={"csrf_token": token, "other_id": dupe, "verdict": "same"})
     links = client.get(f"/entities/{keep}").text.split('id="h-links"')[1].split("</section>")[0]
     assert "QUINTANAR BELLO, Aurelio" in links and "merged into this entry" in links
+
+
+def test_the_network_page_downloads_the_neighbourhood_for_gephi_at_the_depth_chosen(client, world, db_url):
+    """QA round 12: graph exports were a command-line feature only, though every user exports graphs."""
+    import io
+
+    import networkx as nx
+
+    page = client.get(f"/entities/{world['company']}/network").text
+    form = re.search(r'<form method="get" action="(/entities/[^"]+/network/export)".*?</form>', page, re.DOTALL)
+    assert form and 'name="depth"' in form.group(0) and '<option value="gexf">GEXF</option>' in form.group(0)
+    near = client.get(form.group(1), params={"format": "graphml", "depth": 1})
+    assert near.status_code == 200 and near.headers["content-type"].startswith("application/graphml+xml")
+    assert near.headers["content-disposition"] == f'attachment; filename="network-{world["company"]}-depth1.graphml"'
+    graph = nx.read_graphml(io.BytesIO(near.content))
+    assert set(graph.nodes) == {world["company"], world["official"]}  # the trafficker is two steps away
+    assert graph.nodes[world["official"]]["label"] == "Rosa Elena Mendez Ruiz"
+    farther = nx.read_gexf(io.BytesIO(client.get(form.group(1), params={"format": "gexf", "depth": 2}).content))
+    assert {world["company"], world["official"], world["trafficker"]} <= set(farther.nodes)
+    assert client.get(form.group(1), params={"format": "pdf"}).status_code == 422
+    assert client.get("/entities/no-such-entity/network/export").status_code == 404
+    from fastapi.testclient import TestClient
+
+    from workbench.web.app import create_app
+
+    anonymous = TestClient(create_app()).get(form.group(1), follow_redirects=False)
+    assert anonymous.status_code in (302, 303, 401) and b"Rosa" not in anonymous.content

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+import re
+
+from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.orm import Session
 
+from workbench.graph.export import FORMATS, MEDIA_TYPES, export_bytes
 from workbench.schema import registry
 from workbench.store import entities as store
 from workbench.store.permissions import Actor
@@ -18,4 +21,21 @@ def network_page(entity_id: str, request: Request, actor: Actor = Depends(curren
                  session: Session = Depends(get_session)):
     entity = store.get_entity(session, entity_id)
     return templates.TemplateResponse(request, "network.html", {
-        "entity": entity, "link_kinds": list(registry().link_kinds.values())})
+        "entity": entity, "link_kinds": list(registry().link_kinds.values()), "formats": FORMAT_LABELS,
+        "depths": EXPORT_DEPTHS})
+
+
+EXPORT_DEPTHS = (1, 2, 3)  # as the diagram's own neighbourhoods (/api/graph); the whole network: `workbench graph export`
+FORMAT_LABELS = {"graphml": "GraphML", "gexf": "GEXF", "json": "JSON (node-link)"}
+
+
+@router.get("/entities/{entity_id}/network/export")
+def network_export(entity_id: str, format: str = Query("graphml", pattern="^(" + "|".join(FORMATS) + ")$"),
+                   depth: int = Query(1, ge=1, le=max(EXPORT_DEPTHS)), actor: Actor = Depends(current_actor),
+                   session: Session = Depends(get_session)):
+    """The neighbourhood as a file for Gephi, yEd or Cytoscape desktop (as `workbench graph export --around`)."""
+    store.get_entity(session, entity_id)
+    data = export_bytes(session, format, around=entity_id, depth=depth)
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", entity_id)[:80]
+    return Response(data, media_type=MEDIA_TYPES[format], headers={
+        "Content-Disposition": f'attachment; filename="network-{stem}-depth{depth}.{format}"'})
