@@ -126,3 +126,28 @@ def test_an_uncited_duplicate_link_does_not_hide_the_sourced_one(session, resear
     view = snapshot.live_view(session, dossier)
     [path] = view["designated_links"]
     assert path["qualifies"] and path["steps"][0]["link_id"] == sc.associate_link
+
+
+def test_an_eo14059_derivative_prong_needs_a_party_blocked_under_eo14059_not_under_the_kingpin_act(session, researcher):
+    """QA round 12: the E.O. 14059 support prong passed on a link to a party designated under the Kingpin
+    Act (SDNTK) only, and every export said it qualified."""
+    from workbench.dossiers import completeness
+
+    sc = build_scenario(session, researcher)  # the cartel is designated under SDNTK alone
+    eo = service.create_dossier(session, researcher, sc.target, "eo14059-support")
+    view = snapshot.live_view(session, eo)
+    [path] = view["designated_links"]
+    assert path["sourced"] and path["kinds_accepted"] and not path["qualifies"]
+    link_check = next(c for c in completeness.check(view).checks if c.key == "designated_link")
+    assert not link_check.ok
+    assert "No sourced link to a party designated under ILLICIT-DRUGS-EO14059" in link_check.problems[0]
+    assert any("is designated under SDNTK, not ILLICIT-DRUGS-EO14059" in note for note in link_check.notes)
+    kingpin = snapshot.live_view(session, service.create_dossier(session, researcher, sc.target, "kingpin-b2"))
+    assert kingpin["designated_links"][0]["qualifies"]  # the same link serves the Kingpin Act's prong
+
+    eo_sanction = create_entity(session, researcher, "Sanction", {
+        "name": "OFAC designation (TEST, E.O. 14059)", "authority": "OFAC", "program": "ILLICIT-DRUGS-EO14059",
+        "status": "active"}).obj.id
+    create_link(session, researcher, "SanctionOf", eo_sanction, sc.cartel)
+    [path] = snapshot.live_view(session, eo)["designated_links"]
+    assert path["qualifies"]

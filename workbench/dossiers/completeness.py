@@ -167,8 +167,13 @@ def _designated_link(view: dict) -> Check | None:
                               + ", ".join(f"'{words}'" for words in unsourced))
             if wrong:
                 reason.append(", ".join(f"'{label}'" for label in wrong) + " links do not count under this basis")
+            if not path.get("program_accepted", True):
+                listed = sorted({s["program"] for s in path["sanctions"] if s["program"] and s["status"] != "delisted"})
+                reason.append(f"{path['designated_caption']} is designated under {', '.join(listed) or 'no program'}, "
+                              f"not {basis['program']}")
             notes.append(f"{chain}: {'; '.join(reason)}")
-        problems.append(f"No sourced link to a designated party: every link on the chain needs at least one "
+        program = f" under {basis['program']}" if basis.get("program") else ""
+        problems.append(f"No sourced link to a party designated{program}: every link on the chain needs at least one "
                         f"citation and must be one of: {accepted}.")
     for path in qualifying:
         notes.append(f"Linked to {path['designated_caption']} through {path['length']} sourced "

@@ -118,6 +118,16 @@ def sanctions_of(session: Session, entity_id: str) -> list[dict]:
     return out
 
 
+def designated_under(sanctions: list[dict], program: str | None) -> bool:
+    """Whether an active Sanction lists the party under ``program`` (the basis's authority's: a derivative prong
+    of E.O. 14059 needs a person blocked under E.O. 14059, not one designated under the Kingpin Act alone).
+    A basis whose authority names no program takes any active designation."""
+    active = [s for s in sanctions if s["status"] != "delisted"]
+    if program is None:
+        return bool(active)
+    return any(program in (s["program"] or "").split("; ") for s in active)
+
+
 def _step_value(step: Any, key: str) -> Any:
     return step.get(key) if isinstance(step, dict) else getattr(step, key, None)
 
@@ -156,13 +166,16 @@ def designated_links(session: Session, target_id: str, basis: LegalBasis) -> lis
         sourced = all(step["citations"] for step in steps)
         kinds_ok = all(step["kind"] in basis.link_kinds for step in steps) if basis.link_kinds else True
         designated = entities.get(path.designated_id)
+        sanctions = sanctions_of(session, path.designated_id)
+        program_ok = designated_under(sanctions, basis.program)
         out.append({
             "designated_id": path.designated_id,
             "designated_caption": designated.caption if designated else path.designated_id,
             "designated_kind": designated.kind if designated else None,
-            "sanctions": sanctions_of(session, path.designated_id),
+            "sanctions": sanctions,
             "length": path.length, "nodes": list(path.nodes), "steps": steps,
-            "sourced": sourced, "kinds_accepted": kinds_ok, "qualifies": sourced and kinds_ok,
+            "sourced": sourced, "kinds_accepted": kinds_ok, "program_accepted": program_ok,
+            "qualifies": sourced and kinds_ok and program_ok,
         })
     return out
 
