@@ -148,3 +148,18 @@ def test_a_note_in_brackets_at_the_end_does_not_hide_the_legal_form():
     assert form.legal_forms == ("llc",) and [t.text for t in form.tokens] == ["running", "brook", "usa"]
     assert normalize("Ribera Norte Holdings LLC (FICTIONAL)").legal_forms == ("llc",)
     assert normalize("TEHRIK-E TALIBAN PAKISTAN (TTP)", "Organization").legal_forms == ()
+
+
+def test_the_projects_fictional_label_is_no_part_of_a_name():
+    """QA round 12: 'Rogelio Betancourt Zúñiga (FICTIONAL)', labelled as the README asks, scored 0.85 against
+    the same name unlabelled ('only in the match: fictional'), and its duplicate warning did not show."""
+    from workbench.matching.normalize import normalize
+    from workbench.matching.score import score_names
+
+    labelled = normalize("José María Villaseñor Ibarra (FICTIONAL)", "Person")
+    assert "fictional" not in [t.text for t in labelled.tokens] and "fictional" in labelled.dropped
+    assert score_names("Villaseñor Ibarra, José María", "José María Villaseñor Ibarra (FICTIONAL)",
+                       "Person").score == 1.0
+    assert score_names("FICTIONAL Transportes Ejemplares SA de CV", "Transportes Ejemplares",
+                       "Company").score == 1.0
+    assert normalize("FICTIONAL", "Person").tokens  # the label alone is all there is: kept, not nothing
