@@ -279,3 +279,22 @@ def test_the_new_routes_are_in_the_openapi_docs(client):
     assert {"get", "delete"} <= set(paths["/api/citations/{citation_id}"])
     # The screening job's progress, which the README names for scripts, was left out with the pages' routes.
     assert "get" in paths["/api/screening/{job_id}"]
+
+
+def test_a_leak_is_withheld_unless_someone_says_it_may_be_released(client):
+    """QA round 12: a new source was releasable unless unticked, so a leak saved with the form as it came went
+    into releasable exports. The form now starts unticked, and a script or upload that does not say is
+    releasable for every type but a leak."""
+    said = {"url": "https://example.org/filtracion/1", "title": "Ledger (FICTIONAL leak)", "source_type": "leak"}
+    assert client.post("/api/sources", json=said).json()["releasable"] is False
+    assert client.post("/api/sources", json={**said, "url": "https://example.org/filtracion/2",
+                                             "releasable": True}).json()["releasable"] is True
+    assert client.post("/api/sources", json={**said, "url": "https://example.org/gaceta/9",
+                                             "source_type": "official"}).json()["releasable"] is True
+    uploaded = upload(client, "ledger_FICTIONAL.pdf", b"%PDF-1.4\n% ledger (FICTIONAL)\n%%EOF\n",
+                      title="Ledger scan (FICTIONAL leak)", source_type="leak")
+    assert uploaded.status_code == 201 and uploaded.json()["releasable"] is False
+    form = client.get("/sources/new").text
+    box = re.search(r'<input type="checkbox" name="releasable"[^>]*>', form).group(0)
+    assert "checked" not in box and 'aria-describedby="src-releasable-help"' in box
+    assert "Leave it unticked for a leak" in form

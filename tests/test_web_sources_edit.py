@@ -57,7 +57,7 @@ def form_of(client, page) -> dict:
     for name in ("source_type", "reliability"):
         select_html = re.search(rf'<select id="src-[^"]+" name="{name}">(.*?)</select>', page.text).group(1)
         fields[name] = re.search(r'<option value="([^"]+)" selected>', select_html).group(1)
-    if re.search(r'name="releasable" value="1" checked', page.text):
+    if re.search(r'name="releasable" value="1"[^>]* checked', page.text):
         fields["releasable"] = "1"
     fields["version"] = re.search(r'name="version" value="(\d+)"', page.text).group(1)
     base = re.search(r'name="base" value="([^"]*)"', page.text)

@@ -508,6 +508,9 @@ def create_source(session: Session, actor: Actor, *, source_id: str | None = Non
                   retrieved_at: datetime | None = None, reg: Registry | None = None, **fields: Any) -> Source:
     require(actor, "edit", "add sources")
     reg = reg or registry()
+    if fields.get("releasable") is None:  # not said: withheld for a leak, releasable for the others
+        fields["releasable"] = (fields.get("source_type") or "other") not in reg.vocabularies.get(
+            "withheld_source_types", {})
     needs_url = "a source needs a URL or an uploaded file"
     try:
         cleaned = validate_source_fields(fields, reg)

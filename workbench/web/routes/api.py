@@ -115,7 +115,9 @@ class SourceIn(BaseModel):
     published_at: str | None = None
     source_type: str = "other"
     reliability: str = "F"
-    releasable: bool = True
+    releasable: bool | None = Field(None, description="may a released package cite it; left out: not for a "
+                                                       "leak (schema/vocabularies.yml withheld_source_types), yes "
+                                                       "for the other types")
     notes: str | None = None
 
 
@@ -391,7 +393,9 @@ async def source_upload(file: UploadFile = File(description="the document"),
                         title: str | None = Form(None, description="defaults to the file name"),
                         url: str | None = Form(None), publisher: str | None = Form(None),
                         published_at: str | None = Form(None), source_type: str = Form("other"),
-                        reliability: str = Form("F"), releasable: bool = Form(True), notes: str | None = Form(None),
+                        reliability: str = Form("F"),
+                        releasable: bool | None = Form(None, description="left out: not for a leak, yes otherwise"),
+                        notes: str | None = Form(None),
                         actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
     fields = {"title": title, "url": url or None, "publisher": publisher or None,
               "published_at": published_at or None, "source_type": source_type, "reliability": reliability,

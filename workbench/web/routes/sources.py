@@ -69,7 +69,9 @@ def source_list(request: Request, q: str = "", actor: Actor = Depends(current_ac
 
 @router.get("/sources/new")
 def source_new(request: Request, actor: Actor = Depends(current_actor)):
-    return _form(request, {"source_type": "other", "reliability": "F", "releasable": True})
+    # "May be released" starts unticked: a leak saved with the box left as it came would go into releasable
+    # exports. Releasing is said, never assumed.
+    return _form(request, {"source_type": "other", "reliability": "F", "releasable": False})
 
 
 @router.post("/sources/new")
