@@ -444,3 +444,27 @@ def test_the_export_says_which_values_come_back_as_another_property(session, db_
     assert "Person.birthDateCirca travels as FtM birthDate, shared with Person.birthDate: imported into a store " \
            "without the entry, it comes back as birthDate (1 value(s))" in said
     assert "Ownership.acquisitionDate travels as FtM startDate" in said
+
+
+def test_an_ftm_link_to_an_entry_merged_since_goes_to_the_entry_kept(session, db_url, tmp_path):
+    """QA round 12: an FtM file naming an entry a user had merged into another linked the entry merged away,
+    which no page, graph or dossier shows; a table import follows the merge, and so does FtM now."""
+    from workbench.matching.judgements import merge
+    from workbench.store.models import Link
+
+    away = create_entity(session, ACTOR, "Person", {"name": "Aurelio Quintanar Bello (FICTIONAL)"},
+                         entity_id="ftm-merged-away").obj.id
+    kept = create_entity(session, ACTOR, "Person", {"name": "Aurelio Quintanar Bello (FICTIONAL)"}).obj.id
+    merge(session, ACTOR, kept, away)
+    session.commit()
+    path = tmp_path / "other_tool.ftm.json"
+    _write_lines(path, [
+        {"id": "ftm-co-1", "schema": "Company", "properties": {"name": ["Transportes Ejemplares (FICTIONAL)"]}},
+        {"id": "ftm-own-1", "schema": "Ownership", "properties": {"owner": [away], "asset": ["ftm-co-1"]}},
+    ])
+    with store_db.session_scope(db_url) as s:
+        summary = import_ftm(s, ACTOR, path)
+    assert summary.rejected == []
+    session.expire_all()
+    [owned] = session.scalars(select(Link).where(Link.kind == "Ownership", Link.target_id == "ftm-co-1")).all()
+    assert owned.source_id == kept

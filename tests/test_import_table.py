@@ -361,28 +361,6 @@ def test_an_owner_on_several_rows_gains_each_rows_values(db_url, tmp_path):
         assert audit.verify(s)[1] is None
 
 
-def test_an_entity_saved_by_someone_else_during_an_import_is_not_overwritten(db_url):
-    """The import read version 1; a page saved version 2 meanwhile: the import stops, nothing of it stays."""
-    from workbench.sources.bulk import BulkWriter
-    from workbench.store.entities import Conflict, update_entity
-
-    with store_db.session_scope(db_url) as s:
-        create_entity(s, ACTOR, "Person", {"name": "FICTIONAL Editado Dos Veces"}, entity_id="tbl-x")
-    with pytest.raises(Conflict, match="changed by someone else while it ran"):
-        with store_db.session_scope(db_url) as s:
-            writer = BulkWriter(s, ACTOR)
-            writer.load_existing(prefix="tbl-")
-            with store_db.session_scope(db_url) as other:  # the page's own transaction, committed first
-                update_entity(other, ACTOR, "tbl-x", {"name": "FICTIONAL Editado Dos Veces",
-                                                      "notes": "saved from the page"})
-            writer.entity("tbl-x", "Person", {"name": "FICTIONAL Editado Dos Veces", "alias": "FICTIONAL Alias"},
-                          "row 1")
-            writer.flush()
-    with store_db.session_scope(db_url) as s:
-        entity = s.get(Entity, "tbl-x")
-        assert entity.properties.get("notes") == ["saved from the page"] and "alias" not in entity.properties
-
-
 def test_a_stored_owner_gaining_values_on_several_rows_of_one_batch(db_url, tmp_path):
     """Each row adds an address to the same stored owner: one update after another in one batch,
     whose names are planned once (they were inserted twice, and the import failed)."""

@@ -289,3 +289,31 @@ def test_a_confirmed_declarant_gains_no_name_parts_nor_the_declared_title(demo, 
         after = s.get(Entity, "demo-fictional-official").properties
         assert after["address"] == before.get("address", []) + ["Av. Obregon 5, Culiacan (FICTIONAL)"]
         assert {k: v for k, v in after.items() if k != "address"} == {k: v for k, v in before.items() if k != "address"}
+
+
+def test_a_job_resumed_while_it_still_runs_stores_each_hit_once(demo, tmp_path, researcher, monkeypatch):
+    """QA round 12: Resume on a second server (which cannot see the first's runner), or pressed twice, started a
+    second runner of the same job, and every hit was stored twice. Here the second runner starts and finishes
+    while the first is at its first row; the first then finds the rows taken and stops."""
+    rows = [f'FICT-778-{n:04d},"{n} Test St, Laredo, TX 78045",P,"VILLASENOR IBARRA, JOSE MARIA","Calle {n}, Culiacan",'
+            f'01/15/2023,510000' for n in range(1, 6)]
+    roll = _roll(tmp_path, rows)
+    with session_scope(demo) as s:
+        job_id = jobs.start_job(s, researcher, roll, MAPPING, threshold=0.7).id
+    real = jobs.checkpoint
+    second_ran = []
+
+    def meanwhile(point, n):
+        if point == "screen-row" and n == 1 and not second_ran:
+            second_ran.append("started")
+            second_ran[0] = jobs.run_job(job_id, demo).status  # the other server's runner, all the way
+        return real(point, n)
+
+    monkeypatch.setattr(jobs, "checkpoint", meanwhile)
+    first = jobs.run_job(job_id, demo)
+    assert second_ran == ["done"] and first.status == "done"
+    with session_scope(demo) as s:
+        job = jobs.job_status(s, job_id)
+        items = s.scalars(select(ReviewItem).where(ReviewItem.job_id == job_id)).all()
+        per_row = {(i.row_number, i.entity_id) for i in items}
+        assert len(items) == len(per_row) == job.hits > 0 and job.done_rows == 5

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from workbench.matching.owners import owner_names
@@ -131,6 +131,7 @@ def run_job(job_id: str, db_url: str | None = None, progress: Progress | None = 
             empty = job.empty_rows  # counted with done_rows, so a resumed job does not count a row twice
             pending: list[dict] = []
             seen = 0
+            done = start  # the rows this runner has committed: a batch commits only where the job still stands
             for seen, (row_number, row) in enumerate(read_rows(path, mapping), start=1):
                 if seen <= start:
                     continue
@@ -141,17 +142,20 @@ def run_job(job_id: str, db_url: str | None = None, progress: Progress | None = 
                 else:
                     empty += 1
                 if seen % BATCH_ROWS == 0:
-                    _commit_batch(session, actor, job, pending, seen, empty)
-                    pending = []
+                    _commit_batch(session, actor, job, pending, done, seen, empty)
+                    done, pending = seen, []
                     if progress:
                         progress(seen, job.total_rows)
-            _commit_batch(session, actor, job, pending, max(seen, start), empty)
+            _commit_batch(session, actor, job, pending, done, max(seen, start), empty)
             job.status, job.finished_at = "done", datetime.now(timezone.utc)
             audit.record(session, actor.username, "screening.done", "screening_job", job.id, None,
                          {"rows": job.done_rows, "hits": job.hits, "rows_without_name": job.empty_rows})
             session.commit()
             if progress:
                 progress(job.done_rows, job.total_rows)
+        except RunnerOvertaken:
+            session.rollback()  # this runner's batch goes: the other one screens these rows
+            return session.get(ScreeningJob, job_id, populate_existing=True)
         except Exception as exc:
             session.rollback()
             job = session.get(ScreeningJob, job_id, populate_existing=True)
@@ -163,13 +167,24 @@ def run_job(job_id: str, db_url: str | None = None, progress: Progress | None = 
         return job
 
 
-def _commit_batch(session: Session, actor: Actor, job: ScreeningJob, hits: list[dict], done_rows: int,
-                  empty_rows: int) -> None:
-    """Write a batch's review items and progress. The hit count is added in the database, not written
-    back from this thread's copy: a reviewer raising a hidden hit of this job meanwhile adds one too."""
+class RunnerOvertaken(Exception):
+    """Another runner committed these rows first (a job resumed twice, or from two servers)."""
+
+
+def _commit_batch(session: Session, actor: Actor, job: ScreeningJob, hits: list[dict], from_rows: int,
+                  done_rows: int, empty_rows: int) -> None:
+    """Write a batch's review items and progress, if the job still stands where this runner left it.
+
+    Progress moves by compare-and-set (``done_rows`` from ``from_rows``): a second runner of the same job (a
+    Resume pressed twice, or on another server, which cannot see this one) fails it at its first batch and
+    stops, its items rolled back, rather than storing every hit twice. The hit count is added in the database,
+    not written back from this thread's copy: a reviewer raising a hidden hit of this job meanwhile adds one too."""
     raised = create_review_items(session, actor, job.id, hits)
-    if raised:
-        job.hits = ScreeningJob.hits + raised
-    job.done_rows = done_rows
-    job.empty_rows = empty_rows
+    moved = session.execute(
+        update(ScreeningJob).where(ScreeningJob.id == job.id, ScreeningJob.done_rows == from_rows)
+        .values(done_rows=done_rows, empty_rows=empty_rows, hits=ScreeningJob.hits + raised)
+        .execution_options(synchronize_session=False)).rowcount
+    if moved != 1:
+        raise RunnerOvertaken(job.id)
     session.commit()
+    session.refresh(job)  # the counts as the database has them now

@@ -120,9 +120,13 @@ def record_decision(session: Session, actor: Actor, item_id: int, verdict: str,
     require(actor, "edit", "decide screening hits")
     if verdict not in VERDICTS:
         raise ValidationError({"verdict": [f"verdict must be one of {', '.join(VERDICTS)}"]})
+    # Queue before reading the hit and its entry: a merge or a delete committed meanwhile is seen, so the
+    # row's records go to the entry kept (they went to the one merged away), and a deleted entry's hit is
+    # gone (it was a server error).
+    audit.begin_change(session)
     item = session.get(ReviewItem, item_id)
     if item is None:
-        raise NotFound(f"no review item {item_id}")
+        raise NotFound(f"no review item {item_id}: the hit is gone (its entry or its job was deleted)")
     if item.status == verdict:  # before the version check: the version moved with this very decision
         return Decision(item, already=True)
     if item.status in FINAL:  # confirming again would lose the list of records it created
@@ -184,9 +188,10 @@ def undo_rejection(session: Session, actor: Actor, item_id: int, expected_versio
     A hidden hit (a later job's match of the rejected pair) is undone the same way, from its own job's
     page; either way the pair's other hidden hits go to their queues too, as nothing hides them now."""
     require(actor, "edit", "decide screening hits")
+    audit.begin_change(session)
     item = session.get(ReviewItem, item_id)
     if item is None:
-        raise NotFound(f"no review item {item_id}")
+        raise NotFound(f"no review item {item_id}: the hit is gone (its entry or its job was deleted)")
     if expected_version is not None and item.version != expected_version:
         raise Conflict("this hit was decided by someone else since you opened it; reload it")
     if item.status not in ("rejected", HIDDEN):

@@ -192,6 +192,10 @@ class BulkWriter:
         merges against. A screening confirmation writes through it too, unmarked: what a researcher
         confirms is theirs, and a later import of the list must keep it."""
         require(actor, "edit", "import data")
+        # Queue with every other writer before reading anything: a merge or a delete a user commits while the
+        # import plans is seen, and waits for the import. (An import of a file already held as a source took
+        # the lock only at its first write, so its links landed on an entry merged away meanwhile.)
+        audit.begin_change(session)
         self.session = session
         self.actor = actor
         self.marks = marks
@@ -479,6 +483,8 @@ class BulkWriter:
         """Create or update one link; ``keep`` names properties an update must not drop."""
         try:
             spec = self.reg.link_kind(kind)
+            # A link to an entry a user merged into another goes to the entry kept, the one pages show.
+            source_id, target_id = self.surviving(source_id), self.surviving(target_id)
             if source_id == target_id:
                 raise ValidationError({"target": ["an entity cannot be linked to itself"]})
             source_kind, target_kind = self.kind_of(source_id), self.kind_of(target_id)
