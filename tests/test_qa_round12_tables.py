@@ -102,3 +102,25 @@ def test_a_declared_company_holding_keeps_its_value_on_the_ownership_and_the_lef
     assert companies and held and all(p.get("price") for p in held), held
     notes = [m for _, m in summary.warnings if "a Company has no amount" in m]
     assert len(notes) == len(held) and all(p["price"][0].split()[0] in " ".join(notes) for p in held)
+
+
+def test_a_cell_that_says_no_value_in_words_is_a_blank_cell_and_the_row_goes_in(db_url, tmp_path):
+    """QA round 12: Texas rolls write N/A for an unknown sale price; the row was rejected (and its owner never
+    screened), and the screening page refused the whole file."""
+    roll = tmp_path / "roll_FICTIONAL.csv"
+    roll.write_text(HEADER + "100-1,1 Sample St,P,FICTIONAL SMITH JOHN,,01/02/2020,N/A\n"
+                             "100-2,2 Sample St,P,FICTIONAL DOE JANE,,  n/d ,-\n"
+                             "100-3,3 Sample St,P,FICTIONAL ROE RICHARD,,01/02/2020,(1000)\n")
+    mapping = _roll_mapping("FICTIONAL Webb", "[APN]").replace(
+        "    target: parcel\n", "    target: parcel\n    properties:\n"
+        '      acquisitionDate: {column: DEED_DATE, date_format: "%m/%d/%Y"}\n'
+        '      price: {template: "{SALE_PRICE} USD"}\n')
+    summary = _import(db_url, roll, mapping)
+    assert [where for where, _ in summary.rejected] == ["roll_FICTIONAL.csv line 4 (data row 3)"]  # '(1000)' is no value in words
+    with store_db.session_scope(db_url) as s:
+        links = s.scalars(select(Link).where(Link.kind == "Ownership")).all()
+        assert sorted(link.properties.get("acquisitionDate", [""])[0] for link in links) == ["", "2020-01-02"]
+        assert all("price" not in link.properties for link in links)
+    strict = mapping.replace("name: County property roll\n", "name: County property roll\nempty_values: []\n")
+    again = _import(db_url, roll, strict)
+    assert len(again.rejected) == 3  # a mapping can say every cell is a value

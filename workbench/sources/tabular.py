@@ -223,6 +223,12 @@ class LinkMapping:
     properties: dict[str, ValueSpec]
 
 
+# What rolls, registries and declarations write in a cell that has no value: 'N/A', 'n/d' (no disponible),
+# 's/d' (sin dato), a dash. A mapping's ``empty_values`` replaces the list (``[]``: every cell is a value).
+DEFAULT_EMPTY_VALUES = frozenset({"n/a", "na", "n.a.", "n/d", "nd", "n.d.", "s/d", "sin dato", "no disponible",
+                                  "-", "--", "---", "null", "none"})
+
+
 @dataclass
 class TableMapping:
     name: str
@@ -232,6 +238,9 @@ class TableMapping:
     source: dict[str, Any]
     sheet: str | None = None
     text: str = ""
+    # Cells that say "no value" in words (compared trimmed and case-blind): read as blank cells, so a sale
+    # price of 'N/A' leaves the price out rather than rejecting the row, and with it its owner's screening.
+    empty_values: frozenset[str] = field(default_factory=lambda: DEFAULT_EMPTY_VALUES)
 
     def columns(self) -> set[str]:
         cols: set[str] = set()
@@ -507,7 +516,15 @@ def load_mapping(text: str, name: str = "mapping") -> TableMapping:
     if not isinstance(source, dict):
         raise MappingError(f"{name}: source: expected a mapping (title, publisher, source_type, reliability)")
     _check_source_fields(name, source)
-    return TableMapping(str(data.get("name") or name), entities, links, screen, source, data.get("sheet"), text)
+    empty = data.get("empty_values", None)
+    if empty is None:
+        empty_values = DEFAULT_EMPTY_VALUES
+    elif isinstance(empty, list) and all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in empty):
+        empty_values = frozenset(str(v).strip().casefold() for v in empty)
+    else:
+        raise MappingError(f"{name}: empty_values: expected a list of texts (e.g. ['N/A', '-']), not {_shape(empty)}")
+    return TableMapping(str(data.get("name") or name), entities, links, screen, source, data.get("sheet"), text,
+                        empty_values)
 
 
 # ---- reading -------------------------------------------------------------------------------
@@ -574,10 +591,16 @@ def check_workbook(path: Path) -> None:
 def located_rows(path: str | Path, mapping: TableMapping | None = None) -> Iterator[tuple[Place, dict]]:
     """Stream (place, row) from CSV or XLSX: every message about a row names its place."""
     path = Path(path)
-    if is_workbook(path):
-        yield from _xlsx_rows(path, mapping)
-    else:
-        yield from _csv_rows(path, mapping)
+    rows = _xlsx_rows(path, mapping) if is_workbook(path) else _csv_rows(path, mapping)
+    empty = mapping.empty_values if mapping is not None else frozenset()
+    if not empty:
+        yield from rows
+        return
+    for place, row in rows:
+        for column, value in row.items():
+            if type(value) is str and value.strip().casefold() in empty:  # not a FormulaCell: its reason stands
+                row[column] = None
+        yield place, row
 
 
 def read_rows(path: str | Path, mapping: TableMapping | None = None) -> Iterator[tuple[int, dict]]:
