@@ -124,3 +124,28 @@ def test_a_cell_that_says_no_value_in_words_is_a_blank_cell_and_the_row_goes_in(
     strict = mapping.replace("name: County property roll\n", "name: County property roll\nempty_values: []\n")
     again = _import(db_url, roll, strict)
     assert len(again.rejected) == 3  # a mapping can say every cell is a value
+
+
+def test_a_workbook_whose_table_starts_below_a_title_and_blank_rows_is_read_from_its_header(db_url, tmp_path):
+    """QA round 12: a declaration exported with a title row (merged across the columns) and blank rows above its
+    header was refused as having no header row, or as missing every column."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["DECLARACIÓN PATRIMONIAL (FICTIONAL) — bienes inmuebles"])
+    sheet.merge_cells("A1:G1")
+    sheet.append([])
+    sheet.append(HEADER.strip().split(","))
+    sheet.append(["100-7", "7 Sample St", "P", "FICTIONAL SMITH JOHN", "", "01/02/2020", "1"])
+    sheet.append([])
+    sheet.append(["100-8", "8 Sample St", "P", "FICTIONAL DOE JANE", "", "01/02/2020", "1"])
+    path = tmp_path / "roll_FICTIONAL.xlsx"
+    book.save(path)
+    summary = _import(db_url, path, _roll_mapping("FICTIONAL Webb", "[APN]"))
+    assert summary.rejected == [] and sorted(p["parcelNumber"][0] for p in _parcels(db_url)) == ["100-7", "100-8"]
+    with store_db.session_scope(db_url) as s:
+        from workbench.store.models import Citation
+
+        rows = sorted({c.locator for c in s.scalars(select(Citation))})
+    assert rows == ["row 1", "row 2"]  # data rows counted from the header, as in a CSV file

@@ -764,6 +764,30 @@ def _csv_rows(path: Path, mapping: TableMapping | None) -> Iterator[tuple[Place,
         raise TableError(path.name, Place(number + 1, ended + 1), f"malformed CSV: {exc}") from exc
 
 
+HEADER_ROWS_SCANNED = 20  # how far down a sheet its header may start (a title, a date, blank rows above it)
+
+
+def _sheet_header(path: Path, rows: Iterator, mapping: TableMapping | None) -> tuple[int, list[str]]:
+    """The sheet's header row (its number, its names): the first row holding every column the mapping reads,
+    within the first HEADER_ROWS_SCANNED rows, so a title or blank rows above the table (as declarations and
+    county exports have them) are passed over; else the first row that is not blank, whose missing columns
+    ``_check_header`` then names."""
+    wanted = mapping.columns() if mapping is not None else set()
+    first: tuple[int, list[str]] | None = None
+    for sheet_row, cells in enumerate(rows, start=1):
+        names = [h.strip() if isinstance(h, str) else "" for h in cells]
+        if any(names):
+            if first is None:
+                first = (sheet_row, names)
+            if wanted <= set(names):
+                return sheet_row, names
+        if sheet_row >= HEADER_ROWS_SCANNED:
+            break
+    if first is None:
+        raise TableError(path.name, None, "the sheet is empty")
+    return first
+
+
 def _xlsx_rows(path: Path, mapping: TableMapping | None) -> Iterator[tuple[Place, dict]]:
     from openpyxl import load_workbook
 
@@ -787,16 +811,13 @@ def _xlsx_rows(path: Path, mapping: TableMapping | None) -> Iterator[tuple[Place
         rows = _sheet_rows(book, sheet)
         opened.append(rows)
         try:
-            try:
-                header = [h.strip() if isinstance(h, str) else "" for h in next(rows)]
-            except StopIteration:
-                raise TableError(path.name, None, "the sheet is empty") from None
+            header_row, header = _sheet_header(path, rows, mapping)
             _check_header(path, header, mapping)
         except TableError as exc:  # a README before the table: say which sheet was read, and how to name another
             raise TableError(exc.file, exc.where, f"{exc.message}; {_which_sheet(book, sheet, mapping)}") from None
         merged = _merged_ranges(book, sheet)
         number = 0
-        for sheet_row, cells in enumerate(rows, start=2):  # the header is the sheet's row 1
+        for sheet_row, cells in enumerate(rows, start=header_row + 1):
             if merged is not None:
                 cells = merged.fill(cells, sheet_row)
             if not any(isinstance(c, _NotComputed) or (c is not None and c.strip()) for c in cells):
