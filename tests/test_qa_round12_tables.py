@@ -149,3 +149,24 @@ def test_a_workbook_whose_table_starts_below_a_title_and_blank_rows_is_read_from
 
         rows = sorted({c.locator for c in s.scalars(select(Citation))})
     assert rows == ["row 1", "row 2"]  # data rows counted from the header, as in a CSV file
+
+
+def test_the_registry_mapping_keeps_namesake_officers_of_two_companies_apart(db_url, tmp_path):
+    """QA round 12: officers were found again by name alone, so 'GARCIA LOPEZ JUAN' at two companies became one
+    person linking the companies, a connection no record states."""
+    from pathlib import Path
+
+    mapping_path = Path(__file__).resolve().parents[1] / "fixtures" / "mappings" / "state_company_registry_real.yml"
+    registry = tmp_path / "registry_FICTIONAL.csv"
+    registry.write_text(
+        "FILE_NUMBER,ENTITY_NAME,STATUS,FORMED,REGISTERED_AGENT,OFFICER_NAME,OFFICER_TITLE\n"
+        "FICT-1,FICTIONAL ALFA LLC,Active,2018-06-01,FICTIONAL AGENT Uno,FICTIONAL GARCIA LOPEZ JUAN,Manager\n"
+        "FICT-2,FICTIONAL BETA LLC,Active,2019-06-01,FICTIONAL AGENT Dos,FICTIONAL GARCIA LOPEZ JUAN,Member\n"
+        "FICT-1,FICTIONAL ALFA LLC,Active,2018-06-01,FICTIONAL AGENT Uno,FICTIONAL GARCIA LOPEZ JUAN,Manager\n",
+        encoding="utf-8")
+    _import(db_url, registry, mapping_path.read_text(encoding="utf-8"), mapping_path.name)
+    with store_db.session_scope(db_url) as s:
+        officers = s.scalars(select(Entity).where(Entity.caption == "FICTIONAL GARCIA LOPEZ JUAN")).all()
+        served = {o.id: {link.target_id for link in s.scalars(select(Link).where(Link.source_id == o.id))}
+                  for o in officers}
+    assert len(officers) == 2 and all(len(companies) == 1 for companies in served.values())  # one each, found again
