@@ -354,7 +354,12 @@ def test_the_network_page_downloads_the_neighbourhood_for_gephi_at_the_depth_cho
     graph = nx.read_graphml(io.BytesIO(near.content))
     assert set(graph.nodes) == {world["company"], world["official"]}  # the trafficker is two steps away
     assert graph.nodes[world["official"]]["label"] == "Rosa Elena Mendez Ruiz"
-    farther = nx.read_gexf(io.BytesIO(client.get(form.group(1), params={"format": "gexf", "depth": 2}).content))
+    assert "not an official designation" in graph.graph["note"]  # as every export says
+    gexf = client.get(form.group(1), params={"format": "gexf", "depth": 2}).content
+    assert b"<description>Research network exported from the sanctions-target workbench - not an official" in gexf
+    as_json = client.get(form.group(1), params={"format": "json"}).json()
+    assert "not an official designation" in as_json["graph"]["note"]
+    farther = nx.read_gexf(io.BytesIO(gexf))
     assert {world["company"], world["official"], world["trafficker"]} <= set(farther.nodes)
     assert client.get(form.group(1), params={"format": "pdf"}).status_code == 422
     assert client.get("/entities/no-such-entity/network/export").status_code == 404

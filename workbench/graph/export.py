@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 from typing import Any
+from xml.sax.saxutils import escape as xml_escape
 
 import networkx as nx
 from sqlalchemy.orm import Session
@@ -20,6 +21,9 @@ from workbench.graph.projection import use_projection
 from workbench.schema import ValidationError
 
 FORMATS = ("graphml", "gexf", "json")
+# Every file says what it is, as the dossier exports do: a graph opened in Gephi is read far from the workbench.
+NOTE = ("Research network exported from the sanctions-target workbench - not an official designation: "
+        "links are researchers' entries, each cited to its sources in the workbench")
 MEDIA_TYPES = {"graphml": "application/graphml+xml", "gexf": "application/gexf+xml", "json": "application/json"}
 
 
@@ -36,7 +40,7 @@ def export_graph(session: Session, around: str | None = None, depth: int = 1) ->
     with use_projection(session) as proj:
         source = proj.graph if ids is None else proj.graph.subgraph(ids)
         designated = proj.designated
-        out = nx.MultiDiGraph()
+        out = nx.MultiDiGraph(note=NOTE)
         out.add_nodes_from(
             (node, {**_clean(attrs), "label": attrs.get("caption", node), "designated": node in designated})
             for node, attrs in source.nodes(data=True)
@@ -56,8 +60,14 @@ def serialise(graph: nx.MultiDiGraph, fmt: str) -> bytes:
         nx.write_graphml(graph, buffer, encoding="utf-8")
         return buffer.getvalue()
     nx.write_gexf(_with_link_ids(graph), buffer, encoding="utf-8")
-    # networkx files the link id under its own name as well; Gephi shows it as a column, so it says what it is
-    return buffer.getvalue().replace(b'title="networkx_key"', b'title="link id"', 1)
+    # networkx files the link id under its own name as well; Gephi shows it as a column, so it says what it is.
+    # GEXF keeps no graph attributes: the note goes in the file's own description.
+    out = buffer.getvalue().replace(b'title="networkx_key"', b'title="link id"', 1)
+    note = graph.graph.get("note")
+    if note:
+        description = "<description>" + xml_escape(note) + "</description>"
+        out = out.replace(b"</creator>", b"</creator>\n    " + description.encode("utf-8"), 1)
+    return out
 
 
 def _with_link_ids(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
