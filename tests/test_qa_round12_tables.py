@@ -3,6 +3,7 @@ a blank key, and a value the row's kind has no place for, are said rather than p
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from workbench.sources.tabular import import_table, load_mapping
@@ -170,3 +171,17 @@ def test_the_registry_mapping_keeps_namesake_officers_of_two_companies_apart(db_
         served = {o.id: {link.target_id for link in s.scalars(select(Link).where(Link.source_id == o.id))}
                   for o in officers}
     assert len(officers) == 2 and all(len(companies) == 1 for companies in served.values())  # one each, found again
+
+
+def test_a_quote_never_closed_is_named_at_the_line_it_opens(db_url, tmp_path):
+    """QA round 12: a stray quote swallowed the rest of the file into one cell, and the message named the file's
+    last line ('has 2 cells, the header has 7') rather than where the quote opened."""
+    from workbench.sources.tabular import TableError
+
+    good = "".join(f"100-{n},{n} Sample St,P,FICTIONAL OWNER {n},,01/02/2020,1\n" for n in range(1, 5))
+    roll = tmp_path / "roll_FICTIONAL.csv"
+    roll.write_text(HEADER + good + '100-9,"9 Sample St,P,FICTIONAL OWNER 9,,01/02/2020,1\n' + good, encoding="utf-8")
+    with pytest.raises(TableError) as refused:
+        _import(db_url, roll, _roll_mapping("FICTIONAL Webb", "[APN]"))
+    assert "line 6" in str(refused.value) and "a quoted cell opened on line 6 is never closed" in str(refused.value)
+    assert _parcels(db_url) == []  # nothing of the file

@@ -751,17 +751,29 @@ def _csv_rows(path: Path, mapping: TableMapping | None) -> Iterator[tuple[Place,
     _check_header(path, header, mapping)
     number = 0
     ended = reader.line_num  # the last line read; a record starts on the next (and may span several)
+    last_line = text.count("\n") + (0 if text.endswith("\n") else 1)
     try:
         for cells in reader:
+            ended_before = ended
             place, ended = Place(number + 1, ended + 1), reader.line_num
             if not any(c.strip() for c in cells):
                 continue
             number += 1
             if len(cells) != len(header):
+                if _unclosed_quote(cells, len(header), place_line := ended_before + 1, ended, last_line):
+                    raise TableError(path.name, place, f"a quoted cell opened on line {place_line} is never closed: "
+                                                       f"lines {place_line}-{ended} were read as one row (a stray "
+                                                       '" in a value?)')
                 raise TableError(path.name, place, f"has {len(cells)} cells, the header has {len(header)}")
             yield place, dict(zip(header, cells))
     except csv.Error as exc:
         raise TableError(path.name, Place(number + 1, ended + 1), f"malformed CSV: {exc}") from exc
+
+
+def _unclosed_quote(cells: list[str], width: int, first_line: int, last_read: int, last_line: int) -> bool:
+    """Whether a short row is a quote never closed: it ran from its line to the end of the file, and a cell
+    holds line breaks (the lines swallowed). 'Has 2 cells' named the symptom at the file's last line."""
+    return len(cells) < width and last_read >= last_line and last_read > first_line and any("\n" in c for c in cells)
 
 
 HEADER_ROWS_SCANNED = 20  # how far down a sheet its header may start (a title, a date, blank rows above it)
