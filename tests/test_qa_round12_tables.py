@@ -185,3 +185,19 @@ def test_a_quote_never_closed_is_named_at_the_line_it_opens(db_url, tmp_path):
         _import(db_url, roll, _roll_mapping("FICTIONAL Webb", "[APN]"))
     assert "line 6" in str(refused.value) and "a quoted cell opened on line 6 is never closed" in str(refused.value)
     assert _parcels(db_url) == []  # nothing of the file
+
+
+def test_a_key_repeated_with_other_values_in_one_file_is_said_once_for_the_record(db_url, tmp_path):
+    """QA round 12: one APN on 513 rows of a roll, each with another address, became one parcel with 508
+    addresses and the summary said 'warnings 0'."""
+    rows = "".join(f"555-000-001,{n} Sample St,P,FICTIONAL OWNER {n},,01/02/2020,1\n" for n in range(1, 9))
+    rows += "555-000-002,1 Other St,P,FICTIONAL OWNER 1,,01/02/2020,1\n"  # the same owner again: same values
+    roll = tmp_path / "roll_FICTIONAL.csv"
+    roll.write_text(HEADER + rows, encoding="utf-8")
+    mapping = _roll_mapping("FICTIONAL Webb", "[APN]").replace(
+        "      parcelNumber: APN\n", "      parcelNumber: APN\n      address: SITUS_ADDRESS\n")
+    summary = _import(db_url, roll, mapping)
+    said = [message for _, message in summary.warnings if "is given on" in message]
+    assert said == ["Parcel 555-000-001 (RealEstate) is given on 8 rows (1, 2, 3, 4, 5 and 3 more) with different "
+                    "situs address: every value is kept, each cited to its row; check the mapping's keys if these are "
+                    "not one record"], summary.warnings

@@ -61,7 +61,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workbench.schema import ValidationError, registry
+from workbench.schema import Registry, ValidationError, registry
 from workbench.sources.bulk import CHUNK, IMPORTER_VERSION, BulkWriter, ImportSummary
 from workbench.sources.files import store_file
 from workbench.store.entities import NotFound
@@ -1410,6 +1410,7 @@ def import_table(session: Session, actor: Actor, path: str | Path, mapping: Tabl
     writer = BulkWriter(session, actor, summary)
     writer.load_existing(prefix="tbl-")
     same = _SameLinks(writer)
+    repeats = _RepeatedKeys()
     for place, row in rows:
         where = f"{path.name} {place}"
         try:
@@ -1418,10 +1419,49 @@ def import_table(session: Session, actor: Actor, path: str | Path, mapping: Tabl
             summary.reject(where, str(exc))
         else:
             apply_plan(writer, plan, source_id, _row_locator(place.row), IMPORTED_BY, where, same)
+            repeats.add(plan, place.row)
         if writer.pending() >= CHUNK:
             writer.flush()
         if progress:
             progress(place.row, len(rows))
     writer.flush()
+    summary.warnings += [(path.name, message) for message in repeats.messages(writer.reg)]
     summary.details["rows"] = len(rows)
     return summary
+
+
+class _RepeatedKeys:
+    """Records the file gives again under the same keys with other values (one APN on 513 rows, each with
+    another address): every value is kept, each cited to its row, and the summary says so once per record,
+    since a key column that repeats where it should not (a wrong column mapped) otherwise passes unseen."""
+
+    SHOWN_ROWS = 5
+
+    def __init__(self):
+        self.first: dict[str, tuple[int, dict[str, list[str]]]] = {}  # id -> (first row, its values)
+        self.differing: dict[str, tuple[str, str, set[str], list[int]]] = {}  # id -> (kind, caption, props, rows)
+
+    def add(self, plan: RowPlan, row_number: int) -> None:
+        for entity_id, kind, values, _warnings in plan.entities:
+            seen = self.first.get(entity_id)
+            if seen is None:
+                self.first[entity_id] = (row_number, values)
+                continue
+            props = {p for p in set(values) | set(seen[1]) if values.get(p) and seen[1].get(p)
+                     and set(values[p]) != set(seen[1][p])}
+            if props:
+                entry = self.differing.setdefault(entity_id, (kind, (seen[1].get("name") or [entity_id])[0],
+                                                              set(), [seen[0]]))
+                entry[2].update(props)
+                entry[3].append(row_number)
+
+    def messages(self, reg: Registry) -> list[str]:
+        out = []
+        for kind, caption, props, rows in self.differing.values():
+            known = reg.entity_kind(kind).properties
+            labels = ", ".join(sorted(known[p].label.lower() if p in known else p for p in props))
+            shown = ", ".join(map(str, rows[:self.SHOWN_ROWS])) + (f" and {len(rows) - self.SHOWN_ROWS} more"
+                                                                  if len(rows) > self.SHOWN_ROWS else "")
+            out.append(f"{caption} ({kind}) is given on {len(rows)} rows ({shown}) with different {labels}: every "
+                       "value is kept, each cited to its row; check the mapping's keys if these are not one record")
+        return out
