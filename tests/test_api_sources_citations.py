@@ -298,3 +298,15 @@ def test_a_leak_is_withheld_unless_someone_says_it_may_be_released(client):
     box = re.search(r'<input type="checkbox" name="releasable"[^>]*>', form).group(0)
     assert "checked" not in box and 'aria-describedby="src-releasable-help"' in box
     assert "Leave it unticked for a leak" in form
+
+
+def test_a_plain_text_document_is_a_source_and_binary_under_a_txt_name_is_not(client):
+    """QA round 12: a plain-text note (nota_FICTIONAL.txt) was refused as 'not an accepted file'."""
+    text = "Acta de cabildo (FICTIONAL)\nSesión ordinaria, punto 4: nombramiento del director de seguridad.\n"
+    made = upload(client, "nota_FICTIONAL.txt", text.encode("utf-8"), content_type="text/plain")
+    assert made.status_code == 201, made.text
+    assert (made.json()["media_type"], made.json()["title"]) == ("text/plain", "nota_FICTIONAL.txt")
+    stored = client.get(f"/sources/{made.json()['id']}/file")
+    assert stored.content == text.encode("utf-8") and stored.headers["content-disposition"].startswith("attachment")
+    binary = upload(client, "notes.txt", b"\x7fELF\x02\x01\x01 not text", content_type="text/plain")
+    assert binary.status_code == 422 and "is not an accepted file" in binary.json()["errors"]["file"][0]

@@ -25,11 +25,12 @@ from workbench.store import entities as store
 from workbench.store.models import Source, StoredFile
 from workbench.store.permissions import Actor
 
-DOCUMENT_TYPES = ("application/pdf", "text/html", "image/png", "image/jpeg", "image/gif", "image/webp")
+DOCUMENT_TYPES = ("application/pdf", "text/html", "image/png", "image/jpeg", "image/gif", "image/webp", "text/plain")
 TABLE_TYPES = ("text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 # How a refusal names the accepted types.
 TYPE_NAMES = {"application/pdf": "PDF", "text/html": "HTML", "image/png": "PNG", "image/jpeg": "JPEG",
-              "image/gif": "GIF", "image/webp": "WebP", "text/csv": "CSV (UTF-8)", TABLE_TYPES[1]: "XLSX"}
+              "image/gif": "GIF", "image/webp": "WebP", "text/csv": "CSV (UTF-8)", TABLE_TYPES[1]: "XLSX",
+              "text/plain": "plain text (UTF-8)"}
 
 
 class UploadRejected(ValueError):
@@ -71,6 +72,15 @@ def sniff(data: bytes, name: str = "") -> str | None:
     return None
 
 
+def _plain_text(data: bytes) -> bool:
+    """UTF-8 text without NUL or other control characters than line breaks and tabs (no binary under a .txt)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return False
+    return not any(ord(c) < 32 and c not in "\n\r\t\f" for c in text)
+
+
 def _refuse_unreadable_text(data: bytes, name: str) -> None:
     """A .csv that is text in another encoding (Excel's 'CSV' is Windows-1252; some tools write
     UTF-16) gets a message that says so and where, not 'not an accepted file'."""
@@ -94,6 +104,9 @@ async def read_upload(upload: UploadFile, max_bytes: int, accept: tuple[str, ...
     media_type = sniff(data, name)
     if media_type is None and "text/csv" in accept and name.lower().endswith((".csv", ".tsv", ".txt")):
         _refuse_unreadable_text(data, name)
+    if (media_type in (None, "text/csv") and "text/plain" in accept and not name.lower().endswith((".csv", ".tsv"))
+            and _plain_text(data)):  # a table is screened or imported with a mapping, not filed as a document
+        media_type = "text/plain"  # a document (a transcript, notes, a docket copied out): kept as the bytes it is
     if media_type is None or media_type not in accept:
         claimed = upload.content_type or "unknown type"
         raise UploadRejected(f"{name} ({claimed}) is not an accepted file: its content is not one of "

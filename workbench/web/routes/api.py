@@ -388,7 +388,7 @@ def source_create(body: SourceIn, actor: Actor = Depends(current_actor), session
 
 
 @router.post("/sources/upload", response_model=SourceUploadOut, status_code=201,
-             summary="Add a source by uploading its file (PDF, HTML or image; checked by content)")
+             summary="Add a source by uploading its file (PDF, HTML, image or UTF-8 plain text; checked by content)")
 async def source_upload(file: UploadFile = File(description="the document"),
                         title: str | None = Form(None, description="defaults to the file name"),
                         url: str | None = Form(None), publisher: str | None = Form(None),
