@@ -209,7 +209,7 @@ def test_a_decided_hit_cannot_be_decided_again_and_keeps_what_it_created(db_url,
     token = client.headers["X-CSRF-Token"]
     first = client.post(f"/screening/items/{item_id}", data={"csrf_token": token, "verdict": "confirmed",
                                                              "job_id": job_id, "version": "1"})
-    assert first.status_code == 200 and "2 new record(s) created" in " ".join(_flashes(first.text))
+    assert first.status_code == 200 and "2 new records created" in " ".join(_flashes(first.text))
     with session_scope(db_url) as s:
         created = list(s.get(ReviewItem, item_id).created_entities)
     assert len(created) == 2

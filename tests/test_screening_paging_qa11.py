@@ -138,7 +138,7 @@ def test_a_large_jobs_review_queue_comes_a_page_at_a_time_best_open_hits_first(c
     assert "Unsure (1)" in page and f"Rejected ({also})" in page and f"Open ({len(hits) - 1 - also})" in page
     unsure = client.get(f"/screening/{job_id}", params={"show": "unsure"}).text
     assert _rows(unsure) == [(top[0], "unsure")] and 'value="confirmed"' in _row_body(unsure, top[0])
-    assert '<p id="queue-range">Hits 1–1 of 1 unsure, best score first.</p>' in unsure
+    assert '<p id="queue-range">Hit 1 of 1 unsure, best score first.</p>' in unsure
     assert '<p id="queue-range">None confirmed.</p>' in client.get(f"/screening/{job_id}", params={"show": "confirmed"}).text
     listed = client.get(f"/screening/{job_id}", params={"show": "rejected"}).text
     assert (rejected, "rejected") in _rows(listed) and len(_rows(listed)) == also

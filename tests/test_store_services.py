@@ -118,7 +118,7 @@ def test_multi_step_change_that_fails_part_way_leaves_nothing(db_url, researcher
         create_link(s, researcher, "Ownership", owner.id, company.id, {"percentage": "60"})
         create_link(s, researcher, "Occupancy", company.id, owner.id)  # not allowed: fails
     with session_scope(db_url) as s:
-        assert stats(s) == {"entities": {}, "links": {}, "names": 0, "sources": 0, "citations": 0}
+        assert stats(s) == {"entities": {}, "links": {}, "names": 0, "sources": 0, "citations": 0, "merged": 0}
         assert s.scalar(select(func.count()).select_from(AuditEntry)) == 0
 
 

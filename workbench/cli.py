@@ -215,6 +215,8 @@ def stats(as_json: bool = typer.Option(False, "--json", help="One JSON object.")
         table.add_row(f"links: {link_label(kind)}", str(n))
     for key in ("names", "sources", "citations"):
         table.add_row(key, str(result[key]))
+    if result["merged"]:
+        table.add_row("entries merged into others (not counted above)", str(result["merged"]))
     console.print(table)
 
 

@@ -38,7 +38,17 @@ Validator = Callable[[str, dict, "Registry"], Checked]
 
 _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 _COUNTRY_RE = re.compile(r"^[a-z]{2}(-[a-z0-9]{1,3})?$")
-_MONEY_RE = re.compile(r"^\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*([A-Za-z]{3})?\s*$")
+# An amount: digits with commas between thousands or none, a point before the fraction; an ISO currency code
+# before or after it and a currency sign before it, each optional ('USD 450,000', '$450,000', '450000.50 MXN').
+_MONEY_RE = re.compile(r"^(?:(?P<before>[A-Za-z]{3})\s*)?(?P<sign>US\$|MX\$|\$|€|£)?\s*"
+                       r"(?P<amount>\d{1,3}(?:,\d{3})+|\d+)(?P<fraction>\.\d+)?\s*(?P<after>[A-Za-z]{3})?$",
+                       re.IGNORECASE)
+# Currency signs that name one currency. A bare '$' names none: it is the U.S. dollar's sign and the Mexican
+# peso's (and a dozen others'), and this workbench holds both U.S. and Mexican assets.
+_MONEY_SIGNS = {"US$": "USD", "MX$": "MXN", "€": "EUR", "£": "GBP"}
+MONEY_HELP = ("An amount, with commas between thousands or none and a point before cents, and an optional ISO "
+              "currency code before or after it: 450000, 450,000.50 MXN, USD 450,000, US$450,000. A bare $ is "
+              "both the dollar's and the peso's sign: add the code (450000 USD, 450000 MXN) to keep the currency.")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _ALNUM = re.compile(r"[^\W_]")  # exactly the characters str.isalnum() accepts
@@ -169,15 +179,29 @@ def check_email(raw: str, spec: dict, registry: Registry) -> Checked:
 
 
 def check_money(raw: str, spec: dict, registry: Registry) -> Checked:
-    value = _strip(raw).replace("$", "")
+    """An amount as ``AMOUNT`` or ``AMOUNT CODE`` ('450000.50 MXN'), from any of the forms MONEY_HELP names, so
+    that every money property (an asset's value, an ownership's price) takes the same ones. A currency given
+    by its code or by a sign that names one is kept; a bare '$' keeps the amount alone, with a warning."""
+    value = " ".join(_strip(raw).split())
     if not value:
         return Checked(None)
     match = _MONEY_RE.match(value)
     if not match:
-        return Checked(None, errors=[f"'{raw}' is not an amount: use 450000 or 450000 USD"])
-    amount = match.group(1).replace(",", "")
-    currency = (match.group(2) or "").upper()
-    return Checked(f"{amount} {currency}".strip())
+        return Checked(None, errors=[f"'{value}' is not an amount: write it as 450000, 450,000.50, 450000 USD, "
+                                     "USD 450,000 or US$450,000 (commas only between thousands, a point before "
+                                     "cents)"])
+    sign = (match.group("sign") or "").upper()
+    named = [code.upper() for code in (match.group("before"), _MONEY_SIGNS.get(sign), match.group("after")) if code]
+    if len(set(named)) > 1:
+        return Checked(None, errors=[f"'{value}' names two currencies ({' and '.join(dict.fromkeys(named))}): "
+                                     "keep the one the source gives"])
+    amount = match.group("amount").replace(",", "") + (match.group("fraction") or "")
+    currency = named[0] if named else ""
+    warnings = []
+    if sign == "$" and not currency:
+        warnings.append(f"'{value}': $ is both the U.S. dollar's and the Mexican peso's sign, so the amount was "
+                        f"kept without a currency: write {amount} USD or {amount} MXN to record it")
+    return Checked(f"{amount} {currency}".strip(), warnings=warnings)
 
 
 def check_number(raw: str, spec: dict, registry: Registry) -> Checked:

@@ -716,7 +716,11 @@ def add_note(session: Session, actor: Actor, entity_id: str, text: str) -> Note:
 # ---- statistics ------------------------------------------------------------------------------
 
 def stats(session: Session) -> dict:
-    entities = dict(session.execute(select(Entity.kind, func.count()).group_by(Entity.kind)).all())
+    """The store's contents as lists and pages count them: an entry merged into another is no entry of its own
+    (it is counted apart, as ``merged``), so a kind's count and its list agree."""
+    entities = dict(session.execute(select(Entity.kind, func.count()).where(Entity.merged_into.is_(None))
+                                    .group_by(Entity.kind)).all())
+    merged = int(session.scalar(select(func.count()).select_from(Entity).where(Entity.merged_into.is_not(None))) or 0)
     links = dict(session.execute(select(Link.kind, func.count()).group_by(Link.kind)).all())
     return {
         "entities": {k: int(v) for k, v in sorted(entities.items())},
@@ -724,6 +728,7 @@ def stats(session: Session) -> dict:
         "names": int(session.scalar(select(func.count()).select_from(Name)) or 0),
         "sources": int(session.scalar(select(func.count()).select_from(Source)) or 0),
         "citations": int(session.scalar(select(func.count()).select_from(Citation)) or 0),
+        "merged": merged,
     }
 
 

@@ -1,15 +1,16 @@
 """Forms generated from ``schema/``: field descriptions for the templates and parsing of the post.
 
 Each property becomes one input per existing value plus an empty one for a new value (inputs
-named ``p.<property>``), so multi-valued properties need no JavaScript. The templates decide
-how a field looks from its ``widget``; nothing here renders HTML.
+named ``p.<property>``), so multi-valued properties need no JavaScript. A property a record holds one
+value of (a link's dates, a choice such as a link's confidence) gets one input, and topics one select of
+several choices. The templates decide how a field looks from its ``widget``; nothing here renders HTML.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,7 @@ from urllib.parse import urlparse
 from starlette.datastructures import FormData
 
 from workbench.schema import Property, ValidationError, registry
+from workbench.types import MONEY_HELP
 
 PREFIX = "p."
 
@@ -34,10 +36,31 @@ class Field:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     input_type: str = "text"
+    single: bool = False  # one value: no spare input for another one
+    multiple: bool = False  # one select of several choices (widget 'select'): topics
 
     @property
     def input_name(self) -> str:
         return PREFIX + self.name
+
+    @property
+    def select_size(self) -> int:
+        """The rows a select of several choices shows at once (all of the topics' twelve do not fit)."""
+        return min(len(self.choices), 6)
+
+    @property
+    def inputs(self) -> list[tuple[str, str | None]]:
+        """Each input the field shows, as (its value, its name for screen readers, None where the visible
+        label names it): one per value held or typed plus an empty one for another value; a single-valued
+        field one (more only for the values an import stored), and a select of several choices one."""
+        if self.multiple:
+            return [("", None)]
+        values = list(self.values)
+        spare = None if self.single else len(values)
+        if spare is not None or not values:
+            values.append("")
+        return [(value, None if k == 0 else f"{self.label}, {'another value' if k == spare else f'value {k + 1}'}")
+                for k, value in enumerate(values)]
 
     @property
     def refused(self) -> list[int]:
@@ -46,12 +69,20 @@ class Field:
         left empty); none without errors. The spare "another value" input is never one of them."""
         if not self.errors:
             return []
+        if self.multiple:  # one select holds them all
+            return [0]
         said = "\n".join(self.errors)
         quoted = [k for k, value in enumerate(self.values) if f"'{value}'" in said]
         return quoted or list(range(len(self.values))) or [0]
 
 
 _INPUT_TYPES = {"date": "text", "url": "url", "email": "email", "number": "text", "percentage": "text"}
+# Property types whose values are tags an entry holds several of at once: one select of several choices.
+# Other choices (a gender, a territory's level, a link's confidence) are one select of one choice.
+MULTIPLE_CHOICE_TYPES = frozenset({"topic"})
+# What a validator accepts, said under each field of its type: the check and its help in one place
+# (workbench/types.py), so that the help cannot promise a form the check refuses.
+_VALIDATOR_HELP = {"money": MONEY_HELP}
 
 
 def _choices(prop: Property) -> list[tuple[str, str]]:
@@ -64,24 +95,29 @@ def _choices(prop: Property) -> list[tuple[str, str]]:
 
 def fields_for(props: dict[str, Property], values: dict[str, list[str]] | None = None,
                errors: dict[str, list[str]] | None = None,
-               warnings: dict[str, list[str]] | None = None) -> list[Field]:
+               warnings: dict[str, list[str]] | None = None, single: Iterable[str] = ()) -> list[Field]:
+    """``single``: properties the record holds one value of besides its choices (a link's dates, which the
+    store keeps in the link's start and end)."""
     values = values or {}
     errors = errors or {}
     warnings = warnings or {}
+    single = set(single)
     result = []
     for name, prop in props.items():
         choices = _choices(prop)
+        multiple = bool(choices) and prop.type.name in MULTIPLE_CHOICE_TYPES
         if choices:
             widget = "select"
         elif prop.type.validator == "text":
             widget = "textarea"
         else:
             widget = "input"
-        help_text = prop.help or prop.type.help
+        help_text = prop.help or _VALIDATOR_HELP.get(prop.type.validator) or prop.type.help
         result.append(Field(name=name, label=prop.label, widget=widget, values=list(values.get(name, [])),
                             required=prop.required, help=help_text, choices=choices,
                             errors=errors.get(name, []), warnings=warnings.get(name, []),
-                            input_type=_INPUT_TYPES.get(prop.type.validator, "text")))
+                            input_type=_INPUT_TYPES.get(prop.type.validator, "text"),
+                            single=name in single or (bool(choices) and not multiple), multiple=multiple))
     return result
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from sqlalchemy import String, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from workbench.labels import page_label, property_label, shortened, value_label
-from workbench.schema import Property, ValidationError, registry
+from workbench.schema import Property, ValidationError, date_order_warnings, registry
 from workbench.store import audit
 from workbench.store.entities import citations_for, get_entity, links_of
 from workbench.store.models import AuditEntry, Citation, Entity, Link, Name, Note, ScreeningJob, Source
@@ -52,8 +52,13 @@ def page_of(total: int, page: int, page_size: int = PAGE_SIZE) -> tuple[int, int
 
 
 def labelled_messages(props: Mapping[str, Property], messages: Mapping[str, list[str]]) -> list[str]:
-    """``{property: [message]}`` (a service's warnings) as 'Label: message' lines for a flash."""
-    return [f"{property_label(props, name)}: {text}" for name, texts in messages.items() for text in texts]
+    """``{property: [message]}`` (a service's warnings) as 'Label: message' lines for a flash; a message that
+    names its property already ('Start 2024-01-01 is after End 2021-12-31') is not named twice."""
+    lines = []
+    for name, texts in messages.items():
+        label = property_label(props, name)
+        lines.extend(text if text.startswith(f"{label} ") else f"{label}: {text}" for text in texts)
+    return lines
 
 
 # ---- lists -----------------------------------------------------------------------------------
@@ -69,6 +74,24 @@ def list_entities(session: Session, kind: str | None = None, offset: int = 0,
     rows = session.execute(query.order_by(Entity.sort_key, Entity.caption, Entity.id)
                            .offset(offset).limit(limit)).scalars().all()
     return list(rows), int(session.scalar(count) or 0)
+
+
+def kind_breakdown(session: Session, kind: str) -> str | None:
+    """How a list of ``kind`` (which takes in the kinds under it) divides by kind, as the home page counts
+    them: '4 organizations, 3 companies' for Organization; None when it holds one kind only."""
+    reg = registry()
+    rows = session.execute(select(Entity.kind, func.count()).where(
+        Entity.merged_into.is_(None), Entity.kind.in_(reg.kinds_descending_from([kind])))
+        .group_by(Entity.kind)).all()
+    counts = {k: int(n) for k, n in rows if n}
+    if len(counts) < 2:
+        return None
+    order = [k for k in reg.kinds_descending_from([kind]) if k in counts]  # the schema's order: the kind first
+    parts = []
+    for name in order:
+        spec = reg.entity_kinds.get(name)
+        parts.append(counted(counts[name], spec.label.lower(), spec.plural.lower()) if spec else f"{counts[name]:,} {name}")
+    return ", ".join(parts)
 
 
 def list_sources(session: Session, query: str | None = None, limit: int = 200,
@@ -217,6 +240,8 @@ class LinkRow:
     other: Entity
     citations: list[Citation] = field(default_factory=list)
     details: list[tuple[str, str]] = field(default_factory=list)  # (property label, values) beside the dates
+    # Its dates in an impossible order (an end before the start): kept as the source says, flagged on the row.
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -279,14 +304,16 @@ def entity_page(session: Session, entity_id: str, history_limit: int | None = 10
 
     facts: list[FactRow] = []
     identifiers: list[FactRow] = []
+    dated = date_warnings_by_property(entity.properties, kind.properties)
     for name, prop in kind.properties.items():
-        for value in entity.properties.get(name, []):
+        for index, value in enumerate(entity.properties.get(name, [])):
             row = FactRow(name, prop.label, value, by_value.get((name, value), []) + by_prop.get(name, []),
                           display=value_label(prop, value))
             if prop.type.validator == "identifier":
                 row.warnings = reg.identifier_warnings(value)
                 identifiers.append(row)
             else:
+                row.warnings = dated.get(name, []) if index == 0 else []  # said once, on the property's first row
                 facts.append(row)
     for name, values in entity.properties.items():  # values the schema no longer declares
         if name not in kind.properties:
@@ -318,7 +345,8 @@ def entity_page(session: Session, entity_id: str, history_limit: int | None = 10
         details = [(property_label(props, name), ", ".join(value_label(props.get(name), v) for v in values))
                    for name, values in link.properties.items() if name not in LINK_DATE_PROPERTIES]
         groups[f"{link.kind}: {heading}"].append(
-            LinkRow(link, "out" if outgoing else "in", label, other, by_link.get(link.id, []), details))
+            LinkRow(link, "out" if outgoing else "in", label, other, by_link.get(link.id, []), details,
+                    date_order_warnings(link.properties, props)))
 
     notes = list(session.execute(select(Note).where(Note.entity_id == entity.id).order_by(Note.id.desc())).scalars())
     sanctions = sanctions_of(session, [entity.id]).get(entity.id, [])
@@ -337,6 +365,24 @@ def entity_page(session: Session, entity_id: str, history_limit: int | None = 10
         status=sanction_status(sanctions), badge=badge_status(entity, sanctions), merged_into=merged_into,
         former=former, history_more=history_more,
     )
+
+
+def date_warnings_by_property(values: Mapping[str, list[str]], props: Mapping[str, Property]) -> dict[str, list[str]]:
+    """What schema.date_order_warnings says of stored dates (a start after the end, a birth in the future), by
+    the property whose row the page flags: the earlier one of a pair ('Founded' after 'Dissolved')."""
+    found: dict[str, list[str]] = {}
+    for name, prop in props.items():
+        if prop.type.validator != "date" or not values.get(name):
+            continue
+        subset, known = {name: list(values[name])}, {name: prop}
+        later = props.get(prop.until) if prop.until else None
+        if later is not None and values.get(later.name):
+            # The later date only as the bound of this one: its own warnings go on its own row.
+            subset[later.name], known[later.name] = list(values[later.name]), replace(later, past=False, until=None)
+        messages = date_order_warnings(subset, known)
+        if messages:
+            found[name] = messages
+    return found
 
 
 _ALL = 10**9  # no limit, as the queries below take one
@@ -716,12 +762,14 @@ class ReviewPage:
             if not self.view:
                 return ""
             return f"None {'hidden' if self.view == 'hidden' else REVIEW_VIEWS[self.view].lower()}."
-        what = "Matches" if self.view == "hidden" else "Hits"
+        one = self.first == self.shown_to  # 'Hit 51 of 51', not 'Hits 51–51 of 51'
+        what = ("Match" if one else "Matches") if self.view == "hidden" else ("Hit" if one else "Hits")
+        span = f"{self.first}" if one else f"{self.first}–{self.shown_to}"
         order = {"": ": open ones first, best score first, then the decided ones",
                  "hidden": " hidden by earlier rejections, by row"}.get(
             self.view, f" {REVIEW_VIEWS[self.view].lower()}, best score first")
         paged = f" {self.size} a page." if self.last > 1 else ""
-        return f"{what} {self.first}–{self.shown_to} of {self.total}{order}.{paged}"
+        return f"{what} {span} of {self.total}{order}.{paged}"
 
     def count(self, view: str) -> int:
         if view == "":
@@ -878,10 +926,115 @@ def work_queues(session: Session, actor) -> list[Queue]:
     ]
 
 
-def recent_changes(session: Session, limit: int = 12) -> list:
-    from workbench.store.models import AuditEntry
+def _ended(end: str | None, today: str) -> bool:
+    """Whether a (partial) end date lies wholly in the past: '2021-12-31' and '2024-06' before 2025-05-01 do,
+    '2025' does not (the year is not over)."""
+    return bool(end) and end < today[:len(end)]
 
-    return list(session.execute(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)).scalars())
+
+def officials_by_state(session: Session, per_state: int = 5, limit: int = 25) -> list[dict[str, Any]]:
+    """The home page's officials, ranked per state by closeness to a designated party (graph exposure, the
+    first ``per_state`` of each state), each marked ``former`` when every position they held has ended (an
+    Occupancy whose end date has passed): still ranked, since a former official's ties matter too, but never
+    read as someone in office. ``positions`` say which ended, and when."""
+    from datetime import date
+
+    from workbench.web import engines
+
+    rows = [r for r in engines.exposure(session) if r["rank"] <= per_state][:limit]
+    people = {r["entity_id"] for r in rows}
+    held: dict[str, list[Link]] = defaultdict(list)
+    if people:
+        for link in session.scalars(select(Link).where(Link.kind == "Occupancy", Link.source_id.in_(people))
+                                    .options(selectinload(Link.target))):
+            held[link.source_id].append(link)
+    today = date.today().isoformat()
+    out = []
+    for row in rows:
+        links = sorted(held.get(row["entity_id"], []), key=lambda l: (l.start_date or "", sort_key(l.target.caption)))
+        row = dict(row)
+        if links:
+            row["positions"] = [f"{l.target.caption} (until {l.end_date})" if _ended(l.end_date, today)
+                                else l.target.caption for l in links]
+        row["former"] = bool(links) and all(_ended(l.end_date, today) for l in links)
+        out.append(row)
+    return out
+
+
+@dataclass
+class RecentChange:
+    """A line of the home page's "Recent changes": the audit entry, what it changed named as the pages name it,
+    and the page where that is now (None when it is gone, or has no page)."""
+
+    entry: AuditEntry
+    what: str  # 'entity.create: Rosa Elena Mendez'
+    href: str | None
+
+
+def recent_changes(session: Session, limit: int = 12) -> list[RecentChange]:
+    """The newest audit entries, each linking to the entity, link, source, dossier, job or hit it changed while
+    that still exists (a link and a citation on its entity's page)."""
+    from workbench.store.models import Dossier, Merge, ReviewItem
+
+    entries = list(session.execute(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)).scalars())
+    ids: dict[str, set[str]] = defaultdict(set)
+    for entry in entries:
+        kind = entry.object_type
+        if kind == "citation":  # filed under what it cites: an entity or a link
+            ids["entity"].add(entry.object_id)
+            ids["link"].add(entry.object_id)
+        elif kind == "judgement":  # 'left|right'
+            ids["entity"].add(entry.object_id.partition("|")[0])
+        else:
+            ids[kind].add(entry.object_id)
+    whole = [i for i in ids["merge"] | ids["review_item"] if i.isdigit()]
+    found = {
+        "entity": entities_by_id(session, ids["entity"]),
+        "link": links_by_id(session, ids["link"]),
+        "source": {s.id: s for s in session.scalars(select(Source).where(Source.id.in_(ids["source"])))},
+        "dossier": {d.id: d for d in session.scalars(select(Dossier).where(Dossier.id.in_(ids["dossier"])))},
+        "screening_job": {j.id: j for j in session.scalars(
+            select(ScreeningJob).where(ScreeningJob.id.in_(ids["screening_job"])))},
+        "merge": {str(m.id): m for m in session.scalars(select(Merge).where(Merge.id.in_([int(i) for i in whole])))},
+        "review_item": {str(r.id): r for r in session.scalars(
+            select(ReviewItem).where(ReviewItem.id.in_([int(i) for i in whole])))},
+    }
+    return [_recent_change(entry, found) for entry in entries]
+
+
+def _recent_change(entry: AuditEntry, found: Mapping[str, Mapping[str, Any]]) -> RecentChange:
+    kind, key = entry.object_type, entry.object_id
+    entities, links = found["entity"], found["link"]
+    state = _state(entry)
+    name: str | None = state.get("caption") or state.get("title")  # as it was: a deleted one is named too
+    href: str | None = None
+
+    def link_page(link: Link) -> str:  # a link is shown on the page of the entity it starts at
+        return f"/entities/{link.source_id}#link-{link.id}"
+
+    if kind == "entity" and key in entities:
+        name, href = entities[key].caption, f"/entities/{key}"
+    elif kind == "link" and key in links:
+        link = links[key]
+        spec = registry().link_kinds.get(link.kind)
+        name = f"{link.source.caption} {spec.label if spec else link.kind} {link.target.caption}"
+        href = link_page(link)
+    elif kind == "citation" and key in entities:
+        name, href = entities[key].caption, f"/entities/{key}"
+    elif kind == "citation" and key in links:
+        href = link_page(links[key])
+    elif kind == "judgement" and key.partition("|")[0] in entities:
+        href = f"/entities/{key.partition('|')[0]}/duplicates#judged"
+    elif kind in ("source", "dossier") and key in found[kind]:
+        name, href = found[kind][key].title, f"/{kind}s/{key}"
+    elif kind == "screening_job" and key in found[kind]:
+        name, href = found[kind][key].file_name, f"/screening/{key}"
+    elif kind == "merge" and key in found[kind]:
+        href = f"/entities/{found[kind][key].winner_id}/duplicates"
+    elif kind == "review_item" and key in found[kind] and found[kind][key].job_id:
+        item = found[kind][key]
+        name, href = item.query_name, f"/screening/{item.job_id}?item={item.id}#item-{item.id}"
+    return RecentChange(entry, f"{entry.action}: {name}" if name else entry.action, href)
 
 
 @dataclass
@@ -1105,6 +1258,37 @@ def confirmed_before(session: Session, items: Iterable[Any]) -> dict[int, Earlie
     jobs = {j.id: j for j in session.execute(select(ScreeningJob).where(ScreeningJob.id.in_(job_ids))).scalars()} \
         if job_ids else {}
     return {item_id: EarlierConfirmation(e, jobs.get(e.job_id)) for item_id, e in chosen.items()}
+
+
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """A count with its noun in the number it takes: '1 hit', '0 hits', '1,204 rows'."""
+    return f"{n:,} {one if n == 1 else many or one + 's'}"
+
+
+@dataclass
+class JobProgress:
+    """The job page's progress sentence, each count with its words in the number it takes ('1 hit', not
+    '1 hits'): the page's script says the same as the counts change (app.js)."""
+
+    rows: str  # '3 of 8 rows', '1 row'
+    hits: str  # '1 hit'
+    skipped: str  # what follows the count of rows without a name
+    hidden: str  # what follows the count of matches hidden by earlier rejections
+    show_hidden: str  # the link to them
+
+
+def job_progress(job: ScreeningJob, hidden: int) -> JobProgress:
+    total = job.total_rows or 0
+    rows = f"{job.done_rows:,} of {counted(total, 'row')}" if total else counted(job.done_rows or 0, "row")
+    one_skipped, one_hidden = job.empty_rows == 1, hidden == 1
+    return JobProgress(
+        rows=rows, hits=counted(job.hits or 0, "hit"),
+        skipped=f"{'row' if one_skipped else 'rows'} had no name to screen and {'was' if one_skipped else 'were'} "
+                "skipped.",
+        hidden=f"{'match was' if one_hidden else 'matches were'} hidden: "
+               f"{'the same name and entry were' if one_hidden else 'the same names and entries were'} rejected "
+               "earlier.",
+        show_hidden="Show it" if one_hidden else "Show them")
 
 
 @dataclass

@@ -81,13 +81,13 @@ def logout(request: Request, actor: Actor | None = Depends(optional_actor), sess
 
 @router.get("/", include_in_schema=False)
 def home(request: Request, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
-    from workbench.web import engines, readmodels
+    from workbench.web import readmodels
 
     jobs = readmodels.list_jobs(session, limit=5)
     return templates.TemplateResponse(request, "home.html", {
         "stats": store.stats(session),
         "jobs": readmodels.job_rows(session, jobs),
         "queues": readmodels.work_queues(session, actor),
-        "priorities": [r for r in engines.exposure(session) if r["rank"] <= 5][:25],
+        "priorities": readmodels.officials_by_state(session),
         "changes": readmodels.recent_changes(session),
     })

@@ -53,6 +53,9 @@ def entity_list(request: Request, kind: str = "", page: int = 1, actor: Actor = 
     statuses = readmodels.sanctions_of(session, [e.id for e in rows])
     return templates.TemplateResponse(request, "entities/list.html", {
         "rows": rows, "total": total, "kind": kind, "page": page, "last": last,
+        # A kind's list takes in the kinds under it (companies are organizations), which the home page counts
+        # apart: the list says how its total divides, in the home page's numbers.
+        "breakdown": readmodels.kind_breakdown(session, kind) if kind else None,
         "status": {e.id: readmodels.badge_status(e, statuses.get(e.id, [])) for e in rows},
         "kinds": list(registry().entity_kinds.values()), "country_label": country_label,
     })
@@ -371,7 +374,8 @@ def _link_form(request: Request, kind_name: str, entity, direction: str, values:
         "kind": kind, "entity": entity, "direction": direction, "link": link, "other": other,
         "base": json.dumps(base, ensure_ascii=False) if base is not None else None,
         "other_name": other_name, "other_id": other_id, "candidates": candidates or [],
-        "fields": fields_for(kind.properties, values, errors),
+        # A link has one start and one end (the store keeps them in its columns): one input each.
+        "fields": fields_for(kind.properties, values, errors, single=readmodels.LINK_DATE_PROPERTIES),
         "form_errors": other_errors(errors, kind.properties),
         "other_kinds": ",".join(registry().kinds_descending_from(kind.target if direction == "out" else kind.source)),
     }, status_code=status)

@@ -199,6 +199,7 @@ def screening_job(job_id: str, request: Request, show: str = "", page: int = 1,
         "entities": entities, "links": readmodels.links_by_id(session, created),
         "running_here": runner_alive(request, job_id), "hidden": queue.hidden,
         "hidden_total": queue.counts.get("hidden", 0), "confirmed_before": confirmed_before,
+        "progress": readmodels.job_progress(job, queue.counts.get("hidden", 0)),
         "target": target, "notices": notices,
         "decided": readmodels.review_item(session, after) if decided_at else None, "decided_at": decided_at,
         "fixed": fixed, "demo_values": [f for f in fixed if f.demo], "real_mappings": real_files,
@@ -270,7 +271,7 @@ def review_decide(item_id: RowId, request: Request, actor: Actor = Depends(curre
     created = len(item.created_entities or [])
     if verdict == "confirmed":
         flash(request, f"Confirmed: row {item.row_number} is {item.matched_name or item.query_name}; "
-                       f"{created} new record(s) created with a citation to the file.")
+                       f"{readmodels.counted(created, 'new record')} created with a citation to the file.")
         if decision.warnings:
             flash(request, f"Row {item.row_number}: " + "; ".join(decision.warnings) + ".", "warning")
     elif verdict == "rejected":

@@ -17,11 +17,24 @@
       headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": csrf },
       body: JSON.stringify(body) }).then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); });
   }
+  function counted(n, one, many) { return n.toLocaleString("en-US") + " " + (n === 1 ? one : many); }
   function el(tag, text, attrs) {
     var node = document.createElement(tag);
     if (text) node.textContent = text;
     Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
     return node;
+  }
+
+  // A refused form: keyboard focus goes to the summary of what was refused (its links lead to the fields),
+  // so keyboard and screen-reader users land on it instead of at the top of the page. Pages whose form
+  // says so in a plain error message (no summary) get focus on that message.
+  var refused = document.getElementById("error-summary");
+  if (!refused && document.querySelector("main form.schema-form")) {
+    refused = document.querySelector("main .flash.error[role=alert]");
+  }
+  if (refused) {
+    if (!refused.hasAttribute("tabindex")) refused.setAttribute("tabindex", "-1");
+    refused.focus();
   }
 
   // Confirmation before destructive submits.
@@ -157,10 +170,15 @@
     var timer = setInterval(function () {
       getJSON(progress.dataset.statusUrl).then(function (s) {
         document.getElementById("job-status").textContent = s.status;
-        document.getElementById("job-rows").textContent = s.done_rows + (s.total_rows ? " of " + s.total_rows : "");
-        document.getElementById("job-hits").textContent = s.hits;
+        // The words as the page's read model says them (readmodels.job_progress): '1 hit', not '1 hits'.
+        document.getElementById("job-rows").textContent = s.total_rows
+          ? s.done_rows.toLocaleString("en-US") + " of " + counted(s.total_rows, "row", "rows") : counted(s.done_rows, "row", "rows");
+        document.getElementById("job-hits").textContent = counted(s.hits, "hit", "hits");
         if (s.rows_without_name) {
-          document.getElementById("job-empty-rows").textContent = s.rows_without_name;
+          var one = s.rows_without_name === 1, count = document.getElementById("job-empty-rows");
+          count.textContent = s.rows_without_name;
+          if (count.nextSibling) count.nextSibling.textContent = " " + (one ? "row" : "rows") +
+            " had no name to screen and " + (one ? "was" : "were") + " skipped.";
           document.getElementById("job-empty").hidden = false;
         }
         var bar = document.getElementById("job-bar");
