@@ -222,3 +222,33 @@ def test_the_jobs_list_tells_uploads_of_one_file_name_apart_and_counts_open_hits
         cells = re.findall(r'<td class="num">(?:<a [^>]*>)?(\d+)', row.group(2))
         open_on_page = client.get(f"/screening/{job_id}").text.count('class="status-open"')
         assert open_on_page > 0 and int(cells[2]) == open_on_page  # rows, hits, open, hidden, skipped
+
+
+def test_a_job_left_running_by_a_stopped_server_says_so_and_resumes_without_doubling_hits(client, db_url):
+    """QA round 12: after a restart, a job killed mid-run still said 'running' with no error; only the Resume
+    button hinted that nothing ran it."""
+    from sqlalchemy import delete, func, select, update
+
+    from workbench.store import db as store_db
+    from workbench.store.models import ReviewItem, ScreeningJob
+
+    job_id = start(client).headers["location"].rsplit("/", 1)[-1]
+    done = wait_until_finished(client, job_id)
+    with store_db.session_scope(db_url) as s:  # as a server killed after the first row leaves it
+        s.execute(delete(ReviewItem).where(ReviewItem.job_id == job_id, ReviewItem.row_number > 1))
+        first_row_hits = s.scalar(select(func.count()).select_from(ReviewItem).where(ReviewItem.job_id == job_id))
+        s.execute(update(ScreeningJob).where(ScreeningJob.id == job_id).values(
+            status="running", done_rows=1, hits=first_row_hits, finished_at=None))
+    page = client.get(f"/screening/{job_id}").text
+    stopped = re.search(r'<p id="job-stopped" class="flash warning">(.*?)</p>', page)
+    assert stopped and "Not running on this server: it was stopped after 1 row" in stopped.group(1)
+    assert 'action="/screening/' + job_id + '/resume"' in page
+    resumed = client.post(f"/screening/{job_id}/resume", data={"csrf_token": client.headers["X-CSRF-Token"]},
+                          follow_redirects=False)
+    assert resumed.status_code == 303
+    again = wait_until_finished(client, job_id)
+    assert (again["status"], again["hits"]) == ("done", done["hits"])
+    with store_db.session_scope(db_url) as s:
+        rows = s.execute(select(ReviewItem.row_number, ReviewItem.entity_id).where(ReviewItem.job_id == job_id)).all()
+    assert len(rows) == len(set(rows)) == done["hits"]
+    assert "job-stopped" not in client.get(f"/screening/{job_id}").text

@@ -1275,9 +1275,10 @@ class JobProgress:
     skipped: str  # what follows the count of rows without a name
     hidden: str  # what follows the count of matches hidden by earlier rejections
     show_hidden: str  # the link to them
+    stopped: str = ""  # why a job that is not done runs nowhere here, beside its Resume button ('' when it runs)
 
 
-def job_progress(job: ScreeningJob, hidden: int) -> JobProgress:
+def job_progress(job: ScreeningJob, hidden: int, running_here: bool = True) -> JobProgress:
     total = job.total_rows or 0
     rows = f"{job.done_rows:,} of {counted(total, 'row')}" if total else counted(job.done_rows or 0, "row")
     one_skipped, one_hidden = job.empty_rows == 1, hidden == 1
@@ -1288,7 +1289,18 @@ def job_progress(job: ScreeningJob, hidden: int) -> JobProgress:
         hidden=f"{'match was' if one_hidden else 'matches were'} hidden: "
                f"{'the same name and entry were' if one_hidden else 'the same names and entries were'} rejected "
                "earlier.",
-        show_hidden="Show it" if one_hidden else "Show them")
+        show_hidden="Show it" if one_hidden else "Show them",
+        stopped=_stopped(job, running_here))
+
+
+def _stopped(job: ScreeningJob, running_here: bool) -> str:
+    """A job left 'running' or 'queued' by a server that stopped (restarted, killed) said 'running' with no error,
+    and nothing but the Resume button told it was not: say what happened and what Resume does."""
+    if running_here or job.status not in ("queued", "running"):
+        return ""
+    return (f"Not running on this server: it was stopped after {counted(job.done_rows or 0, 'row')} (the server "
+            "restarted), or it runs on another server. Resume goes on from there; if another server is running it, "
+            "the second run stops at its first batch and no hit is stored twice.")
 
 
 @dataclass
