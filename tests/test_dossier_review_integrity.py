@@ -73,7 +73,7 @@ def test_an_approval_of_content_changed_since_the_page_was_opened_is_refused(ses
     _change_target_and_source(researcher, sc)
     refused = _move(reviewer, url, opened, "approve")
     assert refused.status_code == 409
-    assert "the package changed since you opened it" in refused.text
+    assert "The package changed since you opened it" in refused.text
     assert "Reload it and review again; nothing was approved." in refused.text
     assert "Gazette (RETITLED)" in refused.text  # the page shown again is the current content
     session.expire_all()

@@ -138,7 +138,9 @@ def test_a_refused_dossier_form_shows_the_dossier_again_with_the_reason_and_the_
         "csrf_token": token, "version": stale, "title": "Title as opened", "opened_title": "Title as opened",
         "narrative_summary": long_text, "opened_narrative_summary": "Test summary."})
     assert refused.status_code == 409
-    assert 'role="alert" id="refused"' in refused.text and "Changed by someone else" in refused.text
+    # rosa renamed it herself (another tab): the page says so, not that someone else changed it
+    assert 'role="alert" id="refused"' in refused.text and "Changed since this page was opened" in refused.text
+    assert "You changed dossier" in refused.text
     assert "Three paragraphs of &lt;analysis&gt;\nwritten over an hour." in refused.text  # kept, escaped
     assert 'id="narrative-form"' in refused.text
     # the title was posted as it was opened: not typed, so not listed (copying it back would undo the rename)
@@ -186,7 +188,7 @@ def test_csrf_and_stale_form_are_refused(db_url, session, clients):
     assert ok.status_code == 303
     conflict = researcher.post(f"/dossiers/{dossier.id}/edit", data={"csrf_token": token, "version": stale,
                                                                       "narrative_summary": "second"})
-    assert conflict.status_code == 409 and "you changed dossier" in conflict.text  # the same user, twice
+    assert conflict.status_code == 409 and "You changed dossier" in conflict.text  # the same user, twice
     session.expire_all()
     assert service.get_dossier(session, dossier.id).narrative == {"summary": "first"}
 

@@ -121,7 +121,8 @@ def leak_only(session, researcher, reviewer):
 def test_a_releasable_export_says_which_element_it_leaves_without_support(session, leak_only):
     html = export_dossier(session, leak_only, "html", releasable=True).content.decode()
     assert "The checklist is that of the whole package: this releasable export leaves out exhibit 4." in html
-    assert "Met, with a warning</span>: The releasable export cites no unreleasable source" in html
+    assert ("Met, with a warning</span>: The releasable export leaves out exhibit 4: it cites an unreleasable "
+            "source") in html
     assert ("Warning: In the releasable export the element Material assistance or support has no exhibit left"
             in html)
     assert "Material assistance or support: exhibit 4 (unreleasable source: not in the releasable export)" in html
@@ -143,7 +144,8 @@ def test_the_dossier_page_marks_the_releasable_check_as_a_warning(db_url, sessio
     from web_helpers import signed_in_client
 
     page = signed_in_client(db_url, "rita", "researcher").get(f"/dossiers/{leak_only}").text
-    assert '<li class="warning" data-check="releasable"><strong>⚠ The releasable export cites no' in page
+    assert ('<li class="warning" data-check="releasable" data-status="warning"><strong>⚠ The releasable export '
+            'leaves out exhibit 4') in page
 
 
 # ---- what a link to a designated party says ----------------------------------------------------

@@ -3,8 +3,12 @@
 The check reads the dossier view (see ``snapshot``), so the page, the submission gate and the
 exports agree. The criteria come from ``schema/legal_bases.yml``: every element supported by an
 exhibit; identifiers present with valid check digits or an explanation; for derivative bases a
-sourced link to a designated party; for visa bases the visa holder's data; and the releasable
-export must not cite an unreleasable source (such exhibits are flagged and left out of it).
+sourced link to a designated party; for visa bases the visa holder's data; and what the releasable
+export will leave out (exhibits citing an unreleasable source), which informs and never blocks.
+
+Each check has a ``status``, which every page and export shows the same way: ``met``, ``warning`` (met,
+with something a reader must not miss), ``missing`` (what blocks submission) or ``info`` (a statement of
+what will happen, neither met nor missing: a green tick would claim something the check did not test).
 """
 
 from __future__ import annotations
@@ -24,6 +28,17 @@ class Check:
     notes: list[str] = field(default_factory=list)
     # Met, but with something a reader must not miss (an element the releasable export has no exhibit for).
     warnings: list[str] = field(default_factory=list)
+    # Says what will happen rather than that something was found right (what the releasable export leaves out).
+    info: bool = False
+
+    @property
+    def status(self) -> str:
+        """'missing', 'warning', 'info' or 'met': how the page and the exports mark the check."""
+        if not self.ok:
+            return "missing"
+        if self.warnings:
+            return "warning"
+        return "info" if self.info else "met"
 
 
 @dataclass
@@ -43,8 +58,8 @@ class Completeness:
     def as_dict(self) -> dict:
         return {
             "complete": self.complete, "missing": self.missing, "withheld_exhibits": self.withheld_exhibits,
-            "checks": [{"key": c.key, "label": c.label, "ok": c.ok, "problems": c.problems, "notes": c.notes,
-                        "warnings": c.warnings} for c in self.checks],
+            "checks": [{"key": c.key, "label": c.label, "ok": c.ok, "status": c.status, "problems": c.problems,
+                        "notes": c.notes, "warnings": c.warnings} for c in self.checks],
         }
 
 
@@ -191,22 +206,34 @@ def _visa(view: dict) -> Check | None:
     return Check("visa_data", "The visa holder's data is recorded", not problems, problems)
 
 
+def _numbers(numbers: list[int]) -> str:
+    """'exhibit 4', 'exhibits 3, 4'."""
+    return ("exhibits " if len(numbers) > 1 else "exhibit ") + ", ".join(str(n) for n in numbers)
+
+
 def _releasable(view: dict) -> tuple[Check, list[int]]:
-    withheld = [ex["number"] for ex in view["exhibits"] if not ex["source"]["releasable"]]
-    notes, warnings = [], []
-    if withheld:
-        notes.append("Exhibit" + ("s " if len(withheld) > 1 else " ") + ", ".join(str(n) for n in withheld)
-                     + " cite" + ("" if len(withheld) > 1 else "s") + " an unreleasable source and "
-                     "will be left out of the releasable export.")
-        released = {ex["element"] for ex in view["exhibits"] if ex["source"]["releasable"]}
-        for element in view["legal_basis"]["elements"]:
-            if element["key"] not in released and any(ex["element"] == element["key"] for ex in view["exhibits"]):
-                warnings.append(f"In the releasable export the element {_label(element)} has no exhibit left: "
-                                "read alone, it does not show that element supported.")
-    else:
-        notes.append("Every exhibit cites a releasable source.")
-    return Check("releasable", "The releasable export cites no unreleasable source", True, [], notes,
-                 warnings), withheld
+    """What the releasable export will leave out. The check never blocks: it says what will happen, in a
+    label its notes agree with. Every exhibit releasable: met. Some left out: a statement (info), with a
+    warning for each element the releasable export is left without an exhibit for. No exhibits: says so
+    (info), since there is nothing whose citations could be checked."""
+    exhibits = view["exhibits"]
+    withheld = [ex["number"] for ex in exhibits if not ex["source"]["releasable"]]
+    warnings: list[str] = []
+    if not exhibits:
+        return Check("releasable", "No exhibits yet, so the releasable export has none to keep or leave out", True,
+                     info=True), withheld
+    if not withheld:
+        return Check("releasable", "Every exhibit cites a releasable source: the releasable export keeps them all",
+                     True), withheld
+    released = {ex["element"] for ex in exhibits if ex["source"]["releasable"]}
+    for element in view["legal_basis"]["elements"]:
+        if element["key"] not in released and any(ex["element"] == element["key"] for ex in exhibits):
+            warnings.append(f"In the releasable export the element {_label(element)} has no exhibit left: "
+                            "read alone, it does not show that element supported.")
+    several = len(withheld) > 1
+    label = (f"The releasable export leaves out {_numbers(withheld)}: "
+             + ("they cite unreleasable sources" if several else "it cites an unreleasable source"))
+    return Check("releasable", label, True, [], [], warnings, info=True), withheld
 
 
 def check(view: dict) -> Completeness:

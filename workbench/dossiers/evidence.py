@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from workbench.labels import property_label, shortened, value_label
+from workbench.labels import page_label, property_label, shortened, value_label
 from workbench.schema import LegalBasis, registry
 from workbench.store.models import Citation, Entity, Link, Source, as_utc
 from workbench.types import split_identifier
@@ -180,6 +180,30 @@ def designated_links(session: Session, target_id: str, basis: LegalBasis) -> lis
     return out
 
 
+def positions_of(session: Session, entity_id: str) -> list[dict]:
+    """The positions the entity holds or held: each Occupancy link from it to a Position, with the link's
+    values (its start and end dates, its status) and its citations, which the releasable export decides
+    on as it does for a chain's links. Those without an end date first, then the most recently ended."""
+    rows = session.execute(
+        select(Link, Entity).join(Entity, Entity.id == Link.target_id)
+        .where(Link.kind == "Occupancy", Link.source_id == entity_id, Entity.merged_into.is_(None))
+        .order_by(Link.id)
+    ).all()
+    citations = _citations_by_link(session, [link.id for link, _position in rows])
+    out = []
+    for link, position in rows:
+        props = {k: list(v) for k, v in (link.properties or {}).items() if v}
+        out.append({"id": position.id, "kind": position.kind, "caption": position.caption, "link_id": link.id,
+                    "link_kind": link.kind, "properties": props, "citations": citations.get(link.id, [])})
+
+    def first(position: dict, prop: str) -> str:
+        return (position["properties"].get(prop) or [""])[0]
+
+    out.sort(key=lambda p: (first(p, "startDate"), p["caption"]), reverse=True)
+    out.sort(key=lambda p: first(p, "endDate") or "~", reverse=True)  # no end date ('~' sorts last) first
+    return out
+
+
 def asset_fields(props: dict) -> dict:
     """What an asset record shows of the asset's properties, as the exports print it. The releasable
     export builds the same fields from the values it may release (see ``exports.releasable_view``)."""
@@ -291,6 +315,9 @@ def cited_facts(session: Session, citations: Iterable[Citation]) -> dict[int, di
     def caption(entity_id: str) -> str:
         return holders[entity_id].caption if entity_id in holders else entity_id
 
+    def kind_of(entity_id: str) -> str | None:
+        return holders[entity_id].kind if entity_id in holders else None
+
     out = {}
     for c in citations:
         record = {"citation_id": c.id, "entity_id": c.entity_id, "caption": None, "link_id": c.link_id,
@@ -301,14 +328,19 @@ def cited_facts(session: Session, citations: Iterable[Citation]) -> dict[int, di
             if link is not None:
                 spec = reg.link_kinds.get(link.kind)
                 known = spec.properties if spec else {}
+                # The ends' kinds and the link's values: what the FtM package needs to carry the link cited.
                 record["link"] = {"kind": link.kind, "label": spec.label if spec else link.kind,
                                   "source_id": link.source_id, "source_caption": caption(link.source_id),
-                                  "target_id": link.target_id, "target_caption": caption(link.target_id)}
+                                  "source_kind": kind_of(link.source_id),
+                                  "target_id": link.target_id, "target_caption": caption(link.target_id),
+                                  "target_kind": kind_of(link.target_id),
+                                  "properties": {k: list(v) for k, v in (link.properties or {}).items() if v}}
         else:
             holder = holders.get(c.entity_id)
             kind = reg.entity_kinds.get(holder.kind) if holder is not None else None
             known = kind.properties if kind else {}
             record["caption"] = caption(c.entity_id)
+            record["kind"] = kind_of(c.entity_id)
         if c.prop:
             record["prop_label"] = property_label(known, c.prop)
             if c.value is not None:
@@ -345,3 +377,51 @@ def cited_words(record: dict, target_id: str | None = None, short: bool = False)
     if target_id is not None and record.get("entity_id") == target_id:
         return what or "the target"
     return (record.get("caption") or record.get("entity_id") or "") + (f": {what}" if what else "")
+
+
+# ---- the evidence picker ---------------------------------------------------------------------------
+
+def _retrieved(source: Source) -> str | None:
+    return _utc_iso(source.retrieved_at)[:10] if source.retrieved_at else None
+
+
+def _telling_apart(sources: Iterable[Source]) -> dict[str, str]:
+    """For each source whose title another source offered shares (one roll screened in two jobs gives two
+    sources of one title): what tells it apart, as ' (file roll.csv, retrieved 2024-05-02, id 1a2b3c4d)'.
+    Sources of a title of their own get nothing: their title says which they are."""
+    by_title: dict[str, list[Source]] = {}
+    for source in {s.id: s for s in sources}.values():
+        by_title.setdefault(" ".join(source.title.casefold().split()), []).append(source)
+    out = {}
+    for same in by_title.values():
+        if len(same) < 2:
+            continue
+        for source in same:
+            parts = [f"file {source.file_name}" if source.file_name else None,
+                     f"retrieved {_retrieved(source)}" if source.retrieved_at else None, f"id {source.id[:8]}"]
+            out[source.id] = " (" + ", ".join(p for p in parts if p) + ")"
+    return out
+
+
+def where_cited(page: object, locator: object) -> str:
+    """Where in its source a citation is, as the entity pages say it: 'p. 3, row 12' ('' when not said)."""
+    parts = [page_label(page), str(locator).strip() if locator else None]
+    return ", ".join(p for p in parts if p)
+
+
+def picker_labels(session: Session, choices: dict) -> dict:
+    """The evidence picker's options (``service.exhibit_choices``), each given the words it shows (``label``):
+    the source's title, and what tells it apart from another source of the same title; what the citation
+    cites; where in the source it is, worded as on the entity pages ('p. 1', not a bare '1'); its excerpt."""
+    ids = {c["source_id"] for c in choices["citations"]} | {s["id"] for s in choices["sources"]}
+    sources = list(session.scalars(select(Source).where(Source.id.in_(sorted(ids))))) if ids else []
+    apart = _telling_apart(sources)
+    for citation in choices["citations"]:
+        where = where_cited(citation.get("page"), citation.get("locator"))
+        excerpt = shortened(citation["excerpt"], 80) if citation.get("excerpt") else ""
+        citation["label"] = (f"{citation['title']}{apart.get(citation['source_id'], '')} - {citation['about']}"
+                             + (f", {where}" if where else "") + (f": {excerpt}" if excerpt else ""))
+    for source in choices["sources"]:
+        source["label"] = (source["title"] + apart.get(source["id"], "")
+                           + ("" if source["releasable"] else " (not releasable)"))
+    return choices

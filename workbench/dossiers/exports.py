@@ -201,6 +201,19 @@ def _release_target(target: dict, withheld: _Withheld) -> None:
                               "export keeps it, without those sources, so that it names its subject.")
 
 
+def _release_positions(target: dict, withheld: _Withheld) -> None:
+    """The target's positions, as a chain's links are: one whose Occupancy link only unreleasable sources
+    support is withheld (counted), the others keep their releasable citations."""
+    kept = []
+    for position in target.get("positions", []):
+        if _only_unreleasable(position["citations"]):
+            withheld.add("position held")
+            continue
+        position["citations"] = [c for c in position["citations"] if c["releasable"]]
+        kept.append(position)
+    target["positions"] = kept
+
+
 def _release_designated_links(paths: list[dict], withheld: _Withheld) -> list[dict]:
     kept = []
     for path in paths:
@@ -292,7 +305,10 @@ def _release_cited_facts(view: dict, out: dict) -> None:
     target_id = view["target"]["id"]
     before, after = _chain_subjects(view), _chain_subjects(out)
     shown_after = set().union(*(e for e, _ in after.values()), *(l for _, l in after.values()), {target_id})
-    gone = set().union(*(e for e, _ in before.values()), *(l for _, l in before.values())) - shown_after
+    shown_after |= {p[key] for p in out["target"].get("positions", []) for key in ("id", "link_id")}
+    positions_before = {p[key] for p in view["target"].get("positions", []) for key in ("id", "link_id")}
+    gone = set().union(*(e for e, _ in before.values()), *(l for _, l in before.values()),
+                       positions_before) - shown_after
     held_before, held_after = _held_values(view), _held_values(out)
     for exhibit in out["exhibits"]:
         record = exhibit.get("cites")
@@ -320,6 +336,7 @@ def releasable_view(view: dict) -> dict:
     withheld = _Withheld()
     out["exhibits"] = [ex for ex in out["exhibits"] if ex["source"]["releasable"]]
     _release_target(out["target"], withheld)
+    _release_positions(out["target"], withheld)
     out["target"]["sources"] = [s for s in out["target"]["sources"] if s["releasable"]]
     out["designated_links"] = _release_designated_links(out["designated_links"], withheld)
     assets = [a for a in out["assets"] if _release_asset(a, withheld)]
@@ -349,6 +366,8 @@ def _source_records(view: dict) -> Iterator[dict]:
     for ex in view["exhibits"]:
         yield ex["source"]
     yield from view["target"]["sources"]
+    for position in view["target"].get("positions", []):
+        yield from position["citations"]
     for path in view["designated_links"]:
         for step in path["steps"]:
             yield from step["citations"]
@@ -382,6 +401,62 @@ def _with_display_values(target: dict) -> None:
     for prop in target["properties"]:
         spec = kind.properties.get(prop["name"]) if kind else None
         prop["display"] = [value_label(spec, v) for v in prop["values"]]
+
+
+def _today() -> str:
+    return datetime.now(UTC).date().isoformat()
+
+
+def position_words(position: dict, today: str | None = None) -> None:
+    """Give a position the target holds or held what a reader reads: its dates in words (``dates``: 'since
+    2021-09-15', '2018-09-15 to 2021-09-14', 'until 2027'), whether it ended (``former``: an end date before
+    today; one later than today is a term still running), all that said of it (``details``: 'since 2021-09-15;
+    status current'), and the line the summaries print (``words``: the position and its details)."""
+    props = position.get("properties") or {}
+    start, end = (props.get("startDate") or [""])[0], (props.get("endDate") or [""])[0]
+    today = today or _today()
+    position["former"] = bool(end) and end < today[:len(end)]
+    if start and end:
+        dates = f"{start} to {end}"
+    elif start:
+        dates = f"since {start}"
+    elif end:
+        dates = f"until {end}" if not position["former"] else f"ended {end}"
+    else:
+        dates = ""
+    status = "; ".join(props.get("status") or [])
+    details = "; ".join(part for part in (dates, f"status {status}" if status else "",
+                                          "former" if position["former"] else "") if part)
+    position["dates"], position["details"] = dates, details
+    position["words"] = position["caption"] + (f" ({details})" if details else "")
+
+
+def _with_position_words(target: dict) -> None:
+    target.setdefault("positions", [])  # snapshots frozen before the dossier showed positions hold none
+    today = _today()
+    for position in target["positions"]:
+        position_words(position, today)
+
+
+# The words a decision on a dossier is given in its header, by the state it left the dossier in.
+DECISIONS = {"approved": "approved", "returned": "returned for changes", "rejected": "rejected",
+             "withdrawn": "withdrawn"}
+
+
+def decision(dossier: Dossier) -> dict | None:
+    """Who put the dossier in its state, and when, for a decided one (approved, returned, rejected,
+    withdrawn): its header names them, since the author it also names did not approve it. Read from the
+    dossier's history, whose last move into the state is the decision."""
+    verb = DECISIONS.get(dossier.state)
+    if verb is None:
+        return None
+    event = next((e for e in reversed(dossier.events) if e.to_state == dossier.state), None)
+    if event is None:
+        return None
+    at = evidence._utc_iso(event.at)
+    when = f"{at[:10]} {at[11:16]} UTC" if at else None
+    return {"state": dossier.state, "user": event.user, "at": at,
+            "words": f"{verb} by {event.user}" + (f" on {when}" if when else "")}
 
 
 def _with_step_facts(paths: list[dict]) -> None:
@@ -502,6 +577,7 @@ def _note_withheld(result: completeness.Completeness, withheld: dict) -> None:
     if withheld["items"]:
         check.notes.append("Left out of the releasable export because only unreleasable sources support them: "
                            + withheld_summary({"exhibits": [], "items": withheld["items"]}) + ".")
+        check.info = True  # it says what the releasable export leaves out: no tick for that
     check.notes.extend(withheld["notes"])
 
 
@@ -510,6 +586,7 @@ def document(session: Session, dossier: Dossier, releasable: bool = False) -> di
     view = snapshot.view_of(session, dossier)
     digest, frozen = snapshot.hash_of(session, dossier, view)
     view = copy.deepcopy(view)  # a frozen snapshot is the stored row: label a copy
+    view["target"].setdefault("positions", [])  # snapshots frozen before the dossier showed positions
     _with_element_labels(view)
     _with_cited_facts(session, view)
     _closed_since(session, view)
@@ -522,6 +599,7 @@ def document(session: Session, dossier: Dossier, releasable: bool = False) -> di
     _note_withheld(result, withheld)
     shown = copy.deepcopy(released if releasable else view)
     _with_display_values(shown["target"])
+    _with_position_words(shown["target"])
     _with_step_facts(shown["designated_links"])
     _with_chain_wording(shown["assets"])
     _with_cited_words(shown, view)
@@ -552,6 +630,9 @@ def document(session: Session, dossier: Dossier, releasable: bool = False) -> di
             "banner": BANNER, "fictional_banner": FICTIONAL_BANNER if view["dossier"]["fictional"] else None,
             "dossier_id": dossier.id, "title": dossier.title, "state": dossier.state, "version": dossier.number,
             "snapshot_hash": digest, "frozen": frozen, "releasable": releasable, "superseded_by": superseded,
+            # The content hash the reviewer approved (the snapshot hash adds the approval itself to it).
+            "reviewed_hash": snapshot.reviewed_hash(dossier) if frozen else None,
+            "decision": decision(dossier),
             "withheld_exhibits": withheld["exhibits"], "withheld": withheld["items"],
             "withheld_notes": withheld["notes"], "withheld_summary": withheld_summary(withheld),
             "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -627,8 +708,9 @@ def _csv_preamble(doc: dict) -> list[str]:
     if meta["fictional_banner"]:
         lines.append(f"# {meta['fictional_banner']}")
     lines.append("# " + _comment(f"dossier {meta['dossier_id']}: {meta['title']}"))
+    decided = f"{meta['decision']['words']}; " if meta.get("decision") else ""
     lines.append("# " + _comment(f"state {meta['state']}{_superseded_words(meta)}; version {meta['version']}; "
-                                 f"snapshot sha256 {meta['snapshot_hash']}"
+                                 f"{decided}snapshot sha256 {meta['snapshot_hash']}"
                                  + (" (frozen)" if meta["frozen"] else " (live, not frozen)")
                                  + (_released_words(meta) if meta["releasable"] else "")))
     return lines
@@ -721,7 +803,8 @@ def _left_out_words(left_out: dict[tuple[str, str], int]) -> str:
 
 
 def render_ftm(doc: dict) -> str:
-    """FtM entities: target, assets, designated parties, and the links that tie them (JSON lines)."""
+    """FtM entities: target, assets, designated parties, the positions the target holds or held, what the
+    exhibits cite, and the links that tie them (JSON lines)."""
     from workbench.sources.ftm import entity_to_ftm, ftm_maps, identifications_to_ftm, link_to_ftm
 
     maps = ftm_maps()
@@ -788,6 +871,27 @@ def render_ftm(doc: dict) -> str:
                      "program": [sanction["program"] or ""], "listingDate": [sanction["listing_date"] or ""]}
             lines.append({"id": sanction["id"], "schema": "Sanction",
                           "properties": {k: v for k, v in props.items() if v and v[0]}})
+    # The positions the target holds or held (what the releasable view kept of them), and what the exhibits
+    # cite: an element may rest on a fact about an entity or a link the chains above do not hold (the
+    # Occupancy of the target's office). A citation whose subject the releasable view withholds is not
+    # followed: its record says only that it is withheld.
+    for position in target.get("positions", []):
+        entity(position["id"], position["kind"], {"name": [position["caption"]]})
+        link(position["link_id"], position["link_kind"], target["id"], position["id"], position["properties"])
+    for exhibit in doc["exhibits"]:
+        cited = exhibit.get("cites") or {}
+        if cited.get("withheld"):
+            continue
+        if cited.get("link_id") and cited.get("link"):
+            step = cited["link"]
+            for end in ("source", "target"):
+                entity(step[f"{end}_id"], step.get(f"{end}_kind") or "LegalEntity", {"name": [step[f"{end}_caption"]]})
+            link(cited["link_id"], step["kind"], step["source_id"], step["target_id"], step.get("properties") or {})
+        elif cited.get("entity_id"):
+            props = {"name": [cited.get("caption") or cited["entity_id"]]}
+            if cited.get("prop") and cited.get("value") is not None and cited["prop"] != "name":
+                props[cited["prop"]] = [cited["value"]]
+            entity(cited["entity_id"], cited.get("kind") or "LegalEntity", props)
     meta = doc["meta"]
     # Every format says what the package is, a fictional scenario's banner included.
     banners = "; ".join(b for b in (meta["fictional_banner"], meta["banner"]) if b)

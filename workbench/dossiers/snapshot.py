@@ -8,6 +8,7 @@ used, so later edits to the target or its links do not change an approved packag
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from typing import Any
@@ -49,6 +50,8 @@ def _target(session: Session, dossier: Dossier) -> dict:
         "properties": properties,
         "names": [{"name": n.name, "kind": n.name_kind, "property": n.prop} for n in names if isinstance(n, Name)],
         "identifiers": evidence.identifiers_of(entity.properties),
+        # The positions the target holds or held (Occupancy links), with their dates and sources.
+        "positions": evidence.positions_of(session, entity.id),
         "sources": [dict(evidence.source_record(c.source), citation_id=c.id, prop=c.prop, value=c.value,
                          excerpt=c.excerpt, page=c.page, locator=c.locator) for c in cites],
     }
@@ -134,6 +137,25 @@ def freeze(session: Session, dossier: Dossier) -> str:
     dossier.snapshot = view
     dossier.snapshot_hash = content_hash(view)
     return dossier.snapshot_hash
+
+
+def reviewed_hash(dossier: Dossier) -> str | None:
+    """The content hash the reviewer approved, for an approved dossier: the hash of its page just before the
+    approval, which the approval carried (``content_hash``) and was checked against.
+
+    It differs from the snapshot hash by design: the snapshot is frozen at the approval, so it holds the
+    approval itself (the state 'approved' and the approval in the history: who, when, the comment), which the
+    reviewer's page could not. Both hash the same document otherwise: taking the approval out of the frozen
+    snapshot gives back the content reviewed. None when the snapshot does not end with its approval."""
+    if dossier.state not in FROZEN_STATES or not isinstance(dossier.snapshot, dict):
+        return None
+    view = copy.deepcopy(dossier.snapshot)
+    events = view.get("events") or []
+    if not events or events[-1].get("event") != "approved" or not isinstance(view.get("dossier"), dict):
+        return None
+    approval = events.pop()
+    view["dossier"]["state"] = approval.get("from_state") or "submitted"
+    return content_hash(view)
 
 
 def verify_snapshot(dossier: Dossier) -> bool:

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from workbench.dossiers import exports, service, workflow
+from workbench.dossiers import evidence, exports, service, workflow
 from workbench.schema import ValidationError, registry
 from workbench.store.entities import Conflict, NotFound, rebase_edit
 from workbench.store.permissions import Actor
@@ -84,8 +84,15 @@ def _new_form(request: Request, session: Session, q: str, target: str, typed: di
     # Only kinds some legal basis applies to can be targets; a person typing a surname ('guzman')
     # expects the search page's partial matches, not only whole-name hits.
     target_kinds = service.target_kinds()
-    hits = engines.search_entities(session, q, kinds=target_kinds or None, limit=15, partial=True) \
+    found = engines.search_entities(session, q, kinds=target_kinds or None, limit=15, partial=True) \
         if q.strip() else []
+    # Each hit as the picker lists it: the entry, its kind, and the name that matched when it is not the
+    # entry's own. A raw score means little here: a surname alone matches a full name poorly ('0.06')
+    # though it is the very person sought, and the list is in the search's order already.
+    hits = [{"entity_id": h.entity_id, "caption": h.caption,
+             "kind_label": reg.entity_kinds[h.kind].label if h.kind in reg.entity_kinds else h.kind,
+             "matched_name": h.matched_name if h.matched_name and h.matched_name != h.caption else None}
+            for h in found]
     chosen = merged = None
     problem = ""  # why the target asked for cannot be the target (deleted, never existed)
     status = 200
@@ -161,25 +168,49 @@ def _view(request: Request, session: Session, actor: Actor, dossier, status_code
     refill = refill or {}
     comments = service.comments_for(session, dossier.id)
     review_blocked = workflow.may_review(session, actor, dossier) if dossier.state == "submitted" else None
+    moves = workflow.allowed_moves(session, actor, dossier, review_blocked)
+    # One version is opened from each at most: once it exists, work goes on there.
+    can_new_version = dossier.state in ("approved", "returned") and service.successor_of(session, dossier) is None
     return templates.TemplateResponse(request, "dossiers/view.html", {
-        "d": dossier, "doc": doc, "moves": workflow.allowed_moves(session, actor, dossier, review_blocked),
+        "d": dossier, "doc": doc, "moves": moves, "workflow_form": _workflow_form(dossier, moves, can_new_version),
         "review_blocked": review_blocked,
         "withdrawal": workflow.withdrawal(dossier), "returned": workflow.last_return(dossier),
         "editable": dossier.state in service.EDITABLE_STATES and actor.can("edit"),
         "comments": [c for c in comments if c.exhibit_id is None],
         "exhibit_comments": {ex.id: [c for c in comments if c.exhibit_id == ex.id] for ex in dossier.exhibits},
-        "choices": service.exhibit_choices(session, dossier, doc) if dossier.state in service.EDITABLE_STATES
-        else None,
+        "choices": evidence.picker_labels(session, service.exhibit_choices(session, dossier, doc))
+        if dossier.state in service.EDITABLE_STATES else None,
         "sections": service.NARRATIVE_SECTIONS, "visa_fields": service.VISA_FIELDS,
         "statement_types": service.STATEMENT_TYPES, "versions": service.version_chain(session, dossier),
         "formats": exports.FORMATS,
-        # One version is opened from each at most: once it exists, work goes on there.
-        "can_new_version": dossier.state in ("approved", "returned") and service.successor_of(session, dossier) is None,
+        "can_new_version": can_new_version,
         "refused": refused,
         # The narrative form holds the stored text, or what a refused save of it held.
         "narrative_form": refill.get("narrative") or _narrative_form(dossier),
         "refill": refill,
     }, status_code=status_code)
+
+
+def _workflow_form(dossier, moves: list, can_new_version: bool) -> dict:
+    """What the workflow section offers: the moves made from the one form with a comment (``ordinary``) and
+    the final ones, each with a form of its own (``final``); what the comment field says, which names the
+    moves that need a comment only to those who are offered one of them; and a one-line hint for each of
+    two ways on from a returned dossier (reopen it, or open a new version), so that the choice is clear."""
+    ordinary = [m for m in moves if not m.final]
+    needing = [m.name for m in ordinary if m.needs_comment]
+    label = f"Comment (required to {' or '.join(needing)})" if needing else "Comment (optional)"
+    following = f"version {dossier.number + 1}"
+    hints = {}
+    if any(m.name == "reopen" for m in ordinary):
+        hints["reopen"] = (f"the usual answer to a return; make the changes asked for in this version "
+                           f"(version {dossier.number}), then submit it again.")
+    if can_new_version and dossier.state == "returned":
+        hints["new_version"] = (f"leaves version {dossier.number} as returned, for the record, and opens a copy "
+                                f"of it, {following}, as a draft to change and submit instead.")
+    elif can_new_version:
+        hints["new_version"] = (f"opens a copy, {following}, as a draft to change; this version stays approved "
+                                f"until {following} is approved.")
+    return {"ordinary": ordinary, "final": [m for m in moves if m.final], "comment_label": label, "hints": hints}
 
 
 def _form_labels() -> dict[str, str]:
@@ -261,9 +292,10 @@ def _narrative_form(dossier, form=None, conflict: bool = False, errors: dict | N
     rebased = rebase_edit({k: clean(v) for k, v in opened.items()}, mine, stored, list(stored))
     out["shown"] = {k: rebased.values[k] or "" for k in stored}
     labels = _form_labels()
-    carried = ("The narrative form below holds your changes, carried over onto the current version: check it "
-               "and save again.")
-    out["notes"] = [carried, *conflict_messages(f"Dossier {dossier.title!r}", rebased, labels.__getitem__)[1:]]
+    # The first message says what happened (``_refusal`` words it, who changed the dossier included); the
+    # others, which fields the other change touched (worded for the user's own other tab by ``_refusal``).
+    out["notes"] = conflict_messages(f"Dossier {dossier.title!r}", rebased, labels.__getitem__)[1:]
+    out["carried"] = {"theirs": [labels[k] for k in rebased.theirs], "both": [labels[k] for k in rebased.both]}
     return out
 
 
@@ -314,12 +346,74 @@ def _posted(request: Request, session: Session, actor: Actor, dossier_id: str, f
         conflict = isinstance(exc, Conflict)
         errors = None if conflict else exc.errors
         refill = _refill(kind, form, dossier, conflict, errors) if kind else {}
-        notes = refill["narrative"]["notes"] if "narrative" in refill else []
-        refused = {"title": "Changed by someone else" if conflict else "Not saved",
-                   "message": f"{exc} Nothing was saved." if conflict else exc.lead,
-                   "errors": [] if conflict else _error_pairs(errors), "notes": notes,
-                   "typed": _typed(form, dossier)}
+        refused = _refusal(exc, dossier, actor, form, refill)
         return _view(request, session, actor, dossier, 409 if conflict else 422, refused, refill)
+
+
+def _sentence(text: str) -> str:
+    """A message begun as a sentence: 'you changed ...' -> 'You changed ...'."""
+    text = str(text).strip()
+    return text[:1].upper() + text[1:]
+
+
+def _refusal(exc: Exception, dossier, actor: Actor, form, refill: dict) -> dict:
+    """What the refused form's page says: a title, the reason, the fields at fault (``errors``), notes, and
+    what the form below holds now (``after``).
+
+    A conflict over the dossier's version says who changed it (the user, in another tab or with a second
+    click, or someone else), as ``service.check_version`` decides it; the narrative form was carried over
+    onto the newer version (``_narrative_form``), so the page says so and asks for saving again, as an
+    entity's form does after a conflict, rather than to make the change again. A submission refused as
+    incomplete is no typing at fault: it names what the completeness check still misses."""
+    typed = _typed(form, dossier)
+    carried = bool(refill.get("narrative", {}).get("carried"))
+    if isinstance(exc, Conflict):
+        posted = form.get("version")
+        stale = isinstance(posted, str) and posted.strip().isdigit() and int(posted) != dossier.version
+        last = dossier.events[-1] if dossier.events else None
+        mine = stale and last is not None and last.user == actor.username
+        if stale and mine:
+            title = "Changed since this page was opened"
+            what = (f"You changed dossier {dossier.title!r} since this page was opened (in another tab, or with a "
+                    f"second click): it is now {dossier.state}, version {dossier.version} (this page had version "
+                    f"{posted.strip()}).")
+        elif stale:
+            title = "Changed by someone else"
+            what = (f"Dossier {dossier.title!r} was changed by someone else since you opened it: it is now "
+                    f"{dossier.state}, version {dossier.version} (your page had version {posted.strip()}).")
+        else:  # a change at the same moment, or to what the dossier shows (a verdict's content hash)
+            title = "Changed meanwhile"
+            what = (f"Dossier {dossier.title!r} was changed by another save at the same moment." if carried
+                    else _sentence(exc))
+        if carried:
+            message = (f"{what} Nothing was saved: the narrative form below holds the current version with your "
+                       "changes carried over onto it; check it and save again.")
+            after = None
+        else:
+            said = "nothing was" in what.lower()
+            message = what + ("" if said else " Nothing was saved.")
+            after = ("Check the dossier as it is now; the form below holds what you typed, to send again if "
+                     "it is still needed.") if refill else None
+        notes = refill.get("narrative", {}).get("notes", [])  # which fields each of you changed
+        if carried and mine:  # the other change was the user's own: no 'other person', no 'both of you'
+            fields = refill["narrative"]["carried"]
+            notes = [*([f"Changed in your other save (now shown): {', '.join(fields['theirs'])}."]
+                       if fields["theirs"] else []),
+                     *([f"Changed in both saves (what you typed here is shown; check it): {', '.join(fields['both'])}."]
+                       if fields["both"] else [])]
+        return {"title": title, "message": message, "errors": [], "notes": notes, "typed": typed, "after": after}
+    if isinstance(exc, service.Incomplete):
+        return {"title": "Not submitted", "message": exc.lead, "errors": [("Missing", m) for m in exc.missing],
+                "notes": [], "typed": typed,
+                "after": "Nothing you typed is at fault: the dossier needs what is listed (the Completeness "
+                         "section below lists it too). Once every check is met, submit it again."}
+    errors = _error_pairs(exc.errors)
+    after = None
+    if refill:
+        after = "The form below holds what you typed" + (": correct what is listed, and send it again."
+                                                          if errors else ".")
+    return {"title": "Not saved", "message": exc.lead, "errors": errors, "notes": [], "typed": typed,
+            "after": after}
 
 
 @router.get("/dossiers/{dossier_id}/completeness")
