@@ -20,7 +20,7 @@ def test_init_demo_then_stats_json(db_url):
     assert result.exit_code == 0, result.output
     assert "researcher" in result.output and "reviewer" in result.output  # passwords shown once
     stats = json.loads(invoke("stats", "--json").stdout)
-    assert set(stats) == {"entities", "links", "names", "sources", "citations"}
+    assert set(stats) == {"entities", "links", "names", "sources", "citations", "merged"}
     assert stats["entities"]["Person"] >= 8 and stats["links"]["SanctionOf"] >= 10
     assert stats["citations"] > 0 and stats["sources"] > 0
 
