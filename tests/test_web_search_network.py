@@ -369,3 +369,24 @@ def test_the_network_page_downloads_the_neighbourhood_for_gephi_at_the_depth_cho
 
     anonymous = TestClient(create_app()).get(form.group(1), follow_redirects=False)
     assert anonymous.status_code in (302, 303, 401) and b"Rosa" not in anonymous.content
+
+
+def test_the_path_page_shows_how_two_chosen_entities_are_connected_link_by_link(client, world):
+    """QA round 12: the web only found the path to the nearest designated party; the shortest chain between
+    two entities a researcher chooses (the CLI's `graph path A B`) had no page."""
+    entity_page = client.get(f"/entities/{world['company']}").text
+    assert f'href="/entities/{world["company"]}/path"' in entity_page
+    page = client.get(f"/entities/{world['company']}/path", params={"to": world["trafficker"]}).text
+    assert '<h2 id="path-length">2 links</h2>' in page
+    steps = re.findall(r'<li><a href="/entities/([^"]+)">[^<]+</a> — ([^<(]+?)(?: <span|\s*→)', page)
+    assert steps == [(world["company"], "owned by"), (world["official"], "associate of")], steps
+    assert page.count("No source cited for this link") == 2  # neither link of the world cites a source
+    by_name = client.get(f"/entities/{world['company']}/path", params={"to_name": "Ismael Zambada Torres"}).text
+    assert '<h2 id="path-length">2 links</h2>' in by_name  # a name that means one entity is taken as it
+    vague = client.get(f"/entities/{world['company']}/path", params={"to_name": "Zambada"}).text
+    assert "pick one" in vague and f'?to={world["trafficker"]}&amp;max_length=6' in vague
+    near = client.get(f"/entities/{world['company']}/path", params={"to": world["trafficker"], "max_length": 1}).text
+    assert "No chain of at most 1 link joins them." in near and "path-length" not in near
+    itself = client.get(f"/entities/{world['company']}/path", params={"to": world["company"]}).text
+    assert "That is this entity" in itself
+    assert client.get(f"/entities/{world['company']}/path", params={"to": "no-such-entity"}).status_code == 404

@@ -67,6 +67,10 @@ def path_to_designated(session: Session, entity_id: str, max_length: int = 6):
     return _load("workbench.graph.analysis", "path_to_designated")(session, entity_id, max_length=max_length)
 
 
+def shortest_path(session: Session, source_id: str, target_id: str, max_length: int = 8):
+    return _load("workbench.graph.analysis", "shortest_path")(session, source_id, target_id, max_length=max_length)
+
+
 def judge_pair(session: Session, actor, entity_id: str, other_id: str, verdict: str, score: float | None = None):
     """Record same / different / unsure for two entities; 'same' also merges the other into this one."""
     if verdict == "same":

@@ -682,6 +682,83 @@ def search(session: Session, query: str, kind: str | None = None, state: str | N
     return SearchResults(rows, outside)
 
 
+# ---- paths between two entities ----------------------------------------------------------------
+
+PATH_LENGTHS = (2, 4, 6, 8)  # the longest chains the path page looks for (links)
+
+
+@dataclass
+class PathStep:
+    source: Entity
+    target: Entity
+    label: str  # the link's label read from the step's direction ('owns', 'member of')
+    link_id: str
+    start_date: str | None
+    end_date: str | None
+    citations: list[dict]
+
+
+@dataclass
+class PathView:
+    """The path page: from an entity to another, the shortest chain of links with each link's sources; or
+    the entities a typed name may mean, to pick one; or why there is no chain."""
+
+    origin: Entity
+    target: Entity | None = None
+    steps: list[PathStep] = field(default_factory=list)
+    found: bool = False
+    candidates: list[Any] = field(default_factory=list)  # search hits for a typed name that named no one entity
+    problem: str = ""
+
+    @property
+    def length_words(self) -> str:
+        return counted(len(self.steps), "link")
+
+
+def path_view(session: Session, origin_id: str, to_id: str = "", to_name: str = "",
+              max_length: int = 6) -> PathView:
+    from workbench.store import entities as store
+    from workbench.web import engines
+
+    origin = store.get_entity(session, origin_id)
+    view = PathView(origin)
+    if not to_id and to_name:
+        hits = engines.search_entities(session, to_name, limit=8, partial=True)
+        exact = [h for h in hits if h.score >= 0.9]
+        if len(exact) == 1:
+            to_id = exact[0].entity_id
+        else:
+            view.candidates = hits
+            view.problem = (f"No single entity is named {to_name!r}: pick one." if hits
+                            else f"No entity's name comes close to {to_name!r}.")
+            return view
+    if not to_id:
+        return view
+    target = store.get_entity(session, to_id)
+    view.target = target
+    if target.id == origin.id:
+        view.problem = "That is this entity: pick another one."
+        return view
+    result = engines.shortest_path(session, origin.id, target.id, max_length=max_length)
+    if result is None:
+        view.problem = f"No chain of at most {counted(max_length, 'link')} joins them."
+        return view
+    ids = {n for step in result.steps for n in (step["source"], step["target"])}
+    shown = entities_by_id(session, ids)
+    reg = registry()
+    nodes = list(result.nodes)
+    for step, (here, there) in zip(result.steps, zip(nodes, nodes[1:])):
+        kind = reg.link_kinds.get(step["kind"])
+        forward = step["source"] == here
+        label = step["label"] or step["kind"]
+        if kind is not None:
+            label = kind.label if forward else kind.reverse
+        view.steps.append(PathStep(shown[here], shown[there], label, step["link_id"], step.get("start_date"),
+                                   step.get("end_date"), step["citations"]))
+    view.found = True
+    return view
+
+
 # ---- screening review ------------------------------------------------------------------------
 
 REVIEW_PAGE_SIZE = 50  # hits on a page of a job's review queue (each row holds its data, explanation, forms)

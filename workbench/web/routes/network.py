@@ -11,6 +11,7 @@ from workbench.graph.export import FORMATS, MEDIA_TYPES, export_bytes
 from workbench.schema import registry
 from workbench.store import entities as store
 from workbench.store.permissions import Actor
+from workbench.web import readmodels
 from workbench.web.deps import current_actor, get_session, templates
 
 router = APIRouter(include_in_schema=False)
@@ -39,3 +40,15 @@ def network_export(entity_id: str, format: str = Query("graphml", pattern="^(" +
     stem = re.sub(r"[^A-Za-z0-9_-]+", "_", entity_id)[:80]
     return Response(data, media_type=MEDIA_TYPES[format], headers={
         "Content-Disposition": f'attachment; filename="network-{stem}-depth{depth}.{format}"'})
+
+
+@router.get("/entities/{entity_id}/path")
+def path_page(entity_id: str, request: Request, to: str = "", to_name: str = "",
+              max_length: int = Query(6, ge=1, le=max(readmodels.PATH_LENGTHS)),
+              actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
+    """How this entity is connected to another one the user names (the CLI's `graph path A B`), as a page that
+    works without the diagram: each link of the chain with its sources."""
+    view = readmodels.path_view(session, entity_id, to, to_name.strip(), max_length)
+    return templates.TemplateResponse(request, "path.html", {
+        "view": view, "to_value": to_name or (view.target.caption if view.target else ""), "max_length": max_length,
+        "lengths": readmodels.PATH_LENGTHS})
