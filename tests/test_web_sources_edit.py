@@ -310,3 +310,27 @@ def test_an_edit_posted_without_its_version_is_refused_with_what_was_typed(db_ur
         assert "could not be checked" in refused.text
         assert 'value="Ayuntamiento de Culiacán (FICTIONAL)"' in refused.text
     assert (stored(db_url, source_id).publisher, stored(db_url, source_id).version) == ("Ayuntamiento", 1)
+
+
+def test_a_citation_a_dossier_under_review_rests_on_is_not_offered_for_removal(db_url, client):
+    """QA round 12: 'Remove citation' was offered for a citation a submitted or approved dossier's exhibit rests on,
+    and refused only after its confirmation; the pages now say why it stays instead."""
+    from test_dossier_scenario import build_scenario, complete_dossier
+
+    from workbench.dossiers import workflow
+    from workbench.store.permissions import Actor
+
+    author = Actor("rosa", "researcher")
+    with store_db.session_scope(db_url) as s:
+        sc = build_scenario(s, author)
+        dossier_id = complete_dossier(s, author, sc)
+        workflow.move(s, author, dossier_id, "submit")
+        held = s.get(Citation, sc.associate_citation)
+        court, title = held.source_id, s.get(Source, held.source_id).title  # the court record
+    page = client.get(f"/sources/{court}").text
+    assert title and "kept: evidence of exhibit 3 of dossier" in page and "under review" in page
+    forms = re.findall(r'action="/citations/(\d+)/delete"', page)
+    assert str(sc.associate_citation) not in forms
+    entity = client.get(f"/entities/{sc.target}").text
+    assert "kept: evidence of exhibit 3 of dossier" in entity
+    assert f'action="/citations/{sc.associate_citation}/delete"' not in entity

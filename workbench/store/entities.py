@@ -637,19 +637,35 @@ def get_citation(session: Session, citation_id: int) -> Citation:
 EXHIBIT_HOLDING_STATES = {"submitted": "under review", "approved": "approved"}
 
 
-def refuse_exhibited(session: Session, citation_ids: Iterable[int], field: str = "citation") -> None:
-    """ValidationError naming the dossier when one of these citations is the evidence of an exhibit of a
-    dossier under review or approved: what the reviewer read (and the record of what was approved) must
-    not lose its evidence. A draft's or a returned dossier's exhibit may lose it: its authors see that."""
+def _exhibiting(session: Session, citation_ids: Iterable[int]) -> list:
+    """(citation id, exhibit number, dossier id, title, version, state) for each of these citations that is the
+    evidence of an exhibit of a dossier under review or approved."""
     ids = sorted(set(citation_ids))
     if not ids:
-        return
-    rows = session.execute(
+        return []
+    return list(session.execute(
         select(Exhibit.citation_id, Exhibit.number, Dossier.id, Dossier.title, Dossier.number, Dossier.state)
         .join(Dossier, Dossier.id == Exhibit.dossier_id)
         .where(Exhibit.citation_id.in_(ids), Dossier.state.in_(list(EXHIBIT_HOLDING_STATES)))
         .order_by(Exhibit.citation_id, Dossier.title, Dossier.number, Exhibit.number)
-    ).all()
+    ).all())
+
+
+def exhibited_citations(session: Session, citation_ids: Iterable[int]) -> dict[int, str]:
+    """Which of these citations cannot be removed, and why in a few words ('evidence of exhibit 3 of dossier
+    'X', approved'): the pages say so where they would offer 'Remove citation' (which was offered, and refused
+    after its confirmation)."""
+    held: dict[int, str] = {}
+    for cid, exhibit, _dossier_id, title, _version, state in _exhibiting(session, citation_ids):
+        held.setdefault(cid, f"evidence of exhibit {exhibit} of dossier {title!r}, {EXHIBIT_HOLDING_STATES[state]}")
+    return held
+
+
+def refuse_exhibited(session: Session, citation_ids: Iterable[int], field: str = "citation") -> None:
+    """ValidationError naming the dossier when one of these citations is the evidence of an exhibit of a
+    dossier under review or approved: what the reviewer read (and the record of what was approved) must
+    not lose its evidence. A draft's or a returned dossier's exhibit may lose it: its authors see that."""
+    rows = _exhibiting(session, citation_ids)
     if rows:
         raise ValidationError({field: [
             f"citation {cid} is the evidence of exhibit {exhibit} of dossier {title!r} ({dossier_id}, version "

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 from workbench.labels import page_label, property_label, shortened, value_label
 from workbench.schema import Property, ValidationError, date_order_warnings, registry
 from workbench.store import audit
-from workbench.store.entities import citations_for, get_entity, links_of
+from workbench.store.entities import citations_for, exhibited_citations, get_entity, links_of
 from workbench.store.models import AuditEntry, Citation, Entity, Link, Name, Note, ScreeningJob, Source
 from workbench.text import sort_key
 from workbench.types import NAME_MAX_CHARS
@@ -279,6 +279,8 @@ class EntityPage:
     # the page must not show the corrected fact as if it had never been sourced otherwise.
     former: list[FactRow] = field(default_factory=list)
     history_more: bool = False  # older changes than those listed exist (the page offers them all)
+    # Citations that are the evidence of a dossier under review or approved, and why: not removable, said so.
+    exhibited: dict[int, str] = field(default_factory=dict)
 
 
 def entity_page(session: Session, entity_id: str, history_limit: int | None = 100) -> EntityPage:
@@ -356,6 +358,7 @@ def entity_page(session: Session, entity_id: str, history_limit: int | None = 10
     history_more = history_limit is not None and len(history) > history_limit
     history = history[:history_limit]
     return EntityPage(
+        exhibited=exhibited_citations(session, [c.id for c in citations]),
         entity=entity, kind_label=kind.label, facts=facts,
         names=sorted(entity.names, key=lambda n: (n.name_kind != "primary", n.name_kind, n.name)),
         identifiers=identifiers, link_groups=sorted(groups.items()), whole_citations=whole,

@@ -83,7 +83,7 @@ def _entity_page(request: Request, session: Session, actor: Actor, entity_id: st
                   if (kind.is_a_any(lk.source) if d == "out" else kind.is_a_any(lk.target))
                   and not (d == "in" and lk.symmetric)]
     return templates.TemplateResponse(request, "entities/view.html", {
-        "p": page, "link_kinds": link_kinds,
+        "p": page, "link_kinds": link_kinds, "exhibited": page.exhibited,
         "cite_targets": readmodels.cite_targets(page),
         "sources": readmodels.list_sources(session, source_q.strip() or None, limit=CITE_SOURCES,
                                            keep=cite.get("source_id")),

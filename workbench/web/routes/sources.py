@@ -155,6 +155,7 @@ def source_view(source_id: str, request: Request, page: int = 1, actor: Actor = 
         "source": source, "citations": citations, "subjects": subjects, "links": links,
         "page": page, "total": total, "last": last,
         "fact_labels": readmodels.cited_fact_labels(citations, subjects), "can_edit": actor.can("edit"),
+        "exhibited": store.exhibited_citations(session, [c.id for c in citations]),
         "deletable": actor.can("edit") and store.source_rests_on(session, source) is None,
         **_vocab()})
 
