@@ -255,3 +255,23 @@ def test_the_shipped_demo_leaves_its_leak_only_nickname_out_of_releasable_export
         assert "El Contador" not in released[fmt], fmt
     [row] = list(csv.DictReader(line for line in released["visa-csv"].splitlines() if not line.startswith("#")))
     assert row["aliases"] == "VILLASENOR IBARRA, Jose Maria" and row["birth_date"] == "1975-03-12"
+
+
+def test_an_assets_name_that_shows_a_withheld_value_is_withheld_with_it(session, researcher):
+    """QA round 12: with the roll's APN withheld, the releasable export still named the parcel 'Parcel 4455-770'
+    (the mapping's name template), so the withheld number was in every format."""
+    sc = build_scenario(session, researcher)
+    parcel = create_entity(session, researcher, "RealEstate", {
+        "name": "Parcel 4455-770 (TEST)", "parcelNumber": "4455-770", "identifier": "APN:4455-770"}).obj.id
+    for prop, value in (("parcelNumber", "4455-770"), ("identifier", "APN:4455770"), ("name", "Parcel 4455-770 (TEST)")):
+        cite(session, researcher, sc.leak, entity_id=parcel, prop=prop, value=value)
+    owned = create_link(session, researcher, "Ownership", sc.company, parcel, {"percentage": "100"}).obj.id
+    cite(session, researcher, sc.registry, link_id=owned)
+    dossier_id = complete_dossier(session, researcher, sc)
+    full = _exports(session, dossier_id, releasable=False)
+    listing = {fmt for fmt, text in full.items() if "4455-770" in text or "4455770" in text}
+    assert listing == set(FORMATS) - {"visa-csv"}, listing  # every format that lists assets names it
+    for fmt, text in _exports(session, dossier_id, releasable=True).items():
+        assert "4455-770" not in text and "4455770" not in text, fmt
+        if fmt in listing - {"ftm"}:  # FtM carries the asset without a name (FtM needs none)
+            assert "name withheld: it shows a value only unreleasable sources support" in html.unescape(text), fmt

@@ -153,6 +153,17 @@ def _is_caption(value: str, caption: str) -> bool:
     return value[:500] == caption  # an entity's caption is its first name, cut at 500 characters
 
 
+def _shows(caption: str, value: str) -> bool:
+    """Whether a name shows a value, as written or as an identifier stores it ('APN:100200006' in 'Parcel
+    100-200-006'): a value of 4 characters or more, compared without spaces and punctuation."""
+    def compact(text: str) -> str:
+        return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+    number = value.split(":", 1)[1] if ":" in value and value.split(":", 1)[0].isupper() else value
+    wanted = compact(number)
+    return len(wanted) >= 4 and wanted in compact(caption)
+
+
 class _Withheld:
     """What the releasable view left out, counted by what a reader calls it; never the values."""
 
@@ -251,8 +262,21 @@ def _release_asset(asset: dict, withheld: _Withheld) -> bool:
         withheld.add(f"asset: {_prop_label(asset['kind'], prop)}", len(values) - len(kept))
         if kept:
             props[prop] = kept
-    if any(_withheld_value(cites, prop, v) and _is_caption(v, caption)
-           for prop, values in asset["properties"].items() for v in values):
+    hidden = [v for prop, values in asset["properties"].items() for v in values
+              if prop != "name" and _withheld_value(cites, prop, v) and not _is_caption(v, caption)]
+    if any(_shows(caption, value) for value in hidden):
+        # 'Parcel 100-200-006' with its APN withheld: the name would say what the export leaves out.
+        named = (f"{asset.get('kind_label', asset['kind'])} (name withheld: it shows a value only unreleasable "
+                 "sources support)")
+        for chain in asset["chains"]:
+            for link in chain["links"]:
+                if link.get("owned_caption") == caption:
+                    link["owned_caption"] = named
+        props.pop("name", None)
+        asset["caption"] = named
+        withheld.add("asset: name", 1)
+    elif any(_withheld_value(cites, prop, v) and _is_caption(v, caption)
+             for prop, values in asset["properties"].items() for v in values):
         withheld.notes.append(f"The name of the asset {caption} is supported only by unreleasable sources; the "
                               "releasable export keeps it, without those sources, so that it names the asset.")
     asset["properties"] = props
