@@ -421,3 +421,25 @@ def test_the_evidence_picker_tells_apart_two_sources_of_one_title_and_words_page
     assert sources[0] != sources[1] and all(s.startswith(f"{ROLL} (file roll-") for s in sources)
     # A source whose title is its own needs nothing more.
     assert options[f"source:{sc.court}"] == "Court record 17 (TEST)"
+
+
+def test_an_approved_dossier_says_when_its_targets_live_record_has_changed_since(session, researcher_client,
+                                                                                reviewer_client):
+    """QA round 12: after the target's date of birth was corrected, the approved page showed the frozen value
+    with nothing to say the live record now differs."""
+    from workbench.store.entities import update_entity
+
+    sc = build_scenario(session, RESEARCHER)
+    dossier_id = complete_dossier(session, RESEARCHER, sc)
+    workflow.submit(session, RESEARCHER, dossier_id)
+    session.commit()
+    url = f"/dossiers/{dossier_id}"
+    before = reviewer_client.get(url).text
+    assert _move(reviewer_client, url, "approve", "Meets the criteria.", before).status_code == 303
+    assert "target-changed" not in researcher_client.get(url).text  # unchanged since the approval
+    update_entity(session, RESEARCHER, sc.target, {"birthDate": "1975-03-13"}, replace=False)
+    session.commit()
+    page = researcher_client.get(url).text
+    note = re.search(r'<div class="flash warning" id="target-changed" role="note">(.*?)</div>', page, re.DOTALL)
+    assert note and "Date of birth: 1975-03-12 when frozen, 1975-03-13 now" in html.unescape(note.group(1))
+    assert "1975-03-12" in page.split('id="target-changed"')[1]  # the dossier still shows what was approved

@@ -124,6 +124,35 @@ def live_view(session: Session, dossier: Dossier) -> dict:
     }
 
 
+def target_changes(session: Session, dossier: Dossier, limit: int = 10) -> list[str]:
+    """How the target's record differs now from the one frozen with the dossier (a date of birth corrected since
+    the approval): the approved page shows what was approved, and says what the live record holds instead,
+    so nobody takes the frozen value for today's. [] for a dossier not frozen, or a target unchanged."""
+    frozen = (dossier.snapshot or {}).get("target") if dossier.state in FROZEN_STATES else None
+    if not frozen:
+        return []
+    entity = get_entity(session, dossier.target_id)
+    changes = []
+    if entity.merged_into:
+        changes.append(f"{entity.caption} was merged into another entry ({entity.merged_into}) since")
+    live = _target(session, dossier)
+
+    def values(target: dict) -> dict[str, tuple[str, list[str]]]:
+        out = {p["name"]: (p["label"], list(p["values"])) for p in target.get("properties", [])}
+        ids = [i["value"] for i in target.get("identifiers", [])]
+        if ids:
+            out["identifier"] = ("Identifiers", ids)
+        return out
+
+    then, now = values(frozen), values(live)
+    for name in [*then, *(n for n in now if n not in then)]:
+        label, old = then[name] if name in then else (now[name][0], [])
+        new = now[name][1] if name in now else []
+        if sorted(old) != sorted(new):
+            changes.append(f"{label}: {', '.join(old) or 'none'} when frozen, {', '.join(new) or 'none'} now")
+    return changes[:limit]
+
+
 def view_of(session: Session, dossier: Dossier) -> dict:
     """The frozen snapshot of an approved dossier; otherwise the live view."""
     if dossier.state in FROZEN_STATES and dossier.snapshot is not None:

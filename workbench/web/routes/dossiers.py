@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from workbench.dossiers import evidence, exports, service, workflow
+from workbench.dossiers import evidence, exports, service, snapshot, workflow
 from workbench.schema import ValidationError, registry
 from workbench.store.entities import Conflict, NotFound, rebase_edit
 from workbench.store.permissions import Actor
@@ -185,6 +185,7 @@ def _view(request: Request, session: Session, actor: Actor, dossier, status_code
         "formats": exports.FORMATS,
         "can_new_version": can_new_version,
         "refused": refused,
+        "target_changes": snapshot.target_changes(session, dossier),
         # The narrative form holds the stored text, or what a refused save of it held.
         "narrative_form": refill.get("narrative") or _narrative_form(dossier),
         "refill": refill,
