@@ -206,8 +206,14 @@ def test_cli_list_show_export(db_url, session, approved, tmp_path):
         dossier.id, "approved", 1, dossier.snapshot_hash)
     table = runner.invoke(app, ["dossier", "list"], env={"COLUMNS": "250"})  # the help promised a target column
     assert "target" in table.stdout and dossier.target_id in table.stdout
-    shown = runner.invoke(app, ["dossier", "show", dossier.id])
+    shown = runner.invoke(app, ["dossier", "show", dossier.id], env={"COLUMNS": "250"})
     assert shown.exit_code == 0 and BANNER in shown.stdout and "complete" in shown.stdout
+    # Who approved it, and the two hashes labelled as the page labels them (one 'snapshot sha256' before).
+    assert "approved by " + dossier.events[-1].user in shown.stdout
+    from workbench.dossiers.snapshot import reviewed_hash
+
+    assert f"content sha256 reviewed {reviewed_hash(dossier)}" in shown.stdout
+    assert f"frozen snapshot sha256 {dossier.snapshot_hash}" in shown.stdout
     out = tmp_path / "summary.pdf"
     exported = runner.invoke(app, ["dossier", "export", dossier.id, "--format", "pdf", "-o", str(out), "--releasable"])
     assert exported.exit_code == 0, exported.output

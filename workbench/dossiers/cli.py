@@ -63,8 +63,16 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         if meta["fictional_banner"]:
             console.print(meta["fictional_banner"], style="bold yellow", highlight=False)
         console.print(labelled(meta["title"], "bold", f" ({meta['dossier_id']})"), highlight=False)
-        console.print(f"state {meta['state']}, version {meta['version']}, snapshot sha256 {meta['snapshot_hash']}"
-                      + (" (frozen)" if meta["frozen"] else " (live)"), highlight=False)
+        console.print(f"state {meta['state']}, version {meta['version']}"
+                      + (f"; {meta['decision']['words']}" if meta.get("decision") else ""), highlight=False)
+        if meta["frozen"]:  # two documents, two hashes: what the reviewer approved, and that with the approval
+            if meta.get("reviewed_hash"):
+                console.print(f"content sha256 reviewed {meta['reviewed_hash']}", highlight=False)
+            console.print(f"frozen snapshot sha256 {meta['snapshot_hash']} (the reviewed content with the approval "
+                          "added)", highlight=False)
+        else:
+            console.print(f"content sha256 {meta['snapshot_hash']} (live: what an approval is checked against)",
+                          highlight=False)
         console.print(f"basis: {doc['legal_basis']['label']} ({doc['legal_basis']['citation']})", highlight=False)
         console.print(f"target: {doc['target']['caption']} ({doc['target']['kind']}, {doc['target']['id']})",
                       highlight=False)
