@@ -163,3 +163,7 @@ def test_the_projects_fictional_label_is_no_part_of_a_name():
     assert score_names("FICTIONAL Transportes Ejemplares SA de CV", "Transportes Ejemplares",
                        "Company").score == 1.0
     assert normalize("FICTIONAL", "Person").tokens  # the label alone is all there is: kept, not nothing
+    # Only the label: the word in a name ('Fictional Films LLC', a hyphenated 'FICTIONAL-GARCIA') is the name's.
+    assert score_names("Fictional Films LLC", "Films LLC", "Company").score < 0.5
+    assert score_names("FICTIONAL-GARCIA", "GARCIA", "Person").score < 0.5
+    assert score_names("Fictional Garcia", "Garcia", "Person").score < 0.5

@@ -201,3 +201,33 @@ def test_a_key_repeated_with_other_values_in_one_file_is_said_once_for_the_recor
     assert said == ["Parcel 555-000-001 (RealEstate) is given on 8 rows (1, 2, 3, 4, 5 and 3 more) with different "
                     "situs address: every value is kept, each cited to its row; check the mapping's keys if these are "
                     "not one record"], summary.warnings
+
+
+def test_a_quote_never_closed_on_the_last_row_is_named_too(db_url, tmp_path):
+    from workbench.sources.tabular import TableError
+
+    roll = tmp_path / "roll_FICTIONAL.csv"
+    roll.write_text(HEADER + "100-1,1 Sample St,P,FICTIONAL OWNER 1,,01/02/2020,1\n"
+                    '100-9,"9 Sample St,P,FICTIONAL OWNER 9,,01/02/2020,1\n', encoding="utf-8")
+    with pytest.raises(TableError, match="a quoted cell opened on line 3 is never closed"):
+        _import(db_url, roll, _roll_mapping("FICTIONAL Webb", "[APN]"))
+
+
+def test_a_template_with_a_blank_cell_gives_no_value_and_the_row_goes_in(db_url, tmp_path):
+    """QA round 12: a declaration's '{VALOR} {MONEDA}' with VALOR 'N/A' (read as blank) gave 'MXN', refused as an
+    amount, and the row went with it; and 'NA' as a whole cell is a value (a name, a country code)."""
+    roll = tmp_path / "roll_FICTIONAL.csv"
+    roll.write_text("APN,SITUS_ADDRESS,OWNER_TYPE,OWNER_NAME,OWNER_MAILING_ADDRESS,DEED_DATE,SALE_PRICE,CURRENCY\n"
+                    "100-1,1 Sample St,P,FICTIONAL OWNER 1,,01/02/2020,N/A,MXN\n"
+                    "100-2,2 Sample St,C,NA,,01/02/2020,5,MXN\n", encoding="utf-8")
+    mapping = _roll_mapping("FICTIONAL Webb", "[APN]").replace(
+        "    kind: Person\n", "    kind_from: {column: OWNER_TYPE, map: {P: Person, C: Company}}\n").replace(
+        "    target: parcel\n", "    target: parcel\n    properties:\n"
+        '      price: {template: "{SALE_PRICE} {CURRENCY}"}\n')
+    summary = _import(db_url, roll, mapping)
+    assert summary.rejected == []
+    with store_db.session_scope(db_url) as s:
+        prices = sorted(link.properties.get("price", [""])[0]
+                        for link in s.scalars(select(Link).where(Link.kind == "Ownership")))
+        assert prices == ["", "5 MXN"]
+        assert s.scalars(select(Entity).where(Entity.caption == "NA")).one().kind == "Company"

@@ -34,10 +34,25 @@ SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "junior", "senior", "hijo"}
 TITLES = frozenset({"mr", "mrs", "ms", "dr", "lic", "ing", "sr", "sra", "haji", "hajji", "mullah",
                     "sheikh", "shaykh", "gen", "general", "col", "capt"})  # not "don": also a surname part
 
-# The label this project puts on invented records ('José María Villaseñor Ibarra (FICTIONAL)', as the demo and
-# every FICTIONAL sample are labelled): it marks the record, it is no part of the name. Scored as a word, it
-# cost an exact match 0.15 and hid the duplicate warning for a labelled entry.
-LABELS = frozenset({"fictional"})
+# The label this project puts on invented records, in brackets or in capitals at either end of the name
+# ('José María Villaseñor Ibarra (FICTIONAL)', 'FICTIONAL Transportes Ejemplares', as the demo and every FICTIONAL
+# sample write it): it marks the record, it is no part of the name. Scored as a word, it cost an exact match 0.15
+# and hid the duplicate warning for a labelled entry. The word elsewhere ('Fictional Films LLC') is a name's.
+_LABEL = re.compile(r"\(\s*fictional\s*\)|^\s*FICTIONAL(?=[\s,.]|$)[\s,.]*|[\s,.]+FICTIONAL\s*$", re.IGNORECASE)
+_LABEL_CAPITALS = re.compile(r"^\s*FICTIONAL\b|\bFICTIONAL\s*$")
+
+
+def _without_label(raw: str) -> tuple[str, bool]:
+    """The name without the project's FICTIONAL label, and whether it had one (a name that is only the label
+    keeps it: it is all there is)."""
+    stripped = raw
+    for match in reversed(list(_LABEL.finditer(raw))):
+        text = match.group()
+        if "(" not in text and not _LABEL_CAPITALS.search(text):
+            continue  # 'Fictional' at an end, not in capitals: a name's own word
+        stripped = stripped[:match.start()] + " " + stripped[match.end():]
+    stripped = " ".join(stripped.split())
+    return (stripped, True) if stripped and stripped != " ".join(raw.split()) else (raw, False)
 
 _VARIANT_CANON = {spelling: family[0] for family in VARIANT_FAMILIES for spelling in family}
 
@@ -342,12 +357,13 @@ def normalize(name: str, schema: str | None = None) -> NameForm:
     """Parse one name. Cached: screening sees the same names again and again."""
     kind = schema_kind(schema)
     raw = (name or "").strip()
+    raw, labelled = _without_label(raw)
     raw = raw.replace("&", " and ")
     # Words joined by hyphen or apostrophe stay one word: 'AL-ASSAD' -> 'alassad', "O'NEIL" -> 'oneil'.
     joined = without_thousands(INNER_APOSTROPHE.sub("", raw))
     parts = [fold(p) for p in joined.split(",")]
     parts = [p for p in parts if p]
-    dropped: list[str] = []
+    dropped: list[str] = ["fictional"] if labelled else []
     legal: tuple[str, ...] = ()
     legal_only = False
     if kind != PERSON and parts:
@@ -404,7 +420,6 @@ def normalize(name: str, schema: str | None = None) -> NameForm:
                 continue
             # A title goes when anything else is left ('IBRAHIM, Haji' = 'IBRAHIM, Haji Ehai' minus 'Ehai').
             if (w in PARTICLES or w in SUFFIXES or (kind != ORG and w in TITLES and n_words > 1)
-                    or (w in LABELS and n_words > 1)
                     or (kind != PERSON and w in ORG_PARTICLES)):
                 dropped.append(w)
                 if w in JOINABLE_PARTICLES:

@@ -144,10 +144,11 @@ class ValueSpec:
         if self.literal is not None:
             raw = [self.literal]
         elif self.template is not None:
-            # A template over blank cells says nothing ('{SALE_PRICE} USD' with no price is not ' USD'):
-            # rolls leave optional columns empty, and one such row must not refuse the whole file.
+            # A template with a blank cell says nothing: its text would state what the row does not give
+            # ('{SALE_PRICE} USD' with no price is not ' USD', '{VALOR} {MONEDA}' with no value is not 'MXN',
+            # 'Parcel {APN}' with no number is no parcel's name), and one such row must not refuse the file.
             used = _TEMPLATE_FIELD.findall(self.template)
-            if used and not any(str(row.get(c) or "").strip() for c in used):
+            if used and not all(str(row.get(c) or "").strip() for c in used):
                 return []
             text = _TEMPLATE_FIELD.sub(lambda m: str(row.get(m.group(1)) or ""), self.template)
             raw = [text] if text.strip() else []
@@ -225,8 +226,9 @@ class LinkMapping:
 
 # What rolls, registries and declarations write in a cell that has no value: 'N/A', 'n/d' (no disponible),
 # 's/d' (sin dato), a dash. A mapping's ``empty_values`` replaces the list (``[]``: every cell is a value).
-DEFAULT_EMPTY_VALUES = frozenset({"n/a", "na", "n.a.", "n/d", "nd", "n.d.", "s/d", "sin dato", "no disponible",
-                                  "-", "--", "---", "null", "none"})
+# Not 'NA', 'ND' or 'NONE': a country code (Namibia), a state (North Dakota) or a name a cell may really hold.
+DEFAULT_EMPTY_VALUES = frozenset({"n/a", "n.a.", "n/d", "n.d.", "s/d", "sin dato", "no disponible",
+                                  "-", "--", "---", "null"})
 
 
 @dataclass
@@ -519,7 +521,12 @@ def load_mapping(text: str, name: str = "mapping") -> TableMapping:
     empty = data.get("empty_values", None)
     if empty is None:
         empty_values = DEFAULT_EMPTY_VALUES
-    elif isinstance(empty, list) and all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in empty):
+    elif isinstance(empty, list):
+        bad = next((n for n, v in enumerate(empty, 1) if not isinstance(v, (str, int, float)) or isinstance(v, bool)
+                    or not str(v).strip()), None)
+        if bad is not None:
+            raise MappingError(f"{name}: empty_values: item {bad} is {_shape(empty[bad - 1])}, not a text: list the "
+                               "texts that mean 'no value' (e.g. ['N/A', '-']); a blank cell is always blank")
         empty_values = frozenset(str(v).strip().casefold() for v in empty)
     else:
         raise MappingError(f"{name}: empty_values: expected a list of texts (e.g. ['N/A', '-']), not {_shape(empty)}")
@@ -751,7 +758,6 @@ def _csv_rows(path: Path, mapping: TableMapping | None) -> Iterator[tuple[Place,
     _check_header(path, header, mapping)
     number = 0
     ended = reader.line_num  # the last line read; a record starts on the next (and may span several)
-    last_line = text.count("\n") + (0 if text.endswith("\n") else 1)
     try:
         for cells in reader:
             ended_before = ended
@@ -760,20 +766,23 @@ def _csv_rows(path: Path, mapping: TableMapping | None) -> Iterator[tuple[Place,
                 continue
             number += 1
             if len(cells) != len(header):
-                if _unclosed_quote(cells, len(header), place_line := ended_before + 1, ended, last_line):
-                    raise TableError(path.name, place, f"a quoted cell opened on line {place_line} is never closed: "
-                                                       f"lines {place_line}-{ended} were read as one row (a stray "
-                                                       '" in a value?)')
+                lines = io.StringIO(text, newline="").readlines()  # as the reader split them; only on an error
+                if _unclosed_quote(lines[ended_before:ended], len(cells) < len(header), ended >= len(lines)):
+                    first = ended_before + 1
+                    swallowed = f"lines {first}-{ended} were read as one row" if ended > first \
+                        else "the rest of the file was read as one cell"
+                    raise TableError(path.name, place, f"a quoted cell opened on line {first} is never closed: "
+                                                       f'{swallowed} (a stray " in a value?)')
                 raise TableError(path.name, place, f"has {len(cells)} cells, the header has {len(header)}")
             yield place, dict(zip(header, cells))
     except csv.Error as exc:
         raise TableError(path.name, Place(number + 1, ended + 1), f"malformed CSV: {exc}") from exc
 
 
-def _unclosed_quote(cells: list[str], width: int, first_line: int, last_read: int, last_line: int) -> bool:
-    """Whether a short row is a quote never closed: it ran from its line to the end of the file, and a cell
-    holds line breaks (the lines swallowed). 'Has 2 cells' named the symptom at the file's last line."""
-    return len(cells) < width and last_read >= last_line and last_read > first_line and any("\n" in c for c in cells)
+def _unclosed_quote(record_lines: list[str], short: bool, at_end: bool) -> bool:
+    """Whether a short row is a quote never closed: it ran to the end of the file, and its lines hold an odd
+    number of quote marks. 'Has 2 cells' named the symptom at the file's last line."""
+    return short and at_end and sum(line.count('"') for line in record_lines) % 2 == 1
 
 
 HEADER_ROWS_SCANNED = 20  # how far down a sheet its header may start (a title, a date, blank rows above it)
