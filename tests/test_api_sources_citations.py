@@ -310,3 +310,7 @@ def test_a_plain_text_document_is_a_source_and_binary_under_a_txt_name_is_not(cl
     assert stored.content == text.encode("utf-8") and stored.headers["content-disposition"].startswith("attachment")
     binary = upload(client, "notes.txt", b"\x7fELF\x02\x01\x01 not text", content_type="text/plain")
     assert binary.status_code == 422 and "is not an accepted file" in binary.json()["errors"]["file"][0]
+    latin = upload(client, "acta.txt", "Sesión (FICTIONAL)\n".encode("cp1252"), content_type="text/plain")
+    assert latin.status_code == 422 and "save it as UTF-8 text" in latin.json()["errors"]["file"][0]
+    named_pdf = upload(client, "acta.pdf", text.encode("utf-8"), content_type="application/pdf")
+    assert named_pdf.status_code == 422  # text under a PDF's name is no PDF

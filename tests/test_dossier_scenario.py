@@ -145,8 +145,8 @@ def test_an_eo14059_derivative_prong_needs_a_party_blocked_under_eo14059_not_und
     kingpin = snapshot.live_view(session, service.create_dossier(session, researcher, sc.target, "kingpin-b2"))
     assert kingpin["designated_links"][0]["qualifies"]  # the same link serves the Kingpin Act's prong
 
-    eo_sanction = create_entity(session, researcher, "Sanction", {
-        "name": "OFAC designation (TEST, E.O. 14059)", "authority": "OFAC", "program": "ILLICIT-DRUGS-EO14059",
+    eo_sanction = create_entity(session, researcher, "Sanction", {  # typed in lower case: the same program
+        "name": "OFAC designation (TEST, E.O. 14059)", "authority": "OFAC", "program": "illicit-drugs-eo14059",
         "status": "active"}).obj.id
     create_link(session, researcher, "SanctionOf", eo_sanction, sc.cartel)
     [path] = snapshot.live_view(session, eo)["designated_links"]

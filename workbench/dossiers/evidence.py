@@ -8,6 +8,8 @@ the releasable export must be able to leave out what cannot be released.
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -125,7 +127,9 @@ def designated_under(sanctions: list[dict], program: str | None) -> bool:
     active = [s for s in sanctions if s["status"] != "delisted"]
     if program is None:
         return bool(active)
-    return any(program in (s["program"] or "").split("; ") for s in active)
+    # Program tags as lists write them: 'SDNTK; ILLICIT-DRUGS-EO14059', a record typed 'illicit-drugs-eo14059'.
+    return any(program.casefold() in {tag.strip().casefold() for tag in re.split(r"[;,\s]+", s["program"] or "")}
+               for s in active)
 
 
 def _step_value(step: Any, key: str) -> Any:

@@ -712,21 +712,39 @@ class PathView:
     found: bool = False
     candidates: list[Any] = field(default_factory=list)  # search hits for a typed name that named no one entity
     problem: str = ""
+    notes: list[str] = field(default_factory=list)  # an end merged into another entry: where the chain runs
 
     @property
     def length_words(self) -> str:
         return counted(len(self.steps), "link")
 
 
+def surviving_entity(session: Session, entity: Entity) -> Entity:
+    """The entry an entity stands for now (itself, or the one it was merged into)."""
+    from workbench.store.entities import surviving
+
+    return surviving(session, entity) or entity
+
+
+def path_length(requested: int) -> int:
+    """The longest chain offered that covers the one asked for (a typed ?max_length=3 looks as far as 4)."""
+    return next((n for n in PATH_LENGTHS if n >= requested), PATH_LENGTHS[-1])
+
+
 def path_view(session: Session, origin_id: str, to_id: str = "", to_name: str = "",
               max_length: int = 6) -> PathView:
+    """An entry merged into another is looked for as the entry kept (the network holds only that one), and
+    the page says so; a target id that names no entity any more is said, with the form, not a bare 404."""
     from workbench.store import entities as store
     from workbench.web import engines
 
     origin = store.get_entity(session, origin_id)
-    view = PathView(origin)
+    view = PathView(surviving_entity(session, origin))
+    if view.origin.id != origin.id:
+        view.notes.append(f"{origin.caption} was merged into {view.origin.caption}: the chain starts there.")
     if not to_id and to_name:
-        hits = engines.search_entities(session, to_name, limit=8, partial=True)
+        hits = [h for h in engines.search_entities(session, to_name, limit=9, partial=True)
+                if h.entity_id != view.origin.id][:8]
         exact = [h for h in hits if h.score >= 0.9]
         if len(exact) == 1:
             to_id = exact[0].entity_id
@@ -737,12 +755,19 @@ def path_view(session: Session, origin_id: str, to_id: str = "", to_name: str = 
             return view
     if not to_id:
         return view
-    target = store.get_entity(session, to_id)
+    try:
+        named = store.get_entity(session, to_id)
+    except store.NotFound:
+        view.problem = f"No entity has the id {to_id!r} any more (deleted?): name another one."
+        return view
+    target = surviving_entity(session, named)
+    if target.id != named.id:
+        view.notes.append(f"{named.caption} was merged into {target.caption}: the chain ends there.")
     view.target = target
-    if target.id == origin.id:
+    if target.id == view.origin.id:
         view.problem = "That is this entity: pick another one."
         return view
-    result = engines.shortest_path(session, origin.id, target.id, max_length=max_length)
+    result = engines.shortest_path(session, view.origin.id, target.id, max_length=max_length)
     if result is None:
         view.problem = f"No chain of at most {counted(max_length, 'link')} joins them."
         return view

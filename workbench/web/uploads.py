@@ -72,6 +72,11 @@ def sniff(data: bytes, name: str = "") -> str | None:
     return None
 
 
+# Names a plain-text document is not filed under: tables (screened or imported with a mapping), and the other
+# accepted types' own (text named .pdf is no PDF, whatever it says).
+_NOT_PLAIN_TEXT = (".csv", ".tsv", ".xlsx", ".pdf", ".html", ".htm", ".png", ".jpg", ".jpeg", ".gif", ".webp")
+
+
 def _plain_text(data: bytes) -> bool:
     """UTF-8 text without NUL or other control characters than line breaks and tabs (no binary under a .txt)."""
     try:
@@ -81,17 +86,18 @@ def _plain_text(data: bytes) -> bool:
     return not any(ord(c) < 32 and c not in "\n\r\t\f" for c in text)
 
 
-def _refuse_unreadable_text(data: bytes, name: str) -> None:
-    """A .csv that is text in another encoding (Excel's 'CSV' is Windows-1252; some tools write
-    UTF-16) gets a message that says so and where, not 'not an accepted file'."""
+def _refuse_unreadable_text(data: bytes, name: str,
+                            how: str = "save it as CSV UTF-8 (in Excel: Save As, 'CSV UTF-8')") -> None:
+    """A .csv (or a .txt document) that is text in another encoding (Excel's 'CSV' is Windows-1252; some tools
+    write UTF-16) gets a message that says so and where, not 'not an accepted file'."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise UploadRejected(f"{name} is UTF-16 text: save it as CSV UTF-8 (in Excel: Save As, 'CSV UTF-8')")
+        raise UploadRejected(f"{name} is UTF-16 text: {how}")
     try:
         data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise UploadRejected(f"{name} is not UTF-8 text: line {line} has the byte 0x{data[exc.start]:02x} (probably "
-                             "Windows-1252 or Latin-1): save it as CSV UTF-8 (in Excel: Save As, 'CSV UTF-8')") from None
+                             f"Windows-1252 or Latin-1): {how}") from None
 
 
 async def read_upload(upload: UploadFile, max_bytes: int, accept: tuple[str, ...]) -> Upload:
@@ -104,9 +110,12 @@ async def read_upload(upload: UploadFile, max_bytes: int, accept: tuple[str, ...
     media_type = sniff(data, name)
     if media_type is None and "text/csv" in accept and name.lower().endswith((".csv", ".tsv", ".txt")):
         _refuse_unreadable_text(data, name)
-    if (media_type in (None, "text/csv") and "text/plain" in accept and not name.lower().endswith((".csv", ".tsv"))
-            and _plain_text(data)):  # a table is screened or imported with a mapping, not filed as a document
-        media_type = "text/plain"  # a document (a transcript, notes, a docket copied out): kept as the bytes it is
+    if media_type in (None, "text/csv") and "text/plain" in accept \
+            and not name.lower().endswith(_NOT_PLAIN_TEXT):  # a table is screened or imported, not filed
+        if name.lower().endswith(".txt"):
+            _refuse_unreadable_text(data, name, "save it as UTF-8 text")
+        if _plain_text(data):  # a document (a transcript, notes, a docket copied out): kept as the bytes it is
+            media_type = "text/plain"
     if media_type is None or media_type not in accept:
         claimed = upload.content_type or "unknown type"
         raise UploadRejected(f"{name} ({claimed}) is not an accepted file: its content is not one of "

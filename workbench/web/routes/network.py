@@ -35,7 +35,8 @@ def network_export(entity_id: str, format: str = Query("graphml", pattern="^(" +
                    depth: int = Query(1, ge=1, le=max(EXPORT_DEPTHS)), actor: Actor = Depends(current_actor),
                    session: Session = Depends(get_session)):
     """The neighbourhood as a file for Gephi, yEd or Cytoscape desktop (as `workbench graph export --around`)."""
-    store.get_entity(session, entity_id)
+    # An entry merged into another is exported as the entry kept, as its network page draws it.
+    entity_id = readmodels.surviving_entity(session, store.get_entity(session, entity_id)).id
     data = export_bytes(session, format, around=entity_id, depth=depth)
     stem = re.sub(r"[^A-Za-z0-9_-]+", "_", entity_id)[:80]
     return Response(data, media_type=MEDIA_TYPES[format], headers={
@@ -48,6 +49,7 @@ def path_page(entity_id: str, request: Request, to: str = "", to_name: str = "",
               actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
     """How this entity is connected to another one the user names (the CLI's `graph path A B`), as a page that
     works without the diagram: each link of the chain with its sources."""
+    max_length = readmodels.path_length(max_length)
     view = readmodels.path_view(session, entity_id, to, to_name.strip(), max_length)
     return templates.TemplateResponse(request, "path.html", {
         "view": view, "to_value": to_name or (view.target.caption if view.target else ""), "max_length": max_length,

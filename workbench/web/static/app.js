@@ -91,7 +91,8 @@
       getJSON(url).then(function (data) {
         items = data; list.textContent = ""; active = -1;
         data.forEach(function (item, i) {
-          var li = el("li", item.caption + " (" + item.kind + ")" + (item.matched_name !== item.caption ? " as " + item.matched_name : "") + " " + item.score.toFixed(2),
+          // No raw score: the list is ranked already, and '0.06' beside an exact surname read as a verdict.
+          var li = el("li", item.caption + " (" + item.kind + ")" + (item.matched_name !== item.caption ? " as " + item.matched_name : ""),
                       { role: "option", id: input.id + "-opt-" + i, "aria-selected": "false", "data-id": item.id });
           li.addEventListener("mousedown", function (ev) { ev.preventDefault(); choose(i); });
           list.appendChild(li);
