@@ -9,7 +9,6 @@ the releasable export must be able to leave out what cannot be released.
 from __future__ import annotations
 
 import re
-
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
