@@ -137,6 +137,15 @@ def test_the_releasable_check_says_what_the_releasable_export_leaves_out(session
     assert "✔ Every exhibit cites a releasable source" in check and 'data-status="met"' in check
 
 
+def _submitted(session):
+    """The scenario and a complete dossier on its target, submitted for review (committed)."""
+    sc = build_scenario(session, RESEARCHER)
+    dossier_id = complete_dossier(session, RESEARCHER, sc)
+    workflow.submit(session, RESEARCHER, dossier_id)
+    session.commit()
+    return sc, dossier_id
+
+
 # ---- 3. who decided, and the two hashes -------------------------------------------------------------
 
 def test_an_approved_dossier_names_its_approver_and_labels_the_reviewed_and_frozen_hashes(
@@ -145,10 +154,7 @@ def test_an_approved_dossier_names_its_approver_and_labels_the_reviewed_and_froz
     SHA-256 the reviewer saw before approving differed from the one shown after, unexplained. The frozen
     snapshot holds the approval itself (its state, its history entry), which the reviewed page could not:
     the page now shows both hashes, labelled, and the reviewed one is the one the reviewer read."""
-    sc = build_scenario(session, RESEARCHER)
-    dossier_id = complete_dossier(session, RESEARCHER, sc)
-    workflow.submit(session, RESEARCHER, dossier_id)
-    session.commit()
+    sc, dossier_id = _submitted(session)
     url = f"/dossiers/{dossier_id}"
     before = reviewer_client.get(url).text
     seen = _content_hash(before)
@@ -429,10 +435,7 @@ def test_an_approved_dossier_says_when_its_targets_live_record_has_changed_since
     with nothing to say the live record now differs."""
     from workbench.store.entities import update_entity
 
-    sc = build_scenario(session, RESEARCHER)
-    dossier_id = complete_dossier(session, RESEARCHER, sc)
-    workflow.submit(session, RESEARCHER, dossier_id)
-    session.commit()
+    sc, dossier_id = _submitted(session)
     url = f"/dossiers/{dossier_id}"
     before = reviewer_client.get(url).text
     assert _move(reviewer_client, url, "approve", "Meets the criteria.", before).status_code == 303

@@ -207,8 +207,9 @@ _PROPERTY_KEYS = frozenset({"type", "label", "ftm", "required", "help", "choices
                             "until", "past"})
 
 
-def _after(a: str, b: str) -> bool:
-    """Whether partial ISO date ``a`` lies after ``b`` as far as both go ('2005' after '2001-05')."""
+def date_after(a: str, b: str) -> bool:
+    """Whether partial ISO date ``a`` lies after ``b`` as far as both go ('2005' after '2001-05'): so today lies
+    after an end date of '2024-06' once June 2024 is over, and not yet after '2025' during 2025."""
     n = min(len(a), len(b))
     return a[:n] > b[:n]
 
@@ -224,12 +225,12 @@ def _date_order_warnings(cleaned: dict[str, list[str]], known: dict[str, Propert
             continue
         if prop.past:
             for value in values:
-                if _after(value, today):
+                if date_after(value, today):
                     warnings.setdefault(name, []).append(f"{prop.label} {value} is in the future")
         later = known.get(prop.until) if prop.until else None
         if later is not None and cleaned.get(later.name):
             first, last = min(values), max(cleaned[later.name])
-            if _after(first, last):
+            if date_after(first, last):
                 warnings.setdefault(name, []).append(f"{prop.label} {first} is after {later.label} {last}")
 
 

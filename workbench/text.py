@@ -41,6 +41,15 @@ def sort_key(text: str, folded: str | None = None) -> str:
     return (fold(text) if folded is None else folded)[:500]
 
 
+_UNSAFE_IN_FILENAME = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def filename_safe(text: str) -> str:
+    """The whole of ``text`` (two ids that share a prefix must not share a file name), with every character a
+    file system or a quoted Content-Disposition header could misread replaced."""
+    return _UNSAFE_IN_FILENAME.sub("_", text)
+
+
 # PostgreSQL cannot store a NUL character in text (SQLite can): the one message for every way it is refused.
 NUL_MESSAGE = "contains a NUL character (\\x00), which cannot be stored: remove it"
 # A lone surrogate (half of a UTF-16 pair: JSON can spell one, '\ud800') is no character: UTF-8 cannot

@@ -29,9 +29,10 @@ from sqlalchemy.orm import Session
 from workbench.dossiers import completeness, evidence, service, snapshot
 from workbench.dossiers.service import get_dossier
 from workbench.labels import page_label, property_label, value_label
-from workbench.schema import ValidationError, date_order_warnings, registry
+from workbench.schema import ValidationError, date_after, date_order_warnings, registry
 from workbench.store.models import Dossier, Source
-from workbench.text import spreadsheet_cell
+from workbench.text import filename_safe, fold, spreadsheet_cell
+from workbench.types import split_identifier
 
 BANNER = "Candidate package - not an official designation"
 FICTIONAL_BANNER = "FICTIONAL demo scenario - invented people, companies and documents"
@@ -153,15 +154,14 @@ def _is_caption(value: str, caption: str) -> bool:
     return value[:500] == caption  # an entity's caption is its first name, cut at 500 characters
 
 
-def _shows(caption: str, value: str) -> bool:
-    """Whether a name shows a value, as written or as an identifier stores it ('APN:100200006' in 'Parcel
-    100-200-006'): a value of 4 characters or more, compared without spaces and punctuation."""
-    def compact(text: str) -> str:
-        return "".join(ch for ch in text.casefold() if ch.isalnum())
-
-    number = value.split(":", 1)[1] if ":" in value and value.split(":", 1)[0].isupper() else value
-    wanted = compact(number)
-    return len(wanted) >= 4 and wanted in compact(caption)
+def _shows(caption: str, kind: str, prop: str, value: str) -> bool:
+    """Whether a name shows a value of 4 characters or more, as written or, for an identifier, its number
+    ('APN:100200006' in 'Parcel 100-200-006'), compared as folded without spaces or punctuation."""
+    spec = registry().entity_kind(kind).properties.get(prop)
+    if spec is not None and spec.type.validator == "identifier":
+        value = split_identifier(value)[1]
+    wanted = fold(value).replace(" ", "")
+    return len(wanted) >= 4 and wanted in fold(caption).replace(" ", "")
 
 
 class _Withheld:
@@ -262,9 +262,8 @@ def _release_asset(asset: dict, withheld: _Withheld) -> bool:
         withheld.add(f"asset: {_prop_label(asset['kind'], prop)}", len(values) - len(kept))
         if kept:
             props[prop] = kept
-    hidden = [v for prop, values in asset["properties"].items() for v in values
-              if prop != "name" and _withheld_value(cites, prop, v) and not _is_caption(v, caption)]
-    if any(_shows(caption, value) for value in hidden):
+    if any(prop != "name" and _withheld_value(cites, prop, v) and _shows(caption, asset["kind"], prop, v)
+           for prop, values in asset["properties"].items() for v in values):
         # 'Parcel 100-200-006' with its APN withheld: the name would say what the export leaves out.
         named = (f"{asset.get('kind_label', asset['kind'])} (name withheld: it shows a value only unreleasable "
                  "sources support)")
@@ -439,7 +438,7 @@ def position_words(position: dict, today: str | None = None) -> None:
     props = position.get("properties") or {}
     start, end = (props.get("startDate") or [""])[0], (props.get("endDate") or [""])[0]
     today = today or _today()
-    position["former"] = bool(end) and end < today[:len(end)]
+    position["former"] = bool(end) and date_after(today, end)
     if start and end:
         dates = f"{start} to {end}"
     elif start:
@@ -934,15 +933,6 @@ def render_ftm(doc: dict) -> str:
 
 
 # ---- entry point -----------------------------------------------------------------------------
-
-_UNSAFE_IN_FILENAME = re.compile(r"[^A-Za-z0-9._-]")
-
-
-def filename_safe(text: str) -> str:
-    """The whole of ``text`` (two dossiers whose ids share a prefix must not share a file name), with
-    every character a file system or a quoted Content-Disposition header could misread replaced."""
-    return _UNSAFE_IN_FILENAME.sub("_", text)
-
 
 def export_dossier(session: Session, dossier_id: str, fmt: str, releasable: bool = False) -> Export:
     if fmt not in FORMATS:

@@ -18,9 +18,9 @@ from sqlalchemy import String, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from workbench.labels import page_label, property_label, shortened, value_label
-from workbench.schema import Property, ValidationError, date_order_warnings, registry
+from workbench.schema import Property, ValidationError, date_after, date_order_warnings, registry
 from workbench.store import audit
-from workbench.store.entities import citations_for, exhibited_citations, get_entity, links_of
+from workbench.store.entities import NotFound, citations_for, exhibited_citations, get_entity, links_of, surviving
 from workbench.store.models import AuditEntry, Citation, Entity, Link, Name, Note, ScreeningJob, Source
 from workbench.text import sort_key
 from workbench.types import NAME_MAX_CHARS
@@ -721,8 +721,6 @@ class PathView:
 
 def surviving_entity(session: Session, entity: Entity) -> Entity:
     """The entry an entity stands for now (itself, or the one it was merged into)."""
-    from workbench.store.entities import surviving
-
     return surviving(session, entity) or entity
 
 
@@ -735,10 +733,9 @@ def path_view(session: Session, origin_id: str, to_id: str = "", to_name: str = 
               max_length: int = 6) -> PathView:
     """An entry merged into another is looked for as the entry kept (the network holds only that one), and
     the page says so; a target id that names no entity any more is said, with the form, not a bare 404."""
-    from workbench.store import entities as store
     from workbench.web import engines
 
-    origin = store.get_entity(session, origin_id)
+    origin = get_entity(session, origin_id)
     view = PathView(surviving_entity(session, origin))
     if view.origin.id != origin.id:
         view.notes.append(f"{origin.caption} was merged into {view.origin.caption}: the chain starts there.")
@@ -756,8 +753,8 @@ def path_view(session: Session, origin_id: str, to_id: str = "", to_name: str = 
     if not to_id:
         return view
     try:
-        named = store.get_entity(session, to_id)
-    except store.NotFound:
+        named = get_entity(session, to_id)
+    except NotFound:
         view.problem = f"No entity has the id {to_id!r} any more (deleted?): name another one."
         return view
     target = surviving_entity(session, named)
@@ -1034,7 +1031,7 @@ def work_queues(session: Session, actor) -> list[Queue]:
 def _ended(end: str | None, today: str) -> bool:
     """Whether a (partial) end date lies wholly in the past: '2021-12-31' and '2024-06' before 2025-05-01 do,
     '2025' does not (the year is not over)."""
-    return bool(end) and end < today[:len(end)]
+    return bool(end) and date_after(today, end)
 
 
 def officials_by_state(session: Session, per_state: int = 5, limit: int = 25) -> list[dict[str, Any]]:
@@ -1334,7 +1331,6 @@ def confirmed_before(session: Session, items: Iterable[Any]) -> dict[int, Earlie
 
     An entry is the one it was merged into: a confirmation made on an entry since merged counts for the
     kept one (and for the kept one's hits on the merged entry), until the merge is undone."""
-    from workbench.store.entities import surviving
     from workbench.store.models import ReviewItem
 
     open_items = [i for i in items if i.status == "open"]

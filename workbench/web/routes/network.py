@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.orm import Session
 
@@ -11,6 +9,7 @@ from workbench.graph.export import FORMATS, MEDIA_TYPES, export_bytes
 from workbench.schema import registry
 from workbench.store import entities as store
 from workbench.store.permissions import Actor
+from workbench.text import filename_safe
 from workbench.web import readmodels
 from workbench.web.deps import current_actor, get_session, templates
 
@@ -38,9 +37,8 @@ def network_export(entity_id: str, format: str = Query("graphml", pattern="^(" +
     # An entry merged into another is exported as the entry kept, as its network page draws it.
     entity_id = readmodels.surviving_entity(session, store.get_entity(session, entity_id)).id
     data = export_bytes(session, format, around=entity_id, depth=depth)
-    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", entity_id)[:80]
     return Response(data, media_type=MEDIA_TYPES[format], headers={
-        "Content-Disposition": f'attachment; filename="network-{stem}-depth{depth}.{format}"'})
+        "Content-Disposition": f'attachment; filename="network-{filename_safe(entity_id)}-depth{depth}.{format}"'})
 
 
 @router.get("/entities/{entity_id}/path")
