@@ -746,6 +746,7 @@ def _csv_rows(path: Path, mapping: TableMapping | None) -> Iterator[tuple[Place,
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         raise TableError(path.name, f"line {line}", f"not UTF-8 text (byte {column} of the line); "
                                                     "save the file as UTF-8") from exc
+    skipped, text = _csv_preamble(text, mapping)
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|")
     except csv.Error:
@@ -757,16 +758,18 @@ def _csv_rows(path: Path, mapping: TableMapping | None) -> Iterator[tuple[Place,
         raise TableError(path.name, None, "the file is empty") from None
     _check_header(path, header, mapping)
     number = 0
-    ended = reader.line_num  # the last line read; a record starts on the next (and may span several)
+    # The last line read, counted in the whole file; a record starts on the next (and may span several).
+    ended = skipped + reader.line_num
     try:
         for cells in reader:
             ended_before = ended
-            place, ended = Place(number + 1, ended + 1), reader.line_num
+            place, ended = Place(number + 1, ended + 1), skipped + reader.line_num
             if not any(c.strip() for c in cells):
                 continue
             number += 1
             if len(cells) != len(header):
-                lines = io.StringIO(text, newline="").readlines()  # as the reader split them; only on an error
+                # As the reader split them (only on an error), counted in the whole file.
+                lines = [""] * skipped + io.StringIO(text, newline="").readlines()
                 if _unclosed_quote(lines[ended_before:ended], len(cells) < len(header), ended >= len(lines)):
                     first = ended_before + 1
                     swallowed = f"lines {first}-{ended} were read as one row" if ended > first \
@@ -777,6 +780,37 @@ def _csv_rows(path: Path, mapping: TableMapping | None) -> Iterator[tuple[Place,
             yield place, dict(zip(header, cells))
     except csv.Error as exc:
         raise TableError(path.name, Place(number + 1, ended + 1), f"malformed CSV: {exc}") from exc
+
+
+def _csv_preamble(text: str, mapping: TableMapping | None) -> tuple[int, str]:
+    """(lines passed over, the text from the header on). A county export or a declaration saved as CSV
+    often opens with a title, a date or blank lines; as in a workbook (``_sheet_header``), the header is
+    the first of the first HEADER_ROWS_SCANNED lines holding every column the mapping reads. A file whose
+    first line holds them, or where no line does (``_check_header`` then names the missing columns of the
+    first), is read from its first line, as it always was. Line numbers stay those of the whole file."""
+    wanted = mapping.columns() if mapping is not None else set()
+    lines = text.splitlines(keepends=True)[:HEADER_ROWS_SCANNED]
+    if not wanted or not lines or wanted <= _line_cells(lines[0]):
+        return 0, text
+    offset = 0
+    for number, line in enumerate(lines):
+        if number and wanted <= _line_cells(line):
+            return number, text[offset:]
+        offset += len(line)
+    return 0, text
+
+
+def _line_cells(line: str) -> set[str]:
+    """The cells one line holds, split by whichever of the delimiters CSV files use gives the most."""
+    best: list[str] = []
+    for delimiter in ",;\t|":
+        try:
+            cells = next(csv.reader([line.rstrip("\r\n")], delimiter=delimiter), [])
+        except csv.Error:
+            continue
+        if len(cells) > len(best):
+            best = cells
+    return {c.strip() for c in best}
 
 
 def _unclosed_quote(record_lines: list[str], short: bool, at_end: bool) -> bool:
