@@ -69,9 +69,12 @@ def test_company_registry_makes_directorships(db_url):
     summary = _run(db_url, MAPPINGS / "state_company_registry_FICTIONAL.csv", _mapping("state_company_registry"))
     assert summary.rejected == []
     with store_db.session_scope(db_url) as s:
-        assert stats(s)["links"] == {"Directorship": 4}
+        assert stats(s)["links"] == {"Directorship": 6}
         agents = s.scalars(select(Entity).where(Entity.caption == "FICTIONAL AGENT Servicios Ejemplo")).all()
-        assert len(agents) == 1  # the same agent of two companies is one person (mapping keys)
+        assert len(agents) == 1 and agents[0].kind == "Person"  # the same agent of two companies: one person (keys)
+        # An agent whose name carries a legal form is a company, not a person named 'INC'.
+        firm = s.scalars(select(Entity).where(Entity.caption == "FICTIONAL REGISTERED AGENTS EJEMPLO INC")).one()
+        assert firm.kind == "Company"
         company = s.scalars(select(Entity).where(Entity.caption == "FICTIONAL INMOBILIARIA MUESTRA LLC")).one()
         assert company.properties["status"] == ["Forfeited"]
         assert company.properties["incorporationDate"] == ["2019-01-20"]

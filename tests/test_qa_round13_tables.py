@@ -50,3 +50,21 @@ def test_a_csv_without_the_columns_in_its_first_lines_is_still_refused_naming_th
     roll.write_text("Parcel,Owner\n100-1,FICTIONAL OWNER 1\n", encoding="utf-8")
     with pytest.raises(TableError, match=r"missing column\(s\) APN, .*\(the file has: Parcel, Owner\)"):
         _import(db_url, roll, _roll_mapping("FICTIONAL Webb", "[APN]"))
+
+
+def test_a_kind_read_from_a_name_needs_the_kind_of_the_other_names(db_url):
+    from workbench.sources.tabular import MappingError, load_mapping
+
+    with pytest.raises(MappingError, match="'legal_form' needs a 'column' holding the names and a 'default'"):
+        load_mapping("name: R\nentities:\n  agent:\n    kind_from: {column: AGENT, legal_form: Company}\n"
+                     "    properties: {name: AGENT}\n")
+
+
+def test_names_with_a_legal_form_anywhere_or_at_the_end_are_companies_and_people_stay_people():
+    from workbench.matching.owners import names_a_company
+
+    companies = ["CT CORPORATION SYSTEM", "NATIONAL REGISTERED AGENTS, INC.", "NORTHWEST REGISTERED AGENT LLC",
+                 "SERVICIOS EJEMPLO, S.A. DE C.V.", "CORPORATION SERVICE COMPANY"]
+    people = ["SMITH JOHN", "GARCIA LOPEZ, Juan", "COSTA, Ana", "DOE JANE TRUSTEE", "LINCOLN ABRAHAM"]
+    assert [n for n in companies if not names_a_company(n)] == []
+    assert [n for n in people if names_a_company(n)] == []

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from workbench.matching.data.names import LEGAL_FORMS
+
 # 'C/O', 'C\O', 'CARE OF', 'ATTN', and the assessors' '%' all introduce the person mail goes to;
 # 'ALIAS', 'A.K.A.', 'N.K.A.', 'F.K.A.' and Mexican documents' '(A)' another name of the same owner.
 _CARE_OF = re.compile(r"(?:\bC\s*[/\\]\s*O\b|\bCARE\s+OF\b|\bATTN\b|\bATTENTION\b|%|"
@@ -53,3 +55,18 @@ def owner_names(cell: str) -> list[str]:
         if len(cleaned) > 2 and cleaned not in names:
             names.append(cleaned)
     return names
+
+
+# Legal-form words that say "company" wherever they stand ('CT CORPORATION SYSTEM'); the short ones ('CO', 'SA')
+# count only at the end of a name, where normalize finds legal forms.
+_COMPANY_WORDS = frozenset(form for forms in LEGAL_FORMS.values() for form in forms if " " not in form and len(form) >= 4)
+
+
+def names_a_company(cell: str) -> bool:
+    """Whether a name as a registry writes it is a company's: it carries a legal form ('REGISTERED AGENTS,
+    INC.', 'NORTHWEST AGENT LLC', 'CT CORPORATION SYSTEM'). A registry's agent column holds people and
+    companies alike, with no code saying which; read as a person, a company is screened and drawn as one."""
+    from workbench.matching.normalize import normalize
+
+    form = normalize(cell, "Organization")
+    return bool(form.legal_forms) or any(token.text in _COMPANY_WORDS for token in form.tokens)

@@ -25,7 +25,10 @@ A mapping names the entities one row produces and the links between them::
 ``kind_from`` reads each row's kind from a code column. A row whose code the ``map`` does not list
 (or whose code cell is blank while the entity's other columns are filled) is rejected, naming the
 column, the value and the codes the mapping knows; ``default: Company`` in ``kind_from`` names the
-kind of every such code instead. A ``kind`` beside ``kind_from`` is not such a default.
+kind of every such code instead. A ``kind`` beside ``kind_from`` is not such a default. Where no column
+says the kind (a registry's registered agent, a person or a company), ``kind_from: {column: REGISTERED_AGENT,
+legal_form: Company, default: Person}`` reads it from the name: one with a legal form ('... INC', '... LLC',
+'CT CORPORATION SYSTEM') is the ``legal_form`` kind, any other the ``default``.
 
 Rows go through the domain services (validation, permissions, audit) and every created entity,
 value and link cites the file's Source with the locator ``row N`` (N counts data rows, from the
@@ -61,6 +64,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workbench.matching.owners import names_a_company
 from workbench.schema import Registry, ValidationError, registry
 from workbench.sources.bulk import CHUNK, IMPORTER_VERSION, BulkWriter, ImportSummary
 from workbench.sources.files import store_file
@@ -186,12 +190,21 @@ class EntityMapping:
     keys: list[str]
     properties: dict[str, ValueSpec]
     kind_default: str | None = None  # kind_from's ``default``: the kind of a code the map does not list
+    # kind_from's ``legal_form``: the kind of a row whose column holds a name with a legal form ('... INC')
+    kind_legal_form: str | None = None
 
     def kind_for(self, row: dict) -> str | None:
         if self.kind_column:
             raw = str(row.get(self.kind_column) or "").strip()
+            if self.kind_legal_form and raw not in self.kind_map and names_a_company(raw):
+                return self.kind_legal_form
             return self.kind_map.get(raw, self.kind_default)
         return self.kind
+
+    def possible_kinds(self) -> list[str]:
+        """Every kind a row may give this entity, without repeats."""
+        return list(dict.fromkeys(k for k in [self.kind, *self.kind_map.values(), self.kind_legal_form,
+                                              self.kind_default] if k))
 
     def unlisted_code(self, row: dict) -> str | None:
         """Why the row's kind code cannot be read, or None. A code the map does not list is refused
@@ -370,15 +383,11 @@ def _value_spec(where: str, raw: Any) -> ValueSpec:
                      split=raw.get("split"), scheme=scheme.upper() if scheme else None, date_format=date_format)
 
 
-def _possible_kinds(entity: EntityMapping) -> list[str]:
-    return [k for k in [entity.kind, *entity.kind_map.values(), entity.kind_default] if k]
-
-
 def _check_link_ends(where: str, reg, spec, source: EntityMapping, target: EntityMapping) -> None:
     """A link whose ends no row could ever fit (an Ownership from a parcel) is refused with the mapping,
     before any file is stored or row read."""
     for end, mapped, allowed in (("source", source, spec.source), ("target", target, spec.target)):
-        kinds = _possible_kinds(mapped)
+        kinds = mapped.possible_kinds()
         if kinds and not any(reg.entity_kind(k).is_a_any(allowed) for k in kinds):
             raise MappingError(f"{where}.{end}: {spec.name} links cannot {'start' if end == 'source' else 'end'} at "
                                f"{mapped.key} ({' or '.join(kinds)}; allowed: {', '.join(allowed)})")
@@ -388,14 +397,21 @@ def _check_kind_from(where: str, kind_from: Any) -> None:
     """A misspelt key ('defualt') would otherwise be ignored, and unlisted codes refused for no clear reason."""
     if not isinstance(kind_from, dict):
         raise MappingError(f"{where}: expected a mapping (column, map, default)")
-    unknown = set(kind_from) - {"column", "map", "default"}
+    unknown = set(kind_from) - {"column", "map", "default", "legal_form"}
     if unknown:
         raise MappingError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))} "
-                           "(allowed: column, default, map)")
-    if not kind_from.get("column") or not isinstance(kind_from.get("map") or {}, dict):
+                           "(allowed: column, default, legal_form, map)")
+    if kind_from.get("legal_form"):
+        # A name column (a registered agent: a person or a company, no code says which).
+        if not kind_from.get("column") or not kind_from.get("default") or \
+                not isinstance(kind_from.get("map") or {}, dict):
+            raise MappingError(f"{where}: 'legal_form' needs a 'column' holding the names and a 'default': the "
+                               "kind of a name without a legal form")
+    elif not kind_from.get("column") or not isinstance(kind_from.get("map") or {}, dict):
         raise MappingError(f"{where}: needs a 'column' and a 'map' from its codes to entity kinds")
     _text(f"{where}.column", kind_from["column"], "a column name")
     _text(f"{where}.default", kind_from.get("default"), "an entity kind")
+    _text(f"{where}.legal_form", kind_from.get("legal_form"), "an entity kind")
     for code, kind in (kind_from.get("map") or {}).items():
         _text(f"{where}.map.{code}", kind, "an entity kind")
 
@@ -467,8 +483,9 @@ def load_mapping(text: str, name: str = "mapping") -> TableMapping:
             _check_kind_from(f"{where}.kind_from", kind_from)
         kinds = [kind] if kind else []
         kinds.extend((kind_from.get("map") or {}).values())
-        if kind_from.get("default"):
-            kinds.append(kind_from["default"])
+        for extra in ("legal_form", "default"):
+            if kind_from.get(extra):
+                kinds.append(kind_from[extra])
         for k in kinds:
             if k not in reg.entity_kinds:
                 raise MappingError(f"{where}.kind: unknown entity kind {k!r}")
@@ -485,7 +502,8 @@ def load_mapping(text: str, name: str = "mapping") -> TableMapping:
         keys = _texts(f"{where}.keys", spec.get("keys"))
         entities[key] = EntityMapping(key, kind, kind_from.get("column"),
                                       {str(k): str(v) for k, v in (kind_from.get("map") or {}).items()},
-                                      [str(k) for k in keys], properties, kind_from.get("default"))
+                                      [str(k) for k in keys], properties, kind_from.get("default"),
+                                      kind_from.get("legal_form"))
     links: list[LinkMapping] = []
     raw_links = data.get("links") or []
     if not isinstance(raw_links, list):

@@ -1228,8 +1228,7 @@ def mapping_fixed_values(text: str, name: str = "mapping") -> list[FixedValue]:
         if isinstance(owner, EntityMapping):
             if owner.key == mapping.screen_entity:
                 continue
-            kinds = [reg.entity_kinds[k] for k in dict.fromkeys([owner.kind, *owner.kind_map.values(),
-                                                                 owner.kind_default]) if k in reg.entity_kinds]
+            kinds = [reg.entity_kinds[k] for k in owner.possible_kinds() if k in reg.entity_kinds]
             record = f"{owner.key} ({' or '.join(k.label for k in kinds)})"
             found = next((k.properties[prop] for k in kinds if prop in k.properties), None)
         else:
