@@ -89,3 +89,11 @@ def page_label(page: object) -> str | None:
     if _ONE_PAGE.fullmatch(text):
         return f"p. {text}"
     return f"pp. {text}" if _PAGES.fullmatch(text) else text
+
+
+def pdf_page(page: object) -> int | None:
+    """The page a PDF viewer opens for a cited page: the first number of a bare page, range or list ('12',
+    '7-8', '3, 5'), or of 'p. 12' / 'pp. 7-8'; None for any other locator ('párr. 3', 'Anexo B', 'xii')."""
+    text = "" if page is None else str(page).strip()
+    found = re.fullmatch(r"(?:pp?\.\s*)?(\d+)(?:\s*[-–—,].*)?", text)
+    return int(found.group(1)) if found and int(found.group(1)) > 0 else None

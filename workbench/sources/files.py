@@ -20,6 +20,22 @@ from workbench.store.models import StoredFile
 from workbench.store.permissions import Actor, require
 
 
+# Types a browser shows without running anything of the file, each with the Content-Security-Policy it is
+# served under inline: nothing may load, and images and text are sandboxed too (Chromium's PDF viewer does
+# not start in a sandboxed document). HTML never is: a captured page would run its scripts in this origin.
+INLINE_TYPES: dict[str, str] = {
+    "application/pdf": "default-src 'none'; object-src 'self'; frame-ancestors 'none'",
+    **{media: "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox; frame-ancestors 'none'"
+       for media in ("image/png", "image/jpeg", "image/gif", "image/webp")},
+    "text/plain": "default-src 'none'; style-src 'unsafe-inline'; sandbox; frame-ancestors 'none'",
+}
+
+
+def shown_inline(media_type: str | None) -> bool:
+    """Whether a stored file of this type may be opened in the browser (else it is only downloaded)."""
+    return media_type in INLINE_TYPES
+
+
 def file_path(sha256: str) -> Path:
     return get_settings().files_dir / sha256[:2] / sha256
 

@@ -21,7 +21,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from workbench.labels import page_label
+from workbench.labels import page_label, pdf_page
 from workbench.schema import registry
 from workbench.settings import get_settings
 from workbench.store import db as store_db
@@ -280,3 +280,25 @@ def _actor_of(request: Request) -> Actor | None:
 
 templates.env.globals["actor_of"] = _actor_of
 templates.env.filters["page_label"] = page_label
+
+
+def _view_url(citation) -> str | None:
+    """Where a citation's source file opens in the browser, at the cited page of a PDF; None when the source
+    has no file shown inline (an HTML capture, a URL only)."""
+    from workbench.sources.files import shown_inline
+
+    source = getattr(citation, "source", None)
+    if source is None or not getattr(source, "sha256", None) or not shown_inline(source.media_type):
+        return None
+    page = pdf_page(getattr(citation, "page", None)) if source.media_type == "application/pdf" else None
+    return f"/sources/{source.id}/view" + (f"#page={page}" if page else "")
+
+
+def _opens_inline(media_type: str | None) -> bool:
+    from workbench.sources.files import shown_inline
+
+    return shown_inline(media_type)
+
+
+templates.env.filters["view_url"] = _view_url
+templates.env.filters["opens_inline"] = _opens_inline

@@ -173,9 +173,8 @@ def source_delete(source_id: str, request: Request, actor: Actor = Depends(curre
     return RedirectResponse("/sources", status_code=303)
 
 
-@router.get("/sources/{source_id}/file")
-def source_file(source_id: str, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
-    """The stored bytes, as a download (never rendered inline: an uploaded HTML page must not run here)."""
+def _stored(session: Session, source_id: str):
+    """The source and the path of its stored file (NotFound: it has none, or storage lost it)."""
     from workbench.sources.files import file_path
 
     source = store.get_source(session, source_id)
@@ -184,5 +183,30 @@ def source_file(source_id: str, actor: Actor = Depends(current_actor), session: 
     path = file_path(source.sha256)
     if not path.exists():
         raise store.NotFound(f"the file of source {source.title!r} is missing from storage")
+    return source, path
+
+
+@router.get("/sources/{source_id}/file")
+def source_file(source_id: str, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
+    """The stored bytes, as a download (never rendered inline: an uploaded HTML page must not run here)."""
+    source, path = _stored(session, source_id)
     return FileResponse(path, media_type="application/octet-stream", filename=source.file_name or source.sha256,
                         content_disposition_type="attachment")
+
+
+@router.get("/sources/{source_id}/view")
+def source_view(source_id: str, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
+    """The stored file opened in the browser, for reading a cited page without saving a copy: a PDF, an image
+    or plain text only (their type was read from their bytes at upload), under a policy that lets nothing in
+    them load or run. Any other type is refused with the way to download it."""
+    from workbench.sources.files import INLINE_TYPES, shown_inline
+
+    source, path = _stored(session, source_id)
+    if not shown_inline(source.media_type):
+        raise store.NotFound(f"the file of source {source.title!r} ({source.media_type or 'of unknown type'}) is not "
+                             "opened in the browser, where a captured web page could run its scripts: download it "
+                             "from the source's page")
+    media = f"{source.media_type}; charset=utf-8" if source.media_type == "text/plain" else source.media_type
+    return FileResponse(path, media_type=media, filename=source.file_name or source.sha256,
+                        content_disposition_type="inline",
+                        headers={"Content-Security-Policy": INLINE_TYPES[source.media_type]})
