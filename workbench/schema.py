@@ -154,6 +154,15 @@ class EntityKind:
     # An abstract kind's FtM schema read on import as this concrete kind (FtM's LegalEntity, which
     # other tools send for a party they cannot tell person from organisation).
     ftm_import_as: str | None = None
+    # Inherited properties the entry form does not offer for this kind ('Founded / incorporated' for a person:
+    # FtM's LegalEntity gives it to people too). A value an import or the API gave is still shown and edited.
+    form_omits: tuple[str, ...] = ()
+
+    def form_properties(self, values: dict | None = None) -> dict[str, Property]:
+        """The properties the entry form offers: all but ``form_omits``, unless the entry holds a value of one."""
+        values = values or {}
+        return {name: prop for name, prop in self.properties.items()
+                if name not in self.form_omits or values.get(name)}
 
     def is_a(self, other: str) -> bool:
         return other == self.name or other in self.ancestors
@@ -375,6 +384,11 @@ class Registry:
             for cap in caption:
                 if cap not in properties:
                     raise SchemaError(f"entities.yml: {name} caption names unknown property '{cap}'")
+            form_omits = tuple(spec.get("form_omits") or ())
+            for omitted in form_omits:
+                if omitted not in properties or properties[omitted].required:
+                    raise SchemaError(f"entities.yml: {name}.form_omits names {omitted!r}, which is not an optional "
+                                      f"property of {name}")
             self.entity_kinds[name] = EntityKind(
                 name=name,
                 label=spec.get("label", name),
@@ -388,6 +402,7 @@ class Registry:
                 ancestors=chain,
                 record=bool(spec.get("record", False)),
                 ftm_import_as=spec.get("ftm_import_as"),
+                form_omits=form_omits,
             )
         for kind in self.entity_kinds.values():
             target = self.entity_kinds.get(kind.ftm_import_as or "")

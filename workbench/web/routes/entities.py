@@ -143,7 +143,7 @@ def _form(request: Request, kind_name: str, values: dict, errors: dict | None = 
     if entity is not None and base is None:
         base = entity.properties
     return templates.TemplateResponse(request, "entities/form.html", {
-        "kind": kind, "fields": fields_for(kind.properties, values, errors, warnings),
+        "kind": kind, "fields": fields_for(kind.form_properties(values), values, errors, warnings),
         "form_errors": other_errors(errors, kind.properties), "entity": entity, "duplicates": duplicates or [],
         "confirmed": confirmed or [], "base": json.dumps(base, ensure_ascii=False) if base is not None else None,
     }, status_code=status)
