@@ -275,3 +275,26 @@ def test_an_assets_name_that_shows_a_withheld_value_is_withheld_with_it(session,
         assert "4455-770" not in text and "4455770" not in text, fmt
         if fmt in listing - {"ftm"}:  # FtM carries the asset without a name (FtM needs none)
             assert "name withheld: it shows a value only unreleasable sources support" in html.unescape(text), fmt
+
+
+def test_a_releasable_flag_the_page_cannot_read_is_refused_not_taken_for_the_full_export(db_url, secret_values):
+    """QA round 13: `releasable=True` (what Python's requests sends for True) was read as 'no': the page handed
+    out the full export, leak and all, with status 200, where the JSON API read it as yes."""
+    _, dossier_id = secret_values
+    client = signed_in_client(db_url, "victor", "reviewer")
+    for spelled in ("True", "TRUE", "yes", "on", "1"):
+        shown = client.get(f"/dossiers/{dossier_id}/export?format=md&releasable={spelled}")
+        assert shown.status_code == 200 and LEAK_TITLE not in shown.text and SECRET_ALIAS not in shown.text, spelled
+    for garbled in ("2", "releasable", "maybe"):
+        refused = client.get(f"/dossiers/{dossier_id}/export?format=md&releasable={garbled}")
+        assert refused.status_code == 422 and LEAK_TITLE not in refused.text, garbled
+
+
+def test_a_full_export_showing_unreleasable_material_says_so_on_its_face(session, secret_values):
+    _, dossier_id = secret_values
+    full = _exports(session, dossier_id, releasable=False)
+    for fmt in ("html", "md", "pdf"):
+        assert "INTERNAL: this export shows material from sources that may not be released" in full[fmt], fmt
+    assert json.loads(full["json"])["meta"]["internal"].startswith("INTERNAL")
+    released = _exports(session, dossier_id, releasable=True)
+    assert all("INTERNAL:" not in released[fmt] for fmt in ("html", "md", "pdf"))

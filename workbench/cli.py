@@ -117,8 +117,12 @@ def run_guarded(func, *args, **kwargs):
 @app.command()
 def init(demo: bool = typer.Option(False, "--demo", help="Also load the demo data and demo users.")) -> None:
     """Create or upgrade the database (and optionally load the demo data)."""
+    from sqlalchemy.engine import make_url
+
     open_database(create=True)
-    console.print(f"database ready: {get_settings().database_url}")
+    # Never the password: this line goes to terminals, CI logs and cron mail.
+    console.print(f"database ready: {make_url(get_settings().database_url).render_as_string(hide_password=True)}",
+                  markup=False)
     if demo:
         load_demo_data()
 
@@ -345,29 +349,39 @@ def users_password(
     password = _read_password(password_file)
     open_database()
     with session() as s:
-        run_guarded(set_password, s, cli_actor(), username, password)
-    console.print(f"password of {username} changed")
+        change = run_guarded(set_password, s, cli_actor(), username, password)
+    console.print(f"password of {username} changed; {username} is signed out everywhere")
+    if change.live_tokens:  # a reset after a leak must not leave the admin believing the account is shut
+        count = change.live_tokens
+        console.print(f"{username}'s {count} API token{' still works' if count == 1 else 's still work'} (a password "
+                      f"change leaves tokens alone): revoke {'it' if count == 1 else 'them'} with "
+                      f"`workbench users revoke {username} --all` if the old password may have leaked")
 
 
 @users_app.command("disable")
 def users_disable(username: str) -> None:
-    """Disable a user: their sessions and API tokens stop working at once (the last active admin is kept)."""
-    _set_active(username, False)
+    """Disable a user: their sessions end and their API tokens are revoked for good (the last active admin is kept)."""
+    count = _set_active(username, False)
+    tokens = (f"revoked {count} API token{'' if count == 1 else 's'} (for good: enabling {username} again does not "
+              f"bring {'it' if count == 1 else 'them'} back)" if count else "no API token to revoke")
+    console.print(f"{username} is disabled and signed out everywhere; {tokens}")
 
 
 @users_app.command("enable")
 def users_enable(username: str) -> None:
-    """Enable a disabled user again."""
+    """Enable a disabled user again (API tokens revoked by the disable stay revoked)."""
     _set_active(username, True)
+    console.print(f"{username} is enabled; API tokens revoked when {username} was disabled stay revoked: create a new "
+                  f"one with `workbench users token {username}` if needed")
 
 
-def _set_active(username: str, active: bool) -> None:
+def _set_active(username: str, active: bool) -> int:
+    """Disable or enable; how many API tokens a disable revoked."""
     from workbench.store.users import set_active
 
     open_database()
     with session() as s:
-        run_guarded(set_active, s, cli_actor(), username, active)
-    console.print(f"{username} is {'enabled' if active else 'disabled'}")
+        return run_guarded(set_active, s, cli_actor(), username, active)
 
 
 def _read_password(password_file: Path | None) -> str:

@@ -630,6 +630,12 @@ def document(session: Session, dossier: Dossier, releasable: bool = False) -> di
         exhibit["page_label"] = page_label(exhibit.get("page"))
     # What this export leaves out is counted in `withheld` (exhibits by number, values by what they are),
     # never shown.
+    # A full export showing material only unreleasable sources support says so on its face: a copy shared by
+    # mistake (or fetched with a mistyped flag) is told from the releasable one by more than its file name.
+    internal = None
+    if not releasable and (withheld["exhibits"] or withheld["items"]):
+        internal = (f"INTERNAL: this export shows material from sources that may not be released "
+                    f"({withheld_summary(withheld)}). Outside the team, share the releasable export only.")
     if not releasable:
         withheld = {"exhibits": [], "items": [], "notes": []}
     # The discussion is the reviewers' and authors' own (a return may say what is wrong with a withheld
@@ -651,6 +657,7 @@ def document(session: Session, dossier: Dossier, releasable: bool = False) -> di
         **shown,
         "meta": {
             "banner": BANNER, "fictional_banner": FICTIONAL_BANNER if view["dossier"]["fictional"] else None,
+            "internal": internal,
             "dossier_id": dossier.id, "title": dossier.title, "state": dossier.state, "version": dossier.number,
             "snapshot_hash": digest, "frozen": frozen, "releasable": releasable, "superseded_by": superseded,
             # The content hash the reviewer approved (the snapshot hash adds the approval itself to it).

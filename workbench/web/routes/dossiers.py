@@ -531,9 +531,11 @@ def dossier_new_version(dossier_id: str, request: Request, actor: Actor = Depend
 
 
 @router.get("/dossiers/{dossier_id}/export")
-def dossier_export(dossier_id: str, format: str = "html", releasable: str = "", download: str = "",
+def dossier_export(dossier_id: str, format: str = "html", releasable: bool = False, download: str = "",
                    actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
-    return export_response(session, dossier_id, format, releasable=releasable in ("1", "true", "on", "yes"),
+    """``releasable`` is read as the JSON API reads it: a value that is not yes or no (1/0, true/false, on/off,
+    yes/no in any case) is refused, never taken for 'no', which would hand out the full export."""
+    return export_response(session, dossier_id, format, releasable=releasable,
                            inline=format in ("html", "pdf") and not download)
 
 
