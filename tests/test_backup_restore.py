@@ -39,11 +39,11 @@ def _wipe(url):
 
 def test_round_trip_is_lossless(db_url, tmp_path):
     assert runner.invoke(app, ["init", "--demo"]).exit_code == 0
-    files = get_settings().files_dir / "ab"
-    files.mkdir(parents=True)
-    (files / ("ab" + "0" * 62)).write_bytes(b"%PDF-1.4 stored evidence")
+    from workbench.sources.files import store_file
+
     with session_scope(db_url) as s:
-        create_source(s, SYSTEM, title="Uploaded deed", sha256="ab" + "0" * 62, file_name="deed.pdf")
+        sha = store_file(s, SYSTEM, b"%PDF-1.4 stored evidence", "deed.pdf", "application/pdf").sha256
+        create_source(s, SYSTEM, title="Uploaded deed", sha256=sha, file_name="deed.pdf")
         # a merged entry points at its winner (a self-reference restored after the rows): its
         # updated_at used to become the restore time
         create_entity(s, SYSTEM, "Person", {"name": "Joaquin Guzman L."}, entity_id="dup-guzman")
@@ -61,7 +61,7 @@ def test_round_trip_is_lossless(db_url, tmp_path):
     assert result.exit_code == 0, result.output
     assert "audit chain intact" in result.output
     assert _snapshot(db_url) == before
-    assert (files / ("ab" + "0" * 62)).read_bytes() == b"%PDF-1.4 stored evidence"
+    assert (get_settings().files_dir / sha[:2] / sha).read_bytes() == b"%PDF-1.4 stored evidence"
     # the restored database keeps working: new rows get fresh ids, the chain continues
     with session_scope(db_url) as s:
         create_source(s, SYSTEM, title="After restore", url="https://example.org/after")

@@ -80,7 +80,10 @@ def backup(connection: Connection, path: Path, allow_missing_files: bool = False
     except OSError as exc:
         raise BackupError(f"cannot write {path}: {exc.strerror or exc}") from exc
     finally:
-        tmp.unlink(missing_ok=True)  # a half-written archive is never left beside the real one
+        try:
+            tmp.unlink(missing_ok=True)  # a half-written archive is never left beside the real one
+        except OSError:  # a read-only folder: nothing was written there either; the error above says why
+            pass
     return manifest
 
 
@@ -117,6 +120,15 @@ def _write_archive(connection: Connection, tmp: Path, manifest: dict[str, Any], 
         raise BackupError(f"{len(missing)} of the {len(listed)} stored files the database lists are not in {root} "
                           f"(e.g. {missing[0]}): is WORKBENCH_DATA_DIR right? Nothing was written. To back up "
                           "a store that lost them, give --allow-missing-files (the archive then names them)")
+    # A listed file whose bytes no longer hash to its name is not the captured document: it is left out like a
+    # missing one (its record and citations are kept), never archived as if it were the evidence.
+    damaged = sorted(name for name in listed if name not in missing and _sha256_of(root / name) != listed[name])
+    if damaged and not allow_missing_files:
+        raise BackupError(f"{len(damaged)} stored file(s) no longer match their SHA-256 (altered or damaged on disk; "
+                          f"e.g. {damaged[0]}): nothing was written. `workbench files verify` lists them; restore them "
+                          "from an earlier backup, or give --allow-missing-files to back up without them (the archive "
+                          "then names them)")
+    missing = sorted(missing + damaged)
     if missing:
         manifest["missing_files"] = missing
     # Owner-only, as the stored files are: the archive holds password and token hashes and every finding.
@@ -132,7 +144,9 @@ def _write_archive(connection: Connection, tmp: Path, manifest: dict[str, Any], 
             manifest["tables"][table.name] = {"rows": len(lines), "sha256": hashlib.sha256(data).hexdigest()}
         for file in _stored_files():
             relative = file.relative_to(root).as_posix()
-            if relative == "secret_key":
+            # The signing key is the server's, a '.incoming-' file a write that never finished, and a damaged
+            # file not the document (named in the manifest instead).
+            if relative == "secret_key" or file.name.startswith(".incoming-") or relative in damaged:
                 continue
             try:
                 data = file.read_bytes()
@@ -209,6 +223,12 @@ def _load_table(connection: Connection, table, rows: list[dict], path: Path) -> 
         raise BackupError(f"{path}: the rows of table {table.name} do not load ({exc.orig or exc})") from exc
 
 
+def _sha256_of(path: Path) -> str:
+    from workbench.sources.files import sha256_of
+
+    return sha256_of(path)
+
+
 def _stored_file_target(path: Path, relative: str) -> Path:
     """Where a stored file goes: inside the files folder, whatever name the archive gives it."""
     parts = Path(relative).parts
@@ -248,8 +268,14 @@ def restore(connection: Connection, path: Path) -> dict:
         files = {}
         for relative, digest in manifest.get("files", {}).items():
             target = _stored_file_target(path, str(relative))
-            if hashlib.sha256(_read(archive, path, f"files/{relative}")).hexdigest() != digest:
+            content_hash = hashlib.sha256(_read(archive, path, f"files/{relative}")).hexdigest()
+            if content_hash != digest:
                 raise BackupError(f"{path}: stored file {relative} does not match its checksum")
+            name = Path(str(relative)).name
+            if len(name) == 64 and all(c in "0123456789abcdef" for c in name) and content_hash != name:
+                # A stored file is named by its SHA-256: other bytes under the name are not the captured document.
+                raise BackupError(f"{path}: stored file {relative} holds bytes whose SHA-256 is not its name: the "
+                                  "archive was altered; nothing was restored")
             files[relative] = target
         _check_listed_files(connection, path, manifest, files)
         _verify_chain(connection, path)
@@ -304,7 +330,9 @@ def _write_files(archive: zipfile.ZipFile, path: Path, files: dict[str, Path]) -
             # through a temporary name, so a failed write never leaves half a file under the real one.
             target.parent.mkdir(parents=True, exist_ok=True)
             partial = target.with_name(target.name + ".partial")
-            partial.write_bytes(data)
+            # Owner-only, as sources.files stores them, whatever the umask.
+            with os.fdopen(os.open(partial, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600), "wb") as handle:
+                handle.write(data)
             existed = target.is_file()
             partial.replace(target)
             partial = None
@@ -371,6 +399,35 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
 
     files_app = typer.Typer(help="The stored files folder (WORKBENCH_DATA_DIR/files).", no_args_is_help=True)
     app.add_typer(files_app, name="files")
+
+    @files_app.command("verify")
+    def files_verify_command() -> None:
+        """Check every stored file the database lists against its SHA-256: name each one missing or altered since
+        it was captured, with the sources it backs (exit 1 when any is)."""
+        from sqlalchemy import select as select_
+
+        from workbench.cli import err, labelled, session
+        from workbench.sources.files import damaged_files
+        from workbench.store.models import Source, StoredFile
+
+        open_database()
+        with session() as s:
+            total = s.scalar(select_(func.count()).select_from(StoredFile)) or 0
+            found = damaged_files(s)
+            titles: dict[str, list[str]] = {}
+            if found:
+                for sha, title in s.execute(select_(Source.sha256, Source.title)
+                                            .where(Source.sha256.in_([f.sha256 for f, _ in found]))):
+                    titles.setdefault(sha, []).append(title)
+        for stored, problem in found:
+            backs = "; ".join(titles.get(stored.sha256, [])) or "no source"
+            console.print(f"{stored.sha256} ({stored.original_name or 'no name'}): {problem}; backs: {backs}",
+                          markup=False, highlight=False)
+        if found:
+            err.print(labelled("error:", "red", f"{len(found)} of {total} stored file(s) are missing or altered: "
+                               "restore them from a backup"), highlight=False)
+            raise typer.Exit(1)
+        console.print(f"{total} stored file(s) match their SHA-256", markup=False, highlight=False)
 
     @files_app.command("prune")
     def files_prune_command(

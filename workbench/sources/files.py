@@ -115,6 +115,37 @@ def _record(session: Session, actor: Actor, sha: str, size: int, original_name: 
     return stored
 
 
+def damaged_files(session: Session) -> list[tuple[StoredFile, str]]:
+    """Each stored file the database lists whose bytes are missing or no longer hash to its name, with what is
+    wrong: its SHA-256 is the chain of custody of every fact citing it, so bytes altered on disk (a bad disk, an
+    edit) must be told, not served or backed up as if they were the captured document."""
+    from sqlalchemy import select
+
+    found = []
+    for stored in session.scalars(select(StoredFile).order_by(StoredFile.sha256)):
+        path = file_path(stored.sha256)
+        if not path.is_file():
+            found.append((stored, "missing from the files folder"))
+        elif sha256_of(path) != stored.sha256:
+            found.append((stored, "altered: its bytes no longer match its SHA-256"))
+    return found
+
+
+def intact_path(sha256: str, what: str) -> Path:
+    """Where the stored file is, once its bytes are checked against its SHA-256 (``what`` names it in the
+    messages): NotFound when it is gone, Conflict when its bytes changed since they were captured."""
+    from workbench.store.entities import Conflict, NotFound
+
+    path = file_path(sha256)
+    if not path.is_file():
+        raise NotFound(f"the file of {what} is missing from storage")
+    if sha256_of(path) != sha256:
+        raise Conflict(f"the file of {what} no longer matches the SHA-256 recorded when it was captured: it was "
+                       "altered or damaged on disk, so it is not served as the captured document. Restore it from a "
+                       "backup (`workbench files verify` lists every such file)")
+    return path
+
+
 def read_file(sha256: str) -> bytes:
     return file_path(sha256).read_bytes()
 

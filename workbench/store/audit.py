@@ -331,18 +331,22 @@ def verify(session: Session) -> tuple[int, Break | None]:
         try:
             entry = next(entries, None)
         except (ValueError, TypeError):  # JSON or a time stamp edited (in SQLite) into something unreadable
-            return count, Break(_unreadable_entry(session, expected_seq),
-                                "no longer reads back as JSON or a time: edited outside the workbench")
+            # Rows load a thousand at a time: the entries of the failed batch before the unreadable one are
+            # checked one by one, so the count says how many really were verified before it.
+            unreadable = _unreadable_entry(session, expected_seq)
+            for seq in range(expected_seq, unreadable):
+                entry = session.execute(select(AuditEntry).where(AuditEntry.seq == seq)).scalar_one_or_none()
+                broken = _entry_break(entry, seq, expected_prev)
+                if broken is not None:
+                    return count, broken
+                expected_prev = entry.hash
+                count += 1
+            return count, Break(unreadable, "no longer reads back as JSON or a time: edited outside the workbench")
         if entry is None:
             break
-        if entry.seq != expected_seq:
-            return count, Break(expected_seq, f"missing (next entry found is {entry.seq}): deleted")
-        if entry.prev_hash != expected_prev:
-            return count, Break(entry.seq, "does not chain to the entry before it: an earlier entry was changed or removed")
-        digest = entry_hash(entry.seq, entry.at, entry.actor, entry.action, entry.object_type, entry.object_id,
-                            entry.before, entry.after, entry.prev_hash)
-        if digest != entry.hash:
-            return count, Break(entry.seq, "content does not match its hash: edited")
+        broken = _entry_break(entry, expected_seq, expected_prev)
+        if broken is not None:
+            return count, broken
         expected_prev = entry.hash
         expected_seq += 1
         count += 1
@@ -355,6 +359,27 @@ def verify(session: Session) -> tuple[int, Break | None]:
     if head is not None and count and head.hash != expected_prev:
         return count, Break(count, "the last entry does not match the recorded head: edited or replaced")
     return count, None
+
+
+def _entry_break(entry: AuditEntry | None, expected_seq: int, expected_prev: str) -> Break | None:
+    """What is wrong with the entry found where entry ``expected_seq`` should be, or None."""
+    if entry is None:
+        return Break(expected_seq, "missing: deleted")
+    if entry.seq != expected_seq:
+        return Break(expected_seq, f"missing (next entry found is {entry.seq}): deleted")
+    if entry.prev_hash != expected_prev:
+        return Break(entry.seq, "does not chain to the entry before it: an earlier entry was changed or removed")
+    digest = entry_hash(entry.seq, entry.at, entry.actor, entry.action, entry.object_type, entry.object_id,
+                        entry.before, entry.after, entry.prev_hash)
+    if digest != entry.hash:
+        return Break(entry.seq, "content does not match its hash: edited")
+    return None
+
+
+def entry_hash_at(session: Session, seq: int) -> str | None:
+    """The stored hash of entry ``seq`` (None: there is none): what an anchor recorded outside the database is
+    compared with, since a chain rewritten whole, every hash recomputed, still verifies."""
+    return session.scalar(select(AuditEntry.hash).where(AuditEntry.seq == seq))
 
 
 def _unreadable_entry(session: Session, from_seq: int) -> int:

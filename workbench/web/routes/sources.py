@@ -174,16 +174,14 @@ def source_delete(source_id: str, request: Request, actor: Actor = Depends(curre
 
 
 def _stored(session: Session, source_id: str):
-    """The source and the path of its stored file (NotFound: it has none, or storage lost it)."""
-    from workbench.sources.files import file_path
+    """The source and the path of its stored file, its bytes checked against its SHA-256 (NotFound: it has
+    none, or storage lost it; Conflict: the bytes were altered since capture)."""
+    from workbench.sources.files import intact_path
 
     source = store.get_source(session, source_id)
     if not source.sha256:
         raise store.NotFound(f"source {source.title!r} has no stored file")
-    path = file_path(source.sha256)
-    if not path.exists():
-        raise store.NotFound(f"the file of source {source.title!r} is missing from storage")
-    return source, path
+    return source, intact_path(source.sha256, f"source {source.title!r}")
 
 
 @router.get("/sources/{source_id}/file")
