@@ -179,3 +179,81 @@ def test_a_backup_into_a_folder_it_cannot_write_says_so(db_url, tmp_path):
     result = runner.invoke(app, ["backup", str(target)])
     assert result.exit_code == 2 and "cannot write" in result.output and "Traceback" not in result.output
     assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
+
+
+def _as_made_at_0006(archive, target, damage_sources: bool = False) -> None:
+    """The archive as a workbench at schema revision 0006 wrote it: entries without the sort_key column 0007
+    added (its checksums recomputed to match, as that version computed them)."""
+    with zipfile.ZipFile(archive) as source, zipfile.ZipFile(target, "w") as out:
+        manifest = json.loads(source.read("manifest.json"))
+        manifest["revision"] = "0006"
+        for name in source.namelist():
+            if name == "manifest.json":
+                continue
+            data = source.read(name)
+            if name == "tables/entities.jsonl":
+                rows = [json.loads(line) for line in data.decode().splitlines() if line]
+                for row in rows:
+                    del row["sort_key"]
+                data = "".join(json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n" for r in rows).encode()
+                manifest["tables"]["entities"]["sha256"] = hashlib.sha256(data).hexdigest()
+            if damage_sources and name == "tables/sources.jsonl":
+                data += b"{}\n"  # its checksum left as it was: a damaged archive
+            out.writestr(name, data)
+        out.writestr("manifest.json", json.dumps(manifest))
+
+
+def test_a_backup_made_before_an_upgrade_is_restored_and_upgraded_with_the_database(db_url, tmp_path):
+    """A backup made at an older schema revision was refused ('made at schema revision 0007, database is at
+    0008'), and no command could restore it: every upgrade stranded the backups made before it."""
+    from workbench.store.migrate import current_revision, head_revision
+    from workbench.store.models import Entity
+
+    assert runner.invoke(app, ["init", "--demo"]).exit_code == 0
+    sha, _ = _deed(db_url)
+    engine = get_engine(db_url)
+    with engine.connect() as conn:
+        before = dict(conn.execute(Entity.__table__.select().with_only_columns(Entity.id, Entity.sort_key)).all())
+    archive, old = tmp_path / "backup.zip", tmp_path / "made_at_0006.zip"
+    assert runner.invoke(app, ["backup", str(archive)]).exit_code == 0
+    _as_made_at_0006(archive, old)
+    _wipe(db_url)
+    result = runner.invoke(app, ["restore", str(old)])
+    assert result.exit_code == 0, result.output
+    assert f"made at schema revision 0006: restored at it, then upgraded to {head_revision()}" in result.output
+    assert current_revision(engine) == head_revision()
+    with engine.connect() as conn:
+        after = dict(conn.execute(Entity.__table__.select().with_only_columns(Entity.id, Entity.sort_key)).all())
+    assert after == before  # every entry back, and 0007's data step gave each its sort key again
+    assert file_path(sha).read_bytes() == DEED
+    assert runner.invoke(app, ["audit", "verify"]).exit_code == 0
+
+
+def test_an_older_backup_refused_on_restore_leaves_the_database_as_it_was(db_url, tmp_path):
+    from workbench.store.migrate import current_revision, head_revision
+
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    _deed(db_url)
+    archive, damaged = tmp_path / "backup.zip", tmp_path / "damaged.zip"
+    assert runner.invoke(app, ["backup", str(archive)]).exit_code == 0
+    _as_made_at_0006(archive, damaged, damage_sources=True)
+    _wipe(db_url)
+    refused = runner.invoke(app, ["restore", str(damaged)])
+    assert refused.exit_code != 0 and "does not match its checksum" in refused.output
+    assert current_revision(get_engine(db_url)) == head_revision()  # back where it was, and empty
+    good = tmp_path / "good.zip"
+    _as_made_at_0006(archive, good)
+    assert runner.invoke(app, ["restore", str(good)]).exit_code == 0
+
+
+def test_the_entries_table_goes_back_a_revision_on_sqlite_with_entries_in_it(db_url):
+    """0007's downgrade rebuilt the entries table while foreign keys were enforced: 'FOREIGN KEY constraint
+    failed' on any database holding entries, so no release could be rolled back on SQLite."""
+    from workbench.store.migrate import current_revision, downgrade, upgrade
+
+    assert runner.invoke(app, ["init", "--demo"]).exit_code == 0
+    engine = get_engine(db_url)
+    downgrade(engine, "0006")
+    assert current_revision(engine) == "0006"
+    upgrade(engine)
+    assert runner.invoke(app, ["audit", "verify"]).exit_code == 0

@@ -205,7 +205,7 @@ def _rows(table, path: Path, member: str, data: bytes) -> list[dict]:
 
 
 def _load_table(connection: Connection, table, rows: list[dict], path: Path) -> None:
-    self_refs = [fk.parent.name for fk in table.foreign_keys if fk.column.table is table]
+    self_refs = [fk.parent.name for fk in table.foreign_keys if fk.target_fullname.split(".")[0] == table.name]
     deferred = []
     if self_refs:
         deferred = [({c: r[c] for c in self_refs}, r) for r in rows if any(r.get(c) for c in self_refs)]
@@ -252,11 +252,9 @@ def restore(connection: Connection, path: Path) -> dict:
         if manifest.get("revision") != revision:
             raise BackupError(f"{path}: made at schema revision {manifest.get('revision')}, database is at {revision}; "
                               "upgrade or use the matching version")
-        for table in Base.metadata.sorted_tables:
-            if connection.execute(select(func.count()).select_from(table)).scalar():
-                raise BackupError(f"the target database is not empty (table {table.name} has rows): restore needs an "
-                                  "empty database made with `workbench init`", 1)
-        for table in Base.metadata.sorted_tables:
+        refuse_unless_empty(connection)
+        tables = _tables_held(connection)
+        for table in tables:
             member = f"tables/{table.name}.jsonl"
             data = _read(archive, path, member)
             expected = manifest["tables"].get(table.name)
@@ -264,7 +262,7 @@ def restore(connection: Connection, path: Path) -> dict:
                 raise BackupError(f"{path}: {member} does not match its checksum (damaged archive)")
             _load_table(connection, table, _rows(table, path, member, data), path)
         if connection.dialect.name == "postgresql":
-            _reset_sequences(connection)
+            _reset_sequences(connection, tables)
         files = {}
         for relative, digest in manifest.get("files", {}).items():
             target = _stored_file_target(path, str(relative))
@@ -281,6 +279,48 @@ def restore(connection: Connection, path: Path) -> dict:
         _verify_chain(connection, path)
         _write_files(archive, path, files)
     return manifest
+
+
+def _tables_held(connection: Connection) -> list:
+    """The tables to load, as the database holds them, in the models' dependency order. At the head revision,
+    the models'; at an older one (an archive made before an upgrade, restored at its own revision and upgraded
+    after), the tables that revision has, each with the columns it has (the models' definitions of those
+    columns, for how values are read, and the database's own for columns later migrations dropped)."""
+    from sqlalchemy import Column, MetaData, Table, inspect
+
+    from workbench.store.migrate import head_revision
+
+    if current_revision(connection.engine) == head_revision():
+        return list(Base.metadata.sorted_tables)
+    inspector = inspect(connection)
+    present = set(inspector.get_table_names())
+    held = MetaData()
+    tables = []
+    for model in Base.metadata.sorted_tables:
+        if model.name not in present:
+            continue
+        columns = {c["name"]: c for c in inspector.get_columns(model.name)}
+        tables.append(Table(model.name, held, *[c._copy() for c in model.columns if c.name in columns],
+                            *[Column(name, info["type"], nullable=info["nullable"])
+                              for name, info in columns.items() if name not in model.columns]))
+    return tables
+
+
+def refuse_unless_empty(connection: Connection) -> None:
+    for table in _tables_held(connection):
+        if connection.execute(select(func.count()).select_from(table)).scalar():
+            raise BackupError(f"the target database is not empty (table {table.name} has rows): restore needs an "
+                              "empty database made with `workbench init`", 1)
+
+
+def backup_revision(path: Path) -> str | None:
+    """The schema revision the archive was made at (its manifest's), read before anything is restored."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise BackupError(f"{path}: not a workbench backup, or a truncated one ({exc})") from exc
+    with archive:
+        return _manifest(archive, path).get("revision")
 
 
 def _check_listed_files(connection: Connection, path: Path, manifest: dict, files: dict) -> None:
@@ -348,9 +388,9 @@ def _write_files(archive: zipfile.ZipFile, path: Path, files: dict[str, Path]) -
                           "nothing was restored", 1) from exc
 
 
-def _reset_sequences(connection: Connection) -> None:
+def _reset_sequences(connection: Connection, tables: list) -> None:
     """PostgreSQL's id sequences continue after the restored rows (rows were inserted with their ids)."""
-    for table in Base.metadata.sorted_tables:
+    for table in tables:
         for column in table.primary_key.columns:
             if column.autoincrement is True or (column.type.python_type is int and column.autoincrement == "auto"):
                 connection.execute(text(
@@ -456,13 +496,36 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         """Restore FILE into an empty database (run `workbench init` first)."""
         from workbench.cli import err, labelled
 
+        from workbench.store.migrate import downgrade, is_older_revision, upgrade
+
         engine = open_database()
+        # An archive made before this version's migrations is restored at its own revision into the empty
+        # database, then upgraded with it, as `workbench init` upgrades a database: every upgrade of the
+        # workbench would otherwise leave its older backups restorable only by the release that made them.
+        went_back: str | None = None
+        current = current_revision(engine)
         try:
+            made_at = backup_revision(file)
+            if is_older_revision(made_at, current):
+                with engine.connect() as connection:
+                    refuse_unless_empty(connection)
+                downgrade(engine, made_at)
+                went_back = made_at
             with engine.begin() as connection:
                 manifest = restore(connection, file)
                 absent = still_missing_files(connection, manifest)
         except BackupError as exc:
+            if went_back:
+                upgrade(engine)  # the database is empty again: back to the revision it had
             fail(escape(str(exc)), exc.code)
+        if went_back:
+            try:
+                upgrade(engine)
+            except Exception as exc:  # a migration failing on the restored rows: they are kept, at their revision
+                fail(f"restored the backup at its schema revision {went_back}, but upgrading it to {current} failed "
+                     f"({escape(str(exc))}): run `workbench init` to try the upgrade again")
+            console.print(f"the backup was made at schema revision {went_back}: restored at it, then upgraded to "
+                          f"{current}", markup=False, highlight=False)
         rows = sum(t["rows"] for t in manifest["tables"].values())
         if not absent:
             console.print(f"restored {rows} rows and {len(manifest['files'])} stored files from {file}; "

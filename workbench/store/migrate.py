@@ -25,10 +25,40 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     from workbench.store.db import create_private_sqlite_file
 
     create_private_sqlite_file(engine)  # before connecting would create it as the umask allows
+    _migrate(engine, command.upgrade, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the schema back to ``revision`` (a restore of an older backup goes through its revision)."""
+    _migrate(engine, command.downgrade, revision)
+
+
+def _migrate(engine: Engine, step, revision: str) -> None:
+    """Run an Alembic step on one connection. On SQLite, a migration that alters a table others reference
+    rebuilds it (batch mode), and dropping the old copy fails while foreign keys are enforced (0007's
+    downgrade did, on any database holding entries): enforcement is off for the step, and the references are
+    checked before it commits."""
+    from sqlalchemy import text
+
     config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        if sqlite:
+            connection.execute(text("PRAGMA foreign_keys=OFF"))  # before the transaction: inside it, a no-op
+            connection.commit()
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                step(config, revision)
+                if sqlite:
+                    broken = connection.execute(text("PRAGMA foreign_key_check")).first()
+                    if broken is not None:
+                        raise RuntimeError(f"the migration to {revision} left a reference from table {broken[0]} "
+                                           f"to table {broken[2]} that points nowhere; nothing was changed")
+        finally:
+            if sqlite:
+                connection.execute(text("PRAGMA foreign_keys=ON"))  # the pooled connection goes back as it came
+                connection.commit()
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -38,6 +68,18 @@ def current_revision(engine: Engine) -> str | None:
 
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def is_older_revision(revision: str | None, current: str | None) -> bool:
+    """Whether ``revision`` is one this database's ``current`` revision was migrated through (an older schema
+    this version can go back to), not ``current`` itself nor an unknown or newer one."""
+    if not revision or not current or revision == current:
+        return False
+    try:
+        script = ScriptDirectory.from_config(alembic_config())
+        return any(step.revision == revision for step in script.iterate_revisions(current, "base"))
+    except Exception:  # alembic raises its own errors for an unknown or malformed id
+        return False
 
 
 def known_revision(revision: str | None) -> bool:
