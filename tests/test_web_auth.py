@@ -137,10 +137,11 @@ def test_names_sent_to_sign_in_are_not_kept_beyond_the_window(db_url, app):
     throttle = LoginThrottle(5, clock=lambda: now[0])
     for k in range(5 * ADDRESS_FACTOR + 50):  # most of these are refused (429): none may add a key
         throttle.attempt(f"name {k} " + "a" * 10_000, "203.0.113.9")
-    assert len(throttle) == 5 * ADDRESS_FACTOR + 1  # the names that were counted, and the address
+    # the names that were counted (each from this address, and over all addresses), and the address
+    assert len(throttle) == 2 * 5 * ADDRESS_FACTOR + 1
     now[0] += WINDOW_SECONDS + 1
     assert throttle.attempt("rita", "203.0.113.9") == 0  # the window has passed: the address may try again
-    assert len(throttle) == 2  # rita's attempt and the address's; the old names are gone
+    assert len(throttle) == 3  # rita's attempt (here and over all addresses) and the address's; the rest gone
 
 
 def test_post_without_csrf_token_is_refused(db_url):
@@ -208,3 +209,18 @@ def test_api_token_authenticates_without_csrf(db_url, app):
                           headers=headers)
     assert created.status_code == 201, created.text
     assert client.get("/api/entities", headers={"Authorization": "Bearer wbt_wrong"}).status_code == 401
+
+
+def test_guesses_at_one_name_spread_over_many_addresses_meet_a_cap(db_url):
+    """QA round 13 (security): the limits were per (name, address) and per address, so guesses from many
+    addresses (an IPv6 block, proxies) at one name never met one."""
+    from workbench.web.throttle import ACCOUNT_FACTOR, WINDOW_SECONDS, LoginThrottle
+
+    now = [1000.0]
+    throttle = LoginThrottle(5, clock=lambda: now[0])
+    for k in range(5 * ACCOUNT_FACTOR):  # one guess from each address: never an address's own limit
+        assert throttle.attempt("rita", f"2001:db8::{k}") == 0
+    assert throttle.attempt("rita", "2001:db8::ffff") > 0  # a new address meets the name's cap
+    assert throttle.attempt("ruth", "2001:db8::ffff") == 0  # another name is not held up
+    now[0] += WINDOW_SECONDS + 1
+    assert throttle.attempt("rita", "2001:db8::ffff") == 0  # a minute after the guesses stop, rita may sign in

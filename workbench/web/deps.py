@@ -9,6 +9,7 @@ carrying one are exempt from the CSRF check.
 from __future__ import annotations
 
 import hmac
+import time
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -33,6 +34,9 @@ TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 SESSION_USER = "user"
 SESSION_EPOCH = "epoch"  # the user's session generation at sign-in (users.actor_for)
+# When the session began (seconds since the epoch). The cookie is signed again on every response, so its own
+# max-age only ends a session left idle; this ends any session WORKBENCH_SESSION_MAX_AGE after sign-in.
+SESSION_SINCE = "since"
 SESSION_CSRF = "csrf"
 
 
@@ -108,6 +112,25 @@ def _bearer_token(request: Request) -> str | None:
     return None
 
 
+def start_session(request: Request, username: str, epoch: int) -> None:
+    """Sign ``username`` in on this browser: a fresh session (and CSRF token), no session fixation."""
+    request.session.clear()
+    request.session[SESSION_USER] = username
+    request.session[SESSION_EPOCH] = epoch
+    request.session[SESSION_SINCE] = int(time.time())
+
+
+def _session_expired(request: Request) -> bool:
+    """Whether the session began more than WORKBENCH_SESSION_MAX_AGE ago. A session from before sessions said
+    when they began (or one a page re-established without saying) starts its clock now."""
+    since = request.session.get(SESSION_SINCE)
+    now = int(time.time())
+    if not isinstance(since, int):
+        request.session[SESSION_SINCE] = now
+        return False
+    return now - since > get_settings().session_max_age
+
+
 def optional_actor(request: Request, session: Session = Depends(get_session)) -> Actor | None:
     """The signed-in actor or None. Looked up on every request so that a disabled user, a changed
     role or password, or a sign-out elsewhere takes effect at once, not when the cookie expires."""
@@ -126,10 +149,12 @@ def optional_actor(request: Request, session: Session = Depends(get_session)) ->
     else:
         username = request.session.get(SESSION_USER)
         if username:
-            actor = users.actor_for(session, username, request.session.get(SESSION_EPOCH))
+            actor = None if _session_expired(request) else \
+                users.actor_for(session, username, request.session.get(SESSION_EPOCH))
             if actor is None:
                 request.session.pop(SESSION_USER, None)
                 request.session.pop(SESSION_EPOCH, None)
+                request.session.pop(SESSION_SINCE, None)
     request.state.actor = actor
     return actor
 

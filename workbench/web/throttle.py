@@ -1,5 +1,7 @@
 """Sign-in throttling: a sliding one-minute window of failed attempts per (username, client address),
-and a wider one per address.
+a wider one per address, and one per user name over all addresses (guesses spread over many addresses, an
+IPv6 block or proxies, still meet a cap; the price is that a name under such an attack waits too, at most
+a minute after the attack stops).
 
 Kept in memory per application process: enough to make password guessing slow on a
 single-server deployment, and forgotten on restart (which an attacker cannot trigger). Anyone may
@@ -19,6 +21,8 @@ from workbench.store.users import MAX_USERNAME
 WINDOW_SECONDS = 60.0
 ADDRESS_FACTOR = 4  # attempts an address may make over all user names: this many times one name's limit
 ANY_USER = "\x00any"  # the key of an address's attempts over all names (no user name holds a NUL)
+ACCOUNT_FACTOR = 4  # attempts one name may take over all addresses: this many times one address's limit
+ANY_ADDRESS = "\x00any"  # the key of a name's attempts over all addresses (no address holds a NUL)
 
 
 class LoginThrottle:
@@ -61,8 +65,9 @@ class LoginThrottle:
         Counted first, as a failure until ``succeeded`` says otherwise: checked first and counted after
         the ~0.1 s password hash, forty attempts sent at once all passed the check. An address also
         gets ADDRESS_FACTOR times the limit over all user names (one password tried on many names)."""
-        keys = [(self._name(username), address), (ANY_USER, address)]
-        limits = [self.limit, self.limit * ADDRESS_FACTOR]
+        name = self._name(username)
+        keys = [(name, address), (ANY_USER, address), (name, ANY_ADDRESS)]
+        limits = [self.limit, self.limit * ADDRESS_FACTOR, self.limit * ACCOUNT_FACTOR]
         with self._lock:
             now = self.clock()
             self._sweep(now)
@@ -77,7 +82,9 @@ class LoginThrottle:
     def succeeded(self, username: str, address: str) -> None:
         """The attempt was right: it no longer counts against the name (nor, once, the address)."""
         with self._lock:
-            self._failures.pop((self._name(username), address), None)
-            shared = self._failures.get((ANY_USER, address))
-            if shared:
-                shared.pop()
+            name = self._name(username)
+            self._failures.pop((name, address), None)
+            for key in ((ANY_USER, address), (name, ANY_ADDRESS)):
+                shared = self._failures.get(key)
+                if shared:
+                    shared.pop()

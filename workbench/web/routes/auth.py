@@ -18,6 +18,7 @@ from workbench.web.deps import (
     get_session,
     optional_actor,
     posted_form,
+    start_session,
     templates,
 )
 from workbench.web.forms import form_value, same_site_path
@@ -61,9 +62,7 @@ def login(request: Request, session: Session = Depends(get_session), form: FormD
             {"next": target, "username": username, "error": "Unknown user name or wrong password."},
             status_code=401)
     throttle.succeeded(username, address)
-    request.session.clear()  # a fresh session (and CSRF token) at sign-in: no session fixation
-    request.session[SESSION_USER] = actor.username
-    request.session[SESSION_EPOCH] = users.session_epoch(session, actor.username)
+    start_session(request, actor.username, users.session_epoch(session, actor.username))
     return RedirectResponse(target, status_code=303)
 
 
