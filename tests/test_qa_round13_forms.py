@@ -53,3 +53,17 @@ def test_a_kind_cannot_leave_a_required_or_unknown_property_out_of_its_form(tmp_
         "form_omits: [jurisdiction, incorporationDate]", "form_omits: [name]"), encoding="utf-8")
     with pytest.raises(SchemaError, match="Person.form_omits names 'name', which is not an optional property"):
         Registry(tmp_path)
+
+
+def test_an_entry_cannot_take_an_id_its_own_page_address_uses_for_something_else(db_url):
+    """QA round 13 (security review): POST /api/entities {"id": "new"} made an entry whose page, /entities/new,
+    is the new-entry form: it could never be opened."""
+    from web_helpers import api_client
+
+    client = api_client(db_url)
+    for reserved in ("new", "suggest"):
+        refused = client.post("/api/entities", json={"id": reserved, "kind": "Person",
+                                                     "properties": {"name": ["FICTIONAL Persona"]}})
+        assert refused.status_code == 422 and f"an id cannot be '{reserved}'" in refused.text, reserved
+    assert client.post("/api/entities", json={"id": "new-2", "kind": "Person",
+                                              "properties": {"name": ["FICTIONAL Persona"]}}).status_code == 201

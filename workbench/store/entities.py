@@ -210,6 +210,11 @@ _UNSAFE_ID = re.compile(r"[\s/\\?#%\x00-\x1f\x7f\"'<>`]")
 _INVISIBLE = frozenset(("Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"))
 
 
+# Words the pages' and the API's own addresses use where an id goes: an entry named so is hidden behind them.
+RESERVED_IDS = {"new": "/entities/new and /links/new are the forms for a new entry",
+                "suggest": "/api/entities/suggest is the name autocomplete"}
+
+
 def id_problem(value: str) -> str | None:
     """Why ``value`` cannot be an entity or link id, or None. An id is part of page and API addresses
     (/entities/{id}): a slash, '?', '#', '%' or a space would make its page unreachable, and a longer
@@ -220,6 +225,8 @@ def id_problem(value: str) -> str | None:
         return f"an id has at most {MAX_ID} characters (this one has {len(value)})"
     if value in (".", ".."):
         return f"an id cannot be {value!r} (a step in a web address, not a name)"
+    if value in RESERVED_IDS:
+        return f"an id cannot be {value!r}: {RESERVED_IDS[value]}, so an entry of that id could never be opened"
     bad = _UNSAFE_ID.search(value)
     if bad:
         return f"an id cannot contain {bad.group()!r} (use letters, digits, '-', '_', '.' or ':')"
