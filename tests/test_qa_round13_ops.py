@@ -257,3 +257,24 @@ def test_the_entries_table_goes_back_a_revision_on_sqlite_with_entries_in_it(db_
     assert current_revision(engine) == "0006"
     upgrade(engine)
     assert runner.invoke(app, ["audit", "verify"]).exit_code == 0
+
+
+def test_an_upload_the_data_folder_cannot_take_is_refused_with_what_to_fix_and_nothing_kept(db_url):
+    """An upload into a data folder the workbench cannot write was a 500 with a traceback in the log."""
+    from sqlalchemy import func, select
+
+    from web_helpers import signed_in_client
+    from workbench.store.models import Source, StoredFile
+
+    client = signed_in_client(db_url, "rita", "researcher")
+    files = get_settings().files_dir
+    shutil.rmtree(files, ignore_errors=True)
+    files.parent.mkdir(parents=True, exist_ok=True)
+    files.write_text("a file where the files folder should be")  # unwritable as a folder, even for root
+    from tests.test_web_sources import upload
+
+    response = upload(client, "deed.pdf", DEED, "application/pdf", title="Grant deed (FICTIONAL)")
+    assert response.status_code == 503 and "cannot store the file" in response.text
+    with session_scope(db_url) as s:
+        assert s.scalar(select(func.count()).select_from(Source)) == 0
+        assert s.scalar(select(func.count()).select_from(StoredFile)) == 0

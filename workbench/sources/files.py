@@ -36,6 +36,11 @@ def shown_inline(media_type: str | None) -> bool:
     return media_type in INLINE_TYPES
 
 
+class StorageError(OSError):
+    """The files folder cannot take a file (read-only, full, not ours): said as such, not as a server error.
+    Nothing that would cite the file is kept: the caller's transaction is rolled back with the error."""
+
+
 def file_path(sha256: str) -> Path:
     return get_settings().files_dir / sha256[:2] / sha256
 
@@ -90,14 +95,22 @@ def _write(sha: str, fill) -> Path:
     target = file_path(sha)
     if target.exists():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+    except OSError as exc:
+        raise StorageError(exc.errno, f"cannot store the file in {get_settings().files_dir} "
+                                      f"({exc.strerror or exc}): nothing was saved; the data folder "
+                                      "(WORKBENCH_DATA_DIR) must be writable by the workbench") from exc
     try:
         with os.fdopen(fd, "wb") as handle:
             fill(handle)
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and not isinstance(exc, StorageError):
+            raise StorageError(exc.errno, f"cannot store the file in {get_settings().files_dir} "
+                                          f"({exc.strerror or exc}): nothing was saved") from exc
         raise
     return target
 

@@ -26,6 +26,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from workbench.schema import ValidationError
 from workbench.settings import get_settings
+from workbench.sources.files import StorageError
 from workbench.store.entities import MAX_ROW_ID, Conflict, NotFound
 from workbench.store.permissions import Actor, PermissionDenied
 from workbench.text import encodable
@@ -114,6 +115,11 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PermissionDenied)
     async def permission_denied(request: Request, exc: PermissionDenied) -> Response:
         return _error(request, 403, "Not allowed", str(exc))
+
+    @app.exception_handler(StorageError)
+    async def storage_error(request: Request, exc: StorageError) -> Response:
+        # The server's folder, not the user's input: 503, with what the administrator must fix.
+        return _error(request, 503, "Cannot store the file", exc.strerror or str(exc))
 
     @app.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound) -> Response:
