@@ -202,8 +202,10 @@ def test_cli_list_show_export(db_url, session, approved, tmp_path):
     listed = runner.invoke(app, ["dossier", "list", "--json"])
     assert listed.exit_code == 0, listed.output
     [row] = json.loads(listed.stdout)
-    assert (row["id"], row["state"], row["version"], row["snapshot_hash"]) == (
+    assert (row["id"], row["state"], row["number"], row["snapshot_hash"]) == (
         dossier.id, "approved", 1, dossier.snapshot_hash)
+    # `version` is the row version, as the JSON API names it: what a move sends back (the package number was)
+    assert row["version"] == dossier.version and dossier.version != 1
     table = runner.invoke(app, ["dossier", "list"], env={"COLUMNS": "250"})  # the help promised a target column
     assert "target" in table.stdout and dossier.target_id in table.stdout
     shown = runner.invoke(app, ["dossier", "show", dossier.id], env={"COLUMNS": "250"})

@@ -126,7 +126,7 @@ def test_a_non_utf8_byte_is_reported_on_its_own_line(tmp_path):
     assert result.exit_code == 2  # (no left/right header: the header is checked first)
     src.write_bytes("left,right\nAna,Ana\nLuis,Luis\nJos\xe9,Jose\n".encode("latin-1"))
     result = runner.invoke(app, ["match", "pairs", str(src), "-o", str(out)])
-    assert result.exit_code == 2 and "in.csv line 4: not valid UTF-8" in result.output, result.output
+    assert result.exit_code == 2 and "in.csv line 4, 0-based data row 2: not valid UTF-8" in result.output, result.output
     assert not out.exists()
 
 

@@ -28,13 +28,17 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         state: str | None = typer.Option(None, "--state", help="Only dossiers in this state."),
         as_json: bool = typer.Option(False, "--json", help="One JSON array."),
     ) -> None:
-        """List dossiers with their state, version, target and legal basis."""
+        """List dossiers with their state, package number, target and legal basis (--json adds the row version the
+        JSON API takes as `version`)."""
         from workbench.dossiers.service import list_dossiers
 
         open_database()
         with session() as s:
             rows = run_guarded(list_dossiers, s, state)
-            data = [{"id": d.id, "title": d.title, "state": d.state, "version": d.number, "target_id": d.target_id,
+            # As the JSON API names them: `number` the package's version (1, 2, ...), `version` the row version a
+            # change through the API sends back (a script passing the package number got 409).
+            data = [{"id": d.id, "title": d.title, "state": d.state, "number": d.number, "version": d.version,
+                     "target_id": d.target_id,
                      "legal_basis": d.legal_basis, "fictional": d.fictional, "snapshot_hash": d.snapshot_hash,
                      "created_by": d.created_by, "updated_at": d.updated_at.isoformat() if d.updated_at else None}
                     for d in rows]
@@ -43,10 +47,10 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
             return
         table = Table(title=f"Dossiers ({len(data)})")
         table.add_column("id", overflow="fold")  # the full id is what `show` and `export` take
-        for col in ("title", "state", "v", "target", "basis"):
+        for col in ("title", "state", "number", "target", "basis"):
             table.add_column(col, overflow="fold")
         for d in data:
-            table.add_row(d["id"], d["title"], d["state"], str(d["version"]), d["target_id"], d["legal_basis"])
+            table.add_row(d["id"], d["title"], d["state"], str(d["number"]), d["target_id"], d["legal_basis"])
         console.print(table)
 
     @dossier_app.command("show")

@@ -95,6 +95,14 @@ def _first_bad_utf8(path: Path) -> tuple[int, int, str] | None:
     return None
 
 
+class _NotUtf8(InputError):
+    """Bytes that are not UTF-8, at ``line``: the reader of the rows says which data row that line is."""
+
+    def __init__(self, path: Path, line: int, detail: str):
+        super().__init__(f"{path} line {line}: {detail}")
+        self.line, self.detail = line, detail
+
+
 def _lines(handle, path: Path, counter: list[int]) -> Iterator[str]:
     while True:
         try:
@@ -102,12 +110,38 @@ def _lines(handle, path: Path, counter: list[int]) -> Iterator[str]:
         except UnicodeDecodeError as exc:
             found = _first_bad_utf8(path)
             line_number, byte, reason = found or (counter[0] + 1, exc.start, exc.reason)
-            raise InputError(f"{path} line {line_number}: not valid UTF-8 ({reason} at byte {byte} of the line); "
-                             "save the file as UTF-8 and try again") from None
+            raise _NotUtf8(path, line_number, f"not valid UTF-8 ({reason} at byte {byte} of the line); save the "
+                                              "file as UTF-8 and try again") from None
         if not line:
             return
         counter[0] += 1
         yield line
+
+
+def _data_row_at(path: Path, line: int, separator: str) -> int:
+    """The 0-based data row that holds ``line``, counted as ``read_table`` counts rows (a blank line between
+    rows is one), reading the file with its bad bytes replaced: what a message about that line names."""
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
+        counter = [0]
+
+        def lines() -> Iterator[str]:
+            for text in handle:
+                counter[0] += 1
+                yield text
+
+        reader = csv.reader(lines(), delimiter=separator)
+        row = -1
+        try:
+            next(reader)  # the header
+            while counter[0] < line:
+                start = counter[0] + 1
+                next(reader)
+                if start > line:
+                    break
+                row += 1
+        except (StopIteration, csv.Error):
+            pass
+    return max(row, 0)
 
 
 def read_table(path: Path, required: tuple[str, ...] = (), reserved: tuple[str, ...] = (), separator: str = ",",
@@ -130,6 +164,11 @@ def read_table(path: Path, required: tuple[str, ...] = (), reserved: tuple[str, 
     except StopIteration:
         handle.close()
         raise InputError(f"{path}: the file is empty (a header row is needed)") from None
+    except _NotUtf8 as exc:  # the reader decodes a block at a time: the bad line may be well below the header
+        handle.close()
+        if exc.line == 1:
+            raise
+        raise InputError(f"{where(path, exc.line, _data_row_at(path, exc.line, separator))}: {exc.detail}") from None
     except csv.Error as exc:
         handle.close()
         raise InputError(f"{path} line 1 (the header): {exc}") from None
@@ -172,6 +211,9 @@ def read_table(path: Path, required: tuple[str, ...] = (), reserved: tuple[str, 
                     values = next(reader)
                 except StopIteration:
                     return
+                except _NotUtf8 as exc:  # decoded a block ahead: the bad line may lie rows below this record
+                    raise InputError(f"{where(path, exc.line, _data_row_at(path, exc.line, separator))}: "
+                                     f"{exc.detail}") from None
                 except csv.Error as exc:
                     ended = f" (read up to line {counter[0]})" if counter[0] > start else ""
                     raise InputError(f"{where(path, start, row_number + len(blank) + 1)}: {exc}{ended}") from None
