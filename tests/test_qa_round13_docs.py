@@ -25,3 +25,16 @@ def test_a_bad_byte_far_below_the_header_is_named_with_its_line_and_its_data_row
     result = runner.invoke(app, ["screen", str(src), "-o", str(out), "--against", str(watchlist)])
     assert "roll.csv line 3, 0-based data row 1: not valid UTF-8" in result.output
     assert not out.exists()
+
+
+def test_an_unknown_topic_filter_is_refused_with_the_choices(db_url):
+    """The README says an unknown sanction status or topic is refused 'with the choices'; the topic's message
+    said only 'choose one from the list' (a script calling the page has no list)."""
+    from web_helpers import signed_in_client
+
+    from workbench.schema import registry
+
+    client = signed_in_client(db_url, "rita", "researcher")
+    refused = client.get("/search?q=zambada&topic=bogus")
+    assert refused.status_code == 422
+    assert all(topic in refused.text for topic in registry().vocabularies["topics"])

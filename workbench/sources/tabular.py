@@ -30,6 +30,23 @@ says the kind (a registry's registered agent, a person or a company), ``kind_fro
 legal_form: Company, default: Person}`` reads it from the name: one with a legal form ('... INC', '... LLC',
 'CT CORPORATION SYSTEM') is the ``legal_form`` kind, any other the ``default``.
 
+A property's value comes from one of:
+
+* ``COLUMN`` (or ``{column: COLUMN}``): the cell;
+* ``{columns: [A, B], join: ", "}``: the non-blank cells joined (a space by default);
+* ``{template: "Parcel {APN}"}``: text with cells put in (a template with any blank cell gives no value);
+* ``{literal: Webb}``: a fixed value for every row (a number is read as its text);
+
+each optionally with ``split: ";"`` (one value per non-blank part: 'GARCIA; LOPEZ' gives two names),
+``scheme: RFC`` (an identifier: written ``RFC:value``, checked as the scheme says) and ``date_format:
+"%m/%d/%Y"`` (or ``format:``; the cell's date, stored as YYYY-MM-DD). ``keys`` name columns, or properties
+of the entity with a ``literal`` (``keys: [APN, county]`` with ``county: {literal: Webb}``: parcel numbers
+repeat from county to county). A cell that says "no value" in words (``N/A``, ``n/d``, ``s/d``, ``-``, ...)
+reads as blank; a mapping's top-level ``empty_values: [...]`` replaces that list (``[]``: every cell is a
+value). The header is the first of the first 20 rows holding every column the mapping reads (a title or
+blank rows above it are passed over). ``source:`` describes the file's Source (title, publisher,
+source_type, reliability); ``screen: owner`` names the mapped entity whose names the screening page checks.
+
 Rows go through the domain services (validation, permissions, audit) and every created entity,
 value and link cites the file's Source with the locator ``row N`` (N counts data rows, from the
 first under the header). Messages name the line a user finds in an editor, with the data row:

@@ -58,14 +58,16 @@ def run_load(users: int, iterations: int, entities: int, seed: int = 11) -> dict
 
     statuses: dict[str, dict[int, int]] = {}
     latencies: dict[str, list[float]] = {}
+    alone: dict[str, list[float]] = {}  # the baseline: the same rounds by one user on the same server, first
     unexpected: list[str] = []
     lock = threading.Lock()
+    phase = {"latencies": alone}
 
     def record(action: str, status: int, seconds: float, expected: int = 200) -> None:
         with lock:
             statuses.setdefault(action, {}).setdefault(status, 0)
             statuses[action][status] += 1
-            latencies.setdefault(action, []).append(seconds)
+            phase["latencies"].setdefault(action, []).append(seconds)
             if status != expected:
                 unexpected.append(f"{action}: {status}")
 
@@ -82,6 +84,8 @@ def run_load(users: int, iterations: int, entities: int, seed: int = 11) -> dict
         store_db.dispose_all()
         with serve("workbench.web.app:create_app", env, Path(tmp) / "server.log") as base:
             httpx.get(base + "/health")
+            _user(base, "load0", password, iterations, data["people"], data["names"], seed, record)
+            phase["latencies"] = latencies
             threads = [threading.Thread(target=_user, args=(base, f"load{i}", password, iterations, data["people"],
                                                               data["names"], seed + i, record)) for i in range(users)]
             started = time.perf_counter()
@@ -97,7 +101,8 @@ def run_load(users: int, iterations: int, entities: int, seed: int = 11) -> dict
         "users": users, "requests": total, "seconds": elapsed, "rps": total / elapsed if elapsed else 0.0,
         "server_errors": server_errors, "unexpected": unexpected,
         "actions": {a: {"count": len(v), "p50_ms": statistics.median(v) * 1000, "p95_ms": _p95(v),
-                        "statuses": statuses[a]} for a, v in latencies.items()},
+                        "statuses": statuses[a],
+                        "alone_p95_ms": _p95(alone[a]) if alone.get(a) else None} for a, v in latencies.items()},
         "server_log_tail": log[-2000:] if server_errors else "",
     }
 
@@ -109,7 +114,8 @@ def register(bench_app: typer.Typer) -> None:
         iterations: int = typer.Option(20, "--iterations", help="Rounds of search + entity page + graph per user."),
         entities: int = typer.Option(5_000, "--entities", help="Generated entities in the throw-away database."),
     ) -> None:
-        """Bounded concurrent load on loopback: sign-in, search, entity page, graph JSON. Exit 1 on any 5xx."""
+        """Bounded concurrent load on loopback: sign-in, search, entity page, graph JSON, beside the same rounds
+        by one user alone on the same server first (the baseline). Exit 1 on any 5xx."""
         from rich.console import Console
         from rich.table import Table
         from rich.text import Text
@@ -120,10 +126,12 @@ def register(bench_app: typer.Typer) -> None:
         result = run_load(users, iterations, entities)
         table = Table(title=f"workbench bench load: {users} concurrent users, {result['requests']} requests, "
                             f"{result['rps']:.0f} req/s overall, {entities:,} entities")
-        for column in ("action", "requests", "p50 ms", "p95 ms", "statuses"):
-            table.add_column(column, justify="left" if column in ("action", "statuses") else "right")
+        for column in ("action", "requests", "p50 ms", "p95 ms", "p95 ms, one user alone", "x alone", "statuses (both runs)"):
+            table.add_column(column, justify="left" if column in ("action", "statuses (both runs)") else "right")
         for action, figures in result["actions"].items():
+            alone = figures["alone_p95_ms"]
             table.add_row(action, str(figures["count"]), f"{figures['p50_ms']:.1f}", f"{figures['p95_ms']:.1f}",
+                          f"{alone:.1f}" if alone else "-", f"{figures['p95_ms'] / alone:.1f}x" if alone else "-",
                           ", ".join(f"{k}: {v}" for k, v in sorted(figures["statuses"].items())))
         console.print(table)
         console.print(f"server errors (5xx): {result['server_errors']}")

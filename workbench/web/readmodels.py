@@ -661,7 +661,8 @@ def search(session: Session, query: str, kind: str | None = None, state: str | N
         if found is None or found.kind not in reg.kinds_descending_from(["Territory"]):
             raise ValidationError({"state": [f"no state or territory with id {state!r}: choose one from the list"]})
     if topic and topic not in reg.vocabularies["topics"]:  # would filter everything away, like a bad state
-        raise ValidationError({"topic": [f"unknown topic {topic!r}: choose one from the list"]})
+        raise ValidationError({"topic": [f"unknown topic {topic!r}: choose one of "
+                                         f"{', '.join(reg.vocabularies['topics'])}"]})
     filtered = bool(state or topic or sanction)
     hits = search_entities(session, query, kinds=kinds, limit=limit * (4 if filtered else 1), threshold=threshold,
                            partial=True)
