@@ -278,6 +278,41 @@ def _scratch_databases(server: str | None, tmp: str, count: int):
         admin.dispose()
 
 
+def _raw_inserts(url: str, tmp: Path) -> tuple[float, int]:
+    """The floor under any import: seconds to insert exactly the rows the import wrote (entities, names, links,
+    citations, audit entries, ...) with plain executemany into tables with no index, key or constraint, and
+    commit, in a fresh SQLite file with the workbench's pragmas (WAL, synchronous NORMAL)."""
+    import sqlite3
+
+    from sqlalchemy.engine import make_url
+
+    source = sqlite3.connect(make_url(url).database)
+    target = sqlite3.connect(tmp / "raw-inserts.db")
+    try:
+        target.execute("PRAGMA journal_mode=WAL")
+        target.execute("PRAGMA synchronous=NORMAL")
+        tables = [name for (name,) in source.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != "
+            "'alembic_version'")]
+        held = {}
+        for name in tables:
+            cursor = source.execute(f'SELECT * FROM "{name}"')  # noqa: S608 - names read from the schema
+            rows = cursor.fetchall()
+            if rows:
+                held[name] = ([c[0] for c in cursor.description], rows)
+        for name, (columns, _rows) in held.items():
+            target.execute(f'CREATE TABLE "{name}" ({", ".join(columns)})')
+        target.commit()
+        start = time.perf_counter()
+        for name, (columns, rows) in held.items():
+            target.executemany(f'INSERT INTO "{name}" VALUES ({", ".join("?" * len(columns))})', rows)
+        target.commit()
+        return time.perf_counter() - start, sum(len(rows) for _columns, rows in held.values())
+    finally:
+        source.close()
+        target.close()
+
+
 def bench_import(sdn_dir: Path, repeat: int = 1, table_rows: int = 20_000, postgres: str | None = None) -> dict:
     """Parse-only baseline, full trio import, re-import and FtM round trip on scratch databases
     (SQLite files, or databases on the PostgreSQL server ``postgres`` names)."""
@@ -311,6 +346,8 @@ def bench_import(sdn_dir: Path, repeat: int = 1, table_rows: int = 20_000, postg
                 summary = import_sdn(s, SYSTEM, paths)
             figures["import_s"] = time.perf_counter() - start
             figures["created"] = summary.created
+            if not postgres:
+                figures["raw_insert_s"], figures["raw_rows"] = _raw_inserts(url, Path(tmp))
             start = time.perf_counter()
             with db.session_scope(url) as s:
                 again = import_sdn(s, SYSTEM, paths)
@@ -384,6 +421,10 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         table.add_row("raw parse of the trio (baseline, parse + remarks)", f"{figures['parse_s']:.2f} s", "")
         table.add_row("full import (one transaction)", f"{figures['import_s']:.2f} s", "<= 20 s")
         table.add_row("import / raw parse", f"{figures['ratio']:.1f}x", "<= 3x")
+        if "raw_insert_s" in figures:
+            table.add_row(f"  floor: inserting the {figures['raw_rows']:,} rows it wrote, plain executemany, no index "
+                          "(baseline)", f"{figures['raw_insert_s']:.2f} s (parse + inserts: "
+                          f"{(figures['parse_s'] + figures['raw_insert_s']) / figures['parse_s']:.1f}x)", "")
         table.add_row("re-import (idempotent)", f"{figures['reimport_s']:.2f} s, {figures['reimport_created']} created", "0 created")
         table.add_row("FtM export", f"{figures['ftm_entities']} entities, {figures['ftm_export_per_s']:.0f}/s", "")
         table.add_row("FtM import (fresh database)", f"{figures['ftm_import_per_s']:.0f} entities/s", "")
