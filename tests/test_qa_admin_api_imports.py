@@ -152,8 +152,9 @@ def test_the_cli_sets_a_password_and_disables_a_user_but_keeps_the_last_admin(db
     assert invoke("users", "disable", "rita").exit_code == 0 and not _works(db_url, token)
     last = invoke("users", "disable", "ada")
     assert last.exit_code == 2 and "only active admin" in last.output
-    assert invoke("users", "enable", "rita").exit_code == 0 and _works(db_url, token)
-    assert _audit_actions(db_url, "rita")[-3:] == ["user.password", "user.active", "user.active"]
+    # A disable revokes the tokens for good (QA round 13): the enable no longer brings this one back.
+    assert invoke("users", "enable", "rita").exit_code == 0 and not _works(db_url, token)
+    assert _audit_actions(db_url, "rita")[-4:] == ["user.password", "user.active", "token.revoke", "user.active"]
 
 
 def test_an_over_long_user_name_is_a_message_not_a_database_error(db_url):

@@ -397,10 +397,23 @@ def _read_password(password_file: Path | None) -> str:
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Walk the hash chain; exit 0 if intact, 1 naming the first broken entry."""
-    from workbench.store.audit import verify
+def audit_verify(
+    anchor: str = typer.Option("", "--anchor", metavar="SEQ:HASH",
+                               help="An entry's number and hash recorded earlier outside the database (the line "
+                                    "this command prints): the log must still hold that entry with that hash."),
+) -> None:
+    """Walk the hash chain; exit 0 if intact, 1 naming the first broken entry. It ends with the head entry's
+    number and hash: kept outside the database and given back with --anchor, it shows a log rewritten whole
+    (every hash recomputed), which the chain alone cannot."""
+    from workbench.store.audit import entry_hash_at, verify
 
+    wanted: tuple[int, str] | None = None
+    if anchor:
+        seq_text, _, hash_text = anchor.partition(":")
+        if not seq_text.strip().isdigit() or len(hash_text.strip()) != 64:
+            fail(f"--anchor {escape(anchor)!r}: expected SEQ:HASH, an entry number and its 64-character hash, as "
+                 "`workbench audit verify` prints them", 2)
+        wanted = (int(seq_text), hash_text.strip().lower())
     open_database()
     with session() as s:
         try:
@@ -408,9 +421,18 @@ def audit_verify() -> None:
         except (ValueError, TypeError) as exc:  # JSON or a time stamp edited into something unreadable
             fail(f"audit chain broken: an entry no longer reads back, so it was edited outside the workbench "
                  f"({escape(str(exc))})")
+        head = entry_hash_at(s, count) if count else None
+        anchored = entry_hash_at(s, wanted[0]) if wanted else None
     if broken is not None:
         fail(f"audit chain broken at {broken} ({count} entries verified before it)")
-    console.print(f"audit chain intact: {count} entries")
+    if wanted is not None and anchored != wanted[1]:
+        found = "is missing" if anchored is None else f"has hash {anchored}"
+        fail(f"audit log rewritten: entry {wanted[0]} {found}, not the hash recorded for it ({wanted[1]}); the chain "
+             "verifies because its hashes were recomputed")
+    console.print(f"audit chain intact: {count} entries" + (f"; entry {wanted[0]} matches its anchor" if wanted else ""))
+    if head:
+        console.print(f"head: {count}:{head} (keep this line outside the database; give it back with --anchor)",
+                      markup=False, highlight=False)
 
 
 def _register_plugins() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from pwdlib import PasswordHash
@@ -39,6 +40,29 @@ def _check_password(password: str) -> None:
         raise ValidationError({"password": [f"a password needs at least {MIN_PASSWORD} characters"]})
     if len(password) > MAX_PASSWORD:
         raise ValidationError({"password": [f"a password has at most {MAX_PASSWORD} characters"]})
+
+
+def check_new_password(password: str, repeated: str) -> None:
+    """A new password typed twice on a form: the same rules as everywhere (``_check_password``), and the two
+    the same. Cheap, so a form checks it before a current password is verified (and counted, see
+    web.routes.account): a mistyped repetition does not use up the user's sign-in attempts."""
+    _check_password(password)
+    if password != repeated:
+        raise ValidationError({"new_password_again": ["the two new passwords differ: type the same one twice"]})
+
+
+class WrongPassword(ValidationError):
+    """The current password given to change it was wrong: nothing changed. The web page counts it as a failed
+    sign-in (a stolen session must not be a way round the sign-in throttle to guess the password)."""
+
+
+@dataclass(frozen=True)
+class PasswordChange:
+    """What a password change did, for the one who made it to be told."""
+
+    session_epoch: int  # the user's new session generation: every older session cookie is signed out
+    live_tokens: int  # API tokens that still work (a password change leaves them alone: scripts keep running)
+    password: str | None = None  # a generated password (reset_password), to show once; never stored in clear
 
 
 def _check_username(username: str) -> None:
@@ -98,9 +122,13 @@ def _end_sessions(user: User) -> None:
 
 
 def set_role(session: Session, actor: Actor, username: str, role: str) -> User:
-    """A new role ends the user's sessions: a copied cookie must not carry the old one's rights on."""
+    """A new role ends the user's sessions: a copied cookie must not carry the old one's rights on.
+
+    The log's lock is taken before the admins are counted: two admins demoting each other at once each
+    counted two admins and both passed (PostgreSQL), leaving none."""
     require(actor, "admin", "change roles")
     _check_role(role)
+    audit.begin_change(session)
     user = _existing_user(session, username)
     if user.role == "admin" and role != "admin" and user.active and _active_admins(session) <= 1:
         raise ValidationError({"role": [f"{username} is the only active admin: make another admin first"]})
@@ -114,11 +142,18 @@ def set_role(session: Session, actor: Actor, username: str, role: str) -> User:
     return user
 
 
-def set_active(session: Session, actor: Actor, username: str, active: bool) -> User:
+def set_active(session: Session, actor: Actor, username: str, active: bool) -> int:
+    """Disable or enable a user; how many API tokens the disable revoked (0 for an enable).
+
+    A disable revokes the user's tokens for good (recorded as ``token.revoke``): an admin disabling a
+    departed user expects their scripts dead, and an enable used to bring every old token back. After an
+    enable the user needs a new token. The log's lock is taken before the admins are counted (see set_role:
+    two admins disabling each other at once left no active admin)."""
     require(actor, "admin", "enable or disable users")
-    user = _existing_user(session, username)
-    if user.username == actor.username and not active:
+    if username == actor.username and not active:
         raise ValidationError({"active": ["you cannot disable your own account"]})
+    audit.begin_change(session)
+    user = _existing_user(session, username)
     if not active and user.active and user.role == "admin" and _active_admins(session) <= 1:
         # The CLI acts under a name that is no user, so "not yourself" alone does not keep an admin.
         raise ValidationError({"active": [f"{username} is the only active admin: make another admin first"]})
@@ -129,20 +164,74 @@ def set_active(session: Session, actor: Actor, username: str, active: bool) -> U
     session.flush()
     audit.record(session, actor.username, "user.active", "user", username, before,
                  {"role": user.role, "active": active, "session_epoch": user.session_epoch})
-    return user
+    if active:
+        return 0
+    revoked = _revoke_live_tokens(session, user)  # also any made while the user was disabled
+    if revoked:
+        audit.record(session, actor.username, "token.revoke", "user", username, None,
+                     {"revoked": revoked, "reason": "user disabled"})
+    return revoked
 
 
-def set_password(session: Session, actor: Actor, username: str, password: str) -> None:
+def set_password(session: Session, actor: Actor, username: str, password: str) -> PasswordChange:
+    """Set a user's password (an admin's reset from the CLI): their sessions end; their API tokens keep working,
+    and ``live_tokens`` says how many, so the admin can be told to revoke them if the password leaked."""
     if actor.username != username:
         require(actor, "admin", "reset other users' passwords")
     _check_password(password)
-    user = _existing_user(session, username)
+    password_hash = hash_password(password)  # before the lock (see add_user)
+    audit.begin_change(session)
+    return _store_password(session, actor, _existing_user(session, username), password_hash)
+
+
+def change_own_password(session: Session, actor: Actor, current: str, password: str) -> PasswordChange:
+    """A signed-in user changes their own password, giving the current one (a session left open on a shared
+    computer must not be enough to take the account over). A wrong current password raises WrongPassword
+    and changes nothing. Both argon2 runs (~0.1 s each) happen before the log's lock, which every writer
+    waits for; the hash verified is compared again under the lock, so a reset made meanwhile is not undone."""
+    if actor.via_token:  # a leaked token must not become the account
+        raise PermissionDenied("an API token cannot change a password: sign in to do it")
+    _check_password(password)
+    user = _existing_user(session, actor.username)
+    verified = user.password_hash
+    if not _hasher.verify(current or "", verified):
+        raise WrongPassword({"current_password": ["that is not your current password: nothing was changed"]})
+    password_hash = hash_password(password)
+    audit.begin_change(session)
+    user = _existing_user(session, actor.username)
+    if user.password_hash != verified:
+        raise ValidationError({"current_password": [("your password was changed at the same moment (by an admin?): "
+                                                     "nothing was changed here; sign in again with the new one")]})
+    return _store_password(session, actor, user, password_hash)
+
+
+def reset_password(session: Session, actor: Actor, username: str) -> PasswordChange:
+    """An admin resets another user's password to one the workbench generates, returned once in
+    ``password`` (only its hash is stored; the audit entry holds neither). The user's sessions end.
+    Admins change their own on the account page, which asks for the current password: a session left open
+    must not let anyone set an admin's password without knowing it."""
+    require(actor, "admin", "reset other users' passwords")
+    if username == actor.username:
+        raise ValidationError({"username": [("change your own password on your account page (/account/password), "
+                                             "which asks for the current one")]})
+    password = random_password()
+    password_hash = hash_password(password)
+    audit.begin_change(session)
+    change = _store_password(session, actor, _existing_user(session, username), password_hash, generated=True)
+    return PasswordChange(change.session_epoch, change.live_tokens, password)
+
+
+def _store_password(session: Session, actor: Actor, user: User, password_hash: str,
+                    generated: bool = False) -> PasswordChange:
+    """Store a new password hash and end the user's sessions (whoever held the old password, or a cookie
+    signed in with it, is out). The audit entry says so without the password or its hash."""
     before = {"session_epoch": user.session_epoch}
-    user.password_hash = hash_password(password)
-    _end_sessions(user)  # whoever held the old password (or a cookie signed in with it) is out
+    user.password_hash = password_hash
+    _end_sessions(user)
     session.flush()
-    audit.record(session, actor.username, "user.password", "user", username, before,
-                 {"session_epoch": user.session_epoch})
+    after = {"session_epoch": user.session_epoch} | ({"generated": True} if generated else {})
+    audit.record(session, actor.username, "user.password", "user", user.username, before, after)
+    return PasswordChange(user.session_epoch, live_tokens(session, user))
 
 
 def authenticate(session: Session, username: str, password: str) -> Actor | None:
@@ -257,16 +346,28 @@ def actor_for_token(session: Session, token: str) -> Actor | None:
     return Actor(row.user.username, row.user.role, via_token=True)
 
 
-def revoke_tokens(session: Session, actor: Actor, username: str) -> int:
-    if username != actor.username:
-        require(actor, "admin", "revoke other users' tokens")
-    user = _existing_user(session, username)
+def live_tokens(session: Session, user: User) -> int:
+    """How many of the user's API tokens are not revoked."""
+    return session.scalar(select(func.count()).select_from(ApiToken)
+                          .where(ApiToken.user_id == user.id, ApiToken.revoked.is_(False)))
+
+
+def _revoke_live_tokens(session: Session, user: User) -> int:
     rows = session.execute(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked.is_(False))).scalars().all()
     for row in rows:
         row.revoked = True
     session.flush()
-    audit.record(session, actor.username, "token.revoke", "user", username, None, {"revoked": len(rows)})
     return len(rows)
+
+
+def revoke_tokens(session: Session, actor: Actor, username: str) -> int:
+    if username != actor.username:
+        require(actor, "admin", "revoke other users' tokens")
+    audit.begin_change(session)
+    user = _existing_user(session, username)
+    revoked = _revoke_live_tokens(session, user)
+    audit.record(session, actor.username, "token.revoke", "user", username, None, {"revoked": revoked})
+    return revoked
 
 
 def random_password() -> str:

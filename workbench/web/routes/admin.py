@@ -1,4 +1,4 @@
-"""Admin pages: users, roles, enabling and disabling accounts, API tokens (admins only)."""
+"""Admin pages: users, roles, enabling and disabling accounts, password resets, API tokens (admins only)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,18 @@ from starlette.datastructures import FormData
 
 from workbench.schema import ValidationError
 from workbench.store import users
+from workbench.store.entities import NotFound
 from workbench.store.permissions import ROLES, Actor
-from workbench.web.deps import RowId, flash, form_once, get_session, posted_form, require_role, templates, use_once
+from workbench.web.deps import (
+    RowId,
+    flash,
+    form_once,
+    get_session,
+    posted_form,
+    require_role,
+    templates,
+    use_once,
+)
 from workbench.web.forms import form_value
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -29,7 +39,7 @@ def admin_only(actor: Actor = Depends(_admin_role)) -> Actor:
 def _page(request: Request, session: Session, actor: Actor, errors=None, values=None, status: int = 200):
     return templates.TemplateResponse(request, "admin/users.html", {
         "users": users.list_users(session, actor), "roles": ROLES, "errors": errors or {},
-        "values": values or {},
+        "values": values or {}, "me": actor.username,
     }, status_code=status)
 
 
@@ -70,12 +80,59 @@ def user_active(username: str, request: Request, actor: Actor = Depends(admin_on
                 session: Session = Depends(get_session), form: FormData = Depends(posted_form)):
     active = form_value(form, "active") == "1"
     try:
-        users.set_active(session, actor, username, active)
+        revoked = users.set_active(session, actor, username, active)
     except ValidationError as exc:
         session.rollback()
         return _page(request, session, actor, {f"active:{username}": sum(exc.errors.values(), [])}, status=422)
-    flash(request, f"{username} is {'enabled' if active else 'disabled'}.")
+    if active:
+        flash(request, f"{username} is enabled. API tokens revoked when they were disabled stay revoked: create a "
+                       "new one on their API tokens page if they need one.")
+    else:
+        tokens = (f"revoked {revoked} API token{'' if revoked == 1 else 's'} for good (enabling {username} again "
+                  "does not bring a token back)" if revoked else "no API token to revoke")
+        flash(request, f"{username} is disabled and signed out everywhere; {tokens}.")
     return RedirectResponse("/admin/users", status_code=303)
+
+
+# ---- password reset --------------------------------------------------------------------------------
+
+def _password_page(request: Request, actor: Actor, username: str, change: users.PasswordChange | None = None,
+                   errors=None, status: int = 200):
+    response = templates.TemplateResponse(request, "admin/password.html", {
+        "username": username, "change": change, "errors": errors or {}, "own": username == actor.username,
+        "once": form_once(request),
+    }, status_code=status)
+    response.headers["Cache-Control"] = "no-store"  # a new password is shown once: no copy in any cache
+    return response
+
+
+@router.get("/users/{username}/password")
+def password_reset_page(username: str, request: Request, actor: Actor = Depends(admin_only),
+                        session: Session = Depends(get_session)):
+    """The reset is a page of its own, with one button: a click on the users page must not reset anyone.
+    An admin's own password is changed on the account page, which asks for the current one."""
+    if username == actor.username:
+        return RedirectResponse("/account/password", status_code=303)
+    if users.get_user(session, username) is None:
+        raise NotFound(f"no user {username!r}")
+    return _password_page(request, actor, username)
+
+
+@router.post("/users/{username}/password")
+def password_reset(username: str, request: Request, actor: Actor = Depends(admin_only),
+                   session: Session = Depends(get_session), form: FormData = Depends(posted_form)):
+    """Show the generated password on the answer itself, never in a redirect's address or a flash (the
+    cookie is signed, not encrypted); a reload would post again and reset again, which the one-time key stops."""
+    if not use_once(request, form_value(form, "once")):
+        return _password_page(request, actor, username, status=409, errors={"once": [(
+            "this form was already sent (the page was reloaded, or opened long ago): the password was not reset "
+            "again; the one generated then was shown once. Reset it again with this form if needed")]})
+    try:
+        change = users.reset_password(session, actor, username)
+    except ValidationError as exc:
+        session.rollback()
+        return _password_page(request, actor, username, errors=exc.errors, status=422)
+    return _password_page(request, actor, username, change=change)
 
 
 # ---- API tokens --------------------------------------------------------------------------------
