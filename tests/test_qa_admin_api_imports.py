@@ -50,12 +50,18 @@ def _token_form(client, path: str) -> dict[str, str]:
             "once": re.search(r'name="once" value="([^"]+)"', page).group(1)}
 
 
-def test_an_admin_creates_lists_and_revokes_a_token_on_the_admin_page(db_url):
+def test_a_user_creates_their_token_and_an_admin_lists_and_revokes_it_on_the_admin_page(db_url):
+    """QA round 13 (security): an admin could create a token for a reviewer on this page and approve their own
+    dossier with it, under the reviewer's name. A token acts as its user: its user makes it."""
     admin = signed_in_client(db_url, "ada", "admin")
-    make_user(db_url, "rita", "researcher")
+    rita = signed_in_client(db_url, "rita", "researcher")
     assert 'href="/admin/users/rita/tokens"' in admin.get("/admin/users").text
-    page = admin.post("/admin/users/rita/tokens", data={"label": "OpenRefine laptop",
-                                                        **_token_form(admin, "/admin/users/rita/tokens")})
+    offered = admin.get("/admin/users/rita/tokens").text
+    assert 'id="no-create"' in offered and 'id="token-label"' not in offered
+    minted = admin.post("/admin/users/rita/tokens", data={"label": "as rita",
+                                                          **_token_form(admin, "/admin/users/ada/tokens")})
+    assert minted.status_code == 403 and "a token acts as its user" in minted.text
+    page = rita.post("/account/tokens", data={"label": "OpenRefine laptop", **_token_form(rita, "/account/tokens")})
     assert page.status_code == 201 and page.headers["cache-control"] == "no-store"
     token = re.search(r'<code id="new-token">(wbt_[^<]+)</code>', page.text).group(1)
     assert TestClient(admin.app).get("/api/entities", headers={"Authorization": f"Bearer {token}"}).status_code == 200

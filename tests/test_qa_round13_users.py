@@ -351,3 +351,16 @@ def test_an_admin_cannot_reset_their_own_password_there_and_others_cannot_at_all
     assert _user(db_url, "ada") == before
     with store_db.session_scope(db_url) as s:
         assert users.authenticate(s, "rita", PASSWORD) is not None
+
+
+def test_only_a_tokens_user_or_the_servers_operator_makes_it_never_an_admin_on_the_web(db_url):
+    """QA round 13 (security): an admin minted a token for a reviewer and approved their own dossier with it,
+    recorded as the reviewer's approval. The domain refuses it, whatever page or script asks."""
+    from workbench.store.permissions import PermissionDenied
+
+    make_user(db_url, "victor", "reviewer")
+    with store_db.session_scope(db_url) as s:
+        with pytest.raises(PermissionDenied, match="a token acts as its user"):
+            users.create_token(s, Actor("ada", "admin"), "as victor", "victor")
+        assert users.create_token(s, Actor("victor", "reviewer"), "mine").startswith("wbt_")
+        assert users.create_token(s, Actor("cli:root", "admin", operator=True), "from the console", "victor")

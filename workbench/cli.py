@@ -66,7 +66,7 @@ def cli_actor():
     from workbench.store.permissions import Actor
 
     name = os.environ.get("WORKBENCH_ACTOR") or f"cli:{getpass.getuser()}"
-    return Actor(name, "admin")
+    return Actor(name, "admin", operator=True)
 
 
 def open_database(create: bool = False):

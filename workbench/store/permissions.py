@@ -37,6 +37,9 @@ class Actor:
     username: str
     role: str
     via_token: bool = False  # authenticated by an API token rather than a signed-in session
+    # The server's operator at its console (`workbench ...`), who holds the database itself: only they make a
+    # token for someone else. An admin on the web manages users but never acts as one of them.
+    operator: bool = False
 
     def can(self, permission: str) -> bool:
         if self.via_token and permission in NOT_BY_TOKEN:
@@ -44,7 +47,7 @@ class Actor:
         return self.role in PERMISSIONS.get(permission, frozenset())
 
 
-SYSTEM = Actor("system", "admin")
+SYSTEM = Actor("system", "admin", operator=True)
 
 
 def require(actor: Actor, permission: str, what: str = "") -> None:

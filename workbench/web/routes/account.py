@@ -10,7 +10,18 @@ from starlette.datastructures import FormData
 from workbench.schema import ValidationError
 from workbench.store import users
 from workbench.store.permissions import Actor
-from workbench.web.deps import SESSION_EPOCH, current_actor, flash, get_session, posted_form, templates
+from workbench.web.deps import (
+    SESSION_EPOCH,
+    RowId,
+    current_actor,
+    flash,
+    form_once,
+    get_session,
+    posted_form,
+    templates,
+    use_once,
+)
+from workbench.web.forms import form_value
 
 router = APIRouter(prefix="/account", include_in_schema=False)
 
@@ -76,3 +87,49 @@ def password_change(request: Request, actor: Actor = Depends(signed_in), session
                                     f"(`workbench users revoke {actor.username} --all`) if your old password leaked."
                                     if tokens else ""))
     return RedirectResponse("/account/password", status_code=303)
+
+
+# ---- API tokens ------------------------------------------------------------------------------------
+
+def _tokens_page(request: Request, session: Session, actor: Actor, new_token: str | None = None, errors=None,
+                 label: str = "", status: int = 200):
+    response = templates.TemplateResponse(request, "admin/tokens.html", {
+        "username": actor.username, "tokens": users.list_tokens(session, actor, actor.username),
+        "new_token": new_token, "errors": errors or {}, "label": label, "once": form_once(request), "own": True,
+        "base": "/account/tokens", "can_create": True,
+    }, status_code=status)
+    response.headers["Cache-Control"] = "no-store"  # a new token is shown once: no copy in any cache
+    return response
+
+
+@router.get("/tokens")
+def token_list(request: Request, actor: Actor = Depends(signed_in), session: Session = Depends(get_session)):
+    """Every user's own tokens: a token acts as its user, so its user is the one who makes it (for OpenRefine's
+    reconciliation service, or a script)."""
+    return _tokens_page(request, session, actor)
+
+
+@router.post("/tokens")
+def token_create(request: Request, actor: Actor = Depends(signed_in), session: Session = Depends(get_session),
+                 form: FormData = Depends(posted_form)):
+    """The new token is shown on the answer itself, never in a flash (the cookie is signed, not encrypted); a
+    reload would post again, which the one-time key stops."""
+    label = form_value(form, "label")
+    if not use_once(request, form_value(form, "once")):
+        return _tokens_page(request, session, actor, label=label, status=409, errors={
+            "label": ["this form was already sent (the page was reloaded, or opened long ago): no new token was "
+                      "created; the one created then was shown once. Create another with this form if needed"]})
+    try:
+        token = users.create_token(session, actor, label)
+    except ValidationError as exc:
+        session.rollback()
+        return _tokens_page(request, session, actor, errors=exc.errors, label=label, status=422)
+    return _tokens_page(request, session, actor, new_token=token, status=201)
+
+
+@router.post("/tokens/{token_id}/revoke")
+def token_revoke(token_id: RowId, request: Request, actor: Actor = Depends(signed_in),
+                 session: Session = Depends(get_session)):
+    row = users.revoke_token(session, actor, actor.username, token_id)
+    flash(request, f"Revoked token {row.id} ({row.label}): scripts using it now get 401.")
+    return RedirectResponse("/account/tokens", status_code=303)

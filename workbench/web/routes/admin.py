@@ -141,7 +141,8 @@ def _tokens_page(request: Request, session: Session, actor: Actor, username: str
                  errors=None, label: str = "", status: int = 200):
     response = templates.TemplateResponse(request, "admin/tokens.html", {
         "username": username, "tokens": users.list_tokens(session, actor, username), "new_token": new_token,
-        "errors": errors or {}, "label": label, "once": form_once(request),
+        "errors": errors or {}, "label": label, "once": form_once(request), "own": False,
+        "base": f"/admin/users/{username}/tokens", "can_create": users.may_create_token(actor, username),
     }, status_code=status)
     response.headers["Cache-Control"] = "no-store"  # a new token is shown once: no copy in any cache
     return response
