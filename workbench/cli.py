@@ -169,8 +169,25 @@ def serve(
     if shared:
         err.print(f"warning: other users of this machine can read {', '.join(shared)}, which holds password hashes "
                   "and every unreleased finding: `chmod 600` them unless you share the database on purpose")
+    _check_data_folder()
     console.print(f"serving on http://{host}:{port}/")
     uvicorn.run(create_app(), host=host, port=port, log_level="info", **proxy_options())
+
+
+def _check_data_folder() -> None:
+    """The server signs sessions with a key it keeps in the data folder, and stores uploads there: a folder it
+    cannot write is said now, not as a traceback after 'serving on'."""
+    settings = get_settings()
+    try:
+        settings.signing_key()
+        settings.files_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        fail(f"cannot use the data folder {settings.data_dir} ({exc.strerror or exc}): set WORKBENCH_DATA_DIR to a "
+             "folder the workbench can write (it keeps the session signing key and the stored files there)")
+    if settings.secret_key and len(settings.secret_key) < 32:
+        err.print(labelled("warning:", "yellow", f"WORKBENCH_SECRET_KEY has {len(settings.secret_key)} characters: "
+                           "anyone who guesses it can sign in as anyone. Use 32 or more random characters (e.g. "
+                           "`python3 -c 'import secrets; print(secrets.token_urlsafe(48))'`)"), highlight=False)
 
 
 def proxy_options() -> dict:
@@ -200,7 +217,8 @@ def _check_port_free(host: str, port: int) -> None:
 
 @app.command()
 def stats(as_json: bool = typer.Option(False, "--json", help="One JSON object.")) -> None:
-    """Counts of entities and links per kind, names, sources and citations."""
+    """Counts of entities and links per kind, names, sources and citations, and of entries merged into others
+    (counted apart)."""
     from workbench.store.entities import stats as compute
 
     open_database()
@@ -449,8 +467,29 @@ def _register_plugins() -> None:
 _register_plugins()
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    app()
+def main() -> None:
+    """The console entry point: the app, with the failures no command foresees said in one line (exit 1)
+    instead of a traceback: a SQLite database another process (a server's import, a restore) held locked past
+    WORKBENCH_SQLITE_BUSY_SECONDS, and a data folder that cannot take a file."""
+    from sqlalchemy.exc import OperationalError
+
+    from workbench.sources.files import StorageError
+
+    try:
+        app()
+    except OperationalError as exc:
+        if "database is locked" not in str(exc.orig or exc):
+            raise
+        message = (f"the database is busy: another process (a server's import, a restore) held it locked for over "
+                   f"{get_settings().sqlite_busy_seconds:g} s (WORKBENCH_SQLITE_BUSY_SECONDS), so this command's "
+                   "change was not saved. Run it again when that process is done")
+    except StorageError as exc:
+        message = exc.strerror or str(exc)
+    else:
+        return
+    # Outside the app, where typer.Exit (fail) is no exit but an exception: say it, and leave with 1.
+    err.print(labelled("error:", "bold red", message), highlight=False)
+    raise SystemExit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover
