@@ -1458,11 +1458,13 @@ def country_code(text: str | None) -> str | None:
     """ISO code for a country name or code, or None when the text is not a known country."""
     if not text:
         return None
-    key = fold(text.replace("Region:", ""))
+    key = fold(text.replace("Region:", "").replace("&", " and "))
     if not key:
         return None
     if len(key) == 2 and key in CODES:
         return key
+    if key.startswith("st "):  # OFAC writes 'St. Kitts & Nevis', 'St. Vincent and the Grenadines' for vessel flags
+        key = "saint " + key[3:]
     return NAMES.get(key)
 
 

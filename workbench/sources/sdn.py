@@ -74,7 +74,11 @@ _LEGAL_FORM = re.compile(
 _COMPANY_IDS = ("REGISTRATION:", "TAX_ID:", "NIT:", "RFC:")
 _HISPANIC = {"mx", "co", "ve", "pe", "ec", "gt", "hn", "sv", "ni", "cr", "pa", "ar", "cl", "bo", "py", "uy", "do",
              "cu", "es"}
-_PARTICLES = {"DE", "DEL", "LA", "LAS", "LOS", "Y", "VAN", "VON", "DA", "DOS", "DAS"}
+# Words that begin a surname rather than make one: 'DE LA TORRE', 'SAN AGUSTIN', 'EL KHANSA' (no father 'EL').
+_PARTICLES = {"DE", "DEL", "LA", "LAS", "LOS", "Y", "VAN", "VON", "DA", "DOS", "DAS", "EL", "AL", "SAN", "SANTA",
+              "BIN", "IBN", "ABU"}
+# A generation after the surnames ('GONZALEZ PIZANA JR.', 'KINAHAN JUNIOR') is no mother's surname.
+_GENERATIONS = {"JR", "JR.", "JUNIOR", "SR", "SR.", "SENIOR", "II", "III", "IV"}
 
 
 @dataclass
@@ -93,7 +97,10 @@ def _organisation_kind(record: SdnRecord, identifiers: list[str]) -> str:
 def _surname_parts(surnames: str) -> list[str]:
     groups: list[str] = []
     pending: list[str] = []
-    for token in surnames.split():
+    tokens = surnames.split()
+    while tokens and tokens[-1].upper().rstrip(",") in _GENERATIONS:
+        tokens.pop()
+    for token in tokens:
         pending.append(token)
         if token.upper() not in _PARTICLES:
             groups.append(" ".join(pending))
@@ -118,9 +125,30 @@ def _person_names(record: SdnRecord, countries: set[str]) -> dict[str, list[str]
     if len(groups) == 2 and countries & _HISPANIC:
         result["fatherName"] = [groups[0]]
         result["motherName"] = [groups[1]]
-    elif surnames.strip():
-        result["fatherName"] = [surnames.strip()]
+    elif groups:
+        result["fatherName"] = [" ".join(groups)]  # without a generation ('JR.'): that is no surname
     return result
+
+
+def linked_target(ent_num: int, name: str, candidates: list[int],
+                  facts: dict[int, tuple[frozenset[str], frozenset[str]]]) -> tuple[int | None, str | None]:
+    """The entry a 'Linked To: NAME' names, or None with why not. Two entries may bear the name (North Korea's
+    and Luhansk's MINISTRY OF STATE SECURITY): the one sharing a program with the linking entry is meant, else
+    the one sharing a country; when that still leaves several, none is linked (a link to a namesake would tie
+    the entry to the wrong party) and the warning names them, for a researcher to link by hand."""
+    others = [c for c in dict.fromkeys(candidates) if c != ent_num]
+    if not others:
+        return None, "is not an entry of this list"
+    if len(others) == 1:
+        return others[0], None
+    programs, countries = facts.get(ent_num, (frozenset(), frozenset()))
+    pool = [c for c in others if facts.get(c, (frozenset(), frozenset()))[0] & programs] or others
+    if len(pool) > 1:
+        pool = [c for c in pool if facts.get(c, (frozenset(), frozenset()))[1] & countries] or pool
+    if len(pool) == 1:
+        return pool[0], None
+    return None, (f"names {len(others)} entries of this list (ent_num {', '.join(map(str, others))}) that neither "
+                  "a shared program nor a shared country tells apart: not linked; link the right one by hand")
 
 
 def plan_entity(record: SdnRecord, reg=None, known_countries: Iterable[str] = ()) -> tuple[str, dict[str, list[str]],
@@ -160,7 +188,10 @@ def plan_entity(record: SdnRecord, reg=None, known_countries: Iterable[str] = ()
     if countries and "country" in spec.properties:
         out["country"] = countries
     if "address" in spec.properties:
-        addresses = [a for a, country, _ in record.addresses if fold(a) != fold(country or "")]
+        # A country-only address goes to the countries; one naming a place no country code stands for ('Region:
+        # Kafia Kingi') stays an address, or the entry would lose the only place OFAC gives for it.
+        addresses = [a for a, country, _ in record.addresses
+                     if fold(a) != fold(country or "") or not country_code(country)]
         if addresses:
             out["address"] = list(dict.fromkeys(addresses))
     if kind == "Person":
@@ -282,8 +313,9 @@ def _import_sdn(session: Session, actor: Actor, paths: list[Path | str], publish
         if kind not in kept_by_kind:
             kept_by_kind[kind] = tuple(p for p in writer.reg.entity_kind(kind).properties if p not in _PARTIAL_CARRIES)
         return kept_by_kind[kind]
-    by_name: dict[str, int] = {}
-    by_alias: dict[str, int] = {}
+    by_name: dict[str, list[int]] = {}  # several entries may bear one name (two ministries of state security)
+    by_alias: dict[str, list[int]] = {}
+    facts: dict[int, tuple[frozenset[str], frozenset[str]]] = {}  # ent_num -> (programs, countries)
     planned: list[tuple[SdnRecord, str, list[str]]] = []
     file_name = parsed.files[0].name
     place = PLACE_WORDS.get(parsed.fmt, "line")
@@ -296,6 +328,11 @@ def _import_sdn(session: Session, actor: Actor, paths: list[Path | str], publish
         summary.warnings.append((file_name, f"no {given} given: the {what} of earlier imports are kept, "
                                             "and new ones added"))
     summary.warnings.extend(parsed.warnings)  # entries the parser read with a caveat (an unknown type)
+    if parsed.published is None and parsed.fmt == "csv":
+        # The legacy CSV files carry no date: the citations of every entry would name no publication.
+        summary.warnings.append((parsed.files[0].name, "the list's publication date is unknown (OFAC's CSV files "
+                                                       "carry none): give --published YYYY-MM-DD, OFAC's 'last "
+                                                       "updated' date, so every citation names the list it came from"))
     for what, name in parsed.unmarked.items():
         outcome = "nothing was delisted" if what == "entries" else \
             f"its {what} were added to the stored ones and none was removed"
@@ -321,9 +358,10 @@ def _import_sdn(session: Session, actor: Actor, paths: list[Path | str], publish
         status = writer.entity(entity_id, kind, props, where, keep=keep_for(kind), merge=merge, lenient=True)
         if status is None:
             continue
-        by_name.setdefault(writer.fold(record.name), record.ent_num)
+        by_name.setdefault(writer.fold(record.name), []).append(record.ent_num)
         for _, alias, _ in record.aliases:
-            by_alias.setdefault(writer.fold(alias), record.ent_num)
+            by_alias.setdefault(writer.fold(alias), []).append(record.ent_num)
+        facts[record.ent_num] = (frozenset(record.programs), frozenset(props.get("country", [])))
         sanction_props = {"name": f"OFAC SDN entry {record.ent_num}", "authority": AUTHORITY,
                           "program": record.programs, "status": "active", "listEntryId": str(record.ent_num),
                           "sourceUrl": LIST_URL}
@@ -342,10 +380,11 @@ def _import_sdn(session: Session, actor: Actor, paths: list[Path | str], publish
         locator = f"ent_num {record.ent_num}"
         for target_name in linked:
             key = writer.fold(target_name)
-            target = by_name.get(key) or by_alias.get(key)
-            if target is None or target == record.ent_num:
+            target, problem = linked_target(record.ent_num, target_name, by_name.get(key) or by_alias.get(key) or [],
+                                            facts)
+            if target is None:
                 unresolved += 1
-                summary.warnings.append((locator, f"Linked To: {target_name} is not an entry of this list"))
+                summary.warnings.append((locator, f"Linked To: {target_name} {problem}"))
                 continue
             link_id = f"{PREFIX}{record.ent_num}-linked-{target}"
             status = writer.link(link_id, "UnknownLink", entity_id, f"{PREFIX}{target}",

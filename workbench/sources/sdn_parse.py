@@ -218,33 +218,55 @@ def parse_csv_trio(sdn: Path, alt: Path | None = None, add: Path | None = None,
         alt_text, marked = _read_list_file(alt)
         if not marked:
             unmarked["aliases"] = alt.name
+        strays: set[int] = set()
+        rows = 0
         for line, row in _csv_rows(alt, alt_text, 5, header=True, kind="ALT.CSV"):
             if not row[0].strip():
                 continue
             ent = _ent_num(alt, line, row[0])
             name = _clean(row[3])
-            if ent in records and name:
+            if ent not in records:
+                strays.add(ent)
+                rows += bool(name)
+            elif name:
                 records[ent].aliases.append(((_clean(row[2]) or "aka").lower(), name, f"alt_num {row[1].strip()}"))
         _check_last_row(alt, alt_text)
+        _say_strays(warnings, alt, sdn, rows, strays, "alias")
     if add is not None:
         add_text, marked = _read_list_file(add)
         if not marked:
             unmarked["addresses"] = add.name
+        address_strays: set[int] = set()
+        address_rows = 0
         for line, row in _csv_rows(add, add_text, 6, header=True, kind="ADD.CSV"):
             if not row[0].strip():
                 continue
             ent = _ent_num(add, line, row[0])
             if ent not in records:
+                address_strays.add(ent)
+                address_rows += 1
                 continue
             country = _clean(row[4])
             parts = [p for p in (_clean(row[2]), _clean(row[3]), country) if p]
             if parts and parts != [country] or country:
                 records[ent].addresses.append((", ".join(parts), country, f"add_num {row[1].strip()}"))
         _check_last_row(add, add_text)
+        _say_strays(warnings, add, sdn, address_rows, address_strays, "address")
     files = [p for p in (sdn, alt, add) if p is not None]
     missing = tuple(what for what, path in (("aliases", alt), ("addresses", add)) if path is None)
     return SdnList(list(records.values()), files, "csv", published, full=True, missing=missing,
                    unmarked=unmarked, warnings=warnings)
+
+
+def _say_strays(warnings: list[tuple[str, str]], path: Path, sdn: Path, rows: int, strays: set[int],
+                what: str) -> None:
+    """Rows of ALT.CSV or ADD.CSV for entries SDN.CSV lacks were skipped without a word: said, with the likely
+    cause (files of different publications: OFAC updates the three separately)."""
+    if strays:
+        shown = ", ".join(map(str, sorted(strays)[:5])) + (" ..." if len(strays) > 5 else "")
+        warnings.append((path.name, f"{rows:,} {what} row(s) name {len(strays):,} entries {sdn.name} does not hold "
+                                    f"(ent_num {shown}): skipped. Were the files published on different dates? "
+                                    "Take the three from one publication"))
 
 
 def _split_programs(raw: str) -> list[str]:
