@@ -134,7 +134,7 @@ def test_addresses_identifiers_and_person_details_of_a_kingpin_act_entry(s, sdn_
 def test_identifier_counts_follow_the_remarks(s, sdn_rows):
     expected = collections.Counter()
     for row in sdn_rows:
-        expected["CURP"] += len(set(re.findall(r"C\.U\.R\.P\. ([A-Z0-9]+)", row[11])))
+        expected["CURP"] += len(set(re.findall(r"C\.U\.R\.P\. (?:# )?([A-Z0-9]+)", row[11])))  # 'C.U.R.P. # X' too
         expected["NIT"] += len(set(re.findall(r"NIT # ([0-9-]+)", row[11])))
     found = collections.Counter()
     for (values,) in s.execute(select(Entity.properties["identifier"]).where(Entity.kind != "Sanction")):

@@ -96,3 +96,16 @@ def test_an_ofac_entry_number_leaves_as_ftms_authority_id_not_the_un_security_co
         write_ftm(s, out)
     [sanction] = [json.loads(line) for line in out.getvalue().splitlines() if '"Sanction"' in line]
     assert sanction["properties"]["authorityId"] == ["36"] and "unscId" not in sanction["properties"]
+
+
+def test_a_digital_currency_address_is_stored_as_written_since_its_case_is_part_of_it(planned):
+    """Identifiers are stored upper-cased (OFAC writes CURPs in either case); a Bitcoin address is base58, where
+    upper-casing names another address. 25308 (SDNTK) lists three."""
+    from workbench.schema import registry
+    from workbench.types import check_identifier
+
+    reg = registry()
+    written = [i for i in planned[25308][2]["identifier"] if i.startswith("CRYPTO_XBT:")]
+    assert "CRYPTO_XBT:12QtD5BFwRsdNsAZY76UVE1xyCGNTojH9h" in written
+    assert [check_identifier(i, {}, reg).value for i in written] == written
+    assert check_identifier("CURP:gulo900329hslzpv09", {}, reg).value == "CURP:GULO900329HSLZPV09"

@@ -101,6 +101,8 @@ class IdentifierScheme:
     pattern: str | None = None
     ftm_property: str = "idNumber"
     applies_to: tuple[str, ...] = ()
+    # Stored as written, not upper-cased: a Bitcoin address is base58, where 'a' and 'A' are other addresses.
+    case_sensitive: bool = False
 
     def check_warnings(self, number: str) -> list[str]:
         """Format and check-digit problems, as warnings: real registries contain both."""
@@ -316,6 +318,7 @@ class Registry:
                 pattern=spec.get("pattern"),
                 ftm_property=spec.get("ftm_property", "idNumber"),
                 applies_to=tuple(spec.get("applies_to", ())),
+                case_sensitive=bool(spec.get("case_sensitive", False)),
             )
         self._load_entities(self._read("entities.yml").get("entities", {}))
         self._load_links(self._read("links.yml"))

@@ -255,13 +255,15 @@ def format_identifier(scheme: str, number: str) -> str:
     return f"{scheme.strip().upper()}:{number.strip()}"
 
 
-def compact_identifier(number: str) -> str:
+def compact_identifier(number: str, keep_case: bool = False) -> str:
     """Identifiers are compared without separators or case (OFAC writes ``ZANM-710304-RN2``), and
     without invisible format characters (a zero-width space or a direction control would make one
-    CURP two, or show it in another order)."""
+    CURP two, or show it in another order). ``keep_case``: a scheme whose values differ by case (a digital
+    currency address) is stored as written."""
     if not number.isascii():  # importers compact tens of thousands of plain ASCII numbers
         number = "".join(ch for ch in number if unicodedata.category(ch) != "Cf")
-    return re.sub(r"[\s\-./]", "", number).upper()
+    number = re.sub(r"[\s\-./]", "", number)
+    return number if keep_case else number.upper()
 
 
 def check_identifier(raw: str, spec: dict, registry: Registry) -> Checked:
@@ -278,7 +280,7 @@ def check_identifier(raw: str, spec: dict, registry: Registry) -> Checked:
     if scheme is None:
         known = ", ".join(sorted(registry.identifier_schemes))
         return Checked(None, errors=[f"unknown identifier scheme '{scheme_name}' (known: {known})"])
-    number = compact_identifier(number)
+    number = compact_identifier(number, keep_case=scheme.case_sensitive)
     if not number:
         return Checked(None, errors=[f"{scheme_name} has no value"])
     warnings = scheme.check_warnings(number)
