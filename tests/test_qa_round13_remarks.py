@@ -221,3 +221,21 @@ def test_the_import_stores_what_the_remarks_say(db_url, sdn_dir, tmp_path):
     crypto = [i for i in props["ofac-43377"]["identifier"] if i.startswith("CRYPTO_")]
     assert "CRYPTO_ETH:0xb6f5ec1a0a9cd1526536d3f0426c429529471f40" in crypto  # as written: case is part of it
     assert "CRYPTO_USDT:0xb6f5ec1a0a9cd1526536d3f0426c429529471f40" in crypto
+
+
+def test_the_quick_reading_of_a_plain_number_gives_what_the_careful_one_gives_over_the_whole_list(sdn_dir,
+                                                                                                     monkeypatch):
+    """read_identifiers reads 'Passport G03442741 (Mexico)' at once and sends the rest through the careful
+    reading: both must agree on every identifier phrase of the real list, or the shortcut changed the data."""
+    import re
+
+    import workbench.sources.remarks as remarks
+    from workbench.sources.sdn_parse import parse_paths
+
+    phrases = [p.strip() for r in parse_paths([sdn_dir / "sdn.csv"]).records if r.remarks
+               for p in r.remarks.split(";") if p.strip()]
+    quick = [remarks.read_identifiers(p) for p in phrases]
+    monkeypatch.setattr(remarks, "_SIMPLE_ID_RE", re.compile(r"(?!)"))  # no phrase takes the shortcut
+    careful = [remarks.read_identifiers(p) for p in phrases]
+    assert sum(1 for q in quick if q) > 10_000  # the list's identifiers, most of them read the quick way
+    assert [(p, q, c) for p, q, c in zip(phrases, quick, careful) if q != c] == []

@@ -107,6 +107,10 @@ _STOPWORDS = frozenset({"and", "or", "were", "was", "is", "issued", "issue", "ex
 _TRAILER_RE = re.compile(r"^,?\s*(?:issued|expires|expired|valid|issue date|expire date|expiry date|"
                          r"expiration date|date of issue)\b", re.IGNORECASE)
 _PAREN_RE = re.compile(r"^\(([^()]*)\)\s*")
+# One number token holding a digit (no parenthesis, slash or comma, which the careful reading splits), then at
+# most one parenthesised country, and nothing else.
+_SIMPLE_ID_RE = re.compile(r"^\s*(?P<number>(?=[A-Za-z0-9\-.]*\d)[A-Za-z0-9][A-Za-z0-9\-.]*[A-Za-z0-9])\s*"
+                           r"(?:\((?P<country>[A-Za-z][A-Za-z .'\-]*)\))?\s*$")
 # Kept as part of a number: 'HRB 26136', 'TR-P 614166', 'R.E. 201000798316', '670850 Y'.
 _PREFIX_RE = re.compile(r"^[A-Z]{1,5}(?:-[A-Z]{1,2})?$|^(?:[A-Z]\.){1,4}$|^[A-Za-z]$")
 _WORD_RE = re.compile(r"^[A-Z][A-Za-z'\-]*$")  # 'Booklet', 'Laissez-Passer', 'Nabatieh'
@@ -292,6 +296,14 @@ def read_identifiers(phrase: str) -> list[tuple[str, str, str | None]] | None:
         return None
     label = match.group("label").lower()
     scheme = ID_LABELS[label]
+    simple = _SIMPLE_ID_RE.match(match.group("rest"))
+    if simple and scheme != "IMO":
+        # Most phrases are one number and maybe a country ('Passport G03442741 (Mexico)'): read at once. The
+        # rest below gives the same for them (tests compare both over the whole list) at several times the cost.
+        named = simple.group("country")
+        code = country_code(named) if named else None
+        if not named or code:
+            return [(scheme, simple.group("number"), code)]
     letter_code = _LETTER_CODES.get(label)
     tokens = _tokens(match.group("rest"))
     parts: list[str] = []
