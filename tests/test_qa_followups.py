@@ -204,7 +204,9 @@ def test_a_422_page_shows_each_message_once_naming_the_field_with_the_way_back(d
                              headers={"referer": f"http://testserver{url}"})
     assert response.status_code == 422
     assert response.text.count("say why you return the dossier") == 1
-    assert re.search(r"<li><strong>Comment</strong>: say why you return the dossier", response.text)
+    # the field named links to it (QA round 13: a refused form links each refused field)
+    assert re.search(r'<li id="refused-1"><a href="#move-comment">Comment</a>: say why you return the dossier',
+                     response.text)
     assert 'id="move-form"' in response.text  # the dossier page again, with its forms, not an error page
     api = reviewer.post(f"{url}/move", data={"csrf_token": token, "action": "return"},
                         headers={"accept": "application/json"})

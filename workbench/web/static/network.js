@@ -43,6 +43,17 @@
   });
   window.workbenchGraph = cy;  // for keyboard users' devtools and for the browser tests
 
+  // The diagram follows its box: a narrower window (zoom at 200-400 %) shrinks the box, and the canvases, drawn
+  // at the old width, would keep the page scrolling sideways. Once per frame, however many changes come.
+  if (typeof ResizeObserver !== "undefined") {
+    var resizing = false;
+    new ResizeObserver(function () {
+      if (resizing) return;
+      resizing = true;
+      window.requestAnimationFrame(function () { resizing = false; cy.resize(); });
+    }).observe(box);
+  }
+
   function hiddenKinds() {
     var off = {};
     document.querySelectorAll("#kind-filter input[type=checkbox]").forEach(function (c) { if (!c.checked) off[c.value] = true; });
