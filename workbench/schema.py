@@ -193,6 +193,9 @@ class LinkKind:
     properties: dict[str, Property] = field(default_factory=dict)
 
 
+LINK_DIRECTIONS = ("from_designated", "to_designated")
+
+
 @dataclass(frozen=True)
 class LegalBasis:
     key: str
@@ -207,6 +210,12 @@ class LegalBasis:
     target_kinds: tuple[str, ...]
     elements: dict[str, str]  # key -> what must be shown
     element_labels: dict[str, str] = field(default_factory=dict)  # key -> what a reader calls it
+    # Link kind -> which way it must run on a chain walked from the target to the designated party:
+    # 'from_designated' (its source is on the designated party's side: the SFNT owns, controls, directs) or
+    # 'to_designated' (its source is on the target's side: the target is the SFNT's employee or member).
+    link_direction: dict[str, str] = field(default_factory=dict)
+    # The element whose exhibits support a visa basis's visa data (what the releasable export withholds with it).
+    visa_element: str | None = None
 
     def element_label(self, key: str) -> str:
         """The element's label; an exhibit of an element since dropped from the schema keeps its key."""
@@ -454,6 +463,13 @@ class Registry:
             for kind in spec.get("target_kinds") or []:
                 if kind not in self.entity_kinds:
                     raise SchemaError(f"legal_bases.yml: {key} names unknown entity kind '{kind}'")
+            if spec.get("visa_element") and spec["visa_element"] not in elements:
+                raise SchemaError(f"legal_bases.yml: {key}.visa_element names no element of it: {spec['visa_element']!r}")
+            directions = spec.get("link_direction") or {}
+            for kind, way in directions.items():
+                if kind not in (spec.get("link_kinds") or []) or way not in LINK_DIRECTIONS:
+                    raise SchemaError(f"legal_bases.yml: {key}.link_direction: {kind}: {way!r} (a kind of its "
+                                      f"link_kinds, and one of {', '.join(LINK_DIRECTIONS)})")
             self.legal_bases[key] = LegalBasis(
                 key=key,
                 authority=authority,
@@ -467,6 +483,8 @@ class Registry:
                 target_kinds=tuple(spec.get("target_kinds") or ()),
                 elements=texts,
                 element_labels=labels,
+                link_direction=dict(directions),
+                visa_element=spec.get("visa_element"),
             )
 
     @staticmethod

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from workbench.dossiers.evidence import DIRECTION_WORDS
 from workbench.schema import registry
 
 
@@ -182,6 +183,11 @@ def _designated_link(view: dict) -> Check | None:
                               + ", ".join(f"'{words}'" for words in unsourced))
             if wrong:
                 reason.append(", ".join(f"'{label}'" for label in wrong) + " links do not count under this basis")
+            for step in path["steps"]:
+                if not step.get("direction_ok", True):
+                    reason.append(f"'{_step_words(step)}' runs the wrong way: under this basis a "
+                                  f"'{step.get('label') or _link_label(step['kind'])}' link "
+                                  f"{DIRECTION_WORDS[step['direction_required']]}")
             if not path.get("program_accepted", True):
                 listed = sorted({s["program"] for s in path["sanctions"] if s["program"] and s["status"] != "delisted"})
                 reason.append(f"{path['designated_caption']} is designated under {', '.join(listed) or 'no program'}, "
@@ -193,6 +199,12 @@ def _designated_link(view: dict) -> Check | None:
     for path in qualifying:
         notes.append(f"Linked to {path['designated_caption']} through {path['length']} sourced "
                      f"link{'s' if path['length'] != 1 else ''}.")
+        if path["length"] > 1 and not basis.get("link_direction"):
+            # A chain of support through others (the target's owner is an associate of the SFNT) is a lead, not
+            # proof: the exhibits must show how the target's own support reaches the designated party.
+            notes.append(f"The link to {path['designated_caption']} is indirect ({path['length']} links, through "
+                         f"{', '.join(s['target_caption'] for s in path['steps'][:-1])}): the exhibits must show "
+                         "how the target itself supports it.")
     return Check("designated_link", "A sourced link to a designated party (derivative basis)", not problems,
                  problems, notes)
 

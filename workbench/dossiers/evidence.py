@@ -138,36 +138,57 @@ def _step_value(step: Any, key: str) -> Any:
 def designated_links(session: Session, target_id: str, basis: LegalBasis) -> list[dict]:
     """Designated parties the target is linked to, each path with its evidence chain.
 
-    A path *qualifies* for a derivative basis when every link on it is of a kind the basis accepts
-    and carries at least one citation (a sourced link).
+    A path *qualifies* for a derivative basis when every link on it is of a kind the basis accepts, runs
+    the way the basis says for its kind ('owned by an SFNT': the SFNT's side owns; a target owning the SFNT
+    proves nothing of the kind), and carries at least one citation (a sourced link). Where two entities are
+    joined by several links, each step shows the one that best serves the basis: a qualifying link before
+    another (a reversed or uncited one must not hide the link the basis needs).
     """
     from workbench.graph.analysis import paths_to_designated
 
     paths = paths_to_designated(session, target_id, max_length=4, limit=50) or []
-    steps_all = [s for p in paths for s in (p.steps or [])]
-    link_ids = [str(_step_value(s, "link_id")) for s in steps_all]
-    link_citations = _citations_by_link(session, link_ids)
-    link_props = dict(session.execute(select(Link.id, Link.properties).where(Link.id.in_(link_ids))).all()) \
-        if link_ids else {}
     node_ids = {n for p in paths for n in p.nodes}
+    between: dict[frozenset, list[Any]] = {}
+    if node_ids:
+        for link in session.execute(select(Link.id, Link.kind, Link.source_id, Link.target_id, Link.properties)
+                                    .where(Link.source_id.in_(node_ids), Link.target_id.in_(node_ids))):
+            between.setdefault(frozenset((link.source_id, link.target_id)), []).append(link)
+    link_citations = _citations_by_link(session, [link.id for links in between.values() for link in links])
     entities = _captions(session, node_ids)
+    kinds = registry().link_kinds
     out = []
     for path in sorted(paths, key=lambda p: (p.length, p.designated_id, list(p.nodes)))[:MAX_PATHS]:
         steps = []
-        for s in path.steps:
-            link_id = str(_step_value(s, "link_id"))
-            src, dst = _step_value(s, "source"), _step_value(s, "target")
+        for near, far, found in zip(path.nodes, path.nodes[1:], path.steps):
+            links = between.get(frozenset((near, far))) or []
+
+            def serves(link, near=near):
+                way = "from_designated" if link.source_id != near else "to_designated"
+                required = basis.link_direction.get(link.kind)
+                kind_ok = link.kind in basis.link_kinds if basis.link_kinds else True
+                fits, cited = kind_ok and required in (None, way), bool(link_citations.get(link.id))
+                return (fits and cited, fits, cited, kind_ok)
+
+            link = max(links, key=serves) if links else None
+            if link is None:  # the projection saw a link the database no longer holds: show the step as found
+                link_id, kind = str(_step_value(found, "link_id")), _step_value(found, "kind")
+                src, dst, props = _step_value(found, "source"), _step_value(found, "target"), {}
+            else:
+                link_id, kind, src, dst, props = link.id, link.kind, link.source_id, link.target_id, link.properties
+            way = "from_designated" if src != near else "to_designated"
+            required = basis.link_direction.get(kind)
             steps.append({
-                "link_id": link_id, "kind": _step_value(s, "kind"),
-                "label": registry().link_kinds[_step_value(s, "kind")].label
-                if _step_value(s, "kind") in registry().link_kinds else _step_value(s, "kind"),
+                "link_id": link_id, "kind": kind,
+                "label": kinds[kind].label if kind in kinds else kind,
                 "source": src, "source_caption": entities[src].caption if src in entities else src,
                 "target": dst, "target_caption": entities[dst].caption if dst in entities else dst,
-                "properties": link_props.get(link_id) or {},  # its dates, role, summary: for the FtM package
+                "properties": props or {},  # its dates, role, summary: for the FtM package
                 "citations": link_citations.get(link_id, []),
+                "direction": way, "direction_required": required, "direction_ok": required in (None, way),
             })
         sourced = all(step["citations"] for step in steps)
         kinds_ok = all(step["kind"] in basis.link_kinds for step in steps) if basis.link_kinds else True
+        direction_ok = all(step["direction_ok"] for step in steps)
         designated = entities.get(path.designated_id)
         sanctions = sanctions_of(session, path.designated_id)
         program_ok = designated_under(sanctions, basis.program)
@@ -178,9 +199,35 @@ def designated_links(session: Session, target_id: str, basis: LegalBasis) -> lis
             "sanctions": sanctions,
             "length": path.length, "nodes": list(path.nodes), "steps": steps,
             "sourced": sourced, "kinds_accepted": kinds_ok, "program_accepted": program_ok,
-            "qualifies": sourced and kinds_ok and program_ok,
+            "direction_accepted": direction_ok,
+            "qualifies": sourced and kinds_ok and program_ok and direction_ok,
         })
     return out
+
+
+DIRECTION_WORDS = {
+    "from_designated": "must run from the designated party's side toward the target (the designated party owns, "
+                       "controls or directs)",
+    "to_designated": "must run from the target's side toward the designated party (the target works for, belongs "
+                     "to or holds office in it)",
+}
+
+
+def path_reasons(path: dict) -> list[str]:
+    """Why a path does not qualify, in a reader's words (none when it does). Views frozen before a flag
+    existed lack it: what they lack was not checked then, and is not held against them now."""
+    reasons = []
+    if not path.get("sourced", True):
+        reasons.append("not every link is sourced")
+    if not path.get("kinds_accepted", True):
+        reasons.append("a link kind this basis does not accept")
+    if not path.get("direction_accepted", True):
+        reasons.append("a link runs the wrong way for this basis")
+    if not path.get("program_accepted", True):
+        listed = sorted({s["program"] for s in path.get("sanctions", []) if s.get("program")
+                         and s.get("status") != "delisted"})
+        reasons.append(f"designated under {', '.join(listed) or 'no program'}, not this basis's program")
+    return reasons
 
 
 def positions_of(session: Session, entity_id: str) -> list[dict]:

@@ -365,10 +365,25 @@ def releasable_view(view: dict) -> dict:
     assets = [a for a in out["assets"] if _release_asset(a, withheld)]
     withheld.add("asset to block", len(out["assets"]) - len(assets))
     out["assets"] = assets
+    _release_visa_data(out, view["exhibits"], withheld)
     _release_cited_facts(view, out)
     out["withheld"] = {"exhibits": [ex["number"] for ex in view["exhibits"] if not ex["source"]["releasable"]],
                        **withheld.as_dict()}
     return out
+
+
+def _release_visa_data(out: dict, exhibits: list[dict], withheld: _Withheld) -> None:
+    """The visa data is typed into the dossier, its support the exhibits of the visa-holder element: when
+    every one of them cites an unreleasable source (a visa issuance record obtained in confidence), the class,
+    foil number, post and dates are withheld too (counted), as a value only such sources support is. With no
+    such exhibit at all the data stays: uncited is not unreleasable."""
+    held = [row for row in out.get("visa_data") or [] if row.get("value")]
+    basis = registry().legal_bases.get(out["legal_basis"]["key"])
+    element = basis.visa_element if basis else None
+    support = [ex for ex in exhibits if element and ex.get("element") == element]
+    if held and support and not any(ex["source"]["releasable"] for ex in support):
+        withheld.add("visa data field", len(held))
+        out["visa_data"] = [{**row, "value": None} for row in out["visa_data"]]
 
 
 def withheld_summary(withheld: dict) -> str:
@@ -592,6 +607,20 @@ def _with_chain_wording(assets: list[dict]) -> None:
             chain["wording"] = "".join(words)
 
 
+def _whole_package_checks(released: completeness.Completeness, whole: completeness.Completeness) -> None:
+    """A check the whole package meets stays met in its releasable export, saying that what meets it is
+    withheld: an approved package whose only qualifying chain rests on a leak read 'Incomplete' to whoever
+    received the releasable copy, under the line that the checklist is that of the whole package."""
+    met = {check.key: check for check in whole.checks if check.ok}
+    for index, check in enumerate(released.checks):
+        if not check.ok and check.key in met:
+            kept = copy.deepcopy(met[check.key])
+            kept.notes = []  # they name the chain this export withholds
+            kept.warnings.append("Met by material this releasable export withholds (only unreleasable sources "
+                                 "support it); the full package shows it.")
+            released.checks[index] = kept
+
+
 def _note_withheld(result: completeness.Completeness, withheld: dict) -> None:
     """The releasability check says which values the releasable export leaves out (counted, not shown)."""
     check = next((c for c in result.checks if c.key == "releasable"), None)
@@ -619,8 +648,12 @@ def document(session: Session, dossier: Dossier, releasable: bool = False) -> di
     # chains it keeps: the checks' notes name them), with every exhibit still counted: the exhibit checks
     # read only numbers and elements, and say themselves which are left out of the releasable export.
     result = completeness.check({**released, "exhibits": view["exhibits"]} if releasable else view)
+    if releasable:
+        _whole_package_checks(result, completeness.check(view))
     _note_withheld(result, withheld)
     shown = copy.deepcopy(released if releasable else view)
+    for path in shown["designated_links"]:
+        path["reasons"] = evidence.path_reasons(path)  # why a chain does not count, in a reader's words
     _with_display_values(shown["target"])
     _with_position_words(shown["target"])
     _with_step_facts(shown["designated_links"])
