@@ -124,3 +124,17 @@ def test_an_approved_package_whose_chain_rests_on_a_leak_is_not_called_incomplet
     check = next(c for c in released["completeness"]["checks"] if c["key"] == "designated_link")
     assert check["status"] == "warning" and "the full package shows it" in " ".join(check["warnings"])
     assert LEAK_TITLE not in json.dumps(released)
+
+
+def test_the_chain_on_the_dossier_page_gives_each_source_with_its_grade_and_date_as_the_exports_do(
+        session, researcher, db_url):
+    """A reviewer saw only each source's title and excerpt on the page; the exports had grades and dates."""
+    from web_helpers import signed_in_client
+
+    sc = build_scenario(session, researcher)
+    dossier_id = complete_dossier(session, researcher, sc)
+    session.commit()
+    page = signed_in_client(db_url, "victor", "reviewer").get(f"/dossiers/{dossier_id}").text
+    chain = page[page.index('id="h-designated"'):]
+    assert f'<a href="/sources/{sc.court}">Court record 17 (TEST)</a> <span class="grade" title="reliability">B</span>' \
+        in chain
