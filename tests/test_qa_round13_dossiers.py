@@ -138,3 +138,13 @@ def test_the_chain_on_the_dossier_page_gives_each_source_with_its_grade_and_date
     chain = page[page.index('id="h-designated"'):]
     assert f'<a href="/sources/{sc.court}">Court record 17 (TEST)</a> <span class="grade" title="reliability">B</span>' \
         in chain
+
+
+def test_a_releasable_history_keeps_what_the_workbench_wrote_and_withholds_what_people_wrote(session, researcher):
+    """Every 'exhibit added' line read '(withheld from the releasable export)', exhibits the export holds too."""
+    sc = build_scenario(session, researcher)
+    dossier_id = complete_dossier(session, researcher, sc)
+    session.flush()
+    events = json.loads(export_dossier(session, dossier_id, "json", releasable=True).content)["events"]
+    added = [e for e in events if e["event"] == "exhibit_added"]
+    assert added and all(not e["comment_withheld"] and e["comment"].startswith("exhibit ") for e in added)

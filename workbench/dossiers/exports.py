@@ -607,6 +607,11 @@ def _with_chain_wording(assets: list[dict]) -> None:
             chain["wording"] = "".join(words)
 
 
+# Dossier events whose comment the service writes itself (service.add_exhibit, remove_exhibit, new_version):
+# never a person's words, so never withheld from a releasable history.
+SYSTEM_WORDED_EVENTS = frozenset({"exhibit_added", "exhibit_removed", "versioned"})
+
+
 def _whole_package_checks(released: completeness.Completeness, whole: completeness.Completeness) -> None:
     """A check the whole package meets stays met in its releasable export, saying that what meets it is
     withheld: an approved package whose only qualifying chain rests on a leak read 'Incomplete' to whoever
@@ -674,7 +679,9 @@ def document(session: Session, dossier: Dossier, releasable: bool = False) -> di
     # The discussion is the reviewers' and authors' own (a return may say what is wrong with a withheld
     # exhibit): a releasable package says a comment was made, not what it says.
     for event in shown.get("events", []):
-        event["comment_withheld"] = bool(releasable and event.get("comment"))
+        # What the workbench wrote itself ('exhibit 3 (Foreign person)') says nothing of any source: kept.
+        typed = event.get("event") not in SYSTEM_WORDED_EVENTS
+        event["comment_withheld"] = bool(releasable and event.get("comment") and typed)
         if event["comment_withheld"]:
             event["comment"] = None
     sources: dict[str, dict] = {}
