@@ -148,3 +148,24 @@ def test_a_releasable_history_keeps_what_the_workbench_wrote_and_withholds_what_
     events = json.loads(export_dossier(session, dossier_id, "json", releasable=True).content)["events"]
     added = [e for e in events if e["event"] == "exhibit_added"]
     assert added and all(not e["comment_withheld"] and e["comment"].startswith("exhibit ") for e in added)
+
+
+def test_the_checklist_warns_of_support_a_reviewer_must_not_miss(session, researcher):
+    """'Complete' was said of a package whose 'significant role' rested on one grade-E allegation, with no
+    narrative, on a U.S. company under a foreign-person element. Warnings, never refusals: reviewers judge."""
+    sc = build_scenario(session, researcher)
+    llc = create_entity(session, researcher, "Company", {"name": "Ribera Norte Holdings LLC (FICTIONAL)",
+                                                         "country": "us"}).obj.id
+    dossier = service.create_dossier(session, researcher, llc, "kingpin-b4")
+    service.add_exhibit(session, researcher, dossier.id, element="foreign_person", statement_type="fact",
+                        statement="Registered in Texas (FICTIONAL).", source_id=sc.registry)
+    service.add_exhibit(session, researcher, dossier.id, element="significant_role", statement_type="allegation",
+                        statement="A ledger names it (FICTIONAL).", source_id=sc.leak)
+    session.flush()
+    check = next(c for c in completeness.check(snapshot.live_view(session, service.get_dossier(session, dossier.id)))
+                 .checks if c.key == "elements")
+    said = " ".join(check.warnings)
+    assert check.ok and check.status == "warning"
+    assert "Significant role in trafficking rests on allegations only" in said
+    assert "rests only on sources graded D" in said
+    assert "include the United States" in said and "No narrative" in said

@@ -449,6 +449,8 @@ class Registry:
 
     def _load_legal_bases(self, data: dict) -> None:
         self.authorities = data.get("authorities") or {}
+        # The element that says the target is no U.S. person (its checklist warns on a U.S. country).
+        self.foreign_person_element: str | None = data.get("foreign_person_element")
         for key, spec in (data.get("bases") or {}).items():
             authority = spec.get("authority")
             if authority not in self.authorities:

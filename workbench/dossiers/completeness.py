@@ -87,17 +87,51 @@ def _elements(view: dict) -> Check:
         # An exhibit the releasable export leaves out says so wherever its number is given as support.
         mark = "" if ex["source"].get("releasable", True) else " (unreleasable source: not in the releasable export)"
         supported.setdefault(ex["element"], []).append(f"{ex['number']}{mark}")
-    problems, notes = [], []
+    problems, notes, warnings = [], [], []
+    weak = registry().vocabularies.get("weak_reliability_grades", {})
     for element in view["legal_basis"]["elements"]:
         numbers = supported.get(element["key"])
         if numbers:
             notes.append(f"{_label(element)}: exhibit{'s' if len(numbers) > 1 else ''} " + ", ".join(numbers))
+            warnings += _weak_support(element, [ex for ex in view["exhibits"] if ex["element"] == element["key"]],
+                                      weak)
         else:
             # The key follows the label: it is what an API client sends as an exhibit's element.
             problems.append(f"No exhibit supports the element {_label(element)} ('{element['key']}'): "
                             f"{element['text']}")
+    warnings += _us_person(view)
+    if not any((section.get("text") or "").strip() for section in view.get("narrative") or []):
+        warnings.append("No narrative: the summary, analysis and recommendation a reviewer reads the exhibits by "
+                        "are empty.")
     return Check("elements", "Every element of the legal basis is supported by an exhibit", not problems,
-                 problems, notes)
+                 problems, notes, warnings)
+
+
+def _weak_support(element: dict, exhibits: list[dict], weak: dict[str, str]) -> list[str]:
+    """What a reviewer must not miss about an element's support (a warning, never a refusal: reviewers judge):
+    only allegations, or only sources of a weak grade (schema/vocabularies.yml weak_reliability_grades)."""
+    out = []
+    if exhibits and all(ex.get("statement_type") == "allegation" for ex in exhibits):
+        out.append(f"{_label(element)} rests on allegations only: no exhibit states it as an established fact.")
+    grades = [ex["source"].get("reliability") for ex in exhibits]
+    if exhibits and all(grade in weak for grade in grades):
+        out.append(f"{_label(element)} rests only on sources graded {', '.join(sorted(set(grades)))} "
+                   f"({'; '.join(f'{g}: {weak[g]}' for g in sorted(set(grades)))}).")
+    return out
+
+
+def _us_person(view: dict) -> list[str]:
+    """A foreign-person element on a target whose country or nationality is the United States: said, since a
+    U.S. person is not designated under these prongs (the reviewer decides; dual nationals exist)."""
+    element = registry().foreign_person_element
+    if not element or not any(e["key"] == element for e in view["legal_basis"]["elements"]):
+        return []
+    values = {p["name"]: p.get("values", []) for p in view["target"].get("properties", [])}
+    held = [prop for prop in ("country", "nationality", "citizenship", "jurisdiction") if "us" in values.get(prop, [])]
+    if not held:
+        return []
+    return [f"The target's {' and '.join(held)} include the United States: the Foreign person element needs an "
+            "exhibit showing the target is not a U.S. person."]
 
 
 def _folded(text: str) -> str:
