@@ -109,3 +109,11 @@ def test_a_digital_currency_address_is_stored_as_written_since_its_case_is_part_
     assert "CRYPTO_XBT:12QtD5BFwRsdNsAZY76UVE1xyCGNTojH9h" in written
     assert [check_identifier(i, {}, reg).value for i in written] == written
     assert check_identifier("CURP:gulo900329hslzpv09", {}, reg).value == "CURP:GULO900329HSLZPV09"
+
+
+def test_swift_lei_and_vat_numbers_from_the_remarks_land_in_their_own_schemes(planned):
+    """They were filed as OTHER, REGISTRATION and TAX_ID, so FtM's swiftBic, leiCode and vatCode never carried
+    them and matching against OpenSanctions on them failed."""
+    schemes = {i.split(":", 1)[0] for _r, _kind, props, _linked in planned.values() for i in props.get("identifier", [])}
+    assert {"SWIFT_BIC", "LEI", "VAT"} <= schemes
+    assert "SWIFT_BIC:ROSYRU2P" in planned[16681][2]["identifier"]  # BANK ROSSIYA

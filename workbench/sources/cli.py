@@ -29,6 +29,8 @@ import_app = typer.Typer(help="Import public sources: OFAC SDN, FollowTheMoney, 
 export_app = typer.Typer(help="Export the workbench in interchange formats.", no_args_is_help=True)
 
 REASONS_SHOWN = 50  # rejections listed one by one; the count covers them all
+WARNINGS_SHOWN = 10  # other warnings listed one by one (--all-warnings: every one); summary notes always all
+ALL_WARNINGS_HELP = "Print every warning (by default the first 10, with every line saying what was left out)."
 PARTIAL_IMPORT = 3  # exit code: committed, but some records were rejected
 BAD_INPUT = 2  # exit code: nothing was imported
 
@@ -46,8 +48,9 @@ def _progress(label: str):
     return progress, update
 
 
-def _summary(summary, title: str) -> None:
+def _summary(summary, title: str, all_warnings: bool = False) -> None:
     from workbench.cli import console, labelled
+    from workbench.sources.ftm import SummaryNote
 
     table = Table(title=title)
     table.add_column("result")
@@ -64,13 +67,19 @@ def _summary(summary, title: str) -> None:
         console.print(labelled("rejected", "red", f"{where}: {reason}"), highlight=False)
     if len(summary.rejected) > REASONS_SHOWN:
         console.print(f"... and {len(summary.rejected) - REASONS_SHOWN} more rejections")
-    for where, message in summary.warnings[:10]:
-        console.print(labelled("warning", "yellow", f"{where}: {message}"), highlight=False)
-    if len(summary.warnings) > 10:
-        console.print(f"... and {len(summary.warnings) - 10} more warnings")
+    # A summary note ('Person.weight: ... left out', one per schema and property) is the only word about
+    # values an import did not keep: every one is printed, whatever the count of the other warnings.
+    shown = 0
+    for where, message in summary.warnings:
+        if isinstance(message, SummaryNote) or all_warnings or shown < WARNINGS_SHOWN:
+            console.print(labelled("warning", "yellow", f"{where}: {message}"), highlight=False)
+            shown += not isinstance(message, SummaryNote)
+    hidden = sum(1 for _, message in summary.warnings if not isinstance(message, SummaryNote)) - shown
+    if hidden > 0:
+        console.print(f"... and {hidden} more warnings (--all-warnings prints them)")
 
 
-def _run_import(label: str, work: Callable) -> None:
+def _run_import(label: str, work: Callable, all_warnings: bool = False) -> None:
     from workbench.cli import fail, open_database, run_guarded, session
     from workbench.sources.ftm import FtmError
     from workbench.sources.sdn_parse import SdnFormatError
@@ -86,9 +95,9 @@ def _run_import(label: str, work: Callable) -> None:
     except (SdnFormatError, FtmError, TableError, MappingError) as exc:
         fail(f"{exc} (nothing was imported)", code=BAD_INPUT)
     except _AllRejected as exc:
-        _summary(exc.summary, label)
+        _summary(exc.summary, label, all_warnings)
         fail("every record was rejected, so nothing was imported: the database is as it was", code=BAD_INPUT)
-    _summary(summary, label)
+    _summary(summary, label, all_warnings)
     _exit_if_partial(summary)
 
 
@@ -127,6 +136,7 @@ def import_sdn_command(
     allow_mass_delist: bool = typer.Option(False, "--allow-mass-delist",
                                            help="Delist even when more than a fifth of the stored entries are "
                                                 "missing (otherwise taken for a partial file)."),
+    all_warnings: bool = typer.Option(False, "--all-warnings", help=ALL_WARNINGS_HELP),
 ) -> None:
     """Import or re-import OFAC's SDN list (idempotent; missing entries are marked delisted)."""
     from workbench.cli import cli_actor
@@ -134,16 +144,20 @@ def import_sdn_command(
 
     _run_import("OFAC SDN import", lambda s, update: import_sdn(s, cli_actor(), paths, published=published,
                                                                progress=update, delist=not no_delist,
-                                                               allow_mass_delist=allow_mass_delist))
+                                                               allow_mass_delist=allow_mass_delist),
+                all_warnings)
 
 
 @import_app.command("ftm")
-def import_ftm_command(path: Path = typer.Argument(..., help="FollowTheMoney JSON lines file")) -> None:
+def import_ftm_command(
+    path: Path = typer.Argument(..., help="FollowTheMoney JSON lines file"),
+    all_warnings: bool = typer.Option(False, "--all-warnings", help=ALL_WARNINGS_HELP),
+) -> None:
     """Import FollowTheMoney entities (JSON lines), including relationships and sanctions."""
     from workbench.cli import cli_actor
     from workbench.sources.ftm import import_ftm
 
-    _run_import("FtM import", lambda s, update: import_ftm(s, cli_actor(), path, progress=update))
+    _run_import("FtM import", lambda s, update: import_ftm(s, cli_actor(), path, progress=update), all_warnings)
 
 
 @import_app.command("table")
@@ -153,6 +167,7 @@ def import_table_command(
     allow_demo_values: bool = typer.Option(False, "--allow-demo-values",
                                            help="Import a file that is not a FICTIONAL sample with a mapping "
                                                 "that writes the samples' FICTIONAL values."),
+    all_warnings: bool = typer.Option(False, "--all-warnings", help=ALL_WARNINGS_HELP),
 ) -> None:
     """Import a property roll, company registry or asset declaration with a YAML mapping."""
     from workbench.cli import cli_actor, fail
@@ -173,7 +188,7 @@ def import_table_command(
              f"{path.name} with values invented for the demo ({stamped}). Nothing was imported.{hint} "
              "(--allow-demo-values imports it anyway.)", code=BAD_INPUT)
     _run_import(f"Table import ({table_mapping.name})",
-                lambda s, update: import_table(s, cli_actor(), path, table_mapping, progress=update))
+                lambda s, update: import_table(s, cli_actor(), path, table_mapping, progress=update), all_warnings)
 
 
 @export_app.command("ftm")

@@ -6,8 +6,11 @@ entity of the link kind's ``ftm`` schema with its two ends in ``ftm_source``/``f
 except SanctionOf, which FtM expresses as the Sanction's ``entity`` property. Each identifier of a
 person or organisation also travels as an FtM ``Identification`` (holder, number, type = our scheme):
 FtM's ``idNumber`` or ``taxNumber`` keep the number but not which scheme it is (a CURP, a voter card,
-a Colombian cédula), and dossiers check identifiers by scheme. Import reverses the same tables, so a
-round trip keeps everything FtM can carry. No followthemoney import here:
+a Colombian cédula), and dossiers check identifiers by scheme; a digital currency address travels as an
+FtM ``CryptoWallet`` instead. A link whose FtM schema reserves an end for people (Associate) and holds an
+organisation there travels as an ``UnknownLink``. Import reverses the same tables, so a round trip keeps
+everything FtM can carry; it reads an FtM schema the workbench does not map through its nearest mapped
+ancestor (``FTM_EXTENDS``), and a link line whose ends are lists as a link for each pair. No followthemoney import here:
 the package is only needed by the tests that validate the output.
 """
 
@@ -18,6 +21,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from sqlalchemy import select
@@ -26,7 +30,7 @@ from sqlalchemy.orm import Session
 from workbench.schema import Registry, registry
 from workbench.sources.bulk import BulkWriter, ImportSummary
 from workbench.sources.files import store_file
-from workbench.sources.ftm_schemata import FTM_ABSTRACT, FTM_PROPERTIES, FTM_TOPICS
+from workbench.sources.ftm_schemata import FTM_ABSTRACT, FTM_EXTENDS, FTM_PROPERTIES, FTM_RANGES, FTM_TOPICS
 from workbench.sources.json_values import json_error_detail, json_type_name
 from workbench.store.entities import MAX_ID, create_source, id_problem, source_with_file
 from workbench.store.models import Entity, Link
@@ -59,6 +63,53 @@ class FtmError(ValueError):
     """An FtM file cannot be read; the message names the file and line."""
 
 
+class SummaryNote(str):
+    """A warning the import summary always prints in full: one line per FtM schema and property (or per
+    Identification type), never per value, and the only word about values that did not land where the
+    file put them (the CLI shortens the list of the other warnings)."""
+
+
+@cache
+def ftm_ancestors(schema: str) -> tuple[str, ...]:
+    """The FtM schemata ``schema`` extends, nearest first (breadth first, in FtM's order)."""
+    found: list[str] = []
+    queue = list(FTM_EXTENDS.get(schema, ()))
+    while queue:
+        parent = queue.pop(0)
+        if parent not in found:
+            found.append(parent)
+            queue.extend(FTM_EXTENDS.get(parent, ()))
+    return tuple(found)
+
+
+def ftm_is_a(schema: str, other: str) -> bool:
+    return schema == other or other in ftm_ancestors(schema)
+
+
+def ftm_common_schema(left: str, right: str) -> str | None:
+    """The more specific of two schemata when one extends the other (followthemoney's
+    ``model.common_schema``: LegalEntity and Person are a Person), else None."""
+    if ftm_is_a(left, right):
+        return left
+    if ftm_is_a(right, left):
+        return right
+    return None
+
+
+IDENTIFICATION = "Identification"  # FtM's schema for an identity document (Passport extends it)
+WALLET = "CryptoWallet"  # FtM's schema for a digital currency address; its holder is a LegalEntity
+WALLET_ADDRESS = "publicKey"  # the property FtM's CryptoWallet holds the address in ...
+WALLET_ADDRESSES = ("publicKey", "cryptoAddress")  # ... and the ones an import reads it from
+WALLET_CURRENCIES = ("currency", "currencySymbol")
+GENERIC_SCHEME = "OTHER"  # identifiers.yml's scheme for a number of a kind the workbench does not know
+# The link schema a link travels as when its own FtM schema cannot hold one of its ends (an Associate
+# between a person and an organisation: FtM's Associate is for people only), and the end FtM reserves
+# for people. An Ownership of a plain Organization (FtM's asset range is Asset) still travels as an
+# Ownership: it is one, and falling back would lose its share; only a person-only end falls back.
+FALLBACK_LINK = "UnknownLink"
+PEOPLE_ONLY = "Person"
+
+
 @dataclass
 class _Maps:
     reg: Registry
@@ -85,6 +136,19 @@ class _Maps:
         # link kind maps: the import tells them apart by it where the endpoints alone cannot (the
         # first kind is what the import picks anyway, so plain UnknownLinks and Ownerships carry none).
         self.described_link_kinds = {name for kinds in self.link_for_schema.values() for name, _, _ in kinds[1:]}
+        # Link kinds whose FtM schema reserves an end for people while the kind admits organisations there
+        # (Associate): such a link, between a person and an organisation, travels as FtM's UnknownLink with
+        # its kind's label in `description` and FtM's schema name in `role`, and is read back by them.
+        self.fallback_ends = tuple(FTM_RANGES.get(FALLBACK_LINK, {}))
+        self.fallback_kinds: set[str] = set()
+        for link in reg.link_kinds.values():
+            ranges = FTM_RANGES.get(link.ftm or "", {})
+            if link.ftm == FALLBACK_LINK or len(self.fallback_ends) != 2 or not link.ftm_source or not any(
+                    ranges.get(end) == PEOPLE_ONLY and any(not self.is_person_kind(k) for k in ends)
+                    for end, ends in ((link.ftm_source, link.source), (link.ftm_target, link.target))):
+                continue
+            self.fallback_kinds.add(link.name)
+            self.link_for_schema.setdefault(FALLBACK_LINK, []).append((link.name, *self.fallback_ends))
         self._reading: dict[int, dict[str, str]] = {}
         self._not_carried: dict[int, tuple[str, ...]] = {}
         self._shared: dict[int, list[list[str]]] = {}
@@ -92,6 +156,35 @@ class _Maps:
         self.schemes_for_prop: dict[str, list[str]] = {}
         for scheme in reg.identifier_schemes.values():
             self.schemes_for_prop.setdefault(scheme.ftm_property, []).append(scheme.name)
+        # Schemes FtM holds as a CryptoWallet of their own (a digital currency address), not as a property
+        # of the holder: CRYPTO_XBT -> the wallet's currency XBT.
+        wallet = FTM_PROPERTIES.get(WALLET, frozenset())
+        self.wallet_currency: dict[str, str] = {
+            scheme.name: scheme.name.partition("_")[2] or scheme.name for scheme in reg.identifier_schemes.values()
+            if scheme.ftm_property in wallet and scheme.ftm_property not in FTM_PROPERTIES.get("LegalEntity", ())}
+
+    def is_person_kind(self, kind_name: str) -> bool:
+        """Whether every entity of a workbench kind (or of the kinds extending it) is an FtM Person."""
+        kinds = [k for k in self.reg.entity_kinds.values() if k.is_a(kind_name)]
+        return bool(kinds) and all(ftm_is_a(k.ftm or "", PEOPLE_ONLY) for k in kinds if not k.abstract)
+
+    def kind_for(self, schema: str) -> str | None:
+        """The workbench kind an FtM schema is read as: its own, else its nearest ancestor's."""
+        for candidate in (schema, *ftm_ancestors(schema)):
+            if candidate in self.kind_for_schema:
+                return self.kind_for_schema[candidate]
+            if candidate in self.link_for_schema or candidate in (IDENTIFICATION, WALLET):
+                return None  # read as a link, an Identification or a wallet
+        return None
+
+    def links_for(self, schema: str) -> tuple[str, list[tuple[str, str, str]]] | None:
+        """(the FtM schema, its candidate link kinds) a link schema or its nearest ancestor is read as."""
+        for candidate in (schema, *ftm_ancestors(schema)):
+            if candidate in self.link_for_schema:
+                return candidate, self.link_for_schema[candidate]
+            if candidate in self.kind_for_schema:
+                return None
+        return None
 
 
     def reading(self, spec) -> dict[str, str]:
@@ -184,6 +277,8 @@ def entity_to_ftm(entity: Entity, maps: _Maps, sanction_targets: dict[str, list[
     if kind is None or not kind.ftm or kind.ftm in FTM_ABSTRACT:
         return None
     props: dict[str, list[str]] = {}
+    known = FTM_PROPERTIES.get(kind.ftm)
+    apart = ftm_is_a(kind.ftm, "LegalEntity")  # its identifiers also travel as Identifications or wallets
     for name, values in (entity.properties or {}).items():
         prop = kind.properties.get(name)
         if prop is None:
@@ -192,7 +287,15 @@ def entity_to_ftm(entity: Entity, maps: _Maps, sanction_targets: dict[str, list[
             for value in values:
                 scheme_name, number = split_identifier(value)
                 scheme = maps.reg.identifier_schemes.get(scheme_name)
-                bucket = props.setdefault(scheme.ftm_property if scheme else "idNumber", [])
+                ftm_prop = scheme.ftm_property if scheme else "idNumber"
+                if known is not None and ftm_prop not in known:
+                    # A digital currency address is a CryptoWallet of its own (FtM's idNumber holds at most
+                    # 64 characters, a Monero address 95); a number FtM's schema has no property for
+                    # travels only as an Identification: of a thing that is no LegalEntity, it is left out.
+                    if not apart and left_out is not None:
+                        left_out[(entity.kind, name)] = left_out.get((entity.kind, name), 0) + 1
+                    continue
+                bucket = props.setdefault(ftm_prop, [])
                 if number not in bucket:
                     bucket.append(number)
             continue
@@ -217,14 +320,30 @@ def entity_to_ftm(entity: Entity, maps: _Maps, sanction_targets: dict[str, list[
     return {"id": entity.id, "schema": kind.ftm, "properties": _fits(kind.ftm, props)}
 
 
-IDENTIFIER_ONLY = "workbench: identifier only"  # an Identification whose number no other property held
+# Files exported before 2026-12 said an Identification's number was the identifier alone (no other property of
+# the holder held it) in its summary, text Aleph and OpenSanctions show: still understood on import. The
+# export now says it by the Identification's id, `<holder>-idn-only-<digest>` (``_identification_id``).
+IDENTIFIER_ONLY = "workbench: identifier only"
 
 # FtM's LegalEntity and the schemata that extend it.
 FTM_LEGAL_ENTITIES = frozenset({"LegalEntity", "Person", "Organization", "Company", "PublicBody"})
 
 
+def _identification_id(holder: str, value: str, alone: bool) -> str:
+    """A stable id for the Identification of one identifier ('SCHEME:number') of ``holder``; ``alone``:
+    the number was the identifier alone, though FtM's number property brings it back into a property
+    of ours (a Company's registrationNumber) too. The id says so where no reader sees it as text."""
+    digest = hashlib.sha1(value.encode("utf-8")).hexdigest()[:12]
+    return f"{holder}-idn-only-{digest}" if alone else f"{holder}-idn-{digest}"
+
+
+def _wallet_id(holder: str, value: str) -> str:
+    return f"{holder}-wallet-{hashlib.sha1(value.encode('utf-8')).hexdigest()[:12]}"
+
+
 def identifications_to_ftm(entity: Entity, maps: _Maps) -> Iterator[dict]:
-    """Each identifier of a person or organisation as an FtM Identification whose ``type`` is its scheme."""
+    """Each identifier of a person or organisation as an FtM Identification whose ``type`` is its scheme;
+    a digital currency address as an FtM CryptoWallet (address, currency, holder)."""
     kind = maps.reg.entity_kinds.get(entity.kind)
     if kind is None or kind.ftm not in FTM_LEGAL_ENTITIES:  # what FtM's Identification may hold
         return
@@ -233,25 +352,60 @@ def identifications_to_ftm(entity: Entity, maps: _Maps) -> Iterator[dict]:
     for value in properties.get("identifier") or []:
         scheme, number = split_identifier(value)
         if scheme and number:
-            digest = hashlib.sha1(value.encode("utf-8")).hexdigest()[:12]
+            if scheme in maps.wallet_currency:
+                yield {"id": _wallet_id(entity.id, value), "schema": WALLET, "properties": {
+                    "holder": [entity.id], WALLET_ADDRESS: [number], "currency": [maps.wallet_currency[scheme]]}}
+                continue
             props = {"holder": [entity.id], "number": [number], "type": [scheme]}
             spec = maps.reg.identifier_schemes.get(scheme)
             plain = by_ftm.get(spec.ftm_property) if spec else None
-            if plain and number not in properties.get(plain, []):
-                # The number also lands in FtM's property of that name, which a property of ours
-                # reads back (a Company's registrationNumber): say it was the identifier alone.
-                props["summary"] = [IDENTIFIER_ONLY]
-            yield {"id": f"{entity.id}-idn-{digest}", "schema": "Identification", "properties": props}
+            # The number also lands in FtM's property of that name, which a property of ours reads back
+            # (a Company's registrationNumber): the id says it was the identifier alone.
+            alone = bool(plain) and number not in properties.get(plain, [])
+            yield {"id": _identification_id(entity.id, value, alone), "schema": IDENTIFICATION, "properties": props}
+
+
+def _falls_back(maps: _Maps, spec, kinds: Callable[[str], str | None] | None, link) -> bool:
+    """Whether a link's FtM schema cannot hold one of its ends: an end FtM reserves for people
+    (Associate.person, Associate.associate) holding an organisation."""
+    if spec.name not in maps.fallback_kinds or kinds is None:
+        return False
+    ranges = FTM_RANGES.get(spec.ftm, {})
+    for end, entity_id in ((spec.ftm_source, link.source_id), (spec.ftm_target, link.target_id)):
+        kind = maps.reg.entity_kinds.get(kinds(entity_id) or "")
+        if ranges.get(end) == PEOPLE_ONLY and kind is not None and not ftm_is_a(kind.ftm or "", PEOPLE_ONLY):
+            return True
+    return False
+
+
+def _role_marker(spec) -> str:
+    """The `role` a link travelling as an UnknownLink carries: its own FtM schema's name ('associate')."""
+    return (spec.ftm or spec.name).lower()
+
+
+def _in_role(spec) -> list[str]:
+    """A fallback link kind's properties whose FtM property UnknownLink lacks (Associate's relationship):
+    they travel in the UnknownLink's `role`, after its marker."""
+    room = FTM_PROPERTIES.get(FALLBACK_LINK, frozenset())
+    return [name for name, prop in spec.properties.items() if _carried(spec, prop) and prop.ftm not in room]
 
 
 def link_to_ftm(link: Link, maps: _Maps, left_out: dict[tuple[str, str], int] | None = None,
-                folded: dict[tuple[str, str, str], int] | None = None) -> dict | None:
+                folded: dict[tuple[str, str, str], int] | None = None,
+                kinds: Callable[[str], str | None] | None = None) -> dict | None:
     """``left_out`` counts, by (link kind, property), the values FtM has no place for; ``folded``, those
-    read back as another property."""
+    read back as another property. ``kinds`` gives an entity's kind: a link whose FtM schema reserves an
+    end for people and holds an organisation there (an Associate of a cartel) travels as an UnknownLink."""
     spec = maps.reg.link_kinds.get(link.kind)
     if spec is None or not spec.ftm or not spec.ftm_source or not spec.ftm_target:
         return None
-    props: dict[str, list[str]] = {spec.ftm_source: [link.source_id], spec.ftm_target: [link.target_id]}
+    fallback = _falls_back(maps, spec, kinds, link)
+    schema = FALLBACK_LINK if fallback else spec.ftm
+    source_prop, target_prop = maps.fallback_ends if fallback else (spec.ftm_source, spec.ftm_target)
+    props: dict[str, list[str]] = {source_prop: [link.source_id], target_prop: [link.target_id]}
+    in_role = _in_role(spec) if fallback else []
+    if fallback:
+        props["role"] = [_role_marker(spec)]
     for name, values in (link.properties or {}).items():
         prop = spec.properties.get(name)
         if prop is not None and not _carried(spec, prop):
@@ -260,11 +414,11 @@ def link_to_ftm(link: Link, maps: _Maps, left_out: dict[tuple[str, str], int] | 
             continue
         if prop is not None and prop.ftm:
             _count_folded(folded, maps, spec, link.kind, name, prop, values)
-            bucket = props.setdefault(prop.ftm, [])
+            bucket = props.setdefault("role" if name in in_role else prop.ftm, [])
             bucket.extend(v for v in values if v not in bucket)
-    if link.kind in maps.described_link_kinds and "description" not in props:
+    if (fallback or link.kind in maps.described_link_kinds) and "description" not in props:
         props["description"] = [spec.label]
-    return {"id": link.id, "schema": spec.ftm, "properties": _fits(spec.ftm, props)}
+    return {"id": link.id, "schema": schema, "properties": _fits(schema, props)}
 
 
 def export_ftm(session: Session, entity_ids: Iterable[str] | None = None,
@@ -276,9 +430,9 @@ def export_ftm(session: Session, entity_ids: Iterable[str] | None = None,
     maps = ftm_maps()
     wanted = set(entity_ids) if entity_ids is not None else None
     travelling = {k.name for k in maps.reg.entity_kinds.values() if k.ftm and k.ftm not in FTM_ABSTRACT}
-    # Entities FtM can carry; a link is only exported when both of its ends are.
-    exported: set[str] = {
-        entity_id for entity_id, kind in session.execute(
+    # Entities FtM can carry, with their kinds; a link is only exported when both of its ends are.
+    exported: dict[str, str] = {
+        entity_id: kind for entity_id, kind in session.execute(
             select(Entity.id, Entity.kind).where(Entity.merged_into.is_(None)))
         if kind in travelling and (wanted is None or entity_id in wanted)
     }
@@ -306,8 +460,8 @@ def export_ftm(session: Session, entity_ids: Iterable[str] | None = None,
             continue
         if wanted is not None and not (link.source_id in wanted and link.target_id in wanted):
             continue
-        data = link_to_ftm(link, maps, left_out, folded) if link.source_id in exported and link.target_id in exported \
-            else None
+        data = link_to_ftm(link, maps, left_out, folded, exported.get) \
+            if link.source_id in exported and link.target_id in exported else None
         if data is None:
             if skipped is not None:
                 skipped.append(f"{link.kind} link {link.id}: FtM cannot carry it or one of its ends")
@@ -449,25 +603,100 @@ def ftm_to_properties(maps: _Maps, kind: str, ftm_props: dict) -> dict[str, list
     return out
 
 
-def _identifications(maps: _Maps, rows: list[tuple[int, dict]]) -> dict[str, list[tuple[str, bool]]]:
-    """Identifier values ('SCHEME:number') by holder, from the file's Identification entities, each
-    with whether the number was the identifier alone (our export says so); a ``type`` that is none
-    of our schemes is read as the number's FtM property would be."""
-    found: dict[str, list[tuple[str, bool]]] = {}
+def _scheme_for_type(maps: _Maps, text: str) -> str | None:
+    """The scheme an Identification's ``type`` names: a scheme's name ('CURP', 'National ID' for
+    NATIONAL_ID) or its label, exactly; never a guess from what the words resemble."""
+    key = re.sub(r"[\s\-]+", "_", text.strip()).upper()
+    if key in maps.reg.identifier_schemes:
+        return key
+    folded = text.strip().casefold()
+    return next((s.name for s in maps.reg.identifier_schemes.values() if s.label.casefold() == folded), None)
+
+
+def _wallet_scheme(maps: _Maps, currency: str) -> str | None:
+    """The scheme of a wallet's currency: CRYPTO_XBT for 'XBT' (or 'Bitcoin', as its label says)."""
+    folded = currency.strip().casefold()
+    for scheme, code in maps.wallet_currency.items():
+        label = maps.reg.identifier_schemes[scheme].label
+        named = label[label.find("(") + 1:label.rfind(")")].split(",") if "(" in label else []
+        if folded == code.casefold() or folded in (n.strip().casefold() for n in named):
+            return scheme
+    return None
+
+
+@dataclass
+class _Held:
+    """What the file's Identifications (and Passports) and CryptoWallets say of their holders."""
+
+    identifiers: dict[str, list[tuple[str, bool]]]  # holder -> ('SCHEME:number', the identifier alone)
+    countries: dict[str, list[tuple[str, str]]]  # holder -> (schema, country) the Identifications name
+    lines: dict[str, list[tuple[str, int]]]  # holder -> (schema, numbers) its lines brought
+    not_schemes: dict[tuple[str, str], int]  # (schema, type or currency) no scheme of ours -> numbers
+    no_holder: dict[str, int]  # schema -> numbers of lines naming no holder
+
+
+def _identifications(maps: _Maps, rows: list[tuple[int, dict]],
+                     left_out: dict[tuple[str, str, bool], int] | None = None) -> _Held:
+    """Identifier values ('SCHEME:number') by holder, from the file's Identification entities (and those
+    of schemata extending it: a Passport's passportNumber) and CryptoWallets, each with whether the
+    number was the identifier alone (our export says so by the Identification's id). A ``type`` that is
+    none of our schemes makes the number an OTHER identifier (counted, for the summary); no type at all,
+    a guess from the number, as FtM's idNumber is read. An Identification's country is its holder's (as
+    the SDN import keeps an identifier's country); its other values are counted in ``left_out``."""
+    held = _Held({}, {}, {}, {}, {})
     for _number, data in rows:
-        if data.get("schema") != "Identification":
+        schema = str(data.get("schema"))
+        wallet = ftm_is_a(schema, WALLET)
+        if not wallet and not ftm_is_a(schema, IDENTIFICATION):
             continue
         props = data.get("properties") or {}
-        holders, numbers = props.get("holder") or [], props.get("number") or []
-        kinds = [str(t).strip().upper() for t in props.get("type") or []]
-        alone = IDENTIFIER_ONLY in (props.get("summary") or [])
-        for holder in map(str, holders):
-            for number in map(str, numbers):
-                scheme = next((k for k in kinds if k in maps.reg.identifier_schemes), None)
+        holders = [str(v) for v in props.get("holder") or []]
+        if wallet:
+            read = {"holder", *WALLET_ADDRESSES, *WALLET_CURRENCIES}
+            numbers = [str(v) for name in WALLET_ADDRESSES for v in props.get(name) or []]
+            named = [str(v) for name in WALLET_CURRENCIES for v in props.get(name) or []]
+            scheme = next((found for c in named if (found := _wallet_scheme(maps, c))), None)
+        else:
+            # A subschema's own number property (Passport.passportNumber, deprecated and hidden in FtM 4 but
+            # what older files write) holds its number too.
+            extra = [p for p in props if schema != IDENTIFICATION and p in maps.schemes_for_prop
+                     and p not in FTM_PROPERTIES.get(IDENTIFICATION, ())]
+            read = {"holder", "number", "type", "country", *extra}
+            numbers = [str(v) for name in ("number", *extra) for v in props.get(name) or []]
+            named = [str(t) for t in props.get("type") or [] if str(t).strip()]
+            scheme = next((found for t in named if (found := _scheme_for_type(maps, t))), None)
+            if scheme is None and schema != IDENTIFICATION:
+                scheme = _scheme_for_type(maps, schema)  # a Passport's number is a PASSPORT whatever its type
+        numbers = list(dict.fromkeys(numbers))
+        if scheme is None and (named or wallet) and numbers:
+            what = named[0] if named else ""  # a wallet naming no currency
+            held.not_schemes[(schema, what)] = held.not_schemes.get((schema, what), 0) + len(numbers) * max(
+                len(holders), 1)
+            scheme = GENERIC_SCHEME
+        if left_out is not None:
+            known = FTM_PROPERTIES.get(schema)
+            for prop, values in props.items():
+                if prop in read or not values:
+                    continue
+                if prop == "summary" and not wallet:
+                    values = [v for v in values if v != IDENTIFIER_ONLY]
+                    if not values:
+                        continue
+                key = (schema, prop, known is None or prop in known)
+                left_out[key] = left_out.get(key, 0) + len(values)
+        for holder in holders:
+            held.lines.setdefault(holder, []).append((schema, len(numbers)))
+            for code in [] if wallet else props.get("country") or []:
+                held.countries.setdefault(holder, []).append((schema, str(code)))
+            for number in numbers:
                 value = f"{scheme}:{number}" if scheme else _identifier(maps, "idNumber", number, "")
-                if all(value != known for known, _ in found.setdefault(holder, [])):
-                    found[holder].append((value, alone))
-    return found
+                alone = not wallet and (IDENTIFIER_ONLY in (props.get("summary") or [])
+                                        or str(data["id"]) == _identification_id(holder, value, True))
+                if all(value != known for known, _ in held.identifiers.setdefault(holder, [])):
+                    held.identifiers[holder].append((value, alone))
+        if not holders and numbers:
+            held.no_holder[schema] = held.no_holder.get(schema, 0) + len(numbers)
+    return held
 
 
 def _restore_identifiers(maps: _Maps, kind: str, props: dict[str, list[str]], exact: list[tuple[str, bool]]) -> None:
@@ -572,7 +801,9 @@ def _record_problem(data: dict) -> str | None:
 def _fragments_joined(rows: list[tuple[int, dict]], file_name: str, summary: ImportSummary) -> list[tuple[int, dict]]:
     """One entity per id: FtM streams (Aleph, OpenSanctions, `ftm aggregate` input) send an entity as
     several lines with the same id and schema, each with some of its values; they are joined into the
-    first line's place. A line giving the id another schema is left out, with a warning."""
+    first line's place. Lines of one id with two schemata, one extending the other (OpenSanctions writes
+    a LegalEntity, then a Person), are joined as the more specific one, as followthemoney's
+    ``model.common_schema`` reads them; a line giving the id an unrelated schema is left out, with a warning."""
     first: dict[str, tuple[int, dict]] = {}
     out: list[tuple[int, dict]] = []
     joined = 0
@@ -584,7 +815,10 @@ def _fragments_joined(rows: list[tuple[int, dict]], file_name: str, summary: Imp
             out.append((number, data))
             continue
         seen_number, seen_data = seen
-        if seen_data.get("schema") != data.get("schema"):
+        common = ftm_common_schema(str(seen_data.get("schema")), str(data.get("schema")))
+        if common is not None:
+            seen_data["schema"] = common
+        else:
             summary.warnings.append((f"{file_name} line {number}", f"id {key!r} already came on line {seen_number} as "
                                      f"{seen_data.get('schema')}: this line ({data.get('schema')}) is left out"))
             continue
@@ -628,20 +862,21 @@ def import_ftm(session: Session, actor: Actor, path: Path | str, progress: Calla
             storable.append((number, data))
     rows = _fragments_joined(storable, path.name, summary)
     writer = BulkWriter(session, actor, summary, maps.reg)
-    writer.load_existing(ids=[data["id"] for _, data in rows if data.get("schema") != "Identification"])
-    identifications = _identifications(maps, rows)
+    writer.load_existing(ids=[data["id"] for _, data in rows if not _held_apart(data["schema"])])
+    left_out: dict[tuple[str, str, bool], int] = {}  # (schema, property, known to FtM) -> values
+    held = _identifications(maps, rows, left_out)
+    claimed: set[str] = set()  # holders of the file's Identifications and wallets that the file holds
     total = len(rows)
     deferred: list[tuple[int, dict]] = []
     sanction_entities: list[tuple[int, str, list[str]]] = []
-    left_out: dict[tuple[str, str, bool], int] = {}  # (schema, property, known to FtM) -> values
     for index, (number, data) in enumerate(rows, 1):
         where = f"{path.name} line {number}"
         schema = data["schema"]
-        kind = maps.kind_for_schema.get(schema)
-        if schema == "Identification":  # read above, into its holder's identifiers
+        if _held_apart(schema):  # read above, into its holder's identifiers
             continue
+        kind = maps.kind_for(schema)
         if kind is None:
-            if schema in maps.link_for_schema:
+            if maps.links_for(schema):
                 deferred.append((number, data))
             else:
                 summary.reject(where, f"FtM schema {schema!r} has no workbench kind")
@@ -655,9 +890,18 @@ def import_ftm(session: Session, actor: Actor, path: Path | str, progress: Calla
         if kind == "Sanction" and ftm_props.get("entity"):
             sanction_entities.append((number, data["id"], [str(v) for v in ftm_props.pop("entity")]))
         properties = ftm_to_properties(maps, kind, ftm_props)
-        if entity_id in identifications:
-            _restore_identifiers(maps, kind, properties, identifications[entity_id])
         spec = maps.reg.entity_kind(kind)
+        if entity_id in held.lines:
+            claimed.add(entity_id)
+            if entity_id in held.identifiers:
+                _restore_identifiers(maps, kind, properties, held.identifiers[entity_id])
+            for id_schema, code in held.countries.get(entity_id, []):
+                if "country" in spec.properties:  # as the SDN import keeps an identifier's country
+                    if code not in properties.setdefault("country", []):
+                        properties["country"].append(code)
+                else:
+                    key = (id_schema, "country", True)
+                    left_out[key] = left_out.get(key, 0) + 1
         stored_props = writer.existing_properties(entity_id)
         properties = _as_stored(maps, spec, properties, stored_props)
         if stored_props:
@@ -671,41 +915,13 @@ def import_ftm(session: Session, actor: Actor, path: Path | str, progress: Calla
             progress(index, total)
     writer.flush()
     for number, data in deferred:
-        where = f"{path.name} line {number}"
-        candidates = maps.link_for_schema[data["schema"]]
-        props = data.get("properties") or {}
-        _, source_prop, target_prop = candidates[0]
-        sources, targets = props.get(source_prop) or [], props.get(target_prop) or []
-        if not sources or not targets:
-            summary.reject(where, f"{data['schema']} lacks {source_prop} or {target_prop}")
-            continue
-        link_kind = _fitting_link(maps, writer, candidates, str(sources[0]), str(targets[0]),
-                                  [str(v) for v in props.get("description") or []])
-        spec = maps.reg.link_kind(link_kind)
-        link_props: dict[str, list[str]] = {}
-        by_ftm = maps.reading(spec)
-        known = FTM_PROPERTIES.get(data["schema"])
-        for name, values in props.items():
-            if name in by_ftm and name not in (source_prop, target_prop):
-                link_props.setdefault(by_ftm[name], []).extend(map(str, values))
-            elif name not in (source_prop, target_prop, "description") and values:
-                key = (data["schema"], name, known is None or name in known)
-                left_out[key] = left_out.get(key, 0) + (len(values) if isinstance(values, list) else 1)
-        link_id = str(data["id"])
-        stored = writer.existing_links.get(link_id)
-        link_props = _as_stored(maps, spec, link_props, stored[3] if stored else None)
-        if writer.link(link_id, link_kind, str(sources[0]), str(targets[0]), link_props, where,
-                       keep=maps.not_carried(spec)) is not None:
-            writer.cite(source_id, link_id=link_id, locator=f"line {number}")
+        _import_link(maps, writer, summary, source_id, path.name, number, data, left_out)
     # FtM names a Sanction's entity, not the link: a stored SanctionOf between the two is that link,
     # whatever its id (the SDN importer's 'ofac-N-sanctionof', the demo's own).
     sanction_links = {(row.source_id, row.target_id): row.id for row in session.execute(
         select(Link.id, Link.source_id, Link.target_id).where(Link.kind == "SanctionOf"))} \
         if sanction_entities else {}
-    for (schema, prop, known), count in sorted(left_out.items()):
-        summary.warnings.append((path.name, f"{schema}.{prop}: " + (
-            f"no workbench property holds it; {count} value(s) left out" if known else
-            f"FtM's {schema} has no such property; {count} value(s) left out")))
+    _say_left_out(summary, path.name, left_out, held, claimed)
     none_travels = tuple(maps.reg.link_kind("SanctionOf").properties)  # FtM's Sanction.entity is the link alone
     for number, sanction, targets in sanction_entities:
         for position, target in enumerate(targets):
@@ -718,3 +934,104 @@ def import_ftm(session: Session, actor: Actor, path: Path | str, progress: Calla
     if progress:
         progress(total, total)
     return summary
+
+
+def _held_apart(schema: str) -> bool:
+    """Whether an FtM schema is read into its holder's identifiers (Identification, Passport, CryptoWallet)."""
+    return ftm_is_a(schema, IDENTIFICATION) or ftm_is_a(schema, WALLET)
+
+
+def _pair_link_id(link_id: str, source: str, target: str) -> str:
+    """The id of the link an FtM link line makes between one more pair of its ends (an Ownership with two
+    owners): the line's id and a digest of the pair, stable whatever order the file lists them in."""
+    digest = hashlib.sha1(f"{link_id}\x00{source}\x00{target}".encode()).hexdigest()[:12]
+    return f"{link_id[:MAX_ID - len(digest) - 1]}-{digest}"
+
+
+def _import_link(maps: _Maps, writer: BulkWriter, summary: ImportSummary, source_id: str, file_name: str,
+                 number: int, data: dict, left_out: dict[tuple[str, str, bool], int]) -> None:
+    """One FtM link line: a link for each (source, target) pair its ends name (FtM's ends are lists: an
+    Ownership of an asset by two owners is two links). The first pair's link keeps the line's id, as
+    before multi-valued ends were read, so a file imported then adds nothing now but the other pairs;
+    each link is cited to the line."""
+    where = f"{file_name} line {number}"
+    schema, candidates = maps.links_for(data["schema"])
+    props = data.get("properties") or {}
+    _, source_prop, target_prop = candidates[0]
+    sources = list(dict.fromkeys(str(v) for v in props.get(source_prop) or []))
+    targets = list(dict.fromkeys(str(v) for v in props.get(target_prop) or []))
+    if not sources or not targets:
+        summary.reject(where, f"{data['schema']} lacks {source_prop} or {target_prop}")
+        return
+    described = [str(v) for v in props.get("description") or []]
+    labels = {maps.reg.link_kind(name).label for name, _, _ in candidates}
+    known = FTM_PROPERTIES.get(data["schema"])
+    for position, (source, target) in enumerate((s, t) for s in sources for t in targets):
+        link_kind = _fitting_link(maps, writer, candidates, source, target, described)
+        spec = maps.reg.link_kind(link_kind)
+        fallback = spec.ftm != schema and link_kind in maps.fallback_kinds  # an Associate sent as an UnknownLink
+        by_ftm = maps.reading(spec)
+        in_role = _in_role(spec) if fallback else []
+        marker = _role_marker(spec) if fallback else None
+        link_props: dict[str, list[str]] = {}
+        unread: dict[str, int] = {}
+        for name, values in props.items():
+            values = [str(v) for v in values]
+            if name in (source_prop, target_prop) or not values:
+                continue
+            if name == "description":
+                values = [v for v in values if v not in labels]  # the kind's label, as our export writes it
+                if values:
+                    unread[name] = len(values)
+            elif name == "role" and fallback:
+                # 'associate', then what the kind's own relationship property held (FtM's role is free text)
+                values = [v for v in values if v != marker]
+                into = in_role[0] if in_role else by_ftm.get(name)
+                if into:
+                    link_props.setdefault(into, []).extend(values)
+                elif values:
+                    unread[name] = len(values)
+            elif name in by_ftm:
+                link_props.setdefault(by_ftm[name], []).extend(values)
+            else:
+                unread[name] = len(values)
+        if position == 0:
+            for name, count in unread.items():
+                key = (data["schema"], name, known is None or name in known)
+                left_out[key] = left_out.get(key, 0) + count
+        link_id = str(data["id"]) if position == 0 else _pair_link_id(str(data["id"]), source, target)
+        stored = writer.existing_links.get(link_id) if writer.has_link(link_id) else None
+        if in_role and marker in (props.get("role") or []) and stored and marker in (stored[3].get(in_role[0]) or []):
+            link_props.setdefault(in_role[0], []).append(marker)  # the stored relationship was the marker's word
+        link_props = {k: v for k, v in link_props.items() if v}
+        link_props = _as_stored(maps, spec, link_props, stored[3] if stored else None)
+        if writer.link(link_id, link_kind, source, target, link_props, where,
+                       keep=maps.not_carried(spec)) is not None:
+            writer.cite(source_id, link_id=link_id, locator=f"line {number}")
+
+
+def _say_left_out(summary: ImportSummary, file_name: str, left_out: dict[tuple[str, str, bool], int],
+                  held: _Held, claimed: set[str]) -> None:
+    """One summary line per FtM schema and property the import left out (SummaryNotes: always printed),
+    per Identification type or wallet currency stored as OTHER, and per schema whose numbers name a
+    holder the file does not hold."""
+    for (schema, prop, known), count in sorted(left_out.items()):
+        summary.warnings.append((file_name, SummaryNote(f"{schema}.{prop}: " + (
+            f"no workbench property holds it; {count} value(s) left out" if known else
+            f"FtM's {schema} has no such property; {count} value(s) left out"))))
+    for (schema, named), count in sorted(held.not_schemes.items()):
+        what = "currency" if ftm_is_a(schema, WALLET) else "type"
+        said = f"{schema}.{what} {named!r} is no identifier scheme of the workbench" if named else \
+            f"{schema} names no {what}"
+        summary.warnings.append((file_name, SummaryNote(
+            f"{said}: {count} number(s) stored as {GENERIC_SCHEME} identifiers" + (
+                f" (the {what} itself is not kept)" if named else ""))))
+    orphans = dict(held.no_holder)
+    for holder, lines in held.lines.items():
+        if holder not in claimed:
+            for schema, count in lines:
+                orphans[schema] = orphans.get(schema, 0) + count
+    for schema, count in sorted(orphans.items()):
+        if count:
+            summary.warnings.append((file_name, SummaryNote(
+                f"{schema}: {count} number(s) whose holder is not an entity of this file left out")))

@@ -2,7 +2,9 @@
 
 The export drops values whose mapped FtM property does not exist on the target schema (FtM's
 Sanction, for instance, has no name), so the output validates without a runtime dependency on
-the followthemoney package. A schema missing here is exported unfiltered.
+the followthemoney package. A schema missing here is exported unfiltered. ``FTM_EXTENDS`` and
+``FTM_RANGES`` (generated from followthemoney 4.11's model) give each schema's parents and the schema
+each end of a link schema must be.
 """
 
 from __future__ import annotations
@@ -2395,6 +2397,105 @@ FTM_PROPERTIES: dict[str, frozenset[str]] = {
             "wikipediaUrl",
         ]
     ),
+}
+
+# Each schema's direct parents (FtM's `extends`, in its order): an FtM schema the workbench does not map is
+# read through its nearest mapped ancestor (a Passport is an Identification), and fragments of one id with
+# two schemata take the more specific one (as followthemoney's model.common_schema).
+FTM_EXTENDS: dict[str, tuple[str, ...]] = {
+    'Address': ('Thing',),
+    'Airplane': ('Vehicle',),
+    'Analyzable': (),
+    'Article': ('Document',),
+    'Asset': ('Value', 'Thing',),
+    'Associate': ('Interval',),
+    'Audio': ('Document',),
+    'BankAccount': ('Asset',),
+    'Call': ('Interval',),
+    'CallForTenders': ('Thing', 'Interval',),
+    'Company': ('Asset', 'Organization',),
+    'Contract': ('Asset',),
+    'ContractAward': ('Value', 'Interest',),
+    'Control': ('Interest',),
+    'CourtCase': ('Thing',),
+    'CourtCaseParty': ('Interest',),
+    'CryptoWallet': ('Value', 'Thing',),
+    'Debt': ('Value', 'Interval',),
+    'Directorship': ('Interest',),
+    'Document': ('Thing', 'Analyzable',),
+    'Documentation': ('Interest',),
+    'EconomicActivity': ('Interval',),
+    'Email': ('Folder', 'HyperText', 'PlainText',),
+    'Employment': ('Interest',),
+    'Event': ('Thing', 'Analyzable', 'Interval',),
+    'Family': ('Interval',),
+    'Folder': ('Document',),
+    'HyperText': ('Document',),
+    'Identification': ('Interval',),
+    'Image': ('Document',),
+    'Interest': ('Interval',),
+    'Interval': (),
+    'LegalEntity': ('Thing',),
+    'License': ('Contract',),
+    'Membership': ('Interest',),
+    'Mention': (),
+    'Message': ('Folder', 'HyperText', 'Interval', 'PlainText',),
+    'Note': ('Thing', 'Analyzable',),
+    'Occupancy': ('Interval',),
+    'Organization': ('LegalEntity',),
+    'Ownership': ('Interest',),
+    'Package': ('Folder',),
+    'Page': (),
+    'Pages': ('Document',),
+    'Passport': ('Identification',),
+    'Payment': ('Value', 'Interval',),
+    'Person': ('LegalEntity',),
+    'PlainText': ('Document',),
+    'Position': ('Thing',),
+    'Project': ('Value', 'Thing', 'Interval',),
+    'ProjectParticipant': ('Interest',),
+    'PublicBody': ('Organization',),
+    'RealEstate': ('Asset',),
+    'Representation': ('Interest',),
+    'Risk': ('Interval',),
+    'Sanction': ('Interval',),
+    'Security': ('Asset',),
+    'Similar': (),
+    'Succession': ('Interest',),
+    'Table': ('Document',),
+    'TaxRoll': ('Interval',),
+    'Territory': ('Thing',),
+    'Thing': (),
+    'Trip': ('Event',),
+    'UnknownLink': ('Interest',),
+    'UserAccount': ('Thing',),
+    'Value': (),
+    'Vehicle': ('Asset',),
+    'Vessel': ('Vehicle',),
+    'Video': ('Document',),
+    'Workbook': ('Folder',),
+}
+
+# The schema each end of an FtM link schema (its edge's source and target property) must be (its `range`):
+# an end FtM reserves for a Person cannot hold an organisation.
+FTM_RANGES: dict[str, dict[str, str]] = {
+    'Associate': {'person': 'Person', 'associate': 'Person'},
+    'ContractAward': {'contract': 'Contract', 'supplier': 'LegalEntity'},
+    'Control': {'controller': 'LegalEntity', 'controlled': 'LegalEntity'},
+    'CourtCaseParty': {'party': 'Thing', 'case': 'CourtCase'},
+    'Debt': {'debtor': 'LegalEntity', 'creditor': 'LegalEntity'},
+    'Directorship': {'director': 'LegalEntity', 'organization': 'Organization'},
+    'Documentation': {'document': 'Document', 'entity': 'Thing'},
+    'Employment': {'employee': 'Person', 'employer': 'Organization'},
+    'Family': {'person': 'Person', 'relative': 'Person'},
+    'Membership': {'member': 'LegalEntity', 'organization': 'Organization'},
+    'Occupancy': {'holder': 'Person', 'post': 'Position'},
+    'Ownership': {'owner': 'LegalEntity', 'asset': 'Asset'},
+    'Payment': {'payer': 'LegalEntity', 'beneficiary': 'LegalEntity'},
+    'ProjectParticipant': {'participant': 'LegalEntity', 'project': 'Project'},
+    'Representation': {'agent': 'LegalEntity', 'client': 'LegalEntity'},
+    'Succession': {'predecessor': 'LegalEntity', 'successor': 'LegalEntity'},
+    'UnknownLink': {'subject': 'Thing', 'object': 'Thing'},
 }
 
 FTM_ABSTRACT: frozenset[str] = frozenset(["Analyzable", "Interest", "Interval", "Thing", "Value"])
