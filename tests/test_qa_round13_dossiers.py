@@ -169,3 +169,38 @@ def test_the_checklist_warns_of_support_a_reviewer_must_not_miss(session, resear
     assert "Significant role in trafficking rests on allegations only" in said
     assert "rests only on sources graded D" in said
     assert "include the United States" in said and "No narrative" in said
+
+
+def test_the_ftm_package_sends_an_associate_of_an_organisation_as_an_unknown_link(session, researcher):
+    """FtM's Associate joins two people: the package wrote the target's Associate link to the cartel as one,
+    which followthemoney's ranges refuse (as `workbench export ftm` already no longer does)."""
+    sc = build_scenario(session, researcher)
+    dossier_id = complete_dossier(session, researcher, sc)
+    session.flush()
+    lines = [json.loads(line) for line in export_dossier(session, dossier_id, "ftm").content.decode().splitlines()
+             if line.startswith("{")]
+    [link] = [line for line in lines if line["id"] == sc.associate_link]
+    assert link["schema"] == "UnknownLink" and link["properties"]["object"] == [sc.cartel]
+
+
+def test_the_visa_csv_of_a_company_package_says_why_it_has_no_row(session, researcher):
+    sc = build_scenario(session, researcher)
+    dossier = service.create_dossier(session, researcher, sc.company, "kingpin-b4")
+    session.flush()
+    text = export_dossier(session, dossier.id, "visa-csv").content.decode()
+    header = text.index("entity_id,")
+    assert "not a person: no visa-revocation candidate" in text[:header] and text[header:].count("\n") == 1
+
+
+def test_a_stale_page_names_the_package_version_and_the_revisions_apart(session, researcher):
+    """'it is now approved, version 14 (your page had version 12)' mixed the row's count of saves with the
+    package's version 1."""
+    import pytest
+
+    from workbench.store.entities import Conflict
+
+    sc = build_scenario(session, researcher)
+    dossier = service.create_dossier(session, researcher, sc.target, "kingpin-b2")
+    service.update_dossier(session, researcher, dossier.id, expected_version=dossier.version, title="Renamed")
+    with pytest.raises(Conflict, match=r"version 1 is now draft, at revision \d+ \(the page had revision 1\)"):
+        service.update_dossier(session, researcher, dossier.id, expected_version=1, title="Again")

@@ -684,6 +684,7 @@ def document(session: Session, dossier: Dossier, releasable: bool = False) -> di
         event["comment_withheld"] = bool(releasable and event.get("comment") and typed)
         if event["comment_withheld"]:
             event["comment"] = None
+    comments = _discussion(session, dossier, releasable)
     sources: dict[str, dict] = {}
     for ex in shown["exhibits"]:
         sources.setdefault(ex["source"]["id"], ex["source"])
@@ -703,13 +704,35 @@ def document(session: Session, dossier: Dossier, releasable: bool = False) -> di
             # The content hash the reviewer approved (the snapshot hash adds the approval itself to it).
             "reviewed_hash": snapshot.reviewed_hash(dossier) if frozen else None,
             "decision": decision(dossier),
+            # How many comments the discussion holds (a releasable export says this much, never what they say).
+            "comments": {"count": len(comments), "this_version": sum(c["this_version"] for c in comments),
+                         "earlier_versions": sum(not c["this_version"] for c in comments),
+                         "withheld": releasable},
             "withheld_exhibits": withheld["exhibits"], "withheld": withheld["items"],
             "withheld_notes": withheld["notes"], "withheld_summary": withheld_summary(withheld),
             "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         },
         "completeness": result.as_dict(),
         "sources": list(sources.values()),
+        "comments": comments,
     }
+
+
+def _discussion(session: Session, dossier: Dossier, releasable: bool) -> list[dict]:
+    """The review discussion the export carries: the dossier's comments and those made on its earlier
+    versions (``service.comments_across_versions``), read now from the store and never put in the view,
+    so that a comment never changes the content hash a reviewer approves or the frozen snapshot.
+
+    The comments are the reviewers' and authors' own words, and may discuss what the releasable export
+    withholds (a comment on an exhibit citing a leak): as for the history's typed event comments, a
+    releasable export keeps that a comment was made (when, by whom, on which version) and withholds what
+    it says (``comment_withheld``) and which exhibit it was about."""
+    comments = service.comments_across_versions(session, dossier)
+    for comment in comments:
+        comment["comment_withheld"] = releasable
+        if releasable:
+            comment.update(text=None, exhibit_number=None, exhibit_here=False)
+    return comments
 
 
 # ---- renderers -------------------------------------------------------------------------------
@@ -824,13 +847,19 @@ def render_assets_csv(doc: dict) -> str:
 def render_visa_csv(doc: dict) -> str:
     """Visa-revocation candidates: the target (a person), with the basis and the supporting exhibits."""
     buffer = io.StringIO()
-    buffer.write("\n".join(_csv_preamble(doc)) + "\n")
+    target = doc["target"]
+    person = registry().entity_kind(target["kind"]).is_a("Person")
+    preamble = _csv_preamble(doc)
+    if not person:
+        # Said in the file, which would otherwise hold a header and no row, without a word why.
+        preamble.append("# " + _comment(f"the target is a {target['kind']}, not a person: no visa-revocation "
+                                        "candidate"))
+    buffer.write("\n".join(preamble) + "\n")
     writer = csv.writer(buffer, lineterminator="\n")
     visa_keys = ["visa_class", "visa_number", "issuing_post", "issue_date", "expiry_date"]
     writer.writerow(["entity_id", "name", "aliases", "birth_date", "nationality", "passport", "identifiers",
                      *visa_keys, "legal_basis", "dossier_state", "exhibits", "sources"])
-    target = doc["target"]
-    if registry().entity_kind(target["kind"]).is_a("Person"):
+    if person:
         props = {p["name"]: p["values"] for p in target["properties"]}
         visa = {row["key"]: row["value"] for row in doc.get("visa_data") or []}
         passports = [i["number"] for i in target["identifiers"] if i["scheme"] == "PASSPORT"]
@@ -881,6 +910,7 @@ def render_ftm(doc: dict) -> str:
     lines: list[dict] = []
     seen: set[str] = set()
     left_out: dict[tuple[str, str], int] = {}  # (kind, property) -> values FtM has no place for
+    kinds: dict[str, str] = {}  # entity id -> kind: a link FtM reserves for people between others falls back
 
     # The package maps values as `workbench export ftm` does (topics, identifiers, link dates and
     # roles), from what the snapshot holds rather than the live store.
@@ -888,6 +918,7 @@ def render_ftm(doc: dict) -> str:
         if entity_id in seen:
             return
         seen.add(entity_id)
+        kinds[entity_id] = kind
         stored = SimpleNamespace(id=entity_id, kind=kind, properties=props)
         record = entity_to_ftm(stored, maps, left_out=left_out)
         lines.append(record or {"id": entity_id, "schema": "LegalEntity", "properties": {"name": props["name"]}})
@@ -900,7 +931,7 @@ def render_ftm(doc: dict) -> str:
         if link_id in seen:
             return
         record = link_to_ftm(SimpleNamespace(id=link_id, kind=kind, source_id=source, target_id=target,
-                                             properties=props), maps, left_out)
+                                             properties=props), maps, left_out, kinds=kinds.get)
         if record is not None:
             seen.add(link_id)
             lines.append(record)

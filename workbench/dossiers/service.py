@@ -30,6 +30,7 @@ from workbench.store.models import (
     Entity,
     Exhibit,
     Link,
+    as_utc,
     new_id,
 )
 from workbench.store.permissions import Actor, require
@@ -169,8 +170,10 @@ def check_version(dossier: Dossier, expected_version: int | None, actor: Actor |
             who = f"you changed dossier {dossier.title!r} since this page was opened (another tab, or a second click)"
         else:
             who = f"dossier {dossier.title!r} was changed by someone else since you opened it"
-        raise Conflict(f"{who}: it is now {dossier.state}, version {dossier.version} (the page had version "
-                       f"{expected_version}). Reload it, check it, and make your change again if it is still needed.")
+        # 'Revision' is the row's count of saves; 'version' is the package's number (v1, v2) a reader knows.
+        raise Conflict(f"{who}: version {dossier.number} is now {dossier.state}, at revision {dossier.version} (the "
+                       f"page had revision {expected_version}). Reload it, check it, and make your change again if "
+                       "it is still needed.")
 
 
 def _require_editable(dossier: Dossier) -> None:
@@ -548,6 +551,40 @@ def comments_for(session: Session, dossier_id: str) -> list[Comment]:
     return list(session.execute(
         select(Comment).where(Comment.dossier_id == dossier_id).order_by(Comment.created_at, Comment.id)
     ).scalars())
+
+
+def comments_across_versions(session: Session, dossier: Dossier) -> list[dict]:
+    """The review discussion a version carries: its own comments, then those made on each earlier version
+    (the newest earlier version first), each oldest first, as plain records.
+
+    A reviewer's 'direction reversed' on exhibit 3 of version 1 is what version 2 was opened to answer, so
+    version 2's page and exports must still show it. Each record says which version it was made on and,
+    for a comment on an exhibit, that exhibit's number there (numbers are never given twice in a package,
+    so ``exhibit_here`` says whether this version still holds the same exhibit). Later versions' comments
+    are not included: they were not part of the discussion this version answers.
+
+    Comments are never part of the dossier's view, so they never change the content hash a reviewer
+    approves (a comment may be added in every state, on frozen dossiers too): callers read them at render
+    time, as ``exports.document`` does."""
+    chain = version_chain(session, dossier)
+    versions = [dossier, *reversed(chain[:chain.index(dossier)])]
+    number_of = {v.id: v.number for v in versions}
+    ids = list(number_of)
+    exhibits = dict(session.execute(select(Exhibit.id, Exhibit.number).where(Exhibit.dossier_id.in_(ids))).all())
+    here = {ex.number for ex in dossier.exhibits}
+    rows = session.scalars(select(Comment).where(Comment.dossier_id.in_(ids))
+                           .order_by(Comment.created_at, Comment.id))
+    by_version: dict[str, list[dict]] = {v: [] for v in ids}
+    for c in rows:
+        number = exhibits.get(c.exhibit_id) if c.exhibit_id is not None else None
+        by_version[c.dossier_id].append({
+            "id": c.id, "dossier_id": c.dossier_id, "version": number_of[c.dossier_id],
+            "this_version": c.dossier_id == dossier.id, "exhibit_number": number,
+            "exhibit_here": number is not None and number in here,
+            "author": c.author, "at": as_utc(c.created_at).astimezone(UTC).isoformat() if c.created_at else None,
+            "text": c.text,
+        })
+    return [record for version_id in ids for record in by_version[version_id]]
 
 
 # ---- versions --------------------------------------------------------------------------------

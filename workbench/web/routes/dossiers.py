@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from workbench.dossiers import evidence, exports, service, snapshot, workflow
+from workbench.dossiers import compare, evidence, exports, service, snapshot, workflow
 from workbench.schema import ValidationError, registry
 from workbench.store.entities import Conflict, NotFound, rebase_edit
 from workbench.store.permissions import Actor
@@ -171,6 +171,10 @@ def _view(request: Request, session: Session, actor: Actor, dossier, status_code
     moves = workflow.allowed_moves(session, actor, dossier, review_blocked)
     # One version is opened from each at most: once it exists, work goes on there.
     can_new_version = dossier.state in ("approved", "returned") and service.successor_of(session, dossier) is None
+    versions = service.version_chain(session, dossier)
+    # The discussion of earlier versions (read-only here: it is answered on this version), which the
+    # export document reads with this version's own; an exhibit's earlier comments are pointed at from it.
+    earlier = [c for c in doc["comments"] if not c["this_version"]]
     return templates.TemplateResponse(request, "dossiers/view.html", {
         "d": dossier, "doc": doc, "moves": moves, "workflow_form": _workflow_form(dossier, moves, can_new_version),
         "review_blocked": review_blocked,
@@ -181,7 +185,11 @@ def _view(request: Request, session: Session, actor: Actor, dossier, status_code
         "choices": evidence.picker_labels(session, service.exhibit_choices(session, dossier, doc))
         if dossier.state in service.EDITABLE_STATES else None,
         "sections": service.NARRATIVE_SECTIONS, "visa_fields": service.VISA_FIELDS,
-        "statement_types": service.STATEMENT_TYPES, "versions": service.version_chain(session, dossier),
+        "statement_types": service.STATEMENT_TYPES, "versions": versions,
+        "previous": next((v for v in versions if v.id == dossier.previous_id), None),
+        "earlier_comments": earlier,
+        "earlier_exhibit_comments": {ex.number: [c for c in earlier if c["exhibit_here"]
+                                                 and c["exhibit_number"] == ex.number] for ex in dossier.exhibits},
         "formats": exports.FORMATS,
         "can_new_version": can_new_version,
         "refused": refused,
@@ -415,6 +423,20 @@ def _refusal(exc: Exception, dossier, actor: Actor, form, refill: dict) -> dict:
                                                           if errors else ".")
     return {"title": "Not saved", "message": exc.lead, "errors": errors, "notes": [], "typed": typed,
             "after": after}
+
+
+@router.get("/dossiers/{dossier_id}/compare")
+def dossier_compare(dossier_id: str, request: Request, other: str = Query("", alias="with"),
+                    actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
+    """What changed between this version and the one it was opened from (``?with=ID``: another version of
+    the same package), as ``compare.compare`` works it out from the two versions' views. Anyone who may
+    read the dossier may read this page."""
+    dossier = service.get_dossier(session, dossier_id)
+    older, newer = compare.versions_to_compare(session, dossier, other)
+    return templates.TemplateResponse(request, "dossiers/compare.html", {
+        "d": dossier, "older": older, "newer": newer, "diff": compare.compare(session, older, newer),
+        "versions": service.version_chain(session, dossier),
+    })
 
 
 @router.get("/dossiers/{dossier_id}/completeness")
