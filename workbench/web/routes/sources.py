@@ -193,7 +193,7 @@ def source_file(source_id: str, actor: Actor = Depends(current_actor), session: 
 
 
 @router.get("/sources/{source_id}/view")
-def source_view(source_id: str, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
+def source_file_inline(source_id: str, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
     """The stored file opened in the browser, for reading a cited page without saving a copy: a PDF, an image
     or plain text only (their type was read from their bytes at upload), under a policy that lets nothing in
     them load or run. Any other type is refused with the way to download it."""
