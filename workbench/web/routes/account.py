@@ -15,7 +15,6 @@ from workbench.web.deps import (
     RowId,
     current_actor,
     flash,
-    form_once,
     get_session,
     posted_form,
     templates,
@@ -91,15 +90,10 @@ def password_change(request: Request, actor: Actor = Depends(signed_in), session
 
 # ---- API tokens ------------------------------------------------------------------------------------
 
-def _tokens_page(request: Request, session: Session, actor: Actor, new_token: str | None = None, errors=None,
-                 label: str = "", status: int = 200):
-    response = templates.TemplateResponse(request, "admin/tokens.html", {
-        "username": actor.username, "tokens": users.list_tokens(session, actor, actor.username),
-        "new_token": new_token, "errors": errors or {}, "label": label, "once": form_once(request), "own": True,
-        "base": "/account/tokens", "can_create": True,
-    }, status_code=status)
-    response.headers["Cache-Control"] = "no-store"  # a new token is shown once: no copy in any cache
-    return response
+def _tokens_page(request: Request, session: Session, actor: Actor, **kwargs):
+    from workbench.web.routes.admin import tokens_page
+
+    return tokens_page(request, session, actor, actor.username, own=True, **kwargs)
 
 
 @router.get("/tokens")

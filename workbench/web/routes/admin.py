@@ -137,12 +137,14 @@ def password_reset(username: str, request: Request, actor: Actor = Depends(admin
 
 # ---- API tokens --------------------------------------------------------------------------------
 
-def _tokens_page(request: Request, session: Session, actor: Actor, username: str, new_token: str | None = None,
-                 errors=None, label: str = "", status: int = 200):
+def tokens_page(request: Request, session: Session, actor: Actor, username: str, new_token: str | None = None,
+                errors=None, label: str = "", status: int = 200, own: bool = False):
+    """A user's tokens, on the admin page (``own`` False) or on the user's own account page."""
     response = templates.TemplateResponse(request, "admin/tokens.html", {
         "username": username, "tokens": users.list_tokens(session, actor, username), "new_token": new_token,
-        "errors": errors or {}, "label": label, "once": form_once(request), "own": False,
-        "base": f"/admin/users/{username}/tokens", "can_create": users.may_create_token(actor, username),
+        "errors": errors or {}, "label": label, "once": form_once(request), "own": own,
+        "base": "/account/tokens" if own else f"/admin/users/{username}/tokens",
+        "can_create": users.may_create_token(actor, username),
     }, status_code=status)
     response.headers["Cache-Control"] = "no-store"  # a new token is shown once: no copy in any cache
     return response
@@ -151,7 +153,7 @@ def _tokens_page(request: Request, session: Session, actor: Actor, username: str
 @router.get("/users/{username}/tokens")
 def token_list(username: str, request: Request, actor: Actor = Depends(admin_only),
                session: Session = Depends(get_session)):
-    return _tokens_page(request, session, actor, username)
+    return tokens_page(request, session, actor, username)
 
 
 @router.post("/users/{username}/tokens")
@@ -161,15 +163,15 @@ def token_create(username: str, request: Request, actor: Actor = Depends(admin_o
     So the answer is not a redirect, and a reload would post the form again: its one-time key stops that."""
     label = form_value(form, "label")
     if not use_once(request, form_value(form, "once")):
-        return _tokens_page(request, session, actor, username, label=label, status=409, errors={
+        return tokens_page(request, session, actor, username, label=label, status=409, errors={
             "label": ["this form was already sent (the page was reloaded, or opened long ago): no new token was "
                       "created; the one created then was shown once. Create another with this form if needed"]})
     try:
         token = users.create_token(session, actor, label, username)
     except ValidationError as exc:
         session.rollback()
-        return _tokens_page(request, session, actor, username, errors=exc.errors, label=label, status=422)
-    return _tokens_page(request, session, actor, username, new_token=token, status=201)
+        return tokens_page(request, session, actor, username, errors=exc.errors, label=label, status=422)
+    return tokens_page(request, session, actor, username, new_token=token, status=201)
 
 
 @router.post("/users/{username}/tokens/{token_id}/revoke")
