@@ -226,7 +226,7 @@ def test_stale_version_gives_conflict(session, researcher):
     # The same user's second tab (or second click) is told it was their own change, not someone else's.
     with pytest.raises(Conflict, match="you changed dossier .* since this page was opened"):
         service.update_dossier(session, researcher, dossier.id, expected_version=seen, narrative={"summary": "B"})
-    with pytest.raises(Conflict, match="changed by someone else since you opened it: it is now draft"):
+    with pytest.raises(Conflict, match="changed by someone else since you opened it: version 1 is now draft"):
         service.update_dossier(session, OTHER_REVIEWER, dossier.id, expected_version=seen, narrative={"summary": "C"})
     with pytest.raises(Conflict):
         service.add_exhibit(session, researcher, dossier.id, element="sfnt_link", statement="x",
