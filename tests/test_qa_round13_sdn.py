@@ -117,3 +117,21 @@ def test_swift_lei_and_vat_numbers_from_the_remarks_land_in_their_own_schemes(pl
     schemes = {i.split(":", 1)[0] for _r, _kind, props, _linked in planned.values() for i in props.get("identifier", [])}
     assert {"SWIFT_BIC", "LEI", "VAT"} <= schemes
     assert "SWIFT_BIC:ROSYRU2P" in planned[16681][2]["identifier"]  # BANK ROSSIYA
+
+
+def test_a_russian_tax_id_or_registration_number_is_stored_as_the_inn_or_ogrn_it_is(planned):
+    """OFAC writes INNs as 'Tax ID No. ... (Russia)' and OGRNs as 'Registration Number ... (Russia)': stored as a
+    generic TAX_ID or REGISTRATION, they never reached FtM's innCode / ogrnCode, where OpenSanctions matches them.
+    identifiers.yml's `refines` says which: their own check digits confirm nearly all of them."""
+    from workbench.schema import registry
+    from workbench.types import check_identifier
+
+    reg = registry()
+    found = [i for _r, _k, props, _l in planned.values() for i in props.get("identifier", [])
+             if i.startswith(("INN:", "OGRN:"))]
+    assert len([i for i in found if i.startswith("INN:")]) > 2000 and len([i for i in found if i.startswith("OGRN:")]) > 2000
+    failing = [i for i in found if check_identifier(i, {}, reg).warnings]
+    assert len(failing) < 0.01 * len(found)
+    assert reg.refined_scheme("TAX_ID", "ru", "7707083893") == "INN"
+    assert reg.refined_scheme("TAX_ID", "mx", "7707083893") == "TAX_ID"  # another country's: not an INN
+    assert reg.refined_scheme("TAX_ID", "ru", "77070838") == "TAX_ID"  # no INN has 8 digits

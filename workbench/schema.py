@@ -268,6 +268,8 @@ class Registry:
         self.directory = directory
         self.property_types: dict[str, PropertyType] = {}
         self.identifier_schemes: dict[str, IdentifierScheme] = {}
+        # (generic scheme, country) -> (pattern, scheme): a Russian 'Tax ID No.' of 10 or 12 digits is an INN.
+        self.refinements: dict[tuple[str, str], list[tuple[re.Pattern, str]]] = {}
         self.vocabularies: dict[str, dict[str, str]] = {}
         self.entity_kinds: dict[str, EntityKind] = {}
         self.link_kinds: dict[str, LinkKind] = {}
@@ -329,6 +331,15 @@ class Registry:
                 applies_to=tuple(spec.get("applies_to", ())),
                 case_sensitive=bool(spec.get("case_sensitive", False)),
             )
+            refines = spec.get("refines")
+            if refines:
+                base, country, pattern = refines.get("scheme"), refines.get("country"), refines.get("pattern")
+                if not base or not country or not pattern:
+                    raise SchemaError(f"identifiers.yml: scheme '{name}' refines needs scheme, country and pattern")
+                self.refinements.setdefault((base, country), []).append((re.compile(pattern), name))
+        for base, _country in self.refinements:
+            if base not in self.identifier_schemes:
+                raise SchemaError(f"identifiers.yml: a refines names unknown scheme '{base}'")
         self._load_entities(self._read("entities.yml").get("entities", {}))
         self._load_links(self._read("links.yml"))
         self._load_legal_bases(self._read("legal_bases.yml"))
@@ -509,6 +520,14 @@ class Registry:
         return texts, labels
 
     # ---- queries -------------------------------------------------------------------------
+    def refined_scheme(self, scheme: str, country: str | None, number: str) -> str:
+        """The country's own scheme a generic one stands for ('TAX_ID' of Russia, 10 or 12 digits: INN), as
+        identifiers.yml's `refines` says; else the scheme as given."""
+        for pattern, refined in self.refinements.get((scheme, country or ""), ()):
+            if pattern.match(number):
+                return refined
+        return scheme
+
     def entity_kind(self, name: str) -> EntityKind:
         try:
             return self.entity_kinds[name]

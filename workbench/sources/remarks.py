@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from workbench.schema import registry
 from workbench.sources.countries import country_code
 
 MONTHS = {m: i for i, m in enumerate(
@@ -259,8 +260,9 @@ def _phrase(parsed: Parsed, phrase: str) -> None:
             return
     found = read_identifiers(phrase)
     if found is not None:
+        reg = registry()
         for scheme, number, code in found:
-            parsed.add("identifier", f"{scheme}:{number}")
+            parsed.add("identifier", f"{reg.refined_scheme(scheme, code, number)}:{number}")
             if code and code not in parsed.id_countries:
                 parsed.id_countries.append(code)
         return
