@@ -111,6 +111,7 @@ def _one_snapshot(connection: Connection) -> None:
 
 
 def _write_archive(connection: Connection, tmp: Path, manifest: dict[str, Any], allow_missing_files: bool) -> None:
+    from workbench.sources.files import file_problem
     from workbench.store.models import StoredFile
 
     listed = _listed_files(connection.execute(select(StoredFile.sha256)).scalars())
@@ -122,7 +123,7 @@ def _write_archive(connection: Connection, tmp: Path, manifest: dict[str, Any], 
                           "a store that lost them, give --allow-missing-files (the archive then names them)")
     # A listed file whose bytes no longer hash to its name is not the captured document: it is left out like a
     # missing one (its record and citations are kept), never archived as if it were the evidence.
-    damaged = sorted(name for name in listed if name not in missing and _sha256_of(root / name) != listed[name])
+    damaged = sorted(name for name in listed if name not in missing and file_problem(listed[name]))
     if damaged and not allow_missing_files:
         raise BackupError(f"{len(damaged)} stored file(s) no longer match their SHA-256 (altered or damaged on disk; "
                           f"e.g. {damaged[0]}): nothing was written. `workbench files verify` lists them; restore them "
@@ -223,12 +224,6 @@ def _load_table(connection: Connection, table, rows: list[dict], path: Path) -> 
         raise BackupError(f"{path}: the rows of table {table.name} do not load ({exc.orig or exc})") from exc
 
 
-def _sha256_of(path: Path) -> str:
-    from workbench.sources.files import sha256_of
-
-    return sha256_of(path)
-
-
 def _stored_file_target(path: Path, relative: str) -> Path:
     """Where a stored file goes: inside the files folder, whatever name the archive gives it."""
     parts = Path(relative).parts
@@ -252,8 +247,8 @@ def restore(connection: Connection, path: Path) -> dict:
         if manifest.get("revision") != revision:
             raise BackupError(f"{path}: made at schema revision {manifest.get('revision')}, database is at {revision}; "
                               "upgrade or use the matching version")
-        refuse_unless_empty(connection)
         tables = _tables_held(connection)
+        refuse_unless_empty(connection, tables)
         for table in tables:
             member = f"tables/{table.name}.jsonl"
             data = _read(archive, path, member)
@@ -306,8 +301,8 @@ def _tables_held(connection: Connection) -> list:
     return tables
 
 
-def refuse_unless_empty(connection: Connection) -> None:
-    for table in _tables_held(connection):
+def refuse_unless_empty(connection: Connection, tables: list | None = None) -> None:
+    for table in tables if tables is not None else _tables_held(connection):
         if connection.execute(select(func.count()).select_from(table)).scalar():
             raise BackupError(f"the target database is not empty (table {table.name} has rows): restore needs an "
                               "empty database made with `workbench init`", 1)
@@ -495,7 +490,6 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     def restore_command(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Archive made by backup.")) -> None:
         """Restore FILE into an empty database (run `workbench init` first)."""
         from workbench.cli import err, labelled
-
         from workbench.store.migrate import downgrade, is_older_revision, upgrade
 
         engine = open_database()

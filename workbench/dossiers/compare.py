@@ -289,6 +289,10 @@ def _counts(flag: bool, reasons: list[str]) -> str:
     return "counts for the basis" if flag else "does not count (" + ("; ".join(reasons) or "not qualifying") + ")"
 
 
+def _links(path: dict) -> list[tuple]:
+    return [(s["link_id"], s["kind"], s["source"], s["target"]) for s in path.get("steps") or []]
+
+
 def _chains(old: dict, new: dict) -> dict:
     """Chains to designated parties added, removed and changed (whether it counts for the basis, its links,
     how many sources each link has), a chain being the designated party and the entries it runs through."""
@@ -301,15 +305,11 @@ def _chains(old: dict, new: dict) -> dict:
         if bool(was.get("qualifies")) != bool(now.get("qualifies")):
             changes.append(f"was: {_counts(bool(was.get('qualifies')), evidence.path_reasons(was))}; "
                            f"now: {_counts(bool(now.get('qualifies')), evidence.path_reasons(now))}")
-
-        def links(path: dict) -> list[tuple]:
-            return [(s["link_id"], s["kind"], s["source"], s["target"]) for s in path.get("steps") or []]
-
-        if links(was) != links(now):
+        if _links(was) != _links(now):
             changes.append(f"links were: {chain_words(was)}; now: {chain_words(now)}")
         sources_was = [len(s.get("citations") or []) for s in was.get("steps") or []]
         sources_now = [len(s.get("citations") or []) for s in now.get("steps") or []]
-        if links(was) == links(now) and sources_was != sources_now:
+        if _links(was) == _links(now) and sources_was != sources_now:
             changes.append("sources per link were " + ", ".join(map(str, sources_was)) + "; now "
                            + ", ".join(map(str, sources_now)))
         if changes:

@@ -19,7 +19,6 @@ from workbench.store import audit
 from workbench.store.models import StoredFile
 from workbench.store.permissions import Actor, require
 
-
 # Types a browser shows without running anything of the file, each with the Content-Security-Policy it is
 # served under inline: nothing may load, and images and text are sandboxed too (Chromium's PDF viewer does
 # not start in a sandboxed document). HTML never is: a captured page would run its scripts in this origin.
@@ -99,20 +98,23 @@ def _write(sha: str, fill) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
     except OSError as exc:
-        raise StorageError(exc.errno, f"cannot store the file in {get_settings().files_dir} "
-                                      f"({exc.strerror or exc}): nothing was saved; the data folder "
-                                      "(WORKBENCH_DATA_DIR) must be writable by the workbench") from exc
+        raise _storage_error(exc) from exc
     try:
         with os.fdopen(fd, "wb") as handle:
             fill(handle)
         os.replace(tmp, target)
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError) and not isinstance(exc, StorageError):
-            raise StorageError(exc.errno, f"cannot store the file in {get_settings().files_dir} "
-                                          f"({exc.strerror or exc}): nothing was saved") from exc
+        if isinstance(exc, OSError):
+            raise _storage_error(exc) from exc
         raise
     return target
+
+
+def _storage_error(exc: OSError) -> StorageError:
+    return StorageError(exc.errno, f"cannot store the file in {get_settings().files_dir} ({exc.strerror or exc}): "
+                                   "nothing was saved; the data folder (WORKBENCH_DATA_DIR) must be writable by the "
+                                   "workbench")
 
 
 def _record(session: Session, actor: Actor, sha: str, size: int, original_name: str | None,
@@ -136,12 +138,22 @@ def damaged_files(session: Session) -> list[tuple[StoredFile, str]]:
 
     found = []
     for stored in session.scalars(select(StoredFile).order_by(StoredFile.sha256)):
-        path = file_path(stored.sha256)
-        if not path.is_file():
-            found.append((stored, "missing from the files folder"))
-        elif sha256_of(path) != stored.sha256:
-            found.append((stored, "altered: its bytes no longer match its SHA-256"))
+        problem = file_problem(stored.sha256)
+        if problem:
+            found.append((stored, problem))
     return found
+
+
+MISSING = "missing from the files folder"
+ALTERED = "altered: its bytes no longer match its SHA-256"
+
+
+def file_problem(sha256: str) -> str | None:
+    """What is wrong with the stored file named by ``sha256`` (None: it is there, its bytes hash to its name)."""
+    path = file_path(sha256)
+    if not path.is_file():
+        return MISSING
+    return None if sha256_of(path) == sha256 else ALTERED
 
 
 def intact_path(sha256: str, what: str) -> Path:
@@ -149,14 +161,14 @@ def intact_path(sha256: str, what: str) -> Path:
     messages): NotFound when it is gone, Conflict when its bytes changed since they were captured."""
     from workbench.store.entities import Conflict, NotFound
 
-    path = file_path(sha256)
-    if not path.is_file():
+    problem = file_problem(sha256)
+    if problem == MISSING:
         raise NotFound(f"the file of {what} is missing from storage")
-    if sha256_of(path) != sha256:
+    if problem == ALTERED:
         raise Conflict(f"the file of {what} no longer matches the SHA-256 recorded when it was captured: it was "
                        "altered or damaged on disk, so it is not served as the captured document. Restore it from a "
                        "backup (`workbench files verify` lists every such file)")
-    return path
+    return file_path(sha256)
 
 
 def read_file(sha256: str) -> bytes:

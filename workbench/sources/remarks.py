@@ -89,9 +89,9 @@ ID_LABELS: dict[str, str] = {
 }
 # 'Digital Currency Address - XBT 1Kuf...': one scheme per currency, so that an XBT and an ETH
 # address stay told apart (and a search for the bare address still finds it).
-ID_LABELS.update({f"digital currency address - {code.lower()}": f"CRYPTO_{code}" for code in (
-    "XBT", "ETH", "USDT", "USDC", "LTC", "XMR", "DASH", "ZEC", "BCH", "BSV", "BTG", "ETC", "TRX", "XVG", "ARB",
-    "BSC")})
+# The currencies are the CRYPTO_<code> schemes schema/identifiers.yml holds (a currency added there is read here).
+ID_LABELS.update({f"digital currency address - {name.partition('_')[2].lower()}": name
+                  for name in registry().identifier_schemes if name.startswith("CRYPTO_")})
 # Labels whose codes may be letters only (a BIC such as BKBPIRTH); every other number holds a digit.
 _LETTER_CODES = {"swift/bic": re.compile(r"^[A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?$")}
 _ID_RE = re.compile(

@@ -283,24 +283,33 @@ def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def _require_token_maker(actor: Actor, username: str) -> None:
+    """Who may make a token for ``username`` (PermissionDenied otherwise): the user, signed in, or the server's
+    operator on the console. A token acts as its user: an admin who could mint one for a reviewer could approve
+    their own dossier under the reviewer's name."""
+    if actor.via_token:  # a leaked token must not mint another that outlives its revocation
+        raise PermissionDenied("an API token cannot create tokens: sign in to do it, or use `workbench users token`")
+    if username != actor.username:
+        require(actor, "admin", "create tokens for other users")
+        if not actor.operator:
+            raise PermissionDenied(f"a token acts as its user: only {username} (signed in, under API tokens) or the "
+                                   f"server's operator (`workbench users token {username}`) creates one; an admin "
+                                   "may list and revoke it")
+
+
 def may_create_token(actor: Actor, username: str) -> bool:
     """Whether ``actor`` may make a token for ``username`` (what create_token checks, for a page to offer)."""
-    return not actor.via_token and (username == actor.username or (actor.can("admin") and actor.operator))
+    try:
+        _require_token_maker(actor, username)
+    except PermissionDenied:
+        return False
+    return True
 
 
 def create_token(session: Session, actor: Actor, label: str, username: str | None = None) -> str:
     """Create an API token; the clear text is returned once and never stored."""
     username = username or actor.username
-    if actor.via_token:  # a leaked token must not mint another that outlives its revocation
-        raise PermissionDenied("an API token cannot create tokens: sign in to do it, or use `workbench users token`")
-    if username != actor.username:
-        # A token acts as its user: an admin who could mint one for a reviewer could approve their own dossier
-        # under the reviewer's name. Its user makes it (signed in), or the server's operator on the console.
-        require(actor, "admin", "create tokens for other users")
-        if not actor.operator:
-            raise PermissionDenied(f"a token acts as its user: only {username} (signed in, under Account → API "
-                                   f"tokens) or the server's operator (`workbench users token {username}`) creates "
-                                   "one; an admin may list and revoke it")
+    _require_token_maker(actor, username)
     label = (label or "").strip() or "token"
     if len(label) > MAX_TOKEN_LABEL:
         raise ValidationError({"label": [f"at most {MAX_TOKEN_LABEL} characters (this one has {len(label)})"]})

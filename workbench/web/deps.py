@@ -9,8 +9,8 @@ carrying one are exempt from the CSRF check.
 from __future__ import annotations
 
 import hmac
-import time
 import secrets
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated
@@ -25,6 +25,7 @@ from starlette.datastructures import FormData
 from workbench.labels import page_label, pdf_page
 from workbench.schema import registry
 from workbench.settings import get_settings
+from workbench.sources.files import shown_inline
 from workbench.store import db as store_db
 from workbench.store import users
 from workbench.store.entities import MAX_ROW_ID
@@ -310,8 +311,6 @@ templates.env.filters["page_label"] = page_label
 def _view_url(citation) -> str | None:
     """Where a citation's source file opens in the browser, at the cited page of a PDF; None when the source
     has no file shown inline (an HTML capture, a URL only)."""
-    from workbench.sources.files import shown_inline
-
     source = getattr(citation, "source", None)
     if source is None or not getattr(source, "sha256", None) or not shown_inline(source.media_type):
         return None
@@ -319,11 +318,5 @@ def _view_url(citation) -> str | None:
     return f"/sources/{source.id}/view" + (f"#page={page}" if page else "")
 
 
-def _opens_inline(media_type: str | None) -> bool:
-    from workbench.sources.files import shown_inline
-
-    return shown_inline(media_type)
-
-
 templates.env.filters["view_url"] = _view_url
-templates.env.filters["opens_inline"] = _opens_inline
+templates.env.filters["opens_inline"] = shown_inline

@@ -1,4 +1,4 @@
-"""The signed-in user's own account: changing their password (every role)."""
+"""The signed-in user's own account (every role): changing their password, and their API tokens."""
 
 from __future__ import annotations
 
@@ -71,20 +71,16 @@ def password_change(request: Request, actor: Actor = Depends(signed_in), session
             status=429, headers={"Retry-After": str(wait)})
     try:
         change = users.change_own_password(session, actor, current, new)
-    except users.WrongPassword as exc:  # counted: the attempt stays against the name
-        session.rollback()
-        return _page(request, actor, exc.errors, status=422)
-    except ValidationError as exc:
+    except ValidationError as exc:  # a WrongPassword among them: its attempt stays counted against the name
         session.rollback()
         return _page(request, actor, exc.errors, status=422)
     throttle.succeeded(actor.username, address)
     request.session[SESSION_EPOCH] = change.session_epoch  # this session stays signed in
     tokens = change.live_tokens
     flash(request, "Your password is changed. Every other session of yours (other browsers, other devices) is "
-                   "signed out." + (f" Your {tokens} API token{' still works' if tokens == 1 else 's still work'}: ask "
-                                    f"an admin to revoke {'it' if tokens == 1 else 'them'} "
-                                    f"(`workbench users revoke {actor.username} --all`) if your old password leaked."
-                                    if tokens else ""))
+                   "signed out." + (f" Your {tokens} API token{' still works' if tokens == 1 else 's still work'}: "
+                                    f"revoke {'it' if tokens == 1 else 'them'} under API tokens if your old password "
+                                    "leaked." if tokens else ""))
     return RedirectResponse("/account/password", status_code=303)
 
 

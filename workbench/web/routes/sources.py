@@ -199,11 +199,12 @@ def source_file_inline(source_id: str, actor: Actor = Depends(current_actor), se
     them load or run. Any other type is refused with the way to download it."""
     from workbench.sources.files import INLINE_TYPES, shown_inline
 
-    source, path = _stored(session, source_id)
-    if not shown_inline(source.media_type):
+    source = store.get_source(session, source_id)
+    if not shown_inline(source.media_type):  # said before the file is read and hashed
         raise store.NotFound(f"the file of source {source.title!r} ({source.media_type or 'of unknown type'}) is not "
                              "opened in the browser, where a captured web page could run its scripts: download it "
                              "from the source's page")
+    _, path = _stored(session, source_id)
     media = f"{source.media_type}; charset=utf-8" if source.media_type == "text/plain" else source.media_type
     return FileResponse(path, media_type=media, filename=source.file_name or source.sha256,
                         content_disposition_type="inline",
