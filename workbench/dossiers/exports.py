@@ -670,21 +670,22 @@ def document(session: Session, dossier: Dossier, releasable: bool = False) -> di
     # never shown.
     # A full export showing material only unreleasable sources support says so on its face: a copy shared by
     # mistake (or fetched with a mistyped flag) is told from the releasable one by more than its file name.
-    internal = None
-    if not releasable and (withheld["exhibits"] or withheld["items"]):
-        internal = (f"INTERNAL: this export shows material from sources that may not be released "
-                    f"({withheld_summary(withheld)}). Outside the team, share the releasable export only.")
-    if not releasable:
-        withheld = {"exhibits": [], "items": [], "notes": []}
     # The discussion is the reviewers' and authors' own (a return may say what is wrong with a withheld
     # exhibit): a releasable package says a comment was made, not what it says.
+    typed_comments = 0
     for event in shown.get("events", []):
         # What the workbench wrote itself ('exhibit 3 (Foreign person)') says nothing of any source: kept.
-        typed = event.get("event") not in SYSTEM_WORDED_EVENTS
-        event["comment_withheld"] = bool(releasable and event.get("comment") and typed)
+        typed = bool(event.get("comment")) and event.get("event") not in SYSTEM_WORDED_EVENTS
+        # An edit's own note ('changed narrative') is not discussion enough to mark a copy internal.
+        typed_comments += typed and event.get("event") != "edited"
+        event["comment_withheld"] = releasable and typed
         if event["comment_withheld"]:
             event["comment"] = None
     comments = _discussion(session, dossier, releasable)
+    internal = None if releasable else _internal_banner(withheld, typed_comments + sum(1 for c in comments
+                                                                                      if c.get("text")))
+    if not releasable:
+        withheld = {"exhibits": [], "items": [], "notes": []}
     sources: dict[str, dict] = {}
     for ex in shown["exhibits"]:
         sources.setdefault(ex["source"]["id"], ex["source"])
@@ -716,6 +717,20 @@ def document(session: Session, dossier: Dossier, releasable: bool = False) -> di
         "sources": list(sources.values()),
         "comments": comments,
     }
+
+
+def _internal_banner(withheld: dict, comments: int) -> str | None:
+    """What a full export shows that the releasable one leaves out, said on its face: material only
+    unreleasable sources support, and the team's own words (review comments, which may discuss it)."""
+    shown = []
+    if withheld["exhibits"] or withheld["items"]:
+        shown.append(f"material from sources that may not be released ({withheld_summary(withheld)})")
+    if comments:
+        shown.append(f"the team's review discussion ({comments} comment{'s' if comments != 1 else ''})")
+    if not shown:
+        return None
+    return (f"INTERNAL: this export shows {' and '.join(shown)}. Outside the team, share the releasable "
+            "export only.")
 
 
 def _discussion(session: Session, dossier: Dossier, releasable: bool) -> list[dict]:
