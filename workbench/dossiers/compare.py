@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from workbench.dossiers import evidence, service, snapshot
-from workbench.labels import page_label, value_label
-from workbench.schema import ValidationError, registry
+from workbench.labels import page_label
+from workbench.schema import ValidationError
 from workbench.store.entities import NotFound
 from workbench.store.models import Dossier
 
@@ -237,26 +237,9 @@ def _narrative(old: dict, new: dict) -> list[dict]:
 
 # ---- the target ------------------------------------------------------------------------------
 
-def _target_values(view: dict) -> dict[str, tuple[str, list[str]]]:
-    """The target's values by property: (label, values as a reader reads them)."""
-    target = view.get("target") or {}
-    kind = registry().entity_kinds.get(target.get("kind"))
-    out: dict[str, tuple[str, list[str]]] = {}
-    for prop in target.get("properties") or []:
-        spec = kind.properties.get(prop["name"]) if kind else None
-        out[prop["name"]] = (prop.get("label") or prop["name"], [value_label(spec, v) for v in prop["values"]])
-    identifiers = [i["value"] for i in target.get("identifiers") or []]
-    if identifiers:
-        out["identifier"] = ("Identifiers", identifiers)
-    positions = [p["caption"] for p in target.get("positions") or []]
-    if positions:
-        out["positions"] = ("Positions held", positions)
-    return out
-
-
 def _target(old: dict, new: dict) -> list[dict]:
     """Per property of the target, the values added and removed."""
-    before, after = _target_values(old), _target_values(new)
+    before, after = snapshot.target_values(old), snapshot.target_values(new)
     out = []
     for name in [*after, *(n for n in before if n not in after)]:
         label = (after.get(name) or before[name])[0]

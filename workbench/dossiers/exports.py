@@ -682,8 +682,8 @@ def document(session: Session, dossier: Dossier, releasable: bool = False) -> di
         if event["comment_withheld"]:
             event["comment"] = None
     comments = _discussion(session, dossier, releasable)
-    internal = None if releasable else _internal_banner(withheld, typed_comments + sum(1 for c in comments
-                                                                                      if c.get("text")))
+    internal = None if releasable else _internal_banner(withheld, sum(1 for c in comments if c.get("text")),
+                                                        typed_comments)
     if not releasable:
         withheld = {"exhibits": [], "items": [], "notes": []}
     sources: dict[str, dict] = {}
@@ -719,14 +719,22 @@ def document(session: Session, dossier: Dossier, releasable: bool = False) -> di
     }
 
 
-def _internal_banner(withheld: dict, comments: int) -> str | None:
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _internal_banner(withheld: dict, comments: int, step_comments: int) -> str | None:
     """What a full export shows that the releasable one leaves out, said on its face: material only
-    unreleasable sources support, and the team's own words (review comments, which may discuss it)."""
+    unreleasable sources support, and the team's own words (the discussion's comments and those given with
+    a submission, return or approval, which may discuss it), counted as the sections that show them count."""
     shown = []
     if withheld["exhibits"] or withheld["items"]:
         shown.append(f"material from sources that may not be released ({withheld_summary(withheld)})")
-    if comments:
-        shown.append(f"the team's review discussion ({comments} comment{'s' if comments != 1 else ''})")
+    words = [_plural(comments, "comment") + " in the review discussion"] if comments else []
+    if step_comments:
+        words.append(_plural(step_comments, "comment") + " given with workflow steps in the history")
+    if words:
+        shown.append(f"the team's own words ({' and '.join(words)})")
     if not shown:
         return None
     return (f"INTERNAL: this export shows {' and '.join(shown)}. Outside the team, share the releasable "

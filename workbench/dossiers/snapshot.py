@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from workbench.dossiers import evidence
 from workbench.dossiers.service import NARRATIVE_SECTIONS, STATEMENT_TYPES, VISA_FIELDS, basis_of
+from workbench.labels import value_label
 from workbench.schema import registry
 from workbench.store.audit import canonical
 from workbench.store.entities import citations_for, get_entity
@@ -124,6 +125,33 @@ def live_view(session: Session, dossier: Dossier) -> dict:
     }
 
 
+def target_values(view: dict) -> dict[str, tuple[str, list[str]]]:
+    """The target's values by property, (label, values as a reader reads them): what the approved page says
+    changed since freezing and what the compare page says changed between versions are read alike."""
+    target = view.get("target") or {}
+    kind = registry().entity_kinds.get(target.get("kind"))
+    out: dict[str, tuple[str, list[str]]] = {}
+    for prop in target.get("properties") or []:
+        spec = kind.properties.get(prop["name"]) if kind else None
+        out[prop["name"]] = (prop.get("label") or prop["name"], [value_label(spec, v) for v in prop["values"]])
+    identifiers = [i["value"] for i in target.get("identifiers") or []]
+    if identifiers:
+        out["identifier"] = ("Identifiers", identifiers)
+    positions = [_held(p) for p in target.get("positions") or []]
+    if positions:
+        out["positions"] = ("Positions held", positions)
+    return out
+
+
+def _held(position: dict) -> str:
+    """A position with its dates: an office left since approval (an end date set) is a change to flag."""
+    props = position.get("properties") or {}
+    start, end = (props.get("startDate") or [""])[0], (props.get("endDate") or [""])[0]
+    if end:
+        return f"{position['caption']} ({start or 'start unknown'} to {end})"
+    return f"{position['caption']} (since {start})" if start else position["caption"]
+
+
 def target_changes(session: Session, dossier: Dossier, limit: int = 10) -> list[str]:
     """How the target's record differs now from the one frozen with the dossier (a date of birth corrected since
     the approval): the approved page shows what was approved, and says what the live record holds instead,
@@ -135,16 +163,9 @@ def target_changes(session: Session, dossier: Dossier, limit: int = 10) -> list[
     changes = []
     if entity.merged_into:
         changes.append(f"{entity.caption} was merged into another entry ({entity.merged_into}) since")
-    live = _target(session, dossier)
-
-    def values(target: dict) -> dict[str, tuple[str, list[str]]]:
-        out = {p["name"]: (p["label"], list(p["values"])) for p in target.get("properties", [])}
-        ids = [i["value"] for i in target.get("identifiers", [])]
-        if ids:
-            out["identifier"] = ("Identifiers", ids)
-        return out
-
-    then, now = values(frozen), values(live)
+    then, now = target_values({"target": frozen}), target_values({"target": _target(session, dossier)})
+    if "positions" not in frozen:  # frozen before dossiers showed positions: nothing to compare them with
+        now.pop("positions", None)
     for name in [*then, *(n for n in now if n not in then)]:
         label, old = then[name] if name in then else (now[name][0], [])
         new = now[name][1] if name in now else []
