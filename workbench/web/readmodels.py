@@ -1250,6 +1250,13 @@ def screening_mappings(directory: Path | None = None) -> list[MappingChoice]:
     folder = directory or MAPPINGS_DIR
     if not folder.is_dir():
         return []
+    # Parsed once per change of the folder's files: reading the YAML (twice per mapping) took most of the
+    # screening page's half second, on every request.
+    files = sorted(folder.iterdir())
+    key = tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in files if f.is_file())
+    held = _MAPPINGS_READ.get(folder)
+    if held is not None and held[0] == key:
+        return list(held[1])
     choices = []
     for path in sorted(folder.glob("*.y*ml")):
         text = path.read_text(encoding="utf-8")
@@ -1260,7 +1267,12 @@ def screening_mappings(directory: Path | None = None) -> list[MappingChoice]:
         except MappingError as exc:
             name, problem = path.name, str(exc)
         choices.append(MappingChoice(path.name, name, text, sample, mapping_fixed_values(text, path.name), problem))
-    return sorted(choices, key=lambda c: (c.sample is not None, c.file))
+    choices.sort(key=lambda c: (c.sample is not None, c.file))
+    _MAPPINGS_READ[folder] = (key, choices)
+    return list(choices)
+
+
+_MAPPINGS_READ: dict[Path, tuple[tuple, list[MappingChoice]]] = {}
 
 
 @dataclass

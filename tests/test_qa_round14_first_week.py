@@ -1,4 +1,6 @@
-"""QA round 14: what a dossier's full export shows that its releasable export leaves out is said on its face.
+"""QA round 14, a researcher's first week in the web app (and the dossiers it ends with).
+
+What a dossier's full export shows that its releasable export leaves out is said on its face.
 
 The review discussion (comments on the package and on its exhibits) is the team's own words, withheld from
 the releasable copy; a full copy holding it had no INTERNAL banner when every source was releasable, so it
@@ -91,3 +93,22 @@ def test_the_internal_banner_counts_comments_as_the_sections_showing_them_do(ses
     internal = _meta(session, dossier_id, False)["internal"]
     assert ("the team's own words (1 comment in the review discussion and 2 comments given with workflow steps "
             "in the history)") in internal
+
+
+def test_the_screening_pages_mapping_list_follows_edits_to_the_mapping_files(tmp_path):
+    """QA round 14: the screening page re-read every mapping file on each request (half a second); the list is
+    now kept between requests, and must still follow a mapping edited, added or broken on disk."""
+    import shutil
+
+    from workbench.web.readmodels import MAPPINGS_DIR, screening_mappings
+
+    for path in MAPPINGS_DIR.glob("*.y*ml"):
+        shutil.copy(path, tmp_path / path.name)
+    first = screening_mappings(tmp_path)
+    assert first and all(choice.problem is None for choice in first)
+    edited = tmp_path / first[0].file
+    edited.write_text(edited.read_text(encoding="utf-8") + "\n# edited (TEST)\n", encoding="utf-8")
+    (tmp_path / "broken.yml").write_text("name: [unclosed\n", encoding="utf-8")
+    again = {choice.file: choice for choice in screening_mappings(tmp_path)}
+    assert again[first[0].file].text.endswith("# edited (TEST)\n")
+    assert again["broken.yml"].problem
