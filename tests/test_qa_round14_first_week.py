@@ -112,3 +112,73 @@ def test_the_screening_pages_mapping_list_follows_edits_to_the_mapping_files(tmp
     again = {choice.file: choice for choice in screening_mappings(tmp_path)}
     assert again[first[0].file].text.endswith("# edited (TEST)\n")
     assert again["broken.yml"].problem
+
+
+def test_a_comment_on_an_exhibit_takes_line_breaks_like_the_dossiers_own(db_url, session, researcher):
+    """QA round 14: 'Comment on exhibit N' was a one-line box, so the line breaks the README says review comments
+    keep could not be typed there."""
+    import re
+
+    from web_helpers import csrf_of, signed_in_client
+
+    sc = build_scenario(session, researcher)
+    dossier_id = complete_dossier(session, researcher, sc)
+    exhibit = service.get_dossier(session, dossier_id).exhibits[0]
+    session.commit()
+    reviewer = signed_in_client(db_url, "vera", "reviewer")
+    page = reviewer.get(f"/dossiers/{dossier_id}").text
+    assert re.search(rf'<textarea id="c-ex-{exhibit.id}" name="text"', page)
+    posted = reviewer.post(f"/dossiers/{dossier_id}/comments", follow_redirects=False, data={
+        "csrf_token": csrf_of(reviewer, f"/dossiers/{dossier_id}"), "exhibit_id": exhibit.id,
+        "text": "Page 3 says otherwise.\nCheck the court file."})
+    assert posted.status_code == 303
+    assert "Page 3 says otherwise.\nCheck the court file." in reviewer.get(f"/dossiers/{dossier_id}").text
+
+
+def test_the_new_source_form_says_when_a_title_may_be_left_empty(db_url):
+    """QA round 14: the title was marked required, yet a file uploaded without one took the file's name."""
+    from web_helpers import signed_in_client
+
+    client = signed_in_client(db_url, "rosa", "researcher")
+    form = client.get("/sources/new").text
+    label = form.split('<label for="src-title">')[1].split("</label>")[0]
+    assert "required" not in label
+    assert "an uploaded file left untitled takes its file name" in form
+
+
+def test_a_stale_entity_save_says_whether_the_change_it_met_was_yours_or_someone_elses(db_url):
+    """QA round 14: saving a company's form from a second tab blamed 'someone else' for the user's own save from
+    the first; dossier forms told the two apart, entity forms did not."""
+    import html
+    import re
+
+    from web_helpers import csrf_of, signed_in_client
+
+    rita = signed_in_client(db_url, "rita", "researcher")
+    token = csrf_of(rita, "/entities/new?kind=Company")
+    made = rita.post("/entities/new", data={"csrf_token": token, "kind": "Company",
+                                            "p.name": "Constructora Ficticia (FICTIONAL)"}, follow_redirects=False)
+    assert made.status_code == 303, made.text
+    entity_id = made.headers["location"].rsplit("/", 1)[-1]
+
+    def form(client) -> dict:
+        page = client.get(f"/entities/{entity_id}/edit").text
+        fields = {name: html.unescape(value)
+                  for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page)}
+        return {**fields, "csrf_token": csrf_of(client, f"/entities/{entity_id}/edit"),
+                "p.name": "Constructora Ficticia (FICTIONAL)"}
+
+    def save(client, data, **changes):
+        return client.post(f"/entities/{entity_id}/edit", data={**data, **changes}, follow_redirects=False)
+
+    tab1, tab2 = form(rita), form(rita)
+    assert save(rita, tab1, **{"p.notes": "first tab (TEST)"}).status_code == 303
+    mine = save(rita, tab2, **{"p.notes": "second tab (TEST)"})
+    assert mine.status_code == 409 and "was changed by you since this form was opened" in mine.text
+    assert "someone else" not in mine.text
+
+    olga = signed_in_client(db_url, "olga", "researcher")
+    hers, ritas = form(olga), form(rita)
+    assert save(olga, hers, **{"p.notes": "Olga's note (TEST)"}).status_code == 303
+    theirs = save(rita, ritas, **{"p.notes": "Rita's note (TEST)"})
+    assert theirs.status_code == 409 and "was changed by someone else since you opened it" in theirs.text

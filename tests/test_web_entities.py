@@ -205,7 +205,9 @@ def test_saving_again_after_a_conflict_keeps_both_peoples_changes(client):
     second = {**tab2, "p.alias": ["Chema (FICTIONAL)"]}
     refused = client.post(f"/entities/{entity_id}/edit", data=second)
     assert refused.status_code == 409 and "Nothing was saved" in refused.text
-    assert "Changed by the other person (now shown): Name" in refused.text
+    # The same user, from another tab: the form says the change it met was theirs, not someone else's.
+    assert "was changed by you since this form was opened (in another tab" in refused.text
+    assert "Changed in your other save (now shown): Name" in refused.text and "someone else" not in refused.text
     carried = _form_fields(refused.text)
     assert carried["p.name"][0] == "Jose Maria Villasenor Ibarra (FICTIONAL)"
     assert carried["p.alias"][0] == "Chema (FICTIONAL)"

@@ -122,9 +122,11 @@ def test_a_url_only_source_cannot_lose_its_url(db_url, client):
 def test_a_stale_edit_gets_a_conflict_that_keeps_the_users_input(db_url, client):
     source_id = add_source(client)
     mine = edit_form(client, source_id)
-    theirs = edit_form(client, source_id)
+    other = signed_in_client(db_url, "olga", "researcher")  # another researcher, at the same time
+    other.headers["X-CSRF-Token"] = csrf_of(other, "/")
+    theirs = edit_form(other, source_id)
     theirs["publisher"] = "Cabildo (FICTIONAL)"
-    assert client.post(f"/sources/{source_id}/edit", data=theirs, follow_redirects=False).status_code == 303
+    assert other.post(f"/sources/{source_id}/edit", data=theirs, follow_redirects=False).status_code == 303
     mine["title"] = "Gaceta Municipal 12, corrected (FICTIONAL)"
     conflict = client.post(f"/sources/{source_id}/edit", data=mine)
     assert conflict.status_code == 409

@@ -148,15 +148,23 @@ def posted_base(form: FormData, accepts: Callable[[Any], bool]) -> dict | None:
     return base
 
 
-def conflict_messages(what: str, rebased: Any, label: Callable[[str], str]) -> list[str]:
+def conflict_messages(what: str, rebased: Any, label: Callable[[str], str], yours: bool = False) -> list[str]:
     """What a form re-shown after a conflict says (store.rebase_edit carried the user's changes over):
-    ``what`` names the record, ``label`` a field."""
-    messages = [f"{what} was changed by someone else since you opened it. Nothing was saved: the form now holds "
-                "the current version with your changes carried over; check it and save again."]
+    ``what`` names the record, ``label`` a field. ``yours``: the change met was the user's own (saved from
+    another tab, or by a second click), which 'someone else' would misreport."""
+    if yours:
+        messages = [f"{what} was changed by you since this form was opened (in another tab, or with a second "
+                    "click). Nothing was saved from this form: it now holds the current version with this form's "
+                    "changes carried over; check it and save again."]
+        other, both = "Changed in your other save (now shown)", "Changed in both saves"
+    else:
+        messages = [f"{what} was changed by someone else since you opened it. Nothing was saved: the form now "
+                    "holds the current version with your changes carried over; check it and save again."]
+        other, both = "Changed by the other person (now shown)", "Changed by both of you"
     if rebased.theirs:
-        messages.append(f"Changed by the other person (now shown): {', '.join(map(label, rebased.theirs))}.")
+        messages.append(f"{other}: {', '.join(map(label, rebased.theirs))}.")
     if rebased.both:
-        messages.append("Changed by both of you (your value is shown; check it against the record's page): "
+        messages.append(f"{both} (your value is shown; check it against the record's page): "
                         f"{', '.join(map(label, rebased.both))}.")
     return messages
 

@@ -391,6 +391,13 @@ def date_warnings_by_property(values: Mapping[str, list[str]], props: Mapping[st
 _ALL = 10**9  # no limit, as the queries below take one
 
 
+def last_changed_by(session: Session, object_id: str) -> str | None:
+    """Who made the newest change to an entity, link or source: a save refused as stale says whether the
+    change it met was the user's own (another tab) or someone else's."""
+    newest = audit.history(session, object_id, limit=1)
+    return newest[0].actor if newest else None
+
+
 def entity_history(session: Session, entity_id: str, limit: int = 100) -> list[AuditEntry]:
     """The entity's audit entries, newest first, with those of the merges into it.
 

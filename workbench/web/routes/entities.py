@@ -252,7 +252,8 @@ def entity_update(entity_id: str, request: Request, actor: Actor = Depends(curre
         current = store.get_entity(session, entity_id)
         if base is None:  # a form from before this was posted: show what was typed, as it was
             return _form(request, entity.kind, values, {"version": [str(exc)]}, entity=current, status=409)
-        values, messages = _carried_over(base, values, current.properties, spec.properties, current.caption)
+        values, messages = _carried_over(base, values, current.properties, spec.properties, current.caption,
+                                         readmodels.last_changed_by(session, entity_id) == actor.username)
         return _form(request, entity.kind, values, {"version": messages},
                      entity=current, status=409)
     _flash_warnings(request, saved.warnings, spec.properties)
@@ -354,12 +355,13 @@ def _not_removed(request: Request, session: Session, exc: ValidationError, back:
 
 # ---- links -----------------------------------------------------------------------------------
 
-def _carried_over(base: dict, typed: dict, current: dict, props: dict[str, Property], what: str):
+def _carried_over(base: dict, typed: dict, current: dict, props: dict[str, Property], what: str, yours: bool):
     """After a conflict, an entity's or a link's form: the current values with the user's own changes
-    carried over (the other person's change stays), and what the form says about it."""
+    carried over (the other change stays), and what the form says about it (``yours``: the other change
+    was the user's own, from another tab)."""
     rebased = store.rebase_edit(base, typed, current, props)
     values = {name: found for name, found in rebased.values.items() if found}
-    return values, conflict_messages(what, rebased, lambda name: props[name].label)
+    return values, conflict_messages(what, rebased, lambda name: props[name].label, yours)
 
 
 def _link_form(request: Request, kind_name: str, entity, direction: str, values: dict, errors: dict | None = None,
@@ -476,7 +478,8 @@ def link_update(link_id: str, request: Request, actor: Actor = Depends(current_a
         link = store.get_link(session, link_id)
         if isinstance(exc, store.Conflict) and base is not None:
             values, messages = _carried_over(base, values, link.properties, spec.properties,
-                                             f"This {spec.label} link")
+                                             f"This {spec.label} link",
+                                             readmodels.last_changed_by(session, link_id) == actor.username)
             errors = {"version": messages}
             base = None  # the form now starts from the current version
         elif isinstance(exc, store.Conflict):
