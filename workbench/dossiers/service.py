@@ -20,7 +20,15 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from workbench.schema import LegalBasis, ValidationError, registry
 from workbench.store import audit
-from workbench.store.entities import MAX_ROW_ID, Conflict, NotFound, get_source, still_held, surviving
+from workbench.store.entities import (
+    MAX_ROW_ID,
+    Conflict,
+    NotFound,
+    check_page,
+    get_source,
+    still_held,
+    surviving,
+)
 from workbench.store.models import (
     AuditEntry,
     Citation,
@@ -468,6 +476,10 @@ def add_exhibit(session: Session, actor: Actor, dossier_id: str, *, element: str
                                   "source itself"]
     elif not source_id:
         errors["source"] = ["pick a source or one of its citations"]
+    try:
+        check_page((page or "").strip() or None)
+    except ValidationError as exc:
+        errors.update(exc.errors)
     if errors:
         raise ValidationError(errors)
     source = get_source(session, citation.source_id if citation else source_id)

@@ -607,6 +607,7 @@ def cite(session: Session, actor: Actor, source_id: str, *, entity_id: str | Non
     if excerpt is not None and len(excerpt) > MAX_EXCERPT:
         raise ValidationError({"excerpt": [f"an excerpt is at most {MAX_EXCERPT:,} characters (this one has "
                                            f"{len(excerpt):,}): quote the passage, and give the page"]})
+    check_page(page)
     if value is not None and prop is None:
         raise ValidationError({"prop": ["name the property whose value this cites (or leave the value out "
                                         "to cite the whole entry)"]})
@@ -629,6 +630,15 @@ def cite(session: Session, actor: Actor, source_id: str, *, entity_id: str | Non
 
 
 MAX_EXCERPT = 20_000  # characters: a passage quoted from a source, shown inline on the entity's page
+MAX_PAGE = 200  # characters in a page locator ('p. 12, párrafo tercero, línea 4 a 9 del anexo B'): its column's
+
+
+def check_page(page: str | None) -> None:
+    """A page locator too long for its column is refused, naming the field, on every database (PostgreSQL
+    answered a longer one with a server error, SQLite stored it, and the backup then would not restore)."""
+    if page is not None and len(page) > MAX_PAGE:
+        raise ValidationError({"page": [f"a page locator is at most {MAX_PAGE} characters (this one has "
+                                        f"{len(page):,}): give the page, and quote the passage as the excerpt"]})
 MAX_ROW_ID = 2**31 - 1  # integer ids are 32-bit on PostgreSQL: a larger one names nothing, never an error
 
 

@@ -156,9 +156,9 @@ class Citation(Base):
     entity_id: Mapped[str | None] = mapped_column(ForeignKey("entities.id", ondelete="CASCADE"), index=True)
     link_id: Mapped[str | None] = mapped_column(ForeignKey("links.id", ondelete="CASCADE"), index=True)
     prop: Mapped[str | None] = mapped_column(String(64))  # None = the entity/link as a whole
-    value: Mapped[str | None] = mapped_column(String(2000))
+    value: Mapped[str | None] = mapped_column(Text)  # as long as the value it cites
     excerpt: Mapped[str | None] = mapped_column(Text)
-    page: Mapped[str | None] = mapped_column(String(40))
+    page: Mapped[str | None] = mapped_column(String(200))
     # Where an importer took it from: row number, list entry, etc.
     locator: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -403,7 +403,7 @@ class Exhibit(Base):
     statement: Mapped[str] = mapped_column(Text)
     statement_type: Mapped[str] = mapped_column(String(12), default="allegation")  # fact / allegation
     excerpt: Mapped[str | None] = mapped_column(Text)
-    page: Mapped[str | None] = mapped_column(String(40))
+    page: Mapped[str | None] = mapped_column(String(200))
     created_by: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
