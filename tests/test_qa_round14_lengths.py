@@ -54,3 +54,28 @@ def test_the_api_refuses_a_long_page_with_422_not_a_server_error(db_url, session
     answer = client.post("/api/citations", json={"source_id": sc.official, "entity_id": sc.target,
                                                  "page": "1" * 300})
     assert answer.status_code == 422 and "page" in answer.json()["errors"]
+
+
+def test_an_edit_that_lost_a_race_with_a_delete_is_a_conflict_and_the_id_says_it_was_deleted(db_url):
+    """QA round 14: an edit sent as another user deleted the entry got 404 'no entity with id ...', as if the id
+    were mistyped, where the README promises the loser of an edit against a delete a 409; the deleted entry's
+    address said nothing of the delete either."""
+    from web_helpers import api_client, api_entity
+
+    rita, olga = api_client(db_url, "rita", "researcher"), api_client(db_url, "olga", "researcher")
+    entity_id = api_entity(rita, "Company", name="Constructora Borrada (FICTIONAL)")
+    link_target = api_entity(rita, "Company", name="Tenedora Ficticia (FICTIONAL)")
+    link = rita.post("/api/links", json={"kind": "Ownership", "source_id": link_target, "target_id": entity_id})
+    assert link.status_code == 201, link.text
+    link_id = link.json()["id"]
+    assert olga.delete(f"/api/links/{link_id}?version=1").status_code == 204
+    assert olga.delete(f"/api/entities/{entity_id}?version=1").status_code == 204
+
+    late = rita.put(f"/api/entities/{entity_id}", json={"properties": {"name": "Renamed (FICTIONAL)"}, "version": 1})
+    assert late.status_code == 409 and "was deleted by olga" in late.json()["detail"]
+    late_link = rita.put(f"/api/links/{link_id}", json={"properties": {"percentage": "50"}, "version": 1})
+    assert late_link.status_code == 409 and "was deleted by olga" in late_link.json()["detail"]
+    gone = rita.get(f"/api/entities/{entity_id}")
+    assert gone.status_code == 404 and "was deleted by olga" in gone.json()["detail"]
+    never = rita.get("/api/entities/never-there")
+    assert never.status_code == 404 and "no entity with id 'never-there'" in never.json()["detail"]

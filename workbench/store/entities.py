@@ -23,6 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from workbench.schema import EntityKind, Registry, ValidationError, registry
 from workbench.store import audit
 from workbench.store.models import (
+    AuditEntry,
     Citation,
     Dossier,
     Entity,
@@ -160,10 +161,38 @@ def sync_names(session: Session, entity: Entity, kind: EntityKind) -> None:
             row.name_kind = name_kind
 
 
+class Deleted(NotFound):
+    """The object was there and was deleted (the audit log says by whom and when)."""
+
+
+def _gone(session: Session, object_type: str, object_id: str) -> NotFound:
+    """Why an id names nothing: deleted (by whom, when), or never there. A page or a script holding the id of
+    something deleted since is told so, not left to wonder whether the id was mistyped."""
+    deleted = session.execute(
+        select(AuditEntry.actor, AuditEntry.at).where(
+            AuditEntry.object_type == object_type, AuditEntry.object_id == object_id,
+            AuditEntry.action == f"{object_type}.delete").order_by(AuditEntry.seq.desc()).limit(1)).first()
+    if deleted is None:
+        return NotFound(f"no {object_type} with id {object_id!r}")
+    return Deleted(f"{object_type} {object_id!r} was deleted by {deleted.actor} on {deleted.at:%Y-%m-%d %H:%M} UTC; "
+                   "the audit log keeps what it held")
+
+
+def _for_change(session: Session, getter, object_id: str, expected_version: int | None):
+    """The object a change was asked for. Deleted since the form or script read it (a version in hand): the
+    change lost a race with the delete, a conflict (409) like one with an edit, not a missing page."""
+    try:
+        return getter(session, object_id)
+    except Deleted as exc:
+        if expected_version is None:
+            raise
+        raise Conflict(f"{exc}, since you opened it: nothing was saved") from None
+
+
 def get_entity(session: Session, entity_id: str) -> Entity:
     entity = session.get(Entity, entity_id)
     if entity is None:
-        raise NotFound(f"no entity with id {entity_id!r}")
+        raise _gone(session, "entity", entity_id)
     return entity
 
 
@@ -190,7 +219,7 @@ def get_live_entity(session: Session, entity_id: str, field: str = "entity") -> 
 def get_link(session: Session, link_id: str) -> Link:
     link = session.get(Link, link_id)
     if link is None:
-        raise NotFound(f"no link with id {link_id!r}")
+        raise _gone(session, "link", link_id)
     return link
 
 
@@ -266,7 +295,7 @@ def update_entity(session: Session, actor: Actor, entity_id: str, properties: di
     require(actor, "edit", "edit entities")
     audit.begin_change(session)
     reg = reg or registry()
-    entity = get_live_entity(session, entity_id)
+    entity = _for_change(session, get_live_entity, entity_id, expected_version)
     _check_version(entity, expected_version, entity.caption)
     kind_spec = reg.entity_kind(entity.kind)
     before = entity_state(entity)
@@ -293,7 +322,8 @@ def update_entity(session: Session, actor: Actor, entity_id: str, properties: di
 def delete_entity(session: Session, actor: Actor, entity_id: str, expected_version: int | None = None) -> None:
     require(actor, "edit", "delete entities")
     audit.begin_change(session)
-    entity = get_live_entity(session, entity_id)  # a merged-away entry goes with its merge (undo it first)
+    # A merged-away entry goes with its merge (undo it first).
+    entity = _for_change(session, get_live_entity, entity_id, expected_version)
     _check_version(entity, expected_version, entity.caption)
     kept = session.scalars(select(Merge.loser_id).where(Merge.winner_id == entity_id, Merge.undone_at.is_(None))).all()
     if kept:  # the merged entries' names, links and citations are held here: they would go with it, unrecorded
@@ -419,7 +449,7 @@ def update_link(session: Session, actor: Actor, link_id: str, properties: dict[s
     require(actor, "edit", "edit links")
     audit.begin_change(session)
     reg = reg or registry()
-    link = get_link(session, link_id)
+    link = _for_change(session, get_link, link_id, expected_version)
     _check_version(link, expected_version, f"{link.kind} link")
     before = link_state(link)
     spec = reg.link_kind(link.kind)
@@ -442,7 +472,7 @@ def update_link(session: Session, actor: Actor, link_id: str, properties: dict[s
 def delete_link(session: Session, actor: Actor, link_id: str, expected_version: int | None = None) -> None:
     require(actor, "edit", "delete links")
     audit.begin_change(session)
-    link = get_link(session, link_id)
+    link = _for_change(session, get_link, link_id, expected_version)
     _check_version(link, expected_version, f"{link.kind} link")
     # The database takes the link's citations with it.
     refuse_exhibited(session, session.scalars(select(Citation.id).where(Citation.link_id == link.id)), "link")
