@@ -182,3 +182,22 @@ def test_a_stale_entity_save_says_whether_the_change_it_met_was_yours_or_someone
     assert save(olga, hers, **{"p.notes": "Olga's note (TEST)"}).status_code == 303
     theirs = save(rita, ritas, **{"p.notes": "Rita's note (TEST)"})
     assert theirs.status_code == 409 and "was changed by someone else since you opened it" in theirs.text
+
+
+def test_the_dossier_pages_export_list_names_each_format_in_words(db_url, session, researcher):
+    """QA round 14: the format list showed the API's codes ('md', 'assets-csv', 'visa-csv')."""
+    import re
+
+    from web_helpers import signed_in_client
+
+    from workbench.dossiers.exports import FORMATS
+
+    sc = build_scenario(session, researcher)
+    dossier_id = complete_dossier(session, researcher, sc)
+    session.commit()
+    page = signed_in_client(db_url, "rosa", "researcher").get(f"/dossiers/{dossier_id}").text
+    options = dict(re.findall(r'<option value="([^"]+)">([^<]+)</option>',
+                              page.split('id="e-format"')[1].split("</select>")[0]))
+    assert list(options) == list(FORMATS)  # every format the export takes, by its code
+    assert options["md"] == "Case summary, Markdown" and options["visa-csv"] == "Visa revocation list (CSV)"
+    assert all(code != words for code, words in options.items())

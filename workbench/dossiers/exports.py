@@ -47,6 +47,16 @@ FORMATS = {
     "assets-csv": ("text/csv; charset=utf-8", "assets.csv"),
     "visa-csv": ("text/csv; charset=utf-8", "visa.csv"),
 }
+# What the dossier page's format list calls each (the codes are the API's and the CLI's).
+FORMAT_LABELS = {
+    "html": "Case summary, web page (HTML)",
+    "pdf": "Case summary, PDF",
+    "md": "Case summary, Markdown",
+    "json": "Case summary, JSON",
+    "ftm": "FollowTheMoney package (JSON lines)",
+    "assets-csv": "Assets to block (CSV)",
+    "visa-csv": "Visa revocation list (CSV)",
+}
 
 
 @dataclass

@@ -190,7 +190,7 @@ def _view(request: Request, session: Session, actor: Actor, dossier, status_code
         "earlier_comments": earlier,
         "earlier_exhibit_comments": {ex.number: [c for c in earlier if c["exhibit_here"]
                                                  and c["exhibit_number"] == ex.number] for ex in dossier.exhibits},
-        "formats": exports.FORMATS,
+        "formats": {code: exports.FORMAT_LABELS[code] for code in exports.FORMATS},
         "can_new_version": can_new_version,
         "refused": refused,
         "target_changes": snapshot.target_changes(session, dossier),
