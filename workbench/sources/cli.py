@@ -97,6 +97,11 @@ def _run_import(label: str, work: Callable, all_warnings: bool = False) -> None:
     except _AllRejected as exc:
         _summary(exc.summary, label, all_warnings)
         fail("every record was rejected, so nothing was imported: the database is as it was", code=BAD_INPUT)
+    if summary.created or summary.updated:
+        from workbench.settings import get_settings
+        from workbench.store import db
+
+        db.refresh_statistics(get_settings().database_url)
     _summary(summary, label, all_warnings)
     _exit_if_partial(summary)
 
