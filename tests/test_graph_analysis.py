@@ -195,3 +195,18 @@ def test_exposure_centrality_is_the_whole_networks_though_only_the_officials_com
     assert rows and any(row["centrality"] > 0 for row in rows)
     for row in rows:
         assert row["centrality"] == round(expected.get(row["entity_id"], 0.0), 6), row["entity_id"]
+
+
+def test_the_server_builds_its_caches_before_the_first_request_needs_them(db_url, session, network):
+    """QA round 14: the first search after a start built the name index (40-60 s on a 67k-entry store) and the
+    first home page the graph: `serve` now warms both while it starts."""
+    from workbench.cli import warm_caches
+    from workbench.matching import search
+
+    search._INDEXES.clear()
+    projection.forget(db_url)
+    warm_caches(db_url)
+    index = search.store_index(session)
+    assert index.seq >= 0 and "b-police" in index.kinds  # built, and current: nothing left to build
+    with projection._cache_lock:
+        assert projection.database_key(session) in projection._cache
