@@ -52,8 +52,12 @@ def match_pairs(
             counts = score_pairs_file(in_path, out, lambda n: progress.advance(task, n), separator=separator)
     except InputError as exc:
         fail(str(exc), 2)
+    empty = ""
+    if counts["empty"]:  # which rows: OUT holds them with an empty score, and a reader looks them up
+        empty = ": 0-based data rows " + ", ".join(map(str, counts["empty_rows"])) + \
+            (", ..." if counts["empty"] > len(counts["empty_rows"]) else "") + ", their score is empty"
     console.print(f"scored {counts['rows'] - counts['empty'] - counts['too_long']} pairs "
-                  f"({counts['empty']} with an empty name) -> {out}")
+                  f"({counts['empty']} with an empty name{empty}) -> {out}", highlight=False, markup=False)
     if counts["too_long"]:
         rows = ", ".join(map(str, counts["too_long_rows"])) + (", ..." if counts["too_long"] > 10 else "")
         console.print(f"not scored: {counts['too_long']} pair(s) with a name longer than {LONGEST:,} characters "

@@ -16,8 +16,8 @@ same order (so the result of ``score_forms(..., explain=False)``, bit for bit), 
   after it, from the exact coverage. Every feature not yet known is taken at its most favourable
   value for the model's signed weights, so the bound never rejects a pair the full score keeps.
 
-Whatever this module cannot do cheaply (words that join across the two names) goes to score_forms'
-unweighed score (``_score_forms``): quick_score weighs the generational suffixes and the numbers
+Whatever this module cannot do cheaply (words that join across the two names, a married name) goes to
+score_forms' unweighed score (``_score_forms``): quick_score weighs the generational suffixes and the numbers
 once (score.adjusted), as score_forms does.
 ``tests/test_matching_speed_invariants.py`` holds both paths to scores recorded before this module.
 """
@@ -40,6 +40,7 @@ from workbench.matching.score import (
     acronym_stage,
     adjusted,
     may_expand,
+    needs_adjusting,
     only_initials,
     other_sex_compound,
     reordered,
@@ -74,7 +75,7 @@ class _Prep:
         tokens = form.tokens
         ids = []
         for t in tokens:
-            key = (t.text, t.alts, t.role)  # token_similarity reads roles (given-name rules)
+            key = (t.text, t.alts, t.role, t.given_name)  # token_similarity reads them (given-name rules)
             tid = _TOKEN_IDS.get(key)
             if tid is None:
                 tid = _TOKEN_IDS[key] = len(_TOKEN_IDS)
@@ -191,9 +192,9 @@ def quick_score(qf: NameForm, cf: NameForm, stats: TokenStats | None = None, flo
     """score_forms(qf, cf, stats).score, or, when ``floor`` is given and the pair provably scores
     below it, any value below ``floor`` (-1.0). ``model``: model_for(stats), when the caller has it."""
     score = _quick_score(qf, cf, stats, floor, model)
-    if score < 0 or (qf.generation == cf.generation and qf.numbers == cf.numbers):
+    if score < 0 or not needs_adjusting(qf, cf):
         return score
-    return adjusted(qf, cf, score)[0]  # suffixes and numbers, as score_forms: only ever lowers it
+    return adjusted(qf, cf, score)[0]  # suffixes, numbers, company / person, as score_forms: only ever lowers it
 
 
 def _quick_score(qf: NameForm, cf: NameForm, stats: TokenStats | None = None, floor: float | None = None,
@@ -201,8 +202,9 @@ def _quick_score(qf: NameForm, cf: NameForm, stats: TokenStats | None = None, fl
     pq = qf.prep or _prep(qf)
     pc = cf.prep or _prep(cf)
     nq, nc = pq.n, pc.n
-    # Words that join across the two names (score._join_split_words) change the parts: the full path.
-    if (not nq or not nc or not (pq.join_texts.isdisjoint(pc.texts) and pq.join_phons.isdisjoint(pc.phon5)
+    # Words that join across the two names (score._join_split_words) change the parts, and a married
+    # name may be compared without the husband's surname (score.married_alignment): the full path.
+    if (not nq or not nc or qf.married or cf.married or not (pq.join_texts.isdisjoint(pc.texts) and pq.join_phons.isdisjoint(pc.phon5)
                                  and pc.join_texts.isdisjoint(pq.texts) and pc.join_phons.isdisjoint(pq.phon5))):
         return _score_forms(qf, cf, stats, explain=False).score  # quick_score weighs suffixes and numbers
     q, c = qf.tokens, cf.tokens

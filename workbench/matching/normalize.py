@@ -5,8 +5,10 @@ order (parts get tagged family/given), particles (de, del, y, al, ...), suffixes
 (``S.A. DE C.V.`` = ``SOCIEDAD ANONIMA DE CAPITAL VARIABLE``; LLC, Inc., Ltd. ...; a name that is only
 a legal form has no parts), numbers (``001`` = ``1``, ``No. 5`` = ``5``, XII = 12 in an organisation's
 name: ``NameForm.numbers``), ``&`` = ``and``,
-diminutives and spelling families (Chuy = Jesús, Mohamed = Muhammad) and a phonetic key tuned to
-Spanish (c/s/z, b/v, ll/y, silent h, qu/k), which Soundex is not.
+diminutives and spelling families (Chuy = Jesús, Mohamed = Muhammad; -ito/-ita forms of them, Nachito =
+Nacho = Ignacio), a person's nickname in quotes or brackets (set aside: ``NameForm.nicknames``), a married
+woman's husband's surname (``PATERNAL DE HUSBAND``, ``VDA. DE``: ``NameForm.married``) and a phonetic key
+tuned to Spanish (c/s/z, b/v, ll/y, silent h, qu/k, gua/hue/w), which Soundex is not.
 """
 
 from __future__ import annotations
@@ -15,15 +17,23 @@ import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
+from rapidfuzz.distance import Levenshtein
+
 from workbench.matching.data.names import (
     DIMINUTIVES,
+    FEMININE_GIVEN_NAMES,
     GENERIC_ORG_WORDS,
+    GIVEN_NAMES,
     JOINABLE_PARTICLES,
     LEGAL_FORMS,
+    MASCULINE_GIVEN_NAMES,
+    MASCULINE_NAMES_IN_A,
     ORG_PARTICLES,
+    ORG_SIGN_WORDS,
     PARTICLES,
     SHORT_FORMS,
     VARIANT_FAMILIES,
+    WIDOW_WORDS,
 )
 from workbench.text import fold
 
@@ -154,12 +164,27 @@ _CHUNKS = re.compile(r"[\s,]+")
 _DOTTED_RUN = re.compile(r"(?:[^\W\d_]\.){2,}[^\W\d_]")  # three dotted letters in a row, the cheap test
 
 
+# A word that starts with gua-, hua-, hue-, hui- (Guadalupe, Huerta) is said with a w, and is written so
+# by ear ('Wadalupe', 'Werta'; 'Uerta' with the h left out). Only in words of six letters or more (five
+# without the h): the short syllables of Chinese names (Huang, Guang, Guan, Hua) are other names than
+# Wang, Wan or Wa.
+_W_SOUND = re.compile(r"^(?:gu|hu)(?=[aeio])")
+_U_SOUND = re.compile(r"^u(?=[aeio])")
+_W_SOUND_FROM = 6
+
+
 @lru_cache(maxsize=500_000)
 def phonetic(token: str) -> str:
-    """A Spanish-aware sound key: 'cazarez' == 'casares', 'oziel' == 'osiel', 'vinai' == 'winai'."""
+    """A Spanish-aware sound key: 'cazarez' == 'casares', 'oziel' == 'osiel', 'vinai' == 'winai',
+    'wadalupe' == 'guadalupe', 'werta' == 'huerta' == 'uerta'."""
     s = token
     if not s:
         return s
+    if s[0] in "ghu" and len(s) >= _W_SOUND_FROM - 1:
+        if s[0] == "u":
+            s = _U_SOUND.sub("w", s, count=1)
+        elif len(s) >= _W_SOUND_FROM and not s.startswith(("gue", "gui")):  # a hard g (Guerrero, Guillermo)
+            s = _W_SOUND.sub("w", s, count=1)
     s = s.replace("ph", "f").replace("sch", "x").replace("sh", "x").replace("ch", "x").replace("ll", "y")
     s = s.replace("qu", "k").replace("gue", "ge").replace("gui", "gi")
     s = _SOFT_G.sub("j", s)
@@ -190,6 +215,9 @@ class Token:
     skeleton: str = ""  # the phonetic key without inner vowels: transliterations differ mostly in vowels
     alts: frozenset[str] = frozenset()  # what a diminutive or spelling variant stands for
     note: str | None = None  # how the token was derived (e.g. "diminutive of chema")
+    # A known given name in a person's name written without the OFAC comma, whose role stays unknown
+    # (_given_names_read): the rules that tell relatives' given names apart apply to it.
+    given_name: bool = False
 
     def __post_init__(self):
         if self.phon and not self.skeleton:
@@ -217,6 +245,15 @@ class NameForm:
     # apart too (score.numbers_adjusted). See number_value.
     numbers: tuple[str, ...] = ()
     numbers_written: tuple[str, ...] = ()
+    # A person's nickname written in quotes or brackets inside the name ('Joaquin "El Chapo" Guzman
+    # Loera'): set aside, as a part it would be a word the other name lacks (a relative's conflict).
+    # Screening also screens it as a name of its own (owners.owner_names).
+    nicknames: tuple[str, ...] = ()
+    # The parts read as a married woman's husband's surname ('toledo' of 'ARELLANO DE TOLEDO, Enedina'),
+    # and the name without them, which the scorer compares where those parts are left over
+    # (score.married_alignment): her maiden name's second surname is often dropped for it.
+    married: tuple[str, ...] = ()
+    unmarried: NameForm | None = field(default=None, repr=False, compare=False)
 
     @property
     def key(self) -> str:
@@ -241,6 +278,10 @@ class NameForm:
         }
         if self.numbers_written:
             shown["numbers"] = list(self.numbers_written)
+        if self.nicknames:
+            shown["nicknames"] = list(self.nicknames)
+        if self.married:
+            shown["married_name"] = list(self.married)
         return shown
 
 
@@ -337,11 +378,44 @@ def _make_tokens(text: str, role: str | None, kind: str | None) -> list[Token]:
     return [Token(text, role, weight, phonetic(text), alts=alts)]
 
 
+# Spanish makes a diminutive of any given name or hypocoristic with -ito / -ita (-cito / -cita after
+# -n, -r, -e; -itos after -os): Nachito = Nacho, Lupita = Lupe, Carmencita = Carmen, Carlitos = Carlos.
+# Read off the ending rather than listed, each ending with the gender it keeps ('Juanito' is Juan,
+# not Juana). The stem's spelling changes back (Paquito = Paco, Dieguito = Diego).
+_DIMINUTIVE_ENDINGS = (("citos", ("os",)), ("cito", ("", "o", "e")), ("cita", ("", "a", "e")),
+                       ("itos", ("os",)), ("ito", ("o", "", "e")), ("ita", ("a", "", "e")))
+
+
+@lru_cache(maxsize=200_000)
+def derived_short_form(text: str) -> tuple[str, ...]:
+    """What a -ito / -ita form of a listed diminutive or given name stands for ('nachito' -> ignacio,
+    'juanito' -> juan), or (). A word that is a given name itself ('Benito', 'Margarita') is not one."""
+    if len(text) < 5 or text in GIVEN_NAMES or text in SHORT_FORMS or not text.endswith(("ito", "ita", "itos")):
+        return ()
+    for ending, vowels in _DIMINUTIVE_ENDINGS:
+        if not text.endswith(ending):
+            continue
+        stem = text[:-len(ending)]
+        if stem.endswith("qu"):
+            stem = stem[:-2] + "c"
+        elif stem.endswith("gu"):
+            stem = stem[:-1]
+        for vowel in vowels:
+            base = stem + vowel
+            if len(base) < 3:
+                continue
+            if base in DIMINUTIVES:
+                return DIMINUTIVES[base]
+            if base in GIVEN_NAMES:
+                return (base,)
+    return ()
+
+
 @lru_cache(maxsize=500_000)
 def _alternatives(text: str, abbreviations: bool = True) -> tuple[tuple[str, ...], frozenset[str] | None]:
     """A word's diminutive expansions and what it may stand for (None: it expands to several words).
     Remembered per word: owners' names repeat their words endlessly."""
-    expansions = (SHORT_FORMS if abbreviations else DIMINUTIVES).get(text, ())
+    expansions = (SHORT_FORMS if abbreviations else DIMINUTIVES).get(text, ()) or derived_short_form(text)
     if len(expansions) == 1 and " " in expansions[0]:
         return expansions, None
     alts = set(expansions)
@@ -354,12 +428,134 @@ def _alternatives(text: str, abbreviations: bool = True) -> tuple[tuple[str, ...
     return expansions, frozenset(alts)
 
 
+# A nickname inside a person's name, in quotes or brackets: "Joaquin 'El Chapo' Guzman Loera",
+# 'JOAQUIN GUZMAN LOERA (EL CHAPO)'. A quote opens after a space or at the start and closes before one
+# (an apostrophe inside a word, O'NEIL or the ayn of SA'D, is no quote; nor the quoted arguments of a
+# spreadsheet formula, '=HYPERLINK("...","...")'); words only (letters, digits, spaces, dots, hyphens),
+# two characters at least, so the alias mark '(A)' of Mexican documents (owners.owner_names) is not one.
+_QUOTED = re.compile(r"""(?:^|(?<=\s))['"‘’“”«](?=[^\W_])(?P<nick>[\w .\-]{2,60}?)(?<=[^\W_])['"‘’“”»](?=[\s,.)]|$)""")
+_BRACKETED = re.compile(r"[(\[](?P<nick>[^\W_][\w .'’\-]{1,59})[)\]]")
+_QUOTE_CHARS = frozenset("'\"‘’“”«»([")
+
+
+_ARTICLES = ("el ", "la ", "los ", "las ", "the ")
+
+
+def _nickname(raw: str, match: re.Match, nick: str) -> bool:
+    """Whether quotes or brackets found in a name hold a nickname. Not an apostrophe pair around words
+    that start with a vowel ("KHANFURAH, 'Ala'", "'Ubayd Juday'": the ayn and hamza of Arabic names
+    transliterated), unless an article starts them ('El Chapo'); not brackets around one word spelled
+    like another of the name ('SANTOS, Ahmad (Ahmed)', 'Fawzi (Faouzi)': OFAC's other spelling of it)."""
+    folded = fold(nick)
+    if not folded:
+        return False
+    if raw[match.start()] in "'‘’" and folded[0] in "aeiou" and not folded.startswith(_ARTICLES):
+        return False
+    if raw[match.start()] in "([" and " " not in folded:
+        others = fold(raw[:match.start()] + " " + raw[match.end():]).split()
+        if any(Levenshtein.normalized_similarity(folded, word) >= 0.6 for word in others):
+            return False
+    return True
+
+
+def _org_like(words: list[str]) -> bool:
+    return bool(strip_legal_tail(words)[1]) or any(w in ORG_SIGN_WORDS for w in words)
+
+
+def set_aside_nicknames(raw: str, kind: str | None) -> tuple[str, tuple[str, ...]]:
+    """The name without the nicknames written in quotes or brackets inside it, and those nicknames.
+    Only a person's name: an organisation's brackets hold its country or its legal form ('AERO
+    CONTINENTE (USA) INC.') and OFAC quotes a company's name before its legal form. A name of unknown
+    kind gives up quotes unless the rest reads as an organisation's, and brackets only when the rest
+    holds a known given name. A name that is only a nickname ('"FOOPIE"') keeps it: it is all there is."""
+    if kind == ORG or _QUOTE_CHARS.isdisjoint(raw):
+        return raw, ()
+    found: list[tuple[int, int, str]] = []
+    for pattern in (_QUOTED, _BRACKETED):
+        for match in pattern.finditer(raw):
+            nick = match.group("nick")
+            if any(a < match.end() and match.start() < b for a, b, _n in found) or not _nickname(raw, match, nick):
+                continue
+            found.append((match.start(), match.end(), nick))
+    for _round in range(2):
+        if not found:
+            return raw, ()
+        found.sort()
+        pieces, last = [], 0
+        for start, end, _nick in found:
+            pieces.append(raw[last:start])
+            last = end
+        pieces.append(raw[last:])
+        rest = " ".join(" ".join(pieces).split()).strip(" ,")
+        rest_words = fold(rest).replace(",", " ").split()
+        if not rest_words or (kind is None and _org_like(rest_words)):
+            return raw, ()
+        if kind == PERSON or any(w in GIVEN_NAMES for w in rest_words):
+            break
+        found = [f for f in found if raw[f[0]] not in "(["]  # maybe an organisation's note: left as written
+    return rest, tuple(" ".join(nick.split()) for _s, _e, nick in found)
+
+
+def _womans_name(first: str | None) -> bool:
+    """Whether a first given name names a woman: listed as a woman's, or ending in -a and not a man's
+    (Enedina, Abigail is not read so: unknown names ending otherwise say nothing)."""
+    if not first:
+        return False
+    first = (SHORT_FORMS.get(first) or (first,))[0].split()[0]  # 'Ma.' is María
+    if first in FEMININE_GIVEN_NAMES:
+        return True
+    return (len(first) >= 3 and first.endswith("a") and first not in MASCULINE_NAMES_IN_A
+            and first not in MASCULINE_GIVEN_NAMES)
+
+
+def married_parts(words: list[str], ordered_family: bool, first_given: str | None) -> tuple[frozenset[int], frozenset[int]]:
+    """Where a person's name writes a married woman's husband's surname: (the words that say so, 'vda'
+    or 'viuda', to leave out; the husband's surname). Mexican usage: her paternal surname, then 'de'
+    (or 'vda. de', a widow) and his surname, her maternal surname often dropped: 'ARELLANO DE TOLEDO,
+    Enedina', 'LOPEZ VDA. DE GARZA, Rosa', 'Maria Elena Soto de Morales'.
+
+    'vda' / 'viuda' after a surname says it of any name; a bare 'de' only of a woman's name, and only
+    before the last word, after one or two surnames (a compound surname such as 'DE LA TORRE LOPEZ' goes on):
+    in the OFAC family part (``ordered_family``), or in a name written without the comma whose first
+    word is a woman's given name and which holds a surname before the 'de'."""
+    markers: set[int] = set()
+    married: set[int] = set()
+    n = len(words)
+    for k in range(1, n):
+        w = words[k]
+        before = [x for x in words[:k] if x not in PARTICLES]
+        if not before or words[k - 1] in PARTICLES:
+            continue
+        if w in WIDOW_WORDS:
+            j = k + 1
+            while j < n and words[j] in PARTICLES:
+                j += 1
+            if j < n and words[j].isalpha():
+                markers.add(k)
+                married.add(j)
+            break
+        if w == "de" and _womans_name(first_given):
+            j = k + 1
+            while j < n and words[j] in JOINABLE_PARTICLES:
+                j += 1
+            if j != n - 1 or not words[j].isalpha():
+                continue
+            if ordered_family:
+                if len(before) <= 2:
+                    married.add(j)
+            elif len(before) >= 2 and any(x not in GIVEN_NAMES for x in before[1:]):
+                married.add(j)
+            break
+    return frozenset(markers), frozenset(married)
+
+
 @lru_cache(maxsize=200_000)
 def normalize(name: str, schema: str | None = None) -> NameForm:
     """Parse one name. Cached: screening sees the same names again and again."""
     kind = schema_kind(schema)
     raw = (name or "").strip()
     raw, labelled = _without_label(raw)
+    raw, nicknames = set_aside_nicknames(raw, kind)
     raw = raw.replace("&", " and ")
     # Words joined by hyphen or apostrophe stay one word: 'AL-ASSAD' -> 'alassad', "O'NEIL" -> 'oneil'.
     joined = without_thousands(INNER_APOSTROPHE.sub("", raw))
@@ -401,9 +597,17 @@ def normalize(name: str, schema: str | None = None) -> NameForm:
         groups = [(" ".join(parts).split(), None)]
     n_words = sum(len(words) for words, _role in groups)
     numbers: list[tuple[str, str]] = []  # (value, as written)
+    married_at: list[int] = []  # positions in tokens of the husband's surname (married_parts)
+    first_given = groups[0][0][0] if groups[0][0] else None  # given names first in both orders
     for words, role in groups:
         particles: list[str] = []  # the joinable particles just before the next part
+        markers, married = (married_parts(words, role == FAMILY, first_given)
+                            if kind != ORG and role != GIVEN and len(words) > 2 else (frozenset(), frozenset()))
         for k, w in enumerate(words):
+            if k in markers:  # 'vda', 'viuda': a widow's, no part of her name
+                dropped.append(w)
+                particles.clear()
+                continue
             if not w.isalpha():  # a digit in it: a number ('001', '3er', 'no5'), or a code ('pk2', '12b')
                 value = number_value(w)
                 if value is not None:
@@ -435,16 +639,43 @@ def normalize(name: str, schema: str | None = None) -> NameForm:
                 joined_alts = first.alts | {"".join(particles[k:]) + first.text for k in range(len(particles))}
                 parts = (replace(first, alts=joined_alts), *parts[1:])
                 particles.clear()
+            if k in married:
+                married_at.extend(range(len(tokens), len(tokens) + len(parts)))
             tokens.extend(parts)
     if not tokens and not legal_only:  # a name made only of particles ("DE LA O"): keep them rather than nothing
         for words, role in groups:
             tokens.extend(Token(w, role, 0.5, phonetic(w)) for w in words)
+    if not ordered and kind != ORG and len(tokens) > 1 and (kind == PERSON or _person_like(tokens, legal)):
+        tokens = _given_names_read(tokens)
     folded = fold(raw)
     # An organisation has no generation: 'JR ALIMENTOS DEL MAR, S. DE R.L.' holds a company's initials.
     generation = None if kind == ORG else _generation(folded, dropped)
-    return NameForm(raw, folded, kind, tokens, legal, ordered, dropped, generation,
+    form = NameForm(raw, folded, kind, tokens, legal, ordered, dropped, generation,
                     numbers=tuple(sorted({value for value, _w in numbers}, key=lambda v: (len(v), v))),
-                    numbers_written=tuple(w for _v, w in numbers))
+                    numbers_written=tuple(w for _v, w in numbers), nicknames=nicknames)
+    if married_at and len(married_at) < len(tokens):
+        form.married = tuple(tokens[i].text for i in married_at)
+        form.unmarried = replace(form, tokens=[t for i, t in enumerate(tokens) if i not in married_at],
+                                 married=(), unmarried=None, prep=None)
+    return form
+
+
+def _person_like(tokens: list[Token], legal: tuple[str, ...]) -> bool:
+    """Whether a name of unknown kind written without the OFAC comma reads as a person's: it holds a
+    known given name and nothing an organisation's name holds."""
+    return (not legal and any(t.text in GIVEN_NAMES for t in tokens)
+            and not any(t.text in ORG_SIGN_WORDS for t in tokens))
+
+
+def _given_names_read(tokens: list[Token]) -> list[Token]:
+    """A person's name written without the OFAC comma ('Mario Ramirez Torres', a roll's 'RAMIREZ TORRES
+    MARIO') still has given names: its known given names (names.GIVEN_NAMES) are read as such, so the
+    rules that tell relatives apart (score.given_name_rule: Mario / María, José / Josué) apply in every
+    order, as they do to 'SURNAMES, Given'. Their role stays unknown (a roll's first word may be a
+    surname that is also a given name): ``Token.given_name`` marks them for those rules only."""
+    if not any(t.role is None and t.text in GIVEN_NAMES for t in tokens):
+        return tokens
+    return [replace(t, given_name=True) if t.role is None and t.text in GIVEN_NAMES else t for t in tokens]
 
 
 # Generational suffixes: a father and a son share every other part of their names.

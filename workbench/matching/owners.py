@@ -34,14 +34,17 @@ def _clean(part: str) -> str:
 
 # Letters every notation above contains (upper-cased ASCII): a cell holding none of them (most owners)
 # is read as written without running the patterns (~10 us a cell where this test takes under 1).
-_CARE_OF_HINTS = ("/", "\\", "CARE", "ATT", "%", "ALIAS", "K", "(")
+_CARE_OF_HINTS = ("/", "\\", "CARE", "ATT", "%", "ALIAS", "K", "(", "'", '"', "[")
 _TAIL_HINTS = ("ET", "TR", "TTE", "JT", "TEN", "/", "LIFE", "DAT", "DTD", "UTD")
 _LEAD_HINTS = ("ESTATE", "THE")
 _HINTS = re.compile("|".join(re.escape(h) for h in _CARE_OF_HINTS + _TAIL_HINTS + _LEAD_HINTS))
 
 
 def owner_names(cell: str) -> list[str]:
-    """The cell as written, then each owner it names without the roll's notations (no repeats)."""
+    """The cell as written, then each owner it names without the roll's notations, then a person's
+    nickname written in quotes or brackets inside a name ('JOAQUIN GUZMAN LOERA (EL CHAPO)', "Joaquin
+    'El Chapo' Guzman"): the name without it and the nickname alone (no repeats). A list may hold the
+    person under the nickname only (OFAC's weak aliases), which the name without it would not find."""
     cell = (cell or "").strip()
     names = [cell] if cell else []
     # The hints are exact for ASCII; other letters may case-fold into the patterns.
@@ -54,7 +57,20 @@ def owner_names(cell: str) -> list[str]:
         cleaned = _clean(part)
         if len(cleaned) > 2 and cleaned not in names:
             names.append(cleaned)
-    return names
+    return _with_nicknames(names)
+
+
+def _with_nicknames(names: list[str]) -> list[str]:
+    from workbench.matching.normalize import set_aside_nicknames
+
+    out = list(names)
+    for name in names:
+        rest, nicknames = set_aside_nicknames(name, None)
+        for found in (rest, *nicknames):
+            found = found.strip(" ,;:-")
+            if len(found) > 2 and found not in out:
+                out.append(found)
+    return out
 
 
 # Legal-form words that say "company" wherever they stand ('CT CORPORATION SYSTEM'); the short ones ('CO', 'SA')

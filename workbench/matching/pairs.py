@@ -16,6 +16,7 @@ ADDED = ("score", "explanation")  # the columns OUT adds after the input's (a fi
 # Scoring time grows with the square of a name's words: a stray cell holding a pasted page (55 KB
 # took 73 s) would stall a batch. Longer than any name the search takes, it is left unscored and counted.
 LONGEST = 2 * NAME_MAX_CHARS
+SHOWN_ROWS = 10  # rows named in the summary (0-based data rows), as `screen` names its
 
 
 def score_pairs_file(in_path: Path, out_path: Path, progress: Callable[[int], None] | None = None,
@@ -24,7 +25,7 @@ def score_pairs_file(in_path: Path, out_path: Path, progress: Callable[[int], No
     # an input 'score' column would make OUT hold two: the format is fixed, so the input must give way
     header, rows = read_table(Path(in_path), ("left", "right"), reserved=ADDED, separator=separator,
                               option="--delimiter", distinct=True)
-    counts = {"rows": 0, "empty": 0, "too_long": 0, "too_long_rows": []}
+    counts = {"rows": 0, "empty": 0, "empty_rows": [], "too_long": 0, "too_long_rows": []}
     with atomic_output(Path(out_path)) as handle:
         writer = csv.writer(handle)
         writer.writerow(header + list(ADDED))
@@ -35,10 +36,12 @@ def score_pairs_file(in_path: Path, out_path: Path, progress: Callable[[int], No
             values = [spreadsheet_cell(row[h]) for h in header]  # a roll's '=HYPERLINK(..)' stays text
             if not left or not right:
                 counts["empty"] += 1
+                if len(counts["empty_rows"]) < SHOWN_ROWS:
+                    counts["empty_rows"].append(row_number)
                 writer.writerow(values + ["", ""])
             elif max(len(left), len(right)) > LONGEST:
                 counts["too_long"] += 1
-                if len(counts["too_long_rows"]) < 10:
+                if len(counts["too_long_rows"]) < SHOWN_ROWS:
                     counts["too_long_rows"].append(row_number)
                 writer.writerow(values + ["", json.dumps({"not_scored": f"a name longer than {LONGEST:,} characters"})])
             else:

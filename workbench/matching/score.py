@@ -102,7 +102,9 @@ class NameScore:
                         for q, c, sim, how in aligned],
             "unmatched_query": only_q,
             "unmatched_candidate": only_c,
-            "features": self.features,
+            # Effects to 3 decimals: a difference of floats ('-0.030000000000000027') is no finding.
+            "features": [{**f, "effect": round(f["effect"], 3)} if isinstance(f.get("effect"), float) else f
+                         for f in self.features],
         }
 
     def summary(self) -> str:
@@ -137,10 +139,12 @@ def _as_written(token: Token) -> str:
 
 def _as_given_names(a: Token, b: Token) -> bool:
     """Whether two words are compared as given names: one of them is known to be one (the given-name
-    part of an OFAC 'SURNAMES, Given' name) and neither is a family name. Unknown roles on both sides
-    (a company's words, two names written without the comma) say nothing: there Elias / Elisa or
-    Israel / Ismael may be a typo, a surname or a company's word, and spelling decides."""
-    return (a.role == GIVEN or b.role == GIVEN) and a.role != FAMILY and b.role != FAMILY
+    part of an OFAC 'SURNAMES, Given' name, or a known given name in a person's name written without the
+    comma: normalize._given_names_read, Token.given_name) and neither is a family name. Unknown roles on both sides (a
+    company's words, unknown words of names written without the comma) say nothing: there Elias / Elisa
+    or Israel / Ismael may be a typo, a surname or a company's word, and spelling decides."""
+    return (a.role == GIVEN or b.role == GIVEN or a.given_name or b.given_name) and a.role != FAMILY \
+        and b.role != FAMILY
 
 
 def gendered_pair(x: str, y: str) -> bool:
@@ -618,11 +622,11 @@ def generation_adjusted(qf: NameForm, cf: NameForm, score: float) -> tuple[float
     if a and b:
         if score <= GENERATION_CAP:
             return score, None
-        return GENERATION_CAP, {"feature": "generational suffix differs", "effect": round(GENERATION_CAP - score, 4),
+        return GENERATION_CAP, {"feature": "generational suffix differs", "effect": round(GENERATION_CAP - score, 3),
                                 "detail": f"{a} / {b}: a parent and a child share the rest of their names"}
     adjusted = min(score, ONE_SIDED_GENERATION_CAP)
     written = generation_written(qf if a else cf)
-    return adjusted, {"feature": "generational suffix on one side only", "effect": round(adjusted - score, 4),
+    return adjusted, {"feature": "generational suffix on one side only", "effect": round(adjusted - score, 3),
                       "detail": f"'{written}' ({a or b}) on one name only: a father and a son share the rest "
                                 f"of their names (at most {ONE_SIDED_GENERATION_CAP})"}
 
@@ -660,12 +664,12 @@ def numbers_adjusted(qf: NameForm, cf: NameForm, score: float) -> tuple[float, d
     if sa and sb and not (sa <= sb or sb <= sa):
         capped = min(score, DIFFERENT_NUMBERS_CAP)
         pair = f"{_written_numbers(qf, sa - sb)} / {_written_numbers(cf, sb - sa)}"
-        return capped, {"feature": DIFFERENT_NUMBERS, "effect": round(capped - score, 4),
+        return capped, {"feature": DIFFERENT_NUMBERS, "effect": round(capped - score, 3),
                         "detail": f"different numbers: {pair} (a branch, series or lot number tells two "
                                   f"organisations apart: at most {DIFFERENT_NUMBERS_CAP})"}
     capped = min(score, ONE_SIDED_NUMBER_CAP)
     only = _written_numbers(qf, sa - sb) if sa - sb else _written_numbers(cf, sb - sa)
-    return capped, {"feature": ONE_SIDED_NUMBER, "effect": round(capped - score, 4),
+    return capped, {"feature": ONE_SIDED_NUMBER, "effect": round(capped - score, 3),
                     "detail": f"number on one name only: {only} (one of a series, or a number left out: "
                               f"at most {ONE_SIDED_NUMBER_CAP})"}
 
@@ -680,14 +684,49 @@ def _same_numbers_note(qf: NameForm, cf: NameForm) -> dict | None:
     return {"feature": SAME_NUMBER, "effect": 0.0, "detail": f"same number written differently: {a} / {b}"}
 
 
+# A company named after a person ('ERNESTO RAMIREZ TORRES SA DE CV' / 'RAMIREZ TORRES, Ernesto') is a
+# lead to the person (his company, or a front), never the same entity: however alike the names, at most
+# this, below the names of one person written alike and in another order (REORDERED_SCORE).
+COMPANY_OF_PERSON_CAP = 0.9
+COMPANY_OF_PERSON = "a company bearing the person's name"
+
+
+def company_and_person(qf: NameForm, cf: NameForm) -> bool:
+    """Whether one name is known to be an organisation's and the other a person's."""
+    return (qf.kind == ORG and cf.kind == PERSON) or (qf.kind == PERSON and cf.kind == ORG)
+
+
+def company_person_adjusted(qf: NameForm, cf: NameForm, score: float) -> tuple[float, dict | None]:
+    """The score of a company's name against a person's, capped (COMPANY_OF_PERSON_CAP); the explanation
+    says so for a pair that is a hit (0.5 and above), where a researcher reads it."""
+    capped = min(score, COMPANY_OF_PERSON_CAP)
+    if score < 0.5:
+        return capped, None
+    company, person = (qf, cf) if qf.kind == ORG else (cf, qf)
+    return capped, {"feature": COMPANY_OF_PERSON, "effect": round(capped - score, 3),
+                    "detail": f"'{company.original}' is a company's name and '{person.original}' a person's: a company "
+                              f"bearing the person's name is a lead to the person, not the same entity (at most "
+                              f"{COMPANY_OF_PERSON_CAP})"}
+
+
+def needs_adjusting(qf: NameForm, cf: NameForm) -> bool:
+    """Whether ``adjusted`` may change the pair's score (most pairs: no, and it is skipped)."""
+    return qf.generation != cf.generation or qf.numbers != cf.numbers or company_and_person(qf, cf)
+
+
 def adjusted(qf: NameForm, cf: NameForm, score: float) -> tuple[float, list[dict]]:
-    """What the scorer applies after the model, in order: generational suffixes, then numbers."""
+    """What the scorer applies after the model, in order: generational suffixes, numbers, then a
+    company's name against a person's."""
     notes = []
     score, feature = generation_adjusted(qf, cf, score)
     if feature is not None:
         notes.append(feature)
     if qf.numbers or cf.numbers:
         score, feature = numbers_adjusted(qf, cf, score)
+        if feature is not None:
+            notes.append(feature)
+    if company_and_person(qf, cf):
+        score, feature = company_person_adjusted(qf, cf, score)
         if feature is not None:
             notes.append(feature)
     return score, notes
@@ -706,7 +745,7 @@ def same_parts(qf: NameForm, cf: NameForm, result: NameScore, state) -> bool:
 def score_forms(qf: NameForm, cf: NameForm, stats: TokenStats | None = None, explain: bool = True) -> NameScore:
     """``_score_forms`` with the names' generational suffixes weighed (see ``generation_adjusted``)."""
     result = _score_forms(qf, cf, stats, explain)
-    if qf.generation == cf.generation and qf.numbers == cf.numbers:  # most pairs: nothing to weigh
+    if not needs_adjusting(qf, cf):  # most pairs: nothing to weigh
         if explain and qf.numbers:
             note = _same_numbers_note(qf, cf)
             if note is not None:
@@ -718,6 +757,10 @@ def score_forms(qf: NameForm, cf: NameForm, stats: TokenStats | None = None, exp
         if result.features and result.features[-1]["feature"] == "identical":
             result.features.pop()
         result.features.extend(notes)
+    if explain and qf.numbers and not any(n["feature"] in _NAMED_IN_DETAIL for n in notes):
+        note = _same_numbers_note(qf, cf)
+        if note is not None:
+            result.features.append(note)
     return result
 
 
@@ -734,7 +777,8 @@ def _score_forms(qf: NameForm, cf: NameForm, stats: TokenStats | None = None, ex
     if same_parts(qf, cf, result, state):
         if reordered(qf, cf, state.pair_how):
             result.score = REORDERED_SCORE
-            result.features.append({"feature": "same parts, in another order", "effect": REORDERED_SCORE - 1.0,
+            result.features.append({"feature": "same parts, in another order",
+                                    "effect": round(REORDERED_SCORE - 1.0, 3),
                                     "detail": "every part is the same after normalisation, but written in "
                                               "another order (relatives' names often are)"})
             return result
@@ -742,15 +786,96 @@ def _score_forms(qf: NameForm, cf: NameForm, stats: TokenStats | None = None, ex
         result.features.append({"feature": "identical", "effect": 0.0,
                                 "detail": "every part is the same after normalisation"})
         return result
-    values = pair_features(qf, cf, state, stats)
+    married = married_alignment(qf, cf, stats, result, state)
+    if married is not None:
+        mq, mc, married_result, state = married
+        married_result.query, married_result.candidate = qf, cf
+        result = married_result
+        values = pair_features(mq, mc, state, stats)
+        state.notes.append(_married_note(qf if mq is not qf else None, cf if mc is not cf else None))
+    else:
+        values = pair_features(qf, cf, state, stats)
     variant = "list" if stats is not None and stats.total >= 50 else "plain"
     if explain:
-        result.score, result.features = current_model(variant).explain(values)
+        result.score, effects = current_model(variant).explain(values)
+        if qf.kind == ORG or cf.kind == ORG:
+            effects = _roles_unknown(effects)
+        result.features = effects
         # Why parts left over did not align, when a rule about given names kept them apart, first.
         result.features[:0] = state.notes
+        result.features[:0] = _nickname_notes(qf, cf)
     else:
         result.score = current_model(variant).probability(values)
     return result
+
+
+_ROLE_FEATURES = ("family names aligned", "given names aligned")
+
+
+def _roles_unknown(effects: list[dict]) -> list[dict]:
+    """The explanation of a pair with an organisation's name: there the model's 'family names aligned'
+    and 'given names aligned' stand for the aligned share of the whole name (an organisation's words
+    have no such roles), and their details say so rather than speak of a company's given names. (The
+    features keep their names: the one-line summaries that name them are fixed by
+    tests/fixtures_matching_scores.json.)"""
+    for entry in effects:
+        if entry["feature"] in _ROLE_FEATURES:
+            share = entry["detail"].rpartition(": ")[2]
+            entry["detail"] = (f"an organisation's name has no family or given names: the share of the "
+                               f"less-covered name that aligned stands for them: {share}")
+    return effects
+
+
+NICKNAME = "nickname set aside"
+
+
+def _nickname_notes(qf: NameForm, cf: NameForm) -> list[dict]:
+    """The explanation's entry for a nickname written in quotes or brackets inside a name, which the
+    comparison left out (normalize.set_aside_nicknames)."""
+    return [{"feature": NICKNAME, "effect": 0.0,
+             "detail": f"'{nick}' in '{form.original}' is written as a nickname (in quotes or brackets): not "
+                       "compared as a part of the name (screening also screens it as a name of its own)"}
+            for form in (qf, cf) for nick in form.nicknames]
+
+
+MARRIED_NAME = "married name"
+
+
+def married_alignment(qf: NameForm, cf: NameForm, stats: TokenStats | None, result: NameScore,
+                      state: Aligned) -> tuple[NameForm, NameForm, NameScore, Aligned] | None:
+    """The alignment of the names without a married woman's husband's surname (NameForm.married: 'DE
+    TOLEDO' of 'ARELLANO DE TOLEDO, Enedina', 'VDA. DE GARZA'), where it is left over while the other
+    name keeps a surname of its own (a part not known to be a given name): she dropped her maternal
+    surname for it, and the two leftovers
+    are no conflict of two families, as they would be between relatives' names. The name then scores
+    as one with a second surname dropped. None where nothing changes (the husband's surname aligned, or
+    the other name has nothing left over: one more surname on one side is weighed as such), or where
+    without it the names would be identical (a married name is not the maiden name written alike)."""
+    if not (qf.married or cf.married):
+        return None
+    left_q, left_c = set(result.unmatched_query), set(result.unmatched_candidate)
+    # What the other name keeps must be able to be the surname she dropped: not only given names.
+    surname_q = any(t.role != GIVEN and not t.given_name for i, t in enumerate(state.q) if i not in state.used_q)
+    surname_c = any(t.role != GIVEN and not t.given_name for j, t in enumerate(state.c) if j not in state.used_c)
+    drop_q = surname_c and bool(qf.married) and not left_q.isdisjoint(qf.married)
+    drop_c = surname_q and bool(cf.married) and not left_c.isdisjoint(cf.married)
+    if not (drop_q or drop_c):
+        return None
+    mq = qf.unmarried if drop_q else qf
+    mc = cf.unmarried if drop_c else cf
+    married_result, married_state = align(mq, mc, stats)
+    if married_state is None or same_parts(mq, mc, married_result, married_state):
+        return None
+    return mq, mc, married_result, married_state
+
+
+def _married_note(q_married: NameForm | None, c_married: NameForm | None) -> dict:
+    written = " / ".join(f"'{' '.join(form.married).upper()}' in '{form.original}'"
+                         for form in (q_married, c_married) if form is not None)
+    return {"feature": MARRIED_NAME, "effect": 0.0,
+            "detail": f"married name: {written} is read as a married woman's husband's surname (her paternal "
+                      "surname, then DE or VDA. DE and his): left out of the comparison, the name scores as one "
+                      "with its second surname dropped"}
 
 
 def score_names(query: str, candidate: str, schema: str | None = None, stats: TokenStats | None = None) -> NameScore:

@@ -118,6 +118,18 @@ def _lines(handle, path: Path, counter: list[int]) -> Iterator[str]:
         yield line
 
 
+_UTF16_BOMS = {b"\xff\xfe": "little-endian", b"\xfe\xff": "big-endian"}
+
+
+def _nul_message(values: list[str]) -> str:
+    """Why a record holding a NUL character is refused: a NUL between most letters is a UTF-16 file
+    saved without its byte-order mark, one alone a stray byte."""
+    text = "".join(values)
+    if text.count("\x00") * 3 >= len(text):
+        return "holds NUL characters (\\x00) between its letters: the file looks like UTF-16; save it as UTF-8 and try again"
+    return "holds a NUL character (\\x00), which is no part of a name: remove it and try again"
+
+
 def _data_row_at(path: Path, line: int, separator: str) -> int:
     """The 0-based data row that holds ``line``, counted as ``read_table`` counts rows (a blank line between
     rows is one), reading the file with its bad bytes replaced: what a message about that line names."""
@@ -157,6 +169,14 @@ def read_table(path: Path, required: tuple[str, ...] = (), reserved: tuple[str, 
         handle = open(path, encoding="utf-8-sig", newline="")
     except OSError as exc:
         raise InputError(f"{path}: cannot open ({exc.strerror})") from None
+    try:
+        start = handle.buffer.peek(2)[:2] if hasattr(handle.buffer, "peek") else b""
+    except OSError:
+        start = b""
+    if start in _UTF16_BOMS:  # spreadsheets' "Unicode text": every byte would read as not UTF-8 at byte 0
+        handle.close()
+        raise InputError(f"{path}: the file is UTF-16 ({_UTF16_BOMS[start]} byte-order mark); save it as UTF-8 "
+                         "and try again")
     counter = [0]
     reader = csv.reader(_lines(handle, path, counter), delimiter=separator, strict=True)
     try:
@@ -172,6 +192,9 @@ def read_table(path: Path, required: tuple[str, ...] = (), reserved: tuple[str, 
     except csv.Error as exc:
         handle.close()
         raise InputError(f"{path} line 1 (the header): {exc}") from None
+    if any("\x00" in h for h in header):
+        handle.close()
+        raise InputError(f"{path} line 1 (the header): {_nul_message(header)}")
     header = [h.strip() for h in header]
     missing = [c for c in required if c not in header]
     repeated = [c for c in required if header.count(c) > 1]
@@ -217,19 +240,26 @@ def read_table(path: Path, required: tuple[str, ...] = (), reserved: tuple[str, 
                 except csv.Error as exc:
                     ended = f" (read up to line {counter[0]})" if counter[0] > start else ""
                     raise InputError(f"{where(path, start, row_number + len(blank) + 1)}: {exc}{ended}") from None
-                if not values or all(not v.strip() for v in values):
+                if not values or (len(values) == 1 and not values[0].strip()):
                     blank.append(start)
                     continue
                 # A blank line between rows is a row with an empty name (skipped and counted), so that
-                # row numbers stay those of the file; blank lines at the end of a file are no rows.
+                # row numbers stay those of the file; blank lines at the end of a file are no rows. A row
+                # of empty cells (',' or ',,') is a row wherever it stands: someone wrote its separators,
+                # and the output accounts for it (OUT keeps one row per row of IN).
                 for line in blank:
                     row_number += 1
                     yield row_number, line, dict.fromkeys(header, "")
                 blank = []
                 row_number += 1
+                if all(not v.strip() for v in values):  # ',' or ',,': a row of empty cells, however many
+                    yield row_number, start, dict.fromkeys(header, "")
+                    continue
                 if len(values) != len(header):
                     raise InputError(f"{where(path, start, row_number)}: has {len(values)} fields "
                                      f"but the header has {len(header)}")
+                if any("\x00" in v for v in values):  # stripped, 'A\x00B' would be scored as a name nobody wrote
+                    raise InputError(f"{where(path, start, row_number)}: {_nul_message(values)}")
                 yield row_number, start, dict(zip(header, values))
         finally:
             handle.close()

@@ -21,6 +21,7 @@ from workbench.matching.data.names import (
     PARTICLES,
     SHORT_FORMS,
     VARIANT_FAMILIES,
+    WIDOW_WORDS,
 )
 from workbench.matching.normalize import (
     INNER_APOSTROPHE,
@@ -30,6 +31,7 @@ from workbench.matching.normalize import (
     ROMAN_NUMERALS,
     SUFFIXES,
     TITLES,
+    derived_short_form,
     dotted_inner,
     number_value,
     phonetic,
@@ -71,6 +73,7 @@ _FORM_WORDS = frozenset(w for forms in LEGAL_FORMS.values() for f in forms for w
 # Words this view and normalize may treat differently (normalize keeps a title in an organisation's name
 # and a legal-form word before the end): a name holding one is not plain (NameView.plain).
 _UNSURE = (TITLES | _FORM_WORDS) - _DROPPED
+_QUOTES = frozenset("'\"‘’“”«»([")
 _WORDISH = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
@@ -98,7 +101,7 @@ def word(text: str) -> Word:
     found = _WORDS.get(text)
     if found is not None:
         return found
-    expansions = SHORT_FORMS.get(text, ())
+    expansions = SHORT_FORMS.get(text, ()) or derived_short_form(text)  # as normalize._alternatives
     alts: set[str] = set()
     for e in expansions:
         alts.update(e.split())
@@ -226,6 +229,10 @@ def name_view(name: str) -> NameView:
             continue
         elif w in ROMAN_NUMERALS:  # a number in an organisation's name (normalize), a suffix in a person's
             plain = False
+        if w in WIDOW_WORDS:  # normalize leaves it out of a person's name ('LOPEZ VDA. DE GARZA'), not a company's
+            plain = False
+            particles.clear()
+            continue
         if w in _DROPPED or w in _TITLES or w in _FORM_WORDS:
             if w in _UNSURE:
                 plain = False
@@ -250,6 +257,8 @@ def name_view(name: str) -> NameView:
         kept.append(found)
     if not kept:
         kept = [word(w) for w in ([w for w in words if w not in _DROPPED] or words)]
+        plain = False
+    if not _QUOTES.isdisjoint(text):  # a nickname in quotes or brackets, which normalize may set aside
         plain = False
     commas: int | None = 1
     if text.rstrip().endswith(")") and "(" in text:

@@ -77,6 +77,8 @@ DIMINUTIVES: dict[str, tuple[str, ...]] = {
     "jeff": ("jeffrey",), "greg": ("gregory",), "ron": ("ronald",), "ken": ("kenneth",),
     "sue": ("susan",), "jenny": ("jennifer",), "kathy": ("katherine",), "cathy": ("catherine",),
     "debbie": ("deborah",), "cindy": ("cynthia",), "sandy": ("sandra",), "vicky": ("victoria",),
+    "tavo": ("gustavo",), "chago": ("santiago",), "chequel": ("ezequiel",), "checo": ("sergio",),
+    "chalo": ("gonzalo",),
     "ben": ("benjamin",), "charlie": ("charles",), "chuck": ("charles",), "johnny": ("john",),
     "jack": ("john",), "fred": ("frederick",), "pete": ("peter",), "phil": ("philip",),
 }
@@ -167,6 +169,10 @@ VARIANT_FAMILIES: tuple[tuple[str, ...], ...] = (
     ("mateo", "matthew", "mathieu"),
     ("tomas", "thomas"),
     ("felipe", "philip", "phillip"),
+    # Common words of organisation names in Spanish and English ('CARTEL DE JALISCO NUEVA GENERACION' =
+    # 'JALISCO NEW GENERATION CARTEL', 'CARTEL DEL GOLFO' = 'GULF CARTEL'): vocabulary, not names.
+    ("nueva", "nuevo", "new"), ("generacion", "generation"), ("golfo", "gulf"),
+    ("cartel", "organizacion", "organization", "organisation"),
 )
 
 # Words between name parts that carry no identity (Spanish, Portuguese, Italian, Dutch/German, Arabic).
@@ -185,6 +191,10 @@ JOINABLE_PARTICLES: frozenset[str] = frozenset({
     "bin", "ibn", "al", "el",
 })
 
+# Words that say the surname after them is a married woman's husband's ('LOPEZ VDA. DE GARZA', 'Rosa Lopez
+# viuda de Garza'): no part of her name, and what follows is read as a married name (normalize).
+WIDOW_WORDS: frozenset[str] = frozenset({"vda", "viuda"})
+
 # Particles that are part of an organisation's name ("EL PACHON") still carry no identity, but "el"/"al"
 # inside Arabic person names are often written joined ("AL-ASSAD" / "ALASSAD"): both are dropped.
 
@@ -201,9 +211,9 @@ LEGAL_FORMS: dict[str, tuple[str, ...]] = {
     "sc_rl": ("s c de r l", "sc de rl", "sociedad cooperativa de responsabilidad limitada"),
     "sa": ("s a", "sa", "sociedad anonima", "societe anonyme"),
     "sas": ("s a s", "sas", "sociedad por acciones simplificada"),
-    "srl": ("s r l", "srl", "s de r l", "sociedad de responsabilidad limitada"),
-    "ac": ("a c", "asociacion civil"),
-    "sc": ("s c", "sociedad civil"),
+    "srl": ("s r l", "srl", "s de r l", "s de rl", "sociedad de responsabilidad limitada"),
+    "ac": ("a c", "ac", "asociacion civil"),
+    "sc": ("s c", "sc", "sociedad civil"),
     "eu": ("e u", "empresa unipersonal"),
     "llc": ("l l c", "llc", "limited liability company"),
     "lp": ("l p", "limited partnership"),
