@@ -201,3 +201,23 @@ def test_the_dossier_pages_export_list_names_each_format_in_words(db_url, sessio
     assert list(options) == list(FORMATS)  # every format the export takes, by its code
     assert options["md"] == "Case summary, Markdown" and options["visa-csv"] == "Visa revocation list (CSV)"
     assert all(code != words for code, words in options.items())
+
+
+def test_an_identifier_says_alike_on_the_entity_page_and_in_the_checklist_what_it_passed(db_url, session,
+                                                                                        researcher):
+    """QA round 14: a CURP with a right check digit read 'format ok' on the entity page and 'valid' in the
+    dossier, which left it unclear whether the check digit was checked at all."""
+    from web_helpers import signed_in_client
+
+    from workbench.dossiers import completeness, snapshot
+    from workbench.store.models import Entity
+
+    sc = build_scenario(session, researcher)
+    dossier_id = complete_dossier(session, researcher, sc)
+    session.commit()
+    [curp] = [v for v in session.get(Entity, sc.target).properties["identifier"] if v.startswith("CURP:")]
+    page = signed_in_client(db_url, "rosa", "researcher").get(f"/entities/{sc.target}").text
+    assert "format and check digit ok" in page and "format ok<" not in page
+    check = next(c for c in completeness.check(snapshot.live_view(session, service.get_dossier(session, dossier_id)))
+                 .checks if c.key == "identifiers")
+    assert f"CURP {curp.split(':', 1)[1]}: format and check digit ok" in check.notes

@@ -188,7 +188,7 @@ def _identifiers(view: dict) -> Check:
             else:
                 problems.append(f"{warning}: correct it, or explain it in the identifier notes.")
         if not ident["warnings"]:
-            notes.append(f"{ident['scheme']} {ident['number']}: valid")
+            notes.append(f"{ident['scheme']} {ident['number']}: {registry().identifier_passed(ident['value'])}")
     return Check("identifiers", "Identifiers recorded, with valid check digits or an explanation", not problems,
                  problems, notes)
 

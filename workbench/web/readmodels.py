@@ -227,6 +227,7 @@ class FactRow:
     citations: list[Citation] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     display: str = ""  # what the page shows: the value, or its vocabulary label / country name
+    passed: str = ""  # an identifier without warnings: what it passed (Registry.identifier_passed)
 
     def __post_init__(self) -> None:
         self.display = self.display or self.value
@@ -313,6 +314,7 @@ def entity_page(session: Session, entity_id: str, history_limit: int | None = 10
                           display=value_label(prop, value))
             if prop.type.validator == "identifier":
                 row.warnings = reg.identifier_warnings(value)
+                row.passed = "" if row.warnings else reg.identifier_passed(value)
                 identifiers.append(row)
             else:
                 row.warnings = dated.get(name, []) if index == 0 else []  # said once, on the property's first row
