@@ -9,6 +9,8 @@ only finds the entries holding their values); ``_weigh`` scores them with the pr
 ``MAX_QUERIES`` queries and an extension request at most ``MAX_EXTEND_IDS`` ids; an unknown type is
 refused rather than read as every type. A query that cannot be read gets an empty result of its own
 (OpenRefine would lose its whole batch otherwise); a batch with no query that can be read is refused (422).
+Text no database can store (a lone surrogate: JSON can spell '\\ud800') is refused like any other text
+that cannot be read, naming its field, before it reaches the database (whose driver cannot send it).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from workbench.sources.countries import country_code
 from workbench.store.entities import get_entity, surviving
 from workbench.store.models import Entity
 from workbench.store.permissions import Actor, require
-from workbench.text import fold
+from workbench.text import fold, unstorable
 from workbench.types import NAME_MAX_CHARS, compact_identifier, split_identifier
 
 log = logging.getLogger(__name__)
@@ -281,6 +283,8 @@ def _query_text(query: dict) -> str:
         return ""
     if not isinstance(raw, str):
         raise ValidationError({"query": [f"expected text, not {type(raw).__name__} {raw!r}"[:200]]})
+    if problem := unstorable(raw):
+        raise ValidationError({"query": [problem]})
     text = raw.strip()
     if len(text) > 2 * NAME_MAX_CHARS:
         message = f"a name searched for is at most {2 * NAME_MAX_CHARS} characters, not {len(text):,}"
@@ -300,6 +304,8 @@ def _query_properties(query: dict, kinds: list[str]) -> list[dict]:
             raise ValidationError({"properties": [message]})
         if any(len(value) > NAME_MAX_CHARS for value in values):
             raise ValidationError({"properties": [f"a value of {pid[:80]!r} is over {NAME_MAX_CHARS:,} characters"]})
+        if problem := next(filter(None, map(unstorable, values)), None):
+            raise ValidationError({"properties": [f"a value of {pid[:80]!r} {problem}"]})
     if properties:  # a property id from nowhere would be ignored, and its column would seem to agree
         known = {name for kind in kinds for name in registry().entity_kind(kind).properties}
         unknown = sorted({str(p.get("pid") or p.get("p") or "") for p in properties} - known)
@@ -514,6 +520,10 @@ def reconcile(session: Session, actor: Actor, queries: dict[str, Any]) -> dict:
         message = (f"the queries without a name look up {lookups:,} values, at most {MAX_BATCH_LOOKUPS} a batch: "
                    "send them in smaller batches")
         raise ValidationError({"queries": [message]})
+    # The answer repeats each query's key: one no answer can encode cannot be answered, even with no candidates.
+    unsendable = {f"queries.{key}": [f"this query's key {problem}"] for key in queries if (problem := unstorable(key))}
+    if unsendable:
+        raise ValidationError(unsendable)
     out: dict[str, dict] = {}
     refused: dict[str, list[str]] = {}  # 'queries.KEY.FIELD' -> messages, for a batch refused whole
     unread: set[str] = set()
@@ -568,6 +578,8 @@ def preview(session: Session, actor: Actor, entity_id: str) -> dict:
     designation status and programmes; other names; then the facts that tell namesakes apart, as
     many as the frame holds (PREVIEW_LINES rows in all)."""
     require(actor, "read", "preview entities")
+    if problem := unstorable(entity_id):
+        raise ValidationError({"id": [problem]})
     asked = get_entity(session, entity_id)
     entity = surviving(session, asked) or asked
     spec = registry().entity_kind(entity.kind)
@@ -603,6 +615,8 @@ def suggest_entities(session: Session, actor: Actor, prefix: str, type_id: str |
     if len(prefix) > 2 * NAME_MAX_CHARS:  # as a query's name is refused, naming this protocol's field
         message = f"a name to complete is at most {2 * NAME_MAX_CHARS} characters, not {len(prefix):,}"
         raise ValidationError({"prefix": [message]})
+    if problem := unstorable(prefix):
+        raise ValidationError({"prefix": [problem]})
     if not prefix.strip() or start > MAX_SUGGEST_CURSOR:
         return {"result": []}
     rows = {c.entity.id: (c.entity.caption, c.entity.kind) for c in _by_id(session, prefix.strip(), kinds)}
@@ -671,6 +685,8 @@ def extend(session: Session, actor: Actor, request: dict) -> dict:
         message = f"unknown property {', '.join(map(repr, unknown))} (/reconcile/extend/propose lists them)"
         raise ValidationError({"extend.properties": [message]})
     ids = [str(i) for i in request["ids"]]
+    if problem := next(filter(None, map(unstorable, ids)), None):
+        raise ValidationError({"extend.ids": [f"an id {problem}"]})
     entities = _load(session, ids)
     rows = {}
     for entity_id in ids:

@@ -8,6 +8,7 @@ into the status codes a user or script expects (403, 404, 409, 422) in one place
 from __future__ import annotations
 
 import importlib
+import logging
 import pkgutil
 import re
 from pathlib import Path
@@ -27,9 +28,10 @@ from starlette.middleware.sessions import SessionMiddleware
 from workbench.schema import ValidationError
 from workbench.settings import get_settings
 from workbench.sources.files import StorageError
+from workbench.store.db import _unstorable_in as unstorable_in
 from workbench.store.entities import MAX_ROW_ID, Conflict, NotFound
 from workbench.store.permissions import Actor, PermissionDenied
-from workbench.text import encodable
+from workbench.text import SURROGATE_MESSAGE, encodable
 from workbench.web import routes as routes_pkg
 from workbench.web.deps import (
     FormRefused,
@@ -45,6 +47,7 @@ from workbench.web.forms import field_errors
 from workbench.web.throttle import LoginThrottle
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+log = logging.getLogger(__name__)
 
 
 class CommitBeforeResponse:
@@ -89,6 +92,32 @@ def _error(request: Request, status: int, title: str, message: str, errors: dict
         "back": referring_page(request)}, status_code=status)
 
 
+async def _json_body(request: Request) -> object:
+    """The request's JSON body as the route read it (Starlette keeps it), or None."""
+    if not request.headers.get("content-type", "").split(";")[0].strip().lower().endswith("json"):
+        return None
+    try:
+        return await request.json()
+    except Exception:  # noqa: BLE001 - not JSON, or a body no longer there to read: nothing to name
+        return None
+
+
+async def _body_field_of(request: Request, missing: NotFound) -> str | None:
+    """The JSON body's field holding the id a NotFound names (``{"target_id": "nope"}``), when no id in the
+    address is the one missing: a refused field of the request, named as it was sent (422), where an unknown
+    address stays a 404. The services quote the id they did not find (``no entity with id 'nope'``)."""
+    if not wants_json(request) or request.method not in ("POST", "PUT", "PATCH"):
+        return None
+    message = str(missing)
+    if any(repr(value) in message for value in request.path_params.values() if isinstance(value, str)):
+        return None
+    body = await _json_body(request)
+    if not isinstance(body, dict):
+        return None
+    return next((key for key, value in body.items() if isinstance(value, str) and value and repr(value) in message),
+                None)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
@@ -123,7 +152,26 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound) -> Response:
+        field = await _body_field_of(request, exc)
+        if field is not None:
+            refused = ValidationError({field: [str(exc)]})
+            return _error(request, 422, "Invalid input", str(refused), refused.errors, lead=refused.lead)
         return _error(request, 404, "Not found", str(exc))
+
+    @app.exception_handler(UnicodeEncodeError)
+    async def unencodable(request: Request, exc: UnicodeEncodeError) -> Response:
+        # A lone surrogate (JSON can spell '\ud800') that no check caught before it reached the database
+        # driver or an answer: the input models and services refuse it naming the field; this is the net
+        # under them, so that such text is a 422, never a server error. Anything else stays a 500.
+        if not isinstance(exc.object, str) or "surrogate" not in exc.reason:
+            raise exc
+        log.warning("text with a lone surrogate reached %s %s unchecked", request.method,
+                    encodable(request.url.path), exc_info=exc)
+        sent = {**request.path_params, **request.query_params}
+        found = unstorable_in(sent, "request") or unstorable_in(await _json_body(request), "body")
+        field, message = found if found else ("request", SURROGATE_MESSAGE)
+        refused = ValidationError({field: [message]})
+        return _error(request, 422, "Invalid input", str(refused), refused.errors, lead=refused.lead)
 
     @app.exception_handler(Conflict)
     async def conflict(request: Request, exc: Conflict) -> Response:
@@ -155,6 +203,10 @@ def _install_error_handlers(app: FastAPI) -> None:
                 errors.setdefault("body", []).append(f"not valid JSON at character {where}: {why}".rstrip(": "))
                 continue
             key = ".".join(str(part) for part in item.get("loc", ())[1:]) or "request"
+            if item.get("type") == "extra_forbidden":  # a typo would otherwise leave a default in force unseen
+                errors.setdefault(key, []).append("not a field of this request: check its spelling "
+                                                  "(/docs lists the fields)")
+                continue
             errors.setdefault(key, []).append(item.get("msg", "invalid"))
         return _error(request, 422, "Invalid input", "the request does not have the expected fields", errors)
 
@@ -200,8 +252,46 @@ def _include_routers(app: FastAPI) -> None:
             app.include_router(router)
 
 
+# The body of every refusal (app's handlers, _error): what the OpenAPI document gives each 422.
+REFUSAL_SCHEMA = {
+    "title": "Refusal", "type": "object", "required": ["detail"],
+    "properties": {
+        "detail": {"type": "string", "description": "what is wrong, in one line"},
+        "errors": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                   "description": "each refused field, named as the request sent it, with its messages"},
+    },
+}
+
+
+def _describe_api(app: FastAPI) -> None:
+    """The OpenAPI document as the API answers: scripts authenticate with a Bearer token (Swagger's
+    Authorize button; a signed-in browser's cookie works too), and a 422 has the body ``_error`` gives it,
+    not FastAPI's default (a list of pydantic errors)."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = build()
+            components = schema.setdefault("components", {})
+            components.setdefault("securitySchemes", {})["bearer"] = {
+                "type": "http", "scheme": "bearer", "description": "an API token (API tokens, in the page header)"}
+            schema["security"] = [{"bearer": []}]
+            components.setdefault("schemas", {})["Refusal"] = REFUSAL_SCHEMA
+            for operation in (op for item in schema.get("paths", {}).values() for op in item.values()
+                              if isinstance(op, dict)):
+                refused = operation.get("responses", {}).get("422")
+                if refused is not None:
+                    refused["content"] = {"application/json": {"schema": {"$ref": "#/components/schemas/Refusal"}}}
+            for unused in ("HTTPValidationError", "ValidationError"):
+                components["schemas"].pop(unused, None)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def _install_docs(app: FastAPI) -> None:
     """OpenAPI and Swagger UI behind sign-in, with Swagger's files served locally (no CDN)."""
+    _describe_api(app)
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi(actor: Actor = Depends(current_actor)) -> JSONResponse:

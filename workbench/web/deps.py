@@ -39,6 +39,9 @@ SESSION_EPOCH = "epoch"  # the user's session generation at sign-in (users.actor
 # max-age only ends a session left idle; this ends any session WORKBENCH_SESSION_MAX_AGE after sign-in.
 SESSION_SINCE = "since"
 SESSION_CSRF = "csrf"
+# A token was sent but names no live token: told apart from none sent. Every user makes their own tokens.
+INVALID_TOKEN = ("the API token is not valid (revoked, its user disabled, or mistyped): make a new one under "
+                 "API tokens (/account/tokens)")
 
 
 # Every integer id in an address (merges, review items, exhibits, citations). Integer ids are 32-bit on
@@ -162,6 +165,9 @@ def optional_actor(request: Request, session: Session = Depends(get_session)) ->
 
 def current_actor(request: Request, actor: Actor | None = Depends(optional_actor)) -> Actor:
     if actor is None:
+        if _bearer_token(request) is not None:
+            # A script that sent a token must not be told to send one: it would look for a typo in its header.
+            raise HTTPException(status_code=401, detail=INVALID_TOKEN, headers={"WWW-Authenticate": "Bearer"})
         if wants_json(request):
             raise HTTPException(status_code=401, detail="sign in or send an API token (Authorization: Bearer ...)",
                                 headers={"WWW-Authenticate": "Bearer"})

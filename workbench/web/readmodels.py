@@ -95,17 +95,23 @@ def kind_breakdown(session: Session, kind: str) -> str | None:
 
 
 def list_sources(session: Session, query: str | None = None, limit: int = 200,
-                 keep: str | None = None) -> list[Source]:
-    """The newest sources (or those matching ``query``); ``keep``: a source id a refused form had chosen,
-    listed first even if it is older than the rest, so the form comes back with it."""
+                 keep: str | None = None, *, offset: int = 0,
+                 counted: bool = False) -> list[Source] | tuple[list[Source], int]:
+    """The newest sources (or those matching ``query``), ``limit`` of them from ``offset`` (sources made in
+    the same instant in id order, so that pages neither repeat nor skip one); ``keep``: a source id a refused
+    form had chosen, listed first even if it is older than the rest, so the form comes back with it.
+    ``counted``: (the page, how many sources match in all), as the API's paged lists send ``X-Total-Count``."""
     stmt = select(Source)
     if query:
         like = f"%{query.strip()}%"
         stmt = stmt.where(or_(Source.title.ilike(like), Source.url.ilike(like), Source.publisher.ilike(like)))
-    found = list(session.execute(stmt.order_by(Source.created_at.desc()).limit(limit)).scalars())
+    page = stmt.order_by(Source.created_at.desc(), Source.id.desc()).offset(offset).limit(limit)
+    found = list(session.execute(page).scalars())
     if keep and all(source.id != keep for source in found):
         kept = session.get(Source, keep)
         found = [kept, *found] if kept is not None else found
+    if counted:
+        return found, session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     return found
 
 

@@ -9,12 +9,14 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy.orm import Session
 
 from workbench.schema import ValidationError, registry
 from workbench.store import entities as store
 from workbench.store.models import as_utc
 from workbench.store.permissions import Actor
+from workbench.text import unstorable
 from workbench.web import engines, readmodels
 from workbench.web.deps import RowId, current_actor, get_session, page_headers
 from workbench.web.engines import EngineMissing
@@ -22,13 +24,31 @@ from workbench.web.uploads import UploadRejected, add_uploaded_source
 
 router = APIRouter(prefix="/api", tags=["api"])
 CitationId = RowId  # the one type of every integer id in an address (deps.RowId)
-CITATION_PAGE, MAX_CITATION_PAGE = 1000, 10_000  # /api/citations?source_id=: default and largest page
+CITATION_PAGE, MAX_CITATION_PAGE = 1000, 10_000  # /api/citations: default and largest page
+SOURCE_PAGE, MAX_SOURCE_PAGE = 100, 1000  # /api/sources: default and largest page
 MAX_OFFSET = 2**31 - 1  # beyond what SQLite and PostgreSQL take as an OFFSET (a 500 before)
 
 Values = dict[str, list[str] | str]
 
 
-class EntityIn(BaseModel):
+class ApiIn(BaseModel):
+    """Every JSON body the API takes. A field the request does not have is refused (422 naming it), not
+    dropped: a typo ('releaseable') would otherwise leave the default in force unseen. Text no database
+    can store (a NUL, a lone surrogate: JSON can spell '\\ud800') is refused naming its field, before an
+    id holding it is looked up (the database driver cannot even send it: a 500 before). Property values
+    are checked by the schema, which names the property."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        if isinstance(value, str) and (problem := unstorable(value)):
+            raise PydanticCustomError("unstorable_text", problem)
+        return value
+
+
+class EntityIn(ApiIn):
     kind: str = Field(description="a concrete entity kind from /api/schema")
     properties: Values = Field(default_factory=dict, description="{property: value or [values]}")
     id: str | None = Field(default=None, description="optional stable id")
@@ -43,7 +63,7 @@ def _version_field() -> Any:
     return Field(..., ge=1, strict=True, description=VERSION_HELP)
 
 
-class EntityUpdate(BaseModel):
+class EntityUpdate(ApiIn):
     properties: Values
     version: int = _version_field()
 
@@ -77,14 +97,14 @@ class CitationOut(BaseModel):
     created_by: str | None = None
 
 
-class LinkIn(BaseModel):
+class LinkIn(ApiIn):
     kind: str
     source_id: str
     target_id: str
     properties: Values = Field(default_factory=dict)
 
 
-class LinkUpdate(BaseModel):
+class LinkUpdate(ApiIn):
     properties: Values
     version: int = _version_field()
 
@@ -106,9 +126,13 @@ class EntityDetail(EntityOut):
     links: list[LinkOut]
     citations: list[CitationOut]
     sanction_status: Literal["designated", "delisted", "none"]
+    merged_into: str | None = Field(None, description=(
+        "the id of the entry this one was merged into (after any later merge of that one), or null. A merged "
+        "entry is kept as it was at the merge, so that the merge can be undone: read, edit, cite and link the "
+        "entry named here instead, as the entity page says"))
 
 
-class SourceIn(BaseModel):
+class SourceIn(ApiIn):
     url: str
     title: str
     publisher: str | None = None
@@ -121,10 +145,8 @@ class SourceIn(BaseModel):
     notes: str | None = None
 
 
-class SourceUpdate(BaseModel):
+class SourceUpdate(ApiIn):
     """The fields sent replace the stored ones; those left out are kept. The stored file never changes."""
-
-    model_config = ConfigDict(extra="forbid")
 
     version: int = _version_field()
     url: str | None = None
@@ -173,7 +195,7 @@ class SourceUploadOut(SourceOut):
                                           "cite one of them rather than the same document under two sources")
 
 
-class CitationIn(BaseModel):
+class CitationIn(ApiIn):
     source_id: str
     entity_id: str | None = None
     link_id: str | None = None
@@ -201,7 +223,7 @@ class Suggestion(BaseModel):
     score: float
 
 
-class DuplicateQuery(BaseModel):
+class DuplicateQuery(ApiIn):
     kind: str
     properties: Values
     exclude_id: str | None = None
@@ -293,7 +315,7 @@ class JudgedPairOut(BaseModel):
     earlier: list[JudgementOut]
 
 
-class JudgementIn(BaseModel):
+class JudgementIn(ApiIn):
     other_id: str
     verdict: str  # same (merges the other entry into this one) / different / unsure
 
@@ -322,6 +344,7 @@ def judge(entity_id: str, body: JudgementIn, actor: Actor = Depends(current_acto
 @router.get("/entities/{entity_id}", response_model=EntityDetail)
 def entity(entity_id: str, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
     page = readmodels.entity_page(session, entity_id, history_limit=0)
+    kept = store.surviving(session, page.entity) if page.entity.merged_into else None
     links = [row.link for _, rows in page.link_groups for row in rows]
     citations = page.whole_citations + [c for f in page.facts + page.identifiers + page.former for c in f.citations] + \
         [c for _, rows in page.link_groups for row in rows for c in row.citations]
@@ -330,7 +353,7 @@ def entity(entity_id: str, actor: Actor = Depends(current_actor), session: Sessi
                         names=[{"name": n.name, "kind": n.name_kind, "property": n.prop} for n in page.names],
                         links=[_link_out(l) for l in links],
                         citations=[_citation_out(c) for c in sorted(unique.values(), key=lambda c: c.id)],
-                        sanction_status=page.status)
+                        sanction_status=page.status, merged_into=kept.id if kept is not None else None)
 
 
 @router.put("/entities/{entity_id}", response_model=EntityOut)
@@ -377,9 +400,15 @@ def link_delete(link_id: str, version: int = Query(..., ge=1, description=VERSIO
 # ---- sources and citations -------------------------------------------------------------------
 
 @router.get("/sources", response_model=list[SourceOut])
-def sources(q: str | None = None, limit: int = Query(100, ge=1, le=1000), actor: Actor = Depends(current_actor),
-            session: Session = Depends(get_session)):
-    return [_source_out(s) for s in readmodels.list_sources(session, q, limit=limit)]
+def sources(q: str | None = None, offset: int = Query(0, ge=0, le=MAX_OFFSET, description="skip this many"),
+            limit: int = Query(SOURCE_PAGE, ge=1, le=MAX_SOURCE_PAGE, description="at most this many"),
+            *, request: Request, response: Response,
+            actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
+    """The newest sources first (or those whose title, URL or publisher holds ``q``), a page at a time:
+    ``X-Total-Count`` says how many there are, and a ``Link: <...>; rel="next"`` header where the next page is."""
+    rows, total = readmodels.list_sources(session, q, limit=limit, offset=offset, counted=True)
+    page_headers(request, response, offset, len(rows), total, limit)
+    return [_source_out(s) for s in rows]
 
 
 @router.post("/sources", response_model=SourceOut, status_code=201, summary="Add a source by URL")
@@ -423,27 +452,27 @@ def source_update(source_id: str, body: SourceUpdate, actor: Actor = Depends(cur
 @router.get("/citations", response_model=list[CitationOut],
             summary="The citations of one entity (not of its links), one link or one source")
 def citations(entity_id: str | None = None, link_id: str | None = None, source_id: str | None = None,
-              offset: int = Query(0, ge=0, le=MAX_OFFSET, description="With source_id: skip this many (oldest first)."),
+              offset: int = Query(0, ge=0, le=MAX_OFFSET, description="Skip this many (oldest first)."),
               limit: int = Query(CITATION_PAGE, ge=1, le=MAX_CITATION_PAGE,
-                                 description=f"With source_id: at most this many (default {CITATION_PAGE})."),
+                                 description=f"At most this many (default {CITATION_PAGE})."),
               *, request: Request, response: Response,
               actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
-    """An imported list cites tens of thousands of facts: a source's citations come a page at a time.
-    ``X-Total-Count`` says how many there are, and a ``Link: <...>; rel="next"`` header where the next
-    page is, so a script that reads pages until no next link is given misses none."""
+    """An imported list cites tens of thousands of facts: citations come a page at a time (an entity's or a
+    link's too). ``X-Total-Count`` says how many there are, and a ``Link: <...>; rel="next"`` header where the
+    next page is, so a script that reads pages until no next link is given misses none."""
     given = [name for name, value in (("entity_id", entity_id), ("link_id", link_id), ("source_id", source_id))
              if value]
     if len(given) != 1:
         raise ValidationError({"query": ["give exactly one of entity_id, link_id or source_id"
                                          + (f" (got {', '.join(given)})" if given else "")]})
-    if entity_id:
-        rows = store.citations_for(session, entity_id=store.get_entity(session, entity_id).id)
-    elif link_id:
-        rows = store.citations_for(session, link_ids=[store.get_link(session, link_id).id])
+    if entity_id or link_id:
+        every = (store.citations_for(session, entity_id=store.get_entity(session, entity_id).id) if entity_id
+                 else store.citations_for(session, link_ids=[store.get_link(session, link_id).id]))
+        rows, total = every[offset:offset + limit], len(every)  # one entry's: a few, loaded whole
     else:
         rows, total = readmodels.citations_of_source(session, store.get_source(session, source_id).id,
                                                      offset=offset, limit=limit)
-        page_headers(request, response, offset, len(rows), total, limit)
+    page_headers(request, response, offset, len(rows), total, limit)
     return [_citation_out(c) for c in rows]
 
 

@@ -66,8 +66,8 @@ def reconcile_actor(request: Request, token: str | None = None, session: Session
     actor = users.actor_for_token(session, token) if token else optional_actor(request, session)
     if actor is None:
         given = token or request.headers.get("authorization", "").lower().startswith("bearer ")
-        detail = ("this API token is not valid (unknown, revoked, or its user is disabled): an administrator "
-                  "issues a new one under Admin > Users > API tokens" if given else
+        detail = ("this API token is not valid (unknown, revoked, or its user is disabled): make a new one under "
+                  "API tokens (/account/tokens), signed in as its user" if given else
                   "the reconciliation service needs an API token (Authorization: Bearer ..., or ?token=...)")
         raise HTTPException(status_code=401, detail=detail, headers={"WWW-Authenticate": "Bearer"})
     return actor
