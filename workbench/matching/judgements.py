@@ -6,8 +6,11 @@ in the store pointing at the winner (``merged_into``), its names are added to th
 and its other values (identifiers, dates, topics, ...) that the winner lacks are added too (the
 citations that move with them support those values, so the winner's page must show them), and its
 links, citations and notes are re-pointed, each listed in ``Merge.moved`` so that ``unmerge`` puts
-exactly those back. Dossiers about the loser follow it to the winner (a dossier's event log says
-so), or their pages would point at an entity that no longer shows. Audit entries are never
+exactly those back. Two merges into one entry may bring the same value: each records it (a value the
+winner held only because an earlier merge brought it is recorded again), and undoing one removes only
+what nothing still in place provides (``_still_provided``): the winner's own values, those a user
+entered since, and those of the other merges into it. Dossiers about the loser follow it to the
+winner (a dossier's event log says so), or their pages would point at an entity that no longer shows. Audit entries are never
 touched: both entities keep their history.
 """
 
@@ -15,13 +18,23 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from workbench.schema import ValidationError, registry
 from workbench.store import audit
 from workbench.store.entities import Conflict, NotFound, get_entity, surviving, update_entity
-from workbench.store.models import Citation, Dossier, DossierEvent, Judgement, Link, Merge, Note
+from workbench.store.models import (
+    AuditEntry,
+    Citation,
+    Dossier,
+    DossierEvent,
+    Entity,
+    Judgement,
+    Link,
+    Merge,
+    Note,
+)
 from workbench.store.permissions import Actor, require
 
 VERDICTS = ("same", "different", "unsure")
@@ -109,26 +122,43 @@ def merge(session: Session, actor: Actor, winner_id: str, loser_id: str) -> Merg
     moved: dict = {"names": [], "values": [], "links": [], "citations": [], "notes": []}
 
     # Names: every name of the loser becomes a name of the winner (those the winner lacks are recorded).
+    # A value the winner holds only because an earlier merge brought it is recorded too: this merge brings
+    # it as well, so undoing the earlier one must leave it while this one stands (and undoing this one
+    # after that removes it).
     winner_props = reg.entity_kind(winner.kind).properties
+    brought = _brought_by_merges(session, winner.id)
     additions: dict[str, list[str]] = {}
+    recorded: set[tuple[str, str]] = set()
+
+    def bring(into: str, prop: str, value: str) -> None:
+        if (prop, value) in recorded:
+            return
+        if value not in winner.properties.get(prop, []):
+            additions.setdefault(prop, []).append(value)
+        elif (prop, value) not in brought:
+            return  # the winner's own value: no merge brought it, no undo takes it
+        recorded.add((prop, value))
+        moved[into].append({"prop": prop, "value": value})
+
     for prop, target in NAME_TARGET.items():
         if target not in winner_props:
             continue
         for value in loser.properties.get(prop, []):
-            existing = set(winner.properties.get(target, [])) | set(additions.get(target, []))
-            if value not in existing and value not in winner.properties.get("name", []):
-                additions.setdefault(target, []).append(value)
-                moved["names"].append({"prop": target, "value": value})
+            if value not in winner.properties.get("name", []):
+                bring("names", target, value)
     for prop, values in loser.properties.items():  # every other value the winner's kind can hold
         if prop in NAME_TARGET or prop not in winner_props:
             continue
         for value in values:
-            if value not in winner.properties.get(prop, []) and value not in additions.get(prop, []):
-                additions.setdefault(prop, []).append(value)
-                moved["values"].append({"prop": prop, "value": value})
+            bring("values", prop, value)
+    # The audit entry (seq) of the update adding them: by it the winner's history tells what merges brought.
+    moved["update"] = None
     if additions:
         merged_props = {k: list(winner.properties.get(k, [])) + v for k, v in additions.items()}
-        update_entity(session, actor, winner.id, merged_props, replace=False)
+        if update_entity(session, actor, winner.id, merged_props, replace=False).changed:
+            moved["update"] = session.scalar(select(func.max(AuditEntry.seq)).where(
+                AuditEntry.object_type == "entity", AuditEntry.object_id == winner.id,
+                AuditEntry.action == "entity.update"))
 
     links = session.execute(
         select(Link).where(or_(Link.source_id == loser.id, Link.target_id == loser.id))
@@ -213,8 +243,10 @@ def unmerge(session: Session, actor: Actor, merge_id: int) -> Merge:
     _retarget_dossiers(session, actor, winner, loser, f"the merge of {loser.caption} into {winner.caption} was undone",
                        only=moved.get("dossiers", []))
     removals: dict[str, list[str]] = {}
+    kept = _still_provided(session, winner, record)
     for item in moved.get("names", []) + moved.get("values", []):
-        removals.setdefault(item["prop"], []).append(item["value"])
+        if (item["prop"], item["value"]) not in kept:
+            removals.setdefault(item["prop"], []).append(item["value"])
     if removals:
         props = {prop: [v for v in winner.properties.get(prop, []) if v not in values]
                  for prop, values in removals.items()}
@@ -232,6 +264,82 @@ def unmerge(session: Session, actor: Actor, merge_id: int) -> Merge:
         judge(session, actor, winner.id, loser.id, "unsure")
     session.flush()
     return record
+
+
+# Entries of a merge's own change between its update of the winner and its ``merge.create`` entry.
+_MERGE_STEPS = ("link.repoint", "dossier.retarget", "entity.merge")
+
+
+def _pairs(state) -> set[tuple[str, str]]:
+    """An entity state's values (an audit entry's before or after) as (property, value) pairs."""
+    properties = (state.get("properties") if isinstance(state, dict) else None) or {}
+    return {(prop, value) for prop, values in properties.items() for value in (values or [])}
+
+
+def _merge_updates(session: Session, winner_id: str) -> set[int]:
+    """The audit entries (seq) in which merges into this entry added the merged entries' values to it, as
+    each merge recorded it (``moved["update"]``, None when it added nothing). A merge made before they
+    recorded it: the last update of the winner before its ``merge.create``, with only the merge's own
+    steps between them."""
+    found: set[int] = set()
+    merge_ids = []
+    for record in session.scalars(select(Merge).where(Merge.winner_id == winner_id)):
+        moved = record.moved or {}
+        if "update" not in moved:
+            merge_ids.append(str(record.id))
+        elif moved["update"] is not None:
+            found.add(moved["update"])
+    if not merge_ids:
+        return found
+    for created in session.scalars(select(AuditEntry.seq).where(
+            AuditEntry.action == "merge.create", AuditEntry.object_type == "merge",
+            AuditEntry.object_id.in_(merge_ids))):
+        update = session.scalar(select(func.max(AuditEntry.seq)).where(
+            AuditEntry.object_type == "entity", AuditEntry.object_id == winner_id,
+            AuditEntry.action == "entity.update", AuditEntry.seq < created))
+        if update is None:
+            continue
+        between = session.scalars(select(AuditEntry.action).where(AuditEntry.seq > update,
+                                                                  AuditEntry.seq < created)).all()
+        if all(action in _MERGE_STEPS for action in between):
+            found.add(update)
+    return found
+
+
+def _brought_by_merges(session: Session, winner_id: str) -> set[tuple[str, str]]:
+    """The (property, value) pairs the entry holds because a merge brought them: those whose latest
+    addition to it (its history, oldest first) was a merge's. A value it was created with, or one a user
+    (or an import) entered since, even one a merge had brought before, is its own."""
+    merges = _merge_updates(session, winner_id)
+    if not merges:
+        return set()
+    latest: dict[tuple[str, str], bool] = {}
+    for seq, before, after in session.execute(
+            select(AuditEntry.seq, AuditEntry.before, AuditEntry.after)
+            .where(AuditEntry.object_type == "entity", AuditEntry.object_id == winner_id,
+                   AuditEntry.action.in_(("entity.create", "entity.update"))).order_by(AuditEntry.seq)):
+        for pair in _pairs(after) - _pairs(before):
+            latest[pair] = seq in merges
+    return {pair for pair, by_merge in latest.items() if by_merge}
+
+
+def _still_provided(session: Session, winner: Entity, record: Merge) -> set[tuple[str, str]]:
+    """The values the winner keeps when ``record`` is undone: its own (``_brought_by_merges``), and those
+    another merge into it still in place brings: what that merge recorded, and (for a merge recorded
+    before merges recorded values the winner held) its merged entry's values as the merge maps them."""
+    held = _pairs({"properties": winner.properties})
+    kept = held - _brought_by_merges(session, winner.id)
+    known = registry().entity_kind(winner.kind).properties
+    for other in session.scalars(select(Merge).where(Merge.winner_id == winner.id, Merge.undone_at.is_(None),
+                                                     Merge.id != record.id)):
+        moved = other.moved or {}
+        kept |= {(item["prop"], item["value"]) for item in moved.get("names", []) + moved.get("values", [])}
+        loser = session.get(Entity, other.loser_id)
+        for prop, values in ((loser.properties if loser is not None else None) or {}).items():
+            target = NAME_TARGET.get(prop, prop)
+            if target in known:
+                kept |= {(target, value) for value in values}
+    return kept & held
 
 
 def _refuse_under_review(session: Session, entities, what: str) -> None:

@@ -27,6 +27,7 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from workbench.faults import checkpoint
+from workbench.matching.judgements import NAME_TARGET
 from workbench.schema import Registry, ValidationError, registry
 from workbench.store import audit
 from workbench.store.entities import Conflict, _names_for, caption_for
@@ -236,6 +237,10 @@ class BulkWriter:
         self._complete: str | None = None
         self._looked_up: set[str] = set()
         self._merged_into: dict[str, str] = {}  # stored entities a user merged into another
+        # Stored entities this import names, with every value it gave them (over all its rows), for
+        # ``tell_user_values``: a table import adds to what is stored, so users' values never differ from
+        # what it writes, and only what the file gave tells them apart.
+        self._given: dict[str, dict[str, list[str]]] = {}
 
     # ---- loading what is already there -----------------------------------------------------
     def load_existing(self, *, prefix: str | None = None, ids: Iterable[str] | None = None) -> None:
@@ -407,6 +412,11 @@ class BulkWriter:
             self.summary.created += 1
             return "created"
         old_kind, old_props, version = found
+        if self.marks and merge:  # an import adding to what is stored (a table's): for tell_user_values
+            given = self._given.setdefault(entity_id, {})
+            for prop, values in cleaned.items():
+                have = given.setdefault(prop, [])
+                have += [v for v in values if v not in have]
         merged = _merged(kind_spec, old_props, cleaned, keep, merge)
         if old_kind == kind and _same_values(old_props, merged):
             self.summary.skipped += 1
@@ -538,9 +548,30 @@ class BulkWriter:
 
     def cites(self, source_id: str, *, entity_id: str | None = None, link_id: str | None = None,
               prop: str | None = None, value: str | None = None, locator: str | None = None) -> bool:
-        """Whether this citation exists or is planned."""
+        """Whether this citation exists or is planned (for an entry merged into another: on the entry kept)."""
         self._load_citations(source_id)
-        return (source_id, entity_id, link_id, prop, value, locator) in self._cited
+        return self._cited_key(source_id, entity_id, link_id, prop, value, locator)[0] in self._cited
+
+    def _cited_key(self, source_id: str, entity_id: str | None, link_id: str | None, prop: str | None,
+                   value: str | None, locator: str | None) -> tuple[tuple, bool]:
+        """The citation's key where it belongs, and whether it may be made there.
+
+        A citation of an entry a user merged into another belongs to the entry kept, as the merge moved the
+        entry's own citations there (so those count as present), and a merged-away entry takes no more.
+        The merge made the entry's names the kept entry's aliases: a name's citation is the alias's. A
+        value the kept entry does not hold is cited nowhere (it would support nothing shown)."""
+        if entity_id is None or entity_id in self.pending_ids:
+            return (source_id, entity_id, link_id, prop, value, locator), True
+        kept = self.surviving(entity_id)
+        if kept == entity_id:
+            return (source_id, entity_id, link_id, prop, value, locator), True
+        if prop is None or value is None:
+            return (source_id, kept, link_id, prop, value, locator), True
+        held = self.existing_properties(kept) or {}
+        for where in (prop, NAME_TARGET.get(prop)):
+            if where is not None and value in held.get(where, ()):
+                return (source_id, kept, link_id, where, value, locator), True
+        return (source_id, kept, link_id, prop, value, locator), False
 
     def _load_citations(self, source_id: str) -> None:
         if source_id not in self._cited_loaded:
@@ -554,12 +585,14 @@ class BulkWriter:
     def cite(self, source_id: str, *, entity_id: str | None = None, link_id: str | None = None,
              prop: str | None = None, value: str | None = None, locator: str | None = None,
              excerpt: str | None = None) -> bool:
-        """Plan a citation unless the same one exists (re-imports add nothing)."""
+        """Plan a citation unless the same one exists (re-imports add nothing); one of an entry merged into
+        another goes to the entry kept (``_cited_key``)."""
         self._load_citations(source_id)
-        key = (source_id, entity_id, link_id, prop, value, locator)
-        if key in self._cited:
+        key, allowed = self._cited_key(source_id, entity_id, link_id, prop, value, locator)
+        if key in self._cited or not allowed:
             return False
         self._cited.add(key)
+        _source, entity_id, link_id, prop, value, locator = key
         self._citations.append((source_id, entity_id, link_id, prop, value, excerpt, locator, self.now,
                                 self.actor.username))
         return True
@@ -649,6 +682,39 @@ class BulkWriter:
         if told:  # about the users' own values: before the file's warnings, which may be many
             self.summary.warnings[self._user_warnings:self._user_warnings] = told
             self._user_warnings += len(told)
+
+    def tell_user_values(self) -> None:
+        """After the last flush of an import that adds to stored entities rather than replacing their values
+        (a table: ``keep`` and ``merge`` every property), name each stored entity it named whose values users
+        added since the last import it kept, and count them (``user values kept``), as a list import does.
+
+        Such an import writes what is stored plus what the file gives, so the values users added are never
+        the difference ``_keep_user_values`` sees: they are what the entity holds beyond the file's values
+        (all its rows') and the last import's (``_import_bases``; after this import's own update of it, that
+        update's, which names the users' values it kept). Run once, at the end: a later row of the file may
+        give a value an earlier one did not. The warnings name the entry by its caption and id."""
+        candidates: list[str] = []
+        for entity_id, given in self._given.items():
+            found = self.existing.get(entity_id)
+            if found is None:
+                continue
+            known = self.reg.entity_kind(found[0]).properties
+            if any(v not in given.get(prop, ()) for prop, values in found[1].items() if prop in known
+                   for v in values):
+                candidates.append(entity_id)
+        if not candidates:
+            return
+        bases = self._import_bases("entity", candidates)
+        told: list[tuple[str, str]] = []
+        for entity_id in candidates:
+            kind, ours, _version = self.existing[entity_id]
+            kind_spec = self.reg.entity_kind(kind)
+            three = _three_way(bases.get(entity_id, {}), ours, self._given[entity_id], kind_spec.properties)
+            three.back = {}  # said by the flush that wrote them back, against the values before the import
+            caption = caption_for(kind_spec, ours)
+            told += [(f"{caption} ({entity_id})", message) for _, message in self._told(entity_id, three)]
+        self.summary.warnings[self._user_warnings:self._user_warnings] = told
+        self._user_warnings += len(told)
 
     def _told(self, object_id: str, three: _ThreeWay) -> list[tuple[str, str]]:
         """The warnings about one entry's users' values; the kept ones also count in the details."""

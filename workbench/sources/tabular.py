@@ -1503,6 +1503,7 @@ def import_table(session: Session, actor: Actor, path: str | Path, mapping: Tabl
         if progress:
             progress(place.row, len(rows))
     writer.flush()
+    writer.tell_user_values()  # values researchers added to entries the table names, kept (README: as a list's)
     summary.warnings += [(path.name, message) for message in repeats.messages(writer.reg)]
     summary.details["rows"] = len(rows)
     return summary
