@@ -206,3 +206,17 @@ def test_explanation_effects_are_rounded():
         assert not re.search(r"\d\.\d{5,}", text), text
     reordered = score_names("Ramon Eduardo Cordero", "Eduardo Ramon Cordero", "Person").explanation()
     assert reordered["features"][0]["effect"] == -0.03
+
+
+def test_screen_refuses_a_schema_it_does_not_know_with_its_row_and_writes_nothing(tmp_path):
+    """QA round 14 (API and CLI): `screen` read an optional `schema` column but never checked it, so 'Perosn'
+    screened as a name of no kind (exit 0), where `match pairs` and a watchlist refuse it."""
+    watchlist = write(tmp_path / "wl.csv", 'id,name\nw1,"GUZMAN LOERA, Joaquin"\n')
+    roll = write(tmp_path / "roll.csv", "name,schema\nJoaquin Guzman Loera,Person\nJoaquin Guzman Loera,Perosn\n")
+    out = write(tmp_path / "hits.csv", "earlier output\n")
+    result = runner.invoke(app, ["screen", str(roll), "-o", str(out), "--against", str(watchlist)])
+    assert result.exit_code == 2
+    assert "roll.csv line 3, 0-based data row 1: schema 'Perosn' is not a kind" in " ".join(result.output.split())
+    assert out.read_text(encoding="utf-8") == "earlier output\n"  # nothing half-written
+    good = write(tmp_path / "roll2.csv", "name,schema\nJoaquin Guzman Loera,Person\n")
+    assert runner.invoke(app, ["screen", str(good), "-o", str(out), "--against", str(watchlist)]).exit_code == 0

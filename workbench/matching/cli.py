@@ -65,7 +65,9 @@ def match_pairs(
 
 
 def screen(
-    in_path: Path = typer.Argument(..., metavar="IN.csv", help="CSV with a header; one name per row."),
+    in_path: Path = typer.Argument(..., metavar="IN.csv", help="CSV with a header; one name per row (an optional "
+                                   "`schema` column, Person, Company, ... or OFAC's individual/entity, scores each "
+                                   "name as that kind)."),
     out: Path = typer.Option(..., "-o", "--output", help="Where to write the hits CSV."),
     name_column: str = typer.Option("name", "--name-column", help="The column holding the names."),
     against: str = typer.Option("db", "--against", help="'db' (the workbench's entities) or WATCHLIST.csv "

@@ -180,8 +180,10 @@ def screen_file(in_path: Path, out_path: Path, index: NameIndex, name_column: st
                 if len(stats.legal_form_only_rows) < SHOWN_ROWS:
                     stats.legal_form_only_rows.append((row_number, name))
                 continue
+            schema = (row.get("schema") or "").strip() or None
+            check_schema(in_path, row_number, _line, schema)  # 'Perosn' would score as a name of no kind
             pending.append((row_number, name))
-            yield name, (row.get("schema") or "").strip() or None
+            yield name, schema
 
     with atomic_output(out_path) as handle:
         writer = csv.writer(handle)
