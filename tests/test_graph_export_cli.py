@@ -65,6 +65,11 @@ def test_cli_path_exposure_export(network, tmp_path, monkeypatch):
 
     result = runner.invoke(app, ["graph", "path", "Carlos Governor", "x-boss"])
     assert result.exit_code == 1 and "no path between Carlos Governor and Xavier Boss" in result.output
+    # With --json a script gets the API's answer to parse (QA round 14: it got no JSON at all), still exit 1.
+    result = runner.invoke(app, ["graph", "path", "Carlos Governor", "x-boss", "--json"])
+    assert result.exit_code == 1 and json.loads(result.stdout.splitlines()[0])["found"] is False
+    result = runner.invoke(app, ["graph", "path", "Bruno Police", "x-boss", "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["found"] is True
 
     result = runner.invoke(app, ["graph", "path", "Nobody", "x-boss"])
     assert result.exit_code == 2 and "no entity with id or name 'Nobody'" in result.output  # an input error

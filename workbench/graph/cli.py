@@ -82,11 +82,15 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
                 fail(f"{escape(repr(a))} and {escape(repr(b))} are the same entity "
                      f"({escape(_caption(s, source_id))}, {escape(source_id)}): give two different ones", 2)
             result = run_guarded(shortest_path, s, source_id, target_id, max_length)
+            if as_json:  # the API's answer; no path still exits 1, as grep does when nothing matches
+                answer = {"found": True, **result.as_dict()} if result else \
+                    {"found": False, "nodes": [], "steps": [], "designated_id": None, "length": None}
+                sys.stdout.write(json.dumps(answer, ensure_ascii=False) + "\n")
             if result is None:
                 fail(f"no path between {escape(_caption(s, source_id))} and {escape(_caption(s, target_id))} "
-                     f"within {max_length} links")
+                     f"within {max_length} links (a path never runs through an office, a territory or a "
+                     "bookkeeping link)")
             if as_json:
-                sys.stdout.write(json.dumps(result.as_dict(), ensure_ascii=False) + "\n")
                 return
             console.print(f"{result.length} link(s) from {_caption(s, source_id)} to {_caption(s, target_id)}"
                           + (" (designated)" if result.designated_id else ""), highlight=False, markup=False)
