@@ -220,3 +220,23 @@ def test_screen_refuses_a_schema_it_does_not_know_with_its_row_and_writes_nothin
     assert out.read_text(encoding="utf-8") == "earlier output\n"  # nothing half-written
     good = write(tmp_path / "roll2.csv", "name,schema\nJoaquin Guzman Loera,Person\n")
     assert runner.invoke(app, ["screen", str(good), "-o", str(out), "--against", str(watchlist)]).exit_code == 0
+
+
+def test_a_workbook_or_a_huge_cell_is_refused_in_a_readers_words(tmp_path):
+    """QA round 14 (API and CLI): an .xlsx given to `screen` was told it was 'not valid UTF-8', and a cell over
+    the csv module's limit got its raw 'field larger than field limit (131072)'."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["name"])
+    book.active.append(["Joaquin Guzman Loera"])
+    book.save(tmp_path / "roll.xlsx")
+    watchlist = write(tmp_path / "wl.csv", 'id,name\nw1,"GUZMAN LOERA, Joaquin"\n')
+    out = tmp_path / "hits.csv"
+    result = runner.invoke(app, ["screen", str(tmp_path / "roll.xlsx"), "-o", str(out), "--against", str(watchlist)])
+    assert result.exit_code == 2 and "is a workbook (XLSX)" in result.output and "save the sheet as CSV" in result.output
+    huge = write(tmp_path / "huge.csv", "name\nAna Lopez\n" + "x" * 200_000 + "\n")
+    result = runner.invoke(app, ["screen", str(huge), "-o", str(out), "--against", str(watchlist)])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2 and "0-based data row 1" in said and "holds more than 131,072 characters" in said
+    assert "field larger than field limit" not in said

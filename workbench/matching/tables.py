@@ -156,6 +156,14 @@ def _data_row_at(path: Path, line: int, separator: str) -> int:
     return max(row, 0)
 
 
+def _csv_problem(exc: csv.Error) -> str:
+    """The csv module's complaint in a reader's words where it has jargon of its own."""
+    if "field larger than field limit" in str(exc):
+        return (f"a cell holds more than {csv.field_size_limit():,} characters (a quote left open can run on to "
+                "the end of the file): check that the row's quotes are closed")
+    return str(exc)
+
+
 def read_table(path: Path, required: tuple[str, ...] = (), reserved: tuple[str, ...] = (), separator: str = ",",
                option: str | None = None, distinct: bool = False) -> tuple[list[str], Iterator[tuple[int, int, dict]]]:
     """Header and a stream of (0-based data row, line the row starts on, {column: value}); raises
@@ -170,9 +178,14 @@ def read_table(path: Path, required: tuple[str, ...] = (), reserved: tuple[str, 
     except OSError as exc:
         raise InputError(f"{path}: cannot open ({exc.strerror})") from None
     try:
-        start = handle.buffer.peek(2)[:2] if hasattr(handle.buffer, "peek") else b""
+        start = handle.buffer.peek(4)[:4] if hasattr(handle.buffer, "peek") else b""
     except OSError:
         start = b""
+    if start.startswith(b"PK\x03\x04"):  # a zip: an Excel workbook (or another office file), not text
+        handle.close()
+        raise InputError(f"{path}: the file is a workbook (XLSX) or another zip file, not CSV; save the sheet as "
+                         "CSV UTF-8 and try again")
+    start = start[:2]
     if start in _UTF16_BOMS:  # spreadsheets' "Unicode text": every byte would read as not UTF-8 at byte 0
         handle.close()
         raise InputError(f"{path}: the file is UTF-16 ({_UTF16_BOMS[start]} byte-order mark); save it as UTF-8 "
@@ -239,7 +252,8 @@ def read_table(path: Path, required: tuple[str, ...] = (), reserved: tuple[str, 
                                      f"{exc.detail}") from None
                 except csv.Error as exc:
                     ended = f" (read up to line {counter[0]})" if counter[0] > start else ""
-                    raise InputError(f"{where(path, start, row_number + len(blank) + 1)}: {exc}{ended}") from None
+                    raise InputError(f"{where(path, start, row_number + len(blank) + 1)}: {_csv_problem(exc)}"
+                                     f"{ended}") from None
                 if not values or (len(values) == 1 and not values[0].strip()):
                     blank.append(start)
                     continue
