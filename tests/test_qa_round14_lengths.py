@@ -79,3 +79,16 @@ def test_an_edit_that_lost_a_race_with_a_delete_is_a_conflict_and_the_id_says_it
     assert gone.status_code == 404 and "was deleted by olga" in gone.json()["detail"]
     never = rita.get("/api/entities/never-there")
     assert never.status_code == 404 and "no entity with id 'never-there'" in never.json()["detail"]
+
+
+def test_a_name_typed_with_combining_accents_is_the_same_name_as_typed_whole(db_url):
+    """QA round 14: 'José Núñez' typed with combining accents (NFD, as some keyboards and PDFs give it) was stored
+    as typed: an entry held it and the precomposed spelling as two identical-looking aliases."""
+    from web_helpers import api_client, api_entity
+
+    client = api_client(db_url, "rita", "researcher")
+    entity_id = api_entity(client, "Person", name="José Núñez (FICTIONAL)",
+                           alias=["Jose\u0301 Nu\u0301n\u0303ez (FICTIONAL)", "Chepe (FICTIONAL)"])
+    stored = client.get(f"/api/entities/{entity_id}").json()["properties"]
+    assert stored["name"] == ["José Núñez (FICTIONAL)"]
+    assert stored["alias"] == ["José Núñez (FICTIONAL)", "Chepe (FICTIONAL)"]  # composed: the name's spelling

@@ -84,8 +84,15 @@ def check_text(raw: str, spec: dict, registry: Registry) -> Checked:
     return _shown_as_stored(_strip(raw))
 
 
+def _one_line(raw: object) -> str:
+    """A one-line value as stored: spaces collapsed, invisible characters gone, and composed (NFC), so that
+    'José' typed with a combining accent is the same value as 'José' typed whole: an entry held both as two
+    identical-looking aliases, which no duplicate check could tell apart on the page."""
+    return unicodedata.normalize("NFC", " ".join(_strip(raw).translate(_INVISIBLE).split()))
+
+
 def check_string(raw: str, spec: dict, registry: Registry) -> Checked:
-    value = " ".join(_strip(raw).translate(_INVISIBLE).split())
+    value = _one_line(raw)
     if len(value) > 1000:
         return Checked(None, errors=["is longer than 1000 characters"])
     return _shown_as_stored(value)
@@ -95,7 +102,7 @@ NAME_MAX_CHARS = 500  # a stored name's limit, and a searched one's: scoring tim
 
 
 def check_name(raw: str, spec: dict, registry: Registry) -> Checked:
-    value = " ".join(_strip(raw).translate(_INVISIBLE).split())
+    value = _one_line(raw)
     if len(value) > NAME_MAX_CHARS:
         return Checked(None, errors=[f"a name is at most {NAME_MAX_CHARS} characters"])
     if value and not _ALNUM.search(value):
