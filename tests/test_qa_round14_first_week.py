@@ -221,3 +221,23 @@ def test_an_identifier_says_alike_on_the_entity_page_and_in_the_checklist_what_i
     check = next(c for c in completeness.check(snapshot.live_view(session, service.get_dossier(session, dossier_id)))
                  .checks if c.key == "identifiers")
     assert f"CURP {curp.split(':', 1)[1]}: format and check digit ok" in check.notes
+
+
+def test_an_entity_page_lists_ten_citations_of_a_value_and_the_rest_on_request(db_url, session, researcher):
+    """QA round 14 (pages at scale): an owner named on 1,168 roll rows listed every citation of its name, each with
+    its own Remove form: a 1.7 MB page. Ten are listed, and a link lists every one."""
+    from web_helpers import signed_in_client
+
+    from workbench.store.entities import cite, create_entity, create_source
+
+    roll = create_source(session, researcher, url="https://example.org/roll", title="County roll (FICTIONAL)")
+    owner = create_entity(session, researcher, "Person", {"name": "Dueño Ficticio (FICTIONAL)"}).obj.id
+    for row in range(1, 13):
+        cite(session, researcher, roll.id, entity_id=owner, prop="name", value="Dueño Ficticio (FICTIONAL)",
+             locator=f"row {row}")
+    session.commit()
+    client = signed_in_client(db_url, "rosa", "researcher")
+    page = client.get(f"/entities/{owner}").text
+    assert page.count(", row ") == 10 and "and 2 more citations" in page
+    every = client.get(f"/entities/{owner}?citations=all").text
+    assert every.count(", row ") == 12 and "more citations" not in every

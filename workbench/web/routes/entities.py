@@ -63,17 +63,18 @@ def entity_list(request: Request, kind: str = "", page: int = 1, actor: Actor = 
 
 CITE_SOURCES = 200  # sources offered in the cite form at once: the newest, or those matching a search
 HISTORY_SHOWN = 100  # changes listed on the page unless the whole history is asked for (?history=all)
+CITATIONS_SHOWN = 10  # citations listed per value, link or identifier unless all are asked for (?citations=all)
 
 
-def entity_view(entity_id: str, request: Request, source_q: str = "", history: str = "",
+def entity_view(entity_id: str, request: Request, source_q: str = "", history: str = "", citations: str = "",
                 actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
     """``source_q`` narrows the cite form's sources to those whose title, URL or publisher holds it:
     every screening upload adds a source, and older ones fall off the newest CITE_SOURCES."""
-    return _entity_page(request, session, actor, entity_id, source_q, history)
+    return _entity_page(request, session, actor, entity_id, source_q, history, all_citations=citations == "all")
 
 
 def _entity_page(request: Request, session: Session, actor: Actor, entity_id: str, source_q: str = "",
-                 history: str = "", cite: dict | None = None, status: int = 200):
+                 history: str = "", cite: dict | None = None, status: int = 200, all_citations: bool = False):
     """The entity page; ``cite``: a refused cite form (what was chosen and typed, and why it was refused)."""
     cite = cite or {}
     page = readmodels.entity_page(session, entity_id, history_limit=None if history == "all" else HISTORY_SHOWN)
@@ -91,6 +92,7 @@ def _entity_page(request: Request, session: Session, actor: Actor, entity_id: st
         "merges": readmodels.merges_into(session, page.entity.id),
         # A merged entry stays as it was, so that the merge can be undone: its page offers no edits.
         "editable": actor.can("edit") and not page.entity.merged_into,
+        "citations_shown": None if all_citations else CITATIONS_SHOWN,
     }, status_code=status)
 
 
