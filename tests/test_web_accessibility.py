@@ -80,7 +80,8 @@ def test_a_field_with_errors_points_at_its_messages(client):
     for control_id in ("src-url", "src-title"):
         control = next(c for c in page.controls if c.get("id") == control_id)
         assert control.get("aria-invalid") == "true"
-        assert control["aria-describedby"] in page.ids, control_id
+        described = control["aria-describedby"].split()  # a list of ids: the messages, and any help text
+        assert f"{control_id}-errors" in described and all(i in page.ids for i in described), control_id
 
 
 def test_filtered_and_targeted_pages_say_what_they_show_in_their_title(client):
