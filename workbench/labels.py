@@ -97,3 +97,8 @@ def pdf_page(page: object) -> int | None:
     text = "" if page is None else str(page).strip()
     found = re.fullmatch(r"(?:pp?\.\s*)?(\d+)(?:\s*[-–—,].*)?", text)
     return int(found.group(1)) if found and int(found.group(1)) > 0 else None
+
+
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """A count with its noun in the number it takes: '1 hit', '0 hits', '1,204 rows'."""
+    return f"{n:,} {one if n == 1 else many or one + 's'}"

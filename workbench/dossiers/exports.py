@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from workbench.dossiers import completeness, evidence, service, snapshot
 from workbench.dossiers.service import get_dossier
-from workbench.labels import page_label, property_label, value_label
+from workbench.labels import counted, page_label, property_label, value_label
 from workbench.schema import ValidationError, date_after, date_order_warnings, registry
 from workbench.store.models import Dossier, Source
 from workbench.text import filename_safe, fold, spreadsheet_cell
@@ -729,10 +729,6 @@ def document(session: Session, dossier: Dossier, releasable: bool = False) -> di
     }
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
 def _internal_banner(withheld: dict, comments: int, step_comments: int) -> str | None:
     """What a full export shows that the releasable one leaves out, said on its face: material only
     unreleasable sources support, and the team's own words (the discussion's comments and those given with
@@ -740,9 +736,9 @@ def _internal_banner(withheld: dict, comments: int, step_comments: int) -> str |
     shown = []
     if withheld["exhibits"] or withheld["items"]:
         shown.append(f"material from sources that may not be released ({withheld_summary(withheld)})")
-    words = [_plural(comments, "comment") + " in the review discussion"] if comments else []
+    words = [counted(comments, "comment") + " in the review discussion"] if comments else []
     if step_comments:
-        words.append(_plural(step_comments, "comment") + " given with workflow steps in the history")
+        words.append(counted(step_comments, "comment") + " given with workflow steps in the history")
     if words:
         shown.append(f"the team's own words ({' and '.join(words)})")
     if not shown:

@@ -743,20 +743,16 @@ def same_parts(qf: NameForm, cf: NameForm, result: NameScore, state) -> bool:
 
 
 def score_forms(qf: NameForm, cf: NameForm, stats: TokenStats | None = None, explain: bool = True) -> NameScore:
-    """``_score_forms`` with the names' generational suffixes weighed (see ``generation_adjusted``)."""
+    """``_score_forms`` with what is weighed after the model (``adjusted``: generational suffixes, numbers, a
+    company's name against a person's), and a number written two ways named."""
     result = _score_forms(qf, cf, stats, explain)
-    if not needs_adjusting(qf, cf):  # most pairs: nothing to weigh
-        if explain and qf.numbers:
-            note = _same_numbers_note(qf, cf)
-            if note is not None:
-                result.features.append(note)
-        return result
-    score, notes = adjusted(qf, cf, result.score)
-    result.score = score
-    if explain and notes:
-        if result.features and result.features[-1]["feature"] == "identical":
-            result.features.pop()
-        result.features.extend(notes)
+    notes: list[dict] = []
+    if needs_adjusting(qf, cf):  # most pairs do not: nothing to weigh
+        result.score, notes = adjusted(qf, cf, result.score)
+        if explain and notes:
+            if result.features and result.features[-1]["feature"] == "identical":
+                result.features.pop()
+            result.features.extend(notes)
     if explain and qf.numbers and not any(n["feature"] in _NAMED_IN_DETAIL for n in notes):
         note = _same_numbers_note(qf, cf)
         if note is not None:

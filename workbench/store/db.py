@@ -171,12 +171,12 @@ def _refuse_unstorable(session: Session, _context, _instances) -> None:
     for obj in (*session.new, *session.dirty):
         state = inspect(obj)
         for attr in state.mapper.column_attrs:
-            found = _unstorable_in(state.dict.get(attr.key), attr.key)
+            found = unstorable_in(state.dict.get(attr.key), attr.key)
             if found:
                 raise ValidationError({found[0]: [found[1]]})
 
 
-def _unstorable_in(value, key: str) -> tuple[str, str] | None:
+def unstorable_in(value, key: str) -> tuple[str, str] | None:
     """(the field, a JSON column's own key when the value is a mapping; why) of text no database can
     store (a NUL, a lone surrogate), if any."""
     if isinstance(value, str):
@@ -184,12 +184,12 @@ def _unstorable_in(value, key: str) -> tuple[str, str] | None:
         return (key, problem) if problem else None
     if isinstance(value, dict):
         for k, v in value.items():
-            found = _unstorable_in(k, str(k)) or _unstorable_in(v, str(k))
+            found = unstorable_in(k, str(k)) or unstorable_in(v, str(k))
             if found:
                 return found
     elif isinstance(value, list | tuple):
         for v in value:
-            found = _unstorable_in(v, key)
+            found = unstorable_in(v, key)
             if found:
                 return found
     return None

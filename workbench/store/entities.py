@@ -661,6 +661,7 @@ def cite(session: Session, actor: Actor, source_id: str, *, entity_id: str | Non
 
 MAX_EXCERPT = 20_000  # characters: a passage quoted from a source, shown inline on the entity's page
 MAX_PAGE = 200  # characters in a page locator ('p. 12, párrafo tercero, línea 4 a 9 del anexo B'): its column's
+MAX_ROW_ID = 2**31 - 1  # integer ids are 32-bit on PostgreSQL: a larger one names nothing, never an error
 
 
 def check_page(page: str | None) -> None:
@@ -669,7 +670,6 @@ def check_page(page: str | None) -> None:
     if page is not None and len(page) > MAX_PAGE:
         raise ValidationError({"page": [f"a page locator is at most {MAX_PAGE} characters (this one has "
                                         f"{len(page):,}): give the page, and quote the passage as the excerpt"]})
-MAX_ROW_ID = 2**31 - 1  # integer ids are 32-bit on PostgreSQL: a larger one names nothing, never an error
 
 
 def get_citation(session: Session, citation_id: int) -> Citation:

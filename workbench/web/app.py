@@ -28,7 +28,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from workbench.schema import ValidationError
 from workbench.settings import get_settings
 from workbench.sources.files import StorageError
-from workbench.store.db import _unstorable_in as unstorable_in
+from workbench.store.db import unstorable_in
 from workbench.store.entities import MAX_ROW_ID, Conflict, NotFound
 from workbench.store.permissions import Actor, PermissionDenied
 from workbench.text import SURROGATE_MESSAGE, encodable

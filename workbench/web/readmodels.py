@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import String, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from workbench.labels import page_label, property_label, shortened, value_label
+from workbench.labels import counted, page_label, property_label, shortened, value_label
 from workbench.schema import Property, ValidationError, date_after, date_order_warnings, registry
 from workbench.store import audit
 from workbench.store.entities import NotFound, citations_for, exhibited_citations, get_entity, links_of, surviving
@@ -94,25 +94,31 @@ def kind_breakdown(session: Session, kind: str) -> str | None:
     return ", ".join(parts)
 
 
-def list_sources(session: Session, query: str | None = None, limit: int = 200,
-                 keep: str | None = None, *, offset: int = 0,
-                 counted: bool = False) -> list[Source] | tuple[list[Source], int]:
-    """The newest sources (or those matching ``query``), ``limit`` of them from ``offset`` (sources made in
-    the same instant in id order, so that pages neither repeat nor skip one); ``keep``: a source id a refused
-    form had chosen, listed first even if it is older than the rest, so the form comes back with it.
-    ``counted``: (the page, how many sources match in all), as the API's paged lists send ``X-Total-Count``."""
+def _sources_matching(query: str | None):
+    """Sources whose title, URL or publisher holds ``query`` (every source without one)."""
     stmt = select(Source)
     if query:
         like = f"%{query.strip()}%"
         stmt = stmt.where(or_(Source.title.ilike(like), Source.url.ilike(like), Source.publisher.ilike(like)))
-    page = stmt.order_by(Source.created_at.desc(), Source.id.desc()).offset(offset).limit(limit)
+    return stmt
+
+
+def list_sources(session: Session, query: str | None = None, limit: int = 200,
+                 keep: str | None = None, *, offset: int = 0) -> list[Source]:
+    """The newest sources (or those matching ``query``), ``limit`` of them from ``offset`` (sources made in
+    the same instant in id order, so that pages neither repeat nor skip one); ``keep``: a source id a refused
+    form had chosen, listed first even if it is older than the rest, so the form comes back with it."""
+    page = _sources_matching(query).order_by(Source.created_at.desc(), Source.id.desc()).offset(offset).limit(limit)
     found = list(session.execute(page).scalars())
     if keep and all(source.id != keep for source in found):
         kept = session.get(Source, keep)
         found = [kept, *found] if kept is not None else found
-    if counted:
-        return found, session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     return found
+
+
+def count_sources(session: Session, query: str | None = None) -> int:
+    """How many sources ``list_sources`` pages through (the API's ``X-Total-Count``)."""
+    return session.scalar(select(func.count()).select_from(_sources_matching(query).subquery())) or 0
 
 
 def same_file_sources(session: Session, source: Source) -> list[Source]:
@@ -399,11 +405,14 @@ def date_warnings_by_property(values: Mapping[str, list[str]], props: Mapping[st
 _ALL = 10**9  # no limit, as the queries below take one
 
 
-def last_changed_by(session: Session, object_id: str) -> str | None:
-    """Who made the newest change to an entity, link or source: a save refused as stale says whether the
-    change it met was the user's own (another tab) or someone else's."""
-    newest = audit.history(session, object_id, limit=1)
-    return newest[0].actor if newest else None
+def last_edited_by(session: Session, object_type: str, object_id: str, username: str) -> bool:
+    """Whether the newest edit of an entity, link or source ('entity', 'link', 'source') was ``username``'s: a
+    save refused as stale says whether the change it met was the user's own (another tab) or someone else's.
+    Only its edits count, not a citation or a note added to it, which leave its version as it was."""
+    newest = session.scalar(select(AuditEntry.actor).where(
+        AuditEntry.object_type == object_type, AuditEntry.object_id == object_id,
+        AuditEntry.action == f"{object_type}.update").order_by(AuditEntry.seq.desc()).limit(1))
+    return newest == username
 
 
 def entity_history(session: Session, entity_id: str, limit: int = 100) -> list[AuditEntry]:
@@ -1267,8 +1276,8 @@ def screening_mappings(directory: Path | None = None) -> list[MappingChoice]:
         return []
     # Parsed once per change of the folder's files: reading the YAML (twice per mapping) took most of the
     # screening page's half second, on every request.
-    files = sorted(folder.iterdir())
-    key = tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in files if f.is_file())
+    stats = ((f.name, f.stat()) for f in sorted(folder.iterdir()) if f.is_file())
+    key = tuple((name, st.st_mtime_ns, st.st_size) for name, st in stats)
     held = _MAPPINGS_READ.get(folder)
     if held is not None and held[0] == key:
         return list(held[1])
@@ -1386,11 +1395,6 @@ def confirmed_before(session: Session, items: Iterable[Any]) -> dict[int, Earlie
     jobs = {j.id: j for j in session.execute(select(ScreeningJob).where(ScreeningJob.id.in_(job_ids))).scalars()} \
         if job_ids else {}
     return {item_id: EarlierConfirmation(e, jobs.get(e.job_id)) for item_id, e in chosen.items()}
-
-
-def counted(n: int, one: str, many: str | None = None) -> str:
-    """A count with its noun in the number it takes: '1 hit', '0 hits', '1,204 rows'."""
-    return f"{n:,} {one if n == 1 else many or one + 's'}"
 
 
 @dataclass

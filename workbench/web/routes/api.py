@@ -406,8 +406,8 @@ def sources(q: str | None = None, offset: int = Query(0, ge=0, le=MAX_OFFSET, de
             actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
     """The newest sources first (or those whose title, URL or publisher holds ``q``), a page at a time:
     ``X-Total-Count`` says how many there are, and a ``Link: <...>; rel="next"`` header where the next page is."""
-    rows, total = readmodels.list_sources(session, q, limit=limit, offset=offset, counted=True)
-    page_headers(request, response, offset, len(rows), total, limit)
+    rows = readmodels.list_sources(session, q, limit=limit, offset=offset)
+    page_headers(request, response, offset, len(rows), readmodels.count_sources(session, q), limit)
     return [_source_out(s) for s in rows]
 
 

@@ -255,7 +255,7 @@ def entity_update(entity_id: str, request: Request, actor: Actor = Depends(curre
         if base is None:  # a form from before this was posted: show what was typed, as it was
             return _form(request, entity.kind, values, {"version": [str(exc)]}, entity=current, status=409)
         values, messages = _carried_over(base, values, current.properties, spec.properties, current.caption,
-                                         readmodels.last_changed_by(session, entity_id) == actor.username)
+                                         readmodels.last_edited_by(session, "entity", entity_id, actor.username))
         return _form(request, entity.kind, values, {"version": messages},
                      entity=current, status=409)
     _flash_warnings(request, saved.warnings, spec.properties)
@@ -481,7 +481,7 @@ def link_update(link_id: str, request: Request, actor: Actor = Depends(current_a
         if isinstance(exc, store.Conflict) and base is not None:
             values, messages = _carried_over(base, values, link.properties, spec.properties,
                                              f"This {spec.label} link",
-                                             readmodels.last_changed_by(session, link_id) == actor.username)
+                                             readmodels.last_edited_by(session, "link", link_id, actor.username))
             errors = {"version": messages}
             base = None  # the form now starts from the current version
         elif isinstance(exc, store.Conflict):

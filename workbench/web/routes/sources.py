@@ -133,7 +133,7 @@ def source_update(source_id: str, request: Request, actor: Actor = Depends(curre
         rebased = store.rebase_edit(base, values, _stored_values(current), (*FIELDS, "releasable"))
         carried = dict(rebased.values, releasable=bool(rebased.values.get("releasable")))
         messages = conflict_messages(f"Source {current.title!r}", rebased, LABELS.__getitem__,
-                                     readmodels.last_changed_by(session, source_id) == actor.username)
+                                     readmodels.last_edited_by(session, "source", source_id, actor.username))
         return _form(request, carried, {"version": messages}, status=409, source=current)
     flash(request, f"Saved source {source.title}.")
     return RedirectResponse(f"/sources/{source_id}", status_code=303)
