@@ -41,6 +41,26 @@ def _pg_schema_url(schema: str) -> str:
     return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _argon2_at_its_lowest_cost():
+    """Passwords are hashed and checked with argon2id as in production, at its lowest cost (1 MiB, one
+    pass) instead of the recommended ~0.1 s of CPU per hash and per check. That cost is the point in
+    production and none in a test: 72 sign-in tests spent 24 of their 42 seconds in it. What tests check
+    (a right password passes, a wrong one fails, an unknown user is refused alike, no hash is shown)
+    does not depend on the cost. Servers and commands a test starts as their own process keep the
+    recommended cost."""
+    from pwdlib import PasswordHash
+    from pwdlib.hashers.argon2 import Argon2Hasher
+
+    from workbench.store import users
+
+    cheap = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(users, "_hasher", cheap)
+        patch.setattr(users, "_DUMMY_HASH", cheap.hash("not-a-real-password"))
+        yield
+
+
 @pytest.fixture(scope="session")
 def _database_template(tmp_path_factory):
     """Migrate once per run: a template SQLite file, or a PostgreSQL schema."""
