@@ -238,12 +238,13 @@ def _date_order_warnings(cleaned: dict[str, list[str]], known: dict[str, Propert
                          warnings: dict[str, list[str]]) -> None:
     """Dates in an impossible order are kept (the source may say so) but never pass unseen: a membership
     ending before it starts, a company dissolved before it was founded, a birth in the future."""
-    today = date.today().isoformat()
+    today = None
     for name, values in cleaned.items():
         prop = known.get(name)
         if prop is None or prop.type.validator != "date":
             continue
         if prop.past:
+            today = today or date.today().isoformat()
             for value in values:
                 if date_after(value, today):
                     warnings.setdefault(name, []).append(f"{prop.label} {value} is in the future")
@@ -610,24 +611,21 @@ class Registry:
             if prop is None:
                 errors.setdefault(name, []).append(f"{owner} has no property '{name}'")
                 continue
-            values = raw if isinstance(raw, (list, tuple)) else [raw]
-            seen = None
-            if memo is not None:
-                seen = memo.get(id(prop))
-                if seen is None:
-                    seen = memo[id(prop)] = {}
+            values = raw if isinstance(raw, (list, tuple)) else (raw,)
+            if memo is None:
+                seen = None
+            elif (seen := memo.get(id(prop))) is None:
+                seen = memo[id(prop)] = {}
             kept: list[str] = []
             for value in values:
                 if seen is None:
                     checked = check(prop, value)
-                else:
-                    checked = seen.get(value)
-                    if checked is None:
-                        checked = seen[value] = check(prop, value)
+                elif (checked := seen.get(value)) is None:
+                    checked = seen[value] = check(prop, value)
                 if checked.errors:
                     errors.setdefault(name, []).extend(checked.errors)
-                elif checked.value is not None and checked.value not in kept:
-                    kept.append(checked.value)
+                elif (stored := checked.value) is not None and stored not in kept:
+                    kept.append(stored)
                 if checked.warnings:
                     warnings.setdefault(name, []).extend(checked.warnings)
             if kept:

@@ -61,6 +61,8 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 def unstorable(text: str) -> str | None:
     """Why no database can store ``text`` (a NUL, a lone surrogate), or None."""
+    if text.isascii() and "\x00" not in text:  # most values: no surrogate is ASCII (isascii is a flag, not a scan)
+        return None
     found = _UNSTORABLE.search(text)
     if found is None:
         return None

@@ -67,6 +67,8 @@ def _strip(raw: object) -> str:
 
 
 def direction_control_error(value: str) -> list[str]:
+    if value.isascii():  # no direction control is ASCII: importers check ~10^5 values that are
+        return []
     found = _BIDI_CONTROLS.search(value)
     if found is None:
         return []
@@ -88,7 +90,10 @@ def _one_line(raw: object) -> str:
     """A one-line value as stored: spaces collapsed, invisible characters gone, and composed (NFC), so that
     'José' typed with a combining accent is the same value as 'José' typed whole: an entry held both as two
     identical-looking aliases, which no duplicate check could tell apart on the page."""
-    return unicodedata.normalize("NFC", " ".join(_strip(raw).translate(_INVISIBLE).split()))
+    text = _strip(raw)
+    if text.isascii():  # neither an invisible character nor a composable one is ASCII
+        return " ".join(text.split())
+    return unicodedata.normalize("NFC", " ".join(text.translate(_INVISIBLE).split()))
 
 
 def check_string(raw: str, spec: dict, registry: Registry) -> Checked:
