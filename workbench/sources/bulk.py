@@ -237,6 +237,7 @@ class BulkWriter:
         self._complete: str | None = None
         self._looked_up: set[str] = set()
         self._merged_into: dict[str, str] = {}  # stored entities a user merged into another
+        self._told_merged: set[str] = set()  # merged-away entries whose change this import has said
         # Stored entities this import names, with every value it gave them (over all its rows), for
         # ``tell_user_values``: a table import adds to what is stored, so users' values never differ from
         # what it writes, and only what the file gave tells them apart.
@@ -421,6 +422,8 @@ class BulkWriter:
         if old_kind == kind and _same_values(old_props, merged):
             self.summary.skipped += 1
             return "unchanged"
+        if entity_id in self._merged_into:
+            self._tell_merged_away(entity_id, kind_spec, old_props, merged, where)
         caption = caption_for(kind_spec, merged)
         update = {"b_id": entity_id, "kind": kind, "caption": caption, "sort_key": self.sort_key(caption),
                   "properties": merged,
@@ -448,6 +451,25 @@ class BulkWriter:
         self.summary.updated += 1
         self._updates_counted[entity_id] = self._updates_counted.get(entity_id, 0) + 1
         return "updated"
+
+    def _tell_merged_away(self, entity_id: str, kind_spec, old: dict, new: dict, where: str) -> None:
+        """A change to an entry a user merged into another lands on the merged record, which no page shows
+        (undoing the merge brings it back as the source now has it); the kept entry is the user's to edit. So
+        the change is said, first among the warnings, naming the kept entry and what changed: a newer list's
+        new place of birth or dropped alias would otherwise pass unseen."""
+        if entity_id in self._told_merged:
+            return
+        self._told_merged.add(entity_id)
+        changed = [spec.label.lower() for prop, spec in kind_spec.properties.items()
+                   if set(old.get(prop, ())) != set(new.get(prop, ()))]
+        kept = self.surviving(entity_id)
+        kept_kind, kept_props, _version = self._stored_entity(kept) or (kind_spec.name, {}, 0)
+        kept_caption = caption_for(self.reg.entity_kind(kept_kind), kept_props)
+        message = (f"{caption_for(kind_spec, new)} ({entity_id}) was merged into {kept_caption} ({kept}): this "
+                   f"import changed its {', '.join(changed) or 'values'} on the merged record only, which pages "
+                   "do not show; compare the two and add to the kept entry what it lacks, or undo the merge")
+        self.summary.warnings.insert(self._user_warnings, (where, message))
+        self._user_warnings += 1
 
     def _into_planned_insert(self, entity_id: str, kind_spec, cleaned: dict, keep: Iterable[str],
                              merge: Iterable[str]) -> str:
