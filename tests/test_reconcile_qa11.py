@@ -59,7 +59,7 @@ def test_a_hit_on_a_weak_alias_alone_is_a_candidate_marked_as_such_never_a_match
     answer = _ask(client, token, {"nick": {"query": "El Zorrito Ficticio", "type": "Person"},
                                   "strong": {"query": "FICTIONAL Vari Zorrilla Fuerte", "type": "Person"}})
     nick = answer["nick"][0]
-    assert nick["id"] == "p-zorro" and nick["score"] == 100 and nick["match"] is False
+    assert nick["id"] == "p-zorro" and nick["score"] == 90 and nick["match"] is False  # below any name in full
     assert _features(nick)["weak_alias"] == 1.0  # OpenRefine users can see why
     assert "weak alias / nickname" in nick["description"]
     strong = answer["strong"][0]  # a strong a.k.a. is the analyst's own evidence: it still matches

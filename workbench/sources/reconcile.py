@@ -15,6 +15,7 @@ that cannot be read, naming its field, before it reaches the database (whose dri
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -57,6 +58,13 @@ DISAGREEMENT_FACTOR = 0.8  # a property whose value disagrees multiplies the sco
 AGREEMENT_LIFT = 0.5  # the share of the way to 100 an agreeing value closes, when it tells every candidate apart
 MAX_LIFT = 0.5  # the most the agreeing values close together
 ID_VARIANT_SCORE = 0.9  # an id in other letter case, or merged into the entry offered: high, never a match
+# A name found only as a weak alias / nickname ('DR. IBRAHIM', 'EL MAYO'): never a match (_decide), and scored
+# at most this, below any name matched in full. At 100 it tied with, and was listed before, the entry whose
+# own name the query was (titles dropped, 'IBRAHIM, Haji' and 'DR. IBRAHIM' read alike): OpenRefine takes the
+# first candidate as the best, and an analyst filtering on 100 matched the wrong person.
+WEAK_ALIAS_SCORE = 0.9
+DESCRIPTION_FACTS = 3  # facts a candidate's description names (the preview shows more)
+_FULL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Every query searches this many candidates, whatever its limit: the scores and the match decision look
 # at all of them, so a client asking to see one candidate is told the same as one asking for ten.
 CANDIDATES = 25
@@ -90,6 +98,14 @@ def _type(kind: str) -> dict:
     return {"id": kind, "name": spec.label if spec else kind}
 
 
+def _types(kind: str) -> list[dict]:
+    """A candidate's types: its kind, then the kinds it is one of (a Company is an Organization). OpenRefine
+    marks a candidate 'type match' only when the type it asked for is in this list: listing the kind alone,
+    every company reconciled against Organization showed 'type match: false'."""
+    spec = registry().entity_kinds.get(kind)
+    return [_type(kind)] + [_type(parent) for parent in (spec.ancestors if spec else ())]
+
+
 def manifest(base_url: str, token_query: str = "") -> dict:
     """The service manifest; ``token_query`` ('?token=...') is appended to the URLs OpenRefine calls."""
     base = base_url.rstrip("/")
@@ -99,6 +115,7 @@ def manifest(base_url: str, token_query: str = "") -> dict:
     return {
         "versions": ["0.2"],
         "name": SERVICE_NAME,
+        "batchSize": MAX_QUERIES,
         "identifierSpace": IDENTIFIER_SPACE,
         "schemaSpace": SCHEMA_SPACE,
         "defaultTypes": [_type(kind) for kind in registry().default_kinds()],
@@ -337,8 +354,16 @@ class _Candidate:
         if self.weak:
             features.append({"id": "weak_alias", "value": 1.0})
         features += [{"id": f"property:{pid}", "value": 1.0 if agree else 0.0} for pid, agree in self.verdicts.items()]
-        return {"id": self.entity.id, "name": self.entity.caption, "type": [_type(self.entity.kind)],
-                "score": self.points, "description": self.found_by, "features": features, "match": self.match}
+        return {"id": self.entity.id, "name": self.entity.caption, "type": _types(self.entity.kind),
+                "score": self.points, "description": self.description(), "features": features, "match": self.match}
+
+    def description(self) -> str:
+        """How the entry was found (a nickname, an identifier), then the facts that tell namesakes apart (date
+        of birth, nationality, country), so two exact namesakes differ in OpenRefine's list without a preview."""
+        spec = registry().entity_kinds.get(self.entity.kind)
+        facts = [f"{label.lower()} {value}" for label, value in _facts(self.entity, spec)[:DESCRIPTION_FACTS]] \
+            if spec else []
+        return "; ".join(filter(None, [self.found_by, ", ".join(facts)]))
 
 
 def _load(session: Session, ids: list[str]) -> dict[str, Entity]:
@@ -397,7 +422,8 @@ def _named(session: Session, text: str, kinds: list[str]) -> list[_Candidate]:
             continue
         weak = _weak_alias(entity, hit.matched_name)
         found_by = f"matched {hit.matched_name}" if hit.matched_name != entity.caption else ""
-        out.append(_Candidate(entity, hit.score, found_by + (f" ({weak.lower()})" if weak else ""), bool(weak)))
+        score = min(hit.score, WEAK_ALIAS_SCORE) if weak else hit.score
+        out.append(_Candidate(entity, score, found_by + (f" ({weak.lower()})" if weak else ""), bool(weak)))
     return out
 
 
@@ -495,7 +521,8 @@ def reconcile_one(session: Session, query: Any) -> list[dict]:
     else:
         return []
     _weigh(candidates, properties)
-    ranked = sorted(candidates, key=lambda c: -c.points)  # stable: equal scores keep the names' order
+    # Stable: equal scores keep the names' order, an entry found by a nickname after one found by another name.
+    ranked = sorted(candidates, key=lambda c: (-c.points, c.weak))
     _decide(ranked)
     return [c.result() for c in ranked[:limit]]
 
@@ -675,7 +702,13 @@ def extend(session: Session, actor: Actor, request: dict) -> dict:
         raise ValidationError({"extend": [shape]})
     if not isinstance(request.get("properties") or [], list):
         raise ValidationError({"extend.properties": [shape]})
-    wanted = [str(p.get("id")) for p in request.get("properties") or [] if isinstance(p, dict) and p.get("id")]
+    for index, entry in enumerate(request.get("properties") or []):
+        if not isinstance(entry, dict) or not isinstance(entry.get("id"), str) or not entry["id"]:
+            raise ValidationError({f"extend.properties[{index}]": ['expected {"id": "a property id"}']})
+    for index, asked in enumerate(request["ids"]):
+        if not isinstance(asked, str):
+            raise ValidationError({f"extend.ids[{index}]": [f"expected an entity id as text, not {json.dumps(asked)}"]})
+    wanted = [p["id"] for p in request.get("properties") or []]
     if len(request["ids"]) > MAX_EXTEND_IDS:
         message = f"at most {MAX_EXTEND_IDS:,} ids a request, not {len(request['ids']):,}: send them in smaller batches"
         raise ValidationError({"extend.ids": [message]})
@@ -684,13 +717,25 @@ def extend(session: Session, actor: Actor, request: dict) -> dict:
     if unknown:
         message = f"unknown property {', '.join(map(repr, unknown))} (/reconcile/extend/propose lists them)"
         raise ValidationError({"extend.properties": [message]})
-    ids = [str(i) for i in request["ids"]]
+    ids = list(request["ids"])
     if problem := next(filter(None, map(unstorable, ids)), None):
         raise ValidationError({"extend.ids": [f"an id {problem}"]})
     entities = _load(session, ids)
     rows = {}
     for entity_id in ids:
         entity = surviving(session, entities.get(entity_id))
-        rows[entity_id] = {pid: [{"str": v} for v in (entity.properties.get(pid, []) if entity is not None else [])]
+        known = registry().entity_kind(entity.kind).properties if entity is not None else {}
+        rows[entity_id] = {pid: [_extended(known.get(pid), v) for v in (entity.properties.get(pid, [])
+                                                                      if entity is not None else [])]
                            for pid in wanted}
     return {"meta": [{"id": pid, "name": labels[pid]} for pid in wanted], "rows": rows}
+
+
+def _extended(prop: Property | None, value: str) -> dict:
+    """A value as data extension types it (spec 0.2): a full date as a date, so OpenRefine makes a date cell
+    it can facet and sort; everything else, a partial date ('1957') included, as text (no entity property
+    holds a number: amounts carry their currency)."""
+    validator = prop.type.validator if prop is not None else None
+    if validator == "date" and _FULL_DATE.fullmatch(value):
+        return {"date": f"{value}T00:00:00Z"}
+    return {"str": value}

@@ -51,6 +51,37 @@ class OpenRefineRoute(APIRoute):
         return answer
 
 
+class PreviewRoute(OpenRefineRoute):
+    """The preview is shown in OpenRefine's iframe: a refusal (an unknown id, a revoked token) answers as a small
+    card saying why, framed as the preview is. As JSON from a page that may not be framed, it showed the
+    browser's 'refused to connect' box instead of the reason."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def answer(request: Request) -> Response:
+            response = await handler(request)
+            if response.status_code < 400:
+                return response
+            headers = {**OPENREFINE_HEADERS, "Content-Security-Policy": PREVIEW_POLICY}
+            if "www-authenticate" in response.headers:
+                headers["WWW-Authenticate"] = response.headers["www-authenticate"]
+            return templates.TemplateResponse(request, "reconcile/preview_error.html",
+                                              {"reason": _reason(response)}, status_code=response.status_code,
+                                              headers=headers)
+
+        return answer
+
+
+def _reason(response: Response) -> str:
+    """The refusal's own words (the 'detail' of the app's JSON error answer)."""
+    try:
+        detail = json.loads(response.body).get("detail")
+    except (ValueError, AttributeError):
+        detail = None
+    return detail if isinstance(detail, str) and detail else "this entry cannot be shown"
+
+
 async def _handled(request: Request, exc: Exception) -> Response:
     for cls in type(exc).__mro__:
         handle = request.app.exception_handlers.get(cls)
@@ -81,6 +112,8 @@ def _json_field(raw: str | None, name: str):
                                                     f"column {exc.colno}") from None
     except TypeError:
         raise HTTPException(status_code=400, detail=f"'{name}' must be JSON") from None
+    except RecursionError:  # '[[[[...' thousands deep: the decoder gives up, as a 500 with no CORS header it was
+        raise HTTPException(status_code=400, detail=f"'{name}' must be JSON: nested too deeply") from None
 
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -132,12 +165,15 @@ async def reconcile_post(request: Request, token: str | None = None, session: Se
     return await _answer(request, session, actor, token)
 
 
-@router.get("/preview", response_class=HTMLResponse)
 def reconcile_preview(request: Request, id: str, session: Session = Depends(get_session),
                       actor: Actor = Depends(reconcile_actor)):
     card = service.preview(session, actor, id)
     return templates.TemplateResponse(request, "reconcile/preview.html", {"card": card},
                                       headers={"Content-Security-Policy": PREVIEW_POLICY})
+
+
+router.add_api_route("/preview", reconcile_preview, methods=["GET"], response_class=HTMLResponse,
+                     route_class_override=PreviewRoute)
 
 
 @router.get("/suggest/entity")
