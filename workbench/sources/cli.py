@@ -82,6 +82,7 @@ def _summary(summary, title: str, all_warnings: bool = False) -> None:
 def _run_import(label: str, work: Callable, all_warnings: bool = False) -> None:
     from workbench.cli import fail, open_database, run_guarded, session
     from workbench.sources.ftm import FtmError
+    from workbench.sources.sdn import OlderListError
     from workbench.sources.sdn_parse import SdnFormatError
     from workbench.sources.tabular import MappingError, TableError
 
@@ -92,7 +93,7 @@ def _run_import(label: str, work: Callable, all_warnings: bool = False) -> None:
             summary = run_guarded(work, s, update)
             if _nothing_accepted(summary):
                 raise _AllRejected(summary)  # rolls the session back: no Source records an import of nothing
-    except (SdnFormatError, FtmError, TableError, MappingError) as exc:
+    except (SdnFormatError, OlderListError, FtmError, TableError, MappingError) as exc:
         fail(f"{exc} (nothing was imported)", code=BAD_INPUT)
     except _AllRejected as exc:
         _summary(exc.summary, label, all_warnings)

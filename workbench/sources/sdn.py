@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from workbench.schema import registry
 from workbench.sources.bulk import IMPORTER_VERSION, BulkWriter, ImportSummary
 from workbench.sources.countries import country_code
-from workbench.sources.files import store_file
+from workbench.sources.files import sha256_of, store_file
 from workbench.sources.remarks import parse_remarks
 from workbench.sources.sdn_parse import SdnList, SdnRecord, parse_paths
 from workbench.store.entities import create_source, update_source, validate_source_fields
@@ -294,12 +294,37 @@ def gc_paused():
             gc.enable()
 
 
+class OlderListError(ValueError):
+    """A list published before the newest one imported: refused whole, before anything is written."""
+
+
+def _refuse_older(session: Session, parsed: SdnList) -> None:
+    """An older list imported after a newer one put the older names, programmes and statuses back in place of
+    the newer (a cartel lost the FTO and SDGT tags a newer list gave it) and listed again every entry the newer
+    list had delisted. A list is dated by --published, the JSON's own date, or the date its file was first
+    imported with; an undated one cannot be placed (its import says so). Checked before anything is stored."""
+    same = [(path.name, sha256_of(path)) for path in parsed.files]
+    known = [row for row in session.execute(select(Source.id, Source.published_at, Source.file_name, Source.sha256)
+                                            .where(Source.sha256.in_([sha for _name, sha in same])))
+             if (row.file_name, row.sha256) in same]
+    main = next((row for row in known if (row.file_name, row.sha256) == same[0]), None)
+    dated = parsed.published or (main.published_at if main is not None else None)
+    newest = session.scalar(select(func.max(Source.published_at)).where(
+        Source.publisher == AUTHORITY, Source.id.not_in([row.id for row in known]), Source.published_at.is_not(None)))
+    if dated and newest and dated < newest:
+        raise OlderListError(
+            f"{parsed.files[0].name}: this list was published {dated}, before the list already imported (published "
+            f"{newest}): importing it would put its older names, programmes and statuses in place of the newer ones "
+            "and list again the entries the newer list delisted. Import OFAC's lists oldest first")
+
+
 def _import_sdn(session: Session, actor: Actor, paths: list[Path | str], published: str | None,
                 progress: Callable[[int, int], None] | None, delist: bool,
                 allow_mass_delist: bool = False) -> ImportSummary:
     parsed = parse_paths([Path(p) for p in paths], published)
     summary = ImportSummary()
     writer = BulkWriter(session, actor, summary)
+    _refuse_older(session, parsed)
     sources = _sources(session, actor, parsed, summary)
     writer.load_existing(prefix=PREFIX)
     total = len(parsed.records)
@@ -322,7 +347,9 @@ def _import_sdn(session: Session, actor: Actor, paths: list[Path | str], publish
     # Aliases or addresses from a file not given, or from one that may be cut short, are added to
     # the stored ones, never put in their place.
     unsure = parsed.missing + tuple(what for what in parsed.unmarked if what in _FROM_FILE)
-    merge = tuple(prop for what in unsure for prop in _FROM_FILE[what])
+    # A former name stays one: a name an entry was listed under is added to, never dropped (a renamed
+    # entry's old primary name is one, below), so screening still finds 'LOS ZETAS' after a list renames it.
+    merge = tuple(dict.fromkeys([prop for what in unsure for prop in _FROM_FILE[what]] + ["previousName"]))
     for what in parsed.missing:
         given = "ALT.CSV" if what == "aliases" else "ADD.CSV"
         summary.warnings.append((file_name, f"no {given} given: the {what} of earlier imports are kept, "
@@ -355,6 +382,9 @@ def _import_sdn(session: Session, actor: Actor, paths: list[Path | str], publish
                 props["alias"] = [a for a in props["alias"] if " ".join(a.split()) not in typed]
                 if not props["alias"]:
                     del props["alias"]
+        if (stored := writer.existing_properties(entity_id)) is not None:
+            _tell_list_changes(stored, props, keep_for(kind) + merge, where, summary)
+            _tell_programmes(writer.existing_properties(sanction_id(record.ent_num)), record.programs, where, summary)
         status = writer.entity(entity_id, kind, props, where, keep=keep_for(kind), merge=merge, lenient=True)
         if status is None:
             continue
@@ -403,6 +433,42 @@ def _import_sdn(session: Session, actor: Actor, paths: list[Path | str], publish
     if progress:
         progress(total, total)
     return summary
+
+
+def _spaced(values) -> set[str]:
+    return {" ".join(v.split()) for v in values}
+
+
+def _tell_list_changes(stored: dict, props: dict, kept: tuple[str, ...], where: str, summary: ImportSummary) -> None:
+    """What a newer list changed of an entry that a steward must see, rather than 'updated': a new primary
+    name (the old one is kept as a former name, and said), and the aliases it no longer carries (removed, as
+    the list is the source; a repackaging that dropped them is then noticed)."""
+    names = _spaced(v for prop in ("name", "alias", "weakAlias", "previousName") for v in props.get(prop, []))
+    former = [n for n in stored.get("name", []) if " ".join(n.split()) not in names]
+    if former and props.get("name"):
+        props["previousName"] = props.get("previousName", []) + former
+        summary.warnings.append((where, f"renamed {former[0]} -> {props['name'][0]}: the former name is kept as a "
+                                        "former name, so search and screening still find it"))
+        summary.details["renamed"] = summary.details.get("renamed", 0) + 1
+    for prop, label in (("alias", "aliases"), ("weakAlias", "weak_aliases")):
+        if prop in kept:
+            continue
+        dropped = [v for v in stored.get(prop, []) if " ".join(v.split()) not in names]  # not one as another kind
+        if dropped:
+            summary.warnings.append((where, f"{len(dropped)} {label.replace('_', ' ')} no longer in the list: "
+                                            + "; ".join(dropped)))
+            summary.details[f"{label}_dropped"] = summary.details.get(f"{label}_dropped", 0) + len(dropped)
+
+
+def _tell_programmes(stored: dict | None, programs: list[str], where: str, summary: ImportSummary) -> None:
+    """Sanctions programmes a newer list added to or took from an entry (a cartel designated an FTO and SDGT)."""
+    before = (stored or {}).get("program") or []
+    if stored is None or set(before) == set(programs):
+        return
+    added, removed = [p for p in programs if p not in before], [p for p in before if p not in programs]
+    change = ", ".join([f"+{p}" for p in added] + [f"-{p}" for p in removed])
+    summary.warnings.append((where, f"programmes changed: {change}"))
+    summary.details["programmes_changed"] = summary.details.get("programmes_changed", 0) + 1
 
 
 def _cite_entry(writer: BulkWriter, sources: ListSources, record: SdnRecord, entity_id: str) -> None:

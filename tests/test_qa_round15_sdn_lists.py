@@ -1,0 +1,81 @@
+"""QA round 15, a data steward keeping the real OFAC list current (the 2024 CSV trio, then the 2026 JSON).
+
+- Importing the older list again after the newer put every older value back: the cartels lost the FTO and SDGT
+  programmes the newer list gave them, and the 925 entries it had delisted were listed again.
+- A newer list that renamed an entry (LOS ZETAS -> CARTEL DEL NORESTE) dropped the old name without a word:
+  search and screening no longer found 'LOS ZETAS'.
+- Aliases a newer list no longer carried (all 17 of one entry) and programme changes went unsaid: the summary
+  said only 'updated 1344'.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from test_reimport_keeps_user_edits import _entry_files
+from typer.testing import CliRunner
+
+from workbench.cli import app
+from workbench.matching.search import search_entities
+from workbench.store import db as store_db
+from workbench.store.models import Entity
+
+ZETAS, GULF, MALHERBE = 11438, 10386, 6865  # renamed; given FTO and SDGT; every a.k.a. gone by 2026-08-20
+
+
+def _json_slice(sdn_dir: Path, out: Path, uids: tuple[int, ...]) -> Path:
+    data = json.loads((sdn_dir / "sdn-2026-08-20.json").read_text(encoding="utf-8"))
+    path = out / "sdn-2026-08-20.json"
+    out.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({**data, "entries": [e for e in data["entries"] if e["uid"] in uids]}), encoding="utf-8")
+    return path
+
+
+def _import(*args: str):
+    result = CliRunner().invoke(app, ["import", "sdn", *args, "--all-warnings"], catch_exceptions=False)
+    return result, " ".join(result.output.split())
+
+
+def _properties(db_url, entity_id: str) -> dict:
+    with store_db.session_scope(db_url) as s:
+        return dict(s.get(Entity, entity_id).properties)
+
+
+def test_a_newer_list_says_what_it_renamed_dropped_and_changed_and_keeps_the_old_name(db_url, sdn_dir, tmp_path):
+    uids = (ZETAS, GULF, MALHERBE)
+    trio = _entry_files(sdn_dir, tmp_path / "trio", uids)
+    first, _ = _import(*map(str, trio), "--published", "2024-05-03")
+    assert first.exit_code == 0, first.output
+
+    newer, said = _import(str(_json_slice(sdn_dir, tmp_path / "json", uids)), "--no-delist")
+
+    assert newer.exit_code == 0, newer.output
+    assert "renamed LOS ZETAS -> CARTEL DEL NORESTE" in said
+    assert f"(ent_num {MALHERBE}): 17 aliases no longer in the list:" in said and "MALHERBE DELEON, Oscar" in said
+    assert "programmes changed: +FTO, +SDGT" in said
+    zetas = _properties(db_url, f"ofac-{ZETAS}")
+    assert zetas["name"] == ["CARTEL DEL NORESTE"] and "LOS ZETAS" in zetas["previousName"]
+    with store_db.session_scope(db_url) as s:
+        found = search_entities(s, "LOS ZETAS", limit=5)
+    assert found and found[0].entity_id == f"ofac-{ZETAS}" and found[0].score == 1.0
+
+    again, said_again = _import(str(_json_slice(sdn_dir, tmp_path / "json", uids)), "--no-delist")
+    assert again.exit_code == 0 and "renamed" not in said_again and "programmes changed" not in said_again
+    assert "LOS ZETAS" in _properties(db_url, f"ofac-{ZETAS}")["previousName"]  # a former name stays one
+
+
+def test_the_older_list_after_the_newer_is_refused_and_changes_nothing(db_url, sdn_dir, tmp_path):
+    uids = (ZETAS, GULF)
+    trio = _entry_files(sdn_dir, tmp_path / "trio", uids)
+    _import(*map(str, trio), "--published", "2024-05-03")
+    _import(str(_json_slice(sdn_dir, tmp_path / "json", uids)), "--no-delist")
+    before = {uid: _properties(db_url, f"ofac-{uid}-sanction") for uid in uids}
+
+    older, said = _import(*map(str, trio))  # the same 2024 files: dated by their first import
+
+    assert older.exit_code == 2
+    assert "published 2024-05-03, before the list already imported (published 2026-08-20)" in said
+    assert "nothing was imported" in said
+    assert {uid: _properties(db_url, f"ofac-{uid}-sanction") for uid in uids} == before
+    assert "FTO" in before[GULF]["program"]
