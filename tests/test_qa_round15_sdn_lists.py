@@ -79,3 +79,31 @@ def test_the_older_list_after_the_newer_is_refused_and_changes_nothing(db_url, s
     assert "nothing was imported" in said
     assert {uid: _properties(db_url, f"ofac-{uid}-sanction") for uid in uids} == before
     assert "FTO" in before[GULF]["program"]
+
+
+# ---- a nickname on the list, met on a roll ------------------------------------------------------------
+
+def test_screening_scores_a_listed_nickname_below_a_full_name_and_says_so(db_url, tmp_path):
+    import csv
+
+    from workbench.store.entities import create_entity
+    from workbench.store.permissions import Actor
+
+    with store_db.session_scope(db_url) as s:
+        actor = Actor("rita", "researcher")
+        create_entity(s, actor, "Person", {"name": "FICTIONAL OSEGURA CERVANTES, Antonino",
+                                           "weakAlias": "TONY MONTANERO"}, entity_id="p-nick")
+        create_entity(s, actor, "Person", {"name": "TONY MONTANERO"}, entity_id="p-named")  # a namesake in full
+    roll = tmp_path / "roll_FICTIONAL.csv"
+    roll.write_text("owner\nTONY MONTANERO\n", encoding="utf-8")
+    out = tmp_path / "hits.csv"
+
+    result = CliRunner().invoke(app, ["screen", str(roll), "-o", str(out), "--name-column", "owner"],
+                                catch_exceptions=False)
+
+    assert result.exit_code == 0, result.output
+    hits = {row["match_id"]: row for row in csv.DictReader(out.open(encoding="utf-8"))}
+    assert float(hits["p-named"]["score"]) == 1.0 and hits["p-named"]["rank"] == "1"
+    nickname = hits["p-nick"]
+    assert nickname["rank"] == "2" and float(nickname["score"]) == 0.9 and nickname["matched_name"] == "TONY MONTANERO"
+    assert "weak alias / nickname" in json.loads(nickname["explanation"])["features"][-1]["feature"]

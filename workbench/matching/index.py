@@ -46,7 +46,15 @@ from rapidfuzz import fuzz, process
 from workbench.matching.acronyms import AcronymIndex
 from workbench.matching.fast import model_for, prepare, quick_score
 from workbench.matching.normalize import PERSON, NameForm, normalize
-from workbench.matching.score import NameScore, TokenStats, acronym_stage, may_expand_parts, score_forms
+from workbench.matching.score import (
+    WEAK_ALIAS_CAP,
+    NameScore,
+    TokenStats,
+    acronym_stage,
+    may_expand_parts,
+    score_forms,
+    weak_alias_capped,
+)
 from workbench.matching.terms import SPELLED_KEYS, join_keys, name_view, name_words, pair_keys, sort_string
 
 MAX_POSTING_SHARE = 0.02  # keys on more than 2 % of names are too common to block on
@@ -118,6 +126,7 @@ class Entry:
     form: NameForm
     sort: str = ""  # the pre-score string (terms.sort_string)
     alive: bool = True
+    weak: bool = False  # a listed weak alias / nickname: its hits are capped (score.weak_alias_capped)
 
 
 @dataclass
@@ -169,7 +178,8 @@ class NameIndex:
         self.expand_texts: list[set[str] | None] = []
 
     # ---- building -------------------------------------------------------------------------
-    def add(self, record_id: str, name: str, primary: str | None = None, schema: str | None = None) -> None:
+    def add(self, record_id: str, name: str, primary: str | None = None, schema: str | None = None,
+            weak: bool = False) -> None:
         form = normalize(name, schema)
         if not form.tokens:
             return
@@ -177,7 +187,7 @@ class NameIndex:
         idx = len(self.entries)
         sort = sort_string(words)
         prepare(form)  # once here, not in every screening worker
-        self.entries.append(Entry(record_id, name, primary or name, schema, form, sort))
+        self.entries.append(Entry(record_id, name, primary or name, schema, form, sort, weak=weak))
         self.sorts.append(sort)
         self.expand_texts.append(form.prep.texts if form.prep.expands else None)
         self.by_record.setdefault(record_id, []).append(idx)
@@ -430,6 +440,8 @@ class NameIndex:
             if not entry.alive:
                 continue
             quick = quick_score(form, entry.form, self.stats, floor=threshold - 1e-9, model=model)
+            if entry.weak:
+                quick = min(quick, WEAK_ALIAS_CAP)
             if quick < threshold - 1e-9:
                 continue
             current = best.get(entry.record_id)
@@ -440,6 +452,8 @@ class NameIndex:
         for _quick, idx in ranked[:top]:
             entry = self.entries[idx]
             result = score_forms(form, entry.form, self.stats)  # the same terms summed in another order
+            if entry.weak:
+                result = weak_alias_capped(result)
             if result.score >= threshold:
                 hits.append(Hit(entry.record_id, entry.primary, entry.name, result.score, result, entry.schema))
         return sorted(hits, key=lambda h: (-h.score, h.primary))
@@ -457,6 +471,8 @@ class NameIndex:
                 if score < threshold - 1e-9:
                     continue
                 score = score_forms(form, entry.form, self.stats).score
+                if entry.weak:
+                    score = min(score, WEAK_ALIAS_CAP)
                 if score >= threshold and score > best.get(entry.record_id, -1):
                     best[entry.record_id] = score
         return best

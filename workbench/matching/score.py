@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from rapidfuzz.distance import OSA, Levenshtein
@@ -707,6 +707,21 @@ def company_person_adjusted(qf: NameForm, cf: NameForm, score: float) -> tuple[f
                     "detail": f"'{company.original}' is a company's name and '{person.original}' a person's: a company "
                               f"bearing the person's name is a lead to the person, not the same entity (at most "
                               f"{COMPANY_OF_PERSON_CAP})"}
+
+
+# A listed weak alias / nickname ('TONY MONTANA', 'EL MAYO', 'DR. IBRAHIM'): OFAC calls such names too broad to
+# screen on alone. A hit on one is a lead, scored at most this, below any name matched in full, and says so.
+WEAK_ALIAS_CAP = 0.9
+WEAK_ALIAS = "a weak alias / nickname"
+
+
+def weak_alias_capped(result: NameScore) -> NameScore:
+    """``result`` of a name matched only as a listed weak alias: capped (WEAK_ALIAS_CAP), the explanation saying so."""
+    capped = min(result.score, WEAK_ALIAS_CAP)
+    note = {"feature": WEAK_ALIAS, "effect": round(capped - result.score, 3),
+            "detail": "the name matched is a weak alias / nickname of the entry, too broad to screen on alone "
+                      f"(OFAC's word): a lead, at most {WEAK_ALIAS_CAP}"}
+    return replace(result, score=capped, features=[*result.features, note])
 
 
 def needs_adjusting(qf: NameForm, cf: NameForm) -> bool:

@@ -38,6 +38,9 @@ class SearchHit:
     explanation: dict = field(default_factory=dict)
 
 
+WEAK = "weak"  # the name kind of a weak alias / nickname (schema/vocabularies.yml: name_kinds)
+
+
 class StoreIndex:
     def __init__(self):
         self.index = NameIndex()
@@ -55,15 +58,15 @@ class StoreIndex:
         self.index = NameIndex()
         self.kinds = {}
         rows = session.execute(
-            select(Name.entity_id, Name.name, Entity.kind, Entity.caption)
+            select(Name.entity_id, Name.name, Entity.kind, Entity.caption, Name.name_kind)
             .join(Entity, Entity.id == Name.entity_id)
             .where(Entity.merged_into.is_(None))
             .order_by(Name.entity_id, Name.id)
         )
         with young_collections_only():
-            for entity_id, name, kind, caption in rows:
+            for entity_id, name, kind, caption, name_kind in rows:
                 self.kinds[entity_id] = kind
-                self.index.add(entity_id, name, caption, kind)
+                self.index.add(entity_id, name, caption, kind, weak=name_kind == WEAK)
 
     def _reindex(self, session: Session, entity_ids: set[str]) -> None:
         for entity_id in entity_ids:
@@ -72,14 +75,14 @@ class StoreIndex:
         if not entity_ids:
             return
         rows = session.execute(
-            select(Name.entity_id, Name.name, Entity.kind, Entity.caption)
+            select(Name.entity_id, Name.name, Entity.kind, Entity.caption, Name.name_kind)
             .join(Entity, Entity.id == Name.entity_id)
             .where(Entity.id.in_(list(entity_ids)), Entity.merged_into.is_(None))
             .order_by(Name.entity_id, Name.id)
         )
-        for entity_id, name, kind, caption in rows:
+        for entity_id, name, kind, caption, name_kind in rows:
             self.kinds[entity_id] = kind
-            self.index.add(entity_id, name, caption, kind)
+            self.index.add(entity_id, name, caption, kind, weak=name_kind == WEAK)
 
     def refresh(self, session: Session) -> StoreIndex:
         with self.lock:

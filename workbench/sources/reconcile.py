@@ -32,6 +32,7 @@ from workbench.matching.score import (
     GENERATION_CAP,
     ONE_SIDED_GENERATION_CAP,
     ONE_SIDED_NUMBER_CAP,
+    WEAK_ALIAS_CAP,
 )
 from workbench.schema import EntityKind, Property, ValidationError, registry
 from workbench.sources.countries import country_code
@@ -58,11 +59,10 @@ DISAGREEMENT_FACTOR = 0.8  # a property whose value disagrees multiplies the sco
 AGREEMENT_LIFT = 0.5  # the share of the way to 100 an agreeing value closes, when it tells every candidate apart
 MAX_LIFT = 0.5  # the most the agreeing values close together
 ID_VARIANT_SCORE = 0.9  # an id in other letter case, or merged into the entry offered: high, never a match
-# A name found only as a weak alias / nickname ('DR. IBRAHIM', 'EL MAYO'): never a match (_decide), and scored
-# at most this, below any name matched in full. At 100 it tied with, and was listed before, the entry whose
-# own name the query was (titles dropped, 'IBRAHIM, Haji' and 'DR. IBRAHIM' read alike): OpenRefine takes the
-# first candidate as the best, and an analyst filtering on 100 matched the wrong person.
-WEAK_ALIAS_SCORE = 0.9
+# A name found only as a weak alias / nickname ('DR. IBRAHIM', 'EL MAYO') is never a match (_decide), and scores
+# at most score.WEAK_ALIAS_CAP (90), below any name matched in full, as in screening: at 100 it tied with, and was
+# listed before, the entry whose own name the query was (titles dropped, 'IBRAHIM, Haji' and 'DR. IBRAHIM' read
+# alike); OpenRefine takes the first candidate as the best, and an analyst filtering on 100 took the wrong person.
 DESCRIPTION_FACTS = 3  # facts a candidate's description names (the preview shows more)
 _FULL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Every query searches this many candidates, whatever its limit: the scores and the match decision look
@@ -422,7 +422,7 @@ def _named(session: Session, text: str, kinds: list[str]) -> list[_Candidate]:
             continue
         weak = _weak_alias(entity, hit.matched_name)
         found_by = f"matched {hit.matched_name}" if hit.matched_name != entity.caption else ""
-        score = min(hit.score, WEAK_ALIAS_SCORE) if weak else hit.score
+        score = min(hit.score, WEAK_ALIAS_CAP) if weak else hit.score  # names read together with a nickname too
         out.append(_Candidate(entity, score, found_by + (f" ({weak.lower()})" if weak else ""), bool(weak)))
     return out
 
