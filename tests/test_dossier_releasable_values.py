@@ -27,6 +27,7 @@ SECRET_BIRTH = "1974-11-02"  # cited to the leak only
 SHARED_ALIAS = "El Doble"  # cited to the court and to the leak: stays
 BIRTH_LABEL = "Date of birth"
 ALIAS_LABEL = "Alias (strong a.k.a.)"
+CHAIN_SOURCE = "unreleasable source on a chain to a designated party"  # the scenario's chain also cites the leak
 
 
 def _text(fmt: str, content: bytes) -> str:
@@ -75,17 +76,20 @@ def test_values_only_an_unreleasable_source_supports_are_in_no_releasable_format
 def test_the_withheld_note_counts_the_values_without_naming_them(session, secret_values):
     _, dossier_id = secret_values
     released = _exports(session, dossier_id, True)
-    note = f"exhibit 4; {ALIAS_LABEL} (1), {BIRTH_LABEL} (1)"
+    # Since QA round 15 the note also counts the leak dropped from the chain to the cartel (its court record stays).
+    note = f"exhibit 4; {ALIAS_LABEL} (1), {BIRTH_LABEL} (1), {CHAIN_SOURCE} (1)"
     assert f"(withheld: {note})" in released["html"]
     assert f"Withheld from this releasable version: {note}." in released["html"]
     assert f"(withheld: {note})" in " ".join(released["pdf"].split())
-    assert "(withheld: exhibit 4; Alias (strong a.k.a.) (1), Date of birth (1))" in released["md"]
+    assert ("(withheld: exhibit 4; Alias (strong a.k.a.) (1), Date of birth (1), unreleasable source on a chain to a "
+            "designated party (1))") in released["md"]
     for fmt in ("visa-csv", "assets-csv"):
         assert f"; releasable export (withheld: {note})" in released[fmt].splitlines()[3], fmt
     assert f"releasable export (withheld: {note})" in released["ftm"]
     meta = json.loads(released["json"])["meta"]
     assert meta["withheld_exhibits"] == [4]
-    assert meta["withheld"] == [{"what": ALIAS_LABEL, "count": 1}, {"what": BIRTH_LABEL, "count": 1}]
+    assert meta["withheld"] == [{"what": ALIAS_LABEL, "count": 1}, {"what": BIRTH_LABEL, "count": 1},
+                                {"what": CHAIN_SOURCE, "count": 1}]
     assert meta["withheld_summary"] == note
     # The full export withholds nothing.
     full = json.loads(export_dossier(session, dossier_id, "json").content)["meta"]
@@ -208,7 +212,7 @@ def test_assets_their_chains_and_values_follow_the_same_rule(session, researcher
     full, released = _exports(session, dossier_id, False), _exports(session, dossier_id, True)
     for fmt in ("html", "pdf", "md", "json", "assets-csv"):
         assert "Ranch on Secret Rd" in full[fmt], fmt
-        assert "Secret County" in full[fmt] or fmt == "md", fmt  # the Markdown table has no county column
+        assert "Secret County" in full[fmt], fmt  # the Markdown table has a county column since QA round 15
     for fmt, text in released.items():
         assert "Ranch on Secret Rd" not in text and "TEST-APN-SECRET" not in text, fmt
         assert "Secret County" not in text, fmt
@@ -216,7 +220,7 @@ def test_assets_their_chains_and_values_follow_the_same_rule(session, researcher
     house = next(r for r in rows if r["asset_id"] == sc.house)
     assert house["parcel_number"] == "TEST-APN-1" and house["county"] == "" and "County deed" in house["sources"]
     withheld = {item["what"]: item["count"] for item in json.loads(released["json"])["meta"]["withheld"]}
-    assert withheld == {"asset: County": 1, "asset to block": 1}
+    assert withheld == {"asset: County": 1, "asset to block": 1, CHAIN_SOURCE: 1}
 
 
 def test_demo_alias_el_contador_cited_to_the_leaked_ledger_stays_out(session):

@@ -134,7 +134,9 @@ def test_the_releasable_check_says_what_the_releasable_export_leaves_out(session
     assert next(c for c in checks if c["key"] == "releasable")["status"] == "info"
 
     check = _check(researcher_client.get(f"/dossiers/{released}").text, "releasable")
-    assert "✔ Every exhibit cites a releasable source" in check and 'data-status="met"' in check
+    # QA round 15: the releasable export leaves out the leak cited on the chain to the cartel, and says so: a note,
+    # no tick (a dossier with nothing to leave out keeps its tick: test_qa_round15_dossiers).
+    assert "ℹ Every exhibit cites a releasable source" in check and 'data-status="info"' in check
 
 
 def _submitted(session):

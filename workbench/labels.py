@@ -102,3 +102,17 @@ def pdf_page(page: object) -> int | None:
 def counted(n: int, one: str, many: str | None = None) -> str:
     """A count with its noun in the number it takes: '1 hit', '0 hits', '1,204 rows'."""
     return f"{n:,} {one if n == 1 else many or one + 's'}"
+
+
+_MONEY = re.compile(r"(?P<sign>-?)(?P<whole>\d+)(?P<fraction>\.\d+)?(?:\s+(?P<currency>[A-Za-z]{3}))?")
+
+
+def money_label(value: object) -> str:
+    """An amount as a reader reads it: '412500 USD' (as stored: the amount, then its currency's code) as
+    '412,500 USD', '450000.50' as '450,000.50'. A value stored otherwise shows as itself."""
+    text = "" if value is None else str(value).strip()
+    found = _MONEY.fullmatch(text)
+    if not found:
+        return text
+    amount = f"{found['sign']}{int(found['whole']):,}{found['fraction'] or ''}"
+    return f"{amount} {found['currency'].upper()}" if found["currency"] else amount

@@ -135,7 +135,7 @@ def _exhibit_fields(ex: dict) -> list[tuple[str, str, str]]:
     source = ex.get("source") or {}
     return [
         ("element", "Element", ex.get("element_label") or ex.get("element") or ""),
-        ("statement_type", "States", ex.get("statement_label") or ex.get("statement_type") or ""),
+        ("statement_type", "Fact or allegation", ex.get("statement_label") or ex.get("statement_type") or ""),
         ("statement", "Statement", ex.get("statement") or ""),
         ("excerpt", "Excerpt", ex.get("excerpt") or ""),
         ("source", "Source", f"{source.get('title') or ''} ({source.get('id') or 'no source'})"),

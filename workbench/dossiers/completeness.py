@@ -99,7 +99,9 @@ def _elements(view: dict) -> Check:
             # The key follows the label: it is what an API client sends as an exhibit's element.
             problems.append(f"No exhibit supports the element {_label(element)} ('{element['key']}'): "
                             f"{element['text']}")
-    warnings += _us_person(view)
+    us_problems, us_warnings = _us_person(view)
+    problems += us_problems
+    warnings += us_warnings
     if not any((section.get("text") or "").strip() for section in view.get("narrative") or []):
         warnings.append("No narrative: the summary, analysis and recommendation a reviewer reads the exhibits by "
                         "are empty.")
@@ -120,18 +122,34 @@ def _weak_support(element: dict, exhibits: list[dict], weak: dict[str, str]) -> 
     return out
 
 
-def _us_person(view: dict) -> list[str]:
-    """A foreign-person element on a target whose country or nationality is the United States: said, since a
-    U.S. person is not designated under these prongs (the reviewer decides; dual nationals exist)."""
+# What makes the target a U.S. person whatever an exhibit says, by the property that holds the United States:
+# an entity organised under U.S. law, a U.S. citizen (a dual national too).
+US_PERSON_BY = {"jurisdiction": "organised under U.S. law", "nationality": "a U.S. citizen",
+                "citizenship": "a U.S. citizen"}
+# What only suggests it: a foreign national may live, or a foreign company trade, in the United States.
+US_TIES = ("country",)
+
+
+def _us_person(view: dict) -> tuple[list[str], list[str]]:
+    """(problems, warnings) of the foreign-person element (``foreign_person_element`` in
+    schema/legal_bases.yml) on a target the United States is recorded for. A target organised under U.S. law
+    or holding U.S. nationality or citizenship is a U.S. person, which no exhibit can cure: a problem, so the
+    package is not complete. A U.S. country alone (an address, a place of business) is a warning: the exhibits
+    must show the target is not a U.S. person."""
     element = registry().foreign_person_element
-    if not element or not any(e["key"] == element for e in view["legal_basis"]["elements"]):
-        return []
+    found = next((e for e in view["legal_basis"]["elements"] if e["key"] == element), None) if element else None
+    if found is None:
+        return [], []
     values = {p["name"]: p.get("values", []) for p in view["target"].get("properties", [])}
-    held = [prop for prop in ("country", "nationality", "citizenship", "jurisdiction") if "us" in values.get(prop, [])]
+    reasons = list(dict.fromkeys(why for prop, why in US_PERSON_BY.items() if "us" in values.get(prop, [])))
+    if reasons:
+        return [(f"{view['target']['caption']} is a U.S. person: {' and '.join(reasons)}; the {_label(found)} "
+                 "element cannot be met (a U.S. person is not designated under this basis).")], []
+    held = [prop for prop in US_TIES if "us" in values.get(prop, [])]
     if not held:
-        return []
-    return [f"The target's {' and '.join(held)} include the United States: the Foreign person element needs an "
-            "exhibit showing the target is not a U.S. person."]
+        return [], []
+    return [], [(f"The target's {' and '.join(held)} {'includes' if len(held) == 1 else 'include'} the United "
+                 f"States: the {_label(found)} element needs an exhibit showing the target is not a U.S. person.")]
 
 
 def _folded(text: str) -> str:

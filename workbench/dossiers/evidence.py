@@ -466,12 +466,22 @@ def picker_labels(session: Session, choices: dict) -> dict:
     ids = {c["source_id"] for c in choices["citations"]} | {s["id"] for s in choices["sources"]}
     sources = list(session.scalars(select(Source).where(Source.id.in_(sorted(ids))))) if ids else []
     apart = _telling_apart(sources)
+    closed = {s.id for s in sources if not s.releasable}
+
+    def marker(source_id: str) -> str:
+        # Said beside the source's title on every option that rests on it, before the researcher attaches it.
+        return NOT_RELEASABLE if source_id in closed else ""
+
     for citation in choices["citations"]:
         where = where_cited(citation.get("page"), citation.get("locator"))
         excerpt = shortened(citation["excerpt"], 80) if citation.get("excerpt") else ""
-        citation["label"] = (f"{citation['title']}{apart.get(citation['source_id'], '')} - {citation['about']}"
+        citation["label"] = (f"{citation['title']}{apart.get(citation['source_id'], '')}"
+                             f"{marker(citation['source_id'])} - {citation['about']}"
                              + (f", {where}" if where else "") + (f": {excerpt}" if excerpt else ""))
     for source in choices["sources"]:
         source["label"] = (source["title"] + apart.get(source["id"], "")
-                           + ("" if source["releasable"] else " (not releasable)"))
+                           + ("" if source["releasable"] else NOT_RELEASABLE))
     return choices
+
+
+NOT_RELEASABLE = " (not releasable)"

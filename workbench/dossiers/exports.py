@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from workbench.dossiers import completeness, evidence, service, snapshot
 from workbench.dossiers.service import get_dossier
-from workbench.labels import counted, page_label, property_label, value_label
+from workbench.labels import counted, money_label, page_label, property_label, value_label
 from workbench.schema import ValidationError, date_after, date_order_warnings, registry
 from workbench.store.models import Dossier, Source
 from workbench.text import filename_safe, fold, spreadsheet_cell
@@ -235,14 +235,22 @@ def _release_positions(target: dict, withheld: _Withheld) -> None:
     target["positions"] = kept
 
 
+# What the withheld note calls what it counts of the chains to designated parties.
+CHAIN_WITHHELD = "chain to a designated party"
+CHAIN_SOURCE_WITHHELD = "unreleasable source on a chain to a designated party"
+
+
 def _release_designated_links(paths: list[dict], withheld: _Withheld) -> list[dict]:
     kept = []
     for path in paths:
         if any(_only_unreleasable(step["citations"]) for step in path["steps"]):
-            withheld.add("chain to a designated party")
+            withheld.add(CHAIN_WITHHELD)
             continue
         for step in path["steps"]:
-            step["citations"] = [c for c in step["citations"] if c["releasable"]]
+            released = [c for c in step["citations"] if c["releasable"]]
+            # A chain kept with a source left out of it: counted, as a chain withheld whole is.
+            withheld.add(CHAIN_SOURCE_WITHHELD, len({c["id"] for c in step["citations"] if not c["releasable"]}))
+            step["citations"] = released
         kept.append(path)
     return kept
 
@@ -441,6 +449,23 @@ def _closed_since(session: Session, view: dict) -> None:
             record["releasable"] = False
 
 
+def _reader_value(spec, value: str) -> str:
+    """A stored value as the case summaries print it: as ``value_label`` words it, and an amount of money with
+    its thousands separated ('412,500 USD'). Machine formats (the CSVs, JSON values, FtM) keep the stored value."""
+    if spec is not None and spec.type.validator == "money":
+        return money_label(value)
+    return value_label(spec, value)
+
+
+def _with_asset_values(assets: list[dict]) -> None:
+    """Each asset's value as the case summaries print it (``value_label``: '412,500 USD'); ``value`` stays as
+    stored, for the assets CSV. Snapshots frozen before assets carried their properties hold ``value`` alone."""
+    for asset in assets:
+        amounts = (asset.get("properties") or {}).get("amount") or \
+            [v for v in (asset.get("value") or "").split("; ") if v]
+        asset["value_label"] = "; ".join(money_label(v) for v in amounts)
+
+
 def _with_display_values(target: dict) -> None:
     """Give each target property the words a reader reads, as the entity page shows them (a topic
     'role.pep' as 'Politically exposed person', a country 'mx' as 'Mexico'). Done on the document, not
@@ -448,7 +473,7 @@ def _with_display_values(target: dict) -> None:
     kind = registry().entity_kinds.get(target["kind"])
     for prop in target["properties"]:
         spec = kind.properties.get(prop["name"]) if kind else None
-        prop["display"] = [value_label(spec, v) for v in prop["values"]]
+        prop["display"] = [_reader_value(spec, v) for v in prop["values"]]
 
 
 def _today() -> str:
@@ -519,7 +544,7 @@ def _with_step_facts(paths: list[dict]) -> None:
             known = spec.properties if spec else {}
             order = [name for name in known if name in values] + [name for name in values if name not in known]
             step["facts"] = [{"label": property_label(known, name),
-                              "value": "; ".join(value_label(known.get(name), v) for v in values[name])}
+                              "value": "; ".join(_reader_value(known.get(name), v) for v in values[name])}
                              for name in order]
             step["date_warnings"] = date_order_warnings(values, known) if spec else []
 
@@ -641,9 +666,15 @@ def _note_withheld(result: completeness.Completeness, withheld: dict) -> None:
     check = next((c for c in result.checks if c.key == "releasable"), None)
     if check is None:
         return
-    if withheld["items"]:
+    supported = [item for item in withheld["items"] if item["what"] != CHAIN_SOURCE_WITHHELD]
+    if supported:
         check.notes.append("Left out of the releasable export because only unreleasable sources support them: "
-                           + withheld_summary({"exhibits": [], "items": withheld["items"]}) + ".")
+                           + withheld_summary({"exhibits": [], "items": supported}) + ".")
+    sources = sum(item["count"] for item in withheld["items"] if item["what"] == CHAIN_SOURCE_WITHHELD)
+    if sources:
+        check.notes.append("The releasable export keeps its chains to designated parties without their unreleasable "
+                           f"sources ({counted(sources, 'source')} left out).")
+    if withheld["items"]:
         check.info = True  # it says what the releasable export leaves out: no tick for that
     check.notes.extend(withheld["notes"])
 
@@ -673,6 +704,7 @@ def document(session: Session, dossier: Dossier, releasable: bool = False) -> di
     _with_position_words(shown["target"])
     _with_step_facts(shown["designated_links"])
     _with_chain_wording(shown["assets"])
+    _with_asset_values(shown["assets"])
     _with_cited_words(shown, view)
     for exhibit in shown["exhibits"]:
         exhibit["page_label"] = page_label(exhibit.get("page"))
@@ -696,6 +728,8 @@ def document(session: Session, dossier: Dossier, releasable: bool = False) -> di
                                                         typed_comments)
     if not releasable:
         withheld = {"exhibits": [], "items": [], "notes": []}
+    designated_note = _designated_note(len(shown["designated_links"]),
+                                       sum(i["count"] for i in withheld["items"] if i["what"] == CHAIN_WITHHELD))
     sources: dict[str, dict] = {}
     for ex in shown["exhibits"]:
         sources.setdefault(ex["source"]["id"], ex["source"])
@@ -705,10 +739,11 @@ def document(session: Session, dossier: Dossier, releasable: bool = False) -> di
     superseded = {"version": newer.number, "id": newer.id,
                   "note": f"Superseded by version {newer.number} ({newer.id}), approved later: this version is "
                           "no longer the package in force."} if newer else None
+    fictional_banner = FICTIONAL_BANNER if view["dossier"]["fictional"] else None
     return {
         **shown,
         "meta": {
-            "banner": BANNER, "fictional_banner": FICTIONAL_BANNER if view["dossier"]["fictional"] else None,
+            "banner": BANNER, "fictional_banner": fictional_banner,
             "internal": internal,
             "dossier_id": dossier.id, "title": dossier.title, "state": dossier.state, "version": dossier.number,
             "snapshot_hash": digest, "frozen": frozen, "releasable": releasable, "superseded_by": superseded,
@@ -722,11 +757,29 @@ def document(session: Session, dossier: Dossier, releasable: bool = False) -> di
             "withheld_exhibits": withheld["exhibits"], "withheld": withheld["items"],
             "withheld_notes": withheld["notes"], "withheld_summary": withheld_summary(withheld),
             "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            # What the section on links to designated parties says after its chains (in their place when it
+            # shows none): that the graph holds none, or that this releasable export withholds some.
+            "designated_note": designated_note,
+            # Every page's footer: a page parted from page 1 keeps the fictional marking its banner gives.
+            "page_footer": f"FICTIONAL - {BANNER}" if fictional_banner else BANNER,
         },
         "completeness": result.as_dict(),
         "sources": list(sources.values()),
         "comments": comments,
     }
+
+
+def _designated_note(shown: int, withheld: int) -> str | None:
+    """What the export says of its links to designated parties besides the chains it shows: a releasable export
+    whose only chains it withholds must not read as though the graph held none (the derivative basis would seem
+    to have no link at all, under a checklist that says the link is met)."""
+    if withheld and not shown:
+        return ("A link to a designated party exists but is withheld from this releasable export (its sources may "
+                "not be released)" + (f": {counted(withheld, 'chain')} withheld." if withheld > 1 else "."))
+    if withheld:
+        return ("Withheld from this releasable export because their sources may not be released: "
+                f"{counted(withheld, 'further chain')} to a designated party.")
+    return None if shown else "No link to a designated party was found in the graph."
 
 
 def _internal_banner(withheld: dict, comments: int, step_comments: int) -> str | None:

@@ -227,7 +227,7 @@ def _form_labels() -> dict[str, str]:
     labels = {"comment": "Comment", "text": "Comment", "statement": "What it shows", "excerpt": "Excerpt",
               "page": "Page", "title": "Title", "identifier_notes": "Identifier notes",
               "evidence": "Citation or source", "citation": "Citation or source", "source": "Citation or source",
-              "element": "Element", "statement_type": "States"}
+              "element": "Element", "statement_type": "Fact or allegation"}
     labels.update({f"narrative_{k}": v for k, v in service.NARRATIVE_SECTIONS.items()})
     labels.update({f"visa_{k}": v for k, v in service.VISA_FIELDS.items()})
     return labels
