@@ -102,7 +102,7 @@ def test_a_locator_with_its_own_word_is_shown_as_typed_and_a_bare_page_takes_p(s
     exhibits = json.loads(export_dossier(session, dossier.id, "json").content)["exhibits"]
     for number, (page, shown) in enumerate(LOCATORS.items(), 1):
         assert f"excerpt number {number}&rdquo; ({shown})" in html, page
-        assert f'"excerpt number {number}" ({shown})' in md, page
+        assert f"\u201cexcerpt number {number}\u201d ({shown})" in md, page  # typographic quotes, as in HTML
         assert exhibits[number - 1]["page_label"] == shown, page
     for text in (html, md):
         assert "p. párr." not in text and "p. row" not in text and "p. p." not in text

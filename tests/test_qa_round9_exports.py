@@ -78,10 +78,10 @@ def test_the_markdown_keeps_them_inside_their_list_item_and_quotation(session, t
     _sc, dossier_id = typed
     md = export_dossier(session, dossier_id, "md").content.decode()
     assert "- Description: Alcalde ficticio.  \n  Segundo renglón de la descripción.\n" in md
-    assert '> "línea 1  \n> línea 2"' in md
+    assert '> \u201clínea 1  \n> línea 2\u201d' in md
     rendered = markdown_it.MarkdownIt("commonmark").render(md)
     assert "<li>Description: Alcalde ficticio.<br />\nSegundo renglón de la descripción.</li>" in rendered
-    assert "<p>&quot;línea 1<br />\nlínea 2&quot;" in rendered
+    assert "<p>\u201clínea 1<br />\nlínea 2\u201d" in rendered
 
 
 def test_the_entity_page_and_the_dossier_page_keep_the_typed_lines(db_url, session, typed):
