@@ -93,20 +93,32 @@ def screen(
             from workbench.matching.jobs import screened_kinds
             from workbench.matching.search import store_index
 
+            from workbench.store.sanctions import every_status
+
             open_database()
             with session() as s:  # people and organisations, as screening jobs (not records, places, parcels)
                 index = store_index(s).snapshot(screened_kinds())
+                statuses = every_status(s)
         else:
             index = load_watchlist(Path(against))
+            statuses = None
         progress, total = _progress("screening", _count_lines(in_path))
         with progress:
             task = progress.add_task("rows", total=total)
             stats = screen_file(in_path, out, index, name_column, top, threshold, workers,
-                                lambda n: progress.advance(task, n), separator=separator)
+                                lambda n: progress.advance(task, n), separator=separator, statuses=statuses)
     except InputError as exc:
         fail(str(exc), 2)
     console.print(f"screened {stats.screened} names ({stats.empty} empty names skipped) against {len(index)} names: "
                   f"{stats.hits} hits for {stats.rows_with_hits} rows -> {out}")
+    if stats.delisted_hits:
+        from workbench.cli import err, labelled
+
+        from workbench.labels import counted
+
+        err.print(labelled("note:", "bold yellow", f"{counted(stats.delisted_hits, 'hit')} on delisted entries (no list "
+                           "still names them): their explanation says \"sanction_status\": \"delisted\""),
+                  highlight=False)
     if stats.legal_form_only:
         from workbench.cli import err, labelled
         from workbench.matching.screen import legal_form_only_message

@@ -33,6 +33,7 @@ class ScreenStats:
     rows_with_hits: int = 0
     legal_form_only: int = 0  # cells such as 'S.A. DE C.V.': no name to screen
     legal_form_only_rows: list = field(default_factory=list)  # (0-based data row, cell), the first few
+    delisted_hits: int = 0  # hits on entries every Sanction record of which is delisted (screening the store)
 
 
 def legal_form_only(name: str) -> bool:
@@ -152,9 +153,14 @@ def screen_names(index: NameIndex, names: Iterable[tuple[str, str | None]], top:
 
 def screen_file(in_path: Path, out_path: Path, index: NameIndex, name_column: str = "name", top: int = 10,
                 threshold: float = 0.5, workers: int = 1, progress: Callable[[int], None] | None = None,
-                separator: str = ",") -> ScreenStats:
+                separator: str = ",", statuses: dict[str, str] | None = None) -> ScreenStats:
     """Screen a CSV and write the hits CSV atomically (nothing is written if the input is bad); the
     hits CSV is comma-separated whatever ``separator`` the input uses.
+
+    ``statuses`` (screening against the store: store.sanctions.every_status): each hit's explanation says
+    whether its entry is designated, delisted or neither (``sanction_status``), and the stats count the hits on
+    delisted entries. A delisted entry hit at 1.0 read like a live designation; the columns are a contract,
+    the explanation's keys may grow.
 
     A cell that is only a legal form ('S.A. DE C.V.') is not screened: it is counted with the empty
     cells, and the stats keep its rows (``legal_form_only_message`` says it to the user)."""
@@ -195,6 +201,9 @@ def screen_file(in_path: Path, out_path: Path, index: NameIndex, name_column: st
                 stats.rows_with_hits += 1
             for rank, (record_id, primary, matched, score, explanation) in enumerate(hits, start=1):
                 stats.hits += 1
+                if statuses is not None:
+                    explanation = {**explanation, "sanction_status": statuses.get(record_id, "none")}
+                    stats.delisted_hits += explanation["sanction_status"] == "delisted"
                 # Names come from rolls and imported lists: a spreadsheet must not run '=HYPERLINK(..)'.
                 writer.writerow([row_number, *map(spreadsheet_cell, (name, record_id, primary, matched)),
                                  f"{score:.4f}", rank,

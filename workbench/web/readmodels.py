@@ -22,6 +22,7 @@ from workbench.schema import Property, ValidationError, date_after, date_order_w
 from workbench.store import audit
 from workbench.store.entities import NotFound, citations_for, exhibited_citations, get_entity, links_of, surviving
 from workbench.store.models import AuditEntry, Citation, Entity, Link, Name, Note, ScreeningJob, Source
+from workbench.store.sanctions import sanction_status, sanctions_of
 from workbench.text import sort_key
 from workbench.types import NAME_MAX_CHARS
 
@@ -194,32 +195,6 @@ def count_jobs(session: Session, waiting: bool = False) -> int:
 
 
 # ---- sanctions -------------------------------------------------------------------------------
-
-def _sanction_active(sanction: Entity) -> bool:
-    return "delisted" not in [s.lower() for s in sanction.properties.get("status", [])]
-
-
-def sanctions_of(session: Session, entity_ids: Iterable[str]) -> dict[str, list[Entity]]:
-    """Sanction entities designating each of the given entities (via SanctionOf links)."""
-    ids = list(set(entity_ids))
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(Link.target_id, Entity).join(Entity, Entity.id == Link.source_id)
-        .where(Link.kind == "SanctionOf", Link.target_id.in_(ids))
-    ).all()
-    result: dict[str, list[Entity]] = defaultdict(list)
-    for target_id, sanction in rows:
-        result[target_id].append(sanction)
-    return result
-
-
-def sanction_status(sanctions: list[Entity]) -> str:
-    """'designated', 'delisted' or 'none' for display and filtering."""
-    if not sanctions:
-        return "none"
-    return "designated" if any(_sanction_active(s) for s in sanctions) else "delisted"
-
 
 def badge_status(entity: Entity, sanctions: list[Entity]) -> str:
     """What a page's sanctions badge says: the sanction status, or 'record' for a record about another
