@@ -19,7 +19,9 @@ from typer.testing import CliRunner
 from workbench.cli import app
 from workbench.matching.search import search_entities
 from workbench.store import db as store_db
+from workbench.store.entities import update_entity
 from workbench.store.models import Entity
+from workbench.store.permissions import Actor
 
 ZETAS, GULF, MALHERBE = 11438, 10386, 6865  # renamed; given FTO and SDGT; every a.k.a. gone by 2026-08-20
 
@@ -47,12 +49,18 @@ def test_a_newer_list_says_what_it_renamed_dropped_and_changed_and_keeps_the_old
     trio = _entry_files(sdn_dir, tmp_path / "trio", uids)
     first, _ = _import(*map(str, trio), "--published", "2024-05-03")
     assert first.exit_code == 0, first.output
+    listed = _properties(db_url, f"ofac-{MALHERBE}")["alias"]
+    with store_db.session_scope(db_url) as s:  # a researcher's own alias: never the list's to drop
+        update_entity(s, Actor("rita", "researcher"), f"ofac-{MALHERBE}",
+                      {"alias": [*listed, "FICTIONAL Oscarito Ejemplo"]}, replace=False)
 
     newer, said = _import(str(_json_slice(sdn_dir, tmp_path / "json", uids)), "--no-delist")
 
     assert newer.exit_code == 0, newer.output
     assert "renamed LOS ZETAS -> CARTEL DEL NORESTE" in said
     assert f"(ent_num {MALHERBE}): 17 aliases no longer in the list:" in said and "MALHERBE DELEON, Oscar" in said
+    assert "FICTIONAL Oscarito Ejemplo" not in said.split("no longer in the list")[1]
+    assert _properties(db_url, f"ofac-{MALHERBE}")["alias"] == ["FICTIONAL Oscarito Ejemplo"]
     assert "programmes changed: +FTO, +SDGT" in said
     zetas = _properties(db_url, f"ofac-{ZETAS}")
     assert zetas["name"] == ["CARTEL DEL NORESTE"] and "LOS ZETAS" in zetas["previousName"]
@@ -132,3 +140,17 @@ def test_screening_the_store_says_which_hits_are_delisted(db_url, sdn_dir, tmp_p
               for row in csv.DictReader(out.open(encoding="utf-8"))}
     assert status == {f"ofac-{gone}": "delisted", f"ofac-{kept}": "designated"}
     assert "1 hit on delisted entries (no list still names them)" in " ".join(result.output.split())
+
+
+def test_a_weak_alias_in_curly_quotes_is_read_as_one_in_straight_quotes():
+    """QA: a copy saved as Windows-1252 wrote a.k.a. \u2018GUILLERMO LABASTIDA\u2019, and the alias was lost."""
+    from workbench.sources.remarks import parse_remarks
+
+    parsed = parse_remarks("a.k.a. \u2018GUILLERMO LABASTIDA\u2019; a.k.a. 'ALEJANDRO LABASTIDA'; Gender Male.")
+    assert parsed.properties["weakAlias"] == ["GUILLERMO LABASTIDA", "ALEJANDRO LABASTIDA"]
+
+
+def test_alt_csv_alone_is_refused_for_what_it_is(sdn_dir, db_url):
+    result, said = _import(str(sdn_dir / "alt.csv"))
+    assert result.exit_code == 2
+    assert "give the list's sdn.csv with them" in said and "is not an OFAC" not in said

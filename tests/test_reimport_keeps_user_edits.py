@@ -29,6 +29,7 @@ IMPORTER = Actor("importer", "researcher")
 ROLL_MAPPING = Path(__file__).resolve().parents[1] / "fixtures" / "mappings" / "county_property_roll_real.yml"
 ADDRESS = "1 Calle Ficticia, Culiacan, Sinaloa (FICTIONAL)"
 CHAPO = "ofac-6861"  # GUZMAN LOERA, Joaquin (SDNTK): 18 aliases in ALT.CSV, no nationality, remarks as notes
+CHAPO_NAMED = f"GUZMAN LOERA, Joaquin ({CHAPO})"  # how an import's warnings name the entry (its name, then its id)
 TRIO = ("sdn.csv", "alt.csv", "add.csv")
 USER_ALIAS = "El Chapo"
 USER_NOTE = "Researcher's note: checked against the 2019 U.S. court record"
@@ -110,7 +111,7 @@ def test_a_researchers_alias_nationality_and_note_survive_a_reimport_of_the_real
     # The file says what it said: nothing to write, and the user is told what was kept.
     assert (summary.created, summary.updated, summary.rejected) == (0, 0, [])
     assert _kept_warnings(summary) == [
-        (CHAPO, "kept 3 value(s) a user added since the last import (alias, nationality, notes)")]
+        (CHAPO_NAMED, "kept 3 value(s) a user added since the last import (alias, nationality, notes)")]
     assert summary.details["user_values_kept"] == 3
     with store_db.session_scope(listed) as s:
         entity = s.get(Entity, CHAPO)
@@ -186,8 +187,9 @@ def test_a_value_the_list_changes_is_replaced_while_the_users_values_are_kept(db
 
     assert (summary.created, summary.updated, summary.rejected) == (0, 1, [])
     assert _kept_warnings(summary) == [
-        (CHAPO, "kept 3 value(s) a user added since the last import (alias, nationality, notes)")]
-    assert (CHAPO, "1 value(s) a user removed since the last import are back: the file still gives them (alias)") \
+        (CHAPO_NAMED, "kept 3 value(s) a user added since the last import (alias, nationality, notes)")]
+    assert (CHAPO_NAMED, "1 value(s) a user removed since the last import are back: the file still gives them "
+                         "(alias)") \
         in summary.warnings
     with store_db.session_scope(db_url) as s:
         props = s.get(Entity, CHAPO).properties
@@ -206,7 +208,7 @@ def test_a_value_the_list_changes_is_replaced_while_the_users_values_are_kept(db
         again = import_sdn(s, IMPORTER, newer, published="2024-06-01")
     assert (again.created, again.updated) == (0, 0)
     assert _kept_warnings(again) == [
-        (CHAPO, "kept 3 value(s) a user added since the last import (alias, nationality, notes)")]
+        (CHAPO_NAMED, "kept 3 value(s) a user added since the last import (alias, nationality, notes)")]
 
 
 def test_a_users_alias_kept_by_an_import_without_alt_csv_survives_the_next_full_import(db_url, sdn_dir, tmp_path,
@@ -274,7 +276,8 @@ def test_an_ftm_file_imported_again_over_a_researchers_edit_keeps_it(db_url, tmp
     with store_db.session_scope(db_url) as s:
         same = import_ftm(s, IMPORTER, tmp_path / "v1.ftm.json")
     assert (same.created, same.updated) == (0, 0)
-    assert same.warnings == [("ftm-p1", "kept 2 value(s) a user added since the last import (alias, nationality)")]
+    assert same.warnings == [("FICTIONAL Persona Importada (ftm-p1)",
+                              "kept 2 value(s) a user added since the last import (alias, nationality)")]
     with store_db.session_scope(db_url) as s:
         summary = import_ftm(s, IMPORTER, _ftm_file(tmp_path / "v2.ftm.json", "second", ["FICTIONAL Alias Tres"]))
     assert (summary.created, summary.updated, summary.rejected) == (0, 1, [])

@@ -620,6 +620,11 @@ class BulkWriter:
         return True
 
     # ---- what users entered since the last import -----------------------------------------
+    def imported_values(self, entity_ids: list[str]) -> dict[str, dict[str, list[str]]]:
+        """The values the last import of each entity gave it (what a list can be said to have dropped: a value a
+        user entered since was never the list's)."""
+        return self._import_bases("entity", entity_ids)
+
     def _import_bases(self, object_type: str, object_ids: list[str]) -> dict[str, dict[str, list[str]]]:
         """For each entity (or link), the values the last import of it gave (``_import_base`` of the
         newest import entry in its history), in one query per 900; one no import wrote has none."""
@@ -656,7 +661,7 @@ class BulkWriter:
                 kind_spec = self.reg.entity_kind(update["kind"])
                 ours = before["properties"]
                 three = _three_way(bases.get(entity_id, {}), ours, update["properties"], kind_spec.properties)
-                told += self._told(entity_id, three)
+                told += self._told(f"{caption_for(kind_spec, ours)} ({entity_id})", three)  # by name, as tables say
                 if not three.users:
                     continue
                 if update["kind"] == before["kind"] and _same_values(ours, three.merged):

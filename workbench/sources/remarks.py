@@ -118,7 +118,9 @@ _WORD_RE = re.compile(r"^[A-Z][A-Za-z'\-]*$")  # 'Booklet', 'Laissez-Passer', 'N
 # 'Registration ID 6000845 Nabatieh (Lebanon)': a place named after a number of at least this many digits
 # is the register's; after a shorter one ('Identification Number 61 Niha El-Mehfara') it reads as an address.
 _PLACE_AFTER_DIGITS = 5
-_NAME_AKA_RE = re.compile(r"\b([afn])\.k\.a\.,?\s+'(.+?)'(?=\.?\s*(?:;|$))")
+# The name in straight quotes, as OFAC writes it, or in curly ones, as a copy passed through a word processor
+# or saved as Windows-1252 has them ('GUILLERMO LABASTIDA' was lost so).
+_NAME_AKA_RE = re.compile(r"\b([afn])\.k\.a\.,?\s+['\u2018](.+?)['\u2019](?=\.?\s*(?:;|$))")
 _DATE_RE = re.compile(r"^(?:(\d{1,2})\s+)?(?:([A-Za-z]{3})[a-z]*\.?\s+)?(\d{4})$")
 _SIMPLE = {
     "gender": "gender",

@@ -22,6 +22,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from workbench.labels import counted
 from workbench.schema import registry
 from workbench.sources.bulk import IMPORTER_VERSION, BulkWriter, ImportSummary
 from workbench.sources.countries import country_code
@@ -342,6 +343,7 @@ def _import_sdn(session: Session, actor: Actor, paths: list[Path | str], publish
     by_alias: dict[str, list[int]] = {}
     facts: dict[int, tuple[frozenset[str], frozenset[str]]] = {}  # ent_num -> (programs, countries)
     planned: list[tuple[SdnRecord, str, list[str]]] = []
+    dropping: dict[str, tuple[str, dict[str, list[str]]]] = {}  # entity -> (where, names the list no longer gives)
     file_name = parsed.files[0].name
     place = PLACE_WORDS.get(parsed.fmt, "line")
     # Aliases or addresses from a file not given, or from one that may be cut short, are added to
@@ -383,7 +385,8 @@ def _import_sdn(session: Session, actor: Actor, paths: list[Path | str], publish
                 if not props["alias"]:
                     del props["alias"]
         if (stored := writer.existing_properties(entity_id)) is not None:
-            _tell_list_changes(stored, props, keep_for(kind) + merge, where, summary)
+            if dropped := _tell_list_changes(stored, props, keep_for(kind) + merge, where, summary):
+                dropping[entity_id] = (where, dropped)
             _tell_programmes(writer.existing_properties(sanction_id(record.ent_num)), record.programs, where, summary)
         status = writer.entity(entity_id, kind, props, where, keep=keep_for(kind), merge=merge, lenient=True)
         if status is None:
@@ -404,6 +407,7 @@ def _import_sdn(session: Session, actor: Actor, paths: list[Path | str], publish
         planned.append((record, entity_id, linked))
         if progress and index % PROGRESS_STEP == 0:
             progress(index, total)
+    _tell_dropped(writer, dropping, summary)
     links = 0
     unresolved = 0
     for record, entity_id, linked in planned:
@@ -439,10 +443,11 @@ def _spaced(values) -> set[str]:
     return {" ".join(v.split()) for v in values}
 
 
-def _tell_list_changes(stored: dict, props: dict, kept: tuple[str, ...], where: str, summary: ImportSummary) -> None:
+def _tell_list_changes(stored: dict, props: dict, kept: tuple[str, ...], where: str,
+                       summary: ImportSummary) -> dict[str, list[str]]:
     """What a newer list changed of an entry that a steward must see, rather than 'updated': a new primary
-    name (the old one is kept as a former name, and said), and the aliases it no longer carries (removed, as
-    the list is the source; a repackaging that dropped them is then noticed)."""
+    name (the old one is kept as a former name, and said). Returns the aliases stored that it no longer carries,
+    by property: ``_tell_dropped`` names those an earlier import gave (a user's own alias is never the list's)."""
     names = _spaced(v for prop in ("name", "alias", "weakAlias", "previousName") for v in props.get(prop, []))
     former = [n for n in stored.get("name", []) if " ".join(n.split()) not in names]
     if former and props.get("name"):
@@ -450,14 +455,28 @@ def _tell_list_changes(stored: dict, props: dict, kept: tuple[str, ...], where: 
         summary.warnings.append((where, f"renamed {former[0]} -> {props['name'][0]}: the former name is kept as a "
                                         "former name, so search and screening still find it"))
         summary.details["renamed"] = summary.details.get("renamed", 0) + 1
-    for prop, label in (("alias", "aliases"), ("weakAlias", "weak_aliases")):
-        if prop in kept:
-            continue
-        dropped = [v for v in stored.get(prop, []) if " ".join(v.split()) not in names]  # not one as another kind
-        if dropped:
-            summary.warnings.append((where, f"{len(dropped)} {label.replace('_', ' ')} no longer in the list: "
-                                            + "; ".join(dropped)))
-            summary.details[f"{label}_dropped"] = summary.details.get(f"{label}_dropped", 0) + len(dropped)
+    return {prop: dropped for prop in _DROPPABLE if prop not in kept
+            and (dropped := [v for v in stored.get(prop, []) if " ".join(v.split()) not in names])}
+
+
+# Name properties whose loss a list import says: (the noun, its plural; the summary's count).
+_DROPPABLE = {"alias": ("alias", "aliases", "aliases_dropped"),
+              "weakAlias": ("weak alias", "weak aliases", "weak_aliases_dropped")}
+
+
+def _tell_dropped(writer: BulkWriter, dropping: dict[str, tuple[str, dict[str, list[str]]]],
+                  summary: ImportSummary) -> None:
+    """Name, entry by entry, the aliases the list gave before and no longer carries (removed, as the list is
+    the source; a repackaging that dropped them is noticed so). Aliases users entered are kept and said apart."""
+    given = writer.imported_values(list(dropping)) if dropping else {}
+    for entity_id, (where, by_prop) in dropping.items():
+        for prop, values in by_prop.items():
+            dropped = [v for v in values if v in given.get(entity_id, {}).get(prop, [])]
+            if dropped:
+                one, many, count = _DROPPABLE[prop]
+                summary.warnings.append((where, f"{counted(len(dropped), one, many)} no longer in the list: "
+                                                + "; ".join(dropped)))
+                summary.details[count] = summary.details.get(count, 0) + len(dropped)
 
 
 def _tell_programmes(stored: dict | None, programs: list[str], where: str, summary: ImportSummary) -> None:

@@ -466,6 +466,11 @@ def parse_paths(paths: list[Path], published: str | None = None) -> SdnList:
             raise SdnFormatError(path, None, f"{path.name} is given twice ({by_name[path.name.lower()]} and {path}): "
                                              "give one list at a time")
         by_name[path.name.lower()] = path
+    if by_name and all(name.endswith(("alt.csv", "add.csv")) for name in by_name):
+        # Read as an SDN.CSV, an ALT.CSV alone was called no OFAC file at all.
+        raise SdnFormatError(", ".join(map(str, expanded)), None,
+                             "ALT.CSV and ADD.CSV add aliases and addresses to the entries of SDN.CSV: give the "
+                             "list's sdn.csv with them (sdn.csv [alt.csv add.csv])")
     if len(expanded) == 1 and expanded[0].suffix.lower() == ".json":
         result = parse_json(expanded[0])
     elif len(expanded) == 1 and expanded[0].suffix.lower() == ".xml":
