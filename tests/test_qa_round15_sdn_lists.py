@@ -91,9 +91,19 @@ def test_the_older_list_after_the_newer_is_refused_and_changes_nothing(db_url, s
 
 # ---- a nickname on the list, met on a roll ------------------------------------------------------------
 
-def test_screening_scores_a_listed_nickname_below_a_full_name_and_says_so(db_url, tmp_path):
+def _screen_store(tmp_path: Path, owner: str):
+    """`workbench screen` of a one-row FICTIONAL roll against the store: the result and the hits' rows."""
     import csv
 
+    roll = tmp_path / "roll_FICTIONAL.csv"
+    roll.write_text(f"owner\n{owner}\n", encoding="utf-8")
+    out = tmp_path / "hits.csv"
+    result = CliRunner().invoke(app, ["screen", str(roll), "-o", str(out), "--name-column", "owner"],
+                                catch_exceptions=False)
+    return result, list(csv.DictReader(out.open(encoding="utf-8"))) if out.exists() else []
+
+
+def test_screening_scores_a_listed_nickname_below_a_full_name_and_says_so(db_url, tmp_path):
     from workbench.store.entities import create_entity
     from workbench.store.permissions import Actor
 
@@ -102,15 +112,10 @@ def test_screening_scores_a_listed_nickname_below_a_full_name_and_says_so(db_url
         create_entity(s, actor, "Person", {"name": "FICTIONAL OSEGURA CERVANTES, Antonino",
                                            "weakAlias": "TONY MONTANERO"}, entity_id="p-nick")
         create_entity(s, actor, "Person", {"name": "TONY MONTANERO"}, entity_id="p-named")  # a namesake in full
-    roll = tmp_path / "roll_FICTIONAL.csv"
-    roll.write_text("owner\nTONY MONTANERO\n", encoding="utf-8")
-    out = tmp_path / "hits.csv"
-
-    result = CliRunner().invoke(app, ["screen", str(roll), "-o", str(out), "--name-column", "owner"],
-                                catch_exceptions=False)
+    result, rows = _screen_store(tmp_path, "TONY MONTANERO")
 
     assert result.exit_code == 0, result.output
-    hits = {row["match_id"]: row for row in csv.DictReader(out.open(encoding="utf-8"))}
+    hits = {row["match_id"]: row for row in rows}
     assert float(hits["p-named"]["score"]) == 1.0 and hits["p-named"]["rank"] == "1"
     nickname = hits["p-nick"]
     assert nickname["rank"] == "2" and float(nickname["score"]) == 0.9 and nickname["matched_name"] == "TONY MONTANERO"
@@ -120,24 +125,16 @@ def test_screening_scores_a_listed_nickname_below_a_full_name_and_says_so(db_url
 def test_screening_the_store_says_which_hits_are_delisted(db_url, sdn_dir, tmp_path):
     """QA: the delisted ARELLANO FELIX, Ramon Eduardo hit at 1.0 'identical', above his designated brother, and
     nothing in the output told the two apart."""
-    import csv
-
     gone, kept = 6706, 8234  # Ramon Eduardo (not on the 2026 list) and Eduardo Ramon (still on it)
     trio = _entry_files(sdn_dir, tmp_path / "trio", (gone, kept))
     _import(*map(str, trio), "--published", "2024-05-03")
     newer = _entry_files(sdn_dir, tmp_path / "newer", kept)  # a later list that no longer carries 6706
     _import(*map(str, newer), "--published", "2026-08-20", "--allow-mass-delist")
     assert _properties(db_url, f"ofac-{gone}-sanction")["status"] == ["delisted"]
-    roll = tmp_path / "roll_FICTIONAL.csv"
-    roll.write_text("owner\nARELLANO FELIX RAMON EDUARDO\n", encoding="utf-8")
-    out = tmp_path / "hits.csv"
-
-    result = CliRunner().invoke(app, ["screen", str(roll), "-o", str(out), "--name-column", "owner"],
-                                catch_exceptions=False)
+    result, rows = _screen_store(tmp_path, "ARELLANO FELIX RAMON EDUARDO")
 
     assert result.exit_code == 0, result.output
-    status = {row["match_id"]: json.loads(row["explanation"])["sanction_status"]
-              for row in csv.DictReader(out.open(encoding="utf-8"))}
+    status = {row["match_id"]: json.loads(row["explanation"])["sanction_status"] for row in rows}
     assert status == {f"ofac-{gone}": "delisted", f"ofac-{kept}": "designated"}
     assert "1 hit on delisted entries (no list still names them)" in " ".join(result.output.split())
 

@@ -459,6 +459,9 @@ def where_cited(page: object, locator: object) -> str:
     return ", ".join(p for p in parts if p)
 
 
+NOT_RELEASABLE = " (not releasable)"  # beside a source's title, on every option resting on it
+
+
 def picker_labels(session: Session, choices: dict) -> dict:
     """The evidence picker's options (``service.exhibit_choices``), each given the words it shows (``label``):
     the source's title, and what tells it apart from another source of the same title; what the citation
@@ -483,5 +486,3 @@ def picker_labels(session: Session, choices: dict) -> dict:
                            + ("" if source["releasable"] else NOT_RELEASABLE))
     return choices
 
-
-NOT_RELEASABLE = " (not releasable)"

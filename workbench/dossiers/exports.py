@@ -458,7 +458,7 @@ def _reader_value(spec, value: str) -> str:
 
 
 def _with_asset_values(assets: list[dict]) -> None:
-    """Each asset's value as the case summaries print it (``value_label``: '412,500 USD'); ``value`` stays as
+    """Each asset's value as the case summaries print it (``money_label``: '412,500 USD'); ``value`` stays as
     stored, for the assets CSV. Snapshots frozen before assets carried their properties hold ``value`` alone."""
     for asset in assets:
         amounts = (asset.get("properties") or {}).get("amount") or \

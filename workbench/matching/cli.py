@@ -92,7 +92,6 @@ def screen(
             from workbench.cli import open_database, session
             from workbench.matching.jobs import screened_kinds
             from workbench.matching.search import store_index
-
             from workbench.store.sanctions import every_status
 
             open_database()
@@ -113,11 +112,10 @@ def screen(
                   f"{stats.hits} hits for {stats.rows_with_hits} rows -> {out}")
     if stats.delisted_hits:
         from workbench.cli import err, labelled
-
         from workbench.labels import counted
 
-        err.print(labelled("note:", "bold yellow", f"{counted(stats.delisted_hits, 'hit')} on delisted entries (no list "
-                           "still names them): their explanation says \"sanction_status\": \"delisted\""),
+        err.print(labelled("note:", "bold yellow", f"{counted(stats.delisted_hits, 'hit')} on delisted entries "
+                           "(no list still names them): their explanation says \"sanction_status\": \"delisted\""),
                   highlight=False)
     if stats.legal_form_only:
         from workbench.cli import err, labelled

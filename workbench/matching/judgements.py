@@ -189,8 +189,9 @@ def merge(session: Session, actor: Actor, winner_id: str, loser_id: str) -> Merg
     # After the head's lock (begin_change): a dossier created on the loser before this merge has committed
     # (creating one appends to the log), so it is found and moved too, never left on a merged entry.
     # Each entry by its id too: two records of one person often bear the same caption.
-    moved["dossiers"] = _retarget_dossiers(session, actor, loser, winner, f"its target {loser.caption} ({loser.id}) "
-                                                                          f"was merged into {winner.caption} ({winner.id})")
+    moved["dossiers"] = _retarget_dossiers(session, actor, loser, winner,
+                                           f"its target {loser.caption} ({loser.id}) was merged into "
+                                           f"{winner.caption} ({winner.id})")
 
     loser.merged_into = winner.id
     record = Merge(winner_id=winner.id, loser_id=loser.id, moved=moved, created_by=actor.username)
@@ -241,7 +242,8 @@ def unmerge(session: Session, actor: Actor, merge_id: int) -> Merge:
         note = session.get(Note, note_id)
         if note is not None and note.entity_id == winner.id:
             note.entity_id = loser.id
-    _retarget_dossiers(session, actor, winner, loser, f"the merge of {loser.caption} ({loser.id}) into {winner.caption} ({winner.id}) was undone",
+    _retarget_dossiers(session, actor, winner, loser,
+                       f"the merge of {loser.caption} ({loser.id}) into {winner.caption} ({winner.id}) was undone",
                        only=moved.get("dossiers", []))
     removals: dict[str, list[str]] = {}
     kept = _still_provided(session, winner, record)

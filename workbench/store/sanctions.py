@@ -16,17 +16,17 @@ def sanction_active(sanction: Entity) -> bool:
     return "delisted" not in [s.lower() for s in sanction.properties.get("status", [])]
 
 
-def sanctions_of(session: Session, entity_ids: Iterable[str]) -> dict[str, list[Entity]]:
-    """Sanction entities designating each of the given entities (via SanctionOf links)."""
-    ids = list(set(entity_ids))
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(Link.target_id, Entity).join(Entity, Entity.id == Link.source_id)
-        .where(Link.kind == "SanctionOf", Link.target_id.in_(ids))
-    ).all()
+def sanctions_of(session: Session, entity_ids: Iterable[str] | None) -> dict[str, list[Entity]]:
+    """Sanction entities designating each of the given entities (via SanctionOf links); ``None``: every entry
+    a Sanction record names (a screened roll's hits are looked up in them)."""
+    query = select(Link.target_id, Entity).join(Entity, Entity.id == Link.source_id).where(Link.kind == "SanctionOf")
+    if entity_ids is not None:
+        ids = list(set(entity_ids))
+        if not ids:
+            return {}
+        query = query.where(Link.target_id.in_(ids))
     result: dict[str, list[Entity]] = defaultdict(list)
-    for target_id, sanction in rows:
+    for target_id, sanction in session.execute(query):
         result[target_id].append(sanction)
     return result
 
@@ -39,10 +39,6 @@ def sanction_status(sanctions: list[Entity]) -> str:
 
 
 def every_status(session: Session) -> dict[str, str]:
-    """The status of every entry a Sanction record names ('designated' or 'delisted'; an entry absent here
-    has none), in one query: a screened roll's hits are looked up in it."""
-    active: dict[str, bool] = {}
-    for target_id, sanction in session.execute(
-            select(Link.target_id, Entity).join(Entity, Entity.id == Link.source_id).where(Link.kind == "SanctionOf")):
-        active[target_id] = active.get(target_id, False) or sanction_active(sanction)
-    return {entity_id: "designated" if listed else "delisted" for entity_id, listed in active.items()}
+    """The status of every entry a Sanction record names ('designated' or 'delisted'; an entry absent here has
+    none), in one query."""
+    return {entity_id: sanction_status(sanctions) for entity_id, sanctions in sanctions_of(session, None).items()}
