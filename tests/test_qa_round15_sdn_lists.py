@@ -151,3 +151,24 @@ def test_alt_csv_alone_is_refused_for_what_it_is(sdn_dir, db_url):
     result, said = _import(str(sdn_dir / "alt.csv"))
     assert result.exit_code == 2
     assert "give the list's sdn.csv with them" in said and "is not an OFAC" not in said
+
+
+def test_a_list_file_read_as_windows_1252_is_said_so_with_a_line_to_check(sdn_dir, db_url, tmp_path):
+    """QA: nothing said which encoding a list file that is not UTF-8 was read in. A file saved in another
+    8-bit encoding reads without error, with the wrong accents: only the user can see them, given a line."""
+    def accented(name: str, text: str) -> str:
+        return text.replace("Mexico", "M\u00e9xico", 1) if name == "sdn.csv" else text
+
+    legacy = _entry_files(sdn_dir, tmp_path / "cp1252", MALHERBE, accented)
+    result, said = _import(*map(str, legacy), "--published", "2024-05-02")
+    assert result.exit_code == 0, said
+    assert "read as Windows-1252 (OFAC's older encoding), since it is not UTF-8" in said
+    assert "check that accented names read right, as on line 1:" in said and "M\u00e9xico" in said
+
+    utf8 = tmp_path / "utf8"
+    utf8.mkdir()
+    for path in legacy:
+        (utf8 / path.name).write_text(path.read_bytes().decode("cp1252"), encoding="utf-8", newline="")
+    result, said = _import(*(str(utf8 / p.name) for p in legacy), "--published", "2024-05-03")
+    assert result.exit_code == 0, said
+    assert "read as Windows-1252" not in said

@@ -107,13 +107,14 @@ _UTF8_SEQUENCE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
 
 def _read_text(path: Path) -> str:
     """The file's text without OFAC's end-of-file marker (see ``_decoded``)."""
-    return _decoded(path).replace(END_MARKER, "")
+    return _decoded(path)[0].replace(END_MARKER, "")
 
 
-def _decoded(path: Path) -> str:
+def _decoded(path: Path) -> tuple[str, str]:
     """UTF-8, or OFAC's older Windows-1252. A file that is UTF-8 but for a few bytes is damaged, not
     Windows-1252: reading it as such would turn every accented name into mojibake, so it is refused
-    with the line of the first bad byte, as is a byte that neither encoding defines."""
+    with the line of the first bad byte, as is a byte that neither encoding defines. Returns the text and
+    the encoding it was read in."""
     data = path.read_bytes()
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise SdnFormatError(path, 1, "UTF-16 text: OFAC publishes UTF-8 (or Windows-1252); save the file as UTF-8")
@@ -132,15 +133,29 @@ def _decoded(path: Path) -> str:
             line = data.count(b"\n", 0, bad.start) + 1
             raise SdnFormatError(path, line, f"byte 0x{data[bad.start]:02x} is neither UTF-8 nor Windows-1252 "
                                              "text") from None
-    return text
+        return text, "Windows-1252"
+    return text, "UTF-8"
 
 
 END_MARKER = "\x1a"  # OFAC ends SDN.CSV, ALT.CSV and ADD.CSV with it (ALT/ADD on a row of empty cells)
 
 
-def _read_list_file(path: Path) -> tuple[str, bool]:
-    """The text of one file of the CSV trio, and whether it ends with OFAC's end-of-file marker."""
-    text = _decoded(path)
+def _read_list_file(path: Path, warnings: list[tuple[str, str]]) -> tuple[str, bool]:
+    """The text of one file of the CSV trio, and whether it ends with OFAC's end-of-file marker. A file
+    read as Windows-1252 is said so, with its first line that holds a letter outside ASCII: a file saved in
+    another 8-bit encoding (Mac Roman, say) reads without error but with the wrong accents, and only a
+    person can see that."""
+    text, encoding = _decoded(path)
+    if encoding != "UTF-8":
+        at = next((i for i, ch in enumerate(text) if ord(ch) > 127 and ch != END_MARKER), None)
+        if at is not None:
+            start, end = text.rfind("\n", 0, at) + 1, text.find("\n", at)
+            line = text.count("\n", 0, at) + 1
+            end = end if end >= 0 else len(text)
+            sample = ("..." if at - 40 > start else "") + text[max(start, at - 40):min(end, at + 40)].strip() + (
+                "..." if at + 40 < end else "")
+            warnings.append((path.name, f"read as {encoding} (OFAC's older encoding), since it is not UTF-8: "
+                                        f"check that accented names read right, as on line {line}: {sample}"))
     return text.replace(END_MARKER, ""), END_MARKER in text[-16:]
 
 
@@ -190,7 +205,7 @@ def parse_csv_trio(sdn: Path, alt: Path | None = None, add: Path | None = None,
     records: dict[int, SdnRecord] = {}
     unmarked: dict[str, str] = {}
     warnings: list[tuple[str, str]] = []
-    text, marked = _read_list_file(sdn)
+    text, marked = _read_list_file(sdn, warnings)
     if not text.strip():
         raise SdnFormatError(sdn, None, "the file is empty")
     if not marked:
@@ -215,7 +230,7 @@ def parse_csv_trio(sdn: Path, alt: Path | None = None, add: Path | None = None,
         )
     _check_last_row(sdn, text)
     if alt is not None:
-        alt_text, marked = _read_list_file(alt)
+        alt_text, marked = _read_list_file(alt, warnings)
         if not marked:
             unmarked["aliases"] = alt.name
         strays: set[int] = set()
@@ -233,7 +248,7 @@ def parse_csv_trio(sdn: Path, alt: Path | None = None, add: Path | None = None,
         _check_last_row(alt, alt_text)
         _say_strays(warnings, alt, sdn, rows, strays, "alias")
     if add is not None:
-        add_text, marked = _read_list_file(add)
+        add_text, marked = _read_list_file(add, warnings)
         if not marked:
             unmarked["addresses"] = add.name
         address_strays: set[int] = set()
