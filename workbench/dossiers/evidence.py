@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from workbench.labels import page_label, property_label, shortened, value_label
 from workbench.schema import LegalBasis, registry
 from workbench.store.models import Citation, Entity, Link, Source, as_utc
+from workbench.store.sanctions import sanction_active
 from workbench.types import split_identifier
 
 MAX_PATHS = 20
@@ -103,8 +104,10 @@ def identifiers_of(properties: dict) -> list[dict]:
     return out
 
 
-def sanctions_of(session: Session, entity_id: str) -> list[dict]:
-    """The Sanction records (program, listing date, status) on a designated party."""
+def sanction_records(session: Session, entity_id: str) -> list[dict]:
+    """The Sanction records (program, listing date, status) on a designated party, as the dossier and its
+    exports show them. Their status reads 'delisted' exactly when the store's rule (store.sanctions) says so,
+    whatever case or order the record's own status values take."""
     rows = session.execute(
         select(Link, Entity).join(Entity, Entity.id == Link.source_id)
         .where(Link.kind == "SanctionOf", Link.target_id == entity_id).order_by(Link.id)
@@ -115,7 +118,8 @@ def sanctions_of(session: Session, entity_id: str) -> list[dict]:
         first = {key: (props.get(key) or [None])[0] for key in ("authority", "listingDate", "status", "listEntryId")}
         out.append({"id": sanction.id, "caption": sanction.caption, "authority": first["authority"],
                     "program": "; ".join(props.get("program", [])) or None, "listing_date": first["listingDate"],
-                    "status": first["status"] or "active", "list_entry_id": first["listEntryId"]})
+                    "status": "delisted" if not sanction_active(sanction) else first["status"] or "active",
+                    "list_entry_id": first["listEntryId"]})
     return out
 
 
@@ -190,7 +194,7 @@ def designated_links(session: Session, target_id: str, basis: LegalBasis) -> lis
         kinds_ok = all(step["kind"] in basis.link_kinds for step in steps) if basis.link_kinds else True
         direction_ok = all(step["direction_ok"] for step in steps)
         designated = entities.get(path.designated_id)
-        sanctions = sanctions_of(session, path.designated_id)
+        sanctions = sanction_records(session, path.designated_id)
         program_ok = designated_under(sanctions, basis.program)
         out.append({
             "designated_id": path.designated_id,

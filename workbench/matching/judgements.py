@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from workbench.schema import ValidationError, registry
 from workbench.store import audit
-from workbench.store.entities import Conflict, NotFound, get_entity, surviving, update_entity
+from workbench.store.entities import NAME_TARGET, Conflict, NotFound, get_entity, surviving, update_entity
 from workbench.store.models import (
     AuditEntry,
     Citation,
@@ -38,8 +38,6 @@ from workbench.store.models import (
 from workbench.store.permissions import Actor, require
 
 VERDICTS = ("same", "different", "unsure")
-# Where each kind of the loser's names goes on the winner (primary names become aliases).
-NAME_TARGET = {"name": "alias", "alias": "alias", "weakAlias": "weakAlias", "previousName": "previousName"}
 
 
 def _ordered(a: str, b: str) -> tuple[str, str]:

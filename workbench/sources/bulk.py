@@ -27,10 +27,9 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from workbench.faults import checkpoint
-from workbench.matching.judgements import NAME_TARGET
 from workbench.schema import Registry, ValidationError, registry
 from workbench.store import audit
-from workbench.store.entities import Conflict, _names_for, caption_for
+from workbench.store.entities import NAME_TARGET, Conflict, _names_for, caption_for
 from workbench.store.models import AuditEntry, Citation, Entity, Link, Name
 from workbench.store.permissions import Actor, require
 from workbench.text import fold, sort_key

@@ -571,12 +571,12 @@ def reconcile(session: Session, actor: Actor, queries: dict[str, Any]) -> dict:
 def _designation(session: Session, entity: Entity) -> str:
     """'Designated: SDNTK, listed 2009-05-06 (OFAC)' from the entry's Sanction records ('Delisted: ...'
     when every one is delisted); '' when none names it. Programmes first: the line is cut at the frame's edge."""
-    from workbench.dossiers.evidence import sanctions_of
+    from workbench.dossiers.evidence import sanction_records
 
-    records = sanctions_of(session, entity.id)
+    records = sanction_records(session, entity.id)
     if not records:
         return ""
-    active = [r for r in records if str(r["status"]).strip().lower() != "delisted"]
+    active = [r for r in records if r["status"] != "delisted"]
     shown = active or records
     programs = ", ".join(dict.fromkeys(r["program"] or r["caption"] for r in shown))
     listed = min((str(r["listing_date"]) for r in shown if r["listing_date"]), default="")

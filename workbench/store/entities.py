@@ -196,6 +196,11 @@ def get_entity(session: Session, entity_id: str) -> Entity:
     return entity
 
 
+# Where each kind of a merged-away entry's names goes on the entry it was merged into (its primary name becomes
+# an alias): the merge (matching.judgements) puts them there, and a re-import (sources.bulk) looks for them there.
+NAME_TARGET = {"name": "alias", "alias": "alias", "weakAlias": "weakAlias", "previousName": "previousName"}
+
+
 def surviving(session: Session, entity: Entity | None) -> Entity | None:
     """The entry an entity stands for now: itself, or the one it was merged into (and so on)."""
     seen: set[str] = set()
