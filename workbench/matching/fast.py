@@ -39,6 +39,7 @@ from workbench.matching.score import (
     _score_forms,
     acronym_stage,
     adjusted,
+    given_names_by_elimination,
     may_expand,
     needs_adjusting,
     only_initials,
@@ -191,6 +192,7 @@ def quick_score(qf: NameForm, cf: NameForm, stats: TokenStats | None = None, flo
                 model=None) -> float:
     """score_forms(qf, cf, stats).score, or, when ``floor`` is given and the pair provably scores
     below it, any value below ``floor`` (-1.0). ``model``: model_for(stats), when the caller has it."""
+    qf, cf = given_names_by_elimination(qf, cf)
     score = _quick_score(qf, cf, stats, floor, model)
     if score < 0 or not needs_adjusting(qf, cf):
         return score
