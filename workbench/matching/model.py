@@ -22,6 +22,9 @@ import numpy as np
 from workbench.matching.features import FEATURES
 
 MODEL_PATH = Path(__file__).parent / "data" / "model.json"
+# Features that are a share of the parts aligned (0 to 1): their explanation says what a full share would add,
+# so a reader sees what a part left over cost (it lowers these, rather than adding an effect of its own).
+SHARES = ("coverage", "coverage of the other name", "family names aligned", "given names aligned")
 L2 = 3.0  # ridge penalty on standardised weights: keeps the model smooth on a small training set
 
 
@@ -52,8 +55,11 @@ class Model:
             effect = coef * values[name]
             z += effect
             if abs(effect) >= 0.01:
-                effects.append({"feature": name, "effect": round(effect, 3),
-                                "detail": f"{FEATURES.get(name, name)}: {values[name]:.2f}"})
+                entry = {"feature": name, "effect": round(effect, 3),
+                         "detail": f"{FEATURES.get(name, name)}: {values[name]:.2f}"}
+                if name in SHARES and coef > 0 and values[name] < 0.995:
+                    entry["full"] = round(coef, 3)  # what it would add had every part aligned: what the gap cost
+                effects.append(entry)
         effects.sort(key=lambda e: -abs(e["effect"]))
         effects.append({"feature": "baseline", "effect": round(self._offset, 3),
                         "detail": "log-odds before any feature (the effects above add to it)"})

@@ -30,6 +30,7 @@ from workbench.store import db as store_db
 from workbench.store import users
 from workbench.store.entities import MAX_ROW_ID
 from workbench.store.permissions import Actor
+from workbench.web.explanations import explanation_view
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -303,6 +304,7 @@ templates.env.globals.update(
     csrf_token=csrf_token,
     registry=registry,
     pop_flashes=pop_flashes,
+    explanation_view=explanation_view,
 )
 
 
