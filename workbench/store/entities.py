@@ -293,6 +293,21 @@ def create_entity(session: Session, actor: Actor, kind: str, properties: dict[st
     return Saved(entity, warnings)
 
 
+def _choices_in_stored_order(kind: EntityKind, cleaned: dict[str, list[str]],
+                             stored: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Values chosen from a vocabulary (topics) come back from a form in the order of its options, not the order
+    they were stored in (by an import, the API, the demo data): the same set is no change, and is kept as stored.
+    Otherwise saving a note recorded 'Topics: Police, Sanctioned -> Sanctioned, Police' in the history as a
+    change nobody made. Typed values keep the order given: there it may be the user's."""
+    for name, values in cleaned.items():
+        prop = kind.properties.get(name)
+        old = stored.get(name)
+        if (prop is not None and old and values != old and (prop.spec["choices"] or prop.spec["choices_from"])
+                and sorted(values) == sorted(old)):
+            cleaned = {**cleaned, name: list(old)}
+    return cleaned
+
+
 def update_entity(session: Session, actor: Actor, entity_id: str, properties: dict[str, Any],
                   expected_version: int | None = None, replace: bool = True,
                   reg: Registry | None = None) -> Saved:
@@ -306,6 +321,7 @@ def update_entity(session: Session, actor: Actor, entity_id: str, properties: di
     before = entity_state(entity)
     merged = dict(properties) if replace else {**entity.properties, **properties}
     cleaned, warnings = reg.validate_properties(entity.kind, merged, kind_spec.properties)
+    cleaned = _choices_in_stored_order(kind_spec, cleaned, entity.properties or {})
     if cleaned == {k: v for k, v in (entity.properties or {}).items() if v}:
         # A form saved as it was opened: no new version, and no empty entry in the history.
         return Saved(entity, warnings, changed=False)
