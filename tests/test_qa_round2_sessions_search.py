@@ -256,3 +256,23 @@ def test_rejecting_a_hit_rejects_the_same_name_and_entitys_other_open_hits_of_th
                                                        AuditEntry.object_type == "review_item")).scalar_one()
             assert entry.actor == "rita" and entry.after["status"] == "rejected"
             assert entry.after["follows"] == {"review_item": first, "row": 1, "audit_seq": decision.seq}
+
+
+def test_a_merged_away_entrys_page_says_where_its_links_went(db_url):
+    """QA round 16: its page said it was 'kept as it was when merged' and showed 'No links yet', where its links
+    and citations had moved to the kept entry: it looked emptied."""
+    from workbench.matching.judgements import merge
+    from workbench.store.entities import create_link
+
+    with store_db.session_scope(db_url) as s:
+        create_entity(s, RITA, "Person", {"name": ["FICTIONAL Benito Ejemplo Arce"]}, entity_id="keep")
+        create_entity(s, RITA, "Person", {"name": ["FICTIONAL B. Ejemplo Arce"]}, entity_id="dupe")
+        create_entity(s, RITA, "Company", {"name": ["FICTIONAL Ejemplo Holdings LLC"]}, entity_id="firm")
+        create_link(s, RITA, "Ownership", "dupe", "firm", {})
+        merge(s, RITA, "keep", "dupe")
+    client = signed_in_client(db_url, "rita", "researcher")
+    page = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", client.get("/entities/dupe").text))
+    assert "its links and the citations of its facts moved with the merge to FICTIONAL Benito Ejemplo Arce" in page
+    assert "No links here: they moved with the merge to FICTIONAL Benito Ejemplo Arce" in page
+    assert "No links yet" not in page and "kept as it was when merged" not in page
+    assert "FICTIONAL Ejemplo Holdings LLC" in client.get("/entities/keep").text
