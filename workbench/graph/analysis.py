@@ -30,6 +30,9 @@ from workbench.text import fold
 NON_RELATIONAL_LINKS = frozenset({"SanctionOf", "Jurisdiction", "TerritoryParent"})
 # Kinds (with their descendants) that paths never pass through: they group unrelated people.
 HUB_BASES = ("Territory", "Position", "Sanction")
+# Why two parties can be unjoined although both are in the network, for the answers that say no path was found.
+PATHS_AVOID = ("a path never runs through an office, a territory or a Sanction record: they group people who "
+               "need have nothing to do with each other")
 # Kinds an ego network shows but does not expand (one state would pull in everything in it).
 EGO_LEAF_BASES = ("Territory",)
 STATE_LEVEL = "state"

@@ -72,7 +72,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the path as JSON."),
     ) -> None:
         """The shortest chain of relationships between A and B, with each link's sources."""
-        from workbench.graph.analysis import shortest_path
+        from workbench.graph.analysis import PATHS_AVOID, shortest_path
 
         open_database()
         with session() as s:
@@ -88,8 +88,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
                 sys.stdout.write(json.dumps(answer, ensure_ascii=False) + "\n")
             if result is None:
                 fail(f"no path between {escape(_caption(s, source_id))} and {escape(_caption(s, target_id))} "
-                     f"within {max_length} links (a path never runs through an office, a territory or a "
-                     "bookkeeping link)")
+                     f"within {max_length} links ({PATHS_AVOID})")
             if as_json:
                 return
             console.print(f"{result.length} link(s) from {_caption(s, source_id)} to {_caption(s, target_id)}"

@@ -733,6 +733,7 @@ def path_view(session: Session, origin_id: str, to_id: str = "", to_name: str = 
               max_length: int = 6) -> PathView:
     """An entry merged into another is looked for as the entry kept (the network holds only that one), and
     the page says so; a target id that names no entity any more is said, with the form, not a bare 404."""
+    from workbench.graph.analysis import PATHS_AVOID
     from workbench.web import engines
 
     origin = get_entity(session, origin_id)
@@ -766,7 +767,8 @@ def path_view(session: Session, origin_id: str, to_id: str = "", to_name: str = 
         return view
     result = engines.shortest_path(session, view.origin.id, target.id, max_length=max_length)
     if result is None:
-        view.problem = f"No chain of at most {counted(max_length, 'link')} joins them."
+        view.problem = (f"No chain of at most {counted(max_length, 'link')} joins {view.origin.caption} and "
+                        f"{target.caption} ({PATHS_AVOID}).")
         return view
     ids = {n for step in result.steps for n in (step["source"], step["target"])}
     shown = entities_by_id(session, ids)
