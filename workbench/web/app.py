@@ -43,7 +43,7 @@ from workbench.web.deps import (
     templates,
     wants_json,
 )
-from workbench.web.forms import field_errors
+from workbench.web.forms import field_errors, request_error_message
 from workbench.web.throttle import LoginThrottle
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -207,7 +207,7 @@ def _install_error_handlers(app: FastAPI) -> None:
                 errors.setdefault(key, []).append("not a field of this request: check its spelling "
                                                   "(/docs lists the fields)")
                 continue
-            errors.setdefault(key, []).append(item.get("msg", "invalid"))
+            errors.setdefault(key, []).append(request_error_message(item))
         return _error(request, 422, "Invalid input", "the request does not have the expected fields", errors)
 
     @app.exception_handler(OperationalError)

@@ -235,3 +235,37 @@ def named_as_sent(names: dict[str, str]) -> Iterator[None]:
     except ValidationError as exc:
         exc.errors = {names.get(key, key): messages for key, messages in exc.errors.items()}
         raise
+
+
+_CHOICES_PATTERN = re.compile(r"^\^\(([\w|-]+)\)\$$")
+
+
+def request_error_message(item: dict) -> str:
+    """One of FastAPI's (pydantic's) validation errors for a query or form parameter, in the words the
+    workbench's own forms use, naming the value given: its own wording ('String should match pattern
+    '^(graphml|gexf|json)$'', 'unable to parse string as an integer') speaks to a programmer."""
+    kind, ctx = item.get("type", ""), item.get("ctx") or {}
+    given = item.get("input")
+    got = f" (got {given!r})" if isinstance(given, str | int | float) and not isinstance(given, bool) else ""
+    if kind == "string_pattern_mismatch":
+        choices = _CHOICES_PATTERN.match(str(ctx.get("pattern", "")))
+        if choices:
+            return f"must be one of {', '.join(choices.group(1).split('|'))}{got}"
+        return f"is not in the expected form{got}"
+    if kind == "int_parsing" or kind == "int_from_float":
+        return f"must be a whole number{got}"
+    if kind == "float_parsing":
+        return f"must be a number{got}"
+    if kind == "bool_parsing":
+        return f"must be true or false (yes/no, 1/0){got}"
+    if kind in ("greater_than_equal", "greater_than"):
+        return f"must be at least {ctx.get('ge', ctx.get('gt'))}{got}"
+    if kind in ("less_than_equal", "less_than"):
+        return f"must be at most {ctx.get('le', ctx.get('lt'))}{got}"
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected', '')}{got}".replace("'", "")
+    if kind == "string_too_long":
+        return f"must be at most {ctx.get('max_length')} characters long"
+    if kind == "missing":
+        return "is required"
+    return item.get("msg", "invalid")
