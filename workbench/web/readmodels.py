@@ -946,6 +946,35 @@ def review_item(session: Session, item_id: int) -> Any | None:
     return session.get(ReviewItem, item_id)
 
 
+def hit_badges(session: Session, entity_ids: Iterable[str]) -> dict[str, str]:
+    """What each hit's sanctions badge says (``badge_status``: 'designated', 'delisted', 'none'), by the id of
+    the entry the hit names, read now from its Sanction records (store.sanctions, as entity pages and
+    ``workbench screen --against db`` read them): a hit on a delisted entry scored 1.0 read like a live
+    designation. An entry merged since reads as the one it was merged into, which holds its Sanction links;
+    an entry deleted since has no badge (absent here)."""
+    ids = sorted(set(entity_ids))
+    loaded: dict[str, Entity] = {}
+    for start in range(0, len(ids), 500):
+        loaded.update(entities_by_id(session, ids[start:start + 500]))
+    kept = {i: surviving(session, e) for i, e in loaded.items()}
+    kept_ids = sorted({e.id for e in kept.values() if e is not None})
+    sanctions: dict[str, list[Entity]] = {}
+    for start in range(0, len(kept_ids), 500):
+        sanctions.update(sanctions_of(session, kept_ids[start:start + 500]))
+    return {i: badge_status(e, sanctions.get(e.id, [])) for i, e in kept.items() if e is not None}
+
+
+def delisted_hits(session: Session, job_id: str) -> int:
+    """The job's hits (hidden matches aside, as its count of hits) on delisted entries, as
+    ``workbench screen --against db`` counts them: one query for the entries hit, one for their sanctions."""
+    from workbench.store.models import ReviewItem
+
+    rows = session.execute(select(ReviewItem.entity_id, func.count()).where(
+        ReviewItem.job_id == job_id, ReviewItem.status != "hidden").group_by(ReviewItem.entity_id)).all()
+    badges = hit_badges(session, [entity_id for entity_id, _ in rows])
+    return sum(int(n) for entity_id, n in rows if badges.get(entity_id) == "delisted")
+
+
 def review_counts(session: Session, job_id: str) -> dict[str, int]:
     from workbench.store.models import ReviewItem
 
@@ -1385,9 +1414,11 @@ class JobProgress:
     hidden: str  # what follows the count of matches hidden by earlier rejections
     show_hidden: str  # the link to them
     stopped: str = ""  # why a job that is not done runs nowhere here, beside its Resume button ('' when it runs)
+    delisted: str = ""  # the hits on delisted entries, said as `workbench screen` says it ('' when none)
 
 
-def job_progress(job: ScreeningJob, hidden: int, running_here: bool = True) -> JobProgress:
+def job_progress(job: ScreeningJob, hidden: int, running_here: bool = True, delisted: int = 0) -> JobProgress:
+    """``delisted``: the job's hits on delisted entries (``delisted_hits``)."""
     total = job.total_rows or 0
     rows = f"{job.done_rows:,} of {counted(total, 'row')}" if total else counted(job.done_rows or 0, "row")
     one_skipped, one_hidden = job.empty_rows == 1, hidden == 1
@@ -1399,7 +1430,17 @@ def job_progress(job: ScreeningJob, hidden: int, running_here: bool = True) -> J
                f"{'the same name and entry were' if one_hidden else 'the same names and entries were'} rejected "
                "earlier.",
         show_hidden="Show it" if one_hidden else "Show them",
-        stopped=_stopped(job, running_here))
+        stopped=_stopped(job, running_here),
+        delisted=_delisted_note(delisted))
+
+
+def _delisted_note(n: int) -> str:
+    """'2 hits on delisted entries: ...', as `workbench screen --against db` notes them; '' for none."""
+    if not n:
+        return ""
+    one = n == 1
+    return (f"{counted(n, 'hit')} on {'a delisted entry' if one else 'delisted entries'}: no list still "
+            f"names {'it' if one else 'them'}. The review queue marks {'it' if one else 'them'} “delisted”.")
 
 
 def _stopped(job: ScreeningJob, running_here: bool) -> str:

@@ -26,4 +26,6 @@ def screening_status(job_id: str, request: Request, actor: Actor = Depends(curre
     return {"id": job.id, "status": job.status, "done_rows": job.done_rows, "total_rows": job.total_rows,
             "hits": job.hits, "rows_without_name": job.empty_rows, "error": job.error, "review": counts,
             "hidden_by_earlier_rejections": counts.get("hidden", 0),
+            # As `workbench screen --against db` counts them: hits on entries no list still names.
+            "hits_on_delisted_entries": readmodels.delisted_hits(session, job_id),
             "running_here": runner_alive(request, job_id)}

@@ -184,6 +184,9 @@ def screening_job(job_id: str, request: Request, show: str = "", page: int = 1,
     confirmed_before = readmodels.confirmed_before(session, items)
     entities = readmodels.entities_by_id(session, [i.entity_id for i in items] + created
                                          + [c.item.entity_id for c in confirmed_before.values()])
+    # Each hit's sanctions badge (designated, delisted, none): a hit on a delisted entry is no designation.
+    badges = readmodels.hit_badges(session, [i.entity_id for i in items]
+                                   + [h.item.entity_id for h in queue.hidden])
     # What Confirm will write whatever the row says, shown beside the buttons: the mapping may have
     # been made for the FICTIONAL samples (a demo topic, an invented county).
     fixed = readmodels.mapping_fixed_values(job.mapping, job.file_name)
@@ -199,7 +202,9 @@ def screening_job(job_id: str, request: Request, show: str = "", page: int = 1,
         "entities": entities, "links": readmodels.links_by_id(session, created),
         "running_here": (running_here := runner_alive(request, job_id)), "hidden": queue.hidden,
         "hidden_total": queue.counts.get("hidden", 0), "confirmed_before": confirmed_before,
-        "progress": readmodels.job_progress(job, queue.counts.get("hidden", 0), running_here),
+        "progress": readmodels.job_progress(job, queue.counts.get("hidden", 0), running_here,
+                                            readmodels.delisted_hits(session, job_id)),
+        "badges": badges,
         "target": target, "notices": notices,
         "decided": readmodels.review_item(session, after) if decided_at else None, "decided_at": decided_at,
         "fixed": fixed, "demo_values": [f for f in fixed if f.demo], "real_mappings": real_files,
