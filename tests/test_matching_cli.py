@@ -263,3 +263,16 @@ def test_match_pairs_leaves_a_pasted_page_unscored_and_says_which_row(tmp_path):
     rows = read_csv(out)
     assert rows[0]["score"] == "" and "longer than 1,000 characters" in rows[0]["explanation"]
     assert float(rows[1]["score"]) == 1.0
+
+
+def test_every_ragged_row_is_named_in_one_refusal(tmp_path, watchlist):
+    """QA round 16: a roll with two ragged rows named the first, and the second only on the next run."""
+    src = write(tmp_path / "roll.csv", "name,address,parcel\nA,1 Main,11\nB,2 Main\nC,3 Main,33\nD,4,44,x\n\n"
+                                       "E,5 Main,55\nF\n")
+    out = tmp_path / "hits.csv"
+    result = runner.invoke(app, ["screen", str(src), "-o", str(out), "--against", str(watchlist)])
+    assert result.exit_code == 2
+    said = " ".join(result.output.split())
+    assert ("roll.csv line 3, 0-based data row 1: has 2 fields but the header has 3; so do 2 more rows: "
+            "line 5, 0-based data row 3 (4 fields), line 8, 0-based data row 6 (1 field)") in said
+    assert not out.exists()

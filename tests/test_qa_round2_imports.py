@@ -109,6 +109,13 @@ def test_an_unreadable_row_is_named_by_its_line_and_data_row(db_url, tmp_path):
     with pytest.raises(TableError) as caught:
         _import(db_url, ragged)
     assert str(caught.value) == "ragged.csv, line 4 (data row 2): has 3 cells, the header has 7"
+    # Every other ragged row is named in the same refusal (QA round 16: one per upload).
+    ragged.write_text(ROLL_HEADER + "F-2,only,three\n" + _roll_row("F-3", "FICTIONAL Ana") + "F-4,x\n"
+                      + "F-5,x,y,z\n", encoding="utf-8")
+    with pytest.raises(TableError) as caught:
+        _import(db_url, ragged)
+    assert str(caught.value) == ("ragged.csv, line 2 (data row 1): has 3 cells, the header has 7; so do 2 more "
+                                 "rows: line 4 (data row 3, 2 cells), line 5 (data row 4, 4 cells)")
     latin = tmp_path / "latin.csv"
     latin.write_bytes((ROLL_HEADER + _roll_row("F-1", "FICTIONAL Ana") + _roll_row("F-2", "FICTIONAL Ñandú"))
                       .encode("latin-1"))

@@ -36,6 +36,9 @@ class InputError(Exception):
     """Bad input the user can fix; the message names the file and row."""
 
 
+RAGGED_SHOWN = 10  # rows with the wrong number of fields a refusal names at once
+
+
 def where(path: Path, line: int, row: int) -> str:
     """'roll.csv line 3, 0-based data row 1': the physical line, and the row as the outputs count it."""
     return f"{path} line {line}, 0-based data row {row}"
@@ -237,6 +240,34 @@ def read_table(path: Path, required: tuple[str, ...] = (), reserved: tuple[str, 
         raise InputError(f"{path}: no column {', '.join(repr(m) for m in missing)} in the header "
                          + (f"- {hint}" if hint else f"(columns found: {', '.join(header) or 'none'})"))
 
+    def more_ragged(row_number: int) -> str:
+        """The other rows with the wrong number of fields, read on past the first without their values (a
+        user would otherwise find them one run at a time); '' if none. A record the reader cannot split, or
+        a line that is not UTF-8, ends the search (the run stops at the first anyway)."""
+        found: list[str] = []
+        total = blank = 0
+        while True:
+            start = counter[0] + 1
+            try:
+                values = next(reader)
+            except (StopIteration, csv.Error, _NotUtf8):
+                break
+            if not values or (len(values) == 1 and not values[0].strip()):
+                blank += 1
+                continue
+            row_number += blank + 1
+            blank = 0
+            if len(values) != len(header) and not all(not v.strip() for v in values):
+                total += 1
+                if len(found) < RAGGED_SHOWN:
+                    found.append(f"line {start}, 0-based data row {row_number} "
+                                 f"({len(values)} field{'' if len(values) == 1 else 's'})")
+        if not total:
+            return ""
+        more = f", and {total - len(found)} more" if total > len(found) else ""
+        return f"; so {'does' if total == 1 else 'do'} {total} more row{'' if total == 1 else 's'}: " \
+               f"{', '.join(found)}{more}"
+
     def rows() -> Iterator[tuple[int, int, dict]]:
         row_number = -1
         blank: list[int] = []  # lines of blank rows not yet given out: rows with no value, unless nothing follows
@@ -271,7 +302,7 @@ def read_table(path: Path, required: tuple[str, ...] = (), reserved: tuple[str, 
                     continue
                 if len(values) != len(header):
                     raise InputError(f"{where(path, start, row_number)}: has {len(values)} fields "
-                                     f"but the header has {len(header)}")
+                                     f"but the header has {len(header)}" + more_ragged(row_number + len(blank)))
                 if any("\x00" in v for v in values):  # stripped, 'A\x00B' would be scored as a name nobody wrote
                     raise InputError(f"{where(path, start, row_number)}: {_nul_message(values)}")
                 yield row_number, start, dict(zip(header, values))

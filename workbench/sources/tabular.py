@@ -81,6 +81,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workbench.labels import counted
 from workbench.matching.owners import names_a_company
 from workbench.schema import Registry, ValidationError, registry
 from workbench.sources.bulk import CHUNK, IMPORTER_VERSION, BulkWriter, ImportSummary
@@ -811,10 +812,35 @@ def _csv_rows(path: Path, mapping: TableMapping | None) -> Iterator[tuple[Place,
                         else "the rest of the file was read as one cell"
                     raise TableError(path.name, place, f"a quoted cell opened on line {first} is never closed: "
                                                        f'{swallowed} (a stray " in a value?)')
-                raise TableError(path.name, place, f"has {len(cells)} cells, the header has {len(header)}")
+                raise TableError(path.name, place, f"has {len(cells)} cells, the header has {len(header)}"
+                                                   + _more_ragged(reader, len(header), number, ended, skipped))
             yield place, dict(zip(header, cells))
     except csv.Error as exc:
         raise TableError(path.name, Place(number + 1, ended + 1), f"malformed CSV: {exc}") from exc
+
+
+def _more_ragged(reader, width: int, number: int, ended: int, skipped: int) -> str:
+    """The other rows of the file with the wrong number of cells, read on past the first (without their
+    values): fixing one a time, upload after upload, is how a user would otherwise find them. '' if none;
+    the first BAD_ROWS_SHOWN are named. A row the reader cannot split ends the search."""
+    found: list[str] = []
+    total = 0
+    try:
+        for cells in reader:
+            place, ended = Place(number + 1, ended + 1), skipped + reader.line_num
+            if not any(c.strip() for c in cells):
+                continue
+            number += 1
+            if len(cells) != width:
+                total += 1
+                if len(found) < BAD_ROWS_SHOWN:
+                    found.append(f"{place.unit} {place.line} (data row {place.row}, {counted(len(cells), 'cell')})")
+    except csv.Error:
+        pass
+    if not total:
+        return ""
+    more = f", and {total - len(found)} more" if total > len(found) else ""
+    return f"; so {'does' if total == 1 else 'do'} {counted(total, 'more row')}: {', '.join(found)}{more}"
 
 
 def _csv_preamble(text: str, mapping: TableMapping | None) -> tuple[int, str]:
