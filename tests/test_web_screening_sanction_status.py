@@ -109,3 +109,11 @@ def test_one_hit_on_a_delisted_entry_is_said_in_the_singular(client, people):
     page = client.get(f"/screening/{job_id}").text
     assert "delisted" in hit_rows(page)[people["delisted"]]
     assert "1 hit on a delisted entry" in page
+
+
+def test_the_queue_says_how_it_counts_rows(client, people):
+    """QA round 16: the queue's 'Row 4' was the CSV's row 3 of `workbench screen`, with nothing to say why."""
+    page = client.get(f"/screening/{screen(client, roll('FICTIONAL PERSON Alfa Retirado'))}").text
+    assert ('<abbr title="Counted from 1 under the header, as citations count it (the CSV of workbench screen '
+            'counts from 0)">Data row</abbr>') in page
+    assert re.search(r'<td class="num">1</td>', hit_rows(page)[people["delisted"]])
