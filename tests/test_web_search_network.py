@@ -425,3 +425,10 @@ def html_text(page: str) -> str:
     import html
 
     return html.unescape(page)
+
+
+def test_the_network_page_says_what_its_shapes_and_colours_mean(client, world):
+    """QA round 16: only the red diamonds were explained; the orange ring and the blue circles were not."""
+    page = re.sub(r"\s+", " ", client.get(f"/entities/{world['official']}/network").text)
+    assert "Red diamonds are designated parties; blue circles are the other entities;" in page
+    assert "the orange ring marks Rosa Elena Mendez Ruiz, where the network starts" in page

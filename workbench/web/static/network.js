@@ -21,13 +21,15 @@
     style: [
       { selector: "node", style: { "label": "data(label)", "font-size": 10, "text-wrap": "wrap", "text-max-width": 120,
         "background-color": "#2f6fb0", "width": 22, "height": 22, "color": "#1b1f24", "text-valign": "bottom", "text-margin-y": 3,
-        "min-zoomed-font-size": 7 } },
+        "min-zoomed-font-size": 7,
+        // A label over a line or another label stays legible on its own white ground.
+        "text-background-color": "#ffffff", "text-background-opacity": 0.8, "text-background-padding": 1 } },
       { selector: "node[?designated]", style: { "background-color": "#b42318", "shape": "diamond", "width": 28, "height": 28 } },
       { selector: "node.root", style: { "border-width": 3, "border-color": "#f0a500", "font-size": 12, "font-weight": "bold",
         "min-zoomed-font-size": 0, "text-background-color": "#ffffff", "text-background-opacity": 0.85, "z-index": 10 } },
       { selector: "edge", style: { "label": "data(label)", "font-size": 8, "curve-style": "bezier", "target-arrow-shape": "triangle",
         "width": 1.5, "line-color": "#8d99a6", "target-arrow-color": "#8d99a6", "text-rotation": "autorotate", "color": "#5b6570",
-        "min-zoomed-font-size": 7 } },
+        "min-zoomed-font-size": 7, "text-background-color": "#ffffff", "text-background-opacity": 0.8 } },
       // A crowded view names its links only where one points (the edge table lists them all).
       { selector: "edge.quiet", style: { "label": "" } },
       // Edges on the path get thicker; nodes only a border (a node's "width" is its size, not its outline).
@@ -146,7 +148,10 @@
   function arrange() {
     var shown = cy.elements().not(".filtered");
     if (!crowded()) {
-      shown.layout({ name: "cose", animate: false, fit: true, padding: 30, randomize: false }).run();
+      // Longer edges and a stronger push between nodes than cose's defaults: labels wrap to 120 px under nodes
+      // of 22, and at the defaults the neighbours' names lay across each other.
+      shown.layout({ name: "cose", animate: false, fit: true, padding: 30, randomize: false, idealEdgeLength: 110,
+        nodeRepulsion: 900000, nodeOverlap: 40, componentSpacing: 80 }).run();
       return;
     }
     var depth = depths();
