@@ -216,6 +216,10 @@ class LegalBasis:
     link_direction: dict[str, str] = field(default_factory=dict)
     # The element whose exhibits support a visa basis's visa data (what the releasable export withholds with it).
     visa_element: str | None = None
+    # A derivative basis that may rest on the activity itself instead of a designated party (E.O. 14059's support
+    # and leader prongs): the element whose exhibits must then show that activity. Without a qualifying chain its
+    # checklist warns rather than refuses.
+    activity_element: str | None = None
 
     def element_label(self, key: str) -> str:
         """The element's label; an exhibit of an element since dropped from the schema keeps its key."""
@@ -477,8 +481,12 @@ class Registry:
             for kind in spec.get("target_kinds") or []:
                 if kind not in self.entity_kinds:
                     raise SchemaError(f"legal_bases.yml: {key} names unknown entity kind '{kind}'")
-            if spec.get("visa_element") and spec["visa_element"] not in elements:
-                raise SchemaError(f"legal_bases.yml: {key}.visa_element names no element of it: {spec['visa_element']!r}")
+            for field_name in ("visa_element", "activity_element"):
+                if spec.get(field_name) and spec[field_name] not in elements:
+                    raise SchemaError(f"legal_bases.yml: {key}.{field_name} names no element of it: "
+                                      f"{spec[field_name]!r}")
+            if spec.get("activity_element") and not spec.get("derivative"):
+                raise SchemaError(f"legal_bases.yml: {key}.activity_element is for a derivative basis")
             directions = spec.get("link_direction") or {}
             for kind, way in directions.items():
                 if kind not in (spec.get("link_kinds") or []) or way not in LINK_DIRECTIONS:
@@ -499,6 +507,7 @@ class Registry:
                 element_labels=labels,
                 link_direction=dict(directions),
                 visa_element=spec.get("visa_element"),
+                activity_element=spec.get("activity_element"),
             )
 
     @staticmethod

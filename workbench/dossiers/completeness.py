@@ -211,6 +211,13 @@ def _identifiers(view: dict) -> Check:
                  problems, notes)
 
 
+def _activity_label(basis: dict) -> str | None:
+    """The label of the element that may show the activity instead of a designated party (schema
+    ``activity_element``); None for a basis without one, or a snapshot taken before it existed."""
+    key = basis.get("activity_element")
+    return next((e["label"] for e in basis.get("elements", []) if e["key"] == key), None) if key else None
+
+
 def _designated_link(view: dict) -> Check | None:
     basis = view["legal_basis"]
     if not basis["derivative"]:
@@ -248,6 +255,13 @@ def _designated_link(view: dict) -> Check | None:
         program = f" under {basis['program']}" if basis.get("program") else ""
         problems.append(f"No sourced link to a party designated{program}: every link on the chain needs at least one "
                         f"citation and must be one of: {accepted}.")
+    activity = _activity_label(basis)
+    if problems and activity:
+        # The basis may rest on the activity itself: its element's exhibits carry it, and the checklist says so.
+        warnings = [f"{problems[-1]} {basis['label']} may rest on the activity itself instead: the exhibits for "
+                    f"'{activity}' must show it."]
+        return Check("designated_link", "A sourced link to a designated party, or the activity itself", True,
+                     [], notes, warnings)
     for path in qualifying:
         notes.append(f"Linked to {path['designated_caption']} through {path['length']} sourced "
                      f"link{'s' if path['length'] != 1 else ''}.")

@@ -108,6 +108,7 @@ def live_view(session: Session, dossier: Dossier) -> dict:
             "key": basis.key, "label": basis.label, "citation": basis.citation, "authority": basis.authority_label,
             "program": basis.program, "derivative": basis.derivative, "visa": basis.visa,
             "link_kinds": list(basis.link_kinds), "link_direction": dict(basis.link_direction),
+            "activity_element": basis.activity_element,
             "elements": [{"key": k, "label": basis.element_label(k), "text": v} for k, v in basis.elements.items()],
         },
         "target": _target(session, dossier),
