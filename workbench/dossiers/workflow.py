@@ -30,7 +30,7 @@ from workbench.dossiers.service import (
     touch,
 )
 from workbench.schema import ValidationError
-from workbench.store import audit
+from workbench.store import audit, users
 from workbench.store.entities import Conflict
 from workbench.store.models import AuditEntry, Dossier, DossierEvent
 from workbench.store.permissions import Actor, PermissionDenied, require
@@ -118,9 +118,16 @@ def may_review(session: Session, actor: Actor, dossier: Dossier) -> str | None:
     """None if the actor may review the dossier now; otherwise the reason, in plain words."""
     if not actor.can("review"):
         return f"{actor.username} ({actor.role}) is not a reviewer: only reviewers approve, return or reject dossiers"
-    if actor.username in contributors(session, dossier):
+    authors = contributors(session, dossier)
+    if actor.username in authors:
         return (f"four eyes: {actor.username} authored or edited dossier {dossier.title!r} and cannot review it; "
                 "another reviewer must")
+    set_by = users.credentials_set_by(session, actor.username)
+    if set_by is not None and set_by[0] in authors:
+        return (f"four eyes: {actor.username}'s password was set by {set_by[0]} on {set_by[1]:%Y-%m-%d} (a change "
+                f"since needed that password), and {set_by[0]} authored or edited dossier {dossier.title!r}, so "
+                f"could be signing in as {actor.username}; another reviewer must review it, or another admin "
+                f"reset {actor.username}'s password")
     changed = changed_under_review(session, actor.username, dossier)
     if changed:
         return (f"four eyes: {actor.username} changed what dossier {dossier.title!r} shows since it was submitted "

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from workbench.schema import ValidationError
 from workbench.store import audit
 from workbench.store.entities import MAX_ROW_ID, NotFound
-from workbench.store.models import ApiToken, User, as_utc
+from workbench.store.models import ApiToken, AuditEntry, User, as_utc
 from workbench.store.permissions import ROLES, Actor, PermissionDenied, require
 
 _hasher = PasswordHash.recommended()
@@ -232,6 +232,21 @@ def _store_password(session: Session, actor: Actor, user: User, password_hash: s
     after = {"session_epoch": user.session_epoch} | ({"generated": True} if generated else {})
     audit.record(session, actor.username, "user.password", "user", user.username, before, after)
     return PasswordChange(user.session_epoch, live_tokens(session, user))
+
+
+def credentials_set_by(session: Session, username: str) -> tuple[str, datetime] | None:
+    """Who else last set this user's password (an admin adding the account or resetting its password), and
+    when; None when nobody but the user ever did. A change the user made since does not clear it: changing a
+    password needs the current one, which whoever set it knew, so that person could have made the change too.
+    A later reset by someone else moves it to them. Only users count: the CLI and the demo loader sign in as
+    nobody. (The four-eyes rule reads it: an admin who resets a reviewer's password could sign in as them.)"""
+    rows = session.execute(
+        select(AuditEntry.actor, AuditEntry.at).where(
+            AuditEntry.object_type == "user", AuditEntry.object_id == username,
+            AuditEntry.action.in_(("user.create", "user.password")), AuditEntry.actor != username,
+            AuditEntry.actor.in_(select(User.username)))  # a person who signs in, not the CLI or the demo loader
+        .order_by(AuditEntry.seq.desc()).limit(1)).first()
+    return (rows[0], as_utc(rows[1])) if rows else None
 
 
 def authenticate(session: Session, username: str, password: str) -> Actor | None:
