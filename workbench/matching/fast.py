@@ -192,7 +192,8 @@ def quick_score(qf: NameForm, cf: NameForm, stats: TokenStats | None = None, flo
                 model=None) -> float:
     """score_forms(qf, cf, stats).score, or, when ``floor`` is given and the pair provably scores
     below it, any value below ``floor`` (-1.0). ``model``: model_for(stats), when the caller has it."""
-    qf, cf = given_names_by_elimination(qf, cf)
+    if not (qf.ordered or cf.ordered):  # the rule's first test, inline: most pairs are a listed 'SURNAMES, Given'
+        qf, cf = given_names_by_elimination(qf, cf)
     score = _quick_score(qf, cf, stats, floor, model)
     if score < 0 or not needs_adjusting(qf, cf):
         return score
