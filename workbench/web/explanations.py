@@ -25,10 +25,21 @@ def explanation_view(explanation: dict | None) -> dict | None:
     later = [f for f in features if f.get("feature") not in FEATURES and f.get("feature") != BASELINE]
     after = [f for f in later if isinstance(f.get("effect"), int | float) and f["effect"]]
     notes = [f for f in later if f not in after]
+    score = explanation.get("score")
     view = {"notes": notes, "model": sorted(model, key=lambda f: -abs(f["effect"])), "after": after,
-            "baseline": baseline, "score": explanation.get("score")}
+            "baseline": baseline, "score": score}
+    # Sums of the numbers as shown (two decimals), so that a reader adding up the list reaches the total shown.
+    shown = [round(f["effect"], 2) for f in model]
     if baseline is not None:
-        total = baseline + sum(f["effect"] for f in model)
-        view["total"] = total
-        view["name_score"] = 1 / (1 + math.exp(-total))
+        view["effects_sum"] = sum(shown)
+        view["total"] = round(baseline, 2) + view["effects_sum"]
+        view["name_score"] = 1 / (1 + math.exp(-(baseline + sum(f["effect"] for f in model))))
+    if after and isinstance(score, int | float):
+        # The name score before the rules: the model's, or 1.00 where no model ran (the same parts, maybe in
+        # another order: that rule's cost is among the score points).
+        start = view.get("name_score", 1.0)
+        view["start"] = start
+        reached = start + sum(f["effect"] for f in after)
+        if reached > 1.0 + 1e-6 or reached < -1e-6:
+            view["bounded"] = "a score stops at 1.00" if reached > 1 else "a score stops at 0.00"
     return view
