@@ -228,3 +228,20 @@ def test_cli_list_show_export(db_url, session, approved, tmp_path):
     assert bad.exit_code == 2 and "unknown format" in bad.output
     missing = runner.invoke(app, ["dossier", "show", "no-such-dossier"])
     assert missing.exit_code == 2 and "no dossier with id 'no-such-dossier'" in missing.output  # an unknown id: bad input
+
+
+def test_cli_show_says_what_the_checklist_warns_of(db_url, session, researcher):
+    """Reviewer QA round 16: `dossier show` printed 'complete' and 'designated parties linked: 1' for an E.O. 14059
+    support-prong package whose only chain does not count, without the warning the page and exports carry."""
+    from workbench.cli import app
+
+    sc = build_scenario(session, researcher)  # the cartel is designated under SDNTK alone
+    dossier = service.create_dossier(session, researcher, sc.target, "eo14059-support")
+    session.commit()
+    shown = CliRunner().invoke(app, ["dossier", "show", dossier.id], env={"COLUMNS": "250"})
+    assert shown.exit_code == 0, shown.output
+    said = " ".join(shown.stdout.split())
+    assert ("warning: No sourced link to a party designated under ILLICIT-DRUGS-EO14059" in said
+            and "This basis may rest on the activity itself instead: the exhibits for 'Blocked person or activity "
+                "supported' must show it." in said)
+    assert "designated parties linked: 1 (0 by a chain this basis accepts)" in said

@@ -84,6 +84,9 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         console.print("complete" if result["complete"] else labelled("incomplete", "red", ":"))
         for item in result["missing"]:
             console.print(f"  - {item}", highlight=False)
+        for check in result.get("checks", []):  # what the page and the exports warn of, complete or not
+            for warning in check.get("warnings", []):
+                console.print(labelled("  warning:", "yellow", warning), highlight=False)
         table = Table(title="Exhibits")
         for col in ("#", "element", "type", "statement", "cites", "source", "releasable"):
             table.add_column(col)
@@ -94,7 +97,9 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
             table.add_row(str(ex["number"]), ex["element"], ex["statement_type"], ex["statement"], Text(cited),
                           ex["source"]["title"], "yes" if ex["source"]["releasable"] else "NO")
         console.print(table)
-        console.print(f"designated parties linked: {len(doc['designated_links'])}; assets to block: {len(doc['assets'])}")
+        qualifying = sum(1 for path in doc["designated_links"] if path.get("qualifies"))
+        console.print(f"designated parties linked: {len(doc['designated_links'])} ({qualifying} by a chain this basis "
+                      f"accepts); assets to block: {len(doc['assets'])}", highlight=False)
         for e in doc["events"]:
             console.print(f"  {e['at'][:19]}  {e['event']:<14} {e['user']:<16} {e['comment'] or ''}", highlight=False)
 

@@ -227,8 +227,8 @@ def _designated_link(view: dict) -> Check | None:
     accepted = ", ".join(_link_label(kind) for kind in basis["link_kinds"])
     problems, notes = [], []
     if not links:
-        problems.append(f"{basis['label']} is derivative: the graph shows no link from the target to a designated "
-                        f"party (accepted links: {accepted}).")
+        problems.append(f"This basis ({basis['label']}) is derivative: the graph shows no link from the target to a "
+                        f"designated party (accepted links: {accepted}).")
     elif not qualifying:
         for path in links:
             chain = " -> ".join([path["steps"][0]["source_caption"]] + [s["target_caption"] for s in path["steps"]]) \
@@ -258,7 +258,7 @@ def _designated_link(view: dict) -> Check | None:
     activity = _activity_label(basis)
     if problems and activity:
         # The basis may rest on the activity itself: its element's exhibits carry it, and the checklist says so.
-        warnings = [f"{problems[-1]} {basis['label']} may rest on the activity itself instead: the exhibits for "
+        warnings = [f"{problems[-1]} This basis may rest on the activity itself instead: the exhibits for "
                     f"'{activity}' must show it."]
         return Check("designated_link", "A sourced link to a designated party, or the activity itself", True,
                      [], notes, warnings)
