@@ -122,12 +122,14 @@ def may_review(session: Session, actor: Actor, dossier: Dossier) -> str | None:
     if actor.username in authors:
         return (f"four eyes: {actor.username} authored or edited dossier {dossier.title!r} and cannot review it; "
                 "another reviewer must")
-    set_by = users.credentials_set_by(session, actor.username)
-    if set_by is not None and set_by[0] in authors:
-        return (f"four eyes: {actor.username}'s password was set by {set_by[0]} on {set_by[1]:%Y-%m-%d} (a change "
-                f"since needed that password), and {set_by[0]} authored or edited dossier {dossier.title!r}, so "
-                f"could be signing in as {actor.username}; another reviewer must review it, or another admin "
-                f"reset {actor.username}'s password")
+    set_by = users.credentials_set_by(session, actor.username, actor.credential_since)
+    if set_by is not None and set_by.by in authors:
+        since = " (the change made since needed that password)" if set_by.changed_since else ""
+        token = " when the API token in use was made" if actor.credential_since else ""
+        return (f"four eyes: {actor.username}'s password was set by {set_by.by} on {set_by.at:%Y-%m-%d}{token}{since}, "
+                f"and {set_by.by} authored or edited dossier {dossier.title!r}, so could be acting as "
+                f"{actor.username}; another reviewer must review it, or another admin reset {actor.username}'s "
+                "password (and they make a new token)")
     changed = changed_under_review(session, actor.username, dossier)
     if changed:
         return (f"four eyes: {actor.username} changed what dossier {dossier.title!r} shows since it was submitted "

@@ -7,6 +7,7 @@ labels for display come from ``schema/vocabularies.yml``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 ROLES = ("researcher", "reviewer", "admin")
 
@@ -37,6 +38,10 @@ class Actor:
     username: str
     role: str
     via_token: bool = False  # authenticated by an API token rather than a signed-in session
+    # When the API token it used was made: whoever held the password then made it (the four-eyes rule asks who had
+    # set the password at that time, users.credentials_set_by). None: a signed-in session, which every password
+    # change ends, so the password in force now is the one it signed in with.
+    credential_since: datetime | None = None
     # The server's operator at its console (`workbench ...`), who holds the database itself: only they make a
     # token for someone else. An admin on the web manages users but never acts as one of them.
     operator: bool = False

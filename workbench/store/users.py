@@ -234,19 +234,38 @@ def _store_password(session: Session, actor: Actor, user: User, password_hash: s
     return PasswordChange(user.session_epoch, live_tokens(session, user))
 
 
-def credentials_set_by(session: Session, username: str) -> tuple[str, datetime] | None:
-    """Who else last set this user's password (an admin adding the account or resetting its password), and
-    when; None when nobody but the user ever did. A change the user made since does not clear it: changing a
-    password needs the current one, which whoever set it knew, so that person could have made the change too.
-    A later reset by someone else moves it to them. Only users count: the CLI and the demo loader sign in as
-    nobody. (The four-eyes rule reads it: an admin who resets a reviewer's password could sign in as them.)"""
+@dataclass(frozen=True)
+class CredentialsSetBy:
+    by: str  # the user who set the password
+    at: datetime
+    changed_since: bool  # the user changed it since (with the password ``by`` had set)
+
+
+def credentials_set_by(session: Session, username: str, as_of: datetime | None = None) -> CredentialsSetBy | None:
+    """Who else last set this user's password (an admin adding the account or resetting its password) before
+    ``as_of`` (when the API token in use was made; None: now), and when; None when nobody but the user ever did.
+    A change the user made since does not clear it: changing a password needs the current one, which whoever
+    set it knew, so that person could have made the change too. A later reset by someone else moves it to them,
+    for credentials made after it: a token made while the first password was in force was made by whoever held
+    it. Only users count: the CLI and the demo loader sign in as nobody. (The four-eyes rule reads it: an admin
+    who resets a reviewer's password could sign in, or make a token, as that reviewer.)"""
+    people = set(session.scalars(select(User.username)))
     rows = session.execute(
         select(AuditEntry.actor, AuditEntry.at).where(
             AuditEntry.object_type == "user", AuditEntry.object_id == username,
-            AuditEntry.action.in_(("user.create", "user.password")), AuditEntry.actor != username,
-            AuditEntry.actor.in_(select(User.username)))  # a person who signs in, not the CLI or the demo loader
-        .order_by(AuditEntry.seq.desc()).limit(1)).first()
-    return (rows[0], as_utc(rows[1])) if rows else None
+            AuditEntry.action.in_(("user.create", "user.password"))).order_by(AuditEntry.seq.desc())).all()
+    changed_since = False
+    for actor, at in rows:
+        at = as_utc(at)
+        if as_of is not None and at > as_of:
+            continue
+        if actor == username:
+            changed_since = True
+        elif actor in people:
+            return CredentialsSetBy(actor, at, changed_since)
+        else:
+            return None  # set by the operator (CLI, demo loader): nobody who signs in knew it
+    return None
 
 
 def authenticate(session: Session, username: str, password: str) -> Actor | None:
@@ -378,7 +397,7 @@ def actor_for_token(session: Session, token: str) -> Actor | None:
     last = as_utc(row.last_used_at)
     if last is None or now - last >= TOKEN_USE_RESOLUTION:
         row.last_used_at = now
-    return Actor(row.user.username, row.user.role, via_token=True)
+    return Actor(row.user.username, row.user.role, via_token=True, credential_since=as_utc(row.created_at))
 
 
 def live_tokens(session: Session, user: User) -> int:
