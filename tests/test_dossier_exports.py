@@ -245,3 +245,21 @@ def test_cli_show_says_what_the_checklist_warns_of(db_url, session, researcher):
             and "This basis may rest on the activity itself instead: the exhibits for 'Blocked person or activity "
                 "supported' must show it." in said)
     assert "designated parties linked: 1 (0 by a chain this basis accepts)" in said
+
+
+def test_the_ftm_package_says_how_many_chains_the_basis_accepts(session, researcher):
+    """Reviewer QA round 16: an E.O. 14059 leader-prong package carried the SDNTK cartel, its membership and its
+    Sanction, and read alone looked chain-based where the case summary says no chain counts."""
+    sc = build_scenario(session, researcher)  # the cartel is designated under SDNTK alone
+    support = service.create_dossier(session, researcher, sc.target, "eo14059-support")
+    kingpin = service.create_dossier(session, researcher, sc.target, "kingpin-b2")
+    session.commit()
+
+    def role(dossier_id):
+        lines = [json.loads(line) for line in export_dossier(session, dossier_id, "ftm").content.decode().splitlines()]
+        return next(line for line in lines if line["schema"] == "Documentation")["properties"]["role"][0]
+
+    assert "chains to designated parties this basis accepts: 0 of 1" in role(support.id)
+    assert "This basis may rest on the activity itself instead" in role(support.id)
+    assert "chains to designated parties this basis accepts: 1 of 1" in role(kingpin.id)
+    assert "may rest on the activity itself" not in role(kingpin.id)

@@ -1084,12 +1084,25 @@ def render_ftm(doc: dict) -> str:
                                           f"version {meta['version']}; "
                                           f"snapshot sha256 {meta['snapshot_hash']}"
                                           + (_released_words(meta) if meta["releasable"] else "")
-                                          + _left_out_words(left_out)],
+                                          + _chain_words(doc) + _left_out_words(left_out)],
                                  "summary": [doc["legal_basis"]["label"]]}})
     # FtM needs the document itself to exist for the Documentation to be valid.
     lines.append({"id": f"dossier-{meta['dossier_id']}", "schema": "Document",
                   "properties": {"title": [meta["title"]], "summary": [banners]}})
     return "".join(json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n" for line in lines)
+
+
+def _chain_words(doc: dict) -> str:
+    """For a derivative basis, how many of the chains the package carries the basis accepts, and what its checklist
+    warns of them: the FtM package holds every chain's links and sanctions, and read alone it looked chain-based
+    where the case summary says no chain counts (reviewer QA round 16)."""
+    if not doc["legal_basis"].get("derivative"):
+        return ""
+    paths = doc["designated_links"]
+    words = f"; chains to designated parties this basis accepts: {sum(1 for p in paths if p.get('qualifies'))} of " \
+            f"{len(paths)}"
+    warned = [w for c in doc["completeness"]["checks"] if c["key"] == "designated_link" for w in c.get("warnings", [])]
+    return words + "".join(f"; {w}" for w in warned)
 
 
 # ---- entry point -----------------------------------------------------------------------------
