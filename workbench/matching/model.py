@@ -38,6 +38,7 @@ class Model:
         self._mean = list(self.mean)
         self._coef = list(self.weights / self.scale)  # per raw unit, for the fast path
         self._offset = self.bias - float(np.dot(self.weights, self.mean / self.scale))
+        self.starts = ""  # which variant this is, in words (current_model sets it)
 
     def logit(self, values: dict[str, float]) -> float:
         return self._offset + sum(c * values[n] for c, n in zip(self._coef, self.names))
@@ -62,7 +63,8 @@ class Model:
                 effects.append(entry)
         effects.sort(key=lambda e: -abs(e["effect"]))
         effects.append({"feature": "baseline", "effect": round(self._offset, 3),
-                        "detail": "log-odds before any feature (the effects above add to it)"})
+                        "detail": "log-odds before any feature (the effects above add to it)"
+                                  + (f"; {self.starts}" if self.starts else "")})
         score = 1 / (1 + math.exp(-z)) if z > -40 else 0.0
         return score, effects
 
@@ -136,7 +138,15 @@ def current_model(variant: str = "plain") -> Model:
     spec = data["variants"][variant]
     if spec["features"] != list(FEATURES):
         raise RuntimeError(f"{MODEL_PATH}: fitted for other features; run `workbench bench matching --train`")
-    return Model(spec["features"], spec["mean"], spec["scale"], spec["weights"], spec["bias"])
+    model = Model(spec["features"], spec["mean"], spec["scale"], spec["weights"], spec["bias"])
+    model.starts = VARIANT_WORDS.get(variant, "")
+    return model
+
+
+# What each variant's baseline is, for the explanation: the same pair starts elsewhere on the search page (the
+# list's model) and on the duplicates page (a lone pair's), and a reader comparing them asked why.
+VARIANT_WORDS = {"list": "the model for names screened against a list, which knows how common each part is in it",
+                 "plain": "the model that does not weigh how common each part is: a lone pair, or under 50 names"}
 
 
 def save_models(models: dict[str, Model], meta: dict) -> None:

@@ -20,14 +20,16 @@ def explanation_view(explanation: dict | None) -> dict | None:
     if not explanation:
         return None
     features = explanation.get("features") or []
-    baseline = next((f["effect"] for f in features if f.get("feature") == BASELINE), None)
+    start = next((f for f in features if f.get("feature") == BASELINE), None)
+    baseline = start["effect"] if start else None
     model = [f for f in features if f.get("feature") in FEATURES and f.get("effect")]
     later = [f for f in features if f.get("feature") not in FEATURES and f.get("feature") != BASELINE]
     after = [f for f in later if isinstance(f.get("effect"), int | float) and f["effect"]]
     notes = [f for f in later if f not in after]
     score = explanation.get("score")
     view = {"notes": notes, "model": sorted(model, key=lambda f: -abs(f["effect"])), "after": after,
-            "baseline": baseline, "score": score}
+            "baseline": baseline, "score": score,
+            "model_words": (start.get("detail") or "").partition("; ")[2] if start else ""}
     # Sums of the numbers as shown (two decimals), so that a reader adding up the list reaches the total shown.
     shown = [round(f["effect"], 2) for f in model]
     if baseline is not None:
