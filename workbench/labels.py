@@ -104,6 +104,15 @@ def counted(n: int, one: str, many: str | None = None) -> str:
     return f"{n:,} {one if n == 1 else many or one + 's'}"
 
 
+def more_rows(found: list[str], total: int) -> str:
+    """'; so do 3 more rows: line 5 (...), line 8 (...), and 1 more': the further bad rows a refusal names after
+    its first (``found``: the first few, described; ``total``: how many there are). '' when there are none."""
+    if not total:
+        return ""
+    more = f", and {total - len(found)} more" if total > len(found) else ""
+    return f"; so {'does' if total == 1 else 'do'} {counted(total, 'more row')}: {', '.join(found)}{more}"
+
+
 _MONEY = re.compile(r"(?P<sign>-?)(?P<whole>\d+)(?P<fraction>\.\d+)?(?:\s+(?P<currency>[A-Za-z]{3}))?")
 
 

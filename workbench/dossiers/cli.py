@@ -56,6 +56,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     @dossier_app.command("show")
     def show_cmd(dossier_id: str = typer.Argument(..., help="Dossier id")) -> None:
         """The dossier's summary: basis, target, completeness, exhibits, history."""
+        from workbench.dossiers.evidence import accepted_chains
         from workbench.dossiers.exports import document
         from workbench.dossiers.service import get_dossier
 
@@ -97,7 +98,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
             table.add_row(str(ex["number"]), ex["element"], ex["statement_type"], ex["statement"], Text(cited),
                           ex["source"]["title"], "yes" if ex["source"]["releasable"] else "NO")
         console.print(table)
-        qualifying = sum(1 for path in doc["designated_links"] if path.get("qualifies"))
+        qualifying = accepted_chains(doc["designated_links"])
         console.print(f"designated parties linked: {len(doc['designated_links'])} ({qualifying} by a chain this basis "
                       f"accepts); assets to block: {len(doc['assets'])}", highlight=False)
         for e in doc["events"]:

@@ -123,6 +123,11 @@ def sanction_records(session: Session, entity_id: str) -> list[dict]:
     return out
 
 
+def accepted_chains(paths: list[dict]) -> int:
+    """How many of a view's chains to designated parties its basis accepts (``qualifies``, set below)."""
+    return sum(1 for path in paths if path.get("qualifies"))
+
+
 def designated_under(sanctions: list[dict], program: str | None) -> bool:
     """Whether an active Sanction lists the party under ``program`` (the basis's authority's: a derivative prong
     of E.O. 14059 needs a person blocked under E.O. 14059, not one designated under the Kingpin Act alone).

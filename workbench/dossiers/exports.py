@@ -1099,8 +1099,7 @@ def _chain_words(doc: dict) -> str:
     if not doc["legal_basis"].get("derivative"):
         return ""
     paths = doc["designated_links"]
-    words = f"; chains to designated parties this basis accepts: {sum(1 for p in paths if p.get('qualifies'))} of " \
-            f"{len(paths)}"
+    words = f"; chains to designated parties this basis accepts: {evidence.accepted_chains(paths)} of {len(paths)}"
     warned = [w for c in doc["completeness"]["checks"] if c["key"] == "designated_link" for w in c.get("warnings", [])]
     return words + "".join(f"; {w}" for w in warned)
 

@@ -185,7 +185,9 @@ def _bound_for(model) -> _Bound:
 
 def model_for(stats: TokenStats | None):
     """The model variant score_forms uses with these statistics (fetch once, pass to quick_score)."""
-    return _model("list" if stats is not None and stats.total >= 50 else "plain")
+    from workbench.matching.model import variant_for
+
+    return _model(variant_for(stats))
 
 
 def quick_score(qf: NameForm, cf: NameForm, stats: TokenStats | None = None, floor: float | None = None,

@@ -28,8 +28,25 @@ SHARES = ("coverage", "coverage of the other name", "family names aligned", "giv
 L2 = 3.0  # ridge penalty on standardised weights: keeps the model smooth on a small training set
 
 
+# A list this long (its TokenStats) is scored with the 'list' variant, which weighs how common each part is in it;
+# shorter lists and lone pairs with the 'plain' one.
+LIST_MIN_NAMES = 50
+
+# What each variant's baseline is, for the explanation: the same pair starts elsewhere on the search page (the
+# list's model) and on the duplicates page (a lone pair's), and a reader comparing them asked why.
+VARIANT_WORDS = {"list": "the model for names screened against a list, which knows how common each part is in it",
+                 "plain": "the model that does not weigh how common each part is: a lone pair, or under "
+                          f"{LIST_MIN_NAMES} names"}
+
+
+def variant_for(stats) -> str:
+    """The variant that scores against a list with these statistics (score._score_forms, fast.model_for)."""
+    return "list" if stats is not None and stats.total >= LIST_MIN_NAMES else "plain"
+
+
 class Model:
-    def __init__(self, names: list[str], mean: list[float], scale: list[float], weights: list[float], bias: float):
+    def __init__(self, names: list[str], mean: list[float], scale: list[float], weights: list[float], bias: float,
+                 starts: str = ""):
         self.names = names
         self.mean = np.asarray(mean, dtype=float)
         self.scale = np.asarray(scale, dtype=float)
@@ -38,7 +55,7 @@ class Model:
         self._mean = list(self.mean)
         self._coef = list(self.weights / self.scale)  # per raw unit, for the fast path
         self._offset = self.bias - float(np.dot(self.weights, self.mean / self.scale))
-        self.starts = ""  # which variant this is, in words (current_model sets it)
+        self.starts = starts  # which variant this is, in words (VARIANT_WORDS), for the explanation's baseline
 
     def logit(self, values: dict[str, float]) -> float:
         return self._offset + sum(c * values[n] for c, n in zip(self._coef, self.names))
@@ -63,8 +80,7 @@ class Model:
                 effects.append(entry)
         effects.sort(key=lambda e: -abs(e["effect"]))
         effects.append({"feature": "baseline", "effect": round(self._offset, 3),
-                        "detail": "log-odds before any feature (the effects above add to it)"
-                                  + (f"; {self.starts}" if self.starts else "")})
+                        "detail": "log-odds before any feature (the effects above add to it)", "model": self.starts})
         score = 1 / (1 + math.exp(-z)) if z > -40 else 0.0
         return score, effects
 
@@ -138,15 +154,8 @@ def current_model(variant: str = "plain") -> Model:
     spec = data["variants"][variant]
     if spec["features"] != list(FEATURES):
         raise RuntimeError(f"{MODEL_PATH}: fitted for other features; run `workbench bench matching --train`")
-    model = Model(spec["features"], spec["mean"], spec["scale"], spec["weights"], spec["bias"])
-    model.starts = VARIANT_WORDS.get(variant, "")
-    return model
-
-
-# What each variant's baseline is, for the explanation: the same pair starts elsewhere on the search page (the
-# list's model) and on the duplicates page (a lone pair's), and a reader comparing them asked why.
-VARIANT_WORDS = {"list": "the model for names screened against a list, which knows how common each part is in it",
-                 "plain": "the model that does not weigh how common each part is: a lone pair, or under 50 names"}
+    return Model(spec["features"], spec["mean"], spec["scale"], spec["weights"], spec["bias"],
+                 VARIANT_WORDS.get(variant, ""))
 
 
 def save_models(models: dict[str, Model], meta: dict) -> None:

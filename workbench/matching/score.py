@@ -807,7 +807,7 @@ def _score_forms(qf: NameForm, cf: NameForm, stats: TokenStats | None = None, ex
     feature's contribution in the explanation. Names identical after normalisation score 1.
     ``explain=False`` skips the per-feature breakdown (screening scores many pairs it then drops)."""
     from workbench.matching.features import pair_features
-    from workbench.matching.model import current_model
+    from workbench.matching.model import current_model, variant_for
 
     result, state = align(qf, cf, stats)
     if state is None:
@@ -833,7 +833,7 @@ def _score_forms(qf: NameForm, cf: NameForm, stats: TokenStats | None = None, ex
         state.notes.append(_married_note(qf if mq is not qf else None, cf if mc is not cf else None))
     else:
         values = pair_features(qf, cf, state, stats)
-    variant = "list" if stats is not None and stats.total >= 50 else "plain"
+    variant = variant_for(stats)
     if explain:
         result.score, effects = current_model(variant).explain(values)
         if qf.kind == ORG or cf.kind == ORG:

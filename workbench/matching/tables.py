@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from workbench import output
+from workbench.labels import counted, more_rows
 from workbench.matching.normalize import known_schema
 
 
@@ -260,13 +261,8 @@ def read_table(path: Path, required: tuple[str, ...] = (), reserved: tuple[str, 
             if len(values) != len(header) and not all(not v.strip() for v in values):
                 total += 1
                 if len(found) < RAGGED_SHOWN:
-                    found.append(f"line {start}, 0-based data row {row_number} "
-                                 f"({len(values)} field{'' if len(values) == 1 else 's'})")
-        if not total:
-            return ""
-        more = f", and {total - len(found)} more" if total > len(found) else ""
-        return f"; so {'does' if total == 1 else 'do'} {total} more row{'' if total == 1 else 's'}: " \
-               f"{', '.join(found)}{more}"
+                    found.append(f"line {start}, 0-based data row {row_number} ({counted(len(values), 'field')})")
+        return more_rows(found, total)
 
     def rows() -> Iterator[tuple[int, int, dict]]:
         row_number = -1

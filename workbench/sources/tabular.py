@@ -81,7 +81,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workbench.labels import counted
+from workbench.labels import counted, more_rows
 from workbench.matching.owners import names_a_company
 from workbench.schema import Registry, ValidationError, registry
 from workbench.sources.bulk import CHUNK, IMPORTER_VERSION, BulkWriter, ImportSummary
@@ -837,10 +837,7 @@ def _more_ragged(reader, width: int, number: int, ended: int, skipped: int) -> s
                     found.append(f"{place.unit} {place.line} (data row {place.row}, {counted(len(cells), 'cell')})")
     except csv.Error:
         pass
-    if not total:
-        return ""
-    more = f", and {total - len(found)} more" if total > len(found) else ""
-    return f"; so {'does' if total == 1 else 'do'} {counted(total, 'more row')}: {', '.join(found)}{more}"
+    return more_rows(found, total)
 
 
 def _csv_preamble(text: str, mapping: TableMapping | None) -> tuple[int, str]:

@@ -249,7 +249,6 @@ def credentials_set_by(session: Session, username: str, as_of: datetime | None =
     for credentials made after it: a token made while the first password was in force was made by whoever held
     it. Only users count: the CLI and the demo loader sign in as nobody. (The four-eyes rule reads it: an admin
     who resets a reviewer's password could sign in, or make a token, as that reviewer.)"""
-    people = set(session.scalars(select(User.username)))
     rows = session.execute(
         select(AuditEntry.actor, AuditEntry.at).where(
             AuditEntry.object_type == "user", AuditEntry.object_id == username,
@@ -261,7 +260,7 @@ def credentials_set_by(session: Session, username: str, as_of: datetime | None =
             continue
         if actor == username:
             changed_since = True
-        elif actor in people:
+        elif get_user(session, actor) is not None:
             return CredentialsSetBy(actor, at, changed_since)
         else:
             return None  # set by the operator (CLI, demo loader): nobody who signs in knew it

@@ -29,7 +29,7 @@ def explanation_view(explanation: dict | None) -> dict | None:
     score = explanation.get("score")
     view = {"notes": notes, "model": sorted(model, key=lambda f: -abs(f["effect"])), "after": after,
             "baseline": baseline, "score": score,
-            "model_words": (start.get("detail") or "").partition("; ")[2] if start else ""}
+            "model_words": start.get("model", "") if start else ""}
     # Sums of the numbers as shown (two decimals), so that a reader adding up the list reaches the total shown.
     shown = [round(f["effect"], 2) for f in model]
     if baseline is not None:

@@ -26,6 +26,8 @@ def screening_status(job_id: str, request: Request, actor: Actor = Depends(curre
     return {"id": job.id, "status": job.status, "done_rows": job.done_rows, "total_rows": job.total_rows,
             "hits": job.hits, "rows_without_name": job.empty_rows, "error": job.error, "review": counts,
             "hidden_by_earlier_rejections": counts.get("hidden", 0),
-            # As `workbench screen --against db` counts them: hits on entries no list still names.
-            "hits_on_delisted_entries": readmodels.delisted_hits(session, job_id),
+            # As `workbench screen --against db` counts them: hits on entries no list still names. Counted once the
+            # job has ended (null before): the page polls this while the job runs, and reads it from the page then.
+            "hits_on_delisted_entries": None if job.status in ("queued", "running")
+            else readmodels.delisted_hits(session, job_id),
             "running_here": runner_alive(request, job_id)}
